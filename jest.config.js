@@ -1,0 +1,25 @@
+// Jest runs in native ESM mode (NestJS 12 ships as ES modules only); see README "Development".
+const swcTypeScript = {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+    target: 'es2022',
+  },
+};
+
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  // Source imports carry the `.js` extension NodeNext requires; jest resolves the `.ts` file.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', swcTypeScript],
+    // `cookie` is ESM-only but is require()d by light-my-request (Fastify inject); jest's CommonJS
+    // loader cannot require ESM on Node 20, so that one package is compiled to CommonJS.
+    '/node_modules/cookie/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+  testTimeout: 30000,
+};

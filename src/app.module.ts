@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { AuditModule } from './audit/audit.module.js';
+import type { AuditSink } from './audit/audit-sink.js';
+import { ConfigModule } from './config/config.module.js';
+import type { StsConfig } from './config/sts-config.js';
+import { KeysModule } from './keys/keys.module.js';
+import { MetadataModule } from './metadata/metadata.module.js';
+import { OAuthExceptionFilter } from './oauth-errors/oauth-exception.filter.js';
+import { StoresModule } from './stores/stores.module.js';
+import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: StsConfig, auditSink: AuditSink): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        AuditModule.forRoot(auditSink),
+        StoresModule,
+        KeysModule,
+        TokenEndpointModule,
+        MetadataModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: OAuthExceptionFilter }],
+    };
+  }
+}

@@ -1,0 +1,46 @@
+/** One actor in an audit line: who acted, in which namespace. */
+export interface AuditActor {
+  readonly sub: string;
+  readonly iss?: string;
+}
+
+/**
+ * What is known about one token request, filled in as the request is processed so that a refusal
+ * names everything that was established before it happened. Never holds a token or a secret.
+ */
+export interface AuditRecord {
+  request_id?: string;
+  grant_type?: string;
+  /** The client as claimed in the request; `client_authenticated` says whether that was proven. */
+  client_id?: string;
+  client_authenticated: boolean;
+  subject_token_type?: string;
+  actor_token_type?: string;
+  /** The principal the issued token is about (sub + the issuer that vouched for it). */
+  subject?: AuditActor;
+  /** The actor chain of the issued token, outermost (current) actor first. */
+  actors?: AuditActor[];
+  /** delegation (act recorded) or impersonation (no act; the client is named here only). */
+  mode?: 'delegation' | 'impersonation';
+  audience?: string[];
+  scope?: string;
+  ttl?: number;
+  jti?: string;
+  issued_token_type?: string;
+}
+
+export function newAuditRecord(requestId?: string): AuditRecord {
+  return { request_id: requestId, client_authenticated: false };
+}
+
+// The record travels with the request object so that the exception filter, which writes refusal lines,
+// sees what the handlers learnt before they threw.
+const recordsByRequest = new WeakMap<object, AuditRecord>();
+
+export function attachAuditRecord(request: object, record: AuditRecord): void {
+  recordsByRequest.set(request, record);
+}
+
+export function auditRecordOf(request: object): AuditRecord | undefined {
+  return recordsByRequest.get(request);
+}

@@ -1,0 +1,30 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { OAuthError } from '../oauth-errors/oauth-error.js';
+import type { AuditRecord } from './audit-record.js';
+import { AUDIT_SINK, type AuditSink } from './audit-sink.js';
+
+/**
+ * Writes the single audit line of each token request: `token.issued` from the token endpoint on
+ * success, `token.refused` from the exception filter on any refusal.
+ */
+@Injectable()
+export class AuditTrail {
+  constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
+
+  issued(record: AuditRecord): void {
+    this.sink.write({ ts: new Date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
+  }
+
+  refused(record: AuditRecord, error: unknown): void {
+    const oauth = error instanceof OAuthError ? error : undefined;
+    this.sink.write({
+      ts: new Date().toISOString(),
+      event: 'token.refused',
+      outcome: 'refused',
+      ...record,
+      error: oauth?.error ?? 'server_error',
+      // The operator-facing reason: the internal detail when there is one, else what the caller was told.
+      reason: oauth ? (oauth.detail ?? oauth.description) : 'internal error',
+    });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Mints tokens from the DEMO identity provider (trust-anchors/demo-idp.yaml), for trying actbridge
+ * with curl. Prints shell assignments: `eval "$(npm run -s demo:tokens)"`.
+ *   USER_TOKEN   a user's JWT access token (sub alice, scope "read write"), audience actbridge
+ *   AGENT_TOKEN  the agent's own token (sub agent-1), to present as actor_token
+ */
+import { readFileSync } from 'node:fs';
+import { importJWK, SignJWT, type JWK } from 'jose';
+
+const ISSUER = 'https://demo-idp.actbridge.invalid';
+const AUDIENCE = 'urn:actbridge:demo';
+const keyFile = new URL('../../examples/demo-idp/private-key.jwk.json', import.meta.url);
+const jwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK;
+const key = await importJWK(jwk, 'ES256');
+
+async function mint(typ: string, claims: Record<string, unknown>): Promise<string> {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, typ })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .setJti(crypto.randomUUID())
+    .sign(key);
+}
+
+const user = await mint('at+jwt', { sub: 'alice', client_id: 'demo-portal', scope: 'read write' });
+const agent = await mint('JWT', { sub: 'agent-1' });
+process.stdout.write(`USER_TOKEN=${user}\nAGENT_TOKEN=${agent}\n`);

@@ -1,0 +1,178 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { ClientSecretVerifier, DEFAULT_SCRYPT, hashClientSecret } from './client-secret.js';
+
+const FAST = { ln: 10, r: 8, p: 1 } as const;
+const SECRET = 'correct-horse-battery-staple-0123456789';
+
+/** Same salt and hash, other parameters: the hash string still looks valid. */
+function withParams(hash: string, params: string): string {
+  return hash.replace(/^\$scrypt\$[^$]+\$/, `$scrypt$${params}$`);
+}
+
+/** Flips one character of the given base64url segment (3 = salt, 4 = hash). */
+function tamper(hash: string, segment: 3 | 4): string {
+  const parts = hash.split('$');
+  const value = parts[segment]!; // ['', 'scrypt', params, salt, hash]
+  const last = value.at(-2)!; // not the last character, whose low bits may be padding
+  parts[segment] = value.slice(0, -2) + (last === 'A' ? 'B' : 'A') + value.slice(-1);
+  return parts.join('$');
+}
+
+describe('hashClientSecret', () => {
+  it('produces the documented $scrypt$ln=..,r=..,p=..$salt$hash format', async () => {
+    const hash = await hashClientSecret(SECRET, FAST);
+    expect(hash).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('uses DEFAULT_SCRYPT (ln=15, r=8, p=1) when no parameters are given', async () => {
+    expect(DEFAULT_SCRYPT).toEqual({ ln: 15, r: 8, p: 1 });
+    const hash = await hashClientSecret(SECRET);
+    expect(hash.startsWith('$scrypt$ln=15,r=8,p=1$')).toBe(true);
+    expect(await new ClientSecretVerifier().verify('c', SECRET, { hash })).toBe(true);
+  });
+
+  it('salts every hash', async () => {
+    const [a, b] = await Promise.all([hashClientSecret(SECRET, FAST), hashClientSecret(SECRET, FAST)]);
+    expect(a).not.toBe(b);
+    expect(a.split('$')[4]).not.toBe(b.split('$')[4]);
+  });
+});
+
+describe('ClientSecretVerifier.verify', () => {
+  let hash: string;
+  let otherParamsHash: string;
+
+  beforeAll(async () => {
+    hash = await hashClientSecret(SECRET, FAST);
+    otherParamsHash = await hashClientSecret(SECRET, { ln: 11, r: 4, p: 2 });
+  });
+
+  interface Row {
+    name: string;
+    presented: string;
+    stored: () => { plaintext?: string; hash?: string };
+    expect: boolean;
+  }
+
+  const rows: Row[] = [
+    // Plaintext.
+    { name: 'plaintext match', presented: SECRET, stored: () => ({ plaintext: SECRET }), expect: true },
+    {
+      name: 'plaintext mismatch',
+      presented: 'wrong-secret-000000',
+      stored: () => ({ plaintext: SECRET }),
+      expect: false,
+    },
+    { name: 'plaintext prefix', presented: SECRET.slice(0, -1), stored: () => ({ plaintext: SECRET }), expect: false },
+    {
+      name: 'plaintext with extra suffix',
+      presented: `${SECRET}x`,
+      stored: () => ({ plaintext: SECRET }),
+      expect: false,
+    },
+    { name: 'plaintext, empty presented', presented: '', stored: () => ({ plaintext: SECRET }), expect: false },
+    {
+      name: 'plaintext is case-sensitive',
+      presented: SECRET.toUpperCase(),
+      stored: () => ({ plaintext: SECRET }),
+      expect: false,
+    },
+    // Hash.
+    { name: 'hash round-trip', presented: SECRET, stored: () => ({ hash }), expect: true },
+    {
+      name: 'hash round-trip with other valid parameters',
+      presented: SECRET,
+      stored: () => ({ hash: otherParamsHash }),
+      expect: true,
+    },
+    { name: 'hash, wrong secret', presented: 'wrong-secret-000000', stored: () => ({ hash }), expect: false },
+    { name: 'hash, empty secret', presented: '', stored: () => ({ hash }), expect: false },
+    { name: 'hash, tampered hash bytes', presented: SECRET, stored: () => ({ hash: tamper(hash, 4) }), expect: false },
+    { name: 'hash, tampered salt', presented: SECRET, stored: () => ({ hash: tamper(hash, 3) }), expect: false },
+    { name: 'hash, truncated hash', presented: SECRET, stored: () => ({ hash: hash.slice(0, -4) }), expect: false },
+    {
+      name: 'hash, parameters changed (ln=11)',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=11,r=8,p=1') }),
+      expect: false,
+    },
+    {
+      name: 'hash, out of bounds ln=25',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=25,r=8,p=1') }),
+      expect: false,
+    },
+    {
+      name: 'hash, out of bounds ln=9',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=9,r=8,p=1') }),
+      expect: false,
+    },
+    {
+      name: 'hash, out of bounds r=0',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=10,r=0,p=1') }),
+      expect: false,
+    },
+    {
+      name: 'hash, out of bounds r=33',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=10,r=33,p=1') }),
+      expect: false,
+    },
+    {
+      name: 'hash, out of bounds p=0',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=10,r=8,p=0') }),
+      expect: false,
+    },
+    {
+      name: 'hash, out of bounds p=17',
+      presented: SECRET,
+      stored: () => ({ hash: withParams(hash, 'ln=10,r=8,p=17') }),
+      expect: false,
+    },
+    { name: 'hash, not the $scrypt$ format', presented: SECRET, stored: () => ({ hash: SECRET }), expect: false },
+    {
+      name: 'hash, other algorithm name',
+      presented: SECRET,
+      stored: () => ({ hash: hash.replace('$scrypt$', '$argon2$') }),
+      expect: false,
+    },
+    { name: 'neither plaintext nor hash', presented: SECRET, stored: () => ({}), expect: false },
+  ];
+
+  it.each(rows)('$name → $expect', async ({ presented, stored, expect: expected }) => {
+    expect(await new ClientSecretVerifier().verify('client-1', presented, stored())).toBe(expected);
+  });
+
+  it('the per-client cache does not accept a different secret after a successful one', async () => {
+    const verifier = new ClientSecretVerifier();
+    expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+    expect(await verifier.verify('client-1', 'wrong-secret-000000', { hash })).toBe(false);
+    expect(await verifier.verify('client-1', '', { hash })).toBe(false);
+    // The right one is still accepted, from the cache or not.
+    expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+  });
+
+  it('a secret verified for one client does not carry over to another client or another hash', async () => {
+    const verifier = new ClientSecretVerifier();
+    const otherHash = await hashClientSecret('another-secret-for-client-2', FAST);
+    expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+    expect(await verifier.verify('client-2', SECRET, { hash: otherHash })).toBe(false);
+    expect(await verifier.verify('client-1', SECRET, { hash: otherHash })).toBe(false);
+  });
+
+  it('a tampered hash is refused even after the original verified (cache keyed by the stored hash)', async () => {
+    const verifier = new ClientSecretVerifier();
+    expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+    expect(await verifier.verify('client-1', SECRET, { hash: tamper(hash, 4) })).toBe(false);
+    expect(await verifier.verify('client-1', SECRET, { hash: withParams(hash, 'ln=25,r=8,p=1') })).toBe(false);
+  });
+
+  it('a failed attempt does not poison the cache for the right secret', async () => {
+    const verifier = new ClientSecretVerifier();
+    expect(await verifier.verify('client-1', 'wrong-secret-000000', { hash })).toBe(false);
+    expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+  });
+});

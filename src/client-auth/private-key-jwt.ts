@@ -1,0 +1,137 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { ClientConfig } from '../clients/client.config.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { InvalidClient, TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
+import { KeysUnavailableError, RemoteJwks, remoteJwksPolicy } from '../trust-anchors/remote-jwks.js';
+import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
+
+export const CLIENT_ASSERTION_TYPE_JWT = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** JOSE `typ` values a client assertion may carry (rfc7523bis: SHOULD send the explicit one, MUST NOT require it). */
+const ASSERTION_TYP = ['', 'jwt', 'client-authentication+jwt'];
+
+/**
+ * private_key_jwt (RFC 7523 §2.2, §3; OIDC Core §9): a JWT signed with a key the client registered.
+ * `iss` = `sub` = client_id; `aud` = actbridge's issuer as the *sole* value (rfc7523bis, against the
+ * 2025 audience-injection attack); `exp` required and short; `jti` required and single-use.
+ */
+@Injectable()
+export class PrivateKeyJwtVerifier {
+  private readonly keysByClient = new Map<string, JWTVerifyGetKey>();
+  private readonly server: Pick<
+    ServerConfig,
+    | 'issuer'
+    | 'clockSkew'
+    | 'clientAssertionMaxLifetime'
+    | 'upstreamTimeoutMs'
+    | 'jwksCooldown'
+    | 'jwksMaxAge'
+    | 'jwksMaxStale'
+  >;
+
+  constructor(
+    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+  ) {
+    this.server = config.server;
+  }
+
+  async verify(client: ClientConfig, assertion: string): Promise<void> {
+    const fail = (description: string, detail?: string): never => {
+      throw new InvalidClient(description, { detail: detail ?? description });
+    };
+    let typ: unknown;
+    try {
+      typ = decodeProtectedHeader(assertion).typ;
+    } catch {
+      return fail('client_assertion is not a well-formed JWT');
+    }
+    const normalisedTyp =
+      typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : typ === undefined ? '' : null;
+    if (normalisedTyp === null || !ASSERTION_TYP.includes(normalisedTyp)) {
+      fail(`client_assertion typ ${JSON.stringify(typ)} is not a client assertion type`);
+    }
+
+    let claims;
+    try {
+      ({ payload: claims } = await jwtVerify(assertion, this.keysFor(client), {
+        algorithms: [...ASYMMETRIC_ALGORITHMS],
+        issuer: client.client_id,
+        subject: client.client_id,
+        clockTolerance: this.server.clockSkew,
+        requiredClaims: ['exp', 'jti', 'aud'],
+      }));
+    } catch (error) {
+      return fail(...describe(error));
+    }
+
+    // rfc7523bis §3: the audience must be the issuer identifier, and nothing else.
+    const aud = Array.isArray(claims.aud) && claims.aud.length === 1 ? claims.aud[0] : claims.aud;
+    if (aud !== this.server.issuer) {
+      fail(`client_assertion aud must be exactly the issuer ${this.server.issuer}`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    if (claims.exp! > now + this.server.clientAssertionMaxLifetime + this.server.clockSkew) {
+      fail(`client_assertion lifetime exceeds ${this.server.clientAssertionMaxLifetime} s`);
+    }
+    if (typeof claims.iat === 'number' && claims.iat > now + this.server.clockSkew)
+      fail('client_assertion iat is in the future');
+    if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256)
+      fail('client_assertion jti is invalid');
+
+    let fresh: boolean;
+    try {
+      fresh = await this.replay.consume(
+        `client-assertion:${client.client_id}:${claims.jti}`,
+        claims.exp! + this.server.clockSkew,
+      );
+    } catch (error) {
+      // Fail closed: without the store, single use cannot be guaranteed.
+      throw new TemporarilyUnavailable('cannot verify client_assertion single use right now; retry later', {
+        detail: `replay store error: ${(error as Error).message}`,
+      });
+    }
+    if (!fresh) fail('client_assertion has already been used (jti replay)');
+  }
+
+  private keysFor(client: ClientConfig): JWTVerifyGetKey {
+    let keys = this.keysByClient.get(client.client_id);
+    if (!keys) {
+      if (client.jwks) {
+        keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+      } else {
+        const url = new URL(client.jwks_uri!);
+        keys = new RemoteJwks(async () => url, remoteJwksPolicy(this.server), `client:${client.client_id}`).getKey;
+      }
+      this.keysByClient.set(client.client_id, keys);
+    }
+    return keys;
+  }
+}
+
+function describe(error: unknown): [string, string?] {
+  if (error instanceof KeysUnavailableError) return [`client keys unavailable: ${error.message}`];
+  if (error instanceof errors.JWTExpired) return ['client_assertion has expired'];
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return [`client_assertion has no ${error.claim} claim`];
+    if (error.claim === 'iss' || error.claim === 'sub')
+      return [`client_assertion ${error.claim} must be the client_id`];
+    return [`client_assertion ${error.claim} claim is invalid`];
+  }
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return ['client_assertion is signed with a key the client did not register'];
+  if (error instanceof errors.JWSSignatureVerificationFailed) return ['client_assertion signature is invalid'];
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return ['client_assertion alg is not accepted (asymmetric algorithms only)'];
+  return ['client_assertion is invalid', error instanceof Error ? `client_assertion: ${error.message}` : undefined];
+}

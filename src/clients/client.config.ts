@@ -1,0 +1,139 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Min,
+  MinLength,
+  ValidateNested,
+  ValidateBy,
+} from 'class-validator';
+import { parseSecretHash } from '../client-auth/client-secret.js';
+import { IsJwkSet, IsSecureUrl, SCOPE_TOKEN } from '../config/config-validators.js';
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** Grant types a client may be registered for (the ones actbridge implements). */
+export const SUPPORTED_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT] as const;
+
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
+
+/**
+ * One registered client and its policy. Field names follow OAuth client metadata (RFC 7591) where one
+ * exists. The loader checks the cross-field rules (secret or keys present for the auth method, the
+ * default audience on the allowlist, token_ttl within MAX_TOKEN_TTL).
+ */
+export class ClientConfig {
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'must be 1-200 printable ASCII characters without spaces' })
+  client_id!: string;
+
+  @IsOptional()
+  @IsString()
+  name?: string;
+
+  @IsIn(CLIENT_AUTH_METHODS)
+  token_endpoint_auth_method!: ClientAuthMethod;
+
+  /** Plaintext secret: development only (a warning is logged). Prefer client_secret_hash. */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  client_secret?: string;
+
+  /** `$scrypt$ln=..,r=..,p=..$salt$hash`, as printed by `npm run hash-secret`. */
+  @IsOptional()
+  @ValidateBy({
+    name: 'isScryptSecretHash',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && parseSecretHash(value) !== undefined,
+      defaultMessage: () =>
+        'must be a $scrypt$ln=..,r=..,p=..$salt$hash string as printed by npm run hash-secret ' +
+        '(ln 10-20, r 1-32, p 1-16, 16+ byte salt, 32-byte hash)',
+    },
+  })
+  client_secret_hash?: string;
+
+  /** private_key_jwt: the client's public keys, inline. */
+  @IsOptional()
+  @IsObject()
+  @IsJwkSet()
+  jwks?: { keys: Array<Record<string, unknown>> };
+
+  /** private_key_jwt: a JWKS file, relative to the clients file. */
+  @IsOptional()
+  @IsString()
+  jwks_file?: string;
+
+  /** private_key_jwt: where the client publishes its keys. */
+  @IsOptional()
+  @IsSecureUrl()
+  jwks_uri?: string;
+
+  /** Grants this client may use (default: token exchange). An empty list disables the client. */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(SUPPORTED_GRANT_TYPES, { each: true })
+  grant_types: string[] = [TOKEN_EXCHANGE_GRANT];
+
+  /** Allowlist of targets (`audience` or `resource` values) this client may request tokens for. */
+  @IsArray()
+  @ArrayUnique()
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  audiences!: string[];
+
+  /** Target used when a request names none. Must be on `audiences`. */
+  @IsOptional()
+  @IsString()
+  default_audience?: string;
+
+  /** Scopes this client may obtain (further narrowed by the subject token's own scope). */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  scopes: string[] = [];
+
+  /** Lifetime of tokens issued to this client, seconds (default TOKEN_TTL, at most MAX_TOKEN_TTL). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  token_ttl?: number;
+
+  /**
+   * Allow impersonation: without an actor token, issue a token with no `act` (the audit line still
+   * names the client). Never applies to subject tokens that carry `act` or `may_act`.
+   */
+  @IsOptional()
+  @IsBoolean()
+  impersonation = false;
+
+  /**
+   * `aud` values that name this client as the recipient of a token. A subject or actor token addressed
+   * to one of them may be presented by this client (the RFC 8693 "on behalf of" case: a service
+   * exchanging a token it received). For tokens issued by actbridge itself, the client_id always counts.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  recipient_ids: string[] = [];
+}
+
+export class ClientsFile {
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => ClientConfig)
+  clients!: ClientConfig[];
+}

@@ -1,0 +1,56 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError } from './config-error.js';
+import { isJwkSet } from './config-validators.js';
+
+export function readYamlFile(file: string): unknown {
+  const text = readText(file);
+  try {
+    return parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+/** Reads a JWKS file referenced from `fromFile`'s `field`; the error names both. */
+export function readJwksFile(path: string, fromFile: string, field: string): { keys: Array<Record<string, unknown>> } {
+  const file = resolveBeside(fromFile, path);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readText(file));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${fromFile}: ${field}: ${error.message}`);
+    throw new ConfigError(`${fromFile}: ${field}: ${file} is not valid JSON`);
+  }
+  if (!isJwkSet(parsed)) throw new ConfigError(`${fromFile}: ${field}: ${file} is not a JWK Set ({ "keys": [...] })`);
+  return parsed;
+}
+
+export function listYamlFiles(dir: string): string[] {
+  let stat;
+  try {
+    stat = statSync(dir);
+  } catch {
+    throw new ConfigError(`TRUST_ANCHORS_DIR: ${dir} does not exist`);
+  }
+  if (!stat.isDirectory()) throw new ConfigError(`TRUST_ANCHORS_DIR: ${dir} is not a directory`);
+  return readdirSync(dir)
+    .filter((name) => /\.ya?ml$/i.test(name))
+    .sort()
+    .map((name) => resolve(dir, name));
+}
+
+/** Paths inside a config file are relative to that file. */
+export function resolveBeside(configFile: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(dirname(configFile), path);
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${file}: cannot be read (${code ?? 'error'})`);
+  }
+}

@@ -1,0 +1,64 @@
+import { registerDecorator, type ValidationOptions } from 'class-validator';
+
+/**
+ * An http(s) URL without fragment. Plain http is accepted only for loopback hosts, so that
+ * development and tests work while a deployment cannot accidentally trust keys fetched in clear.
+ */
+export function isSecureUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.hash || value.includes('#')) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export function IsSecureUrl(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isSecureUrl',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: 'must be an https URL without fragment (http only for localhost/127.0.0.1)',
+        ...options,
+      },
+      validator: { validate: isSecureUrl },
+    });
+}
+
+/** A JWK Set: `{ keys: [ {...}, ... ] }` with at least one key object that has a `kty`. */
+export function IsJwkSet(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isJwkSet',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: 'must be a JWK Set: { keys: [ { kty: ..., ... } ] }', ...options },
+      validator: { validate: isJwkSet },
+    });
+}
+
+export function isJwkSet(value: unknown): value is { keys: Array<Record<string, unknown>> } {
+  if (typeof value !== 'object' || value === null) return false;
+  const keys = (value as { keys?: unknown }).keys;
+  return (
+    Array.isArray(keys) &&
+    keys.length > 0 &&
+    keys.every((k) => typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string')
+  );
+}
+
+/** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
+export const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** RFC 6749 §3.3 `scope`: scope-tokens separated by single spaces. */
+export const SCOPE_LIST = new RegExp(`^${SCOPE_TOKEN.source.slice(1, -1)}( ${SCOPE_TOKEN.source.slice(1, -1)})*$`);

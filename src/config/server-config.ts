@@ -1,0 +1,207 @@
+import 'reflect-metadata';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { IsSecureUrl } from './config-validators.js';
+import { validateConfig } from './validate-config.js';
+
+/** One documented environment setting. The README's reference table is generated from this list. */
+export interface EnvSettingDoc {
+  readonly env: string;
+  readonly property: string;
+  readonly description: string;
+  readonly defaultText: string;
+}
+
+const ENV_SETTINGS: EnvSettingDoc[] = [];
+const DEFAULTS = new Map<string, unknown>();
+
+/** Binds a ServerConfig property to an environment variable, with its documentation and default. */
+function Env(
+  env: string,
+  description: string,
+  defaultValue?: string | number,
+  defaultText = defaultValue === undefined ? '(unset)' : String(defaultValue),
+): PropertyDecorator {
+  return (_target, property) => {
+    ENV_SETTINGS.push({ env, property: String(property), description, defaultText });
+    if (defaultValue !== undefined) DEFAULTS.set(String(property), defaultValue);
+  };
+}
+
+export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/**
+ * Server settings, from environment variables. Every field is validated at startup; a bad value stops
+ * the process with a message naming the variable.
+ */
+export class ServerConfig {
+  @Env('PORT', 'TCP port the STS listens on.', 8080)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port!: number;
+
+  @Env('HOST', 'Interface to bind. Loopback by default; set 0.0.0.0 in a container.', '127.0.0.1')
+  @IsString()
+  host!: string;
+
+  @Env(
+    'ISSUER',
+    'Issuer identifier (RFC 8414): `iss` of issued tokens and base of every endpoint URL. https, or http on localhost.',
+    undefined,
+    'http://localhost:$PORT',
+  )
+  @IsSecureUrl()
+  @Matches(/^[^?]*$/, { message: 'must not have a query' })
+  issuer!: string;
+
+  @Env(
+    'TRUST_ANCHORS_DIR',
+    'Directory of trust-anchor files (`*.yaml`, `*.yml`), one per trusted issuer.',
+    './trust-anchors',
+  )
+  @IsString()
+  trustAnchorsDir!: string;
+
+  @Env('CLIENTS_FILE', 'YAML file registering the clients and their policies.', './config/clients.yaml')
+  @IsString()
+  clientsFile!: string;
+
+  @Env(
+    'SIGNING_KEYS',
+    'Signing keys: a JWK/JWKS JSON file, a PEM file, or a directory of them. Unset: an ephemeral development key is generated (logged loudly).',
+  )
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  signingKeys?: string;
+
+  @Env('SIGNING_KEY_ID', '`kid` of the active signing key; required when SIGNING_KEYS holds several private keys.')
+  @IsOptional()
+  @IsString()
+  signingKeyId?: string;
+
+  @Env(
+    'SIGNING_ALG',
+    'Algorithm of the generated development key, and of PEM RSA/EC keys that do not say (ES256, ES384, RS256, PS256, EdDSA).',
+    'ES256',
+  )
+  @IsIn(SIGNING_ALGORITHMS)
+  signingAlg!: SigningAlgorithm;
+
+  @Env('TOKEN_TTL', 'Default lifetime of issued tokens, seconds (a client may set its own `token_ttl`).', 900)
+  @IsInt()
+  @Min(1)
+  tokenTtl!: number;
+
+  @Env(
+    'MAX_TOKEN_TTL',
+    'Upper bound on any lifetime, seconds; client `token_ttl` values above it are refused at startup.',
+    3600,
+  )
+  @IsInt()
+  @Min(1)
+  maxTokenTtl!: number;
+
+  @Env('MAX_CHAIN_DEPTH', 'Most actors an issued token may record in its nested `act` chain.', 5)
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  maxChainDepth!: number;
+
+  @Env('MAX_TARGETS', 'Most `audience` + `resource` values one request may name.', 5)
+  @IsInt()
+  @Min(1)
+  maxTargets!: number;
+
+  @Env('CLOCK_SKEW', 'Clock skew tolerated on `exp`/`nbf`/`iat` of presented tokens and assertions, seconds.', 30)
+  @IsInt()
+  @Min(0)
+  @Max(300)
+  clockSkew!: number;
+
+  @Env(
+    'CLIENT_ASSERTION_MAX_LIFETIME',
+    'private_key_jwt: longest accepted assertion lifetime (exp - now), seconds.',
+    300,
+  )
+  @IsInt()
+  @Min(1)
+  clientAssertionMaxLifetime!: number;
+
+  @Env('MAX_BODY_BYTES', 'Largest accepted request body, bytes; larger bodies get 413.', 131072)
+  @IsInt()
+  @Min(1024)
+  maxBodyBytes!: number;
+
+  @Env('UPSTREAM_TIMEOUT_MS', 'Timeout of each discovery or JWKS request to a trust anchor, milliseconds.', 3000)
+  @IsInt()
+  @Min(100)
+  upstreamTimeoutMs!: number;
+
+  @Env('JWKS_COOLDOWN', 'Least time between two fetches of one JWKS (unknown `kid`, failures), seconds.', 30)
+  @IsInt()
+  @Min(0)
+  jwksCooldown!: number;
+
+  @Env('JWKS_MAX_AGE', 'Age after which a cached JWKS is refreshed in the background, seconds.', 600)
+  @IsInt()
+  @Min(1)
+  jwksMaxAge!: number;
+
+  @Env(
+    'JWKS_MAX_STALE',
+    'How long cached keys keep working while their JWKS endpoint cannot be reached, seconds.',
+    86400,
+  )
+  @IsInt()
+  @Min(0)
+  jwksMaxStale!: number;
+
+  @Env('REDIS_URL', 'Redis for state shared by several instances (single-use `jti`s). Unset: in-process memory.')
+  @IsOptional()
+  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+  redisUrl?: string;
+
+  @Env('AUDIT_LOG', 'Where audit lines go: `stdout`, `stderr`, or a file path (appended).', 'stdout')
+  @IsString()
+  @MinLength(1)
+  auditLog!: string;
+
+  @Env('LOG_FORMAT', 'Application log format: `text` or `json`.', 'text')
+  @IsIn(['text', 'json'])
+  logFormat!: 'text' | 'json';
+
+  @Env('LOG_LEVEL', 'Least severe application log level: `error`, `warn`, `log`, `debug`.', 'log')
+  @IsIn(['error', 'warn', 'log', 'debug'])
+  logLevel!: 'error' | 'warn' | 'log' | 'debug';
+}
+
+export function envSettingsDoc(): readonly EnvSettingDoc[] {
+  return ENV_SETTINGS;
+}
+
+/**
+ * Reads ServerConfig from an environment. Numbers are parsed strictly ("12abc" stays a string and is
+ * reported as not an integer) so a typo never silently becomes a default.
+ */
+export function loadServerConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
+  const plain: Record<string, unknown> = {};
+  const numeric = new Set(
+    ENV_SETTINGS.filter((s) => Reflect.getMetadata('design:type', ServerConfig.prototype, s.property) === Number).map(
+      (s) => s.property,
+    ),
+  );
+  for (const setting of ENV_SETTINGS) {
+    const raw = env[setting.env];
+    const value = raw === undefined || raw === '' ? DEFAULTS.get(setting.property) : raw;
+    if (value === undefined) continue;
+    plain[setting.property] =
+      numeric.has(setting.property) && typeof value === 'string' && /^-?\d+$/.test(value.trim())
+        ? Number(value.trim())
+        : value;
+  }
+  plain.issuer ??= `http://localhost:${String(plain.port)}`;
+  const byProperty = new Map(ENV_SETTINGS.map((s) => [s.property, s.env]));
+  return validateConfig(ServerConfig, plain, 'environment', (path) => byProperty.get(path) ?? path);
+}

@@ -1,0 +1,57 @@
+import { plainToInstance, type ClassConstructor } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { ConfigError } from './config-error.js';
+
+/**
+ * Turns plain data (parsed YAML, env vars) into a validated config instance, or throws a ConfigError
+ * naming `source` and the path of every bad field (`clients[2].audiences[0]: ...`). Unknown fields are
+ * errors too: a typo in a security setting must not be silently ignored.
+ */
+export function validateConfig<T extends object>(
+  cls: ClassConstructor<T>,
+  plain: unknown,
+  source: string,
+  nameOf: (path: string) => string = (path) => path,
+): T {
+  if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
+    throw new ConfigError(`${source}: expected a mapping (key: value) at the top level`);
+  }
+  const instance = plainToInstance(cls, plain, { enableImplicitConversion: false });
+  const errors = validateSync(instance, {
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+  });
+  if (errors.length > 0) {
+    const lines = flatten(errors).map(({ path, message }) => `  ${nameOf(path)}: ${message}`);
+    throw new ConfigError(`${source}: invalid configuration\n${lines.join('\n')}`);
+  }
+  return instance;
+}
+
+/** A cross-field check that class-validator decorators cannot express; same message shape. */
+export function configFailure(source: string, problems: Array<[path: string, message: string]>): ConfigError {
+  return new ConfigError(
+    `${source}: invalid configuration\n${problems.map(([path, message]) => `  ${path}: ${message}`).join('\n')}`,
+  );
+}
+
+function flatten(errors: ValidationError[], parent = ''): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string }> = [];
+  for (const error of errors) {
+    const path = /^\d+$/.test(error.property)
+      ? `${parent}[${error.property}]`
+      : parent
+        ? `${parent}.${error.property}`
+        : error.property;
+    for (const message of Object.values(error.constraints ?? {})) {
+      // class-validator prefixes messages with the property name; the path already says it.
+      out.push({
+        path,
+        message: message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message,
+      });
+    }
+    out.push(...flatten(error.children ?? [], path));
+  }
+  return out;
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ClientConfig } from '../clients/client.config.js';
+import { InvalidTarget, OAuthError } from '../oauth-errors/oauth-error.js';
+import { resolveTargets } from './targets.js';
+
+const API = 'https://api.example.com';
+const FILES = 'https://files.example.com/v1';
+
+function client(extra: Partial<ClientConfig> = {}): ClientConfig {
+  return {
+    client_id: 'c1',
+    token_endpoint_auth_method: 'client_secret_basic',
+    client_secret: 'x'.repeat(32),
+    grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+    audiences: [API, FILES, 'billing', 'ledger'],
+    scopes: [],
+    impersonation: false,
+    recipient_ids: [],
+    ...extra,
+  } as ClientConfig;
+}
+
+interface Row {
+  name: string;
+  input: { audiences: string[]; resources: string[]; client?: ClientConfig; maxTargets?: number };
+  expect?: string[];
+  expectError?: { code: string; description: string };
+}
+
+const rows: Row[] = [
+  { name: 'one audience', input: { audiences: ['billing'], resources: [] }, expect: ['billing'] },
+  { name: 'one resource', input: { audiences: [], resources: [API] }, expect: [API] },
+  {
+    name: 'union of audience and resource, audiences first',
+    input: { audiences: ['billing', 'ledger'], resources: [API, FILES] },
+    expect: ['billing', 'ledger', API, FILES],
+  },
+  {
+    name: 'duplicates within and across audience and resource are removed',
+    input: { audiences: [API, 'billing', API], resources: [API, 'billing'] },
+    expect: [API, 'billing'],
+  },
+  {
+    name: 'dedupe happens before the maxTargets count',
+    input: { audiences: [API, API, API], resources: [API, API], maxTargets: 1 },
+    expect: [API],
+  },
+  {
+    name: 'exactly maxTargets is allowed',
+    input: { audiences: ['billing', 'ledger'], resources: [API], maxTargets: 3 },
+    expect: ['billing', 'ledger', API],
+  },
+  {
+    name: 'none requested: the default_audience',
+    input: { audiences: [], resources: [], client: client({ default_audience: 'ledger' }) },
+    expect: ['ledger'],
+  },
+  {
+    name: 'default_audience is not used when a target is named',
+    input: { audiences: ['billing'], resources: [], client: client({ default_audience: 'ledger' }) },
+    expect: ['billing'],
+  },
+  {
+    name: 'none requested and no default_audience',
+    input: { audiences: [], resources: [] },
+    expectError: {
+      code: 'invalid_target',
+      description: 'no audience or resource requested, and this client has no default audience',
+    },
+  },
+  {
+    name: 'more than maxTargets',
+    input: { audiences: ['billing', 'ledger'], resources: [API, FILES], maxTargets: 3 },
+    expectError: { code: 'invalid_target', description: 'too many targets requested (4; at most 3)' },
+  },
+  {
+    name: 'more than maxTargets is refused even before the allowlist',
+    input: { audiences: ['a', 'b'], resources: [], maxTargets: 1 },
+    expectError: { code: 'invalid_target', description: 'too many targets requested (2; at most 1)' },
+  },
+  {
+    name: 'audience not on the allowlist, named in the description',
+    input: { audiences: ['billing', 'payroll'], resources: [] },
+    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "payroll"' },
+  },
+  {
+    name: 'resource not on the allowlist',
+    input: { audiences: [], resources: ['https://evil.example'] },
+    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "https://evil.example"' },
+  },
+  {
+    name: 'every refused target is named',
+    input: { audiences: ['x'], resources: [API, 'https://y.example'] },
+    expectError: {
+      code: 'invalid_target',
+      description: 'target not allowed for this client: "x", "https://y.example"',
+    },
+  },
+  {
+    name: 'exact match only: trailing slash differs',
+    input: { audiences: [], resources: [`${API}/`] },
+    expectError: { code: 'invalid_target', description: `target not allowed for this client: "${API}/"` },
+  },
+  {
+    name: 'exact match only: case differs',
+    input: { audiences: ['Billing'], resources: [] },
+    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "Billing"' },
+  },
+  {
+    name: 'refused values are quoted (JSON-escaped)',
+    input: { audiences: ['a"b\nc'], resources: [] },
+    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "a\\"b\\nc"' },
+  },
+  {
+    name: 'a long refused value is cut to 200 characters in the description',
+    input: { audiences: ['z'.repeat(500)], resources: [] },
+    expectError: { code: 'invalid_target', description: `target not allowed for this client: "${'z'.repeat(200)}"` },
+  },
+];
+
+describe('resolveTargets', () => {
+  it.each(rows)('$name', ({ input, expect: expected, expectError }) => {
+    const call = () =>
+      resolveTargets(input.audiences, input.resources, input.client ?? client(), input.maxTargets ?? 5);
+    if (expectError) {
+      let caught: unknown;
+      try {
+        call();
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(InvalidTarget);
+      const error = caught as OAuthError;
+      expect({ code: error.error, description: error.description }).toEqual(expectError);
+      expect(error.status).toBe(400);
+    } else {
+      expect(call()).toEqual(expected);
+    }
+  });
+});

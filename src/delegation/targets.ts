@@ -1,0 +1,32 @@
+import type { ClientConfig } from '../clients/client.config.js';
+import { InvalidTarget } from '../oauth-errors/oauth-error.js';
+
+/**
+ * The issued token's audience: every requested `audience` and `resource` (RFC 8693 §2.1, RFC 8707),
+ * each of which must be on the client's allowlist; the client's default_audience when none is named.
+ * The scope is the same at every target (RFC 8693 §2.1.1: it must be usable at all of them).
+ */
+export function resolveTargets(
+  audiences: readonly string[],
+  resources: readonly string[],
+  client: ClientConfig,
+  maxTargets: number,
+): string[] {
+  const targets = [...new Set([...audiences, ...resources])];
+  if (targets.length === 0) {
+    if (client.default_audience === undefined) {
+      throw new InvalidTarget('no audience or resource requested, and this client has no default audience');
+    }
+    return [client.default_audience];
+  }
+  if (targets.length > maxTargets) {
+    throw new InvalidTarget(`too many targets requested (${targets.length}; at most ${maxTargets})`);
+  }
+  const refused = targets.filter((t) => !client.audiences.includes(t));
+  if (refused.length > 0) {
+    throw new InvalidTarget(
+      `target not allowed for this client: ${refused.map((t) => JSON.stringify(t.slice(0, 200))).join(', ')}`,
+    );
+  }
+  return targets;
+}

@@ -1,0 +1,171 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { ConfigError } from '../config/config-error.js';
+import type { ServerConfig, SigningAlgorithm } from '../config/server-config.js';
+
+/** A published key; `privateKey` is set when actbridge can sign with it. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: string;
+  readonly publicJwk: Readonly<JWK>;
+  readonly privateKey?: KeyObject;
+}
+
+export interface SigningKeySet {
+  /** The key new tokens are signed with. */
+  readonly active: SigningKey & { readonly privateKey: KeyObject };
+  /** Every published key, active first: next keys (published before use) and retired ones. */
+  readonly published: readonly SigningKey[];
+  /** True when the active key was generated at startup because none was configured. */
+  readonly ephemeral: boolean;
+}
+
+type KeysSettings = Pick<ServerConfig, 'signingKeys' | 'signingKeyId' | 'signingAlg'>;
+
+/**
+ * Members never published: the private parts, and `key_ops`/`ext`, which describe the *private* key
+ * as exported (WebCrypto writes key_ops ["sign"]) and would make verifiers refuse the public one.
+ */
+const UNPUBLISHED_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'key_ops', 'ext'];
+
+/** jose (and RFC 7518 §3.3) refuse to sign with shorter RSA keys: refuse them at startup instead. */
+const MIN_RSA_BITS = 2048;
+
+/**
+ * Loads the signing keys named by SIGNING_KEYS (a file or a directory of `*.json` JWK/JWKS and `*.pem`
+ * files), or generates an ephemeral development key when it is unset.
+ */
+export async function loadSigningKeys(settings: KeysSettings): Promise<SigningKeySet> {
+  if (settings.signingKeys === undefined) return generateDevelopmentKey(settings.signingAlg);
+
+  const keys: SigningKey[] = [];
+  for (const file of keyFiles(settings.signingKeys)) {
+    for (const key of await readKeyFile(file, settings.signingAlg)) {
+      if (keys.some((k) => k.kid === key.kid))
+        throw new ConfigError(`SIGNING_KEYS: ${file}: duplicate kid "${key.kid}"`);
+      keys.push(key);
+    }
+  }
+  const signing = keys.filter((k): k is SigningKey & { privateKey: KeyObject } => k.privateKey !== undefined);
+  let active: (typeof signing)[number] | undefined;
+  if (settings.signingKeyId !== undefined) {
+    active = signing.find((k) => k.kid === settings.signingKeyId);
+    if (!active) {
+      throw new ConfigError(
+        `SIGNING_KEY_ID: no private key with kid "${settings.signingKeyId}" in ${settings.signingKeys} (found: ${signing.map((k) => k.kid).join(', ') || 'none'})`,
+      );
+    }
+  } else if (signing.length === 1) {
+    active = signing[0];
+  } else {
+    throw new ConfigError(
+      signing.length === 0
+        ? `SIGNING_KEYS: ${settings.signingKeys} holds no private key to sign with`
+        : `SIGNING_KEY_ID: ${settings.signingKeys} holds ${signing.length} private keys; name the active one (${signing.map((k) => k.kid).join(', ')})`,
+    );
+  }
+  return { active: active!, published: [active!, ...keys.filter((k) => k !== active)], ephemeral: false };
+}
+
+async function generateDevelopmentKey(alg: SigningAlgorithm): Promise<SigningKeySet> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  const key = await fromJwk(jwk, alg, 'development key');
+  return { active: key as SigningKey & { privateKey: KeyObject }, published: [key], ephemeral: true };
+}
+
+function keyFiles(path: string): string[] {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch {
+    throw new ConfigError(`SIGNING_KEYS: ${path} does not exist`);
+  }
+  if (!stat.isDirectory()) return [path];
+  const files = readdirSync(path)
+    .filter((name) => ['.json', '.jwk', '.pem'].includes(extname(name).toLowerCase()))
+    .sort()
+    .map((name) => join(path, name));
+  if (files.length === 0) throw new ConfigError(`SIGNING_KEYS: ${path} holds no *.json, *.jwk or *.pem file`);
+  return files;
+}
+
+async function readKeyFile(file: string, defaultAlg: SigningAlgorithm): Promise<SigningKey[]> {
+  const text = readFileSync(file, 'utf8');
+  if (extname(file).toLowerCase() === '.pem') return [await fromPem(text, file, defaultAlg)];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError(`SIGNING_KEYS: ${file} is not valid JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`SIGNING_KEYS: ${file} is not a JWK or a JWK Set`);
+  const jwks = Array.isArray((parsed as { keys?: unknown }).keys) ? (parsed as { keys: unknown[] }).keys : [parsed];
+  const keys: SigningKey[] = [];
+  for (const [i, jwk] of jwks.entries()) {
+    if (typeof jwk !== 'object' || jwk === null)
+      throw new ConfigError(`SIGNING_KEYS: ${file}: keys[${i}] is not a JWK`);
+    keys.push(await fromJwk(jwk as JWK, defaultAlg, `${file} keys[${i}]`));
+  }
+  return keys;
+}
+
+async function fromPem(pem: string, file: string, defaultAlg: SigningAlgorithm): Promise<SigningKey> {
+  try {
+    const isPrivate = /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/.test(pem);
+    const key = isPrivate ? createPrivateKey(pem) : createPublicKey(pem);
+    return await fromJwk(key.export({ format: 'jwk' }) as JWK, defaultAlg, file);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`SIGNING_KEYS: ${file} is not a PEM private (PKCS#8/SEC1/PKCS#1) or public (SPKI) key`);
+  }
+}
+
+async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): Promise<SigningKey> {
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new ConfigError(`SIGNING_KEYS: ${where}: "use" must be "sig"`);
+  const alg = algorithmFor(jwk, defaultAlg, where);
+  const publicJwk: JWK = Object.fromEntries(
+    Object.entries(jwk).filter(([name]) => !UNPUBLISHED_MEMBERS.includes(name)),
+  );
+  let privateKey: KeyObject | undefined;
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    if (jwk.d !== undefined) {
+      privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    }
+  } catch {
+    throw new ConfigError(`SIGNING_KEYS: ${where}: not a usable ${jwk.kty} key`);
+  }
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength;
+  if (jwk.kty === 'RSA' && (bits === undefined || bits < MIN_RSA_BITS))
+    throw new ConfigError(`SIGNING_KEYS: ${where}: RSA key of ${bits ?? '?'} bits; at least ${MIN_RSA_BITS} required`);
+  const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk, 'sha256'));
+  return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
+}
+
+/** The JWS algorithm of a key: its own `alg`, or the natural one for its type and curve. */
+function algorithmFor(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): string {
+  const byType: Record<string, string[]> = {
+    RSA: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'],
+    'EC:P-256': ['ES256'],
+    'EC:P-384': ['ES384'],
+    'EC:P-521': ['ES512'],
+    'OKP:Ed25519': ['EdDSA', 'Ed25519'],
+  };
+  const type = jwk.kty === 'RSA' ? 'RSA' : `${jwk.kty}:${jwk.crv}`;
+  const allowed = byType[type];
+  if (!allowed)
+    throw new ConfigError(
+      `SIGNING_KEYS: ${where}: unsupported key type ${type} (use RSA, EC P-256/384/521 or Ed25519)`,
+    );
+  if (jwk.alg !== undefined) {
+    if (!allowed.includes(jwk.alg))
+      throw new ConfigError(`SIGNING_KEYS: ${where}: alg ${jwk.alg} does not fit a ${type} key`);
+    return jwk.alg;
+  }
+  return allowed.includes(defaultAlg) ? defaultAlg : allowed[0]!;
+}

@@ -1,0 +1,28 @@
+/** Paths served by actbridge, relative to the issuer's path (see README "Endpoints"). */
+export const TOKEN_ENDPOINT_PATH = '/oauth/token';
+export const JWKS_PATH = '/.well-known/jwks.json';
+export const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
+export const OIDC_METADATA_PATH = '/.well-known/openid-configuration';
+
+/** The absolute URL of an endpoint: the issuer (which may have a path) followed by the endpoint path. */
+export function endpointUrl(issuer: string, path: string): string {
+  return issuer.replace(/\/+$/, '') + path;
+}
+
+/**
+ * When the issuer has a path (`https://host/sts`), endpoints live below it (`/sts/oauth/token`), and
+ * RFC 8414 §3.1 puts the metadata at `/.well-known/oauth-authorization-server/sts`. Routes are declared
+ * once, without the prefix; this maps incoming URLs onto them. URLs without the prefix are left as they
+ * are, so a reverse proxy that strips it works too.
+ */
+export function issuerPathRewriter(issuer: string): (url: string) => string {
+  const prefix = new URL(issuer).pathname.replace(/\/+$/, '');
+  if (!prefix) return (url) => url;
+  const wellKnown = OAUTH_METADATA_PATH + prefix;
+  return (url) => {
+    const path = url.split('?', 1)[0]!;
+    if (path === wellKnown) return OAUTH_METADATA_PATH + url.slice(wellKnown.length);
+    if (path === prefix || path.startsWith(`${prefix}/`)) return url.slice(prefix.length) || '/';
+    return url;
+  };
+}

@@ -1,0 +1,47 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { CLIENT_AUTH_METHODS } from '../clients/client.config.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { GrantDispatcher } from '../token-endpoint/grant-dispatcher.js';
+import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
+import {
+  endpointUrl,
+  JWKS_PATH,
+  OAUTH_METADATA_PATH,
+  OIDC_METADATA_PATH,
+  TOKEN_ENDPOINT_PATH,
+} from './endpoint-paths.js';
+
+/**
+ * Authorization server metadata (RFC 8414), also served at the OpenID Connect discovery location so
+ * that OIDC-only tooling (openid-client's default) finds it. actbridge has no authorization endpoint:
+ * response_types_supported is empty, truthfully.
+ */
+@Controller()
+export class MetadataController {
+  private readonly document: Readonly<Record<string, unknown>>;
+
+  constructor(@Inject(STS_CONFIG) config: StsConfig, dispatcher: GrantDispatcher) {
+    const { issuer } = config.server;
+    this.document = {
+      issuer,
+      token_endpoint: endpointUrl(issuer, TOKEN_ENDPOINT_PATH),
+      jwks_uri: endpointUrl(issuer, JWKS_PATH),
+      grant_types_supported: dispatcher.grantTypes,
+      response_types_supported: [],
+      token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+    };
+  }
+
+  @Get(OAUTH_METADATA_PATH)
+  @Header('cache-control', 'public, max-age=300')
+  oauthMetadata(): Readonly<Record<string, unknown>> {
+    return this.document;
+  }
+
+  @Get(OIDC_METADATA_PATH)
+  @Header('cache-control', 'public, max-age=300')
+  openidConfiguration(): Readonly<Record<string, unknown>> {
+    return this.document;
+  }
+}

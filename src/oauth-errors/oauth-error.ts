@@ -1,0 +1,61 @@
+/**
+ * The OAuth error family (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 8707 §2).
+ *
+ * Code anywhere below the controller throws one of these; the exception filter is the only place that
+ * turns them into HTTP responses. `description` goes to the caller; `detail` is for operators only
+ * (logged and written to the audit line, never sent), following oidc-provider's `expose` rule.
+ */
+export interface OAuthErrorOptions {
+  /** Internal detail for logs and audit; never sent to the caller. Must not contain tokens or secrets. */
+  readonly detail?: string;
+  readonly cause?: unknown;
+  /** Override of the HTTP status, for the few errors whose status is not the code's default. */
+  readonly status?: number;
+  /** Extra response headers (e.g. `WWW-Authenticate`, `Allow`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export class OAuthError extends Error {
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    options: OAuthErrorOptions & { status: number },
+  ) {
+    super(`${error}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.status = options.status;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+type OAuthErrorClass = new (description: string, options?: OAuthErrorOptions) => OAuthError;
+
+/** One class per error code, so `instanceof InvalidTarget` reads as what it is. */
+function oauthErrorClass(code: string, defaultStatus: number, name: string): OAuthErrorClass {
+  const cls = class extends OAuthError {
+    constructor(description: string, options: OAuthErrorOptions = {}) {
+      super(code, description, { ...options, status: options.status ?? defaultStatus });
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
+export const InvalidRequest = oauthErrorClass('invalid_request', 400, 'InvalidRequest');
+// RFC 6749 §5.2: 401 is the status for invalid_client (and MUST be when Basic was used; the filter then
+// adds WWW-Authenticate).
+export const InvalidClient = oauthErrorClass('invalid_client', 401, 'InvalidClient');
+export const InvalidGrant = oauthErrorClass('invalid_grant', 400, 'InvalidGrant');
+export const UnauthorizedClient = oauthErrorClass('unauthorized_client', 400, 'UnauthorizedClient');
+export const UnsupportedGrantType = oauthErrorClass('unsupported_grant_type', 400, 'UnsupportedGrantType');
+export const InvalidScope = oauthErrorClass('invalid_scope', 400, 'InvalidScope');
+export const InvalidTarget = oauthErrorClass('invalid_target', 400, 'InvalidTarget');
+export const ServerError = oauthErrorClass('server_error', 500, 'ServerError');
+/** Not an OAuth code of RFC 6749; used for unknown routes so every response body has the same shape. */
+export const NotFound = oauthErrorClass('not_found', 404, 'NotFound');
+/** A dependency actbridge needs to decide safely (e.g. the replay store) is down: fail closed, say so. */
+export const TemporarilyUnavailable = oauthErrorClass('temporarily_unavailable', 503, 'TemporarilyUnavailable');

@@ -1,0 +1,105 @@
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { auditRecordOf, newAuditRecord } from '../audit/audit-record.js';
+import { AuditTrail } from '../audit/audit-trail.js';
+import { TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { InvalidRequest, NotFound, OAuthError, ServerError } from './oauth-error.js';
+
+/**
+ * The one place errors become HTTP responses: RFC 6749 §5.2 JSON with `Cache-Control: no-store`.
+ * Anything that is not an OAuthError is translated here, so callers never see a stack trace, and an
+ * error nobody anticipated becomes a fixed `server_error` while its detail goes to the log.
+ */
+@Catch()
+export class OAuthExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('OAuthExceptionFilter');
+
+  constructor(private readonly audit: AuditTrail) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const error = this.toOAuthError(exception, request);
+
+    if (error.status >= 500) {
+      this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
+    }
+    if (isTokenEndpoint(request)) {
+      this.audit.refused(auditRecordOf(request) ?? newAuditRecord(String(request.id)), error);
+    }
+
+    const headers: Record<string, string> = {
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      ...error.headers,
+    };
+    // RFC 6749 §5.2: a client that tried the Authorization header gets 401 with a challenge.
+    if (error.error === 'invalid_client' && request.headers.authorization !== undefined) {
+      headers['www-authenticate'] = 'Basic realm="actbridge", charset="UTF-8"';
+    }
+    if (reply.sent) return;
+    void reply
+      .code(error.status)
+      .headers(headers)
+      .type('application/json; charset=utf-8')
+      .send({ error: error.error, error_description: error.description });
+  }
+
+  private toOAuthError(exception: unknown, request: FastifyRequest): OAuthError {
+    if (exception instanceof OAuthError) return exception;
+    if (exception instanceof HttpException) {
+      // Only POST is routed at the token endpoint; any other method lands here as "not found".
+      if (exception.getStatus() === 404 && isTokenEndpoint(request)) {
+        return new InvalidRequest('the token endpoint accepts POST only', { status: 405, headers: { allow: 'POST' } });
+      }
+      return fromHttpException(exception);
+    }
+    const fastify = fromFastifyError(exception);
+    if (fastify) return fastify;
+    return new ServerError('internal server error', { detail: describe(exception) });
+  }
+}
+
+function fromHttpException(exception: HttpException): OAuthError {
+  const status = exception.getStatus();
+  if (status === 404) return new NotFound('no such endpoint');
+  if (status === 405) return new InvalidRequest('method not allowed', { status: 405 });
+  if (status === 413) return new InvalidRequest('request body too large', { status: 413 });
+  if (status === 415) return unsupportedContentType(exception.message);
+  if (status >= 500) return new ServerError('internal server error', { detail: exception.message });
+  return new InvalidRequest('malformed request', { detail: exception.message, status });
+}
+
+/**
+ * Errors Fastify raises before a handler runs (body limit, content-type, malformed body) carry a
+ * `FST_*` code and a 4xx status. They are the caller's fault: answer in OAuth form, never 500.
+ */
+function fromFastifyError(exception: unknown): OAuthError | undefined {
+  if (typeof exception !== 'object' || exception === null) return undefined;
+  const { code, statusCode } = exception as { code?: unknown; statusCode?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_') || typeof statusCode !== 'number') return undefined;
+  if (statusCode >= 500) return undefined;
+  if (statusCode === 413) return new InvalidRequest('request body too large', { status: 413, detail: code });
+  if (statusCode === 415) return unsupportedContentType(code);
+  return new InvalidRequest('malformed request', { detail: code, status: statusCode });
+}
+
+/** The issue's rule, and RFC 6749's: a wrong content type is a malformed request (400), not a 415. */
+function unsupportedContentType(detail: string): OAuthError {
+  return new InvalidRequest('unsupported content type: use application/x-www-form-urlencoded', { detail });
+}
+
+function isTokenEndpoint(request: FastifyRequest): boolean {
+  const path = request.url.split('?', 1)[0];
+  return path === TOKEN_ENDPOINT_PATH;
+}
+
+function describe(exception: unknown): string {
+  if (exception instanceof Error) return `${exception.name}: ${exception.message}`;
+  return String(exception);
+}
+
+function stackOf(exception: unknown): string | undefined {
+  return exception instanceof Error ? exception.stack : undefined;
+}

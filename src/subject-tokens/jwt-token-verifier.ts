@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import type { ClientConfig } from '../clients/client.config.js';
+import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
+import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import type { ValidatedToken, ValidationContext } from './validated-token.js';
+
+/** What distinguishes one JWT token type from another. */
+export interface JwtTypeRules {
+  readonly tokenType: string;
+  /** Accepted JOSE `typ` values, normalised (lower case, no `application/`); '' stands for "no typ". */
+  acceptedTyp(anchor: TrustAnchor): readonly string[];
+  /** `aud` values this token must carry at least one of. */
+  acceptedAudiences(anchor: TrustAnchor, client: ClientConfig): readonly string[];
+  /** Type-specific checks after signature and standard claims (e.g. `azp` of an ID token). */
+  check?(claims: JWTPayload, client: ClientConfig, fail: (message: string) => never): void;
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Verifies a JWT from a trust anchor: anchor chosen by exact `iss`, signature with the anchor's keys
+ * only (never keys named in the token header), algorithm allowlist, `exp`/`nbf`/`iat`, `typ` (no
+ * cross-JWT confusion), `aud`, `sub`. Every failure is invalid_request (RFC 8693 §2.2.2) with a
+ * description saying which check failed.
+ */
+@Injectable()
+export class JwtTokenVerifier {
+  constructor(private readonly anchors: TrustAnchorRegistry) {}
+
+  async verify(token: string, context: ValidationContext, rules: JwtTypeRules): Promise<ValidatedToken> {
+    const param = `${context.role}_token`;
+    const fail = (message: string, detail?: string): never => {
+      throw new InvalidRequest(`${param} ${message}`, { detail: detail && `${param} ${detail}` });
+    };
+
+    if (!COMPACT_JWS.test(token)) {
+      fail(token.split('.').length === 5 ? 'is encrypted (JWE); only signed JWTs are accepted' : 'is not a signed JWT');
+    }
+    let header: ProtectedHeaderParameters;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      return fail('is not a well-formed JWT');
+    }
+    if (typeof unverified.iss !== 'string') fail('has no iss claim');
+    const anchor = this.anchors.find(unverified.iss!);
+    if (!anchor)
+      return fail('issuer is not trusted', `issuer ${JSON.stringify(unverified.iss!.slice(0, 200))} is not trusted`);
+
+    if (typeof header.alg !== 'string' || !anchor.algorithms.includes(header.alg)) {
+      fail(`alg ${JSON.stringify(header.alg)} is not accepted from issuer ${anchor.issuer}`);
+    }
+    const typ = normaliseTyp(header.typ);
+    if (typ === undefined || !rules.acceptedTyp(anchor).includes(typ)) {
+      fail(
+        `typ ${header.typ === undefined ? '(none)' : JSON.stringify(header.typ)} is not accepted for token type ${rules.tokenType}`,
+      );
+    }
+
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, anchor.keys, {
+        algorithms: [...anchor.algorithms],
+        issuer: anchor.issuer,
+        clockTolerance: anchor.clockSkew,
+        requiredClaims: ['exp', 'sub'],
+        maxTokenAge: anchor.maxTokenAge,
+      }));
+    } catch (error) {
+      return fail(...describeVerificationError(error, header));
+    }
+
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof claims.iat === 'number' && claims.iat > now + anchor.clockSkew) fail('was issued in the future (iat)');
+    if (typeof claims.sub !== 'string' || claims.sub.length === 0) fail('has an empty sub claim');
+
+    const accepted = rules.acceptedAudiences(anchor, context.client);
+    const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (audiences.length === 0) fail('has no aud claim');
+    if (!audiences.some((aud) => accepted.includes(aud))) {
+      fail(
+        `audience is not accepted: it must name actbridge or client ${context.client.client_id}`,
+        `audience ${JSON.stringify(audiences).slice(0, 300)} not in ${JSON.stringify(accepted)}`,
+      );
+    }
+    rules.check?.(claims, context.client, (message) => fail(message));
+
+    return {
+      tokenType: rules.tokenType,
+      principal: { sub: claims.sub!, iss: originalIssuer(claims, anchor) },
+      anchor: {
+        name: anchor.name,
+        issuer: anchor.issuer,
+        trustedForChains: anchor.trustedForChains,
+        self: anchor.self,
+      },
+      claims,
+      scope: scopeOf(claims, fail),
+      expiresAt: claims.exp!,
+      act: claims.act,
+      mayAct: claims.may_act,
+    };
+  }
+}
+
+/** RFC 7515 §4.1.9: compare case-insensitively, with or without the `application/` prefix. */
+export function normaliseTyp(typ: unknown): string | undefined {
+  if (typ === undefined) return '';
+  if (typeof typ !== 'string') return undefined;
+  const lower = typ.toLowerCase();
+  return lower.startsWith('application/') ? lower.slice('application/'.length) : lower;
+}
+
+/**
+ * Tokens actbridge issued carry the subject's original issuer in `sub_id` (RFC 9493 iss_sub); that is
+ * believed only from actbridge itself, so a chain keeps naming the principal in its own namespace.
+ */
+function originalIssuer(claims: JWTPayload, anchor: TrustAnchor): string {
+  const subId = claims.sub_id as { format?: unknown; iss?: unknown; sub?: unknown } | undefined;
+  if (anchor.self && subId?.format === 'iss_sub' && typeof subId.iss === 'string' && subId.sub === claims.sub) {
+    return subId.iss;
+  }
+  return anchor.issuer;
+}
+
+/** The token's scope: RFC 8693 §4.2 `scope` string, or the widespread `scp` array. */
+function scopeOf(claims: JWTPayload, fail: (message: string) => never): readonly string[] | undefined {
+  if (claims.scope !== undefined) {
+    if (typeof claims.scope !== 'string') return fail('has a scope claim that is not a string');
+    return claims.scope.split(' ').filter(Boolean);
+  }
+  if (claims.scp !== undefined) {
+    if (typeof claims.scp === 'string') return claims.scp.split(' ').filter(Boolean);
+    if (Array.isArray(claims.scp) && claims.scp.every((s) => typeof s === 'string')) return claims.scp as string[];
+    return fail('has a malformed scp claim');
+  }
+  return undefined;
+}
+
+function describeVerificationError(error: unknown, header: ProtectedHeaderParameters): [string, string?] {
+  if (error instanceof KeysUnavailableError) return [`cannot be verified: ${error.message}`];
+  if (error instanceof errors.JWTExpired) return ['has expired'];
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return ['is not yet valid (nbf)'];
+    if (error.claim === 'iat') return [`iat is not acceptable: ${error.reason}`];
+    if (error.claim === 'iss') return ['iss does not match its issuer'];
+    if (error.reason === 'missing') return [`has no ${error.claim} claim`];
+    return [`has an invalid ${error.claim} claim`];
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return [`was signed with a key its issuer does not publish (kid ${JSON.stringify(header.kid ?? null)})`];
+  }
+  if (error instanceof errors.JWKSMultipleMatchingKeys) return ['names no kid and its issuer publishes several keys'];
+  if (error instanceof errors.JWSSignatureVerificationFailed) return ['signature is invalid'];
+  if (error instanceof errors.JOSEAlgNotAllowed) return [`alg ${JSON.stringify(header.alg)} is not accepted`];
+  if (error instanceof errors.JOSENotSupported) return ['uses an unsupported JOSE feature', (error as Error).message];
+  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) {
+    return ['is not a valid JWT', (error as Error).message];
+  }
+  return ['could not be verified', error instanceof Error ? error.message : String(error)];
+}

@@ -1,0 +1,28 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
+import type { ValidatedToken, ValidationContext } from './validated-token.js';
+
+/** Dispatches a presented token to the validator of its declared type. */
+@Injectable()
+export class SubjectTokenValidators {
+  private readonly byType: ReadonlyMap<string, SubjectTokenValidator>;
+
+  constructor(@Inject(SUBJECT_TOKEN_VALIDATORS) validators: SubjectTokenValidator[]) {
+    this.byType = new Map(validators.map((v) => [v.tokenType, v]));
+  }
+
+  get supportedTypes(): string[] {
+    return [...this.byType.keys()];
+  }
+
+  validate(tokenType: string, token: string, context: ValidationContext): Promise<ValidatedToken> {
+    const validator = this.byType.get(tokenType);
+    if (!validator) {
+      throw new InvalidRequest(`unsupported ${context.role}_token_type; supported: ${this.supportedTypes.join(', ')}`, {
+        detail: `unsupported ${context.role}_token_type ${JSON.stringify(tokenType.slice(0, 200))}`,
+      });
+    }
+    return validator.validate(token, context);
+  }
+}

@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
+import { AccessTokenValidator } from './access-token.validator.js';
+import { IdTokenValidator } from './id-token.validator.js';
+import { JwtTokenVerifier } from './jwt-token-verifier.js';
+import { JwtValidator } from './jwt.validator.js';
+import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
+import { SubjectTokenValidators } from './subject-token-validators.js';
+
+/** The token types actbridge accepts as subject or actor tokens: one line per format. */
+const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator];
+
+@Module({
+  imports: [TrustAnchorsModule],
+  providers: [
+    JwtTokenVerifier,
+    ...VALIDATORS,
+    {
+      provide: SUBJECT_TOKEN_VALIDATORS,
+      inject: VALIDATORS,
+      useFactory: (...validators: SubjectTokenValidator[]) => validators,
+    },
+    SubjectTokenValidators,
+  ],
+  exports: [SubjectTokenValidators],
+})
+export class SubjectTokensModule {}

@@ -1,0 +1,40 @@
+import type { JWTPayload } from 'jose';
+import type { ClientConfig } from '../clients/client.config.js';
+
+/** Who a token is about, in the namespace of the issuer that vouched for it. */
+export interface Principal {
+  readonly sub: string;
+  readonly iss: string;
+}
+
+export type TokenRole = 'subject' | 'actor';
+
+export interface ValidationContext {
+  readonly role: TokenRole;
+  /** The authenticated client presenting the token. */
+  readonly client: ClientConfig;
+}
+
+/**
+ * A presented token after validation, whatever its format: what came in and who vouches for it.
+ * The delegation core works on this alone.
+ */
+export interface ValidatedToken {
+  readonly tokenType: string;
+  readonly principal: Principal;
+  readonly anchor: {
+    readonly name: string;
+    readonly issuer: string;
+    readonly trustedForChains: boolean;
+    readonly self: boolean;
+  };
+  readonly claims: Readonly<JWTPayload>;
+  /** The token's own scope, or undefined when it carries none (e.g. an identity assertion). */
+  readonly scope: readonly string[] | undefined;
+  /** `exp`, epoch seconds. */
+  readonly expiresAt: number;
+  /** Raw `act` claim, if any: the delegation core validates it and decides whether it is believed. */
+  readonly act: unknown;
+  /** Raw `may_act` claim, if any. */
+  readonly mayAct: unknown;
+}

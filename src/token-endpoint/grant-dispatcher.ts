@@ -1,0 +1,53 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuditRecord } from '../audit/audit-record.js';
+import { AuditTrail } from '../audit/audit-trail.js';
+import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../oauth-errors/oauth-error.js';
+import { GRANT_HANDLERS, type GrantHandler, type TokenResponse } from './grant-handler.js';
+import type { TokenRequestParams } from './token-request-params.js';
+
+export interface TokenEndpointRequest {
+  readonly params: TokenRequestParams;
+  readonly authorization: string | undefined;
+  /** Created by the caller and attached to the HTTP request, so refusals are audited with it. */
+  readonly audit: AuditRecord;
+}
+
+/**
+ * Runs a token request through the checks common to every grant, in the order RFC 6749 implies:
+ * grant type known (unsupported_grant_type), client authenticated (invalid_client), client allowed
+ * the grant (unauthorized_client); then the grant's handler. Writes the audit line of a success; the
+ * exception filter writes that of a refusal.
+ */
+@Injectable()
+export class GrantDispatcher {
+  private readonly handlers: ReadonlyMap<string, GrantHandler>;
+
+  constructor(
+    @Inject(GRANT_HANDLERS) handlers: GrantHandler[],
+    private readonly clients: ClientAuthenticator,
+    private readonly auditTrail: AuditTrail,
+  ) {
+    this.handlers = new Map(handlers.map((h) => [h.grantType, h]));
+  }
+
+  get grantTypes(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  async dispatch({ params, authorization, audit }: TokenEndpointRequest): Promise<TokenResponse> {
+    const grantType = params.single('grant_type');
+    if (grantType === undefined) throw new InvalidRequest('grant_type is required');
+    audit.grant_type = grantType;
+    const handler = this.handlers.get(grantType);
+    if (!handler) throw new UnsupportedGrantType(`grant_type not supported; supported: ${this.grantTypes.join(', ')}`);
+
+    const client = await this.clients.authenticate(params, authorization, audit);
+    if (!client.grant_types.includes(grantType)) {
+      throw new UnauthorizedClient('this client may not use this grant_type');
+    }
+    const response = await handler.handle({ params, client, audit });
+    this.auditTrail.issued(audit);
+    return response;
+  }
+}

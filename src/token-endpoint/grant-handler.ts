@@ -1,0 +1,32 @@
+import type { AuditRecord } from '../audit/audit-record.js';
+import type { ClientConfig } from '../clients/client.config.js';
+import type { TokenRequestParams } from './token-request-params.js';
+
+/** RFC 6749 §5.1 / RFC 8693 §2.2.1 success response. */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: string;
+  readonly expires_in: number;
+  readonly issued_token_type?: string;
+  readonly scope?: string;
+}
+
+export interface GrantContext {
+  readonly params: TokenRequestParams;
+  /** The authenticated client, already allowed to use this grant type. */
+  readonly client: ClientConfig;
+  /** The request's audit record: the handler fills in what it establishes. */
+  readonly audit: AuditRecord;
+}
+
+/**
+ * One grant type. The dispatcher has already answered unsupported_grant_type, authenticated the client
+ * and checked unauthorized_client; a handler validates its own parameters and throws OAuthErrors.
+ * Adding a grant is one class implementing this plus one line in GRANT_HANDLERS.
+ */
+export interface GrantHandler {
+  readonly grantType: string;
+  handle(context: GrantContext): Promise<TokenResponse>;
+}
+
+export const GRANT_HANDLERS = Symbol('GRANT_HANDLERS');

@@ -1,0 +1,36 @@
+import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+
+/** Parameters that RFC 8693 / RFC 8707 allow to repeat; every other one must appear at most once. */
+const REPEATABLE = new Set(['audience', 'resource']);
+
+/**
+ * The parameters of a token request, as parsed from the form body with repetitions preserved.
+ * `single()` is the only way to read a single-valued parameter, so a repeated one can never slip
+ * through as an array (RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than
+ * once"). Empty values count as omitted (RFC 6749 §3.1).
+ */
+export class TokenRequestParams {
+  private constructor(private readonly values: ReadonlyMap<string, readonly string[]>) {}
+
+  static fromFormBody(body: string): TokenRequestParams {
+    const values = new Map<string, string[]>();
+    for (const [name, value] of new URLSearchParams(body)) {
+      if (value === '') continue;
+      const list = values.get(name);
+      if (list) list.push(value);
+      else values.set(name, [value]);
+    }
+    return new TokenRequestParams(values);
+  }
+
+  single(name: string): string | undefined {
+    const list = this.values.get(name);
+    if (!list) return undefined;
+    if (list.length > 1 && !REPEATABLE.has(name)) throw new InvalidRequest(`parameter ${name} is repeated`);
+    return list[0];
+  }
+
+  multi(name: string): string[] {
+    return [...(this.values.get(name) ?? [])];
+  }
+}

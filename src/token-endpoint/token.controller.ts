@@ -1,0 +1,26 @@
+import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
+import { TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { GrantDispatcher } from './grant-dispatcher.js';
+import type { TokenResponse } from './grant-handler.js';
+import { TokenRequestParams } from './token-request-params.js';
+
+@Controller()
+export class TokenController {
+  constructor(private readonly dispatcher: GrantDispatcher) {}
+
+  @Post(TOKEN_ENDPOINT_PATH)
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  token(@Req() request: FastifyRequest): Promise<TokenResponse> {
+    const audit = newAuditRecord(String(request.id));
+    attachAuditRecord(request, audit);
+    if (!(request.body instanceof TokenRequestParams)) {
+      throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
+    }
+    return this.dispatcher.dispatch({ params: request.body, authorization: request.headers.authorization, audit });
+  }
+}

@@ -1,0 +1,25 @@
+import * as oidc from 'openid-client';
+import { isSecureUrl } from '../config/config-validators.js';
+
+/**
+ * Finds an issuer's `jwks_uri` through its discovery metadata with openid-client, which also enforces
+ * that the document's `issuer` equals the configured one (OIDC Discovery §4.3, RFC 8414 §3.3).
+ */
+export async function discoverJwksUri(issuer: string, flavour: 'oidc' | 'oauth2', timeoutMs: number): Promise<URL> {
+  const issuerUrl = new URL(issuer);
+  let config: oidc.Configuration;
+  try {
+    config = await oidc.discovery(issuerUrl, 'actbridge', undefined, undefined, {
+      algorithm: flavour,
+      timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+      // The anchor's issuer passed isSecureUrl at startup: plain http only ever means a loopback host.
+      execute: issuerUrl.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
+    });
+  } catch (error) {
+    throw new Error(`discovery failed: ${(error as Error).message}`, { cause: error });
+  }
+  const jwksUri = config.serverMetadata().jwks_uri;
+  if (!jwksUri) throw new Error('discovery metadata has no jwks_uri');
+  if (!isSecureUrl(jwksUri)) throw new Error(`discovered jwks_uri ${jwksUri} is not https`);
+  return new URL(jwksUri);
+}

@@ -1,0 +1,870 @@
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * Every refusal of the token endpoint, over real HTTP: exact status, error code and description, the
+ * RFC 6749 §5.2 response shape, and exactly one audit line per refusal.
+ */
+
+const STS_AUD = 'urn:actbridge:test';
+const SECRET = 'agent-secret-0123456789';
+const POST_SECRET = 'poster-secret-0123456789';
+
+let sts: TestApp;
+let idp: TestIssuer; // ES256, not trusted for chains
+let chainIdp: TestIssuer; // trusted for chains
+let rsaIdp: TestIssuer; // RS256, for algorithm confusion
+let pkjwtKey: CryptoKey;
+let pkjwtJwk: JWK;
+
+const exchange = (extra: Record<string, string | readonly string[] | undefined>) => ({
+  grant_type: GRANT_TOKEN_EXCHANGE,
+  subject_token_type: TT.accessToken,
+  audience: 'https://api.example',
+  ...extra,
+});
+const asAgent = { basic: ['agent', SECRET] as [string, string] };
+
+async function userToken(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}, issuer = idp) {
+  return issuer.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write', ...claims }, header);
+}
+
+type Response = Awaited<ReturnType<typeof postToken>>;
+/** A table row: name, a function making the hostile input, the expected error_description. */
+type MakerRow = [name: string, make: () => Promise<string>, description: string | RegExp];
+
+/** Asserts the RFC 6749 §5.2 error response and the single audit line it leaves. */
+function expectRefused(
+  res: Response,
+  auditBefore: number,
+  status: number,
+  error: string,
+  description?: string | RegExp,
+) {
+  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
+  if (typeof description === 'string') expect(res.body.error_description).toBe(description);
+  else if (description) expect(res.body.error_description).toMatch(description);
+  expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(sts.audit.lines.length).toBe(auditBefore + 1);
+  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', outcome: 'refused', error });
+}
+
+async function refused(
+  form: Record<string, string | readonly string[] | undefined>,
+  init: Parameters<typeof postToken>[2],
+  status: number,
+  error: string,
+  description?: string | RegExp,
+) {
+  const before = sts.audit.lines.length;
+  const res = await postToken(sts, form, init);
+  expectRefused(res, before, status, error, description);
+  return res;
+}
+
+async function clientAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = {
+    iss: 'pk',
+    sub: 'pk',
+    aud: sts.issuer,
+    iat: now,
+    exp: now + 60,
+    jti: crypto.randomUUID(),
+    ...claims,
+  };
+  for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
+  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'pk-1', ...header } as { alg: string }).sign(key);
+}
+
+beforeAll(async () => {
+  idp = await createTestIssuer('https://idp.example');
+  chainIdp = await createTestIssuer('https://chain-idp.example');
+  rsaIdp = await createTestIssuer('https://rsa-idp.example', 'RS256');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  pkjwtKey = pair.privateKey;
+  pkjwtJwk = { ...(await exportJWK(pair.publicKey)), kid: 'pk-1', alg: 'ES256' };
+  const audiences = ['https://api.example', 'https://other.example', 'agent-2', 'a', 'b', 'c', 'd', 'e', 'f'];
+  sts = await startTestApp({
+    anchors: {
+      idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD], algorithms: ['ES256'] },
+      chain: { issuer: chainIdp.issuer, jwks: chainIdp.publicJwks, audiences: [STS_AUD], trusted_for_chains: true },
+      rsa: { issuer: rsaIdp.issuer, jwks: rsaIdp.publicJwks, audiences: [STS_AUD], algorithms: ['RS256'] },
+    },
+    clients: [
+      {
+        client_id: 'agent',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences,
+        scopes: ['read', 'write'],
+      },
+      {
+        client_id: 'poster',
+        token_endpoint_auth_method: 'client_secret_post',
+        client_secret: POST_SECRET,
+        audiences,
+        scopes: ['read'],
+      },
+      {
+        client_id: 'pk',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [pkjwtJwk] },
+        audiences,
+        scopes: ['read'],
+      },
+      {
+        client_id: 'imp',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences,
+        scopes: ['read'],
+        impersonation: true,
+      },
+      {
+        client_id: 'disabled',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences,
+        grant_types: [],
+      },
+    ],
+    env: { MAX_BODY_BYTES: '4096', MAX_TARGETS: '3' },
+  });
+});
+
+afterAll(async () => {
+  // Nothing secret ever reaches an audit line.
+  const audit = JSON.stringify(sts.audit.lines);
+  for (const secret of [SECRET, POST_SECRET]) expect(audit).not.toContain(secret);
+  expect(audit).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+  await sts.close();
+});
+
+describe('request framing', () => {
+  it.each([
+    ['no grant_type', {}, 400, 'invalid_request', 'grant_type is required'],
+    ['unknown grant_type', { grant_type: 'password' }, 400, 'unsupported_grant_type', /^grant_type not supported/],
+    [
+      'repeated grant_type',
+      { grant_type: [GRANT_TOKEN_EXCHANGE, GRANT_TOKEN_EXCHANGE] },
+      400,
+      'invalid_request',
+      'parameter grant_type is repeated',
+    ],
+  ] as const)('%s', async (_name, form, status, error, description) => {
+    await refused(form as Record<string, string | string[]>, asAgent, status, error, description);
+  });
+
+  it('refuses JSON bodies', async () => {
+    const before = sts.audit.lines.length;
+    const response = await fetch(sts.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: GRANT_TOKEN_EXCHANGE }),
+    });
+    expectRefused(
+      { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> },
+      before,
+      400,
+      'invalid_request',
+      'unsupported content type: use application/x-www-form-urlencoded',
+    );
+  });
+
+  it.each(['text/plain', 'multipart/form-data; boundary=x', 'application/xml'])(
+    'refuses content type %s',
+    async (type) => {
+      const response = await fetch(sts.tokenEndpoint, { method: 'POST', headers: { 'content-type': type }, body: 'x' });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'unsupported content type: use application/x-www-form-urlencoded',
+      });
+    },
+  );
+
+  it('answers 413 JSON to an oversized body', async () => {
+    const before = sts.audit.lines.length;
+    const res = await postToken(sts, exchange({ subject_token: 'x'.repeat(8000) }), asAgent);
+    expectRefused(res, before, 413, 'invalid_request', 'request body too large');
+  });
+
+  it('answers 405 with Allow to other methods', async () => {
+    const response = await fetch(sts.tokenEndpoint);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(await response.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'the token endpoint accepts POST only',
+    });
+  });
+
+  it('answers 404 JSON to unknown paths', async () => {
+    const response = await fetch(`${sts.issuer}/nope`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'not_found', error_description: 'no such endpoint' });
+  });
+
+  it.each([
+    ['bad Content-Length', 'POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
+    ['garbage request line', 'GARBAGE\r\n\r\n', 400],
+    ['header overflow', `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`, 431],
+  ])('answers malformed HTTP (%s) with OAuth JSON', async (_name, raw, status) => {
+    const url = new URL(sts.issuer);
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.end(raw));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+    expect(text).toMatch(/cache-control: no-store/i);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error).toBe('invalid_request');
+  });
+});
+
+describe('client authentication', () => {
+  const ok = () => exchange({ subject_token: 'x' });
+
+  it('requires client authentication (401)', async () => {
+    const res = await refused(ok(), {}, 401, 'invalid_client', 'client authentication required');
+    expect(res.headers.get('www-authenticate')).toBeNull();
+  });
+
+  it.each([
+    ['wrong secret', ['agent', 'wrong-secret-0123456789']],
+    ['unknown client', ['nobody', SECRET]],
+    ['client registered for client_secret_post', ['poster', POST_SECRET]],
+  ] as const)('refuses Basic with %s: 401 + WWW-Authenticate, one description for all', async (_name, basic) => {
+    const res = await refused(ok(), { basic: [...basic] }, 401, 'invalid_client', 'client authentication failed');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="actbridge"/);
+  });
+
+  it.each([
+    ['a Bearer header', 'Bearer abc', 'unsupported Authorization scheme; use Basic'],
+    ['Basic without a colon', `Basic ${Buffer.from('agent').toString('base64')}`, 'malformed Basic credentials'],
+    ['Basic that is not base64', 'Basic !!!', 'malformed Basic credentials'],
+  ])('refuses %s: 401 + WWW-Authenticate', async (_name, authorization, description) => {
+    const res = await refused(ok(), { headers: { authorization } }, 401, 'invalid_client', description);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic/);
+  });
+
+  it('refuses a wrong client_secret_post without a challenge', async () => {
+    const res = await refused(
+      { ...ok(), client_id: 'poster', client_secret: 'nope-nope-nope-nope' },
+      {},
+      401,
+      'invalid_client',
+      'client authentication failed',
+    );
+    expect(res.headers.get('www-authenticate')).toBeNull();
+  });
+
+  it('refuses two authentication methods at once', async () => {
+    await refused(
+      { ...ok(), client_id: 'agent', client_secret: SECRET },
+      asAgent,
+      400,
+      'invalid_request',
+      'use exactly one client authentication method (got Authorization header and client_secret)',
+    );
+  });
+
+  it('refuses a client_id that contradicts the credentials', async () => {
+    await refused(
+      { ...ok(), client_id: 'poster' },
+      asAgent,
+      401,
+      'invalid_client',
+      'client_id does not match the authenticated client',
+    );
+  });
+
+  it('refuses client_secret without client_id', async () => {
+    await refused(
+      { ...ok(), client_secret: POST_SECRET },
+      {},
+      400,
+      'invalid_request',
+      'client_id is required with client_secret',
+    );
+  });
+
+  it('refuses a client not allowed the grant: unauthorized_client', async () => {
+    await refused(
+      ok(),
+      { basic: ['disabled', SECRET] },
+      400,
+      'unauthorized_client',
+      'this client may not use this grant_type',
+    );
+  });
+
+  describe('private_key_jwt', () => {
+    const form = (assertion: string, type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') => ({
+      ...exchange({ subject_token: 'not-a-jwt' }),
+      client_assertion: assertion,
+      client_assertion_type: type,
+    });
+
+    it('authenticates a valid assertion (reaching subject_token validation)', async () => {
+      await refused(form(await clientAssertion({})), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
+    });
+
+    it('refuses a replayed assertion (single-use jti)', async () => {
+      const assertion = await clientAssertion({});
+      await refused(form(assertion), {}, 400, 'invalid_request');
+      await refused(form(assertion), {}, 401, 'invalid_client', 'client_assertion has already been used (jti replay)');
+    });
+
+    it.each<MakerRow>([
+      [
+        'aud = token endpoint (rfc7523bis)',
+        async () => clientAssertion({ aud: sts.tokenEndpoint }),
+        /^client_assertion aud must be exactly the issuer/,
+      ],
+      [
+        'aud = [issuer, other] (audience injection)',
+        async () => clientAssertion({ aud: [sts.issuer, 'https://other'] }),
+        /^client_assertion aud must be exactly the issuer/,
+      ],
+      [
+        'expired',
+        async () => clientAssertion({ exp: Math.floor(Date.now() / 1000) - 120 }),
+        'client_assertion has expired',
+      ],
+      [
+        'lifetime too long',
+        async () => clientAssertion({ exp: Math.floor(Date.now() / 1000) + 3600 }),
+        'client_assertion lifetime exceeds 300 s',
+      ],
+      ['no jti', async () => clientAssertion({ jti: undefined }), 'client_assertion has no jti claim'],
+      ['iss is another client', async () => clientAssertion({ iss: 'agent' }), 'client authentication failed'],
+      [
+        'sub is not the client',
+        async () => clientAssertion({ sub: 'someone' }),
+        'client_assertion sub must be the client_id',
+      ],
+      [
+        'typ at+jwt (token confusion)',
+        async () => clientAssertion({}, { typ: 'at+jwt' }),
+        'client_assertion typ "at+jwt" is not a client assertion type',
+      ],
+      [
+        'signed by an unregistered key',
+        async () => clientAssertion({}, {}, (await generateKeyPair('ES256')).privateKey),
+        'client_assertion signature is invalid',
+      ],
+      [
+        'HS256 with the public key as secret',
+        async () =>
+          new SignJWT({ iss: 'pk', sub: 'pk', aud: sts.issuer, jti: 'x', exp: Math.floor(Date.now() / 1000) + 60 })
+            .setProtectedHeader({ alg: 'HS256' })
+            .sign(new TextEncoder().encode(JSON.stringify(pkjwtJwk))),
+        'client_assertion alg is not accepted (asymmetric algorithms only)',
+      ],
+      ['not a JWT', async () => 'garbage', 'client_assertion is not a well-formed JWT'],
+    ])('refuses an assertion: %s', async (_name, make, description) => {
+      await refused(form(await make()), {}, 401, 'invalid_client', description);
+    });
+
+    it('refuses an unknown client_assertion_type', async () => {
+      await refused(
+        form(await clientAssertion({}), 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer'),
+        {},
+        401,
+        'invalid_client',
+        /^unsupported client_assertion_type/,
+      );
+    });
+  });
+});
+
+describe('token exchange parameters', () => {
+  it.each([
+    ['missing subject_token', {}, 400, 'invalid_request', 'subject_token is required'],
+    [
+      'missing subject_token_type',
+      { subject_token: 'x', subject_token_type: undefined },
+      400,
+      'invalid_request',
+      'subject_token_type is required',
+    ],
+    [
+      'actor_token without its type',
+      { subject_token: 'x', actor_token: 'y' },
+      400,
+      'invalid_request',
+      'actor_token_type is required with actor_token',
+    ],
+    [
+      'actor_token_type without a token',
+      { subject_token: 'x', actor_token_type: TT.jwt },
+      400,
+      'invalid_request',
+      'actor_token_type must not be sent without actor_token',
+    ],
+    [
+      'repeated subject_token',
+      { subject_token: ['x', 'y'] },
+      400,
+      'invalid_request',
+      'parameter subject_token is repeated',
+    ],
+    [
+      'repeated scope',
+      { subject_token: 'x', scope: ['read', 'write'] },
+      400,
+      'invalid_request',
+      'parameter scope is repeated',
+    ],
+    [
+      'relative resource',
+      { subject_token: 'x', resource: '/api' },
+      400,
+      'invalid_target',
+      'resource must be an absolute URI without a fragment',
+    ],
+    [
+      'resource with fragment',
+      { subject_token: 'x', resource: 'https://api.example#x' },
+      400,
+      'invalid_target',
+      'resource must be an absolute URI without a fragment',
+    ],
+    [
+      'malformed scope',
+      { subject_token: 'x', scope: 'read  write' },
+      400,
+      'invalid_scope',
+      'scope must be space-separated RFC 6749 scope-tokens',
+    ],
+    [
+      'scope with a quote',
+      { subject_token: 'x', scope: 're"ad' },
+      400,
+      'invalid_scope',
+      'scope must be space-separated RFC 6749 scope-tokens',
+    ],
+    [
+      'requested_token_type id_token',
+      { subject_token: 'x', requested_token_type: TT.idToken },
+      400,
+      'invalid_request',
+      /^unsupported requested_token_type/,
+    ],
+  ] as const)('%s', async (_name, extra, status, error, description) => {
+    await refused(exchange(extra as Record<string, string>), asAgent, status, error, description);
+  });
+
+  it.each([TT.saml2, TT.refreshToken, 'urn:ietf:params:oauth:token-type:saml1', 'urn:example:custom'])(
+    'refuses subject_token_type %s as unsupported',
+    async (type) => {
+      await refused(
+        exchange({ subject_token: 'x', subject_token_type: type }),
+        asAgent,
+        400,
+        'invalid_request',
+        /^unsupported subject_token_type; supported: /,
+      );
+    },
+  );
+
+  it('refuses an unsupported actor_token_type', async () => {
+    await refused(
+      exchange({ subject_token: await userToken(), actor_token: 'x', actor_token_type: TT.saml2 }),
+      asAgent,
+      400,
+      'invalid_request',
+      /^unsupported actor_token_type/,
+    );
+  });
+});
+
+describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it.each<MakerRow>([
+    ['not a JWT', async () => 'abc', 'subject_token is not a signed JWT'],
+    [
+      'an encrypted JWT (JWE)',
+      async () => 'a.b.c.d.e',
+      'subject_token is encrypted (JWE); only signed JWTs are accepted',
+    ],
+    [
+      'alg none (unsigned)',
+      async () => {
+        const [, payload] = (await userToken()).split('.');
+        return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.`;
+      },
+      'subject_token is not a signed JWT',
+    ],
+    [
+      'alg none with a signature',
+      async () => {
+        const [, payload, signature] = (await userToken()).split('.');
+        return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.${signature}`;
+      },
+      `subject_token alg "none" is not accepted from issuer https://idp.example`,
+    ],
+    [
+      'HS256 signed with the RS256 issuer public key (algorithm confusion)',
+      async () => {
+        // The classic attack: the verifier's RSA public key (public knowledge) used as an HMAC secret.
+        const pem = await exportSPKI(
+          (await importJWK(rsaIdp.publicJwks.keys[0]!, 'RS256', { extractable: true })) as CryptoKey,
+        );
+        return new SignJWT({ iss: rsaIdp.issuer, sub: 'alice', aud: STS_AUD, exp: now() + 60 })
+          .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: rsaIdp.kid })
+          .sign(new TextEncoder().encode(pem));
+      },
+      'subject_token alg "HS256" is not accepted from issuer https://rsa-idp.example',
+    ],
+    [
+      'an untrusted issuer',
+      async () => (await createTestIssuer('https://evil.example')).mint({ sub: 'alice', aud: STS_AUD }),
+      'subject_token issuer is not trusted',
+    ],
+    ['no iss', async () => idp.mint({ iss: undefined, sub: 'alice', aud: STS_AUD }), 'subject_token has no iss claim'],
+    ['expired', async () => userToken({ exp: now() - 120, iat: now() - 600 }), 'subject_token has expired'],
+    ['not yet valid', async () => userToken({ nbf: now() + 600 }), 'subject_token is not yet valid (nbf)'],
+    [
+      'issued in the future',
+      async () => userToken({ iat: now() + 600 }),
+      'subject_token was issued in the future (iat)',
+    ],
+    ['no exp', async () => userToken({ exp: undefined }), 'subject_token has no exp claim'],
+    ['no sub', async () => userToken({ sub: undefined }), 'subject_token has no sub claim'],
+    ['an empty sub', async () => userToken({ sub: '' }), 'subject_token has an empty sub claim'],
+    ['no aud', async () => userToken({ aud: undefined }), 'subject_token has no aud claim'],
+    [
+      'an aud for someone else',
+      async () => userToken({ aud: 'https://someone-else' }),
+      'subject_token audience is not accepted: it must name actbridge or client agent',
+    ],
+    [
+      'typ JWT presented as access_token',
+      async () => userToken({}, { typ: 'JWT' }),
+      'subject_token typ "JWT" is not accepted for token type urn:ietf:params:oauth:token-type:access_token',
+    ],
+    [
+      'no typ presented as access_token',
+      async () => userToken({}, { typ: undefined }),
+      'subject_token typ (none) is not accepted for token type urn:ietf:params:oauth:token-type:access_token',
+    ],
+    [
+      'an ID-JAG presented as access_token',
+      async () => userToken({}, { typ: 'oauth-id-jag+jwt' }),
+      /^subject_token typ "oauth-id-jag\+jwt" is not accepted/,
+    ],
+    [
+      'a tampered payload',
+      async () => {
+        const [header, , signature] = (await userToken()).split('.');
+        const forged = Buffer.from(
+          JSON.stringify({ iss: idp.issuer, sub: 'root', aud: STS_AUD, exp: now() + 60, scope: 'read write' }),
+        ).toString('base64url');
+        return `${header}.${forged}.${signature}`;
+      },
+      'subject_token signature is invalid',
+    ],
+    [
+      'an unknown kid',
+      async () => userToken({}, { kid: 'unknown-kid' }),
+      'subject_token was signed with a key its issuer does not publish (kid "unknown-kid")',
+    ],
+    [
+      'signed by an attacker key embedded as jwk (keys never come from the header)',
+      async () => {
+        const attacker = await generateKeyPair('ES256', { extractable: true });
+        return new SignJWT({ iss: idp.issuer, sub: 'alice', aud: STS_AUD, exp: now() + 60, scope: 'read' })
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: idp.kid, jwk: await exportJWK(attacker.publicKey) })
+          .sign(attacker.privateKey);
+      },
+      'subject_token signature is invalid',
+    ],
+    [
+      'signed by an attacker key named by jku',
+      async () => {
+        const attacker = await generateKeyPair('ES256');
+        return new SignJWT({ iss: idp.issuer, sub: 'alice', aud: STS_AUD, exp: now() + 60 })
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jku: 'https://evil.example/jwks', kid: 'evil' })
+          .sign(attacker.privateKey);
+      },
+      'subject_token was signed with a key its issuer does not publish (kid "evil")',
+    ],
+    [
+      'an unknown critical header',
+      async () =>
+        idp.signRaw(
+          { alg: 'ES256', typ: 'at+jwt', kid: idp.kid, crit: ['urn:x'], 'urn:x': 1 },
+          { iss: idp.issuer, sub: 'alice', aud: STS_AUD, exp: now() + 60 },
+        ),
+      'subject_token uses an unsupported JOSE feature',
+    ],
+    [
+      'a non-string scope claim',
+      async () => userToken({ scope: ['read'] }),
+      'subject_token has a scope claim that is not a string',
+    ],
+  ])('refuses %s', async (_name, make, description) => {
+    await refused(exchange({ subject_token: await make() }), asAgent, 400, 'invalid_request', description);
+  });
+
+  it('validates the actor token as strictly (expired actor token)', async () => {
+    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, exp: now() - 120, iat: now() - 600 }, { typ: 'JWT' });
+    await refused(
+      exchange({ subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt }),
+      asAgent,
+      400,
+      'invalid_request',
+      'actor_token has expired',
+    );
+  });
+
+  it('refuses an ID token issued to another client', async () => {
+    const idToken = await idp.mint({ sub: 'alice', aud: 'some-other-rp' }, { typ: 'JWT' });
+    await refused(
+      exchange({ subject_token: idToken, subject_token_type: TT.idToken }),
+      asAgent,
+      400,
+      'invalid_request',
+      'subject_token audience is not accepted: it must name actbridge or client agent',
+    );
+  });
+
+  it('refuses an ID token with several audiences and no azp', async () => {
+    const idToken = await idp.mint({ sub: 'alice', aud: ['agent', 'other'] }, { typ: 'JWT' });
+    await refused(
+      exchange({ subject_token: idToken, subject_token_type: TT.idToken }),
+      asAgent,
+      400,
+      'invalid_request',
+      'subject_token has several audiences and no azp claim',
+    );
+  });
+
+  it("refuses actbridge's own token presented by a client it was not issued to (no lateral movement)", async () => {
+    const issued = await postToken(sts, exchange({ subject_token: await userToken(), audience: 'agent-2' }), asAgent);
+    expect(issued.status).toBe(200);
+    await refused(
+      exchange({ subject_token: issued.body.access_token as string, client_id: 'poster', client_secret: POST_SECRET }),
+      {},
+      400,
+      'invalid_request',
+      'subject_token audience is not accepted: it must name actbridge or client poster',
+    );
+  });
+
+  it('refuses an access token (at+jwt) presented as an ID token', async () => {
+    const token = await idp.mint({ sub: 'alice', aud: 'agent' });
+    await refused(
+      exchange({ subject_token: token, subject_token_type: TT.idToken }),
+      asAgent,
+      400,
+      'invalid_request',
+      /^subject_token typ "at\+jwt" is not accepted/,
+    );
+  });
+});
+
+describe('delegation policy', () => {
+  const agentToken = () => idp.mint({ sub: 'agent-1', aud: STS_AUD }, { typ: 'JWT' });
+
+  it('refuses an act claim from an issuer not trusted for chains', async () => {
+    await refused(
+      exchange({ subject_token: await userToken({ act: { sub: 'someone' } }) }),
+      asAgent,
+      400,
+      'invalid_request',
+      'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
+    );
+  });
+
+  it('refuses a malformed act from a trusted chain issuer', async () => {
+    await refused(
+      exchange({ subject_token: await userToken({ act: { iss: 'x' } }, {}, chainIdp) }),
+      asAgent,
+      400,
+      'invalid_request',
+      'subject_token act claim has an actor without sub',
+    );
+  });
+
+  it('refuses an actor token that is itself delegated', async () => {
+    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, act: { sub: 'x' } }, { typ: 'JWT' });
+    await refused(
+      exchange({ subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt }),
+      asAgent,
+      400,
+      'invalid_request',
+      'actor_token must identify the actor itself; it carries an act claim',
+    );
+  });
+
+  it('enforces may_act against the actor token', async () => {
+    const subject = await userToken({ may_act: { sub: 'agent-9' } });
+    await refused(
+      exchange({ subject_token: subject, actor_token: await agentToken(), actor_token_type: TT.jwt }),
+      asAgent,
+      400,
+      'invalid_request',
+      "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    );
+  });
+
+  it('enforces may_act against the client when there is no actor token', async () => {
+    await refused(
+      exchange({ subject_token: await userToken({ may_act: { sub: 'agent-1' } }) }),
+      asAgent,
+      400,
+      'invalid_request',
+      "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
+    );
+  });
+
+  it('does not let a may_act sub vouched by another issuer match', async () => {
+    const subject = await userToken({ may_act: { sub: 'agent-1' } }, {}, chainIdp);
+    await refused(
+      exchange({ subject_token: subject, actor_token: await agentToken(), actor_token_type: TT.jwt }),
+      asAgent,
+      400,
+      'invalid_request',
+      "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    );
+  });
+
+  it('refuses a malformed may_act', async () => {
+    await refused(
+      exchange({
+        subject_token: await userToken({ may_act: 'agent-1' }),
+        actor_token: await agentToken(),
+        actor_token_type: TT.jwt,
+      }),
+      asAgent,
+      400,
+      'invalid_request',
+      'subject_token may_act claim is malformed',
+    );
+  });
+
+  it('refuses a chain deeper than MAX_CHAIN_DEPTH (default 5)', async () => {
+    let act: Record<string, unknown> | undefined;
+    for (let i = 5; i >= 1; i--) act = act ? { sub: `a${i}`, act } : { sub: `a${i}` };
+    await refused(
+      exchange({
+        subject_token: await userToken({ act }, {}, chainIdp),
+        actor_token: await agentToken(),
+        actor_token_type: TT.jwt,
+      }),
+      asAgent,
+      400,
+      'invalid_request',
+      'delegation chain too deep: the token would record 6 actors, at most 5 are allowed',
+    );
+  });
+
+  it.each([
+    [
+      'an audience not on the allowlist',
+      { audience: 'https://evil.example' },
+      'target not allowed for this client: "https://evil.example"',
+    ],
+    [
+      'a resource not on the allowlist',
+      { audience: undefined, resource: 'https://evil.example/' },
+      'target not allowed for this client: "https://evil.example/"',
+    ],
+    [
+      'no target and no default',
+      { audience: undefined },
+      'no audience or resource requested, and this client has no default audience',
+    ],
+    ['too many targets', { audience: ['a', 'b', 'c', 'd'] }, 'too many targets requested (4; at most 3)'],
+  ] as const)('refuses %s: invalid_target', async (_name, extra, description) => {
+    await refused(
+      exchange({ subject_token: await userToken(), ...extra }),
+      asAgent,
+      400,
+      'invalid_target',
+      description,
+    );
+  });
+
+  it.each([
+    ['beyond the client', 'admin', 'scope not allowed for this client: admin'],
+    ['beyond the subject token', 'write', "scope exceeds the subject_token's scope: write"],
+  ])('refuses a scope %s: invalid_scope', async (_name, scope, description) => {
+    // agent may have read+write; this subject token only carries "read".
+    await refused(
+      exchange({ subject_token: await userToken({ scope: 'read' }), scope }),
+      asAgent,
+      400,
+      'invalid_scope',
+      description,
+    );
+  });
+});
+
+describe('what is issued when the exchange succeeds', () => {
+  it('never launders a delegated token: an impersonation client still records the chain', async () => {
+    const subject = await userToken({ act: { sub: 'agent-0', iss: chainIdp.issuer } }, {}, chainIdp);
+    const res = await postToken(sts, exchange({ subject_token: subject }), { basic: ['imp', SECRET] });
+    expect(res.status).toBe(200);
+    const claims = claimsOf(res.body.access_token as string);
+    expect(claims.act).toEqual({ sub: 'imp', iss: sts.issuer, act: { sub: 'agent-0', iss: chainIdp.issuer } });
+    expect(sts.audit.lines.at(-1)).toMatchObject({ outcome: 'issued', mode: 'delegation' });
+  });
+
+  it('impersonates only a plain token, for a client allowed to, and audits the client', async () => {
+    const res = await postToken(sts, exchange({ subject_token: await userToken() }), { basic: ['imp', SECRET] });
+    expect(res.status).toBe(200);
+    const claims = claimsOf(res.body.access_token as string);
+    expect(claims.act).toBeUndefined();
+    expect(claims.sub).toBe('alice');
+    expect(claims.client_id).toBe('imp');
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      outcome: 'issued',
+      mode: 'impersonation',
+      client_id: 'imp',
+      actors: [],
+    });
+  });
+
+  it('makes the client the actor when it may not impersonate', async () => {
+    const res = await postToken(sts, exchange({ subject_token: await userToken() }), asAgent);
+    expect(claimsOf(res.body.access_token as string).act).toEqual({ sub: 'agent', iss: sts.issuer });
+  });
+
+  it("accepts a may_act naming the client in actbridge's namespace", async () => {
+    const subject = await userToken({ may_act: { client_id: 'agent', iss: sts.issuer } });
+    const res = await postToken(sts, exchange({ subject_token: subject }), asAgent);
+    expect(res.status).toBe(200);
+  });
+
+  it('grants the scope intersection by default and caps the lifetime at the subject token', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 120;
+    const res = await postToken(
+      sts,
+      exchange({
+        subject_token: await userToken({ scope: 'read delete', exp }),
+        audience: ['https://api.example', 'https://other.example'],
+        requested_token_type: TT.jwt,
+      }),
+      asAgent,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ token_type: 'Bearer', issued_token_type: TT.jwt, scope: 'read' });
+    expect(res.body.expires_in).toBeLessThanOrEqual(120);
+    const claims = claimsOf(res.body.access_token as string);
+    expect(claims.exp).toBe(exp);
+    expect(claims.aud).toEqual(['https://api.example', 'https://other.example']);
+  });
+});

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { freePort } from '../support/free-port.js';
+import { postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * Two actbridge instances behind one issuer share single-use state through Redis: a client assertion
+ * used at one instance is refused at the other (RFC 7523 §3 / OIDC Core §9 single use).
+ */
+const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+
+describe('several instances sharing Redis', () => {
+  let a: TestApp;
+  let b: TestApp;
+  let idp: TestIssuer;
+  let key: CryptoKey;
+  let issuer: string;
+
+  beforeAll(async () => {
+    idp = await createTestIssuer('https://idp.example');
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    key = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
+    // Both instances serve one issuer (as behind a load balancer) but listen on their own ports.
+    issuer = `http://127.0.0.1:${await freePort()}`;
+    const options = {
+      anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: ['urn:sts'] } },
+      clients: [
+        {
+          client_id: 'svc',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [jwk] },
+          audiences: ['https://api.example'],
+        },
+      ],
+      env: { REDIS_URL, ISSUER: issuer },
+    };
+    a = await startTestApp(options);
+    b = await startTestApp(options);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('refuses at instance B an assertion already used at instance A', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({
+      iss: 'svc',
+      sub: 'svc',
+      aud: issuer,
+      jti: crypto.randomUUID(),
+      iat: now,
+      exp: now + 60,
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .sign(key);
+    const form = {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: await idp.mint({ sub: 'alice', aud: 'urn:sts' }),
+      subject_token_type: TT.accessToken,
+      audience: 'https://api.example',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    };
+    expect((await postToken(a, form)).status).toBe(200);
+    const replay = await postToken(b, form);
+    expect(replay.status).toBe(401);
+    expect(replay.body).toEqual({
+      error: 'invalid_client',
+      error_description: 'client_assertion has already been used (jti replay)',
+    });
+  });
+});
