@@ -8,10 +8,10 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import { tokenRejected } from './token-rejection.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /** What distinguishes one JWT token type from another. */
@@ -38,9 +38,8 @@ export class JwtTokenVerifier {
   constructor(private readonly anchors: TrustAnchorRegistry) {}
 
   async verify(token: string, context: ValidationContext, rules: JwtTypeRules): Promise<ValidatedToken> {
-    const param = `${context.role}_token`;
     const fail = (message: string, detail?: string): never => {
-      throw new InvalidRequest(`${param} ${message}`, { detail: detail && `${param} ${detail}` });
+      throw tokenRejected(context.role, message, detail);
     };
 
     if (!COMPACT_JWS.test(token)) {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidRequest } from '../oauth-errors/oauth-error.js';
 import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
+import { tokenParameter } from './token-rejection.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /** Dispatches a presented token to the validator of its declared type. */
@@ -19,8 +20,9 @@ export class SubjectTokenValidators {
   validate(tokenType: string, token: string, context: ValidationContext): Promise<ValidatedToken> {
     const validator = this.byType.get(tokenType);
     if (!validator) {
-      throw new InvalidRequest(`unsupported ${context.role}_token_type; supported: ${this.supportedTypes.join(', ')}`, {
-        detail: `unsupported ${context.role}_token_type ${JSON.stringify(tokenType.slice(0, 200))}`,
+      const param = `${tokenParameter(context.role)}_type`;
+      throw new InvalidRequest(`unsupported ${param}; supported: ${this.supportedTypes.join(', ')}`, {
+        detail: `unsupported ${param} ${JSON.stringify(tokenType.slice(0, 200))}`,
       });
     }
     return validator.validate(token, context);

@@ -7,7 +7,8 @@ export interface Principal {
   readonly iss: string;
 }
 
-export type TokenRole = 'subject' | 'actor';
+/** How a token was presented: RFC 8693 subject/actor token, or an RFC 7521 assertion grant's `assertion`. */
+export type TokenRole = 'subject' | 'actor' | 'assertion';
 
 export interface ValidationContext {
   readonly role: TokenRole;
@@ -28,7 +29,12 @@ export interface ValidatedToken {
     readonly trustedForChains: boolean;
     readonly self: boolean;
   };
+  /** JWT claims; for a SAML assertion, the attributes flattened (single value → string, several → array). */
   readonly claims: Readonly<JWTPayload>;
+  /** SAML only: the Subject's NameID and its Format. */
+  readonly nameId?: { readonly value: string; readonly format?: string };
+  /** SAML only: every attribute by Name, all values as strings. */
+  readonly attributes?: Readonly<Record<string, readonly string[]>>;
   /** The token's own scope, or undefined when it carries none (e.g. an identity assertion). */
   readonly scope: readonly string[] | undefined;
   /** `exp`, epoch seconds. */

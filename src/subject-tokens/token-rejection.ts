@@ -1,0 +1,18 @@
+import { InvalidGrant, InvalidRequest, type OAuthError } from '../oauth-errors/oauth-error.js';
+import type { TokenRole } from './validated-token.js';
+
+/** The request parameter that carried a token in the given role. */
+export function tokenParameter(role: TokenRole): string {
+  return role === 'assertion' ? 'assertion' : `${role}_token`;
+}
+
+/**
+ * The error for a presented token that fails validation. RFC 8693 §2.2.2: an invalid subject or actor
+ * token is `invalid_request`; RFC 7521 §5.2 / RFC 7522 §3.1 / RFC 7523 §3.1: an invalid assertion in an
+ * assertion grant is `invalid_grant`. Validators stay format-specific and role-agnostic by throwing this.
+ */
+export function tokenRejected(role: TokenRole, message: string, detail?: string): OAuthError {
+  const param = tokenParameter(role);
+  const ErrorClass = role === 'assertion' ? InvalidGrant : InvalidRequest;
+  return new ErrorClass(`${param} ${message}`, { detail: detail && `${param} ${detail}` });
+}
