@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from './config-error.js';
+import { loadClients, loadTrustAnchors } from './sts-config.js';
+
+const ISSUER = 'https://sts.example.com';
+const dirs: string[] = [];
+
+function tempDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'actbridge-config-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadTrustAnchors', () => {
+  it('loads one anchor per YAML file, named after the file, with a JWKS file beside it', () => {
+    const dir = tempDir({
+      'idp.yaml': 'issuer: https://idp.example.com\naudiences: [urn:sts]\njwks_file: idp.jwks.json\n',
+      'idp.jwks.json': JWKS,
+      'notes.txt': 'ignored',
+    });
+    const [anchor, ...rest] = loadTrustAnchors(dir, { issuer: ISSUER });
+    expect(rest).toEqual([]);
+    expect(anchor!.name).toBe('idp');
+    expect(anchor!.config.jwks?.keys).toHaveLength(1);
+    expect(anchor!.config.trusted_for_chains).toBe(false);
+  });
+
+  it.each([
+    ['an unknown field', 'issuer: https://idp.example.com\naudiences: [a]\nisuer: x\n', 'isuer'],
+    ['a non-https issuer', 'issuer: http://idp.example.com\naudiences: [a]\n', 'issuer'],
+    ['no audiences', 'issuer: https://idp.example.com\n', 'audiences'],
+    ['a symmetric algorithm', 'issuer: https://idp.example.com\naudiences: [a]\nalgorithms: [HS256]\n', 'algorithms'],
+    [
+      'two key sources',
+      `issuer: https://idp.example.com\naudiences: [a]\njwks_uri: https://idp.example.com/jwks\njwks: ${JWKS}\n`,
+      'discovery',
+    ],
+    [
+      'a private key in the JWKS',
+      'issuer: https://idp.example.com\naudiences: [a]\njwks: {keys: [{kty: EC, crv: P-256, x: x, y: y, d: d}]}\n',
+      'jwks',
+    ],
+    ["actbridge's own issuer", `issuer: ${ISSUER}\naudiences: [a]\n`, 'issuer'],
+  ])('refuses %s, naming the file and the field', (_name, yaml, field) => {
+    const dir = tempDir({ 'bad.yaml': yaml });
+    const error = errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER }));
+    expect(error.message).toContain(join(dir, 'bad.yaml'));
+    expect(error.message).toMatch(new RegExp(`\\n  ${field}[.:\\[]`));
+  });
+
+  it('refuses two files for the same issuer', () => {
+    const yaml = 'issuer: https://idp.example.com\naudiences: [a]\n';
+    const dir = tempDir({ 'a.yaml': yaml, 'b.yaml': yaml });
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toMatch(
+      /b\.yaml[\s\S]*already configured/,
+    );
+  });
+
+  it('refuses YAML with duplicate keys rather than keeping the last one', () => {
+    const dir = tempDir({
+      'dup.yaml': 'issuer: https://a.example.com\nissuer: https://b.example.com\naudiences: [a]\n',
+    });
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toContain('not valid YAML');
+  });
+
+  it('refuses a missing directory', () => {
+    expect(errorOf(() => loadTrustAnchors('/nonexistent/actbridge', { issuer: ISSUER })).message).toContain(
+      'TRUST_ANCHORS_DIR',
+    );
+  });
+});
+
+describe('loadClients', () => {
+  const server = { maxTokenTtl: 3600 };
+  const base = (extra: string) =>
+    `clients:\n  - client_id: c1\n    token_endpoint_auth_method: client_secret_basic\n    client_secret: a-long-enough-secret-0123\n    audiences: [api]\n${extra}`;
+
+  it('loads a valid client', () => {
+    const dir = tempDir({ 'clients.yaml': base('    scopes: [read]\n') });
+    const [client] = loadClients(join(dir, 'clients.yaml'), server);
+    expect(client).toMatchObject({ client_id: 'c1', audiences: ['api'], scopes: ['read'] });
+  });
+
+  it.each([
+    ['a short plaintext secret', base('').replace('a-long-enough-secret-0123', 'short'), 'clients[0].client_secret'],
+    ['a token_ttl above MAX_TOKEN_TTL', base('    token_ttl: 7200\n'), 'clients[0].token_ttl'],
+    ['a default_audience off the allowlist', base('    default_audience: other\n'), 'clients[0].default_audience'],
+    [
+      'a malformed scrypt hash',
+      base('').replace('client_secret:', 'client_secret_hash:'),
+      'clients[0].client_secret_hash',
+    ],
+    [
+      'a truncated scrypt hash',
+      base('').replace(
+        'client_secret: a-long-enough-secret-0123',
+        'client_secret_hash: $scrypt$ln=15,r=8,p=1$VYhPBOlJvPa0MsqDPJsqXA$-3wDS79NV4PrBo-Kvd3SlXksHf5vY91jjCTyrzjp',
+      ),
+      'clients[0].client_secret_hash',
+    ],
+    ['a duplicate client_id', base('') + base('').replace('clients:\n', ''), 'clients[1].client_id'],
+    ['an unknown field', base('    scope: [read]\n'), 'clients[0].scope'],
+  ])('refuses %s, naming the field', (_name, yaml, field) => {
+    const dir = tempDir({ 'clients.yaml': yaml });
+    const error = errorOf(() => loadClients(join(dir, 'clients.yaml'), server));
+    expect(error.message).toContain(join(dir, 'clients.yaml'));
+    expect(error.message).toContain(`  ${field}:`);
+  });
+});

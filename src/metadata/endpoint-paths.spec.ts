@@ -1,0 +1,41 @@
+import { describe, expect, it } from '@jest/globals';
+import { endpointUrl, issuerPathRewriter, TOKEN_ENDPOINT_PATH } from './endpoint-paths.js';
+
+describe('endpointUrl', () => {
+  it.each([
+    ['https://sts.example.com', 'https://sts.example.com/oauth/token'],
+    ['https://sts.example.com/', 'https://sts.example.com/oauth/token'],
+    ['https://example.com/sts', 'https://example.com/sts/oauth/token'],
+    ['https://example.com/sts//', 'https://example.com/sts/oauth/token'],
+  ])('%s → %s', (issuer, expected) => {
+    expect(endpointUrl(issuer, TOKEN_ENDPOINT_PATH)).toBe(expected);
+  });
+});
+
+describe('issuerPathRewriter', () => {
+  it('is the identity when the issuer has no path', () => {
+    const rewrite = issuerPathRewriter('https://sts.example.com');
+    for (const url of ['/oauth/token', '/.well-known/oauth-authorization-server', '/x?y=1']) {
+      expect(rewrite(url)).toBe(url);
+    }
+  });
+
+  const rewrite = issuerPathRewriter('https://example.com/sts');
+  it.each([
+    // Endpoints below the issuer path map onto the routes declared without it.
+    ['/sts/oauth/token', '/oauth/token'],
+    ['/sts/.well-known/jwks.json', '/.well-known/jwks.json'],
+    ['/sts/oauth/token?x=1', '/oauth/token?x=1'],
+    ['/sts', '/'],
+    // RFC 8414 §3.1: the well-known suffix is inserted between host and issuer path.
+    ['/.well-known/oauth-authorization-server/sts', '/.well-known/oauth-authorization-server'],
+    ['/.well-known/oauth-authorization-server/sts?x=1', '/.well-known/oauth-authorization-server?x=1'],
+    // A reverse proxy that strips the prefix: left alone.
+    ['/oauth/token', '/oauth/token'],
+    // Only a whole path segment matches the prefix.
+    ['/stsx/oauth/token', '/stsx/oauth/token'],
+    ['/.well-known/oauth-authorization-server/stsx', '/.well-known/oauth-authorization-server/stsx'],
+  ])('%s → %s', (url, expected) => {
+    expect(rewrite(url)).toBe(expected);
+  });
+});
