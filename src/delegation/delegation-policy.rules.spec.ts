@@ -270,8 +270,12 @@ const rows: Row[] = [
 ];
 
 describe('DelegationPolicy.decide with trust-anchor rules', () => {
-  beforeEach(() => jest.useFakeTimers({ now: NOW * 1000 }));
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers({ now: NOW * 1000 });
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it.each(rows)('$name', (row) => {
     const policy = new DelegationPolicy(config());
