@@ -6,6 +6,7 @@
  * core in a Nest application context; nothing is issued. Exit code 1 when any case fails.
  */
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { listYamlFiles } from '../config/config-files.js';
@@ -42,6 +43,10 @@ async function runFile(file: string): Promise<{ passed: number; failed: number }
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  if (args.length === 0 && !existsSync(resolve('policy-tests'))) {
+    process.stderr.write('policy:test: no files given, and there is no policy-tests/ directory here\n');
+    return 1;
+  }
   const files = args.length > 0 ? args.map((f) => resolve(f)) : listYamlFiles(resolve('policy-tests'));
   let passed = 0;
   let failed = 0;
