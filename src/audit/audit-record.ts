@@ -27,6 +27,10 @@ export interface AuditRecord {
   ttl?: number;
   jti?: string;
   issued_token_type?: string;
+  /** The trust-anchor policy rule that granted the token (`<anchor>/<rule>`), for anchors with `rules:`. */
+  rule?: string;
+  /** The issued token's principal when a policy rule formed it (differs from `subject`, as presented). */
+  issued_subject?: AuditActor;
 }
 
 export function newAuditRecord(requestId?: string): AuditRecord {

@@ -1,5 +1,6 @@
-import { basename, extname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { ClientConfig, ClientsFile } from '../clients/client.config.js';
+import { compileAnchorPolicy, type AnchorPolicy } from '../policy/anchor-policy.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readJwksFile, readYamlFile } from './config-files.js';
@@ -11,6 +12,8 @@ export interface LoadedTrustAnchor {
   readonly name: string;
   readonly file: string;
   readonly config: TrustAnchorConfig;
+  /** The anchor's compiled `rules:`; undefined when the file has none. */
+  readonly policy?: AnchorPolicy;
 }
 
 /** The whole configuration, validated. Built once at startup; nothing reads env or files afterwards. */
@@ -72,12 +75,20 @@ export function loadClients(file: string, server: Pick<ServerConfig, 'maxTokenTt
 }
 
 export function loadTrustAnchors(dir: string, server: Pick<ServerConfig, 'issuer'>): LoadedTrustAnchor[] {
+  return loadTrustAnchorFiles(listYamlFiles(dir), server);
+}
+
+/** Loads the given anchor files (any name; `npm run policy:test` loads `*.yaml.example` files this way). */
+export function loadTrustAnchorFiles(
+  files: readonly string[],
+  server: Pick<ServerConfig, 'issuer'>,
+): LoadedTrustAnchor[] {
   const anchors: LoadedTrustAnchor[] = [];
   const byIssuer = new Map<string, string>();
   const byName = new Map<string, string>();
-  for (const file of listYamlFiles(dir)) {
+  for (const file of files) {
     const config = validateConfig(TrustAnchorConfig, readYamlFile(file), file);
-    const name = config.name ?? basename(file, extname(file));
+    const name = config.name ?? basename(file).replace(/\.ya?ml(\.example)?$/i, '');
     const problems: Array<[string, string]> = [];
     const sources = [config.discovery, config.jwks_uri, config.jwks, config.jwks_file].filter((v) => v !== undefined);
     if (sources.length > 1) {
@@ -97,7 +108,10 @@ export function loadTrustAnchors(dir: string, server: Pick<ServerConfig, 'issuer
     if (problems.length > 0) throw configFailure(file, problems);
     byIssuer.set(config.issuer, file);
     byName.set(name, file);
-    anchors.push({ name, file, config });
+    // Every rule expression is compiled now: a syntax or type error stops startup, naming file and rule.
+    const policy =
+      config.rules === undefined ? undefined : compileAnchorPolicy(file, name, config.rules, config.trusted_for_chains);
+    anchors.push({ name, file, config, ...(policy ? { policy } : {}) });
   }
   return anchors;
 }

@@ -2,8 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
-import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
+import { buildSubjectView } from '../policy/subject-view.js';
+import { tokenRejected } from '../subject-tokens/token-rejection.js';
+import type { Principal, TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
 import { chainDepth, nestActor, parseActChain, type ActClaim, type ActorIdentity } from './act-chain.js';
 import { checkMayAct } from './may-act.js';
 import { narrowScope } from './scope-narrowing.js';
@@ -16,6 +19,8 @@ export interface DelegationRequest {
   readonly audiences: readonly string[];
   readonly resources: readonly string[];
   readonly scope?: readonly string[];
+  /** How the subject was presented (default `subject`): a policy refusal of an assertion is invalid_grant. */
+  readonly subjectRole?: TokenRole;
 }
 
 /** What may be granted: the claims-to-be of the issued token, independent of its encoding. */
@@ -28,6 +33,16 @@ export interface DelegationGrant {
   readonly scope: readonly string[];
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** The anchor policy rule that granted this (`<anchor>/<rule>`); absent for anchors without rules. */
+  readonly rule?: string;
+}
+
+/** What the subject's trust-anchor policy grants: the matched rule and the `sub` it forms. */
+interface PolicyGrant {
+  readonly rule: CompiledRule;
+  readonly label: string;
+  /** The issued principal: the formed `sub` in actbridge's namespace, or the token's own. */
+  readonly subject: Principal;
 }
 
 /**
@@ -37,14 +52,27 @@ export interface DelegationGrant {
 @Injectable()
 export class DelegationPolicy {
   private readonly server: Pick<ServerConfig, 'issuer' | 'maxChainDepth' | 'maxTargets' | 'tokenTtl'>;
+  /** Compiled `rules:` by anchor name, for anchors that have them. */
+  private readonly policies: ReadonlyMap<string, AnchorPolicy>;
 
   constructor(@Inject(STS_CONFIG) config: StsConfig) {
     this.server = config.server;
+    this.policies = new Map(config.anchors.flatMap((a) => (a.policy ? [[a.name, a.policy] as const] : [])));
+  }
+
+  /**
+   * The subject's trust-anchor policy, evaluated: undefined when its anchor has no `rules:` (actbridge's
+   * own tokens never have any). `all` evaluates every rule, for explain.
+   */
+  evaluatePolicy(subject: ValidatedToken, clientId: string, all = false): PolicyEvaluation | undefined {
+    if (subject.anchor.self) return undefined;
+    return this.policies.get(subject.anchor.name)?.evaluate(buildSubjectView(subject, clientId), all);
   }
 
   decide(request: DelegationRequest): DelegationGrant {
     const { client, subject, actor } = request;
-    const prior = this.priorChain(subject);
+    const policy = this.applyPolicy(subject, client.client_id, request.subjectRole ?? 'subject');
+    const prior = this.priorChain(subject, policy?.rule.trustChains ?? subject.anchor.trustedForChains);
     if (actor && actor.act !== undefined) {
       throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
     }
@@ -67,31 +95,103 @@ export class DelegationPolicy {
     }
 
     const audience = resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
-    const scope = narrowScope(request.scope, subject.scope, client.scopes);
+    if (policy) this.enforcePolicyTargets(audience, policy);
+    const scope = this.narrowScope(request.scope, subject, client, policy);
 
-    // Lifetime never grows through an exchange: bounded by the client's TTL and both presented tokens.
+    // Lifetime never grows through an exchange: bounded by the client's TTL, the policy rule's max_ttl
+    // and both presented tokens.
     const now = Math.floor(Date.now() / 1000);
-    const ttl = client.token_ttl ?? this.server.tokenTtl;
+    const ttl = Math.min(client.token_ttl ?? this.server.tokenTtl, policy?.rule.maxTtl ?? Infinity);
     const expiresAt = Math.min(now + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
     if (expiresAt <= now) {
       throw new InvalidRequest(`${expiresAt === actor?.expiresAt ? 'actor_token' : 'subject_token'} has expired`);
     }
 
     return {
-      subject: subject.principal,
+      subject: policy?.subject ?? subject.principal,
       mode: impersonate ? 'impersonation' : 'delegation',
       act,
       audience,
       scope,
       issuedAt: now,
       expiresAt,
+      ...(policy ? { rule: policy.label } : {}),
     };
   }
 
-  /** The subject token's existing chain, believed only from actbridge or an anchor trusted for chains. */
-  private priorChain(subject: ValidatedToken): ActClaim | undefined {
+  /**
+   * Anchors with `rules:`: the first matching rule grants, and a subject matching none gets nothing.
+   * Refusals name the step, never the policy's contents; the internal detail (audit `reason`) names the
+   * anchor and rule.
+   */
+  private applyPolicy(subject: ValidatedToken, clientId: string, role: TokenRole): PolicyGrant | undefined {
+    const evaluation = this.evaluatePolicy(subject, clientId);
+    if (!evaluation) return undefined;
+    const anchor = subject.anchor.name;
+    const rule = evaluation.matched;
+    if (!rule) {
+      const tried = evaluation.trace.map((t) => `${t.rule}: ${t.error ?? t.result}`).join('; ');
+      throw tokenRejected(
+        role,
+        "is not granted anything by its trust anchor's policy (no rule matches)",
+        `anchor ${anchor}: no rule matched${tried ? ` (${tried})` : ' (no rules)'}`,
+      );
+    }
+    const label = `${anchor}/${rule.name}`;
+    const formed = AnchorPolicy.formSubject(rule, buildSubjectView(subject, clientId));
+    if (!formed.ok) {
+      throw tokenRejected(
+        role,
+        "is refused by its trust anchor's policy: the issued subject could not be formed",
+        `rule ${label}: subject: ${formed.error}`,
+      );
+    }
+    // A formed `sub` is actbridge's name for the subject, not the issuer's: sub_id (iss_sub) says so.
+    const issued = rule.subject ? { sub: formed.value, iss: this.server.issuer } : subject.principal;
+    return { rule, label, subject: issued };
+  }
+
+  /** RFC 8707 / RFC 8693 §2.2.2: a target the policy does not grant is invalid_target. */
+  private enforcePolicyTargets(audience: readonly string[], policy: PolicyGrant): void {
+    const refused = audience.filter((target) => !policy.rule.audiences.includes(target));
+    if (refused.length > 0) {
+      throw new InvalidTarget("target not granted to this subject by its trust anchor's policy", {
+        detail: `rule ${policy.label} does not grant ${refused.map((t) => JSON.stringify(t.slice(0, 200))).join(', ')}`,
+      });
+    }
+  }
+
+  /** The client's scopes ∩ the token's own scope (when it has one) ∩ the policy rule's scopes. */
+  private narrowScope(
+    requested: readonly string[] | undefined,
+    subject: ValidatedToken,
+    client: ClientConfig,
+    policy: PolicyGrant | undefined,
+  ): string[] {
+    if (!policy) return narrowScope(requested, subject.scope, client.scopes);
+    const granted = policy.rule.scopes;
+    if (requested !== undefined) {
+      // The client's own limit is checked first, with its usual message; then the policy's, without
+      // listing what the policy grants.
+      narrowScope(requested, undefined, client.scopes);
+      const notGranted = [...new Set(requested)].filter((s) => !granted.includes(s));
+      if (notGranted.length > 0) {
+        throw new InvalidScope("scope exceeds what this subject's trust anchor policy grants", {
+          detail: `rule ${policy.label} does not grant: ${notGranted.join(' ')}`,
+        });
+      }
+    }
+    return narrowScope(
+      requested,
+      subject.scope === undefined ? granted : granted.filter((s) => subject.scope!.includes(s)),
+      client.scopes,
+    );
+  }
+
+  /** The subject token's existing chain, believed only when its anchor (or policy rule) trusts chains. */
+  private priorChain(subject: ValidatedToken, trusted: boolean): ActClaim | undefined {
     if (subject.act === undefined) return undefined;
-    if (!subject.anchor.trustedForChains) {
+    if (!trusted) {
       throw new InvalidRequest(
         'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
       );

@@ -56,6 +56,8 @@ export class TokenExchangeGrant implements GrantHandler {
       resources: request.resource,
       scope: request.requestedScope,
     });
+    if (grant.rule) audit.rule = grant.rule;
+    if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
     audit.mode = grant.mode;
     audit.actors = actorsOutermostFirst(grant.act);
     audit.audience = [...grant.audience];

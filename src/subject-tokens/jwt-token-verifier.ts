@@ -135,7 +135,7 @@ function originalIssuer(claims: JWTPayload, anchor: TrustAnchor): string {
 }
 
 /** The token's scope: RFC 8693 §4.2 `scope` string, or the widespread `scp` array. */
-function scopeOf(claims: JWTPayload, fail: (message: string) => never): readonly string[] | undefined {
+export function scopeOf(claims: JWTPayload, fail: (message: string) => never): readonly string[] | undefined {
   if (claims.scope !== undefined) {
     if (typeof claims.scope !== 'string') return fail('has a scope claim that is not a string');
     return claims.scope.split(' ').filter(Boolean);

@@ -1,3 +1,4 @@
+import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
   ArrayUnique,
@@ -11,8 +12,10 @@ import {
   Matches,
   Max,
   Min,
+  ValidateNested,
 } from 'class-validator';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
+import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
 
 /**
  * Signature algorithms a trust anchor may use. Asymmetric only: a shared-secret (HS*) key would let
@@ -119,4 +122,15 @@ export class TrustAnchorConfig {
   @Min(0)
   @Max(300)
   clock_skew?: number;
+
+  /**
+   * Policy (CEL): what a subject from this issuer may obtain. The first rule whose condition holds grants
+   * audiences, scopes, max lifetime, chain trust and the issued `sub`; a subject matching no rule gets
+   * nothing. Without `rules`, the token's own scope and the client's policy decide (see README).
+   */
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => PolicyRuleConfig)
+  rules?: PolicyRuleConfig[];
 }

@@ -1,0 +1,107 @@
+/**
+ * "Why was this token refused, and what would it get?" without issuing anything:
+ *   npm run -s explain -- --subject-token <jwt|-|@file> --client <client_id> [--subject-token-type jwt]
+ *     [--actor-token … --actor-token-type …] [--audience …]… [--resource …]… [--scope "a b"]
+ *     [--at <ISO time|epoch seconds>] [--json]
+ * Loads the real configuration (same environment as the server), validates the tokens with the real
+ * validators in a Nest application context (nothing listens, nothing is issued, no single-use identifier
+ * is consumed), evaluates the anchor's rules and the delegation core, and prints the outcome.
+ * Exit code: 0 would issue, 1 would refuse, 2 usage or configuration error.
+ */
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.js';
+import { loadStsConfig } from '../config/sts-config.js';
+import { atFixedTime, parseInstant } from '../policy/fixed-clock.js';
+import { PolicyCheck } from '../policy/policy-check.js';
+import { createPolicyToolsContext } from '../policy/policy-tools.module.js';
+import { formatReport, tokenTypeUri } from '../policy/report-format.js';
+
+const USAGE =
+  'usage: npm run -s explain -- --subject-token <token|-|@file> --client <client_id> [--subject-token-type jwt]\n' +
+  '         [--actor-token <token|@file> --actor-token-type <type>] [--audience <a>]... [--resource <uri>]...\n' +
+  '         [--scope "<scopes>"] [--at <ISO time|epoch seconds>] [--json]\n';
+
+/** A token argument: the value, `-` for stdin (keeps it out of shell history), or `@file`. */
+function readToken(value: string): string {
+  if (value === '-') return readFileSync(0, 'utf8').trim();
+  if (value.startsWith('@')) return readFileSync(value.slice(1), 'utf8').trim();
+  return value.trim();
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      options: {
+        'subject-token': { type: 'string' },
+        'subject-token-type': { type: 'string', default: 'jwt' },
+        'actor-token': { type: 'string' },
+        'actor-token-type': { type: 'string' },
+        client: { type: 'string' },
+        audience: { type: 'string', multiple: true, default: [] },
+        resource: { type: 'string', multiple: true, default: [] },
+        scope: { type: 'string' },
+        at: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!args['subject-token'] || !args.client) {
+    process.stderr.write(`--subject-token and --client are required\n${USAGE}`);
+    return 2;
+  }
+  if ((args['actor-token'] === undefined) !== (args['actor-token-type'] === undefined)) {
+    process.stderr.write(`--actor-token and --actor-token-type go together\n${USAGE}`);
+    return 2;
+  }
+  let at: number | undefined;
+  try {
+    at = args.at === undefined ? undefined : parseInstant(args.at);
+  } catch (error) {
+    process.stderr.write(`--at: ${(error as Error).message}\n`);
+    return 2;
+  }
+
+  const config = loadStsConfig(process.env);
+  const context = await createPolicyToolsContext(config);
+  try {
+    const report = await atFixedTime(at, () =>
+      context.get(PolicyCheck).run({
+        client_id: args.client!,
+        subject: { token: readToken(args['subject-token']!), tokenType: tokenTypeUri(args['subject-token-type']!) },
+        ...(args['actor-token']
+          ? { actor: { token: readToken(args['actor-token']), tokenType: tokenTypeUri(args['actor-token-type']!) } }
+          : {}),
+        audience: args.audience,
+        resource: args.resource,
+        ...(args.scope === undefined ? {} : { scope: args.scope }),
+      }),
+    );
+    const clock =
+      at === undefined ? `now (${new Date().toISOString()})` : `${new Date(at * 1000).toISOString()} (--at)`;
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, clock));
+    return report.outcome.decision === 'issue' ? 0 : 1;
+  } finally {
+    await context.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`explain: configuration error: ${error.message}\n`);
+    else process.stderr.write(`explain: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,77 @@
+/**
+ * Policy tests, for CI: `npm run -s policy:test [-- files...]` (default: every `policy-tests/*.yaml`).
+ * Each file names the configuration it tests (anchor files, clients file, server env) and lists cases:
+ * a subject (claims / SAML attributes, or a recorded token at a fixed clock), a client and a request,
+ * and the expected decision. Cases run through the real request parsing, validators and delegation
+ * core in a Nest application context; nothing is issued. Exit code 1 when any case fails.
+ */
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
+import { listYamlFiles } from '../config/config-files.js';
+import { atFixedTime } from '../policy/fixed-clock.js';
+import { PolicyCheck } from '../policy/policy-check.js';
+import { caseInput, caseTime, compareOutcome, loadPolicyTestFile } from '../policy/policy-test-file.js';
+import { createPolicyToolsContext } from '../policy/policy-tools.module.js';
+
+async function runFile(file: string): Promise<{ passed: number; failed: number }> {
+  const tests = loadPolicyTestFile(file);
+  const context = await createPolicyToolsContext(tests.config);
+  let passed = 0;
+  let failed = 0;
+  process.stdout.write(`${file}\n`);
+  try {
+    const check = context.get(PolicyCheck);
+    for (const c of tests.cases) {
+      const at = caseTime(c);
+      const report = await atFixedTime(c.at === undefined ? undefined : at, () => check.run(caseInput(tests, c, at)));
+      const diffs = compareOutcome(c.expect, report.outcome);
+      if (diffs.length === 0) {
+        passed++;
+        process.stdout.write(`  ✓ ${c.name}\n`);
+      } else {
+        failed++;
+        process.stdout.write(`  ✗ ${c.name}\n${diffs.map((d) => `      ${d}\n`).join('')}`);
+      }
+    }
+  } finally {
+    await context.close();
+  }
+  return { passed, failed };
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.length === 0 && !existsSync(resolve('policy-tests'))) {
+    process.stderr.write('policy:test: no files given, and there is no policy-tests/ directory here\n');
+    return 1;
+  }
+  const files = args.length > 0 ? args.map((f) => resolve(f)) : listYamlFiles(resolve('policy-tests'));
+  let passed = 0;
+  let failed = 0;
+  let broken = 0;
+  for (const file of files) {
+    try {
+      const result = await runFile(file);
+      passed += result.passed;
+      failed += result.failed;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      broken++;
+      process.stdout.write(`${file}\n  ✗ cannot run: ${error.message}\n`);
+    }
+  }
+  process.stdout.write(
+    `\n${passed} passed, ${failed} failed${broken ? `, ${broken} file(s) could not be run` : ''} (${files.length} file(s))\n`,
+  );
+  return failed > 0 || broken > 0 || files.length === 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`policy:test: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,25 @@
+import FakeTimers from '@sinonjs/fake-timers';
+
+/**
+ * Runs `fn` with the process clock (`Date`) fixed at `at` (epoch seconds): how the policy tools replay a
+ * recorded token "as of" a moment, through the very validators the server uses (jose, the SAML library
+ * and the delegation core all read `Date`). Timers are left alone. Policy tools only; never the server.
+ */
+export async function atFixedTime<T>(at: number | undefined, fn: () => Promise<T>): Promise<T> {
+  if (at === undefined) return fn();
+  const clock = FakeTimers.install({ now: at * 1000, toFake: ['Date'] });
+  try {
+    return await fn();
+  } finally {
+    clock.uninstall();
+  }
+}
+
+/** `--at` / `at:`: an ISO 8601 time or epoch seconds. */
+export function parseInstant(value: string | number | Date): number {
+  if (value instanceof Date) return Math.floor(value.getTime() / 1000);
+  if (typeof value === 'number' || /^\d+$/.test(value)) return Number(value);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new Error(`not an ISO 8601 time or epoch seconds: ${JSON.stringify(value)}`);
+  return Math.floor(ms / 1000);
+}

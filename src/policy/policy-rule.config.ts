@@ -1,0 +1,67 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { SCOPE_TOKEN } from '../config/config-validators.js';
+
+/** What a subject matching a rule may obtain, before the client's own policy narrows it further. */
+export class PolicyGrantsConfig {
+  /** Targets (`audience` / `resource` values) a matching subject may obtain tokens for. */
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  audiences!: string[];
+
+  /** Scopes a matching subject may obtain; [] grants none. */
+  @IsArray()
+  @ArrayUnique()
+  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  scopes!: string[];
+
+  /** Longest lifetime of an issued token, seconds (the client's token_ttl and the subject's exp still apply). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  max_ttl?: number;
+
+  /** Whether an `act` chain in a matching token is believed; default the anchor's trusted_for_chains. */
+  @IsOptional()
+  @IsBoolean()
+  trust_chains?: boolean;
+
+  /** CEL string expression forming the issued `sub`; default the token's own subject. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  subject?: string;
+}
+
+/** One rule of an anchor's `rules:`; the first rule whose condition is true decides. */
+export class PolicyRuleConfig {
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+  name!: string;
+
+  /** CEL boolean expression over the subject view. */
+  @IsString()
+  @MinLength(1)
+  condition!: string;
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PolicyGrantsConfig)
+  grants!: PolicyGrantsConfig;
+}

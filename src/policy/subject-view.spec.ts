@@ -1,0 +1,88 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import { buildSubjectView } from './subject-view.js';
+
+const anchor = { name: 'idp', issuer: 'https://idp.example', trustedForChains: true, self: false };
+
+function token(extra: Partial<ValidatedToken>): ValidatedToken {
+  return {
+    tokenType: 'urn:ietf:params:oauth:token-type:jwt',
+    principal: { sub: 'alice', iss: anchor.issuer },
+    anchor,
+    claims: { sub: 'alice', iss: anchor.issuer },
+    scope: undefined,
+    expiresAt: 2_000_000_000,
+    act: undefined,
+    mayAct: undefined,
+    ...extra,
+  };
+}
+
+describe('buildSubjectView', () => {
+  it('a JWT: claims as verified, attributes from string and string-list claims, no NameID', () => {
+    const claims = {
+      sub: 'alice',
+      iss: anchor.issuer,
+      groups: ['eng', 'ops'],
+      email: 'alice@example.com',
+      exp: 2_000_000_000,
+      mixed: ['a', 1],
+      obj: { a: 'b' },
+      scope: 'read write',
+    };
+    expect(buildSubjectView(token({ claims, scope: ['read', 'write'] }), 'web')).toEqual({
+      claims,
+      attributes: {
+        sub: ['alice'],
+        iss: [anchor.issuer],
+        groups: ['eng', 'ops'],
+        email: ['alice@example.com'],
+        scope: ['read write'],
+      },
+      name_id: '',
+      name_id_format: '',
+      issuer: anchor.issuer,
+      token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      sub: 'alice',
+      scopes: ['read', 'write'],
+      actors: [],
+      client_id: 'web',
+    });
+  });
+
+  it('a SAML assertion: NameID and its format, attributes as given', () => {
+    const view = buildSubjectView(
+      token({
+        tokenType: 'urn:ietf:params:oauth:token-type:saml2',
+        principal: { sub: 'alice@example.com', iss: anchor.issuer },
+        claims: { groups: ['eng', 'ops'], mail: 'alice@example.com' },
+        nameId: { value: 'alice@example.com', format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
+        attributes: { groups: ['eng', 'ops'], mail: ['alice@example.com'] },
+      }),
+      'web',
+    );
+    expect(view).toMatchObject({
+      attributes: { groups: ['eng', 'ops'], mail: ['alice@example.com'] },
+      name_id: 'alice@example.com',
+      name_id_format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+      sub: 'alice@example.com',
+      scopes: [],
+    });
+  });
+
+  it('the existing act chain, outermost first, identity members only', () => {
+    const act = { sub: 'cur', iss: 'https://a', client_id: 'c', exp: 1, act: { sub: 'old', roles: ['x'] } };
+    expect(buildSubjectView(token({ act }), 'web').actors).toEqual([
+      { sub: 'cur', iss: 'https://a', client_id: 'c' },
+      { sub: 'old' },
+    ]);
+  });
+
+  it.each([
+    ['a string', 'svc'],
+    ['an actor without sub', { iss: 'x' }],
+    ['a nested array', { sub: 'a', act: [] }],
+  ])('a malformed act claim (%s) shows no actors', (_name, act) => {
+    expect(buildSubjectView(token({ act }), 'web').actors).toEqual([]);
+  });
+});

@@ -1,0 +1,93 @@
+import { parseActChain } from '../delegation/act-chain.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+
+/** An actor of the presented chain as policies see it: identity members only. */
+export interface ViewActor {
+  readonly sub: string;
+  readonly iss?: string;
+  readonly client_id?: string;
+}
+
+/**
+ * The one view of a subject that policy expressions read, whatever the token's format. Built from the
+ * validated token only (never from unverified input); documented in trust-anchors/README.md.
+ */
+export interface SubjectView {
+  /** JWT claims as verified; for a SAML assertion, the attributes flattened (one value → string, several → list). */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** SAML attributes by Name, every value a string; for a JWT, each string or list-of-strings claim. */
+  readonly attributes: Readonly<Record<string, readonly string[]>>;
+  /** SAML NameID and its Format; '' for a JWT (and for a NameID without Format). */
+  readonly name_id: string;
+  readonly name_id_format: string;
+  /** The trust anchor's issuer (JWT `iss`, SAML Issuer) that vouched for the token. */
+  readonly issuer: string;
+  /** The subject_token_type URN the token was presented as. */
+  readonly token_type: string;
+  /** The subject as the token names it: JWT `sub`, or the SAML NameID. */
+  readonly sub: string;
+  /** The token's own scope (`scope` / `scp`); [] when it carries none. */
+  readonly scopes: readonly string[];
+  /** The token's existing `act` chain, current (outermost) actor first; [] when none or malformed. */
+  readonly actors: readonly ViewActor[];
+  /** The authenticated client presenting the token. */
+  readonly client_id: string;
+}
+
+/** CEL declarations of the view's variables, in the order the docs list them. */
+export const VIEW_VARIABLES: ReadonlyArray<readonly [keyof SubjectView, string]> = [
+  ['claims', 'map<string, dyn>'],
+  ['attributes', 'map<string, list<string>>'],
+  ['name_id', 'string'],
+  ['name_id_format', 'string'],
+  ['issuer', 'string'],
+  ['token_type', 'string'],
+  ['sub', 'string'],
+  ['scopes', 'list<string>'],
+  ['actors', 'list<map<string, string>>'],
+  ['client_id', 'string'],
+];
+
+// Deep enough for any chain actbridge would accept (MAX_CHAIN_DEPTH); a deeper one is refused by the
+// delegation core anyway, and the view then shows no actors.
+const VIEW_CHAIN_LIMIT = 64;
+
+export function buildSubjectView(token: ValidatedToken, clientId: string): SubjectView {
+  return {
+    claims: token.claims,
+    attributes: token.attributes ?? attributesFromClaims(token.claims),
+    name_id: token.nameId?.value ?? '',
+    name_id_format: token.nameId?.format ?? '',
+    issuer: token.anchor.issuer,
+    token_type: token.tokenType,
+    sub: token.principal.sub,
+    scopes: token.scope ?? [],
+    actors: actorsOf(token.act),
+    client_id: clientId,
+  };
+}
+
+/** For a JWT: every claim whose value is a string or a list of strings, as a list of strings. */
+function attributesFromClaims(claims: Readonly<Record<string, unknown>>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [name, value] of Object.entries(claims)) {
+    if (typeof value === 'string') out[name] = [value];
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[name] = [...(value as string[])];
+  }
+  return out;
+}
+
+function actorsOf(act: unknown): ViewActor[] {
+  if (act === undefined) return [];
+  const parsed = parseActChain(act, VIEW_CHAIN_LIMIT);
+  if (!parsed.ok) return [];
+  const actors: ViewActor[] = [];
+  for (let level: typeof parsed.act | undefined = parsed.act; level; level = level.act) {
+    actors.push({
+      sub: level.sub,
+      ...(level.iss === undefined ? {} : { iss: level.iss }),
+      ...(level.client_id === undefined ? {} : { client_id: level.client_id }),
+    });
+  }
+  return actors;
+}

@@ -1,0 +1,300 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * The operator tools as operators run them: `node dist/cli/explain.js` and `node dist/cli/policy-test.js`
+ * (what `npm run explain` / `npm run policy:test` start, after the build `npm test` runs first), against
+ * configuration files on disk and tokens signed by a test issuer.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const STS = 'https://sts.example.com';
+const WORKFLOW = 'acme/workflows/.github/workflows/deploy.yml@refs/heads/main';
+// A recorded job token: issued 2026-03-01T10:00:00Z, valid five minutes.
+const IAT = Date.parse('2026-03-01T10:00:00Z') / 1000;
+
+let dir: string;
+let ci: TestIssuer;
+let recorded: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(script: string, args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
+  return new Promise((done) => {
+    const child = execFile(
+      process.execPath,
+      [join(ROOT, 'dist/cli', script), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, LOG_LEVEL: 'error', ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}
+
+function configEnv(anchorsDir: string): Record<string, string> {
+  return { ISSUER: STS, TRUST_ANCHORS_DIR: anchorsDir, CLIENTS_FILE: join(dir, 'clients.yaml') };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'actbridge-tools-'));
+  ci = await createTestIssuer('https://ci.example', 'RS256');
+  const anchor = {
+    issuer: ci.issuer,
+    jwks: ci.publicJwks,
+    audiences: [STS],
+    algorithms: ['RS256'],
+    rules: [
+      {
+        name: 'deploy',
+        condition: `claims.repository_owner_id == "1234" && claims.ref == "refs/heads/main" && claims.job_workflow_ref == "${WORKFLOW}"`,
+        grants: {
+          audiences: ['https://deploy.example'],
+          scopes: ['deploy'],
+          max_ttl: 120,
+          subject: '"ci:" + claims.repository',
+        },
+      },
+      {
+        name: 'read',
+        condition: 'claims.repository_owner_id == "1234" && claims.?environment.orValue("") == "dev"',
+        grants: { audiences: ['https://deploy.example'], scopes: ['read'] },
+      },
+    ],
+  };
+  const mkdir = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    return d;
+  };
+  writeFileSync(join(mkdir('anchors'), 'ci.yaml'), stringify(anchor));
+  const broken = { ...anchor, rules: [anchor.rules[0], { ...anchor.rules[1], condition: 'claims.ref ==\n  ' }] };
+  writeFileSync(join(mkdir('broken'), 'ci.yaml'), stringify(broken));
+  writeFileSync(
+    join(dir, 'clients.yaml'),
+    stringify({
+      clients: [
+        {
+          client_id: 'ci-deployer',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret: 'placeholder-secret-0123456789',
+          audiences: ['https://deploy.example'],
+          default_audience: 'https://deploy.example',
+          scopes: ['deploy', 'read'],
+          token_ttl: 900,
+        },
+      ],
+    }),
+  );
+  recorded = await ci.mint(
+    {
+      sub: 'repo:acme/app:ref:refs/heads/main',
+      aud: STS,
+      iat: IAT,
+      exp: IAT + 300,
+      repository: 'acme/app',
+      repository_owner_id: '1234',
+      ref: 'refs/heads/main',
+      job_workflow_ref: WORKFLOW,
+    },
+    { typ: 'JWT' },
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm run explain', () => {
+  it('explains a token that would be issued: anchor, each rule with its inputs, the outcome', async () => {
+    const result = await run(
+      'explain.js',
+      ['--subject-token', '-', '--client', 'ci-deployer', '--at', '2026-03-01T10:01:00Z'],
+      configEnv(join(dir, 'anchors')),
+      recorded,
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        'client    ci-deployer',
+        `subject   repo:acme/app:ref:refs/heads/main (issuer ${ci.issuer}; urn:ietf:params:oauth:token-type:jwt)`,
+        `anchor    ci (${ci.issuer})`,
+        'clock     2026-03-01T10:01:00.000Z (--at)',
+        'replay    single-use identifiers are neither checked nor consumed by explain',
+        '',
+        'rules (in order; the first match decides):',
+        '  1. deploy: MATCHED (first match: decides)',
+        '       claims.repository_owner_id = "1234"',
+        '       claims.ref = "refs/heads/main"',
+        `       claims.job_workflow_ref = "${WORKFLOW}"`,
+        '  2. read: not matched',
+        '       claims.repository_owner_id = "1234"',
+        '       claims.environment = (absent)',
+        '',
+        "issued sub (rule deploy's subject expression):",
+        '       claims.repository = "acme/app"',
+        '       → ci:acme/app',
+        '',
+        'outcome   WOULD ISSUE',
+        `  sub         ci:acme/app (sub_id iss ${STS})`,
+        `  mode        delegation, act {"sub":"ci-deployer","iss":"${STS}"}`,
+        '  audience    https://deploy.example',
+        '  scope       deploy',
+        '  ttl         120 s (until 2026-03-01T10:03:00.000Z)',
+        '  rule        ci/deploy',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('explains a refusal: the step, the error the caller would get, the operator detail (exit 1)', async () => {
+    const result = await run(
+      'explain.js',
+      ['--subject-token', recorded, '--client', 'ci-deployer', '--scope', 'read', '--at', String(IAT + 60)],
+      configEnv(join(dir, 'anchors')),
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      [
+        'outcome   WOULD REFUSE at step "delegation"',
+        '  error              invalid_scope',
+        "  error_description  scope exceeds what this subject's trust anchor policy grants",
+        '  detail (operators) rule ci/deploy does not grant: read',
+      ].join('\n'),
+    );
+  });
+
+  it('validates with the real validators at the given clock: an expired token (--json)', async () => {
+    const result = await run(
+      'explain.js',
+      ['--subject-token', recorded, '--client', 'ci-deployer', '--at', '2026-03-02T00:00:00Z', '--json'],
+      configEnv(join(dir, 'anchors')),
+    );
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({
+      client_id: 'ci-deployer',
+      outcome: {
+        decision: 'refuse',
+        step: 'subject_token',
+        error: 'invalid_request',
+        error_description: 'subject_token has expired',
+      },
+    });
+  });
+
+  it('a rule that does not compile stops it with the file, the rule and the position (exit 2)', async () => {
+    const result = await run(
+      'explain.js',
+      ['--subject-token', recorded, '--client', 'ci-deployer'],
+      configEnv(join(dir, 'broken')),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(join(dir, 'broken', 'ci.yaml'));
+    expect(result.stderr).toMatch(
+      /rules\[1\]\.condition: \(rule "read"\) syntax error: .+ \(at line \d+, column \d+\)/,
+    );
+  });
+
+  it('usage errors exit 2', async () => {
+    const result = await run('explain.js', ['--client', 'x'], configEnv(join(dir, 'anchors')));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--subject-token and --client are required/);
+  });
+});
+
+describe('npm run policy:test', () => {
+  it('passes the shipped example anchors (policy-tests/*.yaml)', async () => {
+    const result = await run('policy-test.js', []);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/\n\d+ passed, 0 failed \(3 file\(s\)\)\n$/);
+    expect(result.stdout).not.toContain('✗');
+  });
+
+  it('recorded tokens at a fixed clock; failures print a diff and exit 1', async () => {
+    const file = join(dir, 'cases.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        anchors: ['anchors/ci.yaml'],
+        clients_file: 'clients.yaml',
+        env: { ISSUER: STS },
+        cases: [
+          {
+            name: 'recorded job token within its lifetime',
+            client: 'ci-deployer',
+            token: recorded,
+            at: '2026-03-01T10:04:00Z',
+            expect: { allowed: { sub: 'ci:acme/app', sub_iss: STS, scope: 'deploy', ttl: 60, rule: 'deploy' } },
+          },
+          {
+            name: 'the same token after it expired',
+            client: 'ci-deployer',
+            token: recorded,
+            at: IAT + 3600,
+            expect: {
+              refused: {
+                step: 'subject_token',
+                error: 'invalid_request',
+                error_description: 'subject_token has expired',
+              },
+            },
+          },
+          {
+            name: 'a wrong expectation',
+            client: 'ci-deployer',
+            anchor: 'ci',
+            claims: {
+              sub: 'x',
+              repository: 'acme/app',
+              repository_owner_id: '1234',
+              ref: 'refs/heads/main',
+              job_workflow_ref: WORKFLOW,
+            },
+            expect: { allowed: { sub: 'acme/app', scope: 'deploy read', ttl: 120 } },
+          },
+          {
+            name: 'expects a refusal that does not happen',
+            client: 'ci-deployer',
+            anchor: 'ci',
+            claims: { sub: 'x', repository_owner_id: '1234', environment: 'dev' },
+            expect: { refused: { error: 'invalid_request' } },
+          },
+        ],
+      }),
+    );
+    const result = await run('policy-test.js', [file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(
+      [
+        file,
+        '  ✓ recorded job token within its lifetime',
+        '  ✓ the same token after it expired',
+        '  ✗ a wrong expectation',
+        '      sub: expected "acme/app", got "ci:acme/app"',
+        '      scope: expected "deploy read", got "deploy"',
+        '  ✗ expects a refusal that does not happen',
+        '      expected a refusal (invalid_request), but it would issue: sub x, audience https://deploy.example, scope "read", ttl 900, rule ci/read',
+        '',
+        '2 passed, 2 failed (1 file(s))',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('an invalid test file is reported and fails the run', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, stringify({ cases: [{ name: 'x', client: 'c', claims: {}, expect: {} }] }));
+    const result = await run('policy-test.js', [file], configEnv(join(dir, 'anchors')));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('cases[0].anchor: required with claims');
+    expect(result.stdout).toContain('cases[0].expect: give exactly one of allowed, refused');
+  });
+});
