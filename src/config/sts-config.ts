@@ -1,5 +1,7 @@
 import { basename, extname, resolve } from 'node:path';
 import { ClientConfig, ClientsFile } from '../clients/client.config.js';
+import { checkAnchorClientRefs, checkTokenSettings } from '../trust-anchors/anchor-token-settings.js';
+import type { SecretValue } from '../trust-anchors/secret-value.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readJwksFile, readYamlFile } from './config-files.js';
@@ -11,6 +13,8 @@ export interface LoadedTrustAnchor {
   readonly name: string;
   readonly file: string;
   readonly config: TrustAnchorConfig;
+  /** `introspection:` client secret, read from its environment variable or file at startup. */
+  readonly introspectionSecret?: SecretValue;
 }
 
 /** The whole configuration, validated. Built once at startup; nothing reads env or files afterwards. */
@@ -29,7 +33,8 @@ export function loadStsConfig(env: Readonly<Record<string, string | undefined>> 
     throw new ConfigError(`environment: TOKEN_TTL (${server.tokenTtl}) exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`);
   }
   const clients = loadClients(resolve(server.clientsFile), server);
-  const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server);
+  const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
+  checkAnchorClientRefs(anchors, clients);
   return { server, clients, anchors };
 }
 
@@ -71,7 +76,11 @@ export function loadClients(file: string, server: Pick<ServerConfig, 'maxTokenTt
   return clients;
 }
 
-export function loadTrustAnchors(dir: string, server: Pick<ServerConfig, 'issuer'>): LoadedTrustAnchor[] {
+export function loadTrustAnchors(
+  dir: string,
+  server: Pick<ServerConfig, 'issuer'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LoadedTrustAnchor[] {
   const anchors: LoadedTrustAnchor[] = [];
   const byIssuer = new Map<string, string>();
   const byName = new Map<string, string>();
@@ -94,10 +103,12 @@ export function loadTrustAnchors(dir: string, server: Pick<ServerConfig, 'issuer
     if (otherIssuer) problems.push(['issuer', `already configured in ${otherIssuer}`]);
     const otherName = byName.get(name);
     if (otherName) problems.push(['name', `"${name}" already used by ${otherName}`]);
+    const tokenSettings = checkTokenSettings(config, file, env);
+    problems.push(...tokenSettings.problems);
     if (problems.length > 0) throw configFailure(file, problems);
     byIssuer.set(config.issuer, file);
     byName.set(name, file);
-    anchors.push({ name, file, config });
+    anchors.push({ name, file, config, introspectionSecret: tokenSettings.introspectionSecret });
   }
   return anchors;
 }
