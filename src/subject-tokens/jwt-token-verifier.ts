@@ -180,10 +180,10 @@ function describeVerificationError(error: unknown, header: ProtectedHeaderParame
   if (error instanceof KeysUnavailableError) return [`cannot be verified: ${error.message}`];
   if (error instanceof errors.JWTExpired) return ['has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return [`has no ${error.claim} claim`];
     if (error.claim === 'nbf') return ['is not yet valid (nbf)'];
     if (error.claim === 'iat') return [`iat is not acceptable: ${error.reason}`];
     if (error.claim === 'iss') return ['iss does not match its issuer'];
-    if (error.reason === 'missing') return [`has no ${error.claim} claim`];
     return [`has an invalid ${error.claim} claim`];
   }
   if (error instanceof errors.JWKSNoMatchingKey) {
