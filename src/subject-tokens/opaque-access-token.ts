@@ -88,7 +88,10 @@ export interface IntrospectionCheckContext {
  * do without (`exp` to cap the lifetime, `sub` for the principal, `aud` for our audience rule,
  * `client_id` as RFC 9068 §2.2 requires of an access token) are required.
  */
-export function checkIntrospection(answer: Readonly<Record<string, unknown>>, ctx: IntrospectionCheckContext): JWTPayload | string {
+export function checkIntrospection(
+  answer: Readonly<Record<string, unknown>>,
+  ctx: IntrospectionCheckContext,
+): JWTPayload | string {
   const { anchor, now } = ctx;
   const skew = anchor.clockSkew;
   if (answer.active !== true) return 'is not active (introspection)';

@@ -42,7 +42,10 @@ export function checkTokenSettings(
   if (introspection.client_secret_env !== undefined) {
     secret = env[introspection.client_secret_env];
     if (!secret) {
-      problems.push(['introspection.client_secret_env', `environment variable ${introspection.client_secret_env} is not set`]);
+      problems.push([
+        'introspection.client_secret_env',
+        `environment variable ${introspection.client_secret_env} is not set`,
+      ]);
     }
   } else {
     const path = resolveBeside(file, introspection.client_secret_file!);
@@ -78,7 +81,10 @@ export function checkAnchorClientRefs(anchors: readonly LoadedTrustAnchor[], cli
       if (!known.has(clientId)) problems.push([at, `no client "${clientId}" is registered`]);
       const other = boundTo.get(clientId);
       if (other) {
-        problems.push([at, `client "${clientId}" is already bound to ${other}: an opaque token's issuer would be ambiguous`]);
+        problems.push([
+          at,
+          `client "${clientId}" is already bound to ${other}: an opaque token's issuer would be ambiguous`,
+        ]);
       }
       boundTo.set(clientId, anchor.file);
     });

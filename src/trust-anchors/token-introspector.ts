@@ -123,7 +123,7 @@ export class TokenIntrospector {
       response = await fetch(url, {
         method: options.method,
         headers: options.headers,
-        body: options.body as RequestInit["body"],
+        body: options.body as RequestInit['body'],
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -141,7 +141,9 @@ export class TokenIntrospector {
         throw new IntrospectionFailedError(`${what} (redirects are not followed)`);
       }
       throw new IntrospectionFailedError(
-        response.status === 401 || response.status === 403 ? `${what} (are the introspection credentials right?)` : what,
+        response.status === 401 || response.status === 403
+          ? `${what} (are the introspection credentials right?)`
+          : what,
       );
     }
     const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();

@@ -109,13 +109,14 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       clockSkew: config.clock_skew ?? defaultSkew,
       maxTokenAge: config.max_token_age,
       developmentOnly: config.development_only,
-      keys: config.jwks
-        ? createLocalJWKSet(config.jwks as JSONWebKeySet)
-        : this.remoteKeys(anchor, policy, discover),
+      keys: config.jwks ? createLocalJWKSet(config.jwks as JSONWebKeySet) : this.remoteKeys(anchor, policy, discover),
       self: false,
       tokenTypes: config.token_types.map((type) => TOKEN_TYPE_NAMES[type]!),
       clientIds: new Map(
-        Object.entries(config.client_ids).map(([ours, theirs]) => [ours, typeof theirs === 'string' ? [theirs] : theirs]),
+        Object.entries(config.client_ids).map(([ours, theirs]) => [
+          ours,
+          typeof theirs === 'string' ? [theirs] : theirs,
+        ]),
       ),
       introspection: this.introspector(anchor, discover, timeoutMs),
     };

@@ -133,7 +133,10 @@ export class TrustAnchorConfig {
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()
-  @IsIn(Object.keys(TOKEN_TYPE_NAMES), { each: true, message: `each value must be one of ${Object.keys(TOKEN_TYPE_NAMES).join(', ')}` })
+  @IsIn(Object.keys(TOKEN_TYPE_NAMES), {
+    each: true,
+    message: `each value must be one of ${Object.keys(TOKEN_TYPE_NAMES).join(', ')}`,
+  })
   token_types: string[] = DEFAULT_ANCHOR_TOKEN_TYPES;
 
   /**
@@ -142,10 +145,13 @@ export class TrustAnchorConfig {
    * `aud` names it may be presented by that client (RFC 8693 "on behalf of"; explicit entries only).
    */
   @IsOptional()
-  @ValidateBy({
-    name: 'isClientIdMap',
-    validator: { validate: isClientIdMap },
-  }, { message: 'must map client_id to an identifier string or a list of 1-20 identifier strings' })
+  @ValidateBy(
+    {
+      name: 'isClientIdMap',
+      validator: { validate: isClientIdMap },
+    },
+    { message: 'must map client_id to an identifier string or a list of 1-20 identifier strings' },
+  )
   client_ids: Record<string, string | string[]> = {};
 
   /** RFC 7662 introspection of this issuer's opaque access tokens. */

@@ -19,7 +19,6 @@ let idp: TestIssuer; // default typ rules; agent is "agent-at-idp" there
 let lax: TestIssuer; // access_token_typ [at+jwt, JWT]; agent is "agent-at-lax" there
 let idOnly: TestIssuer; // token_types [id_token]
 
-const now = () => Math.floor(Date.now() / 1000);
 const asAgent = { basic: ['agent', SECRET] as [string, string] };
 const exchange = (subjectToken: string, type: string) => ({
   grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
