@@ -1,6 +1,5 @@
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
   ArrayUnique,
   IsArray,
   IsBoolean,
@@ -117,18 +116,6 @@ export class ClientConfig {
   @IsOptional()
   @IsBoolean()
   impersonation = false;
-
-  /**
-   * `aud` values that name this client as the recipient of a token. A subject or actor token addressed
-   * to one of them may be presented by this client (the RFC 8693 "on behalf of" case: a service
-   * exchanging a token it received). For tokens issued by actbridge itself, the client_id always counts.
-   */
-  @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  recipient_ids: string[] = [];
 }
 
 export class ClientsFile {

@@ -134,7 +134,11 @@ export class ServerConfig {
   @Min(1024)
   maxBodyBytes!: number;
 
-  @Env('UPSTREAM_TIMEOUT_MS', 'Timeout of each discovery or JWKS request to a trust anchor, milliseconds.', 3000)
+  @Env(
+    'UPSTREAM_TIMEOUT_MS',
+    'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds.',
+    3000,
+  )
   @IsInt()
   @Min(100)
   upstreamTimeoutMs!: number;

@@ -1,6 +1,8 @@
 import { basename, resolve } from 'node:path';
 import { ClientConfig, ClientsFile } from '../clients/client.config.js';
 import { compileAnchorPolicy, type AnchorPolicy } from '../policy/anchor-policy.js';
+import { checkAnchorClientRefs, checkTokenSettings } from '../trust-anchors/anchor-token-settings.js';
+import type { SecretValue } from '../trust-anchors/secret-value.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readJwksFile, readYamlFile } from './config-files.js';
@@ -14,6 +16,8 @@ export interface LoadedTrustAnchor {
   readonly config: TrustAnchorConfig;
   /** The anchor's compiled `rules:`; undefined when the file has none. */
   readonly policy?: AnchorPolicy;
+  /** `introspection:` client secret, read from its environment variable or file at startup. */
+  readonly introspectionSecret?: SecretValue;
 }
 
 /** The whole configuration, validated. Built once at startup; nothing reads env or files afterwards. */
@@ -32,7 +36,8 @@ export function loadStsConfig(env: Readonly<Record<string, string | undefined>> 
     throw new ConfigError(`environment: TOKEN_TTL (${server.tokenTtl}) exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`);
   }
   const clients = loadClients(resolve(server.clientsFile), server);
-  const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server);
+  const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
+  checkAnchorClientRefs(anchors, clients);
   return { server, clients, anchors };
 }
 
@@ -74,14 +79,19 @@ export function loadClients(file: string, server: Pick<ServerConfig, 'maxTokenTt
   return clients;
 }
 
-export function loadTrustAnchors(dir: string, server: Pick<ServerConfig, 'issuer'>): LoadedTrustAnchor[] {
-  return loadTrustAnchorFiles(listYamlFiles(dir), server);
+export function loadTrustAnchors(
+  dir: string,
+  server: Pick<ServerConfig, 'issuer'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LoadedTrustAnchor[] {
+  return loadTrustAnchorFiles(listYamlFiles(dir), server, env);
 }
 
 /** Loads the given anchor files (any name; `npm run policy:test` loads `*.yaml.example` files this way). */
 export function loadTrustAnchorFiles(
   files: readonly string[],
   server: Pick<ServerConfig, 'issuer'>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): LoadedTrustAnchor[] {
   const anchors: LoadedTrustAnchor[] = [];
   const byIssuer = new Map<string, string>();
@@ -105,13 +115,21 @@ export function loadTrustAnchorFiles(
     if (otherIssuer) problems.push(['issuer', `already configured in ${otherIssuer}`]);
     const otherName = byName.get(name);
     if (otherName) problems.push(['name', `"${name}" already used by ${otherName}`]);
+    const tokenSettings = checkTokenSettings(config, file, env);
+    problems.push(...tokenSettings.problems);
     if (problems.length > 0) throw configFailure(file, problems);
     byIssuer.set(config.issuer, file);
     byName.set(name, file);
     // Every rule expression is compiled now: a syntax or type error stops startup, naming file and rule.
     const policy =
       config.rules === undefined ? undefined : compileAnchorPolicy(file, name, config.rules, config.trusted_for_chains);
-    anchors.push({ name, file, config, ...(policy ? { policy } : {}) });
+    anchors.push({
+      name,
+      file,
+      config,
+      introspectionSecret: tokenSettings.introspectionSecret,
+      ...(policy ? { policy } : {}),
+    });
   }
   return anchors;
 }

@@ -34,7 +34,6 @@ function client(extra: Partial<ClientConfig> = {}): ClientConfig {
     default_audience: API,
     scopes: ['read', 'write'],
     impersonation: false,
-    recipient_ids: [],
     ...extra,
   } as ClientConfig;
 }

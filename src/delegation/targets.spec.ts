@@ -15,7 +15,6 @@ function client(extra: Partial<ClientConfig> = {}): ClientConfig {
     audiences: [API, FILES, 'billing', 'ledger'],
     scopes: [],
     impersonation: false,
-    recipient_ids: [],
     ...extra,
   } as ClientConfig;
 }

@@ -2,13 +2,23 @@ import type { ClientConfig } from '../clients/client.config.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 
 /**
- * `aud` values under which a presented JWT may reach actbridge through this client: the names the
- * issuer uses for actbridge, or the client itself as the token's recipient (RFC 8693 "on behalf of").
- * The bare client_id counts only for actbridge's own tokens, where targets and client ids share one
- * namespace; another issuer's client ids are its own business.
+ * `aud` values under which a presented access token or JWT may reach actbridge through this client:
+ * the names the issuer uses for actbridge (its `audiences`), or the client itself as the token's
+ * recipient (RFC 8693 "on behalf of": a service exchanging a token it received). The client counts by
+ * its bare client_id only for actbridge's own tokens, where targets and client ids share one
+ * namespace; at another issuer, only by the identifiers its anchor maps it to (`client_ids`), since
+ * that issuer's names are its own business.
  */
 export function acceptedAudiences(anchor: TrustAnchor, client: ClientConfig): string[] {
   return anchor.self
-    ? [...anchor.audiences, client.client_id, ...client.recipient_ids]
-    : [...anchor.audiences, ...client.recipient_ids];
+    ? [...anchor.audiences, client.client_id]
+    : [...anchor.audiences, ...(anchor.clientIds.get(client.client_id) ?? [])];
+}
+
+/**
+ * The presenting client's identifiers at this issuer, which an ID token issued to it carries as `aud`
+ * (and `azp`): the anchor's `client_ids` entry for it, or else its own client_id.
+ */
+export function clientIdsAtIssuer(anchor: TrustAnchor, client: ClientConfig): readonly string[] {
+  return anchor.clientIds.get(client.client_id) ?? [client.client_id];
 }

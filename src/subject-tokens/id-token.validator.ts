@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ClientConfig } from '../clients/client.config.js';
+import { clientIdsAtIssuer } from './audiences.js';
 import { JwtTokenVerifier } from './jwt-token-verifier.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
 import { TokenTypes } from './token-types.js';
@@ -7,10 +7,11 @@ import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /**
  * `urn:ietf:params:oauth:token-type:id_token`: an OpenID Connect ID Token. An ID token is addressed to
- * the relying party that received it, so its `aud` must name the presenting client (its client_id or a
- * recipient_id), never merely actbridge: a client cannot exchange an ID token issued to another client
- * (the same rule ID-JAG §4.3.3 states). `azp`, when present or needed, must name the client too.
- * Never accepted from actbridge itself, which issues no ID tokens.
+ * the relying party that received it, so its `aud` must be the presenting client's id *at that issuer*
+ * (the anchor's `client_ids` entry, else its client_id), never merely actbridge: a client cannot
+ * exchange an ID token issued to another client (the same rule ID-JAG §4.3.3 states). `azp`, when
+ * present (and required with several audiences), must be that id too. Only from anchors whose
+ * `token_types` include id_token; never from actbridge itself, which issues no ID tokens.
  */
 @Injectable()
 export class IdTokenValidator implements SubjectTokenValidator {
@@ -22,9 +23,12 @@ export class IdTokenValidator implements SubjectTokenValidator {
     return this.verifier.verify(token, context, {
       tokenType: this.tokenType,
       acceptedTyp: (anchor) => (anchor.self ? [] : ['', 'jwt']),
-      acceptedAudiences: (_anchor, client) => clientNames(client),
-      check: (claims, client, fail) => {
-        const names = clientNames(client);
+      // OIDC Core §2: iss, sub, aud, exp and iat are REQUIRED in an ID token.
+      requiredClaims: ['iat'],
+      acceptedAudiences: (anchor, client) => clientIdsAtIssuer(anchor, client),
+      audienceRefusal: (client) => `audience is not accepted: an ID token must be issued to client ${client.client_id}`,
+      check: (claims, client, fail, anchor) => {
+        const names = clientIdsAtIssuer(anchor, client);
         // OIDC Core §3.1.3.7: with several audiences, azp says which party the token was issued to.
         if (Array.isArray(claims.aud) && claims.aud.length > 1 && claims.azp === undefined) {
           fail('has several audiences and no azp claim');
@@ -35,8 +39,4 @@ export class IdTokenValidator implements SubjectTokenValidator {
       },
     });
   }
-}
-
-function clientNames(client: ClientConfig): string[] {
-  return [client.client_id, ...client.recipient_ids];
 }

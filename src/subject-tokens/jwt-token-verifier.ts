@@ -11,7 +11,9 @@ import type { ClientConfig } from '../clients/client.config.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import { foreignShape, foreignTypKind } from './jwt-kinds.js';
 import { tokenRejected } from './token-rejection.js';
+import { tokenTypeName } from './token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /** What distinguishes one JWT token type from another. */
@@ -19,10 +21,28 @@ export interface JwtTypeRules {
   readonly tokenType: string;
   /** Accepted JOSE `typ` values, normalised (lower case, no `application/`); '' stands for "no typ". */
   acceptedTyp(anchor: TrustAnchor): readonly string[];
-  /** `aud` values this token must carry at least one of. */
-  acceptedAudiences(anchor: TrustAnchor, client: ClientConfig): readonly string[];
+  /** `aud` values this token must carry at least one of; `typ` is the token's, normalised. */
+  acceptedAudiences(anchor: TrustAnchor, client: ClientConfig, typ: string): readonly string[];
   /** Type-specific checks after signature and standard claims (e.g. `azp` of an ID token). */
-  check?(claims: JWTPayload, client: ClientConfig, fail: (message: string) => never): void;
+  check?(claims: JWTPayload, client: ClientConfig, fail: (message: string) => never, anchor: TrustAnchor): void;
+  /** Claims this type requires beyond `exp` and `sub`. */
+  readonly requiredClaims?: readonly string[];
+  /** The refusal when no `aud` is accepted (default: names actbridge or the client). */
+  audienceRefusal?(client: ClientConfig, typ: string): string | undefined;
+}
+
+/**
+ * Refuses a token presented as a type its issuer does not issue (the anchor's `token_types`), before
+ * anything else is looked at.
+ */
+export function refuseUnissuedType(anchor: TrustAnchor, tokenType: string, fail: (message: string) => never): void {
+  if (!anchor.tokenTypes.includes(tokenType)) {
+    fail(
+      `type ${tokenTypeName(tokenType)} is not accepted from issuer ${anchor.issuer} (it issues ${anchor.tokenTypes
+        .map(tokenTypeName)
+        .join(', ')})`,
+    );
+  }
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -58,13 +78,16 @@ export class JwtTokenVerifier {
     if (!anchor)
       return fail('issuer is not trusted', `issuer ${JSON.stringify(unverified.iss!.slice(0, 200))} is not trusted`);
 
+    refuseUnissuedType(anchor, rules.tokenType, fail);
     if (typeof header.alg !== 'string' || !anchor.algorithms.includes(header.alg)) {
       fail(`alg ${JSON.stringify(header.alg)} is not accepted from issuer ${anchor.issuer}`);
     }
     const typ = normaliseTyp(header.typ);
     if (typ === undefined || !rules.acceptedTyp(anchor).includes(typ)) {
+      // RFC 8725 §3.11: a JWT of another kind (DPoP proof, logout token, ID-JAG, ...) says so in typ.
+      const kind = foreignTypKind(header.typ);
       fail(
-        `typ ${header.typ === undefined ? '(none)' : JSON.stringify(header.typ)} is not accepted for token type ${rules.tokenType}`,
+        `typ ${header.typ === undefined ? '(none)' : JSON.stringify(header.typ)} is not accepted for token type ${rules.tokenType}${kind ? `: it is ${kind}` : ''}`,
       );
     }
 
@@ -74,7 +97,7 @@ export class JwtTokenVerifier {
         algorithms: [...anchor.algorithms],
         issuer: anchor.issuer,
         clockTolerance: anchor.clockSkew,
-        requiredClaims: ['exp', 'sub'],
+        requiredClaims: ['exp', 'sub', ...(rules.requiredClaims ?? [])],
         maxTokenAge: anchor.maxTokenAge,
       }));
     } catch (error) {
@@ -85,16 +108,21 @@ export class JwtTokenVerifier {
     if (typeof claims.iat === 'number' && claims.iat > now + anchor.clockSkew) fail('was issued in the future (iat)');
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) fail('has an empty sub claim');
 
-    const accepted = rules.acceptedAudiences(anchor, context.client);
+    // RFC 8725 §3.11: where typ cannot tell kinds apart (`JWT` or none), their claims can.
+    const shape = foreignShape(rules.tokenType, claims);
+    if (shape) fail(shape);
+
+    const accepted = rules.acceptedAudiences(anchor, context.client, typ!);
     const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
     if (audiences.length === 0) fail('has no aud claim');
     if (!audiences.some((aud) => accepted.includes(aud))) {
       fail(
-        `audience is not accepted: it must name actbridge or client ${context.client.client_id}`,
+        rules.audienceRefusal?.(context.client, typ!) ??
+          `audience is not accepted: it must name actbridge or client ${context.client.client_id}`,
         `audience ${JSON.stringify(audiences).slice(0, 300)} not in ${JSON.stringify(accepted)}`,
       );
     }
-    rules.check?.(claims, context.client, (message) => fail(message));
+    rules.check?.(claims, context.client, (message) => fail(message), anchor);
 
     return {
       tokenType: rules.tokenType,
@@ -152,10 +180,10 @@ function describeVerificationError(error: unknown, header: ProtectedHeaderParame
   if (error instanceof KeysUnavailableError) return [`cannot be verified: ${error.message}`];
   if (error instanceof errors.JWTExpired) return ['has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return [`has no ${error.claim} claim`];
     if (error.claim === 'nbf') return ['is not yet valid (nbf)'];
     if (error.claim === 'iat') return [`iat is not acceptable: ${error.reason}`];
     if (error.claim === 'iss') return ['iss does not match its issuer'];
-    if (error.reason === 'missing') return [`has no ${error.claim} claim`];
     return [`has an invalid ${error.claim} claim`];
   }
   if (error instanceof errors.JWKSNoMatchingKey) {

@@ -4,6 +4,7 @@ import { AccessTokenValidator } from './access-token.validator.js';
 import { IdTokenValidator } from './id-token.validator.js';
 import { JwtTokenVerifier } from './jwt-token-verifier.js';
 import { JwtValidator } from './jwt.validator.js';
+import { OpaqueAccessTokenValidator } from './opaque-access-token.js';
 import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
 import { SubjectTokenValidators } from './subject-token-validators.js';
 
@@ -14,6 +15,7 @@ const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator];
   imports: [TrustAnchorsModule],
   providers: [
     JwtTokenVerifier,
+    OpaqueAccessTokenValidator,
     ...VALIDATORS,
     {
       provide: SUBJECT_TOKEN_VALIDATORS,

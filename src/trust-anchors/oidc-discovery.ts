@@ -6,6 +6,15 @@ import { isSecureUrl } from '../config/config-validators.js';
  * that the document's `issuer` equals the configured one (OIDC Discovery §4.3, RFC 8414 §3.3).
  */
 export async function discoverJwksUri(issuer: string, flavour: 'oidc' | 'oauth2', timeoutMs: number): Promise<URL> {
+  return jwksUriOf(await discoverServerMetadata(issuer, flavour, timeoutMs));
+}
+
+/** The whole discovery document (same checks as discoverJwksUri). */
+export async function discoverServerMetadata(
+  issuer: string,
+  flavour: 'oidc' | 'oauth2',
+  timeoutMs: number,
+): Promise<oidc.ServerMetadata> {
   const issuerUrl = new URL(issuer);
   let config: oidc.Configuration;
   try {
@@ -18,8 +27,20 @@ export async function discoverJwksUri(issuer: string, flavour: 'oidc' | 'oauth2'
   } catch (error) {
     throw new Error(`discovery failed: ${(error as Error).message}`, { cause: error });
   }
-  const jwksUri = config.serverMetadata().jwks_uri;
+  return config.serverMetadata();
+}
+
+export function jwksUriOf(metadata: oidc.ServerMetadata): URL {
+  const jwksUri = metadata.jwks_uri;
   if (!jwksUri) throw new Error('discovery metadata has no jwks_uri');
   if (!isSecureUrl(jwksUri)) throw new Error(`discovered jwks_uri ${jwksUri} is not https`);
   return new URL(jwksUri);
+}
+
+/** RFC 8414 §2 / RFC 7662 §4: `introspection_endpoint` from the metadata. */
+export function introspectionEndpointOf(metadata: oidc.ServerMetadata): URL {
+  const endpoint = metadata.introspection_endpoint;
+  if (!endpoint) throw new Error('discovery metadata has no introspection_endpoint');
+  if (!isSecureUrl(endpoint)) throw new Error(`discovered introspection_endpoint ${endpoint} is not https`);
+  return new URL(endpoint);
 }

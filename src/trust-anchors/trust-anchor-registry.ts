@@ -2,8 +2,11 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { STS_CONFIG, type LoadedTrustAnchor, type StsConfig } from '../config/sts-config.js';
 import { KeyService } from '../keys/key-service.js';
-import { discoverJwksUri } from './oidc-discovery.js';
+import type { ServerMetadata } from 'openid-client';
+import { TOKEN_TYPE_NAMES, TokenTypes } from '../subject-tokens/token-types.js';
+import { discoverServerMetadata, introspectionEndpointOf, jwksUriOf } from './oidc-discovery.js';
 import { RemoteJwks, remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
+import { TokenIntrospector } from './token-introspector.js';
 import type { TrustAnchor } from './trust-anchor.js';
 import { DEFAULT_ANCHOR_ALGORITHMS } from './trust-anchor.config.js';
 
@@ -13,6 +16,8 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
   private readonly logger = new Logger('TrustAnchors');
   private readonly byIssuer = new Map<string, TrustAnchor>();
   private readonly remote: Array<{ name: string; jwks: RemoteJwks }> = [];
+  /** client_id → the one anchor whose opaque access tokens that client may present (introspection.clients). */
+  private readonly introspectingFor = new Map<string, TrustAnchor>();
 
   constructor(@Inject(STS_CONFIG) config: StsConfig, keys: KeyService) {
     const { server } = config;
@@ -30,14 +35,29 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       developmentOnly: false,
       keys: keys.verificationKeys,
       self: true,
+      // actbridge issues RFC 9068 access tokens, requested as access_token or jwt; never ID tokens.
+      tokenTypes: [TokenTypes.accessToken, TokenTypes.jwt],
+      clientIds: new Map(),
     });
     for (const anchor of config.anchors) {
       if (anchor.config.development_only && !keys.ephemeral) {
         this.logger.warn(`ignoring ${anchor.file}: development_only, and SIGNING_KEYS is configured`);
         continue;
       }
-      this.byIssuer.set(anchor.config.issuer, this.build(anchor, policy, server.clockSkew));
+      const built = this.build(anchor, policy, server.clockSkew, server.upstreamTimeoutMs);
+      this.byIssuer.set(anchor.config.issuer, built);
+      // The loader guarantees a client is bound to at most one introspecting anchor.
+      for (const clientId of anchor.config.introspection?.clients ?? []) this.introspectingFor.set(clientId, built);
     }
+  }
+
+  /**
+   * The anchor that introspects opaque access tokens presented by this client, if any. An opaque token
+   * names no issuer: the presenting client's binding is the only thing that routes it, so it is never
+   * sent to more than this one endpoint.
+   */
+  introspectingAnchorFor(clientId: string): TrustAnchor | undefined {
+    return this.introspectingFor.get(clientId);
   }
 
   /** The anchor vouching for `issuer`, or undefined when the issuer is not trusted. */
@@ -60,8 +80,25 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     for (const { jwks } of this.remote) void jwks.warmUp();
   }
 
-  private build(anchor: LoadedTrustAnchor, policy: RemoteJwksPolicy, defaultSkew: number): TrustAnchor {
+  private build(
+    anchor: LoadedTrustAnchor,
+    policy: RemoteJwksPolicy,
+    defaultSkew: number,
+    timeoutMs: number,
+  ): TrustAnchor {
     const { config, name } = anchor;
+    // One discovery document per anchor serves both its jwks_uri and its introspection_endpoint;
+    // retried (paced by the callers) until it first succeeds.
+    let metadata: Promise<ServerMetadata> | undefined;
+    const discover = (): Promise<ServerMetadata> => {
+      metadata ??= discoverServerMetadata(config.issuer, config.discovery ?? 'oidc', timeoutMs).catch(
+        (error: unknown) => {
+          metadata = undefined;
+          throw error;
+        },
+      );
+      return metadata;
+    };
     return {
       name,
       issuer: config.issuer,
@@ -72,17 +109,51 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       clockSkew: config.clock_skew ?? defaultSkew,
       maxTokenAge: config.max_token_age,
       developmentOnly: config.development_only,
-      keys: config.jwks ? createLocalJWKSet(config.jwks as JSONWebKeySet) : this.remoteKeys(anchor, policy),
+      keys: config.jwks ? createLocalJWKSet(config.jwks as JSONWebKeySet) : this.remoteKeys(anchor, policy, discover),
       self: false,
+      tokenTypes: config.token_types.map((type) => TOKEN_TYPE_NAMES[type]!),
+      clientIds: new Map(
+        Object.entries(config.client_ids).map(([ours, theirs]) => [
+          ours,
+          typeof theirs === 'string' ? [theirs] : theirs,
+        ]),
+      ),
+      introspection: this.introspector(anchor, discover, timeoutMs),
     };
   }
 
-  private remoteKeys(anchor: LoadedTrustAnchor, policy: RemoteJwksPolicy): RemoteJwks['getKey'] {
+  private introspector(
+    anchor: LoadedTrustAnchor,
+    discover: () => Promise<ServerMetadata>,
+    timeoutMs: number,
+  ): TokenIntrospector | undefined {
+    const { config, name, introspectionSecret } = anchor;
+    const settings = config.introspection;
+    if (!settings || !introspectionSecret) return undefined;
+    const configured = settings.endpoint ? new URL(settings.endpoint) : undefined;
+    return new TokenIntrospector({
+      name,
+      issuer: config.issuer,
+      locate: async () => configured ?? introspectionEndpointOf(await discover()),
+      clientId: settings.client_id,
+      secret: introspectionSecret,
+      authMethod: settings.auth_method,
+      cacheTtlSec: settings.cache_ttl,
+      requireTokenType: settings.require_token_type,
+      timeoutMs,
+    });
+  }
+
+  private remoteKeys(
+    anchor: LoadedTrustAnchor,
+    policy: RemoteJwksPolicy,
+    discover: () => Promise<ServerMetadata>,
+  ): RemoteJwks['getKey'] {
     const { config, name } = anchor;
     let located: URL | undefined = config.jwks_uri ? new URL(config.jwks_uri) : undefined;
     const locate = async (): Promise<URL> => {
       // Discovery runs until it first succeeds; RemoteJwks's cooldown paces the retries.
-      located ??= await discoverJwksUri(config.issuer, config.discovery ?? 'oidc', policy.timeoutMs);
+      located ??= jwksUriOf(await discover());
       return located;
     };
     const jwks = new RemoteJwks(locate, policy, name);

@@ -12,10 +12,13 @@ import {
   Matches,
   Max,
   Min,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
 import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
+import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../subject-tokens/token-types.js';
+import { IntrospectionConfig } from './introspection.config.js';
 
 /**
  * Signature algorithms a trust anchor may use. Asymmetric only: a shared-secret (HS*) key would let
@@ -133,4 +136,47 @@ export class TrustAnchorConfig {
   @ValidateNested({ each: true })
   @Type(() => PolicyRuleConfig)
   rules?: PolicyRuleConfig[];
+
+  /**
+   * Token types this issuer issues, by short name (`access_token`, `id_token`, `jwt`, ...). A token
+   * presented as a type its issuer does not issue is refused before anything else is checked.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsIn(Object.keys(TOKEN_TYPE_NAMES), {
+    each: true,
+    message: `each value must be one of ${Object.keys(TOKEN_TYPE_NAMES).join(', ')}`,
+  })
+  token_types: string[] = DEFAULT_ANCHOR_TOKEN_TYPES;
+
+  /**
+   * Our client_id → the client's identifier(s) at this issuer. An ID token must be addressed to the
+   * presenting client's id here (without an entry: its client_id itself); an access token or JWT whose
+   * `aud` names it may be presented by that client (RFC 8693 "on behalf of"; explicit entries only).
+   */
+  @IsOptional()
+  @ValidateBy(
+    {
+      name: 'isClientIdMap',
+      validator: { validate: isClientIdMap },
+    },
+    { message: 'must map client_id to an identifier string or a list of 1-20 identifier strings' },
+  )
+  client_ids: Record<string, string | string[]> = {};
+
+  /** RFC 7662 introspection of this issuer's opaque access tokens. */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => IntrospectionConfig)
+  introspection?: IntrospectionConfig;
+}
+
+function isClientIdMap(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const isId = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 500;
+  return Object.values(value).every(
+    (v) => isId(v) || (Array.isArray(v) && v.length > 0 && v.length <= 20 && v.every(isId)),
+  );
 }

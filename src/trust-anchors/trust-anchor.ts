@@ -1,4 +1,5 @@
 import type { JWTVerifyGetKey } from 'jose';
+import type { TokenIntrospector } from './token-introspector.js';
 
 /** A trusted issuer, ready to verify tokens. Built from a trust-anchor file, or actbridge itself. */
 export interface TrustAnchor {
@@ -16,4 +17,10 @@ export interface TrustAnchor {
   readonly keys: JWTVerifyGetKey;
   /** True for actbridge's own issuer (tokens it issued, presented again in a chain). */
   readonly self: boolean;
+  /** Token type URIs this issuer issues (`token_types`); anything else is refused. */
+  readonly tokenTypes: readonly string[];
+  /** Our client_id → the client's identifiers at this issuer (`client_ids`), explicit entries only. */
+  readonly clientIds: ReadonlyMap<string, readonly string[]>;
+  /** RFC 7662 introspection of this issuer's opaque access tokens, when configured. */
+  readonly introspection?: TokenIntrospector;
 }

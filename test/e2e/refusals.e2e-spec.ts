@@ -636,7 +636,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       asAgent,
       400,
       'invalid_request',
-      'subject_token audience is not accepted: it must name actbridge or client agent',
+      'subject_token audience is not accepted: an ID token must be issued to client agent',
     );
   });
 

@@ -212,7 +212,7 @@ describe('subject token kinds', () => {
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       error: 'invalid_request',
-      error_description: 'subject_token audience is not accepted: it must name actbridge or client agent-1',
+      error_description: 'subject_token audience is not accepted: an ID token must be issued to client agent-1',
     });
   });
 });

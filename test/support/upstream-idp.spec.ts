@@ -171,19 +171,72 @@ describe('upstream IdP test fixture (real oidc-provider over HTTP)', () => {
 
   it('counts external discovery and JWKS GETs only', async () => {
     idp.resetStats();
-    expect(idp.stats).toEqual({ discoveryRequests: 0, jwksRequests: 0 });
+    expect(idp.stats).toEqual({ discoveryRequests: 0, jwksRequests: 0, introspectionRequests: 0 });
 
     // the fixture's own openid-client traffic is not counted
     await idp.clientCredentialsToken(CLIENT.client_id, { resource: RESOURCE });
     await idp.userTokens('alice', { clientId: CLIENT.client_id, resource: RESOURCE });
-    expect(idp.stats).toEqual({ discoveryRequests: 0, jwksRequests: 0 });
+    expect(idp.stats).toEqual({ discoveryRequests: 0, jwksRequests: 0, introspectionRequests: 0 });
 
     for (let i = 0; i < 2; i++) await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).arrayBuffer();
     for (let i = 0; i < 3; i++) await (await fetch(idp.jwksUri)).arrayBuffer();
     idp.setJwksMode('down');
     await (await fetch(idp.jwksUri)).arrayBuffer();
     idp.setJwksMode('ok');
-    expect(idp.stats).toEqual({ discoveryRequests: 2, jwksRequests: 4 });
+    expect(idp.stats).toEqual({ discoveryRequests: 2, jwksRequests: 4, introspectionRequests: 0 });
+  });
+});
+
+describe('upstream IdP test fixture: opaque tokens, introspection, revocation', () => {
+  const OPAQUE = 'urn:example:opaque-api';
+  let idp: UpstreamIdp;
+
+  beforeAll(async () => {
+    idp = await startUpstreamIdp({
+      clients: [CLIENT, AGENT],
+      resources: { [OPAQUE]: { scope: 'read', format: 'opaque' } },
+      introspectionClients: [AGENT.client_id],
+    });
+  });
+
+  afterAll(async () => {
+    await idp?.close();
+  });
+
+  const introspect = async (clientId: typeof CLIENT | typeof AGENT, token: string) => {
+    const config = await client.discovery(new URL(idp.issuer), clientId.client_id, clientId.client_secret, undefined, {
+      execute: [client.allowInsecureRequests],
+    });
+    return client.tokenIntrospection(config, token);
+  };
+
+  it('issues opaque access tokens that only allowed clients can introspect, and counts those requests', async () => {
+    const { accessToken } = await idp.userTokens('alice', { clientId: CLIENT.client_id, resource: OPAQUE });
+    expect(accessToken.split('.')).toHaveLength(1);
+    expect(idp.introspectionEndpoint).toBe(`${idp.issuer}/token/introspection`);
+    idp.resetStats();
+    expect(await introspect(AGENT, accessToken)).toMatchObject({
+      active: true,
+      sub: 'alice',
+      client_id: CLIENT.client_id,
+      aud: OPAQUE,
+      scope: 'read',
+      token_type: 'Bearer',
+    });
+    expect(await introspect(CLIENT, accessToken)).toEqual({ active: false });
+    expect(idp.stats.introspectionRequests).toBe(2);
+  });
+
+  it('revokes tokens and can take the introspection endpoint down', async () => {
+    const { accessToken } = await idp.userTokens('alice', { clientId: CLIENT.client_id, resource: OPAQUE });
+    await idp.revokeToken(CLIENT.client_id, accessToken);
+    expect(await introspect(AGENT, accessToken)).toEqual({ active: false });
+    idp.setIntrospectionMode('down');
+    try {
+      await expect(introspect(AGENT, accessToken)).rejects.toMatchObject({ cause: { status: 503 } });
+    } finally {
+      idp.setIntrospectionMode('ok');
+    }
   });
 });
 

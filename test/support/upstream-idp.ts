@@ -8,6 +8,9 @@
  *   approves the request on the spot (`provider.backchannelResult` with a Grant for the requested scope and
  *   resource), so the first poll already returns the JWT access token and the id_token.
  *
+ * - RFC 7662 introspection (`/token/introspection`, in the discovery document) and RFC 7009 revocation; a resource
+ *   declared with `format: 'opaque'` gets opaque access tokens, which only introspection can validate.
+ *
  * Key rotation swaps the Provider instance behind the same `http.Server` (same port, same issuer); all Provider
  * instances of one fixture share one in-memory adapter store, so grants/tokens survive a rotation.
  *
@@ -30,15 +33,24 @@ export interface UpstreamIdpClient {
 export interface UpstreamIdpOptions {
   /** Every client may use client_credentials and CIBA (poll mode), authenticating with client_secret_basic. */
   clients: UpstreamIdpClient[];
-  /** Resource indicator (absolute URI) -> space-separated scopes it accepts. */
-  resources: Record<string, { scope: string }>;
+  /**
+   * Resource indicator (absolute URI) -> space-separated scopes it accepts; `format` of its access tokens (default
+   * 'jwt'); `ttl` of its access tokens in seconds (default 3600).
+   */
+  resources: Record<string, { scope: string; format?: 'jwt' | 'opaque'; ttl?: number }>;
+  /** Clients allowed to introspect (others get `active: false`); default: every client. */
+  introspectionClients?: string[];
   /** Extra claims put into every *access token* issued for a user account, keyed by accountId. */
   extraUserAccessTokenClaims?: Record<string, Record<string, unknown>>;
+  /** Extra claims put into every *ID token* issued for a user account, keyed by accountId (released with openid). */
+  extraUserIdTokenClaims?: Record<string, Record<string, unknown>>;
   /** Default RS256. */
   signingAlg?: 'RS256' | 'ES256';
 }
 
 export type JwksMode = 'ok' | 'down' | 'hang';
+/** Same modes for the introspection endpoint. */
+export type IntrospectionMode = JwksMode;
 
 export interface UpstreamIdp {
   /** e.g. http://127.0.0.1:40123 (no trailing slash) */
@@ -46,20 +58,26 @@ export interface UpstreamIdp {
   /** jwks_uri from the discovery document */
   readonly jwksUri: string;
   /** GETs hitting the discovery / JWKS endpoints (live counters; the fixture's own requests are not counted). */
-  readonly stats: { discoveryRequests: number; jwksRequests: number };
+  readonly stats: { discoveryRequests: number; jwksRequests: number; introspectionRequests: number };
+  /** introspection_endpoint from the discovery document */
+  readonly introspectionEndpoint: string;
   /** RFC 9068 JWT access token for the client itself (sub = client_id), via client_credentials + resource. */
   clientCredentialsToken(clientId: string, opts: { resource: string; scope?: string }): Promise<string>;
   /** A user's JWT access token and id_token, via CIBA (auto-approved). */
   userTokens(
     accountId: string,
     opts: { clientId: string; resource: string; scope?: string },
-  ): Promise<{ accessToken: string; idToken: string }>;
+  ): Promise<{ accessToken: string; idToken: string; refreshToken?: string }>;
+  /** RFC 7009 revocation of a token issued to `clientId`. */
+  revokeToken(clientId: string, token: string): Promise<void>;
+  /** 'ok' normal; 'down' answers 503 at once; 'hang' never answers. */
+  setIntrospectionMode(mode: IntrospectionMode): void;
   /** New signing key (new kid) used from now on; the JWKS publishes new + all previous keys. Returns the new kid. */
   rotateSigningKey(): Promise<string>;
   currentKid(): string;
   /** 'ok' normal; 'down' answers 503 at once; 'hang' never answers (socket stays open until close()). */
   setJwksMode(mode: JwksMode): void;
-  /** Sets both counters of `stats` back to 0. */
+  /** Sets every counter of `stats` back to 0. */
   resetStats(): void;
   /** Closes the server and every connection, including hung ones. */
   close(): Promise<void>;
@@ -84,6 +102,7 @@ interface OidcBackchannelRequest {
 
 interface OidcToken {
   accountId?: string;
+  resourceServer?: { audience?: string };
 }
 
 interface OidcContext {
@@ -221,8 +240,10 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   let current: { provider: OidcProvider; handle: (req: IncomingMessage, res: ServerResponse) => void } | undefined;
   let jwksMode: JwksMode = 'ok';
   let jwksPath = '/jwks';
+  let introspectionMode: IntrospectionMode = 'ok';
+  let introspectionPath = '/token/introspection';
   const discoveryPath = '/.well-known/openid-configuration';
-  const stats = { discoveryRequests: 0, jwksRequests: 0 };
+  const stats = { discoveryRequests: 0, jwksRequests: 0, introspectionRequests: 0 };
   const hung = new Set<ServerResponse>();
 
   const server: Server = createServer((req, res) => {
@@ -238,6 +259,19 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
       }
       if (jwksMode === 'hang') {
         // Never answer; close() destroys the socket.
+        hung.add(res);
+        res.on('close', () => hung.delete(res));
+        return;
+      }
+    }
+    if (pathname === introspectionPath) {
+      if (external) stats.introspectionRequests++;
+      if (introspectionMode === 'down') {
+        res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'introspection is down' }));
+        return;
+      }
+      if (introspectionMode === 'hang') {
         hung.add(res);
         res.on('close', () => hung.delete(res));
         return;
@@ -278,7 +312,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
         client_id: c.client_id,
         client_secret: c.client_secret,
         token_endpoint_auth_method: 'client_secret_basic',
-        grant_types: ['client_credentials', CIBA_GRANT_TYPE],
+        grant_types: ['client_credentials', CIBA_GRANT_TYPE, 'refresh_token'],
         response_types: [],
         redirect_uris: [],
         backchannel_token_delivery_mode: 'poll',
@@ -288,13 +322,17 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       findAccount: (_ctx: unknown, accountId: string) => ({
         accountId,
-        claims: () => ({ sub: accountId }),
+        claims: () => ({ ...opts.extraUserIdTokenClaims?.[accountId], sub: accountId }),
       }),
+      claims: {
+        openid: ['sub', ...new Set(Object.values(opts.extraUserIdTokenClaims ?? {}).flatMap((c) => Object.keys(c)))],
+      },
       extraTokenClaims: (_ctx: unknown, token: OidcToken) =>
         token.accountId !== undefined ? extraClaims[token.accountId] : undefined,
       // Explicit TTLs (the defaults work, but print "you SHOULD change it" notices on first use).
       ttl: {
-        AccessToken: 3600,
+        AccessToken: (_ctx: unknown, token: OidcToken) =>
+          resources.get(token.resourceServer?.audience ?? '')?.ttl ?? 3600,
         ClientCredentials: 3600,
         IdToken: 3600,
         BackchannelAuthenticationRequest: 600,
@@ -308,6 +346,16 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
       features: {
         devInteractions: { enabled: false },
         clientCredentials: { enabled: true },
+        introspection: {
+          enabled: true,
+          allowedPolicy: (_ctx: unknown, introspector: { clientId: string }) =>
+            opts.introspectionClients === undefined || opts.introspectionClients.includes(introspector.clientId),
+        },
+        revocation: {
+          enabled: true,
+          allowedPolicy: (_ctx: unknown, revoker: { clientId: string }, token: { clientId: string }) =>
+            revoker.clientId === token.clientId,
+        },
         resourceIndicators: {
           enabled: true,
           // A single requested resource is the resource; CIBA token requests reuse the granted resource even
@@ -320,8 +368,8 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
             return {
               scope: rs.scope,
               audience: resourceIndicator,
-              accessTokenFormat: 'jwt',
-              jwt: { sign: { alg, kid } },
+              accessTokenFormat: rs.format ?? 'jwt',
+              ...((rs.format ?? 'jwt') === 'jwt' ? { jwt: { sign: { alg, kid } } } : {}),
             };
           },
         },
@@ -399,13 +447,18 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   };
 
   let jwksUri: string;
+  let introspectionEndpoint: string;
   try {
     install(createProvider());
     if (!opts.clients.length) throw new Error('upstream-idp: at least one client is required');
-    const discovered = (await configFor(opts.clients[0]!.client_id)).serverMetadata().jwks_uri;
-    if (!discovered) throw new Error('upstream-idp: discovery document has no jwks_uri');
-    jwksUri = discovered;
+    const metadata = (await configFor(opts.clients[0]!.client_id)).serverMetadata();
+    if (!metadata.jwks_uri) throw new Error('upstream-idp: discovery document has no jwks_uri');
+    if (!metadata.introspection_endpoint)
+      throw new Error('upstream-idp: discovery document has no introspection_endpoint');
+    jwksUri = metadata.jwks_uri;
     jwksPath = new URL(jwksUri).pathname;
+    introspectionEndpoint = metadata.introspection_endpoint;
+    introspectionPath = new URL(introspectionEndpoint).pathname;
   } catch (err) {
     await shutdown();
     throw err;
@@ -421,6 +474,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   const idp: UpstreamIdp = {
     issuer,
     jwksUri,
+    introspectionEndpoint,
     stats,
 
     async clientCredentialsToken(clientId, { resource, scope }) {
@@ -451,7 +505,7 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
           { signal: AbortSignal.timeout(10_000) },
         );
         if (!response.id_token) throw new Error('the token response has no id_token (is "openid" in scope?)');
-        return { accessToken: response.access_token, idToken: response.id_token };
+        return { accessToken: response.access_token, idToken: response.id_token, refreshToken: response.refresh_token };
       });
     },
 
@@ -470,9 +524,20 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
       jwksMode = mode;
     },
 
+    async revokeToken(clientId, token) {
+      return describeFailure(`revocation for ${clientId}`, async () => {
+        await client.tokenRevocation(await configFor(clientId), token);
+      });
+    },
+
+    setIntrospectionMode(mode) {
+      introspectionMode = mode;
+    },
+
     resetStats() {
       stats.discoveryRequests = 0;
       stats.jwksRequests = 0;
+      stats.introspectionRequests = 0;
     },
 
     close() {

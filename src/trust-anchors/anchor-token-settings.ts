@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import type { ClientConfig } from '../clients/client.config.js';
+import { resolveBeside } from '../config/config-files.js';
+import { configFailure } from '../config/validate-config.js';
+import type { LoadedTrustAnchor } from '../config/sts-config.js';
+import { foreignTypKind } from '../subject-tokens/jwt-kinds.js';
+import { SecretValue } from './secret-value.js';
+import type { TrustAnchorConfig } from './trust-anchor.config.js';
+
+type Problems = Array<[path: string, message: string]>;
+
+/**
+ * Cross-field checks of an anchor's token settings (`access_token_typ`, `token_types`,
+ * `introspection`), and the introspection secret read from its environment variable or file.
+ */
+export function checkTokenSettings(
+  config: TrustAnchorConfig,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+): { problems: Problems; introspectionSecret?: SecretValue } {
+  const problems: Problems = [];
+  config.access_token_typ.forEach((typ, i) => {
+    const kind = foreignTypKind(typ);
+    if (kind) problems.push([`access_token_typ[${i}]`, `"${typ}" is ${kind}, never an access token`]);
+  });
+  const introspection = config.introspection;
+  if (!introspection) return { problems };
+
+  if (!config.token_types.includes('access_token')) {
+    problems.push(['token_types', 'must include access_token when introspection is configured']);
+  }
+  const keysDiscovered = config.jwks === undefined && config.jwks_file === undefined && config.jwks_uri === undefined;
+  if (introspection.endpoint === undefined && !keysDiscovered) {
+    problems.push(['introspection.endpoint', 'is required when the anchor does not use discovery']);
+  }
+  const sources = [introspection.client_secret_env, introspection.client_secret_file].filter((v) => v !== undefined);
+  if (sources.length !== 1) {
+    problems.push(['introspection', 'give exactly one of client_secret_env, client_secret_file']);
+    return { problems };
+  }
+  let secret: string | undefined;
+  if (introspection.client_secret_env !== undefined) {
+    secret = env[introspection.client_secret_env];
+    if (!secret) {
+      problems.push([
+        'introspection.client_secret_env',
+        `environment variable ${introspection.client_secret_env} is not set`,
+      ]);
+    }
+  } else {
+    const path = resolveBeside(file, introspection.client_secret_file!);
+    try {
+      // One line: a trailing newline (echo, editors) is not part of the secret.
+      secret = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push([
+        'introspection.client_secret_file',
+        `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      ]);
+    }
+    if (secret === '') problems.push(['introspection.client_secret_file', `${path} is empty`]);
+  }
+  return { problems, introspectionSecret: secret ? new SecretValue(secret) : undefined };
+}
+
+/**
+ * Checks that anchors name registered clients (`client_ids` keys, `introspection.clients`) and that
+ * no client is bound to two introspecting anchors: an opaque token carries no issuer, so a client
+ * with two bindings would make the routing ambiguous.
+ */
+export function checkAnchorClientRefs(anchors: readonly LoadedTrustAnchor[], clients: readonly ClientConfig[]): void {
+  const known = new Set(clients.map((c) => c.client_id));
+  const boundTo = new Map<string, string>();
+  for (const anchor of anchors) {
+    const problems: Problems = [];
+    for (const clientId of Object.keys(anchor.config.client_ids)) {
+      if (!known.has(clientId)) problems.push([`client_ids.${clientId}`, `no client "${clientId}" is registered`]);
+    }
+    (anchor.config.introspection?.clients ?? []).forEach((clientId, i) => {
+      const at = `introspection.clients[${i}]`;
+      if (!known.has(clientId)) problems.push([at, `no client "${clientId}" is registered`]);
+      const other = boundTo.get(clientId);
+      if (other) {
+        problems.push([
+          at,
+          `client "${clientId}" is already bound to ${other}: an opaque token's issuer would be ambiguous`,
+        ]);
+      }
+      boundTo.set(clientId, anchor.file);
+    });
+    if (problems.length > 0) throw configFailure(anchor.file, problems);
+  }
+}
