@@ -27,6 +27,8 @@ export interface AuditRecord {
   ttl?: number;
   jti?: string;
   issued_token_type?: string;
+  /** jwt-bearer grant: the assertion's profile, as a token type URN (id-jag, or jwt for plain RFC 7523). */
+  assertion_type?: string;
 }
 
 export function newAuditRecord(requestId?: string): AuditRecord {

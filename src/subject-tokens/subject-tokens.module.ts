@@ -22,6 +22,6 @@ const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator];
     },
     SubjectTokenValidators,
   ],
-  exports: [SubjectTokenValidators],
+  exports: [SubjectTokenValidators, JwtTokenVerifier],
 })
 export class SubjectTokensModule {}

@@ -11,8 +11,13 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
+import { JwtBearerAnchorConfig } from '../grants/jwt-bearer-anchor.config.js';
+import { IdJagAnchorConfig } from '../id-jag/id-jag-anchor.config.js';
 
 /**
  * Signature algorithms a trust anchor may use. Asymmetric only: a shared-secret (HS*) key would let
@@ -119,4 +124,18 @@ export class TrustAnchorConfig {
   @Min(0)
   @Max(300)
   clock_skew?: number;
+
+  /** ID-JAG: redeem this issuer's ID-JAGs at the jwt-bearer grant (see trust-anchors/README.md). */
+  @ValidateIf((anchor: TrustAnchorConfig) => anchor.id_jag !== undefined)
+  @IsObject({ message: 'must be a mapping (write {} to accept the defaults)' })
+  @ValidateNested()
+  @Type(() => IdJagAnchorConfig)
+  id_jag?: IdJagAnchorConfig;
+
+  /** RFC 7523: accept this issuer's other JWTs as jwt-bearer authorization grants. */
+  @ValidateIf((anchor: TrustAnchorConfig) => anchor.jwt_bearer !== undefined)
+  @IsObject({ message: 'must be a mapping (write {} to accept the defaults)' })
+  @ValidateNested()
+  @Type(() => JwtBearerAnchorConfig)
+  jwt_bearer?: JwtBearerAnchorConfig;
 }
