@@ -21,7 +21,7 @@ let reusable: TestIssuer; // ID-JAGs re-presentable until exp
 let ci: TestIssuer; // plain RFC 7523, single use by default
 let pkKey: CryptoKey;
 
-async function options(issuer: string, redisUrl: string) {
+async function options(issuer: string, redisUrl: string, redisTimeoutMs: number) {
   const pair = await generateKeyPair('ES256', { extractable: true });
   pkKey = pair.privateKey;
   return {
@@ -52,7 +52,7 @@ async function options(issuer: string, redisUrl: string) {
         audiences: [TODOS],
       },
     ],
-    env: { REDIS_URL: redisUrl, ISSUER: issuer, REDIS_TIMEOUT_MS: '500' },
+    env: { REDIS_URL: redisUrl, ISSUER: issuer, REDIS_TIMEOUT_MS: String(redisTimeoutMs) },
   };
 }
 
@@ -77,7 +77,8 @@ describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
   beforeAll(async () => {
     // One issuer behind a load balancer, two instances on their own ports.
     issuer = `http://127.0.0.1:${await freePort()}`;
-    const config = await options(issuer, REDIS_TEST_URL);
+    // A generous bound: on a busy machine a slow answer must not pass for an outage.
+    const config = await options(issuer, REDIS_TEST_URL, 10_000);
     a = await startTestApp(config);
     b = await startTestApp(config);
   });
@@ -127,7 +128,10 @@ describe('Redis unreachable (REDIS_URL at a closed port): fail closed', () => {
   beforeAll(async () => {
     const port = await freePort();
     const closed = await freePort(); // free a moment ago, nobody listens there
-    sts = await startTestApp({ port, ...(await options(`http://127.0.0.1:${port}`, `redis://127.0.0.1:${closed}`)) });
+    sts = await startTestApp({
+      port,
+      ...(await options(`http://127.0.0.1:${port}`, `redis://127.0.0.1:${closed}`, 500)),
+    });
   });
   afterAll(async () => {
     await sts?.close();
