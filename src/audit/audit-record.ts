@@ -31,6 +31,8 @@ export interface AuditRecord {
   rule?: string;
   /** The issued token's principal when a policy rule formed it (differs from `subject`, as presented). */
   issued_subject?: AuditActor;
+  /** jwt-bearer grant: the assertion's profile, as a token type URN (id-jag, or jwt for plain RFC 7523). */
+  assertion_type?: string;
 }
 
 export function newAuditRecord(requestId?: string): AuditRecord {

@@ -13,14 +13,18 @@ import {
   MinLength,
   ValidateNested,
   ValidateBy,
+  ValidateIf,
 } from 'class-validator';
 import { parseSecretHash } from '../client-auth/client-secret.js';
 import { IsJwkSet, IsSecureUrl, SCOPE_TOKEN } from '../config/config-validators.js';
+import { IdJagClientConfig } from '../id-jag/id-jag-client.config.js';
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+/** RFC 7523 §2.1: JWT authorization grant (also how an ID-JAG is redeemed). */
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 /** Grant types a client may be registered for (the ones actbridge implements). */
-export const SUPPORTED_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT] as const;
+export const SUPPORTED_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT] as const;
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
@@ -116,6 +120,16 @@ export class ClientConfig {
   @IsOptional()
   @IsBoolean()
   impersonation = false;
+
+  /**
+   * Cross App Access: the resource authorization servers this client may obtain ID-JAGs for
+   * (requested_token_type id-jag), and its client_id at each. Absent: no ID-JAGs for this client.
+   */
+  @ValidateIf((client: ClientConfig) => client.id_jag !== undefined)
+  @IsObject({ message: 'must be a mapping with targets' })
+  @ValidateNested()
+  @Type(() => IdJagClientConfig)
+  id_jag?: IdJagClientConfig;
 }
 
 export class ClientsFile {

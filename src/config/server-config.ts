@@ -179,6 +179,21 @@ export class ServerConfig {
   @Env('LOG_LEVEL', 'Least severe application log level: `error`, `warn`, `log`, `debug`.', 'log')
   @IsIn(['error', 'warn', 'log', 'debug'])
   logLevel!: 'error' | 'warn' | 'log' | 'debug';
+
+  @Env(
+    'REDIS_TIMEOUT_MS',
+    'Bound on each replay-store command to Redis, milliseconds: past it the request fails closed (503) instead of waiting.',
+    1000,
+  )
+  @IsInt()
+  @Min(50)
+  @Max(30000)
+  redisTimeoutMs!: number;
+
+  @Env('ID_JAG_TTL', 'Default lifetime of issued ID-JAGs, seconds (a client may set its own `id_jag.ttl`).', 300)
+  @IsInt()
+  @Min(1)
+  idJagTtl!: number;
 }
 
 export function envSettingsDoc(): readonly EnvSettingDoc[] {

@@ -35,13 +35,19 @@ export function loadStsConfig(env: Readonly<Record<string, string | undefined>> 
   if (server.tokenTtl > server.maxTokenTtl) {
     throw new ConfigError(`environment: TOKEN_TTL (${server.tokenTtl}) exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`);
   }
+  if (server.idJagTtl > server.maxTokenTtl) {
+    throw new ConfigError(`environment: ID_JAG_TTL (${server.idJagTtl}) exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`);
+  }
   const clients = loadClients(resolve(server.clientsFile), server);
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);
   return { server, clients, anchors };
 }
 
-export function loadClients(file: string, server: Pick<ServerConfig, 'maxTokenTtl'>): ClientConfig[] {
+export function loadClients(
+  file: string,
+  server: Pick<ServerConfig, 'maxTokenTtl'> & Partial<Pick<ServerConfig, 'issuer'>>,
+): ClientConfig[] {
   const { clients } = validateConfig(ClientsFile, readYamlFile(file), file);
   const problems: Array<[string, string]> = [];
   const seen = new Set<string>();
@@ -74,9 +80,32 @@ export function loadClients(file: string, server: Pick<ServerConfig, 'maxTokenTt
     if (client.token_ttl !== undefined && client.token_ttl > server.maxTokenTtl) {
       problems.push([`${at}.token_ttl`, `exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`]);
     }
+    if (client.id_jag) problems.push(...idJagProblems(client.id_jag, `${at}.id_jag`, server));
   });
   if (problems.length > 0) throw configFailure(file, problems);
   return clients;
+}
+
+/** Cross-field rules of a client's `id_jag:` section. */
+function idJagProblems(
+  policy: NonNullable<ClientConfig['id_jag']>,
+  at: string,
+  server: Pick<ServerConfig, 'maxTokenTtl'> & Partial<Pick<ServerConfig, 'issuer'>>,
+): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  if (policy.ttl !== undefined && policy.ttl > server.maxTokenTtl) {
+    problems.push([`${at}.ttl`, `exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`]);
+  }
+  const seen = new Set<string>();
+  policy.targets.forEach((target, i) => {
+    if (seen.has(target.audience)) problems.push([`${at}.targets[${i}].audience`, 'duplicate audience']);
+    seen.add(target.audience);
+    // ID-JAG §9.3: an ID-JAG never comes back to the domain that issued it.
+    if (target.audience === server.issuer) {
+      problems.push([`${at}.targets[${i}].audience`, "is actbridge's own issuer; an ID-JAG must cross a domain"]);
+    }
+  });
+  return problems;
 }
 
 export function loadTrustAnchors(

@@ -1,16 +1,21 @@
 import { Module } from '@nestjs/common';
 import { DelegationModule } from '../delegation/delegation.module.js';
+import { IdJagModule } from '../id-jag/id-jag.module.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { GRANT_HANDLERS, type GrantHandler } from '../token-endpoint/grant-handler.js';
+import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
+import { JwtBearerGrant } from './jwt-bearer.grant.js';
+import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
 import { TokenExchangeGrant } from './token-exchange.grant.js';
 
 /** The grant types actbridge serves: one line per grant. */
-const GRANTS = [TokenExchangeGrant];
+const GRANTS = [TokenExchangeGrant, JwtBearerGrant];
 
 @Module({
-  imports: [SubjectTokensModule, DelegationModule],
+  imports: [SubjectTokensModule, DelegationModule, IdJagModule, TrustAnchorsModule],
   providers: [
     ...GRANTS,
+    Rfc7523AssertionProfile,
     { provide: GRANT_HANDLERS, inject: GRANTS, useFactory: (...handlers: GrantHandler[]) => handlers },
   ],
   exports: [GRANT_HANDLERS],

@@ -3,6 +3,7 @@ import type { JWTPayload } from 'jose';
 import { TOKEN_EXCHANGE_GRANT } from '../clients/client.config.js';
 import { actorsOutermostFirst } from '../delegation/act-chain.js';
 import { DelegationPolicy, type DelegationGrant } from '../delegation/delegation-policy.js';
+import { IdJagIssuer } from '../id-jag/id-jag-issuer.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { InvalidRequest } from '../oauth-errors/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
@@ -25,12 +26,15 @@ export class TokenExchangeGrant implements GrantHandler {
     private readonly validators: SubjectTokenValidators,
     private readonly policy: DelegationPolicy,
     private readonly minter: TokenMinter,
+    private readonly idJag: IdJagIssuer,
   ) {}
 
   async handle({ params, client, audit }: GrantContext): Promise<TokenResponse> {
     const request = TokenExchangeRequest.from(params);
     audit.subject_token_type = request.subject_token_type;
     audit.actor_token_type = request.actor_token_type;
+    // ID-JAG §4.3: a profile of token exchange with its own subject, policy and output.
+    if (request.requested_token_type === TokenTypes.idJag) return this.idJag.issue(request, { client, audit });
 
     const issuedTokenType = request.requested_token_type ?? TokenTypes.accessToken;
     if (!ISSUABLE_TYPES.includes(issuedTokenType)) {

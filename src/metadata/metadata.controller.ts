@@ -1,6 +1,8 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { CLIENT_AUTH_METHODS } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { ID_JAG_GRANT_PROFILE } from '../id-jag/id-jag.js';
+import { TokenTypes } from '../subject-tokens/token-types.js';
 import { GrantDispatcher } from '../token-endpoint/grant-dispatcher.js';
 import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
 import {
@@ -30,6 +32,10 @@ export class MetadataController {
       response_types_supported: [],
       token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
       token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+      // ID-JAG §7 (IdP role; the parameter comes from draft-ietf-oauth-identity-chaining).
+      identity_chaining_requested_token_types_supported: [TokenTypes.idJag],
+      // ID-JAG §8 (resource-AS role; needs jwt-bearer in grant_types_supported). Names no issuers.
+      authorization_grant_profiles_supported: [ID_JAG_GRANT_PROFILE],
     };
   }
 

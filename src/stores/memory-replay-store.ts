@@ -1,4 +1,4 @@
-import type { ReplayStore } from './replay-store.js';
+import type { ReplayStore, ReplayStoreHealth } from './replay-store.js';
 
 /** In-process replay store: correct for one instance only. Several instances need REDIS_URL. */
 export class MemoryReplayStore implements ReplayStore {
@@ -21,6 +21,10 @@ export class MemoryReplayStore implements ReplayStore {
     if (now < this.nextSweep) return;
     this.nextSweep = now + 1;
     for (const [key, until] of this.used) if (until <= now) this.used.delete(key);
+  }
+
+  async health(): Promise<ReplayStoreHealth> {
+    return { store: 'memory', status: 'up' };
   }
 
   get size(): number {

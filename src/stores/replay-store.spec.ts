@@ -141,7 +141,8 @@ describe('RedisReplayStore', () => {
   let admin: Redis;
 
   const open = () => {
-    const store = new RedisReplayStore(REDIS_URL, prefix);
+    // Generous command timeout: these test the store's semantics on a busy machine, not its time bound.
+    const store = new RedisReplayStore(REDIS_URL, prefix, { timeoutMs: 10_000 });
     stores.push(store);
     return store;
   };

@@ -11,7 +11,8 @@ import { REPLAY_STORE, type ReplayStore } from './replay-store.js';
       provide: REPLAY_STORE,
       inject: [STS_CONFIG],
       useFactory: ({ server }: StsConfig): ReplayStore => {
-        if (server.redisUrl) return new RedisReplayStore(server.redisUrl);
+        if (server.redisUrl)
+          return new RedisReplayStore(server.redisUrl, undefined, { timeoutMs: server.redisTimeoutMs });
         new Logger('Stores').log('replay store: in-process memory (set REDIS_URL when running several instances)');
         return new MemoryReplayStore();
       },

@@ -24,6 +24,6 @@ const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator];
     },
     SubjectTokenValidators,
   ],
-  exports: [SubjectTokenValidators],
+  exports: [SubjectTokenValidators, JwtTokenVerifier],
 })
 export class SubjectTokensModule {}

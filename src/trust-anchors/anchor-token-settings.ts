@@ -23,6 +23,9 @@ export function checkTokenSettings(
     const kind = foreignTypKind(typ);
     if (kind) problems.push([`access_token_typ[${i}]`, `"${typ}" is ${kind}, never an access token`]);
   });
+  if (config.jwt_bearer !== undefined && !config.token_types.includes('jwt')) {
+    problems.push(['token_types', 'must include jwt when jwt_bearer is configured (RFC 7523 assertions are JWTs)']);
+  }
   const introspection = config.introspection;
   if (!introspection) return { problems };
 

@@ -111,7 +111,10 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       developmentOnly: config.development_only,
       keys: config.jwks ? createLocalJWKSet(config.jwks as JSONWebKeySet) : this.remoteKeys(anchor, policy, discover),
       self: false,
-      tokenTypes: config.token_types.map((type) => TOKEN_TYPE_NAMES[type]!),
+      // An `id_jag:` section is the opt-in to this issuer's ID-JAGs: it implies the id-jag token type.
+      tokenTypes: [...new Set([...config.token_types, ...(config.id_jag ? ['id-jag'] : [])])].map(
+        (type) => TOKEN_TYPE_NAMES[type]!,
+      ),
       clientIds: new Map(
         Object.entries(config.client_ids).map(([ours, theirs]) => [
           ours,

@@ -13,12 +13,15 @@ import {
   Max,
   Min,
   ValidateBy,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
 import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
 import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../subject-tokens/token-types.js';
 import { IntrospectionConfig } from './introspection.config.js';
+import { JwtBearerAnchorConfig } from '../grants/jwt-bearer-anchor.config.js';
+import { IdJagAnchorConfig } from '../id-jag/id-jag-anchor.config.js';
 
 /**
  * Signature algorithms a trust anchor may use. Asymmetric only: a shared-secret (HS*) key would let
@@ -171,6 +174,20 @@ export class TrustAnchorConfig {
   @ValidateNested()
   @Type(() => IntrospectionConfig)
   introspection?: IntrospectionConfig;
+
+  /** ID-JAG: redeem this issuer's ID-JAGs at the jwt-bearer grant (see trust-anchors/README.md). */
+  @ValidateIf((anchor: TrustAnchorConfig) => anchor.id_jag !== undefined)
+  @IsObject({ message: 'must be a mapping (write {} to accept the defaults)' })
+  @ValidateNested()
+  @Type(() => IdJagAnchorConfig)
+  id_jag?: IdJagAnchorConfig;
+
+  /** RFC 7523: accept this issuer's other JWTs as jwt-bearer authorization grants. */
+  @ValidateIf((anchor: TrustAnchorConfig) => anchor.jwt_bearer !== undefined)
+  @IsObject({ message: 'must be a mapping (write {} to accept the defaults)' })
+  @ValidateNested()
+  @Type(() => JwtBearerAnchorConfig)
+  jwt_bearer?: JwtBearerAnchorConfig;
 }
 
 function isClientIdMap(value: unknown): boolean {

@@ -1,0 +1,63 @@
+import { decodeJwt, type JWTPayload } from 'jose';
+import type { ClientConfig } from '../clients/client.config.js';
+import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
+
+/** What a validated assertion grants, before the client's own policy narrows it further. */
+export interface AssertionGrant {
+  /** The assertion's token type URN (for the audit line). */
+  readonly assertionType: string;
+  readonly subject: Principal;
+  /** Scopes the assertion allows at most; undefined: no ceiling beyond the client's `scopes`. */
+  readonly scopeCeiling: readonly string[] | undefined;
+  /** RFC 8707 resources the assertion allows at most; undefined: the client's `audiences` alone. */
+  readonly resourceCeiling: readonly string[] | undefined;
+  /** The assertion's `exp`: the issued token never outlives it. */
+  readonly expiresAt: number;
+}
+
+/**
+ * One profile of the RFC 7523 jwt-bearer grant (RFC 7521 §5.2 + the profile's own rules): validates
+ * the `assertion` and says what it grants, or throws invalid_grant (tokenRejected, role 'assertion').
+ */
+export interface AssertionProfile {
+  readonly assertionType: string;
+  redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant>;
+}
+
+/**
+ * The subject of the issued token: the assertion's `sub`, in the namespace of the issuer that vouched
+ * for it. HOOK: the trust-anchor rules (CEL, `policy` branch) map subjects (tenant, email, aud_sub)
+ * here; no mapping language is invented in this module.
+ */
+export function assertionSubject(token: ValidatedToken): Principal {
+  return token.principal;
+}
+
+/** `iss` read before verification, only to pick the right refusal; never trusted for anything else. */
+export function unverifiedIssuer(assertion: string): string | undefined {
+  try {
+    const { iss } = decodeJwt(assertion);
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * RFC 7523 §3 items 4 and 6: the AS MAY reject an `exp` unreasonably far in the future and an `iat`
+ * unreasonably far in the past; both are bounded by the anchor's `max_age` (plus its clock skew).
+ */
+export function checkAssertionAge(
+  claims: JWTPayload,
+  maxAge: number,
+  clockSkew: number,
+  fail: (message: string) => never,
+): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof claims.iat === 'number' && now - claims.iat > maxAge + clockSkew) {
+    fail(`is too old: issued more than ${maxAge} s ago (iat)`);
+  }
+  if (typeof claims.exp === 'number' && claims.exp - now > maxAge + clockSkew) {
+    fail(`expires too far in the future: more than ${maxAge} s ahead (exp)`);
+  }
+}

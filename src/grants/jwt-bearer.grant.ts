@@ -1,0 +1,135 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeProtectedHeader, type JWTPayload } from 'jose';
+import { JWT_BEARER_GRANT, type ClientConfig } from '../clients/client.config.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { resolveTargets } from '../delegation/targets.js';
+import { ID_JAG_TYP } from '../id-jag/id-jag.js';
+import { IdJagAssertionProfile } from '../id-jag/id-jag-assertion.profile.js';
+import { TokenMinter } from '../keys/token-minter.js';
+import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { normaliseTyp } from '../subject-tokens/jwt-token-verifier.js';
+import { TokenTypes } from '../subject-tokens/token-types.js';
+import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import type { AssertionGrant, AssertionProfile } from './assertion-profile.js';
+import { JwtBearerRequest } from './jwt-bearer.request.js';
+import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
+
+/**
+ * JWT authorization grant (RFC 7523 §2.1): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`
+ * with one JWT in `assertion`. The JOSE `typ` picks the profile (RFC 8725 §3.11): an ID-JAG
+ * (`oauth-id-jag+jwt`) is redeemed under draft-ietf-oauth-identity-assertion-authz-grant; any other JWT
+ * under plain RFC 7523. The profile validates and says what the assertion grants; this handler narrows
+ * that by the client's policy and issues an RFC 9068 access token, without a refresh token (RFC 7521
+ * §4.1, ID-JAG §4.4.3).
+ */
+@Injectable()
+export class JwtBearerGrant implements GrantHandler {
+  readonly grantType = JWT_BEARER_GRANT;
+  private readonly server: Pick<ServerConfig, 'tokenTtl' | 'maxTargets'>;
+
+  constructor(
+    private readonly idJag: IdJagAssertionProfile,
+    private readonly rfc7523: Rfc7523AssertionProfile,
+    private readonly minter: TokenMinter,
+    @Inject(STS_CONFIG) config: StsConfig,
+  ) {
+    this.server = config.server;
+  }
+
+  async handle({ params, client, audit }: GrantContext): Promise<TokenResponse> {
+    const request = JwtBearerRequest.from(params);
+    const profile = this.profileFor(request.assertion);
+    audit.assertion_type = profile.assertionType;
+    const grant = await profile.redeem(request.assertion, client);
+    audit.subject = grant.subject;
+
+    const audience = this.targets(request.resource, grant, client);
+    const scope = narrowAssertionScope(request.requestedScope, grant.scopeCeiling, client.scopes);
+    // The issued token never outlives the assertion it was granted for.
+    const now = Math.floor(Date.now() / 1000);
+    const expiresAt = Math.min(now + (client.token_ttl ?? this.server.tokenTtl), grant.expiresAt);
+    if (expiresAt <= now) throw new InvalidGrant('assertion has expired');
+
+    audit.audience = [...audience];
+    audit.scope = scope.join(' ');
+    audit.ttl = expiresAt - now;
+    const minted = await this.minter.mint(accessTokenClaims(grant, audience, scope, client), {
+      typ: 'at+jwt',
+      issuedAt: now,
+      expiresAt,
+    });
+    audit.jti = minted.jti;
+    audit.issued_token_type = TokenTypes.accessToken;
+    return {
+      access_token: minted.token,
+      token_type: 'Bearer',
+      expires_in: expiresAt - now,
+      ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
+    };
+  }
+
+  private profileFor(assertion: string): AssertionProfile {
+    let typ: string | undefined;
+    try {
+      typ = normaliseTyp(decodeProtectedHeader(assertion).typ);
+    } catch {
+      typ = undefined; // not a JWT: the RFC 7523 profile's verifier says so
+    }
+    return typ === ID_JAG_TYP ? this.idJag : this.rfc7523;
+  }
+
+  /**
+   * RFC 8707 `resource` values, within the assertion's resource ceiling (ID-JAG §4.4.2) and the client's
+   * `audiences`. None requested: the assertion's resources, else the client's default_audience.
+   */
+  private targets(requested: string[], grant: AssertionGrant, client: ClientConfig): string[] {
+    const ceiling = grant.resourceCeiling;
+    if (ceiling !== undefined) {
+      const beyond = requested.filter((r) => !ceiling.includes(r));
+      if (beyond.length > 0) {
+        throw new InvalidTarget(
+          `resource exceeds what the assertion grants: ${beyond.map((r) => JSON.stringify(r.slice(0, 200))).join(', ')}`,
+        );
+      }
+      if (requested.length === 0) return resolveTargets([], ceiling, client, this.server.maxTargets);
+    }
+    return resolveTargets([], requested, client, this.server.maxTargets);
+  }
+}
+
+/**
+ * The issued scope: never beyond the client's `scopes` nor the assertion's ceiling (ID-JAG §4.4.2, the
+ * anchor's `jwt_bearer.scopes`). Without a request, that whole intersection.
+ */
+export function narrowAssertionScope(
+  requested: readonly string[] | undefined,
+  ceiling: readonly string[] | undefined,
+  clientScopes: readonly string[],
+): string[] {
+  const allowed = ceiling === undefined ? [...clientScopes] : clientScopes.filter((s) => ceiling.includes(s));
+  if (requested === undefined) return allowed;
+  const wanted = [...new Set(requested)];
+  const notForClient = wanted.filter((s) => !clientScopes.includes(s));
+  if (notForClient.length > 0) throw new InvalidScope(`scope not allowed for this client: ${notForClient.join(' ')}`);
+  const beyond = wanted.filter((s) => !allowed.includes(s));
+  if (beyond.length > 0) throw new InvalidScope(`scope exceeds what the assertion grants: ${beyond.join(' ')}`);
+  return wanted;
+}
+
+/** RFC 9068 §2.2 claims (`iss`, `iat`, `exp`, `jti` are set by the minter). */
+function accessTokenClaims(
+  grant: AssertionGrant,
+  audience: readonly string[],
+  scope: readonly string[],
+  client: ClientConfig,
+): JWTPayload {
+  return {
+    sub: grant.subject.sub,
+    // RFC 9493 iss_sub: the issuer that vouched for the subject (the IdP of the ID-JAG).
+    sub_id: { format: 'iss_sub', iss: grant.subject.iss, sub: grant.subject.sub },
+    aud: audience.length === 1 ? audience[0] : [...audience],
+    client_id: client.client_id,
+    ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
+  };
+}

@@ -1,0 +1,43 @@
+import { IsArray, IsOptional, IsString, Matches, validateSync } from 'class-validator';
+import { SCOPE_LIST } from '../config/config-validators.js';
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { IsResourceIndicator } from './token-exchange.request.js';
+
+/** The parameters of an RFC 7523 §2.1 request (plus RFC 8707 `resource`), and nothing else. */
+export class JwtBearerRequest {
+  /** RFC 7523 §2.1: exactly one JWT (TokenRequestParams.single() refuses a repeated one). */
+  @IsString({ message: 'assertion is required' })
+  assertion!: string;
+
+  @IsOptional()
+  @Matches(SCOPE_LIST, {
+    message: 'scope must be space-separated RFC 6749 scope-tokens',
+    context: { error: InvalidScope },
+  })
+  scope?: string;
+
+  @IsArray()
+  @IsResourceIndicator({ each: true, context: { error: InvalidTarget } })
+  resource: string[] = [];
+
+  static from(params: TokenRequestParams): JwtBearerRequest {
+    const request = Object.assign(new JwtBearerRequest(), {
+      assertion: params.single('assertion'),
+      scope: params.single('scope'),
+      resource: params.multi('resource'),
+    });
+    const [error] = validateSync(request, { stopAtFirstError: true });
+    if (error) {
+      const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? ['', 'invalid request'];
+      const ErrorClass =
+        (error.contexts?.[constraint] as { error?: typeof InvalidRequest } | undefined)?.error ?? InvalidRequest;
+      throw new ErrorClass(message);
+    }
+    return request;
+  }
+
+  get requestedScope(): string[] | undefined {
+    return this.scope?.split(' ');
+  }
+}

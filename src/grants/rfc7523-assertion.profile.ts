@@ -1,0 +1,126 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { decodeProtectedHeader } from 'jose';
+import type { ClientConfig } from '../clients/client.config.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { ID_JAG_TYP } from '../id-jag/id-jag.js';
+import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { consumeOnce } from '../stores/replay-guard.js';
+import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
+import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
+import { tokenRejected } from '../subject-tokens/token-rejection.js';
+import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import {
+  assertionSubject,
+  checkAssertionAge,
+  unverifiedIssuer,
+  type AssertionGrant,
+  type AssertionProfile,
+} from './assertion-profile.js';
+import type { JwtBearerAnchorConfig } from './jwt-bearer-anchor.config.js';
+import { matchesSubjectPattern } from './subject-pattern.js';
+
+const fail = (message: string, detail?: string): never => {
+  throw tokenRejected('assertion', message, detail);
+};
+
+/**
+ * RFC 7523 §2.1/§3 JWT authorization grant for any JWT other than an ID-JAG, from an issuer whose trust
+ * anchor has a `jwt_bearer:` section (as an Ory Hydra trust relationship): `iss` a trusted anchor,
+ * signature with its keys only, `aud` naming our issuer or token endpoint, `exp` required, `sub`
+ * matching one of the anchor's subject patterns, the anchor's age bounds, and single-use `jti` unless
+ * the anchor allows reuse. Scopes are bounded by the anchor's `scopes`. Failures are invalid_grant.
+ */
+@Injectable()
+export class Rfc7523AssertionProfile implements AssertionProfile {
+  readonly assertionType = TokenTypes.jwt;
+  private readonly audiences: string[];
+  private readonly sections: ReadonlyMap<string, JwtBearerAnchorConfig>;
+  private readonly idJagIssuers: ReadonlySet<string>;
+
+  constructor(
+    private readonly verifier: JwtTokenVerifier,
+    private readonly anchors: TrustAnchorRegistry,
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+    @Inject(STS_CONFIG) config: StsConfig,
+  ) {
+    const { issuer } = config.server;
+    // RFC 7523 §3 item 3 (and rfc7523bis for grants): the issuer identifier or the token endpoint URL.
+    this.audiences = [issuer, endpointUrl(issuer, TOKEN_ENDPOINT_PATH)];
+    this.sections = new Map(
+      config.anchors.filter((a) => a.config.jwt_bearer).map((a) => [a.config.issuer, a.config.jwt_bearer!]),
+    );
+    this.idJagIssuers = new Set(config.anchors.filter((a) => a.config.id_jag).map((a) => a.config.issuer));
+  }
+
+  async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
+    const claimed = unverifiedIssuer(assertion);
+    if (claimed !== undefined && this.anchors.find(claimed) && !this.sections.has(claimed)) {
+      if (this.idJagIssuers.has(claimed)) {
+        fail(
+          `typ ${describeTyp(assertion)} is not accepted: this issuer is trusted for ID-JAGs only (typ ${ID_JAG_TYP})`,
+        );
+      }
+      fail(
+        'issuer is not trusted for jwt-bearer assertions',
+        `issuer ${JSON.stringify(claimed.slice(0, 200))} has no jwt_bearer section`,
+      );
+    }
+
+    const token = await this.verifier.verify(
+      assertion,
+      { role: 'assertion', client },
+      {
+        tokenType: this.assertionType,
+        // Untyped or `JWT` only: explicitly typed JWTs (access tokens, ID-JAGs, logout tokens, DPoP
+        // proofs, client assertions) are other kinds of token and never an authorization grant here.
+        acceptedTyp: () => ['', 'jwt'],
+        acceptedAudiences: () => this.audiences,
+      },
+    );
+    const section = this.sections.get(token.anchor.issuer);
+    if (!section) return fail('issuer is not trusted for jwt-bearer assertions');
+    const anchor = this.anchors.find(token.anchor.issuer)!;
+    checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
+
+    const { sub } = token.principal;
+    if (!section.subjects.some((pattern) => matchesSubjectPattern(pattern, sub))) {
+      fail(
+        'sub is not allowed for this issuer',
+        `sub ${JSON.stringify(sub.slice(0, 200))} matches no subjects pattern`,
+      );
+    }
+
+    // RFC 7523 §3 item 7: remember used jti values until exp.
+    if (section.jti === 'single_use') {
+      const jti = token.claims.jti;
+      if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
+        fail('has no valid jti claim (this issuer requires single-use assertions)');
+      }
+      const fresh = await consumeOnce(
+        this.replay,
+        `jwt-bearer:${token.anchor.name}:${jti as string}`,
+        token.expiresAt + anchor.clockSkew,
+        'the assertion',
+      );
+      if (!fresh) fail('has already been used (jti replay)');
+    }
+
+    return {
+      assertionType: this.assertionType,
+      subject: assertionSubject(token),
+      scopeCeiling: token.scope === undefined ? section.scopes : section.scopes.filter((s) => token.scope!.includes(s)),
+      resourceCeiling: undefined,
+      expiresAt: token.expiresAt,
+    };
+  }
+}
+
+function describeTyp(assertion: string): string {
+  try {
+    const { typ } = decodeProtectedHeader(assertion);
+    return typ === undefined ? '(none)' : JSON.stringify(String(typ).slice(0, 100));
+  } catch {
+    return '(unreadable)';
+  }
+}

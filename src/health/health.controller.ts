@@ -1,0 +1,30 @@
+import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { LIVENESS_PATH, READINESS_PATH } from '../metadata/endpoint-paths.js';
+import { REPLAY_STORE, type ReplayStore, type ReplayStoreHealth } from '../stores/replay-store.js';
+
+/**
+ * Probes for orchestrators. Liveness: the process answers HTTP. Readiness: it can also serve every
+ * grant, which needs the replay store (single-use checks fail closed without it).
+ */
+@Controller()
+export class HealthController {
+  constructor(@Inject(REPLAY_STORE) private readonly replay: ReplayStore) {}
+
+  @Get(LIVENESS_PATH)
+  @Header('cache-control', 'no-store')
+  live(): { status: 'live' } {
+    return { status: 'live' };
+  }
+
+  @Get(READINESS_PATH)
+  @Header('cache-control', 'no-store')
+  async ready(
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ status: 'ready' | 'not_ready'; replay_store: ReplayStoreHealth }> {
+    const store = (await this.replay.health?.()) ?? { store: 'memory', status: 'up' };
+    const ready = store.status === 'up';
+    void reply.code(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'not_ready', replay_store: store };
+  }
+}

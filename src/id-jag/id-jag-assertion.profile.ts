@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { ClientConfig } from '../clients/client.config.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import {
+  assertionSubject,
+  checkAssertionAge,
+  unverifiedIssuer,
+  type AssertionGrant,
+  type AssertionProfile,
+} from '../grants/assertion-profile.js';
+import { consumeOnce } from '../stores/replay-guard.js';
+import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
+import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
+import { tokenRejected } from '../subject-tokens/token-rejection.js';
+import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import { ID_JAG_TYP } from './id-jag.js';
+import type { IdJagAnchorConfig } from './id-jag-anchor.config.js';
+
+const fail = (message: string, detail?: string): never => {
+  throw tokenRejected('assertion', message, detail);
+};
+
+/**
+ * Resource-AS role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.4): an ID-JAG
+ * presented at the jwt-bearer grant, from an IdP whose trust anchor has an `id_jag:` section. On top
+ * of the JWT checks every assertion gets (signature with the anchor's keys, `exp`, `nbf`, `iat`):
+ * `typ` oauth-id-jag+jwt, `aud` exactly our issuer, `client_id` the authenticated client, `jti` and
+ * `iat` present, the anchor's age bounds and jti policy. Every failure is invalid_grant (RFC 7523 §3.1).
+ */
+@Injectable()
+export class IdJagAssertionProfile implements AssertionProfile {
+  readonly assertionType = TokenTypes.idJag;
+  private readonly issuer: string;
+  private readonly sections: ReadonlyMap<string, IdJagAnchorConfig>;
+
+  constructor(
+    private readonly verifier: JwtTokenVerifier,
+    private readonly anchors: TrustAnchorRegistry,
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+    @Inject(STS_CONFIG) config: StsConfig,
+  ) {
+    this.issuer = config.server.issuer;
+    this.sections = new Map(
+      config.anchors.filter((a) => a.config.id_jag).map((a) => [a.config.issuer, a.config.id_jag!]),
+    );
+  }
+
+  async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
+    // A known issuer that has not opted in (including actbridge itself: §9.3, an ID-JAG must cross a
+    // domain) is refused before any further work. Unknown issuers are refused by the verifier.
+    const claimed = unverifiedIssuer(assertion);
+    if (claimed !== undefined && this.anchors.find(claimed) && !this.sections.has(claimed)) {
+      fail(
+        'issuer is not trusted for ID-JAGs',
+        `issuer ${JSON.stringify(claimed.slice(0, 200))} has no id_jag section`,
+      );
+    }
+
+    const token = await this.verifier.verify(
+      assertion,
+      { role: 'assertion', client },
+      {
+        tokenType: TokenTypes.idJag,
+        // §3.1 / RFC 8725 §3.11: explicitly typed, so no other JWT can pass as an ID-JAG.
+        acceptedTyp: () => [ID_JAG_TYP],
+        acceptedAudiences: () => [this.issuer],
+        check: (claims, presenter, reject) => {
+          // §4.4.1: aud is our issuer identifier, as a string or a one-element array (audience injection).
+          if (Array.isArray(claims.aud) && claims.aud.length !== 1) {
+            reject(`aud must be exactly ${this.issuer}: a string or a one-element array`);
+          }
+          // §4.4.1: client_id is the client the ID-JAG was issued for, which must be the one redeeming it.
+          if (typeof claims.client_id !== 'string') reject('has no client_id claim');
+          if (claims.client_id !== presenter.client_id) reject('client_id does not match the authenticated client');
+          // §3.1: jti and iat are REQUIRED.
+          if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) {
+            reject('has no valid jti claim');
+          }
+          if (typeof claims.iat !== 'number') reject('has no iat claim');
+        },
+      },
+    );
+    const section = this.sections.get(token.anchor.issuer);
+    if (!section) return fail('issuer is not trusted for ID-JAGs');
+    const anchor = this.anchors.find(token.anchor.issuer)!;
+    checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
+
+    const resourceCeiling = resourceClaim(token.claims.resource);
+
+    // §4.4.4: re-presentable until exp by default; single use when the anchor says so.
+    if (section.jti === 'single_use') {
+      const fresh = await consumeOnce(
+        this.replay,
+        `id-jag:${token.anchor.name}:${token.claims.jti as string}`,
+        token.expiresAt + anchor.clockSkew,
+        'the ID-JAG',
+      );
+      if (!fresh) fail('has already been used (jti replay)');
+    }
+
+    return {
+      assertionType: this.assertionType,
+      subject: assertionSubject(token),
+      // §4.4.2: the ID-JAG's scope and resource are ceilings of what is issued.
+      scopeCeiling: token.scope,
+      resourceCeiling,
+      expiresAt: token.expiresAt,
+    };
+  }
+}
+
+/** §3.1 `resource`: one URI as a string, or several as an array (RFC 8707). */
+function resourceClaim(resource: unknown): readonly string[] | undefined {
+  if (resource === undefined) return undefined;
+  if (typeof resource === 'string' && resource.length > 0) return [resource];
+  if (Array.isArray(resource) && resource.length > 0 && resource.every((r) => typeof r === 'string' && r.length > 0)) {
+    return resource as string[];
+  }
+  return fail('has a malformed resource claim');
+}

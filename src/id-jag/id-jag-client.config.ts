@@ -1,0 +1,60 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { IsSecureUrl, SCOPE_TOKEN } from '../config/config-validators.js';
+
+/**
+ * One resource authorization server a client may obtain ID-JAGs for (the XAA policy an admin writes:
+ * ID-JAG §4.3 "the IdP decides whether this client may act for this subject towards this
+ * audience/resource/scope").
+ */
+export class IdJagTargetConfig {
+  /** The resource AS's issuer identifier (RFC 8414): the `audience` the client sends, the ID-JAG's `aud`. */
+  @IsSecureUrl()
+  audience!: string;
+
+  /** The client's client_id *at* that resource AS (ID-JAG §3.1 `client_id`; it may differ from ours). */
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'must be 1-200 printable ASCII characters without spaces' })
+  client_id!: string;
+
+  /** RFC 8707 resources (resource servers behind that AS) the client may name; empty: none may be named. */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(50)
+  @IsSecureUrl({ each: true, message: 'each value must be an https URL without fragment (http only for loopback)' })
+  resources: string[] = [];
+
+  /** Scopes the client may obtain for that AS. Without a requested `scope`, all of them are granted. */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  scopes: string[] = [];
+}
+
+/** A client's `id_jag:` section: present only for clients allowed to request ID-JAGs. */
+export class IdJagClientConfig {
+  /** Lifetime of this client's ID-JAGs, seconds (default ID_JAG_TTL; never beyond the subject's `exp`). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  ttl?: number;
+
+  @IsArray()
+  @ArrayNotEmpty()
+  @ValidateNested({ each: true })
+  @Type(() => IdJagTargetConfig)
+  targets!: IdJagTargetConfig[];
+}

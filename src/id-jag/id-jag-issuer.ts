@@ -1,0 +1,143 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JWTPayload } from 'jose';
+import type { ClientConfig } from '../clients/client.config.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { TokenExchangeRequest } from '../grants/token-exchange.request.js';
+import { TokenMinter } from '../keys/token-minter.js';
+import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth-errors/oauth-error.js';
+import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
+import { TokenTypes } from '../subject-tokens/token-types.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { GrantContext, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from './id-jag.js';
+import { decideIdJagTarget, type IdJagTargetDecision } from './id-jag-policy.js';
+
+/**
+ * IdP role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.3): a token exchange with
+ * `requested_token_type=urn:ietf:params:oauth:token-type:id-jag` turns an Identity Assertion issued to
+ * the client (an ID token, or a SAML assertion) into an ID-JAG for one resource authorization server,
+ * within the client's `id_jag` policy. The token-exchange grant delegates such requests here.
+ *
+ * Errors: a subject token that fails validation is `invalid_grant`, as the draft's §4.3.3 example says
+ * (RFC 8693 §2.2.2 would say invalid_request; specs §3.9: the profile wins for this token type).
+ */
+@Injectable()
+export class IdJagIssuer {
+  private readonly server: Pick<ServerConfig, 'idJagTtl' | 'maxTargets'>;
+
+  constructor(
+    private readonly validators: SubjectTokenValidators,
+    private readonly minter: TokenMinter,
+    @Inject(STS_CONFIG) config: StsConfig,
+  ) {
+    this.server = config.server;
+  }
+
+  async issue(
+    request: TokenExchangeRequest,
+    { client, audit }: Pick<GrantContext, 'client' | 'audit'>,
+  ): Promise<TokenResponse> {
+    // §4.3.1: actor_token processing is left to future profiles; refuse rather than ignore it.
+    if (request.actor_token !== undefined) {
+      throw new InvalidRequest('actor_token is not supported when requesting an ID-JAG');
+    }
+    if (!IDENTITY_ASSERTION_TYPES.includes(request.subject_token_type)) {
+      throw new InvalidRequest(
+        `an ID-JAG needs an identity assertion as subject_token; subject_token_type must be one of: ${IDENTITY_ASSERTION_TYPES.join(', ')}`,
+      );
+    }
+    if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
+
+    const subject = await this.validateSubject(request, client);
+    audit.subject = subject.principal;
+    const decision = decideIdJagTarget(
+      client.id_jag,
+      { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
+      this.server.maxTargets,
+    );
+
+    // Short-lived (§3.1: the example is 300 s), and never beyond the assertion it was made from.
+    const now = Math.floor(Date.now() / 1000);
+    const expiresAt = Math.min(now + (client.id_jag.ttl ?? this.server.idJagTtl), subject.expiresAt);
+    if (expiresAt <= now) throw new InvalidGrant('subject_token has expired');
+
+    audit.audience = [decision.target.audience];
+    audit.scope = decision.scope.join(' ');
+    audit.ttl = expiresAt - now;
+    const minted = await this.minter.mint(idJagClaims(subject, decision), {
+      typ: ID_JAG_TYP,
+      issuedAt: now,
+      expiresAt,
+    });
+    audit.jti = minted.jti;
+    audit.issued_token_type = TokenTypes.idJag;
+    // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
+    return {
+      access_token: minted.token,
+      issued_token_type: TokenTypes.idJag,
+      token_type: 'N_A',
+      expires_in: expiresAt - now,
+      ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
+    };
+  }
+
+  /**
+   * §4.3.3: validate the Identity Assertion, whose audience must be the authenticated client (the
+   * validator's rule for ID tokens), and accept it only if its validated type is an identity assertion.
+   */
+  private async validateSubject(request: TokenExchangeRequest, client: ClientConfig): Promise<ValidatedToken> {
+    const type = request.subject_token_type;
+    if (!this.validators.supportedTypes.includes(type)) {
+      // No validator for it (yet): the dispatcher's own invalid_request, naming what is supported.
+      return this.validators.validate(type, request.subject_token, { role: 'subject', client });
+    }
+    let subject: ValidatedToken;
+    try {
+      subject = await this.validators.validate(type, request.subject_token, { role: 'subject', client });
+    } catch (error) {
+      if (error instanceof OAuthError && error.error === 'invalid_request') {
+        throw new InvalidGrant(error.description, { detail: error.detail, cause: error });
+      }
+      throw error;
+    }
+    if (!IDENTITY_ASSERTION_TYPES.includes(subject.tokenType)) {
+      throw new InvalidGrant('subject_token is not an identity assertion');
+    }
+    return subject;
+  }
+}
+
+/**
+ * §3.1 claims (`iss`, `iat`, `exp`, `jti` are set by the minter). `sub` is the subject's identifier as
+ * the assertion gave it: a pairwise or per-audience subject mapping is the policy layer's to add.
+ */
+function idJagClaims(subject: ValidatedToken, decision: IdJagTargetDecision): JWTPayload {
+  const { claims } = subject;
+  const resources = decision.resources;
+  return {
+    sub: subject.principal.sub,
+    // §3.3 / RFC 9493: which namespace `sub` lives in (a SAML NameID, or the issuer that vouched for it).
+    sub_id: subject.nameId
+      ? {
+          format: 'saml-nameid',
+          issuer: subject.principal.iss,
+          nameid: subject.nameId.value,
+          ...(subject.nameId.format ? { nameid_format: subject.nameId.format } : {}),
+        }
+      : { format: 'iss_sub', iss: subject.principal.iss, sub: subject.principal.sub },
+    aud: decision.target.audience,
+    client_id: decision.target.client_id,
+    ...(resources.length === 1 ? { resource: resources[0] } : resources.length > 1 ? { resource: [...resources] } : {}),
+    ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
+    // Authentication context and email, when the assertion carried them (§3.1, OIDC Core §2).
+    ...(typeof claims.auth_time === 'number' ? { auth_time: claims.auth_time } : {}),
+    ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}),
+    ...(isStringArray(claims.amr) ? { amr: [...claims.amr] } : {}),
+    ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+  };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}

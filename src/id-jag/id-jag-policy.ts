@@ -1,0 +1,54 @@
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import type { IdJagClientConfig, IdJagTargetConfig } from './id-jag-client.config.js';
+
+export interface IdJagTargetRequest {
+  readonly audiences: readonly string[];
+  readonly resources: readonly string[];
+  readonly scope: readonly string[] | undefined;
+}
+
+/** What the client's XAA policy grants for one ID-JAG request. */
+export interface IdJagTargetDecision {
+  readonly target: IdJagTargetConfig;
+  readonly resources: readonly string[];
+  readonly scope: readonly string[];
+}
+
+const quoted = (values: readonly string[]) => values.map((v) => JSON.stringify(v.slice(0, 200))).join(', ');
+
+/**
+ * ID-JAG §4.3: `audience` (REQUIRED) names the resource AS; `resource` and `scope` are optional. Each
+ * must be allowed by the client's `id_jag` policy; the granted values go into the ID-JAG. Without a
+ * requested scope, every scope the policy allows for that AS is granted (as for token exchange).
+ */
+export function decideIdJagTarget(
+  policy: IdJagClientConfig,
+  request: IdJagTargetRequest,
+  maxTargets: number,
+): IdJagTargetDecision {
+  const audiences = [...new Set(request.audiences)];
+  if (audiences.length === 0) {
+    throw new InvalidRequest("audience is required for an ID-JAG: the resource authorization server's issuer");
+  }
+  // §3.1 / identity-chaining: one audience, so the resource AS cannot pass the grant on to another.
+  if (audiences.length > 1) throw new InvalidTarget('an ID-JAG names exactly one audience');
+  const target = policy.targets.find((t) => t.audience === audiences[0]);
+  if (!target) throw new InvalidTarget(`audience not allowed for this client's ID-JAGs: ${quoted(audiences)}`);
+
+  const resources = [...new Set(request.resources)];
+  if (resources.length > maxTargets) {
+    throw new InvalidTarget(`too many resources requested (${resources.length}; at most ${maxTargets})`);
+  }
+  const refusedResources = resources.filter((r) => !target.resources.includes(r));
+  if (refusedResources.length > 0) {
+    throw new InvalidTarget(`resource not allowed for this client at ${target.audience}: ${quoted(refusedResources)}`);
+  }
+
+  if (request.scope === undefined) return { target, resources, scope: [...target.scopes] };
+  const scope = [...new Set(request.scope)];
+  const refusedScopes = scope.filter((s) => !target.scopes.includes(s));
+  if (refusedScopes.length > 0) {
+    throw new InvalidScope(`scope not allowed for this client at ${target.audience}: ${refusedScopes.join(' ')}`);
+  }
+  return { target, resources, scope };
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
+import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
+import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
+import { IdJagIssuer } from './id-jag-issuer.js';
+
+/** ID-JAG in both roles: issuing (token exchange) and redeeming (jwt-bearer). */
+@Module({
+  imports: [SubjectTokensModule, TrustAnchorsModule],
+  providers: [IdJagIssuer, IdJagAssertionProfile],
+  exports: [IdJagIssuer, IdJagAssertionProfile],
+})
+export class IdJagModule {}

@@ -1,0 +1,740 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as client from 'openid-client';
+import { loadStsConfig } from '../../src/config/sts-config.js';
+import { freePort } from '../support/free-port.js';
+import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
+
+/**
+ * Cross App Access between two trust domains, over real HTTP on loopback, with real peers:
+ *   upstream IdP = oidc-provider, issuing the user's ID token to the client (CIBA, auto-approved);
+ *   domain A     = actbridge as the IdP authorization server: id_token → ID-JAG (token exchange);
+ *   domain B     = a second actbridge, own keys and config, as the resource authorization server:
+ *                  ID-JAG → access token (jwt-bearer), A's keys found through A's discovery;
+ *   client       = openid-client at both; jose verifying what each domain issued.
+ * Then every refusal on both sides, and the plain RFC 7523 profile, with exact code, status and text.
+ */
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ID_JAG = 'urn:ietf:params:oauth:token-type:id-jag';
+const ID_JAG_TYP = 'oauth-id-jag+jwt';
+const TODOS = 'https://todos.b.example/';
+const CALENDAR = 'https://calendar.b.example/';
+const DEPLOY = 'https://deploy.b.example/';
+const A_SECRET = 'chat-agent-secret-at-a-0123';
+const B_SECRET = 'chat-agent-secret-at-b-0123';
+const OTHER_B_SECRET = 'other-app-secret-at-b-0123';
+const CI_SECRET = 'ci-deployer-secret-0123456';
+
+let upstream: UpstreamIdp;
+let domainA: TestApp;
+let domainB: TestApp;
+let idpC: TestIssuer; // a third IdP trusted by B for single-use ID-JAGs: crafts hostile ones
+let ci: TestIssuer; // trusted by B for plain RFC 7523 assertions
+let plain: TestIssuer; // trusted by B for subject tokens only (no id_jag, no jwt_bearer)
+let stranger: TestIssuer; // trusted by nobody
+let idToken: string; // alice's ID token, issued by the upstream IdP to chat-agent
+
+const asChatAgentAtA = { basic: ['chat-agent', A_SECRET] as [string, string] };
+const asChatAgentAtB = { basic: ['chat-agent-at-b', B_SECRET] as [string, string] };
+const asOtherAppAtB = { basic: ['other-app-at-b', OTHER_B_SECRET] as [string, string] };
+const asCiDeployer = { basic: ['ci-deployer', CI_SECRET] as [string, string] };
+
+type Response = Awaited<ReturnType<typeof postToken>>;
+
+/** The RFC 6749 §5.2 error, exactly, and the one audit line it leaves. */
+async function expectRefused(
+  app: TestApp,
+  send: () => Promise<Response>,
+  status: number,
+  error: string,
+  description: string,
+): Promise<void> {
+  const before = app.audit.lines.length;
+  const res = await send();
+  expect({ status: res.status, body: res.body }).toEqual({
+    status,
+    body: { error, error_description: description },
+  });
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(app.audit.lines.length).toBe(before + 1);
+  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+}
+
+/** An ID-JAG request at domain A, as the draft's §4.3 example. */
+const idJagRequest = (extra: Record<string, string | readonly string[] | undefined> = {}) => ({
+  grant_type: GRANT_TOKEN_EXCHANGE,
+  requested_token_type: ID_JAG,
+  subject_token: idToken,
+  subject_token_type: TT.idToken,
+  audience: domainB.issuer,
+  ...extra,
+});
+
+/** An ID-JAG for domain B, crafted by IdP C (valid unless overridden; undefined removes a claim). */
+function craftIdJag(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+  return idpC.mint(
+    {
+      sub: 'alice',
+      aud: domainB.issuer,
+      client_id: 'chat-agent-at-b',
+      scope: 'todos.read',
+      resource: TODOS,
+      ...claims,
+    },
+    { typ: ID_JAG_TYP, ...header },
+  );
+}
+
+const redeem = (assertion: string, extra: Record<string, string | undefined> = {}, init = asChatAgentAtB) =>
+  postToken(domainB, { grant_type: JWT_BEARER, assertion, ...extra }, init);
+
+/** A plain RFC 7523 assertion from the CI issuer (typ JWT). */
+function ciAssertion(claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): Promise<string> {
+  return ci.mint(
+    { sub: 'repo:acme/api:ref:refs/heads/main', aud: domainB.issuer, ...claims },
+    { typ: 'JWT', ...header },
+  );
+}
+
+beforeAll(async () => {
+  const [portA, portB] = [await freePort(), await freePort()];
+  const issuerA = `http://127.0.0.1:${portA}`;
+  const issuerB = `http://127.0.0.1:${portB}`;
+  upstream = await startUpstreamIdp({
+    clients: [
+      { client_id: 'chat-agent', client_secret: 'chat-agent-upstream-secret' },
+      { client_id: 'other-app', client_secret: 'other-app-upstream-secret' },
+    ],
+    resources: { [issuerA]: { scope: 'profile' } },
+  });
+  [idpC, ci, plain, stranger] = await Promise.all([
+    createTestIssuer('https://idp-c.example'),
+    createTestIssuer('https://ci.example', 'RS256'),
+    createTestIssuer('https://plain.example'),
+    createTestIssuer('https://idp-c.example'), // same iss as C, other key: trusted by nobody
+  ]);
+
+  domainA = await startTestApp({
+    port: portA,
+    anchors: {
+      upstream: { issuer: upstream.issuer, audiences: [issuerA] },
+      'idp-c': { issuer: idpC.issuer, jwks: idpC.publicJwks, audiences: [issuerA] },
+    },
+    clients: [
+      {
+        client_id: 'chat-agent',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: A_SECRET,
+        audiences: [],
+        id_jag: {
+          targets: [
+            {
+              audience: issuerB,
+              client_id: 'chat-agent-at-b',
+              resources: [TODOS, CALENDAR],
+              scopes: ['todos.read', 'todos.write'],
+            },
+          ],
+        },
+      },
+      {
+        client_id: 'plain-client',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: 'plain-client-secret-0123',
+        audiences: ['https://api.a.example/'],
+      },
+    ],
+  });
+
+  domainB = await startTestApp({
+    port: portB,
+    anchors: {
+      // Domain A's keys through A's discovery; ID-JAGs re-presentable until exp (the draft's default).
+      'domain-a': { issuer: issuerA, audiences: [issuerB], id_jag: {} },
+      'idp-c': { issuer: idpC.issuer, jwks: idpC.publicJwks, audiences: [issuerB], id_jag: { jti: 'single_use' } },
+      ci: {
+        issuer: ci.issuer,
+        jwks: ci.publicJwks,
+        audiences: [issuerB],
+        jwt_bearer: { subjects: ['repo:acme/*'], scopes: ['deploy', 'read'], max_age: 600 },
+      },
+      plain: { issuer: plain.issuer, jwks: plain.publicJwks, audiences: [issuerB] },
+    },
+    clients: [
+      {
+        client_id: 'chat-agent-at-b',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: B_SECRET,
+        grant_types: [JWT_BEARER],
+        audiences: [TODOS, CALENDAR],
+        scopes: ['todos.read', 'todos.write'],
+      },
+      {
+        client_id: 'other-app-at-b',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: OTHER_B_SECRET,
+        grant_types: [JWT_BEARER],
+        audiences: [TODOS],
+        scopes: ['todos.read'],
+      },
+      {
+        client_id: 'ci-deployer',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: CI_SECRET,
+        grant_types: [JWT_BEARER],
+        audiences: [DEPLOY],
+        default_audience: DEPLOY,
+        scopes: ['deploy', 'read', 'admin'],
+      },
+      {
+        client_id: 'exchange-only',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: 'exchange-only-secret-0123',
+        audiences: [TODOS],
+      },
+    ],
+  });
+
+  ({ idToken } = await upstream.userTokens('alice', { clientId: 'chat-agent', resource: issuerA, scope: 'openid' }));
+});
+
+afterAll(async () => {
+  await domainB?.close();
+  await domainA?.close();
+  await upstream?.close();
+});
+
+describe('two domains: id_token at A → ID-JAG → access token at B', () => {
+  const discover = (issuer: string, clientId: string, secret: string) =>
+    client.discovery(new URL(issuer), clientId, undefined, client.ClientSecretBasic(secret), {
+      execute: [client.allowInsecureRequests],
+    });
+
+  it('works with openid-client against both domains, each token verifiable with its issuer keys', async () => {
+    // Domain A (the IdP side) advertises ID-JAG issuance.
+    const a = await discover(domainA.issuer, 'chat-agent', A_SECRET);
+    expect(a.serverMetadata()).toMatchObject({
+      identity_chaining_requested_token_types_supported: [ID_JAG],
+    });
+    const issued = await client.genericGrantRequest(a, GRANT_TOKEN_EXCHANGE, {
+      requested_token_type: ID_JAG,
+      subject_token: idToken,
+      subject_token_type: TT.idToken,
+      audience: domainB.issuer,
+      resource: TODOS,
+      scope: 'todos.read',
+    });
+    // §4.3.4: token_type N_A (openid-client lower-cases it), no refresh token.
+    expect(issued).toMatchObject({
+      issued_token_type: ID_JAG,
+      token_type: 'n_a',
+      scope: 'todos.read',
+      expires_in: 300,
+    });
+    expect(issued.refresh_token).toBeUndefined();
+
+    const idJag = await jwtVerify(
+      issued.access_token,
+      createRemoteJWKSet(new URL(`${domainA.issuer}/.well-known/jwks.json`)),
+      {
+        issuer: domainA.issuer,
+        audience: domainB.issuer,
+        typ: ID_JAG_TYP,
+      },
+    );
+    const upstreamClaims = claimsOf(idToken);
+    expect(idJag.payload).toMatchObject({
+      sub: 'alice',
+      aud: domainB.issuer, // a string: exactly one audience
+      client_id: 'chat-agent-at-b', // the client's id *at B*, from A's policy
+      resource: TODOS,
+      scope: 'todos.read',
+      sub_id: { format: 'iss_sub', iss: upstream.issuer, sub: 'alice' },
+      jti: expect.any(String),
+    });
+    expect(idJag.payload.exp! - idJag.payload.iat!).toBeLessThanOrEqual(300);
+    expect(idJag.payload.exp).toBeLessThanOrEqual(upstreamClaims.exp as number);
+    if (upstreamClaims.auth_time !== undefined) expect(idJag.payload.auth_time).toBe(upstreamClaims.auth_time);
+    expect(domainA.audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      client_id: 'chat-agent',
+      subject_token_type: TT.idToken,
+      subject: { sub: 'alice', iss: upstream.issuer },
+      audience: [domainB.issuer],
+      issued_token_type: ID_JAG,
+      jti: idJag.payload.jti,
+    });
+
+    // Domain B (the resource side) advertises the ID-JAG grant profile and jwt-bearer.
+    const b = await discover(domainB.issuer, 'chat-agent-at-b', B_SECRET);
+    expect(b.serverMetadata().authorization_grant_profiles_supported).toEqual([
+      'urn:ietf:params:oauth:grant-profile:id-jag',
+    ]);
+    expect(b.serverMetadata().grant_types_supported).toContain(JWT_BEARER);
+    const token = await client.genericGrantRequest(b, JWT_BEARER, { assertion: issued.access_token });
+    expect(token).toMatchObject({ token_type: 'bearer', scope: 'todos.read' });
+    expect(token.refresh_token).toBeUndefined(); // §4.4.3: SHOULD NOT
+
+    const at = await jwtVerify(
+      token.access_token,
+      createRemoteJWKSet(new URL(`${domainB.issuer}/.well-known/jwks.json`)),
+      {
+        issuer: domainB.issuer,
+        audience: TODOS,
+        typ: 'at+jwt',
+      },
+    );
+    expect(at.payload).toMatchObject({
+      sub: 'alice',
+      client_id: 'chat-agent-at-b',
+      scope: 'todos.read',
+      sub_id: { format: 'iss_sub', iss: domainA.issuer, sub: 'alice' },
+    });
+    expect(at.payload.exp).toBeLessThanOrEqual(idJag.payload.exp!);
+    expect(at.protectedHeader.kid).not.toBe(idJag.protectedHeader.kid); // B signs with its own key
+    expect(domainB.audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      grant_type: JWT_BEARER,
+      client_id: 'chat-agent-at-b',
+      assertion_type: ID_JAG,
+      subject: { sub: 'alice', iss: domainA.issuer },
+      audience: [TODOS],
+    });
+
+    // §4.4.4: without a single-use policy, the ID-JAG is re-presented until exp for a fresh token.
+    const again = await client.genericGrantRequest(b, JWT_BEARER, { assertion: issued.access_token });
+    expect(again.access_token).not.toBe(token.access_token);
+  });
+
+  it('grants all the policy allows when no scope is requested, and several resources', async () => {
+    const res = await postToken(domainA, idJagRequest({ resource: [TODOS, CALENDAR] }), asChatAgentAtA);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ scope: 'todos.read todos.write', token_type: 'N_A' });
+    const claims = claimsOf(res.body.access_token as string);
+    expect(claims).toMatchObject({ resource: [TODOS, CALENDAR], scope: 'todos.read todos.write' });
+
+    // At B the resources and scopes are ceilings: a subset can be asked for.
+    const narrowed = await redeem(res.body.access_token as string, { resource: CALENDAR, scope: 'todos.write' });
+    expect(narrowed.status).toBe(200);
+    expect(claimsOf(narrowed.body.access_token as string)).toMatchObject({ aud: CALENDAR, scope: 'todos.write' });
+  });
+});
+
+describe('domain A (IdP role) refuses', () => {
+  const refusedAtA = (
+    form: Record<string, string | readonly string[] | undefined>,
+    status: number,
+    error: string,
+    description: string,
+    init = asChatAgentAtA,
+  ) => expectRefused(domainA, () => postToken(domainA, form, init), status, error, description);
+
+  it('an audience the policy does not allow', () =>
+    refusedAtA(
+      idJagRequest({ audience: 'https://as.elsewhere.example' }),
+      400,
+      'invalid_target',
+      'audience not allowed for this client\'s ID-JAGs: "https://as.elsewhere.example"',
+    ));
+
+  it('a resource the policy does not allow', () =>
+    refusedAtA(
+      idJagRequest({ resource: 'https://payroll.b.example/' }),
+      400,
+      'invalid_target',
+      `resource not allowed for this client at ${domainB.issuer}: "https://payroll.b.example/"`,
+    ));
+
+  it('a scope the policy does not allow', () =>
+    refusedAtA(
+      idJagRequest({ scope: 'todos.read todos.admin' }),
+      400,
+      'invalid_scope',
+      `scope not allowed for this client at ${domainB.issuer}: todos.admin`,
+    ));
+
+  it('an ID token issued to another client (§4.3.3)', async () => {
+    const other = await upstream.userTokens('alice', {
+      clientId: 'other-app',
+      resource: domainA.issuer,
+      scope: 'openid',
+    });
+    await refusedAtA(
+      idJagRequest({ subject_token: other.idToken }),
+      400,
+      'invalid_grant',
+      'subject_token audience is not accepted: an ID token must be issued to client chat-agent',
+    );
+  });
+
+  it('no audience', () =>
+    refusedAtA(
+      idJagRequest({ audience: undefined }),
+      400,
+      'invalid_request',
+      "audience is required for an ID-JAG: the resource authorization server's issuer",
+    ));
+
+  it('two audiences', () =>
+    refusedAtA(
+      idJagRequest({ audience: [domainB.issuer, 'https://as.elsewhere.example'] }),
+      400,
+      'invalid_target',
+      'an ID-JAG names exactly one audience',
+    ));
+
+  it('a subject token that is not an identity assertion', () =>
+    refusedAtA(
+      idJagRequest({ subject_token_type: TT.accessToken }),
+      400,
+      'invalid_request',
+      `an ID-JAG needs an identity assertion as subject_token; subject_token_type must be one of: ${TT.idToken}, ${TT.saml2}`,
+    ));
+
+  it('an actor token (its processing is undefined by the draft)', () =>
+    refusedAtA(
+      idJagRequest({ actor_token: idToken, actor_token_type: TT.idToken }),
+      400,
+      'invalid_request',
+      'actor_token is not supported when requesting an ID-JAG',
+    ));
+
+  it('a client without an id_jag policy', () =>
+    refusedAtA(idJagRequest(), 400, 'unauthorized_client', 'this client may not request ID-JAGs', {
+      basic: ['plain-client', 'plain-client-secret-0123'],
+    }));
+
+  it('an expired ID token', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await idpC.mint(
+      { sub: 'alice', aud: 'chat-agent', iat: now - 600, exp: now - 300 },
+      { typ: 'JWT' },
+    );
+    await refusedAtA(idJagRequest({ subject_token: expired }), 400, 'invalid_grant', 'subject_token has expired');
+  });
+
+  it('at startup, a policy naming its own issuer as target (§9.3: an ID-JAG must cross a domain)', async () => {
+    const port = await freePort();
+    await expect(
+      startTestApp({
+        port,
+        clients: [
+          {
+            client_id: 'loop',
+            token_endpoint_auth_method: 'client_secret_basic',
+            client_secret: 'loop-secret-0123456789',
+            audiences: [],
+            id_jag: { targets: [{ audience: `http://127.0.0.1:${port}`, client_id: 'loop' }] },
+          },
+        ],
+      }),
+    ).rejects.toThrow(
+      "clients[0].id_jag.targets[0].audience: is actbridge's own issuer; an ID-JAG must cross a domain",
+    );
+  });
+});
+
+describe('domain B (resource AS role) refuses an ID-JAG', () => {
+  const refusedAtB = (send: () => Promise<Response>, description: string, error = 'invalid_grant') =>
+    expectRefused(domainB, send, 400, error, description);
+
+  it('accepts a well-formed one from IdP C (control)', async () => {
+    const res = await redeem(await craftIdJag());
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string)).toMatchObject({ sub: 'alice', aud: TODOS, scope: 'todos.read' });
+  });
+
+  it('accepts aud as a one-element array', async () => {
+    expect((await redeem(await craftIdJag({ aud: [domainB.issuer] }))).status).toBe(200);
+  });
+
+  it('with the wrong typ', async () => {
+    await refusedAtB(
+      async () => redeem(await craftIdJag({}, { typ: 'JWT' })),
+      'assertion typ "JWT" is not accepted: this issuer is trusted for ID-JAGs only (typ oauth-id-jag+jwt)',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag({}, { typ: 'at+jwt' })),
+      'assertion typ "at+jwt" is not accepted: this issuer is trusted for ID-JAGs only (typ oauth-id-jag+jwt)',
+    );
+  });
+
+  it('with the wrong aud', () =>
+    refusedAtB(
+      async () => redeem(await craftIdJag({ aud: 'https://as.elsewhere.example' })),
+      'assertion audience is not accepted: it must name actbridge or client chat-agent-at-b',
+    ));
+
+  it('with aud an array of two', () =>
+    refusedAtB(
+      async () => redeem(await craftIdJag({ aud: [domainB.issuer, 'https://as.elsewhere.example'] })),
+      `assertion aud must be exactly ${domainB.issuer}: a string or a one-element array`,
+    ));
+
+  it('whose client_id is not the authenticated client', async () => {
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ client_id: 'someone-else' })),
+      'assertion client_id does not match the authenticated client',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag(), {}, asOtherAppAtB),
+      'assertion client_id does not match the authenticated client',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ client_id: undefined })),
+      'assertion has no client_id claim',
+    );
+  });
+
+  it('that has expired', () => {
+    const now = Math.floor(Date.now() / 1000);
+    return refusedAtB(
+      async () => redeem(await craftIdJag({ iat: now - 400, exp: now - 100 })),
+      'assertion has expired',
+    );
+  });
+
+  it('that expires too far in the future, or is too old', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ exp: now + 3600 })),
+      'assertion expires too far in the future: more than 300 s ahead (exp)',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ iat: now - 3600, exp: now + 60 })),
+      'assertion is too old: issued more than 300 s ago (iat)',
+    );
+  });
+
+  it('without jti or iat', async () => {
+    await refusedAtB(async () => redeem(await craftIdJag({ jti: undefined })), 'assertion has no valid jti claim');
+    await refusedAtB(async () => redeem(await craftIdJag({ iat: undefined })), 'assertion has no iat claim');
+  });
+
+  it('from an unknown issuer', async () => {
+    const unknown = await createTestIssuer('https://idp-unknown.example');
+    await refusedAtB(
+      async () =>
+        redeem(
+          await unknown.mint({ sub: 'alice', aud: domainB.issuer, client_id: 'chat-agent-at-b' }, { typ: ID_JAG_TYP }),
+        ),
+      'assertion issuer is not trusted',
+    );
+  });
+
+  it("signed with a key that is not the issuer's", () =>
+    refusedAtB(
+      async () =>
+        redeem(
+          await stranger.mint({ sub: 'alice', aud: domainB.issuer, client_id: 'chat-agent-at-b' }, { typ: ID_JAG_TYP }),
+        ),
+      `assertion was signed with a key its issuer does not publish (kid ${JSON.stringify(stranger.kid)})`,
+    ));
+
+  it('from a trusted issuer that has not opted in to ID-JAGs', () =>
+    refusedAtB(
+      async () =>
+        redeem(
+          await plain.mint({ sub: 'alice', aud: domainB.issuer, client_id: 'chat-agent-at-b' }, { typ: ID_JAG_TYP }),
+        ),
+      'assertion issuer is not trusted for ID-JAGs',
+    ));
+
+  it('replayed, when the issuer is single-use', async () => {
+    const idJag = await craftIdJag();
+    expect((await redeem(idJag)).status).toBe(200);
+    await refusedAtB(() => redeem(idJag), 'assertion has already been used (jti replay)');
+  });
+
+  it('asking for more than its scope or resource ceiling', async () => {
+    await refusedAtB(
+      async () => redeem(await craftIdJag(), { scope: 'todos.write' }),
+      'scope exceeds what the assertion grants: todos.write',
+      'invalid_scope',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag(), { resource: CALENDAR }),
+      `resource exceeds what the assertion grants: "${CALENDAR}"`,
+      'invalid_target',
+    );
+  });
+});
+
+describe('domain B: plain RFC 7523 assertions', () => {
+  const refusedAtB = (send: () => Promise<Response>, description: string, error = 'invalid_grant', status = 400) =>
+    expectRefused(domainB, send, status, error, description);
+  const redeemCi = (assertion: string, extra: Record<string, string | undefined> = {}) =>
+    redeem(assertion, extra, asCiDeployer);
+
+  it('issues an access token for a trusted issuer, subject pattern and scope', async () => {
+    const res = await redeemCi(await ciAssertion(), { scope: 'deploy' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ token_type: 'Bearer', scope: 'deploy' });
+    expect(res.body.refresh_token).toBeUndefined();
+    expect(claimsOf(res.body.access_token as string)).toMatchObject({
+      sub: 'repo:acme/api:ref:refs/heads/main',
+      aud: DEPLOY,
+      client_id: 'ci-deployer',
+      sub_id: { format: 'iss_sub', iss: ci.issuer, sub: 'repo:acme/api:ref:refs/heads/main' },
+    });
+    expect(domainB.audit.lines.at(-1)).toMatchObject({ event: 'token.issued', assertion_type: TT.jwt });
+  });
+
+  it('accepts the token endpoint as aud, and an untyped JWT; without scope, the allowed intersection', async () => {
+    const res = await redeemCi(await ciAssertion({ aud: domainB.tokenEndpoint }, { typ: undefined }));
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe('deploy read');
+  });
+
+  it('refuses a subject outside the patterns', () =>
+    refusedAtB(
+      async () => redeemCi(await ciAssertion({ sub: 'repo:acme-evil/api' })),
+      'assertion sub is not allowed for this issuer',
+    ));
+
+  it("refuses a scope beyond the anchor's", () =>
+    refusedAtB(
+      async () => redeemCi(await ciAssertion(), { scope: 'admin' }),
+      'scope exceeds what the assertion grants: admin',
+      'invalid_scope',
+    ));
+
+  it('refuses an aud that does not name this server', () =>
+    refusedAtB(
+      async () => redeemCi(await ciAssertion({ aud: 'https://as.elsewhere.example' })),
+      'assertion audience is not accepted: it must name actbridge or client ci-deployer',
+    ));
+
+  it('refuses an assertion without exp', () =>
+    refusedAtB(async () => redeemCi(await ciAssertion({ exp: undefined })), 'assertion has no exp claim'));
+
+  it('refuses an assertion that is too old', () => {
+    const now = Math.floor(Date.now() / 1000);
+    return refusedAtB(
+      async () => redeemCi(await ciAssertion({ iat: now - 1200 })),
+      'assertion is too old: issued more than 600 s ago (iat)',
+    );
+  });
+
+  it('refuses a replayed jti, and an assertion without one (single use by default)', async () => {
+    const assertion = await ciAssertion();
+    expect((await redeemCi(assertion)).status).toBe(200);
+    await refusedAtB(() => redeemCi(assertion), 'assertion has already been used (jti replay)');
+    await refusedAtB(
+      async () => redeemCi(await ciAssertion({ jti: undefined })),
+      'assertion has no valid jti claim (this issuer requires single-use assertions)',
+    );
+  });
+
+  it('refuses other explicitly typed JWTs from that issuer', async () => {
+    await refusedAtB(
+      async () => redeemCi(await ciAssertion({}, { typ: 'at+jwt' })),
+      'assertion typ "at+jwt" is not accepted for token type urn:ietf:params:oauth:token-type:jwt',
+    );
+    // An ID-JAG-typed JWT goes to the ID-JAG profile, for which this issuer has not opted in.
+    await refusedAtB(
+      async () => redeemCi(await ciAssertion({}, { typ: ID_JAG_TYP })),
+      'assertion issuer is not trusted for ID-JAGs',
+    );
+  });
+
+  it('refuses an issuer that has not opted in', () =>
+    refusedAtB(
+      async () => redeemCi(await plain.mint({ sub: 'repo:acme/api', aud: domainB.issuer }, { typ: 'JWT' })),
+      'assertion issuer is not trusted for jwt-bearer assertions',
+    ));
+
+  it('refuses a request without assertion, and a client not registered for the grant', async () => {
+    await refusedAtB(
+      () => postToken(domainB, { grant_type: JWT_BEARER }, asCiDeployer),
+      'assertion is required',
+      'invalid_request',
+    );
+    await refusedAtB(
+      async () =>
+        postToken(
+          domainB,
+          { grant_type: JWT_BEARER, assertion: await ciAssertion() },
+          {
+            basic: ['exchange-only', 'exchange-only-secret-0123'],
+          },
+        ),
+      'this client may not use this grant_type',
+      'unauthorized_client',
+    );
+  });
+});
+
+describe('health endpoints', () => {
+  it('live and ready (in-memory replay store)', async () => {
+    const live = await fetch(`${domainB.baseUrl}/health/live`);
+    expect({ status: live.status, body: await live.json() }).toEqual({ status: 200, body: { status: 'live' } });
+    const ready = await fetch(`${domainB.baseUrl}/health/ready`);
+    expect(ready.headers.get('cache-control')).toBe('no-store');
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 200,
+      body: { status: 'ready', replay_store: { store: 'memory', status: 'up' } },
+    });
+  });
+});
+
+describe('configuration', () => {
+  it('refuses an empty id_jag section (a bare `id_jag:` would otherwise silently disable it)', async () => {
+    await expect(
+      startTestApp({
+        anchors: { a: { issuer: 'https://a.example', jwks: idpC.publicJwks, audiences: ['x'], id_jag: null } },
+        clients: [],
+      }),
+    ).rejects.toThrow('id_jag: must be a mapping (write {} to accept the defaults)');
+  });
+
+  it('refuses a jwt_bearer section without subjects, or with an unknown jti policy', async () => {
+    await expect(
+      startTestApp({
+        anchors: {
+          a: {
+            issuer: 'https://a.example',
+            jwks: idpC.publicJwks,
+            audiences: ['x'],
+            jwt_bearer: { subjects: [], jti: 'once' },
+          },
+        },
+        clients: [],
+      }),
+    ).rejects.toThrow(
+      /jwt_bearer\.subjects: should not be empty\n {2}jwt_bearer\.jti: must be one of the following values: reusable, single_use/,
+    );
+  });
+});
+
+describe('the README walk-through configuration (examples/xaa)', () => {
+  const root = resolve(import.meta.dirname, '../..');
+  it.each([
+    ['domain-a', '8081'],
+    ['domain-b', '8082'],
+  ])('%s loads and validates', (domain, port) => {
+    const dir = resolve(root, 'examples/xaa', domain);
+    const config = loadStsConfig({
+      PORT: port,
+      TRUST_ANCHORS_DIR: resolve(dir, 'trust-anchors'),
+      CLIENTS_FILE: resolve(dir, 'clients.yaml'),
+    });
+    expect(config.server.issuer).toBe(`http://localhost:${port}`);
+    if (domain === 'domain-a') {
+      expect(config.clients[0]!.id_jag!.targets[0]).toMatchObject({
+        audience: 'http://localhost:8082',
+        client_id: 'chat-agent-at-b',
+      });
+    } else {
+      expect(config.anchors[0]!.config).toMatchObject({
+        issuer: 'http://localhost:8081',
+        id_jag: { jti: 'single_use' },
+      });
+      expect(config.clients[0]!.client_id).toBe('chat-agent-at-b');
+    }
+  });
+});
