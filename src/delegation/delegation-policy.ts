@@ -38,7 +38,7 @@ export interface DelegationGrant {
 }
 
 /** What the subject's trust-anchor policy grants: the matched rule and the `sub` it forms. */
-interface PolicyGrant {
+export interface PolicyGrant {
   readonly rule: CompiledRule;
   readonly label: string;
   /** The issued principal: the formed `sub` in actbridge's namespace, or the token's own. */
@@ -120,11 +120,13 @@ export class DelegationPolicy {
   }
 
   /**
+   * Also used by grants other than token exchange (ID-JAG issuance), so that every way a subject's
+   * token can be turned into another token passes through its anchor's rules.
    * Anchors with `rules:`: the first matching rule grants, and a subject matching none gets nothing.
    * Refusals name the step, never the policy's contents; the internal detail (audit `reason`) names the
    * anchor and rule.
    */
-  private applyPolicy(subject: ValidatedToken, clientId: string, role: TokenRole): PolicyGrant | undefined {
+  applyPolicy(subject: ValidatedToken, clientId: string, role: TokenRole): PolicyGrant | undefined {
     const evaluation = this.evaluatePolicy(subject, clientId);
     if (!evaluation) return undefined;
     const anchor = subject.anchor.name;
@@ -152,7 +154,7 @@ export class DelegationPolicy {
   }
 
   /** RFC 8707 / RFC 8693 §2.2.2: a target the policy does not grant is invalid_target. */
-  private enforcePolicyTargets(audience: readonly string[], policy: PolicyGrant): void {
+  enforcePolicyTargets(audience: readonly string[], policy: PolicyGrant): void {
     const refused = audience.filter((target) => !policy.rule.audiences.includes(target));
     if (refused.length > 0) {
       throw new InvalidTarget("target not granted to this subject by its trust anchor's policy", {

@@ -5,10 +5,17 @@ import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { TokenExchangeRequest } from '../grants/token-exchange.request.js';
 import { TokenMinter } from '../keys/token-minter.js';
-import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth-errors/oauth-error.js';
+import { DelegationPolicy, type PolicyGrant } from '../delegation/delegation-policy.js';
+import {
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  OAuthError,
+  UnauthorizedClient,
+} from '../oauth-errors/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
-import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { GrantContext, TokenResponse } from '../token-endpoint/grant-handler.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from './id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from './id-jag-policy.js';
@@ -29,6 +36,7 @@ export class IdJagIssuer {
   constructor(
     private readonly validators: SubjectTokenValidators,
     private readonly minter: TokenMinter,
+    private readonly delegation: DelegationPolicy,
     @Inject(STS_CONFIG) config: StsConfig,
   ) {
     this.server = config.server;
@@ -51,21 +59,27 @@ export class IdJagIssuer {
 
     const subject = await this.validateSubject(request, client);
     audit.subject = subject.principal;
+    const policy = this.subjectPolicy(subject, client);
+    if (policy) audit.rule = policy.label;
     const decision = decideIdJagTarget(
       client.id_jag,
       { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
       this.server.maxTargets,
     );
+    const scope = policy ? this.withinPolicy(decision, request.requestedScope, policy) : decision.scope;
 
     // Short-lived (§3.1: the example is 300 s), and never beyond the assertion it was made from.
     const now = Math.floor(Date.now() / 1000);
-    const expiresAt = Math.min(now + (client.id_jag.ttl ?? this.server.idJagTtl), subject.expiresAt);
+    const ttl = Math.min(client.id_jag.ttl ?? this.server.idJagTtl, policy?.rule.maxTtl ?? Infinity);
+    const expiresAt = Math.min(now + ttl, subject.expiresAt);
     if (expiresAt <= now) throw new InvalidGrant('subject_token has expired');
 
     audit.audience = [decision.target.audience];
-    audit.scope = decision.scope.join(' ');
+    audit.scope = scope.join(' ');
     audit.ttl = expiresAt - now;
-    const minted = await this.minter.mint(idJagClaims(subject, decision), {
+    const principal = policy?.subject ?? subject.principal;
+    if (principal !== subject.principal) audit.issued_subject = principal;
+    const minted = await this.minter.mint(idJagClaims(subject, principal, { ...decision, scope }), {
       typ: ID_JAG_TYP,
       issuedAt: now,
       expiresAt,
@@ -78,8 +92,41 @@ export class IdJagIssuer {
       issued_token_type: TokenTypes.idJag,
       token_type: 'N_A',
       expires_in: expiresAt - now,
-      ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
+      ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
     };
+  }
+
+  /**
+   * The subject's trust-anchor rules (CEL) apply to ID-JAGs as to every other token: a subject matching
+   * no rule gets none (invalid_grant, as for an invalid subject here), and the rule bounds the resource
+   * AS (its `audiences`), the scopes, the lifetime and the issued `sub`.
+   */
+  private subjectPolicy(subject: ValidatedToken, client: ClientConfig): PolicyGrant | undefined {
+    try {
+      return this.delegation.applyPolicy(subject, client.client_id, 'subject');
+    } catch (error) {
+      if (error instanceof OAuthError && error.error === 'invalid_request') {
+        throw new InvalidGrant(error.description, { detail: error.detail, cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private withinPolicy(
+    decision: IdJagTargetDecision,
+    requested: readonly string[] | undefined,
+    policy: PolicyGrant,
+  ): readonly string[] {
+    this.delegation.enforcePolicyTargets([decision.target.audience], policy);
+    const granted = policy.rule.scopes;
+    if (requested === undefined) return decision.scope.filter((s) => granted.includes(s));
+    const notGranted = decision.scope.filter((s) => !granted.includes(s));
+    if (notGranted.length > 0) {
+      throw new InvalidScope("scope exceeds what this subject's trust anchor policy grants", {
+        detail: `rule ${policy.label} does not grant: ${notGranted.join(' ')}`,
+      });
+    }
+    return decision.scope;
   }
 
   /**
@@ -112,20 +159,24 @@ export class IdJagIssuer {
  * §3.1 claims (`iss`, `iat`, `exp`, `jti` are set by the minter). `sub` is the subject's identifier as
  * the assertion gave it: a pairwise or per-audience subject mapping is the policy layer's to add.
  */
-function idJagClaims(subject: ValidatedToken, decision: IdJagTargetDecision): JWTPayload {
+function idJagClaims(subject: ValidatedToken, principal: Principal, decision: IdJagTargetDecision): JWTPayload {
   const { claims } = subject;
   const resources = decision.resources;
   return {
-    sub: subject.principal.sub,
-    // §3.3 / RFC 9493: which namespace `sub` lives in (a SAML NameID, or the issuer that vouched for it).
-    sub_id: subject.nameId
-      ? {
-          format: 'saml-nameid',
-          issuer: subject.principal.iss,
-          nameid: subject.nameId.value,
-          ...(subject.nameId.format ? { nameid_format: subject.nameId.format } : {}),
-        }
-      : { format: 'iss_sub', iss: subject.principal.iss, sub: subject.principal.sub },
+    sub: principal.sub,
+    // §3.3 / RFC 9493: which namespace `sub` lives in (a SAML NameID, or the issuer that vouched for it;
+    // actbridge's own issuer when a policy rule formed the `sub`).
+    sub_id:
+      principal !== subject.principal
+        ? { format: 'iss_sub', iss: principal.iss, sub: principal.sub }
+        : subject.nameId
+          ? {
+              format: 'saml-nameid',
+              issuer: subject.principal.iss,
+              nameid: subject.nameId.value,
+              ...(subject.nameId.format ? { nameid_format: subject.nameId.format } : {}),
+            }
+          : { format: 'iss_sub', iss: subject.principal.iss, sub: subject.principal.sub },
     aud: decision.target.audience,
     client_id: decision.target.client_id,
     ...(resources.length === 1 ? { resource: resources[0] } : resources.length > 1 ? { resource: [...resources] } : {}),

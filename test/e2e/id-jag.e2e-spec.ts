@@ -438,6 +438,110 @@ describe('domain A (IdP role) refuses', () => {
   });
 });
 
+describe("domain A applies the subject's trust-anchor rules (CEL) to ID-JAGs", () => {
+  let ruled: TestApp;
+  const OTHER_AS = 'https://as.other.example';
+  const asAgent = { basic: ['chat-agent', A_SECRET] as [string, string] };
+  const idTokenWith = (claims: Record<string, unknown>) =>
+    idpC.mint({ sub: 'alice', aud: 'chat-agent', ...claims }, { typ: 'JWT' });
+  const request = (subject_token: string, extra: Record<string, string | undefined> = {}) =>
+    postToken(
+      ruled,
+      {
+        grant_type: GRANT_TOKEN_EXCHANGE,
+        requested_token_type: ID_JAG,
+        subject_token,
+        subject_token_type: TT.idToken,
+        audience: domainB.issuer,
+        ...extra,
+      },
+      asAgent,
+    );
+
+  beforeAll(async () => {
+    ruled = await startTestApp({
+      anchors: {
+        'idp-c': {
+          issuer: idpC.issuer,
+          jwks: idpC.publicJwks,
+          audiences: ['urn:unused'],
+          rules: [
+            {
+              name: 'engineers',
+              condition: 'claims.?groups.orValue([]).exists(g, g == "eng")',
+              grants: {
+                audiences: [domainB.issuer],
+                scopes: ['todos.read'],
+                max_ttl: 120,
+                subject: '"idp-c:" + claims.sub',
+              },
+            },
+          ],
+        },
+      },
+      clients: [
+        {
+          client_id: 'chat-agent',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret: A_SECRET,
+          audiences: [],
+          id_jag: {
+            targets: [
+              { audience: domainB.issuer, client_id: 'chat-agent-at-b', scopes: ['todos.read', 'todos.write'] },
+              { audience: OTHER_AS, client_id: 'chat-agent-at-other', scopes: ['todos.read'] },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await ruled?.close();
+  });
+
+  it("a matching subject gets the rule's sub, scopes within the rule, and at most its max_ttl", async () => {
+    const res = await request(await idTokenWith({ groups: ['eng'] }));
+    expect(res.status).toBe(200);
+    const claims = claimsOf(res.body.access_token as string);
+    expect(claims).toMatchObject({
+      sub: 'idp-c:alice',
+      sub_id: { format: 'iss_sub', iss: ruled.issuer, sub: 'idp-c:alice' },
+      aud: domainB.issuer,
+      scope: 'todos.read',
+    });
+    expect((claims.exp as number) - (claims.iat as number)).toBeLessThanOrEqual(120);
+    expect(ruled.audit.lines.at(-1)).toMatchObject({ event: 'token.issued', rule: 'idp-c/engineers' });
+  });
+
+  it('a subject matching no rule gets no ID-JAG', async () =>
+    expectRefused(
+      ruled,
+      async () => request(await idTokenWith({ groups: ['sales'] })),
+      400,
+      'invalid_grant',
+      "subject_token is not granted anything by its trust anchor's policy (no rule matches)",
+    ));
+
+  it('a resource AS the client may use but the rule does not grant', async () =>
+    expectRefused(
+      ruled,
+      async () => request(await idTokenWith({ groups: ['eng'] }), { audience: OTHER_AS }),
+      400,
+      'invalid_target',
+      "target not granted to this subject by its trust anchor's policy",
+    ));
+
+  it('a scope the client may get there but the rule does not grant', async () =>
+    expectRefused(
+      ruled,
+      async () => request(await idTokenWith({ groups: ['eng'] }), { scope: 'todos.write' }),
+      400,
+      'invalid_scope',
+      "scope exceeds what this subject's trust anchor policy grants",
+    ));
+});
+
 describe('domain B (resource AS role) refuses an ID-JAG', () => {
   const refusedAtB = (send: () => Promise<Response>, description: string, error = 'invalid_grant') =>
     expectRefused(domainB, send, 400, error, description);
