@@ -6,6 +6,8 @@ import type { Principal, ValidatedToken } from '../subject-tokens/validated-toke
 export interface AssertionGrant {
   /** The assertion's token type URN (for the audit line). */
   readonly assertionType: string;
+  /** The validated assertion: its anchor's rules (CEL) are evaluated over it. */
+  readonly token: ValidatedToken;
   readonly subject: Principal;
   /** Scopes the assertion allows at most; undefined: no ceiling beyond the client's `scopes`. */
   readonly scopeCeiling: readonly string[] | undefined;
@@ -22,15 +24,6 @@ export interface AssertionGrant {
 export interface AssertionProfile {
   readonly assertionType: string;
   redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant>;
-}
-
-/**
- * The subject of the issued token: the assertion's `sub`, in the namespace of the issuer that vouched
- * for it. HOOK: the trust-anchor rules (CEL, `policy` branch) map subjects (tenant, email, aud_sub)
- * here; no mapping language is invented in this module.
- */
-export function assertionSubject(token: ValidatedToken): Principal {
-  return token.principal;
 }
 
 /** `iss` read before verification, only to pick the right refusal; never trusted for anything else. */

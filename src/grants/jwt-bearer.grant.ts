@@ -3,6 +3,7 @@ import { decodeProtectedHeader, type JWTPayload } from 'jose';
 import { JWT_BEARER_GRANT, type ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { DelegationPolicy, type PolicyGrant } from '../delegation/delegation-policy.js';
 import { resolveTargets } from '../delegation/targets.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { IdJagAssertionProfile } from '../id-jag/id-jag-assertion.profile.js';
@@ -32,6 +33,7 @@ export class JwtBearerGrant implements GrantHandler {
     private readonly idJag: IdJagAssertionProfile,
     private readonly rfc7523: Rfc7523AssertionProfile,
     private readonly minter: TokenMinter,
+    private readonly delegation: DelegationPolicy,
     @Inject(STS_CONFIG) config: StsConfig,
   ) {
     this.server = config.server;
@@ -41,14 +43,24 @@ export class JwtBearerGrant implements GrantHandler {
     const request = JwtBearerRequest.from(params);
     const profile = this.profileFor(request.assertion);
     audit.assertion_type = profile.assertionType;
-    const grant = await profile.redeem(request.assertion, client);
-    audit.subject = grant.subject;
+    const redeemed = await profile.redeem(request.assertion, client);
+    audit.subject = redeemed.subject;
+    // The issuer's trust-anchor rules (CEL), when it has any: no matching rule, no token; the rule bounds
+    // targets, scopes and lifetime and may form the issued `sub`.
+    const policy = this.delegation.applyPolicy(redeemed.token, client.client_id, 'assertion');
+    const grant = policy ? withinPolicy(redeemed, policy, request.requestedScope) : redeemed;
+    if (policy) {
+      audit.rule = policy.label;
+      if (grant.subject !== redeemed.subject) audit.issued_subject = grant.subject;
+    }
 
     const audience = this.targets(request.resource, grant, client);
+    if (policy) this.delegation.enforcePolicyTargets(audience, policy);
     const scope = narrowAssertionScope(request.requestedScope, grant.scopeCeiling, client.scopes);
     // The issued token never outlives the assertion it was granted for.
     const now = Math.floor(Date.now() / 1000);
-    const expiresAt = Math.min(now + (client.token_ttl ?? this.server.tokenTtl), grant.expiresAt);
+    const ttl = Math.min(client.token_ttl ?? this.server.tokenTtl, policy?.rule.maxTtl ?? Infinity);
+    const expiresAt = Math.min(now + ttl, grant.expiresAt);
     if (expiresAt <= now) throw new InvalidGrant('assertion has expired');
 
     audit.audience = [...audience];
@@ -96,6 +108,27 @@ export class JwtBearerGrant implements GrantHandler {
     }
     return resolveTargets([], requested, client, this.server.maxTargets);
   }
+}
+
+/**
+ * The assertion's grant narrowed by its anchor's matched rule: the rule's scopes become a further
+ * ceiling (a requested scope beyond them is refused without naming them), and a `subject` expression
+ * names the issued principal in actbridge's namespace.
+ */
+function withinPolicy(
+  grant: AssertionGrant,
+  policy: PolicyGrant,
+  requested: readonly string[] | undefined,
+): AssertionGrant {
+  const granted = policy.rule.scopes;
+  const notGranted = [...new Set(requested ?? [])].filter((s) => !granted.includes(s));
+  if (notGranted.length > 0) {
+    throw new InvalidScope("scope exceeds what this subject's trust anchor policy grants", {
+      detail: `rule ${policy.label} does not grant: ${notGranted.join(' ')}`,
+    });
+  }
+  const ceiling = grant.scopeCeiling === undefined ? granted : grant.scopeCeiling.filter((s) => granted.includes(s));
+  return { ...grant, subject: policy.subject, scopeCeiling: ceiling };
 }
 
 /**

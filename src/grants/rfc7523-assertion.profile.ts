@@ -11,7 +11,6 @@ import { tokenRejected } from '../subject-tokens/token-rejection.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import {
-  assertionSubject,
   checkAssertionAge,
   unverifiedIssuer,
   type AssertionGrant,
@@ -108,7 +107,8 @@ export class Rfc7523AssertionProfile implements AssertionProfile {
 
     return {
       assertionType: this.assertionType,
-      subject: assertionSubject(token),
+      token,
+      subject: token.principal,
       scopeCeiling: token.scope === undefined ? section.scopes : section.scopes.filter((s) => token.scope!.includes(s)),
       resourceCeiling: undefined,
       expiresAt: token.expiresAt,

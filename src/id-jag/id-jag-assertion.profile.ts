@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import {
-  assertionSubject,
   checkAssertionAge,
   unverifiedIssuer,
   type AssertionGrant,
@@ -101,7 +100,8 @@ export class IdJagAssertionProfile implements AssertionProfile {
 
     return {
       assertionType: this.assertionType,
-      subject: assertionSubject(token),
+      token,
+      subject: token.principal,
       // §4.4.2: the ID-JAG's scope and resource are ceilings of what is issued.
       scopeCeiling: token.scope,
       resourceCeiling,

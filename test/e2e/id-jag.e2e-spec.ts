@@ -773,6 +773,88 @@ describe('domain B: plain RFC 7523 assertions', () => {
   });
 });
 
+describe("domain B applies the assertion issuer's trust-anchor rules (CEL) to jwt-bearer grants", () => {
+  let ruledB: TestApp;
+  const redeemAt = (assertion: string, extra: Record<string, string | undefined> = {}) =>
+    postToken(ruledB, { grant_type: JWT_BEARER, assertion, ...extra }, asCiDeployer);
+  const assertion = (sub: string) => ci.mint({ sub, aud: ruledB.issuer }, { typ: 'JWT' });
+
+  beforeAll(async () => {
+    ruledB = await startTestApp({
+      anchors: {
+        ci: {
+          issuer: ci.issuer,
+          jwks: ci.publicJwks,
+          audiences: ['urn:unused'],
+          jwt_bearer: { subjects: ['repo:acme/*'], scopes: ['deploy', 'read'], max_age: 600 },
+          rules: [
+            {
+              name: 'main-only',
+              condition: 'glob(claims.sub, "repo:acme/*:ref:refs/heads/main")',
+              grants: { audiences: [DEPLOY], scopes: ['deploy'], max_ttl: 60, subject: '"ci:" + claims.sub' },
+            },
+          ],
+        },
+      },
+      clients: [
+        {
+          client_id: 'ci-deployer',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret: CI_SECRET,
+          grant_types: [JWT_BEARER],
+          audiences: [DEPLOY, TODOS],
+          default_audience: DEPLOY,
+          scopes: ['deploy', 'read', 'admin'],
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await ruledB?.close();
+  });
+
+  it("a matching assertion gets the rule's sub, its scopes only, and at most its max_ttl", async () => {
+    const res = await redeemAt(await assertion('repo:acme/api:ref:refs/heads/main'));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ scope: 'deploy' });
+    expect(res.body.expires_in).toBeLessThanOrEqual(60);
+    expect(claimsOf(res.body.access_token as string)).toMatchObject({
+      sub: 'ci:repo:acme/api:ref:refs/heads/main',
+      sub_id: { format: 'iss_sub', iss: ruledB.issuer },
+      aud: DEPLOY,
+    });
+    expect(ruledB.audit.lines.at(-1)).toMatchObject({ event: 'token.issued', rule: 'ci/main-only' });
+  });
+
+  it('an assertion the jwt_bearer section allows but no rule matches', () =>
+    expectRefused(
+      ruledB,
+      async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/dev')),
+      400,
+      'invalid_grant',
+      "assertion is not granted anything by its trust anchor's policy (no rule matches)",
+    ));
+
+  it('a scope the section allows but the rule does not', () =>
+    expectRefused(
+      ruledB,
+      async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/main'), { scope: 'read' }),
+      400,
+      'invalid_scope',
+      "scope exceeds what this subject's trust anchor policy grants",
+    ));
+
+  it('a target the client may use but the rule does not grant', () =>
+    expectRefused(
+      ruledB,
+      async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/main'), { resource: TODOS }),
+      400,
+      'invalid_target',
+      "target not granted to this subject by its trust anchor's policy",
+    ));
+});
+
 describe('health endpoints', () => {
   it('live and ready (in-memory replay store)', async () => {
     const live = await fetch(`${domainB.baseUrl}/health/live`);
