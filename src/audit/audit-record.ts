@@ -20,8 +20,13 @@ export interface AuditRecord {
   subject?: AuditActor;
   /** The actor chain of the issued token, outermost (current) actor first. */
   actors?: AuditActor[];
-  /** delegation (act recorded) or impersonation (no act; the client is named here only). */
-  mode?: 'delegation' | 'impersonation';
+  /**
+   * delegation (act recorded) or impersonation (no act; the client is named here only), or assertion
+   * (an RFC 7521 assertion grant: no act, the client named by client_id).
+   */
+  mode?: 'delegation' | 'impersonation' | 'assertion';
+  /** Assertion grants: the format of the presented `assertion` (a token type URI). */
+  assertion_type?: string;
   audience?: string[];
   scope?: string;
   ttl?: number;

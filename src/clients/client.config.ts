@@ -20,8 +20,10 @@ import { IsJwkSet, IsSecureUrl, SCOPE_TOKEN } from '../config/config-validators.
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
+export const SAML2_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
+
 /** Grant types a client may be registered for (the ones actbridge implements). */
-export const SUPPORTED_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT] as const;
+export const SUPPORTED_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT, SAML2_BEARER_GRANT] as const;
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];

@@ -175,6 +175,17 @@ export class ServerConfig {
   @Env('LOG_LEVEL', 'Least severe application log level: `error`, `warn`, `log`, `debug`.', 'log')
   @IsIn(['error', 'warn', 'log', 'debug'])
   logLevel!: 'error' | 'warn' | 'log' | 'debug';
+
+  @Env(
+    'SAML_SP_ENTITY_ID',
+    "actbridge's SAML entity ID. A SAML assertion's AudienceRestriction must name it, ISSUER or the token endpoint URL (RFC 7522 §3).",
+    undefined,
+    '$ISSUER',
+  )
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/, { message: 'must be an absolute URI' })
+  samlSpEntityId?: string;
 }
 
 export function envSettingsDoc(): readonly EnvSettingDoc[] {

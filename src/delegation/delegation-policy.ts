@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { InvalidGrant, InvalidRequest } from '../oauth-errors/oauth-error.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
 import { chainDepth, nestActor, parseActChain, type ActClaim, type ActorIdentity } from './act-chain.js';
 import { checkMayAct } from './may-act.js';
@@ -21,8 +21,9 @@ export interface DelegationRequest {
 /** What may be granted: the claims-to-be of the issued token, independent of its encoding. */
 export interface DelegationGrant {
   readonly subject: Principal;
-  readonly mode: 'delegation' | 'impersonation';
-  /** The new `act` chain (undefined under impersonation). */
+  /** `assertion`: an RFC 7521 assertion grant (no `act`; the client is named by `client_id`). */
+  readonly mode: 'delegation' | 'impersonation' | 'assertion';
+  /** The new `act` chain (undefined under impersonation and assertion grants). */
   readonly act: ActClaim | undefined;
   readonly audience: readonly string[];
   readonly scope: readonly string[];
@@ -66,14 +67,8 @@ export class DelegationPolicy {
       }
     }
 
-    const audience = resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
-    const scope = narrowScope(request.scope, subject.scope, client.scopes);
-
-    // Lifetime never grows through an exchange: bounded by the client's TTL and both presented tokens.
-    const now = Math.floor(Date.now() / 1000);
-    const ttl = client.token_ttl ?? this.server.tokenTtl;
-    const expiresAt = Math.min(now + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
-    if (expiresAt <= now) {
+    const { audience, scope, issuedAt, expiresAt } = this.bounds(request);
+    if (expiresAt <= issuedAt) {
       throw new InvalidRequest(`${expiresAt === actor?.expiresAt ? 'actor_token' : 'subject_token'} has expired`);
     }
 
@@ -83,9 +78,39 @@ export class DelegationPolicy {
       act,
       audience,
       scope,
-      issuedAt: now,
+      issuedAt,
       expiresAt,
     };
+  }
+
+  /**
+   * An RFC 7521 §4.1 assertion grant (RFC 7522 saml2-bearer): the client gets a token about the
+   * assertion's subject, without `act` (the client is named by `client_id`). Targets, scope and
+   * lifetime follow the same rules as an exchange.
+   */
+  decideAssertionGrant(request: Omit<DelegationRequest, 'actor'>): DelegationGrant {
+    const { subject } = request;
+    // A delegated or delegable token must go through token exchange, where its chain or may_act is
+    // checked and kept; a plain grant would launder it into a token without `act`.
+    if (subject.act !== undefined || subject.mayAct !== undefined) {
+      throw new InvalidGrant('assertion carries act or may_act; present it through token exchange instead');
+    }
+    const { audience, scope, issuedAt, expiresAt } = this.bounds(request);
+    if (expiresAt <= issuedAt) throw new InvalidGrant('assertion has expired');
+    return { subject: subject.principal, mode: 'assertion', act: undefined, audience, scope, issuedAt, expiresAt };
+  }
+
+  /** Targets, scope and lifetime: what every issued token is bounded by, whatever the grant. */
+  private bounds(request: DelegationRequest): Pick<DelegationGrant, 'audience' | 'scope' | 'issuedAt' | 'expiresAt'> {
+    const { client, subject, actor } = request;
+    const audience = resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
+    const scope = narrowScope(request.scope, subject.scope, client.scopes);
+
+    // Lifetime never grows through an exchange: bounded by the client's TTL and every presented token.
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = client.token_ttl ?? this.server.tokenTtl;
+    const expiresAt = Math.min(now + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
+    return { audience, scope, issuedAt: now, expiresAt };
   }
 
   /** The subject token's existing chain, believed only from actbridge or an anchor trusted for chains. */

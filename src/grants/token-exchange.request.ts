@@ -16,7 +16,7 @@ const asTarget = { context: { error: InvalidTarget } };
 const asScope = { context: { error: InvalidScope } };
 
 /** RFC 8707 §2 / RFC 8693 §2.1: an absolute URI without a fragment. */
-function IsResourceIndicator(options?: ValidationOptions): PropertyDecorator {
+export function IsResourceIndicator(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
       name: 'isResourceIndicator',

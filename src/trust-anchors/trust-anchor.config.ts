@@ -11,8 +11,15 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
+  ValidateNested,
 } from 'class-validator';
+import { Type } from 'class-transformer';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
+import { SamlAnchorConfig } from './saml-anchor.config.js';
+
+/** OIDC anchors only: the loader checks a SAML anchor's issuer (any absolute URI) and refuses these fields. */
+const isOidc = (anchor: TrustAnchorConfig) => anchor.kind !== 'saml';
 
 /**
  * Signature algorithms a trust anchor may use. Asymmetric only: a shared-secret (HS*) key would let
@@ -45,6 +52,7 @@ export class TrustAnchorConfig {
   name?: string;
 
   /** The `iss` value of its tokens, compared by exact string match. */
+  @ValidateIf(isOidc)
   @IsSecureUrl()
   issuer!: string;
 
@@ -68,6 +76,7 @@ export class TrustAnchorConfig {
   jwks_file?: string;
 
   /** `aud` values by which this issuer names actbridge. A presented token must carry one of them. */
+  @ValidateIf(isOidc)
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()
@@ -119,4 +128,19 @@ export class TrustAnchorConfig {
   @Min(0)
   @Max(300)
   clock_skew?: number;
+
+  /**
+   * `oidc` (default): an issuer of JWTs. `saml`: a SAML 2.0 IdP; `issuer` is then its entity ID (any
+   * absolute URI, compared exactly) and its keys and options are in `saml:`.
+   */
+  @IsOptional()
+  @IsIn(['oidc', 'saml'])
+  kind: 'oidc' | 'saml' = 'oidc';
+
+  /** `kind: saml` only: the IdP's certificates and assertion options. */
+  @ValidateIf((anchor: TrustAnchorConfig) => anchor.kind === 'saml' || anchor.saml !== undefined)
+  @IsObject({ message: 'is required for kind: saml (metadata_file, metadata_url or certificates)' })
+  @ValidateNested()
+  @Type(() => SamlAnchorConfig)
+  saml?: SamlAnchorConfig;
 }
