@@ -20,8 +20,13 @@ export interface AuditRecord {
   subject?: AuditActor;
   /** The actor chain of the issued token, outermost (current) actor first. */
   actors?: AuditActor[];
-  /** delegation (act recorded) or impersonation (no act; the client is named here only). */
-  mode?: 'delegation' | 'impersonation';
+  /**
+   * delegation (act recorded) or impersonation (no act; the client is named here only), or assertion
+   * (an RFC 7521 assertion grant: no act, the client named by client_id).
+   */
+  mode?: 'delegation' | 'impersonation' | 'assertion';
+  /** Assertion grants: the format of the presented `assertion` (a token type URI: saml2; id-jag or jwt for jwt-bearer). */
+  assertion_type?: string;
   audience?: string[];
   scope?: string;
   ttl?: number;
@@ -31,8 +36,6 @@ export interface AuditRecord {
   rule?: string;
   /** The issued token's principal when a policy rule formed it (differs from `subject`, as presented). */
   issued_subject?: AuditActor;
-  /** jwt-bearer grant: the assertion's profile, as a token type URN (id-jag, or jwt for plain RFC 7523). */
-  assertion_type?: string;
 }
 
 export function newAuditRecord(requestId?: string): AuditRecord {

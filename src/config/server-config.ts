@@ -194,6 +194,17 @@ export class ServerConfig {
   @IsInt()
   @Min(1)
   idJagTtl!: number;
+
+  @Env(
+    'SAML_SP_ENTITY_ID',
+    "actbridge's SAML entity ID. A SAML assertion's AudienceRestriction must name it, ISSUER or the token endpoint URL (RFC 7522 §3).",
+    undefined,
+    '$ISSUER',
+  )
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/, { message: 'must be an absolute URI' })
+  samlSpEntityId?: string;
 }
 
 export function envSettingsDoc(): readonly EnvSettingDoc[] {

@@ -3,6 +3,7 @@ import { ClientConfig, ClientsFile } from '../clients/client.config.js';
 import { compileAnchorPolicy, type AnchorPolicy } from '../policy/anchor-policy.js';
 import { checkAnchorClientRefs, checkTokenSettings } from '../trust-anchors/anchor-token-settings.js';
 import type { SecretValue } from '../trust-anchors/secret-value.js';
+import { checkAnchorKind } from '../trust-anchors/saml-anchor.loader.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readJwksFile, readYamlFile } from './config-files.js';
@@ -126,9 +127,10 @@ export function loadTrustAnchorFiles(
   const byIssuer = new Map<string, string>();
   const byName = new Map<string, string>();
   for (const file of files) {
-    const config = validateConfig(TrustAnchorConfig, readYamlFile(file), file);
+    const raw = readYamlFile(file);
+    const config = validateConfig(TrustAnchorConfig, raw, file);
     const name = config.name ?? basename(file).replace(/\.ya?ml(\.example)?$/i, '');
-    const problems: Array<[string, string]> = [];
+    const problems: Array<[string, string]> = checkAnchorKind(raw, config, file);
     const sources = [config.discovery, config.jwks_uri, config.jwks, config.jwks_file].filter((v) => v !== undefined);
     if (sources.length > 1) {
       problems.push(['discovery', 'give at most one key source: discovery, jwks_uri, jwks or jwks_file']);

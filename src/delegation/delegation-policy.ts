@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
 import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import { buildSubjectView } from '../policy/subject-view.js';
 import { tokenRejected } from '../subject-tokens/token-rejection.js';
@@ -26,7 +26,7 @@ export interface DelegationRequest {
 /** What may be granted: the claims-to-be of the issued token, independent of its encoding. */
 export interface DelegationGrant {
   readonly subject: Principal;
-  readonly mode: 'delegation' | 'impersonation';
+  readonly mode: 'delegation' | 'impersonation' | 'assertion';
   /** The new `act` chain (undefined under impersonation). */
   readonly act: ActClaim | undefined;
   readonly audience: readonly string[];
@@ -94,16 +94,8 @@ export class DelegationPolicy {
       }
     }
 
-    const audience = resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
-    if (policy) this.enforcePolicyTargets(audience, policy);
-    const scope = this.narrowScope(request.scope, subject, client, policy);
-
-    // Lifetime never grows through an exchange: bounded by the client's TTL, the policy rule's max_ttl
-    // and both presented tokens.
-    const now = Math.floor(Date.now() / 1000);
-    const ttl = Math.min(client.token_ttl ?? this.server.tokenTtl, policy?.rule.maxTtl ?? Infinity);
-    const expiresAt = Math.min(now + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
-    if (expiresAt <= now) {
+    const { audience, scope, issuedAt, expiresAt } = this.bounds(request, policy);
+    if (expiresAt <= issuedAt) {
       throw new InvalidRequest(`${expiresAt === actor?.expiresAt ? 'actor_token' : 'subject_token'} has expired`);
     }
 
@@ -113,10 +105,56 @@ export class DelegationPolicy {
       act,
       audience,
       scope,
-      issuedAt: now,
+      issuedAt,
       expiresAt,
       ...(policy ? { rule: policy.label } : {}),
     };
+  }
+
+  /**
+   * An RFC 7521 §4.1 assertion grant (RFC 7522 saml2-bearer): the client gets a token about the
+   * assertion's subject, without `act` (the client is named by `client_id`). The anchor's rules,
+   * targets, scope and lifetime apply as to an exchange; refusals of the assertion are invalid_grant.
+   */
+  decideAssertionGrant(request: Omit<DelegationRequest, 'actor' | 'subjectRole'>): DelegationGrant {
+    const { subject, client } = request;
+    // A delegated or delegable token must go through token exchange, where its chain or may_act is
+    // checked and kept; a plain grant would launder it into a token without `act`.
+    if (subject.act !== undefined || subject.mayAct !== undefined) {
+      throw new InvalidGrant('assertion carries act or may_act; present it through token exchange instead');
+    }
+    const policy = this.applyPolicy(subject, client.client_id, 'assertion');
+    const { audience, scope, issuedAt, expiresAt } = this.bounds(request, policy);
+    if (expiresAt <= issuedAt) throw new InvalidGrant('assertion has expired');
+    return {
+      subject: policy?.subject ?? subject.principal,
+      mode: 'assertion',
+      act: undefined,
+      audience,
+      scope,
+      issuedAt,
+      expiresAt,
+      ...(policy ? { rule: policy.label } : {}),
+    };
+  }
+
+  /**
+   * Targets, scope and lifetime: what every issued token is bounded by, whatever the grant. Lifetime
+   * never grows through an exchange: bounded by the client's TTL, the policy rule's max_ttl and every
+   * presented token.
+   */
+  private bounds(
+    request: Omit<DelegationRequest, 'subjectRole'>,
+    policy: PolicyGrant | undefined,
+  ): Pick<DelegationGrant, 'audience' | 'scope' | 'issuedAt' | 'expiresAt'> {
+    const { client, subject, actor } = request;
+    const audience = resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
+    if (policy) this.enforcePolicyTargets(audience, policy);
+    const scope = this.narrowScope(request.scope, subject, client, policy);
+    const now = Math.floor(Date.now() / 1000);
+    const ttl = Math.min(client.token_ttl ?? this.server.tokenTtl, policy?.rule.maxTtl ?? Infinity);
+    const expiresAt = Math.min(now + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
+    return { audience, scope, issuedAt: now, expiresAt };
   }
 
   /**

@@ -6,10 +6,11 @@ import { GRANT_HANDLERS, type GrantHandler } from '../token-endpoint/grant-handl
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { JwtBearerGrant } from './jwt-bearer.grant.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
+import { Saml2BearerGrant } from './saml2-bearer.grant.js';
 import { TokenExchangeGrant } from './token-exchange.grant.js';
 
 /** The grant types actbridge serves: one line per grant. */
-const GRANTS = [TokenExchangeGrant, JwtBearerGrant];
+const GRANTS = [TokenExchangeGrant, JwtBearerGrant, Saml2BearerGrant];
 
 @Module({
   imports: [SubjectTokensModule, DelegationModule, IdJagModule, TrustAnchorsModule],

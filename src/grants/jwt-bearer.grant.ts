@@ -43,6 +43,7 @@ export class JwtBearerGrant implements GrantHandler {
     const request = JwtBearerRequest.from(params);
     const profile = this.profileFor(request.assertion);
     audit.assertion_type = profile.assertionType;
+    audit.mode = 'assertion';
     const redeemed = await profile.redeem(request.assertion, client);
     audit.subject = redeemed.subject;
     // The issuer's trust-anchor rules (CEL), when it has any: no matching rule, no token; the rule bounds

@@ -5,11 +5,13 @@ import { IdTokenValidator } from './id-token.validator.js';
 import { JwtTokenVerifier } from './jwt-token-verifier.js';
 import { JwtValidator } from './jwt.validator.js';
 import { OpaqueAccessTokenValidator } from './opaque-access-token.js';
+import { Saml1Validator } from './saml1.validator.js';
+import { Saml2Validator } from './saml2.validator.js';
 import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
 import { SubjectTokenValidators } from './subject-token-validators.js';
 
 /** The token types actbridge accepts as subject or actor tokens: one line per format. */
-const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator];
+const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator, Saml2Validator, Saml1Validator];
 
 @Module({
   imports: [TrustAnchorsModule],

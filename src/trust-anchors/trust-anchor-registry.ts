@@ -40,6 +40,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       clientIds: new Map(),
     });
     for (const anchor of config.anchors) {
+      if (anchor.config.kind === 'saml') continue; // SAML IdPs: SamlAnchorRegistry
       if (anchor.config.development_only && !keys.ephemeral) {
         this.logger.warn(`ignoring ${anchor.file}: development_only, and SIGNING_KEYS is configured`);
         continue;

@@ -22,6 +22,10 @@ import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../subject-tokens/
 import { IntrospectionConfig } from './introspection.config.js';
 import { JwtBearerAnchorConfig } from '../grants/jwt-bearer-anchor.config.js';
 import { IdJagAnchorConfig } from '../id-jag/id-jag-anchor.config.js';
+import { SamlAnchorConfig } from './saml-anchor.config.js';
+
+/** OIDC anchors only: the loader checks a SAML anchor's issuer (any absolute URI) and refuses these fields. */
+const isOidc = (anchor: TrustAnchorConfig) => anchor.kind !== 'saml';
 
 /**
  * Signature algorithms a trust anchor may use. Asymmetric only: a shared-secret (HS*) key would let
@@ -54,6 +58,7 @@ export class TrustAnchorConfig {
   name?: string;
 
   /** The `iss` value of its tokens, compared by exact string match. */
+  @ValidateIf(isOidc)
   @IsSecureUrl()
   issuer!: string;
 
@@ -77,6 +82,7 @@ export class TrustAnchorConfig {
   jwks_file?: string;
 
   /** `aud` values by which this issuer names actbridge. A presented token must carry one of them. */
+  @ValidateIf(isOidc)
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()
@@ -188,6 +194,21 @@ export class TrustAnchorConfig {
   @ValidateNested()
   @Type(() => JwtBearerAnchorConfig)
   jwt_bearer?: JwtBearerAnchorConfig;
+
+  /**
+   * `oidc` (default): an issuer of JWTs. `saml`: a SAML 2.0 IdP; `issuer` is then its entity ID (any
+   * absolute URI, compared exactly) and its keys and options are in `saml:`.
+   */
+  @IsOptional()
+  @IsIn(['oidc', 'saml'])
+  kind: 'oidc' | 'saml' = 'oidc';
+
+  /** `kind: saml` only: the IdP's certificates and assertion options. */
+  @ValidateIf((anchor: TrustAnchorConfig) => anchor.kind === 'saml' || anchor.saml !== undefined)
+  @IsObject({ message: 'is required for kind: saml (metadata_file, metadata_url or certificates)' })
+  @ValidateNested()
+  @Type(() => SamlAnchorConfig)
+  saml?: SamlAnchorConfig;
 }
 
 function isClientIdMap(value: unknown): boolean {

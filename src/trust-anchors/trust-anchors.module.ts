@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { SamlAnchorRegistry } from './saml-anchor-registry.js';
 import { TrustAnchorRegistry } from './trust-anchor-registry.js';
 
 @Module({
-  providers: [TrustAnchorRegistry],
-  exports: [TrustAnchorRegistry],
+  providers: [TrustAnchorRegistry, SamlAnchorRegistry],
+  exports: [TrustAnchorRegistry, SamlAnchorRegistry],
 })
 export class TrustAnchorsModule {}

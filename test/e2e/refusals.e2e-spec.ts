@@ -464,22 +464,29 @@ describe('token exchange parameters', () => {
     await refused(exchange(extra as Record<string, string>), asAgent, status, error, description);
   });
 
-  it.each([TT.saml2, TT.refreshToken, 'urn:ietf:params:oauth:token-type:saml1', 'urn:example:custom'])(
-    'refuses subject_token_type %s as unsupported',
-    async (type) => {
-      await refused(
-        exchange({ subject_token: 'x', subject_token_type: type }),
-        asAgent,
-        400,
-        'invalid_request',
-        /^unsupported subject_token_type; supported: /,
-      );
-    },
-  );
+  it.each([TT.refreshToken, 'urn:example:custom'])('refuses subject_token_type %s as unsupported', async (type) => {
+    await refused(
+      exchange({ subject_token: 'x', subject_token_type: type }),
+      asAgent,
+      400,
+      'invalid_request',
+      /^unsupported subject_token_type; supported: /,
+    );
+  });
+
+  it('refuses saml1 as a known but unsupported token type', async () => {
+    await refused(
+      exchange({ subject_token: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:saml1' }),
+      asAgent,
+      400,
+      'invalid_request',
+      'saml1 is not supported as subject_token_type; present a SAML 2.0 assertion as urn:ietf:params:oauth:token-type:saml2',
+    );
+  });
 
   it('refuses an unsupported actor_token_type', async () => {
     await refused(
-      exchange({ subject_token: await userToken(), actor_token: 'x', actor_token_type: TT.saml2 }),
+      exchange({ subject_token: await userToken(), actor_token: 'x', actor_token_type: 'urn:example:custom' }),
       asAgent,
       400,
       'invalid_request',

@@ -90,7 +90,11 @@ describe('discovery of actbridge', () => {
       issuer: stsIssuer,
       token_endpoint: `${stsIssuer}/oauth/token`,
       jwks_uri: `${stsIssuer}/.well-known/jwks.json`,
-      grant_types_supported: [TOKEN_EXCHANGE, 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+      grant_types_supported: [
+        TOKEN_EXCHANGE,
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+        'urn:ietf:params:oauth:grant-type:saml2-bearer',
+      ],
       token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
     });
   });

@@ -1,0 +1,80 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { X509Certificate } from 'node:crypto';
+import { generate } from 'selfsigned';
+import { certificatesFromMetadata, pemCertificates } from './saml-certificates.js';
+
+let signing: string;
+let encryption: string;
+const body = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
+
+const metadata = (entityId: string, descriptors: string) =>
+  `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">
+     <md:EntityDescriptor entityID="https://other.example"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"/></md:EntityDescriptor>
+     <md:EntityDescriptor entityID="${entityId}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">${descriptors}</md:IDPSSODescriptor></md:EntityDescriptor>
+   </md:EntitiesDescriptor>`;
+const key = (cert: string, use?: string) =>
+  `<md:KeyDescriptor${use ? ` use="${use}"` : ''}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>
+     ${body(cert)}
+   </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
+
+beforeAll(async () => {
+  [signing, encryption] = (
+    await Promise.all([generate([{ name: 'commonName', value: 's' }]), generate([{ name: 'commonName', value: 'e' }])])
+  ).map((p) => p.cert);
+});
+
+describe('certificatesFromMetadata', () => {
+  it('takes the signing (or unqualified) certificates of the named IdP only', () => {
+    const certs = certificatesFromMetadata(
+      metadata('https://idp.example', key(signing, 'signing') + key(encryption, 'encryption')),
+      'https://idp.example',
+    );
+    expect(certs).toHaveLength(1);
+    expect(new X509Certificate(certs[0]!).raw.equals(new X509Certificate(signing).raw)).toBe(true);
+    expect(certificatesFromMetadata(metadata('https://idp.example', key(signing)), 'https://idp.example')).toHaveLength(
+      1,
+    );
+  });
+
+  it.each([
+    [
+      'another entity',
+      () => metadata('https://idp.example', key(signing)),
+      'https://nope.example',
+      /no EntityDescriptor with entityID "https:\/\/nope.example"/,
+    ],
+    [
+      'no signing certificate',
+      () => metadata('https://idp.example', key(encryption, 'encryption')),
+      'https://idp.example',
+      /has no signing certificate/,
+    ],
+    [
+      'a broken certificate',
+      () => metadata('https://idp.example', key('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----')),
+      'https://idp.example',
+      /not a valid X.509 certificate/,
+    ],
+    [
+      'a DOCTYPE',
+      () => `<!DOCTYPE x>${metadata('https://idp.example', key(signing))}`,
+      'https://idp.example',
+      /DOCTYPE/,
+    ],
+    ['not metadata', () => '<x/>', 'https://idp.example', /has no EntityDescriptor/],
+  ])('refuses %s', (_name, xml, entityId, message) => {
+    expect(() => certificatesFromMetadata(xml(), entityId)).toThrow(message);
+  });
+});
+
+describe('pemCertificates', () => {
+  it('reads every certificate of a PEM bundle', () => {
+    expect(pemCertificates(`${signing}\n${encryption}`)).toHaveLength(2);
+  });
+
+  it('refuses text without a certificate', () => {
+    expect(() => pemCertificates('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----')).toThrow(
+      'holds no PEM certificate',
+    );
+  });
+});

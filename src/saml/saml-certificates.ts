@@ -1,0 +1,59 @@
+import { X509Certificate } from 'node:crypto';
+import { attr, children, descendants, NS, parseStrictXml, text, type XmlDocument } from './saml-xml.js';
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
+
+/** A certificate in PEM form, checked to parse as X.509 (throws with a readable message otherwise). */
+export function certificatePem(base64Der: string): string {
+  const body = base64Der.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error('certificate is not base64');
+  const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  try {
+    new X509Certificate(pem);
+  } catch (error) {
+    throw new Error(`not a valid X.509 certificate (${(error as Error).message})`, { cause: error });
+  }
+  return pem;
+}
+
+/** Every PEM certificate in `text` (at least one), normalised. */
+export function pemCertificates(pemText: string): string[] {
+  const bodies = [...pemText.matchAll(PEM_BLOCK)].map((m) => m[1]!);
+  if (bodies.length === 0) throw new Error('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  return bodies.map(certificatePem);
+}
+
+/**
+ * The signing certificates of IdP `entityId` in SAML metadata (SAML Metadata §2.4.3, §2.4.1.1): the
+ * X509Certificate of each KeyDescriptor with `use="signing"` or no `use`, in the IDPSSODescriptor of
+ * the EntityDescriptor whose entityID is exactly `entityId` (an EntitiesDescriptor may hold several).
+ */
+export function certificatesFromMetadata(xml: string, entityId: string): string[] {
+  let doc: XmlDocument;
+  try {
+    doc = parseStrictXml(xml);
+  } catch (error) {
+    throw new Error(`metadata ${(error as Error).message}`, { cause: error });
+  }
+  const entities = descendants(doc, NS.metadata, 'EntityDescriptor');
+  if (entities.length === 0) throw new Error('metadata has no EntityDescriptor');
+  const entity = entities.find((e) => attr(e, 'entityID') === entityId);
+  if (!entity) {
+    throw new Error(
+      `metadata has no EntityDescriptor with entityID ${JSON.stringify(entityId)} (found ${entities
+        .map((e) => JSON.stringify(attr(e, 'entityID') ?? ''))
+        .slice(0, 5)
+        .join(', ')})`,
+    );
+  }
+  const idp = children(entity, NS.metadata, 'IDPSSODescriptor');
+  if (idp.length !== 1) throw new Error('metadata EntityDescriptor must have exactly one IDPSSODescriptor');
+  const certs: string[] = [];
+  for (const descriptor of children(idp[0]!, NS.metadata, 'KeyDescriptor')) {
+    const use = attr(descriptor, 'use');
+    if (use !== undefined && use !== 'signing') continue;
+    for (const cert of descendants(descriptor, NS.dsig, 'X509Certificate')) certs.push(certificatePem(text(cert)));
+  }
+  if (certs.length === 0) throw new Error('metadata IDPSSODescriptor has no signing certificate');
+  return [...new Set(certs)];
+}

@@ -1,0 +1,305 @@
+import { describe, expect, it } from '@jest/globals';
+import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
+import {
+  checkAssertion,
+  decodeSamlToken,
+  inspectEnvelope,
+  readAssertion,
+  SamlRejected,
+  type AssertionCheckContext,
+  type AssertionFacts,
+} from './saml2-assertion.js';
+
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const NOW = 1_800_000_000;
+const ENDPOINT = 'https://sts.example/oauth/token';
+const ctx: AssertionCheckContext = {
+  now: NOW,
+  clockSkew: 30,
+  issuer: 'https://idp.example',
+  audiences: ['https://sts.example/saml', 'https://sts.example'],
+  recipient: ENDPOINT,
+  maxLifetime: 3600,
+};
+const facts: AssertionFacts = {
+  id: '_a1',
+  issuer: 'https://idp.example',
+  issueInstant: NOW - 5,
+  nameId: { value: 'alice@example.com' },
+  confirmations: [{ method: BEARER, data: { notOnOrAfter: NOW + 300, recipient: ENDPOINT } }],
+  conditions: {
+    notBefore: NOW - 5,
+    notOnOrAfter: NOW + 300,
+    audienceRestrictions: [['https://sts.example']],
+    unsupported: [],
+  },
+  attributes: {},
+};
+const rejection = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SamlRejected || error instanceof XmlRejected) return error.message;
+    throw error;
+  }
+  throw new Error('not rejected');
+};
+
+describe('decodeSamlToken', () => {
+  const xml = '<a>é?</a>';
+  it.each([
+    ['base64url, unpadded', Buffer.from(xml).toString('base64url')],
+    ['base64, padded', Buffer.from(xml).toString('base64')],
+  ])('decodes %s', (_name, token) => {
+    expect(decodeSamlToken(token)).toBe(xml);
+  });
+
+  it.each([
+    ['spaces', 'PGE+ PC9hPg=='],
+    ['mixed alphabets', 'PGE+PC9h-_'],
+    ['impossible length', 'PGE+P'],
+    ['padding on a wrong length', 'PGE=='],
+    ['padding inside', 'PG=E'],
+  ])('refuses %s', (_name, token) => {
+    expect(rejection(() => decodeSamlToken(token))).toBe('is not base64url-encoded');
+  });
+
+  it('refuses bytes that are not UTF-8, and text that is not XML', () => {
+    expect(rejection(() => decodeSamlToken(Buffer.from([0x3c, 0xff, 0xfe]).toString('base64url')))).toBe(
+      'is not UTF-8 encoded XML',
+    );
+    expect(rejection(() => decodeSamlToken(Buffer.from('eyJhbGciOiJub25lIn0').toString('base64url')))).toBe(
+      'is not an XML document',
+    );
+  });
+});
+
+describe('inspectEnvelope', () => {
+  const A = 'xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"';
+  const P = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"';
+  const status = (v = 'Success') =>
+    `<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:${v}"/></samlp:Status>`;
+  const assertion = (inner = '') =>
+    `<saml:Assertion ${A}><saml:Issuer>https://idp.example</saml:Issuer>${inner}</saml:Assertion>`;
+  const inspect = (xml: string) => inspectEnvelope(parseStrictXml(xml));
+
+  it('reads the unverified issuer and where signatures are', () => {
+    expect(inspect(assertion())).toEqual({
+      kind: 'assertion',
+      issuer: 'https://idp.example',
+      assertionSigned: false,
+      responseSigned: false,
+    });
+    const signedResponse = `<samlp:Response ${P}><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>${status()}${assertion()}</samlp:Response>`;
+    expect(inspect(signedResponse)).toMatchObject({ kind: 'response', responseSigned: true, assertionSigned: false });
+  });
+
+  it.each([
+    [
+      'two assertions',
+      `<samlp:Response ${P}>${status()}${assertion()}${assertion()}</samlp:Response>`,
+      'must carry exactly one Assertion',
+    ],
+    ['no assertion', `<samlp:Response ${P}>${status()}</samlp:Response>`, 'must carry exactly one Assertion'],
+    [
+      'a failed status',
+      `<samlp:Response ${P}>${status('Requester')}${assertion()}</samlp:Response>`,
+      'is a Response whose status is not Success',
+    ],
+    [
+      'a nested assertion',
+      assertion(`<saml:Advice>${assertion()}</saml:Advice>`),
+      'must carry exactly one Assertion (nested assertions are not accepted)',
+    ],
+    ['a comment', assertion('<!-- hi -->'), 'must not contain XML comments or processing instructions'],
+    ['a processing instruction', assertion('<?evil x?>'), 'must not contain XML comments or processing instructions'],
+    [
+      'an EncryptedID',
+      assertion('<saml:Subject><saml:EncryptedID/></saml:Subject>'),
+      'carries an EncryptedID; encrypted elements are not supported',
+    ],
+    [
+      'an EncryptedAssertion',
+      `<samlp:Response ${P}>${status()}<saml:EncryptedAssertion ${A}/></samlp:Response>`,
+      'carries an EncryptedAssertion; encrypted assertions are not supported',
+    ],
+    [
+      'SHA-1',
+      assertion(
+        '<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/></ds:SignedInfo></ds:Signature>',
+      ),
+      'is signed with SHA-1, which is not accepted (use RSA-SHA256 or stronger)',
+    ],
+    [
+      'SAML 1.1',
+      '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion"/>',
+      'is a SAML 1.x assertion; only SAML 2.0 is supported',
+    ],
+    ['another document', '<html/>', 'is not a SAML 2.0 Assertion or Response'],
+    ['no Issuer', `<saml:Assertion ${A}/>`, 'has no Issuer'],
+    [
+      'a Response Issuer unlike the Assertion Issuer',
+      `<samlp:Response ${P}><saml:Issuer ${A}>https://other.example</saml:Issuer>${status()}${assertion()}</samlp:Response>`,
+      'is a Response whose Issuer differs from its Assertion Issuer',
+    ],
+  ])('refuses %s', (_name, xml, message) => {
+    expect(rejection(() => inspect(xml))).toBe(message);
+  });
+});
+
+describe('readAssertion', () => {
+  const xml = `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x" Version="2.0" IssueInstant="2027-01-15T08:00:00Z">
+    <saml:Issuer>https://idp.example</saml:Issuer>
+    <saml:Subject>
+      <saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">alice@<![CDATA[example.com]]></saml:NameID>
+      <saml:SubjectConfirmation Method="${BEARER}"><saml:SubjectConfirmationData NotOnOrAfter="2027-01-15T08:05:00.123Z" Recipient="${ENDPOINT}"/></saml:SubjectConfirmation>
+    </saml:Subject>
+    <saml:Conditions NotOnOrAfter="2027-01-15T08:05:00Z"><saml:AudienceRestriction><saml:Audience>a</saml:Audience><saml:Audience>b</saml:Audience></saml:AudienceRestriction><saml:OneTimeUse/><saml:Condition/></saml:Conditions>
+    <saml:AttributeStatement><saml:Attribute Name="groups"><saml:AttributeValue>r</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>
+    <saml:AttributeStatement><saml:Attribute Name="groups"><saml:AttributeValue>w</saml:AttributeValue></saml:Attribute></saml:AttributeStatement>
+  </saml:Assertion>`;
+
+  it('reads NameID (all text, format kept), confirmations, conditions and attributes', () => {
+    const t = Date.parse('2027-01-15T08:05:00Z') / 1000;
+    expect(readAssertion(parseStrictXml(xml).documentElement)).toEqual({
+      id: '_x',
+      issuer: 'https://idp.example',
+      issueInstant: t - 300,
+      nameId: { value: 'alice@example.com', format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
+      confirmations: [{ method: BEARER, data: { notBefore: undefined, notOnOrAfter: t, recipient: ENDPOINT } }],
+      conditions: {
+        notBefore: undefined,
+        notOnOrAfter: t,
+        audienceRestrictions: [['a', 'b']],
+        unsupported: ['Condition'],
+      },
+      attributes: { groups: ['r', 'w'] },
+    });
+  });
+
+  it.each([
+    [
+      'a local-time timestamp',
+      xml.replace('2027-01-15T08:00:00Z', '2027-01-15T08:00:00'),
+      'has a malformed Assertion IssueInstant (UTC xs:dateTime required)',
+    ],
+    ['SAML version 1.1', xml.replace('Version="2.0"', 'Version="1.1"'), 'is not a SAML 2.0 assertion (Version)'],
+    ['no NameID', xml.replace(/<saml:NameID[^]*<\/saml:NameID>/, ''), 'has no NameID in its Subject'],
+    [
+      'two Conditions',
+      xml.replace('<saml:AttributeStatement>', '<saml:Conditions/><saml:AttributeStatement>'),
+      'has more than one Conditions element',
+    ],
+  ])('refuses %s', (_name, doc, message) => {
+    expect(rejection(() => readAssertion(parseStrictXml(doc).documentElement))).toBe(message);
+  });
+});
+
+describe('checkAssertion (RFC 7522 §3)', () => {
+  const withConditions = (c: Partial<NonNullable<AssertionFacts['conditions']>>): AssertionFacts => ({
+    ...facts,
+    conditions: { ...facts.conditions!, ...c },
+  });
+  const withConfirmation = (data: SubjectConfirmationData | undefined, method = BEARER): AssertionFacts => ({
+    ...facts,
+    confirmations: [{ method, ...(data && { data }) }],
+  });
+  type SubjectConfirmationData = NonNullable<AssertionFacts['confirmations'][number]['data']>;
+
+  it('accepts a good assertion: expiry from Conditions, remembered until the latest NotOnOrAfter + skew', () => {
+    expect(checkAssertion(facts, ctx)).toEqual({ expiresAt: NOW + 300, replayUntil: NOW + 330 });
+  });
+
+  it('accepts a bearer confirmation without data when Conditions expire, and data-only expiry', () => {
+    expect(checkAssertion(withConfirmation(undefined), ctx).expiresAt).toBe(NOW + 300);
+    const dataOnly = { ...withConditions({ notOnOrAfter: undefined }) };
+    expect(checkAssertion(dataOnly, ctx)).toEqual({ expiresAt: NOW + 300, replayUntil: NOW + 330 });
+  });
+
+  it('drops an expired confirmation when another bearer one is usable', () => {
+    const two: AssertionFacts = {
+      ...facts,
+      confirmations: [
+        { method: BEARER, data: { notOnOrAfter: NOW - 100, recipient: ENDPOINT } },
+        { method: BEARER, data: { notOnOrAfter: NOW + 200, recipient: ENDPOINT } },
+      ],
+    };
+    expect(checkAssertion(two, ctx).expiresAt).toBe(NOW + 300);
+  });
+
+  it('tolerates clock skew on both ends', () => {
+    expect(() => checkAssertion(withConditions({ notBefore: NOW + 29 }), ctx)).not.toThrow();
+    expect(() => checkAssertion(withConditions({ notOnOrAfter: NOW - 29 }), { ...ctx })).not.toThrow();
+  });
+
+  it.each<[string, AssertionFacts, string]>([
+    ['another issuer', { ...facts, issuer: 'https://evil.example' }, 'Issuer does not match the IdP that signed it'],
+    ['issued in the future', { ...facts, issueInstant: NOW + 31 }, 'was issued in the future (IssueInstant)'],
+    ['no Conditions', { ...facts, conditions: undefined }, 'has no Conditions (an AudienceRestriction is required)'],
+    [
+      'an unknown condition',
+      withConditions({ unsupported: ['ProxyRestrictionX'] }),
+      'has an unsupported condition: ProxyRestrictionX',
+    ],
+    ['not yet valid', withConditions({ notBefore: NOW + 31 }), 'is not yet valid (NotBefore)'],
+    ['expired', withConditions({ notOnOrAfter: NOW - 30 }), 'has expired (NotOnOrAfter)'],
+    [
+      'no AudienceRestriction',
+      withConditions({ audienceRestrictions: [] }),
+      'audience is not accepted: its AudienceRestriction must name https://sts.example/saml',
+    ],
+    [
+      'another audience',
+      withConditions({ audienceRestrictions: [['https://other.example']] }),
+      'audience is not accepted: its AudienceRestriction must name https://sts.example/saml',
+    ],
+    [
+      'one of two AudienceRestrictions not naming us',
+      withConditions({ audienceRestrictions: [['https://sts.example'], ['https://other.example']] }),
+      'audience is not accepted: its AudienceRestriction must name https://sts.example/saml',
+    ],
+    [
+      'no bearer confirmation',
+      withConfirmation(undefined, 'urn:oasis:names:tc:SAML:2.0:cm:sender-vouches'),
+      'has no bearer SubjectConfirmation',
+    ],
+    ['no Recipient', withConfirmation({ notOnOrAfter: NOW + 60 }), 'bearer SubjectConfirmation has no Recipient'],
+    [
+      'another Recipient',
+      withConfirmation({ notOnOrAfter: NOW + 60, recipient: 'https://sts.example/acs' }),
+      `bearer SubjectConfirmation Recipient is not this token endpoint (${ENDPOINT})`,
+    ],
+    [
+      'no confirmation NotOnOrAfter',
+      withConfirmation({ recipient: ENDPOINT }),
+      'bearer SubjectConfirmation has no NotOnOrAfter',
+    ],
+    [
+      'an expired confirmation',
+      withConfirmation({ recipient: ENDPOINT, notOnOrAfter: NOW - 31 }),
+      'bearer SubjectConfirmation has expired (NotOnOrAfter)',
+    ],
+    [
+      'a confirmation not yet valid',
+      withConfirmation({ recipient: ENDPOINT, notOnOrAfter: NOW + 60, notBefore: NOW + 60 }),
+      'bearer SubjectConfirmation is not yet valid (NotBefore)',
+    ],
+    [
+      'no expiry anywhere',
+      { ...withConditions({ notOnOrAfter: undefined }), confirmations: [{ method: BEARER }] },
+      'bearer SubjectConfirmation has no SubjectConfirmationData (and Conditions has no NotOnOrAfter)',
+    ],
+    [
+      'an expiry unreasonably far ahead',
+      withConditions({ notOnOrAfter: NOW + 3631 }),
+      'expires too far in the future (more than 3600 s ahead)',
+    ],
+    [
+      'a confirmation expiry unreasonably far ahead',
+      withConfirmation({ recipient: ENDPOINT, notOnOrAfter: NOW + 7200 }),
+      'expires too far in the future (more than 3600 s ahead)',
+    ],
+  ])('refuses %s', (_name, input, message) => {
+    expect(rejection(() => checkAssertion(input, ctx))).toBe(message);
+  });
+});

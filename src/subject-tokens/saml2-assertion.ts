@@ -1,0 +1,333 @@
+import {
+  attr,
+  child,
+  children,
+  descendants,
+  hasCommentOrProcessingInstruction,
+  NS,
+  text,
+  type XmlDocument,
+  type XmlElement,
+} from '../saml/saml-xml.js';
+
+/**
+ * The format-specific parts of SAML 2.0 assertion validation, as pure functions: decoding, the
+ * structural checks on the presented (unverified) document, and the RFC 7522 §3 checks on the
+ * assertion node-saml verified. Failures throw SamlRejected with the message the caller is told.
+ */
+export class SamlRejected extends Error {
+  override readonly name = 'SamlRejected';
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
+
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const ENTITY_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity';
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+/** SAML Core §1.3.3: xs:dateTime in UTC. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/**
+ * RFC 8693 §3 / RFC 7522 §2.1: base64url without padding; padded (and standard-alphabet) base64 is
+ * accepted too, as many SAML stacks produce it. One alphabet per value, no whitespace or line breaks.
+ */
+export function decodeSamlToken(token: string): string {
+  const urlSafe = /^[A-Za-z0-9_-]+={0,2}$/.test(token);
+  const standard = /^[A-Za-z0-9+/]+={0,2}$/.test(token);
+  const padded = token.endsWith('=');
+  if ((!urlSafe && !standard) || token.length % 4 === 1 || (padded && token.length % 4 !== 0)) {
+    throw new SamlRejected('is not base64url-encoded');
+  }
+  const bytes = Buffer.from(token, urlSafe ? 'base64url' : 'base64');
+  let xml: string;
+  try {
+    xml = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new SamlRejected('is not UTF-8 encoded XML');
+  }
+  if (
+    !xml
+      .replace(/^\uFEFF/, '')
+      .trimStart()
+      .startsWith('<')
+  )
+    throw new SamlRejected('is not an XML document');
+  return xml;
+}
+
+/** What the presented document looks like, before any signature is verified: used to refuse, never to accept. */
+export interface SamlEnvelope {
+  readonly kind: 'assertion' | 'response';
+  /** The Assertion's `<Issuer>`, unverified: selects the anchor whose certificates are tried. */
+  readonly issuer: string;
+  readonly assertionSigned: boolean;
+  readonly responseSigned: boolean;
+}
+
+/**
+ * Structural checks on the presented document: a SAML 2.0 Assertion, or a samlp:Response with a
+ * Success status carrying exactly one Assertion (RFC 7522 §2.1); no comments or processing
+ * instructions; nothing encrypted; no SHA-1 in any signature.
+ */
+export function inspectEnvelope(doc: XmlDocument & { readonly documentElement: XmlElement }): SamlEnvelope {
+  const root = doc.documentElement;
+  if (hasCommentOrProcessingInstruction(doc)) {
+    throw new SamlRejected('must not contain XML comments or processing instructions');
+  }
+  let assertion: XmlElement;
+  let responseSigned = false;
+  if (root.namespaceURI === NS.assertion && root.localName === 'Assertion') {
+    assertion = root;
+  } else if (root.namespaceURI === NS.protocol && root.localName === 'Response') {
+    if (children(root, NS.assertion, 'EncryptedAssertion').length > 0) {
+      throw new SamlRejected('carries an EncryptedAssertion; encrypted assertions are not supported');
+    }
+    const assertions = children(root, NS.assertion, 'Assertion');
+    if (assertions.length !== 1) throw new SamlRejected('must carry exactly one Assertion');
+    assertion = assertions[0]!;
+    const status = child(root, NS.protocol, 'Status');
+    const code = status && child(status, NS.protocol, 'StatusCode');
+    if (!code || attr(code, 'Value') !== SUCCESS) throw new SamlRejected('is a Response whose status is not Success');
+    responseSigned = child(root, NS.dsig, 'Signature') !== undefined;
+    const responseIssuer = child(root, NS.assertion, 'Issuer');
+    const assertionIssuer = child(assertion, NS.assertion, 'Issuer');
+    if (responseIssuer && assertionIssuer && text(responseIssuer) !== text(assertionIssuer)) {
+      throw new SamlRejected('is a Response whose Issuer differs from its Assertion Issuer');
+    }
+  } else if (root.namespaceURI === NS.saml1Assertion) {
+    throw new SamlRejected('is a SAML 1.x assertion; only SAML 2.0 is supported');
+  } else {
+    throw new SamlRejected('is not a SAML 2.0 Assertion or Response');
+  }
+  if (descendants(assertion, NS.assertion, 'Assertion').length > 0) {
+    throw new SamlRejected('must carry exactly one Assertion (nested assertions are not accepted)');
+  }
+  for (const name of ['EncryptedID', 'EncryptedAttribute']) {
+    if (descendants(assertion, NS.assertion, name).length > 0) {
+      throw new SamlRejected(`carries an ${name}; encrypted elements are not supported`);
+    }
+  }
+  for (const name of ['SignatureMethod', 'DigestMethod']) {
+    for (const el of descendants(doc, NS.dsig, name)) {
+      if (/sha1$/i.test(attr(el, 'Algorithm') ?? '')) {
+        throw new SamlRejected('is signed with SHA-1, which is not accepted (use RSA-SHA256 or stronger)');
+      }
+    }
+  }
+  const issuer = child(assertion, NS.assertion, 'Issuer');
+  if (!issuer || text(issuer).length === 0) throw new SamlRejected('has no Issuer');
+  return {
+    kind: root === assertion ? 'assertion' : 'response',
+    issuer: text(issuer),
+    assertionSigned: child(assertion, NS.dsig, 'Signature') !== undefined,
+    responseSigned,
+  };
+}
+
+export interface SubjectConfirmationFacts {
+  readonly method: string | undefined;
+  readonly data?: {
+    readonly notBefore?: number;
+    readonly notOnOrAfter?: number;
+    readonly recipient?: string;
+  };
+}
+
+/** An assertion's content, read from verified XML only. Times are epoch seconds. */
+export interface AssertionFacts {
+  readonly id: string;
+  readonly issuer: string;
+  readonly issueInstant: number;
+  readonly nameId: { readonly value: string; readonly format?: string };
+  readonly confirmations: readonly SubjectConfirmationFacts[];
+  readonly conditions?: {
+    readonly notBefore?: number;
+    readonly notOnOrAfter?: number;
+    readonly audienceRestrictions: readonly (readonly string[])[];
+    readonly unsupported: readonly string[];
+  };
+  readonly attributes: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Reads the facts RFC 7522 §3 needs from a verified Assertion element (SAML Core §2.3-2.7). */
+export function readAssertion(assertion: XmlElement): AssertionFacts {
+  if (assertion.namespaceURI !== NS.assertion || assertion.localName !== 'Assertion') {
+    throw new SamlRejected('is not a SAML 2.0 Assertion');
+  }
+  if (attr(assertion, 'Version') !== '2.0') throw new SamlRejected('is not a SAML 2.0 assertion (Version)');
+  const id = attr(assertion, 'ID');
+  if (!id || id.length > 256) throw new SamlRejected('has a missing or oversized ID');
+
+  const issuerEl = child(assertion, NS.assertion, 'Issuer');
+  if (!issuerEl) throw new SamlRejected('has no Issuer');
+  const issuerFormat = attr(issuerEl, 'Format');
+  if (issuerFormat !== undefined && issuerFormat !== ENTITY_FORMAT) {
+    throw new SamlRejected('has an Issuer that is not an entity identifier');
+  }
+
+  const subject = child(assertion, NS.assertion, 'Subject');
+  if (!subject) throw new SamlRejected('has no Subject'); // RFC 7522 §3 item 3
+  const nameIdEl = child(subject, NS.assertion, 'NameID');
+  if (!nameIdEl) throw new SamlRejected('has no NameID in its Subject');
+  const nameId = text(nameIdEl);
+  if (nameId.trim().length === 0) throw new SamlRejected('has an empty NameID');
+  const nameIdFormat = attr(nameIdEl, 'Format');
+
+  const confirmations = children(subject, NS.assertion, 'SubjectConfirmation').map((sc) => {
+    const data = child(sc, NS.assertion, 'SubjectConfirmationData');
+    return {
+      method: attr(sc, 'Method'),
+      ...(data && {
+        data: {
+          notBefore: time(data, 'NotBefore', 'SubjectConfirmationData'),
+          notOnOrAfter: time(data, 'NotOnOrAfter', 'SubjectConfirmationData'),
+          recipient: attr(data, 'Recipient'),
+        },
+      }),
+    };
+  });
+
+  const conditionsEl = child(assertion, NS.assertion, 'Conditions');
+  let conditions: AssertionFacts['conditions'];
+  if (conditionsEl) {
+    const audienceRestrictions: string[][] = [];
+    const unsupported: string[] = [];
+    for (let node = conditionsEl.firstChild; node; node = node.nextSibling) {
+      if (node.nodeType !== 1) continue;
+      const el = node as XmlElement;
+      if (el.namespaceURI === NS.assertion && el.localName === 'AudienceRestriction') {
+        audienceRestrictions.push(children(el, NS.assertion, 'Audience').map(text));
+      } else if (el.namespaceURI !== NS.assertion || !['OneTimeUse', 'ProxyRestriction'].includes(el.localName!)) {
+        // SAML Core §2.5.1.5: a relying party must reject an assertion with a condition it does not understand.
+        unsupported.push(el.localName ?? el.nodeName);
+      }
+    }
+    conditions = {
+      notBefore: time(conditionsEl, 'NotBefore', 'Conditions'),
+      notOnOrAfter: time(conditionsEl, 'NotOnOrAfter', 'Conditions'),
+      audienceRestrictions,
+      unsupported,
+    };
+  }
+
+  const attributes = new Map<string, string[]>();
+  for (const statement of children(assertion, NS.assertion, 'AttributeStatement')) {
+    for (const attribute of children(statement, NS.assertion, 'Attribute')) {
+      const name = attr(attribute, 'Name');
+      if (!name) throw new SamlRejected('has an Attribute without a Name');
+      const values = children(attribute, NS.assertion, 'AttributeValue').map(text);
+      attributes.set(name, [...(attributes.get(name) ?? []), ...values]);
+    }
+  }
+
+  return {
+    id,
+    issuer: text(issuerEl),
+    issueInstant: time(assertion, 'IssueInstant', 'Assertion', true)!,
+    nameId: { value: nameId, ...(nameIdFormat !== undefined && { format: nameIdFormat }) },
+    confirmations,
+    ...(conditions && { conditions }),
+    attributes: Object.fromEntries(attributes),
+  };
+}
+
+export interface AssertionCheckContext {
+  /** epoch seconds */
+  readonly now: number;
+  readonly clockSkew: number;
+  readonly issuer: string;
+  /** Names of actbridge an AudienceRestriction may use. */
+  readonly audiences: readonly string[];
+  /** The token endpoint URL: the only accepted SubjectConfirmationData Recipient. */
+  readonly recipient: string;
+  readonly maxLifetime: number;
+}
+
+export interface AssertionVerdict {
+  /** When the assertion stops being usable, epoch seconds: bounds the issued token's lifetime. */
+  readonly expiresAt: number;
+  /** Until when its ID must be remembered (the latest NotOnOrAfter that could still admit it, plus skew). */
+  readonly replayUntil: number;
+}
+
+/** RFC 7522 §3 (and SAML Core §2.5, Profiles §4.1.4.2-3) on a verified assertion. */
+export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext): AssertionVerdict {
+  const { now, clockSkew: skew } = ctx;
+  // RFC 7522 §3 item 1: exact string comparison.
+  if (facts.issuer !== ctx.issuer) throw new SamlRejected('Issuer does not match the IdP that signed it');
+  if (facts.issueInstant > now + skew) throw new SamlRejected('was issued in the future (IssueInstant)');
+
+  // RFC 7522 §3 item 2: the AudienceRestriction must name actbridge; SAML Core §2.5.1.4: with several
+  // AudienceRestriction elements, each must.
+  const conditions = facts.conditions;
+  if (!conditions) throw new SamlRejected('has no Conditions (an AudienceRestriction is required)');
+  if (conditions.unsupported.length > 0) {
+    throw new SamlRejected(`has an unsupported condition: ${conditions.unsupported[0]}`);
+  }
+  if (conditions.notBefore !== undefined && conditions.notBefore > now + skew) {
+    throw new SamlRejected('is not yet valid (NotBefore)');
+  }
+  // RFC 7522 §3 item 6: a passed Conditions NotOnOrAfter invalidates the whole assertion.
+  if (conditions.notOnOrAfter !== undefined && conditions.notOnOrAfter <= now - skew) {
+    throw new SamlRejected('has expired (NotOnOrAfter)');
+  }
+  const restrictions = conditions.audienceRestrictions;
+  if (restrictions.length === 0 || !restrictions.every((r) => r.some((aud) => ctx.audiences.includes(aud)))) {
+    throw new SamlRejected(
+      `audience is not accepted: its AudienceRestriction must name ${ctx.audiences[0]}`,
+      `audiences ${JSON.stringify(restrictions).slice(0, 300)} not in ${JSON.stringify(ctx.audiences)}`,
+    );
+  }
+
+  // RFC 7522 §3 items 4-6: a bearer confirmation; its data (required without a Conditions expiry) must
+  // name this token endpoint as Recipient and carry a NotOnOrAfter; an expired one is dropped.
+  const bearers = facts.confirmations.filter((c) => c.method === BEARER);
+  if (bearers.length === 0) throw new SamlRejected('has no bearer SubjectConfirmation');
+  const problems: string[] = [];
+  const usable = bearers.filter((c) => {
+    const problem = confirmationProblem(c, conditions.notOnOrAfter !== undefined, ctx);
+    if (problem) problems.push(problem);
+    return problem === undefined;
+  });
+  if (usable.length === 0) throw new SamlRejected(`bearer SubjectConfirmation ${problems[0]}`);
+
+  const confirmationExpiries = usable.map((c) => c.data?.notOnOrAfter).filter((t): t is number => t !== undefined);
+  const expiresAt = conditions.notOnOrAfter ?? Math.max(...confirmationExpiries);
+  const latest = Math.max(expiresAt, ...confirmationExpiries);
+  // RFC 7522 §3 item 6: the AS may reject expiries unreasonably far in the future.
+  if (latest > now + ctx.maxLifetime + skew) {
+    throw new SamlRejected(`expires too far in the future (more than ${ctx.maxLifetime} s ahead)`);
+  }
+  return { expiresAt, replayUntil: latest + skew };
+}
+
+function confirmationProblem(
+  confirmation: SubjectConfirmationFacts,
+  conditionsExpire: boolean,
+  { now, clockSkew: skew, recipient }: AssertionCheckContext,
+): string | undefined {
+  const data = confirmation.data;
+  if (!data)
+    return conditionsExpire ? undefined : 'has no SubjectConfirmationData (and Conditions has no NotOnOrAfter)';
+  if (data.recipient === undefined) return 'has no Recipient';
+  if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
+  if (data.notOnOrAfter === undefined) return 'has no NotOnOrAfter';
+  if (data.notOnOrAfter <= now - skew) return 'has expired (NotOnOrAfter)';
+  if (data.notBefore !== undefined && data.notBefore > now + skew) return 'is not yet valid (NotBefore)';
+  return undefined;
+}
+
+function time(el: XmlElement, name: string, where: string, required = false): number | undefined {
+  const value = attr(el, name);
+  if (value === undefined) {
+    if (required) throw new SamlRejected(`has no ${name}`);
+    return undefined;
+  }
+  const ms = DATE_TIME.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) throw new SamlRejected(`has a malformed ${where} ${name} (UTC xs:dateTime required)`);
+  return Math.floor(ms / 1000);
+}

@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { base64url, createSamlTestIdp, type SamlTestIdp } from '../../test/support/saml-idp.js';
+import type { ClientConfig } from '../clients/client.config.js';
+import type { StsConfig } from '../config/sts-config.js';
+import type { KeyService } from '../keys/key-service.js';
+import { MemoryReplayStore } from '../stores/memory-replay-store.js';
+import { SamlAnchorConfig } from '../trust-anchors/saml-anchor.config.js';
+import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
+import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
+import { Saml2Validator } from './saml2.validator.js';
+
+const ISSUER = 'https://sts.example';
+const ENDPOINT = `${ISSUER}/oauth/token`;
+const GROUPS = 'http://schemas.xmlsoap.org/claims/Group';
+const MAIL = 'urn:oid:0.9.2342.19200300.100.1.3';
+
+let idp: SamlTestIdp;
+let validator: Saml2Validator;
+const client = { client_id: 'agent' } as ClientConfig;
+
+beforeAll(async () => {
+  idp = await createSamlTestIdp({ entityId: 'https://idp.example/saml', spEntityId: ISSUER, tokenEndpoint: ENDPOINT });
+  const config = Object.assign(new TrustAnchorConfig(), {
+    kind: 'saml',
+    issuer: idp.entityId,
+    saml: Object.assign(new SamlAnchorConfig(), {
+      resolvedCertificates: [idp.certificate],
+      attributes: { groups: GROUPS },
+    }),
+  });
+  const sts = {
+    server: {
+      issuer: ISSUER,
+      clockSkew: 30,
+      upstreamTimeoutMs: 1000,
+      jwksCooldown: 1,
+      jwksMaxAge: 60,
+      jwksMaxStale: 60,
+    },
+    anchors: [{ name: 'idp', file: 'idp.yaml', config }],
+    clients: [],
+  } as unknown as StsConfig;
+  const registry = new SamlAnchorRegistry(sts, { ephemeral: true } as KeyService);
+  validator = new Saml2Validator(sts, registry, new MemoryReplayStore());
+});
+
+describe('Saml2Validator', () => {
+  it('turns a verified assertion into a ValidatedToken: NameID with format, attributes, renamed claims', async () => {
+    const token = await validator.validate(
+      base64url(
+        idp.signedAssertion({
+          nameId: 'alice@example.com',
+          attributes: { [GROUPS]: ['readers', 'writers'], [MAIL]: ['alice@example.com'] },
+        }),
+      ),
+      { role: 'subject', client },
+    );
+    expect(token).toMatchObject({
+      tokenType: 'urn:ietf:params:oauth:token-type:saml2',
+      principal: { sub: 'alice@example.com', iss: idp.entityId },
+      anchor: { name: 'idp', issuer: idp.entityId, trustedForChains: false, self: false },
+      nameId: { value: 'alice@example.com', format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
+      attributes: { [GROUPS]: ['readers', 'writers'], [MAIL]: ['alice@example.com'] },
+      claims: { groups: ['readers', 'writers'], [MAIL]: 'alice@example.com' },
+      scope: undefined,
+      act: undefined,
+      mayAct: undefined,
+    });
+    expect(token.expiresAt).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it('maps a failure to the role: invalid_request for a subject token, invalid_grant for an assertion', async () => {
+    const bad = base64url(idp.unsignedAssertion());
+    await expect(validator.validate(bad, { role: 'subject', client })).rejects.toMatchObject({
+      error: 'invalid_request',
+      description: 'subject_token Assertion is not signed',
+    });
+    await expect(validator.validate(bad, { role: 'actor', client })).rejects.toMatchObject({
+      error: 'invalid_request',
+      description: 'actor_token Assertion is not signed',
+    });
+    await expect(validator.validate(bad, { role: 'assertion', client })).rejects.toMatchObject({
+      error: 'invalid_grant',
+      description: 'assertion Assertion is not signed',
+    });
+  });
+
+  it('fails closed (503) when the replay store is down', async () => {
+    const sts = { server: { issuer: ISSUER } } as unknown as StsConfig;
+    const registry = (validator as unknown as { anchors: SamlAnchorRegistry }).anchors;
+    const failing = new Saml2Validator(sts, registry, {
+      consume: () => Promise.reject(new Error('connection refused')),
+    });
+    await expect(
+      failing.validate(base64url(idp.signedAssertion()), { role: 'assertion', client }),
+    ).rejects.toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+  });
+});

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
+import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
+import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
+import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
+import type { SamlAnchor } from '../trust-anchors/saml-anchor.js';
+import { checkAssertion, decodeSamlToken, inspectEnvelope, readAssertion, SamlRejected } from './saml2-assertion.js';
+import { verifySamlSignature } from './saml2-signature.js';
+import type { SubjectTokenValidator } from './subject-token-validator.js';
+import { tokenParameter, tokenRejected } from './token-rejection.js';
+import { TokenTypes } from './token-types.js';
+import type { ValidatedToken, ValidationContext } from './validated-token.js';
+
+/**
+ * `urn:ietf:params:oauth:token-type:saml2` (RFC 8693 §3), also the `assertion` of the RFC 7522
+ * saml2-bearer grant: a base64url SAML 2.0 Assertion, or a samlp:Response carrying exactly one, from a
+ * `kind: saml` trust anchor. Steps: decode; parse strictly (no DOCTYPE, no comments); pick the anchor
+ * by the Assertion's Issuer; verify the signature with node-saml and the anchor's certificates only;
+ * check RFC 7522 §3 on the verified XML alone; consume the assertion ID (single use until it expires).
+ * The subject is the NameID, in the IdP's namespace.
+ */
+@Injectable()
+export class Saml2Validator implements SubjectTokenValidator {
+  readonly tokenType = TokenTypes.saml2;
+  private readonly spEntityId: string;
+  private readonly tokenEndpoint: string;
+  /** Names of actbridge an AudienceRestriction may carry (rfc7523bis: SP entity ID, issuer, token endpoint). */
+  private readonly audiences: readonly string[];
+
+  constructor(
+    @Inject(STS_CONFIG) config: StsConfig,
+    private readonly anchors: SamlAnchorRegistry,
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+  ) {
+    const { issuer, samlSpEntityId } = config.server;
+    this.spEntityId = samlSpEntityId ?? issuer;
+    this.tokenEndpoint = endpointUrl(issuer, TOKEN_ENDPOINT_PATH);
+    this.audiences = [...new Set([this.spEntityId, issuer, this.tokenEndpoint])];
+  }
+
+  async validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
+    try {
+      return await this.validateSaml(token, context);
+    } catch (error) {
+      if (error instanceof SamlRejected || error instanceof XmlRejected) {
+        throw tokenRejected(context.role, error.message, error instanceof SamlRejected ? error.detail : undefined);
+      }
+      throw error;
+    }
+  }
+
+  private async validateSaml(token: string, context: ValidationContext): Promise<ValidatedToken> {
+    const xml = decodeSamlToken(token);
+    const envelope = inspectEnvelope(parseStrictXml(xml));
+    const anchor = this.anchors.find(envelope.issuer);
+    if (!anchor) {
+      throw new SamlRejected(
+        'issuer is not trusted',
+        `SAML issuer ${JSON.stringify(envelope.issuer.slice(0, 200))} is not trusted`,
+      );
+    }
+    let certificates: readonly string[];
+    try {
+      certificates = await anchor.certificates();
+    } catch (error) {
+      if (error instanceof KeysUnavailableError) throw new SamlRejected(`cannot be verified: ${error.message}`);
+      throw error;
+    }
+    const verifiedXml = await verifySamlSignature(xml, envelope, {
+      anchor,
+      certificates,
+      spEntityId: this.spEntityId,
+      tokenEndpoint: this.tokenEndpoint,
+    });
+
+    // From here on, only the XML the signature covered is read (no signature-wrapping confusion).
+    const facts = readAssertion(parseStrictXml(verifiedXml).documentElement);
+    const verdict = checkAssertion(facts, {
+      now: Math.floor(Date.now() / 1000),
+      clockSkew: anchor.clockSkew,
+      issuer: anchor.entityId,
+      audiences: this.audiences,
+      recipient: this.tokenEndpoint,
+      maxLifetime: anchor.maxAssertionLifetime,
+    });
+    await this.consumeOnce(anchor, facts.id, verdict.replayUntil, context);
+
+    return {
+      tokenType: this.tokenType,
+      principal: { sub: facts.nameId.value, iss: anchor.entityId },
+      anchor: { name: anchor.name, issuer: anchor.entityId, trustedForChains: false, self: false },
+      claims: flatten(facts.attributes, anchor),
+      nameId: facts.nameId,
+      attributes: facts.attributes,
+      // An identity assertion carries no authorization of its own: the client's policy bounds the scope.
+      scope: undefined,
+      expiresAt: verdict.expiresAt,
+      act: undefined,
+      mayAct: undefined,
+    };
+  }
+
+  /** RFC 7522 §3 item 6: single use of the assertion ID until it expires; fail closed without the store. */
+  private async consumeOnce(anchor: SamlAnchor, id: string, until: number, context: ValidationContext): Promise<void> {
+    const key = `saml2:${createHash('sha256').update(`${anchor.entityId}\n${id}`).digest('base64url')}`;
+    let fresh: boolean;
+    try {
+      fresh = await this.replay.consume(key, until);
+    } catch (error) {
+      throw new TemporarilyUnavailable(
+        `cannot verify single use of the ${tokenParameter(context.role)} right now; retry later`,
+        { detail: `replay store error: ${(error as Error).message}` },
+      );
+    }
+    if (!fresh) throw new SamlRejected('has already been used (assertion ID replay)');
+  }
+}
+
+/** Attributes as claims: one value → string, several → array; renamed per the anchor's `attributes` map. */
+function flatten(attributes: Readonly<Record<string, readonly string[]>>, anchor: SamlAnchor): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, values]) => [
+      anchor.attributeRenames.get(name) ?? name,
+      values.length === 1 ? values[0] : [...values],
+    ]),
+  );
+}

@@ -1,0 +1,72 @@
+import {
+  ArrayNotEmpty,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+  ValidateBy,
+} from 'class-validator';
+import { IsSecureUrl } from '../config/config-validators.js';
+
+/**
+ * The `saml:` section of a `kind: saml` trust anchor: where the IdP's signing certificates come from
+ * (exactly one of `metadata_file`, `metadata_url`, `certificates`) and how its assertions are read.
+ */
+export class SamlAnchorConfig {
+  /** IdP metadata XML (an EntityDescriptor whose entityID is the anchor's issuer), relative to the anchor file. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  metadata_file?: string;
+
+  /** IdP metadata fetched over https (http only on loopback); cached and refreshed like a JWKS. */
+  @IsOptional()
+  @IsSecureUrl()
+  metadata_url?: string;
+
+  /** Signing certificates: each entry an inline PEM certificate, or a PEM file relative to the anchor file. */
+  @IsOptional()
+  @IsArray()
+  @ArrayNotEmpty()
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  certificates?: string[];
+
+  /**
+   * Accept an unsigned Assertion when the samlp:Response around it is signed. Off by default: the
+   * assertion itself must be signed, so it stays verifiable wherever it travels (RFC 7522 §3 item 9).
+   */
+  @IsOptional()
+  @IsBoolean()
+  allow_unsigned_assertion_in_signed_response = false;
+
+  /** Renames attributes in the token's claims: friendly name → attribute Name as the IdP sends it. */
+  @IsOptional()
+  @IsObject()
+  @ValidateBy({
+    name: 'isAttributeMap',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        Object.entries(value).every(([k, v]) => k.length > 0 && typeof v === 'string' && v.length > 0),
+      defaultMessage: () => 'must map friendly names to attribute Names (non-empty strings)',
+    },
+  })
+  attributes?: Record<string, string>;
+
+  /** Longest accepted time from now to an assertion's NotOnOrAfter, seconds (RFC 7522 §3 item 6). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  max_assertion_lifetime = 3600;
+
+  /** Filled by the loader (never from YAML): PEM certificates from `certificates` or `metadata_file`. */
+  resolvedCertificates?: string[];
+}

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import { stringify } from 'yaml';
+import { loadTrustAnchors } from '../config/sts-config.js';
+
+let dir: string;
+let cert: string;
+const server = { issuer: 'https://sts.example' };
+const IDP = 'urn:example:idp';
+
+/** Loads a directory holding one anchor file; returns the loaded anchors or the ConfigError message. */
+function load(anchor: Record<string, unknown>): string | ReturnType<typeof loadTrustAnchors> {
+  const anchors = mkdtempSync(join(dir, 'anchors-'));
+  writeFileSync(join(anchors, 'idp.yaml'), stringify(anchor));
+  try {
+    return loadTrustAnchors(anchors, server);
+  } catch (error) {
+    return (error as Error).message.replace(anchors, '<dir>');
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'actbridge-saml-anchor-'));
+  cert = (await generate([{ name: 'commonName', value: 'idp' }])).cert;
+  writeFileSync(join(dir, 'idp.pem'), cert);
+  writeFileSync(
+    join(dir, 'metadata.xml'),
+    `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${IDP}"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${cert.replace(/-----[A-Z ]+-----|\s/g, '')}</X509Certificate></X509Data></KeyInfo></KeyDescriptor></IDPSSODescriptor></EntityDescriptor>`,
+  );
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('kind: saml trust anchors', () => {
+  it.each<[string, () => Record<string, unknown>]>([
+    ['inline PEM', () => ({ certificates: [cert] })],
+    ['a PEM file', () => ({ certificates: ['../idp.pem'] })],
+    ['a metadata file', () => ({ metadata_file: '../metadata.xml' })],
+  ])('loads certificates from %s', (_name, saml) => {
+    const loaded = load({ kind: 'saml', issuer: IDP, saml: saml() });
+    expect(typeof loaded).not.toBe('string');
+    const [anchor] = loaded as ReturnType<typeof loadTrustAnchors>;
+    expect(anchor!.config.saml!.resolvedCertificates).toHaveLength(1);
+    expect(anchor!.config.saml!.allow_unsigned_assertion_in_signed_response).toBe(false);
+    expect(anchor!.config.saml!.max_assertion_lifetime).toBe(3600);
+  });
+
+  it('accepts a metadata_url (fetched later, at runtime)', () => {
+    expect(typeof load({ kind: 'saml', issuer: IDP, saml: { metadata_url: 'https://idp.example/metadata' } })).not.toBe(
+      'string',
+    );
+  });
+
+  it.each([
+    ['no saml section', { kind: 'saml', issuer: IDP }, 'saml: is required for kind: saml'],
+    ['no certificate source', { kind: 'saml', issuer: IDP, saml: {} }, 'saml: give exactly one certificate source'],
+    [
+      'two certificate sources',
+      { kind: 'saml', issuer: IDP, saml: { metadata_file: '../metadata.xml', certificates: ['../idp.pem'] } },
+      'saml: give exactly one certificate source',
+    ],
+    [
+      'an issuer that is not a URI',
+      { kind: 'saml', issuer: 'idp', saml: { certificates: ['../idp.pem'] } },
+      'issuer: must be the IdP entity ID',
+    ],
+    [
+      'OIDC-only fields',
+      { kind: 'saml', issuer: IDP, audiences: ['x'], algorithms: ['RS256'], saml: { certificates: ['../idp.pem'] } },
+      'audiences: applies to OIDC anchors only, not kind: saml',
+    ],
+    [
+      'a jwks_uri',
+      { kind: 'saml', issuer: IDP, jwks_uri: 'https://idp.example/jwks', saml: { certificates: ['../idp.pem'] } },
+      'jwks_uri: applies to OIDC anchors only, not kind: saml',
+    ],
+    [
+      'a saml section on an OIDC anchor',
+      { issuer: 'https://idp.example', audiences: ['x'], saml: { certificates: ['../idp.pem'] } },
+      'saml: applies to kind: saml anchors only',
+    ],
+    [
+      'a missing PEM file',
+      { kind: 'saml', issuer: IDP, saml: { certificates: ['../nope.pem'] } },
+      'saml.certificates[0]:',
+    ],
+    [
+      'a broken inline PEM',
+      {
+        kind: 'saml',
+        issuer: IDP,
+        saml: { certificates: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'] },
+      },
+      'saml.certificates[0]: not a valid X.509 certificate',
+    ],
+    [
+      'metadata for another entity',
+      { kind: 'saml', issuer: 'https://other.example', saml: { metadata_file: '../metadata.xml' } },
+      'saml.metadata_file:',
+    ],
+    [
+      'an insecure metadata_url',
+      { kind: 'saml', issuer: IDP, saml: { metadata_url: 'http://idp.example/md' } },
+      'saml.metadata_url: must be an https URL',
+    ],
+    [
+      'an unknown saml field',
+      { kind: 'saml', issuer: IDP, saml: { certificates: ['../idp.pem'], wat: 1 } },
+      'saml.wat: property wat should not exist',
+    ],
+    ['an unknown kind', { kind: 'ldap', issuer: IDP }, 'kind: must be one of the following values: oidc, saml'],
+  ])('refuses %s, naming the file and field', (_name, anchor, message) => {
+    const result = load(anchor);
+    expect(typeof result).toBe('string');
+    expect(result).toContain('idp.yaml: invalid configuration');
+    expect(result).toContain(`  ${message}`);
+  });
+
+  it('still requires audiences and an https issuer of OIDC anchors', () => {
+    expect(load({ issuer: IDP })).toMatch(/issuer: must be an https URL[^]*audiences:/);
+  });
+});

@@ -1,0 +1,463 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { freePort } from '../support/free-port.js';
+import { base64, base64url, createSamlTestIdp, type AssertionOptions, type SamlTestIdp } from '../support/saml-idp.js';
+import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+
+/**
+ * SAML 2.0 end to end: samlify acting as the IdP (signing bare Assertions, and Responses through its
+ * login-response flow, with a throwaway certificate), actbridge verifying with node-saml, over real HTTP.
+ * Token exchange with a saml2 subject_token (RFC 8693) and the saml2-bearer grant (RFC 7522).
+ */
+
+const SAML2_BEARER = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
+const SAML1 = 'urn:ietf:params:oauth:token-type:saml1';
+const SP_ENTITY_ID = 'https://actbridge.example/saml';
+const API = 'https://api.example/';
+const SECRET = 'agent-secret-0123456789';
+const asAgent = { basic: ['agent', SECRET] as [string, string] };
+
+let sts: TestApp;
+let stsIssuer: string;
+let tokenEndpoint: string;
+let idp: SamlTestIdp; // anchor from samlify's metadata file; the assertion itself must be signed
+let optIn: SamlTestIdp; // anchor with inline certificate, accepts a signed Response around an unsigned assertion
+let rogue: SamlTestIdp; // claims idp's entity ID, signs with its own key
+let dir: string;
+
+const minutes = (n: number) => new Date(Date.now() + n * 60_000);
+const exchange = (subjectToken: string, extra: Record<string, string> = {}) =>
+  postToken(
+    sts,
+    { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: TT.saml2, ...extra },
+    asAgent,
+  );
+const bearer = (assertion: string, extra: Record<string, string> = {}) =>
+  postToken(sts, { grant_type: SAML2_BEARER, assertion, ...extra }, asAgent);
+
+type Response = Awaited<ReturnType<typeof postToken>>;
+/** The RFC 6749 §5.2 refusal and the one audit line it leaves. */
+async function expectRefused(send: () => Promise<Response>, status: number, error: string, description: string) {
+  const before = sts.audit.lines.length;
+  const res = await send();
+  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(sts.audit.lines.length).toBe(before + 1);
+  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  stsIssuer = `http://127.0.0.1:${port}`;
+  tokenEndpoint = `${stsIssuer}/oauth/token`;
+  const sp = { spEntityId: SP_ENTITY_ID, tokenEndpoint };
+  [idp, optIn, rogue] = await Promise.all([
+    createSamlTestIdp({ entityId: 'https://idp.example/saml', ...sp }),
+    createSamlTestIdp({ entityId: 'urn:example:optin-idp', ...sp }),
+    createSamlTestIdp({ entityId: 'https://idp.example/saml', ...sp }),
+  ]);
+  dir = mkdtempSync(join(tmpdir(), 'actbridge-saml-'));
+  writeFileSync(join(dir, 'idp-metadata.xml'), idp.metadata);
+  sts = await startTestApp({
+    port,
+    anchors: {
+      idp: { kind: 'saml', issuer: idp.entityId, saml: { metadata_file: join(dir, 'idp-metadata.xml') } },
+      optin: {
+        kind: 'saml',
+        issuer: optIn.entityId,
+        saml: { certificates: [optIn.certificate], allow_unsigned_assertion_in_signed_response: true },
+      },
+    },
+    clients: [
+      {
+        client_id: 'agent',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        grant_types: [GRANT_TOKEN_EXCHANGE, SAML2_BEARER],
+        audiences: [API, 'https://other.example/'],
+        default_audience: API,
+        scopes: ['read', 'write'],
+      },
+      {
+        client_id: 'exchanger',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API],
+        default_audience: API,
+      },
+    ],
+    env: { SAML_SP_ENTITY_ID: SP_ENTITY_ID },
+  });
+});
+
+afterAll(async () => {
+  // No assertion (or any part of one) reaches an audit line.
+  const audit = JSON.stringify(sts?.audit.lines ?? []);
+  expect(audit).not.toMatch(/PHNhbWw|<saml|BEGIN CERT/);
+  await sts?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const verifyIssued = (token: string, audience = API) =>
+  jwtVerify(token, createRemoteJWKSet(new URL(`${stsIssuer}/.well-known/jwks.json`)), {
+    issuer: stsIssuer,
+    audience,
+    typ: 'at+jwt',
+  });
+
+describe('token exchange with a saml2 subject_token', () => {
+  it('exchanges a signed Assertion (base64url, unpadded): NameID becomes sub, the client the actor', async () => {
+    const res = await exchange(base64url(idp.signedAssertion({ nameId: 'alice@example.com' })), { scope: 'read' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ issued_token_type: TT.accessToken, token_type: 'Bearer', scope: 'read' });
+    const { payload } = await verifyIssued(res.body.access_token as string);
+    expect(payload).toMatchObject({
+      sub: 'alice@example.com',
+      sub_id: { format: 'iss_sub', iss: idp.entityId, sub: 'alice@example.com' },
+      client_id: 'agent',
+      scope: 'read',
+      act: { sub: 'agent', iss: stsIssuer },
+    });
+    // The token never outlives the assertion (5 minutes).
+    expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300);
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      subject_token_type: TT.saml2,
+      subject: { sub: 'alice@example.com', iss: idp.entityId },
+      mode: 'delegation',
+    });
+  });
+
+  it('exchanges a samlp:Response in padded base64, Response and Assertion signed', async () => {
+    const xml = await idp.response({ assertion: true, response: true }, { nameId: 'bob@example.com' });
+    const token = base64(xml);
+    expect(token).toMatch(/[+/=]/); // really the padded standard alphabet
+    const res = await exchange(token);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string)).toMatchObject({ sub: 'bob@example.com', scope: 'read write' });
+  });
+
+  it('exchanges a Response whose Assertion alone is signed', async () => {
+    const res = await exchange(base64url(await idp.response({ assertion: true, response: false })));
+    expect(res.status).toBe(200);
+  });
+
+  it('accepts an AudienceRestriction naming the issuer or the token endpoint instead of the SP entity ID', async () => {
+    for (const audience of [stsIssuer, tokenEndpoint]) {
+      const res = await exchange(base64url(idp.signedAssertion({ audience })));
+      expect(res.status).toBe(200);
+    }
+  });
+
+  it('accepts an unsigned Assertion in a signed Response only from the anchor that opted in', async () => {
+    const fromOptIn = await optIn.response({ assertion: false, response: true });
+    expect(fromOptIn).not.toMatch(/<ds:Signature>[^]*<ds:Signature>/); // one signature: the Response's
+    const res = await exchange(base64url(fromOptIn));
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).sub_id).toMatchObject({ iss: optIn.entityId });
+
+    const fromIdp = await idp.response({ assertion: false, response: true });
+    await expectRefused(
+      () => exchange(base64url(fromIdp)),
+      400,
+      'invalid_request',
+      'subject_token Assertion is not signed',
+    );
+  });
+
+  it('refuses a saml1 subject_token type with a clear error', async () => {
+    await expectRefused(
+      () =>
+        postToken(
+          sts,
+          { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: 'PEFzc2VydGlvbi8-', subject_token_type: SAML1 },
+          asAgent,
+        ),
+      400,
+      'invalid_request',
+      'saml1 is not supported as subject_token_type; present a SAML 2.0 assertion as urn:ietf:params:oauth:token-type:saml2',
+    );
+  });
+});
+
+describe('RFC 7522 saml2-bearer grant', () => {
+  it('issues an access token for the client on the subject’s behalf, without act', async () => {
+    const res = await bearer(base64url(idp.signedAssertion({ nameId: 'carol@example.com' })), {
+      resource: 'https://other.example/',
+      scope: 'write',
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      expires_in: expect.any(Number),
+      scope: 'write',
+    });
+    const { payload } = await verifyIssued(res.body.access_token as string, 'https://other.example/');
+    expect(payload).toMatchObject({ sub: 'carol@example.com', client_id: 'agent', scope: 'write' });
+    expect(payload.act).toBeUndefined();
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      grant_type: SAML2_BEARER,
+      assertion_type: TT.saml2,
+      client_id: 'agent',
+      subject: { sub: 'carol@example.com', iss: idp.entityId },
+      mode: 'assertion',
+      audience: ['https://other.example/'],
+      scope: 'write',
+    });
+  });
+
+  it('is advertised in the metadata', async () => {
+    const metadata = (await (await fetch(`${stsIssuer}/.well-known/oauth-authorization-server`)).json()) as {
+      grant_types_supported: string[];
+    };
+    expect(metadata.grant_types_supported).toEqual([
+      GRANT_TOKEN_EXCHANGE,
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      SAML2_BEARER,
+    ]);
+  });
+
+  it('refuses a client not registered for the grant', async () => {
+    await expectRefused(
+      () =>
+        postToken(
+          sts,
+          { grant_type: SAML2_BEARER, assertion: base64url(idp.signedAssertion()) },
+          {
+            basic: ['exchanger', SECRET],
+          },
+        ),
+      400,
+      'unauthorized_client',
+      'this client may not use this grant_type',
+    );
+  });
+
+  it('requires the assertion parameter', async () => {
+    await expectRefused(() => bearer(''), 400, 'invalid_request', 'assertion is required');
+  });
+
+  it('refuses an invalid assertion with invalid_grant (RFC 7522 §3.1)', async () => {
+    await expectRefused(
+      () => bearer(base64url(idp.signedAssertion({ audience: 'https://someone-else.example' }))),
+      400,
+      'invalid_grant',
+      `assertion audience is not accepted: its AudienceRestriction must name ${SP_ENTITY_ID}`,
+    );
+  });
+
+  it('refuses a replayed assertion ID, across both ways of presenting it', async () => {
+    const assertion = base64url(idp.signedAssertion());
+    expect((await bearer(assertion)).status).toBe(200);
+    await expectRefused(
+      () => bearer(assertion),
+      400,
+      'invalid_grant',
+      'assertion has already been used (assertion ID replay)',
+    );
+    await expectRefused(
+      () => exchange(assertion),
+      400,
+      'invalid_request',
+      'subject_token has already been used (assertion ID replay)',
+    );
+  });
+});
+
+/** Hostile or broken inputs, each refused with its exact error; shown for subject_token (invalid_request). */
+describe('refusals', () => {
+  const signed = (o: AssertionOptions = {}) => base64url(idp.signedAssertion(o));
+  const invalidSignature = `subject_token signature is invalid: not made with a certificate of https://idp.example/saml, or the signed content was altered`;
+
+  const NAME_ID = 'alice@example.com.evil.example';
+  const wrapInAdvice = (xml: string) => {
+    // Signature wrapping: an unsigned evil twin at the root, the genuine signed assertion tucked inside it.
+    const evil = idp
+      .unsignedAssertion({ nameId: 'admin@example.com' })
+      .replace('<saml:AuthnStatement', `<saml:Advice>${xml}</saml:Advice><saml:AuthnStatement`);
+    return evil;
+  };
+
+  it.each<[string, () => Promise<string> | string, string]>([
+    [
+      'wrong audience',
+      () => signed({ audience: 'https://someone-else.example' }),
+      `subject_token audience is not accepted: its AudienceRestriction must name ${SP_ENTITY_ID}`,
+    ],
+    [
+      'expired',
+      () => signed({ issueInstant: minutes(-20), notBefore: minutes(-20), notOnOrAfter: minutes(-10) }),
+      'subject_token has expired (NotOnOrAfter)',
+    ],
+    [
+      'not yet valid',
+      () => signed({ notBefore: minutes(10), notOnOrAfter: minutes(15) }),
+      'subject_token is not yet valid (NotBefore)',
+    ],
+    [
+      'issued in the future',
+      () => signed({ issueInstant: minutes(10) }),
+      'subject_token was issued in the future (IssueInstant)',
+    ],
+    [
+      'expiry unreasonably far ahead',
+      () => signed({ notOnOrAfter: minutes(24 * 60) }),
+      'subject_token expires too far in the future (more than 3600 s ahead)',
+    ],
+    ['unsigned assertion', () => base64url(idp.unsignedAssertion()), 'subject_token Assertion is not signed'],
+    ['wrong certificate', () => base64url(rogue.signedAssertion()), invalidSignature],
+    [
+      'tampered attribute',
+      () => base64url(idp.signedAssertion({ attributes: { groups: ['readers'] } }).replace('>readers<', '>admins<')),
+      invalidSignature,
+    ],
+    [
+      'tampered NameID',
+      () => base64url(idp.signedAssertion({ nameId: 'mallory@example.com' }).replace('mallory@', 'alice@')),
+      invalidSignature,
+    ],
+    [
+      'signature wrapping: signed assertion moved inside an unsigned evil twin',
+      () => base64url(wrapInAdvice(idp.signedAssertion())),
+      'subject_token must carry exactly one Assertion (nested assertions are not accepted)',
+    ],
+    [
+      'signature wrapping: evil twin added beside the signed assertion in a Response',
+      async () => {
+        const xml = await idp.response({ assertion: true, response: false });
+        const evil = idp.unsignedAssertion({ nameId: 'admin@example.com' });
+        return base64url(xml.replace('<saml:Assertion', `${evil}<saml:Assertion`));
+      },
+      'subject_token must carry exactly one Assertion',
+    ],
+    [
+      'signature wrapping: signed assertion moved to Extensions, its signature copied onto an evil twin',
+      async () => {
+        const xml = await idp.response({ assertion: true, response: false });
+        const genuine = xml.slice(
+          xml.indexOf('<saml:Assertion'),
+          xml.indexOf('</saml:Assertion>') + '</saml:Assertion>'.length,
+        );
+        const evil = genuine.replace('alice@example.com', 'admin@example.com');
+        return base64url(
+          xml
+            .replace(genuine, evil)
+            .replace('<samlp:Status>', `<samlp:Extensions>${genuine}</samlp:Extensions><samlp:Status>`),
+        );
+      },
+      invalidSignature,
+    ],
+    [
+      'a comment injected into the NameID (signature still valid)',
+      () =>
+        base64url(
+          idp.signedAssertion({ nameId: NAME_ID }).replace(`>${NAME_ID}<`, '>alice@example.com<!---->.evil.example<'),
+        ),
+      'subject_token must not contain XML comments or processing instructions',
+    ],
+    [
+      'a DOCTYPE with entity declarations',
+      () => base64url(`<!DOCTYPE a [<!ENTITY x "alice@example.com">]>${idp.signedAssertion()}`),
+      'subject_token must not contain a DOCTYPE or entity declarations',
+    ],
+    [
+      'an external entity (XXE)',
+      () => base64url(`<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>`),
+      'subject_token must not contain a DOCTYPE or entity declarations',
+    ],
+    [
+      'wrong Issuer',
+      () => signed({ issuer: 'https://unknown-idp.example/saml' }),
+      'subject_token issuer is not trusted',
+    ],
+    [
+      'no bearer SubjectConfirmation',
+      () => signed({ method: 'urn:oasis:names:tc:SAML:2.0:cm:holder-of-key' }),
+      'subject_token has no bearer SubjectConfirmation',
+    ],
+    [
+      'wrong Recipient',
+      () => signed({ recipient: 'https://elsewhere.example/acs' }),
+      `subject_token bearer SubjectConfirmation Recipient is not this token endpoint (${'%TOKEN_ENDPOINT%'})`,
+    ],
+    ['no Recipient', () => signed({ recipient: null }), 'subject_token bearer SubjectConfirmation has no Recipient'],
+    [
+      'expired SubjectConfirmation',
+      () => signed({ confirmationNotOnOrAfter: minutes(-5) }),
+      'subject_token bearer SubjectConfirmation has expired (NotOnOrAfter)',
+    ],
+    ['garbage base64', () => 'not base64!!', 'subject_token is not base64url-encoded'],
+    ['base64 of something else', () => base64url('{"alg":"none"}'), 'subject_token is not an XML document'],
+    [
+      'malformed XML',
+      () => base64url('<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'),
+      /^subject_token is not well-formed XML/ as unknown as string,
+    ],
+    ['not SAML', () => base64url('<html><body/></html>'), 'subject_token is not a SAML 2.0 Assertion or Response'],
+  ])('%s', async (_name, make, description) => {
+    const token = await make();
+    const expected =
+      typeof description === 'string' ? description.replace('%TOKEN_ENDPOINT%', tokenEndpoint) : description;
+    const before = sts.audit.lines.length;
+    const res = await exchange(token);
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+    if (typeof expected === 'string') expect(res.body.error_description).toBe(expected);
+    else expect(res.body.error_description).toMatch(expected);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(sts.audit.lines.length).toBe(before + 1);
+    expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: 'invalid_request' });
+  });
+
+  it('the comment-injection assertion is otherwise genuine: without the comment it is accepted as the full NameID', async () => {
+    const res = await exchange(base64url(idp.signedAssertion({ nameId: NAME_ID })));
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).sub).toBe(NAME_ID);
+  });
+});
+
+describe('replay store down', () => {
+  it('fails closed with 503 temporarily_unavailable', async () => {
+    const port = await freePort();
+    const deadRedis = await freePort(); // nothing listens there
+    const down = await startTestApp({
+      port,
+      anchors: { idp: { kind: 'saml', issuer: idp.entityId, saml: { certificates: [idp.certificate] } } },
+      clients: [
+        {
+          client_id: 'agent',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret: SECRET,
+          audiences: [API],
+          default_audience: API,
+        },
+      ],
+      env: { REDIS_URL: `redis://127.0.0.1:${deadRedis}`, SAML_SP_ENTITY_ID: SP_ENTITY_ID },
+    });
+    try {
+      const res = await postToken(
+        down,
+        {
+          grant_type: GRANT_TOKEN_EXCHANGE,
+          subject_token: base64url(idp.signedAssertion({ recipient: down.tokenEndpoint })),
+          subject_token_type: TT.saml2,
+        },
+        asAgent,
+      );
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 503,
+        body: {
+          error: 'temporarily_unavailable',
+          error_description: 'cannot verify single use of the subject_token right now; retry later',
+        },
+      });
+    } finally {
+      await down.close();
+    }
+  });
+});
