@@ -15,7 +15,7 @@ export interface ViewActor {
 export interface SubjectView {
   /** JWT claims as verified; for a SAML assertion, the attributes flattened (one value → string, several → list). */
   readonly claims: Readonly<Record<string, unknown>>;
-  /** SAML attributes by Name, every value a string; for a JWT, each string or list-of-strings claim. */
+  /** SAML attributes by Name (or the anchor's friendly name for it), every value a string; for a JWT, each string or list-of-strings claim. */
   readonly attributes: Readonly<Record<string, readonly string[]>>;
   /** SAML NameID and its Format; '' for a JWT (and for a NameID without Format). */
   readonly name_id: string;

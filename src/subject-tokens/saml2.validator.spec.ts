@@ -45,7 +45,7 @@ beforeAll(async () => {
 });
 
 describe('Saml2Validator', () => {
-  it('turns a verified assertion into a ValidatedToken: NameID with format, attributes, renamed claims', async () => {
+  it('turns a verified assertion into a ValidatedToken: NameID with format, renamed attributes and claims', async () => {
     const token = await validator.validate(
       base64url(
         idp.signedAssertion({
@@ -60,7 +60,7 @@ describe('Saml2Validator', () => {
       principal: { sub: 'alice@example.com', iss: idp.entityId },
       anchor: { name: 'idp', issuer: idp.entityId, trustedForChains: false, self: false },
       nameId: { value: 'alice@example.com', format: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' },
-      attributes: { [GROUPS]: ['readers', 'writers'], [MAIL]: ['alice@example.com'] },
+      attributes: { groups: ['readers', 'writers'], [MAIL]: ['alice@example.com'] },
       claims: { groups: ['readers', 'writers'], [MAIL]: 'alice@example.com' },
       scope: undefined,
       act: undefined,

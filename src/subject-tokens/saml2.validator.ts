@@ -88,14 +88,15 @@ export class Saml2Validator implements SubjectTokenValidator {
       maxLifetime: anchor.maxAssertionLifetime,
     });
     await this.consumeOnce(anchor, facts.id, verdict.replayUntil, context);
+    const attributes = renamed(facts.attributes, anchor);
 
     return {
       tokenType: this.tokenType,
       principal: { sub: facts.nameId.value, iss: anchor.entityId },
       anchor: { name: anchor.name, issuer: anchor.entityId, trustedForChains: false, self: false },
-      claims: flatten(facts.attributes, anchor),
+      claims: flatten(attributes),
       nameId: facts.nameId,
-      attributes: facts.attributes,
+      attributes,
       // An identity assertion carries no authorization of its own: the client's policy bounds the scope.
       scope: undefined,
       expiresAt: verdict.expiresAt,
@@ -121,11 +122,18 @@ export class Saml2Validator implements SubjectTokenValidator {
 }
 
 /** Attributes as claims: one value → string, several → array; renamed per the anchor's `attributes` map. */
-function flatten(attributes: Readonly<Record<string, readonly string[]>>, anchor: SamlAnchor): Record<string, unknown> {
+/** Attributes keyed by the anchor's friendly names (`attributes:` renames), the others by their Name. */
+function renamed(
+  attributes: Readonly<Record<string, readonly string[]>>,
+  anchor: SamlAnchor,
+): Record<string, readonly string[]> {
   return Object.fromEntries(
-    Object.entries(attributes).map(([name, values]) => [
-      anchor.attributeRenames.get(name) ?? name,
-      values.length === 1 ? values[0] : [...values],
-    ]),
+    Object.entries(attributes).map(([name, values]) => [anchor.attributeRenames.get(name) ?? name, values]),
+  );
+}
+
+function flatten(attributes: Readonly<Record<string, readonly string[]>>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(attributes).map(([name, values]) => [name, values.length === 1 ? values[0] : [...values]]),
   );
 }
