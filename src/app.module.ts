@@ -4,6 +4,7 @@ import { AuditModule } from './audit/audit.module.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { ConfigModule } from './config/config.module.js';
 import type { StsConfig } from './config/sts-config.js';
+import { IntrospectionModule } from './introspection/introspection.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { OAuthExceptionFilter } from './oauth-errors/oauth-exception.filter.js';
@@ -22,6 +23,7 @@ export class AppModule {
         KeysModule,
         TokenEndpointModule,
         MetadataModule,
+        IntrospectionModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: OAuthExceptionFilter }],
     };

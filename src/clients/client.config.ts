@@ -129,6 +129,14 @@ export class ClientConfig {
   @ArrayMaxSize(50)
   @IsString({ each: true })
   recipient_ids: string[] = [];
+
+  /**
+   * RFC 9449 §5.2 client metadata: every token request of this client must carry a valid DPoP proof,
+   * so every token it obtains is sender-constrained (`cnf.jkt`, `token_type: DPoP`).
+   */
+  @IsOptional()
+  @IsBoolean()
+  dpop_bound_access_tokens = false;
 }
 
 export class ClientsFile {

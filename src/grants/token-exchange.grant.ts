@@ -3,10 +3,14 @@ import type { JWTPayload } from 'jose';
 import { TOKEN_EXCHANGE_GRANT } from '../clients/client.config.js';
 import { actorsOutermostFirst } from '../delegation/act-chain.js';
 import { DelegationPolicy, type DelegationGrant } from '../delegation/delegation-policy.js';
+import type { DpopBinding } from '../dpop/dpop-proof.js';
+import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { RevocationList } from '../stores/revocation-list.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
+import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
 
@@ -25,9 +29,10 @@ export class TokenExchangeGrant implements GrantHandler {
     private readonly validators: SubjectTokenValidators,
     private readonly policy: DelegationPolicy,
     private readonly minter: TokenMinter,
+    private readonly revocations: RevocationList,
   ) {}
 
-  async handle({ params, client, audit }: GrantContext): Promise<TokenResponse> {
+  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
     const request = TokenExchangeRequest.from(params);
     audit.subject_token_type = request.subject_token_type;
     audit.actor_token_type = request.actor_token_type;
@@ -47,6 +52,13 @@ export class TokenExchangeGrant implements GrantHandler {
         ? undefined
         : await this.validators.validate(request.actor_token_type!, request.actor_token, { role: 'actor', client });
     if (actor) audit.actors = [actor.principal];
+    // A bound token needs a proof by its key (RFC 9449 §6.1); a revoked one is dead (RFC 7009).
+    const presented: Array<[ValidatedToken, TokenRole]> = [[subject, 'subject']];
+    if (actor) presented.push([actor, 'actor']);
+    for (const [token, role] of presented) {
+      enforceSenderConstraint(token, dpop, role);
+      await this.revocations.assertNotRevoked(token, role);
+    }
 
     const grant = this.policy.decide({
       client,
@@ -62,7 +74,7 @@ export class TokenExchangeGrant implements GrantHandler {
     audit.scope = grant.scope.join(' ');
     audit.ttl = grant.expiresAt - grant.issuedAt;
 
-    const minted = await this.minter.mint(this.claimsOf(grant, client.client_id), {
+    const minted = await this.minter.mint(this.claimsOf(grant, client.client_id, dpop), {
       typ: 'at+jwt',
       issuedAt: grant.issuedAt,
       expiresAt: grant.expiresAt,
@@ -73,14 +85,15 @@ export class TokenExchangeGrant implements GrantHandler {
     return {
       access_token: minted.token,
       issued_token_type: issuedTokenType,
-      token_type: 'Bearer',
+      // RFC 9449 §5: a token bound to the proof's key is announced as DPoP.
+      token_type: dpop ? 'DPoP' : 'Bearer',
       expires_in: grant.expiresAt - grant.issuedAt,
       ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
     };
   }
 
-  /** RFC 9068 §2.2 claims plus RFC 8693 `act`. `iss`, `iat`, `exp`, `jti` are set by the minter. */
-  private claimsOf(grant: DelegationGrant, clientId: string): JWTPayload {
+  /** RFC 9068 §2.2 claims, RFC 8693 `act`, RFC 9449 `cnf`. `iss`, `iat`, `exp`, `jti` are set by the minter. */
+  private claimsOf(grant: DelegationGrant, clientId: string, dpop: DpopBinding | undefined): JWTPayload {
     return {
       sub: grant.subject.sub,
       // RFC 9493 iss_sub: `sub` alone is ambiguous once several issuers feed one STS.
@@ -89,6 +102,8 @@ export class TokenExchangeGrant implements GrantHandler {
       client_id: clientId,
       ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
       ...(grant.act ? { act: grant.act } : {}),
+      // RFC 9449 §6.1: bound to the DPoP proof's key.
+      ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
   }
 }

@@ -1,13 +1,16 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { CLIENT_AUTH_METHODS } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { DpopVerifier } from '../dpop/dpop-verifier.js';
 import { GrantDispatcher } from '../token-endpoint/grant-dispatcher.js';
 import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
 import {
   endpointUrl,
+  INTROSPECTION_ENDPOINT_PATH,
   JWKS_PATH,
   OAUTH_METADATA_PATH,
   OIDC_METADATA_PATH,
+  REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
 } from './endpoint-paths.js';
 
@@ -20,7 +23,7 @@ import {
 export class MetadataController {
   private readonly document: Readonly<Record<string, unknown>>;
 
-  constructor(@Inject(STS_CONFIG) config: StsConfig, dispatcher: GrantDispatcher) {
+  constructor(@Inject(STS_CONFIG) config: StsConfig, dispatcher: GrantDispatcher, dpop: DpopVerifier) {
     const { issuer } = config.server;
     this.document = {
       issuer,
@@ -30,6 +33,15 @@ export class MetadataController {
       response_types_supported: [],
       token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
       token_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+      // RFC 9449 §5.1.
+      dpop_signing_alg_values_supported: dpop.algorithms,
+      // RFC 7662 / RFC 7009 (RFC 8414 §2): same client authentication as the token endpoint.
+      introspection_endpoint: endpointUrl(issuer, INTROSPECTION_ENDPOINT_PATH),
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+      revocation_endpoint: endpointUrl(issuer, REVOCATION_ENDPOINT_PATH),
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
     };
   }
 

@@ -21,6 +21,12 @@ export class TokenController {
     if (!(request.body instanceof TokenRequestParams)) {
       throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
     }
-    return this.dispatcher.dispatch({ params: request.body, authorization: request.headers.authorization, audit });
+    return this.dispatcher.dispatch({
+      params: request.body,
+      authorization: request.headers.authorization,
+      audit,
+      // Each occurrence separately: a repeated DPoP header must be refused, not joined (RFC 9449 §4.3).
+      dpopProofs: request.raw.headersDistinct.dpop ?? [],
+    });
   }
 }

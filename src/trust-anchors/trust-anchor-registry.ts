@@ -74,6 +74,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       developmentOnly: config.development_only,
       keys: config.jwks ? createLocalJWKSet(config.jwks as JSONWebKeySet) : this.remoteKeys(anchor, policy),
       self: false,
+      attestation: config.attestation,
     };
   }
 

@@ -16,4 +16,6 @@ export interface TrustAnchor {
   readonly keys: JWTVerifyGetKey;
   /** True for actbridge's own issuer (tokens it issued, presented again in a chain). */
   readonly self: boolean;
+  /** Attestation label recorded in `act.attested_by` for actors this anchor vouches for. */
+  readonly attestation?: string;
 }
