@@ -78,7 +78,7 @@ export class ClientConfig {
   @IsSecureUrl()
   jwks_uri?: string;
 
-  /** Grants this client may use (default: token exchange). An empty list disables the client. */
+  /** Grants this client may use (default: token exchange). Empty: no token endpoint use (it may still introspect). */
   @IsOptional()
   @IsArray()
   @ArrayUnique()

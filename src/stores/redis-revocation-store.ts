@@ -29,6 +29,8 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    // QUIT needs a live connection; on a dead one it would wait on reconnect attempts.
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
   }
 }

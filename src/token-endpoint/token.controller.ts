@@ -25,8 +25,18 @@ export class TokenController {
       params: request.body,
       authorization: request.headers.authorization,
       audit,
-      // Each occurrence separately: a repeated DPoP header must be refused, not joined (RFC 9449 §4.3).
-      dpopProofs: request.raw.headersDistinct.dpop ?? [],
+      dpopProofs: dpopHeaders(request),
     });
   }
+}
+
+/**
+ * Every `DPoP` header, each occurrence separately: a repeated header must be refused, not joined
+ * (RFC 9449 §4.3 check 1). `headersDistinct` is Node's; injected requests may lack it.
+ */
+function dpopHeaders(request: FastifyRequest): string[] {
+  const distinct = (request.raw as { headersDistinct?: Record<string, string[] | undefined> }).headersDistinct;
+  if (distinct) return distinct.dpop ?? [];
+  const value = request.headers.dpop;
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
