@@ -5,6 +5,7 @@ import type { AuditSink } from './audit/audit-sink.js';
 import { ConfigModule } from './config/config.module.js';
 import type { StsConfig } from './config/sts-config.js';
 import { HealthModule } from './health/health.module.js';
+import { IntrospectionModule } from './introspection/introspection.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { OAuthExceptionFilter } from './oauth-errors/oauth-exception.filter.js';
@@ -24,6 +25,7 @@ export class AppModule {
         TokenEndpointModule,
         MetadataModule,
         HealthModule,
+        IntrospectionModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: OAuthExceptionFilter }],
     };

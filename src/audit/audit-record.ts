@@ -2,6 +2,8 @@
 export interface AuditActor {
   readonly sub: string;
   readonly iss?: string;
+  /** The platform that vouched for this actor (its trust anchor's `attestation` label). */
+  readonly attested_by?: string;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface AuditRecord {
   rule?: string;
   /** The issued token's principal when a policy rule formed it (differs from `subject`, as presented). */
   issued_subject?: AuditActor;
+  /** RFC 9449: thumbprint of the key of the request's valid DPoP proof (the issued token's `cnf.jkt`). */
+  dpop_jkt?: string;
 }
 
 export function newAuditRecord(requestId?: string): AuditRecord {

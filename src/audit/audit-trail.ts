@@ -15,6 +15,11 @@ export class AuditTrail {
     this.sink.write({ ts: new Date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
   }
 
+  /** RFC 7009: a token was revoked (one line per revocation that took effect). */
+  revoked(record: { request_id?: string; client_id: string; subject: string; jti: string; exp: number }): void {
+    this.sink.write({ ts: new Date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
+  }
+
   refused(record: AuditRecord, error: unknown): void {
     const oauth = error instanceof OAuthError ? error : undefined;
     this.sink.write({

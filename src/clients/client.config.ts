@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import {
+  ArrayMaxSize,
   ArrayUnique,
   IsArray,
   IsBoolean,
@@ -83,7 +84,7 @@ export class ClientConfig {
   @IsSecureUrl()
   jwks_uri?: string;
 
-  /** Grants this client may use (default: token exchange). An empty list disables the client. */
+  /** Grants this client may use (default: token exchange). Empty: no token endpoint use (it may still introspect). */
   @IsOptional()
   @IsArray()
   @ArrayUnique()
@@ -132,6 +133,26 @@ export class ClientConfig {
   @ValidateNested()
   @Type(() => IdJagClientConfig)
   id_jag?: IdJagClientConfig;
+
+  /**
+   * `aud` values by which actbridge's tokens name this client as their resource server: it may introspect
+   * tokens addressed to them (RFC 7662; its client_id always counts). For resource servers, usually
+   * registered with `grant_types: []`.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  resource_audiences: string[] = [];
+
+  /**
+   * RFC 9449 §5.2 client metadata: every token request of this client must carry a valid DPoP proof,
+   * so every token it obtains is sender-constrained (`cnf.jkt`, `token_type: DPoP`).
+   */
+  @IsOptional()
+  @IsBoolean()
+  dpop_bound_access_tokens = false;
 }
 
 export class ClientsFile {

@@ -167,6 +167,24 @@ export class ServerConfig {
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
   redisUrl?: string;
 
+  @Env(
+    'DPOP_PROOF_MAX_AGE',
+    'DPoP proofs (RFC 9449): oldest accepted `iat`, seconds (plus CLOCK_SKEW); also the lifetime window of server nonces.',
+    300,
+  )
+  @IsInt()
+  @Min(5)
+  @Max(3600)
+  dpopProofMaxAge!: number;
+
+  @Env(
+    'DPOP_NONCE',
+    'DPoP server nonces (RFC 9449 §8): `off`, or `required` (proofs must carry a nonce from the `DPoP-Nonce` header).',
+    'off',
+  )
+  @IsIn(['off', 'required'])
+  dpopNonce!: 'off' | 'required';
+
   @Env('AUDIT_LOG', 'Where audit lines go: `stdout`, `stderr`, or a file path (appended).', 'stdout')
   @IsString()
   @MinLength(1)

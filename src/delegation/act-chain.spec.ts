@@ -162,3 +162,27 @@ describe('actorsOutermostFirst', () => {
     actors.forEach((a, i) => expect(Object.keys(a).sort()).toEqual(Object.keys(expected[i]!).sort()));
   });
 });
+
+describe('attested_by (anchor attestation label)', () => {
+  it('nestActor records the actor attestation; the chain keeps it; the audit lists it', () => {
+    const prior = { sub: 'agent-1', iss: 'https://idp', attested_by: 'github-actions' };
+    const act = nestActor({ sub: 'agent-2', iss: 'https://sts', claims: {}, attestedBy: 'spiffe' }, prior);
+    expect(act).toEqual({ sub: 'agent-2', iss: 'https://sts', attested_by: 'spiffe', act: prior });
+    expect(parseActChain(act, 5)).toEqual({ ok: true, act });
+    expect(actorsOutermostFirst(act)).toEqual([
+      { sub: 'agent-2', iss: 'https://sts', attested_by: 'spiffe' },
+      { sub: 'agent-1', iss: 'https://idp', attested_by: 'github-actions' },
+    ]);
+  });
+
+  it('without attestation no attested_by member appears', () => {
+    expect(nestActor({ sub: 'a', iss: 'https://i', claims: {} }, undefined)).toEqual({ sub: 'a', iss: 'https://i' });
+  });
+
+  it('a non-string attested_by in a presented chain is refused', () => {
+    expect(parseActChain({ sub: 'a', attested_by: 42 }, 5)).toEqual({
+      ok: false,
+      reason: 'has a non-string attested_by',
+    });
+  });
+});

@@ -8,6 +8,11 @@ export interface ActClaim {
   readonly sub: string;
   readonly iss?: string;
   readonly client_id?: string;
+  /**
+   * actbridge extension: the attestation label of the trust anchor that vouched for this actor (e.g.
+   * `github-actions`), so resource servers and auditors can tell which platform attested the agent.
+   */
+  readonly attested_by?: string;
   readonly act?: ActClaim;
 }
 
@@ -16,9 +21,11 @@ export interface ActorIdentity {
   readonly sub: string;
   readonly iss: string;
   readonly claims: Readonly<Record<string, unknown>>;
+  /** The attestation label of the anchor that vouched for the actor, if any. */
+  readonly attestedBy?: string;
 }
 
-const IDENTITY_MEMBERS = ['sub', 'iss', 'client_id'] as const;
+const IDENTITY_MEMBERS = ['sub', 'iss', 'client_id', 'attested_by'] as const;
 
 export type ParsedActChain =
   { readonly ok: true; readonly act: ActClaim } | { readonly ok: false; readonly reason: string };
@@ -49,7 +56,12 @@ export function parseActChain(raw: unknown, depthLimit: number): ParsedActChain 
 
 /** The new chain: `actor` becomes the current actor, `prior` (if any) nests inside it. */
 export function nestActor(actor: ActorIdentity, prior: ActClaim | undefined): ActClaim {
-  return prior ? { sub: actor.sub, iss: actor.iss, act: prior } : { sub: actor.sub, iss: actor.iss };
+  return {
+    sub: actor.sub,
+    iss: actor.iss,
+    ...(actor.attestedBy === undefined ? {} : { attested_by: actor.attestedBy }),
+    ...(prior ? { act: prior } : {}),
+  };
 }
 
 export function chainDepth(act: ActClaim | undefined): number {
@@ -59,10 +71,16 @@ export function chainDepth(act: ActClaim | undefined): number {
 }
 
 /** Actors outermost (current) first, for the audit line. */
-export function actorsOutermostFirst(act: ActClaim | undefined): Array<{ sub: string; iss?: string }> {
-  const actors: Array<{ sub: string; iss?: string }> = [];
+export function actorsOutermostFirst(
+  act: ActClaim | undefined,
+): Array<{ sub: string; iss?: string; attested_by?: string }> {
+  const actors: Array<{ sub: string; iss?: string; attested_by?: string }> = [];
   for (let level = act; level; level = level.act) {
-    actors.push(level.iss === undefined ? { sub: level.sub } : { sub: level.sub, iss: level.iss });
+    actors.push({
+      sub: level.sub,
+      ...(level.iss === undefined ? {} : { iss: level.iss }),
+      ...(level.attested_by === undefined ? {} : { attested_by: level.attested_by }),
+    });
   }
   return actors;
 }

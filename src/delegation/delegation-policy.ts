@@ -264,5 +264,10 @@ export class DelegationPolicy {
 }
 
 function actorFromToken(actor: ValidatedToken): ActorIdentity {
-  return { sub: actor.principal.sub, iss: actor.principal.iss, claims: actor.claims };
+  return {
+    sub: actor.principal.sub,
+    iss: actor.principal.iss,
+    claims: actor.claims,
+    ...(actor.anchor.attestation === undefined ? {} : { attestedBy: actor.anchor.attestation }),
+  };
 }

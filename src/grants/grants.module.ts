@@ -4,6 +4,7 @@ import { IdJagModule } from '../id-jag/id-jag.module.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { GRANT_HANDLERS, type GrantHandler } from '../token-endpoint/grant-handler.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
+import { AccessTokenIssuer } from './access-token-issuer.js';
 import { JwtBearerGrant } from './jwt-bearer.grant.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
 import { Saml2BearerGrant } from './saml2-bearer.grant.js';
@@ -17,6 +18,7 @@ const GRANTS = [TokenExchangeGrant, JwtBearerGrant, Saml2BearerGrant];
   providers: [
     ...GRANTS,
     Rfc7523AssertionProfile,
+    AccessTokenIssuer,
     { provide: GRANT_HANDLERS, inject: GRANTS, useFactory: (...handlers: GrantHandler[]) => handlers },
   ],
   exports: [GRANT_HANDLERS],

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodeProtectedHeader, type JWTPayload } from 'jose';
+import { decodeProtectedHeader } from 'jose';
 import { JWT_BEARER_GRANT, type ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -7,11 +7,11 @@ import { DelegationPolicy, type PolicyGrant } from '../delegation/delegation-pol
 import { resolveTargets } from '../delegation/targets.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { IdJagAssertionProfile } from '../id-jag/id-jag-assertion.profile.js';
-import { TokenMinter } from '../keys/token-minter.js';
+import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
 import { normaliseTyp } from '../subject-tokens/jwt-token-verifier.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
 import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { AccessTokenIssuer } from './access-token-issuer.js';
 import type { AssertionGrant, AssertionProfile } from './assertion-profile.js';
 import { JwtBearerRequest } from './jwt-bearer.request.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
@@ -32,20 +32,22 @@ export class JwtBearerGrant implements GrantHandler {
   constructor(
     private readonly idJag: IdJagAssertionProfile,
     private readonly rfc7523: Rfc7523AssertionProfile,
-    private readonly minter: TokenMinter,
+    private readonly issuer: AccessTokenIssuer,
     private readonly delegation: DelegationPolicy,
     @Inject(STS_CONFIG) config: StsConfig,
   ) {
     this.server = config.server;
   }
 
-  async handle({ params, client, audit }: GrantContext): Promise<TokenResponse> {
+  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
     const request = JwtBearerRequest.from(params);
     const profile = this.profileFor(request.assertion);
     audit.assertion_type = profile.assertionType;
     audit.mode = 'assertion';
     const redeemed = await profile.redeem(request.assertion, client);
     audit.subject = redeemed.subject;
+    // ID-JAG §9.8 / RFC 9449: an assertion bound to a key (cnf.jkt) needs a DPoP proof by that key.
+    enforceSenderConstraint(redeemed.token, dpop, 'assertion');
     // The issuer's trust-anchor rules (CEL), when it has any: no matching rule, no token; the rule bounds
     // targets, scopes and lifetime and may form the issued `sub`.
     const policy = this.delegation.applyPolicy(redeemed.token, client.client_id, 'assertion');
@@ -64,22 +66,10 @@ export class JwtBearerGrant implements GrantHandler {
     const expiresAt = Math.min(now + ttl, grant.expiresAt);
     if (expiresAt <= now) throw new InvalidGrant('assertion has expired');
 
-    audit.audience = [...audience];
-    audit.scope = scope.join(' ');
-    audit.ttl = expiresAt - now;
-    const minted = await this.minter.mint(accessTokenClaims(grant, audience, scope, client), {
-      typ: 'at+jwt',
-      issuedAt: now,
-      expiresAt,
-    });
-    audit.jti = minted.jti;
-    audit.issued_token_type = TokenTypes.accessToken;
-    return {
-      access_token: minted.token,
-      token_type: 'Bearer',
-      expires_in: expiresAt - now,
-      ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
-    };
+    return this.issuer.issue(
+      { subject: grant.subject, audience, scope, issuedAt: now, expiresAt },
+      { clientId: client.client_id, audit, dpop },
+    );
   }
 
   private profileFor(assertion: string): AssertionProfile {
@@ -149,21 +139,4 @@ export function narrowAssertionScope(
   const beyond = wanted.filter((s) => !allowed.includes(s));
   if (beyond.length > 0) throw new InvalidScope(`scope exceeds what the assertion grants: ${beyond.join(' ')}`);
   return wanted;
-}
-
-/** RFC 9068 §2.2 claims (`iss`, `iat`, `exp`, `jti` are set by the minter). */
-function accessTokenClaims(
-  grant: AssertionGrant,
-  audience: readonly string[],
-  scope: readonly string[],
-  client: ClientConfig,
-): JWTPayload {
-  return {
-    sub: grant.subject.sub,
-    // RFC 9493 iss_sub: the issuer that vouched for the subject (the IdP of the ID-JAG).
-    sub_id: { format: 'iss_sub', iss: grant.subject.iss, sub: grant.subject.sub },
-    aud: audience.length === 1 ? audience[0] : [...audience],
-    client_id: client.client_id,
-    ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
-  };
 }

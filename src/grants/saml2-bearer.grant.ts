@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { SAML2_BEARER_GRANT } from '../clients/client.config.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
-import { TokenMinter } from '../keys/token-minter.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
 import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { AccessTokenIssuer } from './access-token-issuer.js';
 import { AssertionGrantRequest } from './assertion-grant.request.js';
 
 /**
@@ -19,10 +19,10 @@ export class Saml2BearerGrant implements GrantHandler {
   constructor(
     private readonly validators: SubjectTokenValidators,
     private readonly policy: DelegationPolicy,
-    private readonly minter: TokenMinter,
+    private readonly issuer: AccessTokenIssuer,
   ) {}
 
-  async handle({ params, client, audit }: GrantContext): Promise<TokenResponse> {
+  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
     const request = AssertionGrantRequest.from(params);
     audit.assertion_type = TokenTypes.saml2;
     const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
@@ -36,30 +36,9 @@ export class Saml2BearerGrant implements GrantHandler {
       scope: request.requestedScope,
     });
     audit.mode = grant.mode;
-    audit.audience = [...grant.audience];
-    audit.scope = grant.scope.join(' ');
-    audit.ttl = grant.expiresAt - grant.issuedAt;
-
-    const minted = await this.minter.mint(
-      {
-        sub: grant.subject.sub,
-        // RFC 9493 iss_sub: the NameID is only unique within its IdP.
-        sub_id: { format: 'iss_sub', iss: grant.subject.iss, sub: grant.subject.sub },
-        aud: grant.audience.length === 1 ? grant.audience[0] : [...grant.audience],
-        client_id: client.client_id,
-        ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
-      },
-      { typ: 'at+jwt', issuedAt: grant.issuedAt, expiresAt: grant.expiresAt },
-    );
-    audit.jti = minted.jti;
-    audit.issued_token_type = TokenTypes.accessToken;
-
+    if (grant.rule) audit.rule = grant.rule;
+    if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
     // RFC 6749 §5.1 response; issued_token_type is not part of it for this grant.
-    return {
-      access_token: minted.token,
-      token_type: 'Bearer',
-      expires_in: grant.expiresAt - grant.issuedAt,
-      ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
-    };
+    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop });
   }
 }

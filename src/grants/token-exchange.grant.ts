@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import type { JWTPayload } from 'jose';
 import { TOKEN_EXCHANGE_GRANT } from '../clients/client.config.js';
 import { actorsOutermostFirst } from '../delegation/act-chain.js';
-import { DelegationPolicy, type DelegationGrant } from '../delegation/delegation-policy.js';
+import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { IdJagIssuer } from '../id-jag/id-jag-issuer.js';
-import { TokenMinter } from '../keys/token-minter.js';
+import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { RevocationList } from '../stores/revocation-list.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
+import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { AccessTokenIssuer } from './access-token-issuer.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
 
 /** Token types this grant can issue; both are the same RFC 9068 JWT access token. */
@@ -25,16 +27,17 @@ export class TokenExchangeGrant implements GrantHandler {
   constructor(
     private readonly validators: SubjectTokenValidators,
     private readonly policy: DelegationPolicy,
-    private readonly minter: TokenMinter,
+    private readonly issuer: AccessTokenIssuer,
     private readonly idJag: IdJagIssuer,
+    private readonly revocations: RevocationList,
   ) {}
 
-  async handle({ params, client, audit }: GrantContext): Promise<TokenResponse> {
+  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
     const request = TokenExchangeRequest.from(params);
     audit.subject_token_type = request.subject_token_type;
     audit.actor_token_type = request.actor_token_type;
     // ID-JAG §4.3: a profile of token exchange with its own subject, policy and output.
-    if (request.requested_token_type === TokenTypes.idJag) return this.idJag.issue(request, { client, audit });
+    if (request.requested_token_type === TokenTypes.idJag) return this.idJag.issue(request, { client, audit, dpop });
 
     const issuedTokenType = request.requested_token_type ?? TokenTypes.accessToken;
     if (!ISSUABLE_TYPES.includes(issuedTokenType)) {
@@ -51,6 +54,13 @@ export class TokenExchangeGrant implements GrantHandler {
         ? undefined
         : await this.validators.validate(request.actor_token_type!, request.actor_token, { role: 'actor', client });
     if (actor) audit.actors = [actor.principal];
+    // A bound token needs a proof by its key (RFC 9449 §6.1); a revoked one is dead (RFC 7009).
+    const presented: Array<[ValidatedToken, TokenRole]> = [[subject, 'subject']];
+    if (actor) presented.push([actor, 'actor']);
+    for (const [token, role] of presented) {
+      enforceSenderConstraint(token, dpop, role);
+      await this.revocations.assertNotRevoked(token, role);
+    }
 
     const grant = this.policy.decide({
       client,
@@ -64,37 +74,6 @@ export class TokenExchangeGrant implements GrantHandler {
     if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
     audit.mode = grant.mode;
     audit.actors = actorsOutermostFirst(grant.act);
-    audit.audience = [...grant.audience];
-    audit.scope = grant.scope.join(' ');
-    audit.ttl = grant.expiresAt - grant.issuedAt;
-
-    const minted = await this.minter.mint(this.claimsOf(grant, client.client_id), {
-      typ: 'at+jwt',
-      issuedAt: grant.issuedAt,
-      expiresAt: grant.expiresAt,
-    });
-    audit.jti = minted.jti;
-    audit.issued_token_type = issuedTokenType;
-
-    return {
-      access_token: minted.token,
-      issued_token_type: issuedTokenType,
-      token_type: 'Bearer',
-      expires_in: grant.expiresAt - grant.issuedAt,
-      ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
-    };
-  }
-
-  /** RFC 9068 §2.2 claims plus RFC 8693 `act`. `iss`, `iat`, `exp`, `jti` are set by the minter. */
-  private claimsOf(grant: DelegationGrant, clientId: string): JWTPayload {
-    return {
-      sub: grant.subject.sub,
-      // RFC 9493 iss_sub: `sub` alone is ambiguous once several issuers feed one STS.
-      sub_id: { format: 'iss_sub', iss: grant.subject.iss, sub: grant.subject.sub },
-      aud: grant.audience.length === 1 ? grant.audience[0] : [...grant.audience],
-      client_id: clientId,
-      ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
-      ...(grant.act ? { act: grant.act } : {}),
-    };
+    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, issuedTokenType });
   }
 }

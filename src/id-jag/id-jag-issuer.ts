@@ -44,7 +44,7 @@ export class IdJagIssuer {
 
   async issue(
     request: TokenExchangeRequest,
-    { client, audit }: Pick<GrantContext, 'client' | 'audit'>,
+    { client, audit, dpop }: Pick<GrantContext, 'client' | 'audit' | 'dpop'>,
   ): Promise<TokenResponse> {
     // §4.3.1: actor_token processing is left to future profiles; refuse rather than ignore it.
     if (request.actor_token !== undefined) {
@@ -79,7 +79,13 @@ export class IdJagIssuer {
     audit.ttl = expiresAt - now;
     const principal = policy?.subject ?? subject.principal;
     if (principal !== subject.principal) audit.issued_subject = principal;
-    const minted = await this.minter.mint(idJagClaims(subject, principal, { ...decision, scope }), {
+    // ID-JAG §9.8: with a DPoP proof, the ID-JAG is bound to its key (cnf.jkt); the resource AS then
+    // requires a proof by that key when it is redeemed. token_type stays N_A.
+    const claims = {
+      ...idJagClaims(subject, principal, { ...decision, scope }),
+      ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
+    };
+    const minted = await this.minter.mint(claims, {
       typ: ID_JAG_TYP,
       issuedAt: now,
       expiresAt,

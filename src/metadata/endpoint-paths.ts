@@ -5,6 +5,8 @@ export const OAUTH_METADATA_PATH = '/.well-known/oauth-authorization-server';
 export const OIDC_METADATA_PATH = '/.well-known/openid-configuration';
 export const LIVENESS_PATH = '/health/live';
 export const READINESS_PATH = '/health/ready';
+export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';
+export const REVOCATION_ENDPOINT_PATH = '/oauth/revoke';
 
 /** The absolute URL of an endpoint: the issuer (which may have a path) followed by the endpoint path. */
 export function endpointUrl(issuer: string, path: string): string {

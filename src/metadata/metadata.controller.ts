@@ -3,13 +3,16 @@ import { CLIENT_AUTH_METHODS } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { ID_JAG_GRANT_PROFILE } from '../id-jag/id-jag.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
+import { DpopVerifier } from '../dpop/dpop-verifier.js';
 import { GrantDispatcher } from '../token-endpoint/grant-dispatcher.js';
 import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
 import {
   endpointUrl,
+  INTROSPECTION_ENDPOINT_PATH,
   JWKS_PATH,
   OAUTH_METADATA_PATH,
   OIDC_METADATA_PATH,
+  REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
 } from './endpoint-paths.js';
 
@@ -22,7 +25,7 @@ import {
 export class MetadataController {
   private readonly document: Readonly<Record<string, unknown>>;
 
-  constructor(@Inject(STS_CONFIG) config: StsConfig, dispatcher: GrantDispatcher) {
+  constructor(@Inject(STS_CONFIG) config: StsConfig, dispatcher: GrantDispatcher, dpop: DpopVerifier) {
     const { issuer } = config.server;
     this.document = {
       issuer,
@@ -36,6 +39,15 @@ export class MetadataController {
       identity_chaining_requested_token_types_supported: [TokenTypes.idJag],
       // ID-JAG §8 (resource-AS role; needs jwt-bearer in grant_types_supported). Names no issuers.
       authorization_grant_profiles_supported: [ID_JAG_GRANT_PROFILE],
+      // RFC 9449 §5.1.
+      dpop_signing_alg_values_supported: dpop.algorithms,
+      // RFC 7662 / RFC 7009 (RFC 8414 §2): same client authentication as the token endpoint.
+      introspection_endpoint: endpointUrl(issuer, INTROSPECTION_ENDPOINT_PATH),
+      introspection_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      introspection_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+      revocation_endpoint: endpointUrl(issuer, REVOCATION_ENDPOINT_PATH),
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+      revocation_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
     };
   }
 

@@ -59,3 +59,7 @@ export const ServerError = oauthErrorClass('server_error', 500, 'ServerError');
 export const NotFound = oauthErrorClass('not_found', 404, 'NotFound');
 /** A dependency actbridge needs to decide safely (e.g. the replay store) is down: fail closed, say so. */
 export const TemporarilyUnavailable = oauthErrorClass('temporarily_unavailable', 503, 'TemporarilyUnavailable');
+/** RFC 9449 §5: the DPoP proof at the token endpoint is missing where required, or invalid. */
+export const InvalidDpopProof = oauthErrorClass('invalid_dpop_proof', 400, 'InvalidDpopProof');
+/** RFC 9449 §8: the proof must carry the server nonce sent in the `DPoP-Nonce` header. */
+export const UseDpopNonce = oauthErrorClass('use_dpop_nonce', 400, 'UseDpopNonce');

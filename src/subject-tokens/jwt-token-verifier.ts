@@ -132,6 +132,7 @@ export class JwtTokenVerifier {
         issuer: anchor.issuer,
         trustedForChains: anchor.trustedForChains,
         self: anchor.self,
+        ...(anchor.attestation === undefined ? {} : { attestation: anchor.attestation }),
       },
       claims,
       scope: scopeOf(claims, fail),

@@ -28,6 +28,8 @@ export interface ValidatedToken {
     readonly issuer: string;
     readonly trustedForChains: boolean;
     readonly self: boolean;
+    /** The anchor's attestation label, if it declares one (recorded as `act.attested_by`). */
+    readonly attestation?: string;
   };
   /** JWT claims; for a SAML assertion, the attributes flattened (single value → string, several → array). */
   readonly claims: Readonly<JWTPayload>;

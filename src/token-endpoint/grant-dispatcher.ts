@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { DpopVerifier } from '../dpop/dpop-verifier.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../oauth-errors/oauth-error.js';
 import { GRANT_HANDLERS, type GrantHandler, type TokenResponse } from './grant-handler.js';
 import type { TokenRequestParams } from './token-request-params.js';
@@ -11,12 +12,14 @@ export interface TokenEndpointRequest {
   readonly authorization: string | undefined;
   /** Created by the caller and attached to the HTTP request, so refusals are audited with it. */
   readonly audit: AuditRecord;
+  /** Every `DPoP` request header value (RFC 9449); absent or empty when there is none. */
+  readonly dpopProofs?: readonly string[];
 }
 
 /**
  * Runs a token request through the checks common to every grant, in the order RFC 6749 implies:
  * grant type known (unsupported_grant_type), client authenticated (invalid_client), client allowed
- * the grant (unauthorized_client); then the grant's handler. Writes the audit line of a success; the
+ * the grant (unauthorized_client), DPoP proof if any (invalid_dpop_proof); then the grant's handler. Writes the audit line of a success; the
  * exception filter writes that of a refusal.
  */
 @Injectable()
@@ -27,6 +30,7 @@ export class GrantDispatcher {
     @Inject(GRANT_HANDLERS) handlers: GrantHandler[],
     private readonly clients: ClientAuthenticator,
     private readonly auditTrail: AuditTrail,
+    private readonly dpop: DpopVerifier,
   ) {
     this.handlers = new Map(handlers.map((h) => [h.grantType, h]));
   }
@@ -35,7 +39,7 @@ export class GrantDispatcher {
     return [...this.handlers.keys()];
   }
 
-  async dispatch({ params, authorization, audit }: TokenEndpointRequest): Promise<TokenResponse> {
+  async dispatch({ params, authorization, audit, dpopProofs = [] }: TokenEndpointRequest): Promise<TokenResponse> {
     const grantType = params.single('grant_type');
     if (grantType === undefined) throw new InvalidRequest('grant_type is required');
     audit.grant_type = grantType;
@@ -46,7 +50,8 @@ export class GrantDispatcher {
     if (!client.grant_types.includes(grantType)) {
       throw new UnauthorizedClient('this client may not use this grant_type');
     }
-    const response = await handler.handle({ params, client, audit });
+    const dpop = await this.dpop.verify({ proofs: dpopProofs, client, audit });
+    const response = await handler.handle({ params, client, audit, dpop });
     this.auditTrail.issued(audit);
     return response;
   }

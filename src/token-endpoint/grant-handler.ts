@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
+import type { DpopBinding } from '../dpop/dpop-proof.js';
 import type { TokenRequestParams } from './token-request-params.js';
 
 /** RFC 6749 §5.1 / RFC 8693 §2.2.1 success response. */
@@ -17,6 +18,12 @@ export interface GrantContext {
   readonly client: ClientConfig;
   /** The request's audit record: the handler fills in what it establishes. */
   readonly audit: AuditRecord;
+  /**
+   * RFC 9449: present when the request carried a valid DPoP proof (checked by the dispatcher for every
+   * grant). The issued token binds to `dpop.jkt` (`cnf.jkt`, `token_type: DPoP`); a presented token
+   * bound to a key (its own `cnf.jkt`) needs this to match (see dpop/sender-constraint.ts).
+   */
+  readonly dpop?: DpopBinding;
 }
 
 /**

@@ -21,6 +21,22 @@ export class TokenController {
     if (!(request.body instanceof TokenRequestParams)) {
       throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
     }
-    return this.dispatcher.dispatch({ params: request.body, authorization: request.headers.authorization, audit });
+    return this.dispatcher.dispatch({
+      params: request.body,
+      authorization: request.headers.authorization,
+      audit,
+      dpopProofs: dpopHeaders(request),
+    });
   }
+}
+
+/**
+ * Every `DPoP` header, each occurrence separately: a repeated header must be refused, not joined
+ * (RFC 9449 §4.3 check 1). `headersDistinct` is Node's; injected requests may lack it.
+ */
+function dpopHeaders(request: FastifyRequest): string[] {
+  const distinct = (request.raw as { headersDistinct?: Record<string, string[] | undefined> }).headersDistinct;
+  if (distinct) return distinct.dpop ?? [];
+  const value = request.headers.dpop;
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }

@@ -123,6 +123,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
         ]),
       ),
       introspection: this.introspector(anchor, discover, timeoutMs),
+      attestation: config.attestation,
     };
   }
 

@@ -209,6 +209,16 @@ export class TrustAnchorConfig {
   @ValidateNested()
   @Type(() => SamlAnchorConfig)
   saml?: SamlAnchorConfig;
+
+  /**
+   * The platform this issuer stands for when it vouches for a workload (e.g. `github-actions`,
+   * `spiffe`): an actor token from this anchor is recorded as `act.attested_by: <label>`.
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, {
+    message: 'must be 1-64 letters, digits, ".", "_", ":", "/" or "-"',
+  })
+  attestation?: string;
 }
 
 function isClientIdMap(value: unknown): boolean {

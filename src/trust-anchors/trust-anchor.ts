@@ -23,4 +23,6 @@ export interface TrustAnchor {
   readonly clientIds: ReadonlyMap<string, readonly string[]>;
   /** RFC 7662 introspection of this issuer's opaque access tokens, when configured. */
   readonly introspection?: TokenIntrospector;
+  /** Attestation label recorded in `act.attested_by` for actors this anchor vouches for. */
+  readonly attestation?: string;
 }

@@ -214,7 +214,7 @@ describe('npm run policy:test', () => {
     const result = await run('policy-test.js', []);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/\n\d+ passed, 0 failed \(3 file\(s\)\)\n$/);
+    expect(result.stdout).toMatch(/\n\d+ passed, 0 failed \(4 file\(s\)\)\n$/);
     expect(result.stdout).not.toContain('✗');
   });
 

@@ -1,0 +1,32 @@
+import { tokenRejected } from '../subject-tokens/token-rejection.js';
+import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { DpopBinding } from './dpop-proof.js';
+
+/**
+ * A presented token that is sender-constrained (RFC 9449 §6: `cnf.jkt`) may only be used by the holder
+ * of its key: the request must carry a DPoP proof by that same key (specs §6.3 guidance for a
+ * token-exchange STS; ID-JAG §9.8 for an assertion). Tokens without `cnf` pass. A `cnf` with any other
+ * confirmation method (e.g. RFC 8705 `x5t#S256`) cannot be verified here and is refused.
+ *
+ * Refusals are the role's token error: `invalid_request` for subject/actor tokens (RFC 8693 §2.2.2),
+ * `invalid_grant` for an assertion (RFC 7521 §5.2; the ID-JAG DPoP table).
+ */
+export function enforceSenderConstraint(token: ValidatedToken, dpop: DpopBinding | undefined, role: TokenRole): void {
+  const cnf = token.claims.cnf as unknown;
+  if (cnf === undefined) return;
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf))
+    throw tokenRejected(role, 'has a malformed cnf claim');
+  const members = Object.keys(cnf);
+  const jkt = (cnf as Record<string, unknown>).jkt;
+  if (members.some((m) => m !== 'jkt')) {
+    throw tokenRejected(role, 'is sender-constrained by a method actbridge cannot verify (only cnf.jkt is supported)');
+  }
+  if (typeof jkt !== 'string' || jkt.length === 0) throw tokenRejected(role, 'has a malformed cnf.jkt claim');
+  if (dpop === undefined) {
+    throw tokenRejected(
+      role,
+      'is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
+    );
+  }
+  if (dpop.jkt !== jkt) throw tokenRejected(role, 'is DPoP-bound to a different key than the DPoP proof');
+}

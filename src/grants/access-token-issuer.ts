@@ -1,0 +1,74 @@
+import { Injectable } from '@nestjs/common';
+import type { JWTPayload } from 'jose';
+import type { AuditRecord } from '../audit/audit-record.js';
+import type { ActClaim } from '../delegation/act-chain.js';
+import type { DpopBinding } from '../dpop/dpop-proof.js';
+import { TokenMinter } from '../keys/token-minter.js';
+import { TokenTypes } from '../subject-tokens/token-types.js';
+import type { Principal } from '../subject-tokens/validated-token.js';
+import type { TokenResponse } from '../token-endpoint/grant-handler.js';
+
+/** What an access token says, whatever grant decided it. */
+export interface AccessTokenGrant {
+  readonly subject: Principal;
+  readonly audience: readonly string[];
+  readonly scope: readonly string[];
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+  /** RFC 8693 `act` chain (token exchange by delegation only). */
+  readonly act?: ActClaim;
+}
+
+/**
+ * Issues the RFC 9068 JWT access token every grant ends with (token exchange, saml2-bearer, jwt-bearer),
+ * so that its claims, its DPoP binding and the response are the same whichever grant decided it.
+ */
+@Injectable()
+export class AccessTokenIssuer {
+  constructor(private readonly minter: TokenMinter) {}
+
+  async issue(
+    grant: AccessTokenGrant,
+    context: { clientId: string; audit: AuditRecord; dpop?: DpopBinding; issuedTokenType?: string },
+  ): Promise<TokenResponse> {
+    const { audit, dpop } = context;
+    audit.audience = [...grant.audience];
+    audit.scope = grant.scope.join(' ');
+    audit.ttl = grant.expiresAt - grant.issuedAt;
+    const minted = await this.minter.mint(accessTokenClaims(grant, context.clientId, dpop), {
+      typ: 'at+jwt',
+      issuedAt: grant.issuedAt,
+      expiresAt: grant.expiresAt,
+    });
+    audit.jti = minted.jti;
+    audit.issued_token_type = context.issuedTokenType ?? TokenTypes.accessToken;
+    return {
+      access_token: minted.token,
+      // RFC 8693 §2.2.1 has issued_token_type; the RFC 6749 §5.1 response of assertion grants does not.
+      ...(context.issuedTokenType ? { issued_token_type: context.issuedTokenType } : {}),
+      // RFC 9449 §5: a token bound to the proof's key is announced as DPoP.
+      token_type: dpop ? 'DPoP' : 'Bearer',
+      expires_in: grant.expiresAt - grant.issuedAt,
+      ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
+    };
+  }
+}
+
+/** RFC 9068 §2.2 claims, RFC 8693 `act`, RFC 9449 `cnf`. `iss`, `iat`, `exp`, `jti` are set by the minter. */
+export function accessTokenClaims(
+  grant: AccessTokenGrant,
+  clientId: string,
+  dpop: DpopBinding | undefined,
+): JWTPayload {
+  return {
+    sub: grant.subject.sub,
+    // RFC 9493 iss_sub: `sub` alone is ambiguous once several issuers feed one STS.
+    sub_id: { format: 'iss_sub', iss: grant.subject.iss, sub: grant.subject.sub },
+    aud: grant.audience.length === 1 ? grant.audience[0] : [...grant.audience],
+    client_id: clientId,
+    ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
+    ...(grant.act ? { act: grant.act } : {}),
+    // RFC 9449 §6.1: bound to the DPoP proof's key.
+    ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
+  };
+}

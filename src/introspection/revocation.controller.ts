@@ -1,0 +1,60 @@
+import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { newAuditRecord } from '../audit/audit-record.js';
+import { AuditTrail } from '../audit/audit-trail.js';
+import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { REVOCATION_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { RevocationList } from '../stores/revocation-list.js';
+import { formParams } from './introspection.controller.js';
+import { IssuedTokens } from './issued-tokens.js';
+
+/**
+ * Token revocation (RFC 7009) of the access tokens actbridge issued. Only the client a token was issued
+ * to (its `client_id`) may revoke it (§2.1); another client is refused with `invalid_request`. The
+ * token's `jti` is remembered as revoked until its `exp` (Redis when REDIS_URL is set), after which the
+ * token is dead anyway. Tokens that are not live actbridge access tokens get the plain 200 §2.2 asks
+ * for: there is nothing to revoke. Revocation does not reach tokens already exchanged from this one.
+ */
+@Controller()
+export class RevocationController {
+  constructor(
+    private readonly clients: ClientAuthenticator,
+    private readonly tokens: IssuedTokens,
+    private readonly revocations: RevocationList,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  @Post(REVOCATION_ENDPOINT_PATH)
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  @Header('pragma', 'no-cache')
+  async revoke(@Req() request: FastifyRequest): Promise<void> {
+    const params = formParams(request);
+    const client = await this.clients.authenticate(
+      params,
+      request.headers.authorization,
+      newAuditRecord(String(request.id)),
+    );
+    const token = params.single('token');
+    if (token === undefined) throw new InvalidRequest('token is required');
+    params.single('token_type_hint');
+
+    const claims = await this.tokens.read(token);
+    // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
+    if (!claims) return;
+    if (claims.client_id !== client.client_id) {
+      throw new InvalidRequest('client is not authorized to revoke the presented token', {
+        detail: `token ${claims.jti} was issued to ${claims.client_id}`,
+      });
+    }
+    await this.revocations.revoke(claims.jti, claims.exp);
+    this.audit.revoked({
+      request_id: String(request.id),
+      client_id: client.client_id,
+      subject: claims.sub,
+      jti: claims.jti,
+      exp: claims.exp,
+    });
+  }
+}

@@ -1,0 +1,45 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+import { tokenRejected } from '../subject-tokens/token-rejection.js';
+import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
+import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
+
+/**
+ * The RevocationStore as the endpoints use it: fails closed (503 temporarily_unavailable) when the
+ * store cannot answer, since "not revoked" cannot then be known.
+ */
+@Injectable()
+export class RevocationList {
+  constructor(@Inject(REVOCATION_STORE) private readonly store: RevocationStore) {}
+
+  async revoke(jti: string, expiresAt: number): Promise<void> {
+    try {
+      await this.store.revoke(jti, expiresAt);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  async isRevoked(jti: string): Promise<boolean> {
+    try {
+      return await this.store.isRevoked(jti);
+    } catch (error) {
+      throw unavailable(error);
+    }
+  }
+
+  /**
+   * A token actbridge issued and then revoked (RFC 7009) cannot be exchanged again, as subject, actor
+   * or assertion. Tokens from other issuers are their issuer's to revoke.
+   */
+  async assertNotRevoked(token: ValidatedToken, role: TokenRole): Promise<void> {
+    if (!token.anchor.self || typeof token.claims.jti !== 'string') return;
+    if (await this.isRevoked(token.claims.jti)) throw tokenRejected(role, 'has been revoked');
+  }
+}
+
+function unavailable(error: unknown): Error {
+  return new TemporarilyUnavailable('cannot check token revocation right now; retry later', {
+    detail: `revocation store error: ${(error as Error).message}`,
+  });
+}

@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { MemoryRevocationStore } from './memory-revocation-store.js';
+import { RedisRevocationStore } from './redis-revocation-store.js';
+
+const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+const nowSec = () => Date.now() / 1000;
+
+describe('MemoryRevocationStore', () => {
+  let t = 1_700_000_000;
+  const store = new MemoryRevocationStore(() => t);
+
+  it('a revoked jti is revoked until its expiry, then forgotten', async () => {
+    await expect(store.isRevoked('a')).resolves.toBe(false);
+    await store.revoke('a', t + 10);
+    await expect(store.isRevoked('a')).resolves.toBe(true);
+    await expect(store.isRevoked('b')).resolves.toBe(false);
+    t += 9;
+    await expect(store.isRevoked('a')).resolves.toBe(true);
+    t += 1;
+    await expect(store.isRevoked('a')).resolves.toBe(false);
+  });
+
+  it('revoking twice never shortens the entry', async () => {
+    await store.revoke('c', t + 100);
+    await store.revoke('c', t + 10);
+    t += 50;
+    await expect(store.isRevoked('c')).resolves.toBe(true);
+  });
+
+  it('expired entries are swept', async () => {
+    const s = new MemoryRevocationStore(() => t);
+    for (let i = 0; i < 20; i++) await s.revoke(`old-${i}`, t + 5);
+    expect(s.size).toBe(20);
+    t += 10;
+    await s.revoke('new', t + 5);
+    expect(s.size).toBe(1);
+  });
+});
+
+describe('RedisRevocationStore', () => {
+  const prefix = `actbridge-test:${randomUUID()}:`;
+  let a: RedisRevocationStore;
+  let b: RedisRevocationStore;
+  let admin: Redis;
+
+  beforeAll(() => {
+    admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    a = new RedisRevocationStore(REDIS_URL, prefix);
+    b = new RedisRevocationStore(REDIS_URL, prefix);
+  });
+  afterAll(async () => {
+    await Promise.all([a.close(), b.close()]);
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  });
+
+  it('a jti revoked through one instance is revoked for the other, expiring with the token', async () => {
+    const jti = randomUUID();
+    const exp = nowSec() + 120.5;
+    await expect(b.isRevoked(jti)).resolves.toBe(false);
+    await a.revoke(jti, exp);
+    await expect(b.isRevoked(jti)).resolves.toBe(true);
+    expect(await admin.expiretime(prefix + jti)).toBe(Math.ceil(exp));
+  });
+
+  it('a store on a closed port rejects (callers fail closed)', async () => {
+    const dead = new RedisRevocationStore('redis://127.0.0.1:1', prefix);
+    await expect(dead.isRevoked('x')).rejects.toThrow();
+    await dead.close();
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Why a resource request's access token was refused, as RFC 6750 §3.1 / RFC 9449 §7.1 error codes,
+ * with the HTTP status and `WWW-Authenticate` challenge a resource server answers with.
+ */
+export type AccessTokenErrorCode =
+  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'temporarily_unavailable';
+
+const STATUS: Record<AccessTokenErrorCode, number> = {
+  invalid_request: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  invalid_dpop_proof: 401,
+  // Not an RFC 6750 code: actbridge (discovery, JWKS or introspection) could not be reached, so the
+  // token cannot be judged. Fail closed, and say so.
+  temporarily_unavailable: 503,
+};
+
+export interface ChallengeOptions {
+  /** Which scheme the challenge names: DPoP when the request used it or the token is bound. */
+  readonly dpop?: boolean;
+  readonly realm?: string;
+  /** RFC 9728 §5.1: where the resource's Protected Resource Metadata lives. */
+  readonly resourceMetadata?: string;
+  /** RFC 9449 §7.1 `algs`: the DPoP proof algorithms the resource accepts. */
+  readonly dpopAlgorithms?: readonly string[];
+}
+
+export class AccessTokenError extends Error {
+  override readonly name = 'AccessTokenError';
+  readonly status: number;
+
+  constructor(
+    readonly error: AccessTokenErrorCode,
+    readonly description: string,
+    /** For insufficient_scope: the scope the request needs (RFC 6750 §3). */
+    readonly scope?: string,
+  ) {
+    super(`${error}: ${description}`);
+    this.status = STATUS[error];
+  }
+
+  /** The `WWW-Authenticate` header value for this refusal. */
+  challenge(options: ChallengeOptions = {}): string {
+    return authenticateChallenge(options, this);
+  }
+
+  /** The JSON body: `{error, error_description}`. */
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/**
+ * A `WWW-Authenticate` value (RFC 6750 §3, RFC 9449 §7.1, RFC 9728 §5.1). Without an error (no
+ * credentials presented) it offers both schemes, with no error code (RFC 6750 §3.1).
+ */
+export function authenticateChallenge(options: ChallengeOptions, error?: AccessTokenError): string {
+  const params = (extra: Array<[string, string | undefined]>): string =>
+    [['realm', options.realm], ...extra, ['resource_metadata', options.resourceMetadata]]
+      .filter((p): p is [string, string] => p[1] !== undefined)
+      .map(([name, value]) => `${name}="${value.replace(/["\\]/g, '')}"`)
+      .join(', ');
+  const algs: [string, string | undefined] = ['algs', options.dpopAlgorithms?.join(' ')];
+  if (!error || error.error === 'temporarily_unavailable') {
+    return [`Bearer ${params([])}`.trim(), `DPoP ${params([algs])}`.trim()].join(', ');
+  }
+  const errorParams: Array<[string, string | undefined]> = [
+    ['error', error.error],
+    ['error_description', error.description],
+    ['scope', error.scope],
+  ];
+  return options.dpop || error.error === 'invalid_dpop_proof'
+    ? `DPoP ${params([...errorParams, algs])}`
+    : `Bearer ${params(errorParams)}`;
+}

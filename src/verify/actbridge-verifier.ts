@@ -1,0 +1,311 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import * as client from 'openid-client';
+import { DPOP_SIGNING_ALGORITHMS, DpopProofError, verifyDpopProof } from '../dpop/dpop-proof.js';
+import { MemoryReplayStore } from '../stores/memory-replay-store.js';
+import { AccessTokenError } from './access-token-error.js';
+
+/** One actor of the delegation chain (RFC 8693 §4.1 `act`), as actbridge records it. */
+export interface Actor {
+  readonly sub: string;
+  readonly iss?: string;
+  readonly client_id?: string;
+  /** The platform that vouched for this actor (actbridge's `act.attested_by`). */
+  readonly attested_by?: string;
+}
+
+/** What a resource server needs from a verified actbridge access token. */
+export interface VerifiedAccessToken {
+  /** `sub`: whom the request is on behalf of. */
+  readonly subject: string;
+  /** The issuer that vouched for the subject upstream (`sub_id.iss`), if actbridge recorded one. */
+  readonly subjectIssuer: string | undefined;
+  /**
+   * The current actor (outermost `act`): the party making this request on the subject's behalf.
+   * Undefined under impersonation. RFC 8693 §4.1: access control may use this one and the top level.
+   */
+  readonly actor: Actor | undefined;
+  /** Every actor, current (outermost) first, least recent last: for logging and audit, not for access control. */
+  readonly chain: readonly Actor[];
+  readonly scopes: readonly string[];
+  /** `client_id`: the client that obtained the token from actbridge. */
+  readonly clientId: string;
+  readonly audience: readonly string[];
+  readonly jti: string;
+  readonly expiresAt: number;
+  /** RFC 9449: the thumbprint of the key the token is bound to (verified against the request's proof). */
+  readonly jkt: string | undefined;
+  readonly claims: Readonly<JWTPayload>;
+}
+
+/** The request's DPoP evidence, needed when the token is bound (`cnf.jkt`). */
+export interface DpopEvidence {
+  /** The `DPoP` header value(s); more than one is refused. */
+  readonly proof: string | readonly string[] | undefined;
+  /** The request method (`htm`). */
+  readonly method: string;
+  /** The absolute URL the client sent the request to (`htu`), as the client saw it. */
+  readonly url: string;
+}
+
+export interface VerifyOptions {
+  /** The audience this resource expects (default: the verifier's). */
+  readonly audience?: string | readonly string[];
+  /** Scopes the request needs; all must be granted, else insufficient_scope. */
+  readonly scopes?: readonly string[];
+  /** The Authorization scheme the token came with (`Bearer` or `DPoP`), if known. */
+  readonly scheme?: string;
+  readonly dpop?: DpopEvidence;
+  /** Ask actbridge's introspection endpoint whether the token was revoked (default: the verifier's). */
+  readonly checkRevocation?: boolean;
+}
+
+/** Single use of DPoP proof `jti`s; pass a shared (e.g. Redis) one when the resource runs several instances. */
+export interface ProofReplayCache {
+  /** False if `key` was already used. */
+  consume(key: string, expiresAt: number): Promise<boolean>;
+}
+
+export interface ActbridgeVerifierOptions {
+  /** actbridge's issuer identifier; its metadata is discovered from here (RFC 8414). */
+  readonly issuer: string;
+  /** Default expected audience(s): this resource's identifier. */
+  readonly audience?: string | readonly string[];
+  /** Accepted access token algorithms (default: asymmetric ones). */
+  readonly algorithms?: readonly string[];
+  /** Tolerated clock skew, seconds (default 5). */
+  readonly clockTolerance?: number;
+  /** Oldest accepted DPoP proof `iat`, seconds (default 300). */
+  readonly dpopMaxAge?: number;
+  /** Where DPoP proof `jti`s are remembered (default: in process memory). */
+  readonly dpopReplay?: ProofReplayCache;
+  /**
+   * This resource's own client registration at actbridge, for introspection (RFC 7662). actbridge
+   * answers for tokens whose `aud` names the client (its client_id or `resource_audiences`).
+   */
+  readonly introspection?: { readonly clientId: string; readonly clientSecret: string };
+  /** Check every token for revocation through introspection (default: true when `introspection` is set). */
+  readonly checkRevocation?: boolean;
+  /** Allow an http:// issuer (development, tests on loopback). */
+  readonly allowInsecureRequests?: boolean;
+  /** Timeout of each request to actbridge, seconds (default 5). */
+  readonly timeout?: number;
+}
+
+const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'RS384', 'PS384', 'RS512', 'PS512', 'EdDSA'];
+const MAX_CHAIN = 32;
+
+/**
+ * Verifies access tokens issued by actbridge, at a resource server. Discovers actbridge's metadata
+ * (openid-client, RFC 8414 issuer check) and keys (jose remote JWKS, cached, refetched on an unknown
+ * `kid`) once, then per token: signature, `typ: at+jwt`, `iss`, `aud`, `exp`, DPoP binding (RFC 9449
+ * §7: proof by the `cnf.jkt` key, `ath`, `htm`, `htu`, `iat`, single-use `jti`), revocation (optional,
+ * by introspection) and scopes. Throws AccessTokenError.
+ */
+export class ActbridgeVerifier {
+  private discovered: Promise<{ config: client.Configuration; keys: JWTVerifyGetKey }> | undefined;
+  private readonly replay: ProofReplayCache;
+
+  constructor(private readonly options: ActbridgeVerifierOptions) {
+    this.replay = options.dpopReplay ?? new MemoryReplayStore();
+  }
+
+  /** DPoP algorithms accepted in proofs (for `WWW-Authenticate: DPoP algs=...` and RFC 9728 metadata). */
+  get dpopAlgorithms(): readonly string[] {
+    return DPOP_SIGNING_ALGORITHMS;
+  }
+
+  async verify(token: string, options: VerifyOptions = {}): Promise<VerifiedAccessToken> {
+    const audience = options.audience ?? this.options.audience;
+    if (audience === undefined) throw new TypeError('ActbridgeVerifier: no expected audience given');
+    const { config, keys } = await this.discover();
+    const issuer = config.serverMetadata().issuer;
+    const clockTolerance = this.options.clockTolerance ?? 5;
+
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, keys, {
+        issuer,
+        audience: typeof audience === 'string' ? audience : [...audience],
+        // RFC 9068 §4: typ at+jwt, so no other JWT of actbridge's (an ID-JAG) passes as an access token.
+        typ: 'at+jwt',
+        algorithms: [...(this.options.algorithms ?? DEFAULT_ALGORITHMS)],
+        clockTolerance,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
+      }));
+    } catch (error) {
+      // The keys could not be fetched: the token cannot be judged either way.
+      if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
+        throw new AccessTokenError('temporarily_unavailable', 'cannot fetch actbridge signing keys');
+      }
+      throw new AccessTokenError('invalid_token', describeJwtError(error));
+    }
+    const { sub, jti, client_id: clientId } = claims;
+    if (typeof sub !== 'string' || typeof jti !== 'string' || typeof clientId !== 'string') {
+      throw new AccessTokenError('invalid_token', 'token sub, jti and client_id must be strings');
+    }
+
+    const jkt = await this.checkBinding(token, claims, options);
+    const chain = actorChain(claims.act);
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+
+    if (options.checkRevocation ?? this.options.checkRevocation ?? this.options.introspection !== undefined) {
+      await this.checkActive(config, token);
+    }
+    const missing = (options.scopes ?? []).filter((scope) => !scopes.includes(scope));
+    if (missing.length > 0) {
+      throw new AccessTokenError(
+        'insufficient_scope',
+        `token lacks scope ${missing.join(' ')}`,
+        (options.scopes ?? []).join(' '),
+      );
+    }
+
+    const subId = claims.sub_id as { iss?: unknown } | undefined;
+    return {
+      subject: sub,
+      subjectIssuer: typeof subId?.iss === 'string' ? subId.iss : undefined,
+      actor: chain[0],
+      chain,
+      scopes,
+      clientId,
+      audience: claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud],
+      jti,
+      expiresAt: claims.exp!,
+      jkt,
+      claims,
+    };
+  }
+
+  /** RFC 9449 §7: a bound token needs the DPoP scheme and a valid proof by its key; an unbound one, Bearer. */
+  private async checkBinding(token: string, claims: JWTPayload, options: VerifyOptions): Promise<string | undefined> {
+    const scheme = options.scheme?.toLowerCase();
+    const cnf = claims.cnf as Record<string, unknown> | undefined;
+    if (cnf === undefined) {
+      if (scheme === 'dpop') throw new AccessTokenError('invalid_token', 'token is not DPoP-bound; use Bearer');
+      return undefined;
+    }
+    if (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string' || Object.keys(cnf).length !== 1) {
+      throw new AccessTokenError('invalid_token', 'token has a confirmation (cnf) this verifier cannot check');
+    }
+    const jkt = cnf.jkt;
+    // RFC 9449 §7.2: a DPoP-bound token sent as a Bearer token is refused.
+    if (scheme !== undefined && scheme !== 'dpop') {
+      throw new AccessTokenError('invalid_token', 'token is DPoP-bound: send it with the DPoP scheme');
+    }
+    const evidence = options.dpop;
+    const proofs =
+      evidence?.proof === undefined ? [] : typeof evidence.proof === 'string' ? [evidence.proof] : evidence.proof;
+    if (!evidence || proofs.length === 0) {
+      throw new AccessTokenError('invalid_dpop_proof', 'token is DPoP-bound: a DPoP proof is required');
+    }
+    if (proofs.length > 1) throw new AccessTokenError('invalid_dpop_proof', 'send exactly one DPoP header');
+    const maxAge = this.options.dpopMaxAge ?? 300;
+    const skew = this.options.clockTolerance ?? 5;
+    let proof;
+    try {
+      proof = await verifyDpopProof(proofs[0]!, {
+        method: evidence.method,
+        url: evidence.url,
+        maxAge,
+        clockSkew: skew,
+        accessToken: token,
+      });
+    } catch (error) {
+      if (error instanceof DpopProofError)
+        throw new AccessTokenError('invalid_dpop_proof', `DPoP proof ${error.message}`);
+      throw error;
+    }
+    if (proof.jkt !== jkt) {
+      throw new AccessTokenError('invalid_dpop_proof', 'DPoP proof key does not match the token binding (cnf.jkt)');
+    }
+    if (!(await this.replay.consume(`${proof.jkt}:${proof.jti}`, proof.iat + maxAge + 2 * skew))) {
+      throw new AccessTokenError('invalid_dpop_proof', 'DPoP proof has already been used (jti replay)');
+    }
+    return jkt;
+  }
+
+  /** RFC 7662: actbridge says whether the token is still active (not revoked). */
+  private async checkActive(config: client.Configuration, token: string): Promise<void> {
+    if (!this.options.introspection) {
+      throw new TypeError('ActbridgeVerifier: checkRevocation needs the introspection client credentials');
+    }
+    let active: boolean;
+    try {
+      active = (await client.tokenIntrospection(config, token)).active === true;
+    } catch (error) {
+      throw new AccessTokenError(
+        'temporarily_unavailable',
+        `cannot reach actbridge introspection: ${(error as Error).message}`,
+      );
+    }
+    if (!active) throw new AccessTokenError('invalid_token', 'token is not active (revoked)');
+  }
+
+  /** Metadata and keys, discovered once; a failed discovery is retried on the next call. */
+  private discover(): Promise<{ config: client.Configuration; keys: JWTVerifyGetKey }> {
+    this.discovered ??= (async () => {
+      const { introspection, allowInsecureRequests } = this.options;
+      const config = await client.discovery(
+        new URL(this.options.issuer),
+        introspection?.clientId ?? 'actbridge-verify',
+        undefined,
+        introspection ? client.ClientSecretBasic(introspection.clientSecret) : client.None(),
+        {
+          algorithm: 'oauth2',
+          timeout: this.options.timeout ?? 5,
+          execute: allowInsecureRequests ? [client.allowInsecureRequests] : [],
+        },
+      );
+      const jwksUri = config.serverMetadata().jwks_uri;
+      if (!jwksUri) throw new Error('actbridge metadata has no jwks_uri');
+      const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: (this.options.timeout ?? 5) * 1000 });
+      return { config, keys };
+    })();
+    return this.discovered.catch((error: unknown) => {
+      this.discovered = undefined;
+      throw new AccessTokenError(
+        'temporarily_unavailable',
+        `cannot discover actbridge at ${this.options.issuer}: ${(error as Error).message}`,
+      );
+    });
+  }
+}
+
+export function createActbridgeVerifier(options: ActbridgeVerifierOptions): ActbridgeVerifier {
+  return new ActbridgeVerifier(options);
+}
+
+/** The `act` chain, outermost (current) actor first. */
+function actorChain(act: unknown): Actor[] {
+  const chain: Actor[] = [];
+  for (let level = act; level !== undefined; level = (level as { act?: unknown }).act) {
+    if (typeof level !== 'object' || level === null || Array.isArray(level) || chain.length >= MAX_CHAIN) {
+      throw new AccessTokenError('invalid_token', 'token act claim is malformed');
+    }
+    const { sub, iss, client_id: clientId, attested_by: attestedBy } = level as Record<string, unknown>;
+    if (typeof sub !== 'string')
+      throw new AccessTokenError('invalid_token', 'token act claim has an actor without sub');
+    chain.push({
+      sub,
+      ...(typeof iss === 'string' ? { iss } : {}),
+      ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
+      ...(typeof attestedBy === 'string' ? { attested_by: attestedBy } : {}),
+    });
+  }
+  return chain;
+}
+
+function describeJwtError(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return 'token is not addressed to this resource (aud)';
+    if (error.claim === 'iss') return 'token was not issued by the expected issuer';
+    if (error.claim === 'typ') return 'token is not an access token (typ must be at+jwt)';
+    if (error.reason === 'missing') return `token has no ${error.claim} claim`;
+    return `token ${error.claim} claim is invalid`;
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) return 'token is signed with a key the issuer does not publish';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'token alg is not accepted';
+  return 'token is malformed or cannot be verified';
+}

@@ -1,0 +1,96 @@
+import { AccessTokenError, authenticateChallenge, type ChallengeOptions } from './access-token-error.js';
+import type { ActbridgeVerifier, VerifiedAccessToken, VerifyOptions } from './actbridge-verifier.js';
+
+/** Options of the Fastify hook and the Nest guard. */
+export interface ResourceGuardOptions extends Omit<VerifyOptions, 'scheme' | 'dpop'> {
+  /**
+   * The public base URL of this resource (e.g. `https://api.example.com`), used to rebuild the URL a
+   * DPoP proof's `htu` must match. Set it behind a proxy; by default the request's protocol and Host
+   * header are used.
+   */
+  readonly publicUrl?: string;
+  /** RFC 9728: URL of this resource's Protected Resource Metadata, advertised in `WWW-Authenticate`. */
+  readonly resourceMetadata?: string;
+  readonly realm?: string;
+}
+
+/** The parts of an incoming HTTP request (Fastify or Express, through Nest or not) the check needs. */
+export interface RequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly originalUrl?: string;
+  readonly protocol?: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly headersDistinct?: Readonly<Record<string, string[] | undefined>>;
+  readonly raw?: { readonly headersDistinct?: Readonly<Record<string, string[] | undefined>> };
+}
+
+export type GuardOutcome =
+  | { readonly ok: true; readonly token: VerifiedAccessToken }
+  | {
+      readonly ok: false;
+      readonly status: number;
+      readonly challenge: string;
+      readonly body: { error: string; error_description: string } | undefined;
+    };
+
+const AUTHORIZATION = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
+
+/**
+ * Reads the access token from the Authorization header (RFC 6750 §2.1, RFC 9449 §7.1), gathers the DPoP
+ * evidence, verifies, and says what to answer: the verified token, or status + challenge + body.
+ */
+export async function checkResourceRequest(
+  verifier: ActbridgeVerifier,
+  request: RequestLike,
+  options: ResourceGuardOptions,
+): Promise<GuardOutcome> {
+  const challengeOptions: ChallengeOptions = {
+    realm: options.realm,
+    resourceMetadata: options.resourceMetadata,
+    dpopAlgorithms: verifier.dpopAlgorithms,
+  };
+  const authorization = single(request.headers.authorization);
+  // RFC 6750 §3.1: no credentials at all is answered with a bare challenge, no error code.
+  if (authorization === undefined) {
+    return { ok: false, status: 401, challenge: authenticateChallenge(challengeOptions), body: undefined };
+  }
+  const match = AUTHORIZATION.exec(authorization);
+  const dpopProofs =
+    request.raw?.headersDistinct?.dpop ?? request.headersDistinct?.dpop ?? asList(request.headers.dpop);
+  try {
+    if (!match)
+      throw new AccessTokenError('invalid_request', 'Authorization must be "Bearer <token>" or "DPoP <token>"');
+    const token = await verifier.verify(match[2]!, {
+      audience: options.audience,
+      scopes: options.scopes,
+      checkRevocation: options.checkRevocation,
+      scheme: match[1],
+      dpop: { proof: dpopProofs, method: request.method, url: requestUrl(request, options.publicUrl) },
+    });
+    return { ok: true, token };
+  } catch (error) {
+    if (!(error instanceof AccessTokenError)) throw error;
+    const dpop = match?.[1]?.toLowerCase() === 'dpop' || error.error === 'invalid_dpop_proof';
+    return {
+      ok: false,
+      status: error.status,
+      challenge: error.challenge({ ...challengeOptions, dpop }),
+      body: error.toJSON(),
+    };
+  }
+}
+
+function requestUrl(request: RequestLike, publicUrl: string | undefined): string {
+  const path = request.originalUrl ?? request.url;
+  const base = publicUrl ?? `${request.protocol ?? 'http'}://${single(request.headers.host) ?? 'localhost'}`;
+  return new URL(path, base).href;
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}

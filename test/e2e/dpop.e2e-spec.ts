@@ -1,0 +1,493 @@
+import { request as httpRequest } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
+import * as client from 'openid-client';
+import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * RFC 9449 DPoP at the token endpoint, over real HTTP: openid-client's DPoP support as the client,
+ * jose as the resource side, hand-built proofs for every refusal (exact code, status, description,
+ * one audit line each).
+ */
+
+const STS_AUD = 'urn:actbridge:test';
+const API = 'https://api.example';
+const SECRET = 'agent-secret-0123456789';
+const asAgent = { basic: ['agent', SECRET] as [string, string] };
+const asBound = { basic: ['bound', SECRET] as [string, string] };
+
+interface Key {
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  readonly publicJwk: JWK;
+  readonly jkt: string;
+}
+
+let sts: TestApp;
+let idp: TestIssuer;
+let k1: Key;
+let k2: Key;
+
+async function newKey(): Promise<Key> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  return { privateKey, publicKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+}
+
+/** A DPoP proof for `app`'s token endpoint; overrides of claims and header (undefined removes). */
+async function proofFor(
+  app: TestApp,
+  key: Key,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+): Promise<string> {
+  const payload: Record<string, unknown> = {
+    jti: randomUUID(),
+    htm: 'POST',
+    htu: app.tokenEndpoint,
+    iat: Math.floor(Date.now() / 1000),
+    ...claims,
+  };
+  const protectedHeader: Record<string, unknown> = { alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk, ...header };
+  for (const record of [payload, protectedHeader]) {
+    for (const [k, v] of Object.entries(record)) if (v === undefined) delete record[k];
+  }
+  return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
+}
+const proof = (key: Key, claims?: Record<string, unknown>, header?: Record<string, unknown>) =>
+  proofFor(sts, key, claims, header);
+
+const userToken = (claims: Record<string, unknown> = {}) =>
+  idp.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write', ...claims });
+const exchange = async (extra: Record<string, string | undefined> = {}) => ({
+  grant_type: GRANT_TOKEN_EXCHANGE,
+  subject_token: await userToken(),
+  subject_token_type: TT.accessToken,
+  audience: API,
+  ...extra,
+});
+
+type Response = Awaited<ReturnType<typeof postToken>>;
+
+function expectRefused(
+  app: TestApp,
+  res: Response,
+  auditBefore: number,
+  status: number,
+  error: string,
+  description: string,
+) {
+  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(app.audit.lines.length).toBe(auditBefore + 1);
+  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+}
+
+async function refused(
+  form: Record<string, string | undefined>,
+  init: Parameters<typeof postToken>[2],
+  status: number,
+  error: string,
+  description: string,
+  app: TestApp = sts,
+): Promise<Response> {
+  const before = app.audit.lines.length;
+  const res = await postToken(app, form, init);
+  expectRefused(app, res, before, status, error, description);
+  return res;
+}
+
+const clients = [
+  {
+    client_id: 'agent',
+    token_endpoint_auth_method: 'client_secret_basic',
+    client_secret: SECRET,
+    audiences: [API, 'agent-2'],
+    scopes: ['read', 'write'],
+  },
+  {
+    client_id: 'agent-2',
+    token_endpoint_auth_method: 'client_secret_basic',
+    client_secret: SECRET,
+    audiences: [API],
+    scopes: ['read', 'write'],
+  },
+  {
+    client_id: 'bound',
+    token_endpoint_auth_method: 'client_secret_basic',
+    client_secret: SECRET,
+    audiences: [API],
+    scopes: ['read'],
+    dpop_bound_access_tokens: true,
+  },
+];
+
+beforeAll(async () => {
+  idp = await createTestIssuer('https://idp.example');
+  [k1, k2] = await Promise.all([newKey(), newKey()]);
+  sts = await startTestApp({
+    anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
+    clients,
+  });
+});
+
+afterAll(async () => {
+  await sts?.close();
+});
+
+describe('DPoP with openid-client', () => {
+  async function clientConfig(app: TestApp, clientId: string): Promise<client.Configuration> {
+    return client.discovery(new URL(app.issuer), clientId, undefined, client.ClientSecretBasic(SECRET), {
+      execute: [client.allowInsecureRequests],
+    });
+  }
+
+  it('metadata lists dpop_signing_alg_values_supported', async () => {
+    const config = await clientConfig(sts, 'agent');
+    expect(config.serverMetadata().dpop_signing_alg_values_supported).toEqual(
+      expect.arrayContaining(['ES256', 'RS256', 'PS256', 'EdDSA']),
+    );
+    expect(config.serverMetadata().dpop_signing_alg_values_supported).not.toContain('HS256');
+  });
+
+  it('binds the issued token to the proof key: cnf.jkt, token_type DPoP, audit dpop_jkt', async () => {
+    const config = await clientConfig(sts, 'agent');
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const handle = client.getDPoPHandle(config, keyPair);
+    const before = sts.audit.lines.length;
+    const response = await client.genericGrantRequest(
+      config,
+      GRANT_TOKEN_EXCHANGE,
+      { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API, scope: 'read' },
+      { DPoP: handle },
+    );
+    const jkt = await handle.calculateThumbprint();
+    expect(response.token_type).toBe('dpop');
+    const { payload } = await jwtVerify(
+      response.access_token,
+      createRemoteJWKSet(new URL(`${sts.issuer}/.well-known/jwks.json`)),
+      {
+        issuer: sts.issuer,
+        audience: API,
+        typ: 'at+jwt',
+      },
+    );
+    expect(payload).toMatchObject({ sub: 'alice', client_id: 'agent', scope: 'read', cnf: { jkt } });
+    expect(sts.audit.lines.length).toBe(before + 1);
+    expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.issued', dpop_jkt: jkt });
+  });
+
+  it('a client with dpop_bound_access_tokens gets bound tokens with a proof', async () => {
+    const config = await clientConfig(sts, 'bound');
+    const handle = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const response = await client.genericGrantRequest(
+      config,
+      GRANT_TOKEN_EXCHANGE,
+      { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API },
+      { DPoP: handle },
+    );
+    expect(response.token_type).toBe('dpop');
+    expect(claimsOf(response.access_token).cnf).toEqual({ jkt: await handle.calculateThumbprint() });
+  });
+
+  it('without a proof the token is Bearer and unbound', async () => {
+    const res = await postToken(sts, await exchange(), asAgent);
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('Bearer');
+    expect(claimsOf(res.body.access_token as string).cnf).toBeUndefined();
+    expect(sts.audit.lines.at(-1)!.dpop_jkt).toBeUndefined();
+  });
+
+  describe('server nonces (DPOP_NONCE=required)', () => {
+    let nonceSts: TestApp;
+    beforeAll(async () => {
+      nonceSts = await startTestApp({
+        anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
+        clients,
+        env: { DPOP_NONCE: 'required' },
+      });
+    });
+    afterAll(async () => {
+      await nonceSts?.close();
+    });
+
+    it('openid-client picks the nonce up from use_dpop_nonce and retries', async () => {
+      const config = await clientConfig(nonceSts, 'agent');
+      const handle = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+      const before = nonceSts.audit.lines.length;
+      const response = await client.genericGrantRequest(
+        config,
+        GRANT_TOKEN_EXCHANGE,
+        { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API },
+        { DPoP: handle },
+      );
+      expect(response.token_type).toBe('dpop');
+      // The first attempt was refused (use_dpop_nonce), the retry issued.
+      expect(nonceSts.audit.lines.slice(before).map((l) => l.error ?? l.event)).toEqual([
+        'use_dpop_nonce',
+        'token.issued',
+      ]);
+    });
+
+    it('a proof without nonce: 400 use_dpop_nonce with a DPoP-Nonce header; that nonce then works', async () => {
+      const res = await refused(
+        await exchange(),
+        { ...asAgent, headers: { dpop: await proofFor(nonceSts, k1) } },
+        400,
+        'use_dpop_nonce',
+        'DPoP proof must carry the server nonce',
+        nonceSts,
+      );
+      const nonce = res.headers.get('dpop-nonce');
+      expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const ok = await postToken(nonceSts, await exchange(), {
+        ...asAgent,
+        headers: { dpop: await proofFor(nonceSts, k1, { nonce }) },
+      });
+      expect(ok.status).toBe(200);
+      expect(ok.body.token_type).toBe('DPoP');
+    });
+
+    it('an unknown nonce: 400 use_dpop_nonce', async () => {
+      const res = await refused(
+        await exchange(),
+        { ...asAgent, headers: { dpop: await proofFor(nonceSts, k1, { nonce: 'made-up-nonce' }) } },
+        400,
+        'use_dpop_nonce',
+        'DPoP proof nonce is stale or unknown',
+        nonceSts,
+      );
+      expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+  });
+});
+
+describe('refusals: invalid_dpop_proof (400)', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const rows: Array<[name: string, make: () => Promise<string>, description: string]> = [
+    ['wrong htu (other path)', () => proof(k1, { htu: `${sts.issuer}/oauth/introspect` }), ''],
+    ['wrong htu (other origin)', () => proof(k1, { htu: 'https://sts.example.com/oauth/token' }), ''],
+    ['wrong htm', () => proof(k1, { htm: 'GET' }), 'DPoP proof htm must be POST'],
+    ['stale iat', () => proof(k1, { iat: now() - 400 }), 'DPoP proof iat is older than 300 s'],
+    ['iat in the future', () => proof(k1, { iat: now() + 120 }), 'DPoP proof iat is in the future'],
+    ['typ JWT', () => proof(k1, {}, { typ: 'JWT' }), 'DPoP proof typ must be dpop+jwt'],
+    ['no typ', () => proof(k1, {}, { typ: undefined }), 'DPoP proof typ must be dpop+jwt'],
+    [
+      'alg HS256',
+      async () => {
+        const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        const header = { alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } };
+        const claims = { jti: randomUUID(), htm: 'POST', htu: sts.tokenEndpoint, iat: now() };
+        return `${b64(header)}.${b64(claims)}.c2lnbmF0dXJl`;
+      },
+      'DPoP proof alg "HS256" is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519',
+    ],
+    [
+      'alg none',
+      async () => {
+        const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        return `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: k1.publicJwk })}.${b64({ jti: randomUUID(), htm: 'POST', htu: sts.tokenEndpoint, iat: now() })}.`;
+      },
+      'DPoP proof is not a well-formed JWT',
+    ],
+    [
+      'private key in the jwk header',
+      async () => proof(k1, {}, { jwk: await exportJWK(k1.privateKey) }),
+      'DPoP proof jwk header must be a public key (it holds private key material)',
+    ],
+    [
+      'jwk of another key than the signer',
+      () => proof(k1, {}, { jwk: k2.publicJwk }),
+      'DPoP proof signature is invalid',
+    ],
+    ['no jti', () => proof(k1, { jti: undefined }), 'DPoP proof jti claim is missing or invalid'],
+    ['not a JWT', async () => 'not-a-jwt', 'DPoP proof is not a well-formed JWT'],
+  ];
+
+  it.each(rows)('%s', async (...row) => {
+    const [, make, description] = row;
+    await refused(
+      await exchange(),
+      { ...asAgent, headers: { dpop: await make() } },
+      400,
+      'invalid_dpop_proof',
+      description || `DPoP proof htu must be ${sts.tokenEndpoint}`,
+    );
+  });
+
+  it('missing proof for a client with dpop_bound_access_tokens', async () => {
+    await refused(
+      await exchange(),
+      asBound,
+      400,
+      'invalid_dpop_proof',
+      'a DPoP proof is required for this client (dpop_bound_access_tokens)',
+    );
+  });
+
+  it('a replayed proof (same jti): the first use issues, the second is refused', async () => {
+    const dpop = await proof(k1);
+    expect((await postToken(sts, await exchange(), { ...asAgent, headers: { dpop } })).status).toBe(200);
+    await refused(
+      await exchange(),
+      { ...asAgent, headers: { dpop } },
+      400,
+      'invalid_dpop_proof',
+      'DPoP proof has already been used (jti replay)',
+    );
+  });
+
+  it('two DPoP headers', async () => {
+    const [a, b] = [await proof(k1), await proof(k1)];
+    const body = new URLSearchParams(await exchange()).toString();
+    const before = sts.audit.lines.length;
+    const { status, json } = await new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+      const req = httpRequest(
+        sts.tokenEndpoint,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
+            // Two separate header lines, as Node sends an array.
+            dpop: [a, b],
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown> }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect({ status, json }).toEqual({
+      status: 400,
+      json: { error: 'invalid_dpop_proof', error_description: 'send exactly one DPoP header' },
+    });
+    expect(sts.audit.lines.length).toBe(before + 1);
+  });
+});
+
+describe('DPoP-bound subject tokens need a proof by the same key', () => {
+  /** Agent obtains a token bound to k1 and addressed to agent-2, which exchanges it onward. */
+  async function boundHop1(): Promise<string> {
+    const res = await postToken(sts, await exchange({ audience: 'agent-2' }), {
+      ...asAgent,
+      headers: { dpop: await proof(k1) },
+    });
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).cnf).toEqual({ jkt: k1.jkt });
+    return res.body.access_token as string;
+  }
+  const asAgent2 = { basic: ['agent-2', SECRET] as [string, string] };
+  const hop2 = (subjectToken: string) => ({
+    grant_type: GRANT_TOKEN_EXCHANGE,
+    subject_token: subjectToken,
+    subject_token_type: TT.accessToken,
+    audience: API,
+  });
+
+  it('with a proof by the bound key: issued, and the new token stays bound to it', async () => {
+    const res = await postToken(sts, hop2(await boundHop1()), { ...asAgent2, headers: { dpop: await proof(k1) } });
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(claimsOf(res.body.access_token as string)).toMatchObject({
+      cnf: { jkt: k1.jkt },
+      act: { sub: 'agent-2', act: { sub: 'agent' } },
+    });
+  });
+
+  it('without a proof: 400 invalid_request', async () => {
+    await refused(
+      hop2(await boundHop1()),
+      asAgent2,
+      400,
+      'invalid_request',
+      'subject_token is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
+    );
+  });
+
+  it('with a proof by another key (proof key ≠ cnf.jkt): 400 invalid_request', async () => {
+    await refused(
+      hop2(await boundHop1()),
+      { ...asAgent2, headers: { dpop: await proof(k2) } },
+      400,
+      'invalid_request',
+      'subject_token is DPoP-bound to a different key than the DPoP proof',
+    );
+  });
+
+  it('an upstream token bound with cnf.jkt is held to the same rule', async () => {
+    const bound = await userToken({ cnf: { jkt: k2.jkt } });
+    await refused(
+      await exchange({ subject_token: bound }),
+      { ...asAgent, headers: { dpop: await proof(k1) } },
+      400,
+      'invalid_request',
+      'subject_token is DPoP-bound to a different key than the DPoP proof',
+    );
+    const ok = await postToken(sts, await exchange({ subject_token: bound }), {
+      ...asAgent,
+      headers: { dpop: await proof(k2) },
+    });
+    expect(ok.status).toBe(200);
+    expect(claimsOf(ok.body.access_token as string).cnf).toEqual({ jkt: k2.jkt });
+  });
+
+  it.each([
+    [
+      'mTLS binding (x5t#S256)',
+      { 'x5t#S256': 'abc' },
+      'subject_token is sender-constrained by a method actbridge cannot verify (only cnf.jkt is supported)',
+    ],
+    ['jkt not a string', { jkt: 42 }, 'subject_token has a malformed cnf.jkt claim'],
+    ['cnf not an object', 'jkt', 'subject_token has a malformed cnf claim'],
+  ])('a subject token with %s: 400 invalid_request', async (...row) => {
+    const [, cnf, description] = row;
+    await refused(
+      await exchange({ subject_token: await userToken({ cnf }) }),
+      { ...asAgent, headers: { dpop: await proof(k1) } },
+      400,
+      'invalid_request',
+      description,
+    );
+  });
+});
+
+describe('replay store down', () => {
+  let downSts: TestApp;
+  beforeAll(async () => {
+    downSts = await startTestApp({
+      anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
+      clients,
+      env: { REDIS_URL: 'redis://127.0.0.1:1' },
+    });
+  });
+  afterAll(async () => {
+    await downSts?.close();
+  });
+
+  it('a DPoP proof cannot be checked for single use: 503 temporarily_unavailable', async () => {
+    await refused(
+      await exchange(),
+      { ...asAgent, headers: { dpop: await proofFor(downSts, k1) } },
+      503,
+      'temporarily_unavailable',
+      'cannot verify DPoP proof single use right now; retry later',
+      downSts,
+    );
+  }, 20000);
+});

@@ -1,0 +1,514 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Module, Req, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import * as client from 'openid-client';
+import { accessTokenHash } from '../../src/dpop/dpop-proof.js';
+import { createActbridgeVerifier, actbridgeHook, type ActbridgeVerifier } from '../../src/verify/index.js';
+import { ActbridgeGuard } from '../../src/verify/nest.js';
+import { freePort } from '../support/free-port.js';
+import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * The consuming side end to end: resource servers (a Fastify app with actbridgeHook, a Nest app with
+ * ActbridgeGuard) verify actbridge tokens over HTTP with the verify helper, which discovers actbridge
+ * from its metadata. Clients are openid-client (DPoP included); tokens with and without chains,
+ * attestation and bindings; revocation through introspection.
+ */
+
+const STS_AUD = 'urn:actbridge:test';
+const API = 'https://api.example';
+const SECRET = 'client-secret-0123456789';
+const GITHUB = 'github-actions';
+
+let sts: TestApp;
+let idp: TestIssuer;
+let ci: TestIssuer;
+let rs: FastifyInstance;
+let rsUrl: string;
+let nest: NestFastifyApplication;
+let nestUrl: string;
+let verifier: ActbridgeVerifier;
+let revocationAware: ActbridgeVerifier;
+
+const basic = (id: string) => ({ basic: [id, SECRET] as [string, string] });
+const userToken = () => idp.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write' });
+
+async function exchange(clientId: string, form: Record<string, string>): Promise<string> {
+  const res = await postToken(
+    sts,
+    { grant_type: GRANT_TOKEN_EXCHANGE, subject_token_type: TT.accessToken, ...form },
+    basic(clientId),
+  );
+  expect(res.status).toBe(200);
+  return res.body.access_token as string;
+}
+
+async function get(url: string, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  return {
+    status: response.status,
+    challenge: response.headers.get('www-authenticate'),
+    body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+  };
+}
+
+function agentConfig(): Promise<client.Configuration> {
+  return client.discovery(new URL(sts.issuer), 'agent', undefined, client.ClientSecretBasic(SECRET), {
+    execute: [client.allowInsecureRequests],
+  });
+}
+
+/** What the routes answer: the verified token as a resource server would log it. */
+const view = (token: NonNullable<import('fastify').FastifyRequest['actbridge']>) => ({
+  subject: token.subject,
+  subjectIssuer: token.subjectIssuer,
+  actor: token.actor ?? null,
+  chain: token.chain,
+  scopes: token.scopes,
+  clientId: token.clientId,
+  jkt: token.jkt ?? null,
+});
+
+/** A Nest resource server guarded by ActbridgeGuard (built once the verifier exists). */
+function nestResourceModule(guardVerifier: ActbridgeVerifier) {
+  @Controller()
+  class NestToolsController {
+    @Get('/nest/tools')
+    @UseGuards(new ActbridgeGuard(guardVerifier, { audience: API, scopes: ['read'] }))
+    tools(@Req() request: { actbridge: Parameters<typeof view>[0] }) {
+      return view(request.actbridge);
+    }
+  }
+
+  @Module({ controllers: [NestToolsController] })
+  class NestResourceModule {}
+  return NestResourceModule;
+}
+
+beforeAll(async () => {
+  idp = await createTestIssuer('https://idp.example');
+  ci = await createTestIssuer('https://token.actions.example');
+  sts = await startTestApp({
+    anchors: {
+      idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] },
+      ci: { issuer: ci.issuer, jwks: ci.publicJwks, audiences: [STS_AUD], attestation: GITHUB },
+    },
+    clients: [
+      {
+        client_id: 'agent',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API, 'agent-2'],
+        scopes: ['read', 'write'],
+      },
+      {
+        client_id: 'agent-2',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API],
+        scopes: ['read', 'write'],
+      },
+      {
+        client_id: 'imp',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API],
+        scopes: ['read'],
+        impersonation: true,
+      },
+      {
+        client_id: 'short',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API],
+        scopes: ['read'],
+        token_ttl: 1,
+      },
+      // The resource server's own registration, for introspection.
+      {
+        client_id: 'api',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        grant_types: [],
+        audiences: [],
+        resource_audiences: [API],
+      },
+    ],
+  });
+
+  verifier = createActbridgeVerifier({ issuer: sts.issuer, audience: API, allowInsecureRequests: true });
+  revocationAware = createActbridgeVerifier({
+    issuer: sts.issuer,
+    audience: API,
+    allowInsecureRequests: true,
+    introspection: { clientId: 'api', clientSecret: SECRET },
+  });
+
+  const port = await freePort();
+  rsUrl = `http://127.0.0.1:${port}`;
+  rs = Fastify();
+  // RFC 9728: the resource advertises actbridge as its authorization server.
+  rs.get('/.well-known/oauth-protected-resource', async () => ({
+    resource: API,
+    authorization_servers: [sts.issuer],
+    bearer_methods_supported: ['header'],
+    scopes_supported: ['read', 'write'],
+    dpop_signing_alg_values_supported: verifier.dpopAlgorithms,
+  }));
+  const resourceMetadata = `${rsUrl}/.well-known/oauth-protected-resource`;
+  rs.get('/tools', { onRequest: actbridgeHook(verifier, { scopes: ['read'], resourceMetadata }) }, async (request) =>
+    view(request.actbridge!),
+  );
+  rs.get('/admin', { onRequest: actbridgeHook(verifier, { scopes: ['admin'], resourceMetadata }) }, async (request) =>
+    view(request.actbridge!),
+  );
+  rs.get('/revocable', { onRequest: actbridgeHook(revocationAware, { scopes: ['read'] }) }, async (request) =>
+    view(request.actbridge!),
+  );
+  await rs.listen({ port, host: '127.0.0.1' });
+
+  const nestPort = await freePort();
+  nestUrl = `http://127.0.0.1:${nestPort}`;
+  nest = await NestFactory.create<NestFastifyApplication>(nestResourceModule(verifier), new FastifyAdapter(), {
+    logger: false,
+  });
+  await nest.listen({ port: nestPort, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  await nest?.close();
+  await rs?.close();
+  await sts?.close();
+});
+
+describe('Bearer tokens', () => {
+  it('impersonation: no chain; subject, scopes and client', async () => {
+    const token = await exchange('imp', { subject_token: await userToken(), audience: API });
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
+    expect(res).toEqual({
+      status: 200,
+      challenge: null,
+      body: {
+        subject: 'alice',
+        subjectIssuer: idp.issuer,
+        actor: null,
+        chain: [],
+        scopes: ['read'],
+        clientId: 'imp',
+        jkt: null,
+      },
+    });
+  });
+
+  it('a delegation chain with an attested actor: current actor first, attested_by on the CI actor', async () => {
+    const workload = 'repo:example/app:ref:refs/heads/main';
+    const before = sts.audit.lines.length;
+    const hop1 = await exchange('agent', {
+      subject_token: await userToken(),
+      actor_token: await ci.mint({ sub: workload, aud: STS_AUD }, { typ: 'JWT' }),
+      actor_token_type: TT.jwt,
+      audience: 'agent-2',
+    });
+    // The audit line says which platform vouched for the actor.
+    expect(sts.audit.lines[before]).toMatchObject({
+      event: 'token.issued',
+      actors: [{ sub: workload, iss: ci.issuer, attested_by: GITHUB }],
+    });
+    expect(claimsOf(hop1).act).toEqual({ sub: workload, iss: ci.issuer, attested_by: GITHUB });
+
+    const hop2 = await exchange('agent-2', { subject_token: hop1, audience: API, scope: 'read' });
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${hop2}` });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      subject: 'alice',
+      subjectIssuer: idp.issuer,
+      actor: { sub: 'agent-2', iss: sts.issuer },
+      chain: [
+        { sub: 'agent-2', iss: sts.issuer },
+        { sub: workload, iss: ci.issuer, attested_by: GITHUB },
+      ],
+      scopes: ['read'],
+      clientId: 'agent-2',
+      jkt: null,
+    });
+  });
+
+  it('an actor from an anchor without attestation has no attested_by', async () => {
+    const token = await exchange('agent', {
+      subject_token: await userToken(),
+      actor_token: await idp.mint({ sub: 'bot', aud: STS_AUD }, { typ: 'JWT' }),
+      actor_token_type: TT.jwt,
+      audience: API,
+    });
+    expect(claimsOf(token).act).toEqual({ sub: 'bot', iss: idp.issuer });
+  });
+
+  it('the Nest guard accepts the same token, and refuses a request without one', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const ok = await get(`${nestUrl}/nest/tools`, { authorization: `Bearer ${token}` });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ subject: 'alice', actor: { sub: 'agent' }, clientId: 'agent' });
+    const none = await get(`${nestUrl}/nest/tools`);
+    expect(none.status).toBe(401);
+    expect(none.challenge).toBe(`Bearer, DPoP algs="${verifier.dpopAlgorithms.join(' ')}"`);
+    const bad = await get(`${nestUrl}/nest/tools`, { authorization: `Bearer ${token}x` });
+    expect({ status: bad.status, body: bad.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'token signature is invalid' },
+    });
+    expect(bad.challenge).toBe('Bearer error="invalid_token", error_description="token signature is invalid"');
+  });
+});
+
+describe('refusals at the resource server', () => {
+  it('no token: 401 with a bare challenge naming the resource metadata (RFC 6750 §3.1, RFC 9728 §5.1)', async () => {
+    const res = await get(`${rsUrl}/tools`);
+    expect(res.status).toBe(401);
+    expect(res.challenge).toBe(
+      `Bearer resource_metadata="${rsUrl}/.well-known/oauth-protected-resource", ` +
+        `DPoP algs="${verifier.dpopAlgorithms.join(' ')}", resource_metadata="${rsUrl}/.well-known/oauth-protected-resource"`,
+    );
+  });
+
+  it('a token for another audience: 401 invalid_token', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: 'agent-2' });
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'token is not addressed to this resource (aud)' },
+    });
+  });
+
+  it('missing scope: 403 insufficient_scope with the scope needed', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const res = await get(`${rsUrl}/admin`, { authorization: `Bearer ${token}` });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 403,
+      body: { error: 'insufficient_scope', error_description: 'token lacks scope admin' },
+    });
+    expect(res.challenge).toBe(
+      `Bearer error="insufficient_scope", error_description="token lacks scope admin", scope="admin", ` +
+        `resource_metadata="${rsUrl}/.well-known/oauth-protected-resource"`,
+    );
+  });
+
+  it('a token from another issuer: 401 invalid_token', async () => {
+    const foreign = await idp.mint({ sub: 'alice', aud: API, client_id: 'agent', scope: 'read' });
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${foreign}` });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      // Refused at the signature: actbridge's JWKS has no key of another issuer.
+      body: { error: 'invalid_token', error_description: 'token is signed with a key the issuer does not publish' },
+    });
+  });
+
+  it('an expired token: 401 invalid_token', async () => {
+    const token = await exchange('short', { subject_token: await userToken(), audience: API });
+    const exp = claimsOf(token).exp as number;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, (exp + 6) * 1000 - Date.now()) + 100));
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
+    expect(res.body).toEqual({ error: 'invalid_token', error_description: 'token has expired' });
+  }, 20000);
+
+  it('a malformed Authorization header: 400 invalid_request', async () => {
+    const res = await get(`${rsUrl}/tools`, { authorization: 'Basic abc' });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'Authorization must be "Bearer <token>" or "DPoP <token>"' },
+    });
+  });
+});
+
+describe('DPoP-bound tokens at the resource server', () => {
+  let config: client.Configuration;
+  let handle: client.DPoPHandle;
+  let keyPair: { privateKey: CryptoKey; publicKey: CryptoKey };
+  let token: string;
+
+  beforeAll(async () => {
+    config = await agentConfig();
+    keyPair = await client.randomDPoPKeyPair('ES256');
+    handle = client.getDPoPHandle(config, keyPair);
+    const response = await client.genericGrantRequest(
+      config,
+      GRANT_TOKEN_EXCHANGE,
+      { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API, scope: 'read' },
+      { DPoP: handle },
+    );
+    token = response.access_token;
+  });
+
+  /** A proof for GET `url` by a fresh key (not the bound one) or the bound key, with overrides. */
+  async function foreignProof(
+    url: string,
+    claims: Record<string, unknown> = {},
+    key?: { privateKey: CryptoKey; publicKey: CryptoKey },
+  ) {
+    const { privateKey, publicKey } = key ?? (await generateKeyPair('ES256'));
+    return new SignJWT({
+      jti: randomUUID(),
+      htm: 'GET',
+      htu: url,
+      iat: Math.floor(Date.now() / 1000),
+      ath: accessTokenHash(token),
+      ...claims,
+    })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: await exportJWK(publicKey) })
+      .sign(privateKey);
+  }
+
+  it('openid-client calls the resource with the DPoP scheme and a proof (ath, htm, htu): accepted', async () => {
+    const response = await client.fetchProtectedResource(
+      config,
+      token,
+      new URL(`${rsUrl}/tools`),
+      'GET',
+      undefined,
+      undefined,
+      {
+        DPoP: handle,
+      },
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      subject: 'alice',
+      actor: { sub: 'agent' },
+      jkt: await handle.calculateThumbprint(),
+    });
+  });
+
+  it('the same token sent as Bearer: 401 invalid_token (RFC 9449 §7.2)', async () => {
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'token is DPoP-bound: send it with the DPoP scheme' },
+    });
+  });
+
+  it('DPoP scheme without a proof: 401 invalid_dpop_proof with a DPoP challenge', async () => {
+    const res = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}` });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_dpop_proof', error_description: 'token is DPoP-bound: a DPoP proof is required' },
+    });
+    expect(res.challenge).toMatch(/^DPoP error="invalid_dpop_proof", .*algs="ES256 /);
+  });
+
+  it('a proof by another key than cnf.jkt: 401 invalid_dpop_proof', async () => {
+    const res = await get(`${rsUrl}/tools`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/tools`),
+    });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      body: {
+        error: 'invalid_dpop_proof',
+        error_description: 'DPoP proof key does not match the token binding (cnf.jkt)',
+      },
+    });
+  });
+
+  it('a proof for another URL or without ath: 401 invalid_dpop_proof', async () => {
+    const wrongUrl = await get(`${rsUrl}/tools`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/admin`),
+    });
+    expect(wrongUrl.body).toEqual({
+      error: 'invalid_dpop_proof',
+      error_description: `DPoP proof htu must be ${rsUrl}/tools`,
+    });
+    const noAth = await get(`${rsUrl}/tools`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/tools`, { ath: undefined }),
+    });
+    expect(noAth.body).toEqual({ error: 'invalid_dpop_proof', error_description: 'DPoP proof ath claim is missing' });
+  });
+
+  it('a replayed proof: 401 invalid_dpop_proof', async () => {
+    const proof = await foreignProof(`${rsUrl}/tools`, {}, keyPair);
+    const first = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}`, dpop: proof });
+    expect(first.status).toBe(200);
+    const replay = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}`, dpop: proof });
+    expect({ status: replay.status, body: replay.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof has already been used (jti replay)' },
+    });
+  });
+
+  it('an unbound token with the DPoP scheme: 401 invalid_token', async () => {
+    const bearer = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const res = await get(`${rsUrl}/tools`, { authorization: `DPoP ${bearer}` });
+    expect(res.body).toEqual({ error: 'invalid_token', error_description: 'token is not DPoP-bound; use Bearer' });
+  });
+});
+
+describe('revocation through introspection', () => {
+  it('a revoked token is refused by a verifier that checks revocation', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    expect((await get(`${rsUrl}/revocable`, { authorization: `Bearer ${token}` })).status).toBe(200);
+    await client.tokenRevocation(await agentConfig(), token);
+    const res = await get(`${rsUrl}/revocable`, { authorization: `Bearer ${token}` });
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 401,
+      body: { error: 'invalid_token', error_description: 'token is not active (revoked)' },
+    });
+    // A verifier that does not introspect still accepts it until exp: revocation is opt-in at the RS.
+    expect((await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('actbridge unreachable: 503, never accepted', async () => {
+    const dead = createActbridgeVerifier({
+      issuer: `http://127.0.0.1:${await freePort()}`,
+      audience: API,
+      allowInsecureRequests: true,
+      timeout: 2,
+    });
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    await expect(dead.verify(token)).rejects.toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+  });
+});
+
+describe('RFC 9728 protected resource metadata', () => {
+  it('a client finds actbridge from the resource metadata and the token verifies for that resource', async () => {
+    const prm = (await (await fetch(`${rsUrl}/.well-known/oauth-protected-resource`)).json()) as {
+      resource: string;
+      authorization_servers: string[];
+    };
+    expect(prm.authorization_servers).toEqual([sts.issuer]);
+    const fromMetadata = createActbridgeVerifier({
+      issuer: prm.authorization_servers[0]!,
+      allowInsecureRequests: true,
+    });
+    const token = await exchange('agent', { subject_token: await userToken(), audience: prm.resource });
+    await expect(fromMetadata.verify(token, { audience: prm.resource, scopes: ['read'] })).resolves.toMatchObject({
+      subject: 'alice',
+      actor: { sub: 'agent', iss: sts.issuer },
+      clientId: 'agent',
+    });
+  });
+});
+
+describe('package exports', () => {
+  it('actbridge/verify and actbridge/verify/nest resolve to the built helper', () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "const v = await import('actbridge/verify'); const n = await import('actbridge/verify/nest');" +
+          'console.log(JSON.stringify([typeof v.createActbridgeVerifier, typeof v.actbridgeHook, typeof n.ActbridgeGuard]))',
+      ],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(JSON.parse(out)).toEqual(['function', 'function', 'function']);
+  });
+});
