@@ -1,6 +1,15 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { randomUUID } from 'node:crypto';
+import {
+  calculateJwkThumbprint,
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+} from 'jose';
 import * as client from 'openid-client';
 import { loadStsConfig } from '../../src/config/sts-config.js';
 import { freePort } from '../support/free-port.js';
@@ -321,6 +330,86 @@ describe('two domains: id_token at A → ID-JAG → access token at B', () => {
     const narrowed = await redeem(res.body.access_token as string, { resource: CALENDAR, scope: 'todos.write' });
     expect(narrowed.status).toBe(200);
     expect(claimsOf(narrowed.body.access_token as string)).toMatchObject({ aud: CALENDAR, scope: 'todos.write' });
+  });
+});
+
+describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
+  interface DpopKey {
+    readonly privateKey: CryptoKey;
+    readonly publicJwk: JWK;
+    readonly jkt: string;
+  }
+  const newKey = async (): Promise<DpopKey> => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const publicJwk = await exportJWK(publicKey);
+    return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+  };
+  const proof = (app: TestApp, key: DpopKey) =>
+    new SignJWT({ jti: randomUUID(), htm: 'POST', htu: app.tokenEndpoint, iat: Math.floor(Date.now() / 1000) })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
+      .sign(key.privateKey);
+  const boundIdJag = async (key: DpopKey): Promise<string> => {
+    const res = await postToken(domainA, idJagRequest({ scope: 'todos.read', resource: TODOS }), {
+      ...asChatAgentAtA,
+      headers: { dpop: await proof(domainA, key) },
+    });
+    expect(res.status).toBe(200);
+    // §9.8: the response still says N_A; the binding is in the ID-JAG itself.
+    expect(res.body.token_type).toBe('N_A');
+    expect(claimsOf(res.body.access_token as string).cnf).toEqual({ jkt: key.jkt });
+    return res.body.access_token as string;
+  };
+
+  it('cnf + proof by the same key: a DPoP-bound access token', async () => {
+    const key = await newKey();
+    const idJag = await boundIdJag(key);
+    const res = await postToken(
+      domainB,
+      { grant_type: JWT_BEARER, assertion: idJag },
+      { ...asChatAgentAtB, headers: { dpop: await proof(domainB, key) } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(claimsOf(res.body.access_token as string).cnf).toEqual({ jkt: key.jkt });
+  });
+
+  it('cnf without a proof: invalid_grant', async () =>
+    expectRefused(
+      domainB,
+      async () => redeem(await boundIdJag(await newKey())),
+      400,
+      'invalid_grant',
+      'assertion is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
+    ));
+
+  it('cnf with a proof by another key: invalid_grant', async () => {
+    const idJag = await boundIdJag(await newKey());
+    const other = await newKey();
+    await expectRefused(
+      domainB,
+      async () =>
+        postToken(
+          domainB,
+          { grant_type: JWT_BEARER, assertion: idJag },
+          { ...asChatAgentAtB, headers: { dpop: await proof(domainB, other) } },
+        ),
+      400,
+      'invalid_grant',
+      'assertion is DPoP-bound to a different key than the DPoP proof',
+    );
+  });
+
+  it('no cnf, proof at redemption: the access token is bound to the proof key', async () => {
+    const key = await newKey();
+    const plain = await postToken(domainA, idJagRequest({ scope: 'todos.read', resource: TODOS }), asChatAgentAtA);
+    const res = await postToken(
+      domainB,
+      { grant_type: JWT_BEARER, assertion: plain.body.access_token as string },
+      { ...asChatAgentAtB, headers: { dpop: await proof(domainB, key) } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(claimsOf(res.body.access_token as string).cnf).toEqual({ jkt: key.jkt });
   });
 });
 
