@@ -17,6 +17,11 @@ export interface RunStats {
   readonly non2xx: number;
   /** Connection errors and timeouts. */
   readonly errors: number;
+  /**
+   * CPU time the server process spent per request, µs (all its threads, so WebCrypto's thread-pool work
+   * counts too). Much less sensitive than req/s to other load on the machine: compare optimisations with it.
+   */
+  readonly cpuPerRequestUs: number;
 }
 
 export interface PathResult {
@@ -26,8 +31,14 @@ export interface PathResult {
 }
 
 /** One autocannon run (autocannon used as a library, in this process). */
-export async function loadOnce(stream: RequestStream, connections: number, durationSec: number): Promise<RunStats> {
+export async function loadOnce(
+  stream: RequestStream,
+  connections: number,
+  durationSec: number,
+  cpuSeconds: () => number | undefined = () => undefined,
+): Promise<RunStats> {
   const url = new URL(stream.url);
+  const cpuBefore = cpuSeconds();
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -50,6 +61,7 @@ export async function loadOnce(stream: RequestStream, connections: number, durat
       latencies.push(responseTime);
     });
   });
+  const cpuAfter = cpuSeconds();
   latencies.sort((a, b) => a - b);
   const pick = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
@@ -60,6 +72,8 @@ export async function loadOnce(stream: RequestStream, connections: number, durat
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    cpuPerRequestUs:
+      cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total,
   };
 }
 
@@ -73,17 +87,18 @@ export async function measurePath(
   stream: RequestStream,
   settings: LoadSettings,
   expectedRate: number,
+  cpuSeconds: () => number | undefined,
   onRun?: (stats: RunStats, index: number) => void,
 ): Promise<PathResult> {
   const reserve = (seconds: number): void => stream.reserve?.(Math.ceil(expectedRate * seconds * 1.5) + 500);
   if (settings.warmupSec > 0) {
     reserve(settings.warmupSec);
-    await loadOnce(stream, settings.connections, settings.warmupSec);
+    await loadOnce(stream, settings.connections, settings.warmupSec, cpuSeconds);
   }
   const runs: RunStats[] = [];
   for (let i = 0; i < settings.runs; i++) {
     reserve(settings.durationSec);
-    const stats = await loadOnce(stream, settings.connections, settings.durationSec);
+    const stats = await loadOnce(stream, settings.connections, settings.durationSec, cpuSeconds);
     runs.push(stats);
     onRun?.(stats, i);
   }
@@ -96,6 +111,7 @@ export async function measurePath(
       requests: runs.reduce((n, r) => n + r.requests, 0),
       non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
       errors: runs.reduce((n, r) => n + r.errors, 0),
+      cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
     },
   };
 }

@@ -86,8 +86,8 @@ export function targets(report: BenchReport): Target[] {
 function resultsTable(report: BenchReport): string[] {
   const peer = report.results.find((r) => r.path.id === 'peer')?.result.median.requestsPerSec;
   const rows = [
-    '| Path | req/s | p50 ms | p99 ms | non-2xx | errors | × floor (node:crypto) | × floor (jose) | × minimal peer |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Path | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req | × floor (node:crypto) | × floor (jose) | × minimal peer |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   if (report.floor) {
     const { jose, nodeCrypto } = report.floor;
@@ -101,7 +101,7 @@ function resultsTable(report: BenchReport): string[] {
   for (const { path, result } of report.results) {
     const m = result.median;
     rows.push(
-      `| ${path.title} | ${fmt(m.requestsPerSec)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.non2xx} | ${m.errors} | ` +
+      `| ${path.title} | ${fmt(m.requestsPerSec)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.non2xx} | ${m.errors} | ${fmt(m.cpuPerRequestUs)} | ` +
         `${ratio(m.requestsPerSec, report.floor?.nodeCrypto)} | ${ratio(m.requestsPerSec, report.floor?.jose)} | ` +
         `${path.id === 'peer' ? '1.00' : ratio(m.requestsPerSec, peer)} |`,
     );

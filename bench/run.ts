@@ -87,26 +87,24 @@ async function main(): Promise<void> {
     const profileDir = env.BENCH_CPU_PROF;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     log(`starting actbridge (production build) and the minimal peer; config in ${dir}`);
-    servers.push(
-      await startActbridge({
-        dir,
-        port,
-        issuer: actbridgeIssuer,
-        jwksCooldown: JWKS_COOLDOWN,
-        nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-      }),
-    );
+    const actbridge = await startActbridge({
+      dir,
+      port,
+      issuer: actbridgeIssuer,
+      jwksCooldown: JWKS_COOLDOWN,
+      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    servers.push(actbridge);
     const peerKey = generateEs256Key('minimal-peer');
-    servers.push(
-      await startMinimalPeer(dir, {
-        port: peerPort,
-        trustedIssuer: upstream.issuer,
-        trustedKey: upstream.key.publicJwk,
-        audience: actbridgeIssuer,
-        issuer: `http://127.0.0.1:${peerPort}`,
-        signingKey: peerKey.privateJwk,
-      }),
-    );
+    const peer = await startMinimalPeer(dir, {
+      port: peerPort,
+      trustedIssuer: upstream.issuer,
+      trustedKey: upstream.key.publicJwk,
+      audience: actbridgeIssuer,
+      issuer: `http://127.0.0.1:${peerPort}`,
+      signingKey: peerKey.privateJwk,
+    });
+    servers.push(peer);
     // Warm: actbridge fetches discovery + JWKS in the background at startup.
     for (let i = 0; upstream.jwksFetches === 0; i++) {
       if (i > 100) throw new Error('actbridge did not fetch the upstream JWKS');
@@ -133,10 +131,11 @@ async function main(): Promise<void> {
     for (const path of paths) {
       log(`${path.id}: ${settings.warmupSec} s warm-up, ${settings.runs} × ${settings.durationSec} s ...`);
       const stream = await path.requests(benchEnv);
-      const result = await measurePath(stream, settings, expectedRate, (run, i) =>
+      const server = path.server === 'peer' ? peer : actbridge;
+      const result = await measurePath(stream, settings, expectedRate, server.cpuSeconds, (run, i) =>
         log(
           `  run ${i + 1}: ${run.requestsPerSec.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ` +
-            `non-2xx ${run.non2xx}, errors ${run.errors}`,
+            `non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request`,
         ),
       );
       if (path.id === 'peer') expectedRate = result.median.requestsPerSec;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, writeFileSync } from 'node:fs';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,8 @@ export function freePort(): Promise<number> {
 /** A server under test, in its own process. */
 export interface ServerProcess {
   readonly pid: number;
+  /** CPU time the process has used so far (user + system, every thread), seconds; undefined off Linux. */
+  cpuSeconds(): number | undefined;
   /** Stops the process (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -61,11 +63,23 @@ export async function spawnServer({ args, env, logFile, readyUrl, anyStatus }: S
   }
   return {
     pid: child.pid!,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     async stop() {
       if (!dead) child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ActbridgeSettings {
