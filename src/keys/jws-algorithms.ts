@@ -11,8 +11,9 @@ import { types } from 'node:util';
 
 /**
  * The asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) as node:crypto parameters, for signing and
- * verifying synchronously on KeyObjects: on this code's hot path that is about twice as fast as jose's
- * WebCrypto calls (no key-handle job, no promise, no thread-pool hop per signature).
+ * verifying on KeyObjects with node:crypto's one-shot sign/verify. Given a callback, those run on libuv's
+ * thread pool like WebCrypto's, but cost about half as much CPU per signature as jose's WebCrypto calls
+ * (see BENCHMARKS.md), and the event loop stays free for other requests while the curve maths runs.
  */
 interface JwsAlgorithm {
   /** Digest for node:crypto's sign/verify; null for EdDSA (the curve fixes it). */
@@ -56,11 +57,14 @@ function keyInput<T extends SignKeyObjectInput | VerifyKeyObjectInput>(alg: JwsA
   return { key } as T;
 }
 
-/** Signs a JWS signing input; returns the base64url signature. */
-export type JwsSigner = (signingInput: string) => string;
+/** Signs a JWS signing input; resolves to the base64url signature. */
+export type JwsSigner = (signingInput: string) => Promise<string>;
+
+/** Checks a signature over a JWS signing input. */
+export type JwsVerifier = (signingInput: string, signature: Buffer) => Promise<boolean>;
 
 /**
- * A synchronous signer for `alg` with `privateKey`. Throws at once when the key does not fit the
+ * A signer for `alg` with `privateKey`. Throws at once when the key does not fit the
  * algorithm, so a misconfiguration shows at startup, not on the first token.
  */
 export function jwsSigner(algName: string, privateKey: KeyObject): JwsSigner {
@@ -69,21 +73,23 @@ export function jwsSigner(algName: string, privateKey: KeyObject): JwsSigner {
   if (privateKey.type !== 'private' || !fits(alg, privateKey))
     throw new TypeError(`the signing key does not fit ${algName}`);
   const input = keyInput<SignKeyObjectInput>(alg, privateKey);
-  return (signingInput) => sign(alg.digest, Buffer.from(signingInput, 'latin1'), input).toString('base64url');
+  return (signingInput) =>
+    new Promise((resolve, reject) =>
+      sign(alg.digest, Buffer.from(signingInput, 'latin1'), input, (error, signature) =>
+        error ? reject(error) : resolve(signature.toString('base64url')),
+      ),
+    );
 }
 
 // A CryptoKey's KeyObject, converted once (jose's key sets hand out the same CryptoKey every time).
 const keyObjects = new WeakMap<webcrypto.CryptoKey, KeyObject>();
 
 /**
- * The synchronous verifier for `alg` with `key`, or undefined when this module cannot take it (an
+ * The verifier for `alg` with `key`, or undefined when this module cannot take it (an
  * unknown algorithm, a key of another kind, a CryptoKey not imported for exactly this algorithm, an RSA
  * key under 2048 bits): the caller then leaves the whole verification to jose.
  */
-export function jwsVerifier(
-  algName: string,
-  key: unknown,
-): ((signingInput: string, signature: Buffer) => boolean) | undefined {
+export function jwsVerifier(algName: string, key: unknown): JwsVerifier | undefined {
   const alg = ALGORITHMS[algName];
   if (!alg || !types.isCryptoKey(key) || key.type !== 'public' || !key.usages.includes('verify')) return undefined;
   const algorithm = key.algorithm as { name: string; namedCurve?: string; hash?: { name: string } };
@@ -97,5 +103,10 @@ export function jwsVerifier(
   }
   if (!fits(alg, keyObject)) return undefined;
   const input = keyInput<VerifyKeyObjectInput>(alg, keyObject);
-  return (signingInput, signature) => verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, signature);
+  return (signingInput, signature) =>
+    new Promise((resolve, reject) =>
+      verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, signature, (error, valid) =>
+        error ? reject(error) : resolve(valid),
+      ),
+    );
 }

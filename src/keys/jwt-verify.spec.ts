@@ -47,9 +47,13 @@ function keyPair(alg: Alg, kid: string): KeyPair {
 }
 
 /** Signs exactly this header and payload (hostile ones included) with the pair's key. */
-function signRaw(pair: KeyPair, header: Record<string, unknown>, payload: Record<string, unknown> | string): string {
+async function signRaw(
+  pair: KeyPair,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown> | string,
+): Promise<string> {
   const input = `${b64(header)}.${typeof payload === 'string' ? payload : b64(payload)}`;
-  return `${input}.${jwsSigner(pair.alg, pair.privateKey)(input)}`;
+  return `${input}.${await jwsSigner(pair.alg, pair.privateKey)(input)}`;
 }
 
 async function outcome(run: () => Promise<{ payload: unknown }>): Promise<unknown> {
@@ -89,7 +93,7 @@ describe('verifyJwt decides as jose jwtVerify', () => {
 
   it.each(ALGS)('a valid %s token verifies, with the same payload', async (alg) => {
     const pair = pairs.get(alg)!;
-    const result = await expectSame(signRaw(pair, { alg, kid: pair.kid, typ: 'at+jwt' }, claims()));
+    const result = await expectSame(await signRaw(pair, { alg, kid: pair.kid, typ: 'at+jwt' }, claims()));
     expect(result).toMatchObject({ ok: { sub: 'alice' } });
   });
 
@@ -111,17 +115,20 @@ describe('verifyJwt decides as jose jwtVerify', () => {
   });
 
   const es = () => pairs.get('ES256')!;
-  const hostile: Array<[string, () => string, Partial<JWTVerifyOptions>?]> = [
+  const hostile: Array<[string, () => string | Promise<string>, Partial<JWTVerifyOptions>?]> = [
     ['signed by another key under the same kid', () => signRaw(other, { alg: 'ES256', kid: 'k-ES256' }, claims())],
     [
       'payload swapped after signing',
-      () => {
-        const [h, , s] = signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()).split('.');
+      async () => {
+        const [h, , s] = (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).split('.');
         return `${h}.${b64({ ...claims(), sub: 'mallory' })}.${s}`;
       },
     ],
-    ['signature truncated', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()).slice(0, -4)],
-    ['empty signature', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()).replace(/\.[^.]+$/, '.')],
+    ['signature truncated', async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).slice(0, -4)],
+    [
+      'empty signature',
+      async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).replace(/\.[^.]+$/, '.'),
+    ],
     ['alg none', () => `${b64({ alg: 'none' })}.${b64(claims())}.`],
     [
       'alg not on the allowlist',
@@ -155,7 +162,7 @@ describe('verifyJwt decides as jose jwtVerify', () => {
     ['two segments', () => `${b64({ alg: 'ES256' })}.${b64(claims())}`],
     [
       'characters outside base64url',
-      () => signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()).replace(/\.([^.]+)$/, '.+$1'),
+      async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).replace(/\.([^.]+)$/, '.+$1'),
     ],
     [
       'typ required and wrong',
@@ -172,7 +179,7 @@ describe('verifyJwt decides as jose jwtVerify', () => {
   ];
 
   it.each(hostile)('%s', async (_name, token, extra = {}) => {
-    await expectSame(token(), { ...options, ...extra });
+    await expectSame(await token(), { ...options, ...extra });
   });
 
   it('an RSA key under 2048 bits is refused as by jose', async () => {

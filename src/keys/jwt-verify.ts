@@ -15,7 +15,7 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const NONE_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
 
 /**
- * jose's `jwtVerify` with a key resolver, with the signature checked by node:crypto synchronously
+ * jose's `jwtVerify` with a key resolver, with the signature checked by node:crypto's one-shot verify
  * (jws-algorithms.ts) instead of WebCrypto. Everything else is jose's own code, run on the same input:
  * the key is chosen by the same resolver from the real header, the algorithm allowlist is applied first,
  * and the claims (`exp`, `nbf`, `iat`, `iss`, `sub`, `aud`, required claims, max age) are validated by
@@ -50,7 +50,7 @@ export async function verifyJwt(
 
   let valid: boolean;
   try {
-    valid = verifier(`${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url'));
+    valid = await verifier(`${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url'));
   } catch (cause) {
     throw new errors.JWSSignatureVerificationFailed(undefined, { cause });
   }

@@ -35,7 +35,7 @@ export class TokenMinter {
     const payload = { ...claims, iss: this.issuer, iat: options.issuedAt, exp: options.expiresAt, jti };
     const { sign, header } = this.signerFor(options.typ);
     const input = `${header}.${base64url(JSON.stringify(payload))}`;
-    return { token: `${input}.${sign(input)}`, jti, issuedAt: options.issuedAt, expiresAt: options.expiresAt };
+    return { token: `${input}.${await sign(input)}`, jti, issuedAt: options.issuedAt, expiresAt: options.expiresAt };
   }
 
   private signerFor(typ: string): { sign: JwsSigner; header: string } {
