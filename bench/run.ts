@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { stringify } from 'yaml';
@@ -45,6 +45,7 @@ function commandLine(): string {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
   log(`actbridge benchmark — ${machine()}`);
   let floor: FloorResult | undefined;
   if (wanted('floor')) {
@@ -172,6 +173,7 @@ async function main(): Promise<void> {
     awaiting: AWAITING_FEATURES,
     auditLines,
     date: new Date(),
+    load: [loadAtStart, loadavg()[0]!],
   };
   log(consoleReport(report));
   if (only === undefined && !env.BENCH_NO_WRITE) {
