@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { ClientSecretVerifier, DEFAULT_SCRYPT, hashClientSecret } from './client-secret.js';
+import { ClientSecretVerifier, DEFAULT_SCRYPT, derive, hashClientSecret } from './client-secret.js';
 
 const FAST = { ln: 10, r: 8, p: 1 } as const;
 const SECRET = 'correct-horse-battery-staple-0123456789';
@@ -174,5 +174,25 @@ describe('ClientSecretVerifier.verify', () => {
     const verifier = new ClientSecretVerifier();
     expect(await verifier.verify('client-1', 'wrong-secret-000000', { hash })).toBe(false);
     expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+  });
+
+  it('concurrent verifications of the same secret share one scrypt run; other secrets run their own', async () => {
+    let runs = 0;
+    const counting: typeof derive = (...args) => {
+      runs++;
+      return derive(...args);
+    };
+    const verifier = new ClientSecretVerifier(counting);
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, () => verifier.verify('client-1', SECRET, { hash })),
+      ...Array.from({ length: 5 }, () => verifier.verify('client-1', 'wrong-secret-000000', { hash })),
+    ]);
+    expect(results.slice(0, 20)).toEqual(Array(20).fill(true));
+    expect(results.slice(20)).toEqual(Array(5).fill(false));
+    expect(runs).toBe(2);
+    // Settled flights are forgotten: a wrong secret is derived again, the right one comes from the cache.
+    expect(await verifier.verify('client-1', 'wrong-secret-000000', { hash })).toBe(false);
+    expect(await verifier.verify('client-1', SECRET, { hash })).toBe(true);
+    expect(runs).toBe(3);
   });
 });

@@ -34,6 +34,10 @@ export async function hashClientSecret(
  */
 export class ClientSecretVerifier {
   private readonly verified = new Map<string, Buffer>();
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+
+  /** @param deriveKey the scrypt derivation (replaceable so a unit test can count the runs). */
+  constructor(private readonly deriveKey: typeof derive = derive) {}
 
   async verify(clientId: string, presented: string, stored: { plaintext?: string; hash?: string }): Promise<boolean> {
     const digest = sha256(presented);
@@ -45,10 +49,22 @@ export class ClientSecretVerifier {
 
     const parsed = parseSecretHash(stored.hash);
     if (!parsed) return false;
-    const actual = await derive(presented, parsed.salt, parsed.params, HASH_BYTES);
-    const ok = timingSafeEqual(actual, parsed.hash);
-    if (ok) this.verified.set(`${clientId}\0${stored.hash}`, digest);
-    return ok;
+    // Concurrent requests presenting the same secret for the same client share one scrypt run: a client
+    // opening many connections at once (e.g. after a restart) would otherwise pay it, and hold its
+    // memory, once per request. Any other secret still runs its own.
+    const flight = `${clientId}\0${stored.hash}\0${digest.toString('base64')}`;
+    let pending = this.inFlight.get(flight);
+    if (!pending) {
+      pending = this.deriveKey(presented, parsed.salt, parsed.params, HASH_BYTES)
+        .then((actual) => {
+          const ok = timingSafeEqual(actual, parsed.hash);
+          if (ok) this.verified.set(`${clientId}\0${stored.hash}`, digest);
+          return ok;
+        })
+        .finally(() => this.inFlight.delete(flight));
+      this.inFlight.set(flight, pending);
+    }
+    return pending;
   }
 }
 
@@ -74,7 +90,8 @@ export function parseSecretHash(
   return { params, salt: saltBytes, hash: hashBytes };
 }
 
-function derive(
+/** scrypt with the parameters of a stored hash. */
+export function derive(
   secret: string,
   salt: Buffer,
   params: { ln: number; r: number; p: number },

@@ -1,15 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  createLocalJWKSet,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { verifyJwt } from '../keys/jwt-verify.js';
 import { InvalidClient, TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError, RemoteJwks, remoteJwksPolicy } from '../trust-anchors/remote-jwks.js';
@@ -64,7 +58,7 @@ export class PrivateKeyJwtVerifier {
 
     let claims;
     try {
-      ({ payload: claims } = await jwtVerify(assertion, this.keysFor(client), {
+      ({ payload: claims } = await verifyJwt(assertion, this.keysFor(client), {
         algorithms: [...ASYMMETRIC_ALGORITHMS],
         issuer: client.client_id,
         subject: client.client_id,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { SignJWT, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { jwsSigner, type JwsSigner } from './jws-algorithms.js';
 import { KeyService } from './key-service.js';
 
 export interface MintedToken {
@@ -15,6 +16,8 @@ export interface MintedToken {
 @Injectable()
 export class TokenMinter {
   private readonly issuer: string;
+  /** The signer of the active key, and the encoded protected header per `typ` (they never vary per token). */
+  private signing: { key: KeyService['active']; sign: JwsSigner; headers: Map<string, string> } | undefined;
 
   constructor(
     private readonly keys: KeyService,
@@ -24,15 +27,31 @@ export class TokenMinter {
   }
 
   /**
-   * Signs `claims` with the active key. `iss`, `iat`, `exp` and a fresh `jti` are set here and cannot
-   * be supplied by the caller.
+   * Signs `claims` with the active key (RFC 7515 compact serialization). `iss`, `iat`, `exp` and a
+   * fresh `jti` are set here and cannot be supplied by the caller.
    */
   async mint(claims: JWTPayload, options: { typ: string; issuedAt: number; expiresAt: number }): Promise<MintedToken> {
-    const { kid, alg, privateKey } = this.keys.active;
     const jti = randomUUID();
-    const token = await new SignJWT({ ...claims, iss: this.issuer, iat: options.issuedAt, exp: options.expiresAt, jti })
-      .setProtectedHeader({ alg, kid, typ: options.typ })
-      .sign(privateKey);
-    return { token, jti, issuedAt: options.issuedAt, expiresAt: options.expiresAt };
+    const payload = { ...claims, iss: this.issuer, iat: options.issuedAt, exp: options.expiresAt, jti };
+    const { sign, header } = this.signerFor(options.typ);
+    const input = `${header}.${base64url(JSON.stringify(payload))}`;
+    return { token: `${input}.${await sign(input)}`, jti, issuedAt: options.issuedAt, expiresAt: options.expiresAt };
   }
+
+  private signerFor(typ: string): { sign: JwsSigner; header: string } {
+    const active = this.keys.active;
+    if (this.signing?.key !== active) {
+      this.signing = { key: active, sign: jwsSigner(active.alg, active.privateKey), headers: new Map() };
+    }
+    let header = this.signing.headers.get(typ);
+    if (header === undefined) {
+      header = base64url(JSON.stringify({ alg: active.alg, kid: active.kid, typ }));
+      this.signing.headers.set(typ, header);
+    }
+    return { sign: this.signing.sign, header };
+  }
+}
+
+function base64url(json: string): string {
+  return Buffer.from(json, 'utf8').toString('base64url');
 }

@@ -1,13 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import {
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JWTPayload,
-  type ProtectedHeaderParameters,
-} from 'jose';
+import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
+import { verifyJwt } from '../keys/jwt-verify.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
@@ -93,7 +87,7 @@ export class JwtTokenVerifier {
 
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, anchor.keys, {
+      ({ payload: claims } = await verifyJwt(token, anchor.keys, {
         algorithms: [...anchor.algorithms],
         issuer: anchor.issuer,
         clockTolerance: anchor.clockSkew,

@@ -8,6 +8,7 @@ import {
   generateKeyPair,
   jwtVerify,
   SignJWT,
+  type CryptoKey,
   type JWK,
 } from 'jose';
 import * as client from 'openid-client';

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
+import { generateEs256Key, nowSeconds, signEs256, verifyEs256 } from './jwt.js';
+
+/**
+ * The floor: one exchange's unavoidable work, in-process, without HTTP — verify an ES256 JWT and sign a
+ * new one — run back to back on one thread. Measured with jose (WebCrypto, async) and with node:crypto's
+ * synchronous sign/verify on KeyObjects (ieee-p1363 signatures).
+ */
+export interface FloorResult {
+  /** jose, one exchange at a time. */
+  readonly jose: number;
+  /** jose, 32 exchanges in flight: WebCrypto runs its jobs on libuv's thread pool, so this uses both cores. */
+  readonly joseConcurrent: number;
+  readonly nodeCrypto: number;
+}
+
+const ISSUER = 'https://idp.bench.example';
+const AUDIENCE = 'https://sts.bench.example';
+
+function tokens(count: number) {
+  const upstream = generateEs256Key('floor-upstream');
+  const now = nowSeconds();
+  const list = Array.from({ length: count }, () =>
+    signEs256(
+      upstream,
+      { iss: ISSUER, sub: 'alice', aud: AUDIENCE, iat: now, exp: now + 3600, jti: randomUUID(), scope: 'read' },
+      'at+jwt',
+    ),
+  );
+  return { upstream, list };
+}
+
+/** Exchanges per second with jose: jwtVerify (claims checked) + SignJWT, `inFlight` at a time. */
+export async function joseFloor(seconds: number, inFlight = 1): Promise<number> {
+  const { upstream, list } = tokens(64);
+  const signer = generateEs256Key('floor-sts');
+  const verifyKey = (await importJWK(upstream.publicJwk, 'ES256')) as CryptoKey;
+  const signKey = (await importJWK(signer.privateJwk, 'ES256')) as CryptoKey;
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const { payload } = await jwtVerify(list[n % list.length]!, verifyKey, {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['ES256'],
+      });
+      const now = nowSeconds();
+      await new SignJWT({
+        sub: payload.sub,
+        aud: 'https://api.example/',
+        act: { sub: 'caller' },
+        iat: now,
+        exp: now + 900,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: signer.kid, typ: 'at+jwt' })
+        .sign(signKey);
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return n / seconds;
+}
+
+/** Exchanges per second with node:crypto: sync verify + the same claim checks + sync sign. */
+export function nodeCryptoFloor(seconds: number): number {
+  const { upstream, list } = tokens(64);
+  const signer = generateEs256Key('floor-sts');
+  const end = performance.now() + seconds * 1000;
+  let n = 0;
+  while (performance.now() < end) {
+    const payload = verifyEs256(upstream.publicKey, list[n % list.length]!);
+    const now = nowSeconds();
+    if (payload.iss !== ISSUER || payload.aud !== AUDIENCE || (payload.exp as number) <= now) throw new Error('claims');
+    signEs256(
+      signer,
+      { sub: payload.sub, aud: 'https://api.example/', act: { sub: 'caller' }, iat: now, exp: now + 900 },
+      'at+jwt',
+    );
+    n++;
+  }
+  return n / seconds;
+}
+
+/** Each floor `runs` times; the median of each. */
+export async function measureFloor(seconds: number, runs: number): Promise<FloorResult> {
+  const jose: number[] = [];
+  const joseConcurrent: number[] = [];
+  const nodeCrypto: number[] = [];
+  await joseFloor(Math.min(1, seconds)); // warm-up (JIT, key import caches)
+  nodeCryptoFloor(Math.min(1, seconds));
+  for (let i = 0; i < runs; i++) {
+    jose.push(await joseFloor(seconds));
+    joseConcurrent.push(await joseFloor(seconds, 32));
+    nodeCrypto.push(nodeCryptoFloor(seconds));
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return { jose: median(jose), joseConcurrent: median(joseConcurrent), nodeCrypto: median(nodeCrypto) };
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { FastifyInstance } from 'fastify';
+import { importJWK, jwtVerify } from 'jose';
+import { joseFloor, nodeCryptoFloor } from './floor.js';
+import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
+import { loadOnce } from './load.js';
+import { createMinimalPeer } from './minimal-peer.js';
+import { AWAITING_FEATURES, PATHS } from './paths.js';
+
+// The harness's pieces work; no assertion on speed (the machine is shared and noisy).
+const ISSUER = 'http://127.0.0.1:1/upstream';
+const AUDIENCE = 'http://127.0.0.1:2/sts';
+
+describe('bench harness', () => {
+  const upstream = generateEs256Key('upstream');
+  const peerKey = generateEs256Key('peer');
+  let peer: FastifyInstance;
+  let url: string;
+  const subject = () =>
+    signEs256(upstream, { iss: ISSUER, sub: 'alice', aud: AUDIENCE, exp: nowSeconds() + 300, scope: 'read' }, 'at+jwt');
+  const body = (token: string) =>
+    new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    }).toString();
+
+  beforeAll(async () => {
+    peer = await createMinimalPeer({
+      trustedIssuer: ISSUER,
+      trustedKey: upstream.publicJwk,
+      audience: AUDIENCE,
+      issuer: 'http://peer.example',
+      signingKey: peerKey.privateJwk,
+    });
+    url = `${await peer.listen({ port: 0, host: '127.0.0.1' })}/token`;
+  });
+
+  afterAll(async () => {
+    await peer.close();
+  });
+
+  it('the minimal peer verifies the subject token and signs a new one', async () => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body(subject()),
+    });
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    const { payload } = await jwtVerify(access_token, await importJWK(peerKey.publicJwk, 'ES256'));
+    expect(payload).toMatchObject({ sub: 'alice', iss: 'http://peer.example', scope: 'read' });
+  });
+
+  it('the minimal peer refuses a token signed by another key', async () => {
+    const other = generateEs256Key('other');
+    const forged = signEs256(other, { iss: ISSUER, sub: 'alice', aud: AUDIENCE, exp: nowSeconds() + 300 });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: body(forged),
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it('a one-second load run returns figures', async () => {
+    const tokens = [subject(), subject()];
+    let i = 0;
+    const stats = await loadOnce(
+      { url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, next: () => body(tokens[i++ % 2]!) },
+      4,
+      1,
+    );
+    expect(stats.requests).toBeGreaterThan(0);
+    expect(stats.non2xx).toBe(0);
+    expect(stats.errors).toBe(0);
+    expect(stats.requestsPerSec).toBeGreaterThan(0);
+    expect(stats.p99).toBeGreaterThanOrEqual(stats.p50);
+  });
+
+  it('the floors return rates', async () => {
+    expect(nodeCryptoFloor(0.1)).toBeGreaterThan(0);
+    expect(await joseFloor(0.1)).toBeGreaterThan(0);
+    expect(await joseFloor(0.1, 4)).toBeGreaterThan(0);
+  });
+
+  it('path ids are unique and the peer comes first', () => {
+    const ids = PATHS.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(PATHS[0]!.server).toBe('peer');
+    for (const awaiting of AWAITING_FEATURES) expect(ids).not.toContain(awaiting.title);
+  });
+});

@@ -1,0 +1,117 @@
+import autocannon from 'autocannon';
+import type { RequestStream } from './paths.js';
+
+export interface LoadSettings {
+  readonly connections: number;
+  readonly warmupSec: number;
+  readonly durationSec: number;
+  readonly runs: number;
+}
+
+export interface RunStats {
+  readonly requestsPerSec: number;
+  /** Latency percentiles of every response, ms (recorded exactly, not autocannon's 1 ms buckets). */
+  readonly p50: number;
+  readonly p99: number;
+  readonly requests: number;
+  readonly non2xx: number;
+  /** Connection errors and timeouts. */
+  readonly errors: number;
+  /**
+   * CPU time the server process spent per request, µs (all its threads, so WebCrypto's thread-pool work
+   * counts too). Much less sensitive than req/s to other load on the machine: compare optimisations with it.
+   */
+  readonly cpuPerRequestUs: number;
+}
+
+export interface PathResult {
+  readonly runs: RunStats[];
+  /** Median of each figure over the runs; non2xx and errors are totals over every run. */
+  readonly median: RunStats;
+}
+
+/** One autocannon run (autocannon used as a library, in this process). */
+export async function loadOnce(
+  stream: RequestStream,
+  connections: number,
+  durationSec: number,
+  cpuSeconds: () => number | undefined = () => undefined,
+): Promise<RunStats> {
+  const url = new URL(stream.url);
+  const cpuBefore = cpuSeconds();
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: url.origin,
+        connections,
+        duration: durationSec,
+        requests: [
+          {
+            method: 'POST',
+            path: url.pathname,
+            headers: stream.headers,
+            setupRequest: (request) => ({ ...request, body: stream.next() }),
+          },
+        ],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      latencies.push(responseTime);
+    });
+  });
+  const cpuAfter = cpuSeconds();
+  latencies.sort((a, b) => a - b);
+  const pick = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    requestsPerSec: result.requests.total / result.duration,
+    p50: pick(0.5),
+    p99: pick(0.99),
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    cpuPerRequestUs:
+      cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total,
+  };
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+/** A warm-up (not reported), then `runs` measured runs; each run gets its `reserve` first. */
+export async function measurePath(
+  stream: RequestStream,
+  settings: LoadSettings,
+  expectedRate: number,
+  cpuSeconds: () => number | undefined,
+  onRun?: (stats: RunStats, index: number) => void,
+): Promise<PathResult> {
+  const reserve = (seconds: number): void => stream.reserve?.(Math.ceil(expectedRate * seconds * 1.5) + 500);
+  if (settings.warmupSec > 0) {
+    reserve(settings.warmupSec);
+    await loadOnce(stream, settings.connections, settings.warmupSec, cpuSeconds);
+  }
+  const runs: RunStats[] = [];
+  for (let i = 0; i < settings.runs; i++) {
+    reserve(settings.durationSec);
+    const stats = await loadOnce(stream, settings.connections, settings.durationSec, cpuSeconds);
+    runs.push(stats);
+    onRun?.(stats, i);
+  }
+  return {
+    runs,
+    median: {
+      requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      requests: runs.reduce((n, r) => n + r.requests, 0),
+      non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+      errors: runs.reduce((n, r) => n + r.errors, 0),
+      cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
+    },
+  };
+}

@@ -1,0 +1,257 @@
+import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
+import { generateEs256Key, nowSeconds, signEs256, type Es256Key } from './jwt.js';
+import type { UpstreamIssuer } from './upstream.js';
+
+/**
+ * What every path can use: the upstream IdP, where actbridge and the minimal peer listen, and a way to
+ * run real exchanges (paths whose subject token is itself the result of exchanges).
+ */
+export interface BenchEnv {
+  readonly upstream: UpstreamIssuer;
+  /** actbridge's issuer; its token endpoint is `${issuer}/oauth/token`. */
+  readonly actbridgeIssuer: string;
+  readonly peerTokenEndpoint: string;
+  /** POSTs a form to actbridge's token endpoint; throws unless 200. */
+  exchange(form: Record<string, string>, headers?: Record<string, string>): Promise<{ access_token: string }>;
+}
+
+/** The requests of one path: a fixed URL and headers, a body per request. */
+export interface RequestStream {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  /** The next request body (called once per request, on the load generator's side). */
+  next(): string;
+  /** Called before each measured phase with how many requests it may send (e.g. to pre-sign assertions). */
+  reserve?(count: number): void;
+}
+
+/** actbridge configuration a path needs; merged into the one instance every path runs against. */
+export interface PathConfig {
+  readonly clients?: Array<Record<string, unknown>>;
+  /** Trust-anchor files: name → content. */
+  readonly anchors?: Record<string, Record<string, unknown>>;
+}
+
+export interface BenchPath {
+  readonly id: string;
+  readonly title: string;
+  /** 'peer': the minimal peer; every other path runs against actbridge. */
+  readonly server: 'actbridge' | 'peer';
+  config?(env: Pick<BenchEnv, 'upstream' | 'actbridgeIssuer'>): PathConfig;
+  requests(env: BenchEnv): Promise<RequestStream>;
+}
+
+export const TT = {
+  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+} as const;
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+/** The resource every issued token is for. */
+export const API = 'https://api.example/';
+
+const form = (values: Record<string, string>): string => new URLSearchParams(values).toString();
+const tokenEndpoint = (env: BenchEnv): string => `${env.actbridgeIssuer}/oauth/token`;
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** Cycles through pre-built bodies, so no two consecutive requests carry the same token. */
+function cycle(bodies: string[]): () => string {
+  let i = 0;
+  return () => bodies[i++ % bodies.length]!;
+}
+
+/** A client_secret_basic client with a scrypt-hashed secret, as production config holds it. */
+export function basicClient(clientId: string, extra: Record<string, unknown> = {}) {
+  const secret = `${clientId}-secret-${randomUUID()}`;
+  const salt = randomBytes(16);
+  // The format of `npm run hash-secret` (README "Clients"), with its default parameters (ln=15, r=8, p=1).
+  const hash = scryptSync(secret, salt, 32, { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  return {
+    config: {
+      client_id: clientId,
+      token_endpoint_auth_method: 'client_secret_basic',
+      client_secret_hash: `$scrypt$ln=15,r=8,p=1$${salt.toString('base64url')}$${hash.toString('base64url')}`,
+      audiences: [API],
+      scopes: ['read', 'write'],
+      ...extra,
+    },
+    authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+  };
+}
+
+const upstreamSubjects = (env: Pick<BenchEnv, 'upstream' | 'actbridgeIssuer'>, count: number, sub = 'alice') =>
+  Array.from({ length: count }, () => env.upstream.mint({ sub, aud: env.actbridgeIssuer, scope: 'read write' }));
+
+const jwtJwt = basicClient('jwt-jwt');
+const withActor = basicClient('jwt-jwt-actor');
+const chain = [
+  basicClient('chain-1', { audiences: ['chain-2'] }),
+  basicClient('chain-2', { audiences: ['chain-3'] }),
+  basicClient('chain-3', { audiences: ['chain-bench'] }),
+  basicClient('chain-bench'),
+];
+
+/**
+ * The paths measured, in order. Adding a path is one entry: the actbridge configuration it needs and
+ * the requests it sends. The minimal peer comes first: every actbridge path is compared with it.
+ */
+export const PATHS: readonly BenchPath[] = [
+  {
+    id: 'peer',
+    title: 'minimal peer (Fastify + jose, bench/ only)',
+    server: 'peer',
+    async requests(env) {
+      const bodies = upstreamSubjects(env, 64).map((subject) =>
+        form({ grant_type: TOKEN_EXCHANGE, subject_token: subject, subject_token_type: TT.accessToken, audience: API }),
+      );
+      return { url: env.peerTokenEndpoint, headers: FORM, next: cycle(bodies) };
+    },
+  },
+  {
+    id: 'jwt-jwt',
+    title: 'JWT → JWT delegation (client_secret_basic)',
+    server: 'actbridge',
+    config: () => ({ clients: [jwtJwt.config] }),
+    async requests(env) {
+      const bodies = upstreamSubjects(env, 64).map((subject) =>
+        form({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: subject,
+          subject_token_type: TT.accessToken,
+          audience: API,
+          scope: 'read',
+        }),
+      );
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: jwtJwt.authorization },
+        next: cycle(bodies),
+      };
+    },
+  },
+  {
+    id: 'jwt-jwt-actor',
+    title: 'JWT → JWT with an actor token',
+    server: 'actbridge',
+    config: () => ({ clients: [withActor.config] }),
+    async requests(env) {
+      const actors = upstreamSubjects(env, 64, 'agent-7');
+      const bodies = upstreamSubjects(env, 64).map((subject, i) =>
+        form({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: subject,
+          subject_token_type: TT.accessToken,
+          actor_token: actors[i]!,
+          actor_token_type: TT.accessToken,
+          audience: API,
+          scope: 'read',
+        }),
+      );
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: withActor.authorization },
+        next: cycle(bodies),
+      };
+    },
+  },
+  {
+    id: 'chain-3',
+    title: 'subject already three actors deep',
+    server: 'actbridge',
+    config: () => ({ clients: chain.map((c) => c.config) }),
+    async requests(env) {
+      // Built through real exchanges: chain-1 → chain-2 → chain-3, each presenting the previous token.
+      const bodies: string[] = [];
+      for (const subject of upstreamSubjects(env, 8)) {
+        let token = subject;
+        for (const [i, hop] of chain.slice(0, 3).entries()) {
+          ({ access_token: token } = await env.exchange(
+            {
+              grant_type: TOKEN_EXCHANGE,
+              subject_token: token,
+              subject_token_type: TT.accessToken,
+              audience: chain[i + 1]!.config.client_id,
+              scope: 'read',
+            },
+            { authorization: hop.authorization },
+          ));
+        }
+        bodies.push(
+          form({ grant_type: TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.accessToken, audience: API }),
+        );
+      }
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: chain[3]!.authorization },
+        next: cycle(bodies),
+      };
+    },
+  },
+  {
+    id: 'private-key-jwt',
+    title: 'JWT → JWT, private_key_jwt client authentication',
+    server: 'actbridge',
+    config: () => ({
+      clients: [
+        {
+          client_id: 'pkjwt',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [pkjwtKey().publicJwk] },
+          audiences: [API],
+          scopes: ['read', 'write'],
+        },
+      ],
+    }),
+    async requests(env) {
+      const subjects = upstreamSubjects(env, 64);
+      // Each assertion is single-use (its jti is remembered): sign them ahead of each phase, not during it.
+      const pool: string[] = [];
+      let i = 0;
+      const assertion = (): string => {
+        const now = nowSeconds();
+        return signEs256(
+          pkjwtKey(),
+          { iss: 'pkjwt', sub: 'pkjwt', aud: env.actbridgeIssuer, iat: now, exp: now + 240, jti: randomUUID() },
+          'JWT',
+        );
+      };
+      return {
+        url: tokenEndpoint(env),
+        headers: FORM,
+        reserve(count) {
+          pool.length = 0;
+          for (let n = 0; n < count; n++) pool.push(assertion());
+        },
+        next: () =>
+          form({
+            grant_type: TOKEN_EXCHANGE,
+            client_assertion_type: CLIENT_ASSERTION_TYPE,
+            client_assertion: pool.pop() ?? assertion(),
+            subject_token: subjects[i++ % subjects.length]!,
+            subject_token_type: TT.accessToken,
+            audience: API,
+            scope: 'read',
+          }),
+      };
+    },
+  },
+];
+
+/**
+ * Paths of issue 5 whose features are being built on other branches: each becomes one PATHS entry once
+ * merged. Listed in BENCHMARKS.md; never run, never stubbed.
+ */
+export const AWAITING_FEATURES: ReadonlyArray<{ title: string; awaits: string }> = [
+  { title: 'SAML assertion → JWT', awaits: 'SAML 2.0 subject tokens / RFC 7522 (branch saml, issue 3)' },
+  { title: 'id_token → ID-JAG', awaits: 'ID-JAG issuance (branch idjag, issue 4)' },
+  {
+    title: 'ID-JAG → access token (jwt-bearer)',
+    awaits: 'RFC 7523 jwt-bearer grant accepting ID-JAG (branch idjag, issue 4)',
+  },
+];
+
+let clientKey: Es256Key | undefined;
+/** The private_key_jwt client's key pair (one per harness process). */
+function pkjwtKey(): Es256Key {
+  return (clientKey ??= generateEs256Key('pkjwt-key'));
+}

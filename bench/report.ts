@@ -1,0 +1,156 @@
+import { cpus, release, totalmem, type as osType } from 'node:os';
+import type { FloorResult } from './floor.js';
+import type { KidTestResult } from './kid-test.js';
+import type { LoadSettings, PathResult } from './load.js';
+import type { BenchPath } from './paths.js';
+
+export interface BenchReport {
+  readonly command: string;
+  readonly settings: LoadSettings;
+  readonly floor: FloorResult | undefined;
+  readonly results: ReadonlyArray<{ path: BenchPath; result: PathResult }>;
+  readonly kid: KidTestResult | undefined;
+  readonly awaiting: ReadonlyArray<{ title: string; awaits: string }>;
+  readonly auditLines: number;
+  readonly date: Date;
+  /** 1-minute load average when the run started and ended (other jobs on the machine skew every figure). */
+  readonly load: readonly [number, number];
+}
+
+export interface Target {
+  readonly name: string;
+  /** undefined: not measured in this run. */
+  readonly pass: boolean | undefined;
+  readonly detail: string;
+}
+
+export function machine(): string {
+  const cpu = cpus();
+  return (
+    `${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
+    `Node ${process.version}; ${osType()} ${release()}`
+  );
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}` : '—');
+
+export function targets(report: BenchReport): Target[] {
+  const byId = new Map(report.results.map((r) => [r.path.id, r.result.median]));
+  const peer = byId.get('peer');
+  const jwt = byId.get('jwt-jwt');
+  const list: Target[] = [];
+  list.push(
+    jwt && peer
+      ? {
+          name: 'JWT→JWT ≥ 0.85 × minimal peer req/s',
+          pass: jwt.requestsPerSec >= 0.85 * peer.requestsPerSec,
+          detail: `${(jwt.requestsPerSec / peer.requestsPerSec).toFixed(2)} × (${fmt(jwt.requestsPerSec)} vs ${fmt(peer.requestsPerSec)} req/s)`,
+        }
+      : { name: 'JWT→JWT ≥ 0.85 × minimal peer req/s', pass: undefined, detail: 'not measured in this run' },
+  );
+  list.push(
+    jwt
+      ? {
+          name: `JWT→JWT p99 ≤ 20 ms at ${report.settings.connections} connections`,
+          pass: jwt.p99 <= 20,
+          detail: `p99 ${fmt(jwt.p99, 1)} ms`,
+        }
+      : { name: 'JWT→JWT p99 ≤ 20 ms', pass: undefined, detail: 'not measured in this run' },
+  );
+  list.push({
+    name: 'SAML assertion → JWT ≥ 0.5 × JWT→JWT',
+    pass: undefined,
+    detail: 'not measured: the SAML path awaits its feature (see below)',
+  });
+  const failures = report.results.filter((r) => r.result.runs.some((run) => run.non2xx > 0 || run.errors > 0));
+  list.push({
+    name: 'zero non-2xx responses (and no connection errors) in every run',
+    pass: report.results.length > 0 ? failures.length === 0 : undefined,
+    detail:
+      failures.length === 0
+        ? `${report.results.reduce((n, r) => n + r.result.median.requests, 0)} responses, all 2xx`
+        : `failing: ${failures.map((f) => `${f.path.id} (${f.result.median.non2xx} non-2xx, ${f.result.median.errors} errors)`).join(', ')}`,
+  });
+  const kid = report.kid;
+  list.push(
+    kid
+      ? {
+          name: `${kid.requests} concurrent requests with an unseen kid → exactly one JWKS fetch`,
+          pass: kid.jwksFetches === 1 && kid.statuses['200'] === kid.requests,
+          detail: `${kid.jwksFetches} fetch(es); statuses ${JSON.stringify(kid.statuses)}; ${fmt(kid.ms)} ms`,
+        }
+      : { name: 'unseen kid → exactly one JWKS fetch', pass: undefined, detail: 'not measured in this run' },
+  );
+  return list;
+}
+
+function resultsTable(report: BenchReport): string[] {
+  const peer = report.results.find((r) => r.path.id === 'peer')?.result.median.requestsPerSec;
+  const rows = [
+    '| Path | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req | × floor (node:crypto) | × floor (jose) | × minimal peer |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  if (report.floor) {
+    const { jose, joseConcurrent, nodeCrypto } = report.floor;
+    // CPU per exchange is known only for the synchronous floor: one busy thread.
+    const floorRow = (title: string, rate: number, cpu = '') =>
+      `| ${title} | ${fmt(rate)} | | | | | ${cpu} | ${ratio(rate, nodeCrypto)} | ${ratio(rate, jose)} | ${ratio(rate, peer)} |`;
+    rows.push(floorRow('floor: node:crypto sync verify + sign, 1 thread, no HTTP', nodeCrypto, fmt(1e6 / nodeCrypto)));
+    rows.push(floorRow('floor: jose jwtVerify + SignJWT, one at a time, no HTTP', jose));
+    rows.push(floorRow('floor: jose, 32 in flight (WebCrypto jobs on the libuv pool), no HTTP', joseConcurrent));
+  }
+  for (const { path, result } of report.results) {
+    const m = result.median;
+    rows.push(
+      `| ${path.title} | ${fmt(m.requestsPerSec)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.non2xx} | ${m.errors} | ${fmt(m.cpuPerRequestUs)} | ` +
+        `${ratio(m.requestsPerSec, report.floor?.nodeCrypto)} | ${ratio(m.requestsPerSec, report.floor?.jose)} | ` +
+        `${path.id === 'peer' ? '1.00' : ratio(m.requestsPerSec, peer)} |`,
+    );
+  }
+  return rows;
+}
+
+const mark = (pass: boolean | undefined): string => (pass === undefined ? 'n/a ' : pass ? 'PASS' : 'FAIL');
+
+/** The table and targets as printed on the console. */
+export function consoleReport(report: BenchReport): string {
+  return [
+    '',
+    ...resultsTable(report),
+    '',
+    ...targets(report).map((t) => `${mark(t.pass)}  ${t.name}: ${t.detail}`),
+    ...report.awaiting.map((a) => `n/a   path "${a.title}" awaits ${a.awaits}`),
+    '',
+  ].join('\n');
+}
+
+/** The generated section of BENCHMARKS.md (between the results markers). */
+export function markdownResults(report: BenchReport): string {
+  const s = report.settings;
+  return [
+    `Generated by \`${report.command}\` on ${report.date.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    '',
+    `- Machine: ${machine()}; 1-minute load average ${report.load[0].toFixed(2)} at the start, ${report.load[1].toFixed(2)} at the end`,
+    `- Load: autocannon (library) in the harness process, ${s.connections} connections, ` +
+      `${s.warmupSec} s warm-up, then ${s.runs} runs of ${s.durationSec} s; the median run figure of each column is reported ` +
+      '(non-2xx and errors: totals over the measured runs). Latency percentiles are computed from every response time.',
+    '- Servers under test: each in its own process (actbridge: `node --enable-source-maps dist/main.js`, NODE_ENV=production, ' +
+      'LOG_FORMAT=json, LOG_LEVEL=log, AUDIT_LOG=<file>, SIGNING_KEYS=<ES256 JWK file>, scrypt-hashed client secrets; ' +
+      'upstream discovery metadata and JWKS served on loopback by the harness and fetched before the first measurement).',
+    `- Audit lines written by actbridge during the run: ${report.auditLines}.`,
+    '',
+    ...resultsTable(report),
+    '',
+    '### Targets',
+    '',
+    ...targets(report).map((t) => `- **${mark(t.pass).trim()}** ${t.name}: ${t.detail}`),
+    '',
+    '### Paths awaiting their features',
+    '',
+    'These paths of issue 5 are not measured yet: their features are being built on other branches. Each becomes one',
+    'entry in `PATHS` (bench/paths.ts) once merged.',
+    '',
+    ...report.awaiting.map((a) => `- ${a.title}: awaits ${a.awaits}`),
+  ].join('\n');
+}

@@ -1,0 +1,206 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { format, resolveConfig } from 'prettier';
+import { stringify } from 'yaml';
+import { measureFloor, type FloorResult } from './floor.js';
+import { generateEs256Key } from './jwt.js';
+import { kidTest, type KidTestResult } from './kid-test.js';
+import { measurePath, type LoadSettings, type PathResult } from './load.js';
+import { AWAITING_FEATURES, basicClient, PATHS, type BenchEnv, type BenchPath } from './paths.js';
+import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
+import { freePort, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
+import { startUpstreamIssuer } from './upstream.js';
+
+/**
+ * `npm run bench`: the floor, the minimal peer and every actbridge path of PATHS, then the kid test;
+ * prints the table and rewrites the results section of BENCHMARKS.md.
+ *
+ * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
+ * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor` and `kid`; implies
+ * BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1.
+ */
+const env = process.env;
+const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
+const settings: LoadSettings = {
+  connections: num('BENCH_CONNECTIONS', 32),
+  warmupSec: num('BENCH_WARMUP', 3),
+  durationSec: num('BENCH_DURATION', 5),
+  runs: num('BENCH_RUNS', 3),
+};
+const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const wanted = (id: string): boolean => only === undefined || only.has(id);
+/** actbridge's JWKS_COOLDOWN: set explicitly to its default so the kid test knows it. */
+const JWKS_COOLDOWN = 30;
+const KID_TEST_REQUESTS = 1000;
+
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function commandLine(): string {
+  const vars = Object.keys(env)
+    .filter((name) => name.startsWith('BENCH_'))
+    .sort()
+    .map((name) => `${name}=${env[name]}`);
+  return [...vars, 'npm run bench'].join(' ');
+}
+
+async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0]!;
+  log(`actbridge benchmark — ${machine()}`);
+  let floor: FloorResult | undefined;
+  if (wanted('floor')) {
+    const seconds = Math.min(2, settings.durationSec);
+    log(`floor: ${settings.runs} × ${seconds} s each for jose and node:crypto ...`);
+    floor = await measureFloor(seconds, settings.runs);
+    log(
+      `  node:crypto ${floor.nodeCrypto.toFixed(0)}/s; jose ${floor.jose.toFixed(0)}/s (one at a time), ${floor.joseConcurrent.toFixed(0)}/s (32 in flight)`,
+    );
+  }
+
+  const paths = PATHS.filter((p) => wanted(p.id));
+  const dir = mkdtempSync(join(tmpdir(), 'actbridge-bench-'));
+  const upstream = await startUpstreamIssuer();
+  const [port, peerPort] = [await freePort(), await freePort()];
+  const actbridgeIssuer = `http://127.0.0.1:${port}`;
+  const kidClient = basicClient('kid-test');
+  const servers: ServerProcess[] = [];
+  const results: Array<{ path: BenchPath; result: PathResult }> = [];
+  let kid: KidTestResult | undefined;
+  let auditLines = 0;
+  try {
+    // One actbridge configuration holding what every path needs.
+    const clients = [kidClient.config];
+    const anchors: Record<string, Record<string, unknown>> = {
+      // No key source: found through the issuer's discovery metadata, like a real IdP.
+      upstream: { issuer: upstream.issuer, audiences: [actbridgeIssuer] },
+    };
+    for (const path of PATHS) {
+      const config = path.config?.({ upstream, actbridgeIssuer });
+      clients.push(...((config?.clients ?? []) as (typeof clients)[number][]));
+      Object.assign(anchors, config?.anchors);
+    }
+    mkdirSync(join(dir, 'trust-anchors'));
+    for (const [name, content] of Object.entries(anchors))
+      writeFileSync(join(dir, 'trust-anchors', `${name}.yaml`), stringify(content));
+    writeFileSync(join(dir, 'clients.yaml'), stringify({ clients }));
+    writeFileSync(join(dir, 'signing-key.json'), JSON.stringify(generateEs256Key('actbridge-bench').privateJwk));
+
+    const profileDir = env.BENCH_CPU_PROF;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    log(`starting actbridge (production build) and the minimal peer; config in ${dir}`);
+    const actbridge = await startActbridge({
+      dir,
+      port,
+      issuer: actbridgeIssuer,
+      jwksCooldown: JWKS_COOLDOWN,
+      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    });
+    servers.push(actbridge);
+    const peerKey = generateEs256Key('minimal-peer');
+    const peer = await startMinimalPeer(dir, {
+      port: peerPort,
+      trustedIssuer: upstream.issuer,
+      trustedKey: upstream.key.publicJwk,
+      audience: actbridgeIssuer,
+      issuer: `http://127.0.0.1:${peerPort}`,
+      signingKey: peerKey.privateJwk,
+    });
+    servers.push(peer);
+    // Warm: actbridge fetches discovery + JWKS in the background at startup.
+    for (let i = 0; upstream.jwksFetches === 0; i++) {
+      if (i > 100) throw new Error('actbridge did not fetch the upstream JWKS');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const benchEnv: BenchEnv = {
+      upstream,
+      actbridgeIssuer,
+      peerTokenEndpoint: `http://127.0.0.1:${peerPort}/token`,
+      async exchange(form, headers = {}) {
+        const response = await fetch(`${actbridgeIssuer}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          body: new URLSearchParams(form),
+        });
+        const body = (await response.json()) as { access_token: string };
+        if (response.status !== 200) throw new Error(`exchange failed: ${response.status} ${JSON.stringify(body)}`);
+        return body;
+      },
+    };
+
+    let expectedRate = 4000;
+    for (const path of paths) {
+      log(`${path.id}: ${settings.warmupSec} s warm-up, ${settings.runs} × ${settings.durationSec} s ...`);
+      const stream = await path.requests(benchEnv);
+      const server = path.server === 'peer' ? peer : actbridge;
+      const result = await measurePath(stream, settings, expectedRate, server.cpuSeconds, (run, i) =>
+        log(
+          `  run ${i + 1}: ${run.requestsPerSec.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ` +
+            `non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request`,
+        ),
+      );
+      if (path.id === 'peer') expectedRate = result.median.requestsPerSec;
+      results.push({ path, result });
+    }
+
+    if (wanted('kid')) {
+      log(`kid test: ${KID_TEST_REQUESTS} concurrent requests naming a kid actbridge has not seen ...`);
+      kid = await kidTest({
+        upstream,
+        tokenEndpoint: `${actbridgeIssuer}/oauth/token`,
+        audience: actbridgeIssuer,
+        authorization: kidClient.authorization,
+        cooldownSec: JWKS_COOLDOWN,
+        count: KID_TEST_REQUESTS,
+      });
+      log(`  ${kid.jwksFetches} JWKS fetch(es); statuses ${JSON.stringify(kid.statuses)}`);
+    }
+  } finally {
+    for (const server of servers) await server.stop();
+    await upstream.close();
+    const auditFile = join(dir, 'audit.log');
+    if (existsSync(auditFile)) auditLines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).length;
+    if (env.BENCH_KEEP_DIR) log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  }
+
+  const report: BenchReport = {
+    command: commandLine(),
+    settings,
+    floor,
+    results,
+    kid,
+    awaiting: AWAITING_FEATURES,
+    auditLines,
+    date: new Date(),
+    load: [loadAtStart, loadavg()[0]!],
+  };
+  log(consoleReport(report));
+  if (only === undefined && !env.BENCH_NO_WRITE) {
+    await writeBenchmarksMd(markdownResults(report));
+    log('wrote BENCHMARKS.md');
+  }
+}
+
+const START = '<!-- bench:results:start (generated by npm run bench; edit outside these markers) -->';
+const END = '<!-- bench:results:end -->';
+
+/** Replaces the generated section of BENCHMARKS.md, keeping everything written by hand around it. */
+async function writeBenchmarksMd(section: string): Promise<void> {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`BENCHMARKS.md lacks the ${START} … ${END} markers`);
+  const text = `${current.slice(0, start + START.length)}\n\n${section}\n\n${current.slice(end)}`;
+  // Formatted as `npm run lint` expects (prettier aligns the table columns).
+  writeFileSync(file, await format(text, { ...(await resolveConfig(file)), filepath: file }));
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (bench/dist/*.js → ../..). */
+export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A server under test, in its own process. */
+export interface ServerProcess {
+  readonly pid: number;
+  /** CPU time the process has used so far (user + system, every thread), seconds; undefined off Linux. */
+  cpuSeconds(): number | undefined;
+  /** Stops the process (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  readonly args: string[];
+  readonly env?: Record<string, string>;
+  /** stdout and stderr go here. */
+  readonly logFile: string;
+  /** Polled until it answers (200, or any status with `anyStatus`). */
+  readonly readyUrl: string;
+  readonly anyStatus?: boolean;
+}
+
+export async function spawnServer({ args, env, logFile, readyUrl, anyStatus }: SpawnOptions): Promise<ServerProcess> {
+  const log = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', log, log],
+  });
+  const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+  let dead = false;
+  void exited.then(() => (dead = true));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (dead) throw new Error(`${args.join(' ')} exited during startup; see ${logFile}`);
+    const ok = await fetch(readyUrl).then(
+      (r) => r.ok || anyStatus === true,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${args.join(' ')} not ready after 30 s; see ${logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    pid: child.pid!,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
+    async stop() {
+      if (!dead) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ActbridgeSettings {
+  readonly dir: string;
+  readonly port: number;
+  readonly issuer: string;
+  readonly jwksCooldown: number;
+  /** Extra node flags (e.g. --cpu-prof). */
+  readonly nodeFlags?: string[];
+}
+
+/**
+ * actbridge as a deployment runs it: the production build (`npm start` minus the build step), its own
+ * process, configured keys and hashed client secrets, JSON logs at the default level, audit lines
+ * appended to a file.
+ */
+export function actbridgeEnv({ dir, port, issuer, jwksCooldown }: ActbridgeSettings): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    TRUST_ANCHORS_DIR: join(dir, 'trust-anchors'),
+    CLIENTS_FILE: join(dir, 'clients.yaml'),
+    SIGNING_KEYS: join(dir, 'signing-key.json'),
+    AUDIT_LOG: join(dir, 'audit.log'),
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'log',
+    JWKS_COOLDOWN: String(jwksCooldown),
+  };
+}
+
+export function startActbridge(settings: ActbridgeSettings): Promise<ServerProcess> {
+  const flags = settings.nodeFlags ?? [];
+  return spawnServer({
+    // With --cpu-prof the profile is written only on a normal exit: exit on SIGTERM instead of re-raising it.
+    args: [
+      ...flags,
+      ...(flags.some((f) => f.startsWith('--cpu-prof'))
+        ? ['--import', join(ROOT, 'bench/dist/exit-on-sigterm.js')]
+        : []),
+      '--enable-source-maps',
+      'dist/main.js',
+    ],
+    env: actbridgeEnv(settings),
+    logFile: join(settings.dir, 'actbridge.log'),
+    readyUrl: `${settings.issuer}/.well-known/oauth-authorization-server`,
+  });
+}
+
+export function startMinimalPeer(
+  dir: string,
+  options: Record<string, unknown> & { port: number },
+): Promise<ServerProcess> {
+  const file = join(dir, 'minimal-peer.json');
+  writeFileSync(file, JSON.stringify(options));
+  return spawnServer({
+    args: ['bench/dist/minimal-peer-main.js', file],
+    logFile: join(dir, 'minimal-peer.log'),
+    // Any HTTP answer means it listens (a GET on the token endpoint is a 404).
+    readyUrl: `http://127.0.0.1:${options.port}/token`,
+    anyStatus: true,
+  });
+}

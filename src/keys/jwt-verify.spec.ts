@@ -1,0 +1,207 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose';
+import { jwsSigner, jwsVerifier } from './jws-algorithms.js';
+import { verifyJwt } from './jwt-verify.js';
+
+/**
+ * verifyJwt must decide exactly as jose's jwtVerify does: every row runs both on the same token and
+ * expects the same payload or the same error class (and, for claim failures, the same claim and reason).
+ */
+const ALGS = ['ES256', 'ES384', 'ES512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'EdDSA'] as const;
+type Alg = (typeof ALGS)[number];
+
+const ISSUER = 'https://idp.example';
+const now = () => Math.floor(Date.now() / 1000);
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+interface KeyPair {
+  readonly alg: Alg;
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicJwk: JWK;
+}
+
+function keyPair(alg: Alg, kid: string): KeyPair {
+  const pair = alg.startsWith('ES')
+    ? generateKeyPairSync('ec', { namedCurve: { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521' }[alg as 'ES256']! })
+    : alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    alg,
+    kid,
+    privateKey: pair.privateKey,
+    publicJwk: { ...(pair.publicKey.export({ format: 'jwk' }) as JWK), kid, alg },
+  };
+}
+
+/** Signs exactly this header and payload (hostile ones included) with the pair's key. */
+async function signRaw(
+  pair: KeyPair,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown> | string,
+): Promise<string> {
+  const input = `${b64(header)}.${typeof payload === 'string' ? payload : b64(payload)}`;
+  return `${input}.${await jwsSigner(pair.alg, pair.privateKey)(input)}`;
+}
+
+async function outcome(run: () => Promise<{ payload: unknown }>): Promise<unknown> {
+  try {
+    return { ok: (await run()).payload };
+  } catch (error) {
+    const e = error as { name: string; code?: string; claim?: string; reason?: string };
+    return { error: e.name, code: e.code, claim: e.claim, reason: e.reason, message: (error as Error).message };
+  }
+}
+
+describe('verifyJwt decides as jose jwtVerify', () => {
+  const pairs = new Map<Alg, KeyPair>();
+  let keys: JWTVerifyGetKey;
+  let other: KeyPair;
+
+  beforeAll(() => {
+    for (const alg of ALGS) pairs.set(alg, keyPair(alg, `k-${alg}`));
+    other = keyPair('ES256', 'k-ES256'); // same kid, another key: a forgery
+    keys = createLocalJWKSet({ keys: [...pairs.values()].map((p) => p.publicJwk) } as JSONWebKeySet);
+  });
+
+  const claims = () => ({ iss: ISSUER, sub: 'alice', aud: 'sts', iat: now(), exp: now() + 300, jti: 'j1' });
+  const options: JWTVerifyOptions & { algorithms: string[] } = {
+    algorithms: [...ALGS],
+    issuer: ISSUER,
+    clockTolerance: 30,
+    requiredClaims: ['exp', 'sub'],
+  };
+
+  async function expectSame(token: string, opts = options): Promise<unknown> {
+    const ours = await outcome(() => verifyJwt(token, keys, opts));
+    const theirs = await outcome(() => jwtVerify(token, keys, opts));
+    expect(ours).toEqual(theirs);
+    return ours;
+  }
+
+  it.each(ALGS)('a valid %s token verifies, with the same payload', async (alg) => {
+    const pair = pairs.get(alg)!;
+    const result = await expectSame(await signRaw(pair, { alg, kid: pair.kid, typ: 'at+jwt' }, claims()));
+    expect(result).toMatchObject({ ok: { sub: 'alice' } });
+  });
+
+  it.each(ALGS)('%s keys from a jose key set take the node:crypto path', async (alg) => {
+    const pair = pairs.get(alg)!;
+    const key = await keys({ alg, kid: pair.kid }, { payload: '', signature: '' });
+    expect(jwsVerifier(alg, key)).toBeInstanceOf(Function);
+    // ...and only for the algorithm the key was imported for.
+    const otherAlg = alg === 'ES256' ? 'ES384' : alg === 'PS256' ? 'RS256' : 'ES256';
+    expect(jwsVerifier(otherAlg, key)).toBeUndefined();
+  });
+
+  it.each(ALGS)('a %s token signed by jose verifies', async (alg) => {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'jose', alg };
+    const token = await new SignJWT(claims()).setProtectedHeader({ alg, kid: 'jose' }).sign(privateKey);
+    const ours = await verifyJwt(token, createLocalJWKSet({ keys: [jwk] }), options);
+    expect(ours.payload.sub).toBe('alice');
+  });
+
+  const es = () => pairs.get('ES256')!;
+  const hostile: Array<[string, () => string | Promise<string>, Partial<JWTVerifyOptions>?]> = [
+    ['signed by another key under the same kid', () => signRaw(other, { alg: 'ES256', kid: 'k-ES256' }, claims())],
+    [
+      'payload swapped after signing',
+      async () => {
+        const [h, , s] = (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).split('.');
+        return `${h}.${b64({ ...claims(), sub: 'mallory' })}.${s}`;
+      },
+    ],
+    ['signature truncated', async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).slice(0, -4)],
+    [
+      'empty signature',
+      async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).replace(/\.[^.]+$/, '.'),
+    ],
+    ['alg none', () => `${b64({ alg: 'none' })}.${b64(claims())}.`],
+    [
+      'alg not on the allowlist',
+      () => signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()),
+      { algorithms: ['RS256'] },
+    ],
+    ['alg and key disagree (ES256 header, RSA kid)', () => signRaw(es(), { alg: 'ES256', kid: 'k-RS256' }, claims())],
+    ['RS256 header on a PS256 key', () => signRaw(pairs.get('PS256')!, { alg: 'RS256', kid: 'k-PS256' }, claims())],
+    ['HS256 (symmetric)', () => `${b64({ alg: 'HS256', kid: 'k-ES256' })}.${b64(claims())}.c2ln`],
+    ['unknown kid', () => signRaw(es(), { alg: 'ES256', kid: 'nope' }, claims())],
+    ['crit header', () => signRaw(es(), { alg: 'ES256', kid: es().kid, crit: ['exp'], exp: 1 }, claims())],
+    ['b64 false', () => signRaw(es(), { alg: 'ES256', kid: es().kid, crit: ['b64'], b64: false }, claims())],
+    ['b64 without crit', () => signRaw(es(), { alg: 'ES256', kid: es().kid, b64: true }, claims())],
+    ['empty alg', () => signRaw(es(), { alg: '', kid: es().kid }, claims())],
+    ['expired', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, { ...claims(), exp: now() - 60 })],
+    ['not yet valid', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, { ...claims(), nbf: now() + 600 })],
+    ['wrong issuer', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, { ...claims(), iss: 'https://evil' })],
+    ['no exp', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, { ...claims(), exp: undefined })],
+    ['exp not a number', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, { ...claims(), exp: 'soon' })],
+    [
+      'too old for maxTokenAge',
+      () => signRaw(es(), { alg: 'ES256', kid: es().kid }, { ...claims(), iat: now() - 3600 }),
+      { maxTokenAge: 60 },
+    ],
+    [
+      'payload not JSON',
+      () => signRaw(es(), { alg: 'ES256', kid: es().kid }, Buffer.from('nope').toString('base64url')),
+    ],
+    ['payload a JSON array', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, b64([1, 2]))],
+    ['header not JSON', () => `${Buffer.from('{').toString('base64url')}.${b64(claims())}.c2ln`],
+    ['two segments', () => `${b64({ alg: 'ES256' })}.${b64(claims())}`],
+    [
+      'characters outside base64url',
+      async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).replace(/\.([^.]+)$/, '.+$1'),
+    ],
+    [
+      'typ required and wrong',
+      () => signRaw(es(), { alg: 'ES256', kid: es().kid, typ: 'JWT' }, claims()),
+      { typ: 'at+jwt' },
+    ],
+    [
+      'typ required and right',
+      () => signRaw(es(), { alg: 'ES256', kid: es().kid, typ: 'application/at+jwt' }, claims()),
+      { typ: 'at+jwt' },
+    ],
+    ['audience required, wrong', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()), { audience: 'x' }],
+    ['subject required, wrong', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, claims()), { subject: 'bob' }],
+  ];
+
+  it.each(hostile)('%s', async (_name, token, extra = {}) => {
+    await expectSame(await token(), { ...options, ...extra });
+  });
+
+  it('an RSA key under 2048 bits is refused as by jose', async () => {
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = { ...(small.publicKey.export({ format: 'jwk' }) as JWK), kid: 'small', alg: 'RS256' };
+    const { createSign } = await import('node:crypto');
+    const input = `${b64({ alg: 'RS256', kid: 'small' })}.${b64(claims())}`;
+    const token = `${input}.${createSign('sha256').update(input).sign(small.privateKey).toString('base64url')}`;
+    const set = createLocalJWKSet({ keys: [jwk] });
+    const ours = await outcome(() => verifyJwt(token, set, options));
+    expect(ours).toEqual(await outcome(() => jwtVerify(token, set, options)));
+    expect(ours).not.toHaveProperty('ok');
+  });
+});
+
+describe('jwsSigner', () => {
+  it('refuses a key that does not fit the algorithm', () => {
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    expect(() => jwsSigner('ES384', ec.privateKey)).toThrow(TypeError);
+    expect(() => jwsSigner('RS256', ec.privateKey)).toThrow(TypeError);
+    expect(() => jwsSigner('ES256', ec.publicKey)).toThrow(TypeError);
+    expect(() => jwsSigner('HS256', ec.privateKey)).toThrow(TypeError);
+    expect(() => jwsSigner('RS256', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey)).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,65 @@
+import {
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  UnsecuredJWT,
+  type JWTHeaderParameters,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import { jwsVerifier } from './jws-algorithms.js';
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+const NONE_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
+
+/**
+ * jose's `jwtVerify` with a key resolver, with the signature checked by node:crypto's one-shot verify
+ * (jws-algorithms.ts) instead of WebCrypto. Everything else is jose's own code, run on the same input:
+ * the key is chosen by the same resolver from the real header, the algorithm allowlist is applied first,
+ * and the claims (`exp`, `nbf`, `iat`, `iss`, `sub`, `aud`, required claims, max age) are validated by
+ * jose's claim-set validation (UnsecuredJWT.decode over the verified payload segment, unchanged).
+ * Anything off the common path — a `crit` or `b64` header, an algorithm or key this module does not
+ * handle, a malformed segment — is handed to `jwtVerify` whole, so its errors and rules apply as before.
+ */
+export async function verifyJwt(
+  jwt: string,
+  keys: JWTVerifyGetKey,
+  options: JWTVerifyOptions & { algorithms: string[] },
+): Promise<JWTVerifyResult & { key: unknown }> {
+  const jose = () => jwtVerify(jwt, keys, options);
+  const parts = jwt.split('.');
+  if (parts.length !== 3 || !parts.every((part) => SEGMENT.test(part))) return jose();
+  const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
+  let decoded: ProtectedHeaderParameters;
+  try {
+    decoded = decodeProtectedHeader(jwt);
+  } catch {
+    return jose();
+  }
+  // RFC 7515 §4.1.11 extensions and RFC 7797 unencoded payloads: jose's rules, unchanged.
+  if ('crit' in decoded || 'b64' in decoded || typeof decoded.alg !== 'string' || decoded.alg === '') return jose();
+  const header = decoded as JWTHeaderParameters;
+  if (!options.algorithms.includes(header.alg)) {
+    throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  }
+  const key = await keys(header, { payload: encodedPayload, protected: encodedHeader, signature: encodedSignature });
+  const verifier = jwsVerifier(header.alg, key);
+  if (!verifier) return jose();
+
+  let valid: boolean;
+  try {
+    valid = await verifier(`${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url'));
+  } catch (cause) {
+    throw new errors.JWSSignatureVerificationFailed(undefined, { cause });
+  }
+  if (!valid) throw new errors.JWSSignatureVerificationFailed();
+
+  const claimsHeader =
+    options.typ === undefined
+      ? NONE_HEADER
+      : Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
+  const { payload } = UnsecuredJWT.decode(`${claimsHeader}.${encodedPayload}.`, options);
+  return { payload, protectedHeader: header, key };
+}
