@@ -1,43 +1,49 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { MemoryReplayStore } from './memory-replay-store.js';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
+import { RedisConnection } from './redis-connection.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
 import { REPLAY_STORE, type ReplayStore } from './replay-store.js';
 import { RevocationList } from './revocation-list.js';
 import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
 
+/** The instance's one Redis connection when REDIS_URL is set (null otherwise): both stores share it. */
+const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
+
 @Global()
 @Module({
   providers: [
     {
-      provide: REPLAY_STORE,
+      provide: REDIS_CONNECTION,
       inject: [STS_CONFIG],
-      useFactory: ({ server }: StsConfig): ReplayStore => {
-        if (server.redisUrl)
-          return new RedisReplayStore(server.redisUrl, undefined, { timeoutMs: server.redisTimeoutMs });
+      useFactory: ({ server }: StsConfig): RedisConnection | null =>
+        server.redisUrl ? new RedisConnection(server.redisUrl, { timeoutMs: server.redisTimeoutMs }) : null,
+    },
+    {
+      provide: REPLAY_STORE,
+      inject: [REDIS_CONNECTION],
+      useFactory: (redis: RedisConnection | null): ReplayStore => {
+        if (redis) return new RedisReplayStore(redis);
         new Logger('Stores').log('replay store: in-process memory (set REDIS_URL when running several instances)');
         return new MemoryReplayStore();
       },
     },
     {
       provide: REVOCATION_STORE,
-      inject: [STS_CONFIG],
-      useFactory: ({ server }: StsConfig): RevocationStore =>
-        server.redisUrl ? new RedisRevocationStore(server.redisUrl) : new MemoryRevocationStore(),
+      inject: [REDIS_CONNECTION],
+      useFactory: (redis: RedisConnection | null): RevocationStore =>
+        redis ? new RedisRevocationStore(redis) : new MemoryRevocationStore(),
     },
     RevocationList,
   ],
   exports: [REPLAY_STORE, REVOCATION_STORE, RevocationList],
 })
 export class StoresModule implements OnApplicationShutdown {
-  constructor(
-    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
-    @Inject(REVOCATION_STORE) private readonly revocations: RevocationStore,
-  ) {}
+  constructor(@Optional() @Inject(REDIS_CONNECTION) private readonly redis: RedisConnection | null) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.replay.close?.(), this.revocations.close?.()]);
+    await this.redis?.close();
   }
 }
