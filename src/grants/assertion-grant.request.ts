@@ -1,7 +1,8 @@
-import { IsArray, IsOptional, IsString, Matches, MinLength, validateSync } from 'class-validator';
+import { IsArray, IsOptional, IsString, Matches, MinLength } from 'class-validator';
 import { SCOPE_LIST } from '../config/config-validators.js';
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
 import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { validateRequest } from '../token-endpoint/validate-request.js';
 import { IsResourceIndicator } from './token-exchange.request.js';
 
 const asTarget = { context: { error: InvalidTarget } };
@@ -35,13 +36,7 @@ export class AssertionGrantRequest {
       audience: params.multi('audience'),
       resource: params.multi('resource'),
     });
-    const [error] = validateSync(request, { stopAtFirstError: true });
-    if (error) {
-      const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? ['', 'invalid request'];
-      const ErrorClass =
-        (error.contexts?.[constraint] as { error?: typeof InvalidRequest } | undefined)?.error ?? InvalidRequest;
-      throw new ErrorClass(message);
-    }
+    validateRequest(request);
     return request;
   }
 

@@ -1,7 +1,8 @@
-import { IsArray, IsOptional, IsString, Matches, validateSync } from 'class-validator';
+import { IsArray, IsOptional, IsString, Matches } from 'class-validator';
 import { SCOPE_LIST } from '../config/config-validators.js';
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
 import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { validateRequest } from '../token-endpoint/validate-request.js';
 import { IsResourceIndicator } from './token-exchange.request.js';
 
 /** The parameters of an RFC 7523 §2.1 request (plus RFC 8707 `resource`), and nothing else. */
@@ -27,13 +28,7 @@ export class JwtBearerRequest {
       scope: params.single('scope'),
       resource: params.multi('resource'),
     });
-    const [error] = validateSync(request, { stopAtFirstError: true });
-    if (error) {
-      const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? ['', 'invalid request'];
-      const ErrorClass =
-        (error.contexts?.[constraint] as { error?: typeof InvalidRequest } | undefined)?.error ?? InvalidRequest;
-      throw new ErrorClass(message);
-    }
+    validateRequest(request);
     return request;
   }
 

@@ -1,15 +1,8 @@
-import {
-  IsArray,
-  IsOptional,
-  IsString,
-  Matches,
-  registerDecorator,
-  validateSync,
-  type ValidationOptions,
-} from 'class-validator';
+import { IsArray, IsOptional, IsString, Matches, registerDecorator, type ValidationOptions } from 'class-validator';
 import { SCOPE_LIST } from '../config/config-validators.js';
 import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
 import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { validateRequest } from '../token-endpoint/validate-request.js';
 
 /** The OAuth error a failed field check maps to (carried in class-validator's `context`). */
 const asTarget = { context: { error: InvalidTarget } };
@@ -86,13 +79,7 @@ export class TokenExchangeRequest {
       audience: params.multi('audience'),
       resource: params.multi('resource'),
     });
-    const [error] = validateSync(request, { stopAtFirstError: true });
-    if (error) {
-      const [constraint, message] = Object.entries(error.constraints ?? {})[0] ?? ['', 'invalid request'];
-      const ErrorClass =
-        (error.contexts?.[constraint] as { error?: typeof InvalidRequest } | undefined)?.error ?? InvalidRequest;
-      throw new ErrorClass(message);
-    }
+    validateRequest(request);
     // RFC 8693 §2.1: actor_token_type is REQUIRED with actor_token and MUST NOT be sent without it.
     if ((request.actor_token === undefined) !== (request.actor_token_type === undefined)) {
       throw new InvalidRequest(

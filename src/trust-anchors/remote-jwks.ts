@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import { isJwkSet } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
+import { readCappedBody } from './capped-body.js';
 
 /** Keys could not be obtained at all (never fetched successfully, or too stale to trust). */
 export class KeysUnavailableError extends Error {
@@ -157,12 +158,7 @@ export class RemoteJwks {
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status} from ${url.href}`);
     }
-    const declared = Number(response.headers.get('content-length') ?? '0');
-    if (declared > MAX_JWKS_BYTES) {
-      await response.body?.cancel();
-      throw new Error(`JWKS larger than ${MAX_JWKS_BYTES} bytes`);
-    }
-    const text = await this.readCapped(response);
+    const text = (await readCappedBody(response, MAX_JWKS_BYTES, this.policy.timeoutMs, 'JWKS')).toString('utf8');
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -171,33 +167,6 @@ export class RemoteJwks {
     }
     if (!isJwkSet(body)) throw new Error('JWKS response is not a JWK Set');
     return body as JSONWebKeySet;
-  }
-
-  /**
-   * Reads the body as UTF-8, counting bytes as they arrive: a chunked body has no Content-Length, so
-   * the cap must cut it off mid-stream rather than after buffering. The fetch's timeout signal also
-   * bounds this read (a server that sends headers and then stalls).
-   */
-  private async readCapped(response: Response): Promise<string> {
-    if (!response.body) return '';
-    const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > MAX_JWKS_BYTES) {
-          await reader.cancel().catch(() => undefined);
-          throw new Error(`JWKS larger than ${MAX_JWKS_BYTES} bytes`);
-        }
-        chunks.push(value);
-      }
-    } catch (error) {
-      throw (error as Error).name === 'TimeoutError' ? new Error(`timed out after ${this.policy.timeoutMs} ms`) : error;
-    }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   private unavailableMessage(): string {

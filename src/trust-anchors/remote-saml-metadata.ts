@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { certificatesFromMetadata } from '../saml/saml-certificates.js';
+import { readCappedBody } from './capped-body.js';
 import { KeysUnavailableError, type RemoteJwksPolicy } from './remote-jwks.js';
 
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -87,28 +88,7 @@ export class RemoteSamlMetadata {
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status} from ${this.url.href}`);
     }
-    if (Number(response.headers.get('content-length') ?? '0') > MAX_METADATA_BYTES) {
-      await response.body?.cancel();
-      throw new Error(`metadata larger than ${MAX_METADATA_BYTES} bytes`);
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    const reader = response.body?.getReader();
-    try {
-      for (;;) {
-        if (!reader) break;
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > MAX_METADATA_BYTES) {
-          await reader.cancel().catch(() => undefined);
-          throw new Error(`metadata larger than ${MAX_METADATA_BYTES} bytes`);
-        }
-        chunks.push(value);
-      }
-    } catch (error) {
-      throw (error as Error).name === 'TimeoutError' ? new Error(timeout) : error;
-    }
-    return certificatesFromMetadata(Buffer.concat(chunks).toString('utf8'), this.entityId);
+    const body = await readCappedBody(response, MAX_METADATA_BYTES, this.policy.timeoutMs, 'metadata');
+    return certificatesFromMetadata(body.toString('utf8'), this.entityId);
   }
 }

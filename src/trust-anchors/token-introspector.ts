@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import * as oidc from 'openid-client';
+import { BodyTooLargeError, readCappedBody } from './capped-body.js';
 import { IntrospectionCache } from './introspection-cache.js';
 import type { SecretValue } from './secret-value.js';
 
@@ -151,7 +152,14 @@ export class TokenIntrospector {
       await response.body?.cancel().catch(() => undefined);
       throw new IntrospectionFailedError(`introspection response is ${type || 'untyped'}, not application/json`);
     }
-    const body = await readCapped(response, MAX_INTROSPECTION_RESPONSE_BYTES, timeoutMs);
+    let body: Buffer;
+    try {
+      body = await readCappedBody(response, MAX_INTROSPECTION_RESPONSE_BYTES, timeoutMs, 'introspection response');
+    } catch (error) {
+      // Too large is a bad answer (invalid_request); a stalled or cut read may be transient (503).
+      if (error instanceof BodyTooLargeError) throw new IntrospectionFailedError(error.message);
+      throw new IntrospectionUnavailableError((error as Error).message);
+    }
     return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
   }
 }
@@ -161,35 +169,4 @@ function findCause(error: unknown): IntrospectionUnavailableError | Introspectio
     if (e instanceof IntrospectionUnavailableError || e instanceof IntrospectionFailedError) return e;
   }
   return undefined;
-}
-
-/** Reads the body, counting bytes as they arrive (a chunked body has no Content-Length). */
-async function readCapped(response: Response, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new IntrospectionFailedError(`introspection response larger than ${maxBytes} bytes`);
-  }
-  if (!response.body) return new Uint8Array();
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw new IntrospectionFailedError(`introspection response larger than ${maxBytes} bytes`);
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (error instanceof IntrospectionFailedError) throw error;
-    throw (error as Error).name === 'TimeoutError'
-      ? new IntrospectionUnavailableError(`timed out after ${timeoutMs} ms`)
-      : new IntrospectionUnavailableError(`connection lost (${(error as Error).message})`);
-  }
-  return Buffer.concat(chunks);
 }
