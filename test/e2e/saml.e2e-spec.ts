@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { base64, base64url, createSamlTestIdp, type AssertionOptions, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
@@ -27,6 +28,7 @@ let idp: SamlTestIdp; // anchor from samlify's metadata file; the assertion itse
 let optIn: SamlTestIdp; // anchor with inline certificate, accepts a signed Response around an unsigned assertion
 let rogue: SamlTestIdp; // claims idp's entity ID, signs with its own key
 let dir: string;
+const ruledIdps: SamlTestIdp[] = [];
 
 const minutes = (n: number) => new Date(Date.now() + n * 60_000);
 const exchange = (subjectToken: string, extra: Record<string, string> = {}) =>
@@ -459,5 +461,88 @@ describe('replay store down', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe("with openid-client as the client, and the anchor's CEL rules mapping a group attribute", () => {
+  let ruled: TestApp;
+  let config: client.Configuration;
+  const GROUP = 'http://schemas.xmlsoap.org/claims/Group';
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const ruledIdp = await createSamlTestIdp({
+      entityId: 'https://ruled-idp.example/saml',
+      spEntityId: SP_ENTITY_ID,
+      tokenEndpoint: `${issuer}/oauth/token`,
+    });
+    ruledIdps.push(ruledIdp);
+    ruled = await startTestApp({
+      port,
+      anchors: {
+        corp: {
+          kind: 'saml',
+          issuer: ruledIdp.entityId,
+          saml: { certificates: [ruledIdp.certificate], attributes: { groups: GROUP } },
+          rules: [
+            {
+              name: 'deployers',
+              condition: 'attributes.?groups.orValue([]).exists(g, g == "sts-deployers")',
+              grants: { audiences: [API], scopes: ['read', 'write'], max_ttl: 300, subject: '"corp:" + name_id' },
+            },
+          ],
+        },
+      },
+      clients: [
+        {
+          client_id: 'agent',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret: SECRET,
+          grant_types: [GRANT_TOKEN_EXCHANGE, SAML2_BEARER],
+          audiences: [API],
+          default_audience: API,
+          scopes: ['read', 'write'],
+        },
+      ],
+      env: { SAML_SP_ENTITY_ID: SP_ENTITY_ID },
+    });
+    config = await client.discovery(new URL(issuer), 'agent', SECRET, client.ClientSecretBasic(SECRET), {
+      execute: [client.allowInsecureRequests],
+    });
+  });
+
+  afterAll(async () => {
+    await ruled?.close();
+  });
+
+  const assertionFor = (groups: string[]) =>
+    base64url(ruledIdps[0]!.signedAssertion({ nameId: 'ada@example.com', attributes: { [GROUP]: groups } }));
+
+  it('saml2-bearer through genericGrantRequest: the rule forms sub and bounds scope and lifetime', async () => {
+    const token = await client.genericGrantRequest(config, SAML2_BEARER, {
+      assertion: assertionFor(['eng', 'sts-deployers']),
+      scope: 'write',
+    });
+    expect(token).toMatchObject({ token_type: 'bearer', scope: 'write' });
+    expect(token.expires_in).toBeLessThanOrEqual(300);
+    expect(claimsOf(token.access_token)).toMatchObject({ sub: 'corp:ada@example.com', aud: API, client_id: 'agent' });
+  });
+
+  it('token exchange with a saml2 subject through genericGrantRequest', async () => {
+    const token = await client.genericGrantRequest(config, GRANT_TOKEN_EXCHANGE, {
+      subject_token: assertionFor(['sts-deployers']),
+      subject_token_type: TT.saml2,
+    });
+    expect(claimsOf(token.access_token)).toMatchObject({ sub: 'corp:ada@example.com', act: { sub: 'agent' } });
+  });
+
+  it('a subject outside the group gets nothing: invalid_grant through openid-client', async () => {
+    await expect(
+      client.genericGrantRequest(config, SAML2_BEARER, { assertion: assertionFor(['sales']) }),
+    ).rejects.toMatchObject({
+      error: 'invalid_grant',
+      error_description: "assertion is not granted anything by its trust anchor's policy (no rule matches)",
+    });
   });
 });
