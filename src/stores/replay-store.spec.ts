@@ -4,8 +4,10 @@ import { Redis } from 'ioredis';
 import { MemoryReplayStore } from './memory-replay-store.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 import type { ReplayStore } from './replay-store.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const describeRedis = await describeWithRedis();
+
 const nowSec = () => Date.now() / 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -133,7 +135,7 @@ describe('MemoryReplayStore', () => {
   });
 });
 
-describe('RedisReplayStore', () => {
+describeRedis('RedisReplayStore', () => {
   const prefix = `actbridge-test:${randomUUID()}:`;
   const stores: RedisReplayStore[] = [];
   let a: RedisReplayStore;
@@ -142,13 +144,13 @@ describe('RedisReplayStore', () => {
 
   const open = () => {
     // Generous command timeout: these test the store's semantics on a busy machine, not its time bound.
-    const store = new RedisReplayStore(REDIS_URL, prefix, { timeoutMs: 10_000 });
+    const store = new RedisReplayStore(REDIS_TEST_URL, prefix, { timeoutMs: 10_000 });
     stores.push(store);
     return store;
   };
 
   beforeAll(() => {
-    admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    admin = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
     a = open();
     b = open();
   });

@@ -3,8 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
-const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
+const describeRedis = await describeWithRedis();
+
 const nowSec = () => Date.now() / 1000;
 
 describe('MemoryRevocationStore', () => {
@@ -39,16 +41,16 @@ describe('MemoryRevocationStore', () => {
   });
 });
 
-describe('RedisRevocationStore', () => {
+describeRedis('RedisRevocationStore', () => {
   const prefix = `actbridge-test:${randomUUID()}:`;
   let a: RedisRevocationStore;
   let b: RedisRevocationStore;
   let admin: Redis;
 
   beforeAll(() => {
-    admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    a = new RedisRevocationStore(REDIS_URL, prefix);
-    b = new RedisRevocationStore(REDIS_URL, prefix);
+    admin = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
+    a = new RedisRevocationStore(REDIS_TEST_URL, prefix);
+    b = new RedisRevocationStore(REDIS_TEST_URL, prefix);
   });
   afterAll(async () => {
     await Promise.all([a.close(), b.close()]);

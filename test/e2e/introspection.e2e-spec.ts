@@ -7,6 +7,9 @@ import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
+
+const describeRedis = await describeWithRedis();
 
 /**
  * Introspection (RFC 7662) and revocation (RFC 7009) of the tokens actbridge issued, over real HTTP,
@@ -16,7 +19,6 @@ import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 const STS_AUD = 'urn:actbridge:test';
 const API = 'https://api.example';
 const SECRET = 'client-secret-0123456789';
-const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 
 const clients = [
   {
@@ -329,7 +331,7 @@ describe('revocation (RFC 7009)', () => {
   });
 });
 
-describe('revocation shared between instances through Redis', () => {
+describeRedis('revocation shared between instances through Redis', () => {
   let a: TestApp;
   let b: TestApp;
   let keyDir: string;
@@ -341,7 +343,11 @@ describe('revocation shared between instances through Redis', () => {
     const options = {
       anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
       clients,
-      env: { REDIS_URL, ISSUER: `http://127.0.0.1:${await freePort()}`, SIGNING_KEYS: join(keyDir, 'key.json') },
+      env: {
+        REDIS_URL: REDIS_TEST_URL,
+        ISSUER: `http://127.0.0.1:${await freePort()}`,
+        SIGNING_KEYS: join(keyDir, 'key.json'),
+      },
     };
     a = await startTestApp(options);
     b = await startTestApp(options);

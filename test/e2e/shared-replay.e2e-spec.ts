@@ -1,16 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
 import { postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
+
+const describeRedis = await describeWithRedis();
 
 /**
  * Two actbridge instances behind one issuer share single-use state through Redis: a client assertion
  * used at one instance is refused at the other (RFC 7523 §3 / OIDC Core §9 single use).
  */
-const REDIS_URL = process.env.REDIS_TEST_URL ?? 'redis://127.0.0.1:6379';
 
-describe('several instances sharing Redis', () => {
+describeRedis('several instances sharing Redis', () => {
   let a: TestApp;
   let b: TestApp;
   let idp: TestIssuer;
@@ -35,7 +37,7 @@ describe('several instances sharing Redis', () => {
         },
       ],
       // A generous command bound (REDIS_TIMEOUT_MS): on a busy machine a slow answer is not an outage.
-      env: { REDIS_URL, ISSUER: issuer, REDIS_TIMEOUT_MS: '10000' },
+      env: { REDIS_URL: REDIS_TEST_URL, ISSUER: issuer, REDIS_TIMEOUT_MS: '10000' },
     };
     a = await startTestApp(options);
     b = await startTestApp(options);
