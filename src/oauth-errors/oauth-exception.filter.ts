@@ -2,7 +2,11 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditRecordOf, newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
-import { TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import {
+  INTROSPECTION_ENDPOINT_PATH,
+  REVOCATION_ENDPOINT_PATH,
+  TOKEN_ENDPOINT_PATH,
+} from '../metadata/endpoint-paths.js';
 import { InvalidRequest, NotFound, OAuthError, ServerError } from './oauth-error.js';
 
 /**
@@ -25,7 +29,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     if (error.status >= 500) {
       this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
     }
-    if (isTokenEndpoint(request)) {
+    if (postOnlyEndpoint(request) === 'token') {
       this.audit.refused(auditRecordOf(request) ?? newAuditRecord(String(request.id)), error);
     }
 
@@ -49,9 +53,13 @@ export class OAuthExceptionFilter implements ExceptionFilter {
   private toOAuthError(exception: unknown, request: FastifyRequest): OAuthError {
     if (exception instanceof OAuthError) return exception;
     if (exception instanceof HttpException) {
-      // Only POST is routed at the token endpoint; any other method lands here as "not found".
-      if (exception.getStatus() === 404 && isTokenEndpoint(request)) {
-        return new InvalidRequest('the token endpoint accepts POST only', { status: 405, headers: { allow: 'POST' } });
+      // Only POST is routed at the OAuth endpoints; any other method lands here as "not found".
+      const postOnly = exception.getStatus() === 404 ? postOnlyEndpoint(request) : undefined;
+      if (postOnly) {
+        return new InvalidRequest(`the ${postOnly} endpoint accepts POST only`, {
+          status: 405,
+          headers: { allow: 'POST' },
+        });
       }
       return fromHttpException(exception);
     }
@@ -90,9 +98,15 @@ function unsupportedContentType(detail: string): OAuthError {
   return new InvalidRequest('unsupported content type: use application/x-www-form-urlencoded', { detail });
 }
 
-function isTokenEndpoint(request: FastifyRequest): boolean {
-  const path = request.url.split('?', 1)[0];
-  return path === TOKEN_ENDPOINT_PATH;
+const POST_ONLY_ENDPOINTS: Readonly<Record<string, string>> = {
+  [TOKEN_ENDPOINT_PATH]: 'token',
+  [INTROSPECTION_ENDPOINT_PATH]: 'introspection',
+  [REVOCATION_ENDPOINT_PATH]: 'revocation',
+};
+
+/** The name of the POST-only endpoint at the request's path, if it is one. */
+function postOnlyEndpoint(request: FastifyRequest): string | undefined {
+  return POST_ONLY_ENDPOINTS[request.url.split('?', 1)[0]!];
 }
 
 function describe(exception: unknown): string {

@@ -140,6 +140,22 @@ describe('metadata', () => {
   });
 });
 
+describe('method', () => {
+  it.each([
+    ['/oauth/introspect', 'introspection'],
+    ['/oauth/revoke', 'revocation'],
+  ])('%s answers 405 with Allow: POST to other methods', async (path, name) => {
+    const response = await fetch(`${sts.baseUrl}${path}`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({
+      error: 'invalid_request',
+      error_description: `the ${name} endpoint accepts POST only`,
+    });
+  });
+});
+
 describe('introspection (RFC 7662)', () => {
   it('an active token, introspected by the resource server it is addressed to (openid-client)', async () => {
     const token = await issue();
