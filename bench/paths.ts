@@ -1,5 +1,9 @@
 import { randomBytes, randomUUID, scryptSync } from 'node:crypto';
+import { generate } from 'selfsigned';
 import { generateEs256Key, nowSeconds, signEs256, type Es256Key } from './jwt.js';
+import { SamlAssertionPool } from './saml-pool.js';
+import { samlAssertionSigner } from './saml-signer.js';
+import { ROOT } from './servers.js';
 import type { UpstreamIssuer } from './upstream.js';
 
 /**
@@ -8,6 +12,8 @@ import type { UpstreamIssuer } from './upstream.js';
  */
 export interface BenchEnv {
   readonly upstream: UpstreamIssuer;
+  /** A second issuer: another trust domain whose ID-JAGs actbridge redeems (anchor with `id_jag: {}`). */
+  readonly partner: UpstreamIssuer;
   /** actbridge's issuer; its token endpoint is `${issuer}/oauth/token`. */
   readonly actbridgeIssuer: string;
   readonly peerTokenEndpoint: string;
@@ -22,7 +28,9 @@ export interface RequestStream {
   /** The next request body (called once per request, on the load generator's side). */
   next(): string;
   /** Called before each measured phase with how many requests it may send (e.g. to pre-sign assertions). */
-  reserve?(count: number): void;
+  reserve?(count: number): void | Promise<void>;
+  /** Releases what the stream holds (worker threads), after its last phase. */
+  close?(): Promise<void>;
 }
 
 /** actbridge configuration a path needs; merged into the one instance every path runs against. */
@@ -32,20 +40,26 @@ export interface PathConfig {
   readonly anchors?: Record<string, Record<string, unknown>>;
 }
 
+type ConfigEnv = Pick<BenchEnv, 'upstream' | 'partner' | 'actbridgeIssuer'>;
+
 export interface BenchPath {
   readonly id: string;
   readonly title: string;
   /** 'peer': the minimal peer; every other path runs against actbridge. */
   readonly server: 'actbridge' | 'peer';
-  config?(env: Pick<BenchEnv, 'upstream' | 'actbridgeIssuer'>): PathConfig;
+  config?(env: ConfigEnv): PathConfig | Promise<PathConfig>;
   requests(env: BenchEnv): Promise<RequestStream>;
 }
 
 export const TT = {
   accessToken: 'urn:ietf:params:oauth:token-type:access_token',
   jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  idToken: 'urn:ietf:params:oauth:token-type:id_token',
+  saml2: 'urn:ietf:params:oauth:token-type:saml2',
+  idJag: 'urn:ietf:params:oauth:token-type:id-jag',
 } as const;
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 /** The resource every issued token is for. */
 export const API = 'https://api.example/';
@@ -79,7 +93,7 @@ export function basicClient(clientId: string, extra: Record<string, unknown> = {
   };
 }
 
-const upstreamSubjects = (env: Pick<BenchEnv, 'upstream' | 'actbridgeIssuer'>, count: number, sub = 'alice') =>
+const upstreamSubjects = (env: ConfigEnv, count: number, sub = 'alice') =>
   Array.from({ length: count }, () => env.upstream.mint({ sub, aud: env.actbridgeIssuer, scope: 'read write' }));
 
 const jwtJwt = basicClient('jwt-jwt');
@@ -90,6 +104,18 @@ const chain = [
   basicClient('chain-3', { audiences: ['chain-bench'] }),
   basicClient('chain-bench'),
 ];
+/** The resource authorization server (another trust domain) the ID-JAG path asks for. */
+const RESOURCE_AS = 'https://as.resource.example';
+const samlClient = basicClient('saml-jwt');
+const idJagIssuer = basicClient('xaa-client', {
+  audiences: [],
+  id_jag: {
+    targets: [{ audience: RESOURCE_AS, client_id: 'xaa-client-there', resources: [API], scopes: ['read', 'write'] }],
+  },
+});
+const idJagRedeemer = basicClient('xaa-redeemer', { grant_types: [JWT_BEARER] });
+/** The SAML IdP's entity ID. */
+const SAML_IDP = 'https://idp.bench.example/saml';
 
 /**
  * The paths measured, in order. Adding a path is one entry: the actbridge configuration it needs and
@@ -188,6 +214,138 @@ export const PATHS: readonly BenchPath[] = [
     },
   },
   {
+    id: 'saml-jwt',
+    title: 'SAML assertion → JWT',
+    server: 'actbridge',
+    async config() {
+      const { certificate } = await samlKeyPair();
+      return {
+        clients: [samlClient.config],
+        // The IdP's signing certificate inline, as `saml.certificates` allows (no metadata fetch).
+        anchors: { 'saml-idp': { kind: 'saml', issuer: SAML_IDP, saml: { certificates: [certificate] } } },
+      };
+    },
+    async requests(env) {
+      const settings = {
+        root: ROOT,
+        entityId: SAML_IDP,
+        ...(await samlKeyPair()),
+        // The AudienceRestriction names actbridge's SAML entity ID (SAML_SP_ENTITY_ID, by default ISSUER).
+        audience: env.actbridgeIssuer,
+        recipient: tokenEndpoint(env),
+        nameId: 'alice@example.com',
+        lifetimeSec: 300,
+      };
+      // Every assertion ID is accepted once (actbridge remembers it): sign a fresh pool before each phase,
+      // on every core (worker threads), never during one.
+      const signer = new SamlAssertionPool(settings);
+      const inline = samlAssertionSigner(settings);
+      let pool: string[] = [];
+      let shortfall = 0;
+      const reportShortfall = () => {
+        if (shortfall > 0)
+          process.stdout.write(`  (SAML pool ran short: ${shortfall} assertions signed during the phase)\n`);
+        shortfall = 0;
+      };
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: samlClient.authorization },
+        async reserve(count) {
+          reportShortfall();
+          pool = await signer.sign(count);
+        },
+        next() {
+          let assertion = pool.pop();
+          if (assertion === undefined) {
+            // Still a fresh assertion, but signing here loads the harness during the phase: reported.
+            shortfall += 1;
+            assertion = Buffer.from(inline(), 'utf8').toString('base64url');
+          }
+          return form({
+            grant_type: TOKEN_EXCHANGE,
+            subject_token: assertion,
+            subject_token_type: TT.saml2,
+            audience: API,
+            scope: 'read',
+          });
+        },
+        close() {
+          reportShortfall();
+          return signer.close();
+        },
+      };
+    },
+  },
+  {
+    id: 'id-token-id-jag',
+    title: 'id_token → ID-JAG (token exchange)',
+    server: 'actbridge',
+    config: () => ({ clients: [idJagIssuer.config] }),
+    async requests(env) {
+      // ID tokens issued by the upstream IdP to this client (aud = its client_id, typ JWT).
+      const bodies = Array.from({ length: 64 }, () =>
+        form({
+          grant_type: TOKEN_EXCHANGE,
+          requested_token_type: TT.idJag,
+          subject_token: env.upstream.mintIdToken({ sub: 'alice', aud: idJagIssuer.config.client_id }),
+          subject_token_type: TT.idToken,
+          audience: RESOURCE_AS,
+          resource: API,
+          scope: 'read',
+        }),
+      );
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: idJagIssuer.authorization },
+        next: cycle(bodies),
+      };
+    },
+  },
+  {
+    id: 'id-jag-jwt-bearer',
+    title: 'ID-JAG → access token (jwt-bearer)',
+    server: 'actbridge',
+    config: (env) => ({
+      clients: [idJagRedeemer.config],
+      // Another trust domain, keys through its discovery; ID-JAGs re-presentable until exp (the draft's default).
+      anchors: { partner: { issuer: env.partner.issuer, audiences: [env.actbridgeIssuer], id_jag: {} } },
+    }),
+    async requests(env) {
+      // ID-JAGs for this client minted by the partner domain. Their jti is reusable (id_jag: {}), so a few
+      // dozen cycle; minted afresh before each phase, so iat stays within the anchor's max_age (300 s).
+      const mint = () =>
+        Array.from({ length: 48 }, () => {
+          const now = nowSeconds();
+          return form({
+            grant_type: JWT_BEARER,
+            assertion: env.partner.sign(
+              {
+                iss: env.partner.issuer,
+                sub: 'alice',
+                aud: env.actbridgeIssuer,
+                client_id: idJagRedeemer.config.client_id,
+                jti: randomUUID(),
+                iat: now,
+                exp: now + 240,
+                resource: API,
+                scope: 'read',
+              },
+              'oauth-id-jag+jwt',
+            ),
+          });
+        });
+      let next = cycle(mint());
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: idJagRedeemer.authorization },
+        reserve() {
+          next = cycle(mint());
+        },
+        next: () => next(),
+      };
+    },
+  },
+  {
     id: 'private-key-jwt',
     title: 'JWT → JWT, private_key_jwt client authentication',
     server: 'actbridge',
@@ -237,21 +395,17 @@ export const PATHS: readonly BenchPath[] = [
   },
 ];
 
-/**
- * Paths of issue 5 whose features are being built on other branches: each becomes one PATHS entry once
- * merged. Listed in BENCHMARKS.md; never run, never stubbed.
- */
-export const AWAITING_FEATURES: ReadonlyArray<{ title: string; awaits: string }> = [
-  { title: 'SAML assertion → JWT', awaits: 'SAML 2.0 subject tokens / RFC 7522 (branch saml, issue 3)' },
-  { title: 'id_token → ID-JAG', awaits: 'ID-JAG issuance (branch idjag, issue 4)' },
-  {
-    title: 'ID-JAG → access token (jwt-bearer)',
-    awaits: 'RFC 7523 jwt-bearer grant accepting ID-JAG (branch idjag, issue 4)',
-  },
-];
-
 let clientKey: Es256Key | undefined;
 /** The private_key_jwt client's key pair (one per harness process). */
 function pkjwtKey(): Es256Key {
   return (clientKey ??= generateEs256Key('pkjwt-key'));
+}
+
+let samlKeys: Promise<{ certificate: string; privateKey: string }> | undefined;
+/** The SAML IdP's throwaway RSA-2048 key and self-signed certificate (PEM; one per harness process). */
+function samlKeyPair(): Promise<{ certificate: string; privateKey: string }> {
+  return (samlKeys ??= generate([{ name: 'commonName', value: new URL(SAML_IDP).hostname }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+  }).then((pems) => ({ certificate: pems.cert, privateKey: pems.private })));
 }

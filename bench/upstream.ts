@@ -20,11 +20,15 @@ export interface UpstreamIssuer {
   publish(key: Es256Key): void;
   /** An upstream access token (RFC 9068, typ at+jwt) for `sub`, addressed to `audience`. */
   mint(claims: { sub: string; aud: string; scope?: string }, key?: Es256Key): string;
+  /** An OpenID Connect ID token (typ JWT) for `sub`, issued to the client `aud`. */
+  mintIdToken(claims: { sub: string; aud: string }): string;
+  /** Any JWT signed with the issuer's key (e.g. an ID-JAG, typ oauth-id-jag+jwt). */
+  sign(payload: Record<string, unknown>, typ: string): string;
   close(): Promise<void>;
 }
 
-export async function startUpstreamIssuer(): Promise<UpstreamIssuer> {
-  const key = generateEs256Key('upstream-1');
+export async function startUpstreamIssuer(kid = 'upstream-1'): Promise<UpstreamIssuer> {
+  const key = generateEs256Key(kid);
   const published: JWK[] = [key.publicJwk];
   let jwksFetches = 0;
   let lastJwksFetchAt = 0;
@@ -75,6 +79,11 @@ export async function startUpstreamIssuer(): Promise<UpstreamIssuer> {
         'at+jwt',
       );
     },
+    mintIdToken({ sub, aud }) {
+      const now = nowSeconds();
+      return signEs256(key, { iss: issuer, sub, aud, iat: now, exp: now + 3600, auth_time: now - 60 }, 'JWT');
+    },
+    sign: (payload, typ) => signEs256(key, payload, typ),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
