@@ -1,18 +1,10 @@
 import { request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  calculateJwkThumbprint,
-  createRemoteJWKSet,
-  exportJWK,
-  generateKeyPair,
-  jwtVerify,
-  SignJWT,
-  type CryptoKey,
-  type JWK,
-} from 'jose';
+import { createRemoteJWKSet, exportJWK, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -27,44 +19,18 @@ const SECRET = 'agent-secret-0123456789';
 const asAgent = { basic: ['agent', SECRET] as [string, string] };
 const asBound = { basic: ['bound', SECRET] as [string, string] };
 
-interface Key {
-  readonly privateKey: CryptoKey;
-  readonly publicKey: CryptoKey;
-  readonly publicJwk: JWK;
-  readonly jkt: string;
-}
+type Key = DpopKey;
 
 let sts: TestApp;
 let idp: TestIssuer;
 let k1: Key;
 let k2: Key;
 
-async function newKey(): Promise<Key> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const publicJwk = await exportJWK(publicKey);
-  return { privateKey, publicKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
-}
+const newKey = newDpopKey;
 
 /** A DPoP proof for `app`'s token endpoint; overrides of claims and header (undefined removes). */
-async function proofFor(
-  app: TestApp,
-  key: Key,
-  claims: Record<string, unknown> = {},
-  header: Record<string, unknown> = {},
-): Promise<string> {
-  const payload: Record<string, unknown> = {
-    jti: randomUUID(),
-    htm: 'POST',
-    htu: app.tokenEndpoint,
-    iat: Math.floor(Date.now() / 1000),
-    ...claims,
-  };
-  const protectedHeader: Record<string, unknown> = { alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk, ...header };
-  for (const record of [payload, protectedHeader]) {
-    for (const [k, v] of Object.entries(record)) if (v === undefined) delete record[k];
-  }
-  return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(key.privateKey);
-}
+const proofFor = (app: TestApp, key: Key, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
+  dpopProof(app.tokenEndpoint, key, claims, header);
 const proof = (key: Key, claims?: Record<string, unknown>, header?: Record<string, unknown>) =>
   proofFor(sts, key, claims, header);
 

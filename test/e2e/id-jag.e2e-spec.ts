@@ -1,20 +1,11 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
-import {
-  calculateJwkThumbprint,
-  createRemoteJWKSet,
-  exportJWK,
-  generateKeyPair,
-  jwtVerify,
-  SignJWT,
-  type CryptoKey,
-  type JWK,
-} from 'jose';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { loadStsConfig } from '../../src/config/sts-config.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
@@ -335,20 +326,8 @@ describe('two domains: id_token at A → ID-JAG → access token at B', () => {
 });
 
 describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
-  interface DpopKey {
-    readonly privateKey: CryptoKey;
-    readonly publicJwk: JWK;
-    readonly jkt: string;
-  }
-  const newKey = async (): Promise<DpopKey> => {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
-    return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
-  };
-  const proof = (app: TestApp, key: DpopKey) =>
-    new SignJWT({ jti: randomUUID(), htm: 'POST', htu: app.tokenEndpoint, iat: Math.floor(Date.now() / 1000) })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
-      .sign(key.privateKey);
+  const newKey = newDpopKey;
+  const proof = (app: TestApp, key: DpopKey) => dpopProof(app.tokenEndpoint, key);
   const boundIdJag = async (key: DpopKey): Promise<string> => {
     const res = await postToken(domainA, idJagRequest({ scope: 'todos.read', resource: TODOS }), {
       ...asChatAgentAtA,
