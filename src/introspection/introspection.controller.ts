@@ -1,12 +1,10 @@
 import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { newAuditRecord } from '../audit/audit-record.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { INTROSPECTION_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
 import { RevocationList } from '../stores/revocation-list.js';
-import { TokenRequestParams } from '../token-endpoint/token-request-params.js';
 import { isPartyTo, IssuedTokens, type IssuedTokenClaims } from './issued-tokens.js';
+import { readPresentedToken } from './presented-token.js';
 
 /** Claims an introspection response repeats from the token (RFC 7662 §2.2, RFC 8693 §4, RFC 9449 §6.2). */
 const REPEATED_CLAIMS = ['iss', 'sub', 'sub_id', 'aud', 'client_id', 'scope', 'act', 'cnf', 'exp', 'iat', 'jti'];
@@ -31,18 +29,7 @@ export class IntrospectionController {
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   async introspect(@Req() request: FastifyRequest): Promise<Record<string, unknown>> {
-    const params = formParams(request);
-    const client = await this.clients.authenticate(
-      params,
-      request.headers.authorization,
-      newAuditRecord(String(request.id)),
-    );
-    const token = params.single('token');
-    if (token === undefined) throw new InvalidRequest('token is required');
-    // RFC 7662 §2.1: token_type_hint is optional and only a hint; actbridge has one kind of token.
-    params.single('token_type_hint');
-
-    const claims = await this.tokens.read(token);
+    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
     if (!claims || !isPartyTo(claims, client)) return { active: false };
     if (await this.revocations.isRevoked(claims.jti)) return { active: false };
     return introspectionResponse(claims);
@@ -56,12 +43,4 @@ export function introspectionResponse(claims: IssuedTokenClaims): Record<string,
   const cnf = claims.cnf as { jkt?: unknown } | undefined;
   response.token_type = typeof cnf?.jkt === 'string' ? 'DPoP' : 'Bearer';
   return response;
-}
-
-/** The form body, parsed by the one form parser (form-body.ts); any other content type is refused. */
-export function formParams(request: FastifyRequest): TokenRequestParams {
-  if (!(request.body instanceof TokenRequestParams)) {
-    throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
-  }
-  return request.body;
 }

@@ -1,13 +1,12 @@
 import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { REVOCATION_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
 import { InvalidRequest } from '../oauth-errors/oauth-error.js';
 import { RevocationList } from '../stores/revocation-list.js';
-import { formParams } from './introspection.controller.js';
 import { IssuedTokens } from './issued-tokens.js';
+import { readPresentedToken } from './presented-token.js';
 
 /**
  * Token revocation (RFC 7009) of the access tokens actbridge issued. Only the client a token was issued
@@ -30,17 +29,7 @@ export class RevocationController {
   @Header('cache-control', 'no-store')
   @Header('pragma', 'no-cache')
   async revoke(@Req() request: FastifyRequest): Promise<void> {
-    const params = formParams(request);
-    const client = await this.clients.authenticate(
-      params,
-      request.headers.authorization,
-      newAuditRecord(String(request.id)),
-    );
-    const token = params.single('token');
-    if (token === undefined) throw new InvalidRequest('token is required');
-    params.single('token_type_hint');
-
-    const claims = await this.tokens.read(token);
+    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
     // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
     if (!claims) return;
     if (claims.client_id !== client.client_id) {

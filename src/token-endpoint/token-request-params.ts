@@ -34,3 +34,14 @@ export class TokenRequestParams {
     return [...(this.values.get(name) ?? [])];
   }
 }
+
+/**
+ * The request's form parameters, as the one form parser (form-body.ts) left them on the body; any other
+ * content type reaches here without them and is refused.
+ */
+export function formParamsOf(request: { readonly body: unknown }): TokenRequestParams {
+  if (!(request.body instanceof TokenRequestParams)) {
+    throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
+  }
+  return request.body;
+}

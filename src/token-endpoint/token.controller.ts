@@ -2,10 +2,9 @@ import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
 import { TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
 import { GrantDispatcher } from './grant-dispatcher.js';
 import type { TokenResponse } from './grant-handler.js';
-import { TokenRequestParams } from './token-request-params.js';
+import { formParamsOf } from './token-request-params.js';
 
 @Controller()
 export class TokenController {
@@ -18,11 +17,8 @@ export class TokenController {
   token(@Req() request: FastifyRequest): Promise<TokenResponse> {
     const audit = newAuditRecord(String(request.id));
     attachAuditRecord(request, audit);
-    if (!(request.body instanceof TokenRequestParams)) {
-      throw new InvalidRequest('the request body must be application/x-www-form-urlencoded');
-    }
     return this.dispatcher.dispatch({
-      params: request.body,
+      params: formParamsOf(request),
       authorization: request.headers.authorization,
       audit,
       dpopProofs: dpopHeaders(request),
