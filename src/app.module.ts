@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { AuditModule } from './audit/audit.module.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { ConfigModule } from './config/config.module.js';
@@ -8,7 +7,7 @@ import { HealthModule } from './health/health.module.js';
 import { IntrospectionModule } from './introspection/introspection.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
-import { OAuthExceptionFilter } from './oauth-errors/oauth-exception.filter.js';
+import { OAuthErrorsModule } from './oauth-errors/oauth-errors.module.js';
 import { StoresModule } from './stores/stores.module.js';
 import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
 
@@ -20,6 +19,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         AuditModule.forRoot(auditSink),
+        OAuthErrorsModule,
         StoresModule,
         KeysModule,
         TokenEndpointModule,
@@ -27,7 +27,6 @@ export class AppModule {
         HealthModule,
         IntrospectionModule,
       ],
-      providers: [{ provide: APP_FILTER, useClass: OAuthExceptionFilter }],
     };
   }
 }

@@ -22,8 +22,11 @@ export class OAuthExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    this.respond(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /** Answers `request` with the OAuth error `exception` stands for (also called by the token route). */
+  respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const error = this.toOAuthError(exception, request);
 
     if (error.status >= 500) {
