@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import {
-  constants,
   createHash,
   createHmac,
   createPublicKey,
@@ -501,6 +500,11 @@ describe('verifyEnvelopedSignature: real signatures verify', () => {
       { nodeSaml: false },
     ],
     [
+      'RSA-PSS SHA-256 (sha256-rsa-MGF1, RFC 6931 §2.3.10)',
+      () => signWithXmlCrypto(idp.unsignedAssertion(), { method: RSA_PSS_SHA256 }),
+      { nodeSaml: true },
+    ],
+    [
       'a default-namespace Signature (no ds: prefix)',
       () => signWithXmlCrypto(idp.unsignedAssertion(), { prefix: '' }),
       { nodeSaml: true },
@@ -850,6 +854,21 @@ describe('verifyEnvelopedSignature: signed content altered', () => {
     [
       'SignatureValue truncated',
       () => ({ xml: replaceOnce(idp.signedAssertion(), /(<ds:SignatureValue>[^<]{8})[^<]*/, '$1') }),
+    ],
+    [
+      'SignatureValue longer than the RSA modulus',
+      () => ({
+        xml: replaceOnce(idp.signedAssertion(), /(?<=<ds:SignatureValue>)[^<]*/, (m) =>
+          Buffer.concat([Buffer.from(m, 'base64'), Buffer.alloc(3)]).toString('base64'),
+        ),
+      }),
+    ],
+    [
+      'SignatureValue: the valid value, then a second copy after its padding',
+      () => ({
+        xml: replaceOnce(idp.signedAssertion(), /(?<=<ds:SignatureValue>)[^<]*/, (m) => m + m),
+        nodeSamlAccepts: "Node's base64 decoder stops at the first padding",
+      }),
     ],
     [
       'SignatureValue missing',
@@ -1268,19 +1287,6 @@ describe('verifyEnvelopedSignature: algorithms', () => {
         live: true,
       }),
     ],
-    [
-      'RSA-PSS (outside the profile)',
-      () => ({
-        xml: withMethod(RSA_PSS_SHA256, (data) =>
-          cryptoSign('sha256', data, {
-            key: real.privateKey,
-            padding: constants.RSA_PKCS1_PSS_PADDING,
-            saltLength: 32,
-          }),
-        ),
-        nodeSamlAccepts: 'xml-crypto implements RSA-PSS',
-      }),
-    ],
     ['DSA-SHA1', () => ({ xml: withMethod(DSA_SHA1, rsa('sha1')) })],
     [
       'ECDSA-SHA1',
@@ -1323,6 +1329,27 @@ describe('verifyEnvelopedSignature: algorithms', () => {
       'ECDSA-SHA256 with a DER-encoded value (XML-DSig wants r || s)',
       () => ({
         xml: withMethod(ECDSA_SHA256, (data) => cryptoSign('sha256', data, ec256.privateKey)),
+        keys: [ec256.publicKey],
+      }),
+    ],
+    [
+      'ECDSA-SHA256 with r || s of the wrong length for the curve (P-384 key given a P-256 value)',
+      () => ({
+        xml: withMethod(ECDSA_SHA256, (data) =>
+          cryptoSign('sha256', data, { key: ec256.privateKey, dsaEncoding: 'ieee-p1363' }),
+        ),
+        keys: [ec384.publicKey],
+      }),
+    ],
+    [
+      'ECDSA-SHA256 with a value of odd length',
+      () => ({
+        xml: withMethod(ECDSA_SHA256, (data) =>
+          Buffer.concat([
+            cryptoSign('sha256', data, { key: ec256.privateKey, dsaEncoding: 'ieee-p1363' }),
+            Buffer.of(0),
+          ]),
+        ),
         keys: [ec256.publicKey],
       }),
     ],

@@ -1,11 +1,11 @@
-import { createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { constants, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { CanonicalizationRefused, EXCLUSIVE_C14N, exclusiveCanonicalXml } from './exclusive-c14n.js';
 import { ELEMENT_NODE, NS, type XmlElement, type XmlNode } from './saml-xml.js';
 
 /**
  * Verification of the one XML-DSig profile SAML IdPs use (SAML Core §5.4): an enveloped signature, a
  * direct child of the signed element, with one Reference to that element's ID, transforms
- * enveloped-signature + exclusive c14n, SHA-2 digests, RSA or ECDSA over SHA-2. Anything else in that
+ * enveloped-signature + exclusive c14n, SHA-2 digests, RSA (PKCS#1 v1.5 or PSS) or ECDSA over SHA-2. Anything else in that
  * shape is refused, never interpreted: one Reference, no XPath or other transforms, no Object, no
  * KeyInfo trust (keys come only from the caller, i.e. the trust anchor).
  *
@@ -34,10 +34,19 @@ export class XmlSignatureRejected extends Error {
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const INCLUSIVE_NAMESPACES = EXCLUSIVE_C14N; // the ec:InclusiveNamespaces element's namespace
 
-const SIGNATURE_METHODS: ReadonlyMap<string, { hash: string; keyType: 'rsa' | 'ec' }> = new Map([
+interface SignatureMethod {
+  readonly hash: string;
+  readonly keyType: 'rsa' | 'ec';
+  /** RSASSA-PSS with MGF1 of the same hash and a salt as long as the digest (RFC 6931 §2.3.10). */
+  readonly pss?: true;
+}
+const SIGNATURE_METHODS: ReadonlyMap<string, SignatureMethod> = new Map<string, SignatureMethod>([
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha256', { hash: 'sha256', keyType: 'rsa' }],
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha384', { hash: 'sha384', keyType: 'rsa' }],
   ['http://www.w3.org/2001/04/xmldsig-more#rsa-sha512', { hash: 'sha512', keyType: 'rsa' }],
+  ['http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1', { hash: 'sha256', keyType: 'rsa', pss: true }],
+  ['http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1', { hash: 'sha384', keyType: 'rsa', pss: true }],
+  ['http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1', { hash: 'sha512', keyType: 'rsa', pss: true }],
   ['http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256', { hash: 'sha256', keyType: 'ec' }],
   ['http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384', { hash: 'sha384', keyType: 'ec' }],
   ['http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512', { hash: 'sha512', keyType: 'ec' }],
@@ -61,7 +70,7 @@ interface SignatureParts {
   readonly signature: XmlElement;
   readonly signedInfo: XmlElement;
   readonly signedInfoPrefixes: readonly string[];
-  readonly method: { hash: string; keyType: 'rsa' | 'ec' };
+  readonly method: SignatureMethod;
   readonly referenceUri: string;
   readonly referencePrefixes: readonly string[];
   readonly digestHash: string;
@@ -114,14 +123,21 @@ export function verifyEnvelopedSignature(signed: XmlElement, keys: readonly KeyO
     throw new XmlSignatureRejected('Reference digest does not match: the signed content was altered', true);
   }
   const data = Buffer.from(signedInfo, 'utf8');
-  const { hash, keyType } = parts.method;
+  const { hash, keyType, pss } = parts.method;
   for (const key of keys) {
     if (key.asymmetricKeyType !== keyType) continue;
     const ok =
       keyType === 'ec'
         ? // XMLDSig ECDSA (RFC 4051 §3.3): the signature value is r || s, not DER.
           verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, parts.signatureValue)
-        : verify(hash, data, key, parts.signatureValue);
+        : pss
+          ? verify(
+              hash,
+              data,
+              { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+              parts.signatureValue,
+            )
+          : verify(hash, data, key, parts.signatureValue);
     if (ok) return;
   }
   throw new XmlSignatureRejected('SignatureValue does not verify with any of the issuer certificates', true);
@@ -155,7 +171,9 @@ function readSignature(signed: XmlElement): SignatureParts {
   const signedInfoPrefixes = exclusiveC14nPrefixes(c14nMethod, 'CanonicalizationMethod');
   const method = SIGNATURE_METHODS.get(signatureMethod.getAttribute('Algorithm') ?? '');
   if (!method || dsigChildren(signatureMethod, 'SignatureMethod', true).length > 0) {
-    throw new XmlSignatureRejected('SignatureMethod is not accepted (RSA or ECDSA with SHA-256/384/512 only)');
+    throw new XmlSignatureRejected(
+      'SignatureMethod is not accepted (RSA PKCS#1 v1.5, RSA-PSS or ECDSA, with SHA-256/384/512 only)',
+    );
   }
 
   const referenceUri = reference.getAttribute('URI') ?? '';

@@ -475,6 +475,24 @@ const CORPUS: readonly C14nCase[] = [
     expected: '<a>\n  <b></b>\n  \n</a>',
   },
   {
+    name: "an apex in its ancestor's default namespace renders it",
+    xml: '<r xmlns="urn:d"><a><b/></a></r>',
+    apex: 'a',
+    expected: '<a xmlns="urn:d"><b></b></a>',
+  },
+  {
+    name: 'an apex that undeclares its ancestor\'s default namespace renders no xmlns=""',
+    xml: '<r xmlns="urn:d"><a xmlns=""><b/></a></r>',
+    apex: 'a',
+    expected: '<a><b></b></a>',
+  },
+  {
+    name: 'a prefix used by the excluded subtree and after it is declared where it is used next',
+    xml: `<a xmlns:ds="${DSIG}"><ds:Signature/><ds:Other/></a>`,
+    exclude: 'Signature',
+    expected: `<a><ds:Other xmlns:ds="${DSIG}"></ds:Other></a>`,
+  },
+  {
     name: 'a comment or processing instruction outside the subtree does not matter',
     xml: '<r><!-- outside --><?pi outside?><a>x</a></r>',
     apex: 'a',

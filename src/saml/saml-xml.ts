@@ -199,11 +199,11 @@ class DocumentNode extends TreeNode implements XmlDocument {
 
 const NO_DECLARATIONS: ReadonlyMap<string, string> = new Map();
 /**
- * Deepest element nesting accepted. SAML messages are a dozen levels deep; the tree walks (lookups,
- * canonicalization) recurse, so a hostile document 10 000 levels deep is refused here, not by a stack
- * overflow later.
+ * Deepest element nesting accepted. SAML messages and metadata are about ten levels deep; the tree
+ * walks (lookups, canonicalization) recurse, and saxes's namespace handling costs time quadratic in
+ * depth, so a hostile deep document is refused here, not by a stack overflow or a stall later.
  */
-const MAX_DEPTH = 128;
+const MAX_DEPTH = 32;
 
 /**
  * Parses XML strictly. A DOCTYPE or entity declaration is refused before any parsing (no DTD, no entity
@@ -222,6 +222,12 @@ export function parseStrictXml(text: string): XmlDocument & { readonly documentE
   parser.on('error', (error) => {
     const message = error.message.split('\n')[0]!.slice(0, 200);
     throw new XmlRejected(`is not well-formed XML (${message})`);
+  });
+  // Exclusive c14n is defined for XML 1.0 only; XML 1.1 also changes line-end normalisation.
+  parser.on('xmldecl', (declaration) => {
+    if (declaration.version !== undefined && declaration.version !== '1.0') {
+      throw new XmlRejected('must be XML version 1.0');
+    }
   });
   parser.on('doctype', () => {
     throw new XmlRejected('must not contain a DOCTYPE or entity declarations');
