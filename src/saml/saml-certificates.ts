@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { attr, children, descendants, NS, parseStrictXml, text, type XmlDocument } from './saml-xml.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
@@ -56,4 +56,21 @@ export function certificatesFromMetadata(xml: string, entityId: string): string[
   }
   if (certs.length === 0) throw new Error('metadata IDPSSODescriptor has no signing certificate');
   return [...new Set(certs)];
+}
+
+const publicKeys = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 256;
+
+/**
+ * The public key of a PEM certificate, parsed once: anchors hand out the same certificate strings on
+ * every request (refreshed metadata yields new strings, so the cache is bounded and simply restarted).
+ */
+export function publicKeyOf(pem: string): KeyObject {
+  let key = publicKeys.get(pem);
+  if (!key) {
+    key = new X509Certificate(pem).publicKey;
+    if (publicKeys.size >= MAX_CACHED_KEYS) publicKeys.clear();
+    publicKeys.set(pem, key);
+  }
+  return key;
 }

@@ -1,35 +1,51 @@
-import { createRequire } from 'node:module';
+import { SaxesParser, type SaxesTagNS } from 'saxes';
 
 /**
- * The slice of the DOM that SAML processing reads. @xmldom/xmldom is loaded without its type
- * declarations on purpose: they pull TypeScript's whole `dom` lib into the program, whose `fetch` and
- * stream types then clash with Node's for every other file.
+ * A small, read-only DOM built by saxes (a strict, namespace-aware XML 1.0 parser): the slice that SAML
+ * processing and exclusive canonicalization read. One parse per presented document serves the
+ * structural checks, the signature verification and the reading of the verified assertion, so what is
+ * verified and what is read are the same nodes (no second parser that could see a different document).
  */
 export interface XmlNode {
   readonly nodeType: number;
   readonly nodeName: string;
   readonly namespaceURI: string | null;
   readonly localName: string | null;
+  readonly parentNode: XmlNode | null;
   readonly firstChild: XmlNode | null;
   readonly nextSibling: XmlNode | null;
   readonly textContent: string | null;
 }
+export interface XmlAttribute {
+  /** The qualified name as written (`prefix:local` or `local`). */
+  readonly name: string;
+  readonly prefix: string;
+  readonly localName: string;
+  /** '' for an unprefixed attribute (attributes never take the default namespace). */
+  readonly namespaceURI: string;
+  readonly value: string;
+}
 export interface XmlElement extends XmlNode {
+  readonly prefix: string;
+  /** The element's own attributes, namespace declarations excluded (see namespaceDeclarations). */
+  readonly attributes: readonly XmlAttribute[];
+  /** The namespace declarations written on this element: prefix ('' for the default) → URI. */
+  readonly namespaceDeclarations: ReadonlyMap<string, string>;
   getAttribute(name: string): string | null;
   hasAttribute(name: string): boolean;
+  /** Descendant elements (the element itself excluded, as in the DOM), in document order. */
   getElementsByTagNameNS(namespace: string, localName: string): ArrayLike<XmlElement>;
+  /** The namespace URI `prefix` is bound to here ('' for the default namespace when undeclared). */
+  lookupNamespaceURI(prefix: string): string | undefined;
 }
 export interface XmlDocument extends XmlNode {
   readonly documentElement: XmlElement | null;
   getElementsByTagNameNS(namespace: string, localName: string): ArrayLike<XmlElement>;
 }
-interface XmlDomModule {
-  DOMParser: new (options: {
-    locator: object;
-    errorHandler: Record<'warning' | 'error' | 'fatalError', (message: string) => void>;
-  }) => { parseFromString(source: string, mimeType: string): XmlDocument | undefined };
+export interface XmlText extends XmlNode {
+  /** Character data, with line endings normalised and references expanded (CDATA sections included). */
+  readonly data: string;
 }
-const { DOMParser } = createRequire(import.meta.url)('@xmldom/xmldom') as XmlDomModule;
 
 /** SAML 2.0 and XML Signature namespaces (SAML Core §1.2, XMLDSig §4). */
 export const NS = {
@@ -41,50 +57,223 @@ export const NS = {
   xenc: 'http://www.w3.org/2001/04/xmlenc#',
 } as const;
 
-const ELEMENT_NODE = 1;
-const PROCESSING_INSTRUCTION_NODE = 7;
-const COMMENT_NODE = 8;
-const DOCUMENT_TYPE_NODE = 10;
+export const ELEMENT_NODE = 1;
+export const TEXT_NODE = 3;
+export const PROCESSING_INSTRUCTION_NODE = 7;
+export const COMMENT_NODE = 8;
+const DOCUMENT_NODE = 9;
+const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
+const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
 
 export class XmlRejected extends Error {
   override readonly name = 'XmlRejected';
 }
 
+abstract class TreeNode implements XmlNode {
+  abstract readonly nodeType: number;
+  abstract readonly nodeName: string;
+  parentNode: TreeNode | null = null;
+  firstChild: TreeNode | null = null;
+  lastChild: TreeNode | null = null;
+  nextSibling: TreeNode | null = null;
+  get namespaceURI(): string | null {
+    return null;
+  }
+  get localName(): string | null {
+    return null;
+  }
+  get textContent(): string | null {
+    return null;
+  }
+  append(node: TreeNode): void {
+    node.parentNode = this;
+    if (this.lastChild) this.lastChild.nextSibling = node;
+    else this.firstChild = node;
+    this.lastChild = node;
+  }
+}
+
+class TextNode extends TreeNode implements XmlText {
+  readonly nodeType = TEXT_NODE;
+  readonly nodeName = '#text';
+  constructor(public data: string) {
+    super();
+  }
+  override get textContent(): string {
+    return this.data;
+  }
+}
+
+class CommentNode extends TreeNode {
+  readonly nodeType = COMMENT_NODE;
+  readonly nodeName = '#comment';
+  constructor(readonly data: string) {
+    super();
+  }
+}
+
+class ProcessingInstructionNode extends TreeNode {
+  readonly nodeType = PROCESSING_INSTRUCTION_NODE;
+  constructor(
+    readonly target: string,
+    readonly data: string,
+  ) {
+    super();
+  }
+  get nodeName(): string {
+    return this.target;
+  }
+}
+
+/** Descendant elements of `root` (excluded) matching namespace and local name, in document order. */
+function elementsByName(root: TreeNode, namespace: string, localName: string): ElementNode[] {
+  const out: ElementNode[] = [];
+  const walk = (parent: TreeNode) => {
+    for (let node = parent.firstChild; node; node = node.nextSibling) {
+      if (node instanceof ElementNode) {
+        if (node.localName === localName && node.namespaceURI === namespace) out.push(node);
+        walk(node);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+class ElementNode extends TreeNode implements XmlElement {
+  readonly nodeType = ELEMENT_NODE;
+  constructor(
+    readonly nodeName: string,
+    readonly prefix: string,
+    private readonly local: string,
+    private readonly uri: string,
+    readonly attributes: readonly XmlAttribute[],
+    readonly namespaceDeclarations: ReadonlyMap<string, string>,
+  ) {
+    super();
+  }
+  override get namespaceURI(): string | null {
+    return this.uri === '' ? null : this.uri;
+  }
+  override get localName(): string {
+    return this.local;
+  }
+  override get textContent(): string {
+    let out = '';
+    const walk = (parent: TreeNode) => {
+      for (let node = parent.firstChild; node; node = node.nextSibling) {
+        if (node instanceof TextNode) out += node.data;
+        else if (node instanceof ElementNode) walk(node);
+      }
+    };
+    walk(this);
+    return out;
+  }
+  getAttribute(name: string): string | null {
+    for (const attribute of this.attributes) if (attribute.name === name) return attribute.value;
+    return null;
+  }
+  hasAttribute(name: string): boolean {
+    return this.getAttribute(name) !== null;
+  }
+  getElementsByTagNameNS(namespace: string, localName: string): ElementNode[] {
+    return elementsByName(this, namespace, localName);
+  }
+  lookupNamespaceURI(prefix: string): string | undefined {
+    if (prefix === 'xml') return XML_NAMESPACE;
+    const uri = this.namespaceDeclarations.get(prefix);
+    if (uri !== undefined) return uri;
+    if (this.parentNode instanceof ElementNode) return this.parentNode.lookupNamespaceURI(prefix);
+    return prefix === '' ? '' : undefined;
+  }
+}
+
+class DocumentNode extends TreeNode implements XmlDocument {
+  readonly nodeType = DOCUMENT_NODE;
+  readonly nodeName = '#document';
+  documentElement: ElementNode | null = null;
+  getElementsByTagNameNS(namespace: string, localName: string): ElementNode[] {
+    return elementsByName(this, namespace, localName);
+  }
+}
+
+const NO_DECLARATIONS: ReadonlyMap<string, string> = new Map();
+/**
+ * Deepest element nesting accepted. SAML messages and metadata are about ten levels deep; the tree
+ * walks (lookups, canonicalization) recurse, and saxes's namespace handling costs time quadratic in
+ * depth, so a hostile deep document is refused here, not by a stack overflow or a stall later.
+ */
+const MAX_DEPTH = 32;
+
 /**
  * Parses XML strictly. A DOCTYPE or entity declaration is refused before any parsing (no DTD, no entity
- * expansion, no XXE); every parser warning is an error (xmldom otherwise recovers silently from
- * malformed input, and two parsers disagreeing about a document is how signature wrapping starts).
+ * expansion, no XXE); any well-formedness or namespace error (unbound prefix, duplicate attribute,
+ * undefined entity, text outside the root) is refused, never recovered from: two parsers disagreeing
+ * about a document is how signature wrapping starts.
  */
 export function parseStrictXml(text: string): XmlDocument & { readonly documentElement: XmlElement } {
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
     throw new XmlRejected('must not contain a DOCTYPE or entity declarations');
   }
-  // xmldom reports through callbacks and may wrap what they throw: remember the first problem.
-  let problem: string | undefined;
-  const report = (message: string): never => {
-    problem ??= message
-      .replace(/^\[xmldom \w+\]\s*/, '')
-      .split('\n')[0]!
-      .slice(0, 200);
-    throw new XmlRejected(problem);
+  const doc = new DocumentNode();
+  let current: TreeNode = doc;
+  let depth = 0;
+  const parser = new SaxesParser({ xmlns: true, position: false });
+  parser.on('error', (error) => {
+    const message = error.message.split('\n')[0]!.slice(0, 200);
+    throw new XmlRejected(`is not well-formed XML (${message})`);
+  });
+  // Exclusive c14n is defined for XML 1.0 only; XML 1.1 also changes line-end normalisation.
+  parser.on('xmldecl', (declaration) => {
+    if (declaration.version !== undefined && declaration.version !== '1.0') {
+      throw new XmlRejected('must be XML version 1.0');
+    }
+  });
+  parser.on('doctype', () => {
+    throw new XmlRejected('must not contain a DOCTYPE or entity declarations');
+  });
+  parser.on('opentag', (tag: SaxesTagNS) => {
+    const attributes: XmlAttribute[] = [];
+    for (const name in tag.attributes) {
+      const a = tag.attributes[name]!;
+      if (a.uri === XMLNS_NAMESPACE) continue;
+      attributes.push({ name: a.name, prefix: a.prefix, localName: a.local, namespaceURI: a.uri, value: a.value });
+    }
+    let declarations = NO_DECLARATIONS;
+    for (const prefix in tag.ns) {
+      if (declarations === NO_DECLARATIONS) declarations = new Map();
+      (declarations as Map<string, string>).set(prefix, tag.ns[prefix]!);
+    }
+    if (++depth > MAX_DEPTH) throw new XmlRejected(`is nested too deeply (more than ${MAX_DEPTH} elements)`);
+    const element = new ElementNode(tag.name, tag.prefix, tag.local, tag.uri, attributes, declarations);
+    current.append(element);
+    if (current === doc) doc.documentElement = element;
+    current = element;
+  });
+  parser.on('closetag', () => {
+    depth--;
+    current = current.parentNode!;
+  });
+  const appendText = (data: string) => {
+    // Adjacent character data (text, references, CDATA) is one text node, as after DOM normalisation.
+    if (current.lastChild instanceof TextNode) current.lastChild.data += data;
+    else current.append(new TextNode(data));
   };
-  let doc: XmlDocument | undefined;
+  parser.on('text', (data) => {
+    // Whitespace around the root element is not part of the document's content (XML §2.10, DOM).
+    if (current !== doc) appendText(data);
+  });
+  parser.on('cdata', appendText);
+  parser.on('comment', (data) => current.append(new CommentNode(data)));
+  parser.on('processinginstruction', (pi) => current.append(new ProcessingInstructionNode(pi.target, pi.body)));
   try {
-    doc = new DOMParser({
-      locator: {},
-      errorHandler: { warning: report, error: report, fatalError: report },
-    }).parseFromString(text, 'text/xml');
+    parser.write(text).close();
   } catch (error) {
-    problem ??= (error as Error).message;
+    if (error instanceof XmlRejected) throw error;
+    throw new XmlRejected(`is not well-formed XML (${String((error as Error).message).slice(0, 200)})`);
   }
-  if (problem !== undefined || !doc?.documentElement) {
-    throw new XmlRejected(`is not well-formed XML (${problem ?? 'no root element'})`);
-  }
-  for (let node = doc.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === DOCUMENT_TYPE_NODE)
-      throw new XmlRejected('must not contain a DOCTYPE or entity declarations');
-  }
-  return doc as XmlDocument & { readonly documentElement: XmlElement };
+  if (!doc.documentElement) throw new XmlRejected('is not well-formed XML (no root element)');
+  return doc as DocumentNode & { readonly documentElement: ElementNode };
 }
 
 /**
@@ -128,12 +317,12 @@ export function child(parent: XmlNode, ns: string, localName: string): XmlElemen
   return found[0];
 }
 
-/** Every element below `root` (inclusive) with the given namespace and local name. */
+/** Every element below `root` (itself excluded) with the given namespace and local name. */
 export function descendants(root: XmlElement | XmlDocument, ns: string, localName: string): XmlElement[] {
   return Array.from(root.getElementsByTagNameNS(ns, localName));
 }
 
-/** An attribute's value, undefined when absent (xmldom returns '' for a missing attribute). */
+/** An attribute's value (by qualified name), undefined when absent. */
 export function attr(el: XmlElement, name: string): string | undefined {
   return el.hasAttribute(name) ? el.getAttribute(name)! : undefined;
 }

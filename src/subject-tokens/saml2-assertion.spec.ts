@@ -84,14 +84,22 @@ describe('inspectEnvelope', () => {
   const inspect = (xml: string) => inspectEnvelope(parseStrictXml(xml));
 
   it('reads the unverified issuer and where signatures are', () => {
-    expect(inspect(assertion())).toEqual({
+    const bare = parseStrictXml(assertion());
+    const { assertion: bareAssertion, ...bareFacts } = inspectEnvelope(bare);
+    expect(bareFacts).toEqual({
       kind: 'assertion',
       issuer: 'https://idp.example',
       assertionSigned: false,
       responseSigned: false,
     });
-    const signedResponse = `<samlp:Response ${P}><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>${status()}${assertion()}</samlp:Response>`;
-    expect(inspect(signedResponse)).toMatchObject({ kind: 'response', responseSigned: true, assertionSigned: false });
+    expect(bareAssertion).toBe(bare.documentElement);
+    const signedResponse = parseStrictXml(
+      `<samlp:Response ${P}><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"/>${status()}${assertion()}</samlp:Response>`,
+    );
+    const envelope = inspectEnvelope(signedResponse);
+    expect(envelope).toMatchObject({ kind: 'response', responseSigned: true, assertionSigned: false });
+    expect(envelope.response).toBe(signedResponse.documentElement);
+    expect(envelope.assertion.parentNode).toBe(signedResponse.documentElement);
   });
 
   it.each([

@@ -66,6 +66,9 @@ export interface SamlEnvelope {
   readonly issuer: string;
   readonly assertionSigned: boolean;
   readonly responseSigned: boolean;
+  /** The one Assertion, and the Response around it (kind 'response'), in the parsed document. */
+  readonly assertion: XmlElement;
+  readonly response?: XmlElement;
 }
 
 /**
@@ -125,6 +128,8 @@ export function inspectEnvelope(doc: XmlDocument & { readonly documentElement: X
     issuer: text(issuer),
     assertionSigned: child(assertion, NS.dsig, 'Signature') !== undefined,
     responseSigned,
+    assertion,
+    ...(root !== assertion && { response: root }),
   };
 }
 

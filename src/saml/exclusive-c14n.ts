@@ -1,0 +1,139 @@
+import { COMMENT_NODE, ELEMENT_NODE, TEXT_NODE, type XmlElement, type XmlNode, type XmlText } from './saml-xml.js';
+
+/** `http://www.w3.org/2001/10/xml-exc-c14n#`: Exclusive XML Canonicalization 1.0, without comments. */
+export const EXCLUSIVE_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
+
+export interface ExclusiveC14nOptions {
+  /** A descendant subtree left out of the output: the enveloped-signature transform (XMLDSig §6.6.4). */
+  readonly exclude?: XmlElement;
+  /**
+   * The InclusiveNamespaces PrefixList (Exc-C14N §3): prefixes rendered as by inclusive canonicalization,
+   * wherever they are in scope ('#default' is the default namespace).
+   */
+  readonly inclusiveNamespacePrefixes?: readonly string[];
+}
+
+export class CanonicalizationRefused extends Error {
+  override readonly name = 'CanonicalizationRefused';
+}
+
+/**
+ * The canonical form of `element`'s subtree (https://www.w3.org/TR/xml-exc-c14n/, without comments): the
+ * octets a Reference digest or a SignedInfo signature covers. A namespace declaration is rendered on the
+ * first output element that visibly uses its prefix (or lists it as inclusive), unless an output
+ * ancestor already rendered the same binding; declarations first (by prefix), then attributes (by
+ * namespace URI, then local name); text and attribute values escaped as C14N §2.3 says. Comments and
+ * processing instructions are refused outright: nothing in a signed SAML message needs them, and the
+ * "without comments" form would otherwise let a comment split signed text unnoticed.
+ */
+export function exclusiveCanonicalXml(element: XmlElement, options: ExclusiveC14nOptions = {}): string {
+  const inclusive = (options.inclusiveNamespacePrefixes ?? []).map((p) => (p === '#default' ? '' : p));
+  const out: string[] = [];
+  renderElement(element, new Map(), inclusive, options.exclude, out);
+  return out.join('');
+}
+
+function renderElement(
+  element: XmlElement,
+  renderedByAncestors: ReadonlyMap<string, string>,
+  inclusive: readonly string[],
+  exclude: XmlElement | undefined,
+  out: string[],
+): void {
+  // Prefixes visibly utilized (Exc-C14N §3): the element's own, and those of its qualified attributes.
+  const utilized = new Set<string>([element.prefix]);
+  for (const attribute of element.attributes) if (attribute.prefix !== '') utilized.add(attribute.prefix);
+  for (const prefix of inclusive) utilized.add(prefix);
+
+  let rendered: Map<string, string> | undefined;
+  const declarations: [string, string][] = [];
+  for (const prefix of utilized) {
+    if (prefix === 'xml') continue;
+    const uri = element.lookupNamespaceURI(prefix);
+    // An inclusive prefix out of scope here renders nothing (only utilized prefixes are always bound).
+    if (uri === undefined) continue;
+    const inEffect = renderedByAncestors.get(prefix) ?? '';
+    if (uri === inEffect && (prefix === '' || renderedByAncestors.has(prefix))) continue;
+    if (prefix !== '' && uri === '') continue;
+    declarations.push([prefix, uri]);
+    (rendered ??= new Map(renderedByAncestors)).set(prefix, uri);
+  }
+  declarations.sort(([a], [b]) => compareCodePoints(a, b));
+
+  const qname = element.nodeName;
+  out.push('<', qname);
+  for (const [prefix, uri] of declarations) {
+    out.push(prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`, escapeAttribute(uri), '"');
+  }
+  const attributes =
+    element.attributes.length > 1 ? [...element.attributes].sort(byNamespaceThenLocalName) : element.attributes;
+  for (const attribute of attributes) out.push(' ', attribute.name, '="', escapeAttribute(attribute.value), '"');
+  out.push('>');
+
+  const inScope = rendered ?? renderedByAncestors;
+  for (let node: XmlNode | null = element.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType === TEXT_NODE) out.push(escapeText((node as XmlText).data));
+    else if (node.nodeType === ELEMENT_NODE) {
+      if (node !== exclude) renderElement(node as XmlElement, inScope, inclusive, exclude, out);
+    } else if (node.nodeType === COMMENT_NODE) {
+      throw new CanonicalizationRefused('signed content must not contain XML comments');
+    } else {
+      throw new CanonicalizationRefused('signed content must not contain processing instructions');
+    }
+  }
+  out.push('</', qname, '>');
+}
+
+function byNamespaceThenLocalName(
+  a: { namespaceURI: string; localName: string },
+  b: { namespaceURI: string; localName: string },
+): number {
+  return compareCodePoints(a.namespaceURI, b.namespaceURI) || compareCodePoints(a.localName, b.localName);
+}
+
+/**
+ * C14N §2.2 orders by UCS code point (= UTF-8 byte order), not by UTF-16 code unit as JavaScript's `<`
+ * does: the two differ when a character above U+FFFF meets one in U+E000-U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A UTF-16 code unit re-ranked so that surrogates (code points above U+FFFF) sort after U+FFFF. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xe000) return unit - 0x800;
+  if (unit >= 0xd800) return unit + 0x2000;
+  return unit;
+}
+
+// Separate test patterns: a /g pattern's test() keeps state (lastIndex) between calls.
+const TEXT_SPECIAL = /[&<>\r]/;
+const TEXT_SPECIALS = /[&<>\r]/g;
+const ATTRIBUTE_SPECIAL = /[&<"\t\n\r]/;
+const ATTRIBUTE_SPECIALS = /[&<"\t\n\r]/g;
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  '\t': '&#x9;',
+  '\n': '&#xA;',
+  '\r': '&#xD;',
+};
+
+/** C14N §2.3: text nodes escape & < > and carriage return. */
+function escapeText(text: string): string {
+  return TEXT_SPECIAL.test(text) ? text.replace(TEXT_SPECIALS, (c) => ESCAPES[c]!) : text;
+}
+
+/** C14N §2.3: attribute values escape & < " and the whitespace characters tab, line feed, carriage return. */
+function escapeAttribute(value: string): string {
+  return ATTRIBUTE_SPECIAL.test(value) ? value.replace(ATTRIBUTE_SPECIALS, (c) => ESCAPES[c]!) : value;
+}
