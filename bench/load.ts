@@ -86,47 +86,68 @@ const median = (values: number[]): number => {
 };
 
 /**
- * A warm-up (not reported), then `runs` measured runs; each phase gets its `reserve` first, sized from
- * the path's own rate in the phase before (×1.5, +500). For a stream with `reserve`, the warm-up starts
- * with a calibration of a fixed number of requests (so its pool cannot run out) to learn that rate:
- * pre-signed pools then match the path, from ~300/s (SAML) to ~9,000/s.
+ * One path under measurement: `warmUp` once, then `measure` once per round. Rounds take every path in
+ * turn (see run.ts), so each path's runs are spread over the whole bench and the ratios between paths
+ * are taken over the same stretches of machine time: the machine is shared, and its speed drifts by
+ * ±30 % over minutes, which would otherwise land on whichever path ran during a slow stretch.
+ *
+ * Each phase gets its `reserve` first, sized from the path's own rate in the phases before (its best, ×2, +500: other paths run in between, and the machine's speed drifts).
+ * For a stream with `reserve`, the warm-up starts with a calibration of a fixed number of requests (so
+ * its pool cannot run out) to learn that rate: pre-signed pools then match the path, from ~300/s
+ * (SAML) to ~9,000/s.
  */
-export async function measurePath(
-  stream: RequestStream,
-  settings: LoadSettings,
-  cpuSeconds: () => number | undefined,
-  onRun?: (stats: RunStats, index: number) => void,
-): Promise<PathResult> {
-  let rate = 0;
-  const reserve = async (seconds: number): Promise<void> => stream.reserve?.(Math.ceil(rate * seconds * 1.5) + 500);
-  if (stream.reserve) {
-    const calibration = settings.connections * 20;
-    // A margin: autocannon may prepare a request per connection beyond `amount`.
-    await stream.reserve(calibration + settings.connections * 2);
-    rate = (await loadOnce(stream, settings.connections, 1, cpuSeconds, calibration)).requestsPerSec;
+export class PathMeasurement {
+  private rate = 0;
+  readonly runs: RunStats[] = [];
+
+  constructor(
+    private readonly stream: RequestStream,
+    private readonly settings: LoadSettings,
+    private readonly cpuSeconds: () => number | undefined,
+  ) {}
+
+  /** Calibration (streams with pools) and the warm-up: not reported. */
+  async warmUp(): Promise<void> {
+    const { stream, settings } = this;
+    if (stream.reserve) {
+      const calibration = settings.connections * 20;
+      // A margin: autocannon may prepare a request per connection beyond `amount`.
+      await stream.reserve(calibration + settings.connections * 2);
+      this.rate = (await loadOnce(stream, settings.connections, 1, this.cpuSeconds, calibration)).requestsPerSec;
+    }
+    if (settings.warmupSec > 0) {
+      await this.reserve(settings.warmupSec);
+      this.rate = (await loadOnce(stream, settings.connections, settings.warmupSec, this.cpuSeconds)).requestsPerSec;
+    }
   }
-  if (settings.warmupSec > 0) {
-    await reserve(settings.warmupSec);
-    rate = (await loadOnce(stream, settings.connections, settings.warmupSec, cpuSeconds)).requestsPerSec;
+
+  /** One measured run. */
+  async measure(): Promise<RunStats> {
+    const { stream, settings } = this;
+    await this.reserve(settings.durationSec);
+    const stats = await loadOnce(stream, settings.connections, settings.durationSec, this.cpuSeconds);
+    this.rate = Math.max(this.rate, stats.requestsPerSec);
+    this.runs.push(stats);
+    return stats;
   }
-  const runs: RunStats[] = [];
-  for (let i = 0; i < settings.runs; i++) {
-    await reserve(settings.durationSec);
-    const stats = await loadOnce(stream, settings.connections, settings.durationSec, cpuSeconds);
-    rate = Math.max(rate, stats.requestsPerSec);
-    runs.push(stats);
-    onRun?.(stats, i);
+
+  result(): PathResult {
+    const { runs } = this;
+    return {
+      runs,
+      median: {
+        requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
+        p50: median(runs.map((r) => r.p50)),
+        p99: median(runs.map((r) => r.p99)),
+        requests: runs.reduce((n, r) => n + r.requests, 0),
+        non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+        errors: runs.reduce((n, r) => n + r.errors, 0),
+        cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
+      },
+    };
   }
-  return {
-    runs,
-    median: {
-      requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-      requests: runs.reduce((n, r) => n + r.requests, 0),
-      non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
-      errors: runs.reduce((n, r) => n + r.errors, 0),
-      cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
-    },
-  };
+
+  private async reserve(seconds: number): Promise<void> {
+    await this.stream.reserve?.(Math.ceil(this.rate * seconds * 2) + 500);
+  }
 }

@@ -6,8 +6,8 @@ import { stringify } from 'yaml';
 import { measureFloor, type FloorResult } from './floor.js';
 import { generateEs256Key } from './jwt.js';
 import { kidTest, type KidTestResult } from './kid-test.js';
-import { measurePath, type LoadSettings, type PathResult } from './load.js';
-import { basicClient, PATHS, type BenchEnv, type BenchPath } from './paths.js';
+import { PathMeasurement, type LoadSettings, type PathResult } from './load.js';
+import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream } from './paths.js';
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { freePort, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
 import { startUpstreamIssuer } from './upstream.js';
@@ -130,18 +130,30 @@ async function main(): Promise<void> {
       },
     };
 
+    // Every path warmed up first, then the measured runs in rounds, each round taking every path in
+    // turn (see PathMeasurement for why).
+    const measured: { path: (typeof paths)[number]; stream: RequestStream; measurement: PathMeasurement }[] = [];
     for (const path of paths) {
-      log(`${path.id}: ${settings.warmupSec} s warm-up, ${settings.runs} × ${settings.durationSec} s ...`);
+      log(`${path.id}: ${settings.warmupSec} s warm-up ...`);
       const stream = await path.requests(benchEnv);
       const server = path.server === 'peer' ? peer : actbridge;
-      const result = await measurePath(stream, settings, server.cpuSeconds, (run, i) =>
+      const measurement = new PathMeasurement(stream, settings, server.cpuSeconds);
+      await measurement.warmUp();
+      measured.push({ path, stream, measurement });
+    }
+    for (let round = 0; round < settings.runs; round++) {
+      log(`round ${round + 1} of ${settings.runs}: ${settings.durationSec} s per path`);
+      for (const { path, measurement } of measured) {
+        const run = await measurement.measure();
         log(
-          `  run ${i + 1}: ${run.requestsPerSec.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ` +
+          `  ${path.id}: ${run.requestsPerSec.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ` +
             `non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request`,
-        ),
-      );
+        );
+      }
+    }
+    for (const { path, stream, measurement } of measured) {
       await stream.close?.();
-      results.push({ path, result });
+      results.push({ path, result: measurement.result() });
     }
 
     if (wanted('kid')) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { hasCommentOrProcessingInstruction, parseStrictXml, XmlRejected } from './saml-xml.js';
+import { SaxesParser } from 'saxes';
+import { hasCommentOrProcessingInstruction, parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
 
 describe('parseStrictXml', () => {
   it('parses well-formed XML with an XML declaration', () => {
@@ -65,5 +66,81 @@ describe('parseStrictXml', () => {
     expect(hasCommentOrProcessingInstruction(parseStrictXml('<a><b>x<!---->y</b></a>'))).toBe(true);
     expect(hasCommentOrProcessingInstruction(parseStrictXml('<a><?pi data?></a>'))).toBe(true);
     expect(hasCommentOrProcessingInstruction(parseStrictXml('<!-- c --><a/>'))).toBe(true);
+  });
+});
+
+/**
+ * parseStrictXml resolves namespaces itself (saxes runs with its namespace processing off, for speed):
+ * on every document here it must agree with saxes's own namespace processing, in the names it resolves
+ * and in what it refuses.
+ */
+describe('parseStrictXml namespaces, against saxes with xmlns: true', () => {
+  type Resolved = [string, string, string, [string, string, string][]];
+  const viaSaxes = (xml: string): Resolved[] => {
+    const out: Resolved[] = [];
+    const parser = new SaxesParser({ xmlns: true, position: false });
+    parser.on('opentag', (tag) => {
+      const attributes = Object.values(tag.attributes)
+        .filter((a) => a.uri !== 'http://www.w3.org/2000/xmlns/')
+        .map((a): [string, string, string] => [a.name, a.uri, a.value]);
+      out.push([tag.prefix, tag.local, tag.uri, attributes]);
+    });
+    parser.write(xml).close();
+    return out;
+  };
+  const viaTree = (xml: string): Resolved[] => {
+    const out: Resolved[] = [];
+    const walk = (el: XmlElement) => {
+      out.push([
+        el.prefix,
+        el.localName!,
+        el.namespaceURI ?? '',
+        el.attributes.map((a) => [a.name, a.namespaceURI, a.value]),
+      ]);
+      for (let node = el.firstChild; node; node = node.nextSibling) if (node.nodeType === 1) walk(node as XmlElement);
+    };
+    walk(parseStrictXml(xml).documentElement);
+    return out;
+  };
+
+  it.each([
+    ['no namespaces', '<a x="1"><b y="2"/></a>'],
+    ['a default namespace, inherited', '<a xmlns="urn:d"><b/><c xmlns="urn:e"><d/></c></a>'],
+    ['the default namespace undeclared', '<a xmlns="urn:d"><b xmlns=""><c/></b></a>'],
+    ['prefixes declared at several levels', '<p:a xmlns:p="urn:p"><q:b xmlns:q="urn:q" p:x="1"><p:c/></q:b></p:a>'],
+    ['a prefix rebound below', '<p:a xmlns:p="urn:1"><p:b xmlns:p="urn:2" p:x="1"/><p:c/></p:a>'],
+    ['unprefixed attributes take no namespace', '<a xmlns="urn:d" x="1"><b y="2"/></a>'],
+    [
+      'the xml prefix, predeclared and declared',
+      '<a xml:lang="en"><b xmlns:xml="http://www.w3.org/XML/1998/namespace" xml:space="preserve"/></a>',
+    ],
+    ['the same local name under two namespaces', '<a xmlns:p="urn:p" xmlns:q="urn:q" p:x="1" q:x="2" x="3"/>'],
+    [
+      'a SAML assertion',
+      '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="_1"><saml:AttributeValue xsi:type="xs:string">v</saml:AttributeValue></saml:Assertion>',
+    ],
+  ])('resolves %s the same', (_name, xml) => {
+    expect(viaTree(xml)).toEqual(viaSaxes(xml));
+  });
+
+  it.each([
+    ['an unbound element prefix', '<p:a/>'],
+    ['an unbound attribute prefix', '<a p:x="1"/>'],
+    ['a prefix bound only on a sibling', '<a><b xmlns:p="urn:p"/><p:c/></a>'],
+    ['a prefix undeclared (XML 1.0)', '<p:a xmlns:p="urn:p"><p:b xmlns:p=""/></p:a>'],
+    ['the xmlns prefix declared', '<a xmlns:xmlns="http://www.w3.org/2000/xmlns/"/>'],
+    ['the xml prefix bound elsewhere', '<a xmlns:xml="urn:x"/>'],
+    ['the XML namespace bound to another prefix', '<a xmlns:p="http://www.w3.org/XML/1998/namespace"/>'],
+    ['the xmlns namespace bound', '<a xmlns:p="http://www.w3.org/2000/xmlns/"/>'],
+    ['the xmlns namespace as default', '<a xmlns="http://www.w3.org/2000/xmlns/"/>'],
+    ['the XML namespace as default', '<a xmlns="http://www.w3.org/XML/1998/namespace"/>'],
+    ['an element with prefix xmlns', '<xmlns:a/>'],
+    ['two colons in a name', '<p:a:b xmlns:p="urn:p"/>'],
+    ['an empty prefix', '<:a/>'],
+    ['an empty local name', '<p: xmlns:p="urn:p"/>'],
+    ['one expanded attribute name twice', '<a xmlns:p="urn:x" xmlns:q="urn:x" p:x="1" q:x="2"/>'],
+  ])('refuses %s, as saxes does', (_name, xml) => {
+    expect(() => viaSaxes(xml)).toThrow();
+    expect(() => parseStrictXml(xml)).toThrow(XmlRejected);
   });
 });

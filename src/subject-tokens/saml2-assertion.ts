@@ -37,7 +37,7 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
  */
 export function decodeSamlToken(token: string): string {
   const urlSafe = /^[A-Za-z0-9_-]+={0,2}$/.test(token);
-  const standard = /^[A-Za-z0-9+/]+={0,2}$/.test(token);
+  const standard = !urlSafe && /^[A-Za-z0-9+/]+={0,2}$/.test(token);
   const padded = token.endsWith('=');
   if ((!urlSafe && !standard) || token.length % 4 === 1 || (padded && token.length % 4 !== 0)) {
     throw new SamlRejected('is not base64url-encoded');
