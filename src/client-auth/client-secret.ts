@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { hash as oneShotHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scryptAsync = promisify(scrypt) as (
@@ -102,5 +102,6 @@ export function derive(
 }
 
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  // One-shot (UTF-8 for strings): no Hash object per call, about half the cost of createHash().
+  return oneShotHash('sha256', value, 'buffer');
 }

@@ -56,6 +56,12 @@ async function signRaw(
   return `${input}.${await jwsSigner(pair.alg, pair.privateKey)(input)}`;
 }
 
+/** Signs exactly these encoded segments, so a header that is not even JSON can carry a valid signature. */
+async function signSegments(pair: KeyPair, header: string, payload: string): Promise<string> {
+  const input = `${header}.${payload}`;
+  return `${input}.${await jwsSigner(pair.alg, pair.privateKey)(input)}`;
+}
+
 async function outcome(run: () => Promise<{ payload: unknown }>): Promise<unknown> {
   try {
     return { ok: (await run()).payload };
@@ -160,6 +166,56 @@ describe('verifyJwt decides as jose jwtVerify', () => {
     ['payload a JSON array', () => signRaw(es(), { alg: 'ES256', kid: es().kid }, b64([1, 2]))],
     ['header not JSON', () => `${Buffer.from('{').toString('base64url')}.${b64(claims())}.c2ln`],
     ['two segments', () => `${b64({ alg: 'ES256' })}.${b64(claims())}`],
+    // The header is decoded with Buffer, not jose's atob loop: the same input must give the same answer.
+    ['signed header a JSON array', () => signSegments(es(), b64(['ES256']), b64(claims()))],
+    ['signed header JSON null', () => signSegments(es(), b64(null), b64(claims()))],
+    [
+      'signed header not UTF-8',
+      () =>
+        signSegments(
+          es(),
+          Buffer.concat([
+            Buffer.from(`{"alg":"ES256","kid":"${es().kid}","x":"`),
+            Buffer.from([0xff]),
+            Buffer.from('"}'),
+          ]).toString('base64url'),
+          b64(claims()),
+        ),
+    ],
+    [
+      'signed header with a UTF-8 byte order mark',
+      () =>
+        signSegments(
+          es(),
+          Buffer.concat([
+            Buffer.from([0xef, 0xbb, 0xbf]),
+            Buffer.from(JSON.stringify({ alg: 'ES256', kid: es().kid })),
+          ]).toString('base64url'),
+          b64(claims()),
+        ),
+    ],
+    [
+      'signed header of 4n+1 base64url characters',
+      () => {
+        // A whole header (4n characters) and one more, which decodes to nothing.
+        let header = b64({ alg: 'ES256', kid: es().kid });
+        for (let pad = ''; header.length % 4 !== 0; pad += 'x') header = b64({ alg: 'ES256', kid: es().kid, pad });
+        return signSegments(es(), `${header}A`, b64(claims()));
+      },
+    ],
+    [
+      'signed header with non-zero trailing bits',
+      () => {
+        let header = b64({ alg: 'ES256', kid: es().kid });
+        for (let pad = ''; header.length % 4 === 0 || header.length % 4 === 1; pad += 'x') {
+          header = b64({ alg: 'ES256', kid: es().kid, pad });
+        }
+        // The last character's lowest bit is never part of a decoded byte (4n+2 or 4n+3 characters).
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+        const last = alphabet[alphabet.indexOf(header.at(-1)!) ^ 1]!;
+        return signSegments(es(), header.slice(0, -1) + last, b64(claims()));
+      },
+    ],
     [
       'characters outside base64url',
       async () => (await signRaw(es(), { alg: 'ES256', kid: es().kid }, claims())).replace(/\.([^.]+)$/, '.+$1'),

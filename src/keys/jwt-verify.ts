@@ -1,5 +1,4 @@
 import {
-  decodeProtectedHeader,
   errors,
   jwtVerify,
   UnsecuredJWT,
@@ -13,6 +12,8 @@ import { jwsVerifier } from './jws-algorithms.js';
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const NONE_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
+/** jose's decoder for JOSE headers: invalid UTF-8 is an error, not replaced. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * jose's `jwtVerify` with a key resolver, with the signature checked by node:crypto's one-shot verify
@@ -32,12 +33,8 @@ export async function verifyJwt(
   const parts = jwt.split('.');
   if (parts.length !== 3 || !parts.every((part) => SEGMENT.test(part))) return jose();
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  let decoded: ProtectedHeaderParameters;
-  try {
-    decoded = decodeProtectedHeader(jwt);
-  } catch {
-    return jose();
-  }
+  const decoded = decodeHeaderSegment(encodedHeader);
+  if (decoded === undefined) return jose();
   // RFC 7515 §4.1.11 extensions and RFC 7797 unencoded payloads: jose's rules, unchanged.
   if ('crit' in decoded || 'b64' in decoded || typeof decoded.alg !== 'string' || decoded.alg === '') return jose();
   const header = decoded as JWTHeaderParameters;
@@ -62,4 +59,23 @@ export async function verifyJwt(
       : Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
   const { payload } = UnsecuredJWT.decode(`${claimsHeader}.${encodedPayload}.`, options);
   return { payload, protectedHeader: header, key };
+}
+
+/**
+ * The header segment as jose's `decodeProtectedHeader` reads it (strict UTF-8, JSON, a plain object), or
+ * undefined where that throws; with Buffer's base64url decoder instead of jose's atob loop (half the
+ * cost). The segment has passed SEGMENT; a length of 4n+1 encodes nothing, which atob refuses and Buffer
+ * would silently truncate, so it is refused here too.
+ */
+function decodeHeaderSegment(segment: string): ProtectedHeaderParameters | undefined {
+  if (segment.length % 4 === 1) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(STRICT_UTF8.decode(Buffer.from(segment, 'base64url')));
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as ProtectedHeaderParameters)
+    : undefined;
 }
