@@ -93,13 +93,8 @@ export function inFastProfile(signed: XmlElement): boolean {
   return !other;
 }
 
-/**
- * Verifies the enveloped signature of `signed` with one of `keys`; rejects with XmlSignatureRejected
- * otherwise. The structure, the canonical forms and the digest are checked at once; the signature
- * value on libuv's thread pool (node:crypto's callback form, as for JWTs: the event loop serves other
- * requests meanwhile).
- */
-export async function verifyEnvelopedSignature(signed: XmlElement, keys: readonly KeyObject[]): Promise<void> {
+/** Verifies the enveloped signature of `signed` with one of `keys`; throws XmlSignatureRejected otherwise. */
+export function verifyEnvelopedSignature(signed: XmlElement, keys: readonly KeyObject[]): void {
   const parts = readSignature(signed);
   const id = signed.getAttribute('ID');
   if (!id) throw new XmlSignatureRejected(`signed ${signed.localName} has no ID`);
@@ -131,17 +126,18 @@ export async function verifyEnvelopedSignature(signed: XmlElement, keys: readonl
   const { hash, keyType, pss } = parts.method;
   for (const key of keys) {
     if (key.asymmetricKeyType !== keyType) continue;
-    const input =
+    const ok =
       keyType === 'ec'
         ? // XMLDSig ECDSA (RFC 4051 §3.3): the signature value is r || s, not DER.
-          { key, dsaEncoding: 'ieee-p1363' as const }
+          verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, parts.signatureValue)
         : pss
-          ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
-          : key;
-    const ok = await new Promise<boolean>((resolve) =>
-      // An error (a key unfit for the algorithm, say) is a failed verification with that key.
-      verify(hash, data, input, parts.signatureValue, (error, valid) => resolve(!error && valid)),
-    );
+          ? verify(
+              hash,
+              data,
+              { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+              parts.signatureValue,
+            )
+          : verify(hash, data, key, parts.signatureValue);
     if (ok) return;
   }
   throw new XmlSignatureRejected('SignatureValue does not verify with any of the issuer certificates', true);
