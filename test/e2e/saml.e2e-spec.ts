@@ -393,6 +393,24 @@ describe('refusals', () => {
       () => signed({ confirmationNotOnOrAfter: minutes(-5) }),
       'subject_token bearer SubjectConfirmation has expired (NotOnOrAfter)',
     ],
+    [
+      'a ds:Object riding in the Signature (outside the accepted signature profile)',
+      () =>
+        base64url(
+          idp.signedAssertion().replace('</ds:SignatureValue>', '</ds:SignatureValue><ds:Object>x</ds:Object>'),
+        ),
+      'subject_token signature is not in the accepted profile: Signature may carry only SignedInfo, SignatureValue and KeyInfo',
+    ],
+    [
+      'elements nested 10,000 deep',
+      () => base64url(`${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}`),
+      'subject_token is nested too deeply (more than 32 elements)',
+    ],
+    [
+      'XML 1.1',
+      () => base64url(`<?xml version="1.1"?>${idp.signedAssertion()}`),
+      'subject_token must be XML version 1.0',
+    ],
     ['garbage base64', () => 'not base64!!', 'subject_token is not base64url-encoded'],
     ['base64 of something else', () => base64url('{"alg":"none"}'), 'subject_token is not an XML document'],
     [
