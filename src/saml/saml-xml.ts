@@ -1,8 +1,8 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 
 /**
- * A small, read-only DOM built by saxes (a strict, namespace-aware XML 1.0 parser): the slice that SAML
- * processing and exclusive canonicalization read. One parse per presented document serves the
+ * A small, read-only DOM built from saxes's events (a strict XML 1.0 parser; namespaces are resolved
+ * here, see namespacedElement): the slice that SAML processing and exclusive canonicalization read. One parse per presented document serves the
  * structural checks, the signature verification and the reading of the verified assertion, so what is
  * verified and what is read are the same nodes (no second parser that could see a different document).
  */
@@ -180,11 +180,7 @@ class ElementNode extends TreeNode implements XmlElement {
     return elementsByName(this, namespace, localName);
   }
   lookupNamespaceURI(prefix: string): string | undefined {
-    if (prefix === 'xml') return XML_NAMESPACE;
-    const uri = this.namespaceDeclarations.get(prefix);
-    if (uri !== undefined) return uri;
-    if (this.parentNode instanceof ElementNode) return this.parentNode.lookupNamespaceURI(prefix);
-    return prefix === '' ? '' : undefined;
+    return namespaceIn(this.namespaceDeclarations, this.parentNode, prefix);
   }
 }
 
@@ -197,11 +193,27 @@ class DocumentNode extends TreeNode implements XmlDocument {
   }
 }
 
+/**
+ * The URI `prefix` is bound to by `declarations`, else in `parent`'s scope; `xml` is always bound, and
+ * the default namespace is '' where nothing declares it.
+ */
+function namespaceIn(
+  declarations: ReadonlyMap<string, string>,
+  parent: XmlNode | null,
+  prefix: string,
+): string | undefined {
+  if (prefix === 'xml') return XML_NAMESPACE;
+  const uri = declarations.get(prefix);
+  if (uri !== undefined) return uri;
+  if (parent instanceof ElementNode) return parent.lookupNamespaceURI(prefix);
+  return prefix === '' ? '' : undefined;
+}
+
 const NO_DECLARATIONS: ReadonlyMap<string, string> = new Map();
 /**
  * Deepest element nesting accepted. SAML messages and metadata are about ten levels deep; the tree
- * walks (lookups, canonicalization) recurse, and saxes's namespace handling costs time quadratic in
- * depth, so a hostile deep document is refused here, not by a stack overflow or a stall later.
+ * walks (canonicalization, namespace lookups up the ancestors) recurse, so a hostile deep document is
+ * refused here, not by a stack overflow or a time quadratic in depth later.
  */
 const MAX_DEPTH = 32;
 
@@ -230,9 +242,7 @@ function namespacedElement(tag: SaxesTagPlain, parent: ElementNode | undefined):
     if (declarations === NO_DECLARATIONS) declarations = new Map();
     (declarations as Map<string, string>).set(prefix, uri);
   }
-  const resolve = (prefix: string): string | undefined =>
-    declarations.get(prefix) ??
-    (parent ? parent.lookupNamespaceURI(prefix) : prefix === 'xml' ? XML_NAMESPACE : prefix === '' ? '' : undefined);
+  const resolve = (prefix: string): string | undefined => namespaceIn(declarations, parent ?? null, prefix);
 
   const { prefix, local } = qualifiedName(tag.name);
   if (prefix === 'xmlns') throw new XmlRejected('is not well-formed XML (an element with prefix xmlns)');
