@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { ConfigError } from './config/config-error.js';
+import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.loader.js';
 import { StreamAuditSink, type AuditSink } from './audit/audit-sink.js';
 import type { ServerConfig } from './config/server-config.js';
 import type { StsConfig } from './config/sts-config.js';
@@ -15,13 +19,21 @@ export interface CreateAppOptions {
   /** Where audit lines go (default: AUDIT_LOG). */
   readonly auditSink?: AuditSink;
   readonly logger?: LoggerService | false;
+  /** Signing keys already loaded (default: loaded from SIGNING_KEYS, or generated in development). */
+  readonly keys?: SigningKeySet;
 }
 
 /** Builds the STS from a validated configuration; `main.ts` and the end-to-end tests both use it. */
 export async function createApp(config: StsConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const { server } = config;
+  // Loaded before Nest builds anything, so a bad key file is one configuration error, not a stack.
+  const keys = options.keys ?? (await loadSigningKeys(server, config.mode));
+  const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog);
   const rewrite = issuerPathRewriter(server.issuer);
   const adapter = new FastifyAdapter({
+    ...(server.tlsCertFile && server.tlsKeyFile ? { https: readTlsFiles(server.tlsCertFile, server.tlsKeyFile) } : {}),
+    // Only named proxies may set the client address (X-Forwarded-For); never "trust everyone".
+    ...(server.trustProxy ? { trustProxy: server.trustProxy.split(',').map((entry) => entry.trim()) } : {}),
     bodyLimit: server.maxBodyBytes,
     rewriteUrl: (request: { url?: string }) => rewrite(request.url ?? '/'),
     clientErrorHandler: answerHttpClientError,
@@ -29,15 +41,11 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     genReqId: () => randomUUID(),
     logger: false,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, options.auditSink ?? new StreamAuditSink(server.auditLog)),
-    adapter,
-    {
-      bodyParser: false,
-      abortOnError: false,
-      logger: options.logger ?? createLogger(server),
-    },
-  );
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, auditSink, keys), adapter, {
+    bodyParser: false,
+    abortOnError: false,
+    logger: options.logger ?? createLogger(server),
+  });
   registerFormBodyParser(app.getHttpAdapter().getInstance(), server.maxBodyBytes);
   app.enableShutdownHooks();
   await app.init();
@@ -48,4 +56,25 @@ export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'
   const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
   const logLevels = order.slice(0, order.indexOf(server.logLevel) + 1);
   return new ConsoleLogger('actbridge', { json: server.logFormat === 'json', logLevels });
+}
+
+function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  const read = (file: string, variable: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new ConfigError(
+        `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) (${variable})`,
+      );
+    }
+  };
+  const files = { cert: read(certFile, 'TLS_CERT_FILE'), key: read(keyFile, 'TLS_KEY_FILE') };
+  try {
+    createSecureContext(files);
+  } catch (error) {
+    throw new ConfigError(
+      `${certFile}, ${keyFile}: not a PEM certificate chain and its private key (${(error as Error).message}) (TLS_CERT_FILE, TLS_KEY_FILE)`,
+    );
+  }
+  return files;
 }

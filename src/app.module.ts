@@ -6,6 +6,7 @@ import type { StsConfig } from './config/sts-config.js';
 import { HealthModule } from './health/health.module.js';
 import { IntrospectionModule } from './introspection/introspection.module.js';
 import { KeysModule } from './keys/keys.module.js';
+import type { SigningKeySet } from './keys/signing-keys.loader.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { OAuthErrorsModule } from './oauth-errors/oauth-errors.module.js';
 import { StoresModule } from './stores/stores.module.js';
@@ -13,7 +14,7 @@ import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: StsConfig, auditSink: AuditSink): DynamicModule {
+  static forRoot(config: StsConfig, auditSink: AuditSink, keys: SigningKeySet): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -21,7 +22,7 @@ export class AppModule {
         AuditModule.forRoot(auditSink),
         OAuthErrorsModule,
         StoresModule,
-        KeysModule,
+        KeysModule.forRoot(keys),
         TokenEndpointModule,
         MetadataModule,
         HealthModule,

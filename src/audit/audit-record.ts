@@ -12,6 +12,8 @@ export interface AuditActor {
  */
 export interface AuditRecord {
   request_id?: string;
+  /** The caller's address: the socket peer, or X-Forwarded-For through TRUST_PROXY's proxies only. */
+  client_ip?: string;
   grant_type?: string;
   /** The client as claimed in the request; `client_authenticated` says whether that was proven. */
   client_id?: string;
@@ -42,8 +44,8 @@ export interface AuditRecord {
   dpop_jkt?: string;
 }
 
-export function newAuditRecord(requestId?: string): AuditRecord {
-  return { request_id: requestId, client_authenticated: false };
+export function newAuditRecord(request?: { readonly id: unknown; readonly ip?: string }): AuditRecord {
+  return { request_id: request ? String(request.id) : undefined, client_ip: request?.ip, client_authenticated: false };
 }
 
 // The record travels with the request object so that the exception filter, which writes refusal lines,

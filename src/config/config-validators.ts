@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 
 /**
@@ -18,7 +19,38 @@ export function isSecureUrl(value: unknown): boolean {
 }
 
 export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** proxy-addr's names (Fastify's `trustProxy`) for the usual private ranges. */
+const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** A comma-separated list of IP addresses, CIDRs or named ranges; never "trust everyone". */
+export function isTrustedProxyList(value: unknown): boolean {
+  if (typeof value !== 'string' || value.trim() === '') return false;
+  return value.split(',').every((entry) => {
+    const item = entry.trim();
+    if (NAMED_PROXY_RANGES.includes(item)) return true;
+    const [address, bits, ...rest] = item.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return false;
+    if (bits === undefined) return true;
+    return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+  });
+}
+
+export function IsTrustedProxyList(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isTrustedProxyList',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: `must be comma-separated IP addresses or CIDRs, or ${NAMED_PROXY_RANGES.join(', ')}`,
+        ...options,
+      },
+      validator: { validate: isTrustedProxyList },
+    });
 }
 
 export function IsSecureUrl(options?: ValidationOptions): PropertyDecorator {

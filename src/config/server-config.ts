@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
-import { IsSecureUrl } from './config-validators.js';
+import { IsSecureUrl, IsTrustedProxyList, isLoopbackHost } from './config-validators.js';
+import { ConfigError } from './config-error.js';
+import type { RunMode } from './run-mode.js';
 import { validateConfig } from './validate-config.js';
 
 /** One documented environment setting. The README's reference table is generated from this list. */
@@ -47,7 +49,7 @@ export class ServerConfig {
 
   @Env(
     'ISSUER',
-    'Issuer identifier (RFC 8414): `iss` of issued tokens and base of every endpoint URL. https, or http on localhost.',
+    'Issuer identifier (RFC 8414): `iss` of issued tokens and base of every endpoint URL. https, or http on a loopback host. Required in production when HOST is not loopback.',
     undefined,
     'http://localhost:$PORT',
   )
@@ -69,7 +71,7 @@ export class ServerConfig {
 
   @Env(
     'SIGNING_KEYS',
-    'Signing keys: a JWK/JWKS JSON file, a PEM file, or a directory of them. Unset: an ephemeral development key is generated (logged loudly).',
+    'Signing keys: a JWK/JWKS JSON file, a PEM file, or a directory of them. Required in production; unset under `start-dev`, an ephemeral key is generated.',
   )
   @IsOptional()
   @IsString()
@@ -190,6 +192,26 @@ export class ServerConfig {
   @MinLength(1)
   auditLog!: string;
 
+  @Env('TLS_CERT_FILE', 'PEM certificate chain: with TLS_KEY_FILE, the STS listens with TLS (HTTPS) itself.')
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  tlsCertFile?: string;
+
+  @Env('TLS_KEY_FILE', 'PEM private key of TLS_CERT_FILE.')
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  tlsKeyFile?: string;
+
+  @Env(
+    'TRUST_PROXY',
+    'Reverse proxies whose `X-Forwarded-For` gives the client address (audit `client_ip`): comma-separated addresses or CIDRs, or `loopback`, `linklocal`, `uniquelocal`. Unset: the socket peer is the client.',
+  )
+  @IsOptional()
+  @IsTrustedProxyList()
+  trustProxy?: string;
+
   @Env('LOG_FORMAT', 'Application log format: `text` or `json`.', 'text')
   @IsIn(['text', 'json'])
   logFormat!: 'text' | 'json';
@@ -233,7 +255,10 @@ export function envSettingsDoc(): readonly EnvSettingDoc[] {
  * Reads ServerConfig from an environment. Numbers are parsed strictly ("12abc" stays a string and is
  * reported as not an integer) so a typo never silently becomes a default.
  */
-export function loadServerConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
+export function loadServerConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  mode: RunMode = 'production',
+): ServerConfig {
   const plain: Record<string, unknown> = {};
   const numeric = new Set(
     ENV_SETTINGS.filter((s) => Reflect.getMetadata('design:type', ServerConfig.prototype, s.property) === Number).map(
@@ -249,7 +274,25 @@ export function loadServerConfig(env: Readonly<Record<string, string | undefined
         ? Number(value.trim())
         : value;
   }
-  plain.issuer ??= `http://localhost:${String(plain.port)}`;
+  if (plain.issuer === undefined) {
+    // Without ISSUER, tokens name localhost: right for a loopback listener, a silent mistake for any other.
+    if (mode === 'production' && typeof plain.host === 'string' && !isLoopbackHost(plain.host)) {
+      throw new ConfigError(
+        `environment: ISSUER: required when HOST (${plain.host}) is not a loopback address; tokens would name http://localhost as their issuer`,
+      );
+    }
+    const port = typeof plain.port === 'number' ? plain.port : DEFAULTS.get('port');
+    plain.issuer = `${plain.tlsCertFile === undefined ? 'http' : 'https'}://localhost:${String(port)}`;
+  }
   const byProperty = new Map(ENV_SETTINGS.map((s) => [s.property, s.env]));
-  return validateConfig(ServerConfig, plain, 'environment', (path) => byProperty.get(path) ?? path);
+  const config = validateConfig(ServerConfig, plain, 'environment', (path) => byProperty.get(path) ?? path);
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
+    throw new ConfigError('environment: TLS_CERT_FILE and TLS_KEY_FILE: set both, or neither');
+  }
+  return config;
+}
+
+/** Every environment variable actbridge reads. */
+export function envSettingNames(): string[] {
+  return ENV_SETTINGS.map((s) => s.env);
 }

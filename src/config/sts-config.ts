@@ -7,7 +7,9 @@ import { checkAnchorKind } from '../trust-anchors/saml-anchor.loader.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readJwksFile, readYamlFile } from './config-files.js';
-import { loadServerConfig, ServerConfig } from './server-config.js';
+import { envSettingNames, loadServerConfig, ServerConfig } from './server-config.js';
+import { envTypos } from './env-typos.js';
+import type { RunMode } from './run-mode.js';
 import { configFailure, validateConfig } from './validate-config.js';
 
 /** A trust anchor as loaded: its validated file, its name and where it came from. */
@@ -23,6 +25,7 @@ export interface LoadedTrustAnchor {
 
 /** The whole configuration, validated. Built once at startup; nothing reads env or files afterwards. */
 export interface StsConfig {
+  readonly mode: RunMode;
   readonly server: ServerConfig;
   readonly clients: readonly ClientConfig[];
   readonly anchors: readonly LoadedTrustAnchor[];
@@ -30,9 +33,15 @@ export interface StsConfig {
 
 export const STS_CONFIG = Symbol('STS_CONFIG');
 
-/** Loads and validates everything, or throws a ConfigError naming the file (or env var) and field. */
-export function loadStsConfig(env: Readonly<Record<string, string | undefined>> = process.env): StsConfig {
-  const server = loadServerConfig(env);
+/**
+ * Loads and validates everything, or throws a ConfigError naming the file (or env var) and field.
+ * In production it also refuses what is only safe for development (see productionProblems).
+ */
+export function loadStsConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  mode: RunMode = 'production',
+): StsConfig {
+  const server = loadServerConfig(env, mode);
   if (server.tokenTtl > server.maxTokenTtl) {
     throw new ConfigError(`environment: TOKEN_TTL (${server.tokenTtl}) exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`);
   }
@@ -42,7 +51,48 @@ export function loadStsConfig(env: Readonly<Record<string, string | undefined>> 
   const clients = loadClients(resolve(server.clientsFile), server);
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);
-  return { server, clients, anchors };
+  const config: StsConfig = { mode, server, clients, anchors };
+  if (mode === 'production') {
+    const problems = productionProblems(config, env);
+    if (problems.length === 1) throw new ConfigError(problems[0]);
+    if (problems.length > 1) throw new ConfigError(`refusing to start in production:\n  ${problems.join('\n  ')}`);
+  }
+  return config;
+}
+
+/**
+ * What would make a production start insecure, one line each: the embedded development defaults
+ * (ephemeral key, demo anchors, plaintext secrets) and settings mistyped into nothing.
+ */
+export function productionProblems(config: StsConfig, env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  // Variables an anchor names for its secrets are the operator's own, whatever they look like.
+  const referenced = new Set(config.anchors.flatMap((a) => a.config.introspection?.client_secret_env ?? []));
+  const unrelated = Object.fromEntries(Object.entries(env).filter(([name]) => !referenced.has(name)));
+  for (const { name, suggestion } of envTypos(unrelated, envSettingNames())) {
+    problems.push(`environment: ${name} is not an actbridge setting; did you mean ${suggestion}?`);
+  }
+  if (config.server.signingKeys === undefined) {
+    problems.push(
+      'environment: SIGNING_KEYS: required in production (a JWK/JWKS/PEM file or a directory of them); `npm start` runs the development defaults',
+    );
+  }
+  for (const anchor of config.anchors) {
+    if (anchor.config.development_only) {
+      problems.push(
+        `${anchor.file}: development_only: a development anchor (its private key may be public) cannot be trusted in production; remove the file`,
+      );
+    }
+  }
+  const file = resolve(config.server.clientsFile);
+  config.clients.forEach((client, i) => {
+    if (client.client_secret !== undefined) {
+      problems.push(
+        `${file}: clients[${i}].client_secret: plaintext secret for "${client.client_id}"; use client_secret_hash (npm run hash-secret)`,
+      );
+    }
+  });
+  return problems;
 }
 
 export function loadClients(

@@ -36,6 +36,20 @@ export function configFailure(source: string, problems: Array<[path: string, mes
   );
 }
 
+/** Constraints about a value's kind: when one fails, the others' messages only restate it. */
+const KIND_CONSTRAINTS = [
+  'isDefined',
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isArray',
+  'isObject',
+  'isIn',
+  'nestedValidation',
+];
+
+/** One message per field: "required" when it is missing, else the first cause, not its consequences. */
 function flatten(errors: ValidationError[], parent = ''): Array<{ path: string; message: string }> {
   const out: Array<{ path: string; message: string }> = [];
   for (const error of errors) {
@@ -44,12 +58,20 @@ function flatten(errors: ValidationError[], parent = ''): Array<{ path: string; 
       : parent
         ? `${parent}.${error.property}`
         : error.property;
-    for (const message of Object.values(error.constraints ?? {})) {
+    const constraints = error.constraints ?? {};
+    const names = Object.keys(constraints);
+    if (names.length > 0) {
+      // class-validator lists constraints bottom decorator first; the kind check sits on top.
+      const name = KIND_CONSTRAINTS.find((n) => n in constraints) ?? names[names.length - 1]!;
+      const text = constraints[name]!;
       // class-validator prefixes messages with the property name; the path already says it.
-      out.push({
-        path,
-        message: message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message,
-      });
+      let message = text.startsWith(`${error.property} `) ? text.slice(error.property.length + 1) : text;
+      // A missing field is "required", unless its decorator says more than a default "must be ...".
+      if (error.value === undefined && name !== 'whitelistValidation' && /^(must |each value in )/.test(message)) {
+        message = 'required';
+      }
+      out.push({ path, message });
+      continue;
     }
     out.push(...flatten(error.children ?? [], path));
   }

@@ -1,15 +1,20 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { LIVENESS_PATH, READINESS_PATH } from '../metadata/endpoint-paths.js';
+import { AnchorHealth } from './anchor-health.js';
 import { REPLAY_STORE, type ReplayStore, type ReplayStoreHealth } from '../stores/replay-store.js';
 
 /**
- * Probes for orchestrators. Liveness: the process answers HTTP. Readiness: it can also serve every
- * grant, which needs the replay store (single-use checks fail closed without it).
+ * Probes for orchestrators. Liveness: the process answers HTTP. Readiness: it can also serve: the
+ * replay store answers (single-use checks fail closed without it) and at least one trust anchor has
+ * usable keys (without one, every exchange would be refused).
  */
 @Controller()
 export class HealthController {
-  constructor(@Inject(REPLAY_STORE) private readonly replay: ReplayStore) {}
+  constructor(
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+    private readonly anchors: AnchorHealth,
+  ) {}
 
   @Get(LIVENESS_PATH)
   @Header('cache-control', 'no-store')
@@ -19,12 +24,20 @@ export class HealthController {
 
   @Get(READINESS_PATH)
   @Header('cache-control', 'no-store')
-  async ready(
-    @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ status: 'ready' | 'not_ready'; replay_store: ReplayStoreHealth }> {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{
+    status: 'ready' | 'not_ready';
+    replay_store: ReplayStoreHealth;
+    trust_anchors: { usable: number; configured: number };
+  }> {
     const store = (await this.replay.health?.()) ?? { store: 'memory', status: 'up' };
-    const ready = store.status === 'up';
+    const anchors = this.anchors.all();
+    const usable = anchors.filter((a) => a.usable).length;
+    const ready = store.status === 'up' && usable > 0;
     void reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', replay_store: store };
+    return {
+      status: ready ? 'ready' : 'not_ready',
+      replay_store: store,
+      trust_anchors: { usable, configured: anchors.length },
+    };
   }
 }

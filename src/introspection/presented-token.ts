@@ -17,7 +17,7 @@ export async function readPresentedToken(
   tokens: IssuedTokens,
 ): Promise<{ client: ClientConfig; claims: IssuedTokenClaims | undefined }> {
   const params = formParamsOf(request);
-  const client = await clients.authenticate(params, request.headers.authorization, newAuditRecord(String(request.id)));
+  const client = await clients.authenticate(params, request.headers.authorization, newAuditRecord(request));
   const token = params.single('token');
   if (token === undefined) throw new InvalidRequest('token is required');
   params.single('token_type_hint'); // still refused when repeated

@@ -1,35 +1,38 @@
-import { Global, Logger, Module } from '@nestjs/common';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { Global, Logger, Module, type DynamicModule } from '@nestjs/common';
 import { JwksController } from './jwks.controller.js';
 import { KeyService } from './key-service.js';
-import { loadSigningKeys } from './signing-keys.loader.js';
+import type { SigningKeySet } from './signing-keys.loader.js';
 import { TokenMinter } from './token-minter.js';
 
+/** actbridge's own keys, loaded before the application is built (loadSigningKeys) so a bad key file stops startup plainly. */
 @Global()
-@Module({
-  controllers: [JwksController],
-  providers: [
-    {
-      provide: KeyService,
-      inject: [STS_CONFIG],
-      useFactory: async ({ server }: StsConfig) => {
-        const keys = new KeyService(await loadSigningKeys(server));
-        const logger = new Logger('Keys');
-        if (keys.ephemeral) {
-          logger.warn(
-            `!!! DEVELOPMENT SIGNING KEY: no SIGNING_KEYS configured, generated an ephemeral ${keys.active.alg} key (kid ${keys.active.kid}). ` +
-              'Tokens stop verifying when the process restarts. Configure SIGNING_KEYS for anything but local development. !!!',
-          );
-        } else {
-          logger.log(
-            `signing with kid ${keys.active.kid} (${keys.active.alg}); publishing ${keys.published.length} key(s)`,
-          );
-        }
-        return keys;
-      },
-    },
-    TokenMinter,
-  ],
-  exports: [KeyService, TokenMinter],
-})
-export class KeysModule {}
+@Module({})
+export class KeysModule {
+  static forRoot(keySet: SigningKeySet): DynamicModule {
+    return {
+      module: KeysModule,
+      controllers: [JwksController],
+      providers: [
+        {
+          provide: KeyService,
+          useFactory: () => {
+            const keys = new KeyService(keySet);
+            const logger = new Logger('Keys');
+            if (keys.ephemeral) {
+              logger.warn(
+                `development signing key: generated an ephemeral ${keys.active.alg} key (kid ${keys.active.kid}); tokens stop verifying when the process restarts`,
+              );
+            } else {
+              logger.log(
+                `signing with kid ${keys.active.kid} (${keys.active.alg}); publishing ${keys.published.length} key(s)`,
+              );
+            }
+            return keys;
+          },
+        },
+        TokenMinter,
+      ],
+      exports: [KeyService, TokenMinter],
+    };
+  }
+}

@@ -36,8 +36,9 @@ describe('loadSigningKeys', () => {
     return dir;
   }
 
+  // Development mode, where an unset SIGNING_KEYS means an ephemeral key; production refuses it (below).
   const load = (signingKeys: string | undefined, signingKeyId?: string, signingAlg: SigningAlgorithm = 'ES256') =>
-    loadSigningKeys({ signingKeys, signingKeyId, signingAlg });
+    loadSigningKeys({ signingKeys, signingKeyId, signingAlg }, 'development');
 
   function expectNoPrivateMembers(keys: SigningKeySet): void {
     for (const key of keys.published) {
@@ -69,6 +70,23 @@ describe('loadSigningKeys', () => {
 
   afterAll(() => {
     rmSync(root, { recursive: true, force: true });
+  });
+
+  it('production refuses an unset SIGNING_KEYS instead of generating a key', async () => {
+    await expect(
+      loadSigningKeys({ signingKeys: undefined, signingKeyId: undefined, signingAlg: 'ES256' }, 'production'),
+    ).rejects.toThrow(new ConfigError('environment: SIGNING_KEYS: required in production'));
+  });
+
+  it('a key file that cannot be read: one line naming the file and the cause', async () => {
+    const dir = keyDir({});
+    mkdirSync(join(dir, 'key.json'));
+    await expect(load(dir)).rejects.toThrow(
+      new ConfigError(`${join(dir, 'key.json')}: cannot be read (EISDIR) (SIGNING_KEYS)`),
+    );
+    await expect(load(join(dir, 'nope.json'))).rejects.toThrow(
+      new ConfigError(`${join(dir, 'nope.json')}: does not exist (SIGNING_KEYS)`),
+    );
   });
 
   describe('SIGNING_KEYS unset: ephemeral development key', () => {
@@ -418,7 +436,10 @@ describe('KeyService', () => {
   });
 
   it('an ephemeral key set works the same', async () => {
-    const keys = await loadSigningKeys({ signingKeys: undefined, signingKeyId: undefined, signingAlg: 'EdDSA' });
+    const keys = await loadSigningKeys(
+      { signingKeys: undefined, signingKeyId: undefined, signingAlg: 'EdDSA' },
+      'development',
+    );
     const service = new KeyService(keys);
     expect(service.ephemeral).toBe(true);
     expect(service.jwks.keys).toHaveLength(1);

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
+import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig, SigningAlgorithm } from '../config/server-config.js';
 
 /** A published key; `privateKey` is set when actbridge can sign with it. */
@@ -24,6 +25,11 @@ export interface SigningKeySet {
 
 type KeysSettings = Pick<ServerConfig, 'signingKeys' | 'signingKeyId' | 'signingAlg'>;
 
+/** Node's code for a file error, for one-line messages (`EACCES`, `EISDIR`, ...). */
+function codeOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'error';
+}
+
 /**
  * Members never published: the private parts, and `key_ops`/`ext`, which describe the *private* key
  * as exported (WebCrypto writes key_ops ["sign"]) and would make verifiers refuse the public one.
@@ -35,16 +41,19 @@ const MIN_RSA_BITS = 2048;
 
 /**
  * Loads the signing keys named by SIGNING_KEYS (a file or a directory of `*.json` JWK/JWKS and `*.pem`
- * files), or generates an ephemeral development key when it is unset.
+ * files); in development only, generates an ephemeral key when it is unset.
  */
-export async function loadSigningKeys(settings: KeysSettings): Promise<SigningKeySet> {
-  if (settings.signingKeys === undefined) return generateDevelopmentKey(settings.signingAlg);
+export async function loadSigningKeys(settings: KeysSettings, mode: RunMode = 'production'): Promise<SigningKeySet> {
+  if (settings.signingKeys === undefined) {
+    if (mode !== 'development') throw new ConfigError('environment: SIGNING_KEYS: required in production');
+    return generateDevelopmentKey(settings.signingAlg);
+  }
 
   const keys: SigningKey[] = [];
   for (const file of keyFiles(settings.signingKeys)) {
     for (const key of await readKeyFile(file, settings.signingAlg)) {
       if (keys.some((k) => k.kid === key.kid))
-        throw new ConfigError(`SIGNING_KEYS: ${file}: duplicate kid "${key.kid}"`);
+        throw new ConfigError(`${file}: duplicate kid "${key.kid}" (SIGNING_KEYS)`);
       keys.push(key);
     }
   }
@@ -62,7 +71,7 @@ export async function loadSigningKeys(settings: KeysSettings): Promise<SigningKe
   } else {
     throw new ConfigError(
       signing.length === 0
-        ? `SIGNING_KEYS: ${settings.signingKeys} holds no private key to sign with`
+        ? `${settings.signingKeys}: holds no private key to sign with (SIGNING_KEYS)`
         : `SIGNING_KEY_ID: ${settings.signingKeys} holds ${signing.length} private keys; name the active one (${signing.map((k) => k.kid).join(', ')})`,
     );
   }
@@ -80,35 +89,49 @@ function keyFiles(path: string): string[] {
   let stat;
   try {
     stat = statSync(path);
-  } catch {
-    throw new ConfigError(`SIGNING_KEYS: ${path} does not exist`);
+  } catch (error) {
+    throw new ConfigError(
+      codeOf(error) === 'ENOENT'
+        ? `${path}: does not exist (SIGNING_KEYS)`
+        : `${path}: cannot be read (${codeOf(error)}) (SIGNING_KEYS)`,
+    );
   }
   if (!stat.isDirectory()) return [path];
-  const files = readdirSync(path)
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (error) {
+    throw new ConfigError(`${path}: cannot be read (${codeOf(error)}) (SIGNING_KEYS)`);
+  }
+  const files = names
     .filter((name) => ['.json', '.jwk', '.pem'].includes(extname(name).toLowerCase()))
     .sort()
     .map((name) => join(path, name));
-  if (files.length === 0) throw new ConfigError(`SIGNING_KEYS: ${path} holds no *.json, *.jwk or *.pem file`);
+  if (files.length === 0) throw new ConfigError(`${path}: holds no *.json, *.jwk or *.pem file (SIGNING_KEYS)`);
   return files;
 }
 
 async function readKeyFile(file: string, defaultAlg: SigningAlgorithm): Promise<SigningKey[]> {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot be read (${codeOf(error)}) (SIGNING_KEYS)`);
+  }
   if (extname(file).toLowerCase() === '.pem') return [await fromPem(text, file, defaultAlg)];
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ConfigError(`SIGNING_KEYS: ${file} is not valid JSON`);
+    throw new ConfigError(`${file}: not valid JSON (SIGNING_KEYS)`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new ConfigError(`SIGNING_KEYS: ${file} is not a JWK or a JWK Set`);
+    throw new ConfigError(`${file}: not a JWK or a JWK Set (SIGNING_KEYS)`);
   const jwks = Array.isArray((parsed as { keys?: unknown }).keys) ? (parsed as { keys: unknown[] }).keys : [parsed];
   const keys: SigningKey[] = [];
   for (const [i, jwk] of jwks.entries()) {
-    if (typeof jwk !== 'object' || jwk === null)
-      throw new ConfigError(`SIGNING_KEYS: ${file}: keys[${i}] is not a JWK`);
-    keys.push(await fromJwk(jwk as JWK, defaultAlg, `${file} keys[${i}]`));
+    if (typeof jwk !== 'object' || jwk === null) throw new ConfigError(`${file}: keys[${i}]: not a JWK (SIGNING_KEYS)`);
+    keys.push(await fromJwk(jwk as JWK, defaultAlg, `${file}: keys[${i}]`));
   }
   return keys;
 }
@@ -120,12 +143,12 @@ async function fromPem(pem: string, file: string, defaultAlg: SigningAlgorithm):
     return await fromJwk(key.export({ format: 'jwk' }) as JWK, defaultAlg, file);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`SIGNING_KEYS: ${file} is not a PEM private (PKCS#8/SEC1/PKCS#1) or public (SPKI) key`);
+    throw new ConfigError(`${file}: not a PEM private (PKCS#8/SEC1/PKCS#1) or public (SPKI) key (SIGNING_KEYS)`);
   }
 }
 
 async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): Promise<SigningKey> {
-  if (jwk.use !== undefined && jwk.use !== 'sig') throw new ConfigError(`SIGNING_KEYS: ${where}: "use" must be "sig"`);
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new ConfigError(`${where}: "use" must be "sig" (SIGNING_KEYS)`);
   const alg = algorithmFor(jwk, defaultAlg, where);
   const publicJwk: JWK = Object.fromEntries(
     Object.entries(jwk).filter(([name]) => !UNPUBLISHED_MEMBERS.includes(name)),
@@ -138,11 +161,11 @@ async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): P
       privateKey = createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
     }
   } catch {
-    throw new ConfigError(`SIGNING_KEYS: ${where}: not a usable ${jwk.kty} key`);
+    throw new ConfigError(`${where}: not a usable ${jwk.kty} key (SIGNING_KEYS)`);
   }
   const bits = publicKey.asymmetricKeyDetails?.modulusLength;
   if (jwk.kty === 'RSA' && (bits === undefined || bits < MIN_RSA_BITS))
-    throw new ConfigError(`SIGNING_KEYS: ${where}: RSA key of ${bits ?? '?'} bits; at least ${MIN_RSA_BITS} required`);
+    throw new ConfigError(`${where}: RSA key of ${bits ?? '?'} bits; at least ${MIN_RSA_BITS} required (SIGNING_KEYS)`);
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk, 'sha256'));
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
 }
@@ -160,11 +183,11 @@ function algorithmFor(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): st
   const allowed = byType[type];
   if (!allowed)
     throw new ConfigError(
-      `SIGNING_KEYS: ${where}: unsupported key type ${type} (use RSA, EC P-256/384/521 or Ed25519)`,
+      `${where}: unsupported key type ${type}; use RSA, EC P-256/384/521 or Ed25519 (SIGNING_KEYS)`,
     );
   if (jwk.alg !== undefined) {
     if (!allowed.includes(jwk.alg))
-      throw new ConfigError(`SIGNING_KEYS: ${where}: alg ${jwk.alg} does not fit a ${type} key`);
+      throw new ConfigError(`${where}: alg ${jwk.alg} does not fit a ${type} key (SIGNING_KEYS)`);
     return jwk.alg;
   }
   return allowed.includes(defaultAlg) ? defaultAlg : allowed[0]!;

@@ -33,7 +33,7 @@ export class OAuthExceptionFilter implements ExceptionFilter {
       this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
     }
     if (postOnlyEndpoint(request) === 'token') {
-      this.audit.refused(auditRecordOf(request) ?? newAuditRecord(String(request.id)), error);
+      this.audit.refused(auditRecordOf(request) ?? newAuditRecord(request), error);
     }
 
     const headers: Record<string, string> = {

@@ -1,5 +1,3 @@
-import FakeTimers from '@sinonjs/fake-timers';
-
 /**
  * Runs `fn` with the process clock (`Date`) fixed at `at` (epoch seconds): how the policy tools replay a
  * recorded token "as of" a moment, through the very validators the server uses (jose, the SAML library
@@ -7,11 +5,24 @@ import FakeTimers from '@sinonjs/fake-timers';
  */
 export async function atFixedTime<T>(at: number | undefined, fn: () => Promise<T>): Promise<T> {
   if (at === undefined) return fn();
-  const clock = FakeTimers.install({ now: at * 1000, toFake: ['Date'] });
+  const RealDate = globalThis.Date;
+  const fixed = at * 1000;
+  // `new Date()` and `Date.now()` read the fixed instant; every other use of Date is the real one.
+  class FixedDate extends RealDate {
+    constructor(...args: ConstructorParameters<DateConstructor> | []) {
+      if (args.length === 0) super(fixed);
+      else super(...(args as ConstructorParameters<DateConstructor>));
+    }
+
+    static override now(): number {
+      return fixed;
+    }
+  }
+  globalThis.Date = FixedDate as DateConstructor;
   try {
     return await fn();
   } finally {
-    clock.uninstall();
+    globalThis.Date = RealDate;
   }
 }
 

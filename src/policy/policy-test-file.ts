@@ -107,7 +107,8 @@ export function loadPolicyTestFile(file: string): LoadedPolicyTests {
     ...process.env,
     ...Object.fromEntries(Object.entries(parsed.env ?? {}).map(([k, v]) => [k, String(v)])),
   };
-  const server = loadServerConfig(env);
+  // The policy tools never serve: every listed anchor is evaluated as given, development ones included.
+  const server = loadServerConfig(env, 'development');
   const anchorFiles = parsed.anchors
     ? parsed.anchors.map((a) => resolveBeside(file, a))
     : listYamlFiles(resolveBeside(file, server.trustAnchorsDir));
@@ -116,7 +117,7 @@ export function loadPolicyTestFile(file: string): LoadedPolicyTests {
     parsed.clients_file ? resolveBeside(file, parsed.clients_file) : server.clientsFile,
     server,
   );
-  return { file, config: { server, clients, anchors }, cases: parsed.cases };
+  return { file, config: { mode: 'development', server, clients, anchors }, cases: parsed.cases };
 }
 
 /** The PolicyCheck input of a case; a claims/attributes subject becomes a validated token of its anchor. */

@@ -7,6 +7,7 @@ import { ConfigModule } from '../config/config.module.js';
 import type { StsConfig } from '../config/sts-config.js';
 import { DelegationModule } from '../delegation/delegation.module.js';
 import { KeysModule } from '../keys/keys.module.js';
+import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
@@ -38,13 +39,13 @@ class PolicyToolsStoresModule {
 /** The token endpoint's providers (config, keys, anchors, validators, delegation core, clients), no HTTP. */
 @Module({})
 export class PolicyToolsModule {
-  static forRoot(config: StsConfig): DynamicModule {
+  static forRoot(config: StsConfig, keys: SigningKeySet): DynamicModule {
     return {
       module: PolicyToolsModule,
       imports: [
         ConfigModule.forRoot(config),
         PolicyToolsStoresModule.forRoot(),
-        KeysModule,
+        KeysModule.forRoot(keys),
         TrustAnchorsModule,
         SubjectTokensModule,
         DelegationModule,
@@ -61,7 +62,8 @@ export async function createPolicyToolsContext(
   config: StsConfig,
   logger: LoggerService | false = false,
 ): Promise<INestApplicationContext> {
-  const context = await NestFactory.createApplicationContext(PolicyToolsModule.forRoot(config), {
+  const keys = await loadSigningKeys(config.server, config.mode);
+  const context = await NestFactory.createApplicationContext(PolicyToolsModule.forRoot(config, keys), {
     logger,
     abortOnError: false,
   });

@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../../test/support/saml-idp.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import type { StsConfig } from '../config/sts-config.js';
-import type { KeyService } from '../keys/key-service.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { SamlAnchorConfig } from '../trust-anchors/saml-anchor.config.js';
 import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
@@ -40,7 +39,7 @@ beforeAll(async () => {
     anchors: [{ name: 'idp', file: 'idp.yaml', config }],
     clients: [],
   } as unknown as StsConfig;
-  const registry = new SamlAnchorRegistry(sts, { ephemeral: true } as KeyService);
+  const registry = new SamlAnchorRegistry(sts);
   validator = new Saml2Validator(sts, registry, new MemoryReplayStore());
 });
 

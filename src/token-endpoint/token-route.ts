@@ -33,7 +33,7 @@ export class TokenRoute implements OnModuleInit {
   }
 
   private async token(request: FastifyRequest, reply: FastifyReply): Promise<TokenResponse | FastifyReply> {
-    const audit = newAuditRecord(String(request.id));
+    const audit = newAuditRecord(request);
     attachAuditRecord(request, audit);
     try {
       const response = await this.dispatcher.dispatch({

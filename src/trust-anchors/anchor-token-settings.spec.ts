@@ -42,7 +42,10 @@ function load(
     writeFileSync(join(dir, 'anchors', `${name}.yaml`), stringify(content));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, 'anchors', name), content);
   writeFileSync(join(dir, 'clients.yaml'), stringify({ clients: [CLIENT('svc'), CLIENT('portal')] }));
-  return loadStsConfig({ TRUST_ANCHORS_DIR: join(dir, 'anchors'), CLIENTS_FILE: join(dir, 'clients.yaml'), ...env });
+  return loadStsConfig(
+    { TRUST_ANCHORS_DIR: join(dir, 'anchors'), CLIENTS_FILE: join(dir, 'clients.yaml'), ...env },
+    'development',
+  );
 }
 const anchor = (extra: Record<string, unknown>) => ({
   issuer: 'https://idp.example',

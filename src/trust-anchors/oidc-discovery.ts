@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { isSecureUrl } from '../config/config-validators.js';
+import { rootCause, UpstreamFailure } from './fetch-failure.js';
 
 /**
  * Finds an issuer's `jwks_uri` through its discovery metadata with openid-client, which also enforces
@@ -25,7 +26,10 @@ export async function discoverServerMetadata(
       execute: issuerUrl.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
     });
   } catch (error) {
-    throw new Error(`discovery failed: ${(error as Error).message}`, { cause: error });
+    // openid-client says "fetch failed" or names a check; the operator needs the URL and the root cause.
+    throw new UpstreamFailure(`discovery failed: ${rootCause(error)}`, discoveryUrl(issuerUrl, flavour), {
+      cause: error,
+    });
   }
   return config.serverMetadata();
 }
@@ -43,4 +47,12 @@ export function introspectionEndpointOf(metadata: oidc.ServerMetadata): URL {
   if (!endpoint) throw new Error('discovery metadata has no introspection_endpoint');
   if (!isSecureUrl(endpoint)) throw new Error(`discovered introspection_endpoint ${endpoint} is not https`);
   return new URL(endpoint);
+}
+
+/** Where each flavour looks: OIDC Discovery §4 appends to the issuer's path, RFC 8414 §3.1 inserts before it. */
+function discoveryUrl(issuer: URL, flavour: 'oidc' | 'oauth2'): string {
+  const path = issuer.pathname.replace(/\/$/, '');
+  return flavour === 'oidc'
+    ? `${issuer.origin}${path}/.well-known/openid-configuration`
+    : `${issuer.origin}/.well-known/oauth-authorization-server${path}`;
 }

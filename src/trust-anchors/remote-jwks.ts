@@ -10,6 +10,7 @@ import {
 import { isJwkSet } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { readCappedBody } from './capped-body.js';
+import { describeForOperator, fetchFailure } from './fetch-failure.js';
 
 /** Keys could not be obtained at all (never fetched successfully, or too stale to trust). */
 export class KeysUnavailableError extends Error {
@@ -104,6 +105,14 @@ export class RemoteJwks {
     }
   };
 
+  /** Whether a key set is cached and young enough to be used. */
+  usable(): boolean {
+    return (
+      this.local !== undefined &&
+      this.now() - this.fetchedAt <= (this.policy.maxAgeSec + this.policy.maxStaleSec) * 1000
+    );
+  }
+
   /** Fetches once, eagerly (startup); failures are logged, not thrown. */
   async warmUp(): Promise<void> {
     await this.refresh(true).catch(() => undefined);
@@ -130,7 +139,9 @@ export class RemoteJwks {
       })
       .catch((error: unknown) => {
         this.lastError = error instanceof Error ? error.message : String(error);
-        this.logger.warn(`JWKS fetch failed: ${this.lastError}${this.local ? ' (cached keys stay in use)' : ''}`);
+        this.logger.warn(
+          `JWKS fetch failed: ${describeForOperator(error)}${this.local ? ' (cached keys stay in use)' : ''}`,
+        );
         throw new KeysUnavailableError(this.unavailableMessage());
       })
       .finally(() => {
@@ -147,12 +158,7 @@ export class RemoteJwks {
       signal: AbortSignal.timeout(this.policy.timeoutMs),
       headers: { accept: 'application/jwk-set+json, application/json' },
     }).catch((error: unknown) => {
-      const name = (error as Error).name;
-      throw new Error(
-        name === 'TimeoutError'
-          ? `timed out after ${this.policy.timeoutMs} ms`
-          : `unreachable (${(error as Error).message})`,
-      );
+      throw fetchFailure(url, error, this.policy.timeoutMs);
     });
     if (response.status !== 200) {
       await response.body?.cancel();

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { certificatesFromMetadata } from '../saml/saml-certificates.js';
 import { readCappedBody } from './capped-body.js';
+import { describeForOperator, fetchFailure } from './fetch-failure.js';
 import { KeysUnavailableError, type RemoteJwksPolicy } from './remote-jwks.js';
 
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -46,6 +47,14 @@ export class RemoteSamlMetadata {
     return this.certs;
   }
 
+  /** Whether certificates are cached and young enough to be used. */
+  usable(): boolean {
+    return (
+      this.certs !== undefined &&
+      this.now() - this.fetchedAt <= (this.policy.maxAgeSec + this.policy.maxStaleSec) * 1000
+    );
+  }
+
   /** Fetches once, eagerly (startup); failures are logged, not thrown. */
   async warmUp(): Promise<void> {
     await this.refresh().catch(() => undefined);
@@ -65,7 +74,7 @@ export class RemoteSamlMetadata {
       .catch((error: unknown) => {
         this.lastError = error instanceof Error ? error.message : String(error);
         this.logger.warn(
-          `IdP metadata fetch failed: ${this.lastError}${this.certs ? ' (cached certificates stay in use)' : ''}`,
+          `IdP metadata fetch failed: ${describeForOperator(error)}${this.certs ? ' (cached certificates stay in use)' : ''}`,
         );
         throw error;
       })
@@ -76,13 +85,12 @@ export class RemoteSamlMetadata {
   }
 
   private async fetchOnce(): Promise<string[]> {
-    const timeout = `timed out after ${this.policy.timeoutMs} ms`;
     const response = await fetch(this.url, {
       redirect: 'manual',
       signal: AbortSignal.timeout(this.policy.timeoutMs),
       headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
     }).catch((error: unknown) => {
-      throw new Error((error as Error).name === 'TimeoutError' ? timeout : `unreachable (${(error as Error).message})`);
+      throw fetchFailure(this.url, error, this.policy.timeoutMs);
     });
     if (response.status !== 200) {
       await response.body?.cancel();

@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { STS_CONFIG, type LoadedTrustAnchor, type StsConfig } from '../config/sts-config.js';
-import { KeyService } from '../keys/key-service.js';
 import { remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
 import { RemoteSamlMetadata } from './remote-saml-metadata.js';
 import type { SamlAnchor } from './saml-anchor.js';
@@ -12,14 +11,12 @@ export class SamlAnchorRegistry implements OnApplicationBootstrap {
   private readonly byEntityId = new Map<string, SamlAnchor>();
   private readonly remote: RemoteSamlMetadata[] = [];
 
-  constructor(@Inject(STS_CONFIG) config: StsConfig, keys: KeyService) {
+  constructor(@Inject(STS_CONFIG) config: StsConfig) {
     const policy = remoteJwksPolicy(config.server);
     for (const anchor of config.anchors) {
       if (anchor.config.kind !== 'saml') continue;
-      if (anchor.config.development_only && !keys.ephemeral) {
-        this.logger.warn(`ignoring ${anchor.file}: development_only, and SIGNING_KEYS is configured`);
-        continue;
-      }
+      // loadStsConfig refuses these in production; never trust one there, whatever the caller.
+      if (anchor.config.development_only && config.mode !== 'development') continue;
       this.byEntityId.set(anchor.config.issuer, this.build(anchor, policy, config.server.clockSkew));
     }
   }
@@ -46,13 +43,18 @@ export class SamlAnchorRegistry implements OnApplicationBootstrap {
     const { config, name } = anchor;
     const saml = config.saml!;
     let certificates: () => Promise<readonly string[]>;
+    let usable: () => boolean;
+    let warmUp: () => Promise<void> = async () => undefined;
     if (saml.metadata_url !== undefined) {
       const remote = new RemoteSamlMetadata(new URL(saml.metadata_url), config.issuer, policy, name);
       this.remote.push(remote);
       certificates = () => remote.certificates();
+      usable = () => remote.usable();
+      warmUp = () => remote.warmUp();
     } else {
       const pems = Object.freeze([...saml.resolvedCertificates!]);
       certificates = async () => pems;
+      usable = () => true;
     }
     return {
       name,
@@ -65,6 +67,8 @@ export class SamlAnchorRegistry implements OnApplicationBootstrap {
         Object.entries(saml.attributes ?? {}).map(([friendly, attrName]) => [attrName, friendly]),
       ),
       certificates,
+      usable,
+      warmUp,
     };
   }
 }

@@ -13,4 +13,8 @@ export interface SamlAnchor {
   readonly attributeRenames: ReadonlyMap<string, string>;
   /** The IdP's signing certificates (PEM), from the anchor only; throws KeysUnavailableError if unknown. */
   certificates(): Promise<readonly string[]>;
+  /** Whether assertions can be verified now: configured certificates, or metadata fetched and not too stale. */
+  usable(): boolean;
+  /** Fetches the metadata now, within the fetch cooldown (a no-op for configured certificates); never throws. */
+  warmUp(): Promise<void>;
 }

@@ -34,6 +34,8 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       maxTokenAge: undefined,
       developmentOnly: false,
       keys: keys.verificationKeys,
+      usable: () => true,
+      warmUp: async () => undefined,
       self: true,
       // actbridge issues RFC 9068 access tokens, requested as access_token or jwt; never ID tokens.
       tokenTypes: [TokenTypes.accessToken, TokenTypes.jwt],
@@ -41,10 +43,8 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     });
     for (const anchor of config.anchors) {
       if (anchor.config.kind === 'saml') continue; // SAML IdPs: SamlAnchorRegistry
-      if (anchor.config.development_only && !keys.ephemeral) {
-        this.logger.warn(`ignoring ${anchor.file}: development_only, and SIGNING_KEYS is configured`);
-        continue;
-      }
+      // loadStsConfig refuses these in production; never trust one there, whatever the caller.
+      if (anchor.config.development_only && config.mode !== 'development') continue;
       const built = this.build(anchor, policy, server.clockSkew, server.upstreamTimeoutMs);
       this.byIssuer.set(anchor.config.issuer, built);
       // The loader guarantees a client is bound to at most one introspecting anchor.
@@ -100,6 +100,8 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       );
       return metadata;
     };
+    const remote = config.jwks ? undefined : this.remoteKeys(anchor, policy, discover);
+    const introspection = this.introspector(anchor, discover, timeoutMs);
     return {
       name,
       issuer: config.issuer,
@@ -110,7 +112,10 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       clockSkew: config.clock_skew ?? defaultSkew,
       maxTokenAge: config.max_token_age,
       developmentOnly: config.development_only,
-      keys: config.jwks ? createLocalJWKSet(config.jwks as JSONWebKeySet) : this.remoteKeys(anchor, policy, discover),
+      keys: remote ? remote.getKey : createLocalJWKSet(config.jwks as JSONWebKeySet),
+      // An anchor for opaque tokens only is usable through its introspection endpoint.
+      usable: () => (remote ? remote.usable() : true) || introspection !== undefined,
+      warmUp: async () => remote?.warmUp(),
       self: false,
       // An `id_jag:` section is the opt-in to this issuer's ID-JAGs: it implies the id-jag token type.
       tokenTypes: [...new Set([...config.token_types, ...(config.id_jag ? ['id-jag'] : [])])].map(
@@ -122,7 +127,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
           typeof theirs === 'string' ? [theirs] : theirs,
         ]),
       ),
-      introspection: this.introspector(anchor, discover, timeoutMs),
+      introspection,
       attestation: config.attestation,
     };
   }
@@ -153,7 +158,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     anchor: LoadedTrustAnchor,
     policy: RemoteJwksPolicy,
     discover: () => Promise<ServerMetadata>,
-  ): RemoteJwks['getKey'] {
+  ): RemoteJwks {
     const { config, name } = anchor;
     let located: URL | undefined = config.jwks_uri ? new URL(config.jwks_uri) : undefined;
     const locate = async (): Promise<URL> => {
@@ -163,6 +168,6 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     };
     const jwks = new RemoteJwks(locate, policy, name);
     this.remote.push({ name, jwks });
-    return jwks.getKey;
+    return jwks;
   }
 }

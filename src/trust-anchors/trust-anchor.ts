@@ -15,6 +15,10 @@ export interface TrustAnchor {
   readonly developmentOnly: boolean;
   /** jose key resolver: keys come from the anchor's configured source only, never from token headers. */
   readonly keys: JWTVerifyGetKey;
+  /** Whether tokens can be verified now: static keys, or a remote key set fetched and not too stale. */
+  usable(): boolean;
+  /** Fetches remote keys now, within the fetch cooldown (a no-op for static keys); never throws. */
+  warmUp(): Promise<void>;
   /** True for actbridge's own issuer (tokens it issued, presented again in a chain). */
   readonly self: boolean;
   /** Token type URIs this issuer issues (`token_types`); anything else is refused. */

@@ -116,7 +116,11 @@ describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
     const ready = await fetch(`${a.baseUrl}/health/ready`);
     expect({ status: ready.status, body: await ready.json() }).toEqual({
       status: 200,
-      body: { status: 'ready', replay_store: { store: 'redis', status: 'up', connection: 'ready' } },
+      body: {
+        status: 'ready',
+        replay_store: { store: 'redis', status: 'up', connection: 'ready' },
+        trust_anchors: { usable: 3, configured: 3 },
+      },
     });
   });
 });

@@ -932,7 +932,11 @@ describe('health endpoints', () => {
     expect(ready.headers.get('cache-control')).toBe('no-store');
     expect({ status: ready.status, body: await ready.json() }).toEqual({
       status: 200,
-      body: { status: 'ready', replay_store: { store: 'memory', status: 'up' } },
+      body: {
+        status: 'ready',
+        replay_store: { store: 'memory', status: 'up' },
+        trust_anchors: { usable: 4, configured: 4 },
+      },
     });
   });
 });
@@ -973,11 +977,14 @@ describe('the README walk-through configuration (examples/xaa)', () => {
     ['domain-b', '8082'],
   ])('%s loads and validates', (domain, port) => {
     const dir = resolve(root, 'examples/xaa', domain);
-    const config = loadStsConfig({
-      PORT: port,
-      TRUST_ANCHORS_DIR: resolve(dir, 'trust-anchors'),
-      CLIENTS_FILE: resolve(dir, 'clients.yaml'),
-    });
+    const config = loadStsConfig(
+      {
+        PORT: port,
+        TRUST_ANCHORS_DIR: resolve(dir, 'trust-anchors'),
+        CLIENTS_FILE: resolve(dir, 'clients.yaml'),
+      },
+      'development',
+    );
     expect(config.server.issuer).toBe(`http://localhost:${port}`);
     if (domain === 'domain-a') {
       expect(config.clients[0]!.id_jag!.targets[0]).toMatchObject({

@@ -1,21 +1,30 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair } from 'jose';
+import { stringify } from 'yaml';
 import { freePort } from '../support/free-port.js';
+import {
+  exchange,
+  ROOT,
+  spawnServer,
+  waitForOutput,
+  writeProductionConfig,
+  type ServerProcess,
+} from '../support/server-process.js';
 
 /**
- * The built server, started the way the README's start command starts it (`node dist/main.js`, after
- * `npm run build`, which `npm test` runs first), on the configuration shipped in the repository.
+ * The built server as operators start it: `npm start` (the embedded development defaults, the README's
+ * first command) and `node dist/main.js` (production, `actbridge serve`). `npm test` builds first.
  */
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
-const children: ChildProcess[] = [];
+const servers: ServerProcess[] = [];
 const tempDirs: string[] = [];
+const httpServers: Server[] = [];
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'actbridge-startup-'));
@@ -23,49 +32,36 @@ function tempDir(): string {
   return dir;
 }
 
-interface Started {
-  readonly child: ChildProcess;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+function start(args: string[], env: Record<string, string>, command?: string): ServerProcess {
+  const server = spawnServer(args, env, command ? { command } : {});
+  servers.push(server);
+  return server;
 }
 
-function startServer(env: Record<string, string>): Started {
-  // Only what a fresh shell would have: the repo's defaults must not depend on anything else.
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.on('exit', (code, signal) => done({ code, signal })),
-  );
-  return { child, output: () => output, exited };
+async function refusedWithin(server: ServerProcess, ms: number): Promise<string> {
+  const started = Date.now();
+  expect((await server.exited).code).toBe(1);
+  expect(Date.now() - started).toBeLessThan(ms);
+  expect(server.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  return server.output();
 }
 
-async function waitFor(started: Started, pattern: RegExp, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pattern.test(started.output())) {
-    if (started.child.exitCode !== null) throw new Error(`server exited early:\n${started.output()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${started.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+afterEach(async () => {
+  for (const server of servers.splice(0)) if (server.child.exitCode === null) server.child.kill('SIGKILL');
+  for (const server of httpServers.splice(0)) server.close();
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('npm start on the shipped configuration', () => {
-  it('starts with no external service, honours PORT, serves metadata, and the README curl example works', async () => {
+describe('npm start: the development defaults, asked for explicitly', () => {
+  it('starts with no external service, says so in a banner, and the README curl example works', async () => {
+    const stamp = statSync(join(ROOT, 'dist/.build-stamp')).mtimeMs;
     const port = await freePort();
-    const server = startServer({ PORT: String(port) });
-    await waitFor(server, /listening on 127\.0\.0\.1:\d+/);
-    expect(server.output()).toMatch(/DEVELOPMENT SIGNING KEY/);
+    const npm = start(['start'], { PORT: String(port), HOME: process.env.HOME ?? tmpdir() }, 'npm');
+    await waitForOutput(npm, /listening on 127\.0\.0\.1:\d+ \(development\)/);
+    expect(npm.output()).toMatch(/actbridge DEVELOPMENT MODE \(start-dev\)/);
+    expect(npm.output()).toMatch(/1 of 1 trust anchor\(s\) usable/);
+    // The build was current (npm test built it): npm start did not rebuild.
+    expect(statSync(join(ROOT, 'dist/.build-stamp')).mtimeMs).toBe(stamp);
 
     const base = `http://localhost:${port}`;
     const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as Record<
@@ -104,62 +100,172 @@ describe('npm start on the shipped configuration', () => {
     ]);
     const response = JSON.parse(body) as Record<string, unknown>;
     expect(response).toMatchObject({ token_type: 'Bearer', scope: 'read', expires_in: 600 });
-    await waitFor(server, /"event":"token\.issued".*"client_id":"demo-agent"/);
+    await waitForOutput(npm, /"event":"token\.issued".*"client_id":"demo-agent"/);
 
-    // Graceful stop: Nest's shutdown hooks close the server, then re-raise the signal.
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toEqual({ code: null, signal: 'SIGTERM' });
+    // SIGTERM to npm (what a process manager sends) reaches the server: nothing is left serving.
+    npm.child.kill('SIGTERM');
+    await npm.exited;
+    const deadline = Date.now() + 10_000;
+    let serving = true;
+    while (serving && Date.now() < deadline) {
+      serving = await fetch(`${base}/health/live`).then(
+        () => true,
+        () => false,
+      );
+      if (serving) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(serving).toBe(false);
   });
+});
 
-  it('ignores the development-only demo issuer once real signing keys are configured', async () => {
-    const dir = tempDir();
-    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-    writeFileSync(join(dir, 'key.json'), JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'prod-1' }));
-    const port = await freePort();
-    const auditFile = join(dir, 'audit.log');
-    const server = startServer({ PORT: String(port), SIGNING_KEYS: join(dir, 'key.json'), AUDIT_LOG: auditFile });
-    await waitFor(server, /listening on/);
-    expect(server.output()).toMatch(/ignoring .*demo-idp\.yaml: development_only, and SIGNING_KEYS is configured/);
-
-    const { stdout } = await run(process.execPath, ['dist/cli/demo-tokens.js'], { cwd: ROOT });
-    const userToken = /USER_TOKEN=(\S+)/.exec(stdout)![1]!;
-    const res = await fetch(`http://localhost:${port}/oauth/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from('demo-agent:demo-agent-secret-change-me').toString('base64')}`,
-      },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token: userToken,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-      }),
-    });
-    expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({
-      error: 'invalid_request',
-      error_description: 'subject_token issuer is not trusted',
-    });
-
-    // The refusal is in the audit file once the server has stopped.
-    server.child.kill('SIGTERM');
-    await server.exited;
-    const lines = readFileSync(auditFile, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines).toEqual([
-      expect.objectContaining({
-        event: 'token.refused',
-        client_id: 'demo-agent',
-        client_authenticated: true,
-        error: 'invalid_request',
-        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-      }),
+describe('node dist/main.js: production refuses to start insecure', () => {
+  it('on the shipped development configuration, naming each cause in one line', async () => {
+    const output = await refusedWithin(start([], { PORT: String(await freePort()) }), 10_000);
+    expect(output.trim().split('\n')).toEqual([
+      'actbridge: configuration error: refusing to start in production:',
+      '  environment: SIGNING_KEYS: required in production (a JWK/JWKS/PEM file or a directory of them); `npm start` runs the development defaults',
+      `  ${join(ROOT, 'trust-anchors/demo-idp.yaml')}: development_only: a development anchor (its private key may be public) cannot be trusted in production; remove the file`,
+      `  ${join(ROOT, 'config/clients.yaml')}: clients[0].client_secret: plaintext secret for "demo-agent"; use client_secret_hash (npm run hash-secret)`,
     ]);
-    expect(lines[0]!.reason).toBe('subject_token issuer "https://demo-idp.actbridge.invalid" is not trusted');
   });
 
+  it('with SIGNING_KEY (one letter short) instead of SIGNING_KEYS', async () => {
+    const dir = tempDir();
+    const { env } = await writeProductionConfig(dir, await freePort());
+    const { SIGNING_KEYS, ...rest } = env;
+    const output = await refusedWithin(start([], { ...rest, SIGNING_KEY: SIGNING_KEYS! }), 10_000);
+    expect(output).toContain('environment: SIGNING_KEY is not an actbridge setting; did you mean SIGNING_KEYS?');
+    expect(output).toContain('environment: SIGNING_KEYS: required in production');
+  });
+
+  it('with a plaintext client secret', async () => {
+    const dir = tempDir();
+    const { env } = await writeProductionConfig(dir, await freePort());
+    writeFileSync(
+      env.CLIENTS_FILE!,
+      stringify({
+        clients: [
+          {
+            client_id: 'gateway',
+            token_endpoint_auth_method: 'client_secret_basic',
+            client_secret: 'gateway-secret-of-some-length',
+            audiences: ['https://api.example.com'],
+          },
+        ],
+      }),
+    );
+    expect(await refusedWithin(start([], env), 10_000)).toBe(
+      `actbridge: configuration error: ${env.CLIENTS_FILE}: clients[0].client_secret: plaintext secret for "gateway"; use client_secret_hash (npm run hash-secret)\n`,
+    );
+  });
+
+  it('with a key file that cannot be read: one line, file and cause', async () => {
+    const dir = tempDir();
+    const { env } = await writeProductionConfig(dir, await freePort());
+    const keys = join(dir, 'keys');
+    mkdirSync(join(keys, 'active.json'), { recursive: true });
+    expect(await refusedWithin(start([], { ...env, SIGNING_KEYS: keys }), 10_000)).toBe(
+      `actbridge: configuration error: ${join(keys, 'active.json')}: cannot be read (EISDIR) (SIGNING_KEYS)\n`,
+    );
+  });
+
+  it('binding a non-loopback address without ISSUER', async () => {
+    const dir = tempDir();
+    const { env } = await writeProductionConfig(dir, await freePort());
+    const { ISSUER: _issuer, ...rest } = env;
+    expect(await refusedWithin(start([], { ...rest, HOST: '0.0.0.0' }), 10_000)).toBe(
+      'actbridge: configuration error: environment: ISSUER: required when HOST (0.0.0.0) is not a loopback address; tokens would name http://localhost as their issuer\n',
+    );
+  });
+});
+
+describe('node dist/main.js: production serves a real configuration', () => {
+  it('counts usable anchors at startup, is ready, and exchanges', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const config = await writeProductionConfig(dir, port);
+    const server = start(['serve'], config.env);
+    await waitForOutput(
+      server,
+      /listening on 127\.0\.0\.1:\d+ \(production\).*1 of 1 trust anchor\(s\) usable, 1 client\(s\)/,
+    );
+    expect(server.output()).not.toMatch(/DEVELOPMENT/);
+
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 200,
+      body: {
+        status: 'ready',
+        replay_store: { store: 'memory', status: 'up' },
+        trust_anchors: { usable: 1, configured: 1 },
+      },
+    });
+    const { status, body } = await exchange(`http://127.0.0.1:${port}`, config);
+    expect({ status, body }).toMatchObject({ status: 200, body: { token_type: 'Bearer', scope: 'read' } });
+  });
+
+  it('is not ready until an anchor has usable keys, and names the JWKS URL and cause in its log', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const config = await writeProductionConfig(dir, port);
+    // The anchor's keys come from a JWKS endpoint that fails at first.
+    let jwksUp = false;
+    const jwks = createServer((request, response) => {
+      response.statusCode = jwksUp ? 200 : 503;
+      response.setHeader('content-type', 'application/json');
+      response.end(jwksUp ? JSON.stringify(config.idp.publicJwks) : '{}');
+    });
+    httpServers.push(jwks);
+    await new Promise<void>((done) => jwks.listen(0, '127.0.0.1', done));
+    const jwksUrl = `http://127.0.0.1:${(jwks.address() as { port: number }).port}/jwks`;
+    writeFileSync(
+      join(config.env.TRUST_ANCHORS_DIR!, 'partner.yaml'),
+      stringify({ issuer: config.idp.issuer, audiences: [config.idpAudience], jwks_uri: jwksUrl }),
+    );
+    const server = start([], { ...config.env, JWKS_COOLDOWN: '0' });
+    await waitForOutput(server, /listening on .*0 of 1 trust anchor\(s\) usable/);
+    await waitForOutput(server, new RegExp(`JWKS fetch failed: HTTP 503 from ${jwksUrl.replace(/[./]/g, '\\$&')}`));
+
+    const readiness = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    expect(await readiness()).toMatchObject({
+      status: 503,
+      body: { status: 'not_ready', trust_anchors: { usable: 0, configured: 1 } },
+    });
+
+    // Readiness itself retries the fetch: a not-ready instance gets no exchanges that would.
+    jwksUp = true;
+    const deadline = Date.now() + 10_000;
+    let state = await readiness();
+    while (state.status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      state = await readiness();
+    }
+    expect(state).toMatchObject({ status: 200, body: { trust_anchors: { usable: 1, configured: 1 } } });
+  });
+
+  it('names the discovery URL and the cause when discovery fails', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const config = await writeProductionConfig(dir, port);
+    const closed = await freePort();
+    writeFileSync(
+      join(config.env.TRUST_ANCHORS_DIR!, 'partner.yaml'),
+      stringify({ issuer: `http://127.0.0.1:${closed}/tenant`, audiences: [config.idpAudience] }),
+    );
+    const server = start([], config.env);
+    await waitForOutput(
+      server,
+      new RegExp(
+        `JWKS fetch failed: http://127\\.0\\.0\\.1:${closed}/tenant/\\.well-known/openid-configuration: discovery failed: .*ECONNREFUSED`,
+      ),
+    );
+  });
+});
+
+describe('configuration errors name the file (or variable) and field, without a stack trace', () => {
   it.each([
     [
       'a client file with a typo',
@@ -195,11 +301,15 @@ describe('npm start on the shipped configuration', () => {
         expected: ['AUDIT_LOG: cannot open /nonexistent-dir/audit.log for appending (ENOENT)'],
       }),
     ],
-  ])('refuses to start on %s, naming the file and field', async (_name, make) => {
+  ])('start-dev refuses %s', async (_name, make) => {
     const { env, expected } = make();
-    const server = startServer({ PORT: String(await freePort()), ...env });
-    expect((await server.exited).code).toBe(1);
-    for (const text of expected) expect(server.output()).toContain(text);
-    expect(server.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    const output = await refusedWithin(start(['start-dev'], { PORT: String(await freePort()), ...env }), 15_000);
+    for (const text of expected) expect(output).toContain(text);
+  });
+
+  it('an unknown command prints the usage', async () => {
+    const server = start(['srve'], {});
+    expect((await server.exited).code).toBe(2);
+    expect(server.output()).toMatch(/^usage: actbridge \[serve \| start-dev\]/);
   });
 });

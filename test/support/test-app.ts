@@ -5,6 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { stringify } from 'yaml';
 import { createApp } from '../../src/app.factory.js';
 import { MemoryAuditSink } from '../../src/audit/audit-sink.js';
+import type { RunMode } from '../../src/config/run-mode.js';
 import { loadStsConfig, type StsConfig } from '../../src/config/sts-config.js';
 import { freePort } from './free-port.js';
 
@@ -16,6 +17,8 @@ export interface TestAppOptions {
   readonly env?: Record<string, string>;
   /** Listen on this port (default: a free one). */
   readonly port?: number;
+  /** Default `development` (ephemeral key, plaintext secrets), as most suites need; `production` for its checks. */
+  readonly mode?: RunMode;
 }
 
 export interface TestApp {
@@ -44,15 +47,18 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   writeFileSync(join(dir, 'clients.yaml'), stringify({ clients: options.clients }));
   const port = options.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}`;
-  const config = loadStsConfig({
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ISSUER: issuer,
-    TRUST_ANCHORS_DIR: anchorsDir,
-    CLIENTS_FILE: join(dir, 'clients.yaml'),
-    LOG_LEVEL: 'error',
-    ...options.env,
-  });
+  const config = loadStsConfig(
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      ISSUER: issuer,
+      TRUST_ANCHORS_DIR: anchorsDir,
+      CLIENTS_FILE: join(dir, 'clients.yaml'),
+      LOG_LEVEL: 'error',
+      ...options.env,
+    },
+    options.mode ?? 'development',
+  );
   const audit = new MemoryAuditSink();
   const app = await createApp(config, { auditSink: audit, logger: false });
   await app.listen({ port, host: '127.0.0.1' });

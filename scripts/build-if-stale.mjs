@@ -1,0 +1,34 @@
+// Builds dist/ with tsc (always with --always; otherwise only when a source or build setting is newer than the last build), so that
+// `npm start` and the CLI scripts start at once on a current build.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const stamp = 'dist/.build-stamp';
+const inputs = ['package.json', 'tsconfig.json', 'tsconfig.build.json'];
+
+function newest(dir) {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+const built = mtime(stamp);
+const changed = Math.max(newest('src'), ...inputs.map((file) => mtime(file) ?? 0));
+if (process.argv.includes('--always') || built === undefined || changed >= built) {
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
+  writeFileSync(stamp, `${new Date().toISOString()}\n`);
+}

@@ -1,0 +1,181 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from './config-error.js';
+import { loadStsConfig } from './sts-config.js';
+
+const HASH = '$scrypt$ln=15,r=8,p=1$IyzQ3FdSIcELzuWGbOYT9A$YCRur73xcSy0M3ywCNjY1eeASkVWWKWEB2hRrIpy8lw';
+const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Setup {
+  readonly anchor?: string;
+  readonly client?: string;
+}
+
+/** A configuration directory that is valid in production unless a part is replaced. */
+function setup({ anchor, client }: Setup = {}): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'actbridge-prod-'));
+  dirs.push(dir);
+  const anchors = join(dir, 'trust-anchors');
+  mkdirSync(anchors);
+  writeFileSync(join(anchors, 'idp.jwks.json'), JWKS);
+  writeFileSync(
+    join(anchors, 'idp.yaml'),
+    anchor ?? 'issuer: https://idp.example.com\naudiences: [https://sts.example.com]\njwks_file: idp.jwks.json\n',
+  );
+  writeFileSync(
+    join(dir, 'clients.yaml'),
+    `clients:\n  - client_id: gw\n    token_endpoint_auth_method: client_secret_basic\n    ${
+      client ?? `client_secret_hash: ${HASH}`
+    }\n    audiences: [https://api.example.com]\n`,
+  );
+  writeFileSync(join(dir, 'key.json'), '{}');
+  return {
+    TRUST_ANCHORS_DIR: anchors,
+    CLIENTS_FILE: join(dir, 'clients.yaml'),
+    SIGNING_KEYS: join(dir, 'key.json'),
+  };
+}
+
+function refusal(env: Record<string, string>): string {
+  try {
+    loadStsConfig(env, 'production');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error('expected production to refuse this configuration');
+}
+
+describe('production mode (actbridge serve)', () => {
+  it('accepts a configuration with signing keys, hashed secrets and real anchors', () => {
+    const config = loadStsConfig(setup(), 'production');
+    expect(config.mode).toBe('production');
+    expect(config.server.issuer).toBe('http://localhost:8080');
+  });
+
+  it('refuses to start without signing keys, in one line naming the variable', () => {
+    const env = setup();
+    delete env.SIGNING_KEYS;
+    expect(refusal(env)).toBe(
+      'environment: SIGNING_KEYS: required in production (a JWK/JWKS/PEM file or a directory of them); `npm start` runs the development defaults',
+    );
+  });
+
+  it('names a misspelt setting and what it looks like', () => {
+    const env = setup();
+    env.SIGNING_KEY = env.SIGNING_KEYS!;
+    delete env.SIGNING_KEYS;
+    expect(refusal(env)).toBe(
+      'refusing to start in production:\n' +
+        '  environment: SIGNING_KEY is not an actbridge setting; did you mean SIGNING_KEYS?\n' +
+        '  environment: SIGNING_KEYS: required in production (a JWK/JWKS/PEM file or a directory of them); `npm start` runs the development defaults',
+    );
+  });
+
+  it('refuses a misspelt setting even when everything else is in place', () => {
+    expect(refusal({ ...setup(), MAX_TOKEN_TL: '60' })).toBe(
+      'environment: MAX_TOKEN_TL is not an actbridge setting; did you mean MAX_TOKEN_TTL?',
+    );
+  });
+
+  it('leaves alone a variable an anchor names for its secret', () => {
+    const anchor =
+      'issuer: https://idp.example.com\naudiences: [https://sts.example.com]\ntoken_types: [jwt, access_token]\n' +
+      'introspection: { client_id: sts, client_secret_env: SIGNING_KEYZ, clients: [gw] }\n';
+    expect(() => loadStsConfig({ ...setup({ anchor }), SIGNING_KEYZ: 'secret' }, 'production')).not.toThrow();
+  });
+
+  it('refuses a development_only anchor, naming its file', () => {
+    const env = setup({
+      anchor: 'issuer: https://idp.example.com\naudiences: [x]\njwks_file: idp.jwks.json\ndevelopment_only: true\n',
+    });
+    expect(refusal(env)).toBe(
+      `${join(env.TRUST_ANCHORS_DIR!, 'idp.yaml')}: development_only: a development anchor (its private key may be public) cannot be trusted in production; remove the file`,
+    );
+  });
+
+  it('refuses a plaintext client secret, naming the file and the client', () => {
+    const env = setup({ client: 'client_secret: a-plaintext-secret-of-some-length' });
+    expect(refusal(env)).toBe(
+      `${env.CLIENTS_FILE}: clients[0].client_secret: plaintext secret for "gw"; use client_secret_hash (npm run hash-secret)`,
+    );
+  });
+
+  it('refuses a non-loopback HOST without ISSUER', () => {
+    expect(refusal({ ...setup(), HOST: '0.0.0.0' })).toBe(
+      'environment: ISSUER: required when HOST (0.0.0.0) is not a loopback address; tokens would name http://localhost as their issuer',
+    );
+    expect(loadStsConfig({ ...setup(), HOST: '::1' }, 'production').server.issuer).toBe('http://localhost:8080');
+    expect(
+      loadStsConfig({ ...setup(), HOST: '0.0.0.0', ISSUER: 'https://sts.example.com' }, 'production').server.issuer,
+    ).toBe('https://sts.example.com');
+  });
+
+  it.each(['http://sts.example.com', 'http://10.0.0.1:8080'])('refuses a plaintext ISSUER %s', (issuer) => {
+    expect(refusal({ ...setup(), ISSUER: issuer })).toBe(
+      'environment: invalid configuration\n  ISSUER: must be an https URL without fragment (http only for localhost/127.0.0.1)',
+    );
+  });
+
+  it('lists every cause, one line each, when there are several', () => {
+    const env = setup({ client: 'client_secret: a-plaintext-secret-of-some-length' });
+    delete env.SIGNING_KEYS;
+    expect(refusal(env).split('\n')).toEqual([
+      'refusing to start in production:',
+      expect.stringContaining('SIGNING_KEYS: required'),
+      expect.stringContaining('clients[0].client_secret: plaintext secret'),
+    ]);
+  });
+
+  it('development mode accepts all of it (start-dev)', () => {
+    const env = setup({ client: 'client_secret: a-plaintext-secret-of-some-length' });
+    delete env.SIGNING_KEYS;
+    expect(loadStsConfig({ ...env, HOST: '0.0.0.0' }, 'development').mode).toBe('development');
+  });
+});
+
+describe('configuration messages', () => {
+  it('one message per field: the kind of value first, not its consequences', () => {
+    expect(refusal({ ...setup(), PORT: 'abc' })).toBe(
+      'environment: invalid configuration\n  PORT: must be an integer number',
+    );
+    expect(refusal({ ...setup(), TOKEN_TTL: '1.5' })).toBe(
+      'environment: invalid configuration\n  TOKEN_TTL: must be an integer number',
+    );
+  });
+
+  it('a missing required field says "required"', () => {
+    const env = setup({ anchor: 'audiences: [https://sts.example.com]\njwks_file: idp.jwks.json\n' });
+    expect(refusal(env)).toBe(`${join(env.TRUST_ANCHORS_DIR!, 'idp.yaml')}: invalid configuration\n  issuer: required`);
+  });
+
+  it('TLS needs both files', () => {
+    expect(refusal({ ...setup(), TLS_CERT_FILE: '/x.pem' })).toBe(
+      'environment: TLS_CERT_FILE and TLS_KEY_FILE: set both, or neither',
+    );
+  });
+
+  it.each([
+    ['10.0.0.0/8, 192.168.1.7', true],
+    ['loopback,uniquelocal', true],
+    ['::1, fd00::/8', true],
+    ['*', false],
+    ['true', false],
+    ['10.0.0.0/33', false],
+    ['10.0.0.0/8/1', false],
+    ['proxy.internal', false],
+  ])('TRUST_PROXY=%s accepted: %s', (value, ok) => {
+    if (ok) expect(loadStsConfig({ ...setup(), TRUST_PROXY: value }, 'production').server.trustProxy).toBe(value);
+    else
+      expect(refusal({ ...setup(), TRUST_PROXY: value })).toMatch(
+        /^environment: invalid configuration\n  TRUST_PROXY: must be/,
+      );
+  });
+});

@@ -1,0 +1,169 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { generate } from 'selfsigned';
+import { createApp } from '../../src/app.factory.js';
+import { ConfigError } from '../../src/config/config-error.js';
+import { loadStsConfig } from '../../src/config/sts-config.js';
+import { freePort } from '../support/free-port.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { GRANT_TOKEN_EXCHANGE, startTestApp, TT, type TestApp } from '../support/test-app.js';
+
+/** The native TLS listener (TLS_CERT_FILE/TLS_KEY_FILE) and the client address behind proxies (TRUST_PROXY). */
+
+const AUDIENCE = 'urn:actbridge:tls';
+const CLIENT = {
+  client_id: 'svc',
+  token_endpoint_auth_method: 'client_secret_post',
+  client_secret: 'svc-secret-of-some-length',
+  audiences: ['https://api.example.com'],
+  default_audience: 'https://api.example.com',
+};
+
+let idp: TestIssuer;
+let dir: string;
+let cert: string;
+const apps: TestApp[] = [];
+
+beforeAll(async () => {
+  idp = await createTestIssuer('https://idp.tls.example');
+  dir = mkdtempSync(join(tmpdir(), 'actbridge-tls-'));
+  const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+    keyType: 'ec',
+    algorithm: 'sha256',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+  });
+  cert = pems.cert;
+  writeFileSync(join(dir, 'clients.yaml'), 'clients: []\n');
+  mkdirSync(join(dir, 'anchors'));
+  writeFileSync(join(dir, 'tls.crt'), pems.cert);
+  writeFileSync(join(dir, 'tls.key'), pems.private);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+afterEach(async () => {
+  for (const app of apps.splice(0)) await app.close();
+});
+
+async function start(env: Record<string, string>, port?: number): Promise<TestApp> {
+  const app = await startTestApp({
+    anchors: { idp: { issuer: idp.issuer, audiences: [AUDIENCE], jwks: idp.publicJwks } },
+    clients: [CLIENT],
+    env,
+    ...(port ? { port } : {}),
+  });
+  apps.push(app);
+  return app;
+}
+
+async function exchangeForm(): Promise<URLSearchParams> {
+  return new URLSearchParams({
+    grant_type: GRANT_TOKEN_EXCHANGE,
+    client_id: CLIENT.client_id,
+    client_secret: CLIENT.client_secret,
+    subject_token: await idp.mint({ sub: 'alice', aud: AUDIENCE }),
+    subject_token_type: TT.accessToken,
+  });
+}
+
+describe('TLS listener', () => {
+  it('serves the token endpoint over HTTPS with the configured certificate', async () => {
+    const port = await freePort();
+    await start(
+      {
+        ISSUER: `https://localhost:${port}`,
+        TLS_CERT_FILE: join(dir, 'tls.crt'),
+        TLS_KEY_FILE: join(dir, 'tls.key'),
+      },
+      port,
+    );
+    const body = (await exchangeForm()).toString();
+    const response = await new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
+      const req = request(
+        {
+          host: 'localhost',
+          port,
+          path: '/oauth/token',
+          method: 'POST',
+          ca: cert, // the client trusts this certificate only, and checks the host name against it
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown> }));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(response).toMatchObject({ status: 200, json: { token_type: 'Bearer' } });
+    // Plain HTTP on the TLS port gets nowhere.
+    await expect(fetch(`http://localhost:${port}/health/live`)).rejects.toThrow();
+  });
+
+  it('refuses to start on files that are not a certificate and its key, naming them', async () => {
+    writeFileSync(join(dir, 'junk.pem'), 'not a pem');
+    const config = loadStsConfig(
+      {
+        TRUST_ANCHORS_DIR: join(dir, 'anchors'),
+        CLIENTS_FILE: join(dir, 'clients.yaml'),
+        TLS_CERT_FILE: join(dir, 'junk.pem'),
+        TLS_KEY_FILE: join(dir, 'tls.key'),
+      },
+      'development',
+    );
+    await expect(createApp(config, { logger: false })).rejects.toThrow(ConfigError);
+    await expect(createApp(config, { logger: false })).rejects.toThrow(
+      new RegExp(
+        `^${join(dir, 'junk.pem')}, ${join(dir, 'tls.key')}: not a PEM certificate chain and its private key \\(.*\\) \\(TLS_CERT_FILE, TLS_KEY_FILE\\)$`,
+      ),
+    );
+  });
+});
+
+describe('client address in audit lines (TRUST_PROXY)', () => {
+  async function clientIp(app: TestApp, headers: Record<string, string>): Promise<unknown> {
+    const before = app.audit.lines.length;
+    const response = await fetch(app.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: await exchangeForm(),
+    });
+    expect(response.status).toBe(200);
+    const lines = app.audit.lines.slice(before);
+    expect(lines).toHaveLength(1);
+    return lines[0]!.client_ip;
+  }
+
+  it('without TRUST_PROXY: the socket peer, whatever X-Forwarded-For says', async () => {
+    const app = await start({});
+    expect(await clientIp(app, { 'x-forwarded-for': '203.0.113.7' })).toBe('127.0.0.1');
+  });
+
+  it('through a trusted proxy: the address it forwarded', async () => {
+    const app = await start({ TRUST_PROXY: '127.0.0.1' });
+    expect(await clientIp(app, { 'x-forwarded-for': '203.0.113.7' })).toBe('203.0.113.7');
+    // A caller cannot slip in an address of its own: only the hop the trusted proxy added counts.
+    expect(await clientIp(app, { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' })).toBe('203.0.113.7');
+  });
+
+  it('through an untrusted peer: the peer', async () => {
+    const app = await start({ TRUST_PROXY: '10.0.0.0/8' });
+    expect(await clientIp(app, { 'x-forwarded-for': '203.0.113.7' })).toBe('127.0.0.1');
+  });
+
+  it('refusals carry it too', async () => {
+    const app = await start({ TRUST_PROXY: 'loopback' });
+    const response = await fetch(app.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.9' },
+      body: new URLSearchParams({ grant_type: 'password' }),
+    });
+    expect(response.status).toBe(400);
+    expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', client_ip: '203.0.113.9' });
+  });
+});
