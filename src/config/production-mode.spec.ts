@@ -175,7 +175,7 @@ describe('configuration messages', () => {
     if (ok) expect(loadStsConfig({ ...setup(), TRUST_PROXY: value }, 'production').server.trustProxy).toBe(value);
     else
       expect(refusal({ ...setup(), TRUST_PROXY: value })).toMatch(
-        /^environment: invalid configuration\n  TRUST_PROXY: must be/,
+        /^environment: invalid configuration\n {2}TRUST_PROXY: must be/,
       );
   });
 });
