@@ -18,6 +18,48 @@ export class CanonicalizationRefused extends Error {
 }
 
 /**
+ * Namespace bindings as one stack per prefix, pushed when a walk enters an element and popped when it
+ * leaves: a lookup costs one map access whatever the depth or the number of bindings, so no document
+ * makes canonicalization more than linear in its size (copying a scope per element would be quadratic).
+ */
+export class NamespaceStack {
+  private readonly stacks = new Map<string, string[]>();
+
+  get(prefix: string): string | undefined {
+    const stack = this.stacks.get(prefix);
+    return stack && stack.length > 0 ? stack[stack.length - 1] : undefined;
+  }
+
+  push(prefix: string, uri: string): void {
+    const stack = this.stacks.get(prefix);
+    if (stack) stack.push(uri);
+    else this.stacks.set(prefix, [uri]);
+  }
+
+  pop(prefix: string): void {
+    this.stacks.get(prefix)!.pop();
+  }
+
+  /** Every bound prefix with its innermost binding. */
+  *bindings(): IterableIterator<[string, string]> {
+    for (const [prefix, stack] of this.stacks) if (stack.length > 0) yield [prefix, stack[stack.length - 1]!];
+  }
+
+  /** The bindings in scope at `element`'s parent: every ancestor's declarations, outermost first. */
+  static ofAncestors(element: XmlElement): NamespaceStack {
+    const ancestors: XmlElement[] = [];
+    for (let node = element.parentNode; node && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
+      ancestors.push(node as XmlElement);
+    }
+    const scope = new NamespaceStack();
+    for (let i = ancestors.length - 1; i >= 0; i--) {
+      for (const [prefix, uri] of ancestors[i]!.namespaceDeclarations) scope.push(prefix, uri);
+    }
+    return scope;
+  }
+}
+
+/**
  * The canonical form of `element`'s subtree (https://www.w3.org/TR/xml-exc-c14n/, without comments): the
  * octets a Reference digest or a SignedInfo signature covers. A namespace declaration is rendered on the
  * first output element that visibly uses its prefix (or lists it as inclusive), unless an output
@@ -27,37 +69,54 @@ export class CanonicalizationRefused extends Error {
  * "without comments" form would otherwise let a comment split signed text unnoticed.
  */
 export function exclusiveCanonicalXml(element: XmlElement, options: ExclusiveC14nOptions = {}): string {
-  const inclusive = (options.inclusiveNamespacePrefixes ?? []).map((p) => (p === '#default' ? '' : p));
+  const inclusive = new Set((options.inclusiveNamespacePrefixes ?? []).map((p) => (p === '#default' ? '' : p)));
   const out: string[] = [];
-  renderElement(element, new Map(), inclusive, options.exclude, out);
+  const walk = {
+    scope: NamespaceStack.ofAncestors(element),
+    rendered: new NamespaceStack(),
+    inclusive,
+    exclude: options.exclude,
+    out,
+  };
+  renderElement(element, true, walk);
   return out.join('');
 }
 
-function renderElement(
-  element: XmlElement,
-  renderedByAncestors: ReadonlyMap<string, string>,
-  inclusive: readonly string[],
-  exclude: XmlElement | undefined,
-  out: string[],
-): void {
-  // Prefixes visibly utilized (Exc-C14N §3): the element's own, and those of its qualified attributes.
-  const utilized = new Set<string>([element.prefix]);
-  for (const attribute of element.attributes) if (attribute.prefix !== '') utilized.add(attribute.prefix);
-  for (const prefix of inclusive) utilized.add(prefix);
+interface ExclusiveWalk {
+  /** The document's bindings in scope at the element being rendered. */
+  readonly scope: NamespaceStack;
+  /** The bindings output ancestors rendered. */
+  readonly rendered: NamespaceStack;
+  readonly inclusive: ReadonlySet<string>;
+  readonly exclude: XmlElement | undefined;
+  readonly out: string[];
+}
 
-  let rendered: Map<string, string> | undefined;
+function renderElement(element: XmlElement, apex: boolean, walk: ExclusiveWalk): void {
+  const { scope, rendered, inclusive, out } = walk;
+  for (const [prefix, uri] of element.namespaceDeclarations) scope.push(prefix, uri);
+
+  // Prefixes visibly utilized (Exc-C14N §3): the element's own, and those of its qualified attributes.
+  // An inclusive prefix's binding can only change where it is declared, so below the apex only the
+  // element's own declarations of inclusive prefixes need a look.
+  const candidates = new Set<string>([element.prefix]);
+  for (const attribute of element.attributes) if (attribute.prefix !== '') candidates.add(attribute.prefix);
+  if (apex) for (const prefix of inclusive) candidates.add(prefix);
+  else if (inclusive.size > 0) {
+    for (const prefix of element.namespaceDeclarations.keys()) if (inclusive.has(prefix)) candidates.add(prefix);
+  }
+
   const declarations: [string, string][] = [];
-  for (const prefix of utilized) {
+  for (const prefix of candidates) {
     if (prefix === 'xml') continue;
-    const uri = element.lookupNamespaceURI(prefix);
+    const uri = scope.get(prefix) ?? (prefix === '' ? '' : undefined);
     // An inclusive prefix out of scope here renders nothing (only utilized prefixes are always bound).
     if (uri === undefined) continue;
-    const inEffect = renderedByAncestors.get(prefix) ?? '';
-    if (uri === inEffect && (prefix === '' || renderedByAncestors.has(prefix))) continue;
-    if (prefix !== '' && uri === '') continue;
+    const inEffect = rendered.get(prefix);
+    if (prefix === '' ? uri === (inEffect ?? '') : uri === inEffect) continue;
     declarations.push([prefix, uri]);
-    (rendered ??= new Map(renderedByAncestors)).set(prefix, uri);
   }
+  for (const [prefix, uri] of declarations) rendered.push(prefix, uri);
   declarations.sort(([a], [b]) => compareCodePoints(a, b));
 
   const qname = element.nodeName;
@@ -65,23 +124,39 @@ function renderElement(
   for (const [prefix, uri] of declarations) {
     out.push(prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`, escapeAttribute(uri), '"');
   }
+  renderAttributes(element, out);
+  out.push('>');
+  renderContent(element, walk.exclude, out, (child) => renderElement(child, false, walk));
+  out.push('</', qname, '>');
+
+  for (const [prefix] of declarations) rendered.pop(prefix);
+  for (const prefix of element.namespaceDeclarations.keys()) scope.pop(prefix);
+}
+
+/** The element's attributes (namespace declarations excluded), ordered by namespace URI then local name. */
+export function renderAttributes(element: XmlElement, out: string[]): void {
   const attributes =
     element.attributes.length > 1 ? [...element.attributes].sort(byNamespaceThenLocalName) : element.attributes;
   for (const attribute of attributes) out.push(' ', attribute.name, '="', escapeAttribute(attribute.value), '"');
-  out.push('>');
+}
 
-  const inScope = rendered ?? renderedByAncestors;
-  for (let node: XmlNode | null = element.firstChild; node; node = node.nextSibling) {
+/** Text escaped, child elements (but `exclude`) through `element`; comments and PIs refused. */
+export function renderContent(
+  parent: XmlElement,
+  exclude: XmlElement | undefined,
+  out: string[],
+  element: (child: XmlElement) => void,
+): void {
+  for (let node: XmlNode | null = parent.firstChild; node; node = node.nextSibling) {
     if (node.nodeType === TEXT_NODE) out.push(escapeText((node as XmlText).data));
     else if (node.nodeType === ELEMENT_NODE) {
-      if (node !== exclude) renderElement(node as XmlElement, inScope, inclusive, exclude, out);
+      if (node !== exclude) element(node as XmlElement);
     } else if (node.nodeType === COMMENT_NODE) {
       throw new CanonicalizationRefused('signed content must not contain XML comments');
     } else {
       throw new CanonicalizationRefused('signed content must not contain processing instructions');
     }
   }
-  out.push('</', qname, '>');
 }
 
 function byNamespaceThenLocalName(
@@ -134,6 +209,6 @@ function escapeText(text: string): string {
 }
 
 /** C14N §2.3: attribute values escape & < " and the whitespace characters tab, line feed, carriage return. */
-function escapeAttribute(value: string): string {
+export function escapeAttribute(value: string): string {
   return ATTRIBUTE_SPECIAL.test(value) ? value.replace(ATTRIBUTE_SPECIALS, (c) => ESCAPES[c]!) : value;
 }
