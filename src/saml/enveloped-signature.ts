@@ -124,16 +124,17 @@ export function verifyEnvelopedSignature(
     throw new XmlSignatureRejected('signed ID is not unique in the document', true);
   }
 
-  let digested: string;
+  const digester = createHash(parts.digestHash);
   let signedInfo: string;
   try {
-    digested = canonicalize(signed, parts.referenceC14n, parts.signature);
+    // The Reference's canonical form goes to the digest as it is produced, never held whole.
+    canonicalize(signed, parts.referenceC14n, parts.signature, (chunk) => digester.update(chunk, 'utf8'));
     signedInfo = canonicalize(parts.signedInfo, parts.signedInfoC14n);
   } catch (error) {
     if (error instanceof CanonicalizationRefused) throw new XmlSignatureRejected(error.message);
     throw error;
   }
-  const digest = createHash(parts.digestHash).update(digested, 'utf8').digest();
+  const digest = digester.digest();
   if (digest.length !== parts.digestValue.length || !timingSafeEqual(digest, parts.digestValue)) {
     throw new XmlSignatureRejected('Reference digest does not match: the signed content was altered', true);
   }
@@ -158,10 +159,15 @@ export function verifyEnvelopedSignature(
   throw new XmlSignatureRejected('SignatureValue does not verify with any of the issuer certificates', true);
 }
 
-function canonicalize(element: XmlElement, c14n: Canonicalization, exclude?: XmlElement): string {
+function canonicalize(
+  element: XmlElement,
+  c14n: Canonicalization,
+  exclude?: XmlElement,
+  write?: (chunk: string) => void,
+): string {
   return c14n.exclusive
-    ? exclusiveCanonicalXml(element, { exclude, inclusiveNamespacePrefixes: c14n.prefixes })
-    : inclusiveCanonicalXml(element, { exclude });
+    ? exclusiveCanonicalXml(element, { exclude, inclusiveNamespacePrefixes: c14n.prefixes, write })
+    : inclusiveCanonicalXml(element, { exclude, write });
 }
 
 function readSignature(signed: XmlElement, profile: SignatureProfile): SignatureParts {
@@ -331,7 +337,12 @@ function root(node: XmlNode): XmlNode {
 function countElementsWithId(top: XmlNode, id: string): number {
   let count = 0;
   forEachElement(top, (el) => {
-    if (el.attributes.some((a) => ID_ATTRIBUTES.has(a.localName) && a.value === id)) count++;
+    for (const attribute of el.attributes) {
+      if (attribute.value === id && ID_ATTRIBUTES.has(attribute.localName)) {
+        count++;
+        break;
+      }
+    }
   });
   return count;
 }

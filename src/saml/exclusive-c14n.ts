@@ -11,6 +11,8 @@ export interface ExclusiveC14nOptions {
    * wherever they are in scope ('#default' is the default namespace).
    */
   readonly inclusiveNamespacePrefixes?: readonly string[];
+  /** Receives the canonical form in chunks, as it is produced, instead of it being returned (a digest). */
+  readonly write?: (chunk: string) => void;
 }
 
 export class CanonicalizationRefused extends Error {
@@ -70,16 +72,42 @@ export class NamespaceStack {
  */
 export function exclusiveCanonicalXml(element: XmlElement, options: ExclusiveC14nOptions = {}): string {
   const inclusive = new Set((options.inclusiveNamespacePrefixes ?? []).map((p) => (p === '#default' ? '' : p)));
-  const out: string[] = [];
   const walk = {
     scope: NamespaceStack.ofAncestors(element),
     rendered: new NamespaceStack(),
     inclusive,
     exclude: options.exclude,
-    out,
+    out: new Output(options.write),
   };
   renderElement(element, true, walk);
-  return out.join('');
+  return walk.out.end();
+}
+
+/**
+ * The canonical text as it is built: pieces appended to a string (V8 joins them lazily), handed to the
+ * writer, if any, every few kB. Pushing the pieces into an array for one `join` costs time quadratic in
+ * their number in V8 past some tens of thousands, and flattening one long chain of appended pieces is
+ * several times slower than a few short ones: an input of many small elements reaches both.
+ */
+export class Output {
+  private text = '';
+  constructor(private readonly write?: (chunk: string) => void) {}
+
+  append(piece: string): void {
+    this.text += piece;
+    if (this.write && this.text.length >= 4096) {
+      this.write(this.text);
+      this.text = '';
+    }
+  }
+
+  /** The canonical form, or '' when it went to the writer. */
+  end(): string {
+    if (!this.write) return this.text;
+    if (this.text.length > 0) this.write(this.text);
+    this.text = '';
+    return '';
+  }
 }
 
 interface ExclusiveWalk {
@@ -89,68 +117,88 @@ interface ExclusiveWalk {
   readonly rendered: NamespaceStack;
   readonly inclusive: ReadonlySet<string>;
   readonly exclude: XmlElement | undefined;
-  readonly out: string[];
+  readonly out: Output;
 }
 
 function renderElement(element: XmlElement, apex: boolean, walk: ExclusiveWalk): void {
   const { scope, rendered, inclusive, out } = walk;
-  for (const [prefix, uri] of element.namespaceDeclarations) scope.push(prefix, uri);
+  const declared = element.namespaceDeclarations;
+  if (declared.size > 0) for (const [prefix, uri] of declared) scope.push(prefix, uri);
 
   // Prefixes visibly utilized (Exc-C14N §3): the element's own, and those of its qualified attributes.
   // An inclusive prefix's binding can only change where it is declared, so below the apex only the
   // element's own declarations of inclusive prefixes need a look.
-  const candidates = new Set<string>([element.prefix]);
-  for (const attribute of element.attributes) if (attribute.prefix !== '') candidates.add(attribute.prefix);
-  if (apex) for (const prefix of inclusive) candidates.add(prefix);
-  else if (inclusive.size > 0) {
-    for (const prefix of element.namespaceDeclarations.keys()) if (inclusive.has(prefix)) candidates.add(prefix);
+  let declarations = declaration(undefined, element.prefix, walk);
+  for (const attribute of element.attributes) {
+    if (attribute.prefix !== '') declarations = declaration(declarations, attribute.prefix, walk);
   }
-
-  const declarations: [string, string][] = [];
-  for (const prefix of candidates) {
-    if (prefix === 'xml') continue;
-    const uri = scope.get(prefix) ?? (prefix === '' ? '' : undefined);
-    // An inclusive prefix out of scope here renders nothing (only utilized prefixes are always bound).
-    if (uri === undefined) continue;
-    const inEffect = rendered.get(prefix);
-    if (prefix === '' ? uri === (inEffect ?? '') : uri === inEffect) continue;
-    declarations.push([prefix, uri]);
+  if (apex) for (const prefix of inclusive) declarations = declaration(declarations, prefix, walk);
+  else if (inclusive.size > 0 && declared.size > 0) {
+    for (const prefix of declared.keys())
+      if (inclusive.has(prefix)) declarations = declaration(declarations, prefix, walk);
   }
-  for (const [prefix, uri] of declarations) rendered.push(prefix, uri);
-  declarations.sort(([a], [b]) => compareCodePoints(a, b));
+  if (declarations && declarations.length > 1) declarations.sort(([a], [b]) => compareCodePoints(a, b));
 
   const qname = element.nodeName;
-  out.push('<', qname);
-  for (const [prefix, uri] of declarations) {
-    out.push(prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`, escapeAttribute(uri), '"');
+  out.append(`<${qname}`);
+  if (declarations) {
+    for (const [prefix, uri] of declarations) {
+      out.append(`${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`);
+    }
   }
   renderAttributes(element, out);
-  out.push('>');
-  renderContent(element, walk.exclude, out, (child) => renderElement(child, false, walk));
-  out.push('</', qname, '>');
+  out.append('>');
+  renderContent(element, walk.exclude, out, renderChild, walk);
+  out.append(`</${qname}>`);
 
-  for (const [prefix] of declarations) rendered.pop(prefix);
-  for (const prefix of element.namespaceDeclarations.keys()) scope.pop(prefix);
+  if (declarations) for (const [prefix] of declarations) rendered.pop(prefix);
+  if (declared.size > 0) for (const prefix of declared.keys()) scope.pop(prefix);
+}
+
+function renderChild(child: XmlElement, walk: ExclusiveWalk): void {
+  renderElement(child, false, walk);
+}
+
+/**
+ * Adds `prefix`'s declaration to `declarations` if this element must render it: bound here, and not
+ * already rendered with that binding by an output ancestor (or by this element: it is recorded as
+ * rendered at once, so a prefix used twice is declared once).
+ */
+function declaration(
+  declarations: [string, string][] | undefined,
+  prefix: string,
+  { scope, rendered }: ExclusiveWalk,
+): [string, string][] | undefined {
+  if (prefix === 'xml') return declarations;
+  const uri = scope.get(prefix) ?? (prefix === '' ? '' : undefined);
+  // An inclusive prefix out of scope here renders nothing (only utilized prefixes are always bound).
+  if (uri === undefined) return declarations;
+  const inEffect = rendered.get(prefix);
+  if (prefix === '' ? uri === (inEffect ?? '') : uri === inEffect) return declarations;
+  rendered.push(prefix, uri);
+  (declarations ??= []).push([prefix, uri]);
+  return declarations;
 }
 
 /** The element's attributes (namespace declarations excluded), ordered by namespace URI then local name. */
-export function renderAttributes(element: XmlElement, out: string[]): void {
+export function renderAttributes(element: XmlElement, out: Output): void {
   const attributes =
     element.attributes.length > 1 ? [...element.attributes].sort(byNamespaceThenLocalName) : element.attributes;
-  for (const attribute of attributes) out.push(' ', attribute.name, '="', escapeAttribute(attribute.value), '"');
+  for (const attribute of attributes) out.append(` ${attribute.name}="${escapeAttribute(attribute.value)}"`);
 }
 
 /** Text escaped, child elements (but `exclude`) through `element`; comments and PIs refused. */
-export function renderContent(
+export function renderContent<C>(
   parent: XmlElement,
   exclude: XmlElement | undefined,
-  out: string[],
-  element: (child: XmlElement) => void,
+  out: Output,
+  element: (child: XmlElement, context: C) => void,
+  context: C,
 ): void {
   for (let node: XmlNode | null = parent.firstChild; node; node = node.nextSibling) {
-    if (node.nodeType === TEXT_NODE) out.push(escapeText((node as XmlText).data));
+    if (node.nodeType === TEXT_NODE) out.append(escapeText((node as XmlText).data));
     else if (node.nodeType === ELEMENT_NODE) {
-      if (node !== exclude) element(node as XmlElement);
+      if (node !== exclude) element(node as XmlElement, context);
     } else if (node.nodeType === COMMENT_NODE) {
       throw new CanonicalizationRefused('signed content must not contain XML comments');
     } else {

@@ -4,6 +4,7 @@ import {
   escapeAttribute,
   NamespaceStack,
   renderAttributes,
+  Output,
   renderContent,
 } from './exclusive-c14n.js';
 import { ELEMENT_NODE, type XmlElement } from './saml-xml.js';
@@ -23,7 +24,10 @@ export const INCLUSIVE_C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
  * than canonicalized one way or the other. Comments and processing instructions are refused as in
  * the exclusive form.
  */
-export function inclusiveCanonicalXml(element: XmlElement, options: { readonly exclude?: XmlElement } = {}): string {
+export function inclusiveCanonicalXml(
+  element: XmlElement,
+  options: { readonly exclude?: XmlElement; readonly write?: (chunk: string) => void } = {},
+): string {
   for (let node = element.parentNode; node && node.nodeType === ELEMENT_NODE; node = node.parentNode) {
     if ((node as XmlElement).attributes.some((attribute) => attribute.prefix === 'xml')) {
       throw new CanonicalizationRefused(
@@ -31,35 +35,36 @@ export function inclusiveCanonicalXml(element: XmlElement, options: { readonly e
       );
     }
   }
-  const out: string[] = [];
+  const out = new Output(options.write);
   const scope = NamespaceStack.ofAncestors(element);
   const render = (el: XmlElement, apex: boolean): void => {
+    const declared = el.namespaceDeclarations;
     const declarations: [string, string][] = [];
     if (apex) {
-      for (const [prefix, uri] of el.namespaceDeclarations) scope.push(prefix, uri);
+      for (const [prefix, uri] of declared) scope.push(prefix, uri);
       for (const [prefix, uri] of scope.bindings()) {
         if (prefix !== 'xml' && !(prefix === '' && uri === '')) declarations.push([prefix, uri]);
       }
-    } else {
-      for (const [prefix, uri] of el.namespaceDeclarations) {
+    } else if (declared.size > 0) {
+      for (const [prefix, uri] of declared) {
         const inParent = scope.get(prefix) ?? (prefix === '' ? '' : undefined);
         if (prefix !== 'xml' && uri !== inParent) declarations.push([prefix, uri]);
       }
-      for (const [prefix, uri] of el.namespaceDeclarations) scope.push(prefix, uri);
+      for (const [prefix, uri] of declared) scope.push(prefix, uri);
     }
-    declarations.sort(([a], [b]) => compareCodePoints(a, b));
+    if (declarations.length > 1) declarations.sort(([a], [b]) => compareCodePoints(a, b));
 
     const qname = el.nodeName;
-    out.push('<', qname);
+    out.append(`<${qname}`);
     for (const [prefix, uri] of declarations) {
-      out.push(prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`, escapeAttribute(uri), '"');
+      out.append(`${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`);
     }
     renderAttributes(el, out);
-    out.push('>');
-    renderContent(el, options.exclude, out, (child) => render(child, false));
-    out.push('</', qname, '>');
-    for (const prefix of el.namespaceDeclarations.keys()) scope.pop(prefix);
+    out.append('>');
+    renderContent(el, options.exclude, out, render, false);
+    out.append(`</${qname}>`);
+    if (declared.size > 0) for (const prefix of declared.keys()) scope.pop(prefix);
   };
   render(element, true);
-  return out.join('');
+  return out.end();
 }
