@@ -258,10 +258,12 @@ function canonicalization(el: XmlElement, name: string, profile: SignatureProfil
   const children = elementChildren(el);
   if (children.length === 0) return { exclusive: known.exclusive, prefixes: [] };
   const [inclusive] = children;
+  // Exc-C14N §3 puts InclusiveNamespaces in the exclusive c14n namespace; xml-crypto (so samlify and
+  // node-saml) writes it in the namespace of the algorithm it parameterizes, #WithComments included.
   if (
     !known.exclusive ||
     children.length !== 1 ||
-    inclusive!.namespaceURI !== INCLUSIVE_NAMESPACES ||
+    (inclusive!.namespaceURI !== INCLUSIVE_NAMESPACES && inclusive!.namespaceURI !== algorithm) ||
     inclusive!.localName !== 'InclusiveNamespaces' ||
     elementChildren(inclusive!).length > 0
   ) {
