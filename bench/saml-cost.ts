@@ -43,7 +43,7 @@ export interface SamlCostInput {
   readonly baseline?: string;
   /**
    * `variant`: the baseline's own assertion, canonicalized another way or with something in its
-   * unsigned KeyInfo (what once chose another verifier); `hostile`: made to cost as much as its size allows.
+   * unsigned KeyInfo (attacker-controlled, never read); `hostile`: made to cost as much as its size allows.
    */
   readonly group?: 'variant' | 'hostile';
 }

@@ -1792,9 +1792,8 @@ describe('the inclusive opt-in keeps the structural profile', () => {
   ])('%s', (_name, build) => expectHostileRefused(build()));
 });
 
-// The verifier used to be chosen by scanning every XML-DSig element under the Signature, KeyInfo
-// included: an Algorithm attribute naming inclusive c14n on a KeyName sent any assertion to node-saml.
-// KeyInfo is unsigned; now it is never read, so the same documents meet the same profile.
+// KeyInfo is unsigned: nothing in it may change how a signature is verified. A KeyName whose Algorithm
+// names inclusive c14n must leave the verdict as it is without it, in either profile.
 describe('the canonicalization is read from SignedInfo only, never from KeyInfo', () => {
   const KEY_NAME = `<ds:KeyName Algorithm="${C14N}">k</ds:KeyName>`;
   const withKeyName = (xml: string) => replaceOnce(xml, '<ds:KeyInfo>', `<ds:KeyInfo>${KEY_NAME}`);

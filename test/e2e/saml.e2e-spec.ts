@@ -536,7 +536,7 @@ describe('signature canonicalization', () => {
     await expectRefused(() => exchange(base64url(make())), 400, 'invalid_request', description);
   });
 
-  // A KeyName naming inclusive c14n in the unsigned KeyInfo once sent any assertion to another verifier.
+  // KeyInfo is unsigned: a KeyName whose Algorithm names inclusive c14n must change nothing.
   const keyName = (xml: string) =>
     xml.replace('<ds:KeyInfo>', `<ds:KeyInfo><ds:KeyName Algorithm="${C14N}">k</ds:KeyName>`);
 
