@@ -7,6 +7,7 @@ import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
 import { loadOnce } from './load.js';
 import { createMinimalPeer } from './minimal-peer.js';
 import { PATHS } from './paths.js';
+import { measureSamlCost } from './saml-cost.js';
 import { samlAssertionSigner } from './saml-signer.js';
 import { generate } from 'selfsigned';
 
@@ -125,5 +126,33 @@ describe('bench harness', () => {
     expect(id(a)).not.toBe(id(b));
     expect(a).toContain('<ds:SignatureValue>');
     expect(a).toContain(`<saml:Audience>${AUDIENCE}</saml:Audience>`);
+  });
+
+  it('the SAML cost inputs reach the signature check: genuine ones verify, hostile ones fail only there', async () => {
+    // dist/ is the build `npm test` makes first; the figures themselves are not checked (a shared machine).
+    const rows = await measureSamlCost(fileURLToPath(new URL('..', import.meta.url)), 0.01, 1);
+    const verdicts = Object.fromEntries(rows.map((r) => [r.id, r.verdict.replace(/: not made with .*/, '')]));
+    const invalid = 'refused: signature is invalid';
+    expect(verdicts).toEqual({
+      fast: 'verified',
+      inclusive: 'verified',
+      keyname: 'verified',
+      'inclusive-forged': invalid,
+      large: 'verified',
+      'large-inclusive': 'verified',
+      elements: invalid,
+      'elements-inclusive': invalid,
+      'prefix-list': invalid,
+      rebindings: invalid,
+      'declarations-inclusive': invalid,
+      deep: invalid,
+      attributes: invalid,
+      keyinfo: 'verified',
+    });
+    // Large inputs are as large as a request body allows (MAX_BODY_BYTES, 128 KiB, in base64url).
+    for (const row of rows.filter((r) => r.baseline === 'large' || r.id === 'large')) {
+      expect(Math.ceil((row.bytes * 4) / 3)).toBeLessThanOrEqual(131072 - 300);
+    }
+    expect(rows.every((r) => r.cpuUs > 0 && r.parseUs > 0)).toBe(true);
   });
 });

@@ -3,11 +3,22 @@ import type { FloorResult } from './floor.js';
 import type { KidTestResult } from './kid-test.js';
 import type { LoadSettings, PathResult } from './load.js';
 import type { BenchPath } from './paths.js';
+import { worstSamlInput, type SamlCostRow } from './saml-cost.js';
+
+/**
+ * The SAML cost targets: an assertion canonicalized another way, or with anything in its unsigned
+ * KeyInfo, costs about what it costs on the fast path; a hostile input costs at most a few times a
+ * genuine assertion of its size (what is left is per element: the strict parse and one walk).
+ */
+export const SAML_VARIANT_BOUND = 1.5;
+export const SAML_HOSTILE_BOUND = 8;
 
 export interface BenchReport {
   readonly command: string;
   readonly settings: LoadSettings;
   readonly floor: FloorResult | undefined;
+  /** SAML verification CPU by input, in-process (saml-cost.ts). */
+  readonly samlCost?: readonly SamlCostRow[];
   readonly results: ReadonlyArray<{ path: BenchPath; result: PathResult }>;
   readonly kid: KidTestResult | undefined;
   readonly auditLines: number;
@@ -68,6 +79,27 @@ export function targets(report: BenchReport): Target[] {
         }
       : { name: 'SAML assertion → JWT ≥ 0.5 × JWT→JWT req/s', pass: undefined, detail: 'not measured in this run' },
   );
+  for (const [group, bound, name] of [
+    ['variant', SAML_VARIANT_BOUND, 'a SAML assertion with inclusive c14n (opted in) or a KeyName naming it costs'],
+    ['hostile', SAML_HOSTILE_BOUND, 'no hostile SAML input costs more than'],
+  ] as const) {
+    const rows = report.samlCost;
+    const worst = rows && worstSamlInput(rows, group);
+    const title =
+      group === 'variant'
+        ? `${name} ≤ ${bound} × the fast path on the same assertion`
+        : `${name} ${bound} × a genuine assertion of its size on the fast path`;
+    const base = worst && rows!.find((r) => r.id === worst.baseline)!;
+    list.push(
+      worst && base
+        ? {
+            name: title,
+            pass: worst.ratio <= bound,
+            detail: `worst ${worst.ratio.toFixed(2)} × (${worst.id}: ${fmt(worst.cpuUs)} µs against ${base.id}: ${fmt(base.cpuUs)} µs)`,
+          }
+        : { name: title, pass: undefined, detail: 'not measured in this run' },
+    );
+  }
   const failures = report.results.filter((r) => r.result.runs.some((run) => run.non2xx > 0 || run.errors > 0));
   list.push({
     name: 'zero non-2xx responses (and no connection errors) in every run',
@@ -116,6 +148,20 @@ function resultsTable(report: BenchReport): string[] {
   return rows;
 }
 
+/** The SAML verification cost by input (saml-cost.ts), when measured. */
+function samlCostTable(report: BenchReport): string[] {
+  if (!report.samlCost) return [];
+  return [
+    '| Input | SAML document (in-process: decode, parse, checks, signature, read) | kB | Verdict | CPU µs | of which parse | × its baseline | Baseline |',
+    '|---|---|---:|---|---:|---:|---:|---|',
+    ...report.samlCost.map(
+      (r) =>
+        `| \`${r.id}\` | ${r.title} | ${(r.bytes / 1000).toFixed(1)} | ${r.verdict.startsWith('refused') ? 'refused' : r.verdict} | ` +
+        `${fmt(r.cpuUs)} | ${fmt(r.parseUs)} | ${r.ratio.toFixed(2)} | ${r.baseline ? `\`${r.baseline}\`` : '(itself)'} |`,
+    ),
+  ];
+}
+
 const mark = (pass: boolean | undefined): string => (pass === undefined ? 'n/a ' : pass ? 'PASS' : 'FAIL');
 
 /** The table and targets as printed on the console. */
@@ -123,6 +169,8 @@ export function consoleReport(report: BenchReport): string {
   return [
     '',
     ...resultsTable(report),
+    '',
+    ...samlCostTable(report),
     '',
     ...targets(report).map((t) => `${mark(t.pass)}  ${t.name}: ${t.detail}`),
     '',
@@ -146,6 +194,7 @@ export function markdownResults(report: BenchReport): string {
     '',
     ...resultsTable(report),
     '',
+    ...(report.samlCost ? ['### SAML verification cost by input', '', ...samlCostTable(report), ''] : []),
     '### Targets',
     '',
     ...targets(report).map((t) => `- **${mark(t.pass).trim()}** ${t.name}: ${t.detail}`),

@@ -9,16 +9,17 @@ import { kidTest, type KidTestResult } from './kid-test.js';
 import { PathMeasurement, type LoadSettings, type PathResult } from './load.js';
 import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream } from './paths.js';
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
+import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
 import { freePort, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
 import { startUpstreamIssuer } from './upstream.js';
 
 /**
- * `npm run bench`: the floor, the minimal peer and every actbridge path of PATHS, then the kid test;
- * prints the table and rewrites the results section of BENCHMARKS.md.
+ * `npm run bench`: the floor, the SAML verification cost by input, the minimal peer and every actbridge
+ * path of PATHS, then the kid test; prints the tables and rewrites the results section of BENCHMARKS.md.
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
- * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor` and `kid`; implies
- * BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1.
+ * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost` and `kid`;
+ * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1.
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -56,8 +57,30 @@ async function main(): Promise<void> {
       `  node:crypto ${floor.nodeCrypto.toFixed(0)}/s; jose ${floor.jose.toFixed(0)}/s (one at a time), ${floor.joseConcurrent.toFixed(0)}/s (32 in flight)`,
     );
   }
+  let samlCost: SamlCostRow[] | undefined;
+  if (wanted('saml-cost')) {
+    // Short slices over many rounds: every input is measured throughout, not in one stretch of the day.
+    const rounds = settings.runs * 3;
+    log(`SAML verification cost: ${rounds} rounds of 0.4 s per input, in-process (dist/) ...`);
+    samlCost = await measureSamlCost(ROOT, 0.4, rounds);
+  }
 
   const paths = PATHS.filter((p) => wanted(p.id));
+  if (paths.length === 0 && !wanted('kid')) {
+    const report: BenchReport = {
+      command: commandLine(),
+      settings,
+      floor,
+      samlCost,
+      results: [],
+      kid: undefined,
+      auditLines: 0,
+      date: new Date(),
+      load: [loadAtStart, loadavg()[0]!],
+    };
+    log(consoleReport(report));
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'actbridge-bench-'));
   const upstream = await startUpstreamIssuer();
   const partner = await startUpstreamIssuer('partner-1');
@@ -182,6 +205,7 @@ async function main(): Promise<void> {
     command: commandLine(),
     settings,
     floor,
+    samlCost,
     results,
     kid,
     auditLines,

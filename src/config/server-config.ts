@@ -131,6 +131,16 @@ export class ServerConfig {
   @Min(1)
   clientAssertionMaxLifetime!: number;
 
+  @Env(
+    'MAX_PRESENTED_TOKEN_LIFETIME',
+    'Longest remaining lifetime (exp - now) accepted of a presented token (subject and actor tokens, ID-JAGs, jwt-bearer assertions), seconds; a trust anchor may set its own `max_token_lifetime`.',
+    86400,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(31536000)
+  maxPresentedTokenLifetime!: number;
+
   @Env('MAX_BODY_BYTES', 'Largest accepted request body, bytes; larger bodies get 413.', 131072)
   @IsInt()
   @Min(1024)

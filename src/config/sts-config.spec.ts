@@ -61,6 +61,21 @@ describe('loadTrustAnchors', () => {
       'jwks',
     ],
     ["actbridge's own issuer", `issuer: ${ISSUER}\naudiences: [a]\n`, 'issuer'],
+    [
+      'a zero max_token_lifetime',
+      'issuer: https://idp.example.com\naudiences: [a]\nmax_token_lifetime: 0\n',
+      'max_token_lifetime',
+    ],
+    [
+      'a fractional max_token_lifetime',
+      'issuer: https://idp.example.com\naudiences: [a]\nmax_token_lifetime: 1.5\n',
+      'max_token_lifetime',
+    ],
+    [
+      'a max_token_lifetime over a year',
+      'issuer: https://idp.example.com\naudiences: [a]\nmax_token_lifetime: 31536001\n',
+      'max_token_lifetime',
+    ],
   ])('refuses %s, naming the file and the field', (_name, yaml, field) => {
     const dir = tempDir({ 'bad.yaml': yaml });
     const error = errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER }));

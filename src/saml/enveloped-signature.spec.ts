@@ -10,15 +10,21 @@ import {
 } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createSamlTestIdp, throwawayCertificate, type SamlTestIdp } from '../../test/support/saml-idp.js';
-import { inFastProfile, verifyEnvelopedSignature, XmlSignatureRejected } from './enveloped-signature.js';
+import {
+  EXCLUSIVE_PROFILE,
+  INCLUSIVE_PROFILE,
+  verifyEnvelopedSignature,
+  XmlSignatureRejected,
+  type SignatureProfile,
+} from './enveloped-signature.js';
 import { exclusiveCanonicalXml } from './exclusive-c14n.js';
 import { parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
 
 /**
  * verifyEnvelopedSignature on real signatures (samlify, xml-crypto's SignedXml) and on a catalogue of
- * hostile documents. Every hostile document is refused by the fast path; node-saml (the verifier it
- * replaces, and the fallback when `inFastProfile` is false) must refuse it too, unless the row says
- * why the fast path is stricter. Documents that break a rule of the profile are signed for real
+ * hostile documents. Every hostile document is refused, with exclusive c14n only and with the inclusive
+ * opt-in alike (the structure required is the same); node-saml (the verifier it replaced) must refuse it
+ * too, unless the row says why actbridge is stricter. Documents that break a rule of the profile are signed for real
  * (`craft`: digest and SignatureValue computed with xml-crypto's canonicalization and the IdP key), so
  * the rule, not a broken signature, is what refuses them; wrapping attacks are checked to still carry
  * a signature xml-crypto verifies on its own ("live").
@@ -94,6 +100,7 @@ const { DOMParser } = require('@xmldom/xmldom') as {
 const xmlCrypto = require('xml-crypto') as {
   SignedXml: new (options?: Record<string, unknown>) => SignedXmlInstance;
   ExclusiveCanonicalization: new () => { process(node: DomNode, options: Record<string, unknown>): string };
+  C14nCanonicalization: new () => { process(node: DomNode, options: Record<string, unknown>): string };
 };
 const xmlCryptoUtils = require('xml-crypto/lib/utils') as {
   findAncestorNsForElement(node: DomNode): { prefix: string; namespaceURI: string }[];
@@ -233,14 +240,17 @@ interface CraftOptions {
   /** PrefixList used for the digest / for SignedInfo. */
   readonly prefixes?: readonly string[];
   readonly signedInfoPrefixes?: readonly string[];
+  /** Inclusive c14n (xml-crypto's C14nCanonicalization) instead of exclusive, for both. */
+  readonly inclusive?: boolean;
   /** Signs the canonical SignedInfo; default RSA-SHA256 with the IdP key. */
   readonly sign?: (data: Buffer) => Buffer;
 }
 
 /**
- * Fills in a template's `@DIGEST@` (exclusive c14n of the digested element without the Signature that
- * holds `@SIGNATURE@`, whatever the template's transforms say) and `@SIGNATURE@` (over the exclusive c14n
- * of that Signature's SignedInfo, whatever its CanonicalizationMethod says), both computed by xml-crypto:
+ * Fills in a template's `@DIGEST@` (exclusive c14n, or inclusive with `inclusive`, of the digested element
+ * without the Signature that holds `@SIGNATURE@`, whatever the template's transforms say) and
+ * `@SIGNATURE@` (over the same c14n of that Signature's SignedInfo, whatever its CanonicalizationMethod
+ * says), both computed by xml-crypto:
  * what a verifier that skipped the broken rule would accept.
  */
 function craft(template: string, o: CraftOptions = {}): string {
@@ -251,7 +261,7 @@ function craft(template: string, o: CraftOptions = {}): string {
     const doc = parseDom(xml);
     const target =
       o.digestOf === '' ? doc.documentElement : elementsOf(doc).find((el) => idOf(el) === (o.digestOf ?? ASSERTION_ID));
-    const canonical = xmlCryptoC14n(target!, { exclude: pending(doc), prefixes: o.prefixes });
+    const canonical = xmlCryptoC14n(target!, { exclude: pending(doc), prefixes: o.prefixes, inclusive: o.inclusive });
     xml = xml.replaceAll(
       '@DIGEST@',
       createHash(o.digestHash ?? 'sha256')
@@ -262,7 +272,10 @@ function craft(template: string, o: CraftOptions = {}): string {
   if (xml.includes('@SIGNATURE@')) {
     const doc = parseDom(xml);
     const signedInfo = elementsOf(pending(doc)!).find((el) => el.localName === 'SignedInfo')!;
-    const data = Buffer.from(xmlCryptoC14n(signedInfo, { prefixes: o.signedInfoPrefixes }), 'utf8');
+    const data = Buffer.from(
+      xmlCryptoC14n(signedInfo, { prefixes: o.signedInfoPrefixes, inclusive: o.inclusive }),
+      'utf8',
+    );
     const signature = o.sign ? o.sign(data) : cryptoSign('sha256', data, real.privateKey);
     xml = xml.replace('@SIGNATURE@', signature.toString('base64'));
   }
@@ -348,7 +361,10 @@ function parseDom(xml: string): DomDocument {
   }).parseFromString(xml, 'text/xml');
 }
 
-function xmlCryptoC14n(node: DomNode, o: { exclude?: DomNode; prefixes?: readonly string[] } = {}): string {
+function xmlCryptoC14n(
+  node: DomNode,
+  o: { exclude?: DomNode; prefixes?: readonly string[]; inclusive?: boolean } = {},
+): string {
   const clone = node.cloneNode(true);
   if (o.exclude && o.exclude !== node) {
     const path: number[] = [];
@@ -365,7 +381,8 @@ function xmlCryptoC14n(node: DomNode, o: { exclude?: DomNode; prefixes?: readonl
       excluded.parentNode!.removeChild(excluded);
     }
   }
-  return new xmlCrypto.ExclusiveCanonicalization().process(clone, {
+  const canonicalizer = o.inclusive ? new xmlCrypto.C14nCanonicalization() : new xmlCrypto.ExclusiveCanonicalization();
+  return canonicalizer.process(clone, {
     inclusiveNamespacesPrefixList: [...(o.prefixes ?? [])],
     ancestorNamespaces: xmlCryptoUtils.findAncestorNsForElement(node),
     defaultNsForPrefix: { ds: DSIG },
@@ -373,9 +390,14 @@ function xmlCryptoC14n(node: DomNode, o: { exclude?: DomNode; prefixes?: readonl
 }
 
 /** actbridge's verdict: 'verified', or what was thrown (parse or verification). */
-function fastVerdict(xml: string, pick: Pick = undefined, keys: readonly KeyObject[] = [real.publicKey]): unknown {
+function fastVerdict(
+  xml: string,
+  pick: Pick = undefined,
+  keys: readonly KeyObject[] = [real.publicKey],
+  profile: SignatureProfile = EXCLUSIVE_PROFILE,
+): unknown {
   try {
-    verifyEnvelopedSignature(picked(parseStrictXml(xml).documentElement, pick), keys);
+    verifyEnvelopedSignature(picked(parseStrictXml(xml).documentElement, pick), keys, profile);
     return 'verified';
   } catch (error) {
     return error;
@@ -407,20 +429,29 @@ function someSignatureVerifiesInXmlCrypto(xml: string): boolean {
     });
 }
 
-function fastProfile(xml: string, pick: Pick = undefined): boolean {
-  return inFastProfile(picked(parseStrictXml(xml).documentElement, pick));
-}
-
+/** Verified with exclusive c14n only, and with the inclusive opt-in (which accepts a superset). */
 function expectVerified(xml: string, pick: Pick = undefined, keys: readonly KeyObject[] = [real.publicKey]): void {
   expect(fastVerdict(xml, pick, keys)).toBe('verified');
+  expect(fastVerdict(xml, pick, keys, INCLUSIVE_PROFILE)).toBe('verified');
 }
 
+/** Refused with exclusive c14n only, and with the inclusive opt-in. */
 function expectRefused(xml: string, pick: Pick = undefined, keys: readonly KeyObject[] = [real.publicKey]): void {
-  const verdict = fastVerdict(xml, pick, keys);
+  for (const profile of [EXCLUSIVE_PROFILE, INCLUSIVE_PROFILE]) expectRefusedIn(profile, xml, pick, keys);
+}
+
+function expectRefusedIn(
+  profile: SignatureProfile,
+  xml: string,
+  pick: Pick = undefined,
+  keys: readonly KeyObject[] = [real.publicKey],
+): unknown {
+  const verdict = fastVerdict(xml, pick, keys, profile);
   expect(verdict).not.toBe('verified');
   // A refusal, never an unexpected error (the caller turns anything else into a 500).
   const refusal = verdict instanceof XmlSignatureRejected || verdict instanceof XmlRejected;
   expect(refusal ? 'a refusal' : String(verdict)).toBe('a refusal');
+  return verdict;
 }
 
 // --- string surgery on signed documents --------------------------------------------------------------------
@@ -458,7 +489,6 @@ describe('verifyEnvelopedSignature: real signatures verify', () => {
   ])('%s', (_name, build) => {
     const xml = build();
     expectVerified(xml);
-    expect(fastProfile(xml)).toBe(true);
     expect(nodeSamlVerifies(xml)).toBe(true);
   });
 
@@ -476,7 +506,6 @@ describe('verifyEnvelopedSignature: real signatures verify', () => {
       [both, undefined],
       [both, { name: 'Assertion' }],
     ] as const) {
-      expect(fastProfile(xml, pick)).toBe(true);
       expect(nodeSamlVerifies(xml, pick)).toBe(true);
     }
   });
@@ -550,7 +579,6 @@ describe('verifyEnvelopedSignature: real signatures verify', () => {
     const pick = xml.startsWith('<samlp:Response') ? { name: 'Assertion' } : undefined;
     if (o.nodeSaml) expect(nodeSamlVerifies(xml, pick)).toBe(true);
     expectVerified(xml, pick, o.keys?.() ?? [real.publicKey]);
-    expect(fastProfile(xml, pick)).toBe(true);
   });
 
   // Signed by `craft` (xml-crypto's canonicalization, the signature computed here): what other signers write.
@@ -601,7 +629,6 @@ describe('verifyEnvelopedSignature: real signatures verify', () => {
   ])('crafted: %s', (_name, build, o) => {
     const xml = build();
     expectVerified(xml, undefined, o.keys?.() ?? [real.publicKey]);
-    expect(fastProfile(xml)).toBe(true);
   });
 
   it('the crafting agrees with node-saml on the standard profile', () => {
@@ -677,7 +704,7 @@ interface Hostile {
   readonly pick?: Pick;
   /** The keys the caller passes (default: the IdP's). */
   readonly keys?: readonly KeyObject[];
-  /** Why node-saml accepts this one (the fast path is stricter there); absent: node-saml must refuse it too. */
+  /** Why node-saml accepts this one (actbridge is stricter there); absent: node-saml must refuse it too. */
   readonly nodeSamlAccepts?: string;
   /** Some Signature in the document verifies on its own in xml-crypto: only the structure is wrong. */
   readonly live?: boolean;
@@ -685,14 +712,8 @@ interface Hostile {
 
 function expectHostileRefused(h: Hostile): void {
   expectRefused(h.xml, h.pick, h.keys);
-  let fast = true;
-  try {
-    fast = fastProfile(h.xml, h.pick);
-  } catch (error) {
-    expect(error).toBeInstanceOf(XmlRejected);
-  }
-  // Out of the fast profile, node-saml decides: it must refuse whatever the row says.
-  if (!h.nodeSamlAccepts || !fast) expect(nodeSamlVerifies(h.xml, h.pick)).toBe(false);
+  // node-saml refuses it too, unless the row says why it accepts it (and then it does).
+  expect(nodeSamlVerifies(h.xml, h.pick)).toBe(h.nodeSamlAccepts !== undefined);
   if (h.live) expect(someSignatureVerifiesInXmlCrypto(h.xml)).toBe(true);
 }
 
@@ -1204,7 +1225,6 @@ describe('verifyEnvelopedSignature: Reference', () => {
   ])('%s', (_name, build) => expectHostileRefused(build()));
 });
 
-// Inclusive c14n and c14n with comments are node-saml's to verify: see inFastProfile below.
 describe('verifyEnvelopedSignature: transforms', () => {
   const withTransforms = (transforms: readonly string[] | null) =>
     craft(assertion({ signature: signature({ references: [reference({ transforms })] }) }));
@@ -1532,7 +1552,7 @@ describe('verifyEnvelopedSignature: keys come from the caller only', () => {
   });
 });
 
-describe('inFastProfile', () => {
+describe('canonicalizations beyond exclusive c14n: accepted only with the inclusive opt-in', () => {
   it.each<[string, () => string]>([
     [
       'inclusive c14n (SignedInfo and transform)',
@@ -1562,14 +1582,39 @@ describe('inFastProfile', () => {
           transforms: [ENVELOPED, C14N_COMMENTS],
         }),
     ],
-  ])('is false for %s, which node-saml verifies (and the fast path refuses)', (_name, build) => {
+    [
+      'inclusive c14n of an Assertion inside a Response (the Response’s namespaces are in scope)',
+      () =>
+        signWithXmlCrypto(response(assertion({ declare: false })), {
+          canonicalization: C14N,
+          transforms: [ENVELOPED, C14N],
+        }),
+    ],
+    [
+      'inclusive c14n, pretty-printed, a default-namespace Signature',
+      () =>
+        signWithXmlCrypto(idp.unsignedAssertion().replace(/></g, '>\n  <'), {
+          canonicalization: C14N,
+          transforms: [ENVELOPED, C14N],
+          prefix: '',
+        }),
+    ],
+  ])('%s: node-saml verifies, the default refuses, the opt-in verifies', (_name, build) => {
     const xml = build();
-    expect(fastProfile(xml)).toBe(false);
-    expect(nodeSamlVerifies(xml)).toBe(true);
-    expectRefused(xml);
+    const pick = xml.startsWith('<samlp:Response') ? { name: 'Assertion' } : undefined;
+    expect(nodeSamlVerifies(xml, pick)).toBe(true);
+    const refusal = expectRefusedIn(EXCLUSIVE_PROFILE, xml, pick) as Error;
+    expect(refusal.message).toMatch(
+      /is accepted only from an IdP whose trust anchor sets saml.canonicalization: inclusive$/,
+    );
+    expect(fastVerdict(xml, pick, [real.publicKey], INCLUSIVE_PROFILE)).toBe('verified');
+    // Forged content is caught the same way under the opt-in.
+    const forged = withNameId(xml, ADMIN);
+    expectRefusedIn(INCLUSIVE_PROFILE, forged, pick);
+    expect(nodeSamlVerifies(forged, pick)).toBe(false);
   });
 
-  it('extra transforms are refused by whichever path inFastProfile chooses', () => {
+  it('extra transforms are refused under either profile', () => {
     const xml = craft(
       assertion({
         signature: signature({
@@ -1581,7 +1626,260 @@ describe('inFastProfile', () => {
         }),
       }),
     );
-    if (fastProfile(xml)) expectRefused(xml);
-    else expect(nodeSamlVerifies(xml)).toBe(false);
+    expectRefused(xml);
+    expect(nodeSamlVerifies(xml)).toBe(false);
   });
+});
+
+// The opt-in widens the canonicalization, never the structure: each row is signed with inclusive c14n
+// (SignedInfo and Reference) and breaks one structural rule; it is refused with and without the opt-in.
+describe('the inclusive opt-in keeps the structural profile', () => {
+  const inclusiveSignature = (t: SignatureTemplate = {}) =>
+    signature({
+      c14n: C14N,
+      references: [reference({ transforms: [transform(ENVELOPED), transform(C14N)] })],
+      ...t,
+    });
+  const signedInclusive = () => craft(assertion({ signature: inclusiveSignature() }), { inclusive: true });
+
+  it('the crafted inclusive signature itself verifies with the opt-in, and in node-saml', () => {
+    const xml = signedInclusive();
+    expect(fastVerdict(xml, undefined, [real.publicKey], INCLUSIVE_PROFILE)).toBe('verified');
+    expect(nodeSamlVerifies(xml)).toBe(true);
+  });
+
+  it.each<[string, () => Hostile]>([
+    [
+      'a ds:Object after the SignatureValue',
+      () => ({
+        xml: replaceOnce(signedInclusive(), '</ds:SignatureValue>', '</ds:SignatureValue><ds:Object>x</ds:Object>'),
+        nodeSamlAccepts: 'an Object is not covered by the digest; node-saml returns only the signed octets',
+      }),
+    ],
+    [
+      'two KeyInfo elements',
+      () => ({
+        xml: replaceOnce(
+          signedInclusive(),
+          '</ds:SignatureValue>',
+          '</ds:SignatureValue><ds:KeyInfo><ds:KeyName>a</ds:KeyName></ds:KeyInfo><ds:KeyInfo><ds:KeyName>b</ds:KeyName></ds:KeyInfo>',
+        ),
+        nodeSamlAccepts: 'xml-crypto reads no key from KeyInfo when given the certificate',
+      }),
+    ],
+    [
+      'KeyInfo before SignedInfo',
+      () => ({
+        xml: replaceOnce(
+          signedInclusive(),
+          '<ds:SignedInfo>',
+          '<ds:KeyInfo><ds:KeyName>k</ds:KeyName></ds:KeyInfo><ds:SignedInfo>',
+        ),
+        nodeSamlAccepts: 'xml-crypto finds SignedInfo wherever it is',
+      }),
+    ],
+    [
+      'a bare-ID Reference (URI without #)',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: inclusiveSignature({
+              references: [reference({ uri: ASSERTION_ID, transforms: [transform(ENVELOPED), transform(C14N)] })],
+            }),
+          }),
+          { inclusive: true },
+        ),
+        nodeSamlAccepts: 'xml-crypto takes a URI without # as a bare ID',
+      }),
+    ],
+    [
+      'the transforms in the other order',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: inclusiveSignature({
+              references: [reference({ transforms: [transform(C14N), transform(ENVELOPED)] })],
+            }),
+          }),
+          { inclusive: true },
+        ),
+        nodeSamlAccepts: 'xml-crypto canonicalizes, re-parses, then removes the Signature: the same octets here',
+      }),
+    ],
+    [
+      'a foreign element inside SignedInfo',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: inclusiveSignature({
+              signedInfo: `<ds:CanonicalizationMethod Algorithm="${C14N}"/><ds:SignatureMethod Algorithm="${RSA_SHA256}"/>${reference({ transforms: [transform(ENVELOPED), transform(C14N)] })}<x:Extra xmlns:x="urn:x"/>`,
+            }),
+          }),
+          { inclusive: true },
+        ),
+        nodeSamlAccepts: 'xml-crypto ignores unknown elements',
+      }),
+    ],
+    [
+      'an InclusiveNamespaces PrefixList on inclusive c14n (a parameter it does not take)',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: inclusiveSignature({
+              references: [
+                reference({ transforms: [transform(ENVELOPED), transform(C14N, inclusiveNamespaces('xs'))] }),
+              ],
+            }),
+          }),
+          { inclusive: true },
+        ),
+        nodeSamlAccepts: 'xml-crypto ignores transform parameters',
+      }),
+    ],
+    [
+      'two References',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: inclusiveSignature({
+              references: [
+                reference({ transforms: [transform(ENVELOPED), transform(C14N)] }),
+                reference({ transforms: [transform(ENVELOPED), transform(C14N)] }),
+              ],
+            }),
+          }),
+          { inclusive: true },
+        ),
+      }),
+    ],
+    [
+      'a Reference to another element',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: inclusiveSignature({
+              references: [reference({ uri: '#_subject', transforms: [transform(ENVELOPED), transform(C14N)] })],
+            }),
+          }).replace('<saml:Subject>', '<saml:Subject ID="_subject">'),
+          { inclusive: true, digestOf: '_subject' },
+        ),
+      }),
+    ],
+    [
+      'a second Signature child',
+      () => ({
+        xml: replaceOnce(
+          signedInclusive(),
+          '</ds:Signature>',
+          `</ds:Signature><ds:Signature xmlns:ds="${DSIG}"><ds:SignedInfo/><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>`,
+        ),
+      }),
+    ],
+    [
+      'an xml:lang on the Response around the Assertion (C14N 1.0 would import it; refused, not guessed)',
+      () => ({
+        xml: craft(
+          response(assertion({ declare: false, signature: inclusiveSignature() })).replace(
+            '<samlp:Response ',
+            '<samlp:Response xml:lang="en" ',
+          ),
+          { inclusive: true },
+        ),
+        pick: { name: 'Assertion' },
+        nodeSamlAccepts: 'xml-crypto does not import inherited xml: attributes, and signs and checks the same octets',
+      }),
+    ],
+  ])('%s', (_name, build) => expectHostileRefused(build()));
+});
+
+// KeyInfo is unsigned: nothing in it may change how a signature is verified. A KeyName whose Algorithm
+// names inclusive c14n must leave the verdict as it is without it, in either profile.
+describe('the canonicalization is read from SignedInfo only, never from KeyInfo', () => {
+  const KEY_NAME = `<ds:KeyName Algorithm="${C14N}">k</ds:KeyName>`;
+  const withKeyName = (xml: string) => replaceOnce(xml, '<ds:KeyInfo>', `<ds:KeyInfo>${KEY_NAME}`);
+
+  it('a genuine assertion with that KeyName verifies as it did without it, in either profile', () => {
+    const xml = withKeyName(idp.signedAssertion());
+    expectVerified(xml);
+    expect(nodeSamlVerifies(xml)).toBe(true);
+  });
+
+  it.each<[string, () => Hostile]>([
+    ['and a forged NameID', () => ({ xml: withNameId(withKeyName(idp.signedAssertion()), ADMIN) })],
+    [
+      'and a ds:Object',
+      () => ({
+        xml: replaceOnce(
+          withKeyName(idp.signedAssertion()),
+          '</ds:KeyInfo>',
+          '</ds:KeyInfo><ds:Object><x:Claim xmlns:x="urn:x">admin</x:Claim></ds:Object>',
+        ),
+        nodeSamlAccepts: 'an Object is not covered by the digest; node-saml returns only the signed octets',
+      }),
+    ],
+    [
+      'and a second KeyInfo',
+      () => ({
+        xml: replaceOnce(
+          withKeyName(idp.signedAssertion()),
+          '</ds:KeyInfo>',
+          `</ds:KeyInfo><ds:KeyInfo>${KEY_NAME}</ds:KeyInfo>`,
+        ),
+        nodeSamlAccepts: 'xml-crypto reads no key from KeyInfo when given the certificate',
+      }),
+    ],
+    [
+      'and the KeyInfo moved first',
+      () => {
+        const xml = withKeyName(idp.signedAssertion());
+        const keyInfo = /<ds:KeyInfo>[\s\S]*<\/ds:KeyInfo>/.exec(xml)![0];
+        return {
+          xml: replaceOnce(replaceOnce(xml, keyInfo, ''), '<ds:SignedInfo>', `${keyInfo}<ds:SignedInfo>`),
+          nodeSamlAccepts: 'xml-crypto finds SignedInfo wherever it is',
+        };
+      },
+    ],
+    [
+      'and a bare-ID Reference (signed for real)',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: signature({
+              references: [reference({ uri: ASSERTION_ID })],
+              tail: `<ds:KeyInfo>${KEY_NAME}</ds:KeyInfo>`,
+            }),
+          }),
+        ),
+        nodeSamlAccepts: 'xml-crypto takes a URI without # as a bare ID',
+      }),
+    ],
+    [
+      'and the transforms in the other order (signed for real)',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: signature({
+              references: [reference({ transforms: [transform(EXC_C14N), transform(ENVELOPED)] })],
+              tail: `<ds:KeyInfo>${KEY_NAME}</ds:KeyInfo>`,
+            }),
+          }),
+        ),
+        nodeSamlAccepts: 'xml-crypto canonicalizes, re-parses, then removes the Signature: the same octets here',
+      }),
+    ],
+    [
+      'and a foreign element in SignedInfo (signed for real)',
+      () => ({
+        xml: craft(
+          assertion({
+            signature: signature({
+              signedInfo: `<ds:CanonicalizationMethod Algorithm="${EXC_C14N}"/><ds:SignatureMethod Algorithm="${RSA_SHA256}"/>${reference()}<x:Extra xmlns:x="urn:x"/>`,
+              tail: `<ds:KeyInfo>${KEY_NAME}</ds:KeyInfo>`,
+            }),
+          }),
+        ),
+        nodeSamlAccepts: 'xml-crypto ignores unknown elements',
+      }),
+    ],
+  ])('a KeyName naming inclusive c14n, %s: refused', (_name, build) => expectHostileRefused(build()));
 });

@@ -1,20 +1,26 @@
 import { constants, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { CanonicalizationRefused, EXCLUSIVE_C14N, exclusiveCanonicalXml } from './exclusive-c14n.js';
+import { INCLUSIVE_C14N, inclusiveCanonicalXml } from './inclusive-c14n.js';
 import { children, ELEMENT_NODE, NS, type XmlElement, type XmlNode } from './saml-xml.js';
 
 /**
  * Verification of the one XML-DSig profile SAML IdPs use (SAML Core §5.4): an enveloped signature, a
  * direct child of the signed element, with one Reference to that element's ID, transforms
- * enveloped-signature + exclusive c14n, SHA-2 digests, RSA (PKCS#1 v1.5 or PSS) or ECDSA over SHA-2. Anything else in that
- * shape is refused, never interpreted: one Reference, no XPath or other transforms, no Object, no
- * KeyInfo trust (keys come only from the caller, i.e. the trust anchor).
+ * enveloped-signature + one canonicalization, SHA-2 digests, RSA (PKCS#1 v1.5 or PSS) or ECDSA over
+ * SHA-2. Anything else in that shape is refused, never interpreted: one Reference, no XPath or other
+ * transforms, no Object, no KeyInfo trust (keys come only from the caller, i.e. the trust anchor).
+ *
+ * The canonicalization is exclusive c14n; a caller may also accept inclusive c14n 1.0 and the "with
+ * comments" forms (`SignatureProfile`), under the same structure. Which one applies is read from
+ * SignedInfo's CanonicalizationMethod and the Reference's Transform, the signed algorithm elements
+ * only: nothing unsigned (KeyInfo) is ever looked at, so no input picks another verifier.
  *
  * Why not xml-crypto: node-saml's path through it parses the document several times and locates the
- * reference with an XPath engine; it costs some 2.5 ms per assertion, 15 × a whole JWT exchange (issue
- * 5). This works on the one strict parse the caller already made, so the nodes verified are the nodes
- * the caller then reads. Signatures outside the profile but within what xml-crypto supports (inclusive
- * c14n, c14n with comments) are left to node-saml (`inFastProfile`). `enveloped-signature.spec.ts`
- * checks every verdict against xml-crypto's on real and hostile signatures.
+ * reference with an XPath engine; it costs some 2.5 ms per assertion, 15 × a whole JWT exchange. This
+ * works on the one strict parse the caller already made, so the nodes verified are the nodes the
+ * caller then reads (a carriage return in signed text is read as signed, not through a
+ * re-serialisation). `enveloped-signature.spec.ts` checks every verdict against xml-crypto's on real
+ * and hostile signatures, `signature-differential.spec.ts` on generated ones.
  */
 export class XmlSignatureRejected extends Error {
   override readonly name = 'XmlSignatureRejected';
@@ -33,6 +39,35 @@ export class XmlSignatureRejected extends Error {
 
 const ENVELOPED = 'http://www.w3.org/2000/09/xmldsig#enveloped-signature';
 const INCLUSIVE_NAMESPACES = EXCLUSIVE_C14N; // the ec:InclusiveNamespaces element's namespace
+
+/**
+ * The canonicalizations of XML-DSig 1.0 (§6.5). A "with comments" form is the same octets here: a
+ * document holding a comment is refused before verification (saml2-assertion.ts), and so by the
+ * canonicalizers.
+ */
+const CANONICALIZATIONS: ReadonlyMap<string, { readonly exclusive: boolean }> = new Map([
+  [EXCLUSIVE_C14N, { exclusive: true }],
+  ['http://www.w3.org/2001/10/xml-exc-c14n#WithComments', { exclusive: true }],
+  [INCLUSIVE_C14N, { exclusive: false }],
+  [`${INCLUSIVE_C14N}#WithComments`, { exclusive: false }],
+]);
+
+/** What a caller accepts beyond the structure, which is fixed. */
+export interface SignatureProfile {
+  /** Canonicalization algorithms accepted for SignedInfo and for the Reference, independently. */
+  readonly canonicalizations: ReadonlySet<string>;
+}
+/** The default: exclusive c14n without comments, what SAML IdPs emit. */
+export const EXCLUSIVE_PROFILE: SignatureProfile = { canonicalizations: new Set([EXCLUSIVE_C14N]) };
+/** A trust anchor's opt-in (`saml.canonicalization: inclusive`): every canonicalization of XML-DSig 1.0. */
+export const INCLUSIVE_PROFILE: SignatureProfile = { canonicalizations: new Set(CANONICALIZATIONS.keys()) };
+
+/** One canonicalization step as the signature names it. */
+interface Canonicalization {
+  readonly exclusive: boolean;
+  /** The InclusiveNamespaces PrefixList (exclusive c14n only). */
+  readonly prefixes: readonly string[];
+}
 
 interface SignatureMethod {
   readonly hash: string;
@@ -56,12 +91,6 @@ const DIGEST_METHODS: ReadonlyMap<string, string> = new Map([
   ['http://www.w3.org/2001/04/xmldsig-more#sha384', 'sha384'],
   ['http://www.w3.org/2001/04/xmlenc#sha512', 'sha512'],
 ]);
-/** Canonicalization algorithms xml-crypto implements and this module does not: left to node-saml. */
-const OTHER_C14N = new Set([
-  'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
-  'http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments',
-  'http://www.w3.org/2001/10/xml-exc-c14n#WithComments',
-]);
 /** Attribute names xml-crypto treats as IDs; a referenced ID must be carried by one element only. */
 const ID_ATTRIBUTES = new Set(['ID', 'Id', 'id']);
 
@@ -69,33 +98,22 @@ const ID_ATTRIBUTES = new Set(['ID', 'Id', 'id']);
 interface SignatureParts {
   readonly signature: XmlElement;
   readonly signedInfo: XmlElement;
-  readonly signedInfoPrefixes: readonly string[];
+  readonly signedInfoC14n: Canonicalization;
   readonly method: SignatureMethod;
   readonly referenceUri: string;
-  readonly referencePrefixes: readonly string[];
+  readonly referenceC14n: Canonicalization;
   readonly digestHash: string;
   readonly digestValue: Buffer;
   readonly signatureValue: Buffer;
 }
 
-/**
- * False when `signed`'s Signature child canonicalizes with an algorithm this module leaves to node-saml
- * (inclusive c14n, or either c14n with comments); true otherwise, including for signatures it will refuse.
- */
-export function inFastProfile(signed: XmlElement): boolean {
-  const signature = children(signed, NS.dsig, 'Signature')[0];
-  if (!signature) return true;
-  let other = false;
-  forEachElement(signature, (el) => {
-    const algorithm = el.getAttribute('Algorithm');
-    if (el.namespaceURI === NS.dsig && algorithm !== null && OTHER_C14N.has(algorithm)) other = true;
-  });
-  return !other;
-}
-
 /** Verifies the enveloped signature of `signed` with one of `keys`; throws XmlSignatureRejected otherwise. */
-export function verifyEnvelopedSignature(signed: XmlElement, keys: readonly KeyObject[]): void {
-  const parts = readSignature(signed);
+export function verifyEnvelopedSignature(
+  signed: XmlElement,
+  keys: readonly KeyObject[],
+  profile: SignatureProfile = EXCLUSIVE_PROFILE,
+): void {
+  const parts = readSignature(signed, profile);
   const id = signed.getAttribute('ID');
   if (!id) throw new XmlSignatureRejected(`signed ${signed.localName} has no ID`);
   if (parts.referenceUri !== `#${id}`) {
@@ -106,19 +124,17 @@ export function verifyEnvelopedSignature(signed: XmlElement, keys: readonly KeyO
     throw new XmlSignatureRejected('signed ID is not unique in the document', true);
   }
 
-  let digested: string;
+  const digester = createHash(parts.digestHash);
   let signedInfo: string;
   try {
-    digested = exclusiveCanonicalXml(signed, {
-      exclude: parts.signature,
-      inclusiveNamespacePrefixes: parts.referencePrefixes,
-    });
-    signedInfo = exclusiveCanonicalXml(parts.signedInfo, { inclusiveNamespacePrefixes: parts.signedInfoPrefixes });
+    // The Reference's canonical form goes to the digest as it is produced, never held whole.
+    canonicalize(signed, parts.referenceC14n, parts.signature, (chunk) => digester.update(chunk, 'utf8'));
+    signedInfo = canonicalize(parts.signedInfo, parts.signedInfoC14n);
   } catch (error) {
     if (error instanceof CanonicalizationRefused) throw new XmlSignatureRejected(error.message);
     throw error;
   }
-  const digest = createHash(parts.digestHash).update(digested, 'utf8').digest();
+  const digest = digester.digest();
   if (digest.length !== parts.digestValue.length || !timingSafeEqual(digest, parts.digestValue)) {
     throw new XmlSignatureRejected('Reference digest does not match: the signed content was altered', true);
   }
@@ -143,7 +159,18 @@ export function verifyEnvelopedSignature(signed: XmlElement, keys: readonly KeyO
   throw new XmlSignatureRejected('SignatureValue does not verify with any of the issuer certificates', true);
 }
 
-function readSignature(signed: XmlElement): SignatureParts {
+function canonicalize(
+  element: XmlElement,
+  c14n: Canonicalization,
+  exclude?: XmlElement,
+  write?: (chunk: string) => void,
+): string {
+  return c14n.exclusive
+    ? exclusiveCanonicalXml(element, { exclude, inclusiveNamespacePrefixes: c14n.prefixes, write })
+    : inclusiveCanonicalXml(element, { exclude, write });
+}
+
+function readSignature(signed: XmlElement, profile: SignatureProfile): SignatureParts {
   const signatures = children(signed, NS.dsig, 'Signature');
   if (signatures.length !== 1) {
     throw new XmlSignatureRejected(`${signed.localName} must carry exactly one enveloped Signature`);
@@ -168,7 +195,7 @@ function readSignature(signed: XmlElement): SignatureParts {
       'SignedInfo must hold CanonicalizationMethod, SignatureMethod and exactly one Reference',
     );
   }
-  const signedInfoPrefixes = exclusiveC14nPrefixes(c14nMethod, 'CanonicalizationMethod');
+  const signedInfoC14n = canonicalization(c14nMethod, 'CanonicalizationMethod', profile);
   const method = SIGNATURE_METHODS.get(signatureMethod.getAttribute('Algorithm') ?? '');
   if (!method || elementChildren(signatureMethod).length > 0) {
     throw new XmlSignatureRejected(
@@ -194,9 +221,9 @@ function readSignature(signed: XmlElement): SignatureParts {
     c14n?.localName !== 'Transform' ||
     otherTransforms.length > 0
   ) {
-    throw new XmlSignatureRejected('Reference transforms must be enveloped-signature then exclusive c14n');
+    throw new XmlSignatureRejected('Reference transforms must be enveloped-signature then a canonicalization');
   }
-  const referencePrefixes = exclusiveC14nPrefixes(c14n, 'Transform');
+  const referenceC14n = canonicalization(c14n, 'Transform', profile);
   const digestHash = DIGEST_METHODS.get(digestMethod.getAttribute('Algorithm') ?? '');
   if (!digestHash || elementChildren(digestMethod).length > 0) {
     throw new XmlSignatureRejected('DigestMethod is not accepted (SHA-256/384/512 only)');
@@ -204,33 +231,50 @@ function readSignature(signed: XmlElement): SignatureParts {
   return {
     signature,
     signedInfo,
-    signedInfoPrefixes,
+    signedInfoC14n,
     method,
     referenceUri,
-    referencePrefixes,
+    referenceC14n,
     digestHash,
     digestValue: base64Value(digestValueEl, 'DigestValue'),
     signatureValue: base64Value(signatureValueEl, 'SignatureValue'),
   };
 }
 
-/** The exclusive c14n algorithm element's InclusiveNamespaces PrefixList (Exc-C14N §3), if any. */
-function exclusiveC14nPrefixes(el: XmlElement, name: string): readonly string[] {
-  if (el.getAttribute('Algorithm') !== EXCLUSIVE_C14N) {
-    throw new XmlSignatureRejected(`${name} must be exclusive c14n (${EXCLUSIVE_C14N})`);
+/**
+ * The canonicalization an algorithm element names, if the profile accepts it, with the exclusive form's
+ * InclusiveNamespaces PrefixList (Exc-C14N §3); inclusive c14n takes no parameter.
+ */
+function canonicalization(el: XmlElement, name: string, profile: SignatureProfile): Canonicalization {
+  const algorithm = el.getAttribute('Algorithm') ?? '';
+  const known = CANONICALIZATIONS.get(algorithm);
+  if (!known || !profile.canonicalizations.has(algorithm)) {
+    throw new XmlSignatureRejected(
+      known
+        ? `${name} ${algorithm} is accepted only from an IdP whose trust anchor sets saml.canonicalization: inclusive`
+        : `${name} must be ${profile === EXCLUSIVE_PROFILE ? `exclusive c14n (${EXCLUSIVE_C14N})` : 'exclusive or inclusive c14n 1.0'}`,
+    );
   }
   const children = elementChildren(el);
-  if (children.length === 0) return [];
+  if (children.length === 0) return { exclusive: known.exclusive, prefixes: [] };
   const [inclusive] = children;
+  // Exc-C14N §3 puts InclusiveNamespaces in the exclusive c14n namespace; xml-crypto (so samlify and
+  // node-saml) writes it in the namespace of the algorithm it parameterizes, #WithComments included.
   if (
+    !known.exclusive ||
     children.length !== 1 ||
-    inclusive!.namespaceURI !== INCLUSIVE_NAMESPACES ||
+    (inclusive!.namespaceURI !== INCLUSIVE_NAMESPACES && inclusive!.namespaceURI !== algorithm) ||
     inclusive!.localName !== 'InclusiveNamespaces' ||
     elementChildren(inclusive!).length > 0
   ) {
-    throw new XmlSignatureRejected(`${name} may only carry an InclusiveNamespaces PrefixList`);
+    throw new XmlSignatureRejected(
+      known.exclusive
+        ? `${name} may only carry an InclusiveNamespaces PrefixList`
+        : `${name} (inclusive c14n) takes no parameter`,
+    );
   }
-  return (inclusive!.getAttribute('PrefixList') ?? '').split(/[ \t\r\n]+/).filter((p) => p.length > 0);
+  const prefixes = (inclusive!.getAttribute('PrefixList') ?? '').split(/[ \t\r\n]+/).filter((p) => p.length > 0);
+  return { exclusive: true, prefixes };
 }
 
 /**
@@ -295,7 +339,12 @@ function root(node: XmlNode): XmlNode {
 function countElementsWithId(top: XmlNode, id: string): number {
   let count = 0;
   forEachElement(top, (el) => {
-    if (el.attributes.some((a) => ID_ATTRIBUTES.has(a.localName) && a.value === id)) count++;
+    for (const attribute of el.attributes) {
+      if (attribute.value === id && ID_ATTRIBUTES.has(attribute.localName)) {
+        count++;
+        break;
+      }
+    }
   });
   return count;
 }

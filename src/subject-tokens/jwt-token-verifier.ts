@@ -43,8 +43,9 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
  * Verifies a JWT from a trust anchor: anchor chosen by exact `iss`, signature with the anchor's keys
- * only (never keys named in the token header), algorithm allowlist, `exp`/`nbf`/`iat`, `typ` (no
- * cross-JWT confusion), `aud`, `sub`. Every failure is invalid_request (RFC 8693 §2.2.2) with a
+ * only (never keys named in the token header), algorithm allowlist, `exp`/`nbf`/`iat` (whole seconds,
+ * `exp` at most the anchor's `max_token_lifetime` ahead), `typ` (no cross-JWT confusion), `aud`, `sub`.
+ * Every failure is invalid_request (RFC 8693 §2.2.2) with a
  * description saying which check failed.
  */
 @Injectable()
@@ -85,6 +86,15 @@ export class JwtTokenVerifier {
       );
     }
 
+    // RFC 7519 §2 allows fractional NumericDates; no issuer needs them, and a non-finite one (1e400 parses
+    // as Infinity) would defeat every time check: only whole seconds are accepted.
+    for (const claim of ['exp', 'nbf', 'iat'] as const) {
+      const value = unverified[claim];
+      if (typeof value === 'number' && !Number.isInteger(value)) {
+        fail(`has a malformed ${claim} claim: a whole number of seconds is required`);
+      }
+    }
+
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await verifyJwt(token, anchor.keys, {
@@ -100,6 +110,10 @@ export class JwtTokenVerifier {
 
     const now = Math.floor(Date.now() / 1000);
     if (typeof claims.iat === 'number' && claims.iat > now + anchor.clockSkew) fail('was issued in the future (iat)');
+    // RFC 7523 §3 item 4 (and RFC 8725 §3.10's caution for every JWT): an expiry unreasonably far ahead.
+    if (claims.exp! - now > anchor.maxTokenLifetime + anchor.clockSkew) {
+      fail(`expires too far in the future: more than ${anchor.maxTokenLifetime} s ahead (exp)`);
+    }
     if (typeof claims.sub !== 'string' || claims.sub.length === 0) fail('has an empty sub claim');
 
     // RFC 8725 §3.11: where typ cannot tell kinds apart (`JWT` or none), their claims can.

@@ -11,6 +11,7 @@ const anchor: IntrospectionCheckContext['anchor'] = {
   self: false,
   clockSkew: 30,
   maxTokenAge: 3600,
+  maxTokenLifetime: 86400,
 };
 const client = { client_id: 'svc' } as ClientConfig;
 const ctx = (over: Partial<IntrospectionCheckContext> = {}): IntrospectionCheckContext => ({
@@ -46,6 +47,7 @@ describe('checkIntrospection (RFC 7662 §2.2 answer → claims)', () => {
     ['no iss (routed to the anchor)', { iss: undefined }],
     ['no scope', { scope: undefined }],
     ['exp within the clock skew', { exp: NOW - 29 }],
+    ['exp at the max_token_lifetime plus the skew', { exp: NOW + 86400 + 30 }],
     ['nbf within the clock skew', { nbf: NOW + 29 }],
     ['token_use access_token (Ory Hydra)', { token_use: 'access_token' }],
   ])('accepts %s', (_name, over) => {
@@ -65,6 +67,23 @@ describe('checkIntrospection (RFC 7662 §2.2 answer → claims)', () => {
     ['no exp', { exp: undefined }, 'introspection has no exp'],
     ['a string exp', { exp: String(NOW + 600) }, 'introspection has no exp'],
     ['expired beyond the skew', { exp: NOW - 31 }, 'has expired'],
+    [
+      'an exp beyond the max_token_lifetime (plus skew)',
+      { exp: NOW + 86400 + 31 },
+      'expires too far in the future: more than 86400 s ahead (exp)',
+    ],
+    ['an exp of 1e300', { exp: 1e300 }, 'expires too far in the future: more than 86400 s ahead (exp)'],
+    ['an infinite exp', { exp: Infinity }, 'introspection has a malformed exp: a whole number of seconds is required'],
+    [
+      'a fractional exp',
+      { exp: NOW + 0.5 },
+      'introspection has a malformed exp: a whole number of seconds is required',
+    ],
+    [
+      'a fractional iat',
+      { iat: NOW - 0.5 },
+      'introspection has a malformed iat: a whole number of seconds is required',
+    ],
     ['nbf in the future', { nbf: NOW + 60 }, 'is not yet valid (nbf)'],
     ['iat in the future', { iat: NOW + 60 }, 'was issued in the future (iat)'],
     ['iat older than max_token_age', { iat: NOW - 4000 }, 'is too old (iat)'],

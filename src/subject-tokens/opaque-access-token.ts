@@ -75,7 +75,10 @@ export class OpaqueAccessTokenValidator {
 }
 
 export interface IntrospectionCheckContext {
-  readonly anchor: Pick<TrustAnchor, 'issuer' | 'audiences' | 'clientIds' | 'self' | 'clockSkew' | 'maxTokenAge'>;
+  readonly anchor: Pick<
+    TrustAnchor,
+    'issuer' | 'audiences' | 'clientIds' | 'self' | 'clockSkew' | 'maxTokenAge' | 'maxTokenLifetime'
+  >;
   readonly client: ClientConfig;
   readonly requireTokenType: boolean;
   /** Epoch seconds. */
@@ -117,7 +120,16 @@ export function checkIntrospection(
   if (answer.cnf !== undefined) return 'is sender-constrained (cnf); sender-constrained tokens are not accepted';
 
   if (typeof answer.exp !== 'number') return 'introspection has no exp';
+  for (const claim of ['exp', 'nbf', 'iat']) {
+    const value = answer[claim];
+    if (typeof value === 'number' && !Number.isInteger(value)) {
+      return `introspection has a malformed ${claim}: a whole number of seconds is required`;
+    }
+  }
   if (answer.exp <= now - skew) return 'has expired';
+  if (answer.exp - now > anchor.maxTokenLifetime + skew) {
+    return `expires too far in the future: more than ${anchor.maxTokenLifetime} s ahead (exp)`;
+  }
   if (answer.nbf !== undefined && (typeof answer.nbf !== 'number' || answer.nbf > now + skew)) {
     return 'is not yet valid (nbf)';
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
 import {
   checkAssertion,
+  checkDestination,
   decodeSamlToken,
   inspectEnvelope,
   readAssertion,
@@ -31,6 +32,7 @@ const facts: AssertionFacts = {
     notBefore: NOW - 5,
     notOnOrAfter: NOW + 300,
     audienceRestrictions: [['https://sts.example']],
+    proxyRestrictions: [],
     unsupported: [],
   },
   attributes: {},
@@ -179,10 +181,25 @@ describe('readAssertion', () => {
         notBefore: undefined,
         notOnOrAfter: t,
         audienceRestrictions: [['a', 'b']],
+        proxyRestrictions: [],
         unsupported: ['Condition'],
       },
       attributes: { groups: ['r', 'w'] },
     });
+  });
+
+  it('reads a ProxyRestriction: Count and Audience list (SAML Core §2.5.1.6)', () => {
+    const read = (restriction: string) =>
+      readAssertion(parseStrictXml(xml.replace('<saml:OneTimeUse/>', restriction)).documentElement).conditions!
+        .proxyRestrictions;
+    expect(read('<saml:ProxyRestriction Count="2"><saml:Audience>x</saml:Audience></saml:ProxyRestriction>')).toEqual([
+      { count: 2, audiences: ['x'] },
+    ]);
+    expect(read('<saml:ProxyRestriction Count="+00"/>')).toEqual([{ count: 0, audiences: [] }]);
+    expect(read('<saml:ProxyRestriction/><saml:ProxyRestriction Count="1"/>')).toEqual([
+      { audiences: [] },
+      { count: 1, audiences: [] },
+    ]);
   });
 
   it.each([
@@ -198,6 +215,14 @@ describe('readAssertion', () => {
       xml.replace('<saml:AttributeStatement>', '<saml:Conditions/><saml:AttributeStatement>'),
       'has more than one Conditions element',
     ],
+    ...['-1', '1.5', 'two', '', ' 1', '99999999999'].map(
+      (count) =>
+        [
+          `a ProxyRestriction Count of ${JSON.stringify(count)}`,
+          xml.replace('<saml:OneTimeUse/>', `<saml:ProxyRestriction Count="${count}"/>`),
+          'has a malformed ProxyRestriction Count',
+        ] as [string, string, string],
+    ),
   ])('refuses %s', (_name, doc, message) => {
     expect(rejection(() => readAssertion(parseStrictXml(doc).documentElement))).toBe(message);
   });
@@ -298,6 +323,21 @@ describe('checkAssertion (RFC 7522 §3)', () => {
       'bearer SubjectConfirmation has no SubjectConfirmationData (and Conditions has no NotOnOrAfter)',
     ],
     [
+      'a ProxyRestriction with Count="0"',
+      withConditions({ proxyRestrictions: [{ count: 0, audiences: ['https://sts.example'] }] }),
+      'ProxyRestriction forbids issuing a token on its basis (Count="0")',
+    ],
+    [
+      'a ProxyRestriction whose Audience list does not name actbridge',
+      withConditions({ proxyRestrictions: [{ count: 3, audiences: ['https://other.example'] }] }),
+      'ProxyRestriction does not allow actbridge: its Audience list must name https://sts.example/saml',
+    ],
+    [
+      'two ProxyRestrictions',
+      withConditions({ proxyRestrictions: [{ audiences: [] }, { audiences: [] }] }),
+      'has more than one ProxyRestriction',
+    ],
+    [
       'an expiry unreasonably far ahead',
       withConditions({ notOnOrAfter: NOW + 3631 }),
       'expires too far in the future (more than 3600 s ahead)',
@@ -309,5 +349,38 @@ describe('checkAssertion (RFC 7522 §3)', () => {
     ],
   ])('refuses %s', (_name, input, message) => {
     expect(rejection(() => checkAssertion(input, ctx))).toBe(message);
+  });
+});
+
+describe('checkAssertion: a ProxyRestriction that allows actbridge', () => {
+  it.each<[string, NonNullable<AssertionFacts['conditions']>['proxyRestrictions']]>([
+    ['without Count or Audience', [{ audiences: [] }]],
+    ['with Count="1"', [{ count: 1, audiences: [] }]],
+    [
+      'with an Audience list naming actbridge',
+      [{ count: 1, audiences: ['https://other.example', 'https://sts.example'] }],
+    ],
+  ])('accepts one %s', (_name, proxyRestrictions) => {
+    expect(checkAssertion({ ...facts, conditions: { ...facts.conditions!, proxyRestrictions } }, ctx).expiresAt).toBe(
+      NOW + 300,
+    );
+  });
+});
+
+describe('checkDestination (SAML Bindings §3.5.5.2)', () => {
+  const response = (destination?: string) =>
+    parseStrictXml(
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0"${destination === undefined ? '' : ` Destination="${destination}"`}/>`,
+    ).documentElement;
+
+  it('accepts this token endpoint, or no Destination', () => {
+    expect(() => checkDestination(response(ENDPOINT), ENDPOINT)).not.toThrow();
+    expect(() => checkDestination(response(), ENDPOINT)).not.toThrow();
+  });
+
+  it.each(['https://other-sp.example/acs', `${ENDPOINT}/`, '', ENDPOINT.toUpperCase()])('refuses %j', (destination) => {
+    expect(rejection(() => checkDestination(response(destination), ENDPOINT))).toBe(
+      `Response Destination is not this token endpoint (${ENDPOINT})`,
+    );
   });
 });

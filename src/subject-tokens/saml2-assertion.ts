@@ -13,7 +13,7 @@ import {
 /**
  * The format-specific parts of SAML 2.0 assertion validation, as pure functions: decoding, the
  * structural checks on the presented (unverified) document, and the RFC 7522 §3 checks on the
- * assertion node-saml verified. Failures throw SamlRejected with the message the caller is told.
+ * verified assertion. Failures throw SamlRejected with the message the caller is told.
  */
 export class SamlRejected extends Error {
   override readonly name = 'SamlRejected';
@@ -142,6 +142,13 @@ export interface SubjectConfirmationFacts {
   };
 }
 
+/** SAML Core §2.5.1.6 `<ProxyRestriction>`: how many more indirections, to which audiences. */
+export interface ProxyRestrictionFacts {
+  /** Absent: no limit on the number of indirections. */
+  readonly count?: number;
+  readonly audiences: readonly string[];
+}
+
 /** An assertion's content, read from verified XML only. Times are epoch seconds. */
 export interface AssertionFacts {
   readonly id: string;
@@ -153,6 +160,7 @@ export interface AssertionFacts {
     readonly notBefore?: number;
     readonly notOnOrAfter?: number;
     readonly audienceRestrictions: readonly (readonly string[])[];
+    readonly proxyRestrictions: readonly ProxyRestrictionFacts[];
     readonly unsupported: readonly string[];
   };
   readonly attributes: Readonly<Record<string, readonly string[]>>;
@@ -200,13 +208,16 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
   let conditions: AssertionFacts['conditions'];
   if (conditionsEl) {
     const audienceRestrictions: string[][] = [];
+    const proxyRestrictions: ProxyRestrictionFacts[] = [];
     const unsupported: string[] = [];
     for (let node = conditionsEl.firstChild; node; node = node.nextSibling) {
       if (node.nodeType !== 1) continue;
       const el = node as XmlElement;
       if (el.namespaceURI === NS.assertion && el.localName === 'AudienceRestriction') {
         audienceRestrictions.push(children(el, NS.assertion, 'Audience').map(text));
-      } else if (el.namespaceURI !== NS.assertion || !['OneTimeUse', 'ProxyRestriction'].includes(el.localName!)) {
+      } else if (el.namespaceURI === NS.assertion && el.localName === 'ProxyRestriction') {
+        proxyRestrictions.push(proxyRestriction(el));
+      } else if (el.namespaceURI !== NS.assertion || el.localName !== 'OneTimeUse') {
         // SAML Core §2.5.1.5: a relying party must reject an assertion with a condition it does not understand.
         unsupported.push(el.localName ?? el.nodeName);
       }
@@ -215,6 +226,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
       notBefore: time(conditionsEl, 'NotBefore', 'Conditions'),
       notOnOrAfter: time(conditionsEl, 'NotOnOrAfter', 'Conditions'),
       audienceRestrictions,
+      proxyRestrictions,
       unsupported,
     };
   }
@@ -225,7 +237,9 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
       const name = attr(attribute, 'Name');
       if (!name) throw new SamlRejected('has an Attribute without a Name');
       const values = children(attribute, NS.assertion, 'AttributeValue').map(text);
-      attributes.set(name, [...(attributes.get(name) ?? []), ...values]);
+      const known = attributes.get(name);
+      if (known) known.push(...values);
+      else attributes.set(name, values);
     }
   }
 
@@ -287,6 +301,7 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
       `audiences ${JSON.stringify(restrictions).slice(0, 300)} not in ${JSON.stringify(ctx.audiences)}`,
     );
   }
+  checkProxyRestriction(conditions.proxyRestrictions, ctx);
 
   // RFC 7522 §3 items 4-6: a bearer confirmation; its data (required without a Conditions expiry) must
   // name this token endpoint as Recipient and carry a NotOnOrAfter; an expired one is dropped.
@@ -308,6 +323,50 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
     throw new SamlRejected(`expires too far in the future (more than ${ctx.maxLifetime} s ahead)`);
   }
   return { expiresAt, replayUntil: latest + skew };
+}
+
+/**
+ * SAML Core §2.5.1.6: a token actbridge issues is issued on the basis of the assertion, so a
+ * ProxyRestriction is honoured: `Count="0"` forbids it; an Audience list names the parties such tokens
+ * may go to, and must name actbridge. At most one ProxyRestriction per Conditions.
+ */
+function checkProxyRestriction(proxyRestrictions: readonly ProxyRestrictionFacts[], ctx: AssertionCheckContext): void {
+  if (proxyRestrictions.length === 0) return;
+  if (proxyRestrictions.length > 1) throw new SamlRejected('has more than one ProxyRestriction');
+  const [{ count, audiences }] = proxyRestrictions as [ProxyRestrictionFacts];
+  if (count === 0) throw new SamlRejected('ProxyRestriction forbids issuing a token on its basis (Count="0")');
+  if (audiences.length > 0 && !audiences.some((aud) => ctx.audiences.includes(aud))) {
+    throw new SamlRejected(
+      `ProxyRestriction does not allow actbridge: its Audience list must name ${ctx.audiences[0]}`,
+      `proxy audiences ${JSON.stringify(audiences).slice(0, 300)} not in ${JSON.stringify(ctx.audiences)}`,
+    );
+  }
+}
+
+function proxyRestriction(el: XmlElement): ProxyRestrictionFacts {
+  const count = attr(el, 'Count');
+  // xs:nonNegativeInteger.
+  if (count !== undefined && !/^\+?[0-9]{1,9}$/.test(count))
+    throw new SamlRejected('has a malformed ProxyRestriction Count');
+  return {
+    ...(count !== undefined && { count: Number(count) }),
+    audiences: children(el, NS.assertion, 'Audience').map(text),
+  };
+}
+
+/**
+ * SAML Bindings §3.5.5.2: a signed Response's Destination, when present, must be where it was received,
+ * i.e. this token endpoint; otherwise the IdP signed it for another service provider. Absent is
+ * allowed (SAML Core §3.2.2: optional). An unsigned Response's Destination says nothing and is not read.
+ */
+export function checkDestination(response: XmlElement, tokenEndpoint: string): void {
+  const destination = attr(response, 'Destination');
+  if (destination !== undefined && destination !== tokenEndpoint) {
+    throw new SamlRejected(
+      `Response Destination is not this token endpoint (${tokenEndpoint})`,
+      `Destination ${JSON.stringify(destination.slice(0, 300))}`,
+    );
+  }
 }
 
 function confirmationProblem(

@@ -8,7 +8,14 @@ import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
 import type { SamlAnchor } from '../trust-anchors/saml-anchor.js';
-import { checkAssertion, decodeSamlToken, inspectEnvelope, readAssertion, SamlRejected } from './saml2-assertion.js';
+import {
+  checkAssertion,
+  checkDestination,
+  decodeSamlToken,
+  inspectEnvelope,
+  readAssertion,
+  SamlRejected,
+} from './saml2-assertion.js';
 import { verifySamlSignature } from './saml2-signature.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
 import { tokenParameter, tokenRejected } from './token-rejection.js';
@@ -26,7 +33,6 @@ import type { ValidatedToken, ValidationContext } from './validated-token.js';
 @Injectable()
 export class Saml2Validator implements SubjectTokenValidator {
   readonly tokenType = TokenTypes.saml2;
-  private readonly spEntityId: string;
   private readonly tokenEndpoint: string;
   /** Names of actbridge an AudienceRestriction may carry (rfc7523bis: SP entity ID, issuer, token endpoint). */
   private readonly audiences: readonly string[];
@@ -37,9 +43,9 @@ export class Saml2Validator implements SubjectTokenValidator {
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
   ) {
     const { issuer, samlSpEntityId } = config.server;
-    this.spEntityId = samlSpEntityId ?? issuer;
+    const spEntityId = samlSpEntityId ?? issuer;
     this.tokenEndpoint = endpointUrl(issuer, TOKEN_ENDPOINT_PATH);
-    this.audiences = [...new Set([this.spEntityId, issuer, this.tokenEndpoint])];
+    this.audiences = [...new Set([spEntityId, issuer, this.tokenEndpoint])];
   }
 
   async validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
@@ -70,12 +76,8 @@ export class Saml2Validator implements SubjectTokenValidator {
       if (error instanceof KeysUnavailableError) throw new SamlRejected(`cannot be verified: ${error.message}`);
       throw error;
     }
-    const verified = await verifySamlSignature(xml, envelope, {
-      anchor,
-      certificates,
-      spEntityId: this.spEntityId,
-      tokenEndpoint: this.tokenEndpoint,
-    });
+    const verified = verifySamlSignature(envelope, anchor, certificates);
+    if (envelope.responseSigned) checkDestination(envelope.response!, this.tokenEndpoint);
 
     // From here on, only the Assertion the signature covered is read (no signature-wrapping confusion).
     const facts = readAssertion(verified);

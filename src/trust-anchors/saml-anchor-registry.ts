@@ -62,6 +62,7 @@ export class SamlAnchorRegistry implements OnApplicationBootstrap {
       clockSkew: config.clock_skew ?? defaultSkew,
       developmentOnly: config.development_only,
       allowUnsignedAssertionInSignedResponse: saml.allow_unsigned_assertion_in_signed_response,
+      canonicalization: saml.canonicalization,
       maxAssertionLifetime: saml.max_assertion_lifetime,
       attributeRenames: new Map(
         Object.entries(saml.attributes ?? {}).map(([friendly, attrName]) => [attrName, friendly]),

@@ -2,6 +2,7 @@ import {
   ArrayNotEmpty,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -44,6 +45,16 @@ export class SamlAnchorConfig {
   @IsOptional()
   @IsBoolean()
   allow_unsigned_assertion_in_signed_response = false;
+
+  /**
+   * Signature canonicalizations accepted. `exclusive` (default): exclusive c14n only, what SAML IdPs
+   * emit. `inclusive`: also inclusive c14n 1.0 and the "with comments" forms of both, for IdPs that sign
+   * that way; the signature structure required is the same (one enveloped signature, one Reference to
+   * the element's unique ID, enveloped-signature + one canonicalization, keys from this anchor only).
+   */
+  @IsOptional()
+  @IsIn(['exclusive', 'inclusive'])
+  canonicalization: 'exclusive' | 'inclusive' = 'exclusive';
 
   /** Renames attributes in the token's claims: friendly name → attribute Name as the IdP sends it. */
   @IsOptional()

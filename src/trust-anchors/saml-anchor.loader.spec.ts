@@ -46,6 +46,13 @@ describe('kind: saml trust anchors', () => {
     expect(anchor!.config.saml!.resolvedCertificates).toHaveLength(1);
     expect(anchor!.config.saml!.allow_unsigned_assertion_in_signed_response).toBe(false);
     expect(anchor!.config.saml!.max_assertion_lifetime).toBe(3600);
+    expect(anchor!.config.saml!.canonicalization).toBe('exclusive');
+  });
+
+  it('takes the inclusive c14n opt-in', () => {
+    const loaded = load({ kind: 'saml', issuer: IDP, saml: { certificates: [cert], canonicalization: 'inclusive' } });
+    expect(typeof loaded).not.toBe('string');
+    expect((loaded as ReturnType<typeof loadTrustAnchors>)[0]!.config.saml!.canonicalization).toBe('inclusive');
   });
 
   it('accepts a metadata_url (fetched later, at runtime)', () => {
@@ -112,6 +119,16 @@ describe('kind: saml trust anchors', () => {
       'saml.wat: property wat should not exist',
     ],
     ['an unknown kind', { kind: 'ldap', issuer: IDP }, 'kind: must be one of the following values: oidc, saml'],
+    [
+      'an unknown canonicalization',
+      { kind: 'saml', issuer: IDP, saml: { certificates: ['../idp.pem'], canonicalization: 'c14n11' } },
+      'saml.canonicalization: must be one of the following values: exclusive, inclusive',
+    ],
+    [
+      'max_token_lifetime (SAML has max_assertion_lifetime)',
+      { kind: 'saml', issuer: IDP, max_token_lifetime: 600, saml: { certificates: ['../idp.pem'] } },
+      'max_token_lifetime: applies to OIDC anchors only, not kind: saml',
+    ],
   ])('refuses %s, naming the file and field', (_name, anchor, message) => {
     const result = load(anchor);
     expect(typeof result).toBe('string');

@@ -14,6 +14,7 @@ const OIDC_ONLY_FIELDS = [
   'access_token_typ',
   'trusted_for_chains',
   'max_token_age',
+  'max_token_lifetime',
   'token_types',
   'client_ids',
   'introspection',

@@ -7,6 +7,11 @@ export interface SamlAnchor {
   readonly developmentOnly: boolean;
   /** Accept an unsigned Assertion inside a signed Response (anchor opt-in). */
   readonly allowUnsignedAssertionInSignedResponse: boolean;
+  /**
+   * Signature canonicalizations accepted: `exclusive` (exclusive c14n, what IdPs emit) or `inclusive`
+   * (also inclusive c14n 1.0 and the "with comments" forms), always under the same signature structure.
+   */
+  readonly canonicalization: 'exclusive' | 'inclusive';
   /** Longest accepted time from now to NotOnOrAfter, seconds. */
   readonly maxAssertionLifetime: number;
   /** Attribute Name → the friendly name it is renamed to in the token's claims. */

@@ -32,6 +32,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       trustedForChains: true,
       clockSkew: server.clockSkew,
       maxTokenAge: undefined,
+      maxTokenLifetime: server.maxPresentedTokenLifetime,
       developmentOnly: false,
       keys: keys.verificationKeys,
       usable: () => true,
@@ -45,7 +46,7 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       if (anchor.config.kind === 'saml') continue; // SAML IdPs: SamlAnchorRegistry
       // loadStsConfig refuses these in production; never trust one there, whatever the caller.
       if (anchor.config.development_only && config.mode !== 'development') continue;
-      const built = this.build(anchor, policy, server.clockSkew, server.upstreamTimeoutMs);
+      const built = this.build(anchor, policy, server);
       this.byIssuer.set(anchor.config.issuer, built);
       // The loader guarantees a client is bound to at most one introspecting anchor.
       for (const clientId of anchor.config.introspection?.clients ?? []) this.introspectingFor.set(clientId, built);
@@ -81,13 +82,9 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     for (const { jwks } of this.remote) void jwks.warmUp();
   }
 
-  private build(
-    anchor: LoadedTrustAnchor,
-    policy: RemoteJwksPolicy,
-    defaultSkew: number,
-    timeoutMs: number,
-  ): TrustAnchor {
+  private build(anchor: LoadedTrustAnchor, policy: RemoteJwksPolicy, server: StsConfig['server']): TrustAnchor {
     const { config, name } = anchor;
+    const timeoutMs = server.upstreamTimeoutMs;
     // One discovery document per anchor serves both its jwks_uri and its introspection_endpoint;
     // retried (paced by the callers) until it first succeeds.
     let metadata: Promise<ServerMetadata> | undefined;
@@ -109,8 +106,9 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       algorithms: config.algorithms ?? DEFAULT_ANCHOR_ALGORITHMS,
       accessTokenTyp: config.access_token_typ,
       trustedForChains: config.trusted_for_chains,
-      clockSkew: config.clock_skew ?? defaultSkew,
+      clockSkew: config.clock_skew ?? server.clockSkew,
       maxTokenAge: config.max_token_age,
+      maxTokenLifetime: config.max_token_lifetime ?? server.maxPresentedTokenLifetime,
       developmentOnly: config.development_only,
       keys: remote ? remote.getKey : createLocalJWKSet(config.jwks as JSONWebKeySet),
       // An anchor for opaque tokens only is usable through its introspection endpoint.

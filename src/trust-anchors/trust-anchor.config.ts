@@ -128,6 +128,16 @@ export class TrustAnchorConfig {
   @Min(1)
   max_token_age?: number;
 
+  /**
+   * Longest remaining lifetime (exp - now) accepted of this issuer's tokens, seconds (default
+   * MAX_PRESENTED_TOKEN_LIFETIME): a token expiring further ahead is refused, whatever signed it.
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(31536000)
+  max_token_lifetime?: number;
+
   /** Clock skew for this issuer's tokens, seconds (default CLOCK_SKEW). */
   @IsOptional()
   @IsInt()

@@ -12,6 +12,8 @@ export interface TrustAnchor {
   readonly trustedForChains: boolean;
   readonly clockSkew: number;
   readonly maxTokenAge: number | undefined;
+  /** Longest accepted remaining lifetime (exp - now) of a presented token, seconds. */
+  readonly maxTokenLifetime: number;
   readonly developmentOnly: boolean;
   /** jose key resolver: keys come from the anchor's configured source only, never from token headers. */
   readonly keys: JWTVerifyGetKey;

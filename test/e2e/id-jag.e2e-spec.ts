@@ -683,6 +683,32 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
     );
   });
 
+  it('whose exp is 1e300, Infinity or fractional, or whose iat is fractional (MAX_PRESENTED_TOKEN_LIFETIME, whole seconds)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ exp: 1e300 })),
+      'assertion expires too far in the future: more than 86400 s ahead (exp)',
+    );
+    await refusedAtB(
+      async () =>
+        redeem(
+          await idpC.signRaw(
+            { alg: 'ES256', kid: idpC.kid, typ: ID_JAG_TYP },
+            `{"iss":"${idpC.issuer}","sub":"alice","aud":"${domainB.issuer}","client_id":"chat-agent-at-b","jti":"j-inf","iat":${now},"exp":1e400}`,
+          ),
+        ),
+      'assertion has a malformed exp claim: a whole number of seconds is required',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ exp: now + 60.5 })),
+      'assertion has a malformed exp claim: a whole number of seconds is required',
+    );
+    await refusedAtB(
+      async () => redeem(await craftIdJag({ iat: now - 0.5 })),
+      'assertion has a malformed iat claim: a whole number of seconds is required',
+    );
+  });
+
   it('without jti or iat', async () => {
     await refusedAtB(async () => redeem(await craftIdJag({ jti: undefined })), 'assertion has no valid jti claim');
     await refusedAtB(async () => redeem(await craftIdJag({ iat: undefined })), 'assertion has no iat claim');
@@ -784,6 +810,17 @@ describe('domain B: plain RFC 7523 assertions', () => {
 
   it('refuses an assertion without exp', () =>
     refusedAtB(async () => redeemCi(await ciAssertion({ exp: undefined })), 'assertion has no exp claim'));
+
+  it('refuses an exp of 1e300 or a fractional nbf, whatever its max_age', async () => {
+    await refusedAtB(
+      async () => redeemCi(await ciAssertion({ exp: 1e300 })),
+      'assertion expires too far in the future: more than 86400 s ahead (exp)',
+    );
+    await refusedAtB(
+      async () => redeemCi(await ciAssertion({ nbf: Math.floor(Date.now() / 1000) - 1.5 })),
+      'assertion has a malformed nbf claim: a whole number of seconds is required',
+    );
+  });
 
   it('refuses an assertion that is too old', () => {
     const now = Math.floor(Date.now() / 1000);

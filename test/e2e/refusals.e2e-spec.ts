@@ -17,6 +17,7 @@ let sts: TestApp;
 let idp: TestIssuer; // ES256, not trusted for chains
 let chainIdp: TestIssuer; // trusted for chains
 let rsaIdp: TestIssuer; // RS256, for algorithm confusion
+let shortIdp: TestIssuer; // max_token_lifetime: 600
 let pkjwtKey: CryptoKey;
 let pkjwtJwk: JWK;
 
@@ -86,6 +87,7 @@ beforeAll(async () => {
   idp = await createTestIssuer('https://idp.example');
   chainIdp = await createTestIssuer('https://chain-idp.example');
   rsaIdp = await createTestIssuer('https://rsa-idp.example', 'RS256');
+  shortIdp = await createTestIssuer('https://short-idp.example');
   const pair = await generateKeyPair('ES256', { extractable: true });
   pkjwtKey = pair.privateKey;
   pkjwtJwk = { ...(await exportJWK(pair.publicKey)), kid: 'pk-1', alg: 'ES256' };
@@ -95,6 +97,7 @@ beforeAll(async () => {
       idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD], algorithms: ['ES256'] },
       chain: { issuer: chainIdp.issuer, jwks: chainIdp.publicJwks, audiences: [STS_AUD], trusted_for_chains: true },
       rsa: { issuer: rsaIdp.issuer, jwks: rsaIdp.publicJwks, audiences: [STS_AUD], algorithms: ['RS256'] },
+      short: { issuer: shortIdp.issuer, jwks: shortIdp.publicJwks, audiences: [STS_AUD], max_token_lifetime: 600 },
     },
     clients: [
       {
@@ -623,6 +626,88 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
     ],
   ])('refuses %s', async (_name, make, description) => {
     await refused(exchange({ subject_token: await make() }), asAgent, 400, 'invalid_request', description);
+  });
+
+  // RFC 7519 NumericDates, held to whole seconds, and an expiry at most MAX_PRESENTED_TOKEN_LIFETIME
+  // (default 86400 s) ahead, or the anchor's max_token_lifetime.
+  const raw = (claims: string) =>
+    idp.signRaw(
+      { alg: 'ES256', typ: 'at+jwt', kid: idp.kid },
+      `{"iss":"${idp.issuer}","sub":"alice","aud":"${STS_AUD}","scope":"read",${claims}}`,
+    );
+  it.each<MakerRow>([
+    [
+      'an exp 1e300 (trusted issuer, valid signature)',
+      async () => userToken({ exp: 1e300 }),
+      'subject_token expires too far in the future: more than 86400 s ahead (exp)',
+    ],
+    [
+      'an exp one day and a minute ahead',
+      async () => userToken({ exp: now() + 86400 + 90 }),
+      'subject_token expires too far in the future: more than 86400 s ahead (exp)',
+    ],
+    [
+      'an exp written 1e400 (Infinity once parsed)',
+      async () => raw(`"exp":1e400`),
+      'subject_token has a malformed exp claim: a whole number of seconds is required',
+    ],
+    [
+      'a fractional exp',
+      async () => userToken({ exp: now() + 60.5 }),
+      'subject_token has a malformed exp claim: a whole number of seconds is required',
+    ],
+    [
+      'a fractional nbf',
+      async () => userToken({ nbf: now() - 0.25 }),
+      'subject_token has a malformed nbf claim: a whole number of seconds is required',
+    ],
+    [
+      'an iat of -1e400',
+      async () => raw(`"exp":${now() + 60},"iat":-1e400`),
+      'subject_token has a malformed iat claim: a whole number of seconds is required',
+    ],
+    [
+      "an exp beyond its anchor's own max_token_lifetime (600 s)",
+      async () => userToken({ exp: now() + 900 }, {}, shortIdp),
+      'subject_token expires too far in the future: more than 600 s ahead (exp)',
+    ],
+  ])('refuses %s', async (_name, make, description) => {
+    await refused(exchange({ subject_token: await make() }), asAgent, 400, 'invalid_request', description);
+  });
+
+  it('accepts an exp just under the bound, and caps the issued token at its own lifetime', async () => {
+    const res = await postToken(
+      sts,
+      exchange({ subject_token: await userToken({ exp: now() + 86400 - 60 }) }),
+      asAgent,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.expires_in).toBeLessThanOrEqual(3600);
+    const short = await postToken(
+      sts,
+      exchange({ subject_token: await userToken({ exp: now() + 500 }, {}, shortIdp) }),
+      asAgent,
+    );
+    expect(short.status).toBe(200);
+  });
+
+  it('bounds the actor token the same way', async () => {
+    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, exp: 1e300 }, { typ: 'JWT' });
+    await refused(
+      exchange({ subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt }),
+      asAgent,
+      400,
+      'invalid_request',
+      'actor_token expires too far in the future: more than 86400 s ahead (exp)',
+    );
+    const fractional = await idp.mint({ sub: 'agent-1', aud: STS_AUD, iat: now() + 0.5 }, { typ: 'JWT' });
+    await refused(
+      exchange({ subject_token: await userToken(), actor_token: fractional, actor_token_type: TT.jwt }),
+      asAgent,
+      400,
+      'invalid_request',
+      'actor_token has a malformed iat claim: a whole number of seconds is required',
+    );
   });
 
   it('validates the actor token as strictly (expired actor token)', async () => {

@@ -10,8 +10,9 @@ import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestA
 
 /**
  * SAML 2.0 end to end: samlify acting as the IdP (signing bare Assertions, and Responses through its
- * login-response flow, with a throwaway certificate), actbridge verifying with node-saml, over real HTTP.
- * Token exchange with a saml2 subject_token (RFC 8693) and the saml2-bearer grant (RFC 7522).
+ * login-response flow, with a throwaway certificate; xml-crypto for inclusive c14n), actbridge verifying
+ * on its own strict parse, over real HTTP. Token exchange with a saml2 subject_token (RFC 8693) and the
+ * saml2-bearer grant (RFC 7522).
  */
 
 const SAML2_BEARER = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
@@ -27,6 +28,8 @@ let tokenEndpoint: string;
 let idp: SamlTestIdp; // anchor from samlify's metadata file; the assertion itself must be signed
 let optIn: SamlTestIdp; // anchor with inline certificate, accepts a signed Response around an unsigned assertion
 let rogue: SamlTestIdp; // claims idp's entity ID, signs with its own key
+let inclusive: SamlTestIdp; // anchor with saml.canonicalization: inclusive
+let inclusiveRogue: SamlTestIdp; // claims inclusive's entity ID, signs with its own key
 let dir: string;
 const ruledIdps: SamlTestIdp[] = [];
 
@@ -56,10 +59,12 @@ beforeAll(async () => {
   stsIssuer = `http://127.0.0.1:${port}`;
   tokenEndpoint = `${stsIssuer}/oauth/token`;
   const sp = { spEntityId: SP_ENTITY_ID, tokenEndpoint };
-  [idp, optIn, rogue] = await Promise.all([
+  [idp, optIn, rogue, inclusive, inclusiveRogue] = await Promise.all([
     createSamlTestIdp({ entityId: 'https://idp.example/saml', ...sp }),
     createSamlTestIdp({ entityId: 'urn:example:optin-idp', ...sp }),
     createSamlTestIdp({ entityId: 'https://idp.example/saml', ...sp }),
+    createSamlTestIdp({ entityId: 'https://inclusive-idp.example/saml', ...sp }),
+    createSamlTestIdp({ entityId: 'https://inclusive-idp.example/saml', ...sp }),
   ]);
   dir = mkdtempSync(join(tmpdir(), 'actbridge-saml-'));
   writeFileSync(join(dir, 'idp-metadata.xml'), idp.metadata);
@@ -71,6 +76,11 @@ beforeAll(async () => {
         kind: 'saml',
         issuer: optIn.entityId,
         saml: { certificates: [optIn.certificate], allow_unsigned_assertion_in_signed_response: true },
+      },
+      inclusive: {
+        kind: 'saml',
+        issuer: inclusive.entityId,
+        saml: { certificates: [inclusive.certificate], canonicalization: 'inclusive' },
       },
     },
     clients: [
@@ -438,6 +448,213 @@ describe('refusals', () => {
     const res = await exchange(base64url(idp.signedAssertion({ nameId: NAME_ID })));
     expect(res.status).toBe(200);
     expect(claimsOf(res.body.access_token as string).sub).toBe(NAME_ID);
+  });
+});
+
+// The canonicalization is read from SignedInfo (CanonicalizationMethod, the Reference's Transform), never
+// from the unsigned KeyInfo; inclusive c14n only from an anchor that opted in, under the same profile.
+describe('signature canonicalization', () => {
+  const C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
+  const withCarriageReturn = (from: SamlTestIdp, o: AssertionOptions = {}) =>
+    from
+      .unsignedAssertion({ nameId: 'alice@corp.example', attributes: { note: ['line one|line two'] }, ...o })
+      .replace('alice@corp.example', 'alice&#13;@corp.example')
+      .replace('line one|line two', 'line one&#13;&#10;line two');
+  const notOptedIn = `subject_token signature is not in the accepted profile: CanonicalizationMethod ${C14N} is accepted only from an IdP whose trust anchor sets saml.canonicalization: inclusive`;
+
+  it('refuses inclusive c14n from an anchor that has not opted in', async () => {
+    await expectRefused(
+      () => exchange(base64url(idp.sign(idp.unsignedAssertion(), 'inclusive'))),
+      400,
+      'invalid_request',
+      notOptedIn,
+    );
+    await expectRefused(
+      () => bearer(base64url(idp.sign(idp.unsignedAssertion(), 'inclusive'))),
+      400,
+      'invalid_grant',
+      notOptedIn.replace('subject_token', 'assertion'),
+    );
+  });
+
+  it.each([
+    ['inclusive c14n, from the anchor that opted in', () => inclusive.sign(withCarriageReturn(inclusive), 'inclusive')],
+    ['exclusive c14n, from the same anchor', () => inclusive.sign(withCarriageReturn(inclusive), 'exclusive')],
+    ['exclusive c14n, from an anchor that did not opt in', () => idp.sign(withCarriageReturn(idp), 'exclusive')],
+  ])('%s: the values are read from the verified nodes, a signed CR included', async (_name, make) => {
+    const res = await exchange(base64url(make()));
+    expect(res.status).toBe(200);
+    const claims = claimsOf(res.body.access_token as string);
+    expect(claims.sub).toBe('alice\r@corp.example');
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      subject: { sub: 'alice\r@corp.example' },
+    });
+  });
+
+  it('an Assertion signed with inclusive c14n inside a Response (its namespaces in scope) is read exactly', async () => {
+    // samlify signs a Response whose Assertion it leaves unsigned; that signature is taken off (it would
+    // cover the Assertion signed below), leaving an unsigned Response around the inclusive-c14n Assertion.
+    const response = (await inclusive.response({ assertion: false, response: false }, { nameId: 'bob@corp.example' }))
+      .replace(/<ds:Signature[^]*?<\/ds:Signature>/, '')
+      .replace('bob@corp.example', 'bob&#13;@corp.example');
+    expect(response).not.toContain('Signature');
+    const res = await bearer(base64url(inclusive.sign(response, 'inclusive')));
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).sub).toBe('bob\r@corp.example');
+  });
+
+  it.each([
+    [
+      'signed by another key',
+      () => inclusiveRogue.sign(inclusiveRogue.unsignedAssertion(), 'inclusive'),
+      'subject_token signature is invalid: not made with a certificate of https://inclusive-idp.example/saml, or the signed content was altered',
+    ],
+    [
+      'with its NameID altered',
+      () =>
+        inclusive.sign(inclusive.unsignedAssertion(), 'inclusive').replace('alice@example.com', 'admin@example.com'),
+      'subject_token signature is invalid: not made with a certificate of https://inclusive-idp.example/saml, or the signed content was altered',
+    ],
+    [
+      'with a ds:Object riding in the Signature',
+      () =>
+        inclusive
+          .sign(inclusive.unsignedAssertion(), 'inclusive')
+          .replace('</ds:SignatureValue>', '</ds:SignatureValue><ds:Object>x</ds:Object>'),
+      'subject_token signature is not in the accepted profile: Signature may carry only SignedInfo, SignatureValue and KeyInfo',
+    ],
+    [
+      'with a second KeyInfo',
+      () =>
+        inclusive
+          .sign(inclusive.unsignedAssertion(), 'inclusive')
+          .replace('</ds:Signature>', '<ds:KeyInfo><ds:KeyName>k</ds:KeyName></ds:KeyInfo></ds:Signature>'),
+      'subject_token signature is not in the accepted profile: Signature may carry only SignedInfo, SignatureValue and KeyInfo',
+    ],
+  ])('refuses inclusive c14n under the opt-in %s', async (_name, make, description) => {
+    await expectRefused(() => exchange(base64url(make())), 400, 'invalid_request', description);
+  });
+
+  // KeyInfo is unsigned: a KeyName whose Algorithm names inclusive c14n must change nothing.
+  const keyName = (xml: string) =>
+    xml.replace('<ds:KeyInfo>', `<ds:KeyInfo><ds:KeyName Algorithm="${C14N}">k</ds:KeyName>`);
+
+  it('a KeyName naming inclusive c14n in KeyInfo changes nothing: verified as exclusive c14n', async () => {
+    const res = await exchange(base64url(keyName(idp.signedAssertion({ nameId: 'carol@example.com' }))));
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).sub).toBe('carol@example.com');
+  });
+
+  it.each([
+    [
+      'a forged NameID',
+      (xml: string) => xml.replace('alice@example.com', 'admin@example.com'),
+      'subject_token signature is invalid: not made with a certificate of https://idp.example/saml, or the signed content was altered',
+    ],
+    [
+      'a ds:Object',
+      (xml: string) => xml.replace('</ds:KeyInfo>', '</ds:KeyInfo><ds:Object>admin</ds:Object>'),
+      'subject_token signature is not in the accepted profile: Signature may carry only SignedInfo, SignatureValue and KeyInfo',
+    ],
+    [
+      'the KeyInfo moved before SignedInfo',
+      (xml: string) => {
+        const keyInfo = /<ds:KeyInfo>[^]*<\/ds:KeyInfo>/.exec(xml)![0];
+        return xml.replace(keyInfo, '').replace('<ds:SignedInfo>', `${keyInfo}<ds:SignedInfo>`);
+      },
+      'subject_token signature is not in the accepted profile: Signature must start with SignedInfo and SignatureValue',
+    ],
+  ])('a KeyName naming inclusive c14n and %s: refused as without it', async (_name, change, description) => {
+    await expectRefused(
+      () => exchange(base64url(change(keyName(idp.signedAssertion())))),
+      400,
+      'invalid_request',
+      description,
+    );
+  });
+});
+
+describe('Response Destination (SAML Bindings §3.5.5.2)', () => {
+  const elsewhere = 'https://other-sp.example/acs';
+
+  it('refuses a signed Response the IdP addressed to another service provider', async () => {
+    const xml = await idp.response({ assertion: true, response: true }, { destination: elsewhere });
+    await expectRefused(
+      () => exchange(base64url(xml)),
+      400,
+      'invalid_request',
+      `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`,
+    );
+    const again = await idp.response({ assertion: true, response: true }, { destination: elsewhere });
+    await expectRefused(
+      () => bearer(base64url(again)),
+      400,
+      'invalid_grant',
+      `assertion Response Destination is not this token endpoint (${tokenEndpoint})`,
+    );
+  });
+
+  it('refuses it also when the Response alone is signed (the opted-in anchor)', async () => {
+    const xml = await optIn.response({ assertion: false, response: true }, { destination: elsewhere });
+    await expectRefused(
+      () => exchange(base64url(xml)),
+      400,
+      'invalid_request',
+      `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`,
+    );
+  });
+
+  it('accepts a signed Response without Destination (optional, SAML Core §3.2.2)', async () => {
+    const xml = await idp.response({ assertion: true, response: true }, { destination: null });
+    expect(xml).not.toContain('Destination=');
+    expect((await exchange(base64url(xml))).status).toBe(200);
+  });
+
+  it('does not read the Destination of an unsigned Response (only the signed Assertion is)', async () => {
+    const xml = await idp.response({ assertion: true, response: false }, { destination: elsewhere });
+    expect((await exchange(base64url(xml))).status).toBe(200);
+  });
+});
+
+describe('ProxyRestriction (SAML Core §2.5.1.6): honoured', () => {
+  const proxy = (count: string | undefined, audiences: string[] = []) =>
+    `<saml:ProxyRestriction${count === undefined ? '' : ` Count="${count}"`}>${audiences
+      .map((a) => `<saml:Audience>${a}</saml:Audience>`)
+      .join('')}</saml:ProxyRestriction>`;
+
+  it.each([
+    ['Count="0"', proxy('0'), 'subject_token ProxyRestriction forbids issuing a token on its basis (Count="0")'],
+    [
+      'an Audience list without actbridge',
+      proxy('2', ['https://other-sp.example']),
+      `subject_token ProxyRestriction does not allow actbridge: its Audience list must name ${SP_ENTITY_ID}`,
+    ],
+    ['two ProxyRestrictions', proxy('1') + proxy('1'), 'subject_token has more than one ProxyRestriction'],
+    ['a malformed Count', proxy('-1'), 'subject_token has a malformed ProxyRestriction Count'],
+  ])('refuses %s', async (_name, conditions, description) => {
+    await expectRefused(
+      () => exchange(base64url(idp.signedAssertion({ conditions }))),
+      400,
+      'invalid_request',
+      description,
+    );
+  });
+
+  it('refuses Count="0" at the saml2-bearer grant too (invalid_grant)', async () => {
+    await expectRefused(
+      () => bearer(base64url(idp.signedAssertion({ conditions: proxy('0') }))),
+      400,
+      'invalid_grant',
+      'assertion ProxyRestriction forbids issuing a token on its basis (Count="0")',
+    );
+  });
+
+  it.each([
+    ['Count="1" naming actbridge', proxy('1', ['https://other-sp.example', SP_ENTITY_ID])],
+    ['no Count and no Audience', proxy(undefined)],
+  ])('accepts %s', async (_name, conditions) => {
+    expect((await exchange(base64url(idp.signedAssertion({ conditions })))).status).toBe(200);
   });
 });
 

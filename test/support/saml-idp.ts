@@ -34,6 +34,16 @@ interface Samlify {
 }
 const samlify = createRequire(import.meta.url)('samlify') as Samlify;
 
+// xml-crypto's SignedXml, for signatures samlify does not make (inclusive c14n); typed slice as above.
+interface SignedXml {
+  addReference(reference: Record<string, unknown>): void;
+  computeSignature(xml: string, options: Record<string, unknown>): void;
+  getSignatureXml(): string;
+}
+const xmlCrypto = createRequire(import.meta.url)('xml-crypto') as {
+  SignedXml: new (options: Record<string, unknown>) => SignedXml;
+};
+
 // samlify insists on a schema validator before it processes messages. Only the test IdP uses it (to
 // *produce* messages); actbridge's verifying side never skips a check.
 samlify.setSchemaValidator({ validate: async () => 'skipped: test IdP' });
@@ -46,6 +56,10 @@ export const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 export const EMAIL_FORMAT = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const POST_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+const C14N_ALGORITHMS = {
+  exclusive: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  inclusive: 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315',
+} as const;
 const ASSERTION_XPATH = "/*[local-name(.)='Assertion']";
 
 export interface AssertionOptions {
@@ -64,6 +78,10 @@ export interface AssertionOptions {
   readonly confirmationNotOnOrAfter?: Date;
   /** Attribute Name → values. */
   readonly attributes?: Record<string, readonly string[]>;
+  /** XML added to Conditions after the AudienceRestriction (e.g. a ProxyRestriction). */
+  readonly conditions?: string;
+  /** The Response's Destination (default: the token endpoint); null leaves it out. */
+  readonly destination?: string | null;
 }
 
 export interface SamlTestIdp {
@@ -78,6 +96,12 @@ export interface SamlTestIdp {
   unsignedAssertion(options?: AssertionOptions): string;
   /** A samlp:Response from samlify's IdP login flow, the Assertion and/or the Response signed. */
   response(signing: { assertion: boolean; response: boolean }, options?: AssertionOptions): Promise<string>;
+  /**
+   * Signs the first Assertion of `xml` with xml-crypto (enveloped, RSA-SHA256, the given c14n for
+   * SignedInfo and the Reference, certificate in KeyInfo) and splices the Signature in after its Issuer,
+   * leaving the rest of the text as written (a `&#13;` stays a character reference).
+   */
+  sign(xml: string, canonicalization: 'exclusive' | 'inclusive'): string;
 }
 
 export interface SamlTestIdpOptions {
@@ -113,7 +137,15 @@ export async function createSamlTestIdp(options: SamlTestIdpOptions): Promise<Sa
       wantMessageSigned: signing.response,
     });
 
-  const fill = (template: string, o: AssertionOptions, extra: Record<string, string> = {}) => {
+  const fill = (raw: string, o: AssertionOptions, extra: Record<string, string> = {}) => {
+    const template =
+      o.conditions === undefined
+        ? raw
+        : raw.replace(
+            '</saml:AudienceRestriction></saml:Conditions>',
+            `</saml:AudienceRestriction>${o.conditions}</saml:Conditions>`,
+          );
+
     const now = new Date();
     const in5min = new Date(now.getTime() + 5 * 60_000);
     const attributes = Object.entries(o.attributes ?? { groups: ['readers'] });
@@ -131,6 +163,7 @@ export async function createSamlTestIdp(options: SamlTestIdpOptions): Promise<Sa
       Audience: o.audience ?? options.spEntityId,
       ...extra,
     };
+
     let statement = '';
     if (attributes.length > 0) {
       statement = `<saml:AttributeStatement>${attributes
@@ -169,6 +202,27 @@ export async function createSamlTestIdp(options: SamlTestIdpOptions): Promise<Sa
     metadata: idp.getMetadata(),
     signedAssertion: (o = {}) => signAssertion(fill(ASSERTION_TEMPLATE, o)),
     unsignedAssertion: (o = {}) => fill(ASSERTION_TEMPLATE, o),
+    sign(xml, canonicalization) {
+      const algorithm = C14N_ALGORITHMS[canonicalization];
+      const target = "//*[local-name(.)='Assertion']";
+      const signature = new xmlCrypto.SignedXml({
+        privateKey,
+        publicCert: certificate,
+        signatureAlgorithm: RSA_SHA256,
+        canonicalizationAlgorithm: algorithm,
+      });
+      signature.addReference({
+        xpath: target,
+        transforms: ['http://www.w3.org/2000/09/xmldsig#enveloped-signature', algorithm],
+        digestAlgorithm: 'http://www.w3.org/2001/04/xmlenc#sha256',
+      });
+      signature.computeSignature(xml, {
+        prefix: 'ds',
+        location: { reference: `${target}/*[local-name(.)='Issuer']`, action: 'after' },
+      });
+      const at = xml.indexOf('</saml:Issuer>', xml.indexOf('<saml:Assertion')) + '</saml:Issuer>'.length;
+      return xml.slice(0, at) + signature.getSignatureXml() + xml.slice(at);
+    },
     async response(signing, o = {}) {
       const id = `_${randomUUID()}`;
       const { context } = await idp.createLoginResponse(
@@ -179,11 +233,18 @@ export async function createSamlTestIdp(options: SamlTestIdpOptions): Promise<Sa
         {
           customTagReplacement: (template) => ({
             id,
-            context: fill(template.replace('{Assertion}', ASSERTION_TEMPLATE), o, {
-              ID: id,
-              Destination: options.tokenEndpoint,
-              StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
-            }),
+            context: fill(
+              (o.destination === null ? template.replace(' Destination="{Destination}"', '') : template).replace(
+                '{Assertion}',
+                ASSERTION_TEMPLATE,
+              ),
+              o,
+              {
+                ID: id,
+                Destination: o.destination ?? options.tokenEndpoint,
+                StatusCode: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+              },
+            ),
           }),
         },
       );

@@ -12,8 +12,11 @@ export interface TestIssuer {
   readonly privateKey: CryptoKey;
   /** Signs `claims` (iss, iat, exp, jti filled in unless given; pass undefined to omit). */
   mint(claims: JWTPayload, header?: Record<string, unknown>): Promise<string>;
-  /** Signs exactly this header and payload, bypassing jose's own sanity checks (for hostile tokens). */
-  signRaw(header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string>;
+  /**
+   * Signs exactly this header and payload, bypassing jose's own sanity checks (for hostile tokens); a
+   * string payload is taken as the JSON text itself (for numbers JSON.stringify cannot write, e.g. 1e400).
+   */
+  signRaw(header: Record<string, unknown>, payload: Record<string, unknown> | string): Promise<string>;
 }
 
 export async function createTestIssuer(
@@ -37,7 +40,8 @@ export async function createTestIssuer(
       return new SignJWT(payload).setProtectedHeader(protectedHeader as { alg: string }).sign(privateKey);
     },
     async signRaw(header, payload) {
-      const input = `${b64(header)}.${b64(payload)}`;
+      const encodedPayload = typeof payload === 'string' ? Buffer.from(payload).toString('base64url') : b64(payload);
+      const input = `${b64(header)}.${encodedPayload}`;
       const algorithm = alg === 'ES256' ? { name: 'ECDSA', hash: 'SHA-256' } : { name: 'RSASSA-PKCS1-v1_5' };
       const signature = await crypto.subtle.sign(algorithm, privateKey, new TextEncoder().encode(input));
       return `${input}.${Buffer.from(signature).toString('base64url')}`;
