@@ -114,7 +114,9 @@ export class PrivateKeyJwtVerifier {
 }
 
 function describe(error: unknown): [string, string?] {
-  if (error instanceof KeysUnavailableError) return [`client keys unavailable: ${error.message}`];
+  if (error instanceof KeysUnavailableError) {
+    return ['client keys unavailable', `client keys unavailable: ${error.message}`];
+  }
   if (error instanceof errors.JWTExpired) return ['client_assertion has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return [`client_assertion has no ${error.claim} claim`];

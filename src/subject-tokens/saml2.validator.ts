@@ -67,7 +67,9 @@ export class Saml2Validator implements SubjectTokenValidator {
     try {
       certificates = await anchor.certificates();
     } catch (error) {
-      if (error instanceof KeysUnavailableError) throw new SamlRejected(`cannot be verified: ${error.message}`);
+      if (error instanceof KeysUnavailableError) {
+        throw new SamlRejected(`cannot be verified: ${error.description}`, `cannot be verified: ${error.message}`);
+      }
       throw error;
     }
     const verified = await verifySamlSignature(xml, envelope, {

@@ -11,9 +11,20 @@ import { isJwkSet } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { readCappedBody } from './capped-body.js';
 
-/** Keys could not be obtained at all (never fetched successfully, or too stale to trust). */
+/**
+ * Keys could not be obtained at all (never fetched successfully, or too stale to trust). The message
+ * says why, for operators (logs, audit): it may name the upstream URL, host or network error. The
+ * caller is told only `description`.
+ */
 export class KeysUnavailableError extends Error {
   override readonly name = 'KeysUnavailableError';
+
+  constructor(
+    message: string,
+    readonly description = 'keys unavailable',
+  ) {
+    super(message);
+  }
 }
 
 export interface RemoteJwksPolicy {
@@ -39,6 +50,7 @@ export function remoteJwksPolicy(
 }
 
 const MAX_JWKS_BYTES = 512 * 1024;
+const UNAVAILABLE = 'issuer keys unavailable';
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>;
 
@@ -82,7 +94,7 @@ export class RemoteJwks {
       void this.refresh(false).catch(() => undefined);
     }
     const local = this.local;
-    if (!local) throw new KeysUnavailableError(this.unavailableMessage());
+    if (!local) throw new KeysUnavailableError(this.unavailableMessage(), UNAVAILABLE);
     try {
       return await local(header, token);
     } catch (error) {
@@ -97,7 +109,12 @@ export class RemoteJwks {
       const fresh = this.local;
       if (fresh === local || fresh === undefined) {
         // Nothing newer than the set that did not match.
-        if (this.lastError) throw new KeysUnavailableError(`no cached key matches, and ${this.unavailableMessage()}`);
+        if (this.lastError) {
+          throw new KeysUnavailableError(
+            `no cached key matches, and ${this.unavailableMessage()}`,
+            `no cached key matches, and ${UNAVAILABLE}`,
+          );
+        }
         throw error;
       }
       return fresh(header, token);
@@ -117,7 +134,7 @@ export class RemoteJwks {
   private async refresh(mustTry: boolean): Promise<void> {
     if (this.inFlight) return this.inFlight;
     if (this.coolingDown()) {
-      if (mustTry && !this.local) throw new KeysUnavailableError(this.unavailableMessage());
+      if (mustTry && !this.local) throw new KeysUnavailableError(this.unavailableMessage(), UNAVAILABLE);
       return;
     }
     this.lastAttemptAt = this.now();
@@ -131,7 +148,7 @@ export class RemoteJwks {
       .catch((error: unknown) => {
         this.lastError = error instanceof Error ? error.message : String(error);
         this.logger.warn(`JWKS fetch failed: ${this.lastError}${this.local ? ' (cached keys stay in use)' : ''}`);
-        throw new KeysUnavailableError(this.unavailableMessage());
+        throw new KeysUnavailableError(this.unavailableMessage(), UNAVAILABLE);
       })
       .finally(() => {
         this.inFlight = undefined;
@@ -170,6 +187,6 @@ export class RemoteJwks {
   }
 
   private unavailableMessage(): string {
-    return `issuer keys unavailable${this.lastError ? `: ${this.lastError}` : ''}`;
+    return `${UNAVAILABLE}${this.lastError ? `: ${this.lastError}` : ''}`;
   }
 }

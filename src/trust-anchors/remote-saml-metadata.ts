@@ -41,7 +41,10 @@ export class RemoteSamlMetadata {
       void this.refresh().catch(() => undefined);
     }
     if (!this.certs) {
-      throw new KeysUnavailableError(`IdP metadata unavailable${this.lastError ? `: ${this.lastError}` : ''}`);
+      throw new KeysUnavailableError(
+        `IdP metadata unavailable${this.lastError ? `: ${this.lastError}` : ''}`,
+        'IdP metadata unavailable',
+      );
     }
     return this.certs;
   }
