@@ -162,7 +162,10 @@ export class ServerConfig {
   @Min(0)
   jwksMaxStale!: number;
 
-  @Env('REDIS_URL', 'Redis for state shared by several instances (single-use `jti`s). Unset: in-process memory.')
+  @Env(
+    'REDIS_URL',
+    'Redis for state shared by several instances (single-use identifiers, revocations); give it persistence (`appendonly yes`). Unset: in-process memory.',
+  )
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
   redisUrl?: string;
