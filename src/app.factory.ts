@@ -9,6 +9,8 @@ import type { ServerConfig } from './config/server-config.js';
 import type { StsConfig } from './config/sts-config.js';
 import { issuerPathRewriter } from './metadata/endpoint-paths.js';
 import { answerHttpClientError } from './oauth-errors/http-client-error.js';
+import { limitConnectionsPerAddress } from './server/connection-limit.js';
+import { httpTimeoutOptions } from './server/http-timeouts.js';
 import { registerFormBodyParser } from './token-endpoint/form-body.js';
 
 export interface CreateAppOptions {
@@ -28,6 +30,7 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     // Audit lines carry the request id: unique across restarts and instances, never taken from the caller.
     genReqId: () => randomUUID(),
     logger: false,
+    ...httpTimeoutOptions(server),
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, options.auditSink ?? new StreamAuditSink(server.auditLog)),
@@ -38,7 +41,9 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
       logger: options.logger ?? createLogger(server),
     },
   );
-  registerFormBodyParser(app.getHttpAdapter().getInstance(), server.maxBodyBytes);
+  const fastify = app.getHttpAdapter().getInstance();
+  registerFormBodyParser(fastify, server.maxBodyBytes);
+  limitConnectionsPerAddress(fastify.server, server.maxConnectionsPerAddress);
   app.enableShutdownHooks();
   await app.init();
   return app;
