@@ -10,6 +10,7 @@ import type { StsConfig } from './config/sts-config.js';
 import { issuerPathRewriter } from './metadata/endpoint-paths.js';
 import { answerHttpClientError } from './oauth-errors/http-client-error.js';
 import { limitConnectionsPerAddress } from './server/connection-limit.js';
+import { Drain } from './server/drain.js';
 import { httpTimeoutOptions } from './server/http-timeouts.js';
 import { registerFormBodyParser } from './token-endpoint/form-body.js';
 
@@ -43,8 +44,11 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   );
   const fastify = app.getHttpAdapter().getInstance();
   registerFormBodyParser(fastify, server.maxBodyBytes);
+  const drain = app.get(Drain);
+  drain.register(fastify);
+  drain.track(fastify.server);
   limitConnectionsPerAddress(fastify.server, server.maxConnectionsPerAddress);
-  app.enableShutdownHooks();
+  // No Nest signal handlers: only SIGTERM and SIGINT stop the server, through installShutdown (main.ts).
   await app.init();
   return app;
 }

@@ -8,6 +8,7 @@ import { IntrospectionModule } from './introspection/introspection.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { OAuthErrorsModule } from './oauth-errors/oauth-errors.module.js';
+import { ServerModule } from './server/server.module.js';
 import { StoresModule } from './stores/stores.module.js';
 import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
 
@@ -20,6 +21,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         AuditModule.forRoot(auditSink),
         OAuthErrorsModule,
+        ServerModule,
         StoresModule,
         KeysModule,
         TokenEndpointModule,

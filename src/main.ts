@@ -3,11 +3,13 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory.js';
 import { ConfigError } from './config/config-error.js';
 import { loadStsConfig } from './config/sts-config.js';
+import { installShutdown } from './server/shutdown.js';
 
 async function main(): Promise<void> {
   const config = loadStsConfig(process.env);
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
+  installShutdown(app, config.server);
   new Logger('actbridge').log(
     `listening on ${config.server.host}:${config.server.port}; issuer ${config.server.issuer}; ` +
       `${config.anchors.length} trust anchor(s), ${config.clients.length} client(s)`,

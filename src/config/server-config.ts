@@ -174,6 +174,16 @@ export class ServerConfig {
   maxConnectionsPerAddress!: number;
 
   @Env(
+    'SHUTDOWN_TIMEOUT',
+    "On SIGTERM or SIGINT: the longest the drain may take, seconds; requests still running a second before it are cut. Keep it below the orchestrator's grace period (Kubernetes: 30 s).",
+    20,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  shutdownTimeout!: number;
+
+  @Env(
     'UPSTREAM_TIMEOUT_MS',
     'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds.',
     3000,

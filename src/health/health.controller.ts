@@ -1,15 +1,20 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { LIVENESS_PATH, READINESS_PATH } from '../metadata/endpoint-paths.js';
+import { Drain } from '../server/drain.js';
 import { REPLAY_STORE, type ReplayStore, type ReplayStoreHealth } from '../stores/replay-store.js';
 
 /**
  * Probes for orchestrators. Liveness: the process answers HTTP. Readiness: it can also serve every
- * grant, which needs the replay store (single-use checks fail closed without it).
+ * grant, which needs the replay store reachable and trusted (single-use checks fail closed without
+ * it), and it is not shutting down.
  */
 @Controller()
 export class HealthController {
-  constructor(@Inject(REPLAY_STORE) private readonly replay: ReplayStore) {}
+  constructor(
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+    private readonly drain: Drain,
+  ) {}
 
   @Get(LIVENESS_PATH)
   @Header('cache-control', 'no-store')
@@ -21,10 +26,11 @@ export class HealthController {
   @Header('cache-control', 'no-store')
   async ready(
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<{ status: 'ready' | 'not_ready'; replay_store: ReplayStoreHealth }> {
+  ): Promise<{ status: 'ready' | 'not_ready'; replay_store: ReplayStoreHealth; draining?: true }> {
     const store = (await this.replay.health?.()) ?? { store: 'memory', status: 'up' };
-    const ready = store.status === 'up';
+    const draining = this.drain.draining;
+    const ready = store.status === 'up' && !draining;
     void reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', replay_store: store };
+    return { status: ready ? 'ready' : 'not_ready', replay_store: store, ...(draining ? { draining } : {}) };
   }
 }

@@ -15,6 +15,7 @@ export function httpTimeoutOptions(
   requestTimeout: number;
   keepAliveTimeout: number;
   http: { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number };
+  return503OnClosing: false;
 } {
   return {
     requestTimeout: server.requestTimeoutMs,
@@ -26,5 +27,8 @@ export function httpTimeoutOptions(
       requestTimeout: server.requestTimeoutMs,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
+    // Requests arriving during a drain are refused by the drain hook, which audits them like any
+    // refusal; Fastify's own 503 would not.
+    return503OnClosing: false,
   };
 }
