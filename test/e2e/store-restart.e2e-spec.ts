@@ -42,9 +42,27 @@ describeServer('replay memory across a restart of the store', () => {
       { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: base64url(xml), subject_token_type: TT.saml2 },
       asAgent,
     );
+  const jwtExchange = async () => ({
+    grant_type: GRANT_TOKEN_EXCHANGE,
+    subject_token: await jwtIdp.mint({ sub: 'alice', aud: sts.issuer }),
+    subject_token_type: TT.accessToken,
+  });
   const assertion = () => {
     const soon = new Date(Date.now() + 8000);
     return idp.signedAssertion({ recipient: sts.tokenEndpoint, notOnOrAfter: soon, confirmationNotOnOrAfter: soon });
+  };
+  /** POSTs a form to one of actbridge's OAuth endpoints as the agent. */
+  const asAgentPost = async (path: string, form: Record<string, string>) => {
+    const res = await fetch(`${sts.baseUrl}${path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams(form),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   };
   const ready = async () => {
     const res = await fetch(`${sts.baseUrl}/health/ready`);
@@ -137,12 +155,21 @@ describeServer('replay memory across a restart of the store', () => {
     });
   });
 
-  it('refuses a replay (and every replay-sensitive request) after the store restarted empty, until the window has passed', async () => {
+  it('refuses replays and revocation checks after the store restarted empty, until the windows have passed', async () => {
     const consumed = assertion();
     expect((await samlExchange(consumed)).status).toBe(200);
     expect((await samlExchange(consumed)).body).toEqual({
       error: 'invalid_request',
       error_description: 'subject_token has already been used (assertion ID replay)',
+    });
+
+    // A token actbridge issued, then revoked: introspection says it is no longer active.
+    const issued = await postToken(sts, await jwtExchange(), asAgent);
+    const revoked = issued.body.access_token as string;
+    expect((await asAgentPost('/oauth/revoke', { token: revoked })).status).toBe(200);
+    expect(await asAgentPost('/oauth/introspect', { token: revoked })).toEqual({
+      status: 200,
+      body: { active: false },
     });
 
     await redis.restartEmpty();
@@ -203,11 +230,6 @@ describeServer('replay memory across a restart of the store', () => {
     expect((await samlExchange(assertion())).status).toBe(503);
 
     // So are the other single-use identifiers: client assertion jtis and DPoP proofs.
-    const jwtExchange = async () => ({
-      grant_type: GRANT_TOKEN_EXCHANGE,
-      subject_token: await jwtIdp.mint({ sub: 'alice', aud: sts.issuer }),
-      subject_token_type: TT.accessToken,
-    });
     const now = Math.floor(Date.now() / 1000);
     const clientAssertion = await new SignJWT({ jti: `ca-${now}` })
       .setProtectedHeader({ alg: 'ES256', kid: 'pk-1' })
@@ -240,6 +262,15 @@ describeServer('replay memory across a restart of the store', () => {
       },
     });
     expect(withDpop.headers.get('retry-after')).toMatch(/^\d+$/);
+
+    // The revocation is forgotten with the rest: introspection cannot say "not revoked" now.
+    expect(await asAgentPost('/oauth/introspect', { token: revoked })).toEqual({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'cannot check token revocation right now; retry later',
+      },
+    });
 
     // What needs no single-use memory keeps being served.
     expect((await postToken(sts, await jwtExchange(), asAgent)).status).toBe(200);
