@@ -30,7 +30,10 @@ export class OAuthExceptionFilter implements ExceptionFilter {
   respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const error = this.toOAuthError(exception, request);
 
-    if (error.status >= 500) {
+    if (error.status === 503 && exception === error) {
+      // A dependency down, a store in doubt, a drain: states already logged where they arise, not bugs.
+      this.logger.warn(`${request.method} ${request.url}: ${error.error}: ${error.detail ?? error.description}`);
+    } else if (error.status >= 500) {
       this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
     }
     if (postOnlyEndpoint(request) === 'token') {
