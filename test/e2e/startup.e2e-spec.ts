@@ -189,6 +189,13 @@ describe('npm start on the shipped configuration', () => {
       () => ({ env: { TOKEN_TTL: '15m' }, expected: ['TOKEN_TTL: must be an integer number'] }),
     ],
     [
+      'a headers timeout longer than the request timeout',
+      () => ({
+        env: { HEADERS_TIMEOUT_MS: '20000' },
+        expected: ['environment: HEADERS_TIMEOUT_MS (20000) exceeds REQUEST_TIMEOUT_MS (10000)'],
+      }),
+    ],
+    [
       'an audit log that cannot be written',
       () => ({
         env: { AUDIT_LOG: '/nonexistent-dir/audit.log' },
