@@ -17,7 +17,7 @@ import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
 export class Drain {
   private signal: string | undefined;
   private active = 0;
-  private completedDuring = 0;
+  private answeredDuring = 0;
   private refusedDuring = 0;
   private readonly sockets = new Set<Socket>();
   /** Each connection's request being received or served; none between two requests. */
@@ -37,9 +37,9 @@ export class Drain {
     return this.active;
   }
 
-  /** What happened since begin(): requests answered, and requests refused because of the drain. */
-  get tally(): { completed: number; refused: number } {
-    return { completed: this.completedDuring, refused: this.refusedDuring };
+  /** Since begin(): responses sent in full (the refusals included), and requests refused because of the drain. */
+  get tally(): { answered: number; refused: number } {
+    return { answered: this.answeredDuring, refused: this.refusedDuring };
   }
 
   /** Starts draining; returns the number of requests in flight. */
@@ -58,11 +58,11 @@ export class Drain {
       this.active++;
       if (this.draining) this.late.add(request);
       this.current.set(request.socket, request);
-      response.once('finish', () => this.current.delete(request.socket));
-      response.once('close', () => {
-        this.active--;
-        if (this.draining) this.completedDuring++;
+      response.once('finish', () => {
+        this.current.delete(request.socket);
+        if (this.draining) this.answeredDuring++;
       });
+      response.once('close', () => this.active--);
     });
   }
 

@@ -55,10 +55,13 @@ export async function drainAndClose(
   const started = Date.now();
   const drain = app.get(Drain);
   const inFlight = drain.begin(signal);
+  const http = app.getHttpServer() as Server;
+  // Stop accepting now (and close idle keep-alive connections, Node does both here) rather than once
+  // Nest reaches the HTTP adapter in app.close(); Fastify's own close then waits for the same drain.
+  http.close();
   logger.log(
     `${signal} received: draining ${inFlight} in-flight request(s), accepting no new connections (SHUTDOWN_TIMEOUT ${timeoutMs / 1000} s)`,
   );
-  const http = app.getHttpServer() as Server;
   // Closing the server ends Node's own request timeouts; a client still sending then is cut here.
   const slowTimer = setTimeout(() => {
     const slow = drain.cutIncompleteRequests();
@@ -87,9 +90,9 @@ export async function drainAndClose(
   clearTimeout(cutTimer);
   clearTimeout(hardStop);
   const code = outcome === 'closed' && cut === 0 ? 0 : 1;
-  const { completed, refused } = drain.tally;
+  const { answered, refused } = drain.tally;
   logger.log(
-    `stopped in ${Date.now() - started} ms: ${completed - refused - cut} request(s) answered and ${refused} refused during the drain` +
+    `stopped in ${Date.now() - started} ms: ${answered - refused} request(s) answered and ${refused} refused during the drain` +
       `${cut ? `, ${cut} cut at the deadline` : ''}${outcome === 'timeout' ? ', shutdown hooks unfinished' : ''}; exit code ${code}`,
   );
   return code;

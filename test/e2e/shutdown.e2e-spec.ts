@@ -28,25 +28,30 @@ const servers: BuiltServer[] = [];
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  // RFC 7662 endpoint: every token is active, after a delay.
+  // RFC 7662 endpoint: every token is active, after a delay (a minute for the hanging one).
   upstream = createServer((req, res) => {
-    req.resume();
+    let body = '';
+    req.on('data', (chunk) => (body += chunk.toString()));
     req.on('end', () => {
-      setTimeout(() => {
-        const now = Math.floor(Date.now() / 1000);
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            active: true,
-            token_type: 'Bearer',
-            sub: 'alice',
-            client_id: 'upstream-app',
-            aud: 'https://sts.example',
-            exp: now + 300,
-            iat: now,
-          }),
-        );
-      }, UPSTREAM_DELAY_MS);
+      const timer = setTimeout(
+        () => {
+          const now = Math.floor(Date.now() / 1000);
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(
+            JSON.stringify({
+              active: true,
+              token_type: 'Bearer',
+              sub: 'alice',
+              client_id: 'upstream-app',
+              aud: 'https://sts.example',
+              exp: now + 300,
+              iat: now,
+            }),
+          );
+        },
+        body.includes('hanging-token') ? 60_000 : UPSTREAM_DELAY_MS,
+      );
+      res.on('close', () => clearTimeout(timer));
     });
   });
   const port = await freePort();
@@ -246,6 +251,28 @@ describe('SIGTERM under load', () => {
     expect(slow.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('closed 1 connection(s) still sending their request (REQUEST_TIMEOUT_MS)');
+  });
+});
+
+describe('SIGTERM with a request that does not finish', () => {
+  it('cuts it shortly before SHUTDOWN_TIMEOUT and exits by then, with code 1 and a log line', async () => {
+    const server = await start({ SHUTDOWN_TIMEOUT: '3', UPSTREAM_TIMEOUT_MS: '60000' });
+    const agent = new Agent({ keepAlive: true });
+    const hanging = exchange(server, agent, 'hanging-token').then(
+      () => 'answered',
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 1, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(3000 + 500);
+    expect(await hanging).toBe('ECONNRESET');
+    expect(server.output()).toContain('drain deadline: closing the connections of 1 request(s) still in flight');
+    expect(server.output()).toMatch(
+      /stopped in \d+ ms: 0 request\(s\) answered and 0 refused during the drain, 1 cut at the deadline; exit code 1/,
+    );
+    agent.destroy();
   });
 });
 
