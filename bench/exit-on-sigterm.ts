@@ -1,3 +1,3 @@
 // Preloaded (--import) into actbridge when the harness profiles it: Node writes --cpu-prof output only
-// on a normal exit, and NestJS's shutdown hook re-raises SIGTERM after closing the app.
+// on a normal exit, and a profiled run has no use for the drain that SIGTERM otherwise starts.
 process.prependListener('SIGTERM', () => process.exit(0));

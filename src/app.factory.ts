@@ -13,6 +13,9 @@ import type { ServerConfig } from './config/server-config.js';
 import type { StsConfig } from './config/sts-config.js';
 import { issuerPathRewriter } from './metadata/endpoint-paths.js';
 import { answerHttpClientError } from './oauth-errors/http-client-error.js';
+import { limitConnectionsPerAddress } from './server/connection-limit.js';
+import { Drain } from './server/drain.js';
+import { httpTimeoutOptions } from './server/http-timeouts.js';
 import { registerFormBodyParser } from './token-endpoint/form-body.js';
 
 export interface CreateAppOptions {
@@ -40,14 +43,20 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     // Audit lines carry the request id: unique across restarts and instances, never taken from the caller.
     genReqId: () => randomUUID(),
     logger: false,
+    ...httpTimeoutOptions(server),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, auditSink, keys), adapter, {
     bodyParser: false,
     abortOnError: false,
     logger: options.logger ?? createLogger(server),
   });
-  registerFormBodyParser(app.getHttpAdapter().getInstance(), server.maxBodyBytes);
-  app.enableShutdownHooks();
+  const fastify = app.getHttpAdapter().getInstance();
+  registerFormBodyParser(fastify, server.maxBodyBytes);
+  const drain = app.get(Drain);
+  drain.register(fastify);
+  drain.track(fastify.server);
+  limitConnectionsPerAddress(fastify.server, server.maxConnectionsPerAddress);
+  // No Nest signal handlers: only SIGTERM and SIGINT stop the server, through installShutdown (main.ts).
   await app.init();
   return app;
 }

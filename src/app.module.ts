@@ -9,6 +9,7 @@ import { KeysModule } from './keys/keys.module.js';
 import type { SigningKeySet } from './keys/signing-keys.loader.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { OAuthErrorsModule } from './oauth-errors/oauth-errors.module.js';
+import { ServerModule } from './server/server.module.js';
 import { StoresModule } from './stores/stores.module.js';
 import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
 
@@ -21,6 +22,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         AuditModule.forRoot(auditSink),
         OAuthErrorsModule,
+        ServerModule,
         StoresModule,
         KeysModule.forRoot(keys),
         TokenEndpointModule,

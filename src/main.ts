@@ -6,6 +6,7 @@ import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './config/sts-config.js';
 import { AnchorHealth } from './health/anchor-health.js';
+import { installShutdown } from './server/shutdown.js';
 
 const USAGE = `usage: actbridge [serve | start-dev]
   serve       production (the default): refuses to start without signing keys, with development
@@ -27,6 +28,7 @@ async function serve(mode: RunMode): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
   const anchors = app.get(AnchorHealth);
+  installShutdown(app, config.server);
   new Logger('actbridge').log(
     `listening on ${config.server.host}:${config.server.port} (${mode}); issuer ${config.server.issuer}; ` +
       `${anchors.usable().length} of ${anchors.all().length} trust anchor(s) usable, ${config.clients.length} client(s)`,

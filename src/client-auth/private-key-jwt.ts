@@ -4,7 +4,8 @@ import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { verifyJwt } from '../keys/jwt-verify.js';
-import { InvalidClient, TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+import { InvalidClient } from '../oauth-errors/oauth-error.js';
+import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError, RemoteJwks, remoteJwksPolicy } from '../trust-anchors/remote-jwks.js';
 import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
@@ -91,9 +92,7 @@ export class PrivateKeyJwtVerifier {
       );
     } catch (error) {
       // Fail closed: without the store, single use cannot be guaranteed.
-      throw new TemporarilyUnavailable('cannot verify client_assertion single use right now; retry later', {
-        detail: `replay store error: ${(error as Error).message}`,
-      });
+      throw storeUnavailable('cannot verify client_assertion single use right now; retry later', error);
     }
     if (!fresh) fail('client_assertion has already been used (jti replay)');
   }
@@ -114,7 +113,9 @@ export class PrivateKeyJwtVerifier {
 }
 
 function describe(error: unknown): [string, string?] {
-  if (error instanceof KeysUnavailableError) return [`client keys unavailable: ${error.message}`];
+  if (error instanceof KeysUnavailableError) {
+    return ['client keys unavailable', `client keys unavailable: ${error.message}`];
+  }
   if (error instanceof errors.JWTExpired) return ['client_assertion has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return [`client_assertion has no ${error.claim} claim`];

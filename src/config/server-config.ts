@@ -147,6 +147,55 @@ export class ServerConfig {
   maxBodyBytes!: number;
 
   @Env(
+    'REQUEST_TIMEOUT_MS',
+    'Longest time a client may take to send a whole request (headers and body), milliseconds; a slower one gets 408 and is disconnected.',
+    10000,
+  )
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  requestTimeoutMs!: number;
+
+  @Env(
+    'HEADERS_TIMEOUT_MS',
+    'Longest time a client may take to send the request headers, from connecting or from its first byte, milliseconds (at most REQUEST_TIMEOUT_MS); 408 past it.',
+    5000,
+  )
+  @IsInt()
+  @Min(500)
+  @Max(600000)
+  headersTimeoutMs!: number;
+
+  @Env(
+    'KEEP_ALIVE_TIMEOUT_MS',
+    "How long an idle keep-alive connection is kept open for its next request, milliseconds. Behind a load balancer that reuses connections, set it above the balancer's idle timeout.",
+    5000,
+  )
+  @IsInt()
+  @Min(100)
+  @Max(3600000)
+  keepAliveTimeoutMs!: number;
+
+  @Env(
+    'MAX_CONNECTIONS_PER_ADDRESS',
+    'Most open connections from one client IP address; more are closed at once. 0: no limit (right behind a proxy, where every connection comes from its address).',
+    0,
+  )
+  @IsInt()
+  @Min(0)
+  maxConnectionsPerAddress!: number;
+
+  @Env(
+    'SHUTDOWN_TIMEOUT',
+    "On SIGTERM or SIGINT: the longest the drain may take, seconds; requests still running a second before it are cut. Keep it below the orchestrator's grace period (Kubernetes: 30 s).",
+    20,
+  )
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  shutdownTimeout!: number;
+
+  @Env(
     'UPSTREAM_TIMEOUT_MS',
     'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds.',
     3000,
@@ -174,7 +223,10 @@ export class ServerConfig {
   @Min(0)
   jwksMaxStale!: number;
 
-  @Env('REDIS_URL', 'Redis for state shared by several instances (single-use `jti`s). Unset: in-process memory.')
+  @Env(
+    'REDIS_URL',
+    'Redis for state shared by several instances (single-use identifiers, revocations); give it persistence (`appendonly yes`). Unset: in-process memory.',
+  )
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
   redisUrl?: string;

@@ -48,6 +48,11 @@ export function loadStsConfig(
   if (server.idJagTtl > server.maxTokenTtl) {
     throw new ConfigError(`environment: ID_JAG_TTL (${server.idJagTtl}) exceeds MAX_TOKEN_TTL (${server.maxTokenTtl})`);
   }
+  if (server.headersTimeoutMs > server.requestTimeoutMs) {
+    throw new ConfigError(
+      `environment: HEADERS_TIMEOUT_MS (${server.headersTimeoutMs}) exceeds REQUEST_TIMEOUT_MS (${server.requestTimeoutMs})`,
+    );
+  }
   const clients = loadClients(resolve(server.clientsFile), server);
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);

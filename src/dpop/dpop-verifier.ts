@@ -5,7 +5,8 @@ import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { KeyService } from '../keys/key-service.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { InvalidDpopProof, TemporarilyUnavailable, UseDpopNonce } from '../oauth-errors/oauth-error.js';
+import { InvalidDpopProof, UseDpopNonce } from '../oauth-errors/oauth-error.js';
+import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { DpopNonces } from './dpop-nonces.js';
 import { DPOP_SIGNING_ALGORITHMS, DpopProofError, verifyDpopProof, type DpopBinding } from './dpop-proof.js';
@@ -90,9 +91,7 @@ export class DpopVerifier {
       );
     } catch (error) {
       // Fail closed: without the store, single use cannot be guaranteed.
-      throw new TemporarilyUnavailable('cannot verify DPoP proof single use right now; retry later', {
-        detail: `replay store error: ${(error as Error).message}`,
-      });
+      throw storeUnavailable('cannot verify DPoP proof single use right now; retry later', error);
     }
     if (!fresh) throw new InvalidDpopProof('DPoP proof has already been used (jti replay)');
     return { jkt: proof.jkt };

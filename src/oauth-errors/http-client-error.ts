@@ -1,22 +1,39 @@
 import type { Socket } from 'node:net';
 
+const timedOutSockets = new WeakSet<Socket>();
+
 /**
- * Answers a request Node's HTTP parser rejected (bad framing, oversized headers) before Fastify or Nest
- * see it, in the same JSON shape as every other error, then closes the connection: after a framing
- * error nothing else on the socket can be trusted.
+ * Whether Node cut `socket` for not sending its request within HEADERS_TIMEOUT_MS / REQUEST_TIMEOUT_MS:
+ * the handler of a request whose body was still arriving then sees the body aborted.
+ */
+export function requestTimedOut(socket: Socket | null | undefined): boolean {
+  return socket ? timedOutSockets.has(socket) : false;
+}
+
+/**
+ * Answers a request Node's HTTP parser rejected (bad framing, oversized headers) or cut for slowness
+ * (headers or body not in within their timeout: 408) before Fastify or Nest could answer it, in the
+ * same JSON shape as every other error, then closes the connection: after a framing error nothing else
+ * on the socket can be trusted, and a slow client has had its time.
  */
 export function answerHttpClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  if (timedOut) timedOutSockets.add(socket);
+  // A response already under way (headers sent) cannot be replaced by another one.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify({
-    error: 'invalid_request',
-    error_description: tooLarge ? 'request headers too large' : 'malformed HTTP request',
-  });
+  const [status, description] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'request headers too large']
+      : timedOut
+        ? ['408 Request Timeout', 'request timed out']
+        : ['400 Bad Request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
   socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+    `HTTP/1.1 ${status}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
       'cache-control: no-store\r\n' +
       'pragma: no-cache\r\n' +

@@ -7,6 +7,7 @@ import {
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
 } from '../metadata/endpoint-paths.js';
+import { requestTimedOut } from './http-client-error.js';
 import { InvalidRequest, NotFound, OAuthError, ServerError } from './oauth-error.js';
 
 /**
@@ -29,7 +30,10 @@ export class OAuthExceptionFilter implements ExceptionFilter {
   respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const error = this.toOAuthError(exception, request);
 
-    if (error.status >= 500) {
+    if (error.status === 503 && exception === error) {
+      // A dependency down, a store in doubt, a drain: states already logged where they arise, not bugs.
+      this.logger.warn(`${request.method} ${request.url}: ${error.error}: ${error.detail ?? error.description}`);
+    } else if (error.status >= 500) {
       this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
     }
     if (postOnlyEndpoint(request) === 'token') {
@@ -45,7 +49,9 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     if (error.error === 'invalid_client' && request.headers.authorization !== undefined) {
       headers['www-authenticate'] = 'Basic realm="actbridge", charset="UTF-8"';
     }
-    if (reply.sent) return;
+    // A request cut for slowness was answered 408 on its socket (answerHttpClientError); an aborted one
+    // has nobody left to answer.
+    if (reply.sent || request.raw.socket?.destroyed) return;
     void reply
       .code(error.status)
       .headers(headers)
@@ -66,6 +72,8 @@ export class OAuthExceptionFilter implements ExceptionFilter {
       }
       return fromHttpException(exception);
     }
+    const aborted = fromAbortedBody(exception, request);
+    if (aborted) return aborted;
     const fastify = fromFastifyError(exception);
     if (fastify) return fastify;
     return new ServerError('internal server error', { detail: describe(exception) });
@@ -94,6 +102,21 @@ function fromFastifyError(exception: unknown): OAuthError | undefined {
   if (statusCode === 413) return new InvalidRequest('request body too large', { status: 413, detail: code });
   if (statusCode === 415) return unsupportedContentType(code);
   return new InvalidRequest('malformed request', { detail: code, status: statusCode });
+}
+
+/**
+ * The body stopped arriving: Node cut the connection at REQUEST_TIMEOUT_MS (answered 408 already), or
+ * the client went away. Either way the caller's doing, not a server error.
+ */
+function fromAbortedBody(exception: unknown, request: FastifyRequest): OAuthError | undefined {
+  if ((exception as { code?: unknown } | null)?.code !== 'ECONNRESET' || request.raw.complete) return undefined;
+  if (requestTimedOut(request.raw.socket)) {
+    return new InvalidRequest('request timed out', {
+      status: 408,
+      detail: 'the request body was not complete within REQUEST_TIMEOUT_MS',
+    });
+  }
+  return new InvalidRequest('request aborted', { detail: 'the client closed the connection before the whole body' });
 }
 
 /** The issue's rule, and RFC 6749's: a wrong content type is a malformed request (400), not a 415. */

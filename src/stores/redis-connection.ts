@@ -1,19 +1,45 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { ReplayStoreHealth } from './replay-store.js';
+import type { StoreWindows } from './single-use-window.js';
+import { StoreEpoch, type StoreMemory } from './store-epoch.js';
 
 export interface RedisConnectionOptions {
   /** Bound on every command, milliseconds (REDIS_TIMEOUT_MS): an unreachable Redis never hangs a request. */
   readonly timeoutMs?: number;
+  /** How long the stored state must be remembered (from the configuration): see StoreEpoch. */
+  readonly windows?: StoreWindows;
+  /** The epoch marker's key, if not the default one. */
+  readonly epochKey?: string;
 }
+
+/** Commands that act only while the store still holds the epoch marker this instance trusts. */
+interface EpochGuardedCommands {
+  /** 1: recorded now; 0: already recorded; -1: the marker is not the expected one. */
+  actbridgeConsumeOnce(marker: string, key: string, expected: string, expiresAt: number): Promise<number>;
+  /** 1 / 0: whether `key` exists; -1: the marker is not the expected one. */
+  actbridgeExistsInEpoch(marker: string, key: string, expected: string): Promise<number>;
+}
+
+// KEYS[1] the epoch marker, KEYS[2] the key; ARGV[1] the marker value trusted. Checked in the same
+// atomic step as the write or read, so an answer from a store that has just lost its data is never used.
+const CONSUME_ONCE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('SET', KEYS[2], '1', 'EXAT', ARGV[2], 'NX') then return 1 end
+return 0`;
+const EXISTS_IN_EPOCH = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return redis.call('EXISTS', KEYS[2])`;
 
 /**
  * The one Redis connection an instance keeps for its shared state (replay sets, revocations). Every
  * command either answers or rejects within `timeoutMs`, so callers fail closed quickly; an outage and
- * the recovery are logged once each, never per retry.
+ * the recovery are logged once each, never per retry. Whether the store still remembers what it was
+ * told is checked against its epoch marker (StoreEpoch) on every connect and with every command.
  */
 export class RedisConnection {
   readonly client: Redis;
+  readonly epoch: StoreEpoch;
   private readonly logger = new Logger('Stores');
   /** Whether the last thing heard from the connection was an error. */
   private failing = false;
@@ -30,6 +56,9 @@ export class RedisConnection {
       disconnectTimeout: timeoutMs,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
+    this.client.defineCommand('actbridgeConsumeOnce', { numberOfKeys: 2, lua: CONSUME_ONCE });
+    this.client.defineCommand('actbridgeExistsInEpoch', { numberOfKeys: 2, lua: EXISTS_IN_EPOCH });
+    this.epoch = new StoreEpoch(this.client, options.windows, options.epochKey);
     // Without a listener ioredis would print each connection error as an unhandled 'error' event.
     this.client.on('error', (error: Error) => {
       if (this.failing) return;
@@ -41,7 +70,43 @@ export class RedisConnection {
     this.client.on('ready', () => {
       if (this.failing) this.logger.log('Redis reachable again');
       this.failing = false;
+      // A reconnect may reach a store that restarted empty: find out now, not at the next request.
+      this.epoch
+        .read()
+        .catch((error: Error) => this.logger.warn(`cannot read the store's epoch marker: ${error.message}`));
     });
+  }
+
+  /** SET key NX EXAT expiresAt, if the store still remembers: true when recorded now. */
+  async consumeOnce(key: string, expiresAt: number): Promise<boolean> {
+    const result = await this.guarded('replay', (commands, marker, expected) =>
+      commands.actbridgeConsumeOnce(marker, key, expected, expiresAt),
+    );
+    return result === 1;
+  }
+
+  /** EXISTS key, if the store still remembers. */
+  async existsInEpoch(key: string, memory: StoreMemory): Promise<boolean> {
+    const result = await this.guarded(memory, (commands, marker, expected) =>
+      commands.actbridgeExistsInEpoch(marker, key, expected),
+    );
+    return result === 1;
+  }
+
+  /** Runs `command` against the trusted marker; when the marker changed, reads it once and retries. */
+  private async guarded(
+    memory: StoreMemory,
+    command: (commands: EpochGuardedCommands, marker: string, expected: string) => Promise<number>,
+  ): Promise<number> {
+    const commands = this.client as unknown as EpochGuardedCommands;
+    for (let attempt = 0; ; attempt++) {
+      const result = await command(commands, this.epoch.key, await this.epoch.expect(memory));
+      if (result !== -1) return result;
+      // After the read, expect() throws StoreMemoryLostError if the change was a loss; else (say, an
+      // operator's confirmation) the command is retried once.
+      await this.epoch.read();
+      if (attempt === 1) throw new Error('the epoch marker changed twice during one command');
+    }
   }
 
   async health(): Promise<ReplayStoreHealth> {
@@ -49,10 +114,14 @@ export class RedisConnection {
     if (connection !== 'ready') return { store: 'redis', status: 'down', connection };
     try {
       await this.client.ping();
-      return { store: 'redis', status: 'up', connection };
+      // Also how an idle instance sees an operator's confirmation.
+      await this.epoch.read();
     } catch {
       return { store: 'redis', status: 'down', connection: this.client.status };
     }
+    const memory = this.epoch.health();
+    if (memory.memory === 'intact') return { store: 'redis', status: 'up', connection };
+    return { store: 'redis', status: 'lost', connection, ...memory };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,10 @@
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import type { ReplayStore, ReplayStoreHealth } from './replay-store.js';
 
-/** Shared replay store: `SET key NX EXAT` makes first-use atomic across every instance. */
+/**
+ * Shared replay store: `SET key NX EXAT` makes first-use atomic across every instance, in the same
+ * atomic step as the check that the store still remembers (its epoch marker, StoreEpoch).
+ */
 export class RedisReplayStore implements ReplayStore {
   private readonly connection: RedisConnection;
   /** True when this store opened the connection itself (and so closes it). */
@@ -19,8 +22,7 @@ export class RedisReplayStore implements ReplayStore {
 
   async consume(key: string, expiresAt: number): Promise<boolean> {
     const at = Math.max(Math.ceil(expiresAt), Math.floor(Date.now() / 1000) + 1);
-    const result = await this.connection.client.set(this.prefix + key, '1', 'EXAT', at, 'NX');
-    return result === 'OK';
+    return this.connection.consumeOnce(this.prefix + key, at);
   }
 
   health(): Promise<ReplayStoreHealth> {

@@ -22,8 +22,9 @@ export class RedisRevocationStore implements RevocationStore {
     await this.connection.client.set(this.prefix + jti, '1', 'EXAT', at);
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
-    return (await this.connection.client.exists(this.prefix + jti)) === 1;
+  /** Only answers while the store remembers every revocation it was told (StoreEpoch). */
+  isRevoked(jti: string): Promise<boolean> {
+    return this.connection.existsInEpoch(this.prefix + jti, 'revocation');
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,10 @@
+import type { StoreMemoryHealth } from './store-epoch.js';
+
 /** What readiness reports about the replay store. Never holds the store's URL or credentials. */
-export interface ReplayStoreHealth {
+export interface ReplayStoreHealth extends Partial<StoreMemoryHealth> {
   readonly store: 'memory' | 'redis';
-  readonly status: 'up' | 'down';
+  /** lost: reachable, but it lost its memory and the windows since have not passed (StoreEpoch). */
+  readonly status: 'up' | 'down' | 'lost';
   /** The connection's state (Redis: ready, connecting, reconnecting, end). */
   readonly connection?: string;
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
 import { tokenRejected } from '../subject-tokens/token-rejection.js';
 import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
+import { storeUnavailable } from './replay-guard.js';
 import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
 
 /**
  * The RevocationStore as the endpoints use it: fails closed (503 temporarily_unavailable) when the
- * store cannot answer, since "not revoked" cannot then be known.
+ * store cannot answer, or may have forgotten revocations, since "not revoked" cannot then be known.
  */
 @Injectable()
 export class RevocationList {
@@ -39,7 +39,5 @@ export class RevocationList {
 }
 
 function unavailable(error: unknown): Error {
-  return new TemporarilyUnavailable('cannot check token revocation right now; retry later', {
-    detail: `revocation store error: ${(error as Error).message}`,
-  });
+  return storeUnavailable('cannot check token revocation right now; retry later', error, 'revocation store');
 }

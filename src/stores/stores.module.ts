@@ -7,6 +7,7 @@ import { RedisReplayStore } from './redis-replay-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
 import { REPLAY_STORE, type ReplayStore } from './replay-store.js';
 import { RevocationList } from './revocation-list.js';
+import { storeWindows } from './single-use-window.js';
 import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
 
 /** The instance's one Redis connection when REDIS_URL is set (null otherwise): both stores share it. */
@@ -18,15 +19,22 @@ const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
     {
       provide: REDIS_CONNECTION,
       inject: [STS_CONFIG],
-      useFactory: ({ server }: StsConfig): RedisConnection | null =>
-        server.redisUrl ? new RedisConnection(server.redisUrl, { timeoutMs: server.redisTimeoutMs }) : null,
+      useFactory: (config: StsConfig): RedisConnection | null =>
+        config.server.redisUrl
+          ? new RedisConnection(config.server.redisUrl, {
+              timeoutMs: config.server.redisTimeoutMs,
+              windows: storeWindows(config),
+            })
+          : null,
     },
     {
       provide: REPLAY_STORE,
       inject: [REDIS_CONNECTION],
       useFactory: (redis: RedisConnection | null): ReplayStore => {
         if (redis) return new RedisReplayStore(redis);
-        new Logger('Stores').log('replay store: in-process memory (set REDIS_URL when running several instances)');
+        new Logger('Stores').log(
+          'replay store: in-process memory, forgotten on restart (set REDIS_URL when running several instances)',
+        );
         return new MemoryReplayStore();
       },
     },

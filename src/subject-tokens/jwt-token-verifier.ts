@@ -186,7 +186,10 @@ export function scopeOf(claims: JWTPayload, fail: (message: string) => never): r
 }
 
 function describeVerificationError(error: unknown, header: ProtectedHeaderParameters): [string, string?] {
-  if (error instanceof KeysUnavailableError) return [`cannot be verified: ${error.message}`];
+  // The upstream's URL and error are the operator's: in the detail (audit, log), not the description.
+  if (error instanceof KeysUnavailableError) {
+    return [`cannot be verified: ${error.description}`, `cannot be verified: ${error.message}`];
+  }
   if (error instanceof errors.JWTExpired) return ['has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return [`has no ${error.claim} claim`];

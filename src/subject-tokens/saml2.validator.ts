@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
 import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
+import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
@@ -73,7 +73,9 @@ export class Saml2Validator implements SubjectTokenValidator {
     try {
       certificates = await anchor.certificates();
     } catch (error) {
-      if (error instanceof KeysUnavailableError) throw new SamlRejected(`cannot be verified: ${error.message}`);
+      if (error instanceof KeysUnavailableError) {
+        throw new SamlRejected(`cannot be verified: ${error.description}`, `cannot be verified: ${error.message}`);
+      }
       throw error;
     }
     const verified = verifySamlSignature(envelope, anchor, certificates);
@@ -114,9 +116,9 @@ export class Saml2Validator implements SubjectTokenValidator {
     try {
       fresh = await this.replay.consume(key, until);
     } catch (error) {
-      throw new TemporarilyUnavailable(
+      throw storeUnavailable(
         `cannot verify single use of the ${tokenParameter(context.role)} right now; retry later`,
-        { detail: `replay store error: ${(error as Error).message}` },
+        error,
       );
     }
     if (!fresh) throw new SamlRejected('has already been used (assertion ID replay)');

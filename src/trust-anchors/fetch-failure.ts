@@ -1,33 +1,14 @@
 /**
- * A failed request to an anchor's endpoint. `message` says what failed without saying where, so it may
- * reach a caller's `error_description`; `url` is for the operator's log line only.
+ * A fetch that threw (timeout, refused, DNS, TLS), for logs and audit reasons only: it names the URL and
+ * the root cause, since `fetch failed` alone names neither. Callers are told only which keys are missing.
  */
-export class UpstreamFailure extends Error {
-  override readonly name = 'UpstreamFailure';
-
-  constructor(
-    message: string,
-    readonly url: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** A fetch that threw (timeout, refused, DNS, TLS): `fetch failed` alone names no cause. */
-export function fetchFailure(url: URL | string, error: unknown, timeoutMs: number): UpstreamFailure {
+export function fetchFailure(url: URL | string, error: unknown, timeoutMs: number): Error {
   const href = typeof url === 'string' ? url : url.href;
-  const message =
+  const what =
     (error as Error | undefined)?.name === 'TimeoutError'
       ? `timed out after ${timeoutMs} ms`
       : `unreachable (${rootCause(error)})`;
-  return new UpstreamFailure(message, href, { cause: error });
-}
-
-/** For a log line: the URL when known, then what failed. */
-export function describeForOperator(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return error instanceof UpstreamFailure ? `${error.url}: ${message}` : message;
+  return new Error(`${href}: ${what}`, { cause: error });
 }
 
 /** The innermost cause: its message and code (ECONNREFUSED, ENOTFOUND, ...), and an HTTP status if any. */

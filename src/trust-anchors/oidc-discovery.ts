@@ -1,6 +1,6 @@
 import * as oidc from 'openid-client';
 import { isSecureUrl } from '../config/config-validators.js';
-import { rootCause, UpstreamFailure } from './fetch-failure.js';
+import { rootCause } from './fetch-failure.js';
 
 /**
  * Finds an issuer's `jwks_uri` through its discovery metadata with openid-client, which also enforces
@@ -27,9 +27,8 @@ export async function discoverServerMetadata(
     });
   } catch (error) {
     // openid-client says "fetch failed" or names a check; the operator needs the URL and the root cause.
-    throw new UpstreamFailure(`discovery failed: ${rootCause(error)}`, discoveryUrl(issuerUrl, flavour), {
-      cause: error,
-    });
+    // Operator detail (logs, audit): the discovery URL and the root cause, not openid-client's "fetch failed".
+    throw new Error(`discovery at ${discoveryUrl(issuerUrl, flavour)} failed: ${rootCause(error)}`, { cause: error });
   }
   return config.serverMetadata();
 }

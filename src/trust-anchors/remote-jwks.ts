@@ -10,11 +10,22 @@ import {
 import { isJwkSet } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { readCappedBody } from './capped-body.js';
-import { describeForOperator, fetchFailure } from './fetch-failure.js';
+import { fetchFailure } from './fetch-failure.js';
 
-/** Keys could not be obtained at all (never fetched successfully, or too stale to trust). */
+/**
+ * Keys could not be obtained at all (never fetched successfully, or too stale to trust). The message
+ * says why, for operators (logs, audit): it may name the upstream URL, host or network error. The
+ * caller is told only `description`.
+ */
 export class KeysUnavailableError extends Error {
   override readonly name = 'KeysUnavailableError';
+
+  constructor(
+    message: string,
+    readonly description = 'keys unavailable',
+  ) {
+    super(message);
+  }
 }
 
 export interface RemoteJwksPolicy {
@@ -40,6 +51,7 @@ export function remoteJwksPolicy(
 }
 
 const MAX_JWKS_BYTES = 512 * 1024;
+const UNAVAILABLE = 'issuer keys unavailable';
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>;
 
@@ -83,7 +95,7 @@ export class RemoteJwks {
       void this.refresh(false).catch(() => undefined);
     }
     const local = this.local;
-    if (!local) throw new KeysUnavailableError(this.unavailableMessage());
+    if (!local) throw new KeysUnavailableError(this.unavailableMessage(), UNAVAILABLE);
     try {
       return await local(header, token);
     } catch (error) {
@@ -98,7 +110,12 @@ export class RemoteJwks {
       const fresh = this.local;
       if (fresh === local || fresh === undefined) {
         // Nothing newer than the set that did not match.
-        if (this.lastError) throw new KeysUnavailableError(`no cached key matches, and ${this.unavailableMessage()}`);
+        if (this.lastError) {
+          throw new KeysUnavailableError(
+            `no cached key matches, and ${this.unavailableMessage()}`,
+            `no cached key matches, and ${UNAVAILABLE}`,
+          );
+        }
         throw error;
       }
       return fresh(header, token);
@@ -126,7 +143,7 @@ export class RemoteJwks {
   private async refresh(mustTry: boolean): Promise<void> {
     if (this.inFlight) return this.inFlight;
     if (this.coolingDown()) {
-      if (mustTry && !this.local) throw new KeysUnavailableError(this.unavailableMessage());
+      if (mustTry && !this.local) throw new KeysUnavailableError(this.unavailableMessage(), UNAVAILABLE);
       return;
     }
     this.lastAttemptAt = this.now();
@@ -139,10 +156,8 @@ export class RemoteJwks {
       })
       .catch((error: unknown) => {
         this.lastError = error instanceof Error ? error.message : String(error);
-        this.logger.warn(
-          `JWKS fetch failed: ${describeForOperator(error)}${this.local ? ' (cached keys stay in use)' : ''}`,
-        );
-        throw new KeysUnavailableError(this.unavailableMessage());
+        this.logger.warn(`JWKS fetch failed: ${this.lastError}${this.local ? ' (cached keys stay in use)' : ''}`);
+        throw new KeysUnavailableError(this.unavailableMessage(), UNAVAILABLE);
       })
       .finally(() => {
         this.inFlight = undefined;
@@ -176,6 +191,6 @@ export class RemoteJwks {
   }
 
   private unavailableMessage(): string {
-    return `issuer keys unavailable${this.lastError ? `: ${this.lastError}` : ''}`;
+    return `${UNAVAILABLE}${this.lastError ? `: ${this.lastError}` : ''}`;
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { certificatesFromMetadata } from '../saml/saml-certificates.js';
 import { readCappedBody } from './capped-body.js';
-import { describeForOperator, fetchFailure } from './fetch-failure.js';
+import { fetchFailure } from './fetch-failure.js';
 import { KeysUnavailableError, type RemoteJwksPolicy } from './remote-jwks.js';
 
 const MAX_METADATA_BYTES = 1024 * 1024;
@@ -42,7 +42,10 @@ export class RemoteSamlMetadata {
       void this.refresh().catch(() => undefined);
     }
     if (!this.certs) {
-      throw new KeysUnavailableError(`IdP metadata unavailable${this.lastError ? `: ${this.lastError}` : ''}`);
+      throw new KeysUnavailableError(
+        `IdP metadata unavailable${this.lastError ? `: ${this.lastError}` : ''}`,
+        'IdP metadata unavailable',
+      );
     }
     return this.certs;
   }
@@ -74,7 +77,7 @@ export class RemoteSamlMetadata {
       .catch((error: unknown) => {
         this.lastError = error instanceof Error ? error.message : String(error);
         this.logger.warn(
-          `IdP metadata fetch failed: ${describeForOperator(error)}${this.certs ? ' (cached certificates stay in use)' : ''}`,
+          `IdP metadata fetch failed: ${this.lastError}${this.certs ? ' (cached certificates stay in use)' : ''}`,
         );
         throw error;
       })

@@ -103,8 +103,9 @@ describe('npm start: the development defaults, asked for explicitly', () => {
     await waitForOutput(npm, /"event":"token\.issued".*"client_id":"demo-agent"/);
 
     // SIGTERM to npm (what a process manager sends) reaches the server: nothing is left serving.
+    // The drain closes the server, then the process exits 0 (and npm with it).
     npm.child.kill('SIGTERM');
-    await npm.exited;
+    expect(await npm.exited).toEqual({ code: 0, signal: null });
     const deadline = Date.now() + 10_000;
     let serving = true;
     while (serving && Date.now() < deadline) {
@@ -259,7 +260,7 @@ describe('node dist/main.js: production serves a real configuration', () => {
     await waitForOutput(
       server,
       new RegExp(
-        `JWKS fetch failed: http://127\\.0\\.0\\.1:${closed}/tenant/\\.well-known/openid-configuration: discovery failed: .*ECONNREFUSED`,
+        `JWKS fetch failed: discovery at http://127\\.0\\.0\\.1:${closed}/tenant/\\.well-known/openid-configuration failed: .*ECONNREFUSED`,
       ),
     );
   });
@@ -293,6 +294,13 @@ describe('configuration errors name the file (or variable) and field, without a 
     [
       'a bad environment value',
       () => ({ env: { TOKEN_TTL: '15m' }, expected: ['TOKEN_TTL: must be an integer number'] }),
+    ],
+    [
+      'a headers timeout longer than the request timeout',
+      () => ({
+        env: { HEADERS_TIMEOUT_MS: '20000' },
+        expected: ['environment: HEADERS_TIMEOUT_MS (20000) exceeds REQUEST_TIMEOUT_MS (10000)'],
+      }),
     ],
     [
       'an audit log that cannot be written',

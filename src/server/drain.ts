@@ -1,0 +1,109 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Injectable } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
+import { LIVENESS_PATH, READINESS_PATH } from '../metadata/endpoint-paths.js';
+import { answerHttpClientError } from '../oauth-errors/http-client-error.js';
+import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+
+/**
+ * Whether the server is draining (a stop signal arrived), and how many requests are in flight. While
+ * draining, every response says `Connection: close`, so a keep-alive connection ends with the request
+ * it was serving instead of idling until its timeout, and requests that complete after the signal are
+ * refused (503, audited by the exception filter like any refusal). Health probes are still answered:
+ * readiness then says the instance is going away.
+ */
+@Injectable()
+export class Drain {
+  private signal: string | undefined;
+  private active = 0;
+  private answeredDuring = 0;
+  private refusedDuring = 0;
+  private readonly sockets = new Set<Socket>();
+  /** Each connection's request being received or served; none between two requests. */
+  private readonly current = new WeakMap<Socket, IncomingMessage>();
+  /**
+   * Requests whose headers arrived after the signal. One whose headers were in before is in flight and
+   * is served; a later one is refused.
+   */
+  private readonly late = new WeakSet<IncomingMessage>();
+
+  get draining(): boolean {
+    return this.signal !== undefined;
+  }
+
+  /** Requests received and not yet answered (or abandoned). */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Since begin(): responses sent in full (the refusals included), and requests refused because of the drain. */
+  get tally(): { answered: number; refused: number } {
+    return { answered: this.answeredDuring, refused: this.refusedDuring };
+  }
+
+  /** Starts draining; returns the number of requests in flight. */
+  begin(signal: string): number {
+    this.signal ??= signal;
+    return this.active;
+  }
+
+  /** Follows the connections and requests of `server` (raw Node requests: every route, every outcome). */
+  track(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+    server.on('request', (request, response) => {
+      this.active++;
+      if (this.draining) this.late.add(request);
+      this.current.set(request.socket, request);
+      response.once('finish', () => {
+        this.current.delete(request.socket);
+        if (this.draining) this.answeredDuring++;
+      });
+      response.once('close', () => this.active--);
+    });
+  }
+
+  /**
+   * Answers 408 on, and closes, every connection whose request is still arriving (headers or body).
+   * Node stops checking HEADERS_TIMEOUT_MS and REQUEST_TIMEOUT_MS once the server closes, so the drain
+   * calls this when a request started at the signal would have timed out; requests already received
+   * and being served are left to finish.
+   */
+  cutIncompleteRequests(): number {
+    let cut = 0;
+    for (const socket of this.sockets) {
+      if (this.current.get(socket)?.complete) continue;
+      answerHttpClientError(Object.assign(new Error('request timed out while draining'), { code: TIMEOUT }), socket);
+      cut++;
+    }
+    return cut;
+  }
+
+  /** Registers the hooks that apply the drain to every route of `fastify`. */
+  register(fastify: FastifyInstance): void {
+    // Refused once the body is read: answering before could reset the connection under it.
+    fastify.addHook('preHandler', (request, _reply, done) => {
+      if (!this.draining || !this.late.has(request.raw) || HEALTH_PATHS.has(request.url.split('?', 1)[0]!)) {
+        return done();
+      }
+      this.refusedDuring++;
+      done(
+        new TemporarilyUnavailable('the server is shutting down; retry the request', {
+          detail: `refused while draining (${this.signal})`,
+          headers: { 'retry-after': '1' },
+        }),
+      );
+    });
+    fastify.addHook('onSend', (_request, reply, payload, done) => {
+      if (this.draining) void reply.header('connection', 'close');
+      done(null, payload);
+    });
+  }
+}
+
+const HEALTH_PATHS = new Set([LIVENESS_PATH, READINESS_PATH]);
+/** Node's code for a request past its timeout, which answerHttpClientError answers 408. */
+const TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';

@@ -1,0 +1,190 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import { freePort } from '../support/free-port.js';
+import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+
+/**
+ * Every remote fetch failing (discovery, JWKS, SAML metadata, a client's jwks_uri): the caller is told
+ * what failed in its terms; the upstream URL, host and error are the operator's, in the audit line.
+ */
+
+const SECRET = 'agent-secret-0123456789';
+const API = 'https://api.example/';
+const SP_ENTITY_ID = 'https://actbridge.example/saml';
+
+let upstream: Server;
+let upstreamUrl: string;
+let sts: TestApp;
+let viaJwksUri: TestIssuer;
+let viaDiscovery: TestIssuer;
+let samlIdp: SamlTestIdp;
+let clientKey: CryptoKey;
+
+beforeAll(async () => {
+  // An internal service that fails every request.
+  upstream = createServer((req, res) => {
+    req.resume();
+    res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error at db-7.corp.internal');
+  });
+  const upstreamPort = await freePort();
+  await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', resolve));
+  upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  viaJwksUri = await createTestIssuer('https://keys-idp.example');
+  viaDiscovery = await createTestIssuer(`${upstreamUrl}/realm`);
+  samlIdp = await createSamlTestIdp({
+    entityId: 'https://saml-idp.example/saml',
+    spEntityId: SP_ENTITY_ID,
+    tokenEndpoint: `${issuer}/oauth/token`,
+  });
+  const keys = await generateKeyPair('ES256', { extractable: true });
+  clientKey = keys.privateKey;
+  sts = await startTestApp({
+    port,
+    anchors: {
+      keys: { issuer: viaJwksUri.issuer, jwks_uri: `${upstreamUrl}/jwks`, audiences: [issuer] },
+      discovered: { issuer: viaDiscovery.issuer, audiences: [issuer] },
+      saml: { kind: 'saml', issuer: samlIdp.entityId, saml: { metadata_url: `${upstreamUrl}/saml/metadata` } },
+      opaque: {
+        issuer: 'https://opaque-idp.example',
+        jwks: viaJwksUri.publicJwks,
+        audiences: [issuer],
+        introspection: {
+          endpoint: `${upstreamUrl}/introspect`,
+          client_id: 'actbridge',
+          client_secret_env: 'OPAQUE_INTROSPECTION_SECRET',
+          clients: ['agent'],
+        },
+      },
+    },
+    clients: [
+      {
+        client_id: 'agent',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API],
+        default_audience: API,
+      },
+      {
+        client_id: 'remote-keys',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks_uri: `${upstreamUrl}/client-jwks`,
+        audiences: [API],
+        default_audience: API,
+      },
+    ],
+    env: {
+      SAML_SP_ENTITY_ID: SP_ENTITY_ID,
+      JWKS_COOLDOWN: '0',
+      OPAQUE_INTROSPECTION_SECRET: 'actbridge-at-opaque-idp-0123456789',
+    },
+  });
+});
+
+afterAll(async () => {
+  await sts?.close();
+  upstream.closeAllConnections();
+  await new Promise((resolve) => upstream.close(resolve));
+});
+
+/** The exact refusal, and the one audit line holding what the caller was not told. */
+async function expectRefusal(
+  send: () => ReturnType<typeof postToken>,
+  status: number,
+  body: { error: string; error_description: string },
+  reason: RegExp,
+) {
+  const before = sts.audit.lines.length;
+  const res = await send();
+  expect({ status: res.status, body: res.body }).toEqual({ status, body });
+  expect(res.body.error_description).not.toMatch(/127\.0\.0\.1|corp\.internal|HTTP \d{3}|http:/);
+  expect(sts.audit.lines.length).toBe(before + 1);
+  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: body.error });
+  expect(sts.audit.lines.at(-1)!.reason).toMatch(reason);
+}
+
+const exchange =
+  (subjectToken: string, type: string = TT.jwt) =>
+  () =>
+    postToken(
+      sts,
+      { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: type },
+      { basic: ['agent', SECRET] },
+    );
+
+describe('upstream failures stay with the operator', () => {
+  it('JWKS endpoint failing', async () => {
+    const token = await viaJwksUri.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' });
+    await expectRefusal(
+      exchange(token),
+      400,
+      { error: 'invalid_request', error_description: 'subject_token cannot be verified: issuer keys unavailable' },
+      new RegExp(`^subject_token cannot be verified: issuer keys unavailable: HTTP 500 from ${upstreamUrl}/jwks$`),
+    );
+  });
+
+  it('discovery failing', async () => {
+    const token = await viaDiscovery.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' });
+    await expectRefusal(
+      exchange(token),
+      400,
+      { error: 'invalid_request', error_description: 'subject_token cannot be verified: issuer keys unavailable' },
+      new RegExp(
+        `^subject_token cannot be verified: issuer keys unavailable: discovery at ${upstreamUrl}/realm/\\.well-known/openid-configuration failed: .*\\(HTTP 500\\)$`,
+      ),
+    );
+  });
+
+  it('SAML metadata URL failing', async () => {
+    await expectRefusal(
+      exchange(base64url(samlIdp.signedAssertion({ recipient: sts.tokenEndpoint })), TT.saml2),
+      400,
+      { error: 'invalid_request', error_description: 'subject_token cannot be verified: IdP metadata unavailable' },
+      new RegExp(
+        `^subject_token cannot be verified: IdP metadata unavailable: HTTP 500 from ${upstreamUrl}/saml/metadata$`,
+      ),
+    );
+  });
+
+  it('introspection endpoint failing (the description names the token issuer, never the endpoint)', async () => {
+    await expectRefusal(
+      exchange('an-opaque-access-token', TT.accessToken),
+      503,
+      {
+        error: 'temporarily_unavailable',
+        error_description:
+          'subject_token cannot be validated now: the introspection endpoint of issuer https://opaque-idp.example is unavailable',
+      },
+      /^HTTP 500 from the introspection endpoint$/,
+    );
+  });
+
+  it("a client's jwks_uri failing", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ jti: `a-${now}` })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setIssuer('remote-keys')
+      .setSubject('remote-keys')
+      .setAudience(sts.issuer)
+      .setExpirationTime(now + 60)
+      .sign(clientKey);
+    await expectRefusal(
+      () =>
+        postToken(sts, {
+          grant_type: GRANT_TOKEN_EXCHANGE,
+          subject_token: 'x',
+          subject_token_type: TT.jwt,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
+      401,
+      { error: 'invalid_client', error_description: 'client keys unavailable' },
+      new RegExp(`^client keys unavailable: issuer keys unavailable: HTTP 500 from ${upstreamUrl}/client-jwks$`),
+    );
+  });
+});
