@@ -11,12 +11,12 @@ import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.loader.
 import { StreamAuditSink, type AuditSink } from './audit/audit-sink.js';
 import type { ServerConfig } from './config/server-config.js';
 import type { StsConfig } from './config/sts-config.js';
-import { issuerPathRewriter } from './metadata/endpoint-paths.js';
-import { answerHttpClientError } from './oauth-errors/http-client-error.js';
-import { limitConnectionsPerAddress } from './server/connection-limit.js';
-import { Drain } from './server/drain.js';
-import { httpTimeoutOptions } from './server/http-timeouts.js';
-import { registerFormBodyParser } from './token-endpoint/form-body.js';
+import { issuerPathRewriter } from './oauth/endpoint-paths.js';
+import { answerHttpClientError } from './http/http-client-error.js';
+import { limitConnectionsPerAddress } from './http/connection-limit.js';
+import { Drain } from './http/drain.js';
+import { httpTimeoutOptions } from './http/http-timeouts.js';
+import { registerFormBodyParser } from './http/form-body.js';
 
 export interface CreateAppOptions {
   /** Where audit lines go (default: AUDIT_LOG). */

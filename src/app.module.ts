@@ -8,8 +8,8 @@ import { IntrospectionModule } from './introspection/introspection.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import type { SigningKeySet } from './keys/signing-keys.loader.js';
 import { MetadataModule } from './metadata/metadata.module.js';
-import { OAuthErrorsModule } from './oauth-errors/oauth-errors.module.js';
-import { ServerModule } from './server/server.module.js';
+import { OAuthErrorsModule } from './http/oauth-errors.module.js';
+import { ServerModule } from './http/server.module.js';
 import { StoresModule } from './stores/stores.module.js';
 import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
 

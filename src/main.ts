@@ -6,7 +6,7 @@ import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './config/sts-config.js';
 import { AnchorHealth } from './health/anchor-health.js';
-import { installShutdown } from './server/shutdown.js';
+import { installShutdown } from './http/shutdown.js';
 
 const USAGE = `usage: actbridge [serve | start-dev]
   serve       production (the default): refuses to start without signing keys, with development

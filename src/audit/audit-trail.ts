@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { OAuthError } from '../oauth-errors/oauth-error.js';
+import { OAuthError } from '../oauth/oauth-error.js';
 import type { AuditRecord } from './audit-record.js';
 import { AUDIT_SINK, type AuditSink } from './audit-sink.js';
 

@@ -13,10 +13,10 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from '../config/sts-config.js';
-import { atFixedTime, parseInstant } from '../policy/fixed-clock.js';
-import { PolicyCheck } from '../policy/policy-check.js';
-import { createPolicyToolsContext } from '../policy/policy-tools.module.js';
-import { formatReport, tokenTypeUri } from '../policy/report-format.js';
+import { atFixedTime, parseInstant } from '../policy-tools/fixed-clock.js';
+import { PolicyCheck } from '../policy-tools/policy-check.js';
+import { createPolicyToolsContext } from '../policy-tools/policy-tools.module.js';
+import { formatReport, tokenTypeUri } from '../policy-tools/report-format.js';
 
 const USAGE =
   'usage: npm run -s explain -- --subject-token <token|-|@file> --client <client_id> [--subject-token-type jwt]\n' +

@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { READINESS_PATH } from '../metadata/endpoint-paths.js';
+import { READINESS_PATH } from '../oauth/endpoint-paths.js';
 
 const port = Number(process.env.PORT ?? 8080);
 const tls = Boolean(process.env.TLS_CERT_FILE);

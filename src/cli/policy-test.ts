@@ -10,10 +10,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { listYamlFiles } from '../config/config-files.js';
-import { atFixedTime } from '../policy/fixed-clock.js';
-import { PolicyCheck } from '../policy/policy-check.js';
-import { caseInput, caseTime, compareOutcome, loadPolicyTestFile } from '../policy/policy-test-file.js';
-import { createPolicyToolsContext } from '../policy/policy-tools.module.js';
+import { atFixedTime } from '../policy-tools/fixed-clock.js';
+import { PolicyCheck } from '../policy-tools/policy-check.js';
+import { caseInput, caseTime, compareOutcome, loadPolicyTestFile } from '../policy-tools/policy-test-file.js';
+import { createPolicyToolsContext } from '../policy-tools/policy-tools.module.js';
 
 async function runFile(file: string): Promise<{ passed: number; failed: number }> {
   const tests = loadPolicyTestFile(file);

@@ -3,8 +3,8 @@ import { decodeJwt } from 'jose';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientAuthMethod, ClientConfig } from '../clients/client.config.js';
 import { ClientRegistry } from '../clients/client-registry.js';
-import { InvalidClient, InvalidRequest } from '../oauth-errors/oauth-error.js';
-import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { InvalidClient, InvalidRequest } from '../oauth/oauth-error.js';
+import type { TokenRequestParams } from '../oauth/request-params.js';
 import { ClientSecretVerifier } from './client-secret.js';
 import { CLIENT_ASSERTION_TYPE_JWT, PrivateKeyJwtVerifier } from './private-key-jwt.js';
 

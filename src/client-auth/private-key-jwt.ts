@@ -3,8 +3,8 @@ import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, t
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { verifyJwt } from '../keys/jwt-verify.js';
-import { InvalidClient } from '../oauth-errors/oauth-error.js';
+import { verifyJwt } from '../jose/jwt-verify.js';
+import { InvalidClient } from '../oauth/oauth-error.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError, RemoteJwks, remoteJwksPolicy } from '../trust-anchors/remote-jwks.js';

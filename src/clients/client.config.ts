@@ -17,17 +17,10 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { parseSecretHash } from '../client-auth/client-secret.js';
-import { IsJwkSet, IsSecureUrl, SCOPE_TOKEN } from '../config/config-validators.js';
+import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
 import { IdJagClientConfig } from '../id-jag/id-jag-client.config.js';
-
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
-/** RFC 7523 §2.1: JWT authorization grant (also how an ID-JAG is redeemed). */
-export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-
-export const SAML2_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:saml2-bearer';
-
-/** Grant types a client may be registered for (the ones actbridge implements). */
-export const SUPPORTED_GRANT_TYPES = [TOKEN_EXCHANGE_GRANT, JWT_BEARER_GRANT, SAML2_BEARER_GRANT] as const;
+import { SUPPORTED_GRANT_TYPES, TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
+import { SCOPE_TOKEN } from '../oauth/scope.js';
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];

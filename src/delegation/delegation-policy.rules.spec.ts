@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
 import type { StsConfig } from '../config/sts-config.js';
-import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth-errors/oauth-error.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
 import { compileAnchorPolicy } from '../policy/anchor-policy.js';
 import type { PolicyRuleConfig } from '../policy/policy-rule.config.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';

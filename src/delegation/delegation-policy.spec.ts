@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
 import type { StsConfig } from '../config/sts-config.js';
-import { InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth-errors/oauth-error.js';
+import { InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { ActClaim } from './act-chain.js';
 import { DelegationPolicy, type DelegationGrant, type DelegationRequest } from './delegation-policy.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidScope, OAuthError } from '../oauth-errors/oauth-error.js';
+import { InvalidScope, OAuthError } from '../oauth/oauth-error.js';
 import { narrowScope } from './scope-narrowing.js';
 
 interface Row {

@@ -1,4 +1,4 @@
-import { InvalidScope } from '../oauth-errors/oauth-error.js';
+import { InvalidScope } from '../oauth/oauth-error.js';
 
 /**
  * The scope of the issued token: never more than both the subject token's scope and the client's

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
-import { InvalidTarget, OAuthError } from '../oauth-errors/oauth-error.js';
+import { InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
 import { resolveTargets } from './targets.js';
 
 const API = 'https://api.example.com';

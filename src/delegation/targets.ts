@@ -1,5 +1,5 @@
 import type { ClientConfig } from '../clients/client.config.js';
-import { InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { InvalidTarget } from '../oauth/oauth-error.js';
 
 /**
  * The issued token's audience: every requested `audience` and `resource` (RFC 8693 §2.1, RFC 8707),

@@ -1,5 +1,5 @@
-import { tokenRejected } from '../subject-tokens/token-rejection.js';
-import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
+import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { DpopBinding } from './dpop-proof.js';
 
 /**

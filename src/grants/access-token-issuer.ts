@@ -4,9 +4,9 @@ import type { AuditRecord } from '../audit/audit-record.js';
 import type { ActClaim } from '../delegation/act-chain.js';
 import type { DpopBinding } from '../dpop/dpop-proof.js';
 import { TokenMinter } from '../keys/token-minter.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
-import type { TokenResponse } from '../token-endpoint/grant-handler.js';
+import type { TokenResponse } from './grant-handler.js';
 
 /** What an access token says, whatever grant decided it. */
 export interface AccessTokenGrant {

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { DelegationModule } from '../delegation/delegation.module.js';
 import { IdJagModule } from '../id-jag/id-jag.module.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
-import { GRANT_HANDLERS, type GrantHandler } from '../token-endpoint/grant-handler.js';
+import { GRANT_HANDLERS, type GrantHandler } from './grant-handler.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { JwtBearerGrant } from './jwt-bearer.grant.js';

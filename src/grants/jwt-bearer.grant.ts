@@ -1,20 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader } from 'jose';
-import { JWT_BEARER_GRANT, type ClientConfig } from '../clients/client.config.js';
+import { type ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { DelegationPolicy, type PolicyGrant } from '../delegation/delegation-policy.js';
 import { resolveTargets } from '../delegation/targets.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
-import { IdJagAssertionProfile } from '../id-jag/id-jag-assertion.profile.js';
+import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
-import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { InvalidGrant, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
 import { normaliseTyp } from '../subject-tokens/jwt-token-verifier.js';
-import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import type { GrantContext, GrantHandler, TokenResponse } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import type { AssertionGrant, AssertionProfile } from './assertion-profile.js';
 import { JwtBearerRequest } from './jwt-bearer.request.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
+import { JWT_BEARER_GRANT } from '../oauth/grant-types.js';
 
 /**
  * JWT authorization grant (RFC 7523 §2.1): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`

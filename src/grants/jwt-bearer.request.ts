@@ -1,9 +1,9 @@
 import { IsArray, IsOptional, IsString, Matches } from 'class-validator';
-import { SCOPE_LIST } from '../config/config-validators.js';
-import { InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
-import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
-import { validateRequest } from '../token-endpoint/validate-request.js';
+import { InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
+import type { TokenRequestParams } from '../oauth/request-params.js';
+import { validateRequest } from '../oauth/validate-request.js';
 import { IsResourceIndicator } from './token-exchange.request.js';
+import { SCOPE_LIST } from '../oauth/scope.js';
 
 /** The parameters of an RFC 7523 §2.1 request (plus RFC 8707 `resource`), and nothing else. */
 export class JwtBearerRequest {

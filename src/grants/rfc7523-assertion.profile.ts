@@ -3,12 +3,12 @@ import { decodeProtectedHeader } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
-import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { consumeOnce } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
-import { tokenRejected } from '../subject-tokens/token-rejection.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { tokenRejected } from '../oauth/token-rejection.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import {
   checkAssertionAge,
@@ -16,7 +16,7 @@ import {
   type AssertionGrant,
   type AssertionProfile,
 } from './assertion-profile.js';
-import type { JwtBearerAnchorConfig } from './jwt-bearer-anchor.config.js';
+import type { JwtBearerAnchorConfig } from '../trust-anchors/jwt-bearer-anchor.config.js';
 import { matchesSubjectPattern } from './subject-pattern.js';
 
 const fail = (message: string, detail?: string): never => {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { SAML2_BEARER_GRANT } from '../clients/client.config.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
-import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { TokenTypes } from '../oauth/token-types.js';
+import type { GrantContext, GrantHandler, TokenResponse } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { AssertionGrantRequest } from './assertion-grant.request.js';
+import { SAML2_BEARER_GRANT } from '../oauth/grant-types.js';
 
 /**
  * RFC 7522 SAML 2.0 Bearer Assertion grant: the `assertion` is validated exactly as a saml2 subject

@@ -1,17 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { TOKEN_EXCHANGE_GRANT } from '../clients/client.config.js';
 import { actorsOutermostFirst } from '../delegation/act-chain.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
-import { IdJagIssuer } from '../id-jag/id-jag-issuer.js';
+import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
-import { RevocationList } from '../stores/revocation-list.js';
+import { InvalidRequest } from '../oauth/oauth-error.js';
+import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
-import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
-import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { TokenTypes } from '../oauth/token-types.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { GrantContext, GrantHandler, TokenResponse } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
+import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
+import { type TokenRole } from '../oauth/token-rejection.js';
 
 /** Token types this grant can issue; both are the same RFC 9068 JWT access token. */
 const ISSUABLE_TYPES: readonly string[] = [TokenTypes.accessToken, TokenTypes.jwt];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth-errors/oauth-error.js';
-import { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
+import { TokenRequestParams } from '../oauth/request-params.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
 
 /** The OAuth error class expected (compared by name). */

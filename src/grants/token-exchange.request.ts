@@ -1,7 +1,7 @@
 import { registerDecorator, type ValidationOptions } from 'class-validator';
-import { SCOPE_LIST } from '../config/config-validators.js';
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
-import type { TokenRequestParams } from '../token-endpoint/token-request-params.js';
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
+import type { TokenRequestParams } from '../oauth/request-params.js';
+import { SCOPE_LIST } from '../oauth/scope.js';
 
 /** RFC 8707 §2 / RFC 8693 §2.1: an absolute URI without a fragment. */
 export function isResourceIndicator(value: unknown): boolean {

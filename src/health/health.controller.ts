@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { LIVENESS_PATH, READINESS_PATH } from '../metadata/endpoint-paths.js';
+import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
 import { AnchorHealth } from './anchor-health.js';
-import { Drain } from '../server/drain.js';
+import { Drain } from '../http/drain.js';
 import { REPLAY_STORE, type ReplayStore, type ReplayStoreHealth } from '../stores/replay-store.js';
 
 /**

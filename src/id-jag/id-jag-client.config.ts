@@ -11,7 +11,8 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsSecureUrl, SCOPE_TOKEN } from '../config/config-validators.js';
+import { IsSecureUrl } from '../config/config-validators.js';
+import { SCOPE_TOKEN } from '../oauth/scope.js';
 
 /**
  * One resource authorization server a client may obtain ID-JAGs for (the XAA policy an admin writes:

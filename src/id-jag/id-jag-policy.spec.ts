@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { OAuthError } from '../oauth-errors/oauth-error.js';
+import { OAuthError } from '../oauth/oauth-error.js';
 import type { IdJagClientConfig } from './id-jag-client.config.js';
 import { decideIdJagTarget, type IdJagTargetRequest } from './id-jag-policy.js';
 

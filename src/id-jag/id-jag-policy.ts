@@ -1,4 +1,4 @@
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth-errors/oauth-error.js';
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
 import type { IdJagClientConfig, IdJagTargetConfig } from './id-jag-client.config.js';
 
 export interface IdJagTargetRequest {

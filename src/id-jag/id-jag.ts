@@ -1,4 +1,4 @@
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 
 /**
  * Identity Assertion JWT Authorization Grant (draft-ietf-oauth-identity-assertion-authz-grant-04,

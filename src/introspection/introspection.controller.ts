@@ -1,8 +1,8 @@
 import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { INTROSPECTION_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { RevocationList } from '../stores/revocation-list.js';
+import { INTROSPECTION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
+import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { isPartyTo, IssuedTokens, type IssuedTokenClaims } from './issued-tokens.js';
 import { readPresentedToken } from './presented-token.js';
 

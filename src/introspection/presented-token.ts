@@ -2,8 +2,8 @@ import type { FastifyRequest } from 'fastify';
 import { newAuditRecord } from '../audit/audit-record.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { ClientConfig } from '../clients/client.config.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
-import { formParamsOf } from '../token-endpoint/token-request-params.js';
+import { InvalidRequest } from '../oauth/oauth-error.js';
+import { formParamsOf } from '../oauth/request-params.js';
 import type { IssuedTokenClaims, IssuedTokens } from './issued-tokens.js';
 
 /**

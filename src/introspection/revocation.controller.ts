@@ -2,9 +2,9 @@ import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { REVOCATION_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
-import { RevocationList } from '../stores/revocation-list.js';
+import { REVOCATION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
+import { InvalidRequest } from '../oauth/oauth-error.js';
+import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { IssuedTokens } from './issued-tokens.js';
 import { readPresentedToken } from './presented-token.js';
 

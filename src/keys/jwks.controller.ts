@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { JWKS_PATH } from '../metadata/endpoint-paths.js';
+import { JWKS_PATH } from '../oauth/endpoint-paths.js';
 import { KeyService } from './key-service.js';
 
 @Controller()

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
-import { jwsSigner, type JwsSigner } from './jws-algorithms.js';
+import { jwsSigner, type JwsSigner } from '../jose/jws-algorithms.js';
 import { KeyService } from './key-service.js';
 
 export interface MintedToken {

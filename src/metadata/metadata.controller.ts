@@ -2,7 +2,7 @@ import { Controller, Get, Header, Inject } from '@nestjs/common';
 import { CLIENT_AUTH_METHODS } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { ID_JAG_GRANT_PROFILE } from '../id-jag/id-jag.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { DpopVerifier } from '../dpop/dpop-verifier.js';
 import { GrantDispatcher } from '../token-endpoint/grant-dispatcher.js';
 import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
@@ -14,7 +14,7 @@ import {
   OIDC_METADATA_PATH,
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
-} from './endpoint-paths.js';
+} from '../oauth/endpoint-paths.js';
 
 /**
  * Authorization server metadata (RFC 8414), also served at the OpenID Connect discovery location so

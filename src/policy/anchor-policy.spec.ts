@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
 import { loadTrustAnchorFiles } from '../config/sts-config.js';
-import type { SubjectView } from './subject-view.js';
+import type { SubjectView } from '../delegation/subject-view.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'actbridge-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,7 +13,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { SCOPE_TOKEN } from '../config/config-validators.js';
+import { SCOPE_TOKEN } from '../oauth/scope.js';
 
 /** What a subject matching a rule may obtain, before the client's own policy narrows it further. */
 export class PolicyGrantsConfig {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { throwawayCertificate } from '../../test/support/saml-idp.js';
-import { readAssertion, SamlRejected } from '../subject-tokens/saml2-assertion.js';
+import { readAssertion, SamlRejected } from './saml2-assertion.js';
 import {
   EXCLUSIVE_PROFILE,
   INCLUSIVE_PROFILE,

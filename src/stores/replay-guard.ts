@@ -1,4 +1,4 @@
-import { TemporarilyUnavailable, type OAuthError } from '../oauth-errors/oauth-error.js';
+import { TemporarilyUnavailable, type OAuthError } from '../oauth/oauth-error.js';
 import type { ReplayStore } from './replay-store.js';
 import { StoreMemoryLostError } from './store-epoch.js';
 

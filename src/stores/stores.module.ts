@@ -6,7 +6,7 @@ import { RedisConnection } from './redis-connection.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
 import { REPLAY_STORE, type ReplayStore } from './replay-store.js';
-import { RevocationList } from './revocation-list.js';
+import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { storeWindows } from './single-use-window.js';
 import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
 

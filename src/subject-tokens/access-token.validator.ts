@@ -5,7 +5,7 @@ import { acceptedAudiences } from './audiences.js';
 import { JwtTokenVerifier, normaliseTyp } from './jwt-token-verifier.js';
 import { OpaqueAccessTokenValidator } from './opaque-access-token.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
-import { TokenTypes } from './token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /**

@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { verifyJwt } from '../keys/jwt-verify.js';
+import { verifyJwt } from '../jose/jwt-verify.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
-import { foreignShape, foreignTypKind } from './jwt-kinds.js';
-import { tokenRejected } from './token-rejection.js';
-import { tokenTypeName } from './token-types.js';
+import { foreignShape, foreignTypKind } from '../jose/jwt-kinds.js';
+import { tokenRejected } from '../oauth/token-rejection.js';
+import { tokenTypeName } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /** What distinguishes one JWT token type from another. */

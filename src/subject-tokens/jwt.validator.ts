@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { acceptedAudiences } from './audiences.js';
 import { JwtTokenVerifier } from './jwt-token-verifier.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
-import { TokenTypes } from './token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /**

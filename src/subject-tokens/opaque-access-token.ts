@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
 import { IntrospectionFailedError, IntrospectionUnavailableError } from '../trust-anchors/token-introspector.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { acceptedAudiences } from './audiences.js';
 import { refuseUnissuedType } from './jwt-token-verifier.js';
-import { tokenParameter, tokenRejected } from './token-rejection.js';
-import { TokenTypes } from './token-types.js';
+import { tokenParameter, tokenRejected } from '../oauth/token-rejection.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /** Longest opaque token sent to an introspection endpoint. */

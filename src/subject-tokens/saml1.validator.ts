@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { InvalidRequest } from '../oauth/oauth-error.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
-import { tokenParameter } from './token-rejection.js';
-import { TokenTypes } from './token-types.js';
+import { tokenParameter } from '../oauth/token-rejection.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /**

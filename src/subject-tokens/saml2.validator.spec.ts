@@ -3,7 +3,7 @@ import { base64url, createSamlTestIdp, type SamlTestIdp } from '../../test/suppo
 import type { ClientConfig } from '../clients/client.config.js';
 import type { StsConfig } from '../config/sts-config.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
-import { SamlAnchorConfig } from '../trust-anchors/saml-anchor.config.js';
+import { SamlAnchorConfig } from '../saml/saml-anchor.config.js';
 import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { Saml2Validator } from './saml2.validator.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
-import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
+import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
@@ -15,11 +15,11 @@ import {
   inspectEnvelope,
   readAssertion,
   SamlRejected,
-} from './saml2-assertion.js';
-import { verifySamlSignature } from './saml2-signature.js';
+} from '../saml/saml2-assertion.js';
+import { verifySamlSignature } from '../saml/saml2-signature.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
-import { tokenParameter, tokenRejected } from './token-rejection.js';
-import { TokenTypes } from './token-types.js';
+import { tokenParameter, tokenRejected } from '../oauth/token-rejection.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /**

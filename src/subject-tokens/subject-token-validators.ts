@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { InvalidRequest } from '../oauth/oauth-error.js';
 import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
-import { tokenParameter } from './token-rejection.js';
+import { tokenParameter } from '../oauth/token-rejection.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /** Dispatches a presented token to the validator of its declared type. */

@@ -1,3 +1,4 @@
+import type { TokenRole } from '../oauth/token-rejection.js';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 
@@ -6,9 +7,6 @@ export interface Principal {
   readonly sub: string;
   readonly iss: string;
 }
-
-/** How a token was presented: RFC 8693 subject/actor token, or an RFC 7521 assertion grant's `assertion`. */
-export type TokenRole = 'subject' | 'actor' | 'assertion';
 
 export interface ValidationContext {
   readonly role: TokenRole;

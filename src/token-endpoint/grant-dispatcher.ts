@@ -3,9 +3,9 @@ import type { AuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { DpopVerifier } from '../dpop/dpop-verifier.js';
-import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../oauth-errors/oauth-error.js';
-import { GRANT_HANDLERS, type GrantHandler, type TokenResponse } from './grant-handler.js';
-import type { TokenRequestParams } from './token-request-params.js';
+import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../oauth/oauth-error.js';
+import { GRANT_HANDLERS, type GrantHandler, type TokenResponse } from '../grants/grant-handler.js';
+import type { TokenRequestParams } from '../oauth/request-params.js';
 
 export interface TokenEndpointRequest {
   readonly params: TokenRequestParams;

@@ -2,11 +2,11 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
-import { TOKEN_ENDPOINT_PATH } from '../metadata/endpoint-paths.js';
-import { OAuthExceptionFilter } from '../oauth-errors/oauth-exception.filter.js';
+import { TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
+import { OAuthExceptionFilter } from '../http/oauth-exception.filter.js';
 import { GrantDispatcher } from './grant-dispatcher.js';
-import type { TokenResponse } from './grant-handler.js';
-import { formParamsOf } from './token-request-params.js';
+import type { TokenResponse } from '../grants/grant-handler.js';
+import { formParamsOf } from '../oauth/request-params.js';
 
 /**
  * `POST /oauth/token`, registered as a plain Fastify route rather than a Nest controller: every token

@@ -3,7 +3,7 @@ import type { ClientConfig } from '../clients/client.config.js';
 import { resolveBeside } from '../config/config-files.js';
 import { configFailure } from '../config/validate-config.js';
 import type { LoadedTrustAnchor } from '../config/sts-config.js';
-import { foreignTypKind } from '../subject-tokens/jwt-kinds.js';
+import { foreignTypKind } from '../jose/jwt-kinds.js';
 import { SecretValue } from './secret-value.js';
 import type { TrustAnchorConfig } from './trust-anchor.config.js';
 

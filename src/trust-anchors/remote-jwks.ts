@@ -9,7 +9,7 @@ import {
 } from 'jose';
 import { isJwkSet } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
-import { readCappedBody } from './capped-body.js';
+import { readCappedBody } from '../common/capped-body.js';
 import { fetchFailure } from './fetch-failure.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { certificatesFromMetadata } from '../saml/saml-certificates.js';
-import { readCappedBody } from './capped-body.js';
+import { readCappedBody } from '../common/capped-body.js';
 import { fetchFailure } from './fetch-failure.js';
 import { KeysUnavailableError, type RemoteJwksPolicy } from './remote-jwks.js';
 

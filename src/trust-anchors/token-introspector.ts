@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import * as oidc from 'openid-client';
-import { BodyTooLargeError, readCappedBody } from './capped-body.js';
+import { BodyTooLargeError, readCappedBody } from '../common/capped-body.js';
 import { IntrospectionCache } from './introspection-cache.js';
 import type { SecretValue } from './secret-value.js';
 

@@ -3,7 +3,7 @@ import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { STS_CONFIG, type LoadedTrustAnchor, type StsConfig } from '../config/sts-config.js';
 import { KeyService } from '../keys/key-service.js';
 import type { ServerMetadata } from 'openid-client';
-import { TOKEN_TYPE_NAMES, TokenTypes } from '../subject-tokens/token-types.js';
+import { TOKEN_TYPE_NAMES, TokenTypes } from '../oauth/token-types.js';
 import { discoverServerMetadata, introspectionEndpointOf, jwksUriOf } from './oidc-discovery.js';
 import { RemoteJwks, remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
 import { TokenIntrospector } from './token-introspector.js';

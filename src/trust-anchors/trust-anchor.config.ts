@@ -18,11 +18,11 @@ import {
 } from 'class-validator';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
 import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
-import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../subject-tokens/token-types.js';
+import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../oauth/token-types.js';
 import { IntrospectionConfig } from './introspection.config.js';
-import { JwtBearerAnchorConfig } from '../grants/jwt-bearer-anchor.config.js';
+import { JwtBearerAnchorConfig } from './jwt-bearer-anchor.config.js';
 import { IdJagAnchorConfig } from '../id-jag/id-jag-anchor.config.js';
-import { SamlAnchorConfig } from './saml-anchor.config.js';
+import { SamlAnchorConfig } from '../saml/saml-anchor.config.js';
 
 /** OIDC anchors only: the loader checks a SAML anchor's issuer (any absolute URI) and refuses these fields. */
 const isOidc = (anchor: TrustAnchorConfig) => anchor.kind !== 'saml';

@@ -1,4 +1,4 @@
-import { parseActChain } from '../delegation/act-chain.js';
+import { parseActChain } from './act-chain.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 
 /** An actor of the presented chain as policies see it: identity members only. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { TokenRequestParams } from './token-request-params.js';
+import { TokenRequestParams } from '../oauth/request-params.js';
 
 /**
  * The only body parser actbridge registers: `application/x-www-form-urlencoded` (RFC 6749 §3.2),

@@ -2,9 +2,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import { LIVENESS_PATH, READINESS_PATH } from '../metadata/endpoint-paths.js';
-import { answerHttpClientError } from '../oauth-errors/http-client-error.js';
-import { TemporarilyUnavailable } from '../oauth-errors/oauth-error.js';
+import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
+import { answerHttpClientError } from './http-client-error.js';
+import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
 
 /**
  * Whether the server is draining (a stop signal arrived), and how many requests are in flight. While

@@ -6,15 +6,15 @@ import {
   unverifiedIssuer,
   type AssertionGrant,
   type AssertionProfile,
-} from '../grants/assertion-profile.js';
+} from './assertion-profile.js';
 import { consumeOnce } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
-import { tokenRejected } from '../subject-tokens/token-rejection.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { tokenRejected } from '../oauth/token-rejection.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
-import { ID_JAG_TYP } from './id-jag.js';
-import type { IdJagAnchorConfig } from './id-jag-anchor.config.js';
+import { ID_JAG_TYP } from '../id-jag/id-jag.js';
+import type { IdJagAnchorConfig } from '../id-jag/id-jag-anchor.config.js';
 
 const fail = (message: string, detail?: string): never => {
   throw tokenRejected('assertion', message, detail);

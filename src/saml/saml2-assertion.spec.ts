@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
+import { parseStrictXml, XmlRejected } from './saml-xml.js';
 import {
   checkAssertion,
   checkDestination,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { formPairs } from './token-request-params.js';
+import { formPairs } from './request-params.js';
 
 /** formPairs must give exactly what URLSearchParams gives, on any body. */
 describe('formPairs, against URLSearchParams', () => {

@@ -1,5 +1,5 @@
 import { validateSync } from 'class-validator';
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { InvalidRequest } from './oauth-error.js';
 
 /**
  * Validates a grant's parameter object (class-validator decorators) and throws the OAuth error the first

@@ -1,6 +1,6 @@
-import type { RuleTrace } from './anchor-policy.js';
+import type { RuleTrace } from '../policy/anchor-policy.js';
 import type { PolicyCheckReport } from './policy-check.js';
-import type { VariableRead } from './policy-language.js';
+import type { VariableRead } from '../policy/policy-language.js';
 
 const TOKEN_TYPE_PREFIX = 'urn:ietf:params:oauth:token-type:';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidRequest, OAuthError } from '../oauth-errors/oauth-error.js';
-import { TokenRequestParams } from './token-request-params.js';
+import { InvalidRequest, OAuthError } from './oauth-error.js';
+import { TokenRequestParams } from './request-params.js';
 
 interface Row {
   name: string;

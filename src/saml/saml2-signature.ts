@@ -3,9 +3,9 @@ import {
   INCLUSIVE_PROFILE,
   verifyEnvelopedSignature,
   XmlSignatureRejected,
-} from '../saml/enveloped-signature.js';
-import { publicKeyOf } from '../saml/saml-certificates.js';
-import type { XmlElement } from '../saml/saml-xml.js';
+} from './enveloped-signature.js';
+import { publicKeyOf } from './saml-certificates.js';
+import type { XmlElement } from './saml-xml.js';
 import type { SamlAnchor } from '../trust-anchors/saml-anchor.js';
 import { SamlRejected, type SamlEnvelope } from './saml2-assertion.js';
 

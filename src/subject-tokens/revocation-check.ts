@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { tokenRejected } from '../subject-tokens/token-rejection.js';
-import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
-import { storeUnavailable } from './replay-guard.js';
-import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
+import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
+import type { ValidatedToken } from './validated-token.js';
+import { storeUnavailable } from '../stores/replay-guard.js';
+import { REVOCATION_STORE, type RevocationStore } from '../stores/revocation-store.js';
 
 /**
  * The RevocationStore as the endpoints use it: fails closed (503 temporarily_unavailable) when the

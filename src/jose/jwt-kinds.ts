@@ -1,5 +1,5 @@
 import type { JWTPayload } from 'jose';
-import { TokenTypes } from './token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 
 /**
  * RFC 8725 §3.11 (explicit typing): JOSE `typ` values of JWTs that are never a subject, actor or

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { glob, GlobSyntaxError, parseGlob } from './glob.js';
+import { glob, GlobSyntaxError, parseGlob } from './wildcard.js';
 
 describe('glob', () => {
   it.each([

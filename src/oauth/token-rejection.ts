@@ -1,5 +1,7 @@
-import { InvalidGrant, InvalidRequest, type OAuthError } from '../oauth-errors/oauth-error.js';
-import type { TokenRole } from './validated-token.js';
+import { InvalidGrant, InvalidRequest, type OAuthError } from './oauth-error.js';
+
+/** How a token was presented: RFC 8693 subject/actor token, or an RFC 7521 assertion grant's `assertion`. */
+export type TokenRole = 'subject' | 'actor' | 'assertion';
 
 /** The request parameter that carried a token in the given role. */
 export function tokenParameter(role: TokenRole): string {

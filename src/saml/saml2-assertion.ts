@@ -8,7 +8,7 @@ import {
   text,
   type XmlDocument,
   type XmlElement,
-} from '../saml/saml-xml.js';
+} from './saml-xml.js';
 
 /**
  * The format-specific parts of SAML 2.0 assertion validation, as pure functions: decoding, the

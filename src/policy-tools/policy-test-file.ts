@@ -17,7 +17,7 @@ import { loadServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
 import { ConfigError } from '../config/config-error.js';
 import { scopeOf } from '../subject-tokens/jwt-token-verifier.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import { parseInstant } from './fixed-clock.js';
 import type { PolicyCheckInput, PolicyCheckOutcome } from './policy-check.js';

@@ -11,8 +11,8 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { SCOPE_TOKEN } from '../config/config-validators.js';
 import { JTI_POLICIES, type JtiPolicy } from '../id-jag/id-jag-anchor.config.js';
+import { SCOPE_TOKEN } from '../oauth/scope.js';
 
 /**
  * A trust anchor's `jwt_bearer:` section: this issuer's JWTs (other than ID-JAGs) are accepted as RFC 7523

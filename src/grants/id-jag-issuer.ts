@@ -3,7 +3,7 @@ import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { TokenExchangeRequest } from '../grants/token-exchange.request.js';
+import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { DelegationPolicy, type PolicyGrant } from '../delegation/delegation-policy.js';
 import {
@@ -12,13 +12,13 @@ import {
   InvalidScope,
   OAuthError,
   UnauthorizedClient,
-} from '../oauth-errors/oauth-error.js';
+} from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
-import { TokenTypes } from '../subject-tokens/token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
-import type { GrantContext, TokenResponse } from '../token-endpoint/grant-handler.js';
-import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from './id-jag.js';
-import { decideIdJagTarget, type IdJagTargetDecision } from './id-jag-policy.js';
+import type { GrantContext, TokenResponse } from './grant-handler.js';
+import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
+import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 
 /**
  * IdP role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.3): a token exchange with

@@ -6,9 +6,9 @@ import {
   INTROSPECTION_ENDPOINT_PATH,
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
-} from '../metadata/endpoint-paths.js';
+} from '../oauth/endpoint-paths.js';
 import { requestTimedOut } from './http-client-error.js';
-import { InvalidRequest, NotFound, OAuthError, ServerError } from './oauth-error.js';
+import { InvalidRequest, NotFound, OAuthError, ServerError } from '../oauth/oauth-error.js';
 
 /**
  * The one place errors become HTTP responses: RFC 6749 §5.2 JSON with `Cache-Control: no-store`.

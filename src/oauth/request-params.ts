@@ -1,4 +1,4 @@
-import { InvalidRequest } from '../oauth-errors/oauth-error.js';
+import { InvalidRequest } from './oauth-error.js';
 
 /** Parameters that RFC 8693 / RFC 8707 allow to repeat; every other one must appear at most once. */
 const REPEATABLE = new Set(['audience', 'resource']);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { foreignShape, foreignTypKind } from './jwt-kinds.js';
-import { TokenTypes } from './token-types.js';
+import { TokenTypes } from '../oauth/token-types.js';
 
 const ISS = 'https://idp.example';
 const base = { iss: ISS, sub: 'alice', aud: 'x', exp: 2_000_000_000 };

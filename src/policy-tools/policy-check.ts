@@ -1,15 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { TOKEN_EXCHANGE_GRANT } from '../clients/client.config.js';
 import { ClientRegistry } from '../clients/client-registry.js';
 import { DelegationPolicy, type DelegationGrant } from '../delegation/delegation-policy.js';
 import { TokenExchangeRequest } from '../grants/token-exchange.request.js';
-import { OAuthError } from '../oauth-errors/oauth-error.js';
+import { OAuthError } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
-import { TokenRequestParams } from '../token-endpoint/token-request-params.js';
-import { AnchorPolicy, type RuleTrace } from './anchor-policy.js';
-import type { VariableRead } from './policy-language.js';
-import { buildSubjectView } from './subject-view.js';
+import { TokenRequestParams } from '../oauth/request-params.js';
+import { AnchorPolicy, type RuleTrace } from '../policy/anchor-policy.js';
+import type { VariableRead } from '../policy/policy-language.js';
+import { buildSubjectView } from '../delegation/subject-view.js';
+import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
 
 /** A token exchange to try without issuing anything: what `npm run explain` and `npm run policy:test` run. */
 export interface PolicyCheckInput {
