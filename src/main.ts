@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app.factory.js';
+import { createApp } from './app/app.factory.js';
 import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
-import { loadStsConfig } from './config/sts-config.js';
+import { loadStsConfig } from './app/sts-config.js';
 import { AnchorHealth } from './health/anchor-health.js';
 import { installShutdown } from './http/shutdown.js';
 

@@ -59,3 +59,9 @@ export function attachAuditRecord(request: object, record: AuditRecord): void {
 export function auditRecordOf(request: object): AuditRecord | undefined {
   return recordsByRequest.get(request);
 }
+
+/** The audit fields of an issued token, written here for every token actbridge mints. */
+export function recordIssuance(audit: AuditRecord, jti: string, issuedTokenType: string): void {
+  audit.jti = jti;
+  audit.issued_token_type = issuedTokenType;
+}

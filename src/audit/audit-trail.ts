@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { OAuthError } from '../oauth/oauth-error.js';
 import type { AuditRecord } from './audit-record.js';
 import { AUDIT_SINK, type AuditSink } from './audit-sink.js';
+import { clock } from '../common/clock.js';
 
 /**
  * Writes the single audit line of each token request: `token.issued` from the token endpoint on
@@ -12,18 +13,18 @@ export class AuditTrail {
   constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
 
   issued(record: AuditRecord): void {
-    this.sink.write({ ts: new Date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
+    this.sink.write({ ts: clock.date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
   }
 
   /** RFC 7009: a token was revoked (one line per revocation that took effect). */
   revoked(record: { request_id?: string; client_id: string; subject: string; jti: string; exp: number }): void {
-    this.sink.write({ ts: new Date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
+    this.sink.write({ ts: clock.date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
   }
 
   refused(record: AuditRecord, error: unknown): void {
     const oauth = error instanceof OAuthError ? error : undefined;
     this.sink.write({
-      ts: new Date().toISOString(),
+      ts: clock.date().toISOString(),
       event: 'token.refused',
       outcome: 'refused',
       ...record,

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { importJWK, SignJWT, type JWK } from 'jose';
+import { clock } from '../common/clock.js';
 
 const ISSUER = 'https://demo-idp.actbridge.invalid';
 const AUDIENCE = 'urn:actbridge:demo';
@@ -28,7 +29,7 @@ async function mint(typ: string, claims: Record<string, unknown>, audience = AUD
 
 const user = await mint('at+jwt', { sub: 'alice', client_id: 'demo-portal', scope: 'read write' });
 const agent = await mint('JWT', { sub: 'agent-1' });
-const now = Math.floor(Date.now() / 1000);
+const now = clock.seconds();
 const idToken = await mint(
   'JWT',
   { sub: 'alice', email: 'alice@example.com', auth_time: now, amr: ['pwd'], acr: 'urn:demo:loa:1' },

@@ -12,11 +12,12 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
-import { loadStsConfig } from '../config/sts-config.js';
-import { atFixedTime, parseInstant } from '../policy-tools/fixed-clock.js';
+import { loadStsConfig } from '../app/sts-config.js';
 import { PolicyCheck } from '../policy-tools/policy-check.js';
 import { createPolicyToolsContext } from '../policy-tools/policy-tools.module.js';
 import { formatReport, tokenTypeUri } from '../policy-tools/report-format.js';
+import { clock } from '../common/clock.js';
+import { parseInstant } from '../policy-tools/instant.js';
 
 const USAGE =
   'usage: npm run -s explain -- --subject-token <token|-|@file> --client <client_id> [--subject-token-type jwt]\n' +
@@ -77,7 +78,7 @@ async function main(): Promise<number> {
   const config = loadStsConfig(process.env, 'development');
   const context = await createPolicyToolsContext(config);
   try {
-    const report = await atFixedTime(at, () =>
+    const run = () =>
       context.get(PolicyCheck).run({
         client_id: args.client!,
         subject: { token: readToken(args['subject-token']!), tokenType: tokenTypeUri(args['subject-token-type']!) },
@@ -87,11 +88,11 @@ async function main(): Promise<number> {
         audience: args.audience,
         resource: args.resource,
         ...(args.scope === undefined ? {} : { scope: args.scope }),
-      }),
-    );
-    const clock =
-      at === undefined ? `now (${new Date().toISOString()})` : `${new Date(at * 1000).toISOString()} (--at)`;
-    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, clock));
+      });
+    const report = at === undefined ? await run() : await clock.at(at * 1000, run);
+    const when =
+      at === undefined ? `now (${clock.date().toISOString()})` : `${new Date(at * 1000).toISOString()} (--at)`;
+    process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report, when));
     return report.outcome.decision === 'issue' ? 0 : 1;
   } finally {
     await context.close();

@@ -3,7 +3,7 @@
  * stays out of shell history), or `npm run hash-secret -- --generate` to create a new random secret too.
  */
 import { randomBytes } from 'node:crypto';
-import { hashClientSecret } from '../client-auth/client-secret.js';
+import { hashClientSecret } from '../clients/client-secret.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -10,10 +10,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { listYamlFiles } from '../config/config-files.js';
-import { atFixedTime } from '../policy-tools/fixed-clock.js';
 import { PolicyCheck } from '../policy-tools/policy-check.js';
 import { caseInput, caseTime, compareOutcome, loadPolicyTestFile } from '../policy-tools/policy-test-file.js';
 import { createPolicyToolsContext } from '../policy-tools/policy-tools.module.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import { clock } from '../common/clock.js';
 
 async function runFile(file: string): Promise<{ passed: number; failed: number }> {
   const tests = loadPolicyTestFile(file);
@@ -23,9 +24,10 @@ async function runFile(file: string): Promise<{ passed: number; failed: number }
   process.stdout.write(`${file}\n`);
   try {
     const check = context.get(PolicyCheck);
+    const anchors = context.get(TrustAnchorRegistry);
     for (const c of tests.cases) {
       const at = caseTime(c);
-      const report = await atFixedTime(c.at === undefined ? undefined : at, () => check.run(caseInput(tests, c, at)));
+      const report = await clock.at(at * 1000, () => check.run(caseInput(tests, c, at, anchors)));
       const diffs = compareOutcome(c.expect, report.outcome);
       if (diffs.length === 0) {
         passed++;

@@ -14,9 +14,10 @@ import { hostname, userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../config/config-error.js';
-import { loadStsConfig } from '../config/sts-config.js';
-import { storeWindows } from '../stores/single-use-window.js';
+import { loadStsConfig } from '../app/sts-config.js';
+import { storeWindows } from '../app/store-windows.js';
 import { confirmStoreReset, EPOCH_KEY, parseMarker } from '../stores/store-epoch.js';
+import { clock } from '../common/clock.js';
 
 const USAGE = 'usage: npm run -s store -- status | confirm-reset [--note "<why>"]\n';
 
@@ -73,7 +74,7 @@ async function main(): Promise<number> {
       return 0;
     }
     const windows = storeWindows(config);
-    const now = Date.now() / 1000;
+    const now = clock.ms() / 1000;
     const lines = [`epoch ${marker.epoch}`];
     if (marker.lost_at === null) {
       lines.push('memory: intact');

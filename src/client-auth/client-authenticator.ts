@@ -5,7 +5,7 @@ import type { ClientAuthMethod, ClientConfig } from '../clients/client.config.js
 import { ClientRegistry } from '../clients/client-registry.js';
 import { InvalidClient, InvalidRequest } from '../oauth/oauth-error.js';
 import type { TokenRequestParams } from '../oauth/request-params.js';
-import { ClientSecretVerifier } from './client-secret.js';
+import { ClientSecretVerifier } from '../clients/client-secret.js';
 import { CLIENT_ASSERTION_TYPE_JWT, PrivateKeyJwtVerifier } from './private-key-jwt.js';
 
 /** Said for every credential failure, so a caller cannot tell an unknown client from a wrong secret. */

@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
-import type { ServerConfig } from '../config/server-config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { verifyJwt } from '../jose/jwt-verify.js';
 import { InvalidClient } from '../oauth/oauth-error.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError, RemoteJwks, remoteJwksPolicy } from '../trust-anchors/remote-jwks.js';
 import { ASYMMETRIC_ALGORITHMS } from '../trust-anchors/trust-anchor.config.js';
+import { clock } from '../common/clock.js';
 
 export const CLIENT_ASSERTION_TYPE_JWT = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -35,10 +35,10 @@ export class PrivateKeyJwtVerifier {
   >;
 
   constructor(
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) server: ServerConfig,
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
   ) {
-    this.server = config.server;
+    this.server = server;
   }
 
   async verify(client: ClientConfig, assertion: string): Promise<void> {
@@ -75,7 +75,7 @@ export class PrivateKeyJwtVerifier {
     if (aud !== this.server.issuer) {
       fail(`client_assertion aud must be exactly the issuer ${this.server.issuer}`);
     }
-    const now = Math.floor(Date.now() / 1000);
+    const now = clock.seconds();
     if (claims.exp! > now + this.server.clientAssertionMaxLifetime + this.server.clockSkew) {
       fail(`client_assertion lifetime exceeds ${this.server.clientAssertionMaxLifetime} s`);
     }

@@ -1,15 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import type { ClientConfig } from './client.config.js';
+import { CLIENT_CONFIGS } from './clients-loader.js';
 
 /** The registered clients, by client_id. */
 @Injectable()
 export class ClientRegistry {
   private readonly byId: ReadonlyMap<string, ClientConfig>;
 
-  constructor(@Inject(STS_CONFIG) config: StsConfig) {
-    this.byId = new Map(config.clients.map((c) => [c.client_id, c]));
-    const plaintext = config.clients.filter((c) => c.client_secret !== undefined).map((c) => c.client_id);
+  constructor(@Inject(CLIENT_CONFIGS) clients: readonly ClientConfig[]) {
+    this.byId = new Map(clients.map((c) => [c.client_id, c]));
+    const plaintext = clients.filter((c) => c.client_secret !== undefined).map((c) => c.client_id);
     if (plaintext.length > 0) {
       new Logger('Clients').warn(
         `plaintext client_secret configured for ${plaintext.join(', ')}: fine for development, use client_secret_hash (npm run hash-secret) in production`,

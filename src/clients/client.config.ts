@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -16,7 +17,7 @@ import {
   ValidateBy,
   ValidateIf,
 } from 'class-validator';
-import { parseSecretHash } from '../client-auth/client-secret.js';
+import { parseSecretHash } from './client-secret.js';
 import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
 import { IdJagClientConfig } from '../id-jag/id-jag-client.config.js';
 import { SUPPORTED_GRANT_TYPES, TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';

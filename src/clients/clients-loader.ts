@@ -69,4 +69,3 @@ function idJagProblems(
   });
   return problems;
 }
-

@@ -4,3 +4,6 @@
  * the demo IdP and plaintext demo secrets, only ever when explicitly asked for.
  */
 export type RunMode = 'production' | 'development';
+
+/** How this process was started (injection token). */
+export const RUN_MODE = Symbol('RUN_MODE');

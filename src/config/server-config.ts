@@ -358,3 +358,6 @@ export function loadServerConfig(
 export function envSettingNames(): string[] {
   return ENV_SETTINGS.map((s) => s.env);
 }
+
+/** The validated server settings (injection token). */
+export const SERVER_CONFIG = Symbol('SERVER_CONFIG');

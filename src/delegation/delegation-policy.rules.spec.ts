@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
-import type { StsConfig } from '../config/sts-config.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
 import { compileAnchorPolicy } from '../policy/anchor-policy.js';
 import type { PolicyRuleConfig } from '../policy/policy-rule.config.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
-import { DelegationPolicy, type DelegationGrant, type DelegationRequest } from './delegation-policy.js';
+import { DelegationPolicy, type DelegationGrant, type DecisionInput } from './delegation-policy.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { testJwtAnchor } from '../../test/support/anchors.js';
 
 /** The delegation core with trust-anchor rules: rule grants ∩ client policy ∩ the token's own limits. */
 
@@ -43,13 +44,16 @@ const RULES: PolicyRuleConfig[] = [
   },
 ] as PolicyRuleConfig[];
 
-function config(): StsConfig {
-  return {
-    server: { issuer: STS, maxChainDepth: 5, maxTargets: 3, tokenTtl: 900 },
-    clients: [],
-    anchors: [{ name: 'ci', file: 'ci.yaml', config: {}, policy: compileAnchorPolicy('ci.yaml', 'ci', RULES, true) }],
-  } as unknown as StsConfig;
+function config(): ServerConfig {
+  return { issuer: STS, maxChainDepth: 5, maxTargets: 3, tokenTtl: 900 } as ServerConfig;
 }
+
+const ciAnchor = testJwtAnchor({
+  name: 'ci',
+  issuer: CI,
+  trustedForChains: true,
+  policy: compileAnchorPolicy('ci.yaml', 'ci', RULES, true),
+});
 
 function client(extra: Partial<ClientConfig> = {}): ClientConfig {
   return {
@@ -67,7 +71,7 @@ function subject(claims: Record<string, unknown>, extra: Partial<ValidatedToken>
   return {
     tokenType: 'urn:ietf:params:oauth:token-type:jwt',
     principal: { sub: all.sub as string, iss: CI },
-    anchor: { name: 'ci', issuer: CI, trustedForChains: true, self: false },
+    anchor: ciAnchor,
     claims: all,
     scope: undefined,
     expiresAt: NOW + 3600,
@@ -279,13 +283,12 @@ describe('DelegationPolicy.decide with trust-anchor rules', () => {
 
   it.each(rows)('$name', (row) => {
     const policy = new DelegationPolicy(config());
-    const request: DelegationRequest = {
+    const request: DecisionInput = {
       client: client(row.client),
       subject: subject(row.claims, row.token),
-      audiences: row.audiences ?? [],
-      resources: [],
-      ...(row.scope ? { scope: row.scope } : {}),
-      ...(row.role ? { subjectRole: row.role } : {}),
+      request: { audiences: row.audiences ?? [], resources: [], ...(row.scope ? { scope: row.scope } : {}) },
+      // An assertion grant: refusals of the subject are invalid_grant.
+      ceiling: { kind: row.role === 'assertion' ? 'assertion' : 'exchange' },
     };
     if (row.expectError) {
       let caught: unknown;
@@ -313,14 +316,14 @@ describe('DelegationPolicy.decide with trust-anchor rules', () => {
   it('anchors without rules, and actbridge itself, keep the scope ∩ client behaviour', () => {
     const policy = new DelegationPolicy(config());
     for (const anchor of [
-      { name: 'other', issuer: 'https://other.example', trustedForChains: false, self: false },
-      { name: 'ci', issuer: STS, trustedForChains: true, self: true },
+      testJwtAnchor({ name: 'other', issuer: 'https://other.example' }),
+      testJwtAnchor({ name: 'ci', issuer: STS, trustedForChains: true, self: true }),
     ]) {
       const grant = policy.decide({
         client: client(),
         subject: subject({ repository_owner_id: '1' }, { anchor, scope: ['read', 'admin', 'x'] }),
-        audiences: [],
-        resources: [],
+        request: { audiences: [], resources: [] },
+        ceiling: { kind: 'exchange' },
       });
       expect(grant.scope).toEqual(['read', 'admin']);
       expect(grant.rule).toBeUndefined();

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
-import type { StsConfig } from '../config/sts-config.js';
 import { InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { ActClaim } from './act-chain.js';
-import { DelegationPolicy, type DelegationGrant, type DelegationRequest } from './delegation-policy.js';
+import { DelegationPolicy, type DelegationGrant, type DecisionInput } from './delegation-policy.js';
+import type { ServerConfig } from '../config/server-config.js';
+import { testJwtAnchor } from '../../test/support/anchors.js';
 
 const STS = 'https://sts.example.com';
 const IDP_A = 'https://idp-a.example.com';
@@ -16,12 +17,8 @@ const MAX_DEPTH = 3;
 
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 
-function config(server: Partial<StsConfig['server']> = {}): StsConfig {
-  return {
-    server: { issuer: STS, maxChainDepth: MAX_DEPTH, maxTargets: 3, tokenTtl: SERVER_TTL, ...server },
-    clients: [],
-    anchors: [],
-  } as unknown as StsConfig;
+function config(server: Partial<ServerConfig> = {}): ServerConfig {
+  return { issuer: STS, maxChainDepth: MAX_DEPTH, maxTargets: 3, tokenTtl: SERVER_TTL, ...server } as ServerConfig;
 }
 
 function client(extra: Partial<ClientConfig> = {}): ClientConfig {
@@ -38,11 +35,10 @@ function client(extra: Partial<ClientConfig> = {}): ClientConfig {
   } as ClientConfig;
 }
 
-type Anchor = ValidatedToken['anchor'];
-const anchorA: Anchor = { name: 'idp-a', issuer: IDP_A, trustedForChains: false, self: false };
-const chainAnchorA: Anchor = { ...anchorA, trustedForChains: true };
-const anchorB: Anchor = { name: 'idp-b', issuer: IDP_B, trustedForChains: false, self: false };
-const selfAnchor: Anchor = { name: 'actbridge', issuer: STS, trustedForChains: true, self: true };
+const anchorA = testJwtAnchor({ name: 'idp-a', issuer: IDP_A });
+const chainAnchorA = testJwtAnchor({ name: 'idp-a', issuer: IDP_A, trustedForChains: true });
+const anchorB = testJwtAnchor({ name: 'idp-b', issuer: IDP_B });
+const selfAnchor = testJwtAnchor({ name: 'actbridge', issuer: STS, trustedForChains: true, self: true });
 
 function subject(extra: Partial<ValidatedToken> = {}): ValidatedToken {
   return {
@@ -90,7 +86,7 @@ function priorChainParsed(depth: number): ActClaim {
 
 interface Row {
   name: string;
-  server?: Partial<StsConfig['server']>;
+  server?: Partial<ServerConfig>;
   input: {
     client?: Partial<ClientConfig>;
     subject?: Partial<ValidatedToken>;
@@ -448,14 +444,17 @@ const ERROR_CLASS: Record<string, unknown> = {
   invalid_scope: InvalidScope,
 };
 
-function buildRequest(input: Row['input']): DelegationRequest {
+function buildRequest(input: Row['input']): DecisionInput {
   return {
     client: client(input.client),
     subject: subject(input.subject),
     ...(input.actor ? { actor: actor(input.actor) } : {}),
-    audiences: input.audiences ?? [],
-    resources: input.resources ?? [],
-    ...(input.scope ? { scope: input.scope } : {}),
+    request: {
+      audiences: input.audiences ?? [],
+      resources: input.resources ?? [],
+      ...(input.scope ? { scope: input.scope } : {}),
+    },
+    ceiling: { kind: 'exchange' },
   };
 }
 

@@ -1,33 +1,70 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
-import type { ServerConfig } from '../config/server-config.js';
-import { InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
-import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
-import { buildSubjectView } from './subject-view.js';
+import { clock } from '../common/clock.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { InvalidGrant, InvalidRequest, InvalidTarget, type OAuthError } from '../oauth/oauth-error.js';
 import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
+import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
-import { chainDepth, nestActor, parseActChain, type ActClaim, type ActorIdentity } from './act-chain.js';
+import {
+  actorsOutermostFirst,
+  chainDepth,
+  nestActor,
+  parseActChain,
+  type ActClaim,
+  type ActorIdentity,
+} from './act-chain.js';
 import { checkMayAct } from './may-act.js';
-import { narrowScope } from './scope-narrowing.js';
-import { resolveTargets } from './targets.js';
+import { narrowScope, type ScopeLimit } from '../oauth/scope.js';
+import { scopeLimits } from './scope-limits.js';
+import { buildSubjectView } from './subject-view.js';
+import { resolveTargets, targetsWithin } from './targets.js';
 
-export interface DelegationRequest {
-  readonly client: ClientConfig;
-  readonly subject: ValidatedToken;
-  readonly actor?: ValidatedToken;
+/** What the client asked for. */
+export interface DecisionRequest {
   readonly audiences: readonly string[];
   readonly resources: readonly string[];
   readonly scope?: readonly string[];
-  /** How the subject was presented (default `subject`): a policy refusal of an assertion is invalid_grant. */
-  readonly subjectRole?: TokenRole;
+}
+
+/**
+ * What a grant type allows at most, beyond the client, the anchor's policy and the presented tokens:
+ *  - `exchange` (RFC 8693): delegation or impersonation, an `act` chain; a refused subject token is
+ *    invalid_request (§2.2.2);
+ *  - `assertion` (RFC 7521 §4.1 grants: saml2-bearer, jwt-bearer, ID-JAG redemption): a token about
+ *    the assertion's subject for the client, without `act`; a refused assertion is invalid_grant;
+ *  - `id-jag` (ID-JAG issuance, §4.3): the subject's identity carried to one resource AS, without
+ *    `act`; scope bounded by the client's XAA target instead of its `scopes`.
+ */
+export interface GrantCeiling {
+  readonly kind: 'exchange' | 'assertion' | 'id-jag';
+  /** The grant's lifetime before the rule and presented tokens shorten it (default: the client's token TTL). */
+  readonly ttl?: number;
+  /** The grant's own scope limit: an assertion's scopes, or an ID-JAG target's (instead of the client's). */
+  readonly scope?: ScopeLimit;
+  /**
+   * The grant's own targets, replacing the client's RFC 8693/8707 allowlist rule: a presented
+   * assertion's resources (`within`, ID-JAG §4.4.2), or a decided set (an ID-JAG's one resource AS).
+   */
+  readonly targets?: { readonly within: readonly string[] } | { readonly decided: readonly string[] };
+}
+
+export interface DecisionInput {
+  readonly client: ClientConfig;
+  readonly subject: ValidatedToken;
+  /** RFC 8693 actor token (exchange only). */
+  readonly actor?: ValidatedToken;
+  readonly request: DecisionRequest;
+  readonly ceiling: GrantCeiling;
 }
 
 /** What may be granted: the claims-to-be of the issued token, independent of its encoding. */
 export interface DelegationGrant {
   readonly subject: Principal;
-  readonly mode: 'delegation' | 'impersonation' | 'assertion';
-  /** The new `act` chain (undefined under impersonation). */
+  /** Absent for an ID-JAG (an identity carried across domains, neither delegated nor an assertion grant). */
+  readonly mode?: 'delegation' | 'impersonation' | 'assertion';
+  /** The new `act` chain (undefined under impersonation and for assertion grants). */
   readonly act: ActClaim | undefined;
   readonly audience: readonly string[];
   readonly scope: readonly string[];
@@ -46,62 +83,49 @@ export interface PolicyGrant {
 }
 
 /**
- * The delegation core: given validated tokens and a client, decides delegation or impersonation, the
- * actor chain, targets, scope and lifetime, or refuses. It knows nothing about token formats.
+ * The delegation core: every grant (token exchange, saml2-bearer, jwt-bearer, ID-JAG issuance and
+ * redemption) and the policy tools decide here, from validated tokens, the client, the request and the
+ * grant's ceiling: the anchor's rules, the actor chain, targets, scope and lifetime, or a refusal. It
+ * knows nothing about token formats or encodings.
  */
 @Injectable()
 export class DelegationPolicy {
-  private readonly server: Pick<ServerConfig, 'issuer' | 'maxChainDepth' | 'maxTargets' | 'tokenTtl'>;
-  /** Compiled `rules:` by anchor name, for anchors that have them. */
-  private readonly policies: ReadonlyMap<string, AnchorPolicy>;
-
-  constructor(@Inject(STS_CONFIG) config: StsConfig) {
-    this.server = config.server;
-    this.policies = new Map(config.anchors.flatMap((a) => (a.policy ? [[a.name, a.policy] as const] : [])));
-  }
+  constructor(
+    @Inject(SERVER_CONFIG)
+    private readonly server: Pick<ServerConfig, 'issuer' | 'maxChainDepth' | 'maxTargets' | 'tokenTtl'>,
+  ) {}
 
   /**
    * The subject's trust-anchor policy, evaluated: undefined when its anchor has no `rules:` (actbridge's
    * own tokens never have any). `all` evaluates every rule, for explain.
    */
   evaluatePolicy(subject: ValidatedToken, clientId: string, all = false): PolicyEvaluation | undefined {
-    if (subject.anchor.self) return undefined;
-    return this.policies.get(subject.anchor.name)?.evaluate(buildSubjectView(subject, clientId), all);
+    return subject.anchor.policy?.evaluate(buildSubjectView(subject, clientId), all);
   }
 
-  decide(request: DelegationRequest): DelegationGrant {
-    const { client, subject, actor } = request;
-    const policy = this.applyPolicy(subject, client.client_id, request.subjectRole ?? 'subject');
-    const prior = this.priorChain(subject, policy?.rule.trustChains ?? subject.anchor.trustedForChains);
-    if (actor && actor.act !== undefined) {
-      throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
-    }
+  /** Decides, or throws the OAuth error of the first failed step; fills the decision into `audit`. */
+  decide(input: DecisionInput, audit?: AuditRecord): DelegationGrant {
+    const { client, subject, actor, ceiling } = input;
+    const role: TokenRole = ceiling.kind === 'assertion' ? 'assertion' : 'subject';
+    const policy = this.applyPolicy(subject, client.client_id, role);
+    if (audit && policy) audit.rule = policy.label;
+    const act = ceiling.kind === 'exchange' ? this.actChain(input, policy) : this.noChain(subject, actor);
 
-    // RFC 8693 §1.1: impersonation only when the client's policy allows it and the subject token is not
-    // already delegated or delegable (act / may_act): such a token is exchanged by delegation, with the
-    // client as actor, so no exchange ever launders a delegated token into a plain one.
-    const impersonate = !actor && client.impersonation && prior === undefined && subject.mayAct === undefined;
-    let act: ActClaim | undefined;
-    if (!impersonate) {
-      const current = actor ? actorFromToken(actor) : this.clientAsActor(client);
-      if (subject.mayAct !== undefined) this.enforceMayAct(subject, current, actor !== undefined);
-      act = nestActor(current, prior);
-      const depth = chainDepth(act);
-      if (depth > this.server.maxChainDepth) {
-        throw new InvalidRequest(
-          `delegation chain too deep: the token would record ${depth} actors, at most ${this.server.maxChainDepth} are allowed`,
-        );
-      }
-    }
+    const audience = this.targets(input);
+    if (policy) enforcePolicyTargets(audience, policy);
+    const scope = narrowScope(input.request.scope, scopeLimits(input, policy));
 
-    const { audience, scope, issuedAt, expiresAt } = this.bounds(request, policy);
-    if (expiresAt <= issuedAt) {
-      throw new InvalidRequest(`${expiresAt === actor?.expiresAt ? 'actor_token' : 'subject_token'} has expired`);
-    }
+    // Lifetime never grows: the grant's, the rule's, and no later than any presented token's exp.
+    const issuedAt = clock.seconds();
+    const ttl = Math.min(ceiling.ttl ?? client.token_ttl ?? this.server.tokenTtl, policy?.rule.maxTtl ?? Infinity);
+    const expiresAt = Math.min(issuedAt + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
+    if (expiresAt <= issuedAt) throw expired(role, expiresAt === actor?.expiresAt);
 
-    return {
+    const grant: DelegationGrant = {
       subject: policy?.subject ?? subject.principal,
-      mode: impersonate ? 'impersonation' : 'delegation',
+      ...(ceiling.kind === 'id-jag'
+        ? {}
+        : { mode: ceiling.kind === 'assertion' ? 'assertion' : act ? 'delegation' : 'impersonation' }),
       act,
       audience,
       scope,
@@ -109,62 +133,16 @@ export class DelegationPolicy {
       expiresAt,
       ...(policy ? { rule: policy.label } : {}),
     };
+    if (audit) recordDecision(audit, grant, subject);
+    return grant;
   }
 
   /**
-   * An RFC 7521 §4.1 assertion grant (RFC 7522 saml2-bearer): the client gets a token about the
-   * assertion's subject, without `act` (the client is named by `client_id`). The anchor's rules,
-   * targets, scope and lifetime apply as to an exchange; refusals of the assertion are invalid_grant.
-   */
-  decideAssertionGrant(request: Omit<DelegationRequest, 'actor' | 'subjectRole'>): DelegationGrant {
-    const { subject, client } = request;
-    // A delegated or delegable token must go through token exchange, where its chain or may_act is
-    // checked and kept; a plain grant would launder it into a token without `act`.
-    if (subject.act !== undefined || subject.mayAct !== undefined) {
-      throw new InvalidGrant('assertion carries act or may_act; present it through token exchange instead');
-    }
-    const policy = this.applyPolicy(subject, client.client_id, 'assertion');
-    const { audience, scope, issuedAt, expiresAt } = this.bounds(request, policy);
-    if (expiresAt <= issuedAt) throw new InvalidGrant('assertion has expired');
-    return {
-      subject: policy?.subject ?? subject.principal,
-      mode: 'assertion',
-      act: undefined,
-      audience,
-      scope,
-      issuedAt,
-      expiresAt,
-      ...(policy ? { rule: policy.label } : {}),
-    };
-  }
-
-  /**
-   * Targets, scope and lifetime: what every issued token is bounded by, whatever the grant. Lifetime
-   * never grows through an exchange: bounded by the client's TTL, the policy rule's max_ttl and every
-   * presented token.
-   */
-  private bounds(
-    request: Omit<DelegationRequest, 'subjectRole'>,
-    policy: PolicyGrant | undefined,
-  ): Pick<DelegationGrant, 'audience' | 'scope' | 'issuedAt' | 'expiresAt'> {
-    const { client, subject, actor } = request;
-    const audience = resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
-    if (policy) this.enforcePolicyTargets(audience, policy);
-    const scope = this.narrowScope(request.scope, subject, client, policy);
-    const now = Math.floor(Date.now() / 1000);
-    const ttl = Math.min(client.token_ttl ?? this.server.tokenTtl, policy?.rule.maxTtl ?? Infinity);
-    const expiresAt = Math.min(now + ttl, subject.expiresAt, actor?.expiresAt ?? Infinity);
-    return { audience, scope, issuedAt: now, expiresAt };
-  }
-
-  /**
-   * Also used by grants other than token exchange (ID-JAG issuance), so that every way a subject's
-   * token can be turned into another token passes through its anchor's rules.
    * Anchors with `rules:`: the first matching rule grants, and a subject matching none gets nothing.
    * Refusals name the step, never the policy's contents; the internal detail (audit `reason`) names the
    * anchor and rule.
    */
-  applyPolicy(subject: ValidatedToken, clientId: string, role: TokenRole): PolicyGrant | undefined {
+  private applyPolicy(subject: ValidatedToken, clientId: string, role: TokenRole): PolicyGrant | undefined {
     const evaluation = this.evaluatePolicy(subject, clientId);
     if (!evaluation) return undefined;
     const anchor = subject.anchor.name;
@@ -191,41 +169,47 @@ export class DelegationPolicy {
     return { rule, label, subject: issued };
   }
 
-  /** RFC 8707 / RFC 8693 §2.2.2: a target the policy does not grant is invalid_target. */
-  enforcePolicyTargets(audience: readonly string[], policy: PolicyGrant): void {
-    const refused = audience.filter((target) => !policy.rule.audiences.includes(target));
-    if (refused.length > 0) {
-      throw new InvalidTarget("target not granted to this subject by its trust anchor's policy", {
-        detail: `rule ${policy.label} does not grant ${refused.map((t) => JSON.stringify(t.slice(0, 200))).join(', ')}`,
-      });
+  /**
+   * RFC 8693 §1.1: impersonation only when the client's policy allows it and the subject token is not
+   * already delegated or delegable (act / may_act): such a token is exchanged by delegation, with the
+   * client as actor, so no exchange ever launders a delegated token into a plain one.
+   */
+  private actChain({ client, subject, actor }: DecisionInput, policy: PolicyGrant | undefined): ActClaim | undefined {
+    const prior = this.priorChain(subject, policy?.rule.trustChains ?? subject.anchor.trustedForChains);
+    if (actor && actor.act !== undefined) {
+      throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
     }
+    if (!actor && client.impersonation && prior === undefined && subject.mayAct === undefined) return undefined;
+    const current = actor ? actorFromToken(actor) : this.clientAsActor(client);
+    if (subject.mayAct !== undefined) this.enforceMayAct(subject, current, actor !== undefined);
+    const act = nestActor(current, prior);
+    const depth = chainDepth(act);
+    if (depth > this.server.maxChainDepth) {
+      throw new InvalidRequest(
+        `delegation chain too deep: the token would record ${depth} actors, at most ${this.server.maxChainDepth} are allowed`,
+      );
+    }
+    return act;
   }
 
-  /** The client's scopes ∩ the token's own scope (when it has one) ∩ the policy rule's scopes. */
-  private narrowScope(
-    requested: readonly string[] | undefined,
-    subject: ValidatedToken,
-    client: ClientConfig,
-    policy: PolicyGrant | undefined,
-  ): string[] {
-    if (!policy) return narrowScope(requested, subject.scope, client.scopes);
-    const granted = policy.rule.scopes;
-    if (requested !== undefined) {
-      // The client's own limit is checked first, with its usual message; then the policy's, without
-      // listing what the policy grants.
-      narrowScope(requested, undefined, client.scopes);
-      const notGranted = [...new Set(requested)].filter((s) => !granted.includes(s));
-      if (notGranted.length > 0) {
-        throw new InvalidScope("scope exceeds what this subject's trust anchor policy grants", {
-          detail: `rule ${policy.label} does not grant: ${notGranted.join(' ')}`,
-        });
-      }
+  /**
+   * An assertion grant names the client by `client_id`, without `act`: a delegated or delegable token
+   * must go through token exchange, where its chain or may_act is checked and kept, or it would be
+   * laundered into a token without `act`.
+   */
+  private noChain(subject: ValidatedToken, actor: ValidatedToken | undefined): undefined {
+    if (actor) throw new InvalidRequest('actor_token is not supported by this grant');
+    if (subject.act !== undefined || subject.mayAct !== undefined) {
+      throw new InvalidGrant('assertion carries act or may_act; present it through token exchange instead');
     }
-    return narrowScope(
-      requested,
-      subject.scope === undefined ? granted : granted.filter((s) => subject.scope!.includes(s)),
-      client.scopes,
-    );
+    return undefined;
+  }
+
+  private targets({ client, request, ceiling }: DecisionInput): string[] {
+    const own = ceiling.targets;
+    if (own && 'decided' in own) return [...own.decided];
+    if (own) return targetsWithin(request.resources, own.within, client, this.server.maxTargets);
+    return resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
   }
 
   /** The subject token's existing chain, believed only when its anchor (or policy rule) trusts chains. */
@@ -241,6 +225,7 @@ export class DelegationPolicy {
     return parsed.act;
   }
 
+  /** RFC 8693 §4.4: every member of may_act must match the actor. */
   private enforceMayAct(subject: ValidatedToken, actor: ActorIdentity, fromActorToken: boolean): void {
     const verdict = checkMayAct(subject.mayAct, actor, subject.anchor.issuer);
     if (verdict === 'malformed') throw new InvalidRequest('subject_token may_act claim is malformed');
@@ -261,6 +246,32 @@ export class DelegationPolicy {
       claims: { sub: client.client_id, iss: this.server.issuer, client_id: client.client_id },
     };
   }
+}
+
+/** The audit fields of a decision, written here for every grant. */
+function recordDecision(audit: AuditRecord, grant: DelegationGrant, subject: ValidatedToken): void {
+  audit.subject = subject.principal;
+  if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
+  if (grant.mode) audit.mode = grant.mode;
+  if (grant.mode === 'delegation' || grant.mode === 'impersonation') audit.actors = actorsOutermostFirst(grant.act);
+  audit.audience = [...grant.audience];
+  audit.scope = grant.scope.join(' ');
+  audit.ttl = grant.expiresAt - grant.issuedAt;
+}
+
+/** RFC 8707 / RFC 8693 §2.2.2: a target the policy does not grant is invalid_target. */
+function enforcePolicyTargets(audience: readonly string[], policy: PolicyGrant): void {
+  const refused = audience.filter((target) => !policy.rule.audiences.includes(target));
+  if (refused.length > 0) {
+    throw new InvalidTarget("target not granted to this subject by its trust anchor's policy", {
+      detail: `rule ${policy.label} does not grant ${refused.map((t) => JSON.stringify(t.slice(0, 200))).join(', ')}`,
+    });
+  }
+}
+
+function expired(role: TokenRole, actor: boolean): OAuthError {
+  if (role === 'assertion') return new InvalidGrant('assertion has expired');
+  return new InvalidRequest(`${actor ? 'actor_token' : 'subject_token'} has expired`);
 }
 
 function actorFromToken(actor: ValidatedToken): ActorIdentity {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import { buildSubjectView } from './subject-view.js';
+import { testJwtAnchor } from '../../test/support/anchors.js';
 
-const anchor = { name: 'idp', issuer: 'https://idp.example', trustedForChains: true, self: false };
+const anchor = testJwtAnchor({ name: 'idp', issuer: 'https://idp.example', trustedForChains: true });
 
 function token(extra: Partial<ValidatedToken>): ValidatedToken {
   return {

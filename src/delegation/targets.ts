@@ -30,3 +30,22 @@ export function resolveTargets(
   }
   return targets;
 }
+
+/**
+ * RFC 8707 `resource` values within a presented assertion's resources (ID-JAG §4.4.2) and the client's
+ * `audiences`; none requested: the assertion's resources.
+ */
+export function targetsWithin(
+  requested: readonly string[],
+  within: readonly string[],
+  client: ClientConfig,
+  maxTargets: number,
+): string[] {
+  const beyond = requested.filter((r) => !within.includes(r));
+  if (beyond.length > 0) {
+    throw new InvalidTarget(
+      `resource exceeds what the assertion grants: ${beyond.map((r) => JSON.stringify(r.slice(0, 200))).join(', ')}`,
+    );
+  }
+  return resolveTargets([], requested.length === 0 ? within : requested, client, maxTargets);
+}

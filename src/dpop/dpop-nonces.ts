@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { clock } from '../common/clock.js';
 
 /**
  * Stateless DPoP server nonces (RFC 9449 §8): an HMAC of the current time window, so every instance
@@ -16,7 +17,7 @@ export class DpopNonces {
   constructor(
     secret: Uint8Array,
     private readonly window: number,
-    private readonly now: () => number = () => Date.now() / 1000,
+    private readonly now: () => number = () => clock.ms() / 1000,
   ) {
     this.key = Buffer.from(hkdfSync('sha256', secret, 'actbridge', 'dpop-nonce v1', 32));
   }

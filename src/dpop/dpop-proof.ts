@@ -10,6 +10,7 @@ import {
   type JWTPayload,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { clock } from '../common/clock.js';
 
 /**
  * RFC 9449 DPoP proof verification, shared by the token endpoint and the resource-server verify helper
@@ -134,7 +135,7 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
     ({ payload: claims } = await jwtVerify(proof, EmbeddedJWK, {
       algorithms: [...algorithms],
       typ: 'dpop+jwt',
-      currentDate: expect.now === undefined ? undefined : new Date(expect.now * 1000),
+      currentDate: expect.now === undefined ? clock.date() : new Date(expect.now * 1000),
     }));
   } catch (error) {
     if (error instanceof errors.JWSSignatureVerificationFailed) return fail('signature is invalid');
@@ -159,7 +160,7 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
     fail(`htu must be ${expectedHtu ?? expect.url}`);
   }
   // Check 11: iat within the acceptance window.
-  const now = expect.now ?? Math.floor(Date.now() / 1000);
+  const now = expect.now ?? clock.seconds();
   if ((iat as number) > now + expect.clockSkew) fail('iat is in the future');
   if ((iat as number) < now - expect.maxAge - expect.clockSkew) fail(`iat is older than ${expect.maxAge} s`);
   // Check 12 (resource servers): ath binds the proof to the access token it accompanies.

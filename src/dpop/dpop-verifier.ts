@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
-import type { ServerConfig } from '../config/server-config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { KeyService } from '../keys/key-service.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { InvalidDpopProof, UseDpopNonce } from '../oauth/oauth-error.js';
@@ -32,16 +31,16 @@ export class DpopVerifier {
   private readonly nonces: DpopNonces | undefined;
 
   constructor(
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) server: ServerConfig,
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
     keys: KeyService,
   ) {
-    this.server = config.server;
+    this.server = server;
     // RFC 9449 §4.3 check 9: the URL the client sent the request to, i.e. the public one in metadata.
-    this.tokenEndpoint = endpointUrl(config.server.issuer, TOKEN_ENDPOINT_PATH);
-    if (config.server.dpopNonce === 'required') {
+    this.tokenEndpoint = endpointUrl(server.issuer, TOKEN_ENDPOINT_PATH);
+    if (server.dpopNonce === 'required') {
       const secret = keys.active.privateKey.export({ format: 'der', type: 'pkcs8' });
-      this.nonces = new DpopNonces(secret, config.server.dpopProofMaxAge);
+      this.nonces = new DpopNonces(secret, server.dpopProofMaxAge);
     }
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
-import type { AuditRecord } from '../audit/audit-record.js';
+import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
 import type { ActClaim } from '../delegation/act-chain.js';
 import type { DpopBinding } from '../dpop/dpop-proof.js';
 import { TokenMinter } from '../keys/token-minter.js';
@@ -32,16 +32,12 @@ export class AccessTokenIssuer {
     context: { clientId: string; audit: AuditRecord; dpop?: DpopBinding; issuedTokenType?: string },
   ): Promise<TokenResponse> {
     const { audit, dpop } = context;
-    audit.audience = [...grant.audience];
-    audit.scope = grant.scope.join(' ');
-    audit.ttl = grant.expiresAt - grant.issuedAt;
     const minted = await this.minter.mint(accessTokenClaims(grant, context.clientId, dpop), {
       typ: 'at+jwt',
       issuedAt: grant.issuedAt,
       expiresAt: grant.expiresAt,
     });
-    audit.jti = minted.jti;
-    audit.issued_token_type = context.issuedTokenType ?? TokenTypes.accessToken;
+    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken);
     return {
       access_token: minted.token,
       // RFC 8693 §2.2.1 has issued_token_type; the RFC 6749 §5.1 response of assertion grants does not.

@@ -1,20 +1,16 @@
 import { decodeJwt, type JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import { clock } from '../common/clock.js';
 
-/** What a validated assertion grants, before the client's own policy narrows it further. */
+/** What a validated assertion grants, before the delegation core bounds it by client and policy. */
 export interface AssertionGrant {
-  /** The assertion's token type URN (for the audit line). */
-  readonly assertionType: string;
-  /** The validated assertion: its anchor's rules (CEL) are evaluated over it. */
+  /** The validated assertion: its anchor's rules (CEL) are evaluated over it; its `exp` bounds the token. */
   readonly token: ValidatedToken;
-  readonly subject: Principal;
   /** Scopes the assertion allows at most; undefined: no ceiling beyond the client's `scopes`. */
   readonly scopeCeiling: readonly string[] | undefined;
   /** RFC 8707 resources the assertion allows at most; undefined: the client's `audiences` alone. */
   readonly resourceCeiling: readonly string[] | undefined;
-  /** The assertion's `exp`: the issued token never outlives it. */
-  readonly expiresAt: number;
 }
 
 /**
@@ -46,7 +42,7 @@ export function checkAssertionAge(
   clockSkew: number,
   fail: (message: string) => never,
 ): void {
-  const now = Math.floor(Date.now() / 1000);
+  const now = clock.seconds();
   if (typeof claims.iat === 'number' && now - claims.iat > maxAge + clockSkew) {
     fail(`is too old: issued more than ${maxAge} s ago (iat)`);
   }

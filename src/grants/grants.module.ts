@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { DelegationModule } from '../delegation/delegation.module.js';
-import { IdJagModule } from '../id-jag/id-jag.module.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { GRANT_HANDLERS, type GrantHandler } from './grant-handler.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
+import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
+import { IdJagIssuer } from './id-jag-issuer.js';
 import { JwtBearerGrant } from './jwt-bearer.grant.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
 import { Saml2BearerGrant } from './saml2-bearer.grant.js';
@@ -14,10 +15,13 @@ import { TokenExchangeGrant } from './token-exchange.grant.js';
 const GRANTS = [TokenExchangeGrant, JwtBearerGrant, Saml2BearerGrant];
 
 @Module({
-  imports: [SubjectTokensModule, DelegationModule, IdJagModule, TrustAnchorsModule],
+  imports: [SubjectTokensModule, DelegationModule, TrustAnchorsModule],
   providers: [
     ...GRANTS,
     Rfc7523AssertionProfile,
+    // ID-JAG in both roles: issuing (a token exchange profile) and redeeming (a jwt-bearer profile).
+    IdJagIssuer,
+    IdJagAssertionProfile,
     AccessTokenIssuer,
     { provide: GRANT_HANDLERS, inject: GRANTS, useFactory: (...handlers: GrantHandler[]) => handlers },
   ],

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import {
   checkAssertionAge,
   unverifiedIssuer,
@@ -14,7 +14,6 @@ import { tokenRejected } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
-import type { IdJagAnchorConfig } from '../id-jag/id-jag-anchor.config.js';
 
 const fail = (message: string, detail?: string): never => {
   throw tokenRejected('assertion', message, detail);
@@ -31,28 +30,25 @@ const fail = (message: string, detail?: string): never => {
 export class IdJagAssertionProfile implements AssertionProfile {
   readonly assertionType = TokenTypes.idJag;
   private readonly issuer: string;
-  private readonly sections: ReadonlyMap<string, IdJagAnchorConfig>;
 
   constructor(
     private readonly verifier: JwtTokenVerifier,
     private readonly anchors: TrustAnchorRegistry,
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) { issuer }: ServerConfig,
   ) {
-    this.issuer = config.server.issuer;
-    this.sections = new Map(
-      config.anchors.filter((a) => a.config.id_jag).map((a) => [a.config.issuer, a.config.id_jag!]),
-    );
+    this.issuer = issuer;
   }
 
   async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
     // A known issuer that has not opted in (including actbridge itself: §9.3, an ID-JAG must cross a
     // domain) is refused before any further work. Unknown issuers are refused by the verifier.
     const claimed = unverifiedIssuer(assertion);
-    if (claimed !== undefined && this.anchors.find(claimed) && !this.sections.has(claimed)) {
+    const known = claimed === undefined ? undefined : this.anchors.find(claimed);
+    if (known && !known.idJag) {
       fail(
         'issuer is not trusted for ID-JAGs',
-        `issuer ${JSON.stringify(claimed.slice(0, 200))} has no id_jag section`,
+        `issuer ${JSON.stringify(known.issuer.slice(0, 200))} has no id_jag section`,
       );
     }
 
@@ -80,9 +76,9 @@ export class IdJagAssertionProfile implements AssertionProfile {
         },
       },
     );
-    const section = this.sections.get(token.anchor.issuer);
+    const anchor = token.anchor;
+    const section = anchor.kind === 'jwt' ? anchor.idJag : undefined;
     if (!section) return fail('issuer is not trusted for ID-JAGs');
-    const anchor = this.anchors.find(token.anchor.issuer)!;
     checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
 
     const resourceCeiling = resourceClaim(token.claims.resource);
@@ -98,15 +94,8 @@ export class IdJagAssertionProfile implements AssertionProfile {
       if (!fresh) fail('has already been used (jti replay)');
     }
 
-    return {
-      assertionType: this.assertionType,
-      token,
-      subject: token.principal,
-      // §4.4.2: the ID-JAG's scope and resource are ceilings of what is issued.
-      scopeCeiling: token.scope,
-      resourceCeiling,
-      expiresAt: token.expiresAt,
-    };
+    // §4.4.2: the ID-JAG's scope and resource are ceilings of what is issued.
+    return { token, scopeCeiling: token.scope, resourceCeiling };
   }
 }
 

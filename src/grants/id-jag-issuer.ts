@@ -1,18 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
-import type { ServerConfig } from '../config/server-config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter } from '../keys/token-minter.js';
-import { DelegationPolicy, type PolicyGrant } from '../delegation/delegation-policy.js';
-import {
-  InvalidGrant,
-  InvalidRequest,
-  InvalidScope,
-  OAuthError,
-  UnauthorizedClient,
-} from '../oauth/oauth-error.js';
+import { DelegationPolicy } from '../delegation/delegation-policy.js';
+import { recordIssuance } from '../audit/audit-record.js';
+import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -37,9 +31,9 @@ export class IdJagIssuer {
     private readonly validators: SubjectTokenValidators,
     private readonly minter: TokenMinter,
     private readonly delegation: DelegationPolicy,
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) server: ServerConfig,
   ) {
-    this.server = config.server;
+    this.server = server;
   }
 
   async issue(
@@ -57,82 +51,51 @@ export class IdJagIssuer {
     }
     if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
 
-    const subject = await this.validateSubject(request, client);
+    const subject = await asInvalidGrant(() => this.validateSubject(request, client));
     audit.subject = subject.principal;
-    const policy = this.subjectPolicy(subject, client);
-    if (policy) audit.rule = policy.label;
     const decision = decideIdJagTarget(
       client.id_jag,
-      { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
+      { audiences: request.audience, resources: request.resource },
       this.server.maxTargets,
     );
-    const scope = policy ? this.withinPolicy(decision, request.requestedScope, policy) : decision.scope;
-
-    // Short-lived (§3.1: the example is 300 s), and never beyond the assertion it was made from.
-    const now = Math.floor(Date.now() / 1000);
-    const ttl = Math.min(client.id_jag.ttl ?? this.server.idJagTtl, policy?.rule.maxTtl ?? Infinity);
-    const expiresAt = Math.min(now + ttl, subject.expiresAt);
-    if (expiresAt <= now) throw new InvalidGrant('subject_token has expired');
-
-    audit.audience = [decision.target.audience];
-    audit.scope = scope.join(' ');
-    audit.ttl = expiresAt - now;
-    const principal = policy?.subject ?? subject.principal;
-    if (principal !== subject.principal) audit.issued_subject = principal;
+    // The subject's trust-anchor rules (CEL) apply to ID-JAGs as to every other token: they bound the
+    // resource AS (their `audiences`), the scopes, the lifetime and the issued `sub`. §3.1: short-lived.
+    const grant = await asInvalidGrant(async () =>
+      this.delegation.decide(
+        {
+          client,
+          subject,
+          request: { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
+          ceiling: {
+            kind: 'id-jag',
+            ttl: client.id_jag!.ttl ?? this.server.idJagTtl,
+            scope: decision.scope,
+            targets: { decided: [decision.target.audience] },
+          },
+        },
+        audit,
+      ),
+    );
     // ID-JAG §9.8: with a DPoP proof, the ID-JAG is bound to its key (cnf.jkt); the resource AS then
     // requires a proof by that key when it is redeemed. token_type stays N_A.
     const claims = {
-      ...idJagClaims(subject, principal, { ...decision, scope }),
+      ...idJagClaims(subject, grant.subject, { ...decision, scope: grant.scope }),
       ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
     const minted = await this.minter.mint(claims, {
       typ: ID_JAG_TYP,
-      issuedAt: now,
-      expiresAt,
+      issuedAt: grant.issuedAt,
+      expiresAt: grant.expiresAt,
     });
-    audit.jti = minted.jti;
-    audit.issued_token_type = TokenTypes.idJag;
+    recordIssuance(audit, minted.jti, TokenTypes.idJag);
     // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
     return {
       access_token: minted.token,
       issued_token_type: TokenTypes.idJag,
       token_type: 'N_A',
-      expires_in: expiresAt - now,
-      ...(scope.length > 0 ? { scope: scope.join(' ') } : {}),
+      expires_in: grant.expiresAt - grant.issuedAt,
+      ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
     };
-  }
-
-  /**
-   * The subject's trust-anchor rules (CEL) apply to ID-JAGs as to every other token: a subject matching
-   * no rule gets none (invalid_grant, as for an invalid subject here), and the rule bounds the resource
-   * AS (its `audiences`), the scopes, the lifetime and the issued `sub`.
-   */
-  private subjectPolicy(subject: ValidatedToken, client: ClientConfig): PolicyGrant | undefined {
-    try {
-      return this.delegation.applyPolicy(subject, client.client_id, 'subject');
-    } catch (error) {
-      if (error instanceof OAuthError && error.error === 'invalid_request') {
-        throw new InvalidGrant(error.description, { detail: error.detail, cause: error });
-      }
-      throw error;
-    }
-  }
-
-  private withinPolicy(
-    decision: IdJagTargetDecision,
-    requested: readonly string[] | undefined,
-    policy: PolicyGrant,
-  ): readonly string[] {
-    this.delegation.enforcePolicyTargets([decision.target.audience], policy);
-    const granted = policy.rule.scopes;
-    if (requested === undefined) return decision.scope.filter((s) => granted.includes(s));
-    const notGranted = decision.scope.filter((s) => !granted.includes(s));
-    if (notGranted.length > 0) {
-      throw new InvalidScope("scope exceeds what this subject's trust anchor policy grants", {
-        detail: `rule ${policy.label} does not grant: ${notGranted.join(' ')}`,
-      });
-    }
-    return decision.scope;
   }
 
   /**
@@ -145,15 +108,7 @@ export class IdJagIssuer {
       // No validator for it (yet): the dispatcher's own invalid_request, naming what is supported.
       return this.validators.validate(type, request.subject_token, { role: 'subject', client });
     }
-    let subject: ValidatedToken;
-    try {
-      subject = await this.validators.validate(type, request.subject_token, { role: 'subject', client });
-    } catch (error) {
-      if (error instanceof OAuthError && error.error === 'invalid_request') {
-        throw new InvalidGrant(error.description, { detail: error.detail, cause: error });
-      }
-      throw error;
-    }
+    const subject = await this.validators.validate(type, request.subject_token, { role: 'subject', client });
     if (!IDENTITY_ASSERTION_TYPES.includes(subject.tokenType)) {
       throw new InvalidGrant('subject_token is not an identity assertion');
     }
@@ -165,7 +120,11 @@ export class IdJagIssuer {
  * §3.1 claims (`iss`, `iat`, `exp`, `jti` are set by the minter). `sub` is the subject's identifier as
  * the assertion gave it: a pairwise or per-audience subject mapping is the policy layer's to add.
  */
-function idJagClaims(subject: ValidatedToken, principal: Principal, decision: IdJagTargetDecision): JWTPayload {
+function idJagClaims(
+  subject: ValidatedToken,
+  principal: Principal,
+  decision: Omit<IdJagTargetDecision, 'scope'> & { readonly scope: readonly string[] },
+): JWTPayload {
   const { claims } = subject;
   const resources = decision.resources;
   return {
@@ -197,4 +156,19 @@ function idJagClaims(subject: ValidatedToken, principal: Principal, decision: Id
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/**
+ * §4.3.3: a subject token that fails validation or policy is invalid_grant, as the draft's example says
+ * (RFC 8693 §2.2.2 would say invalid_request; the profile wins for this token type).
+ */
+async function asInvalidGrant<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof OAuthError && error.error === 'invalid_request') {
+      throw new InvalidGrant(error.description, { detail: error.detail, cause: error });
+    }
+    throw error;
+  }
 }

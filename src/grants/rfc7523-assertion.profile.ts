@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { consumeOnce } from '../stores/replay-guard.js';
@@ -16,7 +16,6 @@ import {
   type AssertionGrant,
   type AssertionProfile,
 } from './assertion-profile.js';
-import type { JwtBearerAnchorConfig } from '../trust-anchors/jwt-bearer-anchor.config.js';
 import { matchesSubjectPattern } from './subject-pattern.js';
 
 const fail = (message: string, detail?: string): never => {
@@ -34,35 +33,29 @@ const fail = (message: string, detail?: string): never => {
 export class Rfc7523AssertionProfile implements AssertionProfile {
   readonly assertionType = TokenTypes.jwt;
   private readonly audiences: string[];
-  private readonly sections: ReadonlyMap<string, JwtBearerAnchorConfig>;
-  private readonly idJagIssuers: ReadonlySet<string>;
 
   constructor(
     private readonly verifier: JwtTokenVerifier,
     private readonly anchors: TrustAnchorRegistry,
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) { issuer }: ServerConfig,
   ) {
-    const { issuer } = config.server;
     // RFC 7523 §3 item 3 (and rfc7523bis for grants): the issuer identifier or the token endpoint URL.
     this.audiences = [issuer, endpointUrl(issuer, TOKEN_ENDPOINT_PATH)];
-    this.sections = new Map(
-      config.anchors.filter((a) => a.config.jwt_bearer).map((a) => [a.config.issuer, a.config.jwt_bearer!]),
-    );
-    this.idJagIssuers = new Set(config.anchors.filter((a) => a.config.id_jag).map((a) => a.config.issuer));
   }
 
   async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
     const claimed = unverifiedIssuer(assertion);
-    if (claimed !== undefined && this.anchors.find(claimed) && !this.sections.has(claimed)) {
-      if (this.idJagIssuers.has(claimed)) {
+    const known = claimed === undefined ? undefined : this.anchors.find(claimed);
+    if (known && !known.jwtBearer) {
+      if (known.idJag) {
         fail(
           `typ ${describeTyp(assertion)} is not accepted: this issuer is trusted for ID-JAGs only (typ ${ID_JAG_TYP})`,
         );
       }
       fail(
         'issuer is not trusted for jwt-bearer assertions',
-        `issuer ${JSON.stringify(claimed.slice(0, 200))} has no jwt_bearer section`,
+        `issuer ${JSON.stringify(known.issuer.slice(0, 200))} has no jwt_bearer section`,
       );
     }
 
@@ -77,9 +70,9 @@ export class Rfc7523AssertionProfile implements AssertionProfile {
         acceptedAudiences: () => this.audiences,
       },
     );
-    const section = this.sections.get(token.anchor.issuer);
+    const anchor = token.anchor;
+    const section = anchor.kind === 'jwt' ? anchor.jwtBearer : undefined;
     if (!section) return fail('issuer is not trusted for jwt-bearer assertions');
-    const anchor = this.anchors.find(token.anchor.issuer)!;
     checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
 
     const { sub } = token.principal;
@@ -106,12 +99,9 @@ export class Rfc7523AssertionProfile implements AssertionProfile {
     }
 
     return {
-      assertionType: this.assertionType,
       token,
-      subject: token.principal,
       scopeCeiling: token.scope === undefined ? section.scopes : section.scopes.filter((s) => token.scope!.includes(s)),
       resourceCeiling: undefined,
-      expiresAt: token.expiresAt,
     };
   }
 }

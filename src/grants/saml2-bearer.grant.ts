@@ -27,17 +27,15 @@ export class Saml2BearerGrant implements GrantHandler {
     audit.assertion_type = TokenTypes.saml2;
     const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
     audit.subject = subject.principal;
-
-    const grant = this.policy.decideAssertionGrant({
-      client,
-      subject,
-      audiences: request.audience,
-      resources: request.resource,
-      scope: request.requestedScope,
-    });
-    audit.mode = grant.mode;
-    if (grant.rule) audit.rule = grant.rule;
-    if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
+    const grant = this.policy.decide(
+      {
+        client,
+        subject,
+        request: { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
+        ceiling: { kind: 'assertion' },
+      },
+      audit,
+    );
     // RFC 6749 §5.1 response; issued_token_type is not part of it for this grant.
     return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop });
   }

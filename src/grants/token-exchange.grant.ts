@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { actorsOutermostFirst } from '../delegation/act-chain.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
@@ -63,18 +62,16 @@ export class TokenExchangeGrant implements GrantHandler {
       await this.revocations.assertNotRevoked(token, role);
     }
 
-    const grant = this.policy.decide({
-      client,
-      subject,
-      actor,
-      audiences: request.audience,
-      resources: request.resource,
-      scope: request.requestedScope,
-    });
-    if (grant.rule) audit.rule = grant.rule;
-    if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
-    audit.mode = grant.mode;
-    audit.actors = actorsOutermostFirst(grant.act);
+    const grant = this.policy.decide(
+      {
+        client,
+        subject,
+        actor,
+        request: { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
+        ceiling: { kind: 'exchange' },
+      },
+      audit,
+    );
     return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, issuedTokenType });
   }
 }

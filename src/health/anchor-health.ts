@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 
 export interface AnchorStatus {
@@ -10,22 +9,20 @@ export interface AnchorStatus {
 /** Which configured trust anchors can verify tokens now (actbridge's own issuer is not counted). */
 @Injectable()
 export class AnchorHealth {
-  constructor(
-    private readonly anchors: TrustAnchorRegistry,
-    private readonly saml: SamlAnchorRegistry,
-  ) {}
+  constructor(private readonly anchors: TrustAnchorRegistry) {}
 
   /**
    * Each anchor's state. An unusable one is fetched again in the background (within its cooldown): a
    * not-ready instance receives no traffic, so no exchange would ever retry the fetch for it.
    */
   all(): AnchorStatus[] {
-    const anchors = [...this.anchors.anchors.filter((a) => !a.self), ...this.saml.anchors];
-    return anchors.map((anchor) => {
-      const usable = anchor.usable();
-      if (!usable) void anchor.warmUp();
-      return { name: anchor.name, usable };
-    });
+    return this.anchors.anchors
+      .filter((a) => !a.self)
+      .map((anchor) => {
+        const usable = anchor.usable();
+        if (!usable) void anchor.warmUp();
+        return { name: anchor.name, usable };
+      });
   }
 
   usable(): AnchorStatus[] {

@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { AnchorHealth } from './anchor-health.js';
-import { HealthController } from './health.controller.js';
+import { HealthRoutes } from './health.routes.js';
 
 /** `GET /health/live` and `GET /health/ready` (the replay store is provided globally by StoresModule). */
 @Module({
   imports: [TrustAnchorsModule],
-  controllers: [HealthController],
-  providers: [AnchorHealth],
-  exports: [AnchorHealth],
+  providers: [AnchorHealth, HealthRoutes],
+  exports: [AnchorHealth, HealthRoutes],
 })
 export class HealthModule {}

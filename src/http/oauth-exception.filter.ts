@@ -2,18 +2,16 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditRecordOf, newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
-import {
-  INTROSPECTION_ENDPOINT_PATH,
-  REVOCATION_ENDPOINT_PATH,
-  TOKEN_ENDPOINT_PATH,
-} from '../oauth/endpoint-paths.js';
 import { requestTimedOut } from './http-client-error.js';
+import type { RouteConfig } from './route-registry.js';
 import { InvalidRequest, NotFound, OAuthError, ServerError } from '../oauth/oauth-error.js';
 
 /**
  * The one place errors become HTTP responses: RFC 6749 §5.2 JSON with `Cache-Control: no-store`.
- * Anything that is not an OAuthError is translated here, so callers never see a stack trace, and an
- * error nobody anticipated becomes a fixed `server_error` while its detail goes to the log.
+ * Every error reaches it the same way: a route handler throws (or Fastify refuses the request before
+ * it), and Fastify's error handler, which Nest installs, hands it to this global filter; unknown paths
+ * come as Nest's not-found. Anything that is not an OAuthError is translated here, so callers never see
+ * a stack trace, and an error nobody anticipated becomes a fixed `server_error` whose detail is logged.
  */
 @Catch()
 export class OAuthExceptionFilter implements ExceptionFilter {
@@ -26,9 +24,9 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     this.respond(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
 
-  /** Answers `request` with the OAuth error `exception` stands for (also called by the token route). */
+  /** Answers `request` with the OAuth error `exception` stands for. */
   respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
-    const error = this.toOAuthError(exception, request);
+    const error = toOAuthError(exception, request);
 
     if (error.status === 503 && exception === error) {
       // A dependency down, a store in doubt, a drain: states already logged where they arise, not bugs.
@@ -36,7 +34,8 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     } else if (error.status >= 500) {
       this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
     }
-    if (postOnlyEndpoint(request) === 'token') {
+    // The routes that issue tokens say so (http-route.ts); their refusals are audited, whatever failed.
+    if ((request.routeOptions?.config as RouteConfig | undefined)?.audited) {
       this.audit.refused(auditRecordOf(request) ?? newAuditRecord(request), error);
     }
 
@@ -58,26 +57,17 @@ export class OAuthExceptionFilter implements ExceptionFilter {
       .type('application/json; charset=utf-8')
       .send({ error: error.error, error_description: error.description });
   }
+}
 
-  private toOAuthError(exception: unknown, request: FastifyRequest): OAuthError {
-    if (exception instanceof OAuthError) return exception;
-    if (exception instanceof HttpException) {
-      // Only POST is routed at the OAuth endpoints; any other method lands here as "not found".
-      const postOnly = exception.getStatus() === 404 ? postOnlyEndpoint(request) : undefined;
-      if (postOnly) {
-        return new InvalidRequest(`the ${postOnly} endpoint accepts POST only`, {
-          status: 405,
-          headers: { allow: 'POST' },
-        });
-      }
-      return fromHttpException(exception);
-    }
-    const aborted = fromAbortedBody(exception, request);
-    if (aborted) return aborted;
-    const fastify = fromFastifyError(exception);
-    if (fastify) return fastify;
-    return new ServerError('internal server error', { detail: describe(exception) });
-  }
+/** The OAuth error an exception stands for: the one error mapping of the HTTP layer. */
+export function toOAuthError(exception: unknown, request: FastifyRequest): OAuthError {
+  if (exception instanceof OAuthError) return exception;
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  const aborted = fromAbortedBody(exception, request);
+  if (aborted) return aborted;
+  const fastify = fromFastifyError(exception);
+  if (fastify) return fastify;
+  return new ServerError('internal server error', { detail: describe(exception) });
 }
 
 function fromHttpException(exception: HttpException): OAuthError {
@@ -122,17 +112,6 @@ function fromAbortedBody(exception: unknown, request: FastifyRequest): OAuthErro
 /** The issue's rule, and RFC 6749's: a wrong content type is a malformed request (400), not a 415. */
 function unsupportedContentType(detail: string): OAuthError {
   return new InvalidRequest('unsupported content type: use application/x-www-form-urlencoded', { detail });
-}
-
-const POST_ONLY_ENDPOINTS: Readonly<Record<string, string>> = {
-  [TOKEN_ENDPOINT_PATH]: 'token',
-  [INTROSPECTION_ENDPOINT_PATH]: 'introspection',
-  [REVOCATION_ENDPOINT_PATH]: 'revocation',
-};
-
-/** The name of the POST-only endpoint at the request's path, if it is one. */
-function postOnlyEndpoint(request: FastifyRequest): string | undefined {
-  return POST_ONLY_ENDPOINTS[request.url.split('?', 1)[0]!];
 }
 
 function describe(exception: unknown): string {

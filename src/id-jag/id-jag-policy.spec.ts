@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { OAuthError } from '../oauth/oauth-error.js';
 import type { IdJagClientConfig } from './id-jag-client.config.js';
 import { decideIdJagTarget, type IdJagTargetRequest } from './id-jag-policy.js';
+import { narrowScope } from '../oauth/scope.js';
 
 const AS_B = 'https://as.b.example';
 const policy = {
@@ -18,7 +19,7 @@ const policy = {
 
 interface Row {
   name: string;
-  request: Partial<IdJagTargetRequest>;
+  request: Partial<IdJagTargetRequest> & { scope?: string[] };
   expect?: { client_id: string; resources: string[]; scope: string[] };
   expectError?: { code: string; description: string };
 }
@@ -95,10 +96,15 @@ const rows: Row[] = [
 describe('decideIdJagTarget', () => {
   it.each(rows)('$name', ({ request, expect: expected, expectError }) => {
     const full = { audiences: [], resources: [], scope: undefined, ...request };
+    // The target decision, then the scope within its limit, as the delegation core narrows it.
+    const decide = () => {
+      const decision = decideIdJagTarget(policy, full, 2);
+      return { ...decision, scope: narrowScope(full.scope, [decision.scope]) };
+    };
     if (expectError) {
       let caught: unknown;
       try {
-        decideIdJagTarget(policy, full, 2);
+        decide();
       } catch (error) {
         caught = error;
       }
@@ -107,7 +113,7 @@ describe('decideIdJagTarget', () => {
       expect({ code: error.error, description: error.description }).toEqual(expectError);
       return;
     }
-    const decision = decideIdJagTarget(policy, full, 2);
+    const decision = decide();
     expect({ client_id: decision.target.client_id, resources: decision.resources, scope: decision.scope }).toEqual(
       expected,
     );

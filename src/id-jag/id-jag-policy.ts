@@ -1,17 +1,18 @@
-import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
+import { InvalidRequest, InvalidTarget } from '../oauth/oauth-error.js';
+import type { ScopeLimit } from '../oauth/scope.js';
 import type { IdJagClientConfig, IdJagTargetConfig } from './id-jag-client.config.js';
 
 export interface IdJagTargetRequest {
   readonly audiences: readonly string[];
   readonly resources: readonly string[];
-  readonly scope: readonly string[] | undefined;
 }
 
 /** What the client's XAA policy grants for one ID-JAG request. */
 export interface IdJagTargetDecision {
   readonly target: IdJagTargetConfig;
   readonly resources: readonly string[];
-  readonly scope: readonly string[];
+  /** The target's scopes: what the client may ask for at that AS (the delegation core narrows within). */
+  readonly scope: ScopeLimit;
 }
 
 const quoted = (values: readonly string[]) => values.map((v) => JSON.stringify(v.slice(0, 200))).join(', ');
@@ -44,11 +45,9 @@ export function decideIdJagTarget(
     throw new InvalidTarget(`resource not allowed for this client at ${target.audience}: ${quoted(refusedResources)}`);
   }
 
-  if (request.scope === undefined) return { target, resources, scope: [...target.scopes] };
-  const scope = [...new Set(request.scope)];
-  const refusedScopes = scope.filter((s) => !target.scopes.includes(s));
-  if (refusedScopes.length > 0) {
-    throw new InvalidScope(`scope not allowed for this client at ${target.audience}: ${refusedScopes.join(' ')}`);
-  }
+  const scope: ScopeLimit = {
+    scopes: target.scopes,
+    refuse: (beyond) => `scope not allowed for this client at ${target.audience}: ${beyond.join(' ')}`,
+  };
   return { target, resources, scope };
 }

@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
-import { ClientsModule } from '../clients/clients.module.js';
-import { IntrospectionController } from './introspection.controller.js';
+import { ClientAuthModule } from '../client-auth/client-auth.module.js';
+import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
+import { IntrospectionRoutes } from './introspection.routes.js';
 import { IssuedTokens } from './issued-tokens.js';
-import { RevocationController } from './revocation.controller.js';
+import { RevocationRoutes } from './revocation.routes.js';
 
 /** The consuming side's endpoints: introspection (RFC 7662) and revocation (RFC 7009). */
 @Module({
-  imports: [ClientsModule],
-  controllers: [IntrospectionController, RevocationController],
-  providers: [IssuedTokens],
+  imports: [ClientAuthModule, SubjectTokensModule],
+  providers: [IssuedTokens, IntrospectionRoutes, RevocationRoutes],
+  exports: [IntrospectionRoutes, RevocationRoutes],
 })
 export class IntrospectionModule {}

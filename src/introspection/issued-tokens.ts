@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { jwtVerify, type JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { KeyService } from '../keys/key-service.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 
 /** The claims of an access token actbridge issued and that has not expired (revocation aside). */
 export type IssuedTokenClaims = JWTPayload & {
@@ -23,9 +23,9 @@ export class IssuedTokens {
 
   constructor(
     private readonly keys: KeyService,
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) server: ServerConfig,
   ) {
-    this.issuer = config.server.issuer;
+    this.issuer = server.issuer;
   }
 
   /** The token's claims, or undefined when it is not a live access token actbridge issued. */

@@ -8,6 +8,7 @@ import {
   type JWTVerifyResult,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { clock } from '../common/clock.js';
 import { jwsVerifier } from './jws-algorithms.js';
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -27,8 +28,10 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 export async function verifyJwt(
   jwt: string,
   keys: JWTVerifyGetKey,
-  options: JWTVerifyOptions & { algorithms: string[] },
+  verifyOptions: JWTVerifyOptions & { algorithms: string[] },
 ): Promise<JWTVerifyResult & { key: unknown }> {
+  // Time claims are judged against the one clock (the policy tools replay "as of" a moment).
+  const options = { currentDate: clock.date(), ...verifyOptions };
   const jose = () => jwtVerify(jwt, keys, options);
   const parts = jwt.split('.');
   if (parts.length !== 3 || !parts.every((part) => SEGMENT.test(part))) return jose();

@@ -1,5 +1,5 @@
 import { Global, Logger, Module, type DynamicModule } from '@nestjs/common';
-import { JwksController } from './jwks.controller.js';
+import { JwksRoutes } from './jwks.routes.js';
 import { KeyService } from './key-service.js';
 import type { SigningKeySet } from './signing-keys.loader.js';
 import { TokenMinter } from './token-minter.js';
@@ -11,7 +11,6 @@ export class KeysModule {
   static forRoot(keySet: SigningKeySet): DynamicModule {
     return {
       module: KeysModule,
-      controllers: [JwksController],
       providers: [
         {
           provide: KeyService,
@@ -31,8 +30,9 @@ export class KeysModule {
           },
         },
         TokenMinter,
+        JwksRoutes,
       ],
-      exports: [KeyService, TokenMinter],
+      exports: [KeyService, TokenMinter, JwksRoutes],
     };
   }
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { jwsSigner, type JwsSigner } from '../jose/jws-algorithms.js';
 import { KeyService } from './key-service.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 
 export interface MintedToken {
   readonly token: string;
@@ -21,9 +21,9 @@ export class TokenMinter {
 
   constructor(
     private readonly keys: KeyService,
-    @Inject(STS_CONFIG) config: StsConfig,
+    @Inject(SERVER_CONFIG) server: ServerConfig,
   ) {
-    this.issuer = config.server.issuer;
+    this.issuer = server.issuer;
   }
 
   /**

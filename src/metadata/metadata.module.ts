@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TokenEndpointModule } from '../token-endpoint/token-endpoint.module.js';
-import { MetadataController } from './metadata.controller.js';
+import { MetadataRoutes } from './metadata.routes.js';
 
-@Module({ imports: [TokenEndpointModule], controllers: [MetadataController] })
+@Module({ imports: [TokenEndpointModule], providers: [MetadataRoutes], exports: [MetadataRoutes] })
 export class MetadataModule {}

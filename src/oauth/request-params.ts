@@ -23,6 +23,17 @@ export class TokenRequestParams {
     return new TokenRequestParams(values);
   }
 
+  /** Parameters given by name (empty values dropped as from a form): the policy tools' requests. */
+  static from(values: Readonly<Record<string, readonly string[]>>): TokenRequestParams {
+    return new TokenRequestParams(
+      new Map(
+        Object.entries(values)
+          .map(([name, list]) => [name, list.filter((v) => v !== '')] as const)
+          .filter(([, list]) => list.length > 0),
+      ),
+    );
+  }
+
   single(name: string): string | undefined {
     const list = this.values.get(name);
     if (!list) return undefined;

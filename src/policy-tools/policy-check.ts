@@ -128,9 +128,8 @@ export class PolicyCheck {
         client,
         subject,
         actor,
-        audiences: request.audience,
-        resources: request.resource,
-        scope: request.requestedScope,
+        request: { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
+        ceiling: { kind: 'exchange' },
       });
       report.outcome = {
         decision: 'issue',
@@ -153,22 +152,21 @@ export class PolicyCheck {
 
   /** The request parameters, through the token endpoint's own parsing and checks. */
   private parse(input: PolicyCheckInput): TokenExchangeRequest {
-    const form = new URLSearchParams();
     // A validated subject (a policy test's claims) stands in for a presented token of its type.
     const subject =
       'validated' in input.subject
         ? { token: '(validated)', tokenType: input.subject.validated.tokenType }
         : input.subject;
-    form.append('subject_token', subject.token);
-    form.append('subject_token_type', subject.tokenType);
-    if (input.actor) {
-      form.append('actor_token', input.actor.token);
-      form.append('actor_token_type', input.actor.tokenType);
-    }
-    for (const a of input.audience ?? []) form.append('audience', a);
-    for (const r of input.resource ?? []) form.append('resource', r);
-    if (input.scope !== undefined) form.append('scope', input.scope);
-    return TokenExchangeRequest.from(TokenRequestParams.fromFormBody(form.toString()));
+    return TokenExchangeRequest.from(
+      TokenRequestParams.from({
+        subject_token: [subject.token],
+        subject_token_type: [subject.tokenType],
+        ...(input.actor ? { actor_token: [input.actor.token], actor_token_type: [input.actor.tokenType] } : {}),
+        audience: input.audience ?? [],
+        resource: input.resource ?? [],
+        ...(input.scope === undefined ? {} : { scope: [input.scope] }),
+      }),
+    );
   }
 }
 

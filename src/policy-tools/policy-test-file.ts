@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   IsArray,
@@ -11,7 +12,10 @@ import {
   ValidateNested,
   ArrayNotEmpty,
 } from 'class-validator';
-import { loadClients, loadTrustAnchorFiles, type LoadedTrustAnchor, type StsConfig } from '../config/sts-config.js';
+import type { StsConfig } from '../app/sts-config.js';
+import { loadClients } from '../clients/clients-loader.js';
+import { loadTrustAnchorFiles, type LoadedTrustAnchor } from '../trust-anchors/anchor-loader.js';
+import type { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { listYamlFiles, readYamlFile, resolveBeside } from '../config/config-files.js';
 import { loadServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
@@ -19,9 +23,10 @@ import { ConfigError } from '../config/config-error.js';
 import { scopeOf } from '../subject-tokens/jwt-token-verifier.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
-import { parseInstant } from './fixed-clock.js';
 import type { PolicyCheckInput, PolicyCheckOutcome } from './policy-check.js';
 import { tokenTypeUri } from './report-format.js';
+import { clock } from '../common/clock.js';
+import { parseInstant } from './instant.js';
 
 /** `expect.allowed`: the fields given are compared; others are not checked. */
 export class ExpectedIssue {
@@ -121,13 +126,18 @@ export function loadPolicyTestFile(file: string): LoadedPolicyTests {
 }
 
 /** The PolicyCheck input of a case; a claims/attributes subject becomes a validated token of its anchor. */
-export function caseInput(test: LoadedPolicyTests, c: PolicyTestCase, at: number): PolicyCheckInput {
+export function caseInput(
+  test: LoadedPolicyTests,
+  c: PolicyTestCase,
+  at: number,
+  anchors: TrustAnchorRegistry,
+): PolicyCheckInput {
   const list = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
   return {
     client_id: c.client,
     subject: c.token
       ? { token: c.token, tokenType: tokenTypeUri(c.token_type ?? 'jwt') }
-      : { validated: claimsSubject(test, c, at) },
+      : { validated: claimsSubject(test, c, at, anchors) },
     ...(c.actor_token ? { actor: { token: c.actor_token, tokenType: tokenTypeUri(c.actor_token_type!) } } : {}),
     audience: list(c.audience),
     resource: list(c.resource),
@@ -136,7 +146,7 @@ export function caseInput(test: LoadedPolicyTests, c: PolicyTestCase, at: number
 }
 
 export function caseTime(c: PolicyTestCase): number {
-  return c.at === undefined ? Math.floor(Date.now() / 1000) : parseInstant(c.at);
+  return c.at === undefined ? clock.seconds() : parseInstant(c.at);
 }
 
 /**
@@ -144,13 +154,20 @@ export function caseTime(c: PolicyTestCase): number {
  * produced it; signature and time checks are what recorded-token cases are for. Claims without `exp`
  * are valid for a day from the case's clock.
  */
-function claimsSubject(test: LoadedPolicyTests, c: PolicyTestCase, at: number): ValidatedToken {
-  const anchor: LoadedTrustAnchor | undefined = test.config.anchors.find((a) => a.name === c.anchor);
+function claimsSubject(
+  test: LoadedPolicyTests,
+  c: PolicyTestCase,
+  at: number,
+  anchors: TrustAnchorRegistry,
+): ValidatedToken {
+  const anchor = anchors.anchors.find((a) => a.name === c.anchor && !a.self);
   const fail = (message: string): never => {
     throw new ConfigError(`${test.file}: case "${c.name}": ${message}`);
   };
   if (!anchor)
-    return fail(`no anchor named "${c.anchor}" (have: ${test.config.anchors.map((a) => a.name).join(', ')})`);
+    return fail(
+      `no anchor named "${c.anchor}" (have: ${test.config.anchors.map((a: LoadedTrustAnchor) => a.name).join(', ')})`,
+    );
   const saml = c.attributes !== undefined || c.name_id !== undefined;
   const attributes = c.attributes
     ? Object.fromEntries(Object.entries(c.attributes).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]))
@@ -158,21 +175,16 @@ function claimsSubject(test: LoadedPolicyTests, c: PolicyTestCase, at: number): 
   const flattened = attributes
     ? Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, v.length === 1 ? v[0] : v]))
     : {};
-  const claims: Record<string, unknown> = { iss: anchor.config.issuer, ...flattened, ...c.claims };
-  if (claims.iss !== anchor.config.issuer) fail(`claims.iss is not the issuer of anchor ${anchor.name}`);
+  const claims: Record<string, unknown> = { iss: anchor.issuer, ...flattened, ...c.claims };
+  if (claims.iss !== anchor.issuer) fail(`claims.iss is not the issuer of anchor ${anchor.name}`);
   const sub = c.name_id ?? claims.sub;
   if (typeof sub !== 'string' || sub.length === 0) return fail('needs claims.sub (or name_id)');
   const exp = claims.exp ?? at + 86_400;
   if (typeof exp !== 'number') return fail('claims.exp must be a number');
   return {
     tokenType: tokenTypeUri(c.token_type ?? (saml ? TokenTypes.saml2 : TokenTypes.jwt)),
-    principal: { sub, iss: anchor.config.issuer },
-    anchor: {
-      name: anchor.name,
-      issuer: anchor.config.issuer,
-      trustedForChains: anchor.config.trusted_for_chains,
-      self: false,
-    },
+    principal: { sub, iss: anchor.issuer },
+    anchor,
     claims,
     ...(c.name_id === undefined
       ? {}

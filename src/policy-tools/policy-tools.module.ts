@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
-import { ClientsModule } from '../clients/clients.module.js';
-import { ConfigModule } from '../config/config.module.js';
-import type { StsConfig } from '../config/sts-config.js';
+import { ClientAuthModule } from '../client-auth/client-auth.module.js';
+import { ConfigModule } from '../app/config.module.js';
+import type { StsConfig } from '../app/sts-config.js';
 import { DelegationModule } from '../delegation/delegation.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
@@ -12,6 +12,8 @@ import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { PolicyCheck } from './policy-check.js';
+import { MemoryRevocationStore } from '../stores/memory-revocation-store.js';
+import { REVOCATION_STORE } from '../stores/revocation-store.js';
 
 /**
  * The replay store of the policy tools: never records, so explaining a single-use token (a SAML
@@ -30,8 +32,12 @@ class PolicyToolsStoresModule {
   static forRoot(): DynamicModule {
     return {
       module: PolicyToolsStoresModule,
-      providers: [{ provide: REPLAY_STORE, useValue: new NonConsumingReplayStore() }],
-      exports: [REPLAY_STORE],
+      providers: [
+        { provide: REPLAY_STORE, useValue: new NonConsumingReplayStore() },
+        // Revocations live in the server's store; the tools judge a token as if none were revoked.
+        { provide: REVOCATION_STORE, useValue: new MemoryRevocationStore() },
+      ],
+      exports: [REPLAY_STORE, REVOCATION_STORE],
     };
   }
 }
@@ -49,7 +55,7 @@ export class PolicyToolsModule {
         TrustAnchorsModule,
         SubjectTokensModule,
         DelegationModule,
-        ClientsModule,
+        ClientAuthModule,
       ],
       providers: [PolicyCheck],
       exports: [PolicyCheck],

@@ -7,7 +7,7 @@ import {
   type VariableRead,
 } from './policy-language.js';
 import type { PolicyRuleConfig } from './policy-rule.config.js';
-import type { SubjectView } from '../delegation/subject-view.js';
+import { type SubjectView } from './subject-view.js';
 
 /** A rule ready to evaluate: its condition and subject compiled, its grants as configured. */
 export interface CompiledRule {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { compileExpression, PolicyCompileError } from './policy-language.js';
-import type { SubjectView } from '../delegation/subject-view.js';
+import { type SubjectView } from './subject-view.js';
 
 const view: SubjectView = {
   claims: {

@@ -1,6 +1,6 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { glob, GlobSyntaxError, parseGlob } from '../common/wildcard.js';
-import { VIEW_VARIABLES, type SubjectView } from '../delegation/subject-view.js';
+import { VIEW_VARIABLES, type SubjectView } from './subject-view.js';
 
 /**
  * The policy language: CEL (cel.dev) through @marcbachmann/cel-js, over the subject view's variables

@@ -6,7 +6,6 @@ import {
 } from './enveloped-signature.js';
 import { publicKeyOf } from './saml-certificates.js';
 import type { XmlElement } from './saml-xml.js';
-import type { SamlAnchor } from '../trust-anchors/saml-anchor.js';
 import { SamlRejected, type SamlEnvelope } from './saml2-assertion.js';
 
 /**
@@ -19,9 +18,22 @@ import { SamlRejected, type SamlEnvelope } from './saml2-assertion.js';
  * profile SAML IdPs use (SAML Core §5.4); the anchor decides whether inclusive c14n (and the "with
  * comments" forms) are accepted besides exclusive c14n, never the document.
  */
+/** What a signature check needs of the IdP's trust anchor. */
+export interface SamlSignatureSettings {
+  /** The IdP's entity ID, for messages. */
+  readonly entityId: string;
+  /** Accept an unsigned Assertion inside a signed Response (anchor opt-in). */
+  readonly allowUnsignedAssertionInSignedResponse: boolean;
+  /**
+   * Signature canonicalizations accepted: `exclusive` (exclusive c14n, what IdPs emit) or `inclusive`
+   * (also inclusive c14n 1.0 and the "with comments" forms), always under the same signature structure.
+   */
+  readonly canonicalization: 'exclusive' | 'inclusive';
+}
+
 export function verifySamlSignature(
   envelope: SamlEnvelope,
-  anchor: SamlAnchor,
+  anchor: SamlSignatureSettings,
   certificates: readonly string[],
 ): XmlElement {
   const acceptUnsigned = envelope.kind === 'response' && anchor.allowUnsignedAssertionInSignedResponse;

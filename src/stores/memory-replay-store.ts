@@ -1,11 +1,12 @@
 import type { ReplayStore, ReplayStoreHealth } from './replay-store.js';
+import { clock } from '../common/clock.js';
 
 /** In-process replay store: correct for one instance only. Several instances need REDIS_URL. */
 export class MemoryReplayStore implements ReplayStore {
   private readonly used = new Map<string, number>();
   private nextSweep = 0;
 
-  constructor(private readonly now: () => number = () => Date.now() / 1000) {}
+  constructor(private readonly now: () => number = () => clock.ms() / 1000) {}
 
   async consume(key: string, expiresAt: number): Promise<boolean> {
     const now = this.now();

@@ -1,11 +1,12 @@
 import type { RevocationStore } from './revocation-store.js';
+import { clock } from '../common/clock.js';
 
 /** In-process revocation list: correct for one instance only. Several instances need REDIS_URL. */
 export class MemoryRevocationStore implements RevocationStore {
   private readonly revoked = new Map<string, number>();
   private nextSweep = 0;
 
-  constructor(private readonly now: () => number = () => Date.now() / 1000) {}
+  constructor(private readonly now: () => number = () => clock.ms() / 1000) {}
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
     this.sweep();

@@ -1,5 +1,6 @@
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import type { ReplayStore, ReplayStoreHealth } from './replay-store.js';
+import { clock } from '../common/clock.js';
 
 /**
  * Shared replay store: `SET key NX EXAT` makes first-use atomic across every instance, in the same
@@ -21,7 +22,7 @@ export class RedisReplayStore implements ReplayStore {
   }
 
   async consume(key: string, expiresAt: number): Promise<boolean> {
-    const at = Math.max(Math.ceil(expiresAt), Math.floor(Date.now() / 1000) + 1);
+    const at = Math.max(Math.ceil(expiresAt), clock.seconds() + 1);
     return this.connection.consumeOnce(this.prefix + key, at);
   }
 

@@ -1,5 +1,6 @@
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import type { RevocationStore } from './revocation-store.js';
+import { clock } from '../common/clock.js';
 
 /** Shared revocation list: one key per revoked `jti`, expiring with the token (`SET ... EXAT`). */
 export class RedisRevocationStore implements RevocationStore {
@@ -18,7 +19,7 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
-    const at = Math.max(Math.ceil(expiresAt), Math.floor(Date.now() / 1000) + 1);
+    const at = Math.max(Math.ceil(expiresAt), clock.seconds() + 1);
     await this.connection.client.set(this.prefix + jti, '1', 'EXAT', at);
   }
 

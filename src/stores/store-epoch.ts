@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DEFAULT_STORE_WINDOWS, type StoreWindows } from './single-use-window.js';
+import { clock } from '../common/clock.js';
 
 /** The marker's key: beside the replay (`actbridge:replay:`) and revocation (`actbridge:revoked:`) keys. */
 export const EPOCH_KEY = 'actbridge:epoch';
@@ -40,7 +41,7 @@ export class StoreMemoryLostError extends Error {
   }
 
   /** Seconds until checks resume, for Retry-After. */
-  retryAfter(now = Date.now() / 1000): number {
+  retryAfter(now = clock.ms() / 1000): number {
     return Math.max(1, Math.ceil(this.until - now));
   }
 }
@@ -83,7 +84,7 @@ export class StoreEpoch {
     private readonly redis: Redis,
     private readonly windows: StoreWindows = DEFAULT_STORE_WINDOWS,
     readonly key = EPOCH_KEY,
-    private readonly now: () => number = () => Date.now() / 1000,
+    private readonly now: () => number = () => clock.ms() / 1000,
   ) {}
 
   /**
@@ -251,7 +252,7 @@ export async function confirmStoreReset(redis: Redis, note: string, key = EPOCH_
   const marker: EpochMarker = {
     epoch: current?.epoch ?? randomUUID(),
     lost_at: null,
-    confirmed_at: Math.floor(Date.now() / 1000),
+    confirmed_at: clock.seconds(),
     note,
   };
   await redis.set(key, JSON.stringify(marker));

@@ -1,13 +1,12 @@
 import { Global, Inject, Logger, Module, Optional, type OnApplicationShutdown } from '@nestjs/common';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { MemoryReplayStore } from './memory-replay-store.js';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
 import { REPLAY_STORE, type ReplayStore } from './replay-store.js';
-import { RevocationList } from '../subject-tokens/revocation-check.js';
-import { storeWindows } from './single-use-window.js';
+import { STORE_WINDOWS, type StoreWindows } from './single-use-window.js';
 import { REVOCATION_STORE, type RevocationStore } from './revocation-store.js';
 
 /** The instance's one Redis connection when REDIS_URL is set (null otherwise): both stores share it. */
@@ -18,14 +17,9 @@ const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
   providers: [
     {
       provide: REDIS_CONNECTION,
-      inject: [STS_CONFIG],
-      useFactory: (config: StsConfig): RedisConnection | null =>
-        config.server.redisUrl
-          ? new RedisConnection(config.server.redisUrl, {
-              timeoutMs: config.server.redisTimeoutMs,
-              windows: storeWindows(config),
-            })
-          : null,
+      inject: [SERVER_CONFIG, STORE_WINDOWS],
+      useFactory: (server: ServerConfig, windows: StoreWindows): RedisConnection | null =>
+        server.redisUrl ? new RedisConnection(server.redisUrl, { timeoutMs: server.redisTimeoutMs, windows }) : null,
     },
     {
       provide: REPLAY_STORE,
@@ -44,9 +38,8 @@ const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
       useFactory: (redis: RedisConnection | null): RevocationStore =>
         redis ? new RedisRevocationStore(redis) : new MemoryRevocationStore(),
     },
-    RevocationList,
   ],
-  exports: [REPLAY_STORE, REVOCATION_STORE, RevocationList],
+  exports: [REPLAY_STORE, REVOCATION_STORE],
 })
 export class StoresModule implements OnApplicationShutdown {
   constructor(@Optional() @Inject(REDIS_CONNECTION) private readonly redis: RedisConnection | null) {}

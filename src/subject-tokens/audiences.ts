@@ -1,5 +1,5 @@
 import type { ClientConfig } from '../clients/client.config.js';
-import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
+import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 
 /**
  * `aud` values under which a presented access token or JWT may reach actbridge through this client:
@@ -9,7 +9,7 @@ import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
  * namespace; at another issuer, only by the identifiers its anchor maps it to (`client_ids`), since
  * that issuer's names are its own business.
  */
-export function acceptedAudiences(anchor: TrustAnchor, client: ClientConfig): string[] {
+export function acceptedAudiences(anchor: JwtTrustAnchor, client: ClientConfig): string[] {
   return anchor.self
     ? [...anchor.audiences, client.client_id]
     : [...anchor.audiences, ...(anchor.clientIds.get(client.client_id) ?? [])];
@@ -19,6 +19,6 @@ export function acceptedAudiences(anchor: TrustAnchor, client: ClientConfig): st
  * The presenting client's identifiers at this issuer, which an ID token issued to it carries as `aud`
  * (and `azp`): the anchor's `client_ids` entry for it, or else its own client_id.
  */
-export function clientIdsAtIssuer(anchor: TrustAnchor, client: ClientConfig): readonly string[] {
+export function clientIdsAtIssuer(anchor: JwtTrustAnchor, client: ClientConfig): readonly string[] {
   return anchor.clientIds.get(client.client_id) ?? [client.client_id];
 }

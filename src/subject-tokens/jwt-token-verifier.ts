@@ -3,22 +3,23 @@ import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type Protect
 import type { ClientConfig } from '../clients/client.config.js';
 import { verifyJwt } from '../jose/jwt-verify.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
-import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
+import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { foreignShape, foreignTypKind } from '../jose/jwt-kinds.js';
 import { tokenRejected } from '../oauth/token-rejection.js';
 import { tokenTypeName } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
+import { clock } from '../common/clock.js';
 
 /** What distinguishes one JWT token type from another. */
 export interface JwtTypeRules {
   readonly tokenType: string;
   /** Accepted JOSE `typ` values, normalised (lower case, no `application/`); '' stands for "no typ". */
-  acceptedTyp(anchor: TrustAnchor): readonly string[];
+  acceptedTyp(anchor: JwtTrustAnchor): readonly string[];
   /** `aud` values this token must carry at least one of; `typ` is the token's, normalised. */
-  acceptedAudiences(anchor: TrustAnchor, client: ClientConfig, typ: string): readonly string[];
+  acceptedAudiences(anchor: JwtTrustAnchor, client: ClientConfig, typ: string): readonly string[];
   /** Type-specific checks after signature and standard claims (e.g. `azp` of an ID token). */
-  check?(claims: JWTPayload, client: ClientConfig, fail: (message: string) => never, anchor: TrustAnchor): void;
+  check?(claims: JWTPayload, client: ClientConfig, fail: (message: string) => never, anchor: JwtTrustAnchor): void;
   /** Claims this type requires beyond `exp` and `sub`. */
   readonly requiredClaims?: readonly string[];
   /** The refusal when no `aud` is accepted (default: names actbridge or the client). */
@@ -29,7 +30,7 @@ export interface JwtTypeRules {
  * Refuses a token presented as a type its issuer does not issue (the anchor's `token_types`), before
  * anything else is looked at.
  */
-export function refuseUnissuedType(anchor: TrustAnchor, tokenType: string, fail: (message: string) => never): void {
+export function refuseUnissuedType(anchor: JwtTrustAnchor, tokenType: string, fail: (message: string) => never): void {
   if (!anchor.tokenTypes.includes(tokenType)) {
     fail(
       `type ${tokenTypeName(tokenType)} is not accepted from issuer ${anchor.issuer} (it issues ${anchor.tokenTypes
@@ -108,7 +109,7 @@ export class JwtTokenVerifier {
       return fail(...describeVerificationError(error, header));
     }
 
-    const now = Math.floor(Date.now() / 1000);
+    const now = clock.seconds();
     if (typeof claims.iat === 'number' && claims.iat > now + anchor.clockSkew) fail('was issued in the future (iat)');
     // RFC 7523 §3 item 4 (and RFC 8725 §3.10's caution for every JWT): an expiry unreasonably far ahead.
     if (claims.exp! - now > anchor.maxTokenLifetime + anchor.clockSkew) {
@@ -135,13 +136,7 @@ export class JwtTokenVerifier {
     return {
       tokenType: rules.tokenType,
       principal: { sub: claims.sub!, iss: originalIssuer(claims, anchor) },
-      anchor: {
-        name: anchor.name,
-        issuer: anchor.issuer,
-        trustedForChains: anchor.trustedForChains,
-        self: anchor.self,
-        ...(anchor.attestation === undefined ? {} : { attestation: anchor.attestation }),
-      },
+      anchor,
       claims,
       scope: scopeOf(claims, fail),
       expiresAt: claims.exp!,
@@ -163,7 +158,7 @@ export function normaliseTyp(typ: unknown): string | undefined {
  * Tokens actbridge issued carry the subject's original issuer in `sub_id` (RFC 9493 iss_sub); that is
  * believed only from actbridge itself, so a chain keeps naming the principal in its own namespace.
  */
-function originalIssuer(claims: JWTPayload, anchor: TrustAnchor): string {
+function originalIssuer(claims: JWTPayload, anchor: JwtTrustAnchor): string {
   const subId = claims.sub_id as { format?: unknown; iss?: unknown; sub?: unknown } | undefined;
   if (anchor.self && subId?.format === 'iss_sub' && typeof subId.iss === 'string' && subId.sub === claims.sub) {
     return subId.iss;

@@ -3,12 +3,13 @@ import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
 import { IntrospectionFailedError, IntrospectionUnavailableError } from '../trust-anchors/token-introspector.js';
-import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
+import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { acceptedAudiences } from './audiences.js';
 import { refuseUnissuedType } from './jwt-token-verifier.js';
 import { tokenParameter, tokenRejected } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
+import { clock } from '../common/clock.js';
 
 /** Longest opaque token sent to an introspection endpoint. */
 export const MAX_OPAQUE_TOKEN_LENGTH = 4096;
@@ -22,7 +23,7 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
  */
 @Injectable()
 export class OpaqueAccessTokenValidator {
-  async validate(token: string, context: ValidationContext, anchor: TrustAnchor): Promise<ValidatedToken> {
+  async validate(token: string, context: ValidationContext, anchor: JwtTrustAnchor): Promise<ValidatedToken> {
     const fail = (message: string, detail?: string): never => {
       throw tokenRejected(context.role, message, detail);
     };
@@ -52,19 +53,14 @@ export class OpaqueAccessTokenValidator {
       anchor,
       client: context.client,
       requireTokenType: anchor.introspection!.requireTokenType,
-      now: Math.floor(Date.now() / 1000),
+      now: clock.seconds(),
     });
     if (typeof checked === 'string') return fail(checked);
     const claims = checked;
     return {
       tokenType: TokenTypes.accessToken,
       principal: { sub: claims.sub!, iss: anchor.issuer },
-      anchor: {
-        name: anchor.name,
-        issuer: anchor.issuer,
-        trustedForChains: anchor.trustedForChains,
-        self: anchor.self,
-      },
+      anchor,
       claims,
       scope: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : undefined,
       expiresAt: claims.exp!,
@@ -76,7 +72,7 @@ export class OpaqueAccessTokenValidator {
 
 export interface IntrospectionCheckContext {
   readonly anchor: Pick<
-    TrustAnchor,
+    JwtTrustAnchor,
     'issuer' | 'audiences' | 'clientIds' | 'self' | 'clockSkew' | 'maxTokenAge' | 'maxTokenLifetime'
   >;
   readonly client: ClientConfig;
@@ -144,7 +140,7 @@ export function checkIntrospection(
   if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) {
     return 'introspection has no aud';
   }
-  const accepted = acceptedAudiences(anchor as TrustAnchor, ctx.client);
+  const accepted = acceptedAudiences(anchor as JwtTrustAnchor, ctx.client);
   if (!audiences.some((aud) => accepted.includes(aud))) {
     return `audience is not accepted: it must name actbridge or client ${ctx.client.client_id}`;
   }

@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../../test/support/saml-idp.js';
 import type { ClientConfig } from '../clients/client.config.js';
-import type { StsConfig } from '../config/sts-config.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { SamlAnchorConfig } from '../saml/saml-anchor.config.js';
-import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { KeyService } from '../keys/key-service.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { Saml2Validator } from './saml2.validator.js';
 
@@ -27,20 +28,17 @@ beforeAll(async () => {
       attributes: { groups: GROUPS },
     }),
   });
-  const sts = {
-    server: {
-      issuer: ISSUER,
-      clockSkew: 30,
-      upstreamTimeoutMs: 1000,
-      jwksCooldown: 1,
-      jwksMaxAge: 60,
-      jwksMaxStale: 60,
-    },
-    anchors: [{ name: 'idp', file: 'idp.yaml', config }],
-    clients: [],
-  } as unknown as StsConfig;
-  const registry = new SamlAnchorRegistry(sts);
-  validator = new Saml2Validator(sts, registry, new MemoryReplayStore());
+  const server = {
+    issuer: ISSUER,
+    clockSkew: 30,
+    upstreamTimeoutMs: 1000,
+    jwksCooldown: 1,
+    jwksMaxAge: 60,
+    jwksMaxStale: 60,
+  } as ServerConfig;
+  const keys = { algorithms: ['ES256'], verificationKeys: async () => undefined } as unknown as KeyService;
+  const registry = new TrustAnchorRegistry(server, 'production', [{ name: 'idp', file: 'idp.yaml', config }], keys);
+  validator = new Saml2Validator(server, registry, new MemoryReplayStore());
 });
 
 describe('Saml2Validator', () => {
@@ -85,9 +83,8 @@ describe('Saml2Validator', () => {
   });
 
   it('fails closed (503) when the replay store is down', async () => {
-    const sts = { server: { issuer: ISSUER } } as unknown as StsConfig;
-    const registry = (validator as unknown as { anchors: SamlAnchorRegistry }).anchors;
-    const failing = new Saml2Validator(sts, registry, {
+    const registry = (validator as unknown as { anchors: TrustAnchorRegistry }).anchors;
+    const failing = new Saml2Validator({ issuer: ISSUER } as ServerConfig, registry, {
       consume: () => Promise.reject(new Error('connection refused')),
     });
     await expect(

@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
-import { SamlAnchorRegistry } from '../trust-anchors/saml-anchor-registry.js';
-import type { SamlAnchor } from '../trust-anchors/saml-anchor.js';
+import type { SamlTrustAnchor } from '../trust-anchors/trust-anchor.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import {
   checkAssertion,
   checkDestination,
@@ -21,6 +20,8 @@ import type { SubjectTokenValidator } from './subject-token-validator.js';
 import { tokenParameter, tokenRejected } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { clock } from '../common/clock.js';
 
 /**
  * `urn:ietf:params:oauth:token-type:saml2` (RFC 8693 §3), also the `assertion` of the RFC 7522
@@ -38,11 +39,11 @@ export class Saml2Validator implements SubjectTokenValidator {
   private readonly audiences: readonly string[];
 
   constructor(
-    @Inject(STS_CONFIG) config: StsConfig,
-    private readonly anchors: SamlAnchorRegistry,
+    @Inject(SERVER_CONFIG) server: ServerConfig,
+    private readonly anchors: TrustAnchorRegistry,
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
   ) {
-    const { issuer, samlSpEntityId } = config.server;
+    const { issuer, samlSpEntityId } = server;
     const spEntityId = samlSpEntityId ?? issuer;
     this.tokenEndpoint = endpointUrl(issuer, TOKEN_ENDPOINT_PATH);
     this.audiences = [...new Set([spEntityId, issuer, this.tokenEndpoint])];
@@ -62,7 +63,7 @@ export class Saml2Validator implements SubjectTokenValidator {
   private async validateSaml(token: string, context: ValidationContext): Promise<ValidatedToken> {
     const xml = decodeSamlToken(token);
     const envelope = inspectEnvelope(parseStrictXml(xml));
-    const anchor = this.anchors.find(envelope.issuer);
+    const anchor = this.anchors.findSaml(envelope.issuer);
     if (!anchor) {
       throw new SamlRejected(
         'issuer is not trusted',
@@ -84,7 +85,7 @@ export class Saml2Validator implements SubjectTokenValidator {
     // From here on, only the Assertion the signature covered is read (no signature-wrapping confusion).
     const facts = readAssertion(verified);
     const verdict = checkAssertion(facts, {
-      now: Math.floor(Date.now() / 1000),
+      now: clock.seconds(),
       clockSkew: anchor.clockSkew,
       issuer: anchor.entityId,
       audiences: this.audiences,
@@ -97,7 +98,7 @@ export class Saml2Validator implements SubjectTokenValidator {
     return {
       tokenType: this.tokenType,
       principal: { sub: facts.nameId.value, iss: anchor.entityId },
-      anchor: { name: anchor.name, issuer: anchor.entityId, trustedForChains: false, self: false },
+      anchor,
       claims: flatten(attributes),
       nameId: facts.nameId,
       attributes,
@@ -110,7 +111,12 @@ export class Saml2Validator implements SubjectTokenValidator {
   }
 
   /** RFC 7522 §3 item 6: single use of the assertion ID until it expires; fail closed without the store. */
-  private async consumeOnce(anchor: SamlAnchor, id: string, until: number, context: ValidationContext): Promise<void> {
+  private async consumeOnce(
+    anchor: SamlTrustAnchor,
+    id: string,
+    until: number,
+    context: ValidationContext,
+  ): Promise<void> {
     const key = `saml2:${createHash('sha256').update(`${anchor.entityId}\n${id}`).digest('base64url')}`;
     let fresh: boolean;
     try {
@@ -129,7 +135,7 @@ export class Saml2Validator implements SubjectTokenValidator {
 /** Attributes keyed by the anchor's friendly names (`attributes:` renames), the others by their Name. */
 function renamed(
   attributes: Readonly<Record<string, readonly string[]>>,
-  anchor: SamlAnchor,
+  anchor: SamlTrustAnchor,
 ): Record<string, readonly string[]> {
   return Object.fromEntries(
     Object.entries(attributes).map(([name, values]) => [anchor.attributeRenames.get(name) ?? name, values]),

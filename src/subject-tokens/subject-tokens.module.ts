@@ -5,6 +5,7 @@ import { IdTokenValidator } from './id-token.validator.js';
 import { JwtTokenVerifier } from './jwt-token-verifier.js';
 import { JwtValidator } from './jwt.validator.js';
 import { OpaqueAccessTokenValidator } from './opaque-access-token.js';
+import { RevocationList } from './revocation-check.js';
 import { Saml1Validator } from './saml1.validator.js';
 import { Saml2Validator } from './saml2.validator.js';
 import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
@@ -25,7 +26,8 @@ const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator, Saml2V
       useFactory: (...validators: SubjectTokenValidator[]) => validators,
     },
     SubjectTokenValidators,
+    RevocationList,
   ],
-  exports: [SubjectTokenValidators, JwtTokenVerifier],
+  exports: [SubjectTokenValidators, JwtTokenVerifier, RevocationList],
 })
 export class SubjectTokensModule {}

@@ -1,4 +1,5 @@
 import type { TokenRole } from '../oauth/token-rejection.js';
+import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 
@@ -21,14 +22,8 @@ export interface ValidationContext {
 export interface ValidatedToken {
   readonly tokenType: string;
   readonly principal: Principal;
-  readonly anchor: {
-    readonly name: string;
-    readonly issuer: string;
-    readonly trustedForChains: boolean;
-    readonly self: boolean;
-    /** The anchor's attestation label, if it declares one (recorded as `act.attested_by`). */
-    readonly attestation?: string;
-  };
+  /** The trust anchor that vouched for it: its keys verified it, its policy decides what it gets. */
+  readonly anchor: TrustAnchor;
   /** JWT claims; for a SAML assertion, the attributes flattened (single value → string, several → array). */
   readonly claims: Readonly<JWTPayload>;
   /** SAML only: the Subject's NameID and its Format. */

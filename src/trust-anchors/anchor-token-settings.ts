@@ -1,8 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { ClientConfig } from '../clients/client.config.js';
 import { resolveBeside } from '../config/config-files.js';
-import { configFailure } from '../config/validate-config.js';
-import type { LoadedTrustAnchor } from '../config/sts-config.js';
 import { foreignTypKind } from '../jose/jwt-kinds.js';
 import { SecretValue } from './secret-value.js';
 import type { TrustAnchorConfig } from './trust-anchor.config.js';
@@ -64,33 +61,4 @@ export function checkTokenSettings(
     if (secret === '') problems.push(['introspection.client_secret_file', `${path} is empty`]);
   }
   return { problems, introspectionSecret: secret ? new SecretValue(secret) : undefined };
-}
-
-/**
- * Checks that anchors name registered clients (`client_ids` keys, `introspection.clients`) and that
- * no client is bound to two introspecting anchors: an opaque token carries no issuer, so a client
- * with two bindings would make the routing ambiguous.
- */
-export function checkAnchorClientRefs(anchors: readonly LoadedTrustAnchor[], clients: readonly ClientConfig[]): void {
-  const known = new Set(clients.map((c) => c.client_id));
-  const boundTo = new Map<string, string>();
-  for (const anchor of anchors) {
-    const problems: Problems = [];
-    for (const clientId of Object.keys(anchor.config.client_ids)) {
-      if (!known.has(clientId)) problems.push([`client_ids.${clientId}`, `no client "${clientId}" is registered`]);
-    }
-    (anchor.config.introspection?.clients ?? []).forEach((clientId, i) => {
-      const at = `introspection.clients[${i}]`;
-      if (!known.has(clientId)) problems.push([at, `no client "${clientId}" is registered`]);
-      const other = boundTo.get(clientId);
-      if (other) {
-        problems.push([
-          at,
-          `client "${clientId}" is already bound to ${other}: an opaque token's issuer would be ambiguous`,
-        ]);
-      }
-      boundTo.set(clientId, anchor.file);
-    });
-    if (problems.length > 0) throw configFailure(anchor.file, problems);
-  }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { stringify } from 'yaml';
-import { loadTrustAnchors } from '../config/sts-config.js';
+import { loadTrustAnchors } from './anchor-loader.js';
 
 let dir: string;
 let cert: string;

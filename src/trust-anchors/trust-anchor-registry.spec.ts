@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../config/config-error.js';
 import { loadServerConfig } from '../config/server-config.js';
-import type { StsConfig } from '../config/sts-config.js';
 import type { KeyService } from '../keys/key-service.js';
 import { TrustAnchorRegistry } from './trust-anchor-registry.js';
 import { TrustAnchorConfig } from './trust-anchor.config.js';
@@ -15,16 +14,12 @@ const keys = {
 
 function registry(env: Record<string, string>, anchors: Record<string, Partial<TrustAnchorConfig>>) {
   const server = loadServerConfig({ ISSUER, ...env });
-  const config = {
-    server,
-    anchors: Object.entries(anchors).map(([name, fields]) => ({
-      name,
-      file: `${name}.yaml`,
-      config: Object.assign(new TrustAnchorConfig(), { audiences: [ISSUER], jwks: { keys: [] } }, fields),
-    })),
-    clients: [],
-  } as unknown as StsConfig;
-  return new TrustAnchorRegistry(config, keys);
+  const files = Object.entries(anchors).map(([name, fields]) => ({
+    name,
+    file: `${name}.yaml`,
+    config: Object.assign(new TrustAnchorConfig(), { audiences: [ISSUER], jwks: { keys: [] } }, fields),
+  }));
+  return new TrustAnchorRegistry(server, 'production', files, keys);
 }
 
 describe('the presented-token lifetime bound', () => {

@@ -1,56 +1,61 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
-import { STS_CONFIG, type LoadedTrustAnchor, type StsConfig } from '../config/sts-config.js';
-import { KeyService } from '../keys/key-service.js';
 import type { ServerMetadata } from 'openid-client';
+import { RUN_MODE, type RunMode } from '../config/run-mode.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { KeyService } from '../keys/key-service.js';
 import { TOKEN_TYPE_NAMES, TokenTypes } from '../oauth/token-types.js';
+import { ANCHOR_FILES, type LoadedTrustAnchor } from './anchor-loader.js';
 import { discoverServerMetadata, introspectionEndpointOf, jwksUriOf } from './oidc-discovery.js';
 import { RemoteJwks, remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
+import { RemoteSamlMetadata } from './remote-saml-metadata.js';
 import { TokenIntrospector } from './token-introspector.js';
-import type { TrustAnchor } from './trust-anchor.js';
+import type { JwtTrustAnchor, SamlTrustAnchor, TrustAnchor } from './trust-anchor.js';
 import { DEFAULT_ANCHOR_ALGORITHMS } from './trust-anchor.config.js';
 
-/** The trusted issuers, looked up by exact `iss`. */
+/**
+ * The trusted issuers, one runtime object per anchor file (plus actbridge itself), looked up by exact
+ * `iss` (JWT issuers) or entity ID (SAML IdPs): the two namespaces never answer for each other.
+ */
 @Injectable()
 export class TrustAnchorRegistry implements OnApplicationBootstrap {
   private readonly logger = new Logger('TrustAnchors');
-  private readonly byIssuer = new Map<string, TrustAnchor>();
-  private readonly remote: Array<{ name: string; jwks: RemoteJwks }> = [];
+  private readonly jwtIssuers = new Map<string, JwtTrustAnchor>();
+  private readonly samlIdps = new Map<string, SamlTrustAnchor>();
   /** client_id → the one anchor whose opaque access tokens that client may present (introspection.clients). */
-  private readonly introspectingFor = new Map<string, TrustAnchor>();
+  private readonly introspectingFor = new Map<string, JwtTrustAnchor>();
+  private readonly policy: RemoteJwksPolicy;
 
-  constructor(@Inject(STS_CONFIG) config: StsConfig, keys: KeyService) {
-    const { server } = config;
-    const policy = remoteJwksPolicy(server);
-    // actbridge's own tokens come back as subject tokens in delegation chains.
-    this.byIssuer.set(server.issuer, {
-      name: 'actbridge',
-      issuer: server.issuer,
-      audiences: [server.issuer],
-      algorithms: keys.algorithms,
-      accessTokenTyp: ['at+jwt'],
-      trustedForChains: true,
-      clockSkew: server.clockSkew,
-      maxTokenAge: undefined,
-      maxTokenLifetime: server.maxPresentedTokenLifetime,
-      developmentOnly: false,
-      keys: keys.verificationKeys,
-      usable: () => true,
-      warmUp: async () => undefined,
-      self: true,
-      // actbridge issues RFC 9068 access tokens, requested as access_token or jwt; never ID tokens.
-      tokenTypes: [TokenTypes.accessToken, TokenTypes.jwt],
-      clientIds: new Map(),
-    });
-    for (const anchor of config.anchors) {
-      if (anchor.config.kind === 'saml') continue; // SAML IdPs: SamlAnchorRegistry
-      // loadStsConfig refuses these in production; never trust one there, whatever the caller.
-      if (anchor.config.development_only && config.mode !== 'development') continue;
-      const built = this.build(anchor, policy, server);
-      this.byIssuer.set(anchor.config.issuer, built);
+  constructor(
+    @Inject(SERVER_CONFIG) private readonly server: ServerConfig,
+    @Inject(RUN_MODE) mode: RunMode,
+    @Inject(ANCHOR_FILES) files: readonly LoadedTrustAnchor[],
+    keys: KeyService,
+  ) {
+    this.policy = remoteJwksPolicy(server);
+    this.jwtIssuers.set(server.issuer, selfAnchor(server, keys));
+    for (const file of files) {
+      // The loader refuses these in production; never trust one there, whatever the caller.
+      if (file.config.development_only && mode !== 'development') continue;
+      if (file.config.kind === 'saml') {
+        this.samlIdps.set(file.config.issuer, this.samlAnchor(file));
+        continue;
+      }
+      const anchor = this.jwtAnchor(file);
+      this.jwtIssuers.set(anchor.issuer, anchor);
       // The loader guarantees a client is bound to at most one introspecting anchor.
-      for (const clientId of anchor.config.introspection?.clients ?? []) this.introspectingFor.set(clientId, built);
+      for (const clientId of file.config.introspection?.clients ?? []) this.introspectingFor.set(clientId, anchor);
     }
+  }
+
+  /** The JWT issuer `issuer` (actbridge's own included), or undefined when it is not trusted. */
+  find(issuer: string): JwtTrustAnchor | undefined {
+    return this.jwtIssuers.get(issuer);
+  }
+
+  /** The SAML IdP with entity ID `entityId`, or undefined when it is not trusted. */
+  findSaml(entityId: string): SamlTrustAnchor | undefined {
+    return this.samlIdps.get(entityId);
   }
 
   /**
@@ -58,33 +63,30 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
    * names no issuer: the presenting client's binding is the only thing that routes it, so it is never
    * sent to more than this one endpoint.
    */
-  introspectingAnchorFor(clientId: string): TrustAnchor | undefined {
+  introspectingAnchorFor(clientId: string): JwtTrustAnchor | undefined {
     return this.introspectingFor.get(clientId);
   }
 
-  /** The anchor vouching for `issuer`, or undefined when the issuer is not trusted. */
-  find(issuer: string): TrustAnchor | undefined {
-    return this.byIssuer.get(issuer);
-  }
-
+  /** Every anchor, actbridge's own first. */
   get anchors(): TrustAnchor[] {
-    return [...this.byIssuer.values()];
+    return [...this.jwtIssuers.values(), ...this.samlIdps.values()];
   }
 
   /** Fetches remote keys in the background so the first exchange does not wait; never blocks startup. */
   onApplicationBootstrap(): void {
-    for (const anchor of this.byIssuer.values()) {
-      if (!anchor.self)
-        this.logger.log(
-          `trusting ${anchor.name}: ${anchor.issuer}${anchor.developmentOnly ? ' (development only)' : ''}`,
-        );
+    for (const anchor of this.anchors) {
+      if (anchor.self) continue;
+      const what = anchor.kind === 'saml' ? 'SAML IdP ' : '';
+      this.logger.log(
+        `trusting ${what}${anchor.name}: ${anchor.issuer}${anchor.developmentOnly ? ' (development only)' : ''}`,
+      );
+      void anchor.warmUp();
     }
-    for (const { jwks } of this.remote) void jwks.warmUp();
   }
 
-  private build(anchor: LoadedTrustAnchor, policy: RemoteJwksPolicy, server: StsConfig['server']): TrustAnchor {
-    const { config, name } = anchor;
-    const timeoutMs = server.upstreamTimeoutMs;
+  private jwtAnchor(file: LoadedTrustAnchor): JwtTrustAnchor {
+    const { config, name } = file;
+    const timeoutMs = this.server.upstreamTimeoutMs;
     // One discovery document per anchor serves both its jwks_uri and its introspection_endpoint;
     // retried (paced by the callers) until it first succeeds.
     let metadata: Promise<ServerMetadata> | undefined;
@@ -97,18 +99,19 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       );
       return metadata;
     };
-    const remote = config.jwks ? undefined : this.remoteKeys(anchor, policy, discover);
-    const introspection = this.introspector(anchor, discover, timeoutMs);
+    const remote = config.jwks ? undefined : this.remoteKeys(file, discover);
+    const introspection = this.introspector(file, discover, timeoutMs);
     return {
+      kind: 'jwt',
       name,
       issuer: config.issuer,
       audiences: config.audiences,
       algorithms: config.algorithms ?? DEFAULT_ANCHOR_ALGORITHMS,
       accessTokenTyp: config.access_token_typ,
       trustedForChains: config.trusted_for_chains,
-      clockSkew: config.clock_skew ?? server.clockSkew,
+      clockSkew: config.clock_skew ?? this.server.clockSkew,
       maxTokenAge: config.max_token_age,
-      maxTokenLifetime: config.max_token_lifetime ?? server.maxPresentedTokenLifetime,
+      maxTokenLifetime: config.max_token_lifetime ?? this.server.maxPresentedTokenLifetime,
       developmentOnly: config.development_only,
       keys: remote ? remote.getKey : createLocalJWKSet(config.jwks as JSONWebKeySet),
       // An anchor for opaque tokens only is usable through its introspection endpoint.
@@ -127,15 +130,57 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
       ),
       introspection,
       attestation: config.attestation,
+      policy: file.policy,
+      jwtBearer: config.jwt_bearer,
+      idJag: config.id_jag,
+    };
+  }
+
+  private samlAnchor(file: LoadedTrustAnchor): SamlTrustAnchor {
+    const { config, name } = file;
+    const saml = config.saml!;
+    let certificates: () => Promise<readonly string[]>;
+    let usable: () => boolean;
+    let warmUp: () => Promise<void> = async () => undefined;
+    if (saml.metadata_url !== undefined) {
+      const remote = new RemoteSamlMetadata(new URL(saml.metadata_url), config.issuer, this.policy, name);
+      certificates = () => remote.certificates();
+      usable = () => remote.usable();
+      warmUp = () => remote.warmUp();
+    } else {
+      const pems = Object.freeze([...saml.resolvedCertificates!]);
+      certificates = async () => pems;
+      usable = () => true;
+    }
+    return {
+      kind: 'saml',
+      name,
+      issuer: config.issuer,
+      entityId: config.issuer,
+      clockSkew: config.clock_skew ?? this.server.clockSkew,
+      developmentOnly: config.development_only,
+      trustedForChains: false,
+      attestation: config.attestation,
+      policy: file.policy,
+      self: false,
+      allowUnsignedAssertionInSignedResponse: saml.allow_unsigned_assertion_in_signed_response,
+      canonicalization: saml.canonicalization,
+      maxAssertionLifetime: saml.max_assertion_lifetime,
+      attributeRenames: new Map(
+        Object.entries(saml.attributes ?? {}).map(([friendly, attrName]) => [attrName, friendly]),
+      ),
+      certificates,
+      usable,
+      warmUp,
     };
   }
 
   private introspector(
-    anchor: LoadedTrustAnchor,
+    file: LoadedTrustAnchor,
     discover: () => Promise<ServerMetadata>,
     timeoutMs: number,
   ): TokenIntrospector | undefined {
-    const { config, name, introspectionSecret } = anchor;
+    const { config, name, introspectionSecret } = file;
     const settings = config.introspection;
     if (!settings || !introspectionSecret) return undefined;
     const configured = settings.endpoint ? new URL(settings.endpoint) : undefined;
@@ -152,20 +197,37 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     });
   }
 
-  private remoteKeys(
-    anchor: LoadedTrustAnchor,
-    policy: RemoteJwksPolicy,
-    discover: () => Promise<ServerMetadata>,
-  ): RemoteJwks {
-    const { config, name } = anchor;
-    let located: URL | undefined = config.jwks_uri ? new URL(config.jwks_uri) : undefined;
+  private remoteKeys(file: LoadedTrustAnchor, discover: () => Promise<ServerMetadata>): RemoteJwks {
+    let located: URL | undefined = file.config.jwks_uri ? new URL(file.config.jwks_uri) : undefined;
     const locate = async (): Promise<URL> => {
       // Discovery runs until it first succeeds; RemoteJwks's cooldown paces the retries.
       located ??= jwksUriOf(await discover());
       return located;
     };
-    const jwks = new RemoteJwks(locate, policy, name);
-    this.remote.push({ name, jwks });
-    return jwks;
+    return new RemoteJwks(locate, this.policy, file.name);
   }
+}
+
+/** actbridge's own tokens come back as subject tokens in delegation chains. */
+function selfAnchor(server: ServerConfig, keys: KeyService): JwtTrustAnchor {
+  return {
+    kind: 'jwt',
+    name: 'actbridge',
+    issuer: server.issuer,
+    audiences: [server.issuer],
+    algorithms: keys.algorithms,
+    accessTokenTyp: ['at+jwt'],
+    trustedForChains: true,
+    clockSkew: server.clockSkew,
+    maxTokenAge: undefined,
+    maxTokenLifetime: server.maxPresentedTokenLifetime,
+    developmentOnly: false,
+    keys: keys.verificationKeys,
+    usable: () => true,
+    warmUp: async () => undefined,
+    self: true,
+    // actbridge issues RFC 9068 access tokens, requested as access_token or jwt; never ID tokens.
+    tokenTypes: [TokenTypes.accessToken, TokenTypes.jwt],
+    clientIds: new Map(),
+  };
 }

@@ -1,9 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SamlAnchorRegistry } from './saml-anchor-registry.js';
 import { TrustAnchorRegistry } from './trust-anchor-registry.js';
 
-@Module({
-  providers: [TrustAnchorRegistry, SamlAnchorRegistry],
-  exports: [TrustAnchorRegistry, SamlAnchorRegistry],
-})
+@Module({ providers: [TrustAnchorRegistry], exports: [TrustAnchorRegistry] })
 export class TrustAnchorsModule {}

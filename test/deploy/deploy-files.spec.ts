@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair } from 'jose';
 import { parse, parseAllDocuments } from 'yaml';
 import { envSettingNames } from '../../src/config/server-config.js';
-import { loadStsConfig } from '../../src/config/sts-config.js';
+import { loadStsConfig } from '../../src/app/sts-config.js';
 import { ROOT } from '../support/server-process.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import { loadStsConfig } from '../../src/config/sts-config.js';
+import { loadStsConfig } from '../../src/app/sts-config.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { hashClientSecret } from '../../src/client-auth/client-secret.js';
+import { hashClientSecret } from '../../src/clients/client-secret.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 import { freePort } from '../support/free-port.js';
 import { createTestIssuer } from '../support/test-issuer.js';

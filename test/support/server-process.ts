@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { stringify } from 'yaml';
-import { hashClientSecret } from '../../src/client-auth/client-secret.js';
+import { hashClientSecret } from '../../src/clients/client-secret.js';
 import { createTestIssuer, type TestIssuer } from './test-issuer.js';
 
 /** The repository root, where `dist/` and `npm start` live. */

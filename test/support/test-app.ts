@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { stringify } from 'yaml';
-import { createApp } from '../../src/app.factory.js';
+import { createApp } from '../../src/app/app.factory.js';
 import { MemoryAuditSink } from '../../src/audit/audit-sink.js';
 import type { RunMode } from '../../src/config/run-mode.js';
-import { loadStsConfig, type StsConfig } from '../../src/config/sts-config.js';
+import { loadStsConfig, type StsConfig } from '../../src/app/sts-config.js';
 import { freePort } from './free-port.js';
 
 export interface TestAppOptions {

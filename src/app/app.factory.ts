@@ -6,17 +6,19 @@ import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { ConfigError } from './config/config-error.js';
-import { loadSigningKeys, type SigningKeySet } from './keys/signing-keys.loader.js';
-import { StreamAuditSink, type AuditSink } from './audit/audit-sink.js';
-import type { ServerConfig } from './config/server-config.js';
-import type { StsConfig } from './config/sts-config.js';
-import { issuerPathRewriter } from './oauth/endpoint-paths.js';
-import { answerHttpClientError } from './http/http-client-error.js';
-import { limitConnectionsPerAddress } from './http/connection-limit.js';
-import { Drain } from './http/drain.js';
-import { httpTimeoutOptions } from './http/http-timeouts.js';
-import { registerFormBodyParser } from './http/form-body.js';
+import { ConfigError } from '../config/config-error.js';
+import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
+import { StreamAuditSink, type AuditSink } from '../audit/audit-sink.js';
+import type { ServerConfig } from '../config/server-config.js';
+import type { StsConfig } from './sts-config.js';
+import { issuerPathRewriter } from '../oauth/endpoint-paths.js';
+import { answerHttpClientError } from '../http/http-client-error.js';
+import { limitConnectionsPerAddress } from '../http/connection-limit.js';
+import { Drain } from '../http/drain.js';
+import { registerRoutes } from '../http/route-registry.js';
+import { ROUTE_PROVIDERS } from './routes.js';
+import { httpTimeoutOptions } from '../http/http-timeouts.js';
+import { registerFormBodyParser } from '../http/form-body.js';
 
 export interface CreateAppOptions {
   /** Where audit lines go (default: AUDIT_LOG). */
@@ -56,6 +58,10 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   drain.register(fastify);
   drain.track(fastify.server);
   limitConnectionsPerAddress(fastify.server, server.maxConnectionsPerAddress);
+  registerRoutes(
+    fastify,
+    ROUTE_PROVIDERS.flatMap((provider) => app.get(provider).routes()),
+  );
   // No Nest signal handlers: only SIGTERM and SIGINT stop the server, through installShutdown (main.ts).
   await app.init();
   return app;

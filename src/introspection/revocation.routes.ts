@@ -1,5 +1,6 @@
-import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { REVOCATION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
@@ -15,8 +16,8 @@ import { readPresentedToken } from './presented-token.js';
  * token is dead anyway. Tokens that are not live actbridge access tokens get the plain 200 §2.2 asks
  * for: there is nothing to revoke. Revocation does not reach tokens already exchanged from this one.
  */
-@Controller()
-export class RevocationController {
+@Injectable()
+export class RevocationRoutes implements RouteProvider {
   constructor(
     private readonly clients: ClientAuthenticator,
     private readonly tokens: IssuedTokens,
@@ -24,11 +25,23 @@ export class RevocationController {
     private readonly audit: AuditTrail,
   ) {}
 
-  @Post(REVOCATION_ENDPOINT_PATH)
-  @HttpCode(200)
-  @Header('cache-control', 'no-store')
-  @Header('pragma', 'no-cache')
-  async revoke(@Req() request: FastifyRequest): Promise<void> {
+  routes(): HttpRoute[] {
+    return [
+      {
+        name: 'revocation',
+        method: 'POST',
+        path: REVOCATION_ENDPOINT_PATH,
+        headers: NO_STORE,
+        // RFC 7009 §2.2: an empty 200 whether or not there was anything to revoke.
+        handle: async (request, reply) => {
+          await this.revoke(request);
+          return reply.code(200).send();
+        },
+      },
+    ];
+  }
+
+  private async revoke(request: FastifyRequest): Promise<void> {
     const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
     // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
     if (!claims) return;

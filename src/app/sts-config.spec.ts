@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from './config-error.js';
-import { loadClients, loadTrustAnchors } from './sts-config.js';
+import { ConfigError } from '../config/config-error.js';
+import { loadClients } from '../clients/clients-loader.js';
+import { loadTrustAnchors } from '../trust-anchors/anchor-loader.js';
 
 const ISSUER = 'https://sts.example.com';
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
-import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { HttpRoute, RouteProvider } from '../http/http-route.js';
 import { CLIENT_AUTH_METHODS } from '../clients/client.config.js';
-import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
 import { ID_JAG_GRANT_PROFILE } from '../id-jag/id-jag.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import { DpopVerifier } from '../dpop/dpop-verifier.js';
@@ -15,18 +15,19 @@ import {
   REVOCATION_ENDPOINT_PATH,
   TOKEN_ENDPOINT_PATH,
 } from '../oauth/endpoint-paths.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 
 /**
  * Authorization server metadata (RFC 8414), also served at the OpenID Connect discovery location so
  * that OIDC-only tooling (openid-client's default) finds it. actbridge has no authorization endpoint:
  * response_types_supported is empty, truthfully.
  */
-@Controller()
-export class MetadataController {
+@Injectable()
+export class MetadataRoutes implements RouteProvider {
   private readonly document: Readonly<Record<string, unknown>>;
 
-  constructor(@Inject(STS_CONFIG) config: StsConfig, dispatcher: GrantDispatcher, dpop: DpopVerifier) {
-    const { issuer } = config.server;
+  constructor(@Inject(SERVER_CONFIG) server: ServerConfig, dispatcher: GrantDispatcher, dpop: DpopVerifier) {
+    const { issuer } = server;
     this.document = {
       issuer,
       token_endpoint: endpointUrl(issuer, TOKEN_ENDPOINT_PATH),
@@ -51,15 +52,12 @@ export class MetadataController {
     };
   }
 
-  @Get(OAUTH_METADATA_PATH)
-  @Header('cache-control', 'public, max-age=300')
-  oauthMetadata(): Readonly<Record<string, unknown>> {
-    return this.document;
-  }
-
-  @Get(OIDC_METADATA_PATH)
-  @Header('cache-control', 'public, max-age=300')
-  openidConfiguration(): Readonly<Record<string, unknown>> {
-    return this.document;
+  routes(): HttpRoute[] {
+    const headers = { 'cache-control': 'public, max-age=300' };
+    const handle = () => this.document;
+    return [
+      { name: 'metadata', method: 'GET', path: OAUTH_METADATA_PATH, headers, handle },
+      { name: 'metadata', method: 'GET', path: OIDC_METADATA_PATH, headers, handle },
+    ];
   }
 }

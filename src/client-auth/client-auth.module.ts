@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
-import { PrivateKeyJwtVerifier } from '../client-auth/private-key-jwt.js';
-import { ClientRegistry } from './client-registry.js';
+import { ClientRegistry } from '../clients/client-registry.js';
+import { ClientAuthenticator } from './client-authenticator.js';
+import { PrivateKeyJwtVerifier } from './private-key-jwt.js';
 
 /** The client registry and token-endpoint client authentication. */
 @Module({
   providers: [ClientRegistry, PrivateKeyJwtVerifier, ClientAuthenticator],
   exports: [ClientRegistry, ClientAuthenticator],
 })
-export class ClientsModule {}
+export class ClientAuthModule {}

@@ -1,9 +1,10 @@
-import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
-import { AnchorHealth } from './anchor-health.js';
 import { Drain } from '../http/drain.js';
+import type { HttpRoute, RouteProvider } from '../http/http-route.js';
+import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
 import { REPLAY_STORE, type ReplayStore, type ReplayStoreHealth } from '../stores/replay-store.js';
+import { AnchorHealth } from './anchor-health.js';
 
 /**
  * Probes for orchestrators. Liveness: the process answers HTTP. Readiness: it can also serve every
@@ -11,23 +12,23 @@ import { REPLAY_STORE, type ReplayStore, type ReplayStoreHealth } from '../store
  * least one trust anchor has usable keys (without one, every exchange would be refused), and it is
  * not shutting down.
  */
-@Controller()
-export class HealthController {
+@Injectable()
+export class HealthRoutes implements RouteProvider {
   constructor(
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
     private readonly anchors: AnchorHealth,
     private readonly drain: Drain,
   ) {}
 
-  @Get(LIVENESS_PATH)
-  @Header('cache-control', 'no-store')
-  live(): { status: 'live' } {
-    return { status: 'live' };
+  routes(): HttpRoute[] {
+    const headers = { 'cache-control': 'no-store' };
+    return [
+      { name: 'liveness', method: 'GET', path: LIVENESS_PATH, headers, handle: () => ({ status: 'live' }) },
+      { name: 'readiness', method: 'GET', path: READINESS_PATH, headers, handle: (_, reply) => this.ready(reply) },
+    ];
   }
 
-  @Get(READINESS_PATH)
-  @Header('cache-control', 'no-store')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<{
+  private async ready(reply: FastifyReply): Promise<{
     status: 'ready' | 'not_ready';
     replay_store: ReplayStoreHealth;
     trust_anchors: { usable: number; configured: number };

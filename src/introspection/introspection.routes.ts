@@ -1,5 +1,6 @@
-import { Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { INTROSPECTION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { RevocationList } from '../subject-tokens/revocation-check.js';
@@ -16,19 +17,27 @@ const REPEATED_CLAIMS = ['iss', 'sub', 'sub_id', 'aud', 'client_id', 'scope', 'a
  * or `resource_audiences`, i.e. a resource server). Everything else, like expired, revoked, foreign or
  * malformed tokens, is `{"active": false}` (RFC 7662 §2.2), so the endpoint cannot be used to scan.
  */
-@Controller()
-export class IntrospectionController {
+@Injectable()
+export class IntrospectionRoutes implements RouteProvider {
   constructor(
     private readonly clients: ClientAuthenticator,
     private readonly tokens: IssuedTokens,
     private readonly revocations: RevocationList,
   ) {}
 
-  @Post(INTROSPECTION_ENDPOINT_PATH)
-  @HttpCode(200)
-  @Header('cache-control', 'no-store')
-  @Header('pragma', 'no-cache')
-  async introspect(@Req() request: FastifyRequest): Promise<Record<string, unknown>> {
+  routes(): HttpRoute[] {
+    return [
+      {
+        name: 'introspection',
+        method: 'POST',
+        path: INTROSPECTION_ENDPOINT_PATH,
+        headers: NO_STORE,
+        handle: (request) => this.introspect(request),
+      },
+    ];
+  }
+
+  private async introspect(request: FastifyRequest): Promise<Record<string, unknown>> {
     const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
     if (!claims || !isPartyTo(claims, client)) return { active: false };
     if (await this.revocations.isRevoked(claims.jti)) return { active: false };

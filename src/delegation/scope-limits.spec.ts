@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { InvalidScope, OAuthError } from '../oauth/oauth-error.js';
-import { narrowScope } from './scope-narrowing.js';
+import type { ClientConfig } from '../clients/client.config.js';
+import { narrowScope as narrow } from '../oauth/scope.js';
+import { clientLimit, subjectLimit } from './scope-limits.js';
+
+/** A token exchange's limits without a policy rule: the client's scopes, then the subject token's. */
+function narrowScope(requested: string[] | undefined, subject: string[] | undefined, client: string[]): string[] {
+  return narrow(requested, [
+    clientLimit({ scopes: client } as ClientConfig),
+    ...(subject === undefined ? [] : [subjectLimit(subject)]),
+  ]);
+}
 
 interface Row {
   name: string;

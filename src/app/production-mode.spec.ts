@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from './sts-config.js';
 
 const HASH = '$scrypt$ln=15,r=8,p=1$IyzQ3FdSIcELzuWGbOYT9A$YCRur73xcSy0M3ywCNjY1eeASkVWWKWEB2hRrIpy8lw';

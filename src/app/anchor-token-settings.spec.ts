@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { loadStsConfig } from '../config/sts-config.js';
+import { loadStsConfig } from './sts-config.js';
 
 /** Startup validation of `token_types`, `client_ids`, `introspection` (through the real loader). */
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
-import { loadTrustAnchorFiles } from '../config/sts-config.js';
-import type { SubjectView } from '../delegation/subject-view.js';
+import { loadTrustAnchorFiles } from './anchor-loader.js';
+import { type SubjectView } from '../policy/subject-view.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'actbridge-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

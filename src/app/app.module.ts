@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { ConfigModule } from './config.module.js';
+import type { StsConfig } from './sts-config.js';
+import { HealthModule } from '../health/health.module.js';
+import { IntrospectionModule } from '../introspection/introspection.module.js';
+import { KeysModule } from '../keys/keys.module.js';
+import type { SigningKeySet } from '../keys/signing-keys.loader.js';
+import { MetadataModule } from '../metadata/metadata.module.js';
+import { OAuthErrorsModule } from '../http/oauth-errors.module.js';
+import { ServerModule } from '../http/server.module.js';
+import { StoresModule } from '../stores/stores.module.js';
+import { TokenEndpointModule } from '../token-endpoint/token-endpoint.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: StsConfig, auditSink: AuditSink, keys: SigningKeySet): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        AuditModule.forRoot(auditSink),
+        OAuthErrorsModule,
+        ServerModule,
+        StoresModule,
+        KeysModule.forRoot(keys),
+        TokenEndpointModule,
+        MetadataModule,
+        HealthModule,
+        IntrospectionModule,
+      ],
+    };
+  }
+}

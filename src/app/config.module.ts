@@ -1,0 +1,24 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { CLIENT_CONFIGS } from '../clients/clients-loader.js';
+import { RUN_MODE } from '../config/run-mode.js';
+import { SERVER_CONFIG } from '../config/server-config.js';
+import { STORE_WINDOWS } from '../stores/single-use-window.js';
+import { ANCHOR_FILES } from '../trust-anchors/anchor-loader.js';
+import { storeWindows } from './store-windows.js';
+import type { StsConfig } from './sts-config.js';
+
+/** The validated configuration, injectable in parts: each module asks only for what it reads. */
+@Global()
+@Module({})
+export class ConfigModule {
+  static forRoot(config: StsConfig): DynamicModule {
+    const providers = [
+      { provide: SERVER_CONFIG, useValue: config.server },
+      { provide: RUN_MODE, useValue: config.mode },
+      { provide: ANCHOR_FILES, useValue: config.anchors },
+      { provide: CLIENT_CONFIGS, useValue: config.clients },
+      { provide: STORE_WINDOWS, useValue: storeWindows(config) },
+    ];
+    return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
+  }
+}

@@ -1,0 +1,26 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * One HTTP route, served by Fastify directly (Nest is the dependency-injection container, not the
+ * router): the token endpoint is on the hot path, and every route is served the same way. A handler
+ * returns the response body or throws; errors are answered by the one error mapping
+ * (oauth-exception.filter.ts) through Fastify's error handler.
+ */
+export interface HttpRoute {
+  /** What the endpoint is, for messages: `the token endpoint accepts POST only`. */
+  readonly name: string;
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** Response headers set before the handler runs (cache control, content type). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Refusals at this route leave an audit line (the token endpoint's). */
+  readonly audited?: boolean;
+  handle(request: FastifyRequest, reply: FastifyReply): unknown;
+}
+
+/** A provider of routes; the application registers every one of them (app/routes.ts). */
+export interface RouteProvider {
+  routes(): readonly HttpRoute[];
+}
+
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;

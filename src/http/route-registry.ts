@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import { InvalidRequest } from '../oauth/oauth-error.js';
+import type { HttpRoute } from './http-route.js';
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** Route options read by the error mapping. */
+export interface RouteConfig {
+  readonly audited?: boolean;
+}
+
+/**
+ * Registers `routes` on Fastify, and for each path a 405 with `Allow` for every method it does not
+ * serve (RFC 9110 §15.5.6): the answer comes from the route table, not from matching URLs afterwards.
+ */
+export function registerRoutes(fastify: FastifyInstance, routes: readonly HttpRoute[]): void {
+  const byPath = new Map<string, HttpRoute[]>();
+  for (const route of routes) {
+    byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
+    const headers = route.headers;
+    fastify.route({
+      method: route.method,
+      url: route.path,
+      config: { audited: route.audited ?? false } satisfies RouteConfig,
+      // A GET route answers HEAD as Fastify does by default.
+      handler: headers
+        ? (request, reply) => {
+            void reply.headers(headers);
+            return route.handle(request, reply);
+          }
+        : (request, reply) => route.handle(request, reply),
+    });
+  }
+  for (const [path, served] of byPath) {
+    const allowed = served.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]));
+    const allow = allowed.join(', ');
+    const name = served[0]!.name;
+    const audited = served.some((r) => r.audited);
+    const others = METHODS.filter((m) => !allowed.includes(m));
+    fastify.route({
+      method: others,
+      url: path,
+      config: { audited } satisfies RouteConfig,
+      handler: () => {
+        throw new InvalidRequest(
+          `the ${name} endpoint accepts ${allowed.filter((m) => m !== 'HEAD').join(', ')} only`,
+          {
+            status: 405,
+            headers: { allow },
+          },
+        );
+      },
+    });
+  }
+}
