@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { envReferenceMarkdown, REFERENCE_END, REFERENCE_START } from './config-reference.js';
 
-describe('README environment reference', () => {
+describe('docs/configuration.md environment reference', () => {
   it('matches the ServerConfig declarations (run `npm run docs:config` after changing a setting)', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const block = readme.slice(readme.indexOf(REFERENCE_START) + REFERENCE_START.length, readme.indexOf(REFERENCE_END));
+    const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const block = page.slice(page.indexOf(REFERENCE_START) + REFERENCE_START.length, page.indexOf(REFERENCE_END));
     expect(cells(block)).toEqual(cells(envReferenceMarkdown()));
   });
 });
