@@ -1,5 +1,6 @@
 import { basename, resolve } from 'node:path';
 import { ClientConfig, ClientsFile } from '../clients/client.config.js';
+import { mcpProfileConfigProblems } from '../id-jag/mcp-profile.js';
 import { compileAnchorPolicy, type AnchorPolicy } from '../policy/anchor-policy.js';
 import { checkAnchorClientRefs, checkTokenSettings } from '../trust-anchors/anchor-token-settings.js';
 import type { SecretValue } from '../trust-anchors/secret-value.js';
@@ -161,6 +162,7 @@ function idJagProblems(
       problems.push([`${at}.targets[${i}].audience`, "is actbridge's own issuer; an ID-JAG must cross a domain"]);
     }
   });
+  problems.push(...mcpProfileConfigProblems(policy, at));
   return problems;
 }
 

@@ -15,6 +15,7 @@ import { TokenTypes } from '../subject-tokens/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { ID_JAG_TYP } from './id-jag.js';
 import type { IdJagAnchorConfig } from './id-jag-anchor.config.js';
+import { mcpResourceProblem } from './mcp-profile.js';
 
 const fail = (message: string, detail?: string): never => {
   throw tokenRejected('assertion', message, detail);
@@ -86,6 +87,10 @@ export class IdJagAssertionProfile implements AssertionProfile {
     checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
 
     const resourceCeiling = resourceClaim(token.claims.resource);
+    if (section.profile === 'mcp') {
+      const problem = mcpResourceProblem(resourceCeiling);
+      if (problem) fail(problem);
+    }
 
     // §4.4.4: re-presentable until exp by default; single use when the anchor says so.
     if (section.jti === 'single_use') {

@@ -15,10 +15,11 @@ import {
 } from '../oauth-errors/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../subject-tokens/token-types.js';
-import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
 import type { GrantContext, TokenResponse } from '../token-endpoint/grant-handler.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from './id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from './id-jag-policy.js';
+import { checkMcpIdJagRequest } from './mcp-profile.js';
 
 /**
  * IdP role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.3): a token exchange with
@@ -56,6 +57,7 @@ export class IdJagIssuer {
       );
     }
     if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
+    if (client.id_jag.profile === 'mcp') checkMcpIdJagRequest(request, client.id_jag, client.client_id);
 
     const subject = await this.validateSubject(request, client);
     audit.subject = subject.principal;
@@ -141,13 +143,20 @@ export class IdJagIssuer {
    */
   private async validateSubject(request: TokenExchangeRequest, client: ClientConfig): Promise<ValidatedToken> {
     const type = request.subject_token_type;
+    // A SAML assertion issued to the client's own service provider, when it has one (§4.3.3).
+    const sp = client.id_jag?.saml_sp;
+    const context: ValidationContext = {
+      role: 'subject',
+      client,
+      ...(sp && { samlServiceProvider: { entityId: sp.entity_id, acsUrls: sp.acs_urls } }),
+    };
     if (!this.validators.supportedTypes.includes(type)) {
       // No validator for it (yet): the dispatcher's own invalid_request, naming what is supported.
-      return this.validators.validate(type, request.subject_token, { role: 'subject', client });
+      return this.validators.validate(type, request.subject_token, context);
     }
     let subject: ValidatedToken;
     try {
-      subject = await this.validators.validate(type, request.subject_token, { role: 'subject', client });
+      subject = await this.validators.validate(type, request.subject_token, context);
     } catch (error) {
       if (error instanceof OAuthError && error.error === 'invalid_request') {
         throw new InvalidGrant(error.description, { detail: error.detail, cause: error });
