@@ -93,7 +93,7 @@ async function startActbridge(side: Side, all: Origins): Promise<Actbridge> {
 /** The fields of an audit line that tell the story; the whole line is JSON with more (request_id, ip, jti...). */
 function auditSummary(line: string): string {
   const record = JSON.parse(line) as Record<string, unknown>;
-  const keys = ['event', 'client_id', 'subject', 'rule', 'audience', 'scope', 'issued_token_type', 'error'];
+  const keys = ['event', 'client_id', 'subject', 'rule', 'audience', 'resource', 'scope', 'issued_token_type', 'error'];
   return JSON.stringify(Object.fromEntries(keys.filter((k) => record[k] !== undefined).map((k) => [k, record[k]])));
 }
 

@@ -77,6 +77,7 @@ export class IdJagIssuer {
     if (expiresAt <= now) throw new InvalidGrant('subject_token has expired');
 
     audit.audience = [decision.target.audience];
+    if (decision.resources.length > 0) audit.resource = [...decision.resources];
     audit.scope = scope.join(' ');
     audit.ttl = expiresAt - now;
     const principal = policy?.subject ?? subject.principal;

@@ -326,6 +326,7 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
         subject: { sub: 'alice', iss: upstream.issuer },
         rule: 'sso/engineering',
         audience: [mcpAs.issuer],
+        resource: [todos.resource],
         scope: 'todos.read todos.write',
         issued_token_type: ID_JAG,
         jti: idJag.payload.jti,
