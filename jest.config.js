@@ -12,7 +12,12 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   // Source imports carry the `.js` extension NodeNext requires; jest resolves the `.ts` file.
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The examples import the package's own `actbridge/verify` export: the sources, as for every spec.
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^actbridge/verify$': '<rootDir>/src/verify/index.ts',
+    '^actbridge/verify/nest$': '<rootDir>/src/verify/nest.ts',
+  },
   transform: {
     '^.+\\.ts$': ['@swc/jest', swcTypeScript],
     // `cookie` is ESM-only but is require()d by light-my-request (Fastify inject); jest's CommonJS

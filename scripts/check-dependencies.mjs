@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 
 const SRC = 'src';
-const IMPORT = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -73,7 +74,10 @@ for (const component of cycles) {
   console.error(`folder cycle: ${component.join(', ')}`);
   for (const from of component) {
     for (const [to, imports] of edges.get(from) ?? []) {
-      if (component.includes(to)) console.error(`  ${from} -> ${to}: ${imports.slice(0, 3).join('; ')}${imports.length > 3 ? ` (+${imports.length - 3})` : ''}`);
+      if (component.includes(to))
+        console.error(
+          `  ${from} -> ${to}: ${imports.slice(0, 3).join('; ')}${imports.length > 3 ? ` (+${imports.length - 3})` : ''}`,
+        );
     }
   }
 }

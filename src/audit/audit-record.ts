@@ -32,6 +32,8 @@ export interface AuditRecord {
   /** Assertion grants: the format of the presented `assertion` (a token type URI: saml2; id-jag or jwt for jwt-bearer). */
   assertion_type?: string;
   audience?: string[];
+  /** ID-JAG: the RFC 8707 resources it names (for MCP, the MCP server), behind `audience`. */
+  resource?: string[];
   scope?: string;
   ttl?: number;
   jti?: string;

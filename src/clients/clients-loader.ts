@@ -1,6 +1,7 @@
 import { readJwksFile, readYamlFile } from '../config/config-files.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
+import { mcpProfileConfigProblems } from '../id-jag/mcp-profile.js';
 import { ClientConfig, ClientsFile } from './client.config.js';
 
 /** The registered clients (injection token). */
@@ -67,5 +68,6 @@ function idJagProblems(
       problems.push([`${at}.targets[${i}].audience`, "is actbridge's own issuer; an ID-JAG must cross a domain"]);
     }
   });
+  problems.push(...mcpProfileConfigProblems(policy, at));
   return problems;
 }

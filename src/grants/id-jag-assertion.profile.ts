@@ -14,6 +14,7 @@ import { tokenRejected } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
+import { mcpResourceProblem } from '../id-jag/mcp-profile.js';
 
 const fail = (message: string, detail?: string): never => {
   throw tokenRejected('assertion', message, detail);
@@ -82,6 +83,10 @@ export class IdJagAssertionProfile implements AssertionProfile {
     checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
 
     const resourceCeiling = resourceClaim(token.claims.resource);
+    if (section.profile === 'mcp') {
+      const problem = mcpResourceProblem(resourceCeiling);
+      if (problem) fail(problem);
+    }
 
     // §4.4.4: re-presentable until exp by default; single use when the anchor says so.
     if (section.jti === 'single_use') {

@@ -9,10 +9,11 @@ import { recordIssuance } from '../audit/audit-record.js';
 import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
-import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
 import type { GrantContext, TokenResponse } from './grant-handler.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
+import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
 
 /**
  * IdP role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.3): a token exchange with
@@ -50,6 +51,7 @@ export class IdJagIssuer {
       );
     }
     if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
+    if (client.id_jag.profile === 'mcp') checkMcpIdJagRequest(request, client.id_jag, client.client_id);
 
     const subject = await asInvalidGrant(() => this.validateSubject(request, client));
     audit.subject = subject.principal;
@@ -76,6 +78,7 @@ export class IdJagIssuer {
         audit,
       ),
     );
+    if (decision.resources.length > 0) audit.resource = [...decision.resources];
     // ID-JAG §9.8: with a DPoP proof, the ID-JAG is bound to its key (cnf.jkt); the resource AS then
     // requires a proof by that key when it is redeemed. token_type stays N_A.
     const claims = {
@@ -104,11 +107,18 @@ export class IdJagIssuer {
    */
   private async validateSubject(request: TokenExchangeRequest, client: ClientConfig): Promise<ValidatedToken> {
     const type = request.subject_token_type;
+    // A SAML assertion issued to the client's own service provider, when it has one (§4.3.3).
+    const sp = client.id_jag?.saml_sp;
+    const context: ValidationContext = {
+      role: 'subject',
+      client,
+      ...(sp && { samlServiceProvider: { entityId: sp.entity_id, acsUrls: sp.acs_urls } }),
+    };
     if (!this.validators.supportedTypes.includes(type)) {
       // No validator for it (yet): the dispatcher's own invalid_request, naming what is supported.
-      return this.validators.validate(type, request.subject_token, { role: 'subject', client });
+      return this.validators.validate(type, request.subject_token, context);
     }
-    const subject = await this.validators.validate(type, request.subject_token, { role: 'subject', client });
+    const subject = await this.validators.validate(type, request.subject_token, context);
     if (!IDENTITY_ASSERTION_TYPES.includes(subject.tokenType)) {
       throw new InvalidGrant('subject_token is not an identity assertion');
     }

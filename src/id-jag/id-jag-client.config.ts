@@ -5,6 +5,7 @@ import {
   ArrayNotEmpty,
   ArrayUnique,
   IsArray,
+  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -14,6 +15,8 @@ import {
 } from 'class-validator';
 import { IsSecureUrl } from '../config/config-validators.js';
 import { SCOPE_TOKEN } from '../oauth/scope.js';
+import { ID_JAG_PROFILES, type IdJagProfile } from './mcp-profile.js';
+import { SamlServiceProviderConfig } from './saml-service-provider.config.js';
 
 /**
  * One resource authorization server a client may obtain ID-JAGs for (the XAA policy an admin writes:
@@ -48,6 +51,20 @@ export class IdJagTargetConfig {
 
 /** A client's `id_jag:` section: present only for clients allowed to request ID-JAGs. */
 export class IdJagClientConfig {
+  /**
+   * `mcp`: MCP Enterprise-Managed Authorization (docs/mcp-ema.md): every request names exactly one
+   * `resource` (the MCP server) besides its `audience`, and a SAML subject needs `saml_sp`.
+   */
+  @IsOptional()
+  @IsIn(ID_JAG_PROFILES)
+  profile?: IdJagProfile;
+
+  /** The client's SAML service provider, when its users sign in to it by SAML (their assertions are addressed to it). */
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => SamlServiceProviderConfig)
+  saml_sp?: SamlServiceProviderConfig;
+
   /** Lifetime of this client's ID-JAGs, seconds (default ID_JAG_TTL; never beyond the subject's `exp`). */
   @IsOptional()
   @IsInt()

@@ -384,3 +384,57 @@ describe('checkDestination (SAML Bindings §3.5.5.2)', () => {
     );
   });
 });
+
+describe("checkAssertion / checkDestination: an SSO assertion issued to a client's service provider", () => {
+  const SP = 'https://chat.example/saml';
+  const ACS = 'https://chat.example/saml/acs';
+  const spCtx: AssertionCheckContext = {
+    ...ctx,
+    audiences: [SP],
+    acsUrls: [ACS],
+    proxyAudiences: ctx.audiences,
+  };
+  const toSp: AssertionFacts = {
+    ...facts,
+    confirmations: [{ method: BEARER, data: { notOnOrAfter: NOW + 300, recipient: ACS } }],
+    conditions: { ...facts.conditions!, audienceRestrictions: [[SP]] },
+  };
+  const withRestrictions = (proxyRestrictions: NonNullable<AssertionFacts['conditions']>['proxyRestrictions']) => ({
+    ...toSp,
+    conditions: { ...toSp.conditions!, proxyRestrictions },
+  });
+
+  it('accepts its Audience and ACS Recipient, and a ProxyRestriction naming actbridge', () => {
+    expect(checkAssertion(toSp, spCtx).expiresAt).toBe(NOW + 300);
+    expect(checkAssertion(withRestrictions([{ count: 1, audiences: ['https://sts.example'] }]), spCtx).expiresAt).toBe(
+      NOW + 300,
+    );
+  });
+
+  it.each<[string, AssertionFacts, string]>([
+    ['an assertion addressed to actbridge', facts, `audience is not accepted: its AudienceRestriction must name ${SP}`],
+    [
+      'the token endpoint as Recipient',
+      { ...toSp, confirmations: [{ method: BEARER, data: { notOnOrAfter: NOW + 300, recipient: ENDPOINT } }] },
+      "bearer SubjectConfirmation Recipient is not the client's assertion consumer service",
+    ],
+    [
+      'a ProxyRestriction naming only the client',
+      withRestrictions([{ count: 1, audiences: [SP] }]),
+      'ProxyRestriction does not allow actbridge: its Audience list must name https://sts.example/saml',
+    ],
+  ])('refuses %s', (_name, input, message) => {
+    expect(rejection(() => checkAssertion(input, spCtx))).toBe(message);
+  });
+
+  it('accepts a signed Response delivered to the ACS, refuses one delivered here', () => {
+    const response = (destination: string) =>
+      parseStrictXml(
+        `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0" Destination="${destination}"/>`,
+      ).documentElement;
+    expect(() => checkDestination(response(ACS), ENDPOINT, [ACS])).not.toThrow();
+    expect(rejection(() => checkDestination(response(ENDPOINT), ENDPOINT, [ACS]))).toBe(
+      "Response Destination is not the client's assertion consumer service",
+    );
+  });
+});

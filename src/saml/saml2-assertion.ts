@@ -263,6 +263,13 @@ export interface AssertionCheckContext {
   readonly audiences: readonly string[];
   /** The token endpoint URL: the only accepted SubjectConfirmationData Recipient. */
   readonly recipient: string;
+  /**
+   * An SSO assertion issued to a client's service provider, not to actbridge (`audiences` then names that
+   * SP): its Recipient must be one of these ACS URLs instead of the token endpoint.
+   */
+  readonly acsUrls?: readonly string[];
+  /** Names a ProxyRestriction's Audience list must include (default `audiences`): actbridge, which issues on its basis. */
+  readonly proxyAudiences?: readonly string[];
   readonly maxLifetime: number;
 }
 
@@ -334,11 +341,12 @@ function checkProxyRestriction(proxyRestrictions: readonly ProxyRestrictionFacts
   if (proxyRestrictions.length === 0) return;
   if (proxyRestrictions.length > 1) throw new SamlRejected('has more than one ProxyRestriction');
   const [{ count, audiences }] = proxyRestrictions as [ProxyRestrictionFacts];
+  const names = ctx.proxyAudiences ?? ctx.audiences;
   if (count === 0) throw new SamlRejected('ProxyRestriction forbids issuing a token on its basis (Count="0")');
-  if (audiences.length > 0 && !audiences.some((aud) => ctx.audiences.includes(aud))) {
+  if (audiences.length > 0 && !audiences.some((aud) => names.includes(aud))) {
     throw new SamlRejected(
-      `ProxyRestriction does not allow actbridge: its Audience list must name ${ctx.audiences[0]}`,
-      `proxy audiences ${JSON.stringify(audiences).slice(0, 300)} not in ${JSON.stringify(ctx.audiences)}`,
+      `ProxyRestriction does not allow actbridge: its Audience list must name ${names[0]}`,
+      `proxy audiences ${JSON.stringify(audiences).slice(0, 300)} not in ${JSON.stringify(names)}`,
     );
   }
 }
@@ -359,11 +367,14 @@ function proxyRestriction(el: XmlElement): ProxyRestrictionFacts {
  * i.e. this token endpoint; otherwise the IdP signed it for another service provider. Absent is
  * allowed (SAML Core §3.2.2: optional). An unsigned Response's Destination says nothing and is not read.
  */
-export function checkDestination(response: XmlElement, tokenEndpoint: string): void {
+export function checkDestination(response: XmlElement, tokenEndpoint: string, acsUrls?: readonly string[]): void {
   const destination = attr(response, 'Destination');
-  if (destination !== undefined && destination !== tokenEndpoint) {
+  // An SSO Response issued to a client's service provider was received at its ACS, not here.
+  if (destination !== undefined && !(acsUrls ?? [tokenEndpoint]).includes(destination)) {
     throw new SamlRejected(
-      `Response Destination is not this token endpoint (${tokenEndpoint})`,
+      acsUrls
+        ? "Response Destination is not the client's assertion consumer service"
+        : `Response Destination is not this token endpoint (${tokenEndpoint})`,
       `Destination ${JSON.stringify(destination.slice(0, 300))}`,
     );
   }
@@ -372,13 +383,16 @@ export function checkDestination(response: XmlElement, tokenEndpoint: string): v
 function confirmationProblem(
   confirmation: SubjectConfirmationFacts,
   conditionsExpire: boolean,
-  { now, clockSkew: skew, recipient }: AssertionCheckContext,
+  { now, clockSkew: skew, recipient, acsUrls }: AssertionCheckContext,
 ): string | undefined {
   const data = confirmation.data;
   if (!data)
     return conditionsExpire ? undefined : 'has no SubjectConfirmationData (and Conditions has no NotOnOrAfter)';
   if (data.recipient === undefined) return 'has no Recipient';
-  if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
+  if (acsUrls) {
+    // SAML Profiles §4.1.4.3: the Recipient is the ACS the SP received it at.
+    if (!acsUrls.includes(data.recipient)) return "Recipient is not the client's assertion consumer service";
+  } else if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
   if (data.notOnOrAfter === undefined) return 'has no NotOnOrAfter';
   if (data.notOnOrAfter <= now - skew) return 'has expired (NotOnOrAfter)';
   if (data.notBefore !== undefined && data.notBefore > now + skew) return 'is not yet valid (NotBefore)';

@@ -80,7 +80,10 @@ export class Saml2Validator implements SubjectTokenValidator {
       throw error;
     }
     const verified = verifySamlSignature(envelope, anchor, certificates);
-    if (envelope.responseSigned) checkDestination(envelope.response!, this.tokenEndpoint);
+    // An SSO assertion the client received (context.samlServiceProvider) is addressed to the client's
+    // SP, not to actbridge; actbridge still issues on its basis, so a ProxyRestriction must allow it.
+    const sp = context.samlServiceProvider;
+    if (envelope.responseSigned) checkDestination(envelope.response!, this.tokenEndpoint, sp?.acsUrls);
 
     // From here on, only the Assertion the signature covered is read (no signature-wrapping confusion).
     const facts = readAssertion(verified);
@@ -88,8 +91,9 @@ export class Saml2Validator implements SubjectTokenValidator {
       now: clock.seconds(),
       clockSkew: anchor.clockSkew,
       issuer: anchor.entityId,
-      audiences: this.audiences,
+      audiences: sp ? [sp.entityId] : this.audiences,
       recipient: this.tokenEndpoint,
+      ...(sp && { acsUrls: sp.acsUrls, proxyAudiences: this.audiences }),
       maxLifetime: anchor.maxAssertionLifetime,
     });
     await this.consumeOnce(anchor, facts.id, verdict.replayUntil, context);

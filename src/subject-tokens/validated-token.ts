@@ -13,6 +13,12 @@ export interface ValidationContext {
   readonly role: TokenRole;
   /** The authenticated client presenting the token. */
   readonly client: ClientConfig;
+  /**
+   * SAML only: the service provider the assertion must be addressed to (Audience, Recipient, a signed
+   * Response's Destination) instead of actbridge: an SSO assertion the client itself received, as
+   * ID-JAG §4.3.3 requires of an identity assertion presented for an ID-JAG.
+   */
+  readonly samlServiceProvider?: { readonly entityId: string; readonly acsUrls: readonly string[] };
 }
 
 /**

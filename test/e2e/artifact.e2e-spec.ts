@@ -38,7 +38,15 @@ describe('the runtime artifact (production dependencies only)', () => {
     for (const name of Object.keys(pkg.dependencies))
       expect(existsSync(join(artifact, 'node_modules', name))).toBe(true);
     // Dev-only packages that nothing at runtime depends on.
-    for (const name of ['jest', 'typescript', '@swc/core', 'oidc-provider', 'samlify', '@sinonjs/fake-timers']) {
+    for (const name of [
+      'jest',
+      'typescript',
+      '@swc/core',
+      'oidc-provider',
+      'samlify',
+      '@sinonjs/fake-timers',
+      '@modelcontextprotocol/sdk',
+    ]) {
       expect(existsSync(join(artifact, 'node_modules', name))).toBe(false);
     }
   });
