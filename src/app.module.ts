@@ -9,6 +9,8 @@ import { KeysModule } from './keys/keys.module.js';
 import type { SigningKeySet } from './keys/signing-keys.loader.js';
 import { MetadataModule } from './metadata/metadata.module.js';
 import { OAuthErrorsModule } from './oauth-errors/oauth-errors.module.js';
+import { PlaygroundModule } from './playground/playground.module.js';
+import { playgroundEnabled } from './playground/playground-settings.js';
 import { ServerModule } from './server/server.module.js';
 import { StoresModule } from './stores/stores.module.js';
 import { TokenEndpointModule } from './token-endpoint/token-endpoint.module.js';
@@ -29,6 +31,7 @@ export class AppModule {
         MetadataModule,
         HealthModule,
         IntrospectionModule,
+        ...(playgroundEnabled(config) ? [PlaygroundModule] : []),
       ],
     };
   }
