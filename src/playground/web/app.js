@@ -14,6 +14,10 @@ const $ = (id) => document.getElementById(id);
 const words = (value) => value.split(/\s+/).filter(Boolean);
 const base = () => new URL('.', document.baseURI);
 
+/** Requests answered so far (a test waits for the count to move). */
+let answered = 0;
+const answer = () => (document.body.dataset.answered = String(++answered));
+
 const state = {
   settings: undefined,
   /** Development: the configured clients (policy only) and the published demo secrets that work. */
@@ -268,6 +272,7 @@ async function onExchange(event) {
     result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
   } finally {
     button.disabled = false;
+    answer();
   }
 }
 
@@ -403,6 +408,7 @@ async function onIssueIdJag(event) {
     result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
   } finally {
     button.disabled = false;
+    answer();
   }
 }
 
@@ -441,6 +447,7 @@ async function onRedeemIdJag(event) {
     result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
   } finally {
     button.disabled = false;
+    answer();
   }
 }
 

@@ -2,9 +2,9 @@
 import { actorsOutermostFirst } from './jwt.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const NODE_W = 200;
+const NODE_W = 176;
 const NODE_H = 78;
-const GAP = 46;
+const GAP = 30;
 const PAD = 8;
 
 /** Nodes in the order the delegation happened: the subject, then each actor, the current one last. */
@@ -24,31 +24,32 @@ export function chainNodes(claims) {
 
 /**
  * A figure with the SVG picture and, for screen readers, the same chain as an ordered list.
- * `width`: the room available, in CSS pixels; the nodes go in a row when they fit, else in a column.
+ * `width`: the room available, in CSS pixels; the nodes run in rows that wrap (one column when narrow).
  */
 export function chainFigure(claims, width) {
   const nodes = chainNodes(claims);
-  const horizontal = nodes.length * NODE_W + (nodes.length - 1) * GAP + 2 * PAD <= Math.max(width, NODE_W + 2 * PAD);
+  const perRow = Math.max(1, Math.min(nodes.length, Math.floor((width - 2 * PAD + GAP) / (NODE_W + GAP))));
+  const rows = Math.ceil(nodes.length / perRow);
+  const at = (i) => ({ x: PAD + (i % perRow) * (NODE_W + GAP), y: PAD + Math.floor(i / perRow) * (NODE_H + GAP) });
   const figure = document.createElement('figure');
   figure.className = 'chain';
   const svg = document.createElementNS(SVG, 'svg');
   svg.id = 'act-chain';
-  const w = horizontal ? nodes.length * NODE_W + (nodes.length - 1) * GAP + 2 * PAD : NODE_W + 2 * PAD + 90;
-  const h = horizontal ? NODE_H + 2 * PAD : nodes.length * NODE_H + (nodes.length - 1) * GAP + 2 * PAD;
+  const w = perRow * NODE_W + (perRow - 1) * GAP + 2 * PAD;
+  const h = rows * NODE_H + (rows - 1) * GAP + 2 * PAD;
   svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
   svg.setAttribute('width', String(w));
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-labelledby', 'act-chain-title');
+  svg.dataset.perRow = String(perRow);
   const title = document.createElementNS(SVG, 'title');
   title.id = 'act-chain-title';
   title.textContent = describe(nodes);
   svg.append(title, arrowMarker());
 
   nodes.forEach((node, i) => {
-    const x = horizontal ? PAD + i * (NODE_W + GAP) : PAD;
-    const y = horizontal ? PAD : PAD + i * (NODE_H + GAP);
-    if (i > 0) svg.append(edge(horizontal, x, y));
-    svg.append(nodeGroup(node, i, x, y));
+    if (i > 0) svg.append(edge(at(i - 1), at(i)));
+    svg.append(nodeGroup(node, i, at(i).x, at(i).y));
   });
   figure.append(svg, textAlternative(nodes));
   const caption = document.createElement('figcaption');
@@ -56,7 +57,7 @@ export function chainFigure(claims, width) {
   caption.textContent =
     nodes.length === 1
       ? 'No act claim: nobody acts for the subject (impersonation or a plain token).'
-      : 'Arrows point from whom an actor acts for to the actor. The outermost act (thick border) is the current actor.';
+      : 'Each arrow points from whom an actor acts for to the actor; the outermost act (thick border) is the current actor.';
   figure.append(caption);
   return figure;
 }
@@ -93,28 +94,23 @@ function nodeGroup(node, index, x, y) {
         ? `current actor · act ${index}`
         : `actor · act ${index}`;
   g.append(text('role', role, x + 10, y + 16));
-  g.append(text('sub', shorten(node.sub, 24), x + 10, y + 36));
-  if (node.iss) g.append(text('iss', `iss ${shorten(node.iss, 28)}`, x + 10, y + 54));
-  if (node.attested_by) g.append(text('attested', `attested by ${shorten(node.attested_by, 20)}`, x + 10, y + 70));
+  g.append(text('sub', shorten(node.sub, 20), x + 10, y + 36));
+  if (node.iss) g.append(text('iss', `iss ${shorten(node.iss, 24)}`, x + 10, y + 54));
+  if (node.attested_by) g.append(text('attested', `attested by ${shorten(node.attested_by, 16)}`, x + 10, y + 70));
   return g;
 }
 
-function edge(horizontal, x, y) {
-  const line = document.createElementNS(SVG, 'line');
-  line.setAttribute('class', 'edge');
-  if (horizontal) {
-    line.setAttribute('x1', String(x - GAP + 2));
-    line.setAttribute('x2', String(x - 4));
-    line.setAttribute('y1', String(y + NODE_H / 2));
-    line.setAttribute('y2', String(y + NODE_H / 2));
-  } else {
-    line.setAttribute('x1', String(x + 30));
-    line.setAttribute('x2', String(x + 30));
-    line.setAttribute('y1', String(y - GAP + 2));
-    line.setAttribute('y2', String(y - 4));
-  }
-  line.setAttribute('marker-end', 'url(#act-arrow)');
-  return line;
+/** An arrow from one node to the next: straight along a row, or down and back to the next row's start. */
+function edge(from, to) {
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('class', 'edge');
+  const d =
+    from.y === to.y
+      ? `M${from.x + NODE_W + 2},${from.y + NODE_H / 2} H${to.x - 4}`
+      : `M${from.x + NODE_W / 2},${from.y + NODE_H + 2} V${from.y + NODE_H + GAP / 2} H${to.x + NODE_W / 2} V${to.y - 4}`;
+  path.setAttribute('d', d);
+  path.setAttribute('marker-end', 'url(#act-arrow)');
+  return path;
 }
 
 function arrowMarker() {

@@ -120,12 +120,10 @@ function renderToken(container, { header, claims }, context, options) {
   }
   container.append(
     el('h3', {}, 'Issued token, decoded'),
-    el(
-      'div',
-      { class: 'grid2' },
-      el('div', {}, el('h4', {}, 'Claims'), table(claimNotes(claims, context), 'token-claims')),
-      el('div', {}, el('h4', {}, 'Header'), table(headerNotes(header, context.settings), 'token-header')),
-    ),
+    el('h4', {}, 'Claims'),
+    table(claimNotes(claims, context), 'token-claims'),
+    el('h4', {}, 'Header'),
+    table(headerNotes(header, context.settings), 'token-header'),
   );
 }
 
