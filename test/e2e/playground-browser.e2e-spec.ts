@@ -34,7 +34,7 @@ async function press(selector: string): Promise<void> {
 
 function chainNodes(scope = '#result-body'): Promise<string[][]> {
   return page.$$eval(`${scope} svg#act-chain g.node`, (nodes) =>
-    nodes.map((n) => [(n as SVGGElement).dataset.role!, (n as SVGGElement).dataset.sub!]),
+    nodes.map((n) => [(n as unknown as Dataset).dataset.role!, (n as unknown as Dataset).dataset.sub!]),
   );
 }
 
@@ -49,11 +49,14 @@ async function shownAuditLine(scope = '#result-body'): Promise<Record<string, un
 
 async function explainSteps(): Promise<string[][]> {
   return page.$$eval('#explain ol.steps li', (items) =>
-    items.map((li) => [(li as HTMLElement).dataset.step!, (li as HTMLElement).dataset.state!]),
+    items.map((li) => [(li as unknown as Dataset).dataset.step!, (li as unknown as Dataset).dataset.state!]),
   );
 }
 
 const DEMO = 'https://demo-idp.actbridge.invalid';
+
+/** An element's data attributes, as the page reads them (this file is compiled without the DOM library). */
+type Dataset = { dataset: Record<string, string | undefined> };
 
 describeBrowser('the playground in Chromium', () => {
   beforeAll(async () => {
@@ -109,12 +112,14 @@ describeBrowser('the playground in Chromium', () => {
     expect(await page.textContent('#mode-badge')).toBe('development (start-dev)');
     expect(await page.inputValue('#client-id')).toBe('demo-agent');
     const unlabelled = await page.$$eval('input, select, textarea', (controls) =>
-      controls.filter((c) => (c as HTMLInputElement).labels?.length === 0).map((c) => c.id),
+      controls
+        .filter((c) => (c as unknown as { labels: { length: number } | null }).labels?.length === 0)
+        .map((c) => c.id),
     );
     expect(unlabelled).toEqual([]);
     // Keyboard: the skip link comes first and leads to the form.
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the request form');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to the request form');
   });
 
   it('runs the demo delegation: user alice, actor agent-1, a DPoP-bound token, its act drawn and audited', async () => {
@@ -179,7 +184,7 @@ describeBrowser('the playground in Chromium', () => {
       ['actor', 'demo-tool'],
       ['current', 'demo-agent'],
     ]);
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: SCREENSHOT });
     process.stderr.write(`playground screenshot: ${SCREENSHOT} (copy it to docs/playground.png)\n`);
 
@@ -218,7 +223,7 @@ describeBrowser('the playground in Chromium', () => {
     ]);
     expect(
       await page.$$eval('#explain li.rule', (items) =>
-        items.map((li) => [(li as HTMLElement).dataset.rule, (li as HTMLElement).dataset.result]),
+        items.map((li) => [(li as unknown as Dataset).dataset.rule, (li as unknown as Dataset).dataset.result]),
       ),
     ).toEqual([
       ['cross-app-access', 'not matched'],
@@ -259,7 +264,7 @@ describeBrowser('the playground in Chromium', () => {
     });
 
     expect(await page.inputValue('#peer-client-id')).toBe('chat-agent-at-b');
-    await page.waitForFunction(() => (document.getElementById('peer-client-secret') as HTMLInputElement).value !== '');
+    await page.waitForFunction("document.getElementById('peer-client-secret').value !== ''");
     await press('#idjag-redeem-button');
     expect(await page.textContent('#idjag-redeem-result .status')).toBe('200 OK: access_token issued');
     expect(await claim('iss', '#idjag-redeem-result')).toBe(domainB.issuer);
@@ -290,7 +295,7 @@ describeBrowser('the playground in Chromium', () => {
     await page.selectOption('#actor-source', 'demo-agent');
     await page.fill('#scope', 'read');
     await press('#exchange-button');
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(400);
     expect(await page.getAttribute('#result-body svg#act-chain', 'data-per-row')).toBe('1');
     expect(pageErrors).toEqual([]);
   });
