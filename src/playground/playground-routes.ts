@@ -119,11 +119,16 @@ export class PlaygroundRoutes implements OnModuleInit {
 
   /** Token requests carrying a page reference: their audit line is kept for that page. */
   private bindPageRequests(fastify: FastifyInstance): void {
-    fastify.addHook('onRequest', async (request) => {
+    // Callback hooks, doing nothing for any other request.
+    fastify.addHook('onRequest', (request, _reply, done) => {
       const ref = request.headers[PAGE_REF_HEADER];
       if (typeof ref === 'string' && pathOf(request) === TOKEN_ENDPOINT_PATH) this.traces.bind(String(request.id), ref);
+      done();
     });
-    fastify.addHook('onResponse', async (request) => this.traces.release(String(request.id)));
+    fastify.addHook('onResponse', (request, _reply, done) => {
+      if (request.headers[PAGE_REF_HEADER] !== undefined) this.traces.release(String(request.id));
+      done();
+    });
   }
 
   /** CORS for the paired playground's origin only, on the few paths it needs (peer-cors.ts). */
