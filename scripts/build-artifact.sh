@@ -6,6 +6,8 @@ set -eu
 dest="${1:?usage: scripts/build-artifact.sh DEST}"
 mkdir -p "$dest"
 node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$dest/dist"
+# The playground's page, styles and browser scripts are served as written.
+cp -R src/playground/web "$dest/dist/playground/web"
 cp package.json package-lock.json "$dest/"
 cd "$dest"
 npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline

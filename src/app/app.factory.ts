@@ -16,7 +16,7 @@ import { answerHttpClientError } from '../http/http-client-error.js';
 import { limitConnectionsPerAddress } from '../http/connection-limit.js';
 import { Drain } from '../http/drain.js';
 import { registerRoutes } from '../http/route-registry.js';
-import { ROUTE_PROVIDERS } from './routes.js';
+import { routeProviders } from './routes.js';
 import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { registerFormBodyParser } from '../http/form-body.js';
 
@@ -58,9 +58,11 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   drain.register(fastify);
   drain.track(fastify.server);
   limitConnectionsPerAddress(fastify.server, server.maxConnectionsPerAddress);
+  const providers = routeProviders(config).map((provider) => app.get(provider));
+  for (const provider of providers) provider.hooks?.(fastify);
   registerRoutes(
     fastify,
-    ROUTE_PROVIDERS.flatMap((provider) => app.get(provider).routes()),
+    providers.flatMap((provider) => provider.routes()),
   );
   // No Nest signal handlers: only SIGTERM and SIGINT stop the server, through installShutdown (main.ts).
   await app.init();

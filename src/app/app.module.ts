@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ConfigModule } from './config.module.js';
+import { optionalModules } from './routes.js';
 import type { StsConfig } from './sts-config.js';
 import { HealthModule } from '../health/health.module.js';
 import { IntrospectionModule } from '../introspection/introspection.module.js';
@@ -29,6 +30,7 @@ export class AppModule {
         MetadataModule,
         HealthModule,
         IntrospectionModule,
+        ...optionalModules(config),
       ],
     };
   }

@@ -1,18 +1,31 @@
 import type { Type } from '@nestjs/common';
-import type { RouteProvider } from '../http/http-route.js';
+import type { RunMode } from '../config/run-mode.js';
+import type { ServerConfig } from '../config/server-config.js';
 import { HealthRoutes } from '../health/health.routes.js';
+import type { RouteProvider } from '../http/http-route.js';
 import { IntrospectionRoutes } from '../introspection/introspection.routes.js';
 import { RevocationRoutes } from '../introspection/revocation.routes.js';
 import { JwksRoutes } from '../keys/jwks.routes.js';
 import { MetadataRoutes } from '../metadata/metadata.routes.js';
+import { PlaygroundModule } from '../playground/playground.module.js';
+import { PlaygroundRoutes } from '../playground/playground-routes.js';
+import { playgroundEnabled } from '../playground/playground-settings.js';
 import { TokenRoute } from '../token-endpoint/token-route.js';
 
+/** The modules of optional endpoints this configuration turns on. */
+export function optionalModules(config: { mode: RunMode; server: ServerConfig }): Array<Type<unknown>> {
+  return playgroundEnabled(config.mode, config.server) ? [PlaygroundModule] : [];
+}
+
 /** Every HTTP route the STS serves: one line per endpoint group. */
-export const ROUTE_PROVIDERS: ReadonlyArray<Type<RouteProvider>> = [
-  TokenRoute,
-  IntrospectionRoutes,
-  RevocationRoutes,
-  MetadataRoutes,
-  JwksRoutes,
-  HealthRoutes,
-];
+export function routeProviders(config: { mode: RunMode; server: ServerConfig }): Array<Type<RouteProvider>> {
+  return [
+    TokenRoute,
+    IntrospectionRoutes,
+    RevocationRoutes,
+    MetadataRoutes,
+    JwksRoutes,
+    HealthRoutes,
+    ...(playgroundEnabled(config.mode, config.server) ? [PlaygroundRoutes] : []),
+  ];
+}

@@ -10,20 +10,27 @@ import { clock } from '../common/clock.js';
  */
 @Injectable()
 export class AuditTrail {
+  private readonly listeners: Array<(line: Readonly<Record<string, unknown>>) => void> = [];
+
   constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
 
+  /** An in-process reader of every line as it is written (the playground shows a page its own lines). */
+  listen(listener: (line: Readonly<Record<string, unknown>>) => void): void {
+    this.listeners.push(listener);
+  }
+
   issued(record: AuditRecord): void {
-    this.sink.write({ ts: clock.date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
+    this.write({ ts: clock.date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
   }
 
   /** RFC 7009: a token was revoked (one line per revocation that took effect). */
   revoked(record: { request_id?: string; client_id: string; subject: string; jti: string; exp: number }): void {
-    this.sink.write({ ts: clock.date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
+    this.write({ ts: clock.date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
   }
 
   refused(record: AuditRecord, error: unknown): void {
     const oauth = error instanceof OAuthError ? error : undefined;
-    this.sink.write({
+    this.write({
       ts: clock.date().toISOString(),
       event: 'token.refused',
       outcome: 'refused',
@@ -32,5 +39,10 @@ export class AuditTrail {
       // The operator-facing reason: the internal detail when there is one, else what the caller was told.
       reason: oauth ? (oauth.detail ?? oauth.description) : 'internal error',
     });
+  }
+
+  private write(line: Readonly<Record<string, unknown>>): void {
+    this.sink.write(line);
+    for (const listener of this.listeners) listener(line);
   }
 }

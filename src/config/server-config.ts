@@ -307,6 +307,24 @@ export class ServerConfig {
   @IsString()
   @Matches(/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/, { message: 'must be an absolute URI' })
   samlSpEntityId?: string;
+
+  @Env(
+    'PLAYGROUND',
+    'The playground page at `/playground` (docs/playground.md): `on` or `off`. In production only with an explicit `on`, which logs a warning.',
+    undefined,
+    '`on` under `start-dev`, else `off`',
+  )
+  @IsOptional()
+  @IsIn(['on', 'off'])
+  playground?: 'on' | 'off';
+
+  @Env(
+    'PLAYGROUND_PEER',
+    "URL (issuer) of a second actbridge whose playground pairs with this one: this page redeems ID-JAGs there by default, and that page's origin may call this token endpoint from a browser (CORS, without credentials). Only with the playground on.",
+  )
+  @IsOptional()
+  @IsSecureUrl()
+  playgroundPeer?: string;
 }
 
 export function envSettingsDoc(): readonly EnvSettingDoc[] {

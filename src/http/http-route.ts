@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * One HTTP route, served by Fastify directly (Nest is the dependency-injection container, not the
@@ -9,7 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 export interface HttpRoute {
   /** What the endpoint is, for messages: `the token endpoint accepts POST only`. */
   readonly name: string;
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'OPTIONS';
   readonly path: string;
   /** Response headers set before the handler runs (cache control, content type). */
   readonly headers?: Readonly<Record<string, string>>;
@@ -21,6 +21,8 @@ export interface HttpRoute {
 /** A provider of routes; the application registers every one of them (app/routes.ts). */
 export interface RouteProvider {
   routes(): readonly HttpRoute[];
+  /** Request hooks the routes need on every request (registered before any route). */
+  hooks?(fastify: FastifyInstance): void;
 }
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;

@@ -12,7 +12,6 @@ import {
   ValidateNested,
   ArrayNotEmpty,
 } from 'class-validator';
-import type { StsConfig } from '../app/sts-config.js';
 import { loadClients } from '../clients/clients-loader.js';
 import { loadTrustAnchorFiles, type LoadedTrustAnchor } from '../trust-anchors/anchor-loader.js';
 import type { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
@@ -24,6 +23,7 @@ import { scopeOf } from '../subject-tokens/jwt-token-verifier.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { PolicyCheckInput, PolicyCheckOutcome } from './policy-check.js';
+import type { PolicyToolsConfig } from './policy-tools.module.js';
 import { tokenTypeUri } from './report-format.js';
 import { clock } from '../common/clock.js';
 import { parseInstant } from './instant.js';
@@ -86,7 +86,7 @@ export class PolicyTestFile {
 
 export interface LoadedPolicyTests {
   readonly file: string;
-  readonly config: StsConfig;
+  readonly config: PolicyToolsConfig;
   readonly cases: readonly PolicyTestCase[];
 }
 

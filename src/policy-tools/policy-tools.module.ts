@@ -3,8 +3,11 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { ClientAuthModule } from '../client-auth/client-auth.module.js';
-import { ConfigModule } from '../app/config.module.js';
-import type { StsConfig } from '../app/sts-config.js';
+import type { ClientConfig } from '../clients/client.config.js';
+import { CLIENT_CONFIGS } from '../clients/clients-loader.js';
+import { RUN_MODE, type RunMode } from '../config/run-mode.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { ANCHOR_FILES, type LoadedTrustAnchor } from '../trust-anchors/anchor-loader.js';
 import { DelegationModule } from '../delegation/delegation.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
@@ -42,14 +45,36 @@ class PolicyToolsStoresModule {
   }
 }
 
+/** What the policy tools read: the configuration as the server would load it. */
+export interface PolicyToolsConfig {
+  readonly mode: RunMode;
+  readonly server: ServerConfig;
+  readonly clients: readonly ClientConfig[];
+  readonly anchors: readonly LoadedTrustAnchor[];
+}
+
+@Global()
+@Module({})
+class PolicyToolsConfigModule {
+  static forRoot(config: PolicyToolsConfig): DynamicModule {
+    const providers = [
+      { provide: SERVER_CONFIG, useValue: config.server },
+      { provide: RUN_MODE, useValue: config.mode },
+      { provide: ANCHOR_FILES, useValue: config.anchors },
+      { provide: CLIENT_CONFIGS, useValue: config.clients },
+    ];
+    return { module: PolicyToolsConfigModule, providers, exports: providers.map((p) => p.provide) };
+  }
+}
+
 /** The token endpoint's providers (config, keys, anchors, validators, delegation core, clients), no HTTP. */
 @Module({})
 export class PolicyToolsModule {
-  static forRoot(config: StsConfig, keys: SigningKeySet): DynamicModule {
+  static forRoot(config: PolicyToolsConfig, keys: SigningKeySet): DynamicModule {
     return {
       module: PolicyToolsModule,
       imports: [
-        ConfigModule.forRoot(config),
+        PolicyToolsConfigModule.forRoot(config),
         PolicyToolsStoresModule.forRoot(),
         KeysModule.forRoot(keys),
         TrustAnchorsModule,
@@ -65,7 +90,7 @@ export class PolicyToolsModule {
 
 /** A Nest application context (nothing listens) with the real providers, for explain and policy tests. */
 export async function createPolicyToolsContext(
-  config: StsConfig,
+  config: PolicyToolsConfig,
   logger: LoggerService | false = false,
 ): Promise<INestApplicationContext> {
   const keys = await loadSigningKeys(config.server, config.mode);

@@ -25,6 +25,11 @@ export default tseslint.config(
     },
   },
   {
+    // The playground's browser scripts (served as written): browser globals, not Node's.
+    files: ['**/src/playground/web/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['**/test/**/*.ts', '**/*.spec.ts', '**/*.e2e-spec.ts', '**/bench/**/*.ts'],
     // Test fixtures report their peers' real failures on the console (e.g. the upstream IdP's 500s).
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', 'no-console': 'off' },
