@@ -6,6 +6,7 @@ set -eu
 dest="${1:?usage: scripts/build-artifact.sh DEST}"
 mkdir -p "$dest"
 node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$dest/dist"
+node scripts/copy-assets.mjs "$dest/dist"
 cp package.json package-lock.json "$dest/"
 cd "$dest"
 npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline

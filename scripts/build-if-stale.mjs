@@ -30,5 +30,6 @@ if (process.argv.includes('--always') || built === undefined || changed >= built
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, ['scripts/copy-assets.mjs', 'dist'], { stdio: 'inherit' });
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

@@ -4,6 +4,7 @@ import { IdJagModule } from '../id-jag/id-jag.module.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { GRANT_HANDLERS, type GrantHandler } from '../token-endpoint/grant-handler.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
+import { VaultModule } from '../vault/vault.module.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { JwtBearerGrant } from './jwt-bearer.grant.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
@@ -14,7 +15,7 @@ import { TokenExchangeGrant } from './token-exchange.grant.js';
 const GRANTS = [TokenExchangeGrant, JwtBearerGrant, Saml2BearerGrant];
 
 @Module({
-  imports: [SubjectTokensModule, DelegationModule, IdJagModule, TrustAnchorsModule],
+  imports: [SubjectTokensModule, DelegationModule, IdJagModule, TrustAnchorsModule, VaultModule],
   providers: [
     ...GRANTS,
     Rfc7523AssertionProfile,

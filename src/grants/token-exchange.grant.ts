@@ -10,6 +10,7 @@ import { SubjectTokenValidators } from '../subject-tokens/subject-token-validato
 import { TokenTypes } from '../subject-tokens/token-types.js';
 import type { TokenRole, ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { GrantContext, GrantHandler, TokenResponse } from '../token-endpoint/grant-handler.js';
+import { TokenVault } from '../vault/token-vault.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
 
@@ -30,6 +31,7 @@ export class TokenExchangeGrant implements GrantHandler {
     private readonly issuer: AccessTokenIssuer,
     private readonly idJag: IdJagIssuer,
     private readonly revocations: RevocationList,
+    private readonly vault: TokenVault,
   ) {}
 
   async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
@@ -61,6 +63,8 @@ export class TokenExchangeGrant implements GrantHandler {
       enforceSenderConstraint(token, dpop, role);
       await this.revocations.assertNotRevoked(token, role);
     }
+    // A target naming a token-vault connection asks for the user's upstream token there.
+    if (this.vault.names(request)) return this.vault.exchange({ request, client, subject, actor, audit });
 
     const grant = this.policy.decide({
       client,

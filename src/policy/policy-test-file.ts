@@ -117,7 +117,9 @@ export function loadPolicyTestFile(file: string): LoadedPolicyTests {
     parsed.clients_file ? resolveBeside(file, parsed.clients_file) : server.clientsFile,
     server,
   );
-  return { file, config: { mode: 'development', server, clients, anchors }, cases: parsed.cases };
+  // Policy tests are about anchors and clients; connections are not loaded.
+  const vault = { connections: [], keys: undefined };
+  return { file, config: { mode: 'development', server, clients, anchors, vault }, cases: parsed.cases };
 }
 
 /** The PolicyCheck input of a case; a claims/attributes subject becomes a validated token of its anchor. */

@@ -7,7 +7,8 @@ import type { TokenRequestParams } from './token-request-params.js';
 export interface TokenResponse {
   readonly access_token: string;
   readonly token_type: string;
-  readonly expires_in: number;
+  /** RFC 6749 §5.1 RECOMMENDED: absent only for an upstream token whose provider gave no lifetime (token vault). */
+  readonly expires_in?: number;
   readonly issued_token_type?: string;
   readonly scope?: string;
 }
