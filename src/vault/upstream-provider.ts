@@ -68,7 +68,8 @@ export class UpstreamProvider {
       return reduce(response);
     } catch (error) {
       // A response that fails a check (state, iss, nonce, id_token) is refused, not retried.
-      const failure = classify('authorization code redemption', error);
+      const code = callbackUrl.searchParams.get('code') ?? '';
+      const failure = classify('authorization code redemption', error, [code, checks.codeVerifier]);
       throw failure.kind === 'unavailable' && !outage(error)
         ? new UpstreamError('rejected', failure.detail, { cause: error })
         : failure;
@@ -80,7 +81,7 @@ export class UpstreamProvider {
     try {
       return reduce(await oidc.refreshTokenGrant(config, refreshToken));
     } catch (error) {
-      throw classify('refresh', error);
+      throw classify('refresh', error, [refreshToken]);
     }
   }
 
@@ -92,7 +93,7 @@ export class UpstreamProvider {
       await oidc.tokenRevocation(config, token, { token_type_hint: hint });
       return true;
     } catch (error) {
-      throw classify('revocation', error);
+      throw classify('revocation', error, [token]);
     }
   }
 
@@ -164,6 +165,7 @@ function reduce(response: oidc.TokenEndpointResponse & oidc.TokenEndpointRespons
 
 /** The provider could not be asked or did not answer properly: worth retrying later. */
 function outage(error: unknown): boolean {
+  if (errorInOkBody(error)) return false;
   if (error instanceof oidc.ResponseBodyError) {
     return error.status >= 500 || ['temporarily_unavailable', 'server_error'].includes(error.error);
   }
@@ -171,15 +173,41 @@ function outage(error: unknown): boolean {
   return !(typeof code === 'string' && code.startsWith('OAUTH_')) || /NOT_CONFORM|NOT_JSON/.test(code);
 }
 
-function classify(operation: string, error: unknown): UpstreamError {
+/**
+ * RFC 6749 §5.2 invalid_grant: the grant is dead. GitHub answers token errors with HTTP 200 and codes
+ * of its own for the same thing.
+ */
+const GRANT_REFUSED = new Set(['invalid_grant', 'bad_refresh_token', 'bad_verification_code']);
+
+/** `secrets`: what was sent, scrubbed from the detail should the provider echo it back. */
+function classify(operation: string, error: unknown, secrets: readonly string[]): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  if (error instanceof oidc.ResponseBodyError) {
-    const said = `${error.error}${error.error_description ? `: ${error.error_description.slice(0, 200)}` : ''}`;
+  const scrub = (text: string) =>
+    secrets.reduce((out, secret) => (secret ? out.replaceAll(secret, '[redacted]') : out), text);
+  const answered =
+    error instanceof oidc.ResponseBodyError
+      ? { status: error.status, error: error.error, description: error.error_description }
+      : errorInOkBody(error);
+  if (answered) {
+    const said = `${answered.error}${answered.description ? `: ${String(answered.description).slice(0, 200)}` : ''}`;
     return new UpstreamError(
-      error.error === 'invalid_grant' ? 'rejected' : 'unavailable',
-      `${operation}: the provider answered ${error.status} ${said}`,
+      GRANT_REFUSED.has(answered.error) ? 'rejected' : 'unavailable',
+      scrub(`${operation}: the provider answered ${answered.status} ${said.slice(0, 300)}`),
       { cause: error },
     );
   }
-  return new UpstreamError('unavailable', `${operation}: ${rootCause(error)}`, { cause: error });
+  return new UpstreamError('unavailable', scrub(`${operation}: ${rootCause(error)}`), { cause: error });
+}
+
+/** An `error` member in a 200 response (openid-client keeps the body as the cause of its refusal). */
+function errorInOkBody(error: unknown): { status: number; error: string; description?: unknown } | undefined {
+  let current = error as { cause?: unknown; body?: unknown } | undefined;
+  for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const body = current.body as { error?: unknown; error_description?: unknown } | undefined;
+    if (typeof body?.error === 'string') {
+      return { status: 200, error: body.error.slice(0, 64), description: body.error_description };
+    }
+    current = current.cause as typeof current;
+  }
+  return undefined;
 }

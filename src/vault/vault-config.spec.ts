@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -35,7 +35,11 @@ function connection(change: (c: Record<string, unknown>) => void = () => undefin
 }
 
 /** Clients, no anchors, the given connection files; returns the environment to load them with. */
-function setup(files: Record<string, Record<string, unknown> | string>, env: Record<string, string> = {}) {
+function setup(
+  files: Record<string, Record<string, unknown> | string>,
+  env: Record<string, string> = {},
+  clientIds = ['agent', 'app'],
+) {
   const dir = mkdtempSync(join(tmpdir(), 'vault-config-'));
   dirs.push(dir);
   mkdirSync(join(dir, 'anchors'));
@@ -46,7 +50,7 @@ function setup(files: Record<string, Record<string, unknown> | string>, env: Rec
     client_secret: `${id}-secret-0123456789`,
     audiences: [],
   });
-  writeFileSync(join(dir, 'clients.yaml'), stringify({ clients: [client('agent'), client('app')] }));
+  writeFileSync(join(dir, 'clients.yaml'), stringify({ clients: clientIds.map(client) }));
   for (const [name, content] of Object.entries(files)) {
     writeFileSync(join(dir, 'connections', name), typeof content === 'string' ? content : stringify(content));
   }
@@ -165,6 +169,16 @@ describe('connections (CONNECTIONS_DIR)', () => {
     const text = refusal(env);
     expect(text.split('\n')[0]).toBe(`${file('github.yaml')}: invalid configuration`);
     expect(text).toContain(`  ${message}`);
+  });
+
+  it('loads the example connection files (connections/*.yaml.example)', () => {
+    const { env, dir } = setup({}, { GOOGLE_CLIENT_SECRET: 'g' }, ['web-app', 'coding-agent', 'research-agent']);
+    const examples = new URL('../../connections/', import.meta.url);
+    for (const name of readdirSync(examples).filter((n) => n.endsWith('.yaml.example'))) {
+      copyFileSync(new URL(name, examples), join(dir, 'connections', name.replace(/\.example$/, '')));
+    }
+    const loaded = loadStsConfig(env, 'development').vault.connections;
+    expect(loaded.map((c) => c.name)).toEqual(['github', 'google']);
   });
 
   it('refuses two connections claiming one audience', () => {
