@@ -172,6 +172,9 @@ export class ConnectFlow {
     }
     const connection = this.connections.named(pending.connection);
     if (!connection) throw new InvalidGrant('connect_code names a connection that is no longer configured');
+    if (!connection.config.connect.clients.includes(client.client_id)) {
+      throw new UnauthorizedClient('this client may not connect accounts for this connection');
+    }
     const secrets = await vaultStoreCall(async () =>
       openJson<ConnectSecrets>(this.ring, pending.sealed, pendingBinding(pending)),
     );

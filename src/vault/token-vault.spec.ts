@@ -208,6 +208,20 @@ describe('TokenVault refresh decisions', () => {
     expect(refresh).not.toHaveBeenCalled();
   });
 
+  it('answers 503, not a server error, when the stored token cannot be decrypted (its key left VAULT_KEYS)', async () => {
+    await connect(3600);
+    const connections = new VaultConnections(config);
+    vault = new TokenVault(config, connections, store, KeyRing.ephemeral());
+    expect(await refusal()).toMatchObject({
+      status: 503,
+      error: 'temporarily_unavailable',
+      description: "the token vault cannot read the user's stored token",
+      detail: expect.stringMatching(
+        /^vault decryption failed: key-encryption key "ephemeral-\w+" is not in VAULT_KEYS$/,
+      ),
+    });
+  });
+
   it('never refreshes a token without a known expiry, and answers it without expires_in', async () => {
     await connect(null);
     now += 365 * 86400_000;

@@ -124,7 +124,9 @@ export class TokenVault {
     if (record.status === 'disconnected') throw reconnect(connection, record.reason ?? 'disconnected');
     // Checked before any refresh, so a caller that is refused never causes one.
     this.checkGrantedScope(record.scopes, requested, connection, rule);
-    const served = this.fresh(record) ? this.served(record) : await this.refreshOnce(connection, key);
+    const served = this.fresh(record)
+      ? await vaultStoreCall(async () => this.served(record))
+      : await this.refreshOnce(connection, key);
     this.checkGrantedScope(served.scopes, requested, connection, rule);
 
     const expiresIn = served.expiresAt === null ? undefined : Math.max(0, served.expiresAt - nowSeconds());

@@ -1,7 +1,9 @@
-import { Controller, Get, Header, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { SCOPE_LIST } from '../config/config-validators.js';
+import { STS_CONFIG, type StsConfig } from '../config/sts-config.js';
+import { parseActChain } from '../delegation/act-chain.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest, InvalidScope } from '../oauth-errors/oauth-error.js';
 import { RevocationList } from '../stores/revocation-list.js';
@@ -21,13 +23,18 @@ export const VAULT_DISCONNECT_PATH = '/vault/disconnect';
  */
 @Controller()
 export class VaultController {
+  private readonly issuer: string;
+
   constructor(
+    @Inject(STS_CONFIG) config: StsConfig,
     private readonly clients: ClientAuthenticator,
     private readonly validators: SubjectTokenValidators,
     private readonly revocations: RevocationList,
     private readonly flow: ConnectFlow,
     private readonly audit: VaultAudit,
-  ) {}
+  ) {
+    this.issuer = config.server.issuer;
+  }
 
   @Post(VAULT_CONNECT_PATH)
   @HttpCode(200)
@@ -113,9 +120,16 @@ export class VaultController {
     if (type === undefined) throw new InvalidRequest('subject_token_type is required');
     const subject = await this.validators.validate(type, token, { role: 'subject', client });
     record.subject = subject.principal;
-    // An account is the user's to connect: an agent's delegated token may obtain it, not attach it.
+    // An account is the user's to attach: through their own token, or one delegated to this very
+    // application (actbridge records the client as the actor); never through an agent's.
     if (subject.act !== undefined) {
-      throw new InvalidRequest("subject_token must be the user's own token; this one is delegated (act)");
+      const chain = subject.anchor.self ? parseActChain(subject.act, 64) : undefined;
+      const current = chain?.ok ? chain.act : undefined;
+      if (current?.sub !== client.client_id || current.iss !== this.issuer) {
+        throw new InvalidRequest(
+          "subject_token must be the user's own token or one delegated to this client; its current actor is another",
+        );
+      }
     }
     enforceSenderConstraint(subject, undefined, 'subject');
     await this.revocations.assertNotRevoked(subject, 'subject');

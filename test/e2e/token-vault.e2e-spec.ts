@@ -401,26 +401,44 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     expect(sts().audit.lines.at(-1)).toMatchObject({ event: 'vault.connect', outcome: 'refused', error: error.error });
   });
 
-  it("refuses a delegated token at connect: an account is the user's own to attach", async () => {
-    const delegated = await world.exchange(sts(), USER_APP, {
+  it('refuses at connect a token delegated to an agent, accepts an actbridge token delegated to the application itself', async () => {
+    const toAgent = await world.exchange(sts(), USER_APP, {
       subject_token: alice,
       subject_token_type: TT.accessToken,
       actor_token: await world.agentToken('agent-1'),
       actor_token_type: TT.accessToken,
       audience: 'user-app',
     });
-    expect(delegated.status).toBe(200);
-    const response = await postVault(sts(), '/vault/connect', {
-      subject_token: String(delegated.body.access_token),
+    expect(toAgent.status).toBe(200);
+    const refused = await postVault(sts(), '/vault/connect', {
+      subject_token: String(toAgent.body.access_token),
       subject_token_type: TT.accessToken,
       connection: 'github',
     });
-    expect({ status: response.status, body: response.body }).toEqual({
+    expect({ status: refused.status, body: refused.body }).toEqual({
       status: 400,
       body: {
         error: 'invalid_request',
-        error_description: "subject_token must be the user's own token; this one is delegated (act)",
+        error_description:
+          "subject_token must be the user's own token or one delegated to this client; its current actor is another",
       },
+    });
+    // Without an actor token the application itself is the actor (act: {sub: user-app, iss: actbridge}).
+    const toApp = await world.exchange(sts(), USER_APP, {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      audience: 'user-app',
+    });
+    const accepted = await postVault(sts(), '/vault/connect', {
+      subject_token: String(toApp.body.access_token),
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    expect(accepted.status).toBe(200);
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect',
+      outcome: 'started',
+      subject: { sub: 'alice', iss: world.corp.issuer },
     });
   });
 
@@ -489,8 +507,16 @@ describeVault('token vault without DATABASE_URL (start-dev): process memory, a k
     await world?.close();
   });
 
-  it('connects through OpenID discovery ("Google") and exchanges', async () => {
-    const { completed } = await world.connect('alice', 'alice-google', { connection: 'google' });
+  it('connects through OpenID discovery ("Google") with the user\'s ID token, and exchanges her access token', async () => {
+    const { idToken } = await world.corp.userTokens('alice', {
+      clientId: 'user-app',
+      resource: world.issuer,
+      scope: 'openid read',
+    });
+    const { completed } = await world.connect('alice', 'alice-google', {
+      connection: 'google',
+      identity: { subject_token: idToken, subject_token_type: TT.idToken },
+    });
     expect(completed).toMatchObject({ status: 200, body: { connection: 'google', refreshable: true } });
     const response = await world.exchange(world.instances[0]!, agent('agent-1'), {
       subject_token: await world.userToken('alice'),

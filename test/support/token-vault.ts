@@ -46,7 +46,11 @@ export interface VaultWorld {
   /** An agent's own token from the corp IdP (an actor token). */
   agentToken(name: string): Promise<string>;
   /** The whole connect flow: the app starts it, the browser logs in as `account` and consents, the app completes. */
-  connect(user: string, account: string, options?: { connection?: string; via?: TestApp }): Promise<ConnectResult>;
+  connect(
+    user: string,
+    account: string,
+    options?: { connection?: string; via?: TestApp; identity?: { subject_token: string; subject_token_type: string } },
+  ): Promise<ConnectResult>;
   /** A token exchange naming a connection, by `client` for `subject`. */
   exchange(via: TestApp, client: [string, string], form: Record<string, string | undefined>): Promise<HttpResult>;
   close(): Promise<void>;
@@ -192,9 +196,8 @@ export async function startVaultWorld(options: { instances: 1 | 2; database: boo
     agentToken(name) {
       return corp.clientCredentialsToken(name, { resource: issuer });
     },
-    async connect(user, account, { connection = 'github', via = first } = {}) {
-      const subject = await world.userToken(user);
-      const identity = { subject_token: subject, subject_token_type: TT.accessToken };
+    async connect(user, account, { connection = 'github', via = first, identity: given } = {}) {
+      const identity = given ?? { subject_token: await world.userToken(user), subject_token_type: TT.accessToken };
       const started = await form(
         via,
         '/vault/connect',
