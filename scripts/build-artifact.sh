@@ -6,8 +6,8 @@ set -eu
 dest="${1:?usage: scripts/build-artifact.sh DEST}"
 mkdir -p "$dest"
 node node_modules/typescript/bin/tsc -p tsconfig.build.json --outDir "$dest/dist"
-# The playground's page, styles and browser scripts are served as written.
-cp -R src/playground/web "$dest/dist/playground/web"
+# Files the build serves or reads as written: the playground's page, the vault's SQL migrations.
+node scripts/copy-assets.mjs "$dest/dist"
 cp package.json package-lock.json "$dest/"
 cd "$dest"
 npm ci --omit=dev --ignore-scripts --no-audit --no-fund --prefer-offline

@@ -1,7 +1,7 @@
 // Builds dist/ with tsc (always with --always; otherwise only when a source or build setting is newer than the last build), so that
 // `npm start` and the CLI scripts start at once on a current build.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const stamp = 'dist/.build-stamp';
@@ -30,8 +30,6 @@ if (process.argv.includes('--always') || built === undefined || changed >= built
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   });
-  // The playground's page, styles and browser scripts are served as written (src/playground/web).
-  rmSync('dist/playground/web', { recursive: true, force: true });
-  cpSync('src/playground/web', 'dist/playground/web', { recursive: true });
+  execFileSync(process.execPath, ['scripts/copy-assets.mjs', 'dist'], { stdio: 'inherit' });
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
 }

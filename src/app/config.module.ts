@@ -4,6 +4,7 @@ import { RUN_MODE } from '../config/run-mode.js';
 import { SERVER_CONFIG } from '../config/server-config.js';
 import { STORE_WINDOWS } from '../stores/single-use-window.js';
 import { ANCHOR_FILES } from '../trust-anchors/anchor-loader.js';
+import { VAULT_CONFIG } from '../vault/vault-config.js';
 import { storeWindows } from './store-windows.js';
 import type { StsConfig } from './sts-config.js';
 
@@ -18,6 +19,7 @@ export class ConfigModule {
       { provide: ANCHOR_FILES, useValue: config.anchors },
       { provide: CLIENT_CONFIGS, useValue: config.clients },
       { provide: STORE_WINDOWS, useValue: storeWindows(config) },
+      { provide: VAULT_CONFIG, useValue: config.vault },
     ];
     return { module: ConfigModule, providers, exports: providers.map((p) => p.provide) };
   }

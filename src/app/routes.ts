@@ -11,6 +11,7 @@ import { PlaygroundModule } from '../playground/playground.module.js';
 import { PlaygroundRoutes } from '../playground/playground-routes.js';
 import { playgroundEnabled } from '../playground/playground-settings.js';
 import { TokenRoute } from '../token-endpoint/token-route.js';
+import { VaultRoutes } from '../vault/vault.routes.js';
 
 /** The modules of optional endpoints this configuration turns on. */
 export function optionalModules(config: { mode: RunMode; server: ServerConfig }): Array<Type<unknown>> {
@@ -26,6 +27,7 @@ export function routeProviders(config: { mode: RunMode; server: ServerConfig }):
     MetadataRoutes,
     JwksRoutes,
     HealthRoutes,
+    VaultRoutes,
     ...(playgroundEnabled(config.mode, config.server) ? [PlaygroundRoutes] : []),
   ];
 }

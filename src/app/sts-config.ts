@@ -7,6 +7,12 @@ import type { RunMode } from '../config/run-mode.js';
 import { envSettingNames, loadServerConfig, ServerConfig } from '../config/server-config.js';
 import { configFailure } from '../config/validate-config.js';
 import { loadTrustAnchors, type LoadedTrustAnchor } from '../trust-anchors/anchor-loader.js';
+import {
+  connectionSecretVariables,
+  loadVaultConfig,
+  vaultProductionProblems,
+  type VaultConfig,
+} from '../vault/vault-config.js';
 
 /** The whole configuration, validated. Built once at startup; nothing reads env or files afterwards. */
 export interface StsConfig {
@@ -14,6 +20,8 @@ export interface StsConfig {
   readonly server: ServerConfig;
   readonly clients: readonly ClientConfig[];
   readonly anchors: readonly LoadedTrustAnchor[];
+  /** Token vault connections (`CONNECTIONS_DIR`) and key-encryption keys. */
+  readonly vault: VaultConfig;
 }
 
 /**
@@ -39,7 +47,8 @@ export function loadStsConfig(
   const clients = loadClients(resolve(server.clientsFile), server);
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);
-  const config: StsConfig = { mode, server, clients, anchors };
+  const vault = loadVaultConfig(server, clients, env);
+  const config: StsConfig = { mode, server, clients, anchors, vault };
   if (mode === 'production') {
     const problems = productionProblems(config, env);
     if (problems.length === 1) throw new ConfigError(problems[0]);
@@ -55,7 +64,10 @@ export function loadStsConfig(
 export function productionProblems(config: StsConfig, env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
   // Variables an anchor names for its secrets are the operator's own, whatever they look like.
-  const referenced = new Set(config.anchors.flatMap((a) => a.config.introspection?.client_secret_env ?? []));
+  const referenced = new Set([
+    ...config.anchors.flatMap((a) => a.config.introspection?.client_secret_env ?? []),
+    ...connectionSecretVariables(config.vault),
+  ]);
   const unrelated = Object.fromEntries(Object.entries(env).filter(([name]) => !referenced.has(name)));
   for (const { name, suggestion } of envTypos(unrelated, envSettingNames())) {
     problems.push(`environment: ${name} is not an actbridge setting; did you mean ${suggestion}?`);
@@ -72,6 +84,7 @@ export function productionProblems(config: StsConfig, env: Readonly<Record<strin
       );
     }
   }
+  problems.push(...vaultProductionProblems(config.server, config.vault));
   const file = resolve(config.server.clientsFile);
   config.clients.forEach((client, i) => {
     if (client.client_secret !== undefined) {

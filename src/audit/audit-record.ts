@@ -44,6 +44,8 @@ export interface AuditRecord {
   issued_subject?: AuditActor;
   /** RFC 9449: thumbprint of the key of the request's valid DPoP proof (the issued token's `cnf.jkt`). */
   dpop_jkt?: string;
+  /** Token vault: the connection whose upstream token was asked for (docs/token-vault.md). */
+  connection?: string;
 }
 
 export function newAuditRecord(request?: { readonly id: unknown; readonly ip?: string }): AuditRecord {

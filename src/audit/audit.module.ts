@@ -16,7 +16,7 @@ export class AuditModule implements OnApplicationShutdown {
     return {
       module: AuditModule,
       providers: [{ provide: AUDIT_SINK, useValue: sink }, AuditTrail],
-      exports: [AuditTrail],
+      exports: [AuditTrail, AUDIT_SINK],
     };
   }
 }

@@ -325,6 +325,53 @@ export class ServerConfig {
   @IsOptional()
   @IsSecureUrl()
   playgroundPeer?: string;
+
+  @Env(
+    'CONNECTIONS_DIR',
+    'Token vault: directory of connection files (`*.yaml`), one per upstream provider (docs/token-vault.md). A missing default directory means no connections.',
+    './connections',
+  )
+  @IsString()
+  connectionsDir!: string;
+
+  @Env(
+    'DATABASE_URL',
+    'Token vault: PostgreSQL (`postgres://user:pass@host:5432/db`) holding connected accounts, encrypted. Required in production when there are connections; unset under `start-dev`: in-process memory.',
+  )
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+  databaseUrl?: string;
+
+  @Env(
+    'VAULT_KEYS',
+    'Token vault key-encryption keys: a JWK/JWKS JSON file (`kty: oct`, 256-bit), a directory of them, or the JSON itself. Required with DATABASE_URL; `npm run vault -- generate-key`.',
+  )
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  vaultKeys?: string;
+
+  @Env('VAULT_KEY_ID', '`kid` of the active key-encryption key; required when VAULT_KEYS holds several.')
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  vaultKeyId?: string;
+
+  @Env(
+    'VAULT_REFRESH_MARGIN',
+    'Token vault: an upstream access token expiring within this many seconds is refreshed before it is handed out.',
+    60,
+  )
+  @IsInt()
+  @Min(0)
+  @Max(3600)
+  vaultRefreshMargin!: number;
+
+  @Env('VAULT_CONNECT_TTL', 'Token vault: how long a started connect flow may take to complete, seconds.', 600)
+  @IsInt()
+  @Min(60)
+  @Max(3600)
+  vaultConnectTtl!: number;
 }
 
 export function envSettingsDoc(): readonly EnvSettingDoc[] {

@@ -6,7 +6,7 @@ import type { DpopBinding } from '../dpop/dpop-proof.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
-import type { TokenResponse } from './grant-handler.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 /** What an access token says, whatever grant decided it. */
 export interface AccessTokenGrant {

@@ -2,15 +2,7 @@ import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import type { DpopBinding } from '../dpop/dpop-proof.js';
 import type { TokenRequestParams } from '../oauth/request-params.js';
-
-/** RFC 6749 §5.1 / RFC 8693 §2.2.1 success response. */
-export interface TokenResponse {
-  readonly access_token: string;
-  readonly token_type: string;
-  readonly expires_in: number;
-  readonly issued_token_type?: string;
-  readonly scope?: string;
-}
+import type { TokenResponse } from '../oauth/token-response.js';
 
 export interface GrantContext {
   readonly params: TokenRequestParams;

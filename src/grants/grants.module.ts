@@ -3,6 +3,7 @@ import { DelegationModule } from '../delegation/delegation.module.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
 import { GRANT_HANDLERS, type GrantHandler } from './grant-handler.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
+import { VaultModule } from '../vault/vault.module.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
@@ -15,7 +16,7 @@ import { TokenExchangeGrant } from './token-exchange.grant.js';
 const GRANTS = [TokenExchangeGrant, JwtBearerGrant, Saml2BearerGrant];
 
 @Module({
-  imports: [SubjectTokensModule, DelegationModule, TrustAnchorsModule],
+  imports: [SubjectTokensModule, DelegationModule, TrustAnchorsModule, VaultModule],
   providers: [
     ...GRANTS,
     Rfc7523AssertionProfile,

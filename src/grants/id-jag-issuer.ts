@@ -10,10 +10,11 @@ import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '..
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
-import type { GrantContext, TokenResponse } from './grant-handler.js';
+import type { GrantContext } from './grant-handler.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
  * IdP role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.3): a token exchange with

@@ -5,12 +5,13 @@ import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { normaliseTyp } from '../subject-tokens/jwt-token-verifier.js';
-import type { GrantContext, GrantHandler, TokenResponse } from './grant-handler.js';
+import type { GrantContext, GrantHandler } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import type { AssertionProfile } from './assertion-profile.js';
 import { JwtBearerRequest } from './jwt-bearer.request.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
 import { JWT_BEARER_GRANT } from '../oauth/grant-types.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
  * JWT authorization grant (RFC 7523 §2.1): `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`

@@ -2,10 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
-import type { GrantContext, GrantHandler, TokenResponse } from './grant-handler.js';
+import type { GrantContext, GrantHandler } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { AssertionGrantRequest } from './assertion-grant.request.js';
 import { SAML2_BEARER_GRANT } from '../oauth/grant-types.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
  * RFC 7522 SAML 2.0 Bearer Assertion grant: the `assertion` is validated exactly as a saml2 subject

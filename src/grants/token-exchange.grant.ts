@@ -7,11 +7,13 @@ import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
-import type { GrantContext, GrantHandler, TokenResponse } from './grant-handler.js';
+import type { GrantContext, GrantHandler } from './grant-handler.js';
+import { TokenVault } from '../vault/token-vault.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
 import { type TokenRole } from '../oauth/token-rejection.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 /** Token types this grant can issue; both are the same RFC 9068 JWT access token. */
 const ISSUABLE_TYPES: readonly string[] = [TokenTypes.accessToken, TokenTypes.jwt];
@@ -30,6 +32,7 @@ export class TokenExchangeGrant implements GrantHandler {
     private readonly issuer: AccessTokenIssuer,
     private readonly idJag: IdJagIssuer,
     private readonly revocations: RevocationList,
+    private readonly vault: TokenVault,
   ) {}
 
   async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
@@ -61,6 +64,8 @@ export class TokenExchangeGrant implements GrantHandler {
       enforceSenderConstraint(token, dpop, role);
       await this.revocations.assertNotRevoked(token, role);
     }
+    // A target naming a token-vault connection asks for the user's upstream token there.
+    if (this.vault.names(request)) return this.vault.exchange({ request, client, subject, actor, audit });
 
     const grant = this.policy.decide(
       {

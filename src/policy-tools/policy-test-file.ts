@@ -122,6 +122,7 @@ export function loadPolicyTestFile(file: string): LoadedPolicyTests {
     parsed.clients_file ? resolveBeside(file, parsed.clients_file) : server.clientsFile,
     server,
   );
+  // Policy tests are about anchors and clients; connections are not loaded.
   return { file, config: { mode: 'development', server, clients, anchors }, cases: parsed.cases };
 }
 

@@ -4,8 +4,9 @@ import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { DpopVerifier } from '../dpop/dpop-verifier.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../oauth/oauth-error.js';
-import { GRANT_HANDLERS, type GrantHandler, type TokenResponse } from '../grants/grant-handler.js';
+import { GRANT_HANDLERS, type GrantHandler } from '../grants/grant-handler.js';
 import type { TokenRequestParams } from '../oauth/request-params.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 export interface TokenEndpointRequest {
   readonly params: TokenRequestParams;

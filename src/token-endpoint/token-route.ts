@@ -4,8 +4,8 @@ import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
 import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { formParamsOf } from '../oauth/request-params.js';
-import type { TokenResponse } from '../grants/grant-handler.js';
 import { GrantDispatcher } from './grant-dispatcher.js';
+import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
  * `POST /oauth/token`. The request's audit record is attached to it first, so that a refusal, answered

@@ -31,6 +31,8 @@ describe('the runtime artifact (production dependencies only)', () => {
   it('holds the built app and no development dependency', () => {
     expect(existsSync(join(artifact, 'dist/main.js'))).toBe(true);
     expect(existsSync(join(artifact, 'src'))).toBe(false);
+    // The token vault's SQL migrations, read at startup beside the compiled code.
+    expect(existsSync(join(artifact, 'dist/vault/migrations/0001_token_vault.sql'))).toBe(true);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       devDependencies: Record<string, string>;
       dependencies: Record<string, string>;

@@ -13,6 +13,8 @@ export interface TestAppOptions {
   /** Trust-anchor files: name -> YAML content (as an object). */
   readonly anchors?: Record<string, Record<string, unknown>>;
   readonly clients: Array<Record<string, unknown>>;
+  /** Token vault connection files: name -> YAML content (written to CONNECTIONS_DIR). */
+  readonly connections?: Record<string, Record<string, unknown>>;
   /** Extra environment settings (e.g. SIGNING_KEYS, MAX_CHAIN_DEPTH). */
   readonly env?: Record<string, string>;
   /** Listen on this port (default: a free one). */
@@ -45,6 +47,11 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     writeFileSync(join(anchorsDir, `${name}.yaml`), stringify(content));
   }
   writeFileSync(join(dir, 'clients.yaml'), stringify({ clients: options.clients }));
+  const connectionsDir = join(dir, 'connections');
+  mkdirSync(connectionsDir);
+  for (const [name, content] of Object.entries(options.connections ?? {})) {
+    writeFileSync(join(connectionsDir, `${name}.yaml`), stringify(content));
+  }
   const port = options.port ?? (await freePort());
   const issuer = `http://127.0.0.1:${port}`;
   const config = loadStsConfig(
@@ -54,6 +61,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       ISSUER: issuer,
       TRUST_ANCHORS_DIR: anchorsDir,
       CLIENTS_FILE: join(dir, 'clients.yaml'),
+      CONNECTIONS_DIR: connectionsDir,
       LOG_LEVEL: 'error',
       ...options.env,
     },

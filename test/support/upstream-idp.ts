@@ -119,6 +119,7 @@ interface OidcProvider {
   ): Promise<void>;
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   on(event: 'server_error', listener: (ctx: unknown, err: unknown) => void): this;
+  on(event: string, listener: (...args: never[]) => void): this;
 }
 
 interface OidcProviderModule {
@@ -146,9 +147,11 @@ const DEV_NOISE = [
   /^oidc-provider WARNING: Unsupported runtime/,
   /^oidc-provider WARNING: a quick start development-only in-memory adapter is used/,
   /^oidc-provider WARNING: quick start development-only signing keys are used/,
+  // upstream-oauth-provider.ts drives the development login and consent pages on purpose.
+  /^oidc-provider WARNING: a quick start development-only feature devInteractions is enabled/,
 ];
 
-async function withoutDevNoise<T>(fn: () => Promise<T>): Promise<T> {
+export async function withoutDevNoise<T>(fn: () => Promise<T>): Promise<T> {
   const { warn, info } = console;
   const keep = (args: unknown[]) =>
     // eslint-disable-next-line no-control-regex -- strips ANSI colour codes (ESC [ ... m) from the message
@@ -169,7 +172,7 @@ async function withoutDevNoise<T>(fn: () => Promise<T>): Promise<T> {
 
 // Loaded once per module registry, so concurrent fixture starts never nest the console patching.
 let oidcProviderModules: Promise<OidcProviderModule & MemoryAdapterModule> | undefined;
-function loadOidcProvider(): Promise<OidcProviderModule & MemoryAdapterModule> {
+export function loadOidcProvider(): Promise<OidcProviderModule & MemoryAdapterModule> {
   oidcProviderModules ??= withoutDevNoise(async () => {
     const provider = (await import(OIDC_PROVIDER)) as OidcProviderModule;
     const memory = (await import(OIDC_PROVIDER_MEMORY_ADAPTER)) as MemoryAdapterModule;

@@ -1,0 +1,287 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import * as oidc from 'openid-client';
+import type { ClientConfig } from '../clients/client.config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { endpointUrl } from '../oauth/endpoint-paths.js';
+import {
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  TemporarilyUnavailable,
+  UnauthorizedClient,
+} from '../oauth/oauth-error.js';
+import type { Principal } from '../subject-tokens/validated-token.js';
+import { openJson, sealJson } from './envelope.js';
+import type { KeyRing } from './key-ring.js';
+import { bearer, VAULT_KEY_RING } from './token-vault.js';
+import { UpstreamError, type UpstreamTokenResponse } from './upstream-provider.js';
+import type { VaultAuditRecord } from './vault-audit.js';
+import type { LoadedConnection } from './vault-config.js';
+import { VaultConnections } from './vault-connections.js';
+import { openTokens, UPSTREAM_RETRY_AFTER, vaultStoreCall } from './vault-errors.js';
+import {
+  grantBinding,
+  nowSeconds,
+  pendingBinding,
+  VAULT_STORE,
+  type ConnectSecrets,
+  type GrantKey,
+  type VaultStore,
+} from './vault-store.js';
+
+/** Where the provider sends the browser back (register `<ISSUER>/vault/callback` at the provider). */
+export const VAULT_CALLBACK_PATH = '/vault/callback';
+
+interface Caller {
+  readonly client: ClientConfig;
+  readonly user: Principal;
+  readonly audit: VaultAuditRecord;
+}
+
+/**
+ * Connecting a user's account at a provider, in three steps that keep the user, the browser and the
+ * application bound together:
+ * 1. `start`: the application (an authenticated client) presents the user's token; actbridge answers
+ *    the provider's authorization URL (authorization code with PKCE S256, state, and a nonce for OpenID).
+ * 2. `callback`: the provider sends the browser back; actbridge records the response and sends the
+ *    browser on to the application's redirect_uri with a one-time `connect_code`.
+ * 3. `complete`: the application presents the user's token again with that code; only then is the code
+ *    redeemed and the grant stored. A browser lured through someone else's flow lands at an application
+ *    whose user does not match, so no account is ever attached to the wrong user.
+ */
+@Injectable()
+export class ConnectFlow {
+  private readonly logger = new Logger('TokenVault');
+  private readonly callbackUrl: string;
+  private readonly ttl: number;
+
+  constructor(
+    @Inject(SERVER_CONFIG) server: ServerConfig,
+    private readonly connections: VaultConnections,
+    @Inject(VAULT_STORE) private readonly store: VaultStore,
+    @Inject(VAULT_KEY_RING) private readonly ring: KeyRing,
+  ) {
+    this.callbackUrl = endpointUrl(server.issuer, VAULT_CALLBACK_PATH);
+    this.ttl = server.vaultConnectTtl;
+  }
+
+  async start(
+    { client, user, audit }: Caller,
+    params: { connection?: string; redirectUri?: string; scope?: string },
+  ): Promise<{ authorization_url: string; expires_in: number }> {
+    const connection = this.connectionFor(params.connection, client, audit);
+    const registered = connection.config.connect.redirect_uris;
+    const redirectUri = params.redirectUri ?? (registered.length === 1 ? registered[0] : undefined);
+    if (redirectUri === undefined) throw new InvalidRequest('redirect_uri is required');
+    if (!registered.includes(redirectUri)) {
+      throw new InvalidRequest('redirect_uri is not registered for this connection', {
+        detail: `redirect_uri ${JSON.stringify(redirectUri.slice(0, 200))} is not in ${connection.file}`,
+      });
+    }
+    const asked = params.scope === undefined ? connection.config.scopes : params.scope.split(' ');
+    const unknown = asked.filter((s) => !connection.config.scopes.includes(s));
+    if (unknown.length > 0) {
+      throw new InvalidScope('scope exceeds what the connection offers', {
+        detail: `not among the scopes of ${connection.name}: ${unknown.join(' ')}`,
+      });
+    }
+    const scopes = [...new Set([...asked, ...connection.config.connect.extra_scopes])];
+    audit.scope = scopes.join(' ');
+
+    const state = oidc.randomState();
+    const codeVerifier = oidc.randomPKCECodeVerifier();
+    // OpenID Connect Core §3.1.2.1: a nonce binds the id_token to this request.
+    const nonce = scopes.includes('openid') ? oidc.randomNonce() : undefined;
+    const url = await this.upstream(connection, 'authorization URL', async (provider) =>
+      provider.authorizationUrl({
+        response_type: 'code',
+        redirect_uri: this.callbackUrl,
+        scope: scopes.join(' '),
+        state,
+        // RFC 7636 §4.2: S256 only.
+        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge_method: 'S256',
+        ...(nonce === undefined ? {} : { nonce }),
+      }),
+    );
+    const pending = {
+      stateHash: digest(state),
+      connection: connection.name,
+      user,
+      clientId: client.client_id,
+      redirectUri,
+      scopes,
+      expiresAt: nowSeconds() + this.ttl,
+    };
+    const secrets: ConnectSecrets = { state, codeVerifier, ...(nonce === undefined ? {} : { nonce }) };
+    await vaultStoreCall(() =>
+      this.store.savePending({ ...pending, sealed: sealJson(this.ring, secrets, pendingBinding(pending)) }),
+    );
+    return { authorization_url: url.href, expires_in: this.ttl };
+  }
+
+  /**
+   * The provider's redirect: returns where to send the browser (the application's redirect_uri), and
+   * the provider's error code when the user (or the provider) refused.
+   */
+  async callback(query: string, audit: VaultAuditRecord): Promise<{ location: string; refused?: string }> {
+    const params = new URLSearchParams(query);
+    const state = single(params, 'state');
+    if (state === undefined) throw new InvalidRequest('state is required');
+    const pending = await vaultStoreCall(() => this.store.findPendingByState(digest(state)));
+    if (!pending) throw new InvalidRequest('unknown or expired connect request');
+    audit.client_id = pending.clientId;
+    audit.subject = pending.user;
+    audit.connection = pending.connection;
+    const back = new URL(pending.redirectUri);
+    back.searchParams.set('connection', pending.connection);
+    const error = single(params, 'error');
+    if (error !== undefined) {
+      // RFC 6749 §4.1.2.1: the provider's refusal goes back to the application, as a code only.
+      await vaultStoreCall(() => this.store.removePending(pending.stateHash));
+      const code = /^[a-z_]{1,64}$/.test(error) ? error : 'access_denied';
+      back.searchParams.set('error', code);
+      return { location: back.href, refused: code };
+    }
+    if (single(params, 'code') === undefined) throw new InvalidRequest('code is required');
+    const secrets = await vaultStoreCall(async () =>
+      openJson<ConnectSecrets>(this.ring, pending.sealed, pendingBinding(pending)),
+    );
+    const connectCode = randomBytes(32).toString('base64url');
+    const sealed = sealJson(this.ring, { ...secrets, callbackQuery: query }, pendingBinding(pending));
+    const marked = await vaultStoreCall(() => this.store.markReturned(pending.stateHash, digest(connectCode), sealed));
+    if (!marked) throw new InvalidRequest('unknown or expired connect request');
+    back.searchParams.set('connect_code', connectCode);
+    return { location: back.href };
+  }
+
+  async complete({ client, user, audit }: Caller, connectCode: string | undefined): Promise<Record<string, unknown>> {
+    if (connectCode === undefined) throw new InvalidRequest('connect_code is required');
+    const pending = await vaultStoreCall(() => this.store.takePendingByCode(digest(connectCode)));
+    if (!pending) throw new InvalidGrant('connect_code is invalid, expired or already used');
+    audit.connection = pending.connection;
+    // The code is single use: taken above whether or not it fits this caller.
+    if (pending.clientId !== client.client_id) {
+      throw new InvalidGrant('connect_code was not issued to this client', { detail: `issued to ${pending.clientId}` });
+    }
+    if (pending.user.iss !== user.iss || pending.user.sub !== user.sub) {
+      throw new InvalidGrant('connect_code was issued for another user', {
+        detail: `started for ${pending.user.sub} (${pending.user.iss})`,
+      });
+    }
+    const connection = this.connections.named(pending.connection);
+    if (!connection) throw new InvalidGrant('connect_code names a connection that is no longer configured');
+    if (!connection.config.connect.clients.includes(client.client_id)) {
+      throw new UnauthorizedClient('this client may not connect accounts for this connection');
+    }
+    const secrets = await vaultStoreCall(async () =>
+      openJson<ConnectSecrets>(this.ring, pending.sealed, pendingBinding(pending)),
+    );
+    if (secrets.callbackQuery === undefined) throw new InvalidGrant('connect_code is invalid, expired or already used');
+    const callback = new URL(`${this.callbackUrl}?${secrets.callbackQuery}`);
+    const response = await this.upstream(connection, 'authorization code', (provider) =>
+      provider.redeemCode(callback, {
+        state: secrets.state,
+        codeVerifier: secrets.codeVerifier,
+        ...(secrets.nonce === undefined ? {} : { nonce: secrets.nonce }),
+      }),
+    );
+    if (bearer(response.tokenType) !== 'Bearer') {
+      throw new InvalidGrant('the provider issued a token the vault cannot keep (not a Bearer token)', {
+        detail: `token_type ${response.tokenType.slice(0, 40)}`,
+      });
+    }
+    const key: GrantKey = { connection: connection.name, user };
+    const scopes = response.scope ?? pending.scopes;
+    await this.save(key, response, scopes);
+    audit.scope = scopes.join(' ');
+    const expiresIn = response.expiresAt === null ? undefined : Math.max(0, response.expiresAt - nowSeconds());
+    return {
+      connection: connection.name,
+      scope: scopes.join(' '),
+      refreshable: response.refreshToken !== undefined,
+      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+    };
+  }
+
+  /** Deletes the user's grant, then revokes its tokens at the provider (RFC 7009) where it can. */
+  async disconnect({ client, user, audit }: Caller, name: string | undefined): Promise<Record<string, unknown>> {
+    const connection = this.connectionFor(name, client, audit);
+    const key: GrantKey = { connection: connection.name, user };
+    const record = await vaultStoreCall(() => this.store.remove(key));
+    let revoked = false;
+    if (record?.sealed) {
+      const tokens = await vaultStoreCall(async () => openTokens(this.ring, record));
+      const provider = this.connections.provider(connection);
+      try {
+        // RFC 7009 §2.1: revoking the refresh token also ends the access tokens of its grant.
+        revoked = await (tokens.refresh_token === undefined
+          ? provider.revoke(tokens.access_token, 'access_token')
+          : provider.revoke(tokens.refresh_token, 'refresh_token'));
+      } catch (error) {
+        // The tokens are gone from the vault either way; the user can revoke at the provider.
+        this.logger.warn(`${connection.name}: revocation at disconnect failed: ${(error as Error).message}`);
+      }
+    }
+    audit.upstream_revoked = revoked;
+    return { connection: connection.name, disconnected: record !== undefined, upstream_revoked: revoked };
+  }
+
+  private async save(key: GrantKey, response: UpstreamTokenResponse, scopes: readonly string[]): Promise<void> {
+    const tokens = {
+      access_token: response.accessToken,
+      token_type: 'Bearer',
+      ...(response.refreshToken === undefined ? {} : { refresh_token: response.refreshToken }),
+    };
+    const sealed = sealJson(this.ring, tokens, grantBinding(key));
+    await vaultStoreCall(() => this.store.save(key, { kind: 'tokens', sealed, scopes, expiresAt: response.expiresAt }));
+  }
+
+  private connectionFor(name: string | undefined, client: ClientConfig, audit: VaultAuditRecord): LoadedConnection {
+    if (name === undefined) throw new InvalidRequest('connection is required');
+    const connection = this.connections.named(name);
+    if (!connection)
+      throw new InvalidRequest('unknown connection', { detail: `connection ${JSON.stringify(name.slice(0, 64))}` });
+    audit.connection = connection.name;
+    if (!connection.config.connect.clients.includes(client.client_id)) {
+      throw new UnauthorizedClient('this client may not connect accounts for this connection', {
+        detail: `client ${client.client_id} is not among connect.clients of ${connection.file}`,
+      });
+    }
+    return connection;
+  }
+
+  /** A call to the provider: its failures become a refusal (rejected) or a 503 (unavailable). */
+  private async upstream<T>(
+    connection: LoadedConnection,
+    what: string,
+    call: (provider: ReturnType<VaultConnections['provider']>) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call(this.connections.provider(connection));
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      if (error.kind === 'rejected') {
+        throw new InvalidGrant(`the provider refused the ${what}; start the connection again`, {
+          detail: `${connection.name}: ${error.detail}`,
+        });
+      }
+      throw new TemporarilyUnavailable(`${connection.name} cannot be reached; retry later`, {
+        detail: `${connection.name}: ${error.detail}`,
+        headers: { 'retry-after': String(UPSTREAM_RETRY_AFTER) },
+      });
+    }
+  }
+}
+
+/** SHA-256, base64url: what the store keeps of a state or connect code (they are bearer secrets). */
+function digest(value: string): string {
+  return createHash('sha256').update(value).digest('base64url');
+}
+
+function single(params: URLSearchParams, name: string): string | undefined {
+  const values = params.getAll(name);
+  if (values.length > 1) throw new InvalidRequest(`parameter ${name} is repeated`);
+  return values[0] || undefined;
+}

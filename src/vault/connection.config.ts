@@ -1,0 +1,198 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  MinLength,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
+import { IsSecureUrl } from '../config/config-validators.js';
+import { SCOPE_TOKEN } from '../oauth/scope.js';
+
+/** Authorization request parameters actbridge sets itself; a connection file may not override them. */
+export const RESERVED_AUTHORIZATION_PARAMS = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'request',
+  'request_uri',
+];
+
+/** Where the provider's endpoints come from. */
+export class ConnectionProviderConfig {
+  /**
+   * The provider's issuer: where discovery looks, and the `iss` an authorization response must carry
+   * when the provider sends one (RFC 9207).
+   */
+  @IsSecureUrl()
+  issuer!: string;
+
+  /** `oidc` (OpenID Connect Discovery), `oauth2` (RFC 8414) or `none` (endpoints given below). */
+  @IsOptional()
+  @IsIn(['oidc', 'oauth2', 'none'])
+  discovery: 'oidc' | 'oauth2' | 'none' = 'oidc';
+
+  @IsOptional()
+  @IsSecureUrl()
+  authorization_endpoint?: string;
+
+  @IsOptional()
+  @IsSecureUrl()
+  token_endpoint?: string;
+
+  /** RFC 7009; without one (and none discovered), disconnecting only deletes the stored tokens. */
+  @IsOptional()
+  @IsSecureUrl()
+  revocation_endpoint?: string;
+}
+
+/** Who may start the connect flow for their users, and where the browser comes back to. */
+export class ConnectFlowConfig {
+  /** actbridge clients that may connect and disconnect accounts of this provider for their users. */
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsString({ each: true })
+  clients!: string[];
+
+  /** The applications' pages the browser returns to after the provider (exact match). */
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @ArrayMaxSize(50)
+  @IsSecureUrl({ each: true })
+  redirect_uris!: string[];
+
+  /**
+   * Scopes requested at every connect besides those the application asks for, e.g. `openid` and
+   * `offline_access` (what makes an OpenID provider issue a refresh token); never requested at exchange.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  extra_scopes: string[] = [];
+}
+
+/** One rule of a connection's `rules:`; the first rule whose condition is true decides. */
+export class ConnectionRuleConfig {
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
+  name!: string;
+
+  /** CEL boolean expression over the subject view (the user's token, the client, the actors). */
+  @IsString()
+  @MinLength(1)
+  condition!: string;
+
+  /** Upstream scopes a matching caller may receive; each must be one of the connection's `scopes`. */
+  @IsArray()
+  @ArrayUnique()
+  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  scopes!: string[];
+}
+
+/**
+ * One `connections/*.yaml` file: an upstream OAuth 2.0 / OpenID Connect provider whose tokens the
+ * vault keeps for users, and who may obtain them. Like anchor files, meant to be committed and
+ * reviewed; the client secret is read from an environment variable or a file at startup.
+ */
+export class ConnectionConfig {
+  /** Default: the file name without `.yaml`. */
+  @IsOptional()
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be 1-64 lowercase letters, digits, ".", "_" or "-"' })
+  name?: string;
+
+  /** `audience` / `resource` values naming this connection in a token exchange (e.g. https://api.github.com). */
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  audiences!: string[];
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ConnectionProviderConfig)
+  provider!: ConnectionProviderConfig;
+
+  /** actbridge's client_id at the provider. */
+  @IsString()
+  @MinLength(1)
+  client_id!: string;
+
+  @IsOptional()
+  @IsIn(['client_secret_basic', 'client_secret_post'])
+  token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' = 'client_secret_basic';
+
+  /** Name of the environment variable holding the client secret. */
+  @IsOptional()
+  @Matches(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' })
+  client_secret_env?: string;
+
+  /** File holding the client secret (one line; relative to the connection file). */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  client_secret_file?: string;
+
+  /** Upstream scopes that may be requested when connecting (and so may ever be handed out). */
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  scopes!: string[];
+
+  /**
+   * Extra authorization request parameters, e.g. `prompt: consent` (OIDC Core §11: what makes a
+   * provider honour `offline_access`) or Google's `access_type: offline`.
+   */
+  @IsOptional()
+  @IsObject()
+  @ValidateBy({
+    name: 'isParameterMap',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'object' &&
+        value !== null &&
+        Object.entries(value).every(
+          ([name, v]) => typeof v === 'string' && !RESERVED_AUTHORIZATION_PARAMS.includes(name),
+        ),
+      defaultMessage: () =>
+        `must map parameter names to strings, without ${RESERVED_AUTHORIZATION_PARAMS.join(', ')} (actbridge sets them)`,
+    },
+  })
+  authorization_params: Record<string, string> = {};
+
+  /** actbridge clients that may receive this connection's tokens (the rules then decide for which callers). */
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayUnique()
+  @IsString({ each: true })
+  clients!: string[];
+
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ConnectFlowConfig)
+  connect!: ConnectFlowConfig;
+
+  @IsArray()
+  @ArrayNotEmpty()
+  @ValidateNested({ each: true })
+  @Type(() => ConnectionRuleConfig)
+  rules!: ConnectionRuleConfig[];
+}

@@ -1,0 +1,289 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AuditRecord } from '../audit/audit-record.js';
+import type { ClientConfig } from '../clients/client.config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
+import { buildSubjectView } from '../delegation/subject-view.js';
+import { TokenTypes } from '../oauth/token-types.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { CompiledConnectionRule } from './connection-policy.js';
+import { sealJson } from './envelope.js';
+import type { KeyRing } from './key-ring.js';
+import { UpstreamError } from './upstream-provider.js';
+import { vaultCaller } from './vault-actors.js';
+import type { LoadedConnection } from './vault-config.js';
+import { VaultConnections } from './vault-connections.js';
+import { notConnected, openTokens, reconnect, upstreamUnavailable, vaultStoreCall } from './vault-errors.js';
+import {
+  grantBinding,
+  nowSeconds,
+  VAULT_STORE,
+  type GrantKey,
+  type GrantRecord,
+  type UpstreamTokens,
+  type VaultStore,
+} from './vault-store.js';
+import { type TokenResponse } from '../oauth/token-response.js';
+
+export const VAULT_KEY_RING = Symbol('VAULT_KEY_RING');
+
+/** What the vault reads of an RFC 8693 request. */
+export interface VaultExchangeRequest {
+  readonly audience: readonly string[];
+  readonly resource: readonly string[];
+  readonly requested_token_type?: string;
+  readonly requestedScope: readonly string[] | undefined;
+}
+
+export interface VaultExchange {
+  readonly request: VaultExchangeRequest;
+  readonly client: ClientConfig;
+  readonly subject: ValidatedToken;
+  readonly actor?: ValidatedToken;
+  readonly audit: AuditRecord;
+}
+
+/** A grant's tokens as they are handed out. */
+interface Served {
+  readonly tokens: UpstreamTokens;
+  readonly scopes: readonly string[];
+  readonly expiresAt: number | null;
+}
+
+type Locked =
+  | { readonly kind: 'served'; readonly served: Served }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'revoked'; readonly reason: string }
+  | { readonly kind: 'unavailable'; readonly error: UpstreamError };
+
+/**
+ * The token vault's side of token exchange: a request whose `audience`/`resource` names a connection
+ * asks for the subject user's upstream access token there. The connection's clients and rules decide
+ * who gets it; the stored token is refreshed first when (nearly) expired, by one caller at a time per
+ * grant across instances; it is never handed out past its expiry.
+ */
+@Injectable()
+export class TokenVault {
+  private readonly logger = new Logger('TokenVault');
+  private readonly server: Pick<ServerConfig, 'issuer' | 'maxChainDepth' | 'vaultRefreshMargin'>;
+  /** Refreshes under way in this instance, by grant: concurrent callers share one. */
+  private readonly inFlight = new Map<string, Promise<Served>>();
+
+  constructor(
+    @Inject(SERVER_CONFIG) server: ServerConfig,
+    private readonly connections: VaultConnections,
+    @Inject(VAULT_STORE) private readonly store: VaultStore,
+    @Inject(VAULT_KEY_RING) private readonly ring: KeyRing,
+  ) {
+    this.server = server;
+  }
+
+  /** Whether a token-exchange request names a connection, and so asks for an upstream token. */
+  names(request: { readonly audience: readonly string[]; readonly resource: readonly string[] }): boolean {
+    if (!this.connections.enabled) return false;
+    return (
+      request.audience.some((t) => this.connections.forTarget(t)) ||
+      request.resource.some((t) => this.connections.forTarget(t))
+    );
+  }
+
+  async exchange({ request, client, subject, actor, audit }: VaultExchange): Promise<TokenResponse> {
+    const targets = [...new Set([...request.audience, ...request.resource])];
+    const connection = targets.map((t) => this.connections.forTarget(t)).find((c) => c !== undefined)!;
+    audit.connection = connection.name;
+    audit.audience = targets;
+    // RFC 8693 §2.2.2: the connection's token serves that one API, so it cannot share a request.
+    if (targets.length !== 1) {
+      throw new InvalidTarget('a connection must be the only audience or resource of the request');
+    }
+    if ((request.requested_token_type ?? TokenTypes.accessToken) !== TokenTypes.accessToken) {
+      throw new InvalidRequest("requested_token_type must be access_token for a connection's token");
+    }
+    if (!connection.config.clients.includes(client.client_id)) {
+      throw new InvalidTarget('this client may not obtain tokens for this connection', {
+        detail: `client ${client.client_id} is not among the clients of ${connection.file}`,
+      });
+    }
+    // RFC 9449: the upstream token is the provider's; it cannot be bound to this client's key.
+    if (client.dpop_bound_access_tokens) {
+      throw new InvalidRequest("this client requires DPoP-bound tokens; a connection's upstream token cannot be bound");
+    }
+
+    const caller = vaultCaller(subject, actor, client, this.server);
+    audit.subject = subject.principal;
+    audit.actors = [...caller.actors];
+    audit.mode = 'delegation';
+    const decision = connection.policy.decide({ ...buildSubjectView(subject, client.client_id), actors: caller.view });
+    const rule = decision.matched;
+    if (!rule) {
+      throw new InvalidTarget("the connection's policy does not grant this caller the user's token", {
+        detail: `connection ${connection.name}: no rule matched (${decision.trace.join('; ')})`,
+      });
+    }
+    audit.rule = `${connection.name}/${rule.name}`;
+    const requested = request.requestedScope;
+    this.checkRequestedScope(requested, connection, rule);
+
+    const key: GrantKey = { connection: connection.name, user: subject.principal };
+    const record = await vaultStoreCall(() => this.store.read(key));
+    if (!record) throw notConnected(connection);
+    if (record.status === 'disconnected') throw reconnect(connection, record.reason ?? 'disconnected');
+    // Checked before any refresh, so a caller that is refused never causes one.
+    this.checkGrantedScope(record.scopes, requested, connection, rule);
+    const served = this.fresh(record)
+      ? await vaultStoreCall(async () => this.served(record))
+      : await this.refreshOnce(connection, key);
+    this.checkGrantedScope(served.scopes, requested, connection, rule);
+
+    const expiresIn = served.expiresAt === null ? undefined : Math.max(0, served.expiresAt - nowSeconds());
+    audit.scope = served.scopes.join(' ');
+    audit.issued_token_type = TokenTypes.accessToken;
+    if (expiresIn !== undefined) audit.ttl = expiresIn;
+    return {
+      access_token: served.tokens.access_token,
+      issued_token_type: TokenTypes.accessToken,
+      token_type: served.tokens.token_type,
+      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+      ...(served.scopes.length > 0 ? { scope: served.scopes.join(' ') } : {}),
+    };
+  }
+
+  /** RFC 6749 §3.3: what is asked for must be offered by the connection and granted by the rule. */
+  private checkRequestedScope(
+    requested: readonly string[] | undefined,
+    connection: LoadedConnection,
+    rule: CompiledConnectionRule,
+  ): void {
+    if (requested === undefined) return;
+    const unknown = requested.filter((s) => !connection.config.scopes.includes(s));
+    if (unknown.length > 0) {
+      throw new InvalidScope('scope exceeds what the connection offers', {
+        detail: `not among the scopes of ${connection.name}: ${unknown.join(' ')}`,
+      });
+    }
+    const notGranted = requested.filter((s) => !rule.scopes.includes(s));
+    if (notGranted.length > 0) {
+      throw new InvalidScope("scope exceeds what the connection's policy grants this caller", {
+        detail: `rule ${connection.name}/${rule.name} does not grant: ${notGranted.join(' ')}`,
+      });
+    }
+  }
+
+  /**
+   * The stored token cannot be narrowed: it is handed out only when every scope of the connection it
+   * carries is granted to this caller, and it carries whatever was asked for.
+   */
+  private checkGrantedScope(
+    granted: readonly string[],
+    requested: readonly string[] | undefined,
+    connection: LoadedConnection,
+    rule: CompiledConnectionRule,
+  ): void {
+    const missing = (requested ?? []).filter((s) => !granted.includes(s));
+    if (missing.length > 0) {
+      throw new InvalidScope('the user has not granted this scope to the connection; connect again asking for it', {
+        detail: `${connection.name} grant lacks: ${missing.join(' ')}`,
+      });
+    }
+    const excess = granted.filter((s) => connection.config.scopes.includes(s) && !rule.scopes.includes(s));
+    if (excess.length > 0) {
+      throw new InvalidScope("the user's token carries scopes the connection's policy does not grant this caller", {
+        detail: `rule ${connection.name}/${rule.name} does not grant: ${excess.join(' ')}`,
+      });
+    }
+  }
+
+  /**
+   * Fresh: no expiry known, or more left than VAULT_REFRESH_MARGIN (but at least half its lifetime
+   * left counts as fresh, so a token shorter-lived than the margin is not refreshed at every request).
+   */
+  private fresh(record: Pick<GrantRecord, 'expiresAt' | 'updatedAt'>): boolean {
+    if (record.expiresAt === null) return true;
+    const margin = Math.min(this.server.vaultRefreshMargin, (record.expiresAt - record.updatedAt) / 2);
+    return record.expiresAt - nowSeconds() > margin;
+  }
+
+  private served(record: GrantRecord): Served {
+    return { tokens: openTokens(this.ring, record), scopes: record.scopes, expiresAt: record.expiresAt };
+  }
+
+  private refreshOnce(connection: LoadedConnection, key: GrantKey): Promise<Served> {
+    const id = JSON.stringify([key.connection, key.user.iss, key.user.sub]);
+    let flight = this.inFlight.get(id);
+    if (!flight) {
+      flight = this.refreshLocked(connection, key).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, flight);
+    }
+    return flight;
+  }
+
+  /** Under the grant's lock: refreshed meanwhile by another instance, or refresh now and store. */
+  private async refreshLocked(connection: LoadedConnection, key: GrantKey): Promise<Served> {
+    const provider = this.connections.provider(connection);
+    const outcome = await vaultStoreCall(() =>
+      this.store.withGrantLock<Locked>(key, async (record) => {
+        if (!record) return { value: { kind: 'missing' } };
+        if (record.status === 'disconnected')
+          return { value: { kind: 'revoked', reason: record.reason ?? 'disconnected' } };
+        const current = this.served(record);
+        if (this.fresh(record)) return { value: { kind: 'served', served: current } };
+        const expired = record.expiresAt !== null && record.expiresAt <= nowSeconds();
+        const refreshToken = current.tokens.refresh_token;
+        if (refreshToken === undefined) {
+          if (!expired) return { value: { kind: 'served', served: current } };
+          const reason = 'the access token expired and the provider issued no refresh token';
+          return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason } };
+        }
+        try {
+          const fresh = await provider.refresh(refreshToken);
+          // RFC 6749 §6: a new refresh token replaces the old one (rotation); else the old one stays.
+          const tokens: UpstreamTokens = {
+            access_token: fresh.accessToken,
+            token_type: bearer(fresh.tokenType),
+            refresh_token: fresh.refreshToken ?? refreshToken,
+          };
+          const scopes = fresh.scope ?? record.scopes;
+          return {
+            update: {
+              kind: 'tokens',
+              sealed: sealJson(this.ring, tokens, grantBinding(key)),
+              scopes,
+              expiresAt: fresh.expiresAt,
+            },
+            value: { kind: 'served', served: { tokens, scopes, expiresAt: fresh.expiresAt } },
+          };
+        } catch (error) {
+          if (!(error instanceof UpstreamError)) throw error;
+          if (error.kind === 'rejected') {
+            const reason = `the provider refused the refresh token: ${error.detail}`;
+            return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason } };
+          }
+          // Still valid: served until its expiry, never after.
+          if (!expired) {
+            this.logger.warn(
+              `${connection.name}: refresh failed, serving the current token until it expires: ${error.detail}`,
+            );
+            return { value: { kind: 'served', served: current } };
+          }
+          return { value: { kind: 'unavailable', error } };
+        }
+      }),
+    );
+    switch (outcome.kind) {
+      case 'served':
+        return outcome.served;
+      case 'missing':
+        throw notConnected(connection);
+      case 'revoked':
+        this.logger.warn(`${connection.name}: a grant was marked disconnected: ${outcome.reason}`);
+        throw reconnect(connection, outcome.reason);
+      case 'unavailable':
+        throw upstreamUnavailable(connection, outcome.error);
+    }
+  }
+}
+
+/** RFC 6750 names the scheme `Bearer`; providers write it in any case. */
+export function bearer(tokenType: string): string {
+  return tokenType.toLowerCase() === 'bearer' ? 'Bearer' : tokenType;
+}

@@ -1,0 +1,155 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SecretValue } from '../trust-anchors/secret-value.js';
+import type { ConnectionConfig } from './connection.config.js';
+import { compileConnectionPolicy } from './connection-policy.js';
+import { UpstreamProvider } from './upstream-provider.js';
+import type { LoadedConnection } from './vault-config.js';
+
+/**
+ * How the provider's answers to a refresh are read, against a real HTTP token endpoint answering as
+ * providers do: RFC 6749 errors, GitHub's errors in a 200, outages, a provider that never answers.
+ */
+
+type Answer = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+let answer: Answer;
+let server: Server;
+let base: string;
+let received: { authorization?: string; body: string } | undefined;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      received = { authorization: req.headers.authorization, body };
+      answer(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function provider(timeoutMs = 1000, tokenEndpoint = `${base}/token`): UpstreamProvider {
+  const connection: LoadedConnection = {
+    name: 'github',
+    file: 'github.yaml',
+    config: {
+      client_id: 'actbridge',
+      token_endpoint_auth_method: 'client_secret_basic',
+      authorization_params: {},
+      provider: {
+        issuer: base,
+        discovery: 'none',
+        authorization_endpoint: `${base}/authorize`,
+        token_endpoint: tokenEndpoint,
+      },
+    } as unknown as ConnectionConfig,
+    clientSecret: new SecretValue('s3cret'),
+    policy: compileConnectionPolicy([], []).policy,
+  };
+  return new UpstreamProvider(connection, timeoutMs);
+}
+
+const json =
+  (status: number, body: unknown): Answer =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
+
+describe('UpstreamProvider.refresh', () => {
+  it('sends the refresh token with client_secret_basic and reads a rotated token response', async () => {
+    answer = json(200, {
+      access_token: 'at-2',
+      token_type: 'bearer',
+      expires_in: 3600,
+      refresh_token: 'rt-2',
+      scope: 'repo read:user',
+    });
+    const before = Math.floor(Date.now() / 1000);
+    const response = await provider().refresh('rt-1');
+    expect(response).toEqual({
+      accessToken: 'at-2',
+      tokenType: 'bearer',
+      refreshToken: 'rt-2',
+      expiresAt: expect.any(Number),
+      scope: ['repo', 'read:user'],
+    });
+    expect(response.expiresAt! - before).toBeGreaterThanOrEqual(3600);
+    expect(received!.authorization).toBe(`Basic ${Buffer.from('actbridge:s3cret').toString('base64')}`);
+    expect(new URLSearchParams(received!.body).get('refresh_token')).toBe('rt-1');
+    expect(new URLSearchParams(received!.body).get('grant_type')).toBe('refresh_token');
+  });
+
+  it.each<[string, Answer, 'rejected' | 'unavailable', RegExp]>([
+    [
+      'RFC 6749 invalid_grant',
+      json(400, { error: 'invalid_grant', error_description: 'grant request is invalid' }),
+      'rejected',
+      /^refresh: the provider answered 400 invalid_grant: grant request is invalid$/,
+    ],
+    [
+      "GitHub's bad_refresh_token in a 200",
+      json(200, { error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' }),
+      'rejected',
+      /^refresh: the provider answered 200 bad_refresh_token: The refresh token passed/,
+    ],
+    [
+      'a refused client (our configuration, not the grant)',
+      json(401, { error: 'invalid_client' }),
+      'unavailable',
+      /^refresh: the provider answered 401 invalid_client$/,
+    ],
+    [
+      'a 503 page',
+      (_q, res) => res.writeHead(503, { 'content-type': 'text/html' }).end('<h1>down</h1>'),
+      'unavailable',
+      /503/,
+    ],
+    ['a 500 server_error', json(500, { error: 'server_error' }), 'unavailable', /HTTP 500/],
+  ])('classifies %s', async (_name, reply, kind, detail) => {
+    answer = reply;
+    await expect(provider().refresh('rt-1')).rejects.toMatchObject({
+      name: 'UpstreamError',
+      kind,
+      detail: expect.stringMatching(detail),
+    });
+  });
+
+  it('classifies an unreachable provider and one that never answers as unavailable', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    await expect(provider(1000, `http://127.0.0.1:${port}/token`).refresh('rt-1')).rejects.toMatchObject({
+      kind: 'unavailable',
+      detail: expect.stringMatching(/^refresh: .*ECONNREFUSED/),
+    });
+    answer = () => undefined;
+    const started = Date.now();
+    await expect(provider(1000).refresh('rt-1')).rejects.toMatchObject({ kind: 'unavailable' });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('never puts the refresh token in an error', async () => {
+    answer = json(400, { error: 'invalid_grant', error_description: 'refresh token rt-secret-value is revoked' });
+    const error = await provider()
+      .refresh('rt-secret-value')
+      .catch((e: unknown) => e as Error);
+    // The provider's words are quoted for the operator, the token it echoed is not.
+    expect((error as Error).message).toBe(
+      'refresh: the provider answered 400 invalid_grant: refresh token [redacted] is revoked',
+    );
+    answer = json(200, { error: 'bad_refresh_token' });
+    const other = await provider()
+      .refresh('rt-secret-value')
+      .catch((e: unknown) => e as Error);
+    expect((other as Error).message).not.toContain('rt-secret-value');
+  });
+});

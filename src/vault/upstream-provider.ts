@@ -1,0 +1,213 @@
+import * as oidc from 'openid-client';
+import { rootCause } from '../trust-anchors/fetch-failure.js';
+import type { LoadedConnection } from './vault-config.js';
+
+/** What the provider's token endpoint answered, reduced to what the vault keeps. */
+export interface UpstreamTokenResponse {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  readonly refreshToken?: string;
+  /** Epoch seconds; null when the provider gave no `expires_in`. */
+  readonly expiresAt: number | null;
+  /** The granted scope, when the provider says (RFC 6749 §5.1). */
+  readonly scope?: readonly string[];
+}
+
+/**
+ * A call to the provider failed. `rejected`: it answered `invalid_grant` (RFC 6749 §5.2: the code or
+ * refresh token is invalid, expired or revoked); `unavailable`: anything else (unreachable, timeout,
+ * 5xx, an unexpected answer). `detail` is for operators: it never holds a token.
+ */
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+
+  constructor(
+    readonly kind: 'rejected' | 'unavailable',
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+  }
+}
+
+/**
+ * One connection's provider, through openid-client: discovery (or the configured endpoints),
+ * authorization code + PKCE with its state, nonce and RFC 9207 issuer checks, refresh, revocation.
+ */
+export class UpstreamProvider {
+  private configuration: Promise<oidc.Configuration> | undefined;
+
+  constructor(
+    private readonly connection: LoadedConnection,
+    private readonly timeoutMs: number,
+  ) {}
+
+  get usesOpenId(): boolean {
+    return this.connection.config.provider.discovery === 'oidc';
+  }
+
+  async authorizationUrl(parameters: Record<string, string>): Promise<URL> {
+    return oidc.buildAuthorizationUrl(await this.config(), {
+      ...this.connection.config.authorization_params,
+      ...parameters,
+    });
+  }
+
+  /** Redeems the authorization response at `callbackUrl` (state, iss, PKCE and, for OpenID, nonce checked). */
+  async redeemCode(
+    callbackUrl: URL,
+    checks: { state: string; codeVerifier: string; nonce?: string },
+  ): Promise<UpstreamTokenResponse> {
+    const config = await this.config();
+    try {
+      const response = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        expectedState: checks.state,
+        pkceCodeVerifier: checks.codeVerifier,
+        ...(checks.nonce === undefined ? {} : { expectedNonce: checks.nonce }),
+      });
+      return reduce(response);
+    } catch (error) {
+      // A response that fails a check (state, iss, nonce, id_token) is refused, not retried.
+      const code = callbackUrl.searchParams.get('code') ?? '';
+      const failure = classify('authorization code redemption', error, [code, checks.codeVerifier]);
+      throw failure.kind === 'unavailable' && !outage(error)
+        ? new UpstreamError('rejected', failure.detail, { cause: error })
+        : failure;
+    }
+  }
+
+  async refresh(refreshToken: string): Promise<UpstreamTokenResponse> {
+    const config = await this.config();
+    try {
+      return reduce(await oidc.refreshTokenGrant(config, refreshToken));
+    } catch (error) {
+      throw classify('refresh', error, [refreshToken]);
+    }
+  }
+
+  /** RFC 7009; false when the provider has no revocation endpoint. */
+  async revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean> {
+    const config = await this.config();
+    if (!config.serverMetadata().revocation_endpoint) return false;
+    try {
+      await oidc.tokenRevocation(config, token, { token_type_hint: hint });
+      return true;
+    } catch (error) {
+      throw classify('revocation', error, [token]);
+    }
+  }
+
+  /** Discovered once; a failed discovery is tried again by the next request. */
+  private config(): Promise<oidc.Configuration> {
+    this.configuration ??= this.build().catch((error: unknown) => {
+      this.configuration = undefined;
+      throw error;
+    });
+    return this.configuration;
+  }
+
+  private async build(): Promise<oidc.Configuration> {
+    const { config, clientSecret } = this.connection;
+    const { provider } = config;
+    const auth =
+      config.token_endpoint_auth_method === 'client_secret_post'
+        ? oidc.ClientSecretPost(clientSecret.reveal())
+        : oidc.ClientSecretBasic(clientSecret.reveal());
+    const issuer = new URL(provider.issuer);
+    // The URLs passed isSecureUrl at startup: plain http only ever means a loopback host.
+    const execute = issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : [];
+    let configuration: oidc.Configuration;
+    if (provider.discovery === 'none') {
+      configuration = new oidc.Configuration(
+        {
+          issuer: provider.issuer,
+          authorization_endpoint: provider.authorization_endpoint!,
+          token_endpoint: provider.token_endpoint!,
+          ...(provider.revocation_endpoint === undefined ? {} : { revocation_endpoint: provider.revocation_endpoint }),
+        },
+        config.client_id,
+        undefined,
+        auth,
+      );
+      for (const step of execute) step(configuration);
+    } else {
+      try {
+        configuration = await oidc.discovery(issuer, config.client_id, undefined, auth, {
+          algorithm: provider.discovery,
+          timeout: this.timeoutSeconds,
+          execute,
+        });
+      } catch (error) {
+        throw new UpstreamError('unavailable', `discovery of ${provider.issuer} failed: ${rootCause(error)}`, {
+          cause: error,
+        });
+      }
+    }
+    configuration.timeout = this.timeoutSeconds;
+    return configuration;
+  }
+
+  private get timeoutSeconds(): number {
+    return Math.max(1, Math.ceil(this.timeoutMs / 1000));
+  }
+}
+
+function reduce(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): UpstreamTokenResponse {
+  const expiresIn = response.expiresIn();
+  return {
+    accessToken: response.access_token,
+    tokenType: response.token_type,
+    ...(response.refresh_token === undefined ? {} : { refreshToken: response.refresh_token }),
+    expiresAt: expiresIn === undefined ? null : Math.floor(Date.now() / 1000) + expiresIn,
+    ...(typeof response.scope === 'string' ? { scope: response.scope.split(' ').filter(Boolean) } : {}),
+  };
+}
+
+/** The provider could not be asked or did not answer properly: worth retrying later. */
+function outage(error: unknown): boolean {
+  if (errorInOkBody(error)) return false;
+  if (error instanceof oidc.ResponseBodyError) {
+    return error.status >= 500 || ['temporarily_unavailable', 'server_error'].includes(error.error);
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && code.startsWith('OAUTH_')) || /NOT_CONFORM|NOT_JSON/.test(code);
+}
+
+/**
+ * RFC 6749 §5.2 invalid_grant: the grant is dead. GitHub answers token errors with HTTP 200 and codes
+ * of its own for the same thing.
+ */
+const GRANT_REFUSED = new Set(['invalid_grant', 'bad_refresh_token', 'bad_verification_code']);
+
+/** `secrets`: what was sent, scrubbed from the detail should the provider echo it back. */
+function classify(operation: string, error: unknown, secrets: readonly string[]): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  const scrub = (text: string) =>
+    secrets.reduce((out, secret) => (secret ? out.replaceAll(secret, '[redacted]') : out), text);
+  const answered =
+    error instanceof oidc.ResponseBodyError
+      ? { status: error.status, error: error.error, description: error.error_description }
+      : errorInOkBody(error);
+  if (answered) {
+    const said = `${answered.error}${answered.description ? `: ${String(answered.description).slice(0, 200)}` : ''}`;
+    return new UpstreamError(
+      GRANT_REFUSED.has(answered.error) ? 'rejected' : 'unavailable',
+      scrub(`${operation}: the provider answered ${answered.status} ${said.slice(0, 300)}`),
+      { cause: error },
+    );
+  }
+  return new UpstreamError('unavailable', scrub(`${operation}: ${rootCause(error)}`), { cause: error });
+}
+
+/** An `error` member in a 200 response (openid-client keeps the body as the cause of its refusal). */
+function errorInOkBody(error: unknown): { status: number; error: string; description?: unknown } | undefined {
+  let current = error as { cause?: unknown; body?: unknown } | undefined;
+  for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const body = current.body as { error?: unknown; error_description?: unknown } | undefined;
+    if (typeof body?.error === 'string') {
+      return { status: 200, error: body.error.slice(0, 64), description: body.error_description };
+    }
+    current = current.cause as typeof current;
+  }
+  return undefined;
+}

@@ -1,0 +1,78 @@
+import type { ClientConfig } from '../clients/client.config.js';
+import { actorsOutermostFirst, parseActChain, type ActClaim, type ActorIdentity } from '../delegation/act-chain.js';
+import { checkMayAct } from '../delegation/may-act.js';
+import { InvalidRequest } from '../oauth/oauth-error.js';
+import type { ViewActor } from '../policy/subject-view.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+
+export interface VaultCaller {
+  /** Who asks for the user's token, current actor first: the actor token's subject, then the subject token's chain. */
+  readonly actors: ReadonlyArray<{ sub: string; iss?: string; attested_by?: string }>;
+  /** The same, as policy expressions see them (`actors`). */
+  readonly view: readonly ViewActor[];
+}
+
+/**
+ * The actors a vault exchange is asked by, with the checks delegation applies to them: a presented
+ * chain is believed only from an anchor trusted for chains, an actor token names the actor itself,
+ * `may_act` is honoured (RFC 8693 §4.4) and the chain is no deeper than MAX_CHAIN_DEPTH.
+ */
+export function vaultCaller(
+  subject: ValidatedToken,
+  actor: ValidatedToken | undefined,
+  client: ClientConfig,
+  server: { issuer: string; maxChainDepth: number },
+): VaultCaller {
+  let prior: ActClaim | undefined;
+  if (subject.act !== undefined) {
+    if (!subject.anchor.trustedForChains) {
+      throw new InvalidRequest(
+        'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
+      );
+    }
+    const parsed = parseActChain(subject.act, server.maxChainDepth);
+    if (!parsed.ok) throw new InvalidRequest(`subject_token act claim ${parsed.reason}`);
+    prior = parsed.act;
+  }
+  if (actor && actor.act !== undefined) {
+    throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
+  }
+  // Without an actor token the client itself is who acts for the user (as in a delegation).
+  const current: ActorIdentity = actor
+    ? { sub: actor.principal.sub, iss: actor.principal.iss, claims: actor.claims }
+    : { sub: client.client_id, iss: server.issuer, claims: { client_id: client.client_id } };
+  if (subject.mayAct !== undefined) {
+    const verdict = checkMayAct(subject.mayAct, current, subject.anchor.issuer);
+    if (verdict === 'malformed') throw new InvalidRequest('subject_token may_act claim is malformed');
+    if (verdict === 'denied') {
+      throw new InvalidRequest(
+        actor
+          ? "the actor_token's subject is not permitted by the subject_token's may_act claim"
+          : "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
+      );
+    }
+  }
+  const chain: ActClaim | undefined = actor
+    ? {
+        sub: actor.principal.sub,
+        iss: actor.principal.iss,
+        ...(actor.anchor.attestation === undefined ? {} : { attested_by: actor.anchor.attestation }),
+        ...(prior ? { act: prior } : {}),
+      }
+    : prior;
+  const actors = actorsOutermostFirst(chain);
+  if (actors.length > server.maxChainDepth) {
+    throw new InvalidRequest(
+      `delegation chain too deep: ${actors.length} actors, at most ${server.maxChainDepth} are allowed`,
+    );
+  }
+  const view: ViewActor[] = [];
+  for (let level = chain; level; level = level.act) {
+    view.push({
+      sub: level.sub,
+      ...(level.iss === undefined ? {} : { iss: level.iss }),
+      ...(level.client_id === undefined ? {} : { client_id: level.client_id }),
+    });
+  }
+  return { actors, view };
+}

@@ -1,0 +1,154 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { SCOPE_LIST } from '../oauth/scope.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import type { HttpRoute, RouteProvider } from '../http/http-route.js';
+import { parseActChain } from '../delegation/act-chain.js';
+import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
+import { InvalidRequest, InvalidScope } from '../oauth/oauth-error.js';
+import { RevocationList } from '../subject-tokens/revocation-check.js';
+import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
+import { formParamsOf, type TokenRequestParams } from '../oauth/request-params.js';
+import { ConnectFlow, VAULT_CALLBACK_PATH } from './connect-flow.js';
+import { VaultAudit, type VaultAuditRecord, type VaultEvent } from './vault-audit.js';
+
+export const VAULT_CONNECT_PATH = '/vault/connect';
+export const VAULT_COMPLETE_PATH = '/vault/connect/complete';
+export const VAULT_DISCONNECT_PATH = '/vault/disconnect';
+
+/**
+ * The token vault's HTTP endpoints (docs/token-vault.md). Connect, complete and disconnect are called
+ * by an application: an authenticated client presenting its user's own token as `subject_token` in
+ * the form body (never in a URL). The callback is where the provider sends the user's browser.
+ */
+@Injectable()
+export class VaultRoutes implements RouteProvider {
+  private readonly issuer: string;
+
+  constructor(
+    @Inject(SERVER_CONFIG) server: ServerConfig,
+    private readonly clients: ClientAuthenticator,
+    private readonly validators: SubjectTokenValidators,
+    private readonly revocations: RevocationList,
+    private readonly flow: ConnectFlow,
+    private readonly audit: VaultAudit,
+  ) {
+    this.issuer = server.issuer;
+  }
+
+  routes(): HttpRoute[] {
+    const headers = { 'cache-control': 'no-store' };
+    return [
+      { name: 'vault connect', method: 'POST', path: VAULT_CONNECT_PATH, headers, handle: (r) => this.connect(r) },
+      {
+        name: 'vault callback',
+        method: 'GET',
+        path: VAULT_CALLBACK_PATH,
+        handle: (r, reply) => this.callback(r, reply),
+      },
+      { name: 'vault complete', method: 'POST', path: VAULT_COMPLETE_PATH, headers, handle: (r) => this.complete(r) },
+      {
+        name: 'vault disconnect',
+        method: 'POST',
+        path: VAULT_DISCONNECT_PATH,
+        headers,
+        handle: (r) => this.disconnect(r),
+      },
+    ];
+  }
+
+  private connect(request: FastifyRequest): Promise<unknown> {
+    return this.audited('vault.connect', 'started', request, async (params, record) => {
+      const scope = params.single('scope');
+      if (scope !== undefined && !SCOPE_LIST.test(scope)) {
+        throw new InvalidScope('scope must be space-separated RFC 6749 scope-tokens');
+      }
+      const caller = await this.caller(request, params, record);
+      return this.flow.start(caller, {
+        connection: params.single('connection'),
+        redirectUri: params.single('redirect_uri'),
+        scope,
+      });
+    });
+  }
+
+  private async callback(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const record = newRecord(request);
+    try {
+      const url = request.url;
+      const { location, refused } = await this.flow.callback(
+        url.includes('?') ? url.slice(url.indexOf('?') + 1) : '',
+        record,
+      );
+      if (refused) this.audit.done('vault.callback', `denied: ${refused}`, record);
+      else this.audit.done('vault.callback', 'returned', record);
+      // The connect code travels in the Location; no page of ours should pass it on as a Referer.
+      void reply.code(303).headers({ location, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).send();
+    } catch (error) {
+      this.audit.refused('vault.callback', record, error);
+      throw error;
+    }
+  }
+
+  private complete(request: FastifyRequest): Promise<unknown> {
+    return this.audited('vault.connect_complete', 'connected', request, async (params, record) => {
+      const caller = await this.caller(request, params, record);
+      return this.flow.complete(caller, params.single('connect_code'));
+    });
+  }
+
+  private disconnect(request: FastifyRequest): Promise<unknown> {
+    return this.audited('vault.disconnect', 'disconnected', request, async (params, record) => {
+      const caller = await this.caller(request, params, record);
+      return this.flow.disconnect(caller, params.single('connection'));
+    });
+  }
+
+  /** One audit line per request, success or refusal. */
+  private async audited<T>(
+    event: VaultEvent,
+    outcome: string,
+    request: FastifyRequest,
+    handle: (params: TokenRequestParams, record: VaultAuditRecord) => Promise<T>,
+  ): Promise<T> {
+    const record = newRecord(request);
+    try {
+      const result = await handle(formParamsOf(request), record);
+      this.audit.done(event, outcome, record);
+      return result;
+    } catch (error) {
+      this.audit.refused(event, record, error);
+      throw error;
+    }
+  }
+
+  /** The authenticated client and its user, from the user's own (undelegated) token. */
+  private async caller(request: FastifyRequest, params: TokenRequestParams, record: VaultAuditRecord) {
+    const client = await this.clients.authenticate(params, request.headers.authorization, record);
+    const token = params.single('subject_token');
+    const type = params.single('subject_token_type');
+    if (token === undefined) throw new InvalidRequest('subject_token is required');
+    if (type === undefined) throw new InvalidRequest('subject_token_type is required');
+    const subject = await this.validators.validate(type, token, { role: 'subject', client });
+    record.subject = subject.principal;
+    // An account is the user's to attach: through their own token, or one delegated to this very
+    // application (actbridge records the client as the actor); never through an agent's.
+    if (subject.act !== undefined) {
+      const chain = subject.anchor.self ? parseActChain(subject.act, 64) : undefined;
+      const current = chain?.ok ? chain.act : undefined;
+      if (current?.sub !== client.client_id || current.iss !== this.issuer) {
+        throw new InvalidRequest(
+          "subject_token must be the user's own token or one delegated to this client; its current actor is another",
+        );
+      }
+    }
+    enforceSenderConstraint(subject, undefined, 'subject');
+    await this.revocations.assertNotRevoked(subject, 'subject');
+    return { client, user: subject.principal, audit: record };
+  }
+}
+
+function newRecord(request: FastifyRequest): VaultAuditRecord {
+  return { request_id: String(request.id), client_ip: request.ip, client_authenticated: false };
+}

@@ -1,0 +1,262 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { openJson } from '../../src/vault/envelope.js';
+import { generateVaultKey, KeyRing } from '../../src/vault/key-ring.js';
+import { grantBinding, type UpstreamTokens } from '../../src/vault/vault-store.js';
+import { describeWithPostgres } from '../support/postgres.js';
+import { startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { agent, GITHUB_API, startVaultWorld, type VaultWorld } from '../support/token-vault.js';
+
+/**
+ * Token vault across two actbridge instances behind one issuer, sharing PostgreSQL: an expired upstream
+ * token refreshed exactly once however many exchanges ask at once, the rotated refresh token kept; the
+ * provider down (a valid token is served until it expires, then 503 with Retry-After); the refresh token
+ * revoked upstream (the grant is disconnected, the caller told to reconnect); KEK rotation re-wrapping
+ * every data key (`npm run vault -- rewrap`).
+ */
+
+const describeVault = await describeWithPostgres();
+const ROOT = resolve(import.meta.dirname, '../..');
+const run = promisify(execFile);
+
+const sleepUntil = (epochMs: number) => new Promise((r) => setTimeout(r, Math.max(0, epochMs - Date.now())));
+
+describeVault('token vault across two instances', () => {
+  let world: VaultWorld;
+  let a: TestApp;
+  let b: TestApp;
+  let ring: KeyRing;
+  let agentToken: string;
+
+  beforeAll(async () => {
+    world = await startVaultWorld({ instances: 2, database: true });
+    [a, b] = world.instances as [TestApp, TestApp];
+    ring = new KeyRing(new Map([['kek-1', Buffer.from(world.kek.k!, 'base64url')]]), 'kek-1');
+    agentToken = await world.agentToken('agent-1');
+  }, 60_000);
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  /** The stored grant of `user` at github, read from the table and opened with the KEK. */
+  async function stored(user: string, keys = ring) {
+    const { rows } = await world.db!.pool.query(
+      `SELECT status, reason, key_id, wrapped_key, ciphertext, extract(epoch from expires_at)::bigint AS expires_at
+       FROM vault_grants WHERE connection = 'github' AND user_sub = $1`,
+      [user],
+    );
+    const row = rows[0] as {
+      status: string;
+      reason: string | null;
+      key_id: string | null;
+      wrapped_key: Buffer | null;
+      ciphertext: Buffer | null;
+      expires_at: string | null;
+    };
+    const tokens =
+      row.ciphertext === null
+        ? undefined
+        : openJson<UpstreamTokens>(
+            keys,
+            { keyId: row.key_id!, wrappedKey: row.wrapped_key!, ciphertext: row.ciphertext },
+            grantBinding({ connection: 'github', user: { iss: world.corp.issuer, sub: user } }),
+          );
+    return { ...row, expiresAt: row.expires_at === null ? null : Number(row.expires_at), tokens };
+  }
+
+  const exchange = async (via: TestApp, user: string) =>
+    world.exchange(via, agent('agent-1'), {
+      subject_token: await world.userToken(user),
+      subject_token_type: TT.accessToken,
+      actor_token: agentToken,
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+    });
+
+  it('migrated the fresh database once, though both instances started at the same moment', async () => {
+    const { rows } = await world.db!.pool.query('SELECT version, name FROM vault_schema_migrations');
+    expect(rows).toEqual([{ version: 1, name: 'token_vault' }]);
+  });
+
+  it('refreshes an expired token exactly once under 50 concurrent exchanges across both instances, keeping the rotated refresh token', async () => {
+    world.github.setAccessTokenTtl(2);
+    await world.connect('erin', 'erin-gh', { via: b });
+    world.github.setAccessTokenTtl(3600);
+    const before = await stored('erin');
+    await sleepUntil(before.expiresAt! * 1000 + 300);
+
+    const subject = await world.userToken('erin');
+    const refreshes = world.github.stats.refreshGrants;
+    const failures = world.github.stats.refreshErrors;
+    const linesBefore = a.audit.lines.length + b.audit.lines.length;
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        world.exchange(i % 2 === 0 ? a : b, agent('agent-1'), {
+          subject_token: subject,
+          subject_token_type: TT.accessToken,
+          actor_token: agentToken,
+          actor_token_type: TT.accessToken,
+          resource: GITHUB_API,
+        }),
+      ),
+    );
+
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(200));
+    const issued = new Set(responses.map((r) => r.body.access_token));
+    expect(issued.size).toBe(1);
+    expect(issued.has(before.tokens!.access_token)).toBe(false);
+    for (const r of responses) expect(r.body.expires_in).toBeGreaterThan(3500);
+    expect(world.github.stats.refreshGrants).toBe(refreshes + 1);
+    expect(world.github.stats.refreshErrors).toBe(failures);
+
+    // The provider rotated the refresh token; the vault stored the new one with the new access token.
+    const after = await stored('erin');
+    expect(after.tokens!.access_token).toBe([...issued][0]);
+    expect(after.tokens!.refresh_token).not.toBe(before.tokens!.refresh_token);
+    expect(await world.github.refreshTokenState(before.tokens!.refresh_token!)).toBe('consumed');
+    expect(await world.github.refreshTokenState(after.tokens!.refresh_token!)).toBe('live');
+    const lines = [...a.audit.lines, ...b.audit.lines].slice(0).filter((l) => l.connection === 'github');
+    expect(a.audit.lines.length + b.audit.lines.length - linesBefore).toBe(50);
+    expect(
+      lines.filter((l) => l.event === 'token.issued' && (l.subject as { sub: string }).sub === 'erin'),
+    ).toHaveLength(50);
+  });
+
+  it('serves a still-valid token while the provider is down, answers 503 with Retry-After once it has expired, refreshes when the provider is back', async () => {
+    world.github.setAccessTokenTtl(4);
+    await world.connect('frank', 'frank-gh');
+    world.github.setAccessTokenTtl(3600);
+    const first = await stored('frank');
+    // Past half its 4 s lifetime: due for a refresh, still valid.
+    await sleepUntil(first.expiresAt! * 1000 - 1700);
+    world.github.setTokenEndpointMode('down');
+    try {
+      const served = await exchange(a, 'frank');
+      expect(served.status).toBe(200);
+      expect(served.body.access_token).toBe(first.tokens!.access_token);
+      expect(served.body.expires_in).toBeLessThanOrEqual(2);
+
+      await sleepUntil(first.expiresAt! * 1000 + 300);
+      const refused = await exchange(b, 'frank');
+      expect({ status: refused.status, body: refused.body }).toEqual({
+        status: 503,
+        body: {
+          error: 'temporarily_unavailable',
+          error_description: "github cannot be reached to refresh the user's expired token; retry later",
+        },
+      });
+      expect(refused.headers.get('retry-after')).toBe('30');
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      expect(b.audit.lines.at(-1)).toMatchObject({
+        event: 'token.refused',
+        connection: 'github',
+        subject: { sub: 'frank' },
+        error: 'temporarily_unavailable',
+        reason: expect.stringMatching(/^github: refresh: .*503/),
+      });
+    } finally {
+      world.github.setTokenEndpointMode('ok');
+    }
+    const back = await exchange(b, 'frank');
+    expect(back.status).toBe(200);
+    expect(back.body.access_token).not.toBe(first.tokens!.access_token);
+    expect(back.body.expires_in).toBeGreaterThan(3500);
+  });
+
+  it('marks the grant disconnected when the provider refuses its refresh token, and tells every caller to reconnect', async () => {
+    world.github.setAccessTokenTtl(1);
+    await world.connect('grace', 'grace-gh');
+    world.github.setAccessTokenTtl(3600);
+    const first = await stored('grace');
+    // The user revokes actbridge's access at the provider.
+    await world.github.revokeGrantsOf('grace-gh');
+    await sleepUntil(first.expiresAt! * 1000 + 300);
+
+    const reconnect = {
+      error: 'invalid_grant',
+      error_description:
+        "the user's github authorization was revoked or has expired; the user must reconnect the account",
+    };
+    const refused = await exchange(a, 'grace');
+    expect({ status: refused.status, body: refused.body }).toEqual({ status: 400, body: reconnect });
+    expect(a.audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      connection: 'github',
+      subject: { sub: 'grace' },
+      error: 'invalid_grant',
+      reason: expect.stringMatching(
+        /^grant disconnected: the provider refused the refresh token: refresh: the provider answered 400 invalid_grant/,
+      ),
+    });
+    const row = await stored('grace');
+    expect(row).toMatchObject({ status: 'disconnected', key_id: null, ciphertext: null, wrapped_key: null });
+    expect(row.reason).toMatch(/invalid_grant/);
+
+    // Known disconnected at the other instance too, without asking the provider again.
+    const failures = world.github.stats.refreshErrors;
+    const again = await exchange(b, 'grace');
+    expect(again.body).toEqual(reconnect);
+    expect(world.github.stats.refreshErrors).toBe(failures);
+
+    // Connecting again repairs it.
+    await world.connect('grace', 'grace-gh', { via: b });
+    const repaired = await exchange(a, 'grace');
+    expect(repaired.status).toBe(200);
+    expect((await stored('grace')).status).toBe('connected');
+  });
+
+  it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
+    const kek2 = generateVaultKey('kek-2');
+    const cli = (args: string[], keys: object, keyId?: string) =>
+      run(process.execPath, ['dist/cli/vault.js', ...args], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: world.db!.url,
+          VAULT_KEYS: JSON.stringify(keys),
+          ...(keyId ? { VAULT_KEY_ID: keyId } : {}),
+        },
+      });
+    const before = await world.db!.pool.query(
+      'SELECT user_sub, key_id, wrapped_key, ciphertext FROM vault_grants WHERE key_id IS NOT NULL ORDER BY user_sub',
+    );
+    expect(before.rows.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(before.rows.map((r: { key_id: string }) => r.key_id))).toEqual(new Set(['kek-1']));
+
+    const { stdout } = await cli(['rewrap'], { keys: [world.kek, kek2] }, 'kek-2');
+    expect(stdout).toBe(`re-wrapped ${before.rows.length} record(s) with key "kek-2"\n`);
+
+    const after = await world.db!.pool.query(
+      'SELECT user_sub, key_id, wrapped_key, ciphertext FROM vault_grants WHERE key_id IS NOT NULL ORDER BY user_sub',
+    );
+    after.rows.forEach((row: { key_id: string; wrapped_key: Buffer; ciphertext: Buffer }, i: number) => {
+      expect(row.key_id).toBe('kek-2');
+      expect(row.ciphertext.equals(before.rows[i].ciphertext)).toBe(true);
+      expect(row.wrapped_key.equals(before.rows[i].wrapped_key)).toBe(false);
+    });
+    const status = await cli(['status'], kek2);
+    expect(status.stdout).toContain(`sealed records by key: kek-2 ${before.rows.length}`);
+    expect((await cli(['migrate'], kek2)).stdout).toBe('schema at version 1; nothing to apply\n');
+    // Nothing left under the old key: it can be retired.
+    expect((await cli(['rewrap'], kek2)).stdout).toBe('re-wrapped 0 record(s) with key "kek-2"\n');
+
+    const expected = (
+      await stored('erin', new KeyRing(new Map([['kek-2', Buffer.from(kek2.k!, 'base64url')]]), 'kek-2'))
+    ).tokens!;
+    const c = await startTestApp({
+      anchors: world.anchors,
+      clients: world.clients,
+      connections: world.connections,
+      env: { ...world.env, VAULT_KEYS: JSON.stringify(kek2) },
+    });
+    try {
+      const response = await exchange(c, 'erin');
+      expect(response).toMatchObject({ status: 200, body: { access_token: expected.access_token } });
+    } finally {
+      await c.close();
+    }
+  });
+});

@@ -1,0 +1,535 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { KeyRing } from '../../src/vault/key-ring.js';
+import { openJson } from '../../src/vault/envelope.js';
+import { grantBinding, type UpstreamTokens } from '../../src/vault/vault-store.js';
+import { describeWithPostgres } from '../support/postgres.js';
+import { TT } from '../support/test-app.js';
+import {
+  agent,
+  APP_REDIRECT,
+  GITHUB_API,
+  postVault,
+  startVaultWorld,
+  USER_APP,
+  type VaultWorld,
+} from '../support/token-vault.js';
+
+/**
+ * Token vault end to end: a user connects a "GitHub" account (oidc-provider, authorization code + PKCE
+ * driven through its login and consent pages like a browser), an agent acting for the user exchanges
+ * the user's token for the upstream access token, policy refuses the others, the tokens sit in
+ * PostgreSQL as ciphertext, disconnect revokes upstream.
+ */
+
+const describeVault = await describeWithPostgres();
+
+describeVault('token vault: connect, exchange, policy, storage, disconnect', () => {
+  let world: VaultWorld;
+  let alice: string;
+  let accessToken: string;
+
+  beforeAll(async () => {
+    world = await startVaultWorld({ instances: 1, database: true });
+    alice = await world.userToken('alice');
+  }, 60_000);
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  const sts = () => world.instances[0]!;
+
+  it("connects alice's account: PKCE S256, state and nonce at the provider, completion by the app with a one-time code", async () => {
+    const { started, returnedTo, completed } = await world.connect('alice', 'alice-gh');
+    expect(started.status).toBe(200);
+    expect(started.headers.get('cache-control')).toBe('no-store');
+    const url = new URL(String(started.body.authorization_url));
+    expect(url.origin + url.pathname).toBe(`${world.github.issuer}/auth`);
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      client_id: 'actbridge-github',
+      response_type: 'code',
+      redirect_uri: `${world.issuer}/vault/callback`,
+      scope: 'repo read:user openid offline_access',
+      state: expect.stringMatching(/^[\w-]{43}$/),
+      nonce: expect.stringMatching(/^[\w-]{43}$/),
+      code_challenge: expect.stringMatching(/^[\w-]{43}$/),
+      code_challenge_method: 'S256',
+      prompt: 'consent',
+    });
+    expect(started.body.expires_in).toBe(600);
+    expect(returnedTo.origin + returnedTo.pathname).toBe(APP_REDIRECT);
+    expect([...returnedTo.searchParams.keys()]).toEqual(['connection', 'connect_code']);
+    expect(completed).toMatchObject({
+      status: 200,
+      body: {
+        connection: 'github',
+        scope: expect.stringContaining('repo'),
+        refreshable: true,
+        expires_in: expect.any(Number),
+      },
+    });
+    expect(world.github.stats.codeGrants).toBe(1);
+    const lines = sts().audit.lines.filter((l) => String(l.event).startsWith('vault.'));
+    expect(lines.map((l) => [l.event, l.outcome])).toEqual([
+      ['vault.connect', 'started'],
+      ['vault.callback', 'returned'],
+      ['vault.connect_complete', 'connected'],
+    ]);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        client_id: 'user-app',
+        subject: { sub: 'alice', iss: world.corp.issuer },
+        connection: 'github',
+      });
+    }
+  });
+
+  it("exchanges alice's token, presented by agent-1 with its actor token, for her upstream access token", async () => {
+    const response = await world.exchange(sts(), agent('agent-1'), {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(response.body).toEqual({
+      access_token: expect.any(String),
+      issued_token_type: TT.accessToken,
+      token_type: 'Bearer',
+      expires_in: expect.any(Number),
+      scope: expect.stringContaining('repo'),
+    });
+    accessToken = String(response.body.access_token);
+    expect(response.body.expires_in).toBeGreaterThan(3500);
+    // The provider itself accepts it as alice-gh's token.
+    const me = await fetch(`${world.github.issuer}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(await me.json()).toEqual({ sub: 'alice-gh' });
+    const line = sts().audit.lines.at(-1)!;
+    expect(line).toMatchObject({
+      event: 'token.issued',
+      client_id: 'agent-1',
+      subject: { sub: 'alice', iss: world.corp.issuer },
+      actors: [{ sub: 'agent-1', iss: world.corp.issuer }],
+      connection: 'github',
+      audience: [GITHUB_API],
+      scope: String(response.body.scope),
+      rule: 'github/agent-1-for-its-user',
+      issued_token_type: TT.accessToken,
+    });
+    expect(JSON.stringify(line)).not.toContain(accessToken);
+  });
+
+  it('keeps the tokens as ciphertext at rest: the row holds no token, only an envelope under the configured key', async () => {
+    const { rows } = await world.db!.pool.query(
+      "SELECT * FROM vault_grants WHERE connection = 'github' AND user_sub = 'alice'",
+    );
+    expect(rows).toHaveLength(1);
+    const row = rows[0] as Record<string, unknown>;
+    expect(row).toMatchObject({ status: 'connected', user_iss: world.corp.issuer, key_id: 'kek-1' });
+    const ring = new KeyRing(new Map([['kek-1', Buffer.from(world.kek.k!, 'base64url')]]), 'kek-1');
+    const tokens = openJson<UpstreamTokens>(
+      ring,
+      { keyId: 'kek-1', wrappedKey: row.wrapped_key as Buffer, ciphertext: row.ciphertext as Buffer },
+      grantBinding({ connection: 'github', user: { iss: world.corp.issuer, sub: 'alice' } }),
+    );
+    expect(tokens.access_token).toBe(accessToken);
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    const raw = Buffer.concat(
+      Object.values(row).map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(JSON.stringify(v) ?? ''))),
+    );
+    for (const secret of [tokens.access_token, tokens.refresh_token!]) {
+      expect(raw.includes(Buffer.from(secret))).toBe(false);
+      expect(raw.includes(Buffer.from(secret, 'utf8').toString('base64'))).toBe(false);
+    }
+  });
+
+  it('exchanges a token alice delegated to agent-1 (its act chain is the caller), presented by agent-1 alone', async () => {
+    const delegated = await world.exchange(sts(), USER_APP, {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      audience: 'agent-1',
+      scope: 'read',
+    });
+    expect(delegated.status).toBe(200);
+    const response = await world.exchange(sts(), agent('agent-1'), {
+      subject_token: String(delegated.body.access_token),
+      subject_token_type: TT.accessToken,
+      audience: GITHUB_API,
+    });
+    expect(response).toMatchObject({ status: 200, body: { access_token: accessToken, token_type: 'Bearer' } });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      client_id: 'agent-1',
+      subject: { sub: 'alice', iss: world.corp.issuer },
+      actors: [{ sub: 'agent-1', iss: world.corp.issuer }],
+      connection: 'github',
+      rule: 'github/agent-1-for-its-user',
+    });
+  });
+
+  it.each([
+    {
+      name: 'a client the connection does not name',
+      client: 'agent-3',
+      actor: 'agent-3',
+      form: {},
+      error: { error: 'invalid_target', error_description: 'this client may not obtain tokens for this connection' },
+      reason: expect.stringMatching(/^client agent-3 is not among the clients of .*github\.yaml$/),
+    },
+    {
+      name: 'an actor no rule admits (agent-1 presenting agent-2 as its actor)',
+      client: 'agent-1',
+      actor: 'agent-2',
+      form: {},
+      error: {
+        error: 'invalid_target',
+        error_description: "the connection's policy does not grant this caller the user's token",
+      },
+      reason: 'connection github: no rule matched (agent-1-for-its-user: not matched; agent-2-profile: not matched)',
+    },
+    {
+      name: 'a scope beyond the connection',
+      client: 'agent-1',
+      actor: 'agent-1',
+      form: { scope: 'repo admin:org' },
+      error: { error: 'invalid_scope', error_description: 'scope exceeds what the connection offers' },
+      reason: 'not among the scopes of github: admin:org',
+    },
+    {
+      name: 'a scope the rule does not grant',
+      client: 'agent-2',
+      actor: 'agent-2',
+      form: { scope: 'repo' },
+      error: {
+        error: 'invalid_scope',
+        error_description: "scope exceeds what the connection's policy grants this caller",
+      },
+      reason: 'rule github/agent-2-profile does not grant: repo',
+    },
+    {
+      name: 'a token that carries more than the rule grants',
+      client: 'agent-2',
+      actor: 'agent-2',
+      form: { scope: 'read:user' },
+      error: {
+        error: 'invalid_scope',
+        error_description: "the user's token carries scopes the connection's policy does not grant this caller",
+      },
+      reason: 'rule github/agent-2-profile does not grant: repo',
+    },
+    {
+      name: 'another target besides the connection',
+      client: 'agent-1',
+      actor: 'agent-1',
+      form: { audience: 'https://mcp.example/' },
+      error: {
+        error: 'invalid_target',
+        error_description: 'a connection must be the only audience or resource of the request',
+      },
+      reason: 'a connection must be the only audience or resource of the request',
+    },
+    {
+      name: 'a JWT instead of an access token',
+      client: 'agent-1',
+      actor: 'agent-1',
+      form: { requested_token_type: TT.jwt },
+      error: {
+        error: 'invalid_request',
+        error_description: "requested_token_type must be access_token for a connection's token",
+      },
+      reason: "requested_token_type must be access_token for a connection's token",
+    },
+  ])('refuses $name, with the exact error and one audit line', async ({ client, actor, form, error, reason }) => {
+    const before = world.github.stats.refreshGrants;
+    const response = await world.exchange(sts(), agent(client), {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken(actor),
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+      ...form,
+    });
+    expect({ status: response.status, body: response.body }).toEqual({ status: 400, body: error });
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      client_id: client,
+      connection: 'github',
+      error: error.error,
+      reason,
+    });
+    expect(world.github.stats.refreshGrants).toBe(before);
+  });
+
+  it('tells a caller that the user has not connected the account', async () => {
+    const response = await world.exchange(sts(), agent('agent-1'), {
+      subject_token: await world.userToken('bob'),
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+    });
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_grant',
+        error_description: 'the user has not connected a github account; the user must connect it first',
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      subject: { sub: 'bob', iss: world.corp.issuer },
+      connection: 'github',
+      error: 'invalid_grant',
+    });
+  });
+
+  it("binds a connect flow to its user: a connect code presented with another user's token is refused and spent", async () => {
+    const bob = await world.userToken('bob');
+    const identity = { subject_token: bob, subject_token_type: TT.accessToken };
+    const started = await postVault(sts(), '/vault/connect', { ...identity, connection: 'github' });
+    expect(started.status).toBe(200);
+    const { TestBrowser } = await import('../support/browser.js');
+    const browser = new TestBrowser();
+    const stopAt = (url: URL) => url.href.startsWith(APP_REDIRECT);
+    let page = await browser.navigate(String(started.body.authorization_url), { stopAt });
+    page = await browser.submit(page, { login: 'bob-gh', password: 'x' }, { stopAt });
+    page = await browser.submit(page, {}, { stopAt });
+    const code = page.url.searchParams.get('connect_code')!;
+    // Someone else's app session (here: carol's token) tries to finish bob's flow.
+    const carol = await world.userToken('carol');
+    const stolen = await postVault(sts(), '/vault/connect/complete', {
+      subject_token: carol,
+      subject_token_type: TT.accessToken,
+      connect_code: code,
+    });
+    expect({ status: stolen.status, body: stolen.body }).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'connect_code was issued for another user' },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect_complete',
+      outcome: 'refused',
+      subject: { sub: 'carol' },
+      error: 'invalid_grant',
+      reason: `started for bob (${world.corp.issuer})`,
+    });
+    const retry = await postVault(sts(), '/vault/connect/complete', { ...identity, connect_code: code });
+    expect(retry.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'connect_code is invalid, expired or already used',
+    });
+    const { rows } = await world.db!.pool.query("SELECT 1 FROM vault_grants WHERE user_sub IN ('bob', 'carol')");
+    expect(rows).toHaveLength(0);
+  });
+
+  it("sends the provider's refusal back to the app as an error code, and stores nothing", async () => {
+    const bob = await world.userToken('bob');
+    const started = await postVault(sts(), '/vault/connect', {
+      subject_token: bob,
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    const { TestBrowser } = await import('../support/browser.js');
+    const browser = new TestBrowser();
+    const stopAt = (url: URL) => url.href.startsWith(APP_REDIRECT);
+    let page = await browser.navigate(String(started.body.authorization_url), { stopAt });
+    page = await browser.submit(page, { login: 'bob-gh', password: 'x' }, { stopAt });
+    // The consent page's "abort" link: the user declines.
+    const abort = /href="([^"]*\/abort)"/.exec(page.html)![1]!;
+    page = await browser.navigate(new URL(abort, page.url), { stopAt });
+    expect(page.url.href).toBe(`${APP_REDIRECT}?connection=github&error=access_denied`);
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.callback',
+      outcome: 'denied: access_denied',
+      subject: { sub: 'bob' },
+      connection: 'github',
+    });
+  });
+
+  it.each([
+    {
+      name: 'a client the connection does not let connect accounts',
+      client: agent('agent-1'),
+      form: { connection: 'github' },
+      status: 400,
+      error: {
+        error: 'unauthorized_client',
+        error_description: 'this client may not connect accounts for this connection',
+      },
+    },
+    {
+      name: 'an unknown connection',
+      client: USER_APP,
+      form: { connection: 'gitlab' },
+      status: 400,
+      error: { error: 'invalid_request', error_description: 'unknown connection' },
+    },
+    {
+      name: 'a redirect_uri the connection does not list',
+      client: USER_APP,
+      form: { connection: 'github', redirect_uri: 'https://evil.example/cb' },
+      status: 400,
+      error: { error: 'invalid_request', error_description: 'redirect_uri is not registered for this connection' },
+    },
+    {
+      name: 'a scope the connection does not offer',
+      client: USER_APP,
+      form: { connection: 'github', scope: 'admin:org' },
+      status: 400,
+      error: { error: 'invalid_scope', error_description: 'scope exceeds what the connection offers' },
+    },
+    {
+      name: 'a wrong client secret',
+      client: ['user-app', 'not-the-secret-0123456789'] as [string, string],
+      form: { connection: 'github' },
+      status: 401,
+      error: { error: 'invalid_client', error_description: 'client authentication failed' },
+    },
+  ])('refuses to start a connect flow for $name', async ({ client, form, status, error }) => {
+    const response = await postVault(
+      sts(),
+      '/vault/connect',
+      { subject_token: alice, subject_token_type: TT.accessToken, ...form },
+      client,
+    );
+    expect({ status: response.status, body: response.body }).toEqual({ status, body: error });
+    expect(sts().audit.lines.at(-1)).toMatchObject({ event: 'vault.connect', outcome: 'refused', error: error.error });
+  });
+
+  it('refuses at connect a token delegated to an agent, accepts an actbridge token delegated to the application itself', async () => {
+    const toAgent = await world.exchange(sts(), USER_APP, {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      audience: 'user-app',
+    });
+    expect(toAgent.status).toBe(200);
+    const refused = await postVault(sts(), '/vault/connect', {
+      subject_token: String(toAgent.body.access_token),
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description:
+          "subject_token must be the user's own token or one delegated to this client; its current actor is another",
+      },
+    });
+    // Without an actor token the application itself is the actor (act: {sub: user-app, iss: actbridge}).
+    const toApp = await world.exchange(sts(), USER_APP, {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      audience: 'user-app',
+    });
+    const accepted = await postVault(sts(), '/vault/connect', {
+      subject_token: String(toApp.body.access_token),
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    expect(accepted.status).toBe(200);
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect',
+      outcome: 'started',
+      subject: { sub: 'alice', iss: world.corp.issuer },
+    });
+  });
+
+  it('refuses a callback with an unknown state', async () => {
+    const response = await fetch(`${sts().baseUrl}/vault/callback?code=x&state=forged`, { redirect: 'manual' });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'unknown or expired connect request',
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.callback',
+      outcome: 'refused',
+      error: 'invalid_request',
+    });
+  });
+
+  it('disconnects: revokes the refresh token at the provider (RFC 7009), deletes the grant', async () => {
+    await world.connect('dave', 'dave-gh');
+    expect(await world.github.hasRefreshToken('dave-gh')).toBe(true);
+    const dave = await world.userToken('dave');
+    const before = world.github.stats.revocations;
+    const response = await postVault(sts(), '/vault/disconnect', {
+      subject_token: dave,
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 200,
+      body: { connection: 'github', disconnected: true, upstream_revoked: true },
+    });
+    expect(world.github.stats.revocations).toBe(before + 1);
+    expect(await world.github.hasRefreshToken('dave-gh')).toBe(false);
+    const { rows } = await world.db!.pool.query("SELECT 1 FROM vault_grants WHERE user_sub = 'dave'");
+    expect(rows).toHaveLength(0);
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.disconnect',
+      outcome: 'disconnected',
+      client_id: 'user-app',
+      subject: { sub: 'dave', iss: world.corp.issuer },
+      connection: 'github',
+      upstream_revoked: true,
+    });
+    const exchange = await world.exchange(sts(), agent('agent-1'), {
+      subject_token: dave,
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+    });
+    expect(exchange.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'the user has not connected a github account; the user must connect it first',
+    });
+  });
+});
+
+describeVault('token vault without DATABASE_URL (start-dev): process memory, a key generated at startup', () => {
+  let world: VaultWorld;
+
+  beforeAll(async () => {
+    world = await startVaultWorld({ instances: 1, database: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('connects through OpenID discovery ("Google") with the user\'s ID token, and exchanges her access token', async () => {
+    const { idToken } = await world.corp.userTokens('alice', {
+      clientId: 'user-app',
+      resource: world.issuer,
+      scope: 'openid read',
+    });
+    const { completed } = await world.connect('alice', 'alice-google', {
+      connection: 'google',
+      identity: { subject_token: idToken, subject_token_type: TT.idToken },
+    });
+    expect(completed).toMatchObject({ status: 200, body: { connection: 'google', refreshable: true } });
+    const response = await world.exchange(world.instances[0]!, agent('agent-1'), {
+      subject_token: await world.userToken('alice'),
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      audience: 'https://www.googleapis.com',
+    });
+    expect(response).toMatchObject({ status: 200, body: { token_type: 'Bearer', issued_token_type: TT.accessToken } });
+    expect(world.instances[0]!.audit.lines.at(-1)).toMatchObject({
+      event: 'token.issued',
+      connection: 'google',
+      rule: 'google/agents',
+    });
+  });
+});
