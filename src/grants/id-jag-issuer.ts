@@ -23,7 +23,7 @@ import { type TokenResponse } from '../oauth/token-response.js';
  * within the client's `id_jag` policy. The token-exchange grant delegates such requests here.
  *
  * Errors: a subject token that fails validation is `invalid_grant`, as the draft's §4.3.3 example says
- * (RFC 8693 §2.2.2 would say invalid_request; specs §3.9: the profile wins for this token type).
+ * (RFC 8693 §2.2.2 would say invalid_request; the profile wins for this token type).
  */
 @Injectable()
 export class IdJagIssuer {

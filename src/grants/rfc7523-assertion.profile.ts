@@ -16,7 +16,7 @@ import {
   type AssertionGrant,
   type AssertionProfile,
 } from './assertion-profile.js';
-import { matchesSubjectPattern } from './subject-pattern.js';
+import { glob } from '../common/wildcard.js';
 
 const fail = (message: string, detail?: string): never => {
   throw tokenRejected('assertion', message, detail);
@@ -76,7 +76,7 @@ export class Rfc7523AssertionProfile implements AssertionProfile {
     checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
 
     const { sub } = token.principal;
-    if (!section.subjects.some((pattern) => matchesSubjectPattern(pattern, sub))) {
+    if (!section.subjects.some((pattern) => glob(sub, pattern))) {
       fail(
         'sub is not allowed for this issuer',
         `sub ${JSON.stringify(sub.slice(0, 200))} matches no subjects pattern`,

@@ -27,13 +27,8 @@ export function IsResourceIndicator(options?: ValidationOptions): PropertyDecora
 
 /**
  * The parameters of an RFC 8693 §2.1 request, and nothing else (client credentials are handled before,
- * unknown parameters are dropped here).
- *
- * Checked by hand rather than with class-validator, on every token exchange: the checks are few and
- * fixed, and this is the hot path (BENCHMARKS.md, "Optimisations"). They are exactly the former
- * decorators' (token-exchange.request.spec.ts pins messages, error codes and their order): every
- * parameter arrives as a string or not at all (TokenRequestParams), so what is left to check is
- * presence, the scope syntax and the resource URIs.
+ * unknown parameters are dropped here). Checked by hand, not by class-validator: this is the hot path,
+ * and every parameter already arrives as one string or none (TokenRequestParams).
  */
 export class TokenExchangeRequest {
   subject_token!: string;

@@ -13,7 +13,7 @@ import { types } from 'node:util';
  * The asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) as node:crypto parameters, for signing and
  * verifying on KeyObjects with node:crypto's one-shot sign/verify. Given a callback, those run on libuv's
  * thread pool like WebCrypto's, but cost about half as much CPU per signature as jose's WebCrypto calls
- * (see BENCHMARKS.md), and the event loop stays free for other requests while the curve maths runs.
+ * (docs/performance-notes.md), and the event loop stays free while the curve maths runs.
  */
 interface JwsAlgorithm {
   /** Digest for node:crypto's sign/verify; null for EdDSA (the curve fixes it). */

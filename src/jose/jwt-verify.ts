@@ -23,7 +23,7 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
  * and the claims (`exp`, `nbf`, `iat`, `iss`, `sub`, `aud`, required claims, max age) are validated by
  * jose's claim-set validation (UnsecuredJWT.decode over the verified payload segment, unchanged).
  * Anything off the common path — a `crit` or `b64` header, an algorithm or key this module does not
- * handle, a malformed segment — is handed to `jwtVerify` whole, so its errors and rules apply as before.
+ * handle, a malformed segment — is handed to `jwtVerify` whole, so its errors and rules apply.
  */
 export async function verifyJwt(
   jwt: string,

@@ -19,7 +19,7 @@ import { SCOPE_TOKEN } from '../oauth/scope.js';
  * authorization grants, like an Ory Hydra trust relationship. Without the section, they are refused.
  */
 export class JwtBearerAnchorConfig {
-  /** Accepted `sub` values: exact strings, where `*` matches any run of characters (`repo:acme/*`). */
+  /** Accepted `sub` values, as `glob()` patterns of the policy language: `repo:acme/**` (docs/policy.md). */
   @IsArray()
   @ArrayNotEmpty()
   @ArrayUnique()

@@ -161,7 +161,7 @@ beforeAll(async () => {
         issuer: ci.issuer,
         jwks: ci.publicJwks,
         audiences: [issuerB],
-        jwt_bearer: { subjects: ['repo:acme/*'], scopes: ['deploy', 'read'], max_age: 600 },
+        jwt_bearer: { subjects: ['repo:acme/**'], scopes: ['deploy', 'read'], max_age: 600 },
       },
       plain: { issuer: plain.issuer, jwks: plain.publicJwks, audiences: [issuerB] },
     },
@@ -892,7 +892,7 @@ describe("domain B applies the assertion issuer's trust-anchor rules (CEL) to jw
           issuer: ci.issuer,
           jwks: ci.publicJwks,
           audiences: ['urn:unused'],
-          jwt_bearer: { subjects: ['repo:acme/*'], scopes: ['deploy', 'read'], max_age: 600 },
+          jwt_bearer: { subjects: ['repo:acme/**'], scopes: ['deploy', 'read'], max_age: 600 },
           rules: [
             {
               name: 'main-only',
