@@ -15,13 +15,11 @@ import {
   MinLength,
   ValidateNested,
   ValidateBy,
-  ValidateIf,
 } from 'class-validator';
 import { parseSecretHash } from './client-secret.js';
-import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
+import { IsJwkSet, IsNameList, IsScopeList, IsSection, IsSecureUrl } from '../config/config-validators.js';
 import { IdJagClientConfig } from '../id-jag/id-jag-client.config.js';
 import { SUPPORTED_GRANT_TYPES, TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
-import { SCOPE_TOKEN } from '../oauth/scope.js';
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
@@ -86,10 +84,7 @@ export class ClientConfig {
   grant_types: string[] = [TOKEN_EXCHANGE_GRANT];
 
   /** Allowlist of targets (`audience` or `resource` values) this client may request tokens for. */
-  @IsArray()
-  @ArrayUnique()
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @IsNameList()
   audiences!: string[];
 
   /** Target used when a request names none. Must be on `audiences`. */
@@ -99,9 +94,7 @@ export class ClientConfig {
 
   /** Scopes this client may obtain (further narrowed by the subject token's own scope). */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   scopes: string[] = [];
 
   /** Lifetime of tokens issued to this client, seconds (default TOKEN_TTL, at most MAX_TOKEN_TTL). */
@@ -122,10 +115,7 @@ export class ClientConfig {
    * Cross App Access: the resource authorization servers this client may obtain ID-JAGs for
    * (requested_token_type id-jag), and its client_id at each. Absent: no ID-JAGs for this client.
    */
-  @ValidateIf((client: ClientConfig) => client.id_jag !== undefined)
-  @IsObject({ message: 'must be a mapping with targets' })
-  @ValidateNested()
-  @Type(() => IdJagClientConfig)
+  @IsSection(() => IdJagClientConfig, 'must be a mapping with targets')
   id_jag?: IdJagClientConfig;
 
   /**

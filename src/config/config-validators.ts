@@ -1,5 +1,20 @@
 import { isIP } from 'node:net';
-import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsObject,
+  IsString,
+  Matches,
+  MinLength,
+  registerDecorator,
+  ValidateIf,
+  ValidateNested,
+  type ValidationOptions,
+} from 'class-validator';
+import { SCOPE_TOKEN } from '../oauth/scope.js';
 
 /**
  * An http(s) URL without fragment. Plain http is accepted only for loopback hosts, so that
@@ -87,4 +102,46 @@ export function isJwkSet(value: unknown): value is { keys: Array<Record<string, 
     keys.length > 0 &&
     keys.every((k) => typeof k === 'object' && k !== null && typeof (k as { kty?: unknown }).kty === 'string')
   );
+}
+
+/** Several property decorators as one, applied as if written in this order above the property. */
+function composed(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, property) => {
+    for (const decorate of [...decorators].reverse()) decorate(target, property);
+  };
+}
+
+/** A list of distinct RFC 6749 scope-tokens. */
+export function IsScopeList(): PropertyDecorator {
+  return composed(
+    IsArray(),
+    ArrayUnique(),
+    Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' }),
+  );
+}
+
+/** A list of distinct non-empty strings (identifiers, audiences), optionally non-empty and bounded. */
+export function IsNameList(options: { readonly notEmpty?: boolean; readonly max?: number } = {}): PropertyDecorator {
+  return composed(
+    IsArray(),
+    ...(options.notEmpty ? [ArrayNotEmpty()] : []),
+    ArrayUnique(),
+    ...(options.max === undefined ? [] : [ArrayMaxSize(options.max)]),
+    IsString({ each: true }),
+    MinLength(1, { each: true }),
+  );
+}
+
+/**
+ * An optional nested section of a config file (`id_jag:`, `saml:`, …): validated as `cls` when written,
+ * and a mapping, not a scalar or a list.
+ */
+export function IsSection(cls: () => new () => object, message: string): PropertyDecorator {
+  return (target, property) =>
+    composed(
+      ValidateIf((owner: Record<string | symbol, unknown>) => owner[property] !== undefined),
+      IsObject({ message }),
+      ValidateNested(),
+      Type(cls),
+    )(target, property);
 }

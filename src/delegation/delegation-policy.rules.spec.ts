@@ -7,6 +7,7 @@ import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import { DelegationPolicy, type DelegationGrant, type DecisionInput } from './delegation-policy.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { testJwtAnchor } from '../../test/support/anchors.js';
+import { expectOAuthError } from '../../test/support/errors.js';
 
 /** The delegation core with trust-anchor rules: rule grants ∩ client policy ∩ the token's own limits. */
 
@@ -291,19 +292,11 @@ describe('DelegationPolicy.decide with trust-anchor rules', () => {
       ceiling: { kind: row.role === 'assertion' ? 'assertion' : 'exchange' },
     };
     if (row.expectError) {
-      let caught: unknown;
-      try {
-        policy.decide(request);
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(row.expectError.cls as new () => OAuthError);
-      const error = caught as OAuthError;
-      expect({ code: error.error, description: error.description, status: error.status }).toEqual({
-        code: row.expectError.code,
-        description: row.expectError.description,
-        status: 400,
-      });
+      const error = expectOAuthError(
+        () => policy.decide(request),
+        { code: row.expectError.code, description: row.expectError.description },
+        row.expectError.cls as new () => OAuthError,
+      );
       if (row.expectError.detail) expect(error.detail).toEqual(row.expectError.detail);
     } else {
       const grant = policy.decide(request);

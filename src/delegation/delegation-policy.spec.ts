@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
-import { InvalidRequest, InvalidScope, InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
+import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { ActClaim } from './act-chain.js';
 import { DelegationPolicy, type DelegationGrant, type DecisionInput } from './delegation-policy.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { testJwtAnchor } from '../../test/support/anchors.js';
+import { expectOAuthError } from '../../test/support/errors.js';
 
 const STS = 'https://sts.example.com';
 const IDP_A = 'https://idp-a.example.com';
@@ -470,17 +471,7 @@ describe('DelegationPolicy.decide', () => {
     const policy = new DelegationPolicy(config(server));
     const call = () => policy.decide(buildRequest(input));
     if (expectError) {
-      let caught: unknown;
-      try {
-        call();
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(OAuthError);
-      expect(caught).toBeInstanceOf(ERROR_CLASS[expectError.code] as new () => unknown);
-      const error = caught as OAuthError;
-      expect({ code: error.error, description: error.description }).toEqual(expectError);
-      expect(error.status).toBe(400);
+      expectOAuthError(call, expectError, ERROR_CLASS[expectError.code] as new () => unknown);
     } else {
       const grant = call();
       const picked = Object.fromEntries(Object.keys(expected!).map((k) => [k, grant[k as keyof DelegationGrant]]));

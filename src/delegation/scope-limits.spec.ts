@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { InvalidScope, OAuthError } from '../oauth/oauth-error.js';
+import { InvalidScope } from '../oauth/oauth-error.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import { narrowScope as narrow } from '../oauth/scope.js';
 import { clientLimit, subjectLimit } from './scope-limits.js';
+import { expectOAuthError } from '../../test/support/errors.js';
 
 /** A token exchange's limits without a policy rule: the client's scopes, then the subject token's. */
 function narrowScope(requested: string[] | undefined, subject: string[] | undefined, client: string[]): string[] {
@@ -113,17 +114,7 @@ describe('narrowScope', () => {
   it.each(rows)('$name', ({ input, expect: expected, expectError }) => {
     const call = () => narrowScope(input.requested, input.subject, input.client);
     if (expectError) {
-      let caught: unknown;
-      try {
-        call();
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(InvalidScope);
-      expect(caught).toBeInstanceOf(OAuthError);
-      const error = caught as OAuthError;
-      expect({ code: error.error, description: error.description }).toEqual(expectError);
-      expect(error.status).toBe(400);
+      expectOAuthError(call, expectError, InvalidScope);
     } else {
       expect(call()).toEqual(expected);
     }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
-import { InvalidTarget, OAuthError } from '../oauth/oauth-error.js';
+import { InvalidTarget } from '../oauth/oauth-error.js';
 import { resolveTargets } from './targets.js';
+import { expectOAuthError } from '../../test/support/errors.js';
 
 const API = 'https://api.example.com';
 const FILES = 'https://files.example.com/v1';
@@ -122,16 +123,7 @@ describe('resolveTargets', () => {
     const call = () =>
       resolveTargets(input.audiences, input.resources, input.client ?? client(), input.maxTargets ?? 5);
     if (expectError) {
-      let caught: unknown;
-      try {
-        call();
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(InvalidTarget);
-      const error = caught as OAuthError;
-      expect({ code: error.error, description: error.description }).toEqual(expectError);
-      expect(error.status).toBe(400);
+      expectOAuthError(call, expectError, InvalidTarget);
     } else {
       expect(call()).toEqual(expected);
     }

@@ -13,8 +13,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { IsSecureUrl } from '../config/config-validators.js';
-import { SCOPE_TOKEN } from '../oauth/scope.js';
+import { IsScopeList, IsSecureUrl } from '../config/config-validators.js';
 import { ID_JAG_PROFILES, type IdJagProfile } from './mcp-profile.js';
 import { SamlServiceProviderConfig } from './saml-service-provider.config.js';
 
@@ -43,9 +42,7 @@ export class IdJagTargetConfig {
 
   /** Scopes the client may obtain for that AS. Without a requested `scope`, all of them are granted. */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   scopes: string[] = [];
 }
 

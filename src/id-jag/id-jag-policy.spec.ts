@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { OAuthError } from '../oauth/oauth-error.js';
 import type { IdJagClientConfig } from './id-jag-client.config.js';
 import { decideIdJagTarget, type IdJagTargetRequest } from './id-jag-policy.js';
 import { narrowScope } from '../oauth/scope.js';
+import { expectOAuthError } from '../../test/support/errors.js';
 
 const AS_B = 'https://as.b.example';
 const policy = {
@@ -102,15 +102,7 @@ describe('decideIdJagTarget', () => {
       return { ...decision, scope: narrowScope(full.scope, [decision.scope]) };
     };
     if (expectError) {
-      let caught: unknown;
-      try {
-        decide();
-      } catch (error) {
-        caught = error;
-      }
-      expect(caught).toBeInstanceOf(OAuthError);
-      const error = caught as OAuthError;
-      expect({ code: error.error, description: error.description }).toEqual(expectError);
+      expectOAuthError(decide, expectError);
       return;
     }
     const decision = decide();

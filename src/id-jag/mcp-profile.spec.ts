@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { OAuthError } from '../oauth/oauth-error.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { IdJagClientConfig } from './id-jag-client.config.js';
 import { checkMcpIdJagRequest, mcpProfileConfigProblems, mcpResourceProblem } from './mcp-profile.js';
+import { expectOAuthError } from '../../test/support/errors.js';
 
 const MCP = 'https://mcp.example/mcp';
 const policy = (extra: Partial<IdJagClientConfig> = {}) =>
@@ -64,16 +64,7 @@ describe('checkMcpIdJagRequest (EMA §4, IdP role)', () => {
       expect(check).not.toThrow();
       return;
     }
-    let caught: unknown;
-    try {
-      check();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(OAuthError);
-    expect({ code: (caught as OAuthError).error, description: (caught as OAuthError).description }).toEqual(
-      row.expectError,
-    );
+    expectOAuthError(check, row.expectError);
   });
 });
 

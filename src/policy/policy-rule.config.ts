@@ -1,9 +1,6 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
   IsBoolean,
   IsInt,
   IsObject,
@@ -14,22 +11,16 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { SCOPE_TOKEN } from '../oauth/scope.js';
+import { IsScopeList, IsNameList } from '../config/config-validators.js';
 
 /** What a subject matching a rule may obtain, before the client's own policy narrows it further. */
 export class PolicyGrantsConfig {
   /** Targets (`audience` / `resource` values) a matching subject may obtain tokens for. */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @IsNameList({ notEmpty: true })
   audiences!: string[];
 
   /** Scopes a matching subject may obtain; [] grants none. */
-  @IsArray()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   scopes!: string[];
 
   /** Longest lifetime of an issued token, seconds (the client's token_ttl and the subject's exp still apply). */

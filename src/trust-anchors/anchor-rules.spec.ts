@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
 import { loadTrustAnchorFiles } from './anchor-loader.js';
 import { type SubjectView } from '../policy/subject-view.js';
+import { thrownBy } from '../../test/support/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'actbridge-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,12 +96,7 @@ describe('anchor rules at load time', () => {
   ];
   it.each(failing)('%s stops startup with a ConfigError', (_name, rules, extra, fragment) => {
     const { file, anchors } = load(rules, extra);
-    let caught: unknown;
-    try {
-      anchors();
-    } catch (error) {
-      caught = error;
-    }
+    const caught = thrownBy(anchors);
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as Error).message).toContain(file);
     expect((caught as Error).message).toContain(fragment);

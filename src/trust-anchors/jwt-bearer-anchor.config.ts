@@ -1,18 +1,6 @@
-import {
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { JTI_POLICIES, type JtiPolicy } from '../id-jag/id-jag-anchor.config.js';
-import { SCOPE_TOKEN } from '../oauth/scope.js';
+import { IsScopeList, IsNameList } from '../config/config-validators.js';
 
 /**
  * A trust anchor's `jwt_bearer:` section: this issuer's JWTs (other than ID-JAGs) are accepted as RFC 7523
@@ -20,18 +8,12 @@ import { SCOPE_TOKEN } from '../oauth/scope.js';
  */
 export class JwtBearerAnchorConfig {
   /** Accepted `sub` values, as `glob()` patterns of the policy language: `repo:acme/**` (docs/policy.md). */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @IsNameList({ notEmpty: true })
   subjects!: string[];
 
   /** Scopes an assertion from this issuer may lead to (further bounded by the client's `scopes`). */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   scopes: string[] = [];
 
   /** Oldest accepted `iat`, and furthest accepted `exp` from now, seconds. */

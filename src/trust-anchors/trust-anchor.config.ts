@@ -17,7 +17,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsJwkSet, IsSecureUrl } from '../config/config-validators.js';
+import { IsJwkSet, IsSection, IsSecureUrl } from '../config/config-validators.js';
 import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
 import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../oauth/token-types.js';
 import { IntrospectionConfig } from './introspection.config.js';
@@ -193,17 +193,11 @@ export class TrustAnchorConfig {
   introspection?: IntrospectionConfig;
 
   /** ID-JAG: redeem this issuer's ID-JAGs at the jwt-bearer grant (see trust-anchors/README.md). */
-  @ValidateIf((anchor: TrustAnchorConfig) => anchor.id_jag !== undefined)
-  @IsObject({ message: 'must be a mapping (write {} to accept the defaults)' })
-  @ValidateNested()
-  @Type(() => IdJagAnchorConfig)
+  @IsSection(() => IdJagAnchorConfig, 'must be a mapping (write {} to accept the defaults)')
   id_jag?: IdJagAnchorConfig;
 
   /** RFC 7523: accept this issuer's other JWTs as jwt-bearer authorization grants. */
-  @ValidateIf((anchor: TrustAnchorConfig) => anchor.jwt_bearer !== undefined)
-  @IsObject({ message: 'must be a mapping (write {} to accept the defaults)' })
-  @ValidateNested()
-  @Type(() => JwtBearerAnchorConfig)
+  @IsSection(() => JwtBearerAnchorConfig, 'must be a mapping (write {} to accept the defaults)')
   jwt_bearer?: JwtBearerAnchorConfig;
 
   /**

@@ -13,8 +13,7 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { IsSecureUrl } from '../config/config-validators.js';
-import { SCOPE_TOKEN } from '../oauth/scope.js';
+import { IsNameList, IsScopeList, IsSecureUrl } from '../config/config-validators.js';
 
 /** Authorization request parameters actbridge sets itself; a connection file may not override them. */
 export const RESERVED_AUTHORIZATION_PARAMS = [
@@ -81,9 +80,7 @@ export class ConnectFlowConfig {
    * `offline_access` (what makes an OpenID provider issue a refresh token); never requested at exchange.
    */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   extra_scopes: string[] = [];
 }
 
@@ -99,9 +96,7 @@ export class ConnectionRuleConfig {
   condition!: string;
 
   /** Upstream scopes a matching caller may receive; each must be one of the connection's `scopes`. */
-  @IsArray()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   scopes!: string[];
 }
 
@@ -118,11 +113,7 @@ export class ConnectionConfig {
   name?: string;
 
   /** `audience` / `resource` values naming this connection in a token exchange (e.g. https://api.github.com). */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
+  @IsNameList({ notEmpty: true })
   audiences!: string[];
 
   @IsObject()
@@ -151,10 +142,8 @@ export class ConnectionConfig {
   client_secret_file?: string;
 
   /** Upstream scopes that may be requested when connecting (and so may ever be handed out). */
-  @IsArray()
   @ArrayNotEmpty()
-  @ArrayUnique()
-  @Matches(SCOPE_TOKEN, { each: true, message: 'each value must be an RFC 6749 scope-token' })
+  @IsScopeList()
   scopes!: string[];
 
   /**
