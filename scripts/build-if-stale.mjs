@@ -1,7 +1,7 @@
 // Builds dist/ with tsc (always with --always; otherwise only when a source or build setting is newer than the last build), so that
 // `npm start` and the CLI scripts start at once on a current build.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const stamp = 'dist/.build-stamp';
@@ -26,7 +26,10 @@ function mtime(path) {
 
 const built = mtime(stamp);
 const changed = Math.max(newest('src'), ...inputs.map((file) => mtime(file) ?? 0));
-if (process.argv.includes('--always') || built === undefined || changed >= built) {
+const always = process.argv.includes('--always');
+if (always || built === undefined || changed >= built) {
+  // A full build starts from an empty dist/, so a file moved in src/ cannot linger there and hide a broken import.
+  if (always) rmSync('dist', { recursive: true, force: true });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   });
