@@ -38,10 +38,9 @@ function start(args: string[], env: Record<string, string>, command?: string): S
   return server;
 }
 
-async function refusedWithin(server: ServerProcess, ms: number): Promise<string> {
-  const started = Date.now();
+/** Exits 1 with a message (a hang would meet the test's timeout; how fast is not a unit test's business). */
+async function refused(server: ServerProcess): Promise<string> {
   expect((await server.exited).code).toBe(1);
-  expect(Date.now() - started).toBeLessThan(ms);
   expect(server.output()).not.toMatch(/\n\s+at /); // a message, not a stack trace
   return server.output();
 }
@@ -121,7 +120,7 @@ describe('npm start: the development defaults, asked for explicitly', () => {
 
 describe('node dist/main.js: production refuses to start insecure', () => {
   it('on the shipped development configuration, naming each cause in one line', async () => {
-    const output = await refusedWithin(start([], { PORT: String(await freePort()) }), 10_000);
+    const output = await refused(start([], { PORT: String(await freePort()) }));
     expect(output.trim().split('\n')).toEqual([
       'actbridge: configuration error: refusing to start in production:',
       '  environment: SIGNING_KEYS: required in production (a JWK/JWKS/PEM file or a directory of them); `npm start` runs the development defaults',
@@ -134,7 +133,7 @@ describe('node dist/main.js: production refuses to start insecure', () => {
     const dir = tempDir();
     const { env } = await writeProductionConfig(dir, await freePort());
     const { SIGNING_KEYS, ...rest } = env;
-    const output = await refusedWithin(start([], { ...rest, SIGNING_KEY: SIGNING_KEYS! }), 10_000);
+    const output = await refused(start([], { ...rest, SIGNING_KEY: SIGNING_KEYS! }));
     expect(output).toContain('environment: SIGNING_KEY is not an actbridge setting; did you mean SIGNING_KEYS?');
     expect(output).toContain('environment: SIGNING_KEYS: required in production');
   });
@@ -155,7 +154,7 @@ describe('node dist/main.js: production refuses to start insecure', () => {
         ],
       }),
     );
-    expect(await refusedWithin(start([], env), 10_000)).toBe(
+    expect(await refused(start([], env))).toBe(
       `actbridge: configuration error: ${env.CLIENTS_FILE}: clients[0].client_secret: plaintext secret for "gateway"; use client_secret_hash (npm run hash-secret)\n`,
     );
   });
@@ -165,7 +164,7 @@ describe('node dist/main.js: production refuses to start insecure', () => {
     const { env } = await writeProductionConfig(dir, await freePort());
     const keys = join(dir, 'keys');
     mkdirSync(join(keys, 'active.json'), { recursive: true });
-    expect(await refusedWithin(start([], { ...env, SIGNING_KEYS: keys }), 10_000)).toBe(
+    expect(await refused(start([], { ...env, SIGNING_KEYS: keys }))).toBe(
       `actbridge: configuration error: ${join(keys, 'active.json')}: cannot be read (EISDIR) (SIGNING_KEYS)\n`,
     );
   });
@@ -174,7 +173,7 @@ describe('node dist/main.js: production refuses to start insecure', () => {
     const dir = tempDir();
     const { env } = await writeProductionConfig(dir, await freePort());
     const { ISSUER: _issuer, ...rest } = env;
-    expect(await refusedWithin(start([], { ...rest, HOST: '0.0.0.0' }), 10_000)).toBe(
+    expect(await refused(start([], { ...rest, HOST: '0.0.0.0' }))).toBe(
       'actbridge: configuration error: environment: ISSUER: required when HOST (0.0.0.0) is not a loopback address; tokens would name http://localhost as their issuer\n',
     );
   });
@@ -311,7 +310,7 @@ describe('configuration errors name the file (or variable) and field, without a 
     ],
   ])('start-dev refuses %s', async (_name, make) => {
     const { env, expected } = make();
-    const output = await refusedWithin(start(['start-dev'], { PORT: String(await freePort()), ...env }), 15_000);
+    const output = await refused(start(['start-dev'], { PORT: String(await freePort()), ...env }));
     for (const text of expected) expect(output).toContain(text);
   });
 
