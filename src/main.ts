@@ -7,6 +7,7 @@ import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './app/sts-config.js';
 import { AnchorHealth } from './health/anchor-health.js';
 import { installShutdown } from './http/shutdown.js';
+import { ConfigReloader, reloadOnSighup } from './app/config-reloader.js';
 
 const USAGE = `usage: actbridge [serve | start-dev]
   serve       production (the default): refuses to start without signing keys, with development
@@ -29,6 +30,7 @@ async function serve(mode: RunMode): Promise<void> {
   await app.listen({ port: config.server.port, host: config.server.host });
   const anchors = app.get(AnchorHealth);
   installShutdown(app, config.server);
+  reloadOnSighup(app.get(ConfigReloader));
   new Logger('actbridge').log(
     `listening on ${config.server.host}:${config.server.port} (${mode}); issuer ${config.server.issuer}; ` +
       `${anchors.usable().length} of ${anchors.all().length} trust anchor(s) usable, ${config.clients.length} client(s)`,

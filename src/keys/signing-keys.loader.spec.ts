@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import type { SigningAlgorithm } from '../config/server-config.js';
-import { KeyService } from './key-service.js';
+import { PublishedKeys } from './published-keys.js';
 import { loadSigningKeys, type SigningKey, type SigningKeySet } from './signing-keys.loader.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -48,7 +48,7 @@ describe('loadSigningKeys', () => {
 
   /** Signs with the active key and verifies against the published set, as a relying party would. */
   async function roundTrip(keys: SigningKeySet): Promise<void> {
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
     const token = await new SignJWT({ sub: 'alice' })
       .setProtectedHeader({ alg: keys.active.alg, kid: keys.active.kid, typ: 'JWT' })
       .setIssuedAt()
@@ -371,7 +371,7 @@ describe('loadSigningKeys', () => {
     const keys = await load(dir, 'rsa');
     expect(keys.published).toHaveLength(5);
     expectNoPrivateMembers(keys);
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
     expect(JSON.stringify(service.jwks)).not.toMatch(/"(d|p|q|dp|dq|qi|oth|k)":/);
     for (const key of keys.published) expect(key.publicJwk.use).toBe('sig');
   });
@@ -389,7 +389,7 @@ describe('loadSigningKeys', () => {
   });
 });
 
-describe('KeyService', () => {
+describe('PublishedKeys', () => {
   let root: string;
 
   beforeAll(() => {
@@ -406,7 +406,7 @@ describe('KeyService', () => {
     writeFileSync(join(root, 'active.json'), JSON.stringify(jwkOf(active.privateKey, { kid: 'active' })));
     writeFileSync(join(root, 'retired.json'), JSON.stringify(jwkOf(retired.publicKey, { kid: 'retired' })));
     const keys = await loadSigningKeys({ signingKeys: root, signingKeyId: undefined, signingAlg: 'ES256' });
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
 
     expect(service.jwks.keys.map((k) => k.kid)).toEqual(['active', 'retired']);
     expect(service.jwks.keys).toEqual(keys.published.map((k: SigningKey) => k.publicJwk));
@@ -440,7 +440,7 @@ describe('KeyService', () => {
       { signingKeys: undefined, signingKeyId: undefined, signingAlg: 'EdDSA' },
       'development',
     );
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
     expect(service.ephemeral).toBe(true);
     expect(service.jwks.keys).toHaveLength(1);
     const token = await new SignJWT({ sub: 'alice' })
