@@ -83,11 +83,11 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
 export async function loadStartupState(
   config: StsConfig,
   loadedKeys?: SigningKeySet,
+  logger: Pick<LoggerService, 'log' | 'warn'> = new Logger('Keys'),
 ): Promise<{ startup: StartupState; live: LiveConfig }> {
   const keys = loadedKeys ?? (await loadSigningKeys(config.server, config.mode));
   const state = await initialKeyState(keys, clock.ms(), rotationTimes(config));
   const live = new LiveConfig(buildGeneration(1, config, keys));
-  const logger = new Logger('Keys');
   if (keys.ephemeral) {
     logger.warn(
       `development signing key: generated an ephemeral ${keys.active.alg} key (kid ${keys.active.kid}); tokens stop verifying when the process restarts`,
@@ -104,7 +104,7 @@ export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'
   return new ConsoleLogger('actbridge', { json: server.logFormat === 'json', logLevels });
 }
 
-function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+export function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
   const read = (file: string, variable: string): Buffer => {
     try {
       return readFileSync(file);

@@ -51,17 +51,26 @@ export async function loadSigningKeys(settings: KeysSettings, mode: RunMode = 'p
     return generateDevelopmentKey(settings.signingAlg);
   }
 
+  const { files, keys } = await readKeys(settings.signingKeys, settings.signingAlg);
+  const active = markedActive(files, keys, settings) ?? activeBySetting(keys, settings);
+  return { active, published: [active, ...keys.filter((k) => k !== active)], ephemeral: false };
+}
+
+/** Every key of SIGNING_KEYS (a file or a directory), each with the file it came from; kids unique. */
+export async function readKeys(
+  path: string,
+  defaultAlg: SigningAlgorithm,
+): Promise<{ files: string[]; keys: SigningKey[] }> {
   const keys: SigningKey[] = [];
-  const files = keyFiles(settings.signingKeys);
+  const files = keyFiles(path);
   for (const file of files) {
-    for (const key of await readKeyFile(file, settings.signingAlg)) {
+    for (const key of await readKeyFile(file, defaultAlg)) {
       if (keys.some((k) => k.kid === key.kid))
         throw new ConfigError(`${file}: duplicate kid "${key.kid}" (SIGNING_KEYS)`);
       keys.push({ ...key, file });
     }
   }
-  const active = markedActive(files, keys, settings) ?? activeBySetting(keys, settings);
-  return { active, published: [active, ...keys.filter((k) => k !== active)], ephemeral: false };
+  return { files, keys };
 }
 
 type PrivateSigningKey = SigningKey & { readonly privateKey: KeyObject };
