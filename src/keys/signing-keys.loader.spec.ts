@@ -206,6 +206,61 @@ describe('loadSigningKeys', () => {
     });
   });
 
+  describe('a key directory whose active key is marked by file name (*.active.json)', () => {
+    it('the marked key signs; the others are published after it, private or not', async () => {
+      const dir = keyDir({
+        'k1.json': jwkOf(ec.privateKey, { kid: 'k1' }),
+        'k2.active.json': jwkOf(ec2.privateKey, { kid: 'k2' }),
+        'k0.json': jwkOf(rsa.publicKey, { kid: 'k0' }),
+      });
+      const keys = await load(dir);
+      expect(keys.active.kid).toBe('k2');
+      expect(keys.active.file).toBe(join(dir, 'k2.active.json'));
+      expect(keys.published.map((k) => k.kid)).toEqual(['k2', 'k0', 'k1']);
+      await roundTrip(keys);
+    });
+
+    it('.jwk and .pem files are marked the same way', async () => {
+      const dir = keyDir({ 'a.active.pem': pemOf(ec.privateKey), 'b.jwk': jwkOf(ec2.privateKey, { kid: 'b' }) });
+      const keys = await load(dir);
+      expect(keys.active.kid).toBe(await calculateJwkThumbprint(jwkOf(ec.publicKey), 'sha256'));
+    });
+
+    it('two marked files: ConfigError naming both', async () => {
+      const dir = keyDir({
+        'k1.active.json': jwkOf(ec.privateKey, { kid: 'k1' }),
+        'k2.active.json': jwkOf(ec2.privateKey, { kid: 'k2' }),
+      });
+      await expect(load(dir)).rejects.toThrow(
+        new ConfigError(
+          `${dir}: k1.active.json, k2.active.json are all marked active; exactly one key file may be named *.active.json (SIGNING_KEYS)`,
+        ),
+      );
+    });
+
+    it('a marked file without a private key, or with several keys: ConfigError naming it', async () => {
+      const pub = keyDir({ 'k1.active.json': jwkOf(ec.publicKey, { kid: 'k1' }) });
+      await expect(load(pub)).rejects.toThrow(
+        new ConfigError(
+          `${join(pub, 'k1.active.json')}: an active key file holds exactly one private key (SIGNING_KEYS)`,
+        ),
+      );
+      const many = keyDir({
+        'set.active.json': { keys: [jwkOf(ec.privateKey, { kid: 'k1' }), jwkOf(ec2.privateKey, { kid: 'k2' })] },
+      });
+      await expect(load(many)).rejects.toThrow(/set\.active\.json: an active key file holds exactly one private key/);
+    });
+
+    it('SIGNING_KEY_ID and a marked file together: ConfigError (one way to name the active key)', async () => {
+      const dir = keyDir({ 'k1.active.json': jwkOf(ec.privateKey, { kid: 'k1' }) });
+      await expect(load(dir, 'k1')).rejects.toThrow(
+        new ConfigError(
+          `SIGNING_KEY_ID: set while ${join(dir, 'k1.active.json')} is marked active; name the active key one way only (unset SIGNING_KEY_ID to rotate by file name)`,
+        ),
+      );
+    });
+  });
+
   describe('a single file', () => {
     it('a JWKS file with `keys`', async () => {
       const dir = keyDir({
