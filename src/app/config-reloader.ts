@@ -110,10 +110,16 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
       if (prepared === undefined) return undefined;
       prepared.commit();
       this.logger.log(`configuration reloaded (${trigger}): ${describeChanges(prepared.changes)}`);
-      this.audit.configReloaded({ trigger, generation: this.live.generation.id, changes: prepared.changes });
+      try {
+        this.audit.configReloaded({ trigger, generation: this.live.generation.id, changes: prepared.changes });
+      } catch (error) {
+        // The new configuration is in force either way; the log line above records it.
+        this.logger.error(`config.reloaded audit line not written: ${(error as Error).message}`);
+      }
       return this.emit({ outcome: 'success', trigger, changes: prepared.changes });
     });
-    this.queue = run;
+    // The next reload waits for this one, whatever its outcome.
+    this.queue = run.catch(() => undefined);
     return run as Promise<T>;
   }
 
