@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConsoleLogger, Logger, type LoggerService, type LogLevel } from '@nestjs/common';
+import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -83,18 +83,10 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
 export async function loadStartupState(
   config: StsConfig,
   loadedKeys?: SigningKeySet,
-  logger: Pick<LoggerService, 'log' | 'warn'> = new Logger('Keys'),
 ): Promise<{ startup: StartupState; live: LiveConfig }> {
   const keys = loadedKeys ?? (await loadSigningKeys(config.server, config.mode));
   const state = await initialKeyState(keys, clock.ms(), rotationTimes(config));
   const live = new LiveConfig(buildGeneration(1, config, keys));
-  if (keys.ephemeral) {
-    logger.warn(
-      `development signing key: generated an ephemeral ${keys.active.alg} key (kid ${keys.active.kid}); tokens stop verifying when the process restarts`,
-    );
-  } else {
-    logger.log(`signing with kid ${keys.active.kid} (${keys.active.alg}); publishing ${keys.published.length} key(s)`);
-  }
   return { startup: { config, keys: state }, live };
 }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,6 @@ import { loadStartupState } from './app.factory.js';
 import { ConfigReloader, type ReloadEvent } from './config-reloader.js';
 import { loadStsConfig } from './sts-config.js';
 
-const quiet = { log: () => undefined, warn: () => undefined };
 const jwk = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
 const anchor = (issuer: string, fields: object = {}) =>
   stringify({ issuer, audiences: ['urn:sts'], jwks: { keys: [jwk()] }, ...fields });
@@ -32,6 +32,7 @@ describe('ConfigReloader', () => {
   const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
 
   beforeAll(async () => {
+    Logger.overrideLogger(false);
     dir = mkdtempSync(join(tmpdir(), 'actbridge-reload-'));
     mkdirSync(join(dir, 'anchors'));
     write('anchors/a.yaml', anchor('https://a.example'));
@@ -50,7 +51,7 @@ describe('ConfigReloader', () => {
       SIGNING_KEYS: join(dir, 'key.json'),
     };
     const config = loadStsConfig(env, 'development');
-    const state = await loadStartupState(config, undefined, quiet);
+    const state = await loadStartupState(config);
     live = state.live;
     reloader = new ConfigReloader(state.startup, live, new AuditTrail(audit));
     reloader.observe({ onReload: (event) => events.push(event) });

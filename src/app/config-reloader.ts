@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { AuditTrail } from '../audit/audit-trail.js';
+import { CLIENTS } from '../clients/client-registry.js';
 import { clock } from '../common/clock.js';
 import { ConfigError } from '../config/config-error.js';
 import { LiveConfig } from '../config/live-config.js';
@@ -64,6 +65,18 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
   ) {
     this.config = startup.config;
     this.keys = startup.keys;
+    // Logged while Nest builds the application, so its logger settings apply.
+    const keys = startup.keys.keys;
+    if (keys.ephemeral) {
+      new Logger('Keys').warn(
+        `development signing key: generated an ephemeral ${keys.active.alg} key (kid ${keys.active.kid}); tokens stop verifying when the process restarts`,
+      );
+    } else {
+      new Logger('Keys').log(
+        `signing with kid ${keys.active.kid} (${keys.active.alg}); publishing ${keys.published.length} key(s)`,
+      );
+    }
+    live.generation.get(CLIENTS).warn();
   }
 
   /** Adds an observer of reload outcomes; returns the function that removes it. */
@@ -139,6 +152,7 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
         this.config = config;
         this.keys = rotation.state;
         this.logNotes(rotation.notes);
+        generation.get(CLIENTS).warn(this.logger);
         AnchorIndex.warmUp(generation.get(ANCHORS).created, this.logger);
       },
     };

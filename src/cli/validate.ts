@@ -22,8 +22,7 @@ export async function validateConfiguration(
   const { server } = config;
   if (server.tlsCertFile && server.tlsKeyFile) readTlsFiles(server.tlsCertFile, server.tlsKeyFile);
   checkAuditLog(server);
-  const quiet = { log: () => undefined, warn: () => undefined };
-  const { live } = await loadStartupState(config, undefined, quiet);
+  const { live } = await loadStartupState(config);
   const keys = live.generation.get(KEYS);
   const anchors = live.generation.get(ANCHORS).anchors.filter((a) => !a.self);
   return (
