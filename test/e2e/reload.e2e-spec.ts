@@ -94,7 +94,8 @@ describe('reload on SIGHUP', () => {
       clients: [client('gateway'), client('batch')],
       env: { SIGNING_KEYS_RELOAD_INTERVAL: '0' },
     });
-  });
+    // Two secrets hashed and a server started: slow on a busy machine.
+  }, 60_000);
   afterAll(async () => server?.dispose());
 
   it('serves on the startup configuration until told', async () => {
