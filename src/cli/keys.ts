@@ -13,7 +13,6 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
-import { ConfigError } from '../config/config-error.js';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/server-config.js';
 import { ACTIVE_MARK, readKeys, type SigningKey } from '../keys/signing-keys.loader.js';
 
@@ -24,6 +23,8 @@ const USAGE = `usage: npm run -s keys -- generate [--alg ${SIGNING_ALGORITHMS.jo
 `;
 
 class UsageError extends Error {}
+/** The directory does not allow the change asked for (exit 1, no usage text). */
+class Refusal extends Error {}
 
 async function generate(
   alg: SigningAlgorithm,
@@ -52,22 +53,22 @@ async function generate(
 async function keyOf(dir: string, kid: string): Promise<{ key: SigningKey; keys: SigningKey[]; files: string[] }> {
   const { keys, files } = await readKeys(dir, 'ES256');
   const key = keys.find((k) => k.kid === kid);
-  if (!key) throw new UsageError(`${dir}: no key with kid "${kid}" (have: ${keys.map((k) => k.kid).join(', ')})`);
+  if (!key) throw new Refusal(`${dir}: no key with kid "${kid}" (have: ${keys.map((k) => k.kid).join(', ')})`);
   if (keys.filter((k) => k.file === key.file).length > 1)
-    throw new UsageError(`${key.file}: holds several keys; keep one key per file to rotate by file name`);
+    throw new Refusal(`${key.file}: holds several keys; keep one key per file to rotate by file name`);
   return { key, keys, files };
 }
 
 async function activate(dir: string, kid: string): Promise<void> {
   const { key, files } = await keyOf(dir, kid);
   const file = key.file!;
-  if (ACTIVE_MARK.test(file)) throw new UsageError(`${file}: kid "${kid}" is already the active key`);
-  if (!key.privateKey) throw new UsageError(`${file}: kid "${kid}" has no private key and cannot sign`);
+  if (ACTIVE_MARK.test(file)) throw new Refusal(`${file}: kid "${kid}" is already the active key`);
+  if (!key.privateKey) throw new Refusal(`${file}: kid "${kid}" has no private key and cannot sign`);
   const marked = join(dirname(file), `${basename(file, extname(file))}.active${extname(file)}`);
   const previous = files.filter((f) => ACTIVE_MARK.test(f));
   const unmarked = previous.map((f) => f.replace(/\.active(\.[^.]+)$/i, '$1'));
   for (const target of [marked, ...unmarked]) {
-    if (existsSync(target)) throw new UsageError(`${target}: already exists; rename it first`);
+    if (existsSync(target)) throw new Refusal(`${target}: already exists; rename it first`);
   }
   // Marked first: a reload between the two renames sees two active keys and is refused, never a wrong key.
   renameSync(file, marked);
@@ -81,8 +82,8 @@ async function activate(dir: string, kid: string): Promise<void> {
 async function retire(dir: string, kid: string): Promise<void> {
   const { key } = await keyOf(dir, kid);
   const file = key.file!;
-  if (ACTIVE_MARK.test(file)) throw new UsageError(`${file}: kid "${kid}" is the active key; activate another first`);
-  if (!key.privateKey) throw new UsageError(`${file}: kid "${kid}" already holds its public part only`);
+  if (ACTIVE_MARK.test(file)) throw new Refusal(`${file}: kid "${kid}" is the active key; activate another first`);
+  if (!key.privateKey) throw new Refusal(`${file}: kid "${kid}" already holds its public part only`);
   const text =
     extname(file).toLowerCase() === '.pem'
       ? (createPublicKey(key.privateKey).export({ format: 'pem', type: 'spki' }) as string)
@@ -124,8 +125,7 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (error) {
-  const message = (error as Error).message;
-  if (error instanceof ConfigError) process.stderr.write(`${message}\n`);
-  else process.stderr.write(`${message}\n${error instanceof UsageError || !(error instanceof Error) ? USAGE : ''}`);
-  process.exit(error instanceof ConfigError ? 1 : 2);
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`${message}\n${error instanceof UsageError ? USAGE : ''}`);
+  process.exit(error instanceof UsageError ? 2 : 1);
 }
