@@ -7,11 +7,15 @@ import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './app/sts-config.js';
 import { AnchorHealth } from './health/anchor-health.js';
 import { installShutdown } from './http/shutdown.js';
+import { validateConfiguration } from './cli/validate.js';
+import { ConfigReloader, reloadOnSighup } from './app/config-reloader.js';
 
-const USAGE = `usage: actbridge [serve | start-dev]
+const USAGE = `usage: actbridge [serve | start-dev | validate [start-dev]]
   serve       production (the default): refuses to start without signing keys, with development
               anchors, plaintext client secrets or a misspelt setting
   start-dev   the embedded development defaults: ephemeral signing key, demo IdP, demo clients
+  validate    checks the configuration as serve (or start-dev) would, then exits 0 or 1 with the same
+              messages; listens on nothing, fetches nothing, connects to no database
 `;
 
 const DEV_BANNER = `
@@ -29,17 +33,29 @@ async function serve(mode: RunMode): Promise<void> {
   await app.listen({ port: config.server.port, host: config.server.host });
   const anchors = app.get(AnchorHealth);
   installShutdown(app, config.server);
+  reloadOnSighup(app.get(ConfigReloader));
   new Logger('actbridge').log(
     `listening on ${config.server.host}:${config.server.port} (${mode}); issuer ${config.server.issuer}; ` +
       `${anchors.usable().length} of ${anchors.all().length} trust anchor(s) usable, ${config.clients.length} client(s)`,
   );
 }
 
-function commandOf(argv: readonly string[]): RunMode | 'help' | undefined {
+async function validate(mode: RunMode): Promise<void> {
+  process.stdout.write(`actbridge: ${await validateConfiguration(process.env, mode)}\n`);
+}
+
+type Command = { run: typeof serve; mode: RunMode } | 'help' | undefined;
+
+function commandOf(argv: readonly string[]): Command {
   const [command, ...rest] = argv;
+  if (command === 'validate' && rest.length <= 1) {
+    const [as] = rest;
+    if (as === undefined || as === 'serve') return { run: validate, mode: 'production' };
+    return as === 'start-dev' ? { run: validate, mode: 'development' } : undefined;
+  }
   if (rest.length > 0) return undefined;
-  if (command === undefined || command === 'serve') return 'production';
-  if (command === 'start-dev') return 'development';
+  if (command === undefined || command === 'serve') return { run: serve, mode: 'production' };
+  if (command === 'start-dev') return { run: serve, mode: 'development' };
   if (command === 'help' || command === '--help' || command === '-h') return 'help';
   return undefined;
 }
@@ -49,7 +65,7 @@ if (command === 'help' || command === undefined) {
   process.stderr.write(USAGE);
   process.exit(command === 'help' ? 0 : 2);
 }
-serve(command).catch((error: unknown) => {
+command.run(command.mode).catch((error: unknown) => {
   // A configuration problem is the operator's to fix: print the message (file + field), not a stack.
   if (error instanceof ConfigError) {
     process.stderr.write(`actbridge: configuration error: ${error.message}\n`);

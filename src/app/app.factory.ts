@@ -11,6 +11,11 @@ import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader
 import { StreamAuditSink, type AuditSink } from '../audit/audit-sink.js';
 import type { ServerConfig } from '../config/server-config.js';
 import type { StsConfig } from './sts-config.js';
+import { clock } from '../common/clock.js';
+import { LiveConfig } from '../config/live-config.js';
+import { initialKeyState } from '../keys/key-rotation.js';
+import { buildGeneration } from '../trust-anchors/generation.js';
+import { rotationTimes, type StartupState } from './config-reloader.js';
 import { issuerPathRewriter } from '../oauth/endpoint-paths.js';
 import { answerHttpClientError } from '../http/http-client-error.js';
 import { limitConnectionsPerAddress } from '../http/connection-limit.js';
@@ -32,7 +37,7 @@ export interface CreateAppOptions {
 export async function createApp(config: StsConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const { server } = config;
   // Loaded before Nest builds anything, so a bad key file is one configuration error, not a stack.
-  const keys = options.keys ?? (await loadSigningKeys(server, config.mode));
+  const { startup, live } = await loadStartupState(config, options.keys);
   const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog);
   const rewrite = issuerPathRewriter(server.issuer);
   const adapter = new FastifyAdapter({
@@ -47,7 +52,7 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     logger: false,
     ...httpTimeoutOptions(server),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, auditSink, keys), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(startup, auditSink, live), adapter, {
     bodyParser: false,
     abortOnError: false,
     logger: options.logger ?? createLogger(server),
@@ -60,13 +65,29 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   limitConnectionsPerAddress(fastify.server, server.maxConnectionsPerAddress);
   const providers = routeProviders(config).map((provider) => app.get(provider));
   for (const provider of providers) provider.hooks?.(fastify);
+  // Each request runs on the configuration generation in force when it started (a reload never mixes two).
   registerRoutes(
     fastify,
     providers.flatMap((provider) => provider.routes()),
+    (handle) => live.pin(handle),
   );
   // No Nest signal handlers: only SIGTERM and SIGINT stop the server, through installShutdown (main.ts).
   await app.init();
   return app;
+}
+
+/**
+ * The configuration generation the application starts on: the signing keys loaded (or generated in
+ * development) and everything indexed once. `actbridge validate` builds it too, and stops there.
+ */
+export async function loadStartupState(
+  config: StsConfig,
+  loadedKeys?: SigningKeySet,
+): Promise<{ startup: StartupState; live: LiveConfig }> {
+  const keys = loadedKeys ?? (await loadSigningKeys(config.server, config.mode));
+  const state = await initialKeyState(keys, clock.ms(), rotationTimes(config));
+  const live = new LiveConfig(buildGeneration(1, config, keys));
+  return { startup: { config, keys: state }, live };
 }
 
 export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'>): LoggerService {
@@ -75,7 +96,7 @@ export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'
   return new ConsoleLogger('actbridge', { json: server.logFormat === 'json', logLevels });
 }
 
-function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+export function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
   const read = (file: string, variable: string): Buffer => {
     try {
       return readFileSync(file);

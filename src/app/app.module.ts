@@ -3,11 +3,11 @@ import { AuditModule } from '../audit/audit.module.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { ConfigModule } from './config.module.js';
 import { optionalModules } from './routes.js';
-import type { StsConfig } from './sts-config.js';
 import { HealthModule } from '../health/health.module.js';
 import { IntrospectionModule } from '../introspection/introspection.module.js';
 import { KeysModule } from '../keys/keys.module.js';
-import type { SigningKeySet } from '../keys/signing-keys.loader.js';
+import type { LiveConfig } from '../config/live-config.js';
+import { ConfigReloader, STARTUP_STATE, type StartupState } from './config-reloader.js';
 import { MetadataModule } from '../metadata/metadata.module.js';
 import { OAuthErrorsModule } from '../http/oauth-errors.module.js';
 import { ServerModule } from '../http/server.module.js';
@@ -16,22 +16,25 @@ import { TokenEndpointModule } from '../token-endpoint/token-endpoint.module.js'
 
 @Module({})
 export class AppModule {
-  static forRoot(config: StsConfig, auditSink: AuditSink, keys: SigningKeySet): DynamicModule {
+  static forRoot(startup: StartupState, auditSink: AuditSink, live: LiveConfig): DynamicModule {
+    const { config } = startup;
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, live),
         AuditModule.forRoot(auditSink),
         OAuthErrorsModule,
         ServerModule,
         StoresModule,
-        KeysModule.forRoot(keys),
+        KeysModule,
         TokenEndpointModule,
         MetadataModule,
         HealthModule,
         IntrospectionModule,
         ...optionalModules(config),
       ],
+      providers: [{ provide: STARTUP_STATE, useValue: startup }, ConfigReloader],
+      exports: [ConfigReloader],
     };
   }
 }

@@ -22,6 +22,8 @@ export interface StsConfig {
   readonly anchors: readonly LoadedTrustAnchor[];
   /** Token vault connections (`CONNECTIONS_DIR`) and key-encryption keys. */
   readonly vault: VaultConfig;
+  /** The environment it was loaded from, kept so a reload (SIGHUP) re-reads the files, never the environment. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /**
@@ -48,7 +50,7 @@ export function loadStsConfig(
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);
   const vault = loadVaultConfig(server, clients, env);
-  const config: StsConfig = { mode, server, clients, anchors, vault };
+  const config: StsConfig = { mode, server, clients, anchors, vault, env: Object.freeze({ ...env }) };
   if (mode === 'production') {
     const problems = productionProblems(config, env);
     if (problems.length === 1) throw new ConfigError(problems[0]);

@@ -6,7 +6,8 @@ import { clock } from '../common/clock.js';
 
 /**
  * Writes the single audit line of each token request: `token.issued` from the token endpoint on
- * success, `token.refused` from the exception filter on any refusal.
+ * success, `token.refused` from the exception filter on any refusal; and `config.reloaded` when the
+ * configuration in force changes.
  */
 @Injectable()
 export class AuditTrail {
@@ -39,6 +40,11 @@ export class AuditTrail {
       // The operator-facing reason: the internal detail when there is one, else what the caller was told.
       reason: oauth ? (oauth.detail ?? oauth.description) : 'internal error',
     });
+  }
+
+  /** The configuration in force was replaced (SIGHUP or a key re-read): what changed, by configured name. */
+  configReloaded(record: { trigger: string; generation: number; changes: object }): void {
+    this.write({ ts: clock.date().toISOString(), event: 'config.reloaded', outcome: 'reloaded', ...record });
   }
 
   private write(line: Readonly<Record<string, unknown>>): void {

@@ -78,10 +78,31 @@ export class ServerConfig {
   @MinLength(1)
   signingKeys?: string;
 
-  @Env('SIGNING_KEY_ID', '`kid` of the active signing key; required when SIGNING_KEYS holds several private keys.')
+  @Env(
+    'SIGNING_KEY_ID',
+    '`kid` of the active signing key, when SIGNING_KEYS holds several private keys and no key file is named `*.active.json`.',
+  )
   @IsOptional()
   @IsString()
   signingKeyId?: string;
+
+  @Env(
+    'SIGNING_KEYS_RELOAD_INTERVAL',
+    'Seconds between re-reads of SIGNING_KEYS (key rotation without restarts; SIGHUP re-reads it at once too); 0 turns the re-read off.',
+    60,
+  )
+  @IsInt()
+  @Min(0)
+  signingKeysReloadInterval!: number;
+
+  @Env(
+    'SIGNING_KEYS_PUBLISH_LEAD',
+    'Seconds a new key is published before it may sign (a key marked active earlier waits); the JWKS `Cache-Control: max-age` is half of it, so resource servers see a key before its first token. Not applied to the keys found at startup.',
+    600,
+  )
+  @IsInt()
+  @Min(2)
+  signingKeysPublishLead!: number;
 
   @Env(
     'SIGNING_ALG',

@@ -28,20 +28,34 @@ export interface DpopCheck {
 export class DpopVerifier {
   private readonly server: Pick<ServerConfig, 'clockSkew' | 'dpopProofMaxAge' | 'dpopNonce'>;
   private readonly tokenEndpoint: string;
-  private readonly nonces: DpopNonces | undefined;
+  /** Server nonces of the active signing key (and of the one before it, across a rotation). */
+  private nonceKeys: { kid: string; nonces: DpopNonces; either: Pick<DpopNonces, 'check' | 'current'> } | undefined;
 
   constructor(
     @Inject(SERVER_CONFIG) server: ServerConfig,
     @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
-    keys: KeyService,
+    private readonly keys: KeyService,
   ) {
     this.server = server;
     // RFC 9449 §4.3 check 9: the URL the client sent the request to, i.e. the public one in metadata.
     this.tokenEndpoint = endpointUrl(server.issuer, TOKEN_ENDPOINT_PATH);
-    if (server.dpopNonce === 'required') {
-      const secret = keys.active.privateKey.export({ format: 'der', type: 'pkcs8' });
-      this.nonces = new DpopNonces(secret, server.dpopProofMaxAge);
+  }
+
+  /**
+   * Nonces keyed by the active signing key (HKDF, so every instance with the same key agrees); after a
+   * rotation, nonces of the previous key are still accepted, so clients in flight need no retry.
+   */
+  private nonces(): Pick<DpopNonces, 'check' | 'current'> | undefined {
+    if (this.server.dpopNonce !== 'required') return undefined;
+    const active = this.keys.active;
+    if (this.nonceKeys?.kid !== active.kid) {
+      const secret = active.privateKey.export({ format: 'der', type: 'pkcs8' });
+      const nonces = new DpopNonces(secret, this.server.dpopProofMaxAge);
+      const previous = this.nonceKeys?.nonces;
+      const either = { current: () => nonces.current(), check: (n: string) => nonces.check(n) || !!previous?.check(n) };
+      this.nonceKeys = { kid: active.kid, nonces, either };
     }
+    return this.nonceKeys.either;
   }
 
   /** For metadata: `dpop_signing_alg_values_supported`. */
@@ -74,10 +88,11 @@ export class DpopVerifier {
     audit.dpop_jkt = proof.jkt;
 
     // RFC 9449 §8: a nonce the server handed out recently, else tell the client which to use.
-    if (this.nonces && (proof.nonce === undefined || !this.nonces.check(proof.nonce))) {
+    const nonces = this.nonces();
+    if (nonces && (proof.nonce === undefined || !nonces.check(proof.nonce))) {
       throw new UseDpopNonce(
         proof.nonce === undefined ? 'DPoP proof must carry the server nonce' : 'DPoP proof nonce is stale or unknown',
-        { headers: { 'dpop-nonce': this.nonces.current() } },
+        { headers: { 'dpop-nonce': nonces.current() } },
       );
     }
 

@@ -12,8 +12,13 @@ export interface RouteConfig {
 /**
  * Registers `routes` on Fastify, and for each path a 405 with `Allow` for every method it does not
  * serve (RFC 9110 §15.5.6): the answer comes from the route table, not from matching URLs afterwards.
+ * `around` wraps every handler (the application pins the configuration generation there).
  */
-export function registerRoutes(fastify: FastifyInstance, routes: readonly HttpRoute[]): void {
+export function registerRoutes(
+  fastify: FastifyInstance,
+  routes: readonly HttpRoute[],
+  around: <T>(handle: () => T) => T = (handle) => handle(),
+): void {
   const byPath = new Map<string, HttpRoute[]>();
   for (const route of routes) {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
@@ -26,9 +31,9 @@ export function registerRoutes(fastify: FastifyInstance, routes: readonly HttpRo
       handler: headers
         ? (request, reply) => {
             void reply.headers(headers);
-            return route.handle(request, reply);
+            return around(() => route.handle(request, reply));
           }
-        : (request, reply) => route.handle(request, reply),
+        : (request, reply) => around(() => route.handle(request, reply)),
     });
   }
   for (const [path, served] of byPath) {

@@ -7,16 +7,16 @@ import { Drain } from './drain.js';
 /** The signals that stop actbridge. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 /**
- * Signals that stop a Node process, or Nest's shutdown hooks, by default and must not stop an STS:
- * logrotate's postrotate commonly sends SIGHUP, nodemon and some supervisors SIGUSR2.
+ * Signals that stop a Node process by default and must not stop an STS: nodemon and some supervisors
+ * send SIGUSR2. (SIGHUP reloads the configuration: `reloadOnSighup`.)
  */
-export const IGNORED_SIGNALS = ['SIGHUP', 'SIGUSR2'] as const;
+export const IGNORED_SIGNALS = ['SIGUSR2'] as const;
 
 /**
  * Stops the server on SIGTERM or SIGINT within SHUTDOWN_TIMEOUT: no new connections, idle keep-alive
  * connections closed at once, in-flight requests answered (with `Connection: close`), requests arriving
  * meanwhile refused and audited (Drain), then Nest's shutdown hooks (Redis, audit file), then exit 0
- * with a log line. A second stop signal exits at once. SIGHUP and SIGUSR2 are logged and ignored.
+ * with a log line. A second stop signal exits at once. SIGUSR2 is logged and ignored.
  */
 export function installShutdown(
   app: NestFastifyApplication,

@@ -1,15 +1,31 @@
-import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { Injectable } from '@nestjs/common';
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { LiveConfig, Slot } from '../config/live-config.js';
+import type { PublishedKeys } from './published-keys.js';
 import type { SigningKey, SigningKeySet } from './signing-keys.loader.js';
 
-/** Actbridge's own keys: the active signing key, the published JWKS, and a verifier for its own tokens. */
-export class KeyService {
-  readonly jwks: Readonly<JSONWebKeySet>;
-  /** Verifies tokens actbridge issued (chained exchanges) against its published keys. */
-  readonly verificationKeys: JWTVerifyGetKey;
+/** actbridge's own keys in the configuration generation in force. */
+export const KEYS = new Slot<PublishedKeys>('keys');
 
-  constructor(private readonly keys: SigningKeySet) {
-    this.jwks = { keys: keys.published.map((k) => ({ ...k.publicJwk })) };
-    this.verificationKeys = createLocalJWKSet(this.jwks as JSONWebKeySet);
+/**
+ * actbridge's own keys, from the configuration in force (re-read on SIGHUP and every
+ * SIGNING_KEYS_RELOAD_INTERVAL): the active signing key, the published JWKS, a verifier for its own tokens.
+ */
+@Injectable()
+export class KeyService {
+  constructor(private readonly live: LiveConfig) {}
+
+  private get keys(): PublishedKeys {
+    return this.live.read(KEYS);
+  }
+
+  get jwks(): Readonly<JSONWebKeySet> {
+    return this.keys.jwks;
+  }
+
+  /** Verifies tokens actbridge issued (chained exchanges) against its published keys. */
+  get verificationKeys(): JWTVerifyGetKey {
+    return this.keys.verificationKeys;
   }
 
   get active(): SigningKeySet['active'] {
@@ -26,6 +42,6 @@ export class KeyService {
 
   /** Algorithms of the published keys, for metadata. */
   get algorithms(): string[] {
-    return [...new Set(this.keys.published.map((k) => k.alg))];
+    return this.keys.algorithms;
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import type { SigningAlgorithm } from '../config/server-config.js';
-import { KeyService } from './key-service.js';
+import { PublishedKeys } from './published-keys.js';
 import { loadSigningKeys, type SigningKey, type SigningKeySet } from './signing-keys.loader.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
@@ -48,7 +48,7 @@ describe('loadSigningKeys', () => {
 
   /** Signs with the active key and verifies against the published set, as a relying party would. */
   async function roundTrip(keys: SigningKeySet): Promise<void> {
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
     const token = await new SignJWT({ sub: 'alice' })
       .setProtectedHeader({ alg: keys.active.alg, kid: keys.active.kid, typ: 'JWT' })
       .setIssuedAt()
@@ -203,6 +203,61 @@ describe('loadSigningKeys', () => {
     it('the same key twice without kid (same thumbprint): ConfigError', async () => {
       const dir = keyDir({ 'a.json': jwkOf(ec.privateKey), 'b.json': jwkOf(ec.publicKey) });
       await expect(load(dir)).rejects.toThrow(/duplicate kid/);
+    });
+  });
+
+  describe('a key directory whose active key is marked by file name (*.active.json)', () => {
+    it('the marked key signs; the others are published after it, private or not', async () => {
+      const dir = keyDir({
+        'k1.json': jwkOf(ec.privateKey, { kid: 'k1' }),
+        'k2.active.json': jwkOf(ec2.privateKey, { kid: 'k2' }),
+        'k0.json': jwkOf(rsa.publicKey, { kid: 'k0' }),
+      });
+      const keys = await load(dir);
+      expect(keys.active.kid).toBe('k2');
+      expect(keys.active.file).toBe(join(dir, 'k2.active.json'));
+      expect(keys.published.map((k) => k.kid)).toEqual(['k2', 'k0', 'k1']);
+      await roundTrip(keys);
+    });
+
+    it('.jwk and .pem files are marked the same way', async () => {
+      const dir = keyDir({ 'a.active.pem': pemOf(ec.privateKey), 'b.jwk': jwkOf(ec2.privateKey, { kid: 'b' }) });
+      const keys = await load(dir);
+      expect(keys.active.kid).toBe(await calculateJwkThumbprint(jwkOf(ec.publicKey), 'sha256'));
+    });
+
+    it('two marked files: ConfigError naming both', async () => {
+      const dir = keyDir({
+        'k1.active.json': jwkOf(ec.privateKey, { kid: 'k1' }),
+        'k2.active.json': jwkOf(ec2.privateKey, { kid: 'k2' }),
+      });
+      await expect(load(dir)).rejects.toThrow(
+        new ConfigError(
+          `${dir}: k1.active.json, k2.active.json are all marked active; exactly one key file may be named *.active.json (SIGNING_KEYS)`,
+        ),
+      );
+    });
+
+    it('a marked file without a private key, or with several keys: ConfigError naming it', async () => {
+      const pub = keyDir({ 'k1.active.json': jwkOf(ec.publicKey, { kid: 'k1' }) });
+      await expect(load(pub)).rejects.toThrow(
+        new ConfigError(
+          `${join(pub, 'k1.active.json')}: an active key file holds exactly one private key (SIGNING_KEYS)`,
+        ),
+      );
+      const many = keyDir({
+        'set.active.json': { keys: [jwkOf(ec.privateKey, { kid: 'k1' }), jwkOf(ec2.privateKey, { kid: 'k2' })] },
+      });
+      await expect(load(many)).rejects.toThrow(/set\.active\.json: an active key file holds exactly one private key/);
+    });
+
+    it('SIGNING_KEY_ID and a marked file together: ConfigError (one way to name the active key)', async () => {
+      const dir = keyDir({ 'k1.active.json': jwkOf(ec.privateKey, { kid: 'k1' }) });
+      await expect(load(dir, 'k1')).rejects.toThrow(
+        new ConfigError(
+          `SIGNING_KEY_ID: set while ${join(dir, 'k1.active.json')} is marked active; name the active key one way only (unset SIGNING_KEY_ID to rotate by file name)`,
+        ),
+      );
     });
   });
 
@@ -371,7 +426,7 @@ describe('loadSigningKeys', () => {
     const keys = await load(dir, 'rsa');
     expect(keys.published).toHaveLength(5);
     expectNoPrivateMembers(keys);
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
     expect(JSON.stringify(service.jwks)).not.toMatch(/"(d|p|q|dp|dq|qi|oth|k)":/);
     for (const key of keys.published) expect(key.publicJwk.use).toBe('sig');
   });
@@ -389,7 +444,7 @@ describe('loadSigningKeys', () => {
   });
 });
 
-describe('KeyService', () => {
+describe('PublishedKeys', () => {
   let root: string;
 
   beforeAll(() => {
@@ -406,7 +461,7 @@ describe('KeyService', () => {
     writeFileSync(join(root, 'active.json'), JSON.stringify(jwkOf(active.privateKey, { kid: 'active' })));
     writeFileSync(join(root, 'retired.json'), JSON.stringify(jwkOf(retired.publicKey, { kid: 'retired' })));
     const keys = await loadSigningKeys({ signingKeys: root, signingKeyId: undefined, signingAlg: 'ES256' });
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
 
     expect(service.jwks.keys.map((k) => k.kid)).toEqual(['active', 'retired']);
     expect(service.jwks.keys).toEqual(keys.published.map((k: SigningKey) => k.publicJwk));
@@ -440,7 +495,7 @@ describe('KeyService', () => {
       { signingKeys: undefined, signingKeyId: undefined, signingAlg: 'EdDSA' },
       'development',
     );
-    const service = new KeyService(keys);
+    const service = new PublishedKeys(keys);
     expect(service.ephemeral).toBe(true);
     expect(service.jwks.keys).toHaveLength(1);
     const token = await new SignJWT({ sub: 'alice' })

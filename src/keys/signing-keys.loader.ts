@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import type { RunMode } from '../config/run-mode.js';
@@ -12,6 +12,8 @@ export interface SigningKey {
   readonly alg: string;
   readonly publicJwk: Readonly<JWK>;
   readonly privateKey?: KeyObject;
+  /** The file it was read from (absent for a generated key). */
+  readonly file?: string;
 }
 
 export interface SigningKeySet {
@@ -49,33 +51,71 @@ export async function loadSigningKeys(settings: KeysSettings, mode: RunMode = 'p
     return generateDevelopmentKey(settings.signingAlg);
   }
 
+  const { files, keys } = await readKeys(settings.signingKeys, settings.signingAlg);
+  const active = markedActive(files, keys, settings) ?? activeBySetting(keys, settings);
+  return { active, published: [active, ...keys.filter((k) => k !== active)], ephemeral: false };
+}
+
+/** Every key of SIGNING_KEYS (a file or a directory), each with the file it came from; kids unique. */
+export async function readKeys(
+  path: string,
+  defaultAlg: SigningAlgorithm,
+): Promise<{ files: string[]; keys: SigningKey[] }> {
   const keys: SigningKey[] = [];
-  for (const file of keyFiles(settings.signingKeys)) {
-    for (const key of await readKeyFile(file, settings.signingAlg)) {
+  const files = keyFiles(path);
+  for (const file of files) {
+    for (const key of await readKeyFile(file, defaultAlg)) {
       if (keys.some((k) => k.kid === key.kid))
         throw new ConfigError(`${file}: duplicate kid "${key.kid}" (SIGNING_KEYS)`);
-      keys.push(key);
+      keys.push({ ...key, file });
     }
   }
-  const signing = keys.filter((k): k is SigningKey & { privateKey: KeyObject } => k.privateKey !== undefined);
-  let active: (typeof signing)[number] | undefined;
-  if (settings.signingKeyId !== undefined) {
-    active = signing.find((k) => k.kid === settings.signingKeyId);
-    if (!active) {
-      throw new ConfigError(
-        `SIGNING_KEY_ID: no private key with kid "${settings.signingKeyId}" in ${settings.signingKeys} (found: ${signing.map((k) => k.kid).join(', ') || 'none'})`,
-      );
-    }
-  } else if (signing.length === 1) {
-    active = signing[0];
-  } else {
+  return { files, keys };
+}
+
+type PrivateSigningKey = SigningKey & { readonly privateKey: KeyObject };
+
+/** A key file named `*.active.json` (`.jwk`, `.pem`) marks the active key of a key directory. */
+export const ACTIVE_MARK = /\.active\.(?:json|jwk|pem)$/i;
+
+/** The key of the one `*.active.*` file, or undefined when no file is marked (SIGNING_KEY_ID decides). */
+function markedActive(files: readonly string[], keys: readonly SigningKey[], settings: KeysSettings) {
+  const marked = files.filter((file) => ACTIVE_MARK.test(file));
+  if (marked.length === 0) return undefined;
+  if (marked.length > 1) {
     throw new ConfigError(
-      signing.length === 0
-        ? `${settings.signingKeys}: holds no private key to sign with (SIGNING_KEYS)`
-        : `SIGNING_KEY_ID: ${settings.signingKeys} holds ${signing.length} private keys; name the active one (${signing.map((k) => k.kid).join(', ')})`,
+      `${settings.signingKeys}: ${marked.map((f) => basename(f)).join(', ')} are all marked active; exactly one key file may be named *.active.json (SIGNING_KEYS)`,
     );
   }
-  return { active: active!, published: [active!, ...keys.filter((k) => k !== active)], ephemeral: false };
+  const file = marked[0]!;
+  if (settings.signingKeyId !== undefined) {
+    throw new ConfigError(
+      `SIGNING_KEY_ID: set while ${file} is marked active; name the active key one way only (unset SIGNING_KEY_ID to rotate by file name)`,
+    );
+  }
+  const inFile = keys.filter((k) => k.file === file);
+  if (inFile.length !== 1 || inFile[0]!.privateKey === undefined) {
+    throw new ConfigError(`${file}: an active key file holds exactly one private key (SIGNING_KEYS)`);
+  }
+  return inFile[0] as PrivateSigningKey;
+}
+
+/** The active key named by SIGNING_KEY_ID, or the only private key. */
+function activeBySetting(keys: readonly SigningKey[], settings: KeysSettings) {
+  const signing = keys.filter((k): k is PrivateSigningKey => k.privateKey !== undefined);
+  if (settings.signingKeyId !== undefined) {
+    const named = signing.find((k) => k.kid === settings.signingKeyId);
+    if (named) return named;
+    throw new ConfigError(
+      `SIGNING_KEY_ID: no private key with kid "${settings.signingKeyId}" in ${settings.signingKeys} (found: ${signing.map((k) => k.kid).join(', ') || 'none'})`,
+    );
+  }
+  if (signing.length === 1) return signing[0]!;
+  throw new ConfigError(
+    signing.length === 0
+      ? `${settings.signingKeys}: holds no private key to sign with (SIGNING_KEYS)`
+      : `SIGNING_KEY_ID: ${settings.signingKeys} holds ${signing.length} private keys; name the active one (${signing.map((k) => k.kid).join(', ')}), or mark its file *.active.json`,
+  );
 }
 
 async function generateDevelopmentKey(alg: SigningAlgorithm): Promise<SigningKeySet> {

@@ -10,6 +10,8 @@ import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { ANCHOR_FILES, type LoadedTrustAnchor } from '../trust-anchors/anchor-loader.js';
 import { DelegationModule } from '../delegation/delegation.module.js';
 import { KeysModule } from '../keys/keys.module.js';
+import { LiveConfig } from '../config/live-config.js';
+import { buildGeneration } from '../trust-anchors/generation.js';
 import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js';
@@ -56,8 +58,9 @@ export interface PolicyToolsConfig {
 @Global()
 @Module({})
 class PolicyToolsConfigModule {
-  static forRoot(config: PolicyToolsConfig): DynamicModule {
+  static forRoot(config: PolicyToolsConfig, keys: SigningKeySet): DynamicModule {
     const providers = [
+      { provide: LiveConfig, useValue: new LiveConfig(buildGeneration(1, config, keys)) },
       { provide: SERVER_CONFIG, useValue: config.server },
       { provide: RUN_MODE, useValue: config.mode },
       { provide: ANCHOR_FILES, useValue: config.anchors },
@@ -74,9 +77,9 @@ export class PolicyToolsModule {
     return {
       module: PolicyToolsModule,
       imports: [
-        PolicyToolsConfigModule.forRoot(config),
+        PolicyToolsConfigModule.forRoot(config, keys),
         PolicyToolsStoresModule.forRoot(),
-        KeysModule.forRoot(keys),
+        KeysModule,
         TrustAnchorsModule,
         SubjectTokensModule,
         DelegationModule,

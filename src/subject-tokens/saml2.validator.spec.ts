@@ -4,7 +4,8 @@ import type { ClientConfig } from '../clients/client.config.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { SamlAnchorConfig } from '../saml/saml-anchor.config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { KeyService } from '../keys/key-service.js';
+import type { PublishedKeys } from '../keys/published-keys.js';
+import { AnchorIndex } from '../trust-anchors/anchor-index.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { Saml2Validator } from './saml2.validator.js';
@@ -36,8 +37,10 @@ beforeAll(async () => {
     jwksMaxAge: 60,
     jwksMaxStale: 60,
   } as ServerConfig;
-  const keys = { algorithms: ['ES256'], verificationKeys: async () => undefined } as unknown as KeyService;
-  const registry = new TrustAnchorRegistry(server, 'production', [{ name: 'idp', file: 'idp.yaml', config }], keys);
+  const keys = { algorithms: ['ES256'], verificationKeys: async () => undefined } as unknown as PublishedKeys;
+  const registry = TrustAnchorRegistry.of(
+    new AnchorIndex(server, 'production', [{ name: 'idp', file: 'idp.yaml', config }], keys),
+  );
   validator = new Saml2Validator(server, registry, new MemoryReplayStore());
 });
 

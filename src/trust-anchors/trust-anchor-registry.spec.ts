@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../config/config-error.js';
 import { loadServerConfig } from '../config/server-config.js';
-import type { KeyService } from '../keys/key-service.js';
+import type { PublishedKeys } from '../keys/published-keys.js';
+import { AnchorIndex } from './anchor-index.js';
 import { TrustAnchorRegistry } from './trust-anchor-registry.js';
 import { TrustAnchorConfig } from './trust-anchor.config.js';
 
@@ -10,7 +11,7 @@ const keys = {
   ephemeral: true,
   algorithms: ['ES256'],
   verificationKeys: async () => undefined,
-} as unknown as KeyService;
+} as unknown as PublishedKeys;
 
 function registry(env: Record<string, string>, anchors: Record<string, Partial<TrustAnchorConfig>>) {
   const server = loadServerConfig({ ISSUER, ...env });
@@ -19,7 +20,7 @@ function registry(env: Record<string, string>, anchors: Record<string, Partial<T
     file: `${name}.yaml`,
     config: Object.assign(new TrustAnchorConfig(), { audiences: [ISSUER], jwks: { keys: [] } }, fields),
   }));
-  return new TrustAnchorRegistry(server, 'production', files, keys);
+  return TrustAnchorRegistry.of(new AnchorIndex(server, 'production', files, keys));
 }
 
 describe('the presented-token lifetime bound', () => {

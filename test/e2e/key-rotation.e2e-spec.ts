@@ -10,7 +10,8 @@ import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 /**
  * Rotating actbridge's own signing key the safe way: publish the next key before using it, switch the
  * active key, keep the old one published until its tokens expire. Each step is a restart with new
- * configuration, as an operator (or a rolling deployment) would do it.
+ * configuration, as a rolling deployment would do it (SIGNING_KEY_ID); rotation on a running server
+ * is key-rotation-live.e2e-spec.ts.
  */
 describe('signing key rotation', () => {
   let idp: TestIssuer;

@@ -277,11 +277,11 @@ describe('SIGTERM with a request that does not finish', () => {
 });
 
 describe('signals that must not stop the server', () => {
-  it('logs and ignores SIGHUP and SIGUSR2, then stops on SIGINT', async () => {
+  it('reloads on SIGHUP, logs and ignores SIGUSR2, then stops on SIGINT', async () => {
     const server = await start();
     server.child.kill('SIGHUP');
     server.child.kill('SIGUSR2');
-    await server.waitFor(/SIGHUP received: ignored/);
+    await server.waitFor(/configuration reloaded \(SIGHUP\): no changes/);
     await server.waitFor(/SIGUSR2 received: ignored/);
     const live = await fetch(`${server.baseUrl}/health/live`);
     expect(live.status).toBe(200);

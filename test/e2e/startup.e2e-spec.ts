@@ -317,6 +317,6 @@ describe('configuration errors name the file (or variable) and field, without a 
   it('an unknown command prints the usage', async () => {
     const server = start(['srve'], {});
     expect((await server.exited).code).toBe(2);
-    expect(server.output()).toMatch(/^usage: actbridge \[serve \| start-dev\]/);
+    expect(server.output()).toMatch(/^usage: actbridge \[serve \| start-dev \| validate \[start-dev\]\]/);
   });
 });

@@ -32,7 +32,8 @@ export interface BuiltServerOptions {
 }
 
 /**
- * Starts `dist/main.js` configured as in production: real signing keys (a generated ES256 JWK file),
+ * Starts `dist/main.js` configured as in production: real signing keys (a directory holding a generated
+ * ES256 JWK, kid `sts-1`),
  * the given anchors and clients, audit lines to a file. `npm test` builds dist first.
  */
 export async function startBuiltServer(options: BuiltServerOptions): Promise<BuiltServer> {
@@ -44,7 +45,9 @@ export async function startBuiltServer(options: BuiltServerOptions): Promise<Bui
   }
   writeFileSync(join(dir, 'clients.yaml'), stringify({ clients: options.clients }));
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  writeFileSync(join(dir, 'signing-key.json'), JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'sts-1' }));
+  // A key directory (one key, kid sts-1), as rotation without restarts needs.
+  mkdirSync(join(dir, 'keys'));
+  writeFileSync(join(dir, 'keys', 'sts-1.json'), JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'sts-1' }));
   const port = await freePort();
   const auditFile = join(dir, 'audit.log');
   const child = spawn(process.execPath, ['dist/main.js'], {
@@ -56,7 +59,7 @@ export async function startBuiltServer(options: BuiltServerOptions): Promise<Bui
       ISSUER: `http://127.0.0.1:${port}`,
       TRUST_ANCHORS_DIR: anchorsDir,
       CLIENTS_FILE: join(dir, 'clients.yaml'),
-      SIGNING_KEYS: join(dir, 'signing-key.json'),
+      SIGNING_KEYS: join(dir, 'keys'),
       AUDIT_LOG: auditFile,
       ...options.env,
     },

@@ -1,0 +1,111 @@
+import { describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import { ConfigError } from '../config/config-error.js';
+import { initialKeyState, rotateKeys, type KeyRotationState } from './key-rotation.js';
+import type { SigningKey, SigningKeySet } from './signing-keys.loader.js';
+
+const TIMES = { publishLeadMs: 600_000, retentionMs: 3_630_000 };
+const T0 = Date.parse('2026-05-10T12:00:00Z');
+const MIN = 60_000;
+
+const material = new Map<string, KeyObject>();
+/** A private EC key with this kid (the same material each time unless `fresh`). */
+function key(kid: string, fresh = false): SigningKey & { privateKey: KeyObject } {
+  if (fresh || !material.has(kid)) material.set(kid, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
+  const privateKey = material.get(kid)!;
+  const { d: _d, ...publicJwk } = privateKey.export({ format: 'jwk' }) as JWK;
+  return { kid, alg: 'ES256', privateKey, file: `/keys/${kid}.json`, publicJwk: { ...publicJwk, kid, alg: 'ES256' } };
+}
+const publicOnly = ({ privateKey: _p, ...rest }: SigningKey): SigningKey => rest;
+
+/** A loaded set: the first key active, all published. */
+function loaded(active: SigningKey & { privateKey: KeyObject }, ...others: SigningKey[]): SigningKeySet {
+  return { active, published: [active, ...others], ephemeral: false };
+}
+const kids = (state: KeyRotationState) => state.keys.published.map((k) => k.kid);
+
+describe('rotateKeys', () => {
+  it('publishes a new key at once and lets it sign only after the publish lead', async () => {
+    const start = await initialKeyState(loaded(key('a')), T0, TIMES);
+    const published = await rotateKeys(start, loaded(key('a'), key('b')), T0 + MIN, TIMES);
+    expect(published.changes).toEqual({ added: ['b'], removed: [] });
+    expect(kids(published.state)).toEqual(['a', 'b']);
+
+    const early = await rotateKeys(published.state, loaded(key('b'), key('a')), T0 + 5 * MIN, TIMES);
+    expect(early.state.keys.active.kid).toBe('a');
+    expect(early.changes).toEqual({ added: [], removed: [] });
+    expect(early.notes).toEqual([
+      'kid b is marked active but has been published only since 2026-05-10T12:01:00.000Z; kid a keeps signing until a reload at or after 2026-05-10T12:11:00.000Z (SIGNING_KEYS_PUBLISH_LEAD 600 s: publish before use)',
+    ]);
+
+    const ready = await rotateKeys(early.state, loaded(key('b'), key('a')), T0 + 11 * MIN, TIMES);
+    expect(ready.state.keys.active.kid).toBe('b');
+    expect(ready.changes).toEqual({ added: [], removed: [], active: { from: 'a', to: 'b' } });
+    expect(ready.notes).toEqual([]);
+  });
+
+  it('a key added and marked active in one step is published, and the key in force keeps signing', async () => {
+    const start = await initialKeyState(loaded(key('a')), T0, TIMES);
+    // The old active file is even gone: its private key signs from memory until b may.
+    const step = await rotateKeys(start, loaded(key('b')), T0 + MIN, TIMES);
+    expect(step.state.keys.active).toBe(start.keys.active);
+    expect(kids(step.state)).toEqual(['a', 'b']);
+    expect(step.notes[0]).toMatch(/^kid b is marked active but was not published before; kid a keeps signing/);
+    const later = await rotateKeys(step.state, loaded(key('b')), T0 + 12 * MIN, TIMES);
+    expect(later.state.keys.active.kid).toBe('b');
+    expect(kids(later.state)).toEqual(['b', 'a']);
+    expect(later.state.keys.published[1]!.privateKey).toBeUndefined();
+  });
+
+  it('keys found at startup count as published from then on', async () => {
+    const start = await initialKeyState(loaded(key('a'), key('b')), T0, TIMES);
+    expect((await rotateKeys(start, loaded(key('b'), key('a')), T0 + 9 * MIN, TIMES)).state.keys.active.kid).toBe('a');
+    expect((await rotateKeys(start, loaded(key('b'), key('a')), T0 + 10 * MIN, TIMES)).state.keys.active.kid).toBe('b');
+  });
+
+  it('keeps a key that signed published until its tokens expired, then drops it', async () => {
+    let state = await initialKeyState(loaded(key('a'), key('b')), T0, TIMES);
+    state = (await rotateKeys(state, loaded(key('b'), key('a')), T0 + 10 * MIN, TIMES)).state;
+    const removed = await rotateKeys(state, loaded(key('b')), T0 + 11 * MIN, TIMES);
+    expect(kids(removed.state)).toEqual(['b', 'a']);
+    expect(removed.state.keys.published[1]).toEqual(publicOnly({ ...key('a'), file: undefined }));
+    expect(removed.changes).toEqual({ added: [], removed: [] });
+    expect(removed.notes).toEqual([
+      'kid a: removed from SIGNING_KEYS, stays published until 2026-05-10T13:10:30.000Z (tokens it signed)',
+    ]);
+    const stillKept = await rotateKeys(removed.state, loaded(key('b')), T0 + 70 * MIN, TIMES);
+    expect(kids(stillKept.state)).toEqual(['b', 'a']);
+    expect(stillKept.notes).toEqual([]);
+    const expired = await rotateKeys(stillKept.state, loaded(key('b')), T0 + 70 * MIN + 31_000, TIMES);
+    expect(kids(expired.state)).toEqual(['b']);
+    expect(expired.changes).toEqual({ added: [], removed: ['a'] });
+  });
+
+  it('a key found at startup is kept for a token lifetime when removed; one published later that never signed is not', async () => {
+    const start = await initialKeyState(loaded(key('a'), key('old')), T0, TIMES);
+    const withNext = await rotateKeys(start, loaded(key('a'), key('old'), key('next')), T0 + MIN, TIMES);
+    const removed = await rotateKeys(withNext.state, loaded(key('a')), T0 + 2 * MIN, TIMES);
+    expect(kids(removed.state)).toEqual(['a', 'old']);
+    expect(removed.changes).toEqual({ added: [], removed: ['next'] });
+  });
+
+  it('refuses a kid published before with other key material, even after it was removed', async () => {
+    const start = await initialKeyState(loaded(key('a'), key('b')), T0, TIMES);
+    await expect(rotateKeys(start, loaded(key('a'), key('b', true)), T0 + MIN, TIMES)).rejects.toThrow(
+      new ConfigError(
+        '/keys/b.json: kid "b" was published with other key material; a kid is never reused, give the new key its own (SIGNING_KEYS)',
+      ),
+    );
+    const without = await rotateKeys(start, loaded(key('a')), T0 + MIN, TIMES);
+    await expect(rotateKeys(without.state, loaded(key('a'), key('b', true)), T0 + 2 * MIN, TIMES)).rejects.toThrow(
+      /kid "b" was published with other key material/,
+    );
+  });
+
+  it('a retired key rewritten to its public part is the same key', async () => {
+    const start = await initialKeyState(loaded(key('a'), key('b')), T0, TIMES);
+    const retired = await rotateKeys(start, loaded(key('a'), publicOnly(key('b'))), T0 + MIN, TIMES);
+    expect(retired.changes).toEqual({ added: [], removed: [] });
+  });
+});
