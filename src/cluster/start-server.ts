@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { createApp } from '../app/app.factory.js';
 import type { StsConfig } from '../app/sts-config.js';
 import { AnchorHealth } from '../health/anchor-health.js';
 import { installShutdown } from '../http/shutdown.js';
+import { computeSignaturesOnThreadPool } from '../jose/jws-algorithms.js';
 import { isStop, type ReadyMessage } from './messages.js';
 
 /**
@@ -12,6 +14,8 @@ import { isStop, type ReadyMessage } from './messages.js';
  * when the primary tells it to stop as when it receives a stop signal itself.
  */
 export async function startServer(config: StsConfig): Promise<void> {
+  // The thread pool's spare core exists only while there are fewer event loops than cores.
+  computeSignaturesOnThreadPool(config.workers.workers < availableParallelism());
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
   const anchors = app.get(AnchorHealth);
