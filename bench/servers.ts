@@ -47,7 +47,7 @@ export async function spawnServer({ args, env, logFile, readyUrl, anyStatus }: S
   const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
   let dead = false;
   void exited.then(() => (dead = true));
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (dead) throw new Error(`${args.join(' ')} exited during startup; see ${logFile}`);
     const ok = await fetch(readyUrl).then(
@@ -57,7 +57,7 @@ export async function spawnServer({ args, env, logFile, readyUrl, anyStatus }: S
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${args.join(' ')} not ready after 30 s; see ${logFile}`);
+      throw new Error(`${args.join(' ')} not ready after 60 s; see ${logFile}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

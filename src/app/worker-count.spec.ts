@@ -2,12 +2,12 @@ import { availableParallelism } from 'node:os';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError } from '../config/config-error.js';
 import type { VaultConfig } from '../vault/vault-config.js';
-import { resolveWorkers } from './worker-count.js';
+import { resolveWorkers, usableCores } from './worker-count.js';
 
 const noVault: VaultConfig = { connections: [], keys: undefined };
 const withConnection = { connections: [{}], keys: undefined } as unknown as VaultConfig;
 const shared = { redisUrl: 'redis://127.0.0.1:6379', signingKeys: '/keys.json', playground: 'off' as const };
-const cores = Math.min(availableParallelism(), 256);
+const cores = Math.min(usableCores(), 256);
 
 describe('resolveWorkers', () => {
   it('defaults to every core under serve when nothing keeps state per process, 1 under start-dev', () => {
@@ -55,5 +55,15 @@ describe('resolveWorkers', () => {
   it('takes WORKERS as set, also 1 without any shared store', () => {
     expect(resolveWorkers('development', { ...shared, workers: 3 }, noVault)).toEqual({ workers: 3 });
     expect(resolveWorkers('production', { workers: 1 }, withConnection)).toEqual({ workers: 1 });
+  });
+});
+
+describe('usableCores', () => {
+  it('is the CPUs the process may run on, capped by a cgroup CPU quota', () => {
+    expect(usableCores('max 100000\n')).toBe(availableParallelism());
+    expect(usableCores(undefined)).toBe(availableParallelism());
+    expect(usableCores('50000 100000\n')).toBe(1);
+    expect(usableCores(`${availableParallelism() * 100000 + 1} 100000`)).toBe(availableParallelism());
+    expect(usableCores('100000 100000')).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../config/config-error.js';
 import type { RunMode } from '../config/run-mode.js';
@@ -59,7 +60,26 @@ export function resolveWorkers(mode: RunMode, server: Settings, vault: VaultConf
     return { workers: server.workers };
   }
   if (mode === 'development') return { workers: 1 };
-  const cores = Math.min(availableParallelism(), MAX_WORKERS);
+  const cores = Math.min(usableCores(), MAX_WORKERS);
   if (cores > 1 && state.length > 0) return { workers: 1, singleBecause: state.join('; ') };
   return { workers: cores };
+}
+
+/**
+ * Cores this process may use: the CPUs it may run on, and no more than its cgroup's CPU quota (a
+ * container's CPU limit, cgroup v2 `cpu.max`), which Node's availableParallelism does not read.
+ */
+export function usableCores(cpuMax = readCpuMax()): number {
+  const cpus = availableParallelism();
+  const [quota, period] = (cpuMax ?? '').trim().split(/\s+/);
+  const limit = Number(quota) / Number(period);
+  return Number.isFinite(limit) && limit > 0 ? Math.max(1, Math.min(cpus, Math.ceil(limit))) : cpus;
+}
+
+function readCpuMax(): string | undefined {
+  try {
+    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
+  } catch {
+    return undefined;
+  }
 }

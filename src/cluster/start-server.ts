@@ -1,8 +1,8 @@
 import cluster from 'node:cluster';
-import { availableParallelism } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { createApp } from '../app/app.factory.js';
 import type { StsConfig } from '../app/sts-config.js';
+import { usableCores } from '../app/worker-count.js';
 import { AnchorHealth } from '../health/anchor-health.js';
 import { installShutdown } from '../http/shutdown.js';
 import { computeSignaturesOnThreadPool } from '../jose/jws-algorithms.js';
@@ -15,7 +15,7 @@ import { isStop, type ReadyMessage } from './messages.js';
  */
 export async function startServer(config: StsConfig): Promise<void> {
   // The thread pool's spare core exists only while there are fewer event loops than cores.
-  computeSignaturesOnThreadPool(config.workers.workers < availableParallelism());
+  computeSignaturesOnThreadPool(config.workers.workers < usableCores());
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
   const anchors = app.get(AnchorHealth);
