@@ -62,7 +62,7 @@ export class Primary {
     if (this.stopping) {
       if (code !== 0) this.exitCode = 1;
       this.logger.log(`worker ${worker.id} (pid ${worker.process.pid}) exited (${how})`);
-      if (Object.keys(cluster.workers ?? {}).length === 0) this.finish();
+      if (living().length === 0) this.finish();
       return;
     }
     if (!this.started) {
@@ -94,15 +94,15 @@ export class Primary {
       process.on(signal, () => {
         if (!this.stopping) return this.stop(signal, 0);
         this.logger.warn(`${signal} received again: killing the workers without finishing the drain`);
-        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+        for (const worker of living()) worker.process.kill('SIGKILL');
         this.exit(1);
       });
     }
     for (const signal of FORWARDED_SIGNALS) {
       process.on(signal, () => {
-        const workers = Object.values(cluster.workers ?? {});
+        const workers = living();
         this.logger.log(`${signal} received: forwarded to ${workers.length} worker(s)`);
-        for (const worker of workers) worker?.process.kill(signal);
+        for (const worker of workers) worker.process.kill(signal);
       });
     }
     for (const signal of IGNORED_SIGNALS.filter((s) => !(FORWARDED_SIGNALS as readonly string[]).includes(s))) {
@@ -116,7 +116,7 @@ export class Primary {
     this.stopping = reason;
     this.exitCode = exitCode;
     for (const timer of this.pendingRestarts) clearTimeout(timer);
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const workers = living();
     const why = (STOP_SIGNALS as readonly string[]).includes(reason) ? `${reason} received` : reason;
     this.logger.log(
       `${why}: draining ${workers.length} worker(s) (SHUTDOWN_TIMEOUT ${this.config.server.shutdownTimeout} s)`,
@@ -130,9 +130,10 @@ export class Primary {
     }
     setTimeout(
       () => {
-        const left = Object.values(cluster.workers ?? {});
+        if (this.finished) return;
+        const left = living();
         this.logger.warn(`${left.length} worker(s) still running past SHUTDOWN_TIMEOUT: killing them`);
-        for (const worker of left) worker?.process.kill('SIGKILL');
+        for (const worker of left) worker.process.kill('SIGKILL');
         this.exitCode = 1;
         this.finish();
       },
@@ -146,4 +147,9 @@ export class Primary {
     this.logger.log(`all workers stopped; exit code ${this.exitCode}`);
     this.exit(this.exitCode);
   }
+}
+
+/** Workers not yet exited (cluster.workers keeps an exited one until its IPC channel has closed too). */
+function living(): Worker[] {
+  return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
 }

@@ -2,10 +2,8 @@ import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { createApp } from '../app/app.factory.js';
 import type { StsConfig } from '../app/sts-config.js';
-import { usableCores } from '../app/worker-count.js';
 import { AnchorHealth } from '../health/anchor-health.js';
 import { installShutdown } from '../http/shutdown.js';
-import { computeSignaturesOnThreadPool } from '../jose/jws-algorithms.js';
 import { isStop, type ReadyMessage } from './messages.js';
 
 /**
@@ -14,8 +12,6 @@ import { isStop, type ReadyMessage } from './messages.js';
  * when the primary tells it to stop as when it receives a stop signal itself.
  */
 export async function startServer(config: StsConfig): Promise<void> {
-  // The thread pool's spare core exists only while there are fewer event loops than cores.
-  computeSignaturesOnThreadPool(config.workers.workers < usableCores());
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
   const anchors = app.get(AnchorHealth);

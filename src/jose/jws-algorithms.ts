@@ -15,18 +15,6 @@ import { types } from 'node:util';
  * thread pool like WebCrypto's, but cost about half as much CPU per signature as jose's WebCrypto calls
  * (docs/performance-notes.md), and the event loop stays free while the curve maths runs.
  */
-
-/**
- * Whether signatures are made and checked on libuv's thread pool (the callback form) or on the calling
- * thread. The pool pays where a core would otherwise idle (one process on several cores); where every
- * core runs an event loop of its own (WORKERS = cores), the hand-off is work without a gain.
- */
-let onThreadPool = true;
-
-/** Chooses where signatures are computed, for the whole process (set once at startup). */
-export function computeSignaturesOnThreadPool(enabled: boolean): void {
-  onThreadPool = enabled;
-}
 interface JwsAlgorithm {
   /** Digest for node:crypto's sign/verify; null for EdDSA (the curve fixes it). */
   readonly digest: string | null;
@@ -85,24 +73,12 @@ export function jwsSigner(algName: string, privateKey: KeyObject): JwsSigner {
   if (privateKey.type !== 'private' || !fits(alg, privateKey))
     throw new TypeError(`the signing key does not fit ${algName}`);
   const input = keyInput<SignKeyObjectInput>(alg, privateKey);
-  return (signingInput) => {
-    const data = Buffer.from(signingInput, 'latin1');
-    if (!onThreadPool) return settle(() => sign(alg.digest, data, input).toString('base64url'));
-    return new Promise((resolve, reject) =>
-      sign(alg.digest, data, input, (error, signature) =>
+  return (signingInput) =>
+    new Promise((resolve, reject) =>
+      sign(alg.digest, Buffer.from(signingInput, 'latin1'), input, (error, signature) =>
         error ? reject(error) : resolve(signature.toString('base64url')),
       ),
     );
-  };
-}
-
-/** `compute`'s result as a promise, as the thread-pool form would give it (a throw becomes a rejection). */
-function settle<T>(compute: () => T): Promise<T> {
-  try {
-    return Promise.resolve(compute());
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
 }
 
 // A CryptoKey's KeyObject, converted once (jose's key sets hand out the same CryptoKey every time).
@@ -127,11 +103,10 @@ export function jwsVerifier(algName: string, key: unknown): JwsVerifier | undefi
   }
   if (!fits(alg, keyObject)) return undefined;
   const input = keyInput<VerifyKeyObjectInput>(alg, keyObject);
-  return (signingInput, signature) => {
-    const data = Buffer.from(signingInput, 'latin1');
-    if (!onThreadPool) return settle(() => verify(alg.digest, data, input, signature));
-    return new Promise((resolve, reject) =>
-      verify(alg.digest, data, input, signature, (error, valid) => (error ? reject(error) : resolve(valid))),
+  return (signingInput, signature) =>
+    new Promise((resolve, reject) =>
+      verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, signature, (error, valid) =>
+        error ? reject(error) : resolve(valid),
+      ),
     );
-  };
 }

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
   decodeProtectedHeader,
@@ -12,7 +12,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import { computeSignaturesOnThreadPool, jwsSigner, jwsVerifier } from './jws-algorithms.js';
+import { jwsSigner, jwsVerifier } from './jws-algorithms.js';
 import { decodeJoseHeader, verifyJwt } from './jwt-verify.js';
 
 /**
@@ -239,21 +239,6 @@ describe('verifyJwt decides as jose jwtVerify', () => {
     await expectSame(await token(), { ...options, ...extra });
   });
 
-  describe('with signatures checked on the calling thread (WORKERS = cores)', () => {
-    beforeAll(() => computeSignaturesOnThreadPool(false));
-    afterAll(() => computeSignaturesOnThreadPool(true));
-
-    it.each(ALGS)('a valid %s token verifies, with the same payload', async (alg) => {
-      const pair = pairs.get(alg)!;
-      const result = await expectSame(await signRaw(pair, { alg, kid: pair.kid, typ: 'at+jwt' }, claims()));
-      expect(result).toMatchObject({ ok: { sub: 'alice' } });
-    });
-
-    it.each(hostile)('%s', async (_name, token, extra = {}) => {
-      await expectSame(await token(), { ...options, ...extra });
-    });
-  });
-
   it.each(hostile)(
     '%s: decodeJoseHeader reads it as jose does, and verifyJwt given that header decides the same',
     async (_name, token, extra = {}) => {
@@ -294,17 +279,5 @@ describe('jwsSigner', () => {
     expect(() => jwsSigner('ES256', ec.publicKey)).toThrow(TypeError);
     expect(() => jwsSigner('HS256', ec.privateKey)).toThrow(TypeError);
     expect(() => jwsSigner('RS256', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey)).toThrow(TypeError);
-  });
-
-  it.each([true, false])('signs verifiably on the thread pool (%s) and on the calling thread', async (pool) => {
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    computeSignaturesOnThreadPool(pool);
-    try {
-      const signature = await jwsSigner('ES256', ec.privateKey)('header.payload');
-      const key = { key: ec.publicKey, dsaEncoding: 'ieee-p1363' } as const;
-      expect(verify('sha256', Buffer.from('header.payload'), key, Buffer.from(signature, 'base64url'))).toBe(true);
-    } finally {
-      computeSignaturesOnThreadPool(true);
-    }
   });
 });

@@ -214,6 +214,24 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     });
   });
 
+  it('stops (exit 1) when a worker cannot start, here on a port already taken', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const failure = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, PORT: String(port) }).then(
+        () => 'started',
+        (error: Error) => error.message,
+      );
+      expect(failure).toMatch(/^server exited early:/);
+      expect(failure).toContain('actbridge: failed to start: listen EADDRINUSE');
+      expect(failure).toMatch(/worker \d+ exited during startup \(code 1\); stopping/);
+      expect(failure).toContain('all workers stopped; exit code 1');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
   it('replaces a killed worker, forwards SIGHUP without stopping, and drains every worker on SIGTERM (exit 0)', async () => {
     const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
     const [first, second] = await workersOf(server, 2);
