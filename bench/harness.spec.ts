@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { importJWK, jwtVerify } from 'jose';
 import { joseFloor, nodeCryptoFloor } from './floor.js';
 import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
+import { fixedRate } from './fixed-rate.js';
 import { loadOnce } from './load.js';
 import { createMinimalPeer } from './minimal-peer.js';
 import { PATHS } from './paths.js';
@@ -82,6 +83,21 @@ describe('bench harness', () => {
     expect(stats.p99).toBeGreaterThanOrEqual(stats.p50);
   });
 
+  it('a fixed-rate run sends at the rate asked and measures every response', async () => {
+    const tokens = [subject(), subject()];
+    let i = 0;
+    const stats = await fixedRate(
+      { url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, next: () => body(tokens[i++ % 2]!) },
+      100,
+      0.5,
+    );
+    expect(stats.requests).toBe(50);
+    expect(stats.non2xx).toBe(0);
+    expect(stats.errors).toBe(0);
+    expect(stats.achievedRate).toBeGreaterThan(0);
+    expect(stats.p99).toBeGreaterThanOrEqual(stats.p50);
+  });
+
   it('the floors return rates', async () => {
     expect(nodeCryptoFloor(0.1)).toBeGreaterThan(0);
     expect(await joseFloor(0.1)).toBeGreaterThan(0);
@@ -98,6 +114,7 @@ describe('bench harness', () => {
     expect(PATHS.map((p) => p.id)).toEqual([
       'peer',
       'jwt-jwt',
+      'jwt-jwt-workers',
       'jwt-jwt-actor',
       'chain-3',
       'saml-jwt',

@@ -17,6 +17,8 @@ export interface BenchEnv {
   /** actbridge's issuer; its token endpoint is `${issuer}/oauth/token`. */
   readonly actbridgeIssuer: string;
   readonly peerTokenEndpoint: string;
+  /** The same actbridge configuration run with WORKERS = cores (same ISSUER, another port). */
+  readonly workersOrigin: string;
   /** POSTs a form to actbridge's token endpoint; throws unless 200. */
   exchange(form: Record<string, string>, headers?: Record<string, string>): Promise<{ access_token: string }>;
 }
@@ -45,8 +47,8 @@ type ConfigEnv = Pick<BenchEnv, 'upstream' | 'partner' | 'actbridgeIssuer'>;
 export interface BenchPath {
   readonly id: string;
   readonly title: string;
-  /** 'peer': the minimal peer; every other path runs against actbridge. */
-  readonly server: 'actbridge' | 'peer';
+  /** 'peer': the minimal peer; 'workers': actbridge with WORKERS = cores; else actbridge in one process. */
+  readonly server: 'actbridge' | 'peer' | 'workers';
   config?(env: ConfigEnv): PathConfig | Promise<PathConfig>;
   requests(env: BenchEnv): Promise<RequestStream>;
 }
@@ -153,6 +155,15 @@ export const PATHS: readonly BenchPath[] = [
         headers: { ...FORM, authorization: jwtJwt.authorization },
         next: cycle(bodies),
       };
+    },
+  },
+  {
+    id: 'jwt-jwt-workers',
+    title: 'JWT → JWT, WORKERS = cores (REDIS_URL)',
+    server: 'workers',
+    async requests(env) {
+      const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
+      return { ...single, url: `${env.workersOrigin}/oauth/token` };
     },
   },
   {

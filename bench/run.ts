@@ -1,16 +1,17 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { stringify } from 'yaml';
 import { measureFloor, type FloorResult } from './floor.js';
+import { fixedRate, fixedRateResult, type FixedRateResult, type FixedRateStats } from './fixed-rate.js';
 import { generateEs256Key } from './jwt.js';
 import { kidTest, type KidTestResult } from './kid-test.js';
 import { PathMeasurement, type LoadSettings, type PathResult } from './load.js';
 import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream } from './paths.js';
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
-import { freePort, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
+import { freePort, redisReachable, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
 import { startUpstreamIssuer } from './upstream.js';
 
 /**
@@ -19,7 +20,9 @@ import { startUpstreamIssuer } from './upstream.js';
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
  * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost` and `kid`;
- * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1.
+ * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1,
+ * BENCH_FIXED_RATE (path ids run open-loop at half their measured peak; default peer, jwt-jwt,
+ * jwt-jwt-workers), BENCH_REDIS_URL (the workers instance's REDIS_URL; default redis://127.0.0.1:6379).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -33,6 +36,8 @@ const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',').map((s) => s.tri
 const wanted = (id: string): boolean => only === undefined || only.has(id);
 /** actbridge's JWKS_COOLDOWN: set explicitly to its default so the kid test knows it. */
 const JWKS_COOLDOWN = 30;
+const FIXED_RATE_PATHS = (env.BENCH_FIXED_RATE ?? 'peer,jwt-jwt,jwt-jwt-workers').split(',').map((s) => s.trim());
+const REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KID_TEST_REQUESTS = 1000;
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -65,7 +70,11 @@ async function main(): Promise<void> {
     samlCost = await measureSamlCost(ROOT, 0.4, rounds);
   }
 
-  const paths = PATHS.filter((p) => wanted(p.id));
+  let paths = PATHS.filter((p) => wanted(p.id));
+  if (paths.some((p) => p.server === 'workers') && !(await redisReachable(REDIS_URL))) {
+    log(`no Redis at ${REDIS_URL} (BENCH_REDIS_URL): the WORKERS rows are left out`);
+    paths = paths.filter((p) => p.server !== 'workers');
+  }
   if (paths.length === 0 && !wanted('kid')) {
     const report: BenchReport = {
       command: commandLine(),
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
       floor,
       samlCost,
       results: [],
+      fixedRate: [],
       kid: undefined,
       auditLines: 0,
       date: new Date(),
@@ -84,11 +94,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'actbridge-bench-'));
   const upstream = await startUpstreamIssuer();
   const partner = await startUpstreamIssuer('partner-1');
-  const [port, peerPort] = [await freePort(), await freePort()];
+  const [port, peerPort, workersPort] = [await freePort(), await freePort(), await freePort()];
   const actbridgeIssuer = `http://127.0.0.1:${port}`;
   const kidClient = basicClient('kid-test');
   const servers: ServerProcess[] = [];
   const results: Array<{ path: BenchPath; result: PathResult }> = [];
+  const fixedRates: Array<{ path: BenchPath; result: FixedRateResult }> = [];
   let kid: KidTestResult | undefined;
   let auditLines = 0;
   try {
@@ -120,6 +131,19 @@ async function main(): Promise<void> {
       nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     });
     servers.push(actbridge);
+    // The same configuration and ISSUER on another port, WORKERS = cores (which needs the shared store).
+    const workers = paths.some((p) => p.server === 'workers')
+      ? await startActbridge({
+          dir,
+          port: workersPort,
+          issuer: actbridgeIssuer,
+          jwksCooldown: JWKS_COOLDOWN,
+          nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+          env: { WORKERS: String(availableParallelism()), REDIS_URL, AUDIT_LOG: join(dir, 'audit-workers.log') },
+          logName: 'actbridge-workers.log',
+        })
+      : undefined;
+    if (workers) servers.push(workers);
     const peerKey = generateEs256Key('minimal-peer');
     const peer = await startMinimalPeer(dir, {
       port: peerPort,
@@ -141,6 +165,7 @@ async function main(): Promise<void> {
       partner,
       actbridgeIssuer,
       peerTokenEndpoint: `http://127.0.0.1:${peerPort}/token`,
+      workersOrigin: `http://127.0.0.1:${workersPort}`,
       async exchange(form, headers = {}) {
         const response = await fetch(`${actbridgeIssuer}/oauth/token`, {
           method: 'POST',
@@ -155,14 +180,19 @@ async function main(): Promise<void> {
 
     // Every path warmed up first, then the measured runs in rounds, each round taking every path in
     // turn (see PathMeasurement for why).
-    const measured: { path: (typeof paths)[number]; stream: RequestStream; measurement: PathMeasurement }[] = [];
+    const measured: {
+      path: (typeof paths)[number];
+      stream: RequestStream;
+      measurement: PathMeasurement;
+      server: ServerProcess;
+    }[] = [];
     for (const path of paths) {
       log(`${path.id}: ${settings.warmupSec} s warm-up ...`);
       const stream = await path.requests(benchEnv);
-      const server = path.server === 'peer' ? peer : actbridge;
+      const server = path.server === 'peer' ? peer : path.server === 'workers' ? workers! : actbridge;
       const measurement = new PathMeasurement(stream, settings, server.cpuSeconds);
       await measurement.warmUp();
-      measured.push({ path, stream, measurement });
+      measured.push({ path, stream, measurement, server });
     }
     for (let round = 0; round < settings.runs; round++) {
       log(`round ${round + 1} of ${settings.runs}: ${settings.durationSec} s per path`);
@@ -174,10 +204,9 @@ async function main(): Promise<void> {
         );
       }
     }
-    for (const { path, stream, measurement } of measured) {
-      await stream.close?.();
-      results.push({ path, result: measurement.result() });
-    }
+    for (const { path, measurement } of measured) results.push({ path, result: measurement.result() });
+    fixedRates.push(...(await measureFixedRates(measured.filter((m) => FIXED_RATE_PATHS.includes(m.path.id)))));
+    for (const { stream } of measured) await stream.close?.();
 
     if (wanted('kid')) {
       log(`kid test: ${KID_TEST_REQUESTS} concurrent requests naming a kid actbridge has not seen ...`);
@@ -196,7 +225,9 @@ async function main(): Promise<void> {
     await upstream.close();
     await partner.close();
     const auditFile = join(dir, 'audit.log');
-    if (existsSync(auditFile)) auditLines = readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).length;
+    for (const file of [auditFile, join(dir, 'audit-workers.log')]) {
+      if (existsSync(file)) auditLines += readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+    }
     if (env.BENCH_KEEP_DIR) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
@@ -207,6 +238,7 @@ async function main(): Promise<void> {
     floor,
     samlCost,
     results,
+    fixedRate: fixedRates,
     kid,
     auditLines,
     date: new Date(),
@@ -217,6 +249,30 @@ async function main(): Promise<void> {
     await writeBenchmarksMd(markdownResults(report));
     log('wrote BENCHMARKS.md');
   }
+}
+
+/**
+ * Each path open-loop at half of its measured peak (median closed-loop req/s), in rounds as the
+ * closed-loop runs are: p50/p99 at a load below saturation, what callers feel.
+ */
+async function measureFixedRates(
+  measured: Array<{ path: BenchPath; stream: RequestStream; measurement: PathMeasurement; server: ServerProcess }>,
+): Promise<Array<{ path: BenchPath; result: FixedRateResult }>> {
+  const runs = new Map<string, FixedRateStats[]>(measured.map((m) => [m.path.id, []]));
+  for (let round = 0; round < settings.runs; round++) {
+    log(`fixed rate, round ${round + 1} of ${settings.runs}: ${settings.durationSec} s per path at half its peak`);
+    for (const { path, stream, measurement, server } of measured) {
+      const rate = Math.max(1, Math.round(measurement.result().median.requestsPerSec / 2));
+      await stream.reserve?.(rate * settings.durationSec + 500);
+      const run = await fixedRate(stream, rate, settings.durationSec, server.cpuSeconds);
+      runs.get(path.id)!.push(run);
+      log(
+        `  ${path.id}: ${rate}/s asked, ${run.achievedRate.toFixed(0)}/s answered, p50 ${run.p50.toFixed(2)} ms, ` +
+          `p99 ${run.p99.toFixed(2)} ms, non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request`,
+      );
+    }
+  }
+  return measured.map(({ path }) => ({ path, result: fixedRateResult(runs.get(path.id)!) }));
 }
 
 const START = '<!-- bench:results:start (generated by npm run bench; edit outside these markers) -->';

@@ -1,14 +1,12 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { createApp } from './app/app.factory.js';
+import cluster from 'node:cluster';
 import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './app/sts-config.js';
-import { AnchorHealth } from './health/anchor-health.js';
-import { installShutdown } from './http/shutdown.js';
 import { validateConfiguration } from './cli/validate.js';
-import { ConfigReloader, reloadOnSighup } from './app/config-reloader.js';
+import { Primary } from './cluster/primary.js';
+import { startServer } from './cluster/start-server.js';
 
 const USAGE = `usage: actbridge [serve | start-dev | validate [start-dev]]
   serve       production (the default): refuses to start without signing keys, with development
@@ -28,16 +26,10 @@ const DEV_BANNER = `
 
 async function serve(mode: RunMode): Promise<void> {
   const config = loadStsConfig(process.env, mode);
+  if (cluster.isWorker) return startServer(config);
   if (mode === 'development') process.stderr.write(DEV_BANNER);
-  const app = await createApp(config);
-  await app.listen({ port: config.server.port, host: config.server.host });
-  const anchors = app.get(AnchorHealth);
-  installShutdown(app, config.server);
-  reloadOnSighup(app.get(ConfigReloader));
-  new Logger('actbridge').log(
-    `listening on ${config.server.host}:${config.server.port} (${mode}); issuer ${config.server.issuer}; ` +
-      `${anchors.usable().length} of ${anchors.all().length} trust anchor(s) usable, ${config.clients.length} client(s)`,
-  );
+  if (config.workers.workers > 1) return new Primary(config).start();
+  return startServer(config);
 }
 
 async function validate(mode: RunMode): Promise<void> {

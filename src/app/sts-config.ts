@@ -13,6 +13,7 @@ import {
   vaultProductionProblems,
   type VaultConfig,
 } from '../vault/vault-config.js';
+import { resolveWorkers, type WorkerCount } from './worker-count.js';
 
 /** The whole configuration, validated. Built once at startup; nothing reads env or files afterwards. */
 export interface StsConfig {
@@ -24,6 +25,8 @@ export interface StsConfig {
   readonly vault: VaultConfig;
   /** The environment it was loaded from, kept so a reload (SIGHUP) re-reads the files, never the environment. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Server processes (WORKERS, resolved). */
+  readonly workers: WorkerCount;
 }
 
 /**
@@ -50,20 +53,23 @@ export function loadStsConfig(
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);
   const vault = loadVaultConfig(server, clients, env);
-  const config: StsConfig = { mode, server, clients, anchors, vault, env: Object.freeze({ ...env }) };
+  const config = { mode, server, clients, anchors, vault, env: Object.freeze({ ...env }) };
   if (mode === 'production') {
     const problems = productionProblems(config, env);
     if (problems.length === 1) throw new ConfigError(problems[0]);
     if (problems.length > 1) throw new ConfigError(`refusing to start in production:\n  ${problems.join('\n  ')}`);
   }
-  return config;
+  return { ...config, workers: resolveWorkers(mode, server, vault) };
 }
 
 /**
  * What would make a production start insecure, one line each: the embedded development defaults
  * (ephemeral key, demo anchors, plaintext secrets) and settings mistyped into nothing.
  */
-export function productionProblems(config: StsConfig, env: Readonly<Record<string, string | undefined>>): string[] {
+export function productionProblems(
+  config: Omit<StsConfig, 'workers'>,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
   const problems: string[] = [];
   // Variables an anchor names for its secrets are the operator's own, whatever they look like.
   const referenced = new Set([

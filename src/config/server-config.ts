@@ -217,6 +217,18 @@ export class ServerConfig {
   shutdownTimeout!: number;
 
   @Env(
+    'WORKERS',
+    'Server processes sharing the port (node:cluster), 1–256. Over 1 needs REDIS_URL, SIGNING_KEYS and no per-process state (vault without DATABASE_URL, playground); unset: every core under `serve` when that holds, else 1.',
+    undefined,
+    'cores / 1 in dev',
+  )
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  workers?: number;
+
+  @Env(
     'UPSTREAM_TIMEOUT_MS',
     'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds.',
     3000,

@@ -17,28 +17,38 @@ export const IGNORED_SIGNALS = ['SIGUSR2'] as const;
  * connections closed at once, in-flight requests answered (with `Connection: close`), requests arriving
  * meanwhile refused and audited (Drain), then Nest's shutdown hooks (Redis, audit file), then exit 0
  * with a log line. A second stop signal exits at once. SIGUSR2 is logged and ignored.
+ *
+ * Returns a function that starts the same drain without a signal (a cluster worker told to stop by its
+ * primary); calling it while stopping does nothing, and it does not count as a first stop signal.
  */
 export function installShutdown(
   app: NestFastifyApplication,
   server: Pick<ServerConfig, 'shutdownTimeout' | 'requestTimeoutMs'>,
   exit: (code: number) => void = (code) => process.exit(code),
-): void {
+): (signal: string) => void {
   const logger = new Logger('Shutdown');
   for (const signal of IGNORED_SIGNALS) {
     process.on(signal, () => logger.log(`${signal} received: ignored (only SIGTERM and SIGINT stop actbridge)`));
   }
   let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    void drainAndClose(app, signal, { timeoutMs: server.shutdownTimeout * 1000, ...server }, logger).then(exit);
+  };
+  let signalled = false;
   for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
-      if (stopping) {
+      if (signalled) {
         logger.warn(`${signal} received again: exiting without finishing the drain`);
         exit(1);
         return;
       }
-      stopping = true;
-      void drainAndClose(app, signal, { timeoutMs: server.shutdownTimeout * 1000, ...server }, logger).then(exit);
+      signalled = true;
+      stop(signal);
     });
   }
+  return stop;
 }
 
 /**

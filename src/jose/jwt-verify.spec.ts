@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
   createLocalJWKSet,
+  decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
   jwtVerify,
@@ -12,7 +13,7 @@ import {
   type JWTVerifyOptions,
 } from 'jose';
 import { jwsSigner, jwsVerifier } from './jws-algorithms.js';
-import { verifyJwt } from './jwt-verify.js';
+import { decodeJoseHeader, verifyJwt } from './jwt-verify.js';
 
 /**
  * verifyJwt must decide exactly as jose's jwtVerify does: every row runs both on the same token and
@@ -237,6 +238,25 @@ describe('verifyJwt decides as jose jwtVerify', () => {
   it.each(hostile)('%s', async (_name, token, extra = {}) => {
     await expectSame(await token(), { ...options, ...extra });
   });
+
+  it.each(hostile)(
+    '%s: decodeJoseHeader reads it as jose does, and verifyJwt given that header decides the same',
+    async (_name, token, extra = {}) => {
+      const jwt = await token();
+      const header = decodeJoseHeader(jwt);
+      let theirs: unknown;
+      try {
+        theirs = decodeProtectedHeader(jwt);
+      } catch {
+        theirs = 'refused';
+      }
+      expect(header ?? 'refused').toEqual(theirs);
+      const opts = { ...options, ...extra };
+      expect(await outcome(() => verifyJwt(jwt, keys, opts, header))).toEqual(
+        await outcome(() => jwtVerify(jwt, keys, opts)),
+      );
+    },
+  );
 
   it('an RSA key under 2048 bits is refused as by jose', async () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 });

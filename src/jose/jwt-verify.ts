@@ -1,4 +1,5 @@
 import {
+  decodeProtectedHeader,
   errors,
   jwtVerify,
   UnsecuredJWT,
@@ -29,6 +30,8 @@ export async function verifyJwt(
   jwt: string,
   keys: JWTVerifyGetKey,
   verifyOptions: JWTVerifyOptions & { algorithms: string[] },
+  /** The header of this very `jwt` as decodeJoseHeader returned it, when the caller has it already. */
+  decodedHeader?: ProtectedHeaderParameters,
 ): Promise<JWTVerifyResult & { key: unknown }> {
   // Time claims are judged against the one clock (the policy tools replay "as of" a moment).
   const options = { currentDate: clock.date(), ...verifyOptions };
@@ -36,7 +39,7 @@ export async function verifyJwt(
   const parts = jwt.split('.');
   if (parts.length !== 3 || !parts.every((part) => SEGMENT.test(part))) return jose();
   const [encodedHeader, encodedPayload, encodedSignature] = parts as [string, string, string];
-  const decoded = decodeHeaderSegment(encodedHeader);
+  const decoded = decodedHeader ?? decodeHeaderSegment(encodedHeader);
   if (decoded === undefined) return jose();
   // RFC 7515 §4.1.11 extensions and RFC 7797 unencoded payloads: jose's rules, unchanged.
   if ('crit' in decoded || 'b64' in decoded || typeof decoded.alg !== 'string' || decoded.alg === '') return jose();
@@ -62,6 +65,24 @@ export async function verifyJwt(
       : Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
   const { payload } = UnsecuredJWT.decode(`${claimsHeader}.${encodedPayload}.`, options);
   return { payload, protectedHeader: header, key };
+}
+
+/**
+ * A JOSE token's protected header (its first segment), with the answers of jose's
+ * `decodeProtectedHeader`: undefined where that throws. Decoded once per token and passed on, so the
+ * checks that read the header and the verification read the same object.
+ */
+export function decodeJoseHeader(token: string): ProtectedHeaderParameters | undefined {
+  const parts = token.split('.');
+  // A JWS has three segments, a JWE five; jose reads no header from anything else.
+  if (parts.length !== 3 && parts.length !== 5) return undefined;
+  if (SEGMENT.test(parts[0]!)) return decodeHeaderSegment(parts[0]!);
+  // Outside base64url's alphabet jose's decoder has rules of its own (it tolerates `+`, `/`, spaces).
+  try {
+    return decodeProtectedHeader(token);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

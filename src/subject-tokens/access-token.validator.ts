@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { decodeProtectedHeader } from 'jose';
+import type { ProtectedHeaderParameters } from 'jose';
+import { decodeJoseHeader } from '../jose/jwt-verify.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { acceptedAudiences } from './audiences.js';
 import { JwtTokenVerifier, normaliseTyp } from './jwt-token-verifier.js';
@@ -28,20 +29,26 @@ export class AccessTokenValidator implements SubjectTokenValidator {
   ) {}
 
   validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
-    if (!looksLikeJose(token)) {
+    const header = joseHeader(token);
+    if (!header) {
       const anchor = this.anchors.introspectingAnchorFor(context.client.client_id);
       if (anchor) return this.opaque.validate(token, context, anchor);
     }
-    return this.verifier.verify(token, context, {
-      tokenType: this.tokenType,
-      acceptedTyp: (anchor) => anchor.accessTokenTyp.map((typ) => normaliseTyp(typ) ?? typ),
-      acceptedAudiences: (anchor, client, typ) =>
-        isGenericTyp(typ) ? [...anchor.audiences] : acceptedAudiences(anchor, client),
-      audienceRefusal: (_client, typ) =>
-        isGenericTyp(typ)
-          ? `audience is not accepted: an access token without typ at+jwt must name actbridge itself (a client-addressed one could be an ID token)`
-          : undefined,
-    });
+    return this.verifier.verify(
+      token,
+      context,
+      {
+        tokenType: this.tokenType,
+        acceptedTyp: (anchor) => anchor.accessTokenTyp.map((typ) => normaliseTyp(typ) ?? typ),
+        acceptedAudiences: (anchor, client, typ) =>
+          isGenericTyp(typ) ? [...anchor.audiences] : acceptedAudiences(anchor, client),
+        audienceRefusal: (_client, typ) =>
+          isGenericTyp(typ)
+            ? `audience is not accepted: an access token without typ at+jwt must name actbridge itself (a client-addressed one could be an ID token)`
+            : undefined,
+      },
+      header,
+    );
   }
 }
 
@@ -50,15 +57,11 @@ function isGenericTyp(typ: string): boolean {
 }
 
 /**
- * Whether the token is a JWS or JWE (its first segment a JOSE header with `alg`). Anything else is
- * treated as opaque: a token that merely has dots in it is not taken for a malformed JWT.
+ * The JOSE header when the token is a JWS or JWE (its first segment a JOSE header with `alg`), else
+ * undefined. Anything else is treated as opaque: a token that merely has dots in it is not taken for a
+ * malformed JWT.
  */
-function looksLikeJose(token: string): boolean {
-  const parts = token.split('.');
-  if (parts.length !== 3 && parts.length !== 5) return false;
-  try {
-    return typeof decodeProtectedHeader(token).alg === 'string';
-  } catch {
-    return false;
-  }
+function joseHeader(token: string): ProtectedHeaderParameters | undefined {
+  const header = decodeJoseHeader(token);
+  return typeof header?.alg === 'string' ? header : undefined;
 }

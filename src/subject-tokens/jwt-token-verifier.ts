@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { decodeJwt, errors, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { verifyJwt } from '../jose/jwt-verify.js';
+import { decodeJoseHeader, verifyJwt } from '../jose/jwt-verify.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
@@ -53,7 +53,13 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 export class JwtTokenVerifier {
   constructor(private readonly anchors: TrustAnchorRegistry) {}
 
-  async verify(token: string, context: ValidationContext, rules: JwtTypeRules): Promise<ValidatedToken> {
+  /** `decodedHeader`: the token's header as decodeJoseHeader returned it, when the caller decoded it already. */
+  async verify(
+    token: string,
+    context: ValidationContext,
+    rules: JwtTypeRules,
+    decodedHeader?: ProtectedHeaderParameters,
+  ): Promise<ValidatedToken> {
     const fail = (message: string, detail?: string): never => {
       throw tokenRejected(context.role, message, detail);
     };
@@ -61,10 +67,10 @@ export class JwtTokenVerifier {
     if (!COMPACT_JWS.test(token)) {
       fail(token.split('.').length === 5 ? 'is encrypted (JWE); only signed JWTs are accepted' : 'is not a signed JWT');
     }
-    let header: ProtectedHeaderParameters;
+    const header = decodedHeader ?? decodeJoseHeader(token);
+    if (header === undefined) return fail('is not a well-formed JWT');
     let unverified: JWTPayload;
     try {
-      header = decodeProtectedHeader(token);
       unverified = decodeJwt(token);
     } catch {
       return fail('is not a well-formed JWT');
@@ -98,13 +104,18 @@ export class JwtTokenVerifier {
 
     let claims: JWTPayload;
     try {
-      ({ payload: claims } = await verifyJwt(token, anchor.keys, {
-        algorithms: [...anchor.algorithms],
-        issuer: anchor.issuer,
-        clockTolerance: anchor.clockSkew,
-        requiredClaims: ['exp', 'sub', ...(rules.requiredClaims ?? [])],
-        maxTokenAge: anchor.maxTokenAge,
-      }));
+      ({ payload: claims } = await verifyJwt(
+        token,
+        anchor.keys,
+        {
+          algorithms: [...anchor.algorithms],
+          issuer: anchor.issuer,
+          clockTolerance: anchor.clockSkew,
+          requiredClaims: ['exp', 'sub', ...(rules.requiredClaims ?? [])],
+          maxTokenAge: anchor.maxTokenAge,
+        },
+        header,
+      ));
     } catch (error) {
       return fail(...describeVerificationError(error, header));
     }

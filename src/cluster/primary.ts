@@ -1,0 +1,155 @@
+import cluster, { type Worker } from 'node:cluster';
+import { Logger } from '@nestjs/common';
+import { createLogger } from '../app/app.factory.js';
+import type { StsConfig } from '../app/sts-config.js';
+import { IGNORED_SIGNALS, STOP_SIGNALS } from '../http/shutdown.js';
+import { isReady, type StopMessage } from './messages.js';
+import { RestartPolicy } from './restart-policy.js';
+import { startupLine } from './start-server.js';
+
+/** Signals the primary passes on to every worker (a configuration reload, where a worker handles it). */
+const FORWARDED_SIGNALS = ['SIGHUP'] as const;
+/** Time over SHUTDOWN_TIMEOUT the primary gives workers to report their exit before killing them. */
+const EXIT_GRACE_MS = 1000;
+
+/**
+ * The cluster's primary: serves nothing itself. It forks WORKERS workers that share the listening
+ * socket, prints the startup line once all listen, replaces a worker that dies (RestartPolicy: with
+ * backoff, and stops the server if they crash-loop), passes SIGTERM/SIGINT on as a drain of every
+ * worker and exits 0 once all drained (1 if any did not), and forwards SIGHUP.
+ */
+export class Primary {
+  private readonly logger = new Logger('Cluster');
+  private readonly restarts = new RestartPolicy();
+  private readonly ready = new Map<number, { usable: number; configured: number }>();
+  private readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  private started = false;
+  private stopping: string | undefined;
+  private exitCode = 0;
+  private finished = false;
+
+  constructor(
+    private readonly config: StsConfig,
+    private readonly exit: (code: number) => void = (code) => process.exit(code),
+  ) {}
+
+  start(): void {
+    Logger.overrideLogger(createLogger(this.config.server));
+    cluster.on('message', (worker, message) => {
+      if (isReady(message)) this.onReady(worker, message.anchorsUsable, message.anchorsConfigured);
+    });
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+    this.installSignals();
+    for (let i = 0; i < this.config.workers.workers; i++) cluster.fork();
+  }
+
+  private onReady(worker: Worker, usable: number, configured: number): void {
+    this.ready.set(worker.id, { usable, configured });
+    if (this.started) {
+      this.logger.log(`worker ${worker.id} (pid ${worker.process.pid}) listening`);
+      return;
+    }
+    if (this.ready.size < this.config.workers.workers) return;
+    this.started = true;
+    const counts = [...this.ready.values()];
+    const leastUsable = Math.min(...counts.map((c) => c.usable));
+    this.logger.log(startupLine(this.config, leastUsable, counts[0]!.configured));
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: string | null): void {
+    this.ready.delete(worker.id);
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (this.stopping) {
+      if (code !== 0) this.exitCode = 1;
+      this.logger.log(`worker ${worker.id} (pid ${worker.process.pid}) exited (${how})`);
+      if (living().length === 0) this.finish();
+      return;
+    }
+    if (!this.started) {
+      this.logger.error(`worker ${worker.id} exited during startup (${how}); stopping`);
+      this.stop('startup failure', 1);
+      return;
+    }
+    const delay = this.restarts.death(Date.now());
+    if (delay === undefined) {
+      this.logger.error(
+        `worker ${worker.id} (pid ${worker.process.pid}) exited (${how}): ${this.restarts.recent(Date.now())} ` +
+          `unexpected exits within ${this.restarts.windowMs / 1000} s, the workers are crash-looping; stopping`,
+      );
+      this.stop('crash loop', 1);
+      return;
+    }
+    this.logger.warn(
+      `worker ${worker.id} (pid ${worker.process.pid}) exited unexpectedly (${how}); replacing it in ${delay} ms`,
+    );
+    const timer = setTimeout(() => {
+      this.pendingRestarts.delete(timer);
+      if (!this.stopping) cluster.fork();
+    }, delay);
+    this.pendingRestarts.add(timer);
+  }
+
+  private installSignals(): void {
+    for (const signal of STOP_SIGNALS) {
+      process.on(signal, () => {
+        if (!this.stopping) return this.stop(signal, 0);
+        this.logger.warn(`${signal} received again: killing the workers without finishing the drain`);
+        for (const worker of living()) worker.process.kill('SIGKILL');
+        this.exit(1);
+      });
+    }
+    for (const signal of FORWARDED_SIGNALS) {
+      process.on(signal, () => {
+        const workers = living();
+        this.logger.log(`${signal} received: forwarded to ${workers.length} worker(s)`);
+        for (const worker of workers) worker.process.kill(signal);
+      });
+    }
+    for (const signal of IGNORED_SIGNALS.filter((s) => !(FORWARDED_SIGNALS as readonly string[]).includes(s))) {
+      process.on(signal, () => this.logger.log(`${signal} received: ignored (only SIGTERM and SIGINT stop actbridge)`));
+    }
+  }
+
+  /** Tells every worker to drain; exits once all have exited, or kills them after the drain's bound. */
+  private stop(reason: string, exitCode: number): void {
+    if (this.stopping) return;
+    this.stopping = reason;
+    this.exitCode = exitCode;
+    for (const timer of this.pendingRestarts) clearTimeout(timer);
+    const workers = living();
+    const why = (STOP_SIGNALS as readonly string[]).includes(reason) ? `${reason} received` : reason;
+    this.logger.log(
+      `${why}: draining ${workers.length} worker(s) (SHUTDOWN_TIMEOUT ${this.config.server.shutdownTimeout} s)`,
+    );
+    if (workers.length === 0) return this.finish();
+    const message: StopMessage = { actbridge: 'stop', signal: reason };
+    for (const worker of workers) {
+      // A worker still starting has no drain to run yet: SIGTERM ends it (and, once it listens, drains it).
+      if (this.ready.has(worker.id) && worker.isConnected()) worker.send(message);
+      else worker.process.kill('SIGTERM');
+    }
+    setTimeout(
+      () => {
+        if (this.finished) return;
+        const left = living();
+        this.logger.warn(`${left.length} worker(s) still running past SHUTDOWN_TIMEOUT: killing them`);
+        for (const worker of left) worker.process.kill('SIGKILL');
+        this.exitCode = 1;
+        this.finish();
+      },
+      this.config.server.shutdownTimeout * 1000 + EXIT_GRACE_MS,
+    ).unref();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.logger.log(`all workers stopped; exit code ${this.exitCode}`);
+    this.exit(this.exitCode);
+  }
+}
+
+/** Workers not yet exited (cluster.workers keeps an exited one until its IPC channel has closed too). */
+function living(): Worker[] {
+  return Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+}

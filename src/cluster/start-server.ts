@@ -1,0 +1,46 @@
+import cluster from 'node:cluster';
+import { Logger } from '@nestjs/common';
+import { createApp } from '../app/app.factory.js';
+import type { StsConfig } from '../app/sts-config.js';
+import { AnchorHealth } from '../health/anchor-health.js';
+import { installShutdown } from '../http/shutdown.js';
+import { ConfigReloader, reloadOnSighup } from '../app/config-reloader.js';
+import { isStop, type ReadyMessage } from './messages.js';
+
+/**
+ * Runs the server in this process: alone, or as a cluster worker (Fastify's listen then shares the
+ * primary's socket). A worker reports to its primary instead of printing the startup line, and drains
+ * when the primary tells it to stop as when it receives a stop signal itself.
+ */
+export async function startServer(config: StsConfig): Promise<void> {
+  const app = await createApp(config);
+  await app.listen({ port: config.server.port, host: config.server.host });
+  const anchors = app.get(AnchorHealth);
+  const stop = installShutdown(app, config.server);
+  reloadOnSighup(app.get(ConfigReloader)); // each process reloads itself; a primary passes SIGHUP on
+  const usable = anchors.usable().length;
+  const configured = anchors.all().length;
+  if (cluster.isWorker) {
+    process.on('message', (message) => {
+      if (isStop(message)) stop(message.signal);
+    });
+    const ready: ReadyMessage = { actbridge: 'ready', anchorsUsable: usable, anchorsConfigured: configured };
+    process.send!(ready);
+    return;
+  }
+  const logger = new Logger('actbridge');
+  if (config.workers.singleBecause) {
+    logger.log(`WORKERS unset: one process, because ${config.workers.singleBecause}`);
+  }
+  logger.log(startupLine(config, usable, configured));
+}
+
+/** The one startup line, printed by the single process or by the primary once every worker listens. */
+export function startupLine(config: StsConfig, usable: number, configured: number): string {
+  const { server, workers } = config;
+  const processes = workers.workers > 1 ? `, ${workers.workers} workers` : '';
+  return (
+    `listening on ${server.host}:${server.port} (${config.mode}${processes}); issuer ${server.issuer}; ` +
+    `${usable} of ${configured} trust anchor(s) usable, ${config.clients.length} client(s)`
+  );
+}

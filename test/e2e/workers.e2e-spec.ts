@@ -1,0 +1,264 @@
+import { createServer, request, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { hashClientSecret } from '../../src/clients/client-secret.js';
+import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
+import { freePort } from '../support/free-port.js';
+import { childPids, connectionOwner } from '../support/process-sockets.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+
+/**
+ * WORKERS: the built server (`node dist/main.js`, production configuration) as a primary and worker
+ * processes sharing one port. Which worker serves a connection is read from /proc, as nothing in a
+ * response names the process.
+ */
+
+const describeRedis = await describeWithRedis();
+const UPSTREAM_DELAY_MS = 1500;
+const SECRET = 'gw-secret-0123456789abcdef';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+const API = 'https://api.example/';
+
+let idp: TestIssuer;
+let upstream: Server;
+let upstreamUrl: string;
+let clientKey: CryptoKey;
+let clientJwk: JWK;
+const servers: BuiltServer[] = [];
+const sockets: Socket[] = [];
+
+beforeAll(async () => {
+  idp = await createTestIssuer('https://idp.workers.example');
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  clientKey = pair.privateKey;
+  clientJwk = { ...(await exportJWK(pair.publicKey)), kid: 'svc-1', alg: 'ES256' };
+  // RFC 7662 endpoint answering after a delay: keeps exchanges of opaque tokens in flight.
+  upstream = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const timer = setTimeout(() => {
+        const now = Math.floor(Date.now() / 1000);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            active: true,
+            token_type: 'Bearer',
+            sub: 'alice',
+            client_id: 'upstream-app',
+            aud: 'https://sts.example',
+            exp: now + 300,
+            iat: now,
+          }),
+        );
+      }, UPSTREAM_DELAY_MS);
+      res.on('close', () => clearTimeout(timer));
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => upstream.listen(port, '127.0.0.1', resolve));
+  upstreamUrl = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  upstream.closeAllConnections();
+  await new Promise((resolve) => upstream.close(resolve));
+});
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  for (const server of servers.splice(0)) await server.dispose();
+});
+
+async function start(env: Record<string, string>): Promise<BuiltServer> {
+  const opaque = await createTestIssuer(upstreamUrl);
+  const server = await startBuiltServer({
+    anchors: {
+      idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: ['urn:sts'] },
+      opaque: {
+        issuer: upstreamUrl,
+        jwks: opaque.publicJwks,
+        audiences: ['https://sts.example'],
+        introspection: {
+          endpoint: `${upstreamUrl}/introspect`,
+          client_id: 'actbridge',
+          client_secret_env: 'INTROSPECTION_SECRET',
+          clients: ['gw'],
+          cache_ttl: 0,
+        },
+      },
+    },
+    clients: [
+      {
+        client_id: 'svc',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [clientJwk] },
+        audiences: [API],
+      },
+      {
+        client_id: 'gw',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret_hash: await hashClientSecret(SECRET),
+        audiences: [API],
+      },
+    ],
+    env: { INTROSPECTION_SECRET: 'actbridge-at-upstream-0123456789', REDIS_TIMEOUT_MS: '10000', ...env },
+  });
+  servers.push(server);
+  return server;
+}
+
+/** A connection served by worker `pid` (new connections go to the workers in turn). */
+async function connectionTo(server: BuiltServer, pid: number, workers: readonly number[]): Promise<Socket> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const socket = await served(server);
+    if (connectionOwner(workers, server.port, socket.localPort!) === pid) return socket;
+    socket.destroy();
+  }
+  throw new Error(`no connection reached worker ${pid}`);
+}
+
+/** A keep-alive connection that has been answered once (so a worker holds it). */
+function served(server: BuiltServer): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.port, '127.0.0.1');
+    sockets.push(socket);
+    socket.once('error', reject);
+    socket.write('GET /health/live HTTP/1.1\r\nHost: sts\r\n\r\n');
+    socket.once('data', () => resolve(socket));
+  });
+}
+
+/** POSTs a form on `socket`; resolves to the status and JSON body. */
+function post(socket: Socket, form: Record<string, string>, headers: Record<string, string> = {}) {
+  const body = new URLSearchParams(form).toString();
+  return new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
+    const req = request(
+      {
+        createConnection: () => socket,
+        method: 'POST',
+        path: '/oauth/token',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) as Record<string, unknown> }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function clientAssertion(audience: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ iss: 'svc', sub: 'svc', aud: audience, jti: crypto.randomUUID(), iat: now, exp: now + 60 })
+    .setProtectedHeader({ alg: 'ES256', kid: 'svc-1' })
+    .sign(clientKey);
+}
+
+const basic = { authorization: `Basic ${Buffer.from(`gw:${SECRET}`).toString('base64')}` };
+const exchangeForm = (token: string) => ({
+  grant_type: TOKEN_EXCHANGE,
+  subject_token: token,
+  subject_token_type: ACCESS_TOKEN,
+  audience: API,
+});
+
+async function workersOf(server: BuiltServer, count: number): Promise<number[]> {
+  for (let i = 0; i < 100; i++) {
+    const pids = childPids(server.child.pid!);
+    if (pids.length === count) return pids;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`expected ${count} workers of ${server.child.pid}, found ${childPids(server.child.pid!).join(', ')}`);
+}
+
+describe('WORKERS without a shared store', () => {
+  it('refuses to start, naming WORKERS and REDIS_URL in one line', async () => {
+    const failure = await startBuiltServer({ anchors: {}, clients: [], env: { WORKERS: '2' } }).then(
+      () => 'started',
+      (error: Error) => error.message,
+    );
+    expect(failure).toMatch(/^server exited early:/);
+    expect(failure).toContain(
+      'actbridge: configuration error: environment: WORKERS (2) needs state shared by every worker: REDIS_URL is unset (single-use identifiers, revocations and DPoP proof identifiers would be kept per process); or set WORKERS=1\n',
+    );
+  });
+});
+
+describeRedis('WORKERS=2 with REDIS_URL', () => {
+  it('serves from two processes, one startup line; a token used at one worker is refused at the other', async () => {
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL });
+    expect(server.output().match(/listening on /g)).toHaveLength(1);
+    expect(server.output()).toContain(`listening on 127.0.0.1:${server.port} (production, 2 workers)`);
+    const workers = await workersOf(server, 2);
+    const [a, b] = await Promise.all(workers.map((pid) => connectionTo(server, pid, workers)));
+
+    const form = {
+      ...exchangeForm(await idp.mint({ sub: 'alice', aud: 'urn:sts' })),
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await clientAssertion(server.baseUrl),
+    };
+    expect((await post(a!, form)).status).toBe(200);
+    expect(await post(b!, form)).toEqual({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'client_assertion has already been used (jti replay)' },
+    });
+  });
+
+  it('stops (exit 1) when a worker cannot start, here on a port already taken', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const failure = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, PORT: String(port) }).then(
+        () => 'started',
+        (error: Error) => error.message,
+      );
+      expect(failure).toMatch(/^server exited early:/);
+      // Node reports the shared handle's failure as bind (a single process says listen).
+      expect(failure).toMatch(/actbridge: failed to start: (bind|listen) EADDRINUSE/);
+      expect(failure).toMatch(/worker \d+ exited during startup \(code 1\); stopping/);
+      expect(failure).toContain('all workers stopped; exit code 1');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('replaces a killed worker, forwards SIGHUP without stopping, and drains every worker on SIGTERM (exit 0)', async () => {
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
+    const [first, second] = await workersOf(server, 2);
+    process.kill(first!, 'SIGKILL');
+    await server.waitFor(
+      new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly \\(signal SIGKILL\\); replacing it`),
+    );
+    await server.waitFor(/worker \d+ \(pid \d+\) listening/);
+    const workers = await workersOf(server, 2);
+    expect(workers).toContain(second);
+    expect(workers).not.toContain(first);
+
+    server.child.kill('SIGHUP');
+    await server.waitFor(/SIGHUP received: forwarded to 2 worker\(s\)/);
+
+    // An exchange in flight at each worker (the introspection endpoint answers after a delay).
+    const inFlight = await Promise.all(workers.map((pid) => connectionTo(server, pid, workers)));
+    const answers = Promise.all(inFlight.map((socket) => post(socket, exchangeForm('opaque-token'), basic)));
+    await new Promise((r) => setTimeout(r, 500));
+    const signalled = Date.now();
+    server.child.kill('SIGTERM');
+    for (const answer of await answers) expect(answer).toMatchObject({ status: 200 });
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(UPSTREAM_DELAY_MS + 5000);
+    expect(server.output()).toContain('SIGTERM received: draining 2 worker(s) (SHUTDOWN_TIMEOUT 10 s)');
+    expect(server.output().match(/SIGTERM received: draining 1 in-flight request\(s\)/g)).toHaveLength(2);
+    expect(server.output()).toContain('all workers stopped; exit code 0');
+  }, 40_000);
+});
