@@ -11,6 +11,7 @@ import { SubjectTokenValidators } from '../subject-tokens/subject-token-validato
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
 import type { GrantContext } from './grant-handler.js';
+import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
@@ -33,6 +34,7 @@ export class IdJagIssuer {
     private readonly validators: SubjectTokenValidators,
     private readonly minter: TokenMinter,
     private readonly delegation: DelegationPolicy,
+    private readonly revocations: RevocationList,
     @Inject(SERVER_CONFIG) server: ServerConfig,
   ) {
     this.server = server;
@@ -56,6 +58,7 @@ export class IdJagIssuer {
 
     const subject = await asInvalidGrant(() => this.validateSubject(request, client));
     audit.subject = subject.principal;
+    const lineage = [await this.revocations.link(subject, request.subject_token, 'subject')];
     const decision = decideIdJagTarget(
       client.id_jag,
       { audiences: request.audience, resources: request.resource },
@@ -91,7 +94,16 @@ export class IdJagIssuer {
       issuedAt: grant.issuedAt,
       expiresAt: grant.expiresAt,
     });
-    recordIssuance(audit, minted.jti, TokenTypes.idJag);
+    const parents = await this.revocations.record(lineage, {
+      jti: minted.jti,
+      subject: grant.subject,
+      client_id: client.client_id,
+      audience: [decision.target.audience],
+      typ: ID_JAG_TYP,
+      iat: grant.issuedAt,
+      exp: grant.expiresAt,
+    });
+    recordIssuance(audit, minted.jti, TokenTypes.idJag, parents);
     // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
     return {
       access_token: minted.token,

@@ -14,7 +14,8 @@ import { readPresentedToken } from './presented-token.js';
  * to (its `client_id`) may revoke it (§2.1); another client is refused with `invalid_request`. The
  * token's `jti` is remembered as revoked until its `exp` (Redis when REDIS_URL is set), after which the
  * token is dead anyway. Tokens that are not live actbridge access tokens get the plain 200 §2.2 asks
- * for: there is nothing to revoke. Revocation does not reach tokens already exchanged from this one.
+ * for: there is nothing to revoke. Every token issued from this one, transitively, is revoked with it
+ * (its lineage, docs/lineage.md).
  */
 @Injectable()
 export class RevocationRoutes implements RouteProvider {
@@ -50,13 +51,15 @@ export class RevocationRoutes implements RouteProvider {
         detail: `token ${claims.jti} was issued to ${claims.client_id}`,
       });
     }
-    await this.revocations.revoke(claims.jti, claims.exp);
+    const { descendants } = await this.revocations.revokeTree(claims.jti, claims.exp);
     this.audit.revoked({
       request_id: String(request.id),
       client_id: client.client_id,
+      revoked_by: 'client',
       subject: claims.sub,
       jti: claims.jti,
       exp: claims.exp,
+      descendants_revoked: descendants,
     });
   }
 }

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { revokeWithDescendants, CASCADE_BATCH } from './cascade.js';
+import type { LineageEntry, LineageStore } from './lineage-store.js';
+import { MemoryLineageStore } from './memory-lineage-store.js';
+import { MemoryRevocationStore } from './memory-revocation-store.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisLineageStore } from './redis-lineage-store.js';
+import { RedisRevocationStore } from './redis-revocation-store.js';
+import type { RevocationStore } from './revocation-store.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
+
+const describeRedis = await describeWithRedis();
+
+interface Stores {
+  readonly lineage: LineageStore;
+  readonly revocations: RevocationStore;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** An entry as the issuer records it: ancestors are the parents' keys and theirs, plus the subject key. */
+function entry(jti: string, parents: Array<{ key: string; ancestors?: readonly string[] }>, ttl = 600): LineageEntry {
+  const ancestors = new Set<string>();
+  for (const p of parents) for (const k of [p.key, ...(p.ancestors ?? [])]) ancestors.add(k);
+  ancestors.add('sub:alice');
+  return {
+    jti,
+    parents: parents.map((p) => p.key),
+    ancestors: [...ancestors],
+    subject: 'sub:alice',
+    client_id: 'agent',
+    audience: ['https://api.example'],
+    typ: 'at+jwt',
+    iat: now(),
+    exp: now() + ttl,
+  };
+}
+
+/** The contract every lineage store keeps, run against the memory and the Redis implementation. */
+function contract(name: string, open: () => Stores) {
+  describe(name, () => {
+    let stores: Stores;
+    beforeAll(() => {
+      stores = open();
+    });
+
+    it('records a chain and answers its ancestors; nothing revoked yet', async () => {
+      const [root, a, b, c] = [`root:${randomUUID()}`, randomUUID(), randomUUID(), randomUUID()];
+      await stores.lineage.record(entry(a, [{ key: root }]));
+      const aAnc = (await stores.lineage.inspect([a])).ancestors;
+      expect(new Set(aAnc)).toEqual(new Set([root, 'sub:alice']));
+      await stores.lineage.record(entry(b, [{ key: a, ancestors: aAnc }]));
+      const bAnc = (await stores.lineage.inspect([b])).ancestors;
+      await stores.lineage.record(entry(c, [{ key: b, ancestors: bAnc }]));
+      const inspection = await stores.lineage.inspect([c]);
+      expect(inspection.revoked).toBeUndefined();
+      expect(new Set(inspection.ancestors)).toEqual(new Set([b, a, root, 'sub:alice']));
+      const [found, missing] = await stores.lineage.entries([c, randomUUID()]);
+      expect(found).toMatchObject({ jti: c, parents: [b], client_id: 'agent', typ: 'at+jwt' });
+      expect(missing).toBeUndefined();
+      expect(await stores.lineage.children([a])).toEqual([{ jti: b, exp: expect.any(Number) }]);
+    });
+
+    it('revoking the top of a chain reaches every descendant; inspect names the origin', async () => {
+      const [a, b, c, other] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const root = `root:${randomUUID()}`;
+      await stores.lineage.record(entry(a, [{ key: root }]));
+      await stores.lineage.record(entry(b, [{ key: a, ancestors: [root] }]));
+      await stores.lineage.record(entry(c, [{ key: b, ancestors: [a, root] }]));
+      await stores.lineage.record(entry(other, [{ key: `root:${randomUUID()}` }]));
+      const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
+      expect(result.descendants).toBe(2);
+      expect(await stores.lineage.inspect([c])).toMatchObject({ revoked: { key: c, origin: a } });
+      expect(await stores.lineage.inspect([a])).toMatchObject({ revoked: { key: a, origin: a } });
+      expect((await stores.lineage.inspect([other])).revoked).toBeUndefined();
+      const listed = (await stores.revocations.list()).entries.map((e) => e.jti);
+      expect(listed).toEqual(expect.arrayContaining([a, b, c]));
+      expect(listed).not.toContain(other);
+    });
+
+    it('an ancestor revoked on its own (cascade still to come) already refuses the descendants', async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      await stores.lineage.record(entry(a, [{ key: `root:${randomUUID()}` }]));
+      await stores.lineage.record(entry(b, [{ key: a }]));
+      await stores.revocations.revokeMany([{ key: a, exp: now() + 60, origin: a }]);
+      expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: a, origin: a } });
+    });
+
+    it('a root key revokes what was issued from it; the version changes with every listed revocation', async () => {
+      const root = `root:${randomUUID()}`;
+      const [a, b] = [randomUUID(), randomUUID()];
+      await stores.lineage.record(entry(a, [{ key: root }]));
+      await stores.lineage.record(entry(b, [{ key: root }]));
+      const before = await stores.revocations.version();
+      const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: root, exp: now() + 60 });
+      expect(result.descendants).toBe(2);
+      expect(await stores.revocations.version()).not.toBe(before);
+      expect((await stores.revocations.list()).entries.map((e) => e.jti)).not.toContain(root);
+      expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: b, origin: root } });
+    });
+
+    it(`a wide tree: ${3 * CASCADE_BATCH} children and a grandchild each for some, revoked in batches`, async () => {
+      const top = randomUUID();
+      await stores.lineage.record(entry(top, [{ key: `root:${randomUUID()}` }]));
+      const children = Array.from({ length: 3 * CASCADE_BATCH }, () => randomUUID());
+      for (const child of children) await stores.lineage.record(entry(child, [{ key: top }]));
+      const grandchildren = children.slice(0, 100).map((child) => ({ child, jti: randomUUID() }));
+      for (const g of grandchildren) await stores.lineage.record(entry(g.jti, [{ key: g.child, ancestors: [top] }]));
+      const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: top, exp: now() + 600 });
+      expect(result.descendants).toBe(3 * CASCADE_BATCH + 100);
+      expect(result.batches).toBe(1 + 3 + 1);
+      for (const key of [children[0]!, children.at(-1)!, grandchildren.at(-1)!.jti]) {
+        expect((await stores.lineage.inspect([key])).revoked?.origin).toBe(top);
+      }
+    }, 60_000);
+
+    it('expired children are not revoked (nothing to revoke) and do not count', async () => {
+      const top = randomUUID();
+      await stores.lineage.record(entry(top, [{ key: `root:${randomUUID()}` }]));
+      await stores.lineage.record({ ...entry(randomUUID(), [{ key: top }]), exp: now() - 1 });
+      expect(
+        (await revokeWithDescendants(stores.revocations, stores.lineage, { key: top, exp: now() + 60 })).descendants,
+      ).toBe(0);
+    });
+  });
+}
+
+contract('MemoryLineageStore', () => {
+  const revocations = new MemoryRevocationStore();
+  return { revocations, lineage: new MemoryLineageStore(revocations) };
+});
+
+describeRedis('Redis stores', () => {
+  const prefix = `actbridge-test:${randomUUID()}:`;
+  let connection: RedisConnection;
+  let stores: Stores;
+  beforeAll(() => {
+    connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000 });
+    const revocations = new RedisRevocationStore(connection, `${prefix}revoked:`);
+    stores = { revocations, lineage: new RedisLineageStore(connection, `${prefix}revoked:`, `${prefix}lineage:`) };
+  });
+  afterAll(async () => {
+    await connection.close();
+    const admin = new Redis(REDIS_TEST_URL);
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  });
+  contract('RedisLineageStore', () => stores);
+
+  it('entries and children expire with the child', async () => {
+    const admin = new Redis(REDIS_TEST_URL);
+    const [a, b] = [randomUUID(), randomUUID()];
+    await stores.lineage.record(entry(a, [{ key: 'root:x' }], 100));
+    await stores.lineage.record(entry(b, [{ key: 'root:x' }], 300));
+    expect(await admin.expiretime(`${prefix}lineage:${a}`)).toBeLessThanOrEqual(now() + 101);
+    expect(await admin.expiretime(`${prefix}lineage-children:root:x`)).toBeGreaterThanOrEqual(now() + 299);
+    await admin.quit();
+  });
+});
