@@ -10,6 +10,8 @@ export interface RevocationAuditRecord {
   client_id?: string;
   /** client: the token's own client (RFC 7009); admin: an admin client over HTTP; operator: the CLI. */
   revoked_by: 'client' | 'admin' | 'operator';
+  /** The CLI's user and host, for `revoked_by: operator`. */
+  operator?: string;
   subject?: string;
   /** The revoked token's `jti`, when it is one of actbridge's tokens. */
   jti?: string;

@@ -292,6 +292,16 @@ export class ServerConfig {
   @Max(30000)
   redisTimeoutMs!: number;
 
+  @Env(
+    'REVOCATION_LIST_TTL',
+    'Lifetime of each signed revocation list served to resource servers (`exp` - `iat`), seconds; it is re-signed after half of it. docs/lineage.md.',
+    300,
+  )
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  revocationListTtl!: number;
+
   @Env('ID_JAG_TTL', 'Default lifetime of issued ID-JAGs, seconds (a client may set its own `id_jag.ttl`).', 300)
   @IsInt()
   @Min(1)

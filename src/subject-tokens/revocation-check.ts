@@ -31,6 +31,12 @@ export class RevocationList {
     return guard(() => revokeWithDescendants(this.store, this.lineage, { key, exp: expiresAt }));
   }
 
+  /** A recorded token's expiry (undefined when its lineage is unknown or it has expired). */
+  async expiryOf(jti: string): Promise<number | undefined> {
+    const [entry] = await guard(() => this.lineage.entries([jti]));
+    return entry?.exp;
+  }
+
   /** Whether a token actbridge issued is neither revoked nor issued from a revoked token. */
   async isActive(jti: string): Promise<boolean> {
     return (await guard(() => this.lineage.inspect([jti]))).revoked === undefined;
