@@ -11,7 +11,7 @@ import { SubjectTokenValidators } from '../subject-tokens/subject-token-validato
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
 import type { GrantContext } from './grant-handler.js';
-import { RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
+import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
@@ -58,7 +58,7 @@ export class IdJagIssuer {
 
     const subject = await asInvalidGrant(() => this.validateSubject(request, client));
     audit.subject = subject.principal;
-    const lineage = [await this.revocations.link(subject, request.subject_token, 'subject')];
+    const lineage = [lineageLink(subject, request.subject_token, 'subject')];
     const decision = decideIdJagTarget(
       client.id_jag,
       { audiences: request.audience, resources: request.resource },

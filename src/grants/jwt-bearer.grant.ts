@@ -11,7 +11,7 @@ import type { AssertionProfile } from './assertion-profile.js';
 import { JwtBearerRequest } from './jwt-bearer.request.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
 import { JWT_BEARER_GRANT } from '../oauth/grant-types.js';
-import { RevocationList } from '../subject-tokens/revocation-check.js';
+import { lineageLink } from '../subject-tokens/revocation-check.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
@@ -31,7 +31,6 @@ export class JwtBearerGrant implements GrantHandler {
     private readonly rfc7523: Rfc7523AssertionProfile,
     private readonly issuer: AccessTokenIssuer,
     private readonly delegation: DelegationPolicy,
-    private readonly revocations: RevocationList,
   ) {}
 
   async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
@@ -43,7 +42,7 @@ export class JwtBearerGrant implements GrantHandler {
     audit.subject = redeemed.token.principal;
     // ID-JAG §9.8 / RFC 9449: an assertion bound to a key (cnf.jkt) needs a DPoP proof by that key.
     enforceSenderConstraint(redeemed.token, dpop, 'assertion');
-    const lineage = [await this.revocations.link(redeemed.token, request.assertion, 'assertion')];
+    const lineage = [lineageLink(redeemed.token, request.assertion, 'assertion')];
     const { scopeCeiling, resourceCeiling } = redeemed;
     const grant = this.delegation.decide(
       {

@@ -6,7 +6,7 @@ import type { GrantContext, GrantHandler } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { AssertionGrantRequest } from './assertion-grant.request.js';
 import { SAML2_BEARER_GRANT } from '../oauth/grant-types.js';
-import { RevocationList } from '../subject-tokens/revocation-check.js';
+import { lineageLink } from '../subject-tokens/revocation-check.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
@@ -22,7 +22,6 @@ export class Saml2BearerGrant implements GrantHandler {
     private readonly validators: SubjectTokenValidators,
     private readonly policy: DelegationPolicy,
     private readonly issuer: AccessTokenIssuer,
-    private readonly revocations: RevocationList,
   ) {}
 
   async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
@@ -30,7 +29,7 @@ export class Saml2BearerGrant implements GrantHandler {
     audit.assertion_type = TokenTypes.saml2;
     const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
     audit.subject = subject.principal;
-    const lineage = [await this.revocations.link(subject, request.assertion, 'assertion')];
+    const lineage = [lineageLink(subject, request.assertion, 'assertion')];
     const grant = this.policy.decide(
       {
         client,

@@ -3,7 +3,7 @@ import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
-import { RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
+import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -64,10 +64,14 @@ export class TokenExchangeGrant implements GrantHandler {
     const lineage: LineageLink[] = [];
     for (const [token, raw, role] of presented) {
       enforceSenderConstraint(token, dpop, role);
-      lineage.push(await this.revocations.link(token, raw, role));
+      lineage.push(lineageLink(token, raw, role));
     }
-    // A target naming a token-vault connection asks for the user's upstream token there.
-    if (this.vault.names(request)) return this.vault.exchange({ request, client, subject, actor, audit });
+    // A target naming a token-vault connection asks for the user's upstream token there. Issued
+    // tokens are checked for revocation when their lineage is recorded; this one is not issued here.
+    if (this.vault.names(request)) {
+      for (const [token, raw, role] of presented) await this.revocations.assertNotRevoked(token, raw, role);
+      return this.vault.exchange({ request, client, subject, actor, audit });
+    }
 
     const grant = this.policy.decide(
       {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * Keys of the lineage graph besides actbridge's own `jti`s. Tokens from trust anchors are roots, named
@@ -25,5 +25,6 @@ export function isIssuedJti(key: string): boolean {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  // One-shot: no Hash object per call (it runs once or twice per exchange).
+  return hash('sha256', text, 'base64url');
 }

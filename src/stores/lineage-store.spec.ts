@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { revokeWithDescendants, CASCADE_BATCH } from './cascade.js';
-import type { LineageEntry, LineageStore } from './lineage-store.js';
+import { MAX_ANCESTORS, type NewLineageEntry, type LineageStore } from './lineage-store.js';
 import { MemoryLineageStore } from './memory-lineage-store.js';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisConnection } from './redis-connection.js';
@@ -20,15 +20,11 @@ interface Stores {
 
 const now = () => Math.floor(Date.now() / 1000);
 
-/** An entry as the issuer records it: ancestors are the parents' keys and theirs, plus the subject key. */
-function entry(jti: string, parents: Array<{ key: string; ancestors?: readonly string[] }>, ttl = 600): LineageEntry {
-  const ancestors = new Set<string>();
-  for (const p of parents) for (const k of [p.key, ...(p.ancestors ?? [])]) ancestors.add(k);
-  ancestors.add('sub:alice');
+/** A token as the issuer records it: its parents (jtis or root keys), for subject `sub:alice`. */
+function entry(jti: string, parents: readonly string[], ttl = 600): NewLineageEntry {
   return {
     jti,
-    parents: parents.map((p) => p.key),
-    ancestors: [...ancestors],
+    parents,
     subject: 'sub:alice',
     client_id: 'agent',
     audience: ['https://api.example'],
@@ -36,6 +32,10 @@ function entry(jti: string, parents: Array<{ key: string; ancestors?: readonly s
     iat: now(),
     exp: now() + ttl,
   };
+}
+
+async function expectRecorded(store: LineageStore, token: NewLineageEntry, known: readonly string[] = []) {
+  expect(await store.record(token, known)).toMatchObject({ recorded: true });
 }
 
 /** The contract every lineage store keeps, run against the memory and the Redis implementation. */
@@ -48,12 +48,11 @@ function contract(name: string, open: () => Stores) {
 
     it('records a chain and answers its ancestors; nothing revoked yet', async () => {
       const [root, a, b, c] = [`root:${randomUUID()}`, randomUUID(), randomUUID(), randomUUID()];
-      await stores.lineage.record(entry(a, [{ key: root }]));
+      await expectRecorded(stores.lineage, entry(a, [root]));
       const aAnc = (await stores.lineage.inspect([a])).ancestors;
       expect(new Set(aAnc)).toEqual(new Set([root, 'sub:alice']));
-      await stores.lineage.record(entry(b, [{ key: a, ancestors: aAnc }]));
-      const bAnc = (await stores.lineage.inspect([b])).ancestors;
-      await stores.lineage.record(entry(c, [{ key: b, ancestors: bAnc }]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await expectRecorded(stores.lineage, entry(c, [b]));
       const inspection = await stores.lineage.inspect([c]);
       expect(inspection.revoked).toBeUndefined();
       expect(new Set(inspection.ancestors)).toEqual(new Set([b, a, root, 'sub:alice']));
@@ -66,10 +65,10 @@ function contract(name: string, open: () => Stores) {
     it('revoking the top of a chain reaches every descendant; inspect names the origin', async () => {
       const [a, b, c, other] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       const root = `root:${randomUUID()}`;
-      await stores.lineage.record(entry(a, [{ key: root }]));
-      await stores.lineage.record(entry(b, [{ key: a, ancestors: [root] }]));
-      await stores.lineage.record(entry(c, [{ key: b, ancestors: [a, root] }]));
-      await stores.lineage.record(entry(other, [{ key: `root:${randomUUID()}` }]));
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await expectRecorded(stores.lineage, entry(c, [b]));
+      await expectRecorded(stores.lineage, entry(other, [`root:${randomUUID()}`]));
       const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
       expect(result.descendants).toBe(2);
       expect(await stores.lineage.inspect([c])).toMatchObject({ revoked: { key: c, origin: a } });
@@ -82,8 +81,8 @@ function contract(name: string, open: () => Stores) {
 
     it('an ancestor revoked on its own (cascade still to come) already refuses the descendants', async () => {
       const [a, b] = [randomUUID(), randomUUID()];
-      await stores.lineage.record(entry(a, [{ key: `root:${randomUUID()}` }]));
-      await stores.lineage.record(entry(b, [{ key: a }]));
+      await expectRecorded(stores.lineage, entry(a, [`root:${randomUUID()}`]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
       await stores.revocations.revokeMany([{ key: a, exp: now() + 60, origin: a }]);
       expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: a, origin: a } });
     });
@@ -91,8 +90,8 @@ function contract(name: string, open: () => Stores) {
     it('a root key revokes what was issued from it; the version changes with every listed revocation', async () => {
       const root = `root:${randomUUID()}`;
       const [a, b] = [randomUUID(), randomUUID()];
-      await stores.lineage.record(entry(a, [{ key: root }]));
-      await stores.lineage.record(entry(b, [{ key: root }]));
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      await expectRecorded(stores.lineage, entry(b, [root]));
       const before = await stores.revocations.version();
       const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: root, exp: now() + 60 });
       expect(result.descendants).toBe(2);
@@ -101,13 +100,44 @@ function contract(name: string, open: () => Stores) {
       expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: b, origin: root } });
     });
 
+    it('recording refuses, in the same step, a token whose parent, ancestor, known key or subject is revoked', async () => {
+      const [root, a, b] = [`root:${randomUUID()}`, randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      await stores.revocations.revokeMany([{ key: root, exp: now() + 60, origin: root }]);
+      expect(await stores.lineage.record(entry(b, [a]), [])).toEqual({
+        recorded: false,
+        ancestors: 3,
+        revoked: { key: root, origin: root },
+      });
+      expect(await stores.lineage.entries([b])).toEqual([undefined]);
+      const subjectOf = `sub:${randomUUID()}`;
+      await stores.revocations.revokeMany([{ key: subjectOf, exp: now() + 60, origin: subjectOf }]);
+      const other = `root:${randomUUID()}`;
+      expect(await stores.lineage.record(entry(randomUUID(), [other]), [subjectOf])).toMatchObject({
+        recorded: false,
+        revoked: { key: subjectOf },
+      });
+      expect(await stores.lineage.record({ ...entry(randomUUID(), [other]), subject: subjectOf }, [])).toMatchObject({
+        recorded: false,
+        revoked: { key: subjectOf },
+      });
+    });
+
+    it(`refuses more than ${MAX_ANCESTORS} ancestors`, async () => {
+      const many = Array.from({ length: MAX_ANCESTORS }, () => `root:${randomUUID()}`);
+      expect(await stores.lineage.record(entry(randomUUID(), many), [])).toEqual({
+        recorded: false,
+        ancestors: MAX_ANCESTORS + 1,
+      });
+    });
+
     it(`a wide tree: ${3 * CASCADE_BATCH} children and a grandchild each for some, revoked in batches`, async () => {
       const top = randomUUID();
-      await stores.lineage.record(entry(top, [{ key: `root:${randomUUID()}` }]));
+      await expectRecorded(stores.lineage, entry(top, [`root:${randomUUID()}`]));
       const children = Array.from({ length: 3 * CASCADE_BATCH }, () => randomUUID());
-      for (const child of children) await stores.lineage.record(entry(child, [{ key: top }]));
+      for (const child of children) await expectRecorded(stores.lineage, entry(child, [top]));
       const grandchildren = children.slice(0, 100).map((child) => ({ child, jti: randomUUID() }));
-      for (const g of grandchildren) await stores.lineage.record(entry(g.jti, [{ key: g.child, ancestors: [top] }]));
+      for (const g of grandchildren) await expectRecorded(stores.lineage, entry(g.jti, [g.child]));
       const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: top, exp: now() + 600 });
       expect(result.descendants).toBe(3 * CASCADE_BATCH + 100);
       expect(result.batches).toBe(1 + 3 + 1);
@@ -118,8 +148,8 @@ function contract(name: string, open: () => Stores) {
 
     it('expired children are not revoked (nothing to revoke) and do not count', async () => {
       const top = randomUUID();
-      await stores.lineage.record(entry(top, [{ key: `root:${randomUUID()}` }]));
-      await stores.lineage.record({ ...entry(randomUUID(), [{ key: top }]), exp: now() - 1 });
+      await expectRecorded(stores.lineage, entry(top, [`root:${randomUUID()}`]));
+      await stores.lineage.record({ ...entry(randomUUID(), [top]), exp: now() - 1 }, []);
       expect(
         (await revokeWithDescendants(stores.revocations, stores.lineage, { key: top, exp: now() + 60 })).descendants,
       ).toBe(0);
@@ -153,10 +183,29 @@ describeRedis('Redis stores', () => {
   it('entries and children expire with the child', async () => {
     const admin = new Redis(REDIS_TEST_URL);
     const [a, b] = [randomUUID(), randomUUID()];
-    await stores.lineage.record(entry(a, [{ key: 'root:x' }], 100));
-    await stores.lineage.record(entry(b, [{ key: 'root:x' }], 300));
+    await expectRecorded(stores.lineage, entry(a, ['root:x'], 100));
+    await expectRecorded(stores.lineage, entry(b, ['root:x'], 300));
     expect(await admin.expiretime(`${prefix}lineage:${a}`)).toBeLessThanOrEqual(now() + 101);
     expect(await admin.expiretime(`${prefix}lineage-children:root:x`)).toBeGreaterThanOrEqual(now() + 299);
     await admin.quit();
+  });
+});
+
+describe('MemoryLineageStore memory', () => {
+  it('forgets expired entries and their places in the children indexes, touching only what expired', async () => {
+    let t = 1_700_000_000;
+    const revocations = new MemoryRevocationStore(() => t);
+    const store = new MemoryLineageStore(revocations, () => t);
+    const at = (jti: string, exp: number): NewLineageEntry => ({ ...entry(jti, ['root:r']), iat: t, exp });
+    for (let i = 0; i < 50; i++) await store.record(at(`short-${i}`, t + 10), []);
+    await store.record(at('long', t + 1000), []);
+    expect(store.size).toBe(51);
+    t += 11;
+    await store.record(at('new', t + 10), []);
+    expect(store.size).toBe(2);
+    expect((await store.children(['root:r'])).map((c) => c.jti).sort()).toEqual(['long', 'new']);
+    t += 5000;
+    await store.record(at('later', t + 10), []);
+    expect(store.size).toBe(1);
   });
 });

@@ -26,6 +26,18 @@ export interface LineageChild {
   readonly exp: number;
 }
 
+/** A token about to be recorded: its ancestors are found by the store from its parents' entries. */
+export type NewLineageEntry = Omit<LineageEntry, 'ancestors'>;
+
+/** What `record` did: recorded, or refused because a key above the token is revoked or there are too many. */
+export type RecordOutcome =
+  | { readonly recorded: true; readonly ancestors: number }
+  | {
+      readonly recorded: false;
+      readonly revoked?: { readonly key: string; readonly origin: string };
+      readonly ancestors?: number;
+    };
+
 /** What the store says about a presented token and what it descends from. */
 export interface LineageInspection {
   /** The first revoked key among the token's own keys and their ancestors, and the key whose revocation reached it. */
@@ -41,7 +53,14 @@ export interface LineageInspection {
  * from a revoked token. Entries and children live until the child's `exp`.
  */
 export interface LineageStore {
-  record(entry: LineageEntry): Promise<void>;
+  /**
+   * In one atomic step (one Redis round trip): gathers the ancestors (`parents`, `known` keys, the
+   * subject, and the parents' recorded ancestors), refuses if any is revoked or there are more than
+   * MAX_ANCESTORS, else records the entry and its place in its parents' and subject's children indexes.
+   * Atomic with revocations: a token is either recorded before a revocation above it (and the cascade
+   * finds it) or refused.
+   */
+  record(entry: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome>;
   /** Revocation of `keys` (a presented token's `jti`, or its root and subject keys) and of their ancestors. */
   inspect(keys: readonly string[]): Promise<LineageInspection>;
   /** The recorded entries of `jtis` (undefined: unknown or expired), in order. */

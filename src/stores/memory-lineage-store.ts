@@ -1,4 +1,12 @@
-import type { LineageChild, LineageEntry, LineageInspection, LineageStore } from './lineage-store.js';
+import {
+  MAX_ANCESTORS,
+  type LineageChild,
+  type LineageEntry,
+  type LineageInspection,
+  type LineageStore,
+  type NewLineageEntry,
+  type RecordOutcome,
+} from './lineage-store.js';
 import type { MemoryRevocationStore } from './memory-revocation-store.js';
 import { clock } from '../common/clock.js';
 
@@ -7,21 +15,47 @@ export class MemoryLineageStore implements LineageStore {
   private readonly records = new Map<string, LineageEntry>();
   /** Parent key → child jti → child exp. */
   private readonly kids = new Map<string, Map<string, number>>();
-  private nextSweep = 0;
+  /** Expiry second → jtis expiring then: a sweep touches only what expired, not every live token. */
+  private readonly expiring = new Map<number, string[]>();
+  /** The last second swept. */
+  private swept: number;
 
   constructor(
     private readonly revocations: MemoryRevocationStore,
     private readonly now: () => number = () => clock.ms() / 1000,
-  ) {}
+  ) {
+    this.swept = Math.floor(now());
+  }
 
-  async record(entry: LineageEntry): Promise<void> {
+  async record(token: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome> {
     this.sweep();
-    this.records.set(entry.jti, entry);
-    for (const parent of new Set([...entry.parents, entry.subject])) {
-      let children = this.kids.get(parent);
-      if (!children) this.kids.set(parent, (children = new Map()));
-      children.set(entry.jti, entry.exp);
+    const ancestors = [...token.parents];
+    const add = (key: string) => {
+      if (!ancestors.includes(key)) ancestors.push(key);
+    };
+    for (const key of known) add(key);
+    add(token.subject);
+    for (const parent of token.parents) for (const key of this.live(parent)?.ancestors ?? []) add(key);
+    for (const key of ancestors) {
+      const origin = this.revocations.originOf(key);
+      if (origin !== undefined) return { recorded: false, ancestors: ancestors.length, revoked: { key, origin } };
     }
+    if (ancestors.length > MAX_ANCESTORS) return { recorded: false, ancestors: ancestors.length };
+    const entry: LineageEntry = { ...token, ancestors };
+    this.records.set(entry.jti, entry);
+    const second = Math.max(Math.ceil(entry.exp), this.swept + 1);
+    const bucket = this.expiring.get(second);
+    if (bucket) bucket.push(entry.jti);
+    else this.expiring.set(second, [entry.jti]);
+    for (const parent of entry.parents) this.addChild(parent, entry);
+    if (!entry.parents.includes(entry.subject)) this.addChild(entry.subject, entry);
+    return { recorded: true, ancestors: ancestors.length };
+  }
+
+  private addChild(parent: string, entry: LineageEntry): void {
+    let children = this.kids.get(parent);
+    if (!children) this.kids.set(parent, (children = new Map()));
+    children.set(entry.jti, entry.exp);
   }
 
   async inspect(keys: readonly string[]): Promise<LineageInspection> {
@@ -56,19 +90,35 @@ export class MemoryLineageStore implements LineageStore {
     return entry && entry.exp > this.now() ? entry : undefined;
   }
 
-  /** Drops expired entries and children at most once a second, so memory stays bounded by live tokens. */
+  /** Drops the entries (and their places in the children indexes) that expired since the last sweep. */
   private sweep(): void {
-    const now = this.now();
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + 1;
-    for (const [jti, entry] of this.records) if (entry.exp <= now) this.records.delete(jti);
-    for (const [parent, children] of this.kids) {
-      for (const [jti, exp] of children) if (exp <= now) children.delete(jti);
-      if (children.size === 0) this.kids.delete(parent);
+    const now = Math.floor(this.now());
+    // After a long idle spell, walk the buckets that exist rather than every second in between.
+    const seconds =
+      now - this.swept > this.expiring.size ? [...this.expiring.keys()].filter((s) => s <= now) : undefined;
+    for (const second of seconds ?? range(this.swept + 1, now)) {
+      for (const jti of this.expiring.get(second) ?? []) this.forget(jti);
+      this.expiring.delete(second);
+    }
+    this.swept = Math.max(this.swept, now);
+  }
+
+  private forget(jti: string): void {
+    const entry = this.records.get(jti);
+    if (!entry) return;
+    this.records.delete(jti);
+    for (const parent of [...entry.parents, entry.subject]) {
+      const children = this.kids.get(parent);
+      children?.delete(jti);
+      if (children?.size === 0) this.kids.delete(parent);
     }
   }
 
   get size(): number {
     return this.records.size;
   }
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 }

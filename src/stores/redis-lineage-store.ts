@@ -1,16 +1,54 @@
-import type { LineageChild, LineageEntry, LineageInspection, LineageStore } from './lineage-store.js';
+import {
+  MAX_ANCESTORS,
+  type LineageChild,
+  type LineageEntry,
+  type LineageInspection,
+  type LineageStore,
+  type NewLineageEntry,
+  type RecordOutcome,
+} from './lineage-store.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { clock } from '../common/clock.js';
 
-// KEYS[1] the entry, KEYS[2..] the children indexes of its parents; ARGV[1] the entry (JSON), ARGV[2] exp,
-// ARGV[3] jti, ARGV[4] the key expiry (exp, at least a second ahead). An index lives as long as its longest-lived child (EXPIRETIME is -1 on a new key).
+// KEYS[1] marker; ARGV[1] marker trusted, ARGV[2] entry prefix, ARGV[3] revocation prefix, ARGV[4]
+// children prefix, ARGV[5] the entry as JSON without its closing brace, ARGV[6] jti, ARGV[7] exp (score),
+// ARGV[8] key expiry, ARGV[9] most ancestors, ARGV[10] number of parents, then the parents, then the
+// other known ancestors (the subject key last). Gathers the ancestors, refuses if one is revoked (or
+// they are too many), else writes the entry and adds the token to its parents' and subject's children,
+// each index living as long as its longest-lived child (EXPIRETIME is -1 on a new key).
 const RECORD = `
-redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[4])
-for i = 2, #KEYS do
-  redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
-  if redis.call('EXPIRETIME', KEYS[i]) < tonumber(ARGV[4]) then redis.call('EXPIREAT', KEYS[i], ARGV[4]) end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local parents = tonumber(ARGV[10])
+local seen, all = {}, {}
+for i = 11, #ARGV do
+  if not seen[ARGV[i]] then seen[ARGV[i]] = true; all[#all + 1] = ARGV[i] end
 end
-return 1`;
+for i = 11, 10 + parents do
+  local raw = redis.call('GET', ARGV[2] .. ARGV[i])
+  if raw then
+    local ok, entry = pcall(cjson.decode, raw)
+    if ok and type(entry) == 'table' and type(entry.ancestors) == 'table' then
+      for _, key in ipairs(entry.ancestors) do
+        if not seen[key] then seen[key] = true; all[#all + 1] = key end
+      end
+    end
+  end
+end
+for _, key in ipairs(all) do
+  local origin = redis.call('GET', ARGV[3] .. key)
+  if origin then return {0, #all, key, origin} end
+end
+if #all > tonumber(ARGV[9]) then return {0, #all} end
+redis.call('SET', ARGV[2] .. ARGV[6], ARGV[5] .. ',"ancestors":' .. cjson.encode(all) .. '}', 'EXAT', ARGV[8])
+local indexes = {}
+for i = 11, 10 + parents do indexes[ARGV[i]] = true end
+indexes[ARGV[#ARGV]] = true
+for key in pairs(indexes) do
+  local index = ARGV[4] .. key
+  redis.call('ZADD', index, ARGV[7], ARGV[6])
+  if redis.call('EXPIRETIME', index) < tonumber(ARGV[8]) then redis.call('EXPIREAT', index, ARGV[8]) end
+end
+return {1, #all}`;
 
 // KEYS[1] marker; ARGV[1] marker trusted, ARGV[2] entry prefix, ARGV[3] revocation prefix, ARGV[4..] the
 // keys asked about. One round trip: the keys' recorded ancestors, then the first revoked key among all.
@@ -76,7 +114,7 @@ export class RedisLineageStore implements LineageStore {
   ) {
     this.owned = typeof connection === 'string';
     this.connection = typeof connection === 'string' ? new RedisConnection(connection, options) : connection;
-    this.connection.client.defineCommand('actbridgeLineageRecord', { lua: RECORD });
+    this.connection.defineGuarded('actbridgeLineageRecord', RECORD);
     this.connection.defineGuarded('actbridgeLineageInspect', INSPECT);
     this.connection.defineGuarded('actbridgeLineageGet', GET_MANY);
     this.connection.defineGuarded('actbridgeLineageChildren', CHILDREN);
@@ -86,21 +124,31 @@ export class RedisLineageStore implements LineageStore {
     return `${this.prefix.replace(/:$/, '')}-children:`;
   }
 
-  async record(entry: LineageEntry): Promise<void> {
-    const expireAt = Math.max(Math.ceil(entry.exp), clock.seconds() + 1);
-    const indexes = [...new Set([...entry.parents, entry.subject])].map((key) => this.childrenPrefix + key);
-    const command = (this.connection.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)
-      .actbridgeLineageRecord!;
-    await command.call(
-      this.connection.client,
-      indexes.length + 1,
-      this.prefix + entry.jti,
-      ...indexes,
-      JSON.stringify(entry),
-      entry.exp,
-      entry.jti,
-      expireAt,
-    );
+  async record(token: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome> {
+    const expireAt = Math.max(Math.ceil(token.exp), clock.seconds() + 1);
+    const json = JSON.stringify(token);
+    const others = known.filter((key) => key !== token.subject);
+    const [recorded, ancestors, key, origin] = (await this.connection.runGuarded(
+      'revocation',
+      'actbridgeLineageRecord',
+      [],
+      [
+        this.prefix,
+        this.revokedPrefix,
+        this.childrenPrefix,
+        json.slice(0, -1),
+        token.jti,
+        token.exp,
+        expireAt,
+        MAX_ANCESTORS,
+        token.parents.length,
+        ...token.parents,
+        ...others,
+        token.subject,
+      ],
+    )) as [number, number, string?, string?];
+    if (recorded === 1) return { recorded: true, ancestors };
+    return { recorded: false, ancestors, ...(key ? { revoked: { key, origin: origin! } } : {}) };
   }
 
   async inspect(keys: readonly string[]): Promise<LineageInspection> {

@@ -1,17 +1,32 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InvalidGrant } from '../oauth/oauth-error.js';
+import { InvalidGrant, type OAuthError } from '../oauth/oauth-error.js';
 import { tokenParameter, tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import type { ValidatedToken } from './validated-token.js';
 import { revokeWithDescendants, type CascadeResult } from '../stores/cascade.js';
 import { rootKey, rootKeyOfToken, subjectKey } from '../stores/lineage-keys.js';
-import { LINEAGE_STORE, MAX_ANCESTORS, type LineageEntry, type LineageStore } from '../stores/lineage-store.js';
+import { LINEAGE_STORE, MAX_ANCESTORS, type LineageStore, type NewLineageEntry } from '../stores/lineage-store.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REVOCATION_STORE, type RevocationStore, type RevokedList } from '../stores/revocation-store.js';
 
-/** Where a presented token sits in the lineage: the key its children name, and what is above it. */
+/** Where a presented token sits in the lineage: the key its children name, and its other keys. */
 export interface LineageLink {
+  /** Its `jti` when actbridge issued it, else its root key (lineage-keys.ts). */
   readonly parent: string;
-  readonly ancestors: readonly string[];
+  /** For a token from a trust anchor: its subject's key (revoking the subject reaches it). */
+  readonly known: readonly string[];
+  readonly role: TokenRole;
+}
+
+/** A presented token's place in the lineage; no store access (the record or the check reads the store). */
+export function lineageLink(token: ValidatedToken, raw: string, role: TokenRole): LineageLink {
+  const jti = typeof token.claims.jti === 'string' ? token.claims.jti : undefined;
+  if (token.anchor.self && jti !== undefined) return { parent: jti, known: [], role };
+  const { iss, sub } = token.principal;
+  return {
+    parent: jti === undefined ? rootKeyOfToken(iss, raw) : rootKey(iss, jti),
+    known: [subjectKey(iss, sub)],
+    role,
+  };
 }
 
 /**
@@ -43,46 +58,49 @@ export class RevocationList {
   }
 
   /**
-   * A presented token: refused if it, or anything it was issued from, has been revoked (RFC 7009: a
-   * revoked token cannot be exchanged again, as subject, actor or assertion; nor can its descendants).
-   * Tokens from trust anchors are roots: refused when an operator revoked the root or its subject.
+   * A presented token that is not exchanged for one of actbridge's tokens (the token vault): refused
+   * if it, or anything it was issued from, has been revoked. Exchanges are checked by `record`.
    */
-  async link(token: ValidatedToken, raw: string, role: TokenRole): Promise<LineageLink> {
-    const jti = typeof token.claims.jti === 'string' ? token.claims.jti : undefined;
-    const { iss, sub } = token.principal;
-    const own =
-      token.anchor.self && jti !== undefined
-        ? [jti]
-        : [jti === undefined ? rootKeyOfToken(iss, raw) : rootKey(iss, jti), subjectKey(iss, sub)];
-    const inspection = await guard(() => this.lineage.inspect(own));
-    const { revoked } = inspection;
-    if (revoked) {
-      if (revoked.origin === revoked.key && own.includes(revoked.key)) throw tokenRejected(role, 'has been revoked');
-      throw new InvalidGrant(`${tokenParameter(role)} was issued from a revoked token`, {
-        detail: `${tokenParameter(role)} ${revoked.key} revoked through ${revoked.origin}`,
-      });
-    }
-    return { parent: own[0]!, ancestors: [...own.slice(1), ...inspection.ancestors] };
+  async assertNotRevoked(token: ValidatedToken, raw: string, role: TokenRole): Promise<void> {
+    const link = lineageLink(token, raw, role);
+    const { revoked } = await guard(() => this.lineage.inspect([link.parent, ...link.known]));
+    if (revoked) throw refusal(link, revoked);
   }
 
-  /** Records the lineage of a token just issued from `links` (the presented tokens, subject first). */
+  /**
+   * Records a token just minted from the presented tokens (`links`, subject first), in the same atomic
+   * step as the check that neither they nor anything they were issued from has been revoked (RFC 7009:
+   * a revoked token cannot be exchanged again, as subject, actor or assertion; nor can its
+   * descendants). A refusal discards the minted token. Returns the parents, for the audit line.
+   */
   async record(
     links: readonly LineageLink[],
-    token: Omit<LineageEntry, 'parents' | 'ancestors' | 'subject'> & { readonly subject: { iss: string; sub: string } },
+    token: Omit<NewLineageEntry, 'parents' | 'subject'> & { readonly subject: { iss: string; sub: string } },
   ): Promise<readonly string[]> {
+    const { jti, client_id, actor, audience, typ, iat, exp } = token;
+    const parents = links.map((link) => link.parent);
     const subject = subjectKey(token.subject.iss, token.subject.sub);
-    const ancestors = new Set<string>();
-    for (const link of links) for (const key of [link.parent, ...link.ancestors]) ancestors.add(key);
-    ancestors.add(subject);
-    // Checked at every use of the token, so bounded: deeper lineages come only from chains of chains.
-    if (ancestors.size > MAX_ANCESTORS) {
+    const entry: NewLineageEntry = { jti, parents, subject, client_id, actor, audience, typ, iat, exp };
+    const outcome = await guard(() =>
+      this.lineage.record(
+        entry,
+        links.flatMap((link) => link.known),
+      ),
+    );
+    if (outcome.recorded) return parents;
+    if (!outcome.revoked) {
       throw new InvalidGrant('delegation lineage is too deep', {
-        detail: `the token would have ${ancestors.size} ancestors (at most ${MAX_ANCESTORS})`,
+        detail: `the token would have ${outcome.ancestors} ancestors (at most ${MAX_ANCESTORS})`,
       });
     }
-    const parents = links.map((link) => link.parent);
-    await guard(() => this.lineage.record({ ...token, parents, ancestors: [...ancestors], subject }));
-    return parents;
+    // Which presented token it was (only on a refusal): each is looked at on its own.
+    for (const link of links) {
+      const { revoked } = await guard(() => this.lineage.inspect([link.parent, ...link.known]));
+      if (revoked) throw refusal(link, revoked);
+    }
+    throw new InvalidGrant('tokens of this subject have been revoked', {
+      detail: `${outcome.revoked.key} revoked through ${outcome.revoked.origin}`,
+    });
   }
 
   list(): Promise<RevokedList> {
@@ -92,6 +110,15 @@ export class RevocationList {
   version(): Promise<string> {
     return guard(() => this.store.version());
   }
+}
+
+function refusal(link: LineageLink, revoked: { key: string; origin: string }): OAuthError {
+  const own = revoked.key === link.parent || link.known.includes(revoked.key);
+  if (own && revoked.origin === revoked.key) return tokenRejected(link.role, 'has been revoked');
+  const param = tokenParameter(link.role);
+  return new InvalidGrant(`${param} was issued from a revoked token`, {
+    detail: `${param} ${revoked.key} revoked through ${revoked.origin}`,
+  });
 }
 
 async function guard<T>(step: () => Promise<T>): Promise<T> {
