@@ -10,6 +10,7 @@ import { PathMeasurement, type LoadSettings, type PathResult } from './load.js';
 import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream } from './paths.js';
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
+import { measureLineageCost, type LineageCostRow } from './lineage-cost.js';
 import { freePort, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
 import { startUpstreamIssuer } from './upstream.js';
 
@@ -18,7 +19,7 @@ import { startUpstreamIssuer } from './upstream.js';
  * path of PATHS, then the kid test; prints the tables and rewrites the results section of BENCHMARKS.md.
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
- * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost` and `kid`;
+ * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost`, `lineage` and `kid`;
  * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1.
  */
 const env = process.env;
@@ -65,6 +66,17 @@ async function main(): Promise<void> {
     samlCost = await measureSamlCost(ROOT, 0.4, rounds);
   }
 
+  let lineageCost: LineageCostRow[] | undefined;
+  if (wanted('lineage')) {
+    const redisUrl = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const reachable = await redisReachable(redisUrl);
+    log(
+      `lineage cost per exchange: in-process (dist/), memory store${reachable ? ` and Redis at ${redisUrl}` : ' (no Redis reachable)'} ...`,
+    );
+    lineageCost = await measureLineageCost(ROOT, 5000, reachable ? redisUrl : undefined);
+    for (const row of lineageCost) log(`  ${row.store}: ${row.cpuUs.toFixed(1)} µs CPU per exchange`);
+  }
+
   const paths = PATHS.filter((p) => wanted(p.id));
   if (paths.length === 0 && !wanted('kid')) {
     const report: BenchReport = {
@@ -72,6 +84,7 @@ async function main(): Promise<void> {
       settings,
       floor,
       samlCost,
+      lineageCost,
       results: [],
       kid: undefined,
       auditLines: 0,
@@ -206,6 +219,7 @@ async function main(): Promise<void> {
     settings,
     floor,
     samlCost,
+    lineageCost,
     results,
     kid,
     auditLines,
@@ -232,6 +246,21 @@ async function writeBenchmarksMd(section: string): Promise<void> {
   const text = `${current.slice(0, start + START.length)}\n\n${section}\n\n${current.slice(end)}`;
   // Formatted as `npm run lint` expects (prettier aligns the table columns).
   writeFileSync(file, await format(text, { ...(await resolveConfig(file)), filepath: file }));
+}
+
+/** Whether a Redis answers at `url` (the lineage cost is measured with it too when one does). */
+async function redisReachable(url: string): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 main().then(

@@ -15,8 +15,19 @@ export function rootKeyOfToken(issuer: string, token: string): string {
   return rootKey(issuer, `token:${sha256(token)}`);
 }
 
+/** Recent subject keys: an exchange names its subject twice (presented and issued), often the same. */
+const subjectKeys = new Map<string, string>();
+const SUBJECT_KEYS_KEPT = 10_000;
+
 export function subjectKey(issuer: string, sub: string): string {
-  return `sub:${sha256(`${issuer}|${sub}`)}`;
+  const name = `${issuer}|${sub}`;
+  let key = subjectKeys.get(name);
+  if (key === undefined) {
+    key = `sub:${sha256(name)}`;
+    if (subjectKeys.size >= SUBJECT_KEYS_KEPT) subjectKeys.clear();
+    subjectKeys.set(name, key);
+  }
+  return key;
 }
 
 /** Whether `key` names a token actbridge issued (listed in the revocation feed), not a root or a subject. */
