@@ -20,7 +20,8 @@ import { startUpstreamIssuer } from './upstream.js';
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
  * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost`, `lineage` and `kid`;
- * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1.
+ * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1,
+ * BENCH_REDIS_URL (the Redis the lineage cost is also measured with, default redis://127.0.0.1:6379).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);

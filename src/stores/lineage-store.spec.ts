@@ -209,3 +209,26 @@ describe('MemoryLineageStore memory', () => {
     expect(store.size).toBe(1);
   });
 });
+
+describeRedis('RedisLineageStore after the store lost its memory', () => {
+  it('records tokens issued from upstream roots; refuses to record or inspect what descends from its own tokens', async () => {
+    const prefix = `actbridge-test:${randomUUID()}:`;
+    const connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000, epochKey: `${prefix}epoch` });
+    const admin = new Redis(REDIS_TEST_URL);
+    try {
+      const lineage = new RedisLineageStore(connection, `${prefix}revoked:`, `${prefix}lineage:`);
+      const a = randomUUID();
+      await expectRecorded(lineage, entry(a, [`root:${randomUUID()}`]));
+      await lineage.inspect([a]); // the marker is known now
+      await admin.del(`${prefix}epoch`); // as a restart without persistence would
+      await expect(lineage.record(entry(randomUUID(), [a]), [])).rejects.toThrow(/revocation memory lost/);
+      await expect(lineage.inspect([a])).rejects.toThrow(/revocation memory lost/);
+      await expectRecorded(lineage, entry(randomUUID(), [`root:${randomUUID()}`]));
+    } finally {
+      await connection.close();
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    }
+  });
+});

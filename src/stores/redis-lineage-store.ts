@@ -12,12 +12,12 @@ import { clock } from '../common/clock.js';
 
 // KEYS[1] marker; ARGV[1] marker trusted, ARGV[2] entry prefix, ARGV[3] revocation prefix, ARGV[4]
 // children prefix, ARGV[5] the entry as JSON without its closing brace, ARGV[6] jti, ARGV[7] exp (score),
-// ARGV[8] key expiry, ARGV[9] most ancestors, ARGV[10] number of parents, then the parents, then the
+// ARGV[8] key expiry, ARGV[9] most ancestors (an empty ARGV[1]: recorded whatever the marker says), ARGV[10] number of parents, then the parents, then the
 // other known ancestors (the subject key last). Gathers the ancestors, refuses if one is revoked (or
 // they are too many), else writes the entry and adds the token to its parents' and subject's children,
 // each index living as long as its longest-lived child (EXPIRETIME is -1 on a new key).
 const RECORD = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local parents = tonumber(ARGV[10])
 local seen, all = {}, {}
 for i = 11, #ARGV do
@@ -120,33 +120,42 @@ export class RedisLineageStore implements LineageStore {
     this.connection.defineGuarded('actbridgeLineageChildren', CHILDREN);
   }
 
+  private get recordCommand(): (...args: unknown[]) => Promise<unknown> {
+    return (this.connection.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)
+      .actbridgeLineageRecord!;
+  }
+
   private get childrenPrefix(): string {
     return `${this.prefix.replace(/:$/, '')}-children:`;
   }
 
+  /**
+   * A token whose parents are all upstream roots is recorded even while the store's memory is in doubt
+   * (nothing it descends from could have been forgotten but root and subject revocations, which an
+   * operator repeats after a loss: docs/lineage.md); one with a parent actbridge issued is not.
+   */
   async record(token: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome> {
     const expireAt = Math.max(Math.ceil(token.exp), clock.seconds() + 1);
     const json = JSON.stringify(token);
     const others = known.filter((key) => key !== token.subject);
-    const [recorded, ancestors, key, origin] = (await this.connection.runGuarded(
-      'revocation',
-      'actbridgeLineageRecord',
-      [],
-      [
-        this.prefix,
-        this.revokedPrefix,
-        this.childrenPrefix,
-        json.slice(0, -1),
-        token.jti,
-        token.exp,
-        expireAt,
-        MAX_ANCESTORS,
-        token.parents.length,
-        ...token.parents,
-        ...others,
-        token.subject,
-      ],
-    )) as [number, number, string?, string?];
+    const args = [
+      this.prefix,
+      this.revokedPrefix,
+      this.childrenPrefix,
+      json.slice(0, -1),
+      token.jti,
+      token.exp,
+      expireAt,
+      MAX_ANCESTORS,
+      token.parents.length,
+      ...token.parents,
+      ...others,
+      token.subject,
+    ];
+    const result = token.parents.every((parent) => parent.startsWith('root:'))
+      ? await this.recordCommand.call(this.connection.client, 1, this.connection.epoch.key, '', ...args)
+      : await this.connection.runGuarded('revocation', 'actbridgeLineageRecord', [], args);
+    const [recorded, ancestors, key, origin] = result as [number, number, string?, string?];
     if (recorded === 1) return { recorded: true, ancestors };
     return { recorded: false, ancestors, ...(key ? { revoked: { key, origin: origin! } } : {}) };
   }
