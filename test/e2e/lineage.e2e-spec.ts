@@ -222,6 +222,28 @@ describeRedis('cascade revocation across two instances', () => {
     });
   });
 
+  it('a wide tree: 300 tokens exchanged from one, all revoked with it (through both instances)', async () => {
+    const user = await idp.mint({ sub: `wide-${randomUUID()}`, aud: STS_AUD, scope: 'read', jti: randomUUID() });
+    const a = (await exchange(one, user, 'orchestrator', 'sub-agent')).body.access_token as string;
+    const children: string[] = [];
+    for (let batch = 0; batch < 30; batch++) {
+      const issued = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => exchange(i % 2 ? one : two, a, 'sub-agent', 'tool')),
+      );
+      for (const res of issued) children.push(res.body.access_token as string);
+    }
+    expect(children.filter(Boolean)).toHaveLength(300);
+    expect((await post(two, '/oauth/revoke', { token: a }, 'orchestrator')).status).toBe(200);
+    expect(two.audit.lines.at(-1)).toMatchObject({ event: 'token.revoked', descendants_revoked: 300 });
+    const listed = new Set(
+      (claimsOf(await (await fetch(`${one.baseUrl}/oauth/revocations`)).text()).revoked as Array<{ jti: string }>).map(
+        (entry) => entry.jti,
+      ),
+    );
+    expect(children.every((child) => listed.has(jti(child)))).toBe(true);
+    expect((await exchange(one, children[299]!, 'tool', 'worker')).body).toMatchObject({ error: 'invalid_grant' });
+  }, 60_000);
+
   it('npm run lineage prints the tree; npm run revoke revokes an upstream root and its descendants', async () => {
     const rootJti = randomUUID();
     const user = await idp.mint({ sub: `erin-${randomUUID()}`, aud: STS_AUD, scope: 'read', jti: rootJti });
