@@ -225,7 +225,7 @@ export class ServerConfig {
 
   @Env(
     'REDIS_URL',
-    'Redis for state shared by several instances (single-use identifiers, revocations); give it persistence (`appendonly yes`). Unset: in-process memory.',
+    'Redis for state shared by several instances (single-use identifiers, revocations, token lineage); give it persistence (`appendonly yes`). Unset: in-process memory.',
   )
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
