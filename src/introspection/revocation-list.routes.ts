@@ -25,7 +25,8 @@ interface SignedList {
  * token-signing key, `typ: revocation-list+jwt`, claims `iss`, `iat`, `exp` (iat + REVOCATION_LIST_TTL),
  * `jti`, `revoked: [{jti, exp}]`. Public, like the JWKS: a `jti` is a random identifier, not a credential.
  * One store read per request (the list's version); the signed document is rebuilt only when the version
- * changed or half its lifetime has passed, and `If-None-Match` with its ETag is answered 304.
+ * changed or half its lifetime has passed, and `If-None-Match` with its (weak) ETag, the store's version
+ * of the list, is answered 304.
  */
 @Injectable()
 export class RevocationListRoutes implements RouteProvider {
@@ -56,7 +57,11 @@ export class RevocationListRoutes implements RouteProvider {
     const list = await this.current();
     reply.header('etag', list.etag).header('cache-control', `public, max-age=${MAX_AGE}`);
     const match = request.headers['if-none-match'];
-    if (typeof match === 'string' && match.split(',').some((tag) => tag.trim() === list.etag)) {
+    // RFC 9110 §13.1.2: weak comparison.
+    if (
+      typeof match === 'string' &&
+      match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === list.etag.slice(2))
+    ) {
       return reply.code(304).send();
     }
     return reply.header('content-type', `application/${REVOCATION_LIST_TYP}`).send(list.token);
@@ -81,7 +86,9 @@ export class RevocationListRoutes implements RouteProvider {
       { revoked },
       { typ: REVOCATION_LIST_TYP, issuedAt: iat, expiresAt: iat + this.ttl },
     );
-    this.signed = { version, token: minted.token, etag: `"${minted.jti}"`, iat };
+    // Weak, and the same on every instance for one version: the lists differ only in iat, exp and jti,
+    // so a resource server behind a load balancer still gets 304 while nothing was revoked.
+    this.signed = { version, token: minted.token, etag: `W/"v-${version}"`, iat };
     return this.signed;
   }
 }

@@ -81,11 +81,11 @@ export class RevocationList {
     const parents = links.map((link) => link.parent);
     const subject = subjectKey(token.subject.iss, token.subject.sub);
     const entry: NewLineageEntry = { jti, parents, subject, client_id, actor, audience, typ, iat, exp };
-    const outcome = await guard(() =>
-      this.lineage.record(
-        entry,
-        links.flatMap((link) => link.known),
-      ),
+    // A token whose lineage is not recorded would escape a later cascade: none is issued without it.
+    const known = links.flatMap((link) => link.known);
+    const outcome = await guard(
+      () => this.lineage.record(entry, known),
+      'cannot record the token lineage right now; retry later',
     );
     if (outcome.recorded) return parents;
     if (!outcome.revoked) {
@@ -121,10 +121,13 @@ function refusal(link: LineageLink, revoked: { key: string; origin: string }): O
   });
 }
 
-async function guard<T>(step: () => Promise<T>): Promise<T> {
+async function guard<T>(
+  step: () => Promise<T>,
+  description = 'cannot check token revocation right now; retry later',
+): Promise<T> {
   try {
     return await step();
   } catch (error) {
-    throw storeUnavailable('cannot check token revocation right now; retry later', error, 'revocation store');
+    throw storeUnavailable(description, error, 'revocation store');
   }
 }

@@ -181,6 +181,9 @@ describeRedis('cascade revocation across two instances', () => {
     expect(claimsOf(list)).toMatchObject({ iss: one.issuer, revoked: expect.any(Array) });
     const again = await fetch(`${two.baseUrl}/oauth/revocations`, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
+    // The ETag names the store's version of the list: the other instance answers 304 to it too.
+    const elsewhere = await fetch(`${one.baseUrl}/oauth/revocations`, { headers: { 'if-none-match': etag } });
+    expect(elsewhere.status).toBe(304);
 
     const { c } = await chain(`bob-${randomUUID()}`);
     expect((await post(one, '/oauth/revoke', { token: c }, 'tool')).status).toBe(200);
