@@ -5,6 +5,7 @@ import type { KidTestResult } from './kid-test.js';
 import type { LoadSettings, PathResult, RunStats } from './load.js';
 import type { BenchPath } from './paths.js';
 import { worstSamlInput, type SamlCostRow } from './saml-cost.js';
+import type { LineageCostRow } from './lineage-cost.js';
 
 /**
  * The SAML cost targets: an assertion canonicalized another way, or with anything in its unsigned
@@ -13,6 +14,8 @@ import { worstSamlInput, type SamlCostRow } from './saml-cost.js';
  */
 export const SAML_VARIANT_BOUND = 1.5;
 export const SAML_HOSTILE_BOUND = 8;
+/** Lineage (recording and checking, per exchange) costs at most this share of the JWT→JWT path's server CPU. */
+export const LINEAGE_BOUND = 0.05;
 
 export interface BenchReport {
   readonly command: string;
@@ -20,6 +23,8 @@ export interface BenchReport {
   readonly floor: FloorResult | undefined;
   /** SAML verification CPU by input, in-process (saml-cost.ts). */
   readonly samlCost?: readonly SamlCostRow[];
+  /** Lineage work per exchange, in-process (lineage-cost.ts). */
+  readonly lineageCost?: readonly LineageCostRow[];
   readonly results: ReadonlyArray<{ path: BenchPath; result: PathResult }>;
   /** Open-loop runs at half of each path's peak (fixed-rate.ts). */
   readonly fixedRate: ReadonlyArray<{ path: BenchPath; result: FixedRateResult }>;
@@ -123,6 +128,7 @@ export function targets(report: BenchReport): Target[] {
         : { name: title, pass: undefined, detail: 'not measured in this run' },
     );
   }
+  list.push(...lineageTargets(report, byId.get('jwt-jwt')?.cpuPerRequestUs));
   const all = [...report.results, ...report.fixedRate];
   const failures = all.filter((r) => r.result.median.non2xx > 0 || r.result.median.errors > 0);
   list.push({
@@ -185,6 +191,43 @@ function fixedRateTable(report: BenchReport): string[] {
   ];
 }
 
+/**
+ * Lineage per exchange against the JWT→JWT path's server CPU in the same run. That path runs with the
+ * memory store (no REDIS_URL), so the target is on the memory row; the Redis row is shown beside it.
+ */
+function lineageTargets(report: BenchReport, jwtCpuUs: number | undefined): Target[] {
+  const name = `lineage per exchange ≤ ${LINEAGE_BOUND * 100} % of JWT→JWT server CPU µs/request`;
+  const memory = report.lineageCost?.find((row) => row.store === 'memory');
+  if (!memory || jwtCpuUs === undefined) return [{ name, pass: undefined, detail: 'not measured in this run' }];
+  const share = (us: number) => `${fmt(us, 1)} µs = ${((100 * us) / jwtCpuUs).toFixed(1)} %`;
+  const redis = report.lineageCost?.find((row) => row.store === 'redis');
+  return [
+    {
+      name,
+      pass: memory.cpuUs <= LINEAGE_BOUND * jwtCpuUs,
+      detail:
+        `memory store ${share(memory.cpuUs)} of ${fmt(jwtCpuUs)} µs` +
+        (redis
+          ? `; with Redis (not this path's store; client side) ${share(redis.cpuUs)}, Redis's own CPU ${fmt(redis.storeCpuUs ?? 0, 1)} µs`
+          : ''),
+    },
+  ];
+}
+
+/** The lineage cost (lineage-cost.ts), when measured. */
+function lineageCostTable(report: BenchReport): string[] {
+  if (!report.lineageCost) return [];
+  return [
+    '| Lineage per exchange (in-process, dist/) | Exchanges per round | CPU µs (this process) | Store CPU µs (Redis INFO) |',
+    '|---|---:|---:|---:|',
+    ...report.lineageCost.map(
+      (r) =>
+        `| ${r.store === 'memory' ? 'memory store, one at a time' : 'Redis, 32 in flight'} | ${r.exchanges} | ${fmt(r.cpuUs, 1)} | ` +
+        `${r.storeCpuUs === undefined ? '' : fmt(r.storeCpuUs, 1)} |`,
+    ),
+  ];
+}
+
 /** The SAML verification cost by input (saml-cost.ts), when measured. */
 function samlCostTable(report: BenchReport): string[] {
   if (!report.samlCost) return [];
@@ -210,6 +253,8 @@ export function consoleReport(report: BenchReport): string {
     ...fixedRateTable(report),
     '',
     ...samlCostTable(report),
+    '',
+    ...lineageCostTable(report),
     '',
     ...targets(report).map((t) => `${mark(t.pass)}  ${t.name}: ${t.detail}`),
     '',
@@ -246,6 +291,7 @@ export function markdownResults(report: BenchReport): string {
         ]
       : []),
     ...(report.samlCost ? ['### SAML verification cost by input', '', ...samlCostTable(report), ''] : []),
+    ...(report.lineageCost ? ['### Lineage cost per exchange', '', ...lineageCostTable(report), ''] : []),
     '### Targets',
     '',
     ...targets(report).map((t) => `- **${mark(t.pass).trim()}** ${t.name}: ${t.detail}`),

@@ -11,6 +11,7 @@ import { PathMeasurement, type LoadSettings, type PathResult } from './load.js';
 import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream } from './paths.js';
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
+import { measureLineageCost, type LineageCostRow } from './lineage-cost.js';
 import { freePort, redisReachable, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
 import { startUpstreamIssuer } from './upstream.js';
 
@@ -19,10 +20,11 @@ import { startUpstreamIssuer } from './upstream.js';
  * path of PATHS, then the kid test; prints the tables and rewrites the results section of BENCHMARKS.md.
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
- * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost` and `kid`;
+ * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost`, `lineage` and `kid`;
  * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1,
  * BENCH_FIXED_RATE (path ids run open-loop at half their measured peak; default peer, jwt-jwt,
- * jwt-jwt-workers), BENCH_REDIS_URL (the workers instance's REDIS_URL; default redis://127.0.0.1:6379).
+ * jwt-jwt-workers), BENCH_REDIS_URL (the workers instance's REDIS_URL, and the Redis the lineage cost is also measured
+ * with; default redis://127.0.0.1:6379).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -70,6 +72,17 @@ async function main(): Promise<void> {
     samlCost = await measureSamlCost(ROOT, 0.4, rounds);
   }
 
+  let lineageCost: LineageCostRow[] | undefined;
+  if (wanted('lineage')) {
+    const redisUrl = REDIS_URL;
+    const reachable = await redisReachable(redisUrl);
+    log(
+      `lineage cost per exchange: in-process (dist/), memory store${reachable ? ` and Redis at ${redisUrl}` : ' (no Redis reachable)'} ...`,
+    );
+    lineageCost = await measureLineageCost(ROOT, 5000, reachable ? redisUrl : undefined);
+    for (const row of lineageCost) log(`  ${row.store}: ${row.cpuUs.toFixed(1)} µs CPU per exchange`);
+  }
+
   let paths = PATHS.filter((p) => wanted(p.id));
   if (paths.some((p) => p.server === 'workers') && !(await redisReachable(REDIS_URL))) {
     log(`no Redis at ${REDIS_URL} (BENCH_REDIS_URL): the WORKERS rows are left out`);
@@ -81,6 +94,7 @@ async function main(): Promise<void> {
       settings,
       floor,
       samlCost,
+      lineageCost,
       results: [],
       fixedRate: [],
       kid: undefined,
@@ -237,6 +251,7 @@ async function main(): Promise<void> {
     settings,
     floor,
     samlCost,
+    lineageCost,
     results,
     fixedRate: fixedRates,
     kid,

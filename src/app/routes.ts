@@ -3,7 +3,9 @@ import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { HealthRoutes } from '../health/health.routes.js';
 import type { RouteProvider } from '../http/http-route.js';
+import { AdminRevocationRoutes } from '../introspection/admin-revocation.routes.js';
 import { IntrospectionRoutes } from '../introspection/introspection.routes.js';
+import { RevocationListRoutes } from '../introspection/revocation-list.routes.js';
 import { RevocationRoutes } from '../introspection/revocation.routes.js';
 import { JwksRoutes } from '../keys/jwks.routes.js';
 import { MetadataRoutes } from '../metadata/metadata.routes.js';
@@ -24,6 +26,8 @@ export function routeProviders(config: { mode: RunMode; server: ServerConfig }):
     TokenRoute,
     IntrospectionRoutes,
     RevocationRoutes,
+    RevocationListRoutes,
+    AdminRevocationRoutes,
     MetadataRoutes,
     JwksRoutes,
     HealthRoutes,

@@ -26,7 +26,7 @@ describe('resolveWorkers', () => {
       'REDIS_URL',
       { redisUrl: undefined },
       noVault,
-      'REDIS_URL is unset (single-use identifiers, revocations and DPoP proof identifiers would be kept per process)',
+      'REDIS_URL is unset (single-use identifiers, revocations, token lineage and DPoP proof identifiers would be kept per process)',
     ],
     [
       'SIGNING_KEYS',

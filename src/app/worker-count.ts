@@ -30,7 +30,7 @@ export function perProcessState(mode: RunMode, server: Settings, vault: VaultCon
   const state: string[] = [];
   if (server.redisUrl === undefined) {
     state.push(
-      'REDIS_URL is unset (single-use identifiers, revocations and DPoP proof identifiers would be kept per process)',
+      'REDIS_URL is unset (single-use identifiers, revocations, token lineage and DPoP proof identifiers would be kept per process)',
     );
   }
   if (server.signingKeys === undefined) {

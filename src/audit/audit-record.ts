@@ -37,6 +37,11 @@ export interface AuditRecord {
   scope?: string;
   ttl?: number;
   jti?: string;
+  /**
+   * The issued token's parents in the lineage: the `jti`s of the presented tokens actbridge issued, and
+   * `root:<hash>` keys (docs/lineage.md) for tokens from trust anchors; subject token first.
+   */
+  parent_jti?: string[];
   issued_token_type?: string;
   /** The trust-anchor policy rule that granted the token (`<anchor>/<rule>`), for anchors with `rules:`. */
   rule?: string;
@@ -65,7 +70,13 @@ export function auditRecordOf(request: object): AuditRecord | undefined {
 }
 
 /** The audit fields of an issued token, written here for every token actbridge mints. */
-export function recordIssuance(audit: AuditRecord, jti: string, issuedTokenType: string): void {
+export function recordIssuance(
+  audit: AuditRecord,
+  jti: string,
+  issuedTokenType: string,
+  parents: readonly string[],
+): void {
   audit.jti = jti;
+  audit.parent_jti = [...parents];
   audit.issued_token_type = issuedTokenType;
 }

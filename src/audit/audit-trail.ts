@@ -4,6 +4,23 @@ import type { AuditRecord } from './audit-record.js';
 import { AUDIT_SINK, type AuditSink } from './audit-sink.js';
 import { clock } from '../common/clock.js';
 
+export interface RevocationAuditRecord {
+  request_id?: string;
+  /** The client that revoked (RFC 7009), or an admin client. */
+  client_id?: string;
+  /** client: the token's own client (RFC 7009); admin: an admin client over HTTP; operator: the CLI. */
+  revoked_by: 'client' | 'admin' | 'operator';
+  /** The CLI's user and host, for `revoked_by: operator`. */
+  operator?: string;
+  subject?: string;
+  /** The revoked token's `jti`, when it is one of actbridge's tokens. */
+  jti?: string;
+  /** The revoked lineage key when it is not a `jti`: `root:<hash>` or `sub:<hash>`. */
+  key?: string;
+  exp: number;
+  descendants_revoked: number;
+}
+
 /**
  * Writes the single audit line of each token request: `token.issued` from the token endpoint on
  * success, `token.refused` from the exception filter on any refusal; and `config.reloaded` when the
@@ -24,8 +41,11 @@ export class AuditTrail {
     this.write({ ts: clock.date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
   }
 
-  /** RFC 7009: a token was revoked (one line per revocation that took effect). */
-  revoked(record: { request_id?: string; client_id: string; subject: string; jti: string; exp: number }): void {
+  /**
+   * RFC 7009 or an operator: a token, root or subject was revoked, with every descendant (one line per
+   * revocation that took effect; `descendants_revoked` counts the tokens the cascade reached).
+   */
+  revoked(record: RevocationAuditRecord): void {
     this.write({ ts: clock.date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
   }
 

@@ -137,6 +137,15 @@ export class ClientConfig {
   @IsOptional()
   @IsBoolean()
   dpop_bound_access_tokens = false;
+
+  /**
+   * Operator access over HTTP (docs/lineage.md): this client may revoke any token actbridge issued at the
+   * revocation endpoint, and any `jti`, upstream root or subject at `POST /admin/revoke`, with every
+   * descendant. Off unless set; give it to an operator's client only, with `grant_types: []`.
+   */
+  @IsOptional()
+  @IsBoolean()
+  revocation_admin = false;
 }
 
 export class ClientsFile {

@@ -258,7 +258,7 @@ export class ServerConfig {
 
   @Env(
     'REDIS_URL',
-    'Redis for state shared by several instances (single-use identifiers, revocations); give it persistence (`appendonly yes`). Unset: in-process memory.',
+    'Redis for state shared by several instances (single-use identifiers, revocations, token lineage); give it persistence (`appendonly yes`). Unset: in-process memory.',
   )
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
@@ -324,6 +324,16 @@ export class ServerConfig {
   @Min(50)
   @Max(30000)
   redisTimeoutMs!: number;
+
+  @Env(
+    'REVOCATION_LIST_TTL',
+    'Lifetime of each signed revocation list served to resource servers (`exp` - `iat`), seconds; it is re-signed after half of it. docs/lineage.md.',
+    300,
+  )
+  @IsInt()
+  @Min(10)
+  @Max(3600)
+  revocationListTtl!: number;
 
   @Env('ID_JAG_TTL', 'Default lifetime of issued ID-JAGs, seconds (a client may set its own `id_jag.ttl`).', 300)
   @IsInt()

@@ -6,6 +6,7 @@ import type { DpopBinding } from '../dpop/dpop-proof.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
+import { RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 
 /** What an access token says, whatever grant decided it. */
@@ -25,11 +26,21 @@ export interface AccessTokenGrant {
  */
 @Injectable()
 export class AccessTokenIssuer {
-  constructor(private readonly minter: TokenMinter) {}
+  constructor(
+    private readonly minter: TokenMinter,
+    private readonly revocations: RevocationList,
+  ) {}
 
   async issue(
     grant: AccessTokenGrant,
-    context: { clientId: string; audit: AuditRecord; dpop?: DpopBinding; issuedTokenType?: string },
+    context: {
+      clientId: string;
+      audit: AuditRecord;
+      dpop?: DpopBinding;
+      issuedTokenType?: string;
+      /** The presented tokens' places in the lineage (RevocationList.link), subject first. */
+      lineage: readonly LineageLink[];
+    },
   ): Promise<TokenResponse> {
     const { audit, dpop } = context;
     const minted = await this.minter.mint(accessTokenClaims(grant, context.clientId, dpop), {
@@ -37,7 +48,18 @@ export class AccessTokenIssuer {
       issuedAt: grant.issuedAt,
       expiresAt: grant.expiresAt,
     });
-    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken);
+    // Recorded before the token is handed out, so a revocation that follows always finds it.
+    const parents = await this.revocations.record(context.lineage, {
+      jti: minted.jti,
+      subject: grant.subject,
+      client_id: context.clientId,
+      ...(grant.act ? { actor: grant.act.sub } : {}),
+      audience: grant.audience,
+      typ: 'at+jwt',
+      iat: grant.issuedAt,
+      exp: grant.expiresAt,
+    });
+    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken, parents);
     return {
       access_token: minted.token,
       // RFC 8693 §2.2.1 has issued_token_type; the RFC 6749 §5.1 response of assertion grants does not.

@@ -3,14 +3,15 @@ import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import type { TokenExchangeRequest } from './token-exchange.request.js';
-import { TokenMinter } from '../keys/token-minter.js';
+import { TokenMinter, type MintedToken } from '../keys/token-minter.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
-import { recordIssuance } from '../audit/audit-record.js';
+import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
 import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
 import type { GrantContext } from './grant-handler.js';
+import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
@@ -33,6 +34,7 @@ export class IdJagIssuer {
     private readonly validators: SubjectTokenValidators,
     private readonly minter: TokenMinter,
     private readonly delegation: DelegationPolicy,
+    private readonly revocations: RevocationList,
     @Inject(SERVER_CONFIG) server: ServerConfig,
   ) {
     this.server = server;
@@ -56,6 +58,7 @@ export class IdJagIssuer {
 
     const subject = await asInvalidGrant(() => this.validateSubject(request, client));
     audit.subject = subject.principal;
+    const lineage = [lineageLink(subject, request.subject_token, 'subject')];
     const decision = decideIdJagTarget(
       client.id_jag,
       { audiences: request.audience, resources: request.resource },
@@ -86,12 +89,7 @@ export class IdJagIssuer {
       ...idJagClaims(subject, grant.subject, { ...decision, scope: grant.scope }),
       ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
-    const minted = await this.minter.mint(claims, {
-      typ: ID_JAG_TYP,
-      issuedAt: grant.issuedAt,
-      expiresAt: grant.expiresAt,
-    });
-    recordIssuance(audit, minted.jti, TokenTypes.idJag);
+    const minted = await this.mint(claims, grant, lineage, { client, audit, audience: decision.target.audience });
     // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
     return {
       access_token: minted.token,
@@ -100,6 +98,31 @@ export class IdJagIssuer {
       expires_in: grant.expiresAt - grant.issuedAt,
       ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
     };
+  }
+
+  /** Signs the ID-JAG and records its lineage and audit fields. */
+  private async mint(
+    claims: JWTPayload,
+    grant: { subject: Principal; issuedAt: number; expiresAt: number },
+    lineage: readonly LineageLink[],
+    { client, audit, audience }: { client: ClientConfig; audit: AuditRecord; audience: string },
+  ): Promise<MintedToken> {
+    const minted = await this.minter.mint(claims, {
+      typ: ID_JAG_TYP,
+      issuedAt: grant.issuedAt,
+      expiresAt: grant.expiresAt,
+    });
+    const parents = await this.revocations.record(lineage, {
+      jti: minted.jti,
+      subject: grant.subject,
+      client_id: client.client_id,
+      audience: [audience],
+      typ: ID_JAG_TYP,
+      iat: grant.issuedAt,
+      exp: grant.expiresAt,
+    });
+    recordIssuance(audit, minted.jti, TokenTypes.idJag, parents);
+    return minted;
   }
 
   /**

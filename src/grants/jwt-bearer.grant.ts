@@ -11,6 +11,7 @@ import type { AssertionProfile } from './assertion-profile.js';
 import { JwtBearerRequest } from './jwt-bearer.request.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
 import { JWT_BEARER_GRANT } from '../oauth/grant-types.js';
+import { lineageLink } from '../subject-tokens/revocation-check.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
@@ -41,6 +42,7 @@ export class JwtBearerGrant implements GrantHandler {
     audit.subject = redeemed.token.principal;
     // ID-JAG §9.8 / RFC 9449: an assertion bound to a key (cnf.jkt) needs a DPoP proof by that key.
     enforceSenderConstraint(redeemed.token, dpop, 'assertion');
+    const lineage = [lineageLink(redeemed.token, request.assertion, 'assertion')];
     const { scopeCeiling, resourceCeiling } = redeemed;
     const grant = this.delegation.decide(
       {
@@ -57,7 +59,7 @@ export class JwtBearerGrant implements GrantHandler {
       },
       audit,
     );
-    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop });
+    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, lineage });
   }
 
   private profileFor(assertion: string): AssertionProfile {

@@ -6,6 +6,7 @@ import type { GrantContext, GrantHandler } from './grant-handler.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import { AssertionGrantRequest } from './assertion-grant.request.js';
 import { SAML2_BEARER_GRANT } from '../oauth/grant-types.js';
+import { lineageLink } from '../subject-tokens/revocation-check.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 
 /**
@@ -28,6 +29,7 @@ export class Saml2BearerGrant implements GrantHandler {
     audit.assertion_type = TokenTypes.saml2;
     const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
     audit.subject = subject.principal;
+    const lineage = [lineageLink(subject, request.assertion, 'assertion')];
     const grant = this.policy.decide(
       {
         client,
@@ -38,6 +40,6 @@ export class Saml2BearerGrant implements GrantHandler {
       audit,
     );
     // RFC 6749 §5.1 response; issued_token_type is not part of it for this grant.
-    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop });
+    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, lineage });
   }
 }

@@ -3,7 +3,7 @@ import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
-import { RevocationList } from '../subject-tokens/revocation-check.js';
+import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -58,14 +58,20 @@ export class TokenExchangeGrant implements GrantHandler {
         : await this.validators.validate(request.actor_token_type!, request.actor_token, { role: 'actor', client });
     if (actor) audit.actors = [actor.principal];
     // A bound token needs a proof by its key (RFC 9449 §6.1); a revoked one is dead (RFC 7009).
-    const presented: Array<[ValidatedToken, TokenRole]> = [[subject, 'subject']];
-    if (actor) presented.push([actor, 'actor']);
-    for (const [token, role] of presented) {
+    // Each also names its place in the lineage, which the issued token records as its parents.
+    const presented: Array<[ValidatedToken, string, TokenRole]> = [[subject, request.subject_token, 'subject']];
+    if (actor) presented.push([actor, request.actor_token!, 'actor']);
+    const lineage: LineageLink[] = [];
+    for (const [token, raw, role] of presented) {
       enforceSenderConstraint(token, dpop, role);
-      await this.revocations.assertNotRevoked(token, role);
+      lineage.push(lineageLink(token, raw, role));
     }
-    // A target naming a token-vault connection asks for the user's upstream token there.
-    if (this.vault.names(request)) return this.vault.exchange({ request, client, subject, actor, audit });
+    // A target naming a token-vault connection asks for the user's upstream token there. Issued
+    // tokens are checked for revocation when their lineage is recorded; this one is not issued here.
+    if (this.vault.names(request)) {
+      for (const [token, raw, role] of presented) await this.revocations.assertNotRevoked(token, raw, role);
+      return this.vault.exchange({ request, client, subject, actor, audit });
+    }
 
     const grant = this.policy.decide(
       {
@@ -77,6 +83,6 @@ export class TokenExchangeGrant implements GrantHandler {
       },
       audit,
     );
-    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, issuedTokenType });
+    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, issuedTokenType, lineage });
   }
 }

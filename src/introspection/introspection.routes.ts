@@ -40,7 +40,8 @@ export class IntrospectionRoutes implements RouteProvider {
   private async introspect(request: FastifyRequest): Promise<Record<string, unknown>> {
     const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
     if (!claims || !isPartyTo(claims, client)) return { active: false };
-    if (await this.revocations.isRevoked(claims.jti)) return { active: false };
+    // Revoked, or issued from a revoked token (its lineage), is inactive.
+    if (!(await this.revocations.isActive(claims.jti))) return { active: false };
     return introspectionResponse(claims);
   }
 }

@@ -11,10 +11,12 @@ import { readPresentedToken } from './presented-token.js';
 
 /**
  * Token revocation (RFC 7009) of the access tokens actbridge issued. Only the client a token was issued
- * to (its `client_id`) may revoke it (§2.1); another client is refused with `invalid_request`. The
+ * to (its `client_id`) may revoke it (§2.1), or a client with `revocation_admin`; another client is
+ * refused with `invalid_request`. The
  * token's `jti` is remembered as revoked until its `exp` (Redis when REDIS_URL is set), after which the
  * token is dead anyway. Tokens that are not live actbridge access tokens get the plain 200 §2.2 asks
- * for: there is nothing to revoke. Revocation does not reach tokens already exchanged from this one.
+ * for: there is nothing to revoke. Every token issued from this one, transitively, is revoked with it
+ * (its lineage, docs/lineage.md).
  */
 @Injectable()
 export class RevocationRoutes implements RouteProvider {
@@ -45,18 +47,21 @@ export class RevocationRoutes implements RouteProvider {
     const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
     // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
     if (!claims) return;
-    if (claims.client_id !== client.client_id) {
+    const own = claims.client_id === client.client_id;
+    if (!own && !client.revocation_admin) {
       throw new InvalidRequest('client is not authorized to revoke the presented token', {
         detail: `token ${claims.jti} was issued to ${claims.client_id}`,
       });
     }
-    await this.revocations.revoke(claims.jti, claims.exp);
+    const { descendants } = await this.revocations.revokeTree(claims.jti, claims.exp);
     this.audit.revoked({
       request_id: String(request.id),
       client_id: client.client_id,
+      revoked_by: own ? 'client' : 'admin',
       subject: claims.sub,
       jti: claims.jti,
       exp: claims.exp,
+      descendants_revoked: descendants,
     });
   }
 }

@@ -13,6 +13,7 @@ import {
   OAUTH_METADATA_PATH,
   OIDC_METADATA_PATH,
   REVOCATION_ENDPOINT_PATH,
+  REVOCATION_LIST_PATH,
   TOKEN_ENDPOINT_PATH,
 } from '../oauth/endpoint-paths.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
@@ -49,6 +50,8 @@ export class MetadataRoutes implements RouteProvider {
       revocation_endpoint: endpointUrl(issuer, REVOCATION_ENDPOINT_PATH),
       revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
       revocation_endpoint_auth_signing_alg_values_supported: [...ASYMMETRIC_ALGORITHMS],
+      // actbridge's signed list of revoked jtis for resource servers (docs/lineage.md); not a registered name.
+      revocation_list_uri: endpointUrl(issuer, REVOCATION_LIST_PATH),
     };
   }
 

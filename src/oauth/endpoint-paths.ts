@@ -7,6 +7,8 @@ export const LIVENESS_PATH = '/health/live';
 export const READINESS_PATH = '/health/ready';
 export const INTROSPECTION_ENDPOINT_PATH = '/oauth/introspect';
 export const REVOCATION_ENDPOINT_PATH = '/oauth/revoke';
+export const REVOCATION_LIST_PATH = '/oauth/revocations';
+export const ADMIN_REVOCATION_PATH = '/admin/revoke';
 
 /** The absolute URL of an endpoint: the issuer (which may have a path) followed by the endpoint path. */
 export function endpointUrl(issuer: string, path: string): string {

@@ -18,6 +18,8 @@ import { SubjectTokensModule } from '../subject-tokens/subject-tokens.module.js'
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { PolicyCheck } from './policy-check.js';
 import { MemoryRevocationStore } from '../stores/memory-revocation-store.js';
+import { MemoryLineageStore } from '../stores/memory-lineage-store.js';
+import { LINEAGE_STORE } from '../stores/lineage-store.js';
 import { REVOCATION_STORE } from '../stores/revocation-store.js';
 
 /**
@@ -35,14 +37,17 @@ export class NonConsumingReplayStore implements ReplayStore {
 @Module({})
 class PolicyToolsStoresModule {
   static forRoot(): DynamicModule {
+    const revocations = new MemoryRevocationStore();
     return {
       module: PolicyToolsStoresModule,
       providers: [
         { provide: REPLAY_STORE, useValue: new NonConsumingReplayStore() },
-        // Revocations live in the server's store; the tools judge a token as if none were revoked.
-        { provide: REVOCATION_STORE, useValue: new MemoryRevocationStore() },
+        // Revocations and lineage live in the server's store; the tools judge a token as if none were
+        // revoked, and record nothing there.
+        { provide: REVOCATION_STORE, useValue: revocations },
+        { provide: LINEAGE_STORE, useValue: new MemoryLineageStore(revocations) },
       ],
-      exports: [REPLAY_STORE, REVOCATION_STORE],
+      exports: [REPLAY_STORE, REVOCATION_STORE, LINEAGE_STORE],
     };
   }
 }

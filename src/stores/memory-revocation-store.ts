@@ -1,21 +1,52 @@
-import type { RevocationStore } from './revocation-store.js';
+import { randomUUID } from 'node:crypto';
+import { isIssuedJti } from './lineage-keys.js';
+import type { Revocation, RevocationStore, RevokedList } from './revocation-store.js';
 import { clock } from '../common/clock.js';
 
 /** In-process revocation list: correct for one instance only. Several instances need REDIS_URL. */
 export class MemoryRevocationStore implements RevocationStore {
-  private readonly revoked = new Map<string, number>();
+  private readonly revoked = new Map<string, { until: number; origin: string }>();
   private nextSweep = 0;
+  /** Random per process, so a version is never reused by a restarted instance. */
+  private readonly epoch = randomUUID();
+  private changes = 0;
 
   constructor(private readonly now: () => number = () => clock.ms() / 1000) {}
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
-    this.sweep();
-    this.revoked.set(jti, Math.max(expiresAt, this.revoked.get(jti) ?? 0));
+    await this.revokeMany([{ key: jti, exp: expiresAt, origin: jti }]);
   }
 
-  async isRevoked(jti: string): Promise<boolean> {
-    const until = this.revoked.get(jti);
-    return until !== undefined && until > this.now();
+  async revokeMany(revocations: readonly Revocation[]): Promise<void> {
+    this.sweep();
+    for (const { key, exp, origin } of revocations) {
+      const known = this.revoked.get(key);
+      // Never shortened; a direct revocation is not renamed to a later cascade that reaches it.
+      this.revoked.set(key, { until: Math.max(exp, known?.until ?? 0), origin: known?.origin ?? origin });
+    }
+    if (revocations.some((r) => isIssuedJti(r.key))) this.changes++;
+  }
+
+  async isRevoked(key: string): Promise<boolean> {
+    return this.originOf(key) !== undefined;
+  }
+
+  /** The key whose revocation reached `key`, or undefined when it is not revoked (for the lineage store). */
+  originOf(key: string): string | undefined {
+    const entry = this.revoked.get(key);
+    return entry !== undefined && entry.until > this.now() ? entry.origin : undefined;
+  }
+
+  async list(): Promise<RevokedList> {
+    const now = this.now();
+    const entries: Array<{ jti: string; exp: number }> = [];
+    for (const [key, { until }] of this.revoked)
+      if (until > now && isIssuedJti(key)) entries.push({ jti: key, exp: until });
+    return { version: await this.version(), entries };
+  }
+
+  async version(): Promise<string> {
+    return `${this.epoch}.${this.changes}`;
   }
 
   /** Drops entries whose token has expired, at most once a second. */
@@ -23,7 +54,7 @@ export class MemoryRevocationStore implements RevocationStore {
     const now = this.now();
     if (now < this.nextSweep) return;
     this.nextSweep = now + 1;
-    for (const [jti, until] of this.revoked) if (until <= now) this.revoked.delete(jti);
+    for (const [key, { until }] of this.revoked) if (until <= now) this.revoked.delete(key);
   }
 
   get size(): number {

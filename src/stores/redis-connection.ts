@@ -32,7 +32,7 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 return redis.call('EXISTS', KEYS[2])`;
 
 /**
- * The one Redis connection an instance keeps for its shared state (replay sets, revocations). Every
+ * The one Redis connection an instance keeps for its shared state (replay sets, revocations, lineage). Every
  * command either answers or rejects within `timeoutMs`, so callers fail closed quickly; an outage and
  * the recovery are logged once each, never per retry. Whether the store still remembers what it was
  * told is checked against its epoch marker (StoreEpoch) on every connect and with every command.
@@ -93,11 +93,32 @@ export class RedisConnection {
     return result === 1;
   }
 
-  /** Runs `command` against the trusted marker; when the marker changed, reads it once and retries. */
-  private async guarded(
+  /**
+   * Defines a Lua command checked against the epoch marker: the script gets the marker as KEYS[1] and the
+   * value trusted as ARGV[1] (its own keys and arguments follow), and returns -1 when they differ.
+   */
+  defineGuarded(name: string, lua: string): void {
+    this.client.defineCommand(name, { lua });
+  }
+
+  /** Runs a command defined by defineGuarded, if the store still remembers `memory`. */
+  runGuarded(
     memory: StoreMemory,
-    command: (commands: EpochGuardedCommands, marker: string, expected: string) => Promise<number>,
-  ): Promise<number> {
+    name: string,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
+    const command = (this.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
+    return this.guarded(memory, (_, marker, expected) =>
+      command.call(this.client, keys.length + 1, marker, ...keys, expected, ...args),
+    );
+  }
+
+  /** Runs `command` against the trusted marker; when the marker changed, reads it once and retries. */
+  private async guarded<T>(
+    memory: StoreMemory,
+    command: (commands: EpochGuardedCommands, marker: string, expected: string) => Promise<T>,
+  ): Promise<T> {
     const commands = this.client as unknown as EpochGuardedCommands;
     for (let attempt = 0; ; attempt++) {
       const result = await command(commands, this.epoch.key, await this.epoch.expect(memory));

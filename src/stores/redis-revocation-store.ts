@@ -1,31 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { isIssuedJti } from './lineage-keys.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
-import type { RevocationStore } from './revocation-store.js';
+import type { Revocation, RevocationStore, RevokedList } from './revocation-store.js';
 import { clock } from '../common/clock.js';
 
-/** Shared revocation list: one key per revoked `jti`, expiring with the token (`SET ... EXAT`). */
+// KEYS[1] marker, KEYS[2] the list, KEYS[3] the version; ARGV[1] marker trusted, ARGV[2] now.
+const LIST = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+return {redis.call('GET', KEYS[3]) or '', redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')}`;
+const VERSION = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+return redis.call('GET', KEYS[2]) or ''`;
+
+/**
+ * Shared revocation list: one key per revoked `jti` (or lineage key), expiring with the token
+ * (`SET ... EXAT`), whose value is the key whose revocation reached it. Revoked issued `jti`s are also in
+ * a sorted set by expiry (the feed), whose version is a random value replaced on every change: a
+ * version is never reused, even by a store that lost its data.
+ */
 export class RedisRevocationStore implements RevocationStore {
   private readonly connection: RedisConnection;
   /** True when this store opened the connection itself (and so closes it). */
   private readonly owned: boolean;
+  private readonly listKey: string;
+  private readonly versionKey: string;
 
   /** @param connection a shared connection, or a Redis URL to open one of its own. */
   constructor(
     connection: RedisConnection | string,
-    private readonly prefix = 'actbridge:revoked:',
+    readonly prefix = 'actbridge:revoked:',
     options: RedisConnectionOptions = {},
   ) {
     this.owned = typeof connection === 'string';
     this.connection = typeof connection === 'string' ? new RedisConnection(connection, options) : connection;
+    this.listKey = `${prefix.replace(/:$/, '')}-list`;
+    this.versionKey = `${prefix.replace(/:$/, '')}-version`;
+    this.connection.defineGuarded('actbridgeRevokedList', LIST);
+    this.connection.defineGuarded('actbridgeRevokedVersion', VERSION);
   }
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
-    const at = Math.max(Math.ceil(expiresAt), clock.seconds() + 1);
-    await this.connection.client.set(this.prefix + jti, '1', 'EXAT', at);
+    await this.revokeMany([{ key: jti, exp: expiresAt, origin: jti }]);
+  }
+
+  /** One MULTI for the whole batch: the flags, the feed's entries and its new version. */
+  async revokeMany(revocations: readonly Revocation[]): Promise<void> {
+    if (revocations.length === 0) return;
+    const floor = clock.seconds() + 1;
+    const multi = this.connection.client.multi();
+    let listed = false;
+    for (const { key, exp, origin } of revocations) {
+      const at = Math.max(Math.ceil(exp), floor);
+      // NX keeps the first origin (a direct revocation stays direct); the expiry only ever grows.
+      multi.set(this.prefix + key, origin, 'EXAT', at, 'NX');
+      multi.expireat(this.prefix + key, at, 'GT');
+      if (isIssuedJti(key)) {
+        listed = true;
+        multi.zadd(this.listKey, 'GT', at, key);
+      }
+    }
+    if (listed) multi.set(this.versionKey, randomUUID());
+    const results = await multi.exec();
+    const failed = results?.find(([error]) => error);
+    if (!results || failed) throw failed?.[0] ?? new Error('revocation transaction aborted');
   }
 
   /** Only answers while the store remembers every revocation it was told (StoreEpoch). */
-  isRevoked(jti: string): Promise<boolean> {
-    return this.connection.existsInEpoch(this.prefix + jti, 'revocation');
+  isRevoked(key: string): Promise<boolean> {
+    return this.connection.existsInEpoch(this.prefix + key, 'revocation');
+  }
+
+  async list(): Promise<RevokedList> {
+    const [version, flat] = (await this.connection.runGuarded(
+      'revocation',
+      'actbridgeRevokedList',
+      [this.listKey, this.versionKey],
+      [clock.seconds()],
+    )) as [string, string[]];
+    const entries: Array<{ jti: string; exp: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ jti: flat[i]!, exp: Number(flat[i + 1]) });
+    return { version, entries };
+  }
+
+  async version(): Promise<string> {
+    return (await this.connection.runGuarded('revocation', 'actbridgeRevokedVersion', [this.versionKey], [])) as string;
   }
 
   async close(): Promise<void> {

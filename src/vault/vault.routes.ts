@@ -144,7 +144,7 @@ export class VaultRoutes implements RouteProvider {
       }
     }
     enforceSenderConstraint(subject, undefined, 'subject');
-    await this.revocations.assertNotRevoked(subject, 'subject');
+    await this.revocations.assertNotRevoked(subject, token, 'subject');
     return { client, user: subject.principal, audit: record };
   }
 }

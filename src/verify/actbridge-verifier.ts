@@ -3,6 +3,8 @@ import * as client from 'openid-client';
 import { DPOP_SIGNING_ALGORITHMS, DpopProofError, verifyDpopProof } from '../dpop/dpop-proof.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { AccessTokenError } from './access-token-error.js';
+import { RevocationListPoller, type RevocationListOptions } from './revocation-list.js';
+import { actorChain, describeJwtError } from './token-claims.js';
 
 /** One actor of the delegation chain (RFC 8693 §4.1 `act`), as actbridge records it. */
 export interface Actor {
@@ -85,6 +87,11 @@ export interface ActbridgeVerifierOptions {
   readonly introspection?: { readonly clientId: string; readonly clientSecret: string };
   /** Check every token for revocation through introspection (default: true when `introspection` is set). */
   readonly checkRevocation?: boolean;
+  /**
+   * Refuse revoked tokens (and tokens issued from revoked ones) from actbridge's signed revocation list,
+   * refreshed in the background: no request to actbridge per token. `true` for the defaults.
+   */
+  readonly revocationList?: boolean | RevocationListOptions;
   /** Allow an http:// issuer (development, tests on loopback). */
   readonly allowInsecureRequests?: boolean;
   /** Timeout of each request to actbridge, seconds (default 5). */
@@ -92,7 +99,6 @@ export interface ActbridgeVerifierOptions {
 }
 
 const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'RS384', 'PS384', 'RS512', 'PS512', 'EdDSA'];
-const MAX_CHAIN = 32;
 
 /**
  * Verifies access tokens issued by actbridge, at a resource server. Discovers actbridge's metadata
@@ -101,8 +107,14 @@ const MAX_CHAIN = 32;
  * §7: proof by the `cnf.jkt` key, `ath`, `htm`, `htu`, `iat`, single-use `jti`), revocation (optional,
  * by introspection) and scopes. Throws AccessTokenError.
  */
+interface Discovered {
+  readonly config: client.Configuration;
+  readonly keys: JWTVerifyGetKey;
+  readonly revocationList?: RevocationListPoller;
+}
+
 export class ActbridgeVerifier {
-  private discovered: Promise<{ config: client.Configuration; keys: JWTVerifyGetKey }> | undefined;
+  private discovered: Promise<Discovered> | undefined;
   private readonly replay: ProofReplayCache;
 
   constructor(private readonly options: ActbridgeVerifierOptions) {
@@ -117,7 +129,7 @@ export class ActbridgeVerifier {
   async verify(token: string, options: VerifyOptions = {}): Promise<VerifiedAccessToken> {
     const audience = options.audience ?? this.options.audience;
     if (audience === undefined) throw new TypeError('ActbridgeVerifier: no expected audience given');
-    const { config, keys } = await this.discover();
+    const { config, keys, revocationList } = await this.discover();
     const issuer = config.serverMetadata().issuer;
     const clockTolerance = this.options.clockTolerance ?? 5;
 
@@ -144,6 +156,7 @@ export class ActbridgeVerifier {
       throw new AccessTokenError('invalid_token', 'token sub, jti and client_id must be strings');
     }
 
+    if (await revocationList?.isRevoked(jti)) throw new AccessTokenError('invalid_token', 'token has been revoked');
     const jkt = await this.checkBinding(token, claims, options);
     const chain = actorChain(claims.act);
     const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
@@ -241,8 +254,14 @@ export class ActbridgeVerifier {
     if (!active) throw new AccessTokenError('invalid_token', 'token is not active (revoked)');
   }
 
+  /** Stops the revocation list's background refresh. */
+  async close(): Promise<void> {
+    const discovered = await this.discovered?.catch(() => undefined);
+    discovered?.revocationList?.close();
+  }
+
   /** Metadata and keys, discovered once; a failed discovery is retried on the next call. */
-  private discover(): Promise<{ config: client.Configuration; keys: JWTVerifyGetKey }> {
+  private discover(): Promise<Discovered> {
     this.discovered ??= (async () => {
       const { introspection, allowInsecureRequests } = this.options;
       const config = await client.discovery(
@@ -259,7 +278,7 @@ export class ActbridgeVerifier {
       const jwksUri = config.serverMetadata().jwks_uri;
       if (!jwksUri) throw new Error('actbridge metadata has no jwks_uri');
       const keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: (this.options.timeout ?? 5) * 1000 });
-      return { config, keys };
+      return { config, keys, revocationList: this.revocationList(config, keys) };
     })();
     return this.discovered.catch((error: unknown) => {
       this.discovered = undefined;
@@ -269,43 +288,24 @@ export class ActbridgeVerifier {
       );
     });
   }
+
+  private revocationList(config: client.Configuration, keys: JWTVerifyGetKey): RevocationListPoller | undefined {
+    const setting = this.options.revocationList;
+    if (!setting) return undefined;
+    const options = setting === true ? {} : setting;
+    const metadata = config.serverMetadata();
+    const url = options.url ?? metadata.revocation_list_uri;
+    if (typeof url !== 'string') throw new Error('actbridge metadata has no revocation_list_uri');
+    return new RevocationListPoller(url, keys, {
+      issuer: metadata.issuer,
+      algorithms: [...(this.options.algorithms ?? DEFAULT_ALGORITHMS)],
+      clockTolerance: this.options.clockTolerance ?? 5,
+      timeout: this.options.timeout ?? 5,
+      options,
+    });
+  }
 }
 
 export function createActbridgeVerifier(options: ActbridgeVerifierOptions): ActbridgeVerifier {
   return new ActbridgeVerifier(options);
-}
-
-/** The `act` chain, outermost (current) actor first. */
-function actorChain(act: unknown): Actor[] {
-  const chain: Actor[] = [];
-  for (let level = act; level !== undefined; level = (level as { act?: unknown }).act) {
-    if (typeof level !== 'object' || level === null || Array.isArray(level) || chain.length >= MAX_CHAIN) {
-      throw new AccessTokenError('invalid_token', 'token act claim is malformed');
-    }
-    const { sub, iss, client_id: clientId, attested_by: attestedBy } = level as Record<string, unknown>;
-    if (typeof sub !== 'string')
-      throw new AccessTokenError('invalid_token', 'token act claim has an actor without sub');
-    chain.push({
-      sub,
-      ...(typeof iss === 'string' ? { iss } : {}),
-      ...(typeof clientId === 'string' ? { client_id: clientId } : {}),
-      ...(typeof attestedBy === 'string' ? { attested_by: attestedBy } : {}),
-    });
-  }
-  return chain;
-}
-
-function describeJwtError(error: unknown): string {
-  if (error instanceof errors.JWTExpired) return 'token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'aud') return 'token is not addressed to this resource (aud)';
-    if (error.claim === 'iss') return 'token was not issued by the expected issuer';
-    if (error.claim === 'typ') return 'token is not an access token (typ must be at+jwt)';
-    if (error.reason === 'missing') return `token has no ${error.claim} claim`;
-    return `token ${error.claim} claim is invalid`;
-  }
-  if (error instanceof errors.JWKSNoMatchingKey) return 'token is signed with a key the issuer does not publish';
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
-  if (error instanceof errors.JOSEAlgNotAllowed) return 'token alg is not accepted';
-  return 'token is malformed or cannot be verified';
 }

@@ -19,6 +19,7 @@ export {
   type ChallengeOptions,
 } from './access-token-error.js';
 export { actbridgeHook } from './fastify.js';
+export { type RevocationListOptions } from './revocation-list.js';
 export {
   checkResourceRequest,
   type GuardOutcome,

@@ -189,13 +189,21 @@ describe('Redis unreachable (REDIS_URL at a closed port): fail closed', () => {
     expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'temporarily_unavailable' });
   });
 
-  it('still serves what needs no replay store: a reusable ID-JAG, a token exchange', async () => {
+  it('issues nothing without recording its lineage, even what needs no replay store: a reusable ID-JAG, a token exchange', async () => {
+    // A token whose lineage is not recorded would escape a later cascade revocation (docs/lineage.md).
+    const unavailable = {
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'cannot record the token lineage right now; retry later',
+      },
+    };
     const redeemed = await postToken(
       sts,
       { grant_type: JWT_BEARER, assertion: await idJag(reusable, sts.issuer) },
       asAgent,
     );
-    expect(redeemed.status).toBe(200);
+    expect({ status: redeemed.status, body: redeemed.body }).toEqual(unavailable);
     const exchanged = await postToken(
       sts,
       {
@@ -205,7 +213,12 @@ describe('Redis unreachable (REDIS_URL at a closed port): fail closed', () => {
       },
       asAgent,
     );
-    expect(exchanged.status).toBe(200);
+    expect({ status: exchanged.status, body: exchanged.body }).toEqual(unavailable);
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      error: 'temporarily_unavailable',
+      reason: expect.stringMatching(/^revocation store error: /),
+    });
   });
 
   it('readiness is 503 with the store state; liveness stays 200', async () => {

@@ -189,7 +189,7 @@ describe('WORKERS without a shared store', () => {
     );
     expect(failure).toMatch(/^server exited early:/);
     expect(failure).toContain(
-      'actbridge: configuration error: environment: WORKERS (2) needs state shared by every worker: REDIS_URL is unset (single-use identifiers, revocations and DPoP proof identifiers would be kept per process); or set WORKERS=1\n',
+      'actbridge: configuration error: environment: WORKERS (2) needs state shared by every worker: REDIS_URL is unset (single-use identifiers, revocations, token lineage and DPoP proof identifiers would be kept per process); or set WORKERS=1\n',
     );
   });
 });

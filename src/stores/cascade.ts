@@ -1,0 +1,52 @@
+import type { LineageStore } from './lineage-store.js';
+import type { Revocation, RevocationStore } from './revocation-store.js';
+
+/** Keys expanded per store round trip, and children revoked per write. */
+export const CASCADE_BATCH = 500;
+
+export interface CascadeResult {
+  /** Descendants revoked (each once, however many paths lead to it). */
+  readonly descendants: number;
+  /** Store round trips reading children (one per batch of CASCADE_BATCH keys). */
+  readonly batches: number;
+}
+
+/**
+ * Revokes `start` and, breadth first, every live descendant in the lineage. The graph holds only
+ * tokens within their lifetime, and each is visited once, so the work is bounded by what exists: one
+ * read per CASCADE_BATCH keys of a level and one write per CASCADE_BATCH children. There is no cap
+ * that stops early: a wide tree takes more batches, never fewer revocations. `start` is revoked first,
+ * so from that moment every exchange or introspection of a descendant finds the revoked ancestor (the
+ * lineage store's `inspect`), even while the walk is still marking descendants for the feed.
+ */
+export async function revokeWithDescendants(
+  revocations: RevocationStore,
+  lineage: LineageStore,
+  start: { readonly key: string; readonly exp: number },
+): Promise<CascadeResult> {
+  await revocations.revokeMany([{ key: start.key, exp: start.exp, origin: start.key }]);
+  const seen = new Set<string>([start.key]);
+  let frontier = [start.key];
+  let descendants = 0;
+  let batches = 0;
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (let i = 0; i < frontier.length; i += CASCADE_BATCH) {
+      const children = await lineage.children(frontier.slice(i, i + CASCADE_BATCH));
+      batches++;
+      const fresh: Revocation[] = [];
+      for (const child of children) {
+        if (seen.has(child.jti)) continue;
+        seen.add(child.jti);
+        fresh.push({ key: child.jti, exp: child.exp, origin: start.key });
+        next.push(child.jti);
+      }
+      for (let j = 0; j < fresh.length; j += CASCADE_BATCH) {
+        await revocations.revokeMany(fresh.slice(j, j + CASCADE_BATCH));
+      }
+      descendants += fresh.length;
+    }
+    frontier = next;
+  }
+  return { descendants, batches };
+}

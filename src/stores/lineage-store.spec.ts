@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { revokeWithDescendants, CASCADE_BATCH } from './cascade.js';
+import { MAX_ANCESTORS, type NewLineageEntry, type LineageStore } from './lineage-store.js';
+import { MemoryLineageStore } from './memory-lineage-store.js';
+import { MemoryRevocationStore } from './memory-revocation-store.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisLineageStore } from './redis-lineage-store.js';
+import { RedisRevocationStore } from './redis-revocation-store.js';
+import type { RevocationStore } from './revocation-store.js';
+import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
+
+const describeRedis = await describeWithRedis();
+
+interface Stores {
+  readonly lineage: LineageStore;
+  readonly revocations: RevocationStore;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A token as the issuer records it: its parents (jtis or root keys), for subject `sub:alice`. */
+function entry(jti: string, parents: readonly string[], ttl = 600): NewLineageEntry {
+  return {
+    jti,
+    parents,
+    subject: 'sub:alice',
+    client_id: 'agent',
+    audience: ['https://api.example'],
+    typ: 'at+jwt',
+    iat: now(),
+    exp: now() + ttl,
+  };
+}
+
+async function expectRecorded(store: LineageStore, token: NewLineageEntry, known: readonly string[] = []) {
+  expect(await store.record(token, known)).toMatchObject({ recorded: true });
+}
+
+/** The contract every lineage store keeps, run against the memory and the Redis implementation. */
+function contract(name: string, open: () => Stores) {
+  describe(name, () => {
+    let stores: Stores;
+    beforeAll(() => {
+      stores = open();
+    });
+
+    it('records a chain and answers its ancestors; nothing revoked yet', async () => {
+      const [root, a, b, c] = [`root:${randomUUID()}`, randomUUID(), randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      const aAnc = (await stores.lineage.inspect([a])).ancestors;
+      expect(new Set(aAnc)).toEqual(new Set([root, 'sub:alice']));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await expectRecorded(stores.lineage, entry(c, [b]));
+      const inspection = await stores.lineage.inspect([c]);
+      expect(inspection.revoked).toBeUndefined();
+      expect(new Set(inspection.ancestors)).toEqual(new Set([b, a, root, 'sub:alice']));
+      const [found, missing] = await stores.lineage.entries([c, randomUUID()]);
+      expect(found).toMatchObject({ jti: c, parents: [b], client_id: 'agent', typ: 'at+jwt' });
+      expect(missing).toBeUndefined();
+      expect(await stores.lineage.children([a])).toEqual([{ jti: b, exp: expect.any(Number) }]);
+    });
+
+    it('revoking the top of a chain reaches every descendant; inspect names the origin', async () => {
+      const [a, b, c, other] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const root = `root:${randomUUID()}`;
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await expectRecorded(stores.lineage, entry(c, [b]));
+      await expectRecorded(stores.lineage, entry(other, [`root:${randomUUID()}`]));
+      const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
+      expect(result.descendants).toBe(2);
+      expect(await stores.lineage.inspect([c])).toMatchObject({ revoked: { key: c, origin: a } });
+      expect(await stores.lineage.inspect([a])).toMatchObject({ revoked: { key: a, origin: a } });
+      expect((await stores.lineage.inspect([other])).revoked).toBeUndefined();
+      const listed = (await stores.revocations.list()).entries.map((e) => e.jti);
+      expect(listed).toEqual(expect.arrayContaining([a, b, c]));
+      expect(listed).not.toContain(other);
+    });
+
+    it('an ancestor revoked on its own (cascade still to come) already refuses the descendants', async () => {
+      const [a, b] = [randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [`root:${randomUUID()}`]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await stores.revocations.revokeMany([{ key: a, exp: now() + 60, origin: a }]);
+      expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: a, origin: a } });
+    });
+
+    it('a root key revokes what was issued from it; the version changes with every listed revocation', async () => {
+      const root = `root:${randomUUID()}`;
+      const [a, b] = [randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      await expectRecorded(stores.lineage, entry(b, [root]));
+      const before = await stores.revocations.version();
+      const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: root, exp: now() + 60 });
+      expect(result.descendants).toBe(2);
+      expect(await stores.revocations.version()).not.toBe(before);
+      expect((await stores.revocations.list()).entries.map((e) => e.jti)).not.toContain(root);
+      expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: b, origin: root } });
+    });
+
+    it('recording refuses, in the same step, a token whose parent, ancestor, known key or subject is revoked', async () => {
+      const [root, a, b] = [`root:${randomUUID()}`, randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [root]));
+      await stores.revocations.revokeMany([{ key: root, exp: now() + 60, origin: root }]);
+      expect(await stores.lineage.record(entry(b, [a]), [])).toEqual({
+        recorded: false,
+        ancestors: 3,
+        revoked: { key: root, origin: root },
+      });
+      expect(await stores.lineage.entries([b])).toEqual([undefined]);
+      const subjectOf = `sub:${randomUUID()}`;
+      await stores.revocations.revokeMany([{ key: subjectOf, exp: now() + 60, origin: subjectOf }]);
+      const other = `root:${randomUUID()}`;
+      expect(await stores.lineage.record(entry(randomUUID(), [other]), [subjectOf])).toMatchObject({
+        recorded: false,
+        revoked: { key: subjectOf },
+      });
+      expect(await stores.lineage.record({ ...entry(randomUUID(), [other]), subject: subjectOf }, [])).toMatchObject({
+        recorded: false,
+        revoked: { key: subjectOf },
+      });
+    });
+
+    it(`refuses more than ${MAX_ANCESTORS} ancestors`, async () => {
+      const many = Array.from({ length: MAX_ANCESTORS }, () => `root:${randomUUID()}`);
+      expect(await stores.lineage.record(entry(randomUUID(), many), [])).toEqual({
+        recorded: false,
+        ancestors: MAX_ANCESTORS + 1,
+      });
+    });
+
+    it(`a wide tree: ${3 * CASCADE_BATCH} children and a grandchild each for some, revoked in batches`, async () => {
+      const top = randomUUID();
+      await expectRecorded(stores.lineage, entry(top, [`root:${randomUUID()}`]));
+      const children = Array.from({ length: 3 * CASCADE_BATCH }, () => randomUUID());
+      for (const child of children) await expectRecorded(stores.lineage, entry(child, [top]));
+      const grandchildren = children.slice(0, 100).map((child) => ({ child, jti: randomUUID() }));
+      for (const g of grandchildren) await expectRecorded(stores.lineage, entry(g.jti, [g.child]));
+      const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: top, exp: now() + 600 });
+      expect(result.descendants).toBe(3 * CASCADE_BATCH + 100);
+      expect(result.batches).toBe(1 + 3 + 1);
+      for (const key of [children[0]!, children.at(-1)!, grandchildren.at(-1)!.jti]) {
+        expect((await stores.lineage.inspect([key])).revoked?.origin).toBe(top);
+      }
+    }, 60_000);
+
+    it('expired children are not revoked (nothing to revoke) and do not count', async () => {
+      const top = randomUUID();
+      await expectRecorded(stores.lineage, entry(top, [`root:${randomUUID()}`]));
+      await stores.lineage.record({ ...entry(randomUUID(), [top]), exp: now() - 1 }, []);
+      expect(
+        (await revokeWithDescendants(stores.revocations, stores.lineage, { key: top, exp: now() + 60 })).descendants,
+      ).toBe(0);
+    });
+  });
+}
+
+contract('MemoryLineageStore', () => {
+  const revocations = new MemoryRevocationStore();
+  return { revocations, lineage: new MemoryLineageStore(revocations) };
+});
+
+describeRedis('Redis stores', () => {
+  const prefix = `actbridge-test:${randomUUID()}:`;
+  let connection: RedisConnection;
+  let stores: Stores;
+  beforeAll(() => {
+    connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000 });
+    const revocations = new RedisRevocationStore(connection, `${prefix}revoked:`);
+    stores = { revocations, lineage: new RedisLineageStore(connection, `${prefix}revoked:`, `${prefix}lineage:`) };
+  });
+  afterAll(async () => {
+    await connection.close();
+    const admin = new Redis(REDIS_TEST_URL);
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  });
+  contract('RedisLineageStore', () => stores);
+
+  it('entries and children expire with the child', async () => {
+    const admin = new Redis(REDIS_TEST_URL);
+    const [a, b] = [randomUUID(), randomUUID()];
+    await expectRecorded(stores.lineage, entry(a, ['root:x'], 100));
+    await expectRecorded(stores.lineage, entry(b, ['root:x'], 300));
+    expect(await admin.expiretime(`${prefix}lineage:${a}`)).toBeLessThanOrEqual(now() + 101);
+    expect(await admin.expiretime(`${prefix}lineage-children:root:x`)).toBeGreaterThanOrEqual(now() + 299);
+    await admin.quit();
+  });
+});
+
+describe('MemoryLineageStore memory', () => {
+  it('forgets expired entries and their places in the children indexes, touching only what expired', async () => {
+    let t = 1_700_000_000;
+    const revocations = new MemoryRevocationStore(() => t);
+    const store = new MemoryLineageStore(revocations, () => t);
+    const at = (jti: string, exp: number): NewLineageEntry => ({ ...entry(jti, ['root:r']), iat: t, exp });
+    for (let i = 0; i < 50; i++) await store.record(at(`short-${i}`, t + 10), []);
+    await store.record(at('long', t + 1000), []);
+    expect(store.size).toBe(51);
+    t += 11;
+    await store.record(at('new', t + 10), []);
+    expect(store.size).toBe(2);
+    expect((await store.children(['root:r'])).map((c) => c.jti).sort()).toEqual(['long', 'new']);
+    t += 5000;
+    await store.record(at('later', t + 10), []);
+    expect(store.size).toBe(1);
+  });
+});
+
+describeRedis('RedisLineageStore after the store lost its memory', () => {
+  it('records tokens issued from upstream roots; refuses to record or inspect what descends from its own tokens', async () => {
+    const prefix = `actbridge-test:${randomUUID()}:`;
+    const connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000, epochKey: `${prefix}epoch` });
+    const admin = new Redis(REDIS_TEST_URL);
+    try {
+      const lineage = new RedisLineageStore(connection, `${prefix}revoked:`, `${prefix}lineage:`);
+      const a = randomUUID();
+      await expectRecorded(lineage, entry(a, [`root:${randomUUID()}`]));
+      await lineage.inspect([a]); // the marker is known now
+      await admin.del(`${prefix}epoch`); // as a restart without persistence would
+      await expect(lineage.record(entry(randomUUID(), [a]), [])).rejects.toThrow(/revocation memory lost/);
+      await expect(lineage.inspect([a])).rejects.toThrow(/revocation memory lost/);
+      await expectRecorded(lineage, entry(randomUUID(), [`root:${randomUUID()}`]));
+    } finally {
+      await connection.close();
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+      await admin.quit();
+    }
+  });
+});

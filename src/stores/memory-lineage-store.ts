@@ -1,0 +1,126 @@
+import {
+  MAX_ANCESTORS,
+  type LineageChild,
+  type LineageEntry,
+  type LineageInspection,
+  type LineageStore,
+  type NewLineageEntry,
+  type RecordOutcome,
+} from './lineage-store.js';
+import type { MemoryRevocationStore } from './memory-revocation-store.js';
+import { clock } from '../common/clock.js';
+
+/** In-process lineage: correct for one instance only (as its revocation store). Several instances need REDIS_URL. */
+export class MemoryLineageStore implements LineageStore {
+  private readonly records = new Map<string, LineageEntry>();
+  /** Parent key → child jti → child exp. */
+  private readonly kids = new Map<string, Map<string, number>>();
+  /** Expiry second → jtis expiring then: a sweep touches only what expired, not every live token. */
+  private readonly expiring = new Map<number, string[]>();
+  /** The last second swept. */
+  private swept: number;
+
+  constructor(
+    private readonly revocations: MemoryRevocationStore,
+    private readonly now: () => number = () => clock.ms() / 1000,
+  ) {
+    this.swept = Math.floor(now());
+  }
+
+  async record(token: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome> {
+    this.sweep();
+    const ancestors = [...token.parents];
+    const add = (key: string) => {
+      if (!ancestors.includes(key)) ancestors.push(key);
+    };
+    for (const key of known) add(key);
+    add(token.subject);
+    for (const parent of token.parents) for (const key of this.live(parent)?.ancestors ?? []) add(key);
+    for (const key of ancestors) {
+      const origin = this.revocations.originOf(key);
+      if (origin !== undefined) return { recorded: false, ancestors: ancestors.length, revoked: { key, origin } };
+    }
+    if (ancestors.length > MAX_ANCESTORS) return { recorded: false, ancestors: ancestors.length };
+    // Not `{ ...token, ancestors }`: V8 takes a slow path for a spread followed by more properties.
+    const entry: LineageEntry = Object.assign({ ancestors }, token);
+    this.records.set(entry.jti, entry);
+    const second = Math.max(Math.ceil(entry.exp), this.swept + 1);
+    const bucket = this.expiring.get(second);
+    if (bucket) bucket.push(entry.jti);
+    else this.expiring.set(second, [entry.jti]);
+    for (const parent of entry.parents) this.addChild(parent, entry);
+    if (!entry.parents.includes(entry.subject)) this.addChild(entry.subject, entry);
+    return { recorded: true, ancestors: ancestors.length };
+  }
+
+  private addChild(parent: string, entry: LineageEntry): void {
+    let children = this.kids.get(parent);
+    if (!children) this.kids.set(parent, (children = new Map()));
+    children.set(entry.jti, entry.exp);
+  }
+
+  async inspect(keys: readonly string[]): Promise<LineageInspection> {
+    const all = [...new Set(keys)];
+    const own = all.length;
+    for (let i = 0; i < own; i++) {
+      for (const ancestor of this.live(all[i]!)?.ancestors ?? []) if (!all.includes(ancestor)) all.push(ancestor);
+    }
+    const ancestors = all.slice(own);
+    for (const key of all) {
+      const origin = this.revocations.originOf(key);
+      if (origin !== undefined) return { revoked: { key, origin }, ancestors };
+    }
+    return { ancestors };
+  }
+
+  async entries(jtis: readonly string[]): Promise<Array<LineageEntry | undefined>> {
+    return jtis.map((jti) => this.live(jti));
+  }
+
+  async children(keys: readonly string[]): Promise<LineageChild[]> {
+    const now = this.now();
+    const found = new Map<string, number>();
+    for (const key of keys) {
+      for (const [jti, exp] of this.kids.get(key) ?? []) if (exp > now) found.set(jti, exp);
+    }
+    return [...found].map(([jti, exp]) => ({ jti, exp }));
+  }
+
+  private live(jti: string): LineageEntry | undefined {
+    const entry = this.records.get(jti);
+    return entry && entry.exp > this.now() ? entry : undefined;
+  }
+
+  /** Drops the entries (and their places in the children indexes) that expired since the last sweep. */
+  private sweep(): void {
+    const now = Math.floor(this.now());
+    if (now <= this.swept) return;
+    if (now - this.swept > this.expiring.size) {
+      // After a long idle spell, walk the buckets that exist rather than every second in between.
+      for (const second of [...this.expiring.keys()]) if (second <= now) this.expire(second);
+    } else {
+      for (let second = this.swept + 1; second <= now; second++) this.expire(second);
+    }
+    this.swept = now;
+  }
+
+  private expire(second: number): void {
+    for (const jti of this.expiring.get(second) ?? []) this.forget(jti);
+    this.expiring.delete(second);
+  }
+
+  private forget(jti: string): void {
+    const entry = this.records.get(jti);
+    if (!entry) return;
+    this.records.delete(jti);
+    for (const parent of [...entry.parents, entry.subject]) {
+      const children = this.kids.get(parent);
+      children?.delete(jti);
+      if (children?.size === 0) this.kids.delete(parent);
+    }
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+}

@@ -1,0 +1,120 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
+import { RevocationListPoller } from './revocation-list.js';
+
+const ISSUER = 'https://sts.example';
+
+/** A real HTTP server serving whatever list the test sets, with ETag handling as actbridge does it. */
+let server: Server;
+let url: string;
+let body: string | undefined;
+let etag = '"1"';
+let fetches = 0;
+let key: CryptoKey;
+let other: CryptoKey;
+let keys: ReturnType<typeof createLocalJWKSet>;
+const pollers: RevocationListPoller[] = [];
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  key = pair.privateKey;
+  other = (await generateKeyPair('ES256')).privateKey;
+  keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'ES256' }] });
+  server = createServer((request, response) => {
+    fetches++;
+    if (body === undefined) return void response.writeHead(503).end();
+    if (request.headers['if-none-match'] === etag) return void response.writeHead(304).end();
+    response.writeHead(200, { etag, 'content-type': 'application/revocation-list+jwt' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth/revocations`;
+});
+afterEach(() => {
+  for (const poller of pollers.splice(0)) poller.close();
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+const now = () => Math.floor(Date.now() / 1000);
+function list(revoked: Array<{ jti: string; exp: number }>, claims: JWTPayload = {}, typ = 'revocation-list+jwt') {
+  return new SignJWT({ revoked, ...claims })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k', typ })
+    .setIssuer(claims.iss ?? ISSUER)
+    .setIssuedAt(claims.iat ?? now())
+    .setExpirationTime((claims.iat ?? now()) + 300)
+    .sign(claims.sub === 'other-key' ? other : key);
+}
+function poller(options: { maxStaleness?: number; refreshInterval?: number } = {}) {
+  const p = new RevocationListPoller(url, keys, {
+    issuer: ISSUER,
+    algorithms: ['ES256'],
+    clockTolerance: 5,
+    timeout: 2,
+    options: { refreshInterval: 3600, ...options },
+  });
+  pollers.push(p);
+  return p;
+}
+
+describe('RevocationListPoller', () => {
+  it('answers from the list it holds; a 304 keeps it; a new list replaces it', async () => {
+    body = await list([{ jti: 'a', exp: now() + 60 }]);
+    const p = poller();
+    await expect(p.isRevoked('a')).resolves.toBe(true);
+    await expect(p.isRevoked('b')).resolves.toBe(false);
+    const before = fetches;
+    await p.refresh(); // 304
+    expect(fetches).toBe(before + 1);
+    await expect(p.isRevoked('a')).resolves.toBe(true);
+    body = await list([{ jti: 'b', exp: now() + 60 }]);
+    etag = '"2"';
+    await p.refresh();
+    await expect(p.isRevoked('b')).resolves.toBe(true);
+    await expect(p.isRevoked('a')).resolves.toBe(false);
+  });
+
+  it.each([
+    ['another typ', () => list([], {}, 'JWT')],
+    ['another signer', () => list([], { sub: 'other-key' })],
+    ['another issuer', () => list([], { iss: 'https://evil.example' })],
+    ['an expired list', () => list([], { iat: now() - 1000 })],
+    ['a malformed entry', () => list([{ jti: 'x' } as unknown as { jti: string; exp: number }])],
+  ])('refuses %s: the list held before stays in use', async (_name, make) => {
+    etag = `"${Math.random()}"`;
+    body = await list([{ jti: 'kept', exp: now() + 60 }]);
+    const p = poller();
+    await expect(p.isRevoked('kept')).resolves.toBe(true);
+    etag = `"${Math.random()}"`;
+    body = await make();
+    await p.refresh();
+    await expect(p.isRevoked('kept')).resolves.toBe(true);
+  });
+
+  it('refuses a list older than the one held (an old list cannot hide a revocation)', async () => {
+    etag = '"new"';
+    body = await list([{ jti: 'revoked-later', exp: now() + 60 }]);
+    const p = poller();
+    await expect(p.isRevoked('revoked-later')).resolves.toBe(true);
+    etag = '"old"';
+    body = await list([], { iat: now() - 60 });
+    await p.refresh();
+    await expect(p.isRevoked('revoked-later')).resolves.toBe(true);
+  });
+
+  it('fails closed (temporarily_unavailable) when no list was ever fetched, or none for maxStaleness', async () => {
+    body = undefined;
+    await expect(poller().isRevoked('a')).rejects.toMatchObject({
+      error: 'temporarily_unavailable',
+      description: 'actbridge revocation list is stale (never fetched: HTTP 503)',
+    });
+    etag = '"s"';
+    body = await list([]);
+    const p = poller({ maxStaleness: 1 });
+    await expect(p.isRevoked('a')).resolves.toBe(false);
+    body = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await p.refresh();
+    await expect(p.isRevoked('a')).rejects.toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+  });
+});
