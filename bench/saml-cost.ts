@@ -65,9 +65,7 @@ export interface SamlCostRow {
 
 async function loadPipeline(root: string, certificate: string): Promise<Pipeline> {
   const dist = (path: string) => import(join(root, 'dist', path));
-  const { decodeSamlToken, inspectEnvelope, readAssertion, SamlRejected } = await dist(
-    'saml/saml2-assertion.js',
-  );
+  const { decodeSamlToken, inspectEnvelope, readAssertion, SamlRejected } = await dist('saml/saml2-assertion.js');
   const { verifySamlSignature } = await dist('saml/saml2-signature.js');
   const { parseStrictXml, XmlRejected } = await dist('saml/saml-xml.js');
   const anchor = (canonicalization: Canonicalization) => ({
