@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, exportJWK, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
@@ -75,28 +76,9 @@ async function refused(
 }
 
 const clients = [
-  {
-    client_id: 'agent',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API, 'agent-2'],
-    scopes: ['read', 'write'],
-  },
-  {
-    client_id: 'agent-2',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read', 'write'],
-  },
-  {
-    client_id: 'bound',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read'],
-    dpop_bound_access_tokens: true,
-  },
+  basicClient('agent', SECRET, { audiences: [API, 'agent-2'], scopes: ['read', 'write'] }),
+  basicClient('agent-2', SECRET, { audiences: [API], scopes: ['read', 'write'] }),
+  basicClient('bound', SECRET, { audiences: [API], scopes: ['read'], dpop_bound_access_tokens: true }),
 ];
 
 beforeAll(async () => {

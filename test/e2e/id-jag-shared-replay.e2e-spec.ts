@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 
@@ -36,15 +37,12 @@ async function options(issuer: string, redisUrl: string, redisTimeoutMs: number)
       ci: { issuer: ci.issuer, jwks: ci.publicJwks, audiences: [issuer], jwt_bearer: { subjects: ['*'] } },
     },
     clients: [
-      {
-        client_id: 'chat-agent-at-b',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
+      basicClient('chat-agent-at-b', SECRET, {
         grant_types: [JWT_BEARER, GRANT_TOKEN_EXCHANGE],
         audiences: [TODOS],
         default_audience: TODOS,
         scopes: ['todos.read'],
-      },
+      }),
       {
         client_id: 'pk',
         token_endpoint_auth_method: 'private_key_jwt',

@@ -5,6 +5,7 @@ import * as client from 'openid-client';
 import { loadStsConfig } from '../../src/app/sts-config.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
@@ -126,10 +127,7 @@ beforeAll(async () => {
       'idp-c': { issuer: idpC.issuer, jwks: idpC.publicJwks, audiences: [issuerA] },
     },
     clients: [
-      {
-        client_id: 'chat-agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: A_SECRET,
+      basicClient('chat-agent', A_SECRET, {
         audiences: [],
         id_jag: {
           targets: [
@@ -141,13 +139,8 @@ beforeAll(async () => {
             },
           ],
         },
-      },
-      {
-        client_id: 'plain-client',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'plain-client-secret-0123',
-        audiences: ['https://api.a.example/'],
-      },
+      }),
+      basicClient('plain-client', 'plain-client-secret-0123', { audiences: ['https://api.a.example/'] }),
     ],
   });
 
@@ -166,37 +159,23 @@ beforeAll(async () => {
       plain: { issuer: plain.issuer, jwks: plain.publicJwks, audiences: [issuerB] },
     },
     clients: [
-      {
-        client_id: 'chat-agent-at-b',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: B_SECRET,
+      basicClient('chat-agent-at-b', B_SECRET, {
         grant_types: [JWT_BEARER],
         audiences: [TODOS, CALENDAR],
         scopes: ['todos.read', 'todos.write'],
-      },
-      {
-        client_id: 'other-app-at-b',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: OTHER_B_SECRET,
+      }),
+      basicClient('other-app-at-b', OTHER_B_SECRET, {
         grant_types: [JWT_BEARER],
         audiences: [TODOS],
         scopes: ['todos.read'],
-      },
-      {
-        client_id: 'ci-deployer',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: CI_SECRET,
+      }),
+      basicClient('ci-deployer', CI_SECRET, {
         grant_types: [JWT_BEARER],
         audiences: [DEPLOY],
         default_audience: DEPLOY,
         scopes: ['deploy', 'read', 'admin'],
-      },
-      {
-        client_id: 'exchange-only',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'exchange-only-secret-0123',
-        audiences: [TODOS],
-      },
+      }),
+      basicClient('exchange-only', 'exchange-only-secret-0123', { audiences: [TODOS] }),
     ],
   });
 
@@ -492,13 +471,10 @@ describe('domain A (IdP role) refuses', () => {
       startTestApp({
         port,
         clients: [
-          {
-            client_id: 'loop',
-            token_endpoint_auth_method: 'client_secret_basic',
-            client_secret: 'loop-secret-0123456789',
+          basicClient('loop', 'loop-secret-0123456789', {
             audiences: [],
             id_jag: { targets: [{ audience: `http://127.0.0.1:${port}`, client_id: 'loop' }] },
-          },
+          }),
         ],
       }),
     ).rejects.toThrow(
@@ -549,10 +525,7 @@ describe("domain A applies the subject's trust-anchor rules (CEL) to ID-JAGs", (
         },
       },
       clients: [
-        {
-          client_id: 'chat-agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: A_SECRET,
+        basicClient('chat-agent', A_SECRET, {
           audiences: [],
           id_jag: {
             targets: [
@@ -560,7 +533,7 @@ describe("domain A applies the subject's trust-anchor rules (CEL) to ID-JAGs", (
               { audience: OTHER_AS, client_id: 'chat-agent-at-other', scopes: ['todos.read'] },
             ],
           },
-        },
+        }),
       ],
     });
   });
@@ -903,15 +876,12 @@ describe("domain B applies the assertion issuer's trust-anchor rules (CEL) to jw
         },
       },
       clients: [
-        {
-          client_id: 'ci-deployer',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: CI_SECRET,
+        basicClient('ci-deployer', CI_SECRET, {
           grant_types: [JWT_BEARER],
           audiences: [DEPLOY, TODOS],
           default_audience: DEPLOY,
           scopes: ['deploy', 'read', 'admin'],
-        },
+        }),
       ],
     });
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -59,15 +60,7 @@ beforeAll(async () => {
       },
       'id-only': { issuer: idOnly.issuer, jwks: idOnly.publicJwks, audiences: [STS_AUD], token_types: ['id_token'] },
     },
-    clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: ['https://api.example'],
-        scopes: ['read'],
-      },
-    ],
+    clients: [basicClient('agent', SECRET, { audiences: ['https://api.example'], scopes: ['read'] })],
   });
 });
 

@@ -19,6 +19,7 @@ import { TokenMinter } from '../../src/keys/token-minter.js';
 import { freePort } from '../support/free-port.js';
 import { base64url, createSamlTestIdp, EMAIL_FORMAT, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, postToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
 /**
@@ -147,16 +148,13 @@ beforeAll(async () => {
     },
     clients: [
       ...enterpriseConfig.clients,
-      {
-        client_id: 'other-app',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'other-app-secret-at-enterprise',
+      basicClient('other-app', 'other-app-secret-at-enterprise', {
         audiences: [],
         id_jag: {
           profile: 'mcp',
           targets: [{ audience: origins.mcpAs, client_id: 'other', resources: ['https://other.example/mcp'] }],
         },
-      },
+      }),
     ],
   });
   mcpAs = await startTestApp({ port: portA, ...mcpAsConfig });

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -100,13 +101,7 @@ beforeAll(async () => {
       short: { issuer: shortIdp.issuer, jwks: shortIdp.publicJwks, audiences: [STS_AUD], max_token_lifetime: 600 },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences,
-        scopes: ['read', 'write'],
-      },
+      basicClient('agent', SECRET, { audiences, scopes: ['read', 'write'] }),
       {
         client_id: 'poster',
         token_endpoint_auth_method: 'client_secret_post',
@@ -121,21 +116,8 @@ beforeAll(async () => {
         audiences,
         scopes: ['read'],
       },
-      {
-        client_id: 'imp',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences,
-        scopes: ['read'],
-        impersonation: true,
-      },
-      {
-        client_id: 'disabled',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences,
-        grant_types: [],
-      },
+      basicClient('imp', SECRET, { audiences, scopes: ['read'], impersonation: true }),
+      basicClient('disabled', SECRET, { audiences, grant_types: [] }),
     ],
     env: { MAX_BODY_BYTES: '4096', MAX_TARGETS: '3' },
   });

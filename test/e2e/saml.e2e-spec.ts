@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { base64, base64url, createSamlTestIdp, type AssertionOptions, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 
 /**
  * SAML 2.0 end to end: samlify acting as the IdP (signing bare Assertions, and Responses through its
@@ -84,22 +85,13 @@ beforeAll(async () => {
       },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
+      basicClient('agent', SECRET, {
         grant_types: [GRANT_TOKEN_EXCHANGE, SAML2_BEARER],
         audiences: [API, 'https://other.example/'],
         default_audience: API,
         scopes: ['read', 'write'],
-      },
-      {
-        client_id: 'exchanger',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
+      }),
+      basicClient('exchanger', SECRET, { audiences: [API], default_audience: API }),
     ],
     env: { SAML_SP_ENTITY_ID: SP_ENTITY_ID },
   });
@@ -665,15 +657,7 @@ describe('replay store down', () => {
     const down = await startTestApp({
       port,
       anchors: { idp: { kind: 'saml', issuer: idp.entityId, saml: { certificates: [idp.certificate] } } },
-      clients: [
-        {
-          client_id: 'agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: SECRET,
-          audiences: [API],
-          default_audience: API,
-        },
-      ],
+      clients: [basicClient('agent', SECRET, { audiences: [API], default_audience: API })],
       env: { REDIS_URL: `redis://127.0.0.1:${deadRedis}`, SAML_SP_ENTITY_ID: SP_ENTITY_ID },
     });
     try {
@@ -730,15 +714,12 @@ describe("with openid-client as the client, and the anchor's CEL rules mapping a
         },
       },
       clients: [
-        {
-          client_id: 'agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: SECRET,
+        basicClient('agent', SECRET, {
           grant_types: [GRANT_TOKEN_EXCHANGE, SAML2_BEARER],
           audiences: [API],
           default_audience: API,
           scopes: ['read', 'write'],
-        },
+        }),
       ],
       env: { SAML_SP_ENTITY_ID: SP_ENTITY_ID },
     });

@@ -9,6 +9,7 @@ import { describeWithRedisServer, startOwnRedis, type OwnRedis } from '../suppor
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 
 /**
  * The shared replay store forgetting everything (a redis-server of the test's own, keeping nothing on
@@ -113,13 +114,7 @@ describeServer('replay memory across a restart of the store', () => {
         jwt: { issuer: jwtIdp.issuer, jwks: jwtIdp.publicJwks, audiences: [`http://127.0.0.1:${port}`] },
       },
       clients: [
-        {
-          client_id: 'agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: SECRET,
-          audiences: [API],
-          default_audience: API,
-        },
+        basicClient('agent', SECRET, { audiences: [API], default_audience: API }),
         {
           client_id: 'pk',
           token_endpoint_auth_method: 'private_key_jwt',

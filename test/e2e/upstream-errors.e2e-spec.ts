@@ -5,6 +5,7 @@ import { freePort } from '../support/free-port.js';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 
 /**
  * Every remote fetch failing (discovery, JWKS, SAML metadata, a client's jwks_uri): the caller is told
@@ -63,13 +64,7 @@ beforeAll(async () => {
       },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
+      basicClient('agent', SECRET, { audiences: [API], default_audience: API }),
       {
         client_id: 'remote-keys',
         token_endpoint_auth_method: 'private_key_jwt',
