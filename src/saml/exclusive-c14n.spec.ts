@@ -1,14 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { exclusiveCanonicalXml } from './exclusive-c14n.js';
 import { parseStrictXml, XmlRejected } from './saml-xml.js';
-import {
-  C14N_3_3_IN,
-  C14N_3_4_IN,
-  C14N_3_4_OUT,
-  describeC14nCorpus,
-  lines,
-  type C14nCase,
-} from '../../test/support/c14n-corpus.js';
+import { describeC14nCorpus, lines, W3C, type C14nCase } from '../../test/support/c14n-corpus.js';
 import { DSIG, SAML, SAMLP, XS, XSI } from '../../test/support/xml-dom.js';
 
 /**
@@ -87,13 +80,13 @@ const CORPUS: readonly C14nCase[] = [
   { name: 'C14N §3.2: whitespace in content is kept', xml: C14N_3_2, expected: C14N_3_2 },
   {
     name: 'C14N §3.3: tags normalized, attributes sorted, unused and undeclared namespaces dropped',
-    xml: C14N_3_3_IN,
+    xml: W3C.c14n33In,
     expected: C14N_3_3_OUT,
   },
   {
     name: 'C14N §3.4: character references resolved, CDATA replaced, text and attribute escapes',
-    xml: C14N_3_4_IN,
-    expected: C14N_3_4_OUT,
+    xml: W3C.c14n34In,
+    expected: W3C.c14n34Out,
   },
   { name: 'C14N §3.6: UTF-8 output for a character reference', xml: '<doc>&#169;</doc>', expected: '<doc>©</doc>' },
 

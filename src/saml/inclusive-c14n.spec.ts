@@ -2,14 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { CanonicalizationRefused } from './exclusive-c14n.js';
 import { inclusiveCanonicalXml } from './inclusive-c14n.js';
 import { parseStrictXml, type XmlElement } from './saml-xml.js';
-import {
-  C14N_3_3_IN,
-  C14N_3_4_IN,
-  C14N_3_4_OUT,
-  describeC14nCorpus,
-  lines,
-  type C14nCase,
-} from '../../test/support/c14n-corpus.js';
+import { describeC14nCorpus, lines, W3C, type C14nCase } from '../../test/support/c14n-corpus.js';
 import { DSIG, firstElement, SAML, SAMLP, XS, XSI } from '../../test/support/xml-dom.js';
 
 /**
@@ -48,8 +41,8 @@ const RESPONSE =
   `</saml:Assertion></samlp:Response>`;
 
 const CORPUS: readonly C14nCase[] = [
-  { name: 'C14N §3.3: start and end tags, namespace declarations', xml: C14N_3_3_IN, expected: C14N_3_3_OUT },
-  { name: 'C14N §3.4: character modifications and references', xml: C14N_3_4_IN, expected: C14N_3_4_OUT },
+  { name: 'C14N §3.3: start and end tags, namespace declarations', xml: W3C.c14n33In, expected: C14N_3_3_OUT },
+  { name: 'C14N §3.4: character modifications and references', xml: W3C.c14n34In, expected: W3C.c14n34Out },
   {
     name: 'the apex renders every namespace in scope, its ancestors’ included, default first',
     xml: '<r xmlns:q="urn:q" xmlns="urn:d" xmlns:p="urn:p"><p:x><y/></p:x></r>',

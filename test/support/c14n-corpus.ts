@@ -23,7 +23,7 @@ export const lines = (...l: string[]) => l.join('\n');
 
 // C14N §3.3 (start and end tags, namespaces), without its DTD (actbridge refuses DTDs): e9 has no
 // defaulted attribute. The output differs between the inclusive and the exclusive form.
-export const C14N_3_3_IN = lines(
+const C14N_3_3_IN = lines(
   '<doc>',
   '   <e1   />',
   '   <e2   ></e2>',
@@ -45,7 +45,7 @@ export const C14N_3_3_IN = lines(
 
 // C14N §3.4 (character modifications and references), without its DTD: every attribute is CDATA. No
 // namespaces, so both forms give the same output.
-export const C14N_3_4_IN = lines(
+const C14N_3_4_IN = lines(
   '<doc>',
   '   <text>First line&#x0d;&#10;Second line</text>',
   '   <value>&#x32;</value>',
@@ -55,7 +55,7 @@ export const C14N_3_4_IN = lines(
   "   <normNames attr='   A   &#x20;&#13;&#xa;&#9;   B   '/>",
   '</doc>',
 );
-export const C14N_3_4_OUT = lines(
+const C14N_3_4_OUT = lines(
   '<doc>',
   '   <text>First line&#xD;',
   'Second line</text>',
@@ -66,6 +66,9 @@ export const C14N_3_4_OUT = lines(
   '   <normNames attr="   A    &#xD;&#xA;&#x9;   B   "></normNames>',
   '</doc>',
 );
+
+/** The W3C examples both forms share: inputs, and the §3.4 output (no namespaces, so the same for both). */
+export const W3C = { c14n33In: C14N_3_3_IN, c14n34In: C14N_3_4_IN, c14n34Out: C14N_3_4_OUT } as const;
 
 /** actbridge's canonicalization of one case's apex (the excluded element found for it). */
 export type Canonicalize = (apex: XmlElement, exclude: XmlElement | undefined, c: C14nCase) => string;
