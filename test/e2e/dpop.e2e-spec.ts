@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, exportJWK, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
@@ -47,20 +48,6 @@ const exchange = async (extra: Record<string, string | undefined> = {}) => ({
 
 type Response = Awaited<ReturnType<typeof postToken>>;
 
-function expectRefused(
-  app: TestApp,
-  res: Response,
-  auditBefore: number,
-  status: number,
-  error: string,
-  description: string,
-) {
-  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(app.audit.lines.length).toBe(auditBefore + 1);
-  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
-}
-
 async function refused(
   form: Record<string, string | undefined>,
   init: Parameters<typeof postToken>[2],
@@ -69,10 +56,7 @@ async function refused(
   description: string,
   app: TestApp = sts,
 ): Promise<Response> {
-  const before = app.audit.lines.length;
-  const res = await postToken(app, form, init);
-  expectRefused(app, res, before, status, error, description);
-  return res;
+  return expectTokenRefused(app, () => postToken(app, form, init), { status, error, description });
 }
 
 const clients = [

@@ -5,6 +5,7 @@ import * as client from 'openid-client';
 import { loadStsConfig } from '../../src/app/sts-config.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
@@ -55,15 +56,7 @@ async function expectRefused(
   error: string,
   description: string,
 ): Promise<void> {
-  const before = app.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({
-    status,
-    body: { error, error_description: description },
-  });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(app.audit.lines.length).toBe(before + 1);
-  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+  await expectTokenRefused(app, send, { status, error, description });
 }
 
 /** An ID-JAG request at domain A, as the draft's §4.3 example. */

@@ -19,6 +19,7 @@ import { TokenMinter } from '../../src/keys/token-minter.js';
 import { freePort } from '../support/free-port.js';
 import { base64url, createSamlTestIdp, EMAIL_FORMAT, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, postToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
@@ -59,15 +60,7 @@ async function expectRefused(
   error: string,
   description: string,
 ): Promise<void> {
-  const before = app.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({
-    status: 400,
-    body: { error, error_description: description },
-  });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(app.audit.lines.length).toBe(before + 1);
-  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+  await expectTokenRefused(app, send, { error, description });
 }
 
 /** An ID-JAG request of the MCP client at the enterprise, as EMA §4's example. */

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
@@ -34,39 +35,18 @@ async function userToken(claims: Record<string, unknown> = {}, header: Record<st
   return issuer.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write', ...claims }, header);
 }
 
-type Response = Awaited<ReturnType<typeof postToken>>;
 /** A table row: name, a function making the hostile input, the expected error_description. */
 type MakerRow = [name: string, make: () => Promise<string>, description: string | RegExp];
 
 /** Asserts the RFC 6749 §5.2 error response and the single audit line it leaves. */
-function expectRefused(
-  res: Response,
-  auditBefore: number,
-  status: number,
-  error: string,
-  description?: string | RegExp,
-) {
-  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-  if (typeof description === 'string') expect(res.body.error_description).toBe(description);
-  else if (description) expect(res.body.error_description).toMatch(description);
-  expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(sts.audit.lines.length).toBe(auditBefore + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', outcome: 'refused', error });
-}
-
 async function refused(
   form: Record<string, string | readonly string[] | undefined>,
   init: Parameters<typeof postToken>[2],
   status: number,
   error: string,
-  description?: string | RegExp,
+  description: string | RegExp,
 ) {
-  const before = sts.audit.lines.length;
-  const res = await postToken(sts, form, init);
-  expectRefused(res, before, status, error, description);
-  return res;
+  return expectTokenRefused(sts, () => postToken(sts, form, init), { status, error, description });
 }
 
 async function clientAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
@@ -147,18 +127,21 @@ describe('request framing', () => {
   });
 
   it('refuses JSON bodies', async () => {
-    const before = sts.audit.lines.length;
-    const response = await fetch(sts.tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: GRANT_TOKEN_EXCHANGE }),
-    });
-    expectRefused(
-      { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> },
-      before,
-      400,
-      'invalid_request',
-      'unsupported content type: use application/x-www-form-urlencoded',
+    await expectTokenRefused(
+      sts,
+      async () => {
+        const response = await fetch(sts.tokenEndpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ grant_type: GRANT_TOKEN_EXCHANGE }),
+        });
+        return {
+          status: response.status,
+          headers: response.headers,
+          body: (await response.json()) as Record<string, unknown>,
+        };
+      },
+      { error: 'invalid_request', description: 'unsupported content type: use application/x-www-form-urlencoded' },
     );
   });
 
@@ -175,9 +158,11 @@ describe('request framing', () => {
   );
 
   it('answers 413 JSON to an oversized body', async () => {
-    const before = sts.audit.lines.length;
-    const res = await postToken(sts, exchange({ subject_token: 'x'.repeat(8000) }), asAgent);
-    expectRefused(res, before, 413, 'invalid_request', 'request body too large');
+    await expectTokenRefused(sts, () => postToken(sts, exchange({ subject_token: 'x'.repeat(8000) }), asAgent), {
+      status: 413,
+      error: 'invalid_request',
+      description: 'request body too large',
+    });
   });
 
   it('answers 405 with Allow to other methods', async () => {
@@ -305,7 +290,7 @@ describe('client authentication', () => {
 
     it('refuses a replayed assertion (single-use jti)', async () => {
       const assertion = await clientAssertion({});
-      await refused(form(assertion), {}, 400, 'invalid_request');
+      await refused(form(assertion), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
       await refused(form(assertion), {}, 401, 'invalid_client', 'client_assertion has already been used (jti replay)');
     });
 

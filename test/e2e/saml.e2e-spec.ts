@@ -7,6 +7,7 @@ import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { base64, base64url, createSamlTestIdp, type AssertionOptions, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
 
 /**
@@ -47,12 +48,7 @@ const bearer = (assertion: string, extra: Record<string, string> = {}) =>
 type Response = Awaited<ReturnType<typeof postToken>>;
 /** The RFC 6749 §5.2 refusal and the one audit line it leaves. */
 async function expectRefused(send: () => Promise<Response>, status: number, error: string, description: string) {
-  const before = sts.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(sts.audit.lines.length).toBe(before + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+  await expectTokenRefused(sts, send, { status, error, description });
 }
 
 beforeAll(async () => {
