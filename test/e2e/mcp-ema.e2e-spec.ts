@@ -208,14 +208,16 @@ describe('the MCP server (RFC 9728)', () => {
   });
 });
 
+/** The example chat client signed in with `identityAssertion`, and the calls it makes, in order. */
+async function tracedChat(identityAssertion: Parameters<typeof connectChatClient>[0]['identityAssertion']) {
+  const calls: TracedCall[] = [];
+  const chat = await connectChatClient({ origins, identityAssertion, onCall: (c) => calls.push(c) });
+  return { chat, calls };
+}
+
 describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-JAG, an access token, calls tools', () => {
   it('each hop as the profile says, the tool call for sub alice with her scopes', async () => {
-    const calls: TracedCall[] = [];
-    const chat = await connectChatClient({
-      origins,
-      identityAssertion: idTokenOf('alice'),
-      onCall: (c) => calls.push(c),
-    });
+    const { chat, calls } = await tracedChat(idTokenOf('alice'));
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({ user: 'alice', scopes: ['todos.read', 'todos.write'], todos: [] });
@@ -338,12 +340,7 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
   });
 
   it("bob's policy grants todos.read only: list_todos works, add_todo is answered 403 insufficient_scope", async () => {
-    const calls: TracedCall[] = [];
-    const chat = await connectChatClient({
-      origins,
-      identityAssertion: idTokenOf('bob'),
-      onCall: (c) => calls.push(c),
-    });
+    const { chat, calls } = await tracedChat(idTokenOf('bob'));
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({ user: 'bob', scopes: ['todos.read'], todos: [] });
@@ -410,12 +407,7 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
 
   it('the SDK client calls the tool as the NameID, with the policy of its groups', async () => {
     const assertion = samlAssertion();
-    const calls: TracedCall[] = [];
-    const chat = await connectChatClient({
-      origins,
-      identityAssertion: () => ({ token: assertion, type: SAML2_TOKEN_TYPE }),
-      onCall: (c) => calls.push(c),
-    });
+    const { chat, calls } = await tracedChat(() => ({ token: assertion, type: SAML2_TOKEN_TYPE }));
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({
