@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { expectTokenRefused } from '../support/errors.js';
-import { basicClient } from '../support/clients.js';
+import { basicClient, clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -49,19 +49,9 @@ async function refused(
   return expectTokenRefused(sts, () => postToken(sts, form, init), { status, error, description });
 }
 
-async function clientAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
-  const now = Math.floor(Date.now() / 1000);
-  const payload = {
-    iss: 'pk',
-    sub: 'pk',
-    aud: sts.issuer,
-    iat: now,
-    exp: now + 60,
-    jti: crypto.randomUUID(),
-    ...claims,
-  };
-  for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
-  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'pk-1', ...header } as { alg: string }).sign(key);
+/** A client assertion by client pk; `claims` and `header` override. */
+function pkAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
+  return clientAssertion(key, { kid: 'pk-1', ...header }, 'pk', sts.issuer, claims);
 }
 
 beforeAll(async () => {
@@ -285,11 +275,11 @@ describe('client authentication', () => {
     });
 
     it('authenticates a valid assertion (reaching subject_token validation)', async () => {
-      await refused(form(await clientAssertion({})), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
+      await refused(form(await pkAssertion({})), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
     });
 
     it('refuses a replayed assertion (single-use jti)', async () => {
-      const assertion = await clientAssertion({});
+      const assertion = await pkAssertion({});
       await refused(form(assertion), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
       await refused(form(assertion), {}, 401, 'invalid_client', 'client_assertion has already been used (jti replay)');
     });
@@ -297,39 +287,39 @@ describe('client authentication', () => {
     it.each<MakerRow>([
       [
         'aud = token endpoint (rfc7523bis)',
-        async () => clientAssertion({ aud: sts.tokenEndpoint }),
+        async () => pkAssertion({ aud: sts.tokenEndpoint }),
         /^client_assertion aud must be exactly the issuer/,
       ],
       [
         'aud = [issuer, other] (audience injection)',
-        async () => clientAssertion({ aud: [sts.issuer, 'https://other'] }),
+        async () => pkAssertion({ aud: [sts.issuer, 'https://other'] }),
         /^client_assertion aud must be exactly the issuer/,
       ],
       [
         'expired',
-        async () => clientAssertion({ exp: Math.floor(Date.now() / 1000) - 120 }),
+        async () => pkAssertion({ exp: Math.floor(Date.now() / 1000) - 120 }),
         'client_assertion has expired',
       ],
       [
         'lifetime too long',
-        async () => clientAssertion({ exp: Math.floor(Date.now() / 1000) + 3600 }),
+        async () => pkAssertion({ exp: Math.floor(Date.now() / 1000) + 3600 }),
         'client_assertion lifetime exceeds 300 s',
       ],
-      ['no jti', async () => clientAssertion({ jti: undefined }), 'client_assertion has no jti claim'],
-      ['iss is another client', async () => clientAssertion({ iss: 'agent' }), 'client authentication failed'],
+      ['no jti', async () => pkAssertion({ jti: undefined }), 'client_assertion has no jti claim'],
+      ['iss is another client', async () => pkAssertion({ iss: 'agent' }), 'client authentication failed'],
       [
         'sub is not the client',
-        async () => clientAssertion({ sub: 'someone' }),
+        async () => pkAssertion({ sub: 'someone' }),
         'client_assertion sub must be the client_id',
       ],
       [
         'typ at+jwt (token confusion)',
-        async () => clientAssertion({}, { typ: 'at+jwt' }),
+        async () => pkAssertion({}, { typ: 'at+jwt' }),
         'client_assertion typ "at+jwt" is not a client assertion type',
       ],
       [
         'signed by an unregistered key',
-        async () => clientAssertion({}, {}, (await generateKeyPair('ES256')).privateKey),
+        async () => pkAssertion({}, {}, (await generateKeyPair('ES256')).privateKey),
         'client_assertion signature is invalid',
       ],
       [
@@ -347,7 +337,7 @@ describe('client authentication', () => {
 
     it('refuses an unknown client_assertion_type', async () => {
       await refused(
-        form(await clientAssertion({}), 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer'),
+        form(await pkAssertion({}), 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer'),
         {},
         401,
         'invalid_client',

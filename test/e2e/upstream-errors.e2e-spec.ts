@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import { generateKeyPair, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { expectTokenRefused } from '../support/errors.js';
-import { basicClient } from '../support/clients.js';
+import { basicClient, clientAssertion } from '../support/clients.js';
 
 /**
  * Every remote fetch failing (discovery, JWKS, SAML metadata, a client's jwks_uri): the caller is told
@@ -157,14 +157,7 @@ describe('upstream failures stay with the operator', () => {
   });
 
   it("a client's jwks_uri failing", async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ jti: `a-${now}` })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer('remote-keys')
-      .setSubject('remote-keys')
-      .setAudience(sts.issuer)
-      .setExpirationTime(now + 60)
-      .sign(clientKey);
+    const assertion = await clientAssertion(clientKey, { kid: 'k1' }, 'remote-keys', sts.issuer, { iat: undefined });
     await expectRefusal(
       () =>
         postToken(sts, {
