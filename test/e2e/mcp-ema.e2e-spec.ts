@@ -243,14 +243,7 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
 
     // EMA §4: the token exchange at the enterprise, and its response.
     const exchange = calls[4]!;
-    expect(form(exchange)).toEqual({
-      grant_type: TOKEN_EXCHANGE_GRANT,
-      requested_token_type: ID_JAG,
-      audience: mcpAs.issuer,
-      resource: todos.resource,
-      subject_token: idTokens.alice,
-      subject_token_type: ID_TOKEN_TYPE,
-    });
+    expect(form(exchange)).toEqual(idJagRequest());
     const issued = JSON.parse(exchange.responseBody) as Record<string, unknown>;
     expect(issued).toEqual({
       access_token: expect.any(String),
