@@ -76,6 +76,11 @@ function cycle(bodies: string[]): () => string {
   return () => bodies[i++ % bodies.length]!;
 }
 
+/** Requests to actbridge's token endpoint as `client`, sending `bodies` in turn. */
+function cycling(env: BenchEnv, client: { readonly authorization: string }, bodies: string[]): RequestStream {
+  return { url: tokenEndpoint(env), headers: { ...FORM, authorization: client.authorization }, next: cycle(bodies) };
+}
+
 /** A client_secret_basic client with a scrypt-hashed secret, as production config holds it. */
 export function basicClient(clientId: string, extra: Record<string, unknown> = {}) {
   const secret = `${clientId}-secret-${randomUUID()}`;
@@ -150,11 +155,7 @@ export const PATHS: readonly BenchPath[] = [
           scope: 'read',
         }),
       );
-      return {
-        url: tokenEndpoint(env),
-        headers: { ...FORM, authorization: jwtJwt.authorization },
-        next: cycle(bodies),
-      };
+      return cycling(env, jwtJwt, bodies);
     },
   },
   {
@@ -184,11 +185,7 @@ export const PATHS: readonly BenchPath[] = [
           scope: 'read',
         }),
       );
-      return {
-        url: tokenEndpoint(env),
-        headers: { ...FORM, authorization: withActor.authorization },
-        next: cycle(bodies),
-      };
+      return cycling(env, withActor, bodies);
     },
   },
   {
@@ -217,11 +214,7 @@ export const PATHS: readonly BenchPath[] = [
           form({ grant_type: TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.accessToken, audience: API }),
         );
       }
-      return {
-        url: tokenEndpoint(env),
-        headers: { ...FORM, authorization: chain[3]!.authorization },
-        next: cycle(bodies),
-      };
+      return cycling(env, chain[3]!, bodies);
     },
   },
   {
@@ -305,11 +298,7 @@ export const PATHS: readonly BenchPath[] = [
           scope: 'read',
         }),
       );
-      return {
-        url: tokenEndpoint(env),
-        headers: { ...FORM, authorization: idJagIssuer.authorization },
-        next: cycle(bodies),
-      };
+      return cycling(env, idJagIssuer, bodies);
     },
   },
   {

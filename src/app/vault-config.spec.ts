@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from './sts-config.js';
 import { generateVaultKey } from '../vault/key-ring.js';
+import { githubConnection } from '../../test/support/connections.js';
 
 const dirs: string[] = [];
 
@@ -15,21 +16,7 @@ afterEach(() => {
 
 /** A valid connection file; `change` edits a copy. */
 function connection(change: (c: Record<string, unknown>) => void = () => undefined): Record<string, unknown> {
-  const c: Record<string, unknown> = {
-    audiences: ['https://api.github.com'],
-    provider: {
-      issuer: 'https://github.com',
-      discovery: 'none',
-      authorization_endpoint: 'https://github.com/login/oauth/authorize',
-      token_endpoint: 'https://github.com/login/oauth/access_token',
-    },
-    client_id: 'Iv1.actbridge',
-    client_secret_env: 'GITHUB_CLIENT_SECRET',
-    scopes: ['repo', 'read:user'],
-    clients: ['agent'],
-    connect: { clients: ['app'], redirect_uris: ['https://app.example/connected'] },
-    rules: [{ name: 'agent', condition: 'client_id == "agent"', scopes: ['repo'] }],
-  };
+  const c = githubConnection('agent', 'app', { scopes: ['repo', 'read:user'] });
   change(c);
   return c;
 }

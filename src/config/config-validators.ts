@@ -54,45 +54,36 @@ export function isTrustedProxyList(value: unknown): boolean {
   });
 }
 
-export function IsTrustedProxyList(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
+/** A property decorator factory from a predicate: `validate` decides, `message` is the default complaint. */
+export function checkedBy(
+  name: string,
+  message: string,
+  validate: (value: unknown) => boolean,
+): (options?: ValidationOptions) => PropertyDecorator {
+  return (options) => (target, propertyName) =>
     registerDecorator({
-      name: 'isTrustedProxyList',
+      name,
       target: target.constructor,
       propertyName: propertyName as string,
-      options: {
-        message: `must be comma-separated IP addresses or CIDRs, or ${NAMED_PROXY_RANGES.join(', ')}`,
-        ...options,
-      },
-      validator: { validate: isTrustedProxyList },
+      options: { message, ...options },
+      validator: { validate },
     });
 }
 
-export function IsSecureUrl(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isSecureUrl',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: {
-        message: 'must be an https URL without fragment (http only for localhost/127.0.0.1)',
-        ...options,
-      },
-      validator: { validate: isSecureUrl },
-    });
-}
+export const IsTrustedProxyList = checkedBy(
+  'isTrustedProxyList',
+  `must be comma-separated IP addresses or CIDRs, or ${NAMED_PROXY_RANGES.join(', ')}`,
+  isTrustedProxyList,
+);
+
+export const IsSecureUrl = checkedBy(
+  'isSecureUrl',
+  'must be an https URL without fragment (http only for localhost/127.0.0.1)',
+  isSecureUrl,
+);
 
 /** A JWK Set: `{ keys: [ {...}, ... ] }` with at least one key object that has a `kty`. */
-export function IsJwkSet(options?: ValidationOptions): PropertyDecorator {
-  return (target, propertyName) =>
-    registerDecorator({
-      name: 'isJwkSet',
-      target: target.constructor,
-      propertyName: propertyName as string,
-      options: { message: 'must be a JWK Set: { keys: [ { kty: ..., ... } ] }', ...options },
-      validator: { validate: isJwkSet },
-    });
-}
+export const IsJwkSet = checkedBy('isJwkSet', 'must be a JWK Set: { keys: [ { kty: ..., ... } ] }', isJwkSet);
 
 export function isJwkSet(value: unknown): value is { keys: Array<Record<string, unknown>> } {
   if (typeof value !== 'object' || value === null) return false;

@@ -7,15 +7,8 @@ import { InvalidGrant, InvalidRequest, InvalidTarget, type OAuthError } from '..
 import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
-import {
-  actorsOutermostFirst,
-  chainDepth,
-  nestActor,
-  parseActChain,
-  type ActClaim,
-  type ActorIdentity,
-} from './act-chain.js';
-import { checkMayAct } from './may-act.js';
+import { actorsOutermostFirst, chainDepth, nestActor, type ActClaim, type ActorIdentity } from './act-chain.js';
+import { enforceMayAct, priorChain } from './actor-checks.js';
 import { narrowScope, type ScopeLimit } from '../oauth/scope.js';
 import { scopeLimits } from './scope-limits.js';
 import { buildSubjectView } from './subject-view.js';
@@ -175,13 +168,14 @@ export class DelegationPolicy {
    * client as actor, so no exchange ever launders a delegated token into a plain one.
    */
   private actChain({ client, subject, actor }: DecisionInput, policy: PolicyGrant | undefined): ActClaim | undefined {
-    const prior = this.priorChain(subject, policy?.rule.trustChains ?? subject.anchor.trustedForChains);
+    const trusted = policy?.rule.trustChains ?? subject.anchor.trustedForChains;
+    const prior = priorChain(subject, trusted, this.server.maxChainDepth);
     if (actor && actor.act !== undefined) {
       throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
     }
     if (!actor && client.impersonation && prior === undefined && subject.mayAct === undefined) return undefined;
     const current = actor ? actorFromToken(actor) : this.clientAsActor(client);
-    if (subject.mayAct !== undefined) this.enforceMayAct(subject, current, actor !== undefined);
+    enforceMayAct(subject, current, actor !== undefined);
     const act = nestActor(current, prior);
     const depth = chainDepth(act);
     if (depth > this.server.maxChainDepth) {
@@ -210,32 +204,6 @@ export class DelegationPolicy {
     if (own && 'decided' in own) return [...own.decided];
     if (own) return targetsWithin(request.resources, own.within, client, this.server.maxTargets);
     return resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
-  }
-
-  /** The subject token's existing chain, believed only when its anchor (or policy rule) trusts chains. */
-  private priorChain(subject: ValidatedToken, trusted: boolean): ActClaim | undefined {
-    if (subject.act === undefined) return undefined;
-    if (!trusted) {
-      throw new InvalidRequest(
-        'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
-      );
-    }
-    const parsed = parseActChain(subject.act, this.server.maxChainDepth);
-    if (!parsed.ok) throw new InvalidRequest(`subject_token act claim ${parsed.reason}`);
-    return parsed.act;
-  }
-
-  /** RFC 8693 §4.4: every member of may_act must match the actor. */
-  private enforceMayAct(subject: ValidatedToken, actor: ActorIdentity, fromActorToken: boolean): void {
-    const verdict = checkMayAct(subject.mayAct, actor, subject.anchor.issuer);
-    if (verdict === 'malformed') throw new InvalidRequest('subject_token may_act claim is malformed');
-    if (verdict === 'denied') {
-      throw new InvalidRequest(
-        fromActorToken
-          ? "the actor_token's subject is not permitted by the subject_token's may_act claim"
-          : "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
-      );
-    }
   }
 
   /** Without an actor token, the authenticated client is the actor, named in actbridge's namespace. */

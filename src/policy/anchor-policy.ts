@@ -1,12 +1,7 @@
 import { configFailure } from '../config/validate-config.js';
-import {
-  compileExpression,
-  PolicyCompileError,
-  type CompiledExpression,
-  type Evaluated,
-  type VariableRead,
-} from './policy-language.js';
+import { compileExpression, type CompiledExpression, type Evaluated, type VariableRead } from './policy-language.js';
 import type { PolicyRuleConfig } from './policy-rule.config.js';
+import { compileRules } from './rule-list.js';
 import { type SubjectView } from './subject-view.js';
 
 /** A rule ready to evaluate: its condition and subject compiled, its grants as configured. */
@@ -91,31 +86,16 @@ export function compileAnchorPolicy(
   anchorTrustsChains: boolean,
 ): AnchorPolicy {
   const problems: Array<[string, string]> = [];
-  const names = new Set<string>();
-  const compiled: CompiledRule[] = [];
-  rules.forEach((rule, i) => {
-    const at = `rules[${i}]`;
-    const label = `(rule "${rule.name}")`;
-    if (names.has(rule.name)) problems.push([`${at}.name`, `duplicate rule name "${rule.name}"`]);
-    names.add(rule.name);
+  const compiled = compileRules(rules, problems, (rule, { at, label, compile }): CompiledRule | undefined => {
     if (rule.grants.trust_chains === true && !anchorTrustsChains) {
       problems.push([`${at}.grants.trust_chains`, `${label} needs trusted_for_chains: true on the anchor`]);
     }
-    const compile = <T>(field: string, build: () => CompiledExpression<T>): CompiledExpression<T> | undefined => {
-      try {
-        return build();
-      } catch (error) {
-        if (!(error instanceof PolicyCompileError)) throw error;
-        problems.push([`${at}.${field}`, `${label} ${error.message}`]);
-        return undefined;
-      }
-    };
     const condition = compile('condition', () => compileExpression(rule.condition, 'condition'));
     const source = rule.grants.subject;
     const subject =
       source === undefined ? undefined : compile('grants.subject', () => compileExpression(source, 'subject'));
-    if (!condition || (rule.grants.subject !== undefined && !subject)) return;
-    compiled.push({
+    if (!condition || (rule.grants.subject !== undefined && !subject)) return undefined;
+    return {
       name: rule.name,
       condition,
       subject,
@@ -123,7 +103,7 @@ export function compileAnchorPolicy(
       scopes: rule.grants.scopes,
       maxTtl: rule.grants.max_ttl,
       trustChains: rule.grants.trust_chains ?? anchorTrustsChains,
-    });
+    };
   });
   if (problems.length > 0) throw configFailure(file, problems);
   return new AnchorPolicy(anchorName, compiled);

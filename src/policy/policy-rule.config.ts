@@ -41,17 +41,20 @@ export class PolicyGrantsConfig {
   subject?: string;
 }
 
-/** One rule of an anchor's `rules:`; the first rule whose condition is true decides. */
-export class PolicyRuleConfig {
+/** What every rule of a `rules:` list has (an anchor's or a vault connection's): a name and a condition. */
+export class RuleConfig {
   @IsString()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   name!: string;
 
-  /** CEL boolean expression over the subject view. */
+  /** CEL boolean expression over the subject view (the subject token, the client, the actors). */
   @IsString()
   @MinLength(1)
   condition!: string;
+}
 
+/** One rule of an anchor's `rules:`; the first rule whose condition is true decides. */
+export class PolicyRuleConfig extends RuleConfig {
   @IsObject()
   @ValidateNested()
   @Type(() => PolicyGrantsConfig)

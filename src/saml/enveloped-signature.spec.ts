@@ -8,7 +8,6 @@ import {
   verify as cryptoVerify,
   type KeyObject,
 } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { createSamlTestIdp, throwawayCertificate, type SamlTestIdp } from '../../test/support/saml-idp.js';
 import {
   EXCLUSIVE_PROFILE,
@@ -19,6 +18,19 @@ import {
 } from './enveloped-signature.js';
 import { exclusiveCanonicalXml } from './exclusive-c14n.js';
 import { parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
+import {
+  DSIG,
+  nodeSaml,
+  parseDom,
+  SAML,
+  SAMLP,
+  xmlCrypto,
+  xmlCryptoC14n,
+  XS,
+  XSI,
+  type DomDocument,
+  type DomNode,
+} from '../../test/support/xml-dom.js';
 
 /**
  * verifyEnvelopedSignature on real signatures (samlify, xml-crypto's SignedXml) and on a catalogue of
@@ -31,7 +43,6 @@ import { parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
  */
 
 // --- algorithms ----------------------------------------------------------------------------------------
-const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 const MORE = 'http://www.w3.org/2001/04/xmldsig-more#';
 const EXC_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const EXC_C14N_COMMENTS = 'http://www.w3.org/2001/10/xml-exc-c14n#WithComments';
@@ -58,56 +69,6 @@ const ECDSA_SHA512 = `${MORE}ecdsa-sha512`;
 const HMAC_SHA1 = `${DSIG}hmac-sha1`;
 const HMAC_SHA256 = `${MORE}hmac-sha256`;
 const DSA_SHA1 = `${DSIG}dsa-sha1`;
-
-const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
-const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
-const XS = 'http://www.w3.org/2001/XMLSchema';
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
-
-// --- xml-crypto, xmldom and node-saml, loaded without their types (see saml-xml.ts) -------------------
-interface DomNode {
-  readonly nodeType: number;
-  readonly localName: string | null;
-  readonly namespaceURI: string | null;
-  readonly firstChild: DomNode | null;
-  readonly nextSibling: DomNode | null;
-  readonly parentNode: DomNode | null;
-  readonly childNodes: ArrayLike<DomNode>;
-  readonly textContent: string | null;
-  getAttribute?(name: string): string | null;
-  cloneNode(deep: boolean): DomNode;
-  removeChild(child: DomNode): DomNode;
-}
-interface DomDocument extends DomNode {
-  readonly documentElement: DomNode;
-}
-interface SignedXmlInstance {
-  SignatureAlgorithms: Record<string, unknown>;
-  HashAlgorithms: Record<string, unknown>;
-  publicCert?: string;
-  addReference(reference: Record<string, unknown>): void;
-  computeSignature(xml: string, options: Record<string, unknown>): void;
-  getSignedXml(): string;
-  loadSignature(signature: DomNode): void;
-  checkSignature(xml: string): boolean;
-}
-const require = createRequire(import.meta.url);
-const { DOMParser } = require('@xmldom/xmldom') as {
-  DOMParser: new (options?: { errorHandler: (level: string, message: string) => void }) => {
-    parseFromString(xml: string, mimeType: string): DomDocument;
-  };
-};
-const xmlCrypto = require('xml-crypto') as {
-  SignedXml: new (options?: Record<string, unknown>) => SignedXmlInstance;
-  ExclusiveCanonicalization: new () => { process(node: DomNode, options: Record<string, unknown>): string };
-  C14nCanonicalization: new () => { process(node: DomNode, options: Record<string, unknown>): string };
-};
-const xmlCryptoUtils = require('xml-crypto/lib/utils') as {
-  findAncestorNsForElement(node: DomNode): { prefix: string; namespaceURI: string }[];
-};
-const nodeSaml = require('@node-saml/node-saml/lib/xml.js') as {
-  getVerifiedXml(xml: string, signed: DomNode, certificates: string[]): string | null;
-};
 
 /** xml-crypto knows neither SHA-384 nor ECDSA: the missing algorithms, for signing test documents. */
 const signatureAlgorithm = (uri: string, hash: string, ec: boolean) =>
@@ -352,42 +313,6 @@ function picked<T extends Walkable>(root: T, pick: Pick): T {
   return found;
 }
 const idOf = (el: DomNode) => el.getAttribute?.('ID') ?? null;
-
-function parseDom(xml: string): DomDocument {
-  return new DOMParser({
-    errorHandler: (_level, message) => {
-      throw new Error(message);
-    },
-  }).parseFromString(xml, 'text/xml');
-}
-
-function xmlCryptoC14n(
-  node: DomNode,
-  o: { exclude?: DomNode; prefixes?: readonly string[]; inclusive?: boolean } = {},
-): string {
-  const clone = node.cloneNode(true);
-  if (o.exclude && o.exclude !== node) {
-    const path: number[] = [];
-    let inside = false;
-    for (let n: DomNode = o.exclude; n.parentNode; n = n.parentNode) {
-      path.unshift(Array.from(n.parentNode.childNodes).indexOf(n));
-      if (n.parentNode === node) {
-        inside = true;
-        break;
-      }
-    }
-    if (inside) {
-      const excluded = path.reduce((n, i) => n.childNodes[i]!, clone);
-      excluded.parentNode!.removeChild(excluded);
-    }
-  }
-  const canonicalizer = o.inclusive ? new xmlCrypto.C14nCanonicalization() : new xmlCrypto.ExclusiveCanonicalization();
-  return canonicalizer.process(clone, {
-    inclusiveNamespacesPrefixList: [...(o.prefixes ?? [])],
-    ancestorNamespaces: xmlCryptoUtils.findAncestorNsForElement(node),
-    defaultNsForPrefix: { ds: DSIG },
-  });
-}
 
 /** actbridge's verdict: 'verified', or what was thrown (parse or verification). */
 function fastVerdict(

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { throwawayCertificate } from '../../test/support/saml-idp.js';
 import { readAssertion, SamlRejected } from './saml2-assertion.js';
 import {
@@ -11,6 +10,7 @@ import {
   type SignatureProfile,
 } from './enveloped-signature.js';
 import { NS, parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
+import { DSIG, nodeSaml, parseDom, SAMLP, xmlCrypto, XS, XSI, type DomNode } from '../../test/support/xml-dom.js';
 
 /**
  * Differential test: generated assertions (seeded, so a failure reproduces) — assertion prefixes
@@ -32,34 +32,6 @@ import { NS, parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js'
  * scope at the document's *first* SignedInfo (signed-xml.js getCanonSignedInfoXml), not its own.
  */
 
-// xml-crypto, xmldom and node-saml without their type declarations (see saml-xml.ts); slices typed here.
-interface DomNode {
-  readonly nodeType: number;
-  readonly localName: string | null;
-  readonly namespaceURI: string | null;
-  readonly childNodes: ArrayLike<DomNode>;
-  readonly textContent: string | null;
-  readonly documentElement?: DomNode;
-  getAttribute?(name: string): string | null;
-}
-interface SignedXml {
-  addReference(reference: Record<string, unknown>): void;
-  computeSignature(xml: string, options: Record<string, unknown>): void;
-  getSignatureXml(): string;
-}
-const require = createRequire(import.meta.url);
-const { DOMParser } = require('@xmldom/xmldom') as {
-  DOMParser: new () => { parseFromString(xml: string, mimeType: string): DomNode };
-};
-const xmlCrypto = require('xml-crypto') as { SignedXml: new (options: Record<string, unknown>) => SignedXml };
-const nodeSaml = require('@node-saml/node-saml/lib/xml.js') as {
-  getVerifiedXml(xml: string, signed: DomNode, certificates: string[]): string | null;
-};
-
-const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
-const SAMLP = 'urn:oasis:names:tc:SAML:2.0:protocol';
-const XS = 'http://www.w3.org/2001/XMLSchema';
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const EXC = 'http://www.w3.org/2001/10/xml-exc-c14n#';
 const C14N = 'http://www.w3.org/TR/2001/REC-xml-c14n-20010315';
 const CANONICALIZATIONS = [EXC, `${EXC}WithComments`, C14N, `${C14N}#WithComments`] as const;
@@ -272,7 +244,7 @@ function domElements(node: DomNode, localName: string, out: DomNode[] = []): Dom
 function xmlCryptoVerdict(xml: string, certificate: string): Verdict {
   let verified: string | null;
   try {
-    const doc = new DOMParser().parseFromString(xml, 'text/xml');
+    const doc = parseDom(xml, 'defaults');
     const root = doc.documentElement!;
     const assertion = root.localName === 'Assertion' ? root : domElements(root, 'Assertion')[0]!;
     verified = nodeSaml.getVerifiedXml(xml, assertion, [certificate]);
@@ -280,7 +252,7 @@ function xmlCryptoVerdict(xml: string, certificate: string): Verdict {
     return { verified: false, why: (error as Error).message };
   }
   if (verified === null) return { verified: false, why: 'not verified' };
-  const signed = new DOMParser().parseFromString(verified, 'text/xml').documentElement!;
+  const signed = parseDom(verified, 'defaults').documentElement!;
   const attributes: Record<string, string[]> = {};
   for (const attribute of domElements(signed, 'Attribute')) {
     const values = domElements(attribute, 'AttributeValue').map((v) => v.textContent ?? '');

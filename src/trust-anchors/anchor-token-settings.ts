@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { resolveBeside } from '../config/config-files.js';
 import { foreignTypKind } from '../jose/jwt-kinds.js';
-import { SecretValue } from './secret-value.js';
+import { readSecretSource, SecretValue } from './secret-value.js';
 import type { TrustAnchorConfig } from './trust-anchor.config.js';
 
 type Problems = Array<[path: string, message: string]>;
@@ -38,27 +36,6 @@ export function checkTokenSettings(
     problems.push(['introspection', 'give exactly one of client_secret_env, client_secret_file']);
     return { problems };
   }
-  let secret: string | undefined;
-  if (introspection.client_secret_env !== undefined) {
-    secret = env[introspection.client_secret_env];
-    if (!secret) {
-      problems.push([
-        'introspection.client_secret_env',
-        `environment variable ${introspection.client_secret_env} is not set`,
-      ]);
-    }
-  } else {
-    const path = resolveBeside(file, introspection.client_secret_file!);
-    try {
-      // One line: a trailing newline (echo, editors) is not part of the secret.
-      secret = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      problems.push([
-        'introspection.client_secret_file',
-        `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      ]);
-    }
-    if (secret === '') problems.push(['introspection.client_secret_file', `${path} is empty`]);
-  }
-  return { problems, introspectionSecret: secret ? new SecretValue(secret) : undefined };
+  const introspectionSecret = readSecretSource(introspection, file, env, problems, 'introspection.');
+  return { problems, introspectionSecret };
 }

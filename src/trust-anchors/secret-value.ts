@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
+import { resolveBeside } from '../config/config-files.js';
 
 /**
  * A secret read from configuration. It prints as `[redacted]` whether logged, inspected or serialised,
@@ -26,4 +28,42 @@ export class SecretValue {
   [inspect.custom](): string {
     return 'SecretValue [redacted]';
   }
+}
+
+/** Where a client secret is configured: an environment variable's name, or a file (relative to `file`). */
+export interface SecretSource {
+  readonly client_secret_env?: string;
+  readonly client_secret_file?: string;
+}
+
+/**
+ * The secret `source` names (exactly one of its fields is set): the variable's value from `env`, or the
+ * file's one line. What is missing, unreadable or empty is added to `problems` as `<at>client_secret_env`
+ * or `<at>client_secret_file`.
+ */
+export function readSecretSource(
+  source: SecretSource,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: Array<[string, string]>,
+  at = '',
+): SecretValue | undefined {
+  if (source.client_secret_env !== undefined) {
+    const value = env[source.client_secret_env];
+    if (!value)
+      problems.push([`${at}client_secret_env`, `environment variable ${source.client_secret_env} is not set`]);
+    return value ? new SecretValue(value) : undefined;
+  }
+  const path = resolveBeside(file, source.client_secret_file!);
+  let value: string;
+  try {
+    // One line: a trailing newline (echo, editors) is not part of the secret.
+    value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    problems.push([`${at}client_secret_file`, `${path} cannot be read (${code})`]);
+    return undefined;
+  }
+  if (value === '') problems.push([`${at}client_secret_file`, `${path} is empty`]);
+  return value ? new SecretValue(value) : undefined;
 }

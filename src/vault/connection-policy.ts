@@ -1,4 +1,5 @@
-import { compileExpression, PolicyCompileError, type CompiledExpression } from '../policy/policy-language.js';
+import { compileExpression, type CompiledExpression } from '../policy/policy-language.js';
+import { compileRules } from '../policy/rule-list.js';
 import type { SubjectView } from '../policy/subject-view.js';
 import type { ConnectionRuleConfig } from './connection.config.js';
 
@@ -40,27 +41,13 @@ export function compileConnectionPolicy(
   connectionScopes: readonly string[],
 ): { policy: ConnectionPolicy; problems: Array<[string, string]> } {
   const problems: Array<[string, string]> = [];
-  const names = new Set<string>();
-  const compiled: CompiledConnectionRule[] = [];
-  rules.forEach((rule, i) => {
-    const at = `rules[${i}]`;
-    const label = `(rule "${rule.name}")`;
-    if (names.has(rule.name)) problems.push([`${at}.name`, `duplicate rule name "${rule.name}"`]);
-    names.add(rule.name);
+  const compiled = compileRules(rules, problems, (rule, { at, label, compile }): CompiledConnectionRule | undefined => {
     const foreign = rule.scopes.filter((s) => !connectionScopes.includes(s));
     if (foreign.length > 0) {
       problems.push([`${at}.scopes`, `${label} ${foreign.join(', ')} not among the connection's scopes`]);
     }
-    try {
-      compiled.push({
-        name: rule.name,
-        condition: compileExpression(rule.condition, 'condition'),
-        scopes: rule.scopes,
-      });
-    } catch (error) {
-      if (!(error instanceof PolicyCompileError)) throw error;
-      problems.push([`${at}.condition`, `${label} ${error.message}`]);
-    }
+    const condition = compile('condition', () => compileExpression(rule.condition, 'condition'));
+    return condition && { name: rule.name, condition, scopes: rule.scopes };
   });
   return { policy: new ConnectionPolicy(compiled), problems };
 }

@@ -14,6 +14,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsNameList, IsScopeList, IsSecureUrl } from '../config/config-validators.js';
+import { RuleConfig } from '../policy/policy-rule.config.js';
 
 /** Authorization request parameters actbridge sets itself; a connection file may not override them. */
 export const RESERVED_AUTHORIZATION_PARAMS = [
@@ -85,16 +86,7 @@ export class ConnectFlowConfig {
 }
 
 /** One rule of a connection's `rules:`; the first rule whose condition is true decides. */
-export class ConnectionRuleConfig {
-  @IsString()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
-  name!: string;
-
-  /** CEL boolean expression over the subject view (the user's token, the client, the actors). */
-  @IsString()
-  @MinLength(1)
-  condition!: string;
-
+export class ConnectionRuleConfig extends RuleConfig {
   /** Upstream scopes a matching caller may receive; each must be one of the connection's `scopes`. */
   @IsScopeList()
   scopes!: string[];

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Sealed } from './envelope.js';
 import { migrate } from './migrations.js';
+import { inTransaction } from './pg-transaction.js';
 import type { GrantKey, GrantRecord, GrantUpdate, PendingConnect, VaultStore } from './vault-store.js';
 
 export interface PostgresVaultOptions {
@@ -57,10 +58,7 @@ export class PostgresVaultStore implements VaultStore {
     key: GrantKey,
     work: (record: GrantRecord | undefined) => Promise<{ readonly update?: GrantUpdate; readonly value: T }>,
   ): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       // A refresh held up elsewhere is waited for, but not forever.
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.options.lockTimeoutMs))}`);
       const { rows } = await client.query<GrantRow>(
@@ -70,16 +68,8 @@ export class PostgresVaultStore implements VaultStore {
       const record = rows[0] && grantRecord(rows[0]);
       const { update, value } = await work(record);
       if (update && record) await client.query(updateSql(update), [...updateParams(update), ...keyParams(key)]);
-      await client.query('COMMIT');
       return value;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async save(key: GrantKey, tokens: Extract<GrantUpdate, { kind: 'tokens' }>): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ClientConfig } from '../clients/client.config.js';
-import { actorsOutermostFirst, parseActChain, type ActClaim, type ActorIdentity } from '../delegation/act-chain.js';
-import { checkMayAct } from '../delegation/may-act.js';
+import { actorsOutermostFirst, type ActClaim, type ActorIdentity } from '../delegation/act-chain.js';
+import { enforceMayAct, priorChain } from '../delegation/actor-checks.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
 import type { ViewActor } from '../policy/subject-view.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -23,17 +23,7 @@ export function vaultCaller(
   client: ClientConfig,
   server: { issuer: string; maxChainDepth: number },
 ): VaultCaller {
-  let prior: ActClaim | undefined;
-  if (subject.act !== undefined) {
-    if (!subject.anchor.trustedForChains) {
-      throw new InvalidRequest(
-        'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
-      );
-    }
-    const parsed = parseActChain(subject.act, server.maxChainDepth);
-    if (!parsed.ok) throw new InvalidRequest(`subject_token act claim ${parsed.reason}`);
-    prior = parsed.act;
-  }
+  const prior = priorChain(subject, subject.anchor.trustedForChains, server.maxChainDepth);
   if (actor && actor.act !== undefined) {
     throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
   }
@@ -41,17 +31,7 @@ export function vaultCaller(
   const current: ActorIdentity = actor
     ? { sub: actor.principal.sub, iss: actor.principal.iss, claims: actor.claims }
     : { sub: client.client_id, iss: server.issuer, claims: { client_id: client.client_id } };
-  if (subject.mayAct !== undefined) {
-    const verdict = checkMayAct(subject.mayAct, current, subject.anchor.issuer);
-    if (verdict === 'malformed') throw new InvalidRequest('subject_token may_act claim is malformed');
-    if (verdict === 'denied') {
-      throw new InvalidRequest(
-        actor
-          ? "the actor_token's subject is not permitted by the subject_token's may_act claim"
-          : "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
-      );
-    }
-  }
+  enforceMayAct(subject, current, actor !== undefined);
   const chain: ActClaim | undefined = actor
     ? {
         sub: actor.principal.sub,

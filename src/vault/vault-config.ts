@@ -1,12 +1,12 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { ClientConfig } from '../clients/client.config.js';
 import { ConfigError } from '../config/config-error.js';
-import { readYamlFile, resolveBeside } from '../config/config-files.js';
+import { readYamlFile } from '../config/config-files.js';
 import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
-import { SecretValue } from '../trust-anchors/secret-value.js';
+import { readSecretSource, type SecretValue } from '../trust-anchors/secret-value.js';
 import { ConnectionConfig } from './connection.config.js';
 import { compileConnectionPolicy, type ConnectionPolicy } from './connection-policy.js';
 import { KeyRing, loadKeyRing } from './key-ring.js';
@@ -160,25 +160,7 @@ function readClientSecret(
     problems.push(['client_secret_env', 'give exactly one of client_secret_env, client_secret_file']);
     return undefined;
   }
-  if (config.client_secret_env !== undefined) {
-    const value = env[config.client_secret_env];
-    if (!value) problems.push(['client_secret_env', `environment variable ${config.client_secret_env} is not set`]);
-    return value ? new SecretValue(value) : undefined;
-  }
-  const path = resolveBeside(file, config.client_secret_file!);
-  let value: string;
-  try {
-    // One line: a trailing newline (echo, editors) is not part of the secret.
-    value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    problems.push([
-      'client_secret_file',
-      `${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    ]);
-    return undefined;
-  }
-  if (value === '') problems.push(['client_secret_file', `${path} is empty`]);
-  return value ? new SecretValue(value) : undefined;
+  return readSecretSource(config, file, env, problems);
 }
 
 /** The ring the vault encrypts with: VAULT_KEYS, or (development, memory store) one generated now. */

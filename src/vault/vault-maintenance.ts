@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { rewrap, type Sealed } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
 import { readMigrations } from './migrations.js';
+import { inTransaction } from './pg-transaction.js';
 import { grantBinding, pendingBinding, type GrantKey } from './vault-store.js';
 
 export interface RewrapResult {
@@ -147,22 +148,5 @@ function rewrapRow(
   } catch (error) {
     failed.push({ record: label, error: (error as Error).message });
     return undefined;
-  }
-}
-
-async function inTransaction(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query('BEGIN');
-    await work(client);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {
-      broken = true;
-    });
-    throw error;
-  } finally {
-    client.release(broken);
   }
 }

@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, exportJWK, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { jsonRequest } from '../support/node-request.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
@@ -46,20 +49,6 @@ const exchange = async (extra: Record<string, string | undefined> = {}) => ({
 
 type Response = Awaited<ReturnType<typeof postToken>>;
 
-function expectRefused(
-  app: TestApp,
-  res: Response,
-  auditBefore: number,
-  status: number,
-  error: string,
-  description: string,
-) {
-  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(app.audit.lines.length).toBe(auditBefore + 1);
-  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
-}
-
 async function refused(
   form: Record<string, string | undefined>,
   init: Parameters<typeof postToken>[2],
@@ -68,44 +57,23 @@ async function refused(
   description: string,
   app: TestApp = sts,
 ): Promise<Response> {
-  const before = app.audit.lines.length;
-  const res = await postToken(app, form, init);
-  expectRefused(app, res, before, status, error, description);
-  return res;
+  return expectTokenRefused(app, () => postToken(app, form, init), { status, error, description });
 }
 
 const clients = [
-  {
-    client_id: 'agent',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API, 'agent-2'],
-    scopes: ['read', 'write'],
-  },
-  {
-    client_id: 'agent-2',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read', 'write'],
-  },
-  {
-    client_id: 'bound',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read'],
-    dpop_bound_access_tokens: true,
-  },
+  basicClient('agent', SECRET, { audiences: [API, 'agent-2'], scopes: ['read', 'write'] }),
+  basicClient('agent-2', SECRET, { audiences: [API], scopes: ['read', 'write'] }),
+  basicClient('bound', SECRET, { audiences: [API], scopes: ['read'], dpop_bound_access_tokens: true }),
 ];
+
+/** actbridge trusting `idp`, with the clients above and `env`. */
+const startSts = (env: Record<string, string> = {}) =>
+  startTestApp({ anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } }, clients, env });
 
 beforeAll(async () => {
   idp = await createTestIssuer('https://idp.example');
   [k1, k2] = await Promise.all([newKey(), newKey()]);
-  sts = await startTestApp({
-    anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
-    clients,
-  });
+  sts = await startSts();
 });
 
 afterAll(async () => {
@@ -178,11 +146,7 @@ describe('DPoP with openid-client', () => {
   describe('server nonces (DPOP_NONCE=required)', () => {
     let nonceSts: TestApp;
     beforeAll(async () => {
-      nonceSts = await startTestApp({
-        anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
-        clients,
-        env: { DPOP_NONCE: 'required' },
-      });
+      nonceSts = await startSts({ DPOP_NONCE: 'required' });
     });
     afterAll(async () => {
       await nonceSts?.close();
@@ -318,27 +282,23 @@ describe('refusals: invalid_dpop_proof (400)', () => {
     const [a, b] = [await proof(k1), await proof(k1)];
     const body = new URLSearchParams(await exchange()).toString();
     const before = sts.audit.lines.length;
-    const { status, json } = await new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
-      const req = httpRequest(
-        sts.tokenEndpoint,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
-            // Two separate header lines, as Node sends an array.
-            dpop: [a, b],
+    const { status, json } = await jsonRequest(
+      (onResponse) =>
+        httpRequest(
+          sts.tokenEndpoint,
+          {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
+              // Two separate header lines, as Node sends an array.
+              dpop: [a, b],
+            },
           },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (chunk) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown> }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+          onResponse,
+        ),
+      body,
+    );
     expect({ status, json }).toEqual({
       status: 400,
       json: { error: 'invalid_dpop_proof', error_description: 'send exactly one DPoP header' },
@@ -436,11 +396,7 @@ describe('DPoP-bound subject tokens need a proof by the same key', () => {
 describe('replay store down', () => {
   let downSts: TestApp;
   beforeAll(async () => {
-    downSts = await startTestApp({
-      anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
-      clients,
-      env: { REDIS_URL: 'redis://127.0.0.1:1' },
-    });
+    downSts = await startSts({ REDIS_URL: 'redis://127.0.0.1:1' });
   });
   afterAll(async () => {
     await downSts?.close();

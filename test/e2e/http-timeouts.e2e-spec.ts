@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { postToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 
 /**
  * Slow and idle clients are bounded (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS,
@@ -14,14 +15,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 500;
 /** Node's timeout check runs once a second; the rest is a loaded machine's slack. */
 const CHECK_SLACK_MS = 1000 + 700;
 
-const clients = [
-  {
-    client_id: 'agent',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: 'agent-secret-0123456789',
-    audiences: ['https://api.example/'],
-  },
-];
+const clients = [basicClient('agent', 'agent-secret-0123456789', { audiences: ['https://api.example/'] })];
 
 /** A raw connection: what it received, and when the server closed it (ms after `opened`). */
 interface RawClient {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient, clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 
@@ -36,15 +37,12 @@ async function options(issuer: string, redisUrl: string, redisTimeoutMs: number)
       ci: { issuer: ci.issuer, jwks: ci.publicJwks, audiences: [issuer], jwt_bearer: { subjects: ['*'] } },
     },
     clients: [
-      {
-        client_id: 'chat-agent-at-b',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
+      basicClient('chat-agent-at-b', SECRET, {
         grant_types: [JWT_BEARER, GRANT_TOKEN_EXCHANGE],
         audiences: [TODOS],
         default_audience: TODOS,
         scopes: ['todos.read'],
-      },
+      }),
       {
         client_id: 'pk',
         token_endpoint_auth_method: 'private_key_jwt',
@@ -167,24 +165,14 @@ describe('Redis unreachable (REDIS_URL at a closed port): fail closed', () => {
   });
 
   it('refuses private_key_jwt client authentication (single-use jti) with 503', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const clientAssertion = await new SignJWT({
-      iss: 'pk',
-      sub: 'pk',
-      aud: sts.issuer,
-      jti: crypto.randomUUID(),
-      iat: now,
-      exp: now + 60,
-    })
-      .setProtectedHeader({ alg: 'ES256', kid: 'pk-1' })
-      .sign(pkKey);
+    const assertion = await clientAssertion(pkKey, { kid: 'pk-1' }, 'pk', sts.issuer);
     const res = await postToken(sts, {
       grant_type: GRANT_TOKEN_EXCHANGE,
       subject_token: await reusable.mint({ sub: 'alice', aud: sts.issuer }),
       subject_token_type: TT.accessToken,
       audience: TODOS,
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: clientAssertion,
+      client_assertion: assertion,
     });
     expect({ status: res.status, error: res.body.error }).toEqual({ status: 503, error: 'temporarily_unavailable' });
   });

@@ -5,6 +5,8 @@ import * as client from 'openid-client';
 import { loadStsConfig } from '../../src/app/sts-config.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
@@ -54,15 +56,7 @@ async function expectRefused(
   error: string,
   description: string,
 ): Promise<void> {
-  const before = app.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({
-    status,
-    body: { error, error_description: description },
-  });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(app.audit.lines.length).toBe(before + 1);
-  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+  await expectTokenRefused(app, send, { status, error, description });
 }
 
 /** An ID-JAG request at domain A, as the draft's §4.3 example. */
@@ -126,10 +120,7 @@ beforeAll(async () => {
       'idp-c': { issuer: idpC.issuer, jwks: idpC.publicJwks, audiences: [issuerA] },
     },
     clients: [
-      {
-        client_id: 'chat-agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: A_SECRET,
+      basicClient('chat-agent', A_SECRET, {
         audiences: [],
         id_jag: {
           targets: [
@@ -141,13 +132,8 @@ beforeAll(async () => {
             },
           ],
         },
-      },
-      {
-        client_id: 'plain-client',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'plain-client-secret-0123',
-        audiences: ['https://api.a.example/'],
-      },
+      }),
+      basicClient('plain-client', 'plain-client-secret-0123', { audiences: ['https://api.a.example/'] }),
     ],
   });
 
@@ -166,37 +152,23 @@ beforeAll(async () => {
       plain: { issuer: plain.issuer, jwks: plain.publicJwks, audiences: [issuerB] },
     },
     clients: [
-      {
-        client_id: 'chat-agent-at-b',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: B_SECRET,
+      basicClient('chat-agent-at-b', B_SECRET, {
         grant_types: [JWT_BEARER],
         audiences: [TODOS, CALENDAR],
         scopes: ['todos.read', 'todos.write'],
-      },
-      {
-        client_id: 'other-app-at-b',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: OTHER_B_SECRET,
+      }),
+      basicClient('other-app-at-b', OTHER_B_SECRET, {
         grant_types: [JWT_BEARER],
         audiences: [TODOS],
         scopes: ['todos.read'],
-      },
-      {
-        client_id: 'ci-deployer',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: CI_SECRET,
+      }),
+      basicClient('ci-deployer', CI_SECRET, {
         grant_types: [JWT_BEARER],
         audiences: [DEPLOY],
         default_audience: DEPLOY,
         scopes: ['deploy', 'read', 'admin'],
-      },
-      {
-        client_id: 'exchange-only',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'exchange-only-secret-0123',
-        audiences: [TODOS],
-      },
+      }),
+      basicClient('exchange-only', 'exchange-only-secret-0123', { audiences: [TODOS] }),
     ],
   });
 
@@ -492,13 +464,10 @@ describe('domain A (IdP role) refuses', () => {
       startTestApp({
         port,
         clients: [
-          {
-            client_id: 'loop',
-            token_endpoint_auth_method: 'client_secret_basic',
-            client_secret: 'loop-secret-0123456789',
+          basicClient('loop', 'loop-secret-0123456789', {
             audiences: [],
             id_jag: { targets: [{ audience: `http://127.0.0.1:${port}`, client_id: 'loop' }] },
-          },
+          }),
         ],
       }),
     ).rejects.toThrow(
@@ -549,10 +518,7 @@ describe("domain A applies the subject's trust-anchor rules (CEL) to ID-JAGs", (
         },
       },
       clients: [
-        {
-          client_id: 'chat-agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: A_SECRET,
+        basicClient('chat-agent', A_SECRET, {
           audiences: [],
           id_jag: {
             targets: [
@@ -560,7 +526,7 @@ describe("domain A applies the subject's trust-anchor rules (CEL) to ID-JAGs", (
               { audience: OTHER_AS, client_id: 'chat-agent-at-other', scopes: ['todos.read'] },
             ],
           },
-        },
+        }),
       ],
     });
   });
@@ -903,15 +869,12 @@ describe("domain B applies the assertion issuer's trust-anchor rules (CEL) to jw
         },
       },
       clients: [
-        {
-          client_id: 'ci-deployer',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: CI_SECRET,
+        basicClient('ci-deployer', CI_SECRET, {
           grant_types: [JWT_BEARER],
           audiences: [DEPLOY, TODOS],
           default_audience: DEPLOY,
           scopes: ['deploy', 'read', 'admin'],
-        },
+        }),
       ],
     });
   });

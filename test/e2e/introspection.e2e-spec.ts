@@ -6,6 +6,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 
@@ -21,27 +22,9 @@ const API = 'https://api.example';
 const SECRET = 'client-secret-0123456789';
 
 const clients = [
-  {
-    client_id: 'agent',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API, 'agent-2'],
-    scopes: ['read', 'write'],
-  },
-  {
-    client_id: 'agent-2',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read', 'write'],
-  },
-  {
-    client_id: 'other',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read'],
-  },
+  basicClient('agent', SECRET, { audiences: [API, 'agent-2'], scopes: ['read', 'write'] }),
+  basicClient('agent-2', SECRET, { audiences: [API], scopes: ['read', 'write'] }),
+  basicClient('other', SECRET, { audiences: [API], scopes: ['read'] }),
   // A resource server: may not use the token endpoint, may introspect tokens addressed to it.
   {
     client_id: 'api',
@@ -51,14 +34,7 @@ const clients = [
     audiences: [],
     resource_audiences: [API],
   },
-  {
-    client_id: 'short',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: SECRET,
-    audiences: [API],
-    scopes: ['read'],
-    token_ttl: 1,
-  },
+  basicClient('short', SECRET, { audiences: [API], scopes: ['read'], token_ttl: 1 }),
 ];
 
 let sts: TestApp;

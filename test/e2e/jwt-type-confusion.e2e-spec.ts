@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -28,14 +30,10 @@ const exchange = (subjectToken: string, type: string) => ({
 });
 
 async function expectRefused(token: string, type: string, description: string | RegExp) {
-  const before = sts.audit.lines.length;
-  const res = await postToken(sts, exchange(token, type), asAgent);
-  expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: 'invalid_request' });
-  if (typeof description === 'string') expect(res.body.error_description).toBe(description);
-  else expect(res.body.error_description).toMatch(description);
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(sts.audit.lines.length).toBe(before + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: 'invalid_request' });
+  await expectTokenRefused(sts, () => postToken(sts, exchange(token, type), asAgent), {
+    error: 'invalid_request',
+    description,
+  });
 }
 
 async function expectAccepted(token: string, type: string) {
@@ -59,15 +57,7 @@ beforeAll(async () => {
       },
       'id-only': { issuer: idOnly.issuer, jwks: idOnly.publicJwks, audiences: [STS_AUD], token_types: ['id_token'] },
     },
-    clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: ['https://api.example'],
-        scopes: ['read'],
-      },
-    ],
+    clients: [basicClient('agent', SECRET, { audiences: ['https://api.example'], scopes: ['read'] })],
   });
 });
 

@@ -19,6 +19,8 @@ import { TokenMinter } from '../../src/keys/token-minter.js';
 import { freePort } from '../support/free-port.js';
 import { base64url, createSamlTestIdp, EMAIL_FORMAT, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, postToken, startTestApp, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient } from '../support/clients.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
 /**
@@ -58,15 +60,7 @@ async function expectRefused(
   error: string,
   description: string,
 ): Promise<void> {
-  const before = app.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({
-    status: 400,
-    body: { error, error_description: description },
-  });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(app.audit.lines.length).toBe(before + 1);
-  expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+  await expectTokenRefused(app, send, { error, description });
 }
 
 /** An ID-JAG request of the MCP client at the enterprise, as EMA §4's example. */
@@ -147,16 +141,13 @@ beforeAll(async () => {
     },
     clients: [
       ...enterpriseConfig.clients,
-      {
-        client_id: 'other-app',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'other-app-secret-at-enterprise',
+      basicClient('other-app', 'other-app-secret-at-enterprise', {
         audiences: [],
         id_jag: {
           profile: 'mcp',
           targets: [{ audience: origins.mcpAs, client_id: 'other', resources: ['https://other.example/mcp'] }],
         },
-      },
+      }),
     ],
   });
   mcpAs = await startTestApp({ port: portA, ...mcpAsConfig });
@@ -217,14 +208,16 @@ describe('the MCP server (RFC 9728)', () => {
   });
 });
 
+/** The example chat client signed in with `identityAssertion`, and the calls it makes, in order. */
+async function tracedChat(identityAssertion: Parameters<typeof connectChatClient>[0]['identityAssertion']) {
+  const calls: TracedCall[] = [];
+  const chat = await connectChatClient({ origins, identityAssertion, onCall: (c) => calls.push(c) });
+  return { chat, calls };
+}
+
 describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-JAG, an access token, calls tools', () => {
   it('each hop as the profile says, the tool call for sub alice with her scopes', async () => {
-    const calls: TracedCall[] = [];
-    const chat = await connectChatClient({
-      origins,
-      identityAssertion: idTokenOf('alice'),
-      onCall: (c) => calls.push(c),
-    });
+    const { chat, calls } = await tracedChat(idTokenOf('alice'));
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({ user: 'alice', scopes: ['todos.read', 'todos.write'], todos: [] });
@@ -250,14 +243,7 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
 
     // EMA §4: the token exchange at the enterprise, and its response.
     const exchange = calls[4]!;
-    expect(form(exchange)).toEqual({
-      grant_type: TOKEN_EXCHANGE_GRANT,
-      requested_token_type: ID_JAG,
-      audience: mcpAs.issuer,
-      resource: todos.resource,
-      subject_token: idTokens.alice,
-      subject_token_type: ID_TOKEN_TYPE,
-    });
+    expect(form(exchange)).toEqual(idJagRequest());
     const issued = JSON.parse(exchange.responseBody) as Record<string, unknown>;
     expect(issued).toEqual({
       access_token: expect.any(String),
@@ -347,12 +333,7 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
   });
 
   it("bob's policy grants todos.read only: list_todos works, add_todo is answered 403 insufficient_scope", async () => {
-    const calls: TracedCall[] = [];
-    const chat = await connectChatClient({
-      origins,
-      identityAssertion: idTokenOf('bob'),
-      onCall: (c) => calls.push(c),
-    });
+    const { chat, calls } = await tracedChat(idTokenOf('bob'));
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({ user: 'bob', scopes: ['todos.read'], todos: [] });
@@ -419,12 +400,7 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
 
   it('the SDK client calls the tool as the NameID, with the policy of its groups', async () => {
     const assertion = samlAssertion();
-    const calls: TracedCall[] = [];
-    const chat = await connectChatClient({
-      origins,
-      identityAssertion: () => ({ token: assertion, type: SAML2_TOKEN_TYPE }),
-      onCall: (c) => calls.push(c),
-    });
+    const { chat, calls } = await tracedChat(() => ({ token: assertion, type: SAML2_TOKEN_TYPE }));
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({

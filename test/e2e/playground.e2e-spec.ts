@@ -57,20 +57,26 @@ function ref(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
 }
 
-/** A user token exchanged by demo-agent, tagged with a page reference; `extra` overrides the form. */
-async function exchangeAsPage(app: TestApp, pageRef: string, extra: Record<string, string> = {}, auth = asAgent) {
-  return postToken(
-    app,
-    {
-      grant_type: GRANT_TOKEN_EXCHANGE,
-      subject_token: await idp.userToken(),
-      subject_token_type: TT.accessToken,
-      audience: 'demo-tool',
-      scope: 'read',
-      ...extra,
-    },
-    { ...auth, headers: { 'x-playground-ref': pageRef } },
-  );
+/** A user token exchanged by demo-agent for demo-tool; `extra` adds to the form, `headers` to the request. */
+async function agentExchange(
+  app: TestApp,
+  headers: Record<string, string>,
+  extra: Record<string, string> = {},
+  auth = asAgent,
+) {
+  const form = {
+    grant_type: GRANT_TOKEN_EXCHANGE,
+    subject_token: await idp.userToken(),
+    subject_token_type: TT.accessToken,
+    audience: 'demo-tool',
+    ...extra,
+  };
+  return postToken(app, form, { ...auth, headers });
+}
+
+/** The same with scope read, tagged with a page reference; `extra` overrides the form. */
+function exchangeAsPage(app: TestApp, pageRef: string, extra: Record<string, string> = {}, auth = asAgent) {
+  return agentExchange(app, { 'x-playground-ref': pageRef }, { scope: 'read', ...extra }, auth);
 }
 
 beforeAll(async () => {
@@ -208,16 +214,7 @@ describe('development (start-dev): /playground is on by default', () => {
   });
 
   it('audit: nothing for an unknown, malformed or absent reference, or a request that sent none', async () => {
-    await postToken(
-      dev,
-      {
-        grant_type: GRANT_TOKEN_EXCHANGE,
-        subject_token: await idp.userToken(),
-        subject_token_type: TT.accessToken,
-        audience: 'demo-tool',
-      },
-      asAgent,
-    );
+    await agentExchange(dev, {});
     const notFound = {
       status: 404,
       body: {
@@ -535,16 +532,7 @@ describe('PLAYGROUND_PEER: the paired page may call the token endpoint from its 
       'access-control-max-age': '600',
       'access-control-expose-headers': 'DPoP-Nonce',
     });
-    const issued = await postToken(
-      paired,
-      {
-        grant_type: GRANT_TOKEN_EXCHANGE,
-        subject_token: await idp.userToken(),
-        subject_token_type: TT.accessToken,
-        audience: 'demo-tool',
-      },
-      { ...asAgent, headers: { origin: peer } },
-    );
+    const issued = await agentExchange(paired, { origin: peer });
     expect(issued.status).toBe(200);
     expect(issued.headers.get('access-control-allow-origin')).toBe(peer);
     expect(issued.headers.get('access-control-allow-credentials')).toBeNull();
@@ -562,16 +550,7 @@ describe('PLAYGROUND_PEER: the paired page may call the token endpoint from its 
   });
 
   it('any other origin: no CORS headers, and OPTIONS is refused and audited as before', async () => {
-    const issued = await postToken(
-      paired,
-      {
-        grant_type: GRANT_TOKEN_EXCHANGE,
-        subject_token: await idp.userToken(),
-        subject_token_type: TT.accessToken,
-        audience: 'demo-tool',
-      },
-      { ...asAgent, headers: { origin: 'http://127.0.0.1:2' } },
-    );
+    const issued = await agentExchange(paired, { origin: 'http://127.0.0.1:2' });
     expect(issued.headers.get('access-control-allow-origin')).toBeNull();
     const lines = paired.audit.lines.length;
     const answer = await preflight('http://127.0.0.1:2');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -87,14 +88,11 @@ beforeAll(async () => {
       legacy: { issuer: legacy.issuer, jwks: legacy.publicJwks, audiences: [STS_AUD] },
     },
     clients: [
-      {
-        client_id: 'ci-deployer',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
+      basicClient('ci-deployer', SECRET, {
         audiences: [DEPLOY, OTHER],
         scopes: ['deploy', 'read', 'admin'],
         token_ttl: 900,
-      },
+      }),
     ],
   });
 });

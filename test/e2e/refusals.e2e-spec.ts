@@ -2,6 +2,8 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient, clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -33,54 +35,23 @@ async function userToken(claims: Record<string, unknown> = {}, header: Record<st
   return issuer.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write', ...claims }, header);
 }
 
-type Response = Awaited<ReturnType<typeof postToken>>;
 /** A table row: name, a function making the hostile input, the expected error_description. */
 type MakerRow = [name: string, make: () => Promise<string>, description: string | RegExp];
 
 /** Asserts the RFC 6749 §5.2 error response and the single audit line it leaves. */
-function expectRefused(
-  res: Response,
-  auditBefore: number,
-  status: number,
-  error: string,
-  description?: string | RegExp,
-) {
-  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-  if (typeof description === 'string') expect(res.body.error_description).toBe(description);
-  else if (description) expect(res.body.error_description).toMatch(description);
-  expect(Object.keys(res.body).sort()).toEqual(['error', 'error_description']);
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-  expect(sts.audit.lines.length).toBe(auditBefore + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', outcome: 'refused', error });
-}
-
 async function refused(
   form: Record<string, string | readonly string[] | undefined>,
   init: Parameters<typeof postToken>[2],
   status: number,
   error: string,
-  description?: string | RegExp,
+  description: string | RegExp,
 ) {
-  const before = sts.audit.lines.length;
-  const res = await postToken(sts, form, init);
-  expectRefused(res, before, status, error, description);
-  return res;
+  return expectTokenRefused(sts, () => postToken(sts, form, init), { status, error, description });
 }
 
-async function clientAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
-  const now = Math.floor(Date.now() / 1000);
-  const payload = {
-    iss: 'pk',
-    sub: 'pk',
-    aud: sts.issuer,
-    iat: now,
-    exp: now + 60,
-    jti: crypto.randomUUID(),
-    ...claims,
-  };
-  for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
-  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: 'pk-1', ...header } as { alg: string }).sign(key);
+/** A client assertion by client pk; `claims` and `header` override. */
+function pkAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
+  return clientAssertion(key, { kid: 'pk-1', ...header }, 'pk', sts.issuer, claims);
 }
 
 beforeAll(async () => {
@@ -100,13 +71,7 @@ beforeAll(async () => {
       short: { issuer: shortIdp.issuer, jwks: shortIdp.publicJwks, audiences: [STS_AUD], max_token_lifetime: 600 },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences,
-        scopes: ['read', 'write'],
-      },
+      basicClient('agent', SECRET, { audiences, scopes: ['read', 'write'] }),
       {
         client_id: 'poster',
         token_endpoint_auth_method: 'client_secret_post',
@@ -121,21 +86,8 @@ beforeAll(async () => {
         audiences,
         scopes: ['read'],
       },
-      {
-        client_id: 'imp',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences,
-        scopes: ['read'],
-        impersonation: true,
-      },
-      {
-        client_id: 'disabled',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences,
-        grant_types: [],
-      },
+      basicClient('imp', SECRET, { audiences, scopes: ['read'], impersonation: true }),
+      basicClient('disabled', SECRET, { audiences, grant_types: [] }),
     ],
     env: { MAX_BODY_BYTES: '4096', MAX_TARGETS: '3' },
   });
@@ -165,18 +117,21 @@ describe('request framing', () => {
   });
 
   it('refuses JSON bodies', async () => {
-    const before = sts.audit.lines.length;
-    const response = await fetch(sts.tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: GRANT_TOKEN_EXCHANGE }),
-    });
-    expectRefused(
-      { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> },
-      before,
-      400,
-      'invalid_request',
-      'unsupported content type: use application/x-www-form-urlencoded',
+    await expectTokenRefused(
+      sts,
+      async () => {
+        const response = await fetch(sts.tokenEndpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ grant_type: GRANT_TOKEN_EXCHANGE }),
+        });
+        return {
+          status: response.status,
+          headers: response.headers,
+          body: (await response.json()) as Record<string, unknown>,
+        };
+      },
+      { error: 'invalid_request', description: 'unsupported content type: use application/x-www-form-urlencoded' },
     );
   });
 
@@ -193,9 +148,11 @@ describe('request framing', () => {
   );
 
   it('answers 413 JSON to an oversized body', async () => {
-    const before = sts.audit.lines.length;
-    const res = await postToken(sts, exchange({ subject_token: 'x'.repeat(8000) }), asAgent);
-    expectRefused(res, before, 413, 'invalid_request', 'request body too large');
+    await expectTokenRefused(sts, () => postToken(sts, exchange({ subject_token: 'x'.repeat(8000) }), asAgent), {
+      status: 413,
+      error: 'invalid_request',
+      description: 'request body too large',
+    });
   });
 
   it('answers 405 with Allow to other methods', async () => {
@@ -318,51 +275,51 @@ describe('client authentication', () => {
     });
 
     it('authenticates a valid assertion (reaching subject_token validation)', async () => {
-      await refused(form(await clientAssertion({})), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
+      await refused(form(await pkAssertion({})), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
     });
 
     it('refuses a replayed assertion (single-use jti)', async () => {
-      const assertion = await clientAssertion({});
-      await refused(form(assertion), {}, 400, 'invalid_request');
+      const assertion = await pkAssertion({});
+      await refused(form(assertion), {}, 400, 'invalid_request', 'subject_token is not a signed JWT');
       await refused(form(assertion), {}, 401, 'invalid_client', 'client_assertion has already been used (jti replay)');
     });
 
     it.each<MakerRow>([
       [
         'aud = token endpoint (rfc7523bis)',
-        async () => clientAssertion({ aud: sts.tokenEndpoint }),
+        async () => pkAssertion({ aud: sts.tokenEndpoint }),
         /^client_assertion aud must be exactly the issuer/,
       ],
       [
         'aud = [issuer, other] (audience injection)',
-        async () => clientAssertion({ aud: [sts.issuer, 'https://other'] }),
+        async () => pkAssertion({ aud: [sts.issuer, 'https://other'] }),
         /^client_assertion aud must be exactly the issuer/,
       ],
       [
         'expired',
-        async () => clientAssertion({ exp: Math.floor(Date.now() / 1000) - 120 }),
+        async () => pkAssertion({ exp: Math.floor(Date.now() / 1000) - 120 }),
         'client_assertion has expired',
       ],
       [
         'lifetime too long',
-        async () => clientAssertion({ exp: Math.floor(Date.now() / 1000) + 3600 }),
+        async () => pkAssertion({ exp: Math.floor(Date.now() / 1000) + 3600 }),
         'client_assertion lifetime exceeds 300 s',
       ],
-      ['no jti', async () => clientAssertion({ jti: undefined }), 'client_assertion has no jti claim'],
-      ['iss is another client', async () => clientAssertion({ iss: 'agent' }), 'client authentication failed'],
+      ['no jti', async () => pkAssertion({ jti: undefined }), 'client_assertion has no jti claim'],
+      ['iss is another client', async () => pkAssertion({ iss: 'agent' }), 'client authentication failed'],
       [
         'sub is not the client',
-        async () => clientAssertion({ sub: 'someone' }),
+        async () => pkAssertion({ sub: 'someone' }),
         'client_assertion sub must be the client_id',
       ],
       [
         'typ at+jwt (token confusion)',
-        async () => clientAssertion({}, { typ: 'at+jwt' }),
+        async () => pkAssertion({}, { typ: 'at+jwt' }),
         'client_assertion typ "at+jwt" is not a client assertion type',
       ],
       [
         'signed by an unregistered key',
-        async () => clientAssertion({}, {}, (await generateKeyPair('ES256')).privateKey),
+        async () => pkAssertion({}, {}, (await generateKeyPair('ES256')).privateKey),
         'client_assertion signature is invalid',
       ],
       [
@@ -380,7 +337,7 @@ describe('client authentication', () => {
 
     it('refuses an unknown client_assertion_type', async () => {
       await refused(
-        form(await clientAssertion({}), 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer'),
+        form(await pkAssertion({}), 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer'),
         {},
         401,
         'invalid_client',

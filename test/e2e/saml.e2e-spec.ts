@@ -7,6 +7,8 @@ import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { base64, base64url, createSamlTestIdp, type AssertionOptions, type SamlTestIdp } from '../support/saml-idp.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient } from '../support/clients.js';
 
 /**
  * SAML 2.0 end to end: samlify acting as the IdP (signing bare Assertions, and Responses through its
@@ -46,12 +48,7 @@ const bearer = (assertion: string, extra: Record<string, string> = {}) =>
 type Response = Awaited<ReturnType<typeof postToken>>;
 /** The RFC 6749 §5.2 refusal and the one audit line it leaves. */
 async function expectRefused(send: () => Promise<Response>, status: number, error: string, description: string) {
-  const before = sts.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(sts.audit.lines.length).toBe(before + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
+  await expectTokenRefused(sts, send, { status, error, description });
 }
 
 beforeAll(async () => {
@@ -84,22 +81,13 @@ beforeAll(async () => {
       },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
+      basicClient('agent', SECRET, {
         grant_types: [GRANT_TOKEN_EXCHANGE, SAML2_BEARER],
         audiences: [API, 'https://other.example/'],
         default_audience: API,
         scopes: ['read', 'write'],
-      },
-      {
-        client_id: 'exchanger',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
+      }),
+      basicClient('exchanger', SECRET, { audiences: [API], default_audience: API }),
     ],
     env: { SAML_SP_ENTITY_ID: SP_ENTITY_ID },
   });
@@ -665,15 +653,7 @@ describe('replay store down', () => {
     const down = await startTestApp({
       port,
       anchors: { idp: { kind: 'saml', issuer: idp.entityId, saml: { certificates: [idp.certificate] } } },
-      clients: [
-        {
-          client_id: 'agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: SECRET,
-          audiences: [API],
-          default_audience: API,
-        },
-      ],
+      clients: [basicClient('agent', SECRET, { audiences: [API], default_audience: API })],
       env: { REDIS_URL: `redis://127.0.0.1:${deadRedis}`, SAML_SP_ENTITY_ID: SP_ENTITY_ID },
     });
     try {
@@ -730,15 +710,12 @@ describe("with openid-client as the client, and the anchor's CEL rules mapping a
         },
       },
       clients: [
-        {
-          client_id: 'agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: SECRET,
+        basicClient('agent', SECRET, {
           grant_types: [GRANT_TOKEN_EXCHANGE, SAML2_BEARER],
           audiences: [API],
           default_audience: API,
           scopes: ['read', 'write'],
-        },
+        }),
       ],
       env: { SAML_SP_ENTITY_ID: SP_ENTITY_ID },
     });

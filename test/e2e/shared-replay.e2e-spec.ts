@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
 import { postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 
@@ -48,17 +49,7 @@ describeRedis('several instances sharing Redis', () => {
   });
 
   it('refuses at instance B an assertion already used at instance A', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({
-      iss: 'svc',
-      sub: 'svc',
-      aud: issuer,
-      jti: crypto.randomUUID(),
-      iat: now,
-      exp: now + 60,
-    })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .sign(key);
+    const assertion = await clientAssertion(key, { kid: 'k1' }, 'svc', issuer);
     const form = {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       subject_token: await idp.mint({ sub: 'alice', aud: 'urn:sts' }),

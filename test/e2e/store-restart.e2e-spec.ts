@@ -2,13 +2,14 @@ import { execFile } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { dpopProof, newDpopKey } from '../support/dpop.js';
 import { freePort } from '../support/free-port.js';
 import { describeWithRedisServer, startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient, clientAssertion } from '../support/clients.js';
 
 /**
  * The shared replay store forgetting everything (a redis-server of the test's own, keeping nothing on
@@ -113,13 +114,7 @@ describeServer('replay memory across a restart of the store', () => {
         jwt: { issuer: jwtIdp.issuer, jwks: jwtIdp.publicJwks, audiences: [`http://127.0.0.1:${port}`] },
       },
       clients: [
-        {
-          client_id: 'agent',
-          token_endpoint_auth_method: 'client_secret_basic',
-          client_secret: SECRET,
-          audiences: [API],
-          default_audience: API,
-        },
+        basicClient('agent', SECRET, { audiences: [API], default_audience: API }),
         {
           client_id: 'pk',
           token_endpoint_auth_method: 'private_key_jwt',
@@ -241,17 +236,14 @@ describeServer('replay memory across a restart of the store', () => {
 
     // So are the other single-use identifiers: client assertion jtis and DPoP proofs.
     const now = Math.floor(Date.now() / 1000);
-    const clientAssertion = await new SignJWT({ jti: `ca-${now}` })
-      .setProtectedHeader({ alg: 'ES256', kid: 'pk-1' })
-      .setIssuer('pk')
-      .setSubject('pk')
-      .setAudience(sts.issuer)
-      .setExpirationTime(now + 1)
-      .sign(clientKey);
     const byAssertion = await postToken(sts, {
       ...(await jwtExchange()),
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: clientAssertion,
+      client_assertion: await clientAssertion(clientKey, { kid: 'pk-1' }, 'pk', sts.issuer, {
+        jti: `ca-${now}`,
+        iat: undefined,
+        exp: now + 1,
+      }),
     });
     expect({ status: byAssertion.status, body: byAssertion.body }).toEqual({
       status: 503,

@@ -10,6 +10,7 @@ import { loadStsConfig } from '../../src/app/sts-config.js';
 import { freePort } from '../support/free-port.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { jsonRequest } from '../support/node-request.js';
 
 /** The native TLS listener (TLS_CERT_FILE/TLS_KEY_FILE) and the client address behind proxies (TRUST_PROXY). */
 
@@ -81,25 +82,21 @@ describe('TLS listener', () => {
       port,
     );
     const body = (await exchangeForm()).toString();
-    const response = await new Promise<{ status: number; json: Record<string, unknown> }>((resolve, reject) => {
-      const req = request(
-        {
-          host: 'localhost',
-          port,
-          path: '/oauth/token',
-          method: 'POST',
-          ca: cert, // the client trusts this certificate only, and checks the host name against it
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          let text = '';
-          res.on('data', (chunk) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) as Record<string, unknown> }));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+    const response = await jsonRequest(
+      (onResponse) =>
+        request(
+          {
+            host: 'localhost',
+            port,
+            path: '/oauth/token',
+            method: 'POST',
+            ca: cert, // the client trusts this certificate only, and checks the host name against it
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+          },
+          onResponse,
+        ),
+      body,
+    );
     expect(response).toMatchObject({ status: 200, json: { token_type: 'Bearer' } });
     // Plain HTTP on the TLS port gets nowhere.
     await expect(fetch(`http://localhost:${port}/health/live`)).rejects.toThrow();

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, 
 import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
 /**
@@ -48,13 +49,10 @@ beforeAll(async () => {
     // Found through discovery: no keys in the anchor file.
     anchors: { upstream: { issuer: idp.issuer, audiences: [stsIssuer] } },
     clients: [
-      {
-        client_id: 'agent-1',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: 'agent-1-secret-0123456789',
+      basicClient('agent-1', 'agent-1-secret-0123456789', {
         audiences: ['agent-2', MCP],
         scopes: ['read', 'write', 'tools'],
-      },
+      }),
       {
         client_id: 'agent-2',
         token_endpoint_auth_method: 'private_key_jwt',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 
 /**
@@ -40,15 +41,7 @@ async function refused(
   error: string,
   description: string | RegExp,
 ) {
-  const before = sts.audit.lines.length;
-  const res = await postToken(sts, form, basic(clientId));
-  expect({ status: res.status, error: res.body.error }).toEqual({ status, error });
-  if (typeof description === 'string') expect(res.body.error_description).toBe(description);
-  else expect(res.body.error_description).toMatch(description);
-  expect(res.headers.get('cache-control')).toBe('no-store');
-  expect(sts.audit.lines.length).toBe(before + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error });
-  return res;
+  return expectTokenRefused(sts, () => postToken(sts, form, basic(clientId)), { status, error, description });
 }
 
 /** A user's opaque access token for `resource`, obtained by `clientId` at the IdP (CIBA). */

@@ -7,6 +7,7 @@ import { generateVaultKey } from '../../src/vault/key-ring.js';
 import { freePort } from '../support/free-port.js';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../support/postgres.js';
 import { spawnServer, waitForOutput, writeProductionConfig, type ServerProcess } from '../support/server-process.js';
+import { githubConnection } from '../support/connections.js';
 
 /**
  * The built server (`node dist/main.js`, production) with a token vault connection: what it refuses,
@@ -28,24 +29,7 @@ async function configWithConnection(): Promise<Record<string, string>> {
   dirs.push(dir);
   const { env } = await writeProductionConfig(dir, await freePort());
   mkdirSync(join(dir, 'connections'));
-  writeFileSync(
-    join(dir, 'connections', 'github.yaml'),
-    stringify({
-      audiences: ['https://api.github.com'],
-      provider: {
-        issuer: 'https://github.com',
-        discovery: 'none',
-        authorization_endpoint: 'https://github.com/login/oauth/authorize',
-        token_endpoint: 'https://github.com/login/oauth/access_token',
-      },
-      client_id: 'Iv1.actbridge',
-      client_secret_env: 'GITHUB_CLIENT_SECRET',
-      scopes: ['repo'],
-      clients: ['gateway'],
-      connect: { clients: ['gateway'], redirect_uris: ['https://app.example/connected'] },
-      rules: [{ name: 'gateway', condition: 'client_id == "gateway"', scopes: ['repo'] }],
-    }),
-  );
+  writeFileSync(join(dir, 'connections', 'github.yaml'), stringify(githubConnection('gateway', 'gateway')));
   return { ...env, CONNECTIONS_DIR: join(dir, 'connections'), GITHUB_CLIENT_SECRET: 'secret' };
 }
 

@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { SignJWT, generateKeyPair, type CryptoKey } from 'jose';
+import { generateKeyPair, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { expectTokenRefused } from '../support/errors.js';
+import { basicClient, clientAssertion } from '../support/clients.js';
 
 /**
  * Every remote fetch failing (discovery, JWKS, SAML metadata, a client's jwks_uri): the caller is told
@@ -63,13 +65,7 @@ beforeAll(async () => {
       },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
+      basicClient('agent', SECRET, { audiences: [API], default_audience: API }),
       {
         client_id: 'remote-keys',
         token_endpoint_auth_method: 'private_key_jwt',
@@ -99,12 +95,8 @@ async function expectRefusal(
   body: { error: string; error_description: string },
   reason: RegExp,
 ) {
-  const before = sts.audit.lines.length;
-  const res = await send();
-  expect({ status: res.status, body: res.body }).toEqual({ status, body });
+  const res = await expectTokenRefused(sts, send, { status, error: body.error, description: body.error_description });
   expect(res.body.error_description).not.toMatch(/127\.0\.0\.1|corp\.internal|HTTP \d{3}|http:/);
-  expect(sts.audit.lines.length).toBe(before + 1);
-  expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: body.error });
   expect(sts.audit.lines.at(-1)!.reason).toMatch(reason);
 }
 
@@ -165,14 +157,7 @@ describe('upstream failures stay with the operator', () => {
   });
 
   it("a client's jwks_uri failing", async () => {
-    const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({ jti: `a-${now}` })
-      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
-      .setIssuer('remote-keys')
-      .setSubject('remote-keys')
-      .setAudience(sts.issuer)
-      .setExpirationTime(now + 60)
-      .sign(clientKey);
+    const assertion = await clientAssertion(clientKey, { kid: 'k1' }, 'remote-keys', sts.issuer, { iat: undefined });
     await expectRefusal(
       () =>
         postToken(sts, {

@@ -13,6 +13,7 @@ import { createActbridgeVerifier, actbridgeHook, type ActbridgeVerifier } from '
 import { ActbridgeGuard } from '../../src/verify/nest.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -102,45 +103,12 @@ beforeAll(async () => {
       ci: { issuer: ci.issuer, jwks: ci.publicJwks, audiences: [STS_AUD], attestation: GITHUB },
     },
     clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API, 'agent-2'],
-        scopes: ['read', 'write'],
-      },
-      {
-        client_id: 'agent-2',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        scopes: ['read', 'write'],
-      },
-      {
-        client_id: 'imp',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        scopes: ['read'],
-        impersonation: true,
-      },
-      {
-        client_id: 'short',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        scopes: ['read'],
-        token_ttl: 1,
-      },
+      basicClient('agent', SECRET, { audiences: [API, 'agent-2'], scopes: ['read', 'write'] }),
+      basicClient('agent-2', SECRET, { audiences: [API], scopes: ['read', 'write'] }),
+      basicClient('imp', SECRET, { audiences: [API], scopes: ['read'], impersonation: true }),
+      basicClient('short', SECRET, { audiences: [API], scopes: ['read'], token_ttl: 1 }),
       // The resource server's own registration, for introspection.
-      {
-        client_id: 'api',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        grant_types: [],
-        audiences: [],
-        resource_audiences: [API],
-      },
+      basicClient('api', SECRET, { grant_types: [], audiences: [], resource_audiences: [API] }),
     ],
   });
 

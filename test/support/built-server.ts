@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import { stringify } from 'yaml';
 import { freePort } from './free-port.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
+import { spawnServer, waitForOutput } from './server-process.js';
 
 /** The built server (`node dist/main.js`, as deployed), in a process of its own. */
 export interface BuiltServer {
@@ -50,43 +49,25 @@ export async function startBuiltServer(options: BuiltServerOptions): Promise<Bui
   writeFileSync(join(dir, 'keys', 'sts-1.json'), JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'sts-1' }));
   const port = await freePort();
   const auditFile = join(dir, 'audit.log');
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      ISSUER: `http://127.0.0.1:${port}`,
-      TRUST_ANCHORS_DIR: anchorsDir,
-      CLIENTS_FILE: join(dir, 'clients.yaml'),
-      SIGNING_KEYS: join(dir, 'keys'),
-      AUDIT_LOG: auditFile,
-      ...options.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, output, exited } = spawnServer([], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: `http://127.0.0.1:${port}`,
+    TRUST_ANCHORS_DIR: anchorsDir,
+    CLIENTS_FILE: join(dir, 'clients.yaml'),
+    SIGNING_KEYS: join(dir, 'keys'),
+    AUDIT_LOG: auditFile,
+    ...options.env,
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.on('exit', (code, signal) => done({ code, signal })),
-  );
   const server: BuiltServer = {
     child,
     port,
     baseUrl: `http://127.0.0.1:${port}`,
     dir,
     auditFile,
-    output: () => output,
+    output,
     exited,
-    async waitFor(pattern, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(output)) {
-        if (child.exitCode !== null) throw new Error(`server exited early:\n${output}`);
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${output}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
+    waitFor: (pattern, timeoutMs = 15_000) => waitForOutput(server, pattern, timeoutMs),
     async dispose() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');

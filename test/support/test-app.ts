@@ -97,12 +97,18 @@ export const TT = {
   refreshToken: 'urn:ietf:params:oauth:token-type:refresh_token',
 } as const;
 
+export interface TokenResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Record<string, unknown>;
+}
+
 /** POSTs a form to the token endpoint over real HTTP; returns status, headers and parsed JSON. */
 export async function postToken(
   app: Pick<TestApp, 'tokenEndpoint'>,
   form: Record<string, string | readonly string[] | undefined>,
   init: { basic?: [string, string]; headers?: Record<string, string> } = {},
-): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+): Promise<TokenResponse> {
   const body = new URLSearchParams();
   for (const [name, value] of Object.entries(form)) {
     if (value === undefined) continue;

@@ -248,6 +248,20 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
   const discoveryPath = '/.well-known/openid-configuration';
   const stats = { discoveryRequests: 0, jwksRequests: 0, introspectionRequests: 0 };
   const hung = new Set<ServerResponse>();
+  /** Answers as an endpoint set `down` (503) or `hang` (never; close() destroys the socket); false when `ok`. */
+  const failing = (mode: JwksMode, res: ServerResponse, what: string): boolean => {
+    if (mode === 'down') {
+      res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: `${what} is down` }));
+      return true;
+    }
+    if (mode === 'hang') {
+      hung.add(res);
+      res.on('close', () => hung.delete(res));
+      return true;
+    }
+    return false;
+  };
 
   const server: Server = createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -255,30 +269,11 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
     if (pathname === discoveryPath && req.method === 'GET' && external) stats.discoveryRequests++;
     if (pathname === jwksPath) {
       if (req.method === 'GET' && external) stats.jwksRequests++;
-      if (jwksMode === 'down') {
-        res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'JWKS endpoint is down' }));
-        return;
-      }
-      if (jwksMode === 'hang') {
-        // Never answer; close() destroys the socket.
-        hung.add(res);
-        res.on('close', () => hung.delete(res));
-        return;
-      }
+      if (failing(jwksMode, res, 'JWKS endpoint')) return;
     }
     if (pathname === introspectionPath) {
       if (external) stats.introspectionRequests++;
-      if (introspectionMode === 'down') {
-        res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify({ error: 'temporarily_unavailable', error_description: 'introspection is down' }));
-        return;
-      }
-      if (introspectionMode === 'hang') {
-        hung.add(res);
-        res.on('close', () => hung.delete(res));
-        return;
-      }
+      if (failing(introspectionMode, res, 'introspection')) return;
     }
     if (!current) {
       res.writeHead(503).end();

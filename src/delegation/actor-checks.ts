@@ -1,0 +1,33 @@
+import { InvalidRequest } from '../oauth/oauth-error.js';
+import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import { parseActChain, type ActClaim, type ActorIdentity } from './act-chain.js';
+import { checkMayAct } from './may-act.js';
+
+/**
+ * The checks on who acts that every exchange with an actor applies, token exchange and the vault alike.
+ */
+
+/** The subject token's existing chain, believed only when `trusted` (its anchor, or policy rule, trusts chains). */
+export function priorChain(subject: ValidatedToken, trusted: boolean, maxChainDepth: number): ActClaim | undefined {
+  if (subject.act === undefined) return undefined;
+  if (!trusted) {
+    throw new InvalidRequest('subject_token carries an act claim, but its issuer is not trusted for delegation chains');
+  }
+  const parsed = parseActChain(subject.act, maxChainDepth);
+  if (!parsed.ok) throw new InvalidRequest(`subject_token act claim ${parsed.reason}`);
+  return parsed.act;
+}
+
+/** RFC 8693 §4.4: every member of the subject token's may_act (when it has one) must match the actor. */
+export function enforceMayAct(subject: ValidatedToken, actor: ActorIdentity, fromActorToken: boolean): void {
+  if (subject.mayAct === undefined) return;
+  const verdict = checkMayAct(subject.mayAct, actor, subject.anchor.issuer);
+  if (verdict === 'malformed') throw new InvalidRequest('subject_token may_act claim is malformed');
+  if (verdict === 'denied') {
+    throw new InvalidRequest(
+      fromActorToken
+        ? "the actor_token's subject is not permitted by the subject_token's may_act claim"
+        : "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
+    );
+  }
+}
