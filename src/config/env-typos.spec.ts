@@ -29,6 +29,8 @@ describe('envTypos', () => {
     'NODE_OPTIONS',
     'LANG',
     'TERM',
+    'SSL_CERT_FILE', // OpenSSL's CA bundle, one letter from TLS_CERT_FILE
+    'SSL_CERT_DIR',
     // Kubernetes service links for a Service named redis or actbridge.
     'REDIS_PORT',
     'REDIS_SERVICE_HOST',

@@ -7,8 +7,21 @@ export interface EnvTypo {
   readonly suggestion: string;
 }
 
-/** Variables every shell or platform sets, close to a setting's name but never meant for actbridge. */
+/**
+ * Variables shells, platforms and libraries define, some close to a setting's name (OpenSSL's
+ * SSL_CERT_FILE to TLS_CERT_FILE) but never meant for actbridge.
+ */
 const COMMON = new Set([
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'NODE_OPTIONS',
+  'NODE_ENV',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'TMPDIR',
+  'LOGNAME',
   'HOME',
   'HOSTNAME',
   'HOSTTYPE',
