@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app/app.factory.js';
+import { createApp, listenManagement } from './app/app.factory.js';
 import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './app/sts-config.js';
@@ -27,6 +27,7 @@ async function serve(mode: RunMode): Promise<void> {
   if (mode === 'development') process.stderr.write(DEV_BANNER);
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
+  await listenManagement(app, config.server);
   const anchors = app.get(AnchorHealth);
   installShutdown(app, config.server);
   new Logger('actbridge').log(

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -19,11 +19,22 @@ import { registerRoutes } from '../http/route-registry.js';
 import { routeProviders } from './routes.js';
 import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { registerFormBodyParser } from '../http/form-body.js';
+import { registerAccessLog } from '../http/access-log.js';
+import type { RunMode } from '../config/run-mode.js';
+import { KeyService } from '../keys/key-service.js';
+import { ManagementServer } from '../management/management-server.js';
+import { AppLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { SELF_ANCHOR_NAME, TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import { observeKeysAndCertificates } from './observed-keys.js';
 
 export interface CreateAppOptions {
-  /** Where audit lines go (default: AUDIT_LOG). */
+  /** Where audit lines go (default: AUDIT_LOG in AUDIT_FORMAT). */
   readonly auditSink?: AuditSink;
-  readonly logger?: LoggerService | false;
+  /** The application logger (default: LOG_LEVEL, LOG_FORMAT on stderr); an AppLogger also writes the access log. */
+  readonly logger?: AppLogger | LoggerService | false;
+  /** The Prometheus series (default: a new registry for this application). */
+  readonly metrics?: Metrics;
   /** Signing keys already loaded (default: loaded from SIGNING_KEYS, or generated in development). */
   readonly keys?: SigningKeySet;
 }
@@ -33,7 +44,13 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   const { server } = config;
   // Loaded before Nest builds anything, so a bad key file is one configuration error, not a stack.
   const keys = options.keys ?? (await loadSigningKeys(server, config.mode));
-  const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog);
+  const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog, server.auditFormat);
+  const metrics = options.metrics ?? new Metrics();
+  metrics.allowLabels({
+    clientIds: config.clients.map((c) => c.client_id),
+    anchors: [SELF_ANCHOR_NAME, ...config.anchors.map((a) => a.name)],
+  });
+  const logger = options.logger ?? createLogger(server, config.mode);
   const rewrite = issuerPathRewriter(server.issuer);
   const adapter = new FastifyAdapter({
     ...(server.tlsCertFile && server.tlsKeyFile ? { https: readTlsFiles(server.tlsCertFile, server.tlsKeyFile) } : {}),
@@ -47,12 +64,14 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     logger: false,
     ...httpTimeoutOptions(server),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, auditSink, keys), adapter, {
-    bodyParser: false,
-    abortOnError: false,
-    logger: options.logger ?? createLogger(server),
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, { auditSink, keys, metrics }),
+    adapter,
+    { bodyParser: false, abortOnError: false, logger: logger instanceof AppLogger ? logger.nest() : logger },
+  );
   const fastify = app.getHttpAdapter().getInstance();
+  if (logger instanceof AppLogger) registerAccessLog(fastify, (fields) => logger.access(fields));
+  observeKeysAndCertificates(metrics, app.get(KeyService), app.get(TrustAnchorRegistry));
   registerFormBodyParser(fastify, server.maxBodyBytes);
   const drain = app.get(Drain);
   drain.register(fastify);
@@ -69,10 +88,23 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   return app;
 }
 
-export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'>): LoggerService {
-  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-  const logLevels = order.slice(0, order.indexOf(server.logLevel) + 1);
-  return new ConsoleLogger('actbridge', { json: server.logFormat === 'json', logLevels });
+/** LOG_LEVEL and LOG_FORMAT: text for a person (start-dev, a terminal), JSON for everything else. */
+export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'>, mode: RunMode): AppLogger {
+  const format = server.logFormat ?? (mode === 'development' || process.stderr.isTTY ? 'text' : 'json');
+  return new AppLogger({ level: server.logLevel, format });
+}
+
+/**
+ * Starts the management listener (`/metrics`, health) unless MANAGEMENT_PORT is 0; resolves to its
+ * port, or undefined when it is off. It closes with the application.
+ */
+export async function listenManagement(
+  app: NestFastifyApplication,
+  server: Pick<ServerConfig, 'managementPort' | 'managementHost'>,
+  port = server.managementPort,
+): Promise<number | undefined> {
+  if (server.managementPort === 0) return undefined;
+  return app.get(ManagementServer).listen(port, server.managementHost);
 }
 
 function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {

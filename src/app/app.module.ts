@@ -5,6 +5,9 @@ import { ConfigModule } from './config.module.js';
 import { optionalModules } from './routes.js';
 import type { StsConfig } from './sts-config.js';
 import { HealthModule } from '../health/health.module.js';
+import { ManagementModule } from '../management/management.module.js';
+import { MetricsModule } from '../observability/metrics.module.js';
+import type { Metrics } from '../observability/metrics.js';
 import { IntrospectionModule } from '../introspection/introspection.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import type { SigningKeySet } from '../keys/signing-keys.loader.js';
@@ -16,11 +19,15 @@ import { TokenEndpointModule } from '../token-endpoint/token-endpoint.module.js'
 
 @Module({})
 export class AppModule {
-  static forRoot(config: StsConfig, auditSink: AuditSink, keys: SigningKeySet): DynamicModule {
+  static forRoot(
+    config: StsConfig,
+    { auditSink, keys, metrics }: { auditSink: AuditSink; keys: SigningKeySet; metrics: Metrics },
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        MetricsModule.forRoot(metrics),
         AuditModule.forRoot(auditSink),
         OAuthErrorsModule,
         ServerModule,
@@ -29,6 +36,7 @@ export class AppModule {
         TokenEndpointModule,
         MetadataModule,
         HealthModule,
+        ManagementModule,
         IntrospectionModule,
         ...optionalModules(config),
       ],

@@ -4,6 +4,7 @@ import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
 import type { ActClaim } from '../delegation/act-chain.js';
 import type { DpopBinding } from '../dpop/dpop-proof.js';
 import { TokenMinter } from '../keys/token-minter.js';
+import { inSpan } from '../observability/tracing.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
 import { type TokenResponse } from '../oauth/token-response.js';
@@ -32,12 +33,11 @@ export class AccessTokenIssuer {
     context: { clientId: string; audit: AuditRecord; dpop?: DpopBinding; issuedTokenType?: string },
   ): Promise<TokenResponse> {
     const { audit, dpop } = context;
-    const minted = await this.minter.mint(accessTokenClaims(grant, context.clientId, dpop), {
-      typ: 'at+jwt',
-      issuedAt: grant.issuedAt,
-      expiresAt: grant.expiresAt,
-    });
-    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken);
+    const claims = accessTokenClaims(grant, context.clientId, dpop);
+    const minted = await inSpan('sign', 'signing', () =>
+      this.minter.mint(claims, { typ: 'at+jwt', issuedAt: grant.issuedAt, expiresAt: grant.expiresAt }),
+    );
+    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken, minted.expiresAt);
     return {
       access_token: minted.token,
       // RFC 8693 §2.2.1 has issued_token_type; the RFC 6749 §5.1 response of assertion grants does not.

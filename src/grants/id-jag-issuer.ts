@@ -6,6 +6,7 @@ import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { recordIssuance } from '../audit/audit-record.js';
+import { inSpan } from '../observability/tracing.js';
 import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
@@ -86,12 +87,10 @@ export class IdJagIssuer {
       ...idJagClaims(subject, grant.subject, { ...decision, scope: grant.scope }),
       ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
-    const minted = await this.minter.mint(claims, {
-      typ: ID_JAG_TYP,
-      issuedAt: grant.issuedAt,
-      expiresAt: grant.expiresAt,
-    });
-    recordIssuance(audit, minted.jti, TokenTypes.idJag);
+    const minted = await inSpan('sign', 'signing', () =>
+      this.minter.mint(claims, { typ: ID_JAG_TYP, issuedAt: grant.issuedAt, expiresAt: grant.expiresAt }),
+    );
+    recordIssuance(audit, minted.jti, TokenTypes.idJag, minted.expiresAt);
     // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
     return {
       access_token: minted.token,

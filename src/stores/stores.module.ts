@@ -1,6 +1,8 @@
 import { Global, Inject, Logger, Module, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { METRICS, type Metrics } from '../observability/metrics.js';
 import { MemoryReplayStore } from './memory-replay-store.js';
+import { observedReplayStore, observedRevocationStore } from './observed-stores.js';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisReplayStore } from './redis-replay-store.js';
@@ -23,20 +25,24 @@ const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
     },
     {
       provide: REPLAY_STORE,
-      inject: [REDIS_CONNECTION],
-      useFactory: (redis: RedisConnection | null): ReplayStore => {
-        if (redis) return new RedisReplayStore(redis);
-        new Logger('Stores').log(
-          'replay store: in-process memory, forgotten on restart (set REDIS_URL when running several instances)',
-        );
-        return new MemoryReplayStore();
+      inject: [REDIS_CONNECTION, { token: METRICS, optional: true }],
+      useFactory: (redis: RedisConnection | null, metrics?: Metrics): ReplayStore => {
+        if (!redis) {
+          new Logger('Stores').log(
+            'replay store: in-process memory, forgotten on restart (set REDIS_URL when running several instances)',
+          );
+        }
+        const store = redis ? new RedisReplayStore(redis) : new MemoryReplayStore();
+        return metrics ? observedReplayStore(store, metrics) : store;
       },
     },
     {
       provide: REVOCATION_STORE,
-      inject: [REDIS_CONNECTION],
-      useFactory: (redis: RedisConnection | null): RevocationStore =>
-        redis ? new RedisRevocationStore(redis) : new MemoryRevocationStore(),
+      inject: [REDIS_CONNECTION, { token: METRICS, optional: true }],
+      useFactory: (redis: RedisConnection | null, metrics?: Metrics): RevocationStore => {
+        const store = redis ? new RedisRevocationStore(redis) : new MemoryRevocationStore();
+        return metrics ? observedRevocationStore(store, metrics) : store;
+      },
     },
   ],
   exports: [REPLAY_STORE, REVOCATION_STORE],

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { ServerMetadata } from 'openid-client';
 import { RUN_MODE, type RunMode } from '../config/run-mode.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { KeyService } from '../keys/key-service.js';
+import { METRICS, type Metrics } from '../observability/metrics.js';
 import { TOKEN_TYPE_NAMES, TokenTypes } from '../oauth/token-types.js';
 import { ANCHOR_FILES, type LoadedTrustAnchor } from './anchor-loader.js';
 import { discoverServerMetadata, introspectionEndpointOf, jwksUriOf } from './oidc-discovery.js';
@@ -31,8 +32,9 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
     @Inject(RUN_MODE) mode: RunMode,
     @Inject(ANCHOR_FILES) files: readonly LoadedTrustAnchor[],
     keys: KeyService,
+    @Optional() @Inject(METRICS) metrics?: Metrics,
   ) {
-    this.policy = remoteJwksPolicy(server);
+    this.policy = { ...remoteJwksPolicy(server), ...(metrics ? { observer: metrics } : {}) };
     this.jwtIssuers.set(server.issuer, selfAnchor(server, keys));
     for (const file of files) {
       // The loader refuses these in production; never trust one there, whatever the caller.
@@ -209,10 +211,13 @@ export class TrustAnchorRegistry implements OnApplicationBootstrap {
 }
 
 /** actbridge's own tokens come back as subject tokens in delegation chains. */
+/** The name of actbridge's own issuer among the anchors (tokens it issued, presented again). */
+export const SELF_ANCHOR_NAME = 'actbridge';
+
 function selfAnchor(server: ServerConfig, keys: KeyService): JwtTrustAnchor {
   return {
     kind: 'jwt',
-    name: 'actbridge',
+    name: SELF_ANCHOR_NAME,
     issuer: server.issuer,
     audiences: [server.issuer],
     algorithms: keys.algorithms,
