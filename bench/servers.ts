@@ -109,6 +109,7 @@ export function actbridgeEnv({ dir, port, issuer, jwksCooldown }: ActbridgeSetti
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'log',
     JWKS_COOLDOWN: String(jwksCooldown),
+    MANAGEMENT_PORT: '0',
   };
 }
 

@@ -101,10 +101,9 @@ export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'
 export async function listenManagement(
   app: NestFastifyApplication,
   server: Pick<ServerConfig, 'managementPort' | 'managementHost'>,
-  port = server.managementPort,
 ): Promise<number | undefined> {
   if (server.managementPort === 0) return undefined;
-  return app.get(ManagementServer).listen(port, server.managementHost);
+  return app.get(ManagementServer).listen(server.managementPort, server.managementHost);
 }
 
 function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {

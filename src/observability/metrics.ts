@@ -152,6 +152,15 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
     if (this.processMetrics) return;
     this.processMetrics = true;
     collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (promtool rejects them); nodejs_active_{handles,requests,resources}
+    // beside them carry the same counts by type.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
   }
 
   tokenRequest({ grantType, error, seconds }: TokenRequestFacts): void {
@@ -210,13 +219,22 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
+  /** A counter's children; a child exists (at 0) from its first lookup. */
   private counter(name: string, help: string, labelNames: string[]): ChildCache<Counter.Internal> {
     const counter = new Counter({ name, help, labelNames, registers: [this.registry] });
-    return new ChildCache((values) => counter.labels(...values));
+    return new ChildCache((values) => {
+      const child = counter.labels(...values);
+      child.inc(0);
+      return child;
+    });
   }
 
+  /** A histogram's children; a child exists (all buckets at 0) from its first lookup. */
   private histogram(name: string, help: string, labelNames: string[]): ChildCache<Histogram.Internal<string>> {
     const histogram = new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-    return new ChildCache((values) => histogram.labels(...values));
+    return new ChildCache((values) => {
+      histogram.zero(Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])));
+      return histogram.labels(...values);
+    });
   }
 }
