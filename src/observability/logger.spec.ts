@@ -53,7 +53,7 @@ describe('AppLogger', () => {
     new AppLogger({ level: 'info', format: 'json', destination: textDestination(out) })
       .nest()
       .log('listening on 127.0.0.1:8080', 'actbridge');
-    expect(written[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  \[actbridge\] listening on 127\.0\.0\.1:8080\n$/);
+    expect(written[0]).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}\[actbridge\] listening on 127\.0\.0\.1:8080\n$/);
     const tty: string[] = [];
     const terminal = { isTTY: true, write: (s: string) => tty.push(s) } as unknown as NodeJS.WritableStream;
     new AppLogger({ level: 'info', format: 'json', destination: textDestination(terminal) }).nest().warn('w');
