@@ -87,7 +87,7 @@ class AuditFile {
 
   write(text: string): void {
     // After a failed reopen, every write tries again: fixing the directory is enough to recover.
-    if (this.fd === undefined && !this.open()) {
+    if (this.fd === undefined && !this.open(false)) {
       throw new AuditWriteError(`audit log ${this.path} is not open (reopen failed)`);
     }
     const bytes = Buffer.from(text);
@@ -110,12 +110,13 @@ class AuditFile {
     this.closeFd();
   }
 
-  private open(): boolean {
+  /** Opens the path; a failure is reported on a reopen (each refused request is logged where it is refused). */
+  private open(report = true): boolean {
     try {
       this.fd = openSync(this.path, 'a', 0o600);
       return true;
     } catch (error) {
-      process.stderr.write(`actbridge: audit log ${this.path} cannot be opened (${codeOf(error)})\n`);
+      if (report) process.stderr.write(`actbridge: audit log ${this.path} cannot be opened (${codeOf(error)})\n`);
       return false;
     }
   }

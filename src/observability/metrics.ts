@@ -144,7 +144,11 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
   /** The client ids and anchor names allowed as label values (the rest are `unknown`); again on reload. */
   allowLabels({ clientIds, anchors }: { clientIds?: Iterable<string>; anchors?: Iterable<string> }): void {
     if (clientIds) this.clients.replace(clientIds);
-    if (anchors) this.anchors.replace(anchors);
+    if (!anchors) return;
+    const names = new Set(anchors);
+    this.anchors.replace(names);
+    // Anchors gone from the configuration no longer report a cached key set.
+    for (const [key, [anchor]] of this.keySetAges) if (!names.has(anchor)) this.keySetAges.delete(key);
   }
 
   /** Node's process and runtime series (CPU, memory, event loop, GC); once, when the listener starts. */
