@@ -129,6 +129,7 @@ export function actbridgeEnv({ dir, port, issuer, jwksCooldown, env }: Actbridge
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'log',
     JWKS_COOLDOWN: String(jwksCooldown),
+    MANAGEMENT_PORT: '0',
     // One process unless asked: the single-process rows measure one event loop.
     WORKERS: '1',
     ...env,

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 
 const domains = [
-  { name: 'domain-a', env: { PORT: '8080', PLAYGROUND_PEER: 'http://localhost:8082' } },
+  { name: 'domain-a', env: { PORT: '8080', PLAYGROUND_PEER: 'http://localhost:8082', MANAGEMENT_PORT: '9000' } },
   {
     name: 'domain-b',
     env: {
@@ -13,6 +13,7 @@ const domains = [
       CLIENTS_FILE: 'examples/xaa/domain-b/clients.yaml',
       TRUST_ANCHORS_DIR: 'examples/playground/domain-b/trust-anchors',
       PLAYGROUND_PEER: 'http://localhost:8080',
+      MANAGEMENT_PORT: '9002',
     },
   },
 ];

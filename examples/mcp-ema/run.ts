@@ -53,6 +53,8 @@ async function startActbridge(side: Side, all: Origins): Promise<Actbridge> {
       ISSUER: origin,
       TRUST_ANCHORS_DIR: dirs.trustAnchorsDir,
       CLIENTS_FILE: dirs.clientsFile,
+      // Two instances on one host: the management listener (MANAGEMENT_PORT 9000) of neither is needed.
+      MANAGEMENT_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

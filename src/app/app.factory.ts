@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConsoleLogger, type LoggerService, type LogLevel } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
@@ -15,7 +15,8 @@ import { clock } from '../common/clock.js';
 import { LiveConfig } from '../config/live-config.js';
 import { initialKeyState } from '../keys/key-rotation.js';
 import { buildGeneration } from '../trust-anchors/generation.js';
-import { rotationTimes, type StartupState } from './config-reloader.js';
+import { ConfigReloader, rotationTimes, type StartupState } from './config-reloader.js';
+import { CLIENTS } from '../clients/client-registry.js';
 import { issuerPathRewriter } from '../oauth/endpoint-paths.js';
 import { answerHttpClientError } from '../http/http-client-error.js';
 import { limitConnectionsPerAddress } from '../http/connection-limit.js';
@@ -24,11 +25,23 @@ import { registerRoutes } from '../http/route-registry.js';
 import { routeProviders } from './routes.js';
 import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { registerFormBodyParser } from '../http/form-body.js';
+import { registerAccessLog } from '../http/access-log.js';
+import type { RunMode } from '../config/run-mode.js';
+import { KeyService } from '../keys/key-service.js';
+import { ManagementServer } from '../management/management-server.js';
+import { AppLogger } from '../observability/logger.js';
+import { Metrics, type RemoteFetchObserver } from '../observability/metrics.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import { ANCHORS, SELF_ANCHOR_NAME } from '../trust-anchors/anchor-index.js';
+import { observeKeysAndCertificates } from './observed-keys.js';
 
 export interface CreateAppOptions {
-  /** Where audit lines go (default: AUDIT_LOG). */
+  /** Where audit lines go (default: AUDIT_LOG in AUDIT_FORMAT). */
   readonly auditSink?: AuditSink;
-  readonly logger?: LoggerService | false;
+  /** The application logger (default: LOG_LEVEL, LOG_FORMAT on stderr); an AppLogger also writes the access log. */
+  readonly logger?: AppLogger | LoggerService | false;
+  /** The Prometheus series (default: a new registry for this application). */
+  readonly metrics?: Metrics;
   /** Signing keys already loaded (default: loaded from SIGNING_KEYS, or generated in development). */
   readonly keys?: SigningKeySet;
 }
@@ -37,8 +50,14 @@ export interface CreateAppOptions {
 export async function createApp(config: StsConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const { server } = config;
   // Loaded before Nest builds anything, so a bad key file is one configuration error, not a stack.
-  const { startup, live } = await loadStartupState(config, options.keys);
-  const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog);
+  const metrics = options.metrics ?? new Metrics();
+  metrics.allowLabels({
+    clientIds: config.clients.map((c) => c.client_id),
+    anchors: [SELF_ANCHOR_NAME, ...config.anchors.map((a) => a.name)],
+  });
+  const { startup, live } = await loadStartupState(config, options.keys, metrics);
+  const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog, server.auditFormat);
+  const logger = options.logger ?? createLogger(server, config.mode);
   const rewrite = issuerPathRewriter(server.issuer);
   const adapter = new FastifyAdapter({
     ...(server.tlsCertFile && server.tlsKeyFile ? { https: readTlsFiles(server.tlsCertFile, server.tlsKeyFile) } : {}),
@@ -52,12 +71,15 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     logger: false,
     ...httpTimeoutOptions(server),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(startup, auditSink, live), adapter, {
-    bodyParser: false,
-    abortOnError: false,
-    logger: options.logger ?? createLogger(server),
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(startup, { auditSink, live, metrics }),
+    adapter,
+    { bodyParser: false, abortOnError: false, logger: logger instanceof AppLogger ? logger.nest() : logger },
+  );
   const fastify = app.getHttpAdapter().getInstance();
+  if (logger instanceof AppLogger) registerAccessLog(fastify, (fields) => logger.access(fields));
+  observeKeysAndCertificates(metrics, app.get(KeyService), app.get(TrustAnchorRegistry));
+  countReloads(app.get(ConfigReloader), metrics, live);
   registerFormBodyParser(fastify, server.maxBodyBytes);
   const drain = app.get(Drain);
   drain.register(fastify);
@@ -83,17 +105,45 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
 export async function loadStartupState(
   config: StsConfig,
   loadedKeys?: SigningKeySet,
+  observer?: RemoteFetchObserver,
 ): Promise<{ startup: StartupState; live: LiveConfig }> {
   const keys = loadedKeys ?? (await loadSigningKeys(config.server, config.mode));
   const state = await initialKeyState(keys, clock.ms(), rotationTimes(config));
-  const live = new LiveConfig(buildGeneration(1, config, keys));
+  const live = new LiveConfig(buildGeneration(1, config, keys, undefined, observer));
   return { startup: { config, keys: state }, live };
 }
 
-export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'>): LoggerService {
-  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-  const logLevels = order.slice(0, order.indexOf(server.logLevel) + 1);
-  return new ConsoleLogger('actbridge', { json: server.logFormat === 'json', logLevels });
+/** Reload outcomes as metrics; a new configuration's client ids and anchor names become label values. */
+function countReloads(reloader: ConfigReloader, metrics: Metrics, live: LiveConfig): void {
+  reloader.observe({
+    onReload(event) {
+      if (event.outcome === 'success') {
+        metrics.allowLabels({
+          clientIds: live.generation.get(CLIENTS).clients.map((client) => client.client_id),
+          anchors: [SELF_ANCHOR_NAME, ...live.generation.get(ANCHORS).byName.keys()],
+        });
+      }
+      metrics.configReloaded(event.outcome);
+    },
+  });
+}
+
+/** LOG_LEVEL and LOG_FORMAT: text for a person (start-dev, a terminal), JSON for everything else. */
+export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'>, mode: RunMode): AppLogger {
+  const format = server.logFormat ?? (mode === 'development' || process.stderr.isTTY ? 'text' : 'json');
+  return new AppLogger({ level: server.logLevel, format });
+}
+
+/**
+ * Starts the management listener (`/metrics`, health) unless MANAGEMENT_PORT is 0; resolves to its
+ * port, or undefined when it is off. It closes with the application.
+ */
+export async function listenManagement(
+  app: NestFastifyApplication,
+  server: Pick<ServerConfig, 'managementPort' | 'managementHost'>,
+): Promise<number | undefined> {
+  if (server.managementPort === 0) return undefined;
+  return app.get(ManagementServer).listen(server.managementPort, server.managementHost);
 }
 
 export function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {

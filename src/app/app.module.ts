@@ -4,6 +4,9 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import { ConfigModule } from './config.module.js';
 import { optionalModules } from './routes.js';
 import { HealthModule } from '../health/health.module.js';
+import { ManagementModule } from '../management/management.module.js';
+import { MetricsModule } from '../observability/metrics.module.js';
+import type { Metrics } from '../observability/metrics.js';
 import { IntrospectionModule } from '../introspection/introspection.module.js';
 import { KeysModule } from '../keys/keys.module.js';
 import type { LiveConfig } from '../config/live-config.js';
@@ -16,12 +19,16 @@ import { TokenEndpointModule } from '../token-endpoint/token-endpoint.module.js'
 
 @Module({})
 export class AppModule {
-  static forRoot(startup: StartupState, auditSink: AuditSink, live: LiveConfig): DynamicModule {
+  static forRoot(
+    startup: StartupState,
+    { auditSink, live, metrics }: { auditSink: AuditSink; live: LiveConfig; metrics: Metrics },
+  ): DynamicModule {
     const { config } = startup;
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config, live),
+        MetricsModule.forRoot(metrics),
         AuditModule.forRoot(auditSink),
         OAuthErrorsModule,
         ServerModule,
@@ -30,6 +37,7 @@ export class AppModule {
         TokenEndpointModule,
         MetadataModule,
         HealthModule,
+        ManagementModule,
         IntrospectionModule,
         ...optionalModules(config),
       ],

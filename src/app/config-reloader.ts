@@ -1,4 +1,12 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { METRICS, type Metrics } from '../observability/metrics.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { CLIENTS } from '../clients/client-registry.js';
 import { clock } from '../common/clock.js';
@@ -62,6 +70,7 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
     @Inject(STARTUP_STATE) startup: StartupState,
     private readonly live: LiveConfig,
     private readonly audit: AuditTrail,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {
     this.config = startup.config;
     this.keys = startup.keys;
@@ -140,7 +149,13 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
     const config = loadStsConfig(this.config.env ?? process.env, this.config.mode);
     this.checkStoreWindows(config);
     const rotation = await this.rotate(config);
-    const generation = buildGeneration(this.live.generation.id + 1, config, rotation.state.keys, this.live.generation);
+    const generation = buildGeneration(
+      this.live.generation.id + 1,
+      config,
+      rotation.state.keys,
+      this.live.generation,
+      this.metrics,
+    );
     const changes = configChanges(this.config, config, rotation.changes);
     if (JSON.stringify(config.vault) !== JSON.stringify(this.config.vault)) {
       this.logger.warn('CONNECTIONS_DIR changed: token vault connections take effect at the next restart');
@@ -168,6 +183,7 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
       this.config,
       rotation.state.keys,
       this.live.generation,
+      this.metrics,
     );
     return {
       changes,

@@ -60,6 +60,17 @@ describe('production mode (actbridge serve)', () => {
     expect(config.server.issuer).toBe('http://localhost:8080');
   });
 
+  it('refuses a management listener on the main port; MANAGEMENT_PORT=0 turns it off', () => {
+    expect(refusal({ ...setup(), PORT: '8080', MANAGEMENT_PORT: '8080' })).toBe(
+      'environment: MANAGEMENT_PORT (8080) must differ from PORT, or be 0 (off)',
+    );
+    expect(loadStsConfig({ ...setup(), MANAGEMENT_PORT: '0' }, 'production').server.managementPort).toBe(0);
+    expect(loadStsConfig(setup(), 'production').server).toMatchObject({
+      managementPort: 9000,
+      managementHost: '127.0.0.1',
+    });
+  });
+
   it('refuses to start without signing keys, in one line naming the variable', () => {
     const env = setup();
     delete env.SIGNING_KEYS;

@@ -49,6 +49,11 @@ export function loadStsConfig(
       `environment: HEADERS_TIMEOUT_MS (${server.headersTimeoutMs}) exceeds REQUEST_TIMEOUT_MS (${server.requestTimeoutMs})`,
     );
   }
+  if (server.managementPort !== 0 && server.managementPort === server.port) {
+    throw new ConfigError(
+      `environment: MANAGEMENT_PORT (${server.managementPort}) must differ from PORT, or be 0 (off)`,
+    );
+  }
   const clients = loadClients(resolve(server.clientsFile), server);
   const anchors = loadTrustAnchors(resolve(server.trustAnchorsDir), server, env);
   checkAnchorClientRefs(anchors, clients);

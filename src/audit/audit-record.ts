@@ -51,10 +51,34 @@ export interface AuditRecord {
   dpop_jkt?: string;
   /** Token vault: the connection whose upstream token was asked for (docs/token-vault.md). */
   connection?: string;
+  /** The caller's `User-Agent`, capped (it is the caller's text, kept for forensics only). */
+  user_agent?: string;
+  /** W3C trace id of the request's span (or of the caller's `traceparent`), to find its trace. */
+  trace_id?: string;
+  /** The trust anchor that vouched for the subject (its file name). */
+  anchor?: string;
+  /** The issued token's `exp` (epoch seconds). */
+  exp?: number;
+  /** When the request reached its handler (`performance.now()`): the line's `latency_ms` counts from it. */
+  started?: number;
 }
 
-export function newAuditRecord(request?: { readonly id: unknown; readonly ip?: string }): AuditRecord {
-  return { request_id: request ? String(request.id) : undefined, client_ip: request?.ip, client_authenticated: false };
+/** Longest `User-Agent` kept: enough to name a client library and version, not a payload. */
+const USER_AGENT_MAX = 256;
+
+export function newAuditRecord(request?: {
+  readonly id: unknown;
+  readonly ip?: string;
+  readonly headers?: Readonly<Record<string, unknown>>;
+}): AuditRecord {
+  const agent = request?.headers?.['user-agent'];
+  return {
+    request_id: request ? String(request.id) : undefined,
+    client_ip: request?.ip,
+    client_authenticated: false,
+    ...(typeof agent === 'string' ? { user_agent: agent.slice(0, USER_AGENT_MAX) } : {}),
+    started: performance.now(),
+  };
 }
 
 // The record travels with the request object so that the exception filter, which writes refusal lines,
@@ -75,8 +99,10 @@ export function recordIssuance(
   jti: string,
   issuedTokenType: string,
   parents: readonly string[],
+  exp: number,
 ): void {
   audit.jti = jti;
   audit.parent_jti = [...parents];
   audit.issued_token_type = issuedTokenType;
+  audit.exp = exp;
 }

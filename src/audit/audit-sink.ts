@@ -1,7 +1,12 @@
-import { createWriteStream, openSync, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
+import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
+import { formatAuditLine, type AuditFormat } from './audit-format.js';
 
-/** Where audit lines go. One JSON object per line. */
+/**
+ * Where audit lines go. `write` returns once the line is written, or throws AuditWriteError: the
+ * caller then refuses the request (503) rather than act unaudited.
+ */
 export interface AuditSink {
   write(line: Readonly<Record<string, unknown>>): void;
   close?(): Promise<void>;
@@ -9,37 +14,126 @@ export interface AuditSink {
 
 export const AUDIT_SINK = Symbol('AUDIT_SINK');
 
-/** `stdout`, `stderr`, or a file path (appended to). */
-export class StreamAuditSink implements AuditSink {
-  private readonly file: WriteStream | undefined;
+/** An audit line could not be written (disk full, file unwritable, reopen after rotation failed). */
+export class AuditWriteError extends Error {
+  override readonly name = 'AuditWriteError';
+}
 
-  constructor(private readonly target: string) {
-    if (target !== 'stdout' && target !== 'stderr') {
-      // Opened synchronously so an unwritable path stops startup instead of failing on the first line.
-      let fd: number;
-      try {
-        fd = openSync(target, 'a');
-      } catch (error) {
-        throw new ConfigError(
-          `AUDIT_LOG: cannot open ${target} for appending (${(error as NodeJS.ErrnoException).code})`,
-        );
-      }
-      this.file = createWriteStream('', { fd });
-      this.file.on('error', (error) => process.stderr.write(`actbridge: audit log write failed: ${error.message}\n`));
+/**
+ * Writes `line`, or throws `temporarily_unavailable` (503) when it cannot be kept: the one way every
+ * audited request fails closed on a broken audit trail.
+ */
+export function writeAuditLine(sink: AuditSink, line: Readonly<Record<string, unknown>>): void {
+  try {
+    sink.write(line);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw new TemporarilyUnavailable('audit log unavailable', { detail, headers: { 'retry-after': '1' } });
+  }
+}
+
+const STREAMS = ['stdout', 'stderr'] as const;
+
+/**
+ * AUDIT_LOG: `stdout`, `stderr`, a file path, or a stream and a file separated by a comma. The file
+ * is written synchronously (a line is on disk, or the write threw, before the response goes out) and
+ * reopened on SIGHUP for log rotation. Application logs go to stderr, so with `stdout` or a file the
+ * audit lines are never mixed with them.
+ */
+export class StreamAuditSink implements AuditSink {
+  private readonly file: AuditFile | undefined;
+  private readonly stream: NodeJS.WriteStream | undefined;
+
+  constructor(
+    target: string,
+    private readonly format: AuditFormat = 'json',
+  ) {
+    const parts = target.split(',').map((part) => part.trim());
+    const streams = parts.filter((p) => (STREAMS as readonly string[]).includes(p));
+    const files = parts.filter((p) => !(STREAMS as readonly string[]).includes(p));
+    if (streams.length > 1 || files.length > 1 || parts.some((p) => p === '')) {
+      throw new ConfigError(`environment: AUDIT_LOG: at most one of stdout/stderr and one file path (${target})`);
     }
+    if (streams[0]) this.stream = streams[0] === 'stderr' ? process.stderr : process.stdout;
+    if (files[0]) this.file = new AuditFile(files[0]);
   }
 
   write(line: Readonly<Record<string, unknown>>): void {
-    const text = `${JSON.stringify(line)}\n`;
-    if (this.file) this.file.write(text);
-    else if (this.target === 'stderr') process.stderr.write(text);
-    else process.stdout.write(text);
+    const text = `${formatAuditLine(line, this.format)}\n`;
+    // The file first: a line that cannot be kept must not appear to have been written anywhere.
+    this.file?.write(text);
+    this.stream?.write(text);
   }
 
   async close(): Promise<void> {
-    const file = this.file;
-    if (file) await new Promise<void>((resolve) => file.end(resolve));
+    this.file?.close();
   }
+}
+
+/** An append-only audit file: synchronous writes, reopened on SIGHUP (logrotate's `postrotate`). */
+class AuditFile {
+  private fd: number | undefined;
+  private readonly onHangup = (): void => this.reopen();
+
+  constructor(private readonly path: string) {
+    // Opened now so an unwritable path stops startup instead of failing the first request.
+    try {
+      this.fd = openSync(path, 'a', 0o600);
+    } catch (error) {
+      throw new ConfigError(`AUDIT_LOG: cannot open ${path} for appending (${codeOf(error)})`);
+    }
+    process.on('SIGHUP', this.onHangup);
+  }
+
+  write(text: string): void {
+    // After a failed reopen, every write tries again: fixing the directory is enough to recover.
+    if (this.fd === undefined && !this.open(false)) {
+      throw new AuditWriteError(`audit log ${this.path} is not open (reopen failed)`);
+    }
+    const bytes = Buffer.from(text);
+    try {
+      let written = 0;
+      while (written < bytes.length) written += writeSync(this.fd!, bytes, written);
+    } catch (error) {
+      throw new AuditWriteError(`audit log ${this.path}: write failed (${codeOf(error)})`, { cause: error });
+    }
+  }
+
+  /** A new file at the path, the rotated one closed. Until a reopen succeeds, requests fail closed. */
+  reopen(): void {
+    this.closeFd();
+    if (this.open()) process.stderr.write(`actbridge: audit log ${this.path} reopened\n`);
+  }
+
+  close(): void {
+    process.off('SIGHUP', this.onHangup);
+    this.closeFd();
+  }
+
+  /** Opens the path; a failure is reported on a reopen (each refused request is logged where it is refused). */
+  private open(report = true): boolean {
+    try {
+      this.fd = openSync(this.path, 'a', 0o600);
+      return true;
+    } catch (error) {
+      if (report) process.stderr.write(`actbridge: audit log ${this.path} cannot be opened (${codeOf(error)})\n`);
+      return false;
+    }
+  }
+
+  private closeFd(): void {
+    if (this.fd === undefined) return;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Already gone: nothing left to flush (writes are synchronous).
+    }
+    this.fd = undefined;
+  }
+}
+
+function codeOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'error';
 }
 
 /** Keeps lines in memory; for tests and embedding. */

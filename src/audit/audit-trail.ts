@@ -1,13 +1,18 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { OAuthError } from '../oauth/oauth-error.js';
+import { METRICS, type Metrics, type RefusalStep } from '../observability/metrics.js';
+import { tagStep } from '../observability/tracing.js';
 import type { AuditRecord } from './audit-record.js';
-import { AUDIT_SINK, type AuditSink } from './audit-sink.js';
+import { AUDIT_SINK, writeAuditLine, type AuditSink } from './audit-sink.js';
 import { clock } from '../common/clock.js';
 
-export interface RevocationAuditRecord {
-  request_id?: string;
-  /** The client that revoked (RFC 7009), or an admin client. */
-  client_id?: string;
+type Line = Record<string, unknown>;
+
+/** The endpoints that write audit lines; refusals are `<endpoint>.refused`. */
+export type AuditedEndpoint = 'token' | 'introspection' | 'revocation';
+
+/** What a revocation that took effect revoked, and by whose hand. */
+export interface RevocationFields {
   /** client: the token's own client (RFC 7009); admin: an admin client over HTTP; operator: the CLI. */
   revoked_by: 'client' | 'admin' | 'operator';
   /** The CLI's user and host, for `revoked_by: operator`. */
@@ -18,48 +23,44 @@ export interface RevocationAuditRecord {
   /** The revoked lineage key when it is not a `jti`: `root:<hash>` or `sub:<hash>`. */
   key?: string;
   exp: number;
+  /** How many descendants the cascade reached. */
   descendants_revoked: number;
 }
 
 /**
- * Writes the single audit line of each token request: `token.issued` from the token endpoint on
- * success, `token.refused` from the exception filter on any refusal; and `config.reloaded` when the
- * configuration in force changes.
+ * Writes the single audit line of each request to an audited endpoint: `token.issued` from the token
+ * endpoint on success, `<endpoint>.refused` from the exception filter on any refusal, `token.introspected`
+ * and `token.revoked` (with the cascade's count); `config.reloaded` when the configuration in force
+ * changes. Every request line says when (`ts`), who called from where (`client_ip`, `user_agent`),
+ * how long it took (`latency_ms`) and its trace (`trace_id`). A line that cannot be written throws
+ * `temporarily_unavailable`: nothing is handed out unaudited. The token endpoint's metrics are counted
+ * here too, so that they and the audit trail never disagree.
  */
 @Injectable()
 export class AuditTrail {
-  private readonly listeners: Array<(line: Readonly<Record<string, unknown>>) => void> = [];
+  private readonly listeners: Array<(line: Readonly<Line>) => void> = [];
+  private readonly logger = new Logger('AuditTrail');
 
-  constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
+  constructor(
+    @Inject(AUDIT_SINK) private readonly sink: AuditSink,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
+  ) {}
 
   /** An in-process reader of every line as it is written (the playground shows a page its own lines). */
-  listen(listener: (line: Readonly<Record<string, unknown>>) => void): void {
+  listen(listener: (line: Readonly<Line>) => void): void {
     this.listeners.push(listener);
   }
 
   issued(record: AuditRecord): void {
-    this.write({ ts: clock.date().toISOString(), event: 'token.issued', outcome: 'issued', ...record });
-  }
-
-  /**
-   * RFC 7009 or an operator: a token, root or subject was revoked, with every descendant (one line per
-   * revocation that took effect; `descendants_revoked` counts the tokens the cascade reached).
-   */
-  revoked(record: RevocationAuditRecord): void {
-    this.write({ ts: clock.date().toISOString(), event: 'token.revoked', outcome: 'revoked', ...record });
-  }
-
-  refused(record: AuditRecord, error: unknown): void {
-    const oauth = error instanceof OAuthError ? error : undefined;
-    this.write({
-      ts: clock.date().toISOString(),
-      event: 'token.refused',
-      outcome: 'refused',
-      ...record,
-      error: oauth?.error ?? 'server_error',
-      // The operator-facing reason: the internal detail when there is one, else what the caller was told.
-      reason: oauth ? (oauth.detail ?? oauth.description) : 'internal error',
+    const line = this.line('token.issued', 'issued', record);
+    this.write(line);
+    this.metrics?.tokenRequest({
+      grantType: record.grant_type,
+      clientId: record.client_id,
+      error: undefined,
+      seconds: (line.latency_ms as number) / 1000,
     });
+    this.metrics?.tokenIssued(record.anchor, record.client_id, record.issued_token_type);
   }
 
   /** The configuration in force was replaced (SIGHUP or a key re-read): what changed, by configured name. */
@@ -67,8 +68,59 @@ export class AuditTrail {
     this.write({ ts: clock.date().toISOString(), event: 'config.reloaded', outcome: 'reloaded', ...record });
   }
 
-  private write(line: Readonly<Record<string, unknown>>): void {
-    this.sink.write(line);
+  /** RFC 7662: an introspection answered (`active` says whether the token was live and the caller a party to it). */
+  introspected(record: AuditRecord, active: boolean, token?: { jti?: unknown; sub?: unknown }): void {
+    const line = this.line('token.introspected', active ? 'active' : 'inactive', record);
+    line.active = active;
+    if (active && typeof token?.jti === 'string') line.jti = token.jti;
+    if (active && typeof token?.sub === 'string') line.subject = token.sub;
+    this.write(line);
+  }
+
+  /**
+   * A token, root or subject revoked with every descendant (RFC 7009, an admin client or the operator's
+   * CLI, which has no request: an empty record); `token.revocation_ignored` when the token was no live
+   * actbridge token (answered 200 all the same, RFC 7009 §2.2).
+   */
+  revoked(record: AuditRecord, revoked?: RevocationFields): void {
+    if (!revoked) return this.write(this.line('token.revocation_ignored', 'ignored', record));
+    this.write(Object.assign(this.line('token.revoked', 'revoked', record), revoked));
+  }
+
+  refused(record: AuditRecord, error: unknown, step: RefusalStep, endpoint: AuditedEndpoint = 'token'): void {
+    const oauth = error instanceof OAuthError ? error : undefined;
+    const line = this.line(`${endpoint}.refused`, 'refused', record);
+    line.error = oauth?.error ?? 'server_error';
+    line.step = step;
+    // The operator-facing reason: the internal detail when there is one, else what the caller was told.
+    line.reason = oauth ? (oauth.detail ?? oauth.description) : 'internal error';
+    this.write(line);
+    if (endpoint !== 'token') return;
+    this.metrics?.tokenRequest({
+      grantType: record.grant_type,
+      clientId: record.client_id,
+      error: line.error as string,
+      seconds: (line.latency_ms as number) / 1000,
+    });
+    this.metrics?.tokenRefused(step, line.error as string);
+  }
+
+  private line(event: string, outcome: string, record: AuditRecord): Line {
+    const { started, ...fields } = record;
+    const line: Line = { ts: clock.date().toISOString(), event, outcome, ...fields };
+    if (started !== undefined) line.latency_ms = Math.round((performance.now() - started) * 1000) / 1000;
+    return line;
+  }
+
+  private write(line: Readonly<Line>): void {
+    try {
+      writeAuditLine(this.sink, line);
+    } catch (refusal) {
+      this.metrics?.auditWriteFailed();
+      this.logger.error(`audit line not written, request refused: ${(refusal as OAuthError).detail}`);
+      tagStep(refusal, 'audit');
+      throw refusal;
+    }
     for (const listener of this.listeners) listener(line);
   }
 }

@@ -57,14 +57,17 @@ async function main(): Promise<number> {
     const [entry] = target.jti ? await lineage.entries([target.jti]) : [undefined];
     const exp = entry?.exp ?? clock.seconds() + window;
     const result = await revokeWithDescendants(revocations, lineage, { key: target.key, exp });
-    const audit = new StreamAuditSink(config.server.auditLog);
-    new AuditTrail(audit).revoked({
-      operator: `${userInfo().username}@${hostname()}`,
-      revoked_by: 'operator',
-      ...(target.jti ? { jti: target.jti } : { key: target.key }),
-      exp,
-      descendants_revoked: result.descendants,
-    });
+    const audit = new StreamAuditSink(config.server.auditLog, config.server.auditFormat);
+    new AuditTrail(audit).revoked(
+      { client_authenticated: false },
+      {
+        operator: `${userInfo().username}@${hostname()}`,
+        revoked_by: 'operator',
+        ...(target.jti ? { jti: target.jti } : { key: target.key }),
+        exp,
+        descendants_revoked: result.descendants,
+      },
+    );
     await audit.close();
     process.stdout.write(
       `revoked ${target.key} until ${iso(exp)}${target.jti && !entry ? ' (no lineage recorded: unknown or expired token)' : ''}, ` +

@@ -5,6 +5,7 @@ import type { StsConfig } from '../app/sts-config.js';
 import { IGNORED_SIGNALS, STOP_SIGNALS } from '../http/shutdown.js';
 import { isReady, type StopMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
+import { ClusterManagement } from './cluster-management.js';
 import { startupLine } from './start-server.js';
 
 /** Signals the primary passes on to every worker (a configuration reload, where a worker handles it). */
@@ -27,6 +28,7 @@ export class Primary {
   private stopping: string | undefined;
   private exitCode = 0;
   private finished = false;
+  private management: ClusterManagement | undefined;
 
   constructor(
     private readonly config: StsConfig,
@@ -34,13 +36,30 @@ export class Primary {
   ) {}
 
   start(): void {
-    Logger.overrideLogger(createLogger(this.config.server));
+    Logger.overrideLogger(createLogger(this.config.server, this.config.mode).nest());
     cluster.on('message', (worker, message) => {
       if (isReady(message)) this.onReady(worker, message.anchorsUsable, message.anchorsConfigured);
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     this.installSignals();
     for (let i = 0; i < this.config.workers.workers; i++) cluster.fork();
+    this.listenManagement();
+  }
+
+  /** MANAGEMENT_PORT on the primary (0: off): metrics of every worker, and the cluster's health. */
+  private listenManagement(): void {
+    const { managementPort, managementHost } = this.config.server;
+    if (managementPort === 0) return;
+    const management = new ClusterManagement(() => ({
+      listening: this.ready.size,
+      configured: this.config.workers.workers,
+      stopping: this.stopping !== undefined,
+    }));
+    this.management = management;
+    management.listen(managementPort, managementHost).catch((error: unknown) => {
+      this.logger.error(`management listener on ${managementHost}:${managementPort}: ${(error as Error).message}`);
+      this.stop('management listener failure', 1);
+    });
   }
 
   private onReady(worker: Worker, usable: number, configured: number): void {
@@ -144,6 +163,7 @@ export class Primary {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.management?.close();
     this.logger.log(`all workers stopped; exit code ${this.exitCode}`);
     this.exit(this.exitCode);
   }

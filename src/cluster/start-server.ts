@@ -1,6 +1,8 @@
 import cluster from 'node:cluster';
 import { Logger } from '@nestjs/common';
-import { createApp } from '../app/app.factory.js';
+import { AggregatorRegistry } from 'prom-client';
+import { createApp, listenManagement } from '../app/app.factory.js';
+import { METRICS, type Metrics } from '../observability/metrics.js';
 import type { StsConfig } from '../app/sts-config.js';
 import { AnchorHealth } from '../health/anchor-health.js';
 import { installShutdown } from '../http/shutdown.js';
@@ -15,6 +17,14 @@ import { isStop, type ReadyMessage } from './messages.js';
 export async function startServer(config: StsConfig): Promise<void> {
   const app = await createApp(config);
   await app.listen({ port: config.server.port, host: config.server.host });
+  if (cluster.isWorker) {
+    // The primary serves MANAGEMENT_PORT and asks each worker for its series (AggregatorRegistry).
+    const metrics = app.get<symbol, Metrics>(METRICS);
+    metrics.collectProcessMetrics();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+  } else {
+    await listenManagement(app, config.server);
+  }
   const anchors = app.get(AnchorHealth);
   const stop = installShutdown(app, config.server);
   reloadOnSighup(app.get(ConfigReloader)); // each process reloads itself; a primary passes SIGHUP on

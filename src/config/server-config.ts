@@ -32,6 +32,10 @@ function Env(
 export const SIGNING_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
+/** LOG_LEVEL values: pino's standard names; `log` (Nest's name for info) is accepted as info. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'log', 'debug', 'trace'] as const;
+export type LogLevelSetting = (typeof LOG_LEVELS)[number];
+
 /**
  * Server settings, from environment variables. Every field is validated at startup; a bad value stops
  * the process with a message naming the variable.
@@ -282,10 +286,22 @@ export class ServerConfig {
   @IsIn(['off', 'required'])
   dpopNonce!: 'off' | 'required';
 
-  @Env('AUDIT_LOG', 'Where audit lines go: `stdout`, `stderr`, or a file path (appended).', 'stdout')
+  @Env(
+    'AUDIT_LOG',
+    'Where audit lines go: `stdout`, `stderr`, a file path (appended, reopened on SIGHUP), or a comma-separated pair of a stream and a file (`stdout,/var/log/actbridge/audit.log`). A line that cannot be written to the file fails its request with 503.',
+    'stdout',
+  )
   @IsString()
   @MinLength(1)
   auditLog!: string;
+
+  @Env(
+    'AUDIT_FORMAT',
+    'Audit line format: `json` (one object per line) or `kv` (`<time> principal=... acting_as=... aud=... scope="..." ttl=600s jti=...`, docs/audit.md).',
+    'json',
+  )
+  @IsIn(['json', 'kv'])
+  auditFormat!: 'json' | 'kv';
 
   @Env('TLS_CERT_FILE', 'PEM certificate chain: with TLS_KEY_FILE, the STS listens with TLS (HTTPS) itself.')
   @IsOptional()
@@ -307,13 +323,42 @@ export class ServerConfig {
   @IsTrustedProxyList()
   trustProxy?: string;
 
-  @Env('LOG_FORMAT', 'Application log format: `text` or `json`.', 'text')
+  @Env(
+    'LOG_FORMAT',
+    'Application log format (stderr): `json` (one object per line, ISO-8601 `time`, standard level names) or `text` (one coloured line per entry).',
+    undefined,
+    '`text` under `start-dev` or on a terminal, else `json`',
+  )
+  @IsOptional()
   @IsIn(['text', 'json'])
-  logFormat!: 'text' | 'json';
+  logFormat?: 'text' | 'json';
 
-  @Env('LOG_LEVEL', 'Least severe application log level: `error`, `warn`, `log`, `debug`.', 'log')
-  @IsIn(['error', 'warn', 'log', 'debug'])
-  logLevel!: 'error' | 'warn' | 'log' | 'debug';
+  @Env(
+    'LOG_LEVEL',
+    'Least severe application log level: `fatal`, `error`, `warn`, `info` (`log` is accepted for it), `debug`, `trace`. The access log is at `info`.',
+    'info',
+  )
+  @IsIn(LOG_LEVELS)
+  logLevel!: LogLevelSetting;
+
+  @Env(
+    'MANAGEMENT_PORT',
+    'TCP port of the management listener (`/metrics`, `/health/live`, `/health/ready`); 0 turns it off.',
+    9000,
+  )
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  managementPort!: number;
+
+  @Env(
+    'MANAGEMENT_HOST',
+    'Interface of the management listener. Loopback by default: expose it to the Prometheus scraper only.',
+    '127.0.0.1',
+  )
+  @IsString()
+  @MinLength(1)
+  managementHost!: string;
 
   @Env(
     'REDIS_TIMEOUT_MS',

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { inSpanSync } from '../observability/tracing.js';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import { clock } from '../common/clock.js';
@@ -98,6 +99,10 @@ export class DelegationPolicy {
 
   /** Decides, or throws the OAuth error of the first failed step; fills the decision into `audit`. */
   decide(input: DecisionInput, audit?: AuditRecord): DelegationGrant {
+    return inSpanSync('policy', 'policy', () => this.decideNow(input, audit));
+  }
+
+  private decideNow(input: DecisionInput, audit?: AuditRecord): DelegationGrant {
     const { client, subject, actor, ceiling } = input;
     const role: TokenRole = ceiling.kind === 'assertion' ? 'assertion' : 'subject';
     const policy = this.applyPolicy(subject, client.client_id, role);
@@ -219,6 +224,7 @@ export class DelegationPolicy {
 /** The audit fields of a decision, written here for every grant. */
 function recordDecision(audit: AuditRecord, grant: DelegationGrant, subject: ValidatedToken): void {
   audit.subject = subject.principal;
+  audit.anchor = subject.anchor.name;
   if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
   if (grant.mode) audit.mode = grant.mode;
   if (grant.mode === 'delegation' || grant.mode === 'impersonation') audit.actors = actorsOutermostFirst(grant.act);

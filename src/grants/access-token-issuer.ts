@@ -4,6 +4,7 @@ import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
 import type { ActClaim } from '../delegation/act-chain.js';
 import type { DpopBinding } from '../dpop/dpop-proof.js';
 import { TokenMinter } from '../keys/token-minter.js';
+import { inSpan } from '../observability/tracing.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
 import { RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
@@ -43,11 +44,10 @@ export class AccessTokenIssuer {
     },
   ): Promise<TokenResponse> {
     const { audit, dpop } = context;
-    const minted = await this.minter.mint(accessTokenClaims(grant, context.clientId, dpop), {
-      typ: 'at+jwt',
-      issuedAt: grant.issuedAt,
-      expiresAt: grant.expiresAt,
-    });
+    const claims = accessTokenClaims(grant, context.clientId, dpop);
+    const minted = await inSpan('sign', 'signing', () =>
+      this.minter.mint(claims, { typ: 'at+jwt', issuedAt: grant.issuedAt, expiresAt: grant.expiresAt }),
+    );
     // Recorded before the token is handed out, so a revocation that follows always finds it.
     const parents = await this.revocations.record(context.lineage, {
       jti: minted.jti,
@@ -59,7 +59,7 @@ export class AccessTokenIssuer {
       iat: grant.issuedAt,
       exp: grant.expiresAt,
     });
-    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken, parents);
+    recordIssuance(audit, minted.jti, context.issuedTokenType ?? TokenTypes.accessToken, parents, minted.expiresAt);
     return {
       access_token: minted.token,
       // RFC 8693 §2.2.1 has issued_token_type; the RFC 6749 §5.1 response of assertion grants does not.

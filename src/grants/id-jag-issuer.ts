@@ -6,6 +6,7 @@ import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter, type MintedToken } from '../keys/token-minter.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
+import { inSpan } from '../observability/tracing.js';
 import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
@@ -107,11 +108,9 @@ export class IdJagIssuer {
     lineage: readonly LineageLink[],
     { client, audit, audience }: { client: ClientConfig; audit: AuditRecord; audience: string },
   ): Promise<MintedToken> {
-    const minted = await this.minter.mint(claims, {
-      typ: ID_JAG_TYP,
-      issuedAt: grant.issuedAt,
-      expiresAt: grant.expiresAt,
-    });
+    const minted = await inSpan('sign', 'signing', () =>
+      this.minter.mint(claims, { typ: ID_JAG_TYP, issuedAt: grant.issuedAt, expiresAt: grant.expiresAt }),
+    );
     const parents = await this.revocations.record(lineage, {
       jti: minted.jti,
       subject: grant.subject,
@@ -121,7 +120,7 @@ export class IdJagIssuer {
       iat: grant.issuedAt,
       exp: grant.expiresAt,
     });
-    recordIssuance(audit, minted.jti, TokenTypes.idJag, parents);
+    recordIssuance(audit, minted.jti, TokenTypes.idJag, parents, minted.expiresAt);
     return minted;
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { inSpan } from '../observability/tracing.js';
 import { decodeProtectedHeader } from 'jose';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
@@ -38,7 +39,9 @@ export class JwtBearerGrant implements GrantHandler {
     const profile = this.profileFor(request.assertion);
     audit.assertion_type = profile.assertionType;
     audit.mode = 'assertion';
-    const redeemed = await profile.redeem(request.assertion, client);
+    const redeemed = await inSpan('validate assertion', 'token_validation', () =>
+      profile.redeem(request.assertion, client),
+    );
     audit.subject = redeemed.token.principal;
     // ID-JAG §9.8 / RFC 9449: an assertion bound to a key (cnf.jkt) needs a DPoP proof by that key.
     enforceSenderConstraint(redeemed.token, dpop, 'assertion');

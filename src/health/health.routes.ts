@@ -28,18 +28,19 @@ export class HealthRoutes implements RouteProvider {
     ];
   }
 
-  private async ready(reply: FastifyReply): Promise<{
-    status: 'ready' | 'not_ready';
-    replay_store: ReplayStoreHealth;
-    trust_anchors: { usable: number; configured: number };
-    draining?: true;
-  }> {
+  private async ready(reply: FastifyReply): Promise<Readiness> {
+    const readiness = await this.readiness();
+    void reply.code(readiness.status === 'ready' ? 200 : 503);
+    return readiness;
+  }
+
+  /** The readiness report (200 when `ready`, else 503); also served on the management listener. */
+  async readiness(): Promise<Readiness> {
     const store = (await this.replay.health?.()) ?? { store: 'memory', status: 'up' };
     const anchors = this.anchors.all();
     const usable = anchors.filter((a) => a.usable).length;
     const draining = this.drain.draining;
     const ready = store.status === 'up' && usable > 0 && !draining;
-    void reply.code(ready ? 200 : 503);
     return {
       status: ready ? 'ready' : 'not_ready',
       replay_store: store,
@@ -47,4 +48,11 @@ export class HealthRoutes implements RouteProvider {
       ...(draining ? { draining } : {}),
     };
   }
+}
+
+export interface Readiness {
+  readonly status: 'ready' | 'not_ready';
+  readonly replay_store: ReplayStoreHealth;
+  readonly trust_anchors: { usable: number; configured: number };
+  readonly draining?: true;
 }

@@ -13,8 +13,8 @@ export interface HttpRoute {
   readonly path: string;
   /** Response headers set before the handler runs (cache control, content type). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Refusals at this route leave an audit line (the token endpoint's). */
-  readonly audited?: boolean;
+  /** Refusals at this route leave an audit line: `true` for the token endpoint's (`token.refused`), else `<name>.refused`. */
+  readonly audited?: boolean | 'introspection' | 'revocation';
   handle(request: FastifyRequest, reply: FastifyReply): unknown;
 }
 

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditRecordOf, newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { requestTimedOut } from './http-client-error.js';
+import { stepOf } from '../observability/tracing.js';
 import type { RouteConfig } from './route-registry.js';
 import { InvalidRequest, NotFound, OAuthError, ServerError } from '../oauth/oauth-error.js';
 
@@ -26,17 +27,26 @@ export class OAuthExceptionFilter implements ExceptionFilter {
 
   /** Answers `request` with the OAuth error `exception` stands for. */
   respond(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
-    const error = toOAuthError(exception, request);
-
-    if (error.status === 503 && exception === error) {
-      // A dependency down, a store in doubt, a drain: states already logged where they arise, not bugs.
-      this.logger.warn(`${request.method} ${request.url}: ${error.error}: ${error.detail ?? error.description}`);
-    } else if (error.status >= 500) {
-      this.logger.error(`${request.method} ${request.url}: ${describe(exception)}`, stackOf(exception));
-    }
+    let error = toOAuthError(exception, request);
     // The routes that issue tokens say so (http-route.ts); their refusals are audited, whatever failed.
-    if ((request.routeOptions?.config as RouteConfig | undefined)?.audited) {
-      this.audit.refused(auditRecordOf(request) ?? newAuditRecord(request), error);
+    const audited = (request.routeOptions?.config as RouteConfig | undefined)?.audited;
+    if (audited) {
+      try {
+        const endpoint = audited === true ? 'token' : audited;
+        this.audit.refused(auditRecordOf(request) ?? newAuditRecord(request), error, stepOf(exception), endpoint);
+      } catch (auditFailure) {
+        // No line, no answer but 503: the audit trail is down (logged where it failed).
+        error = toOAuthError(auditFailure, request);
+      }
+    }
+
+    if (error.status === 503 && (exception === error || error.error === 'temporarily_unavailable')) {
+      // A dependency down, a store in doubt, a drain: states already logged where they arise, not bugs.
+      this.logger.warn(
+        `${request.method} ${pathOf(request.url)}: ${error.error}: ${error.detail ?? error.description}`,
+      );
+    } else if (error.status >= 500) {
+      this.logger.error(`${request.method} ${pathOf(request.url)}: ${describe(exception)}`, stackOf(exception));
     }
 
     const headers: Record<string, string> = {
@@ -112,6 +122,12 @@ function fromAbortedBody(exception: unknown, request: FastifyRequest): OAuthErro
 /** The issue's rule, and RFC 6749's: a wrong content type is a malformed request (400), not a 415. */
 function unsupportedContentType(detail: string): OAuthError {
   return new InvalidRequest('unsupported content type: use application/x-www-form-urlencoded', { detail });
+}
+
+/** The path without its query: a query may carry a token, and logs never do. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 function describe(exception: unknown): string {

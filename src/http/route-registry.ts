@@ -6,7 +6,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 
 /** Route options read by the error mapping. */
 export interface RouteConfig {
-  readonly audited?: boolean;
+  readonly audited?: boolean | 'introspection' | 'revocation';
 }
 
 /**
@@ -40,7 +40,7 @@ export function registerRoutes(
     const allowed = served.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]));
     const allow = allowed.join(', ');
     const name = served[0]!.name;
-    const audited = served.some((r) => r.audited);
+    const audited = served.find((r) => r.audited)?.audited ?? false;
     const others = METHODS.filter((m) => !allowed.includes(m));
     fastify.route({
       method: others,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
-import { newAuditRecord } from '../audit/audit-record.js';
+import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { ADMIN_REVOCATION_PATH } from '../oauth/endpoint-paths.js';
@@ -40,6 +40,7 @@ export class AdminRevocationRoutes implements RouteProvider {
         method: 'POST',
         path: ADMIN_REVOCATION_PATH,
         headers: NO_STORE,
+        audited: 'revocation',
         handle: (request) => this.revoke(request),
       },
     ];
@@ -47,7 +48,9 @@ export class AdminRevocationRoutes implements RouteProvider {
 
   private async revoke(request: FastifyRequest): Promise<Record<string, unknown>> {
     const params = formParamsOf(request);
-    const client = await this.clients.authenticate(params, request.headers.authorization, newAuditRecord(request));
+    const record = newAuditRecord(request);
+    attachAuditRecord(request, record);
+    const client = await this.clients.authenticate(params, request.headers.authorization, record);
     if (!client.revocation_admin) throw new UnauthorizedClient('this client may not revoke as an administrator');
     const given: LineageTargetParams = {
       jti: params.single('jti'),
@@ -60,9 +63,7 @@ export class AdminRevocationRoutes implements RouteProvider {
     // A token until its own expiry; a root, a subject or a token of unknown lineage for the window.
     const exp = (target.jti && (await this.revocations.expiryOf(target.jti))) || clock.seconds() + this.window;
     const { descendants } = await this.revocations.revokeTree(target.key, exp);
-    this.audit.revoked({
-      request_id: String(request.id),
-      client_id: client.client_id,
+    this.audit.revoked(record, {
       revoked_by: 'admin',
       ...(target.jti ? { jti: target.jti } : { key: target.key }),
       exp,

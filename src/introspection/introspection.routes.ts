@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
+import { AuditTrail } from '../audit/audit-trail.js';
 import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { INTROSPECTION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
@@ -23,6 +25,7 @@ export class IntrospectionRoutes implements RouteProvider {
     private readonly clients: ClientAuthenticator,
     private readonly tokens: IssuedTokens,
     private readonly revocations: RevocationList,
+    private readonly audit: AuditTrail,
   ) {}
 
   routes(): HttpRoute[] {
@@ -32,17 +35,21 @@ export class IntrospectionRoutes implements RouteProvider {
         method: 'POST',
         path: INTROSPECTION_ENDPOINT_PATH,
         headers: NO_STORE,
+        audited: 'introspection',
         handle: (request) => this.introspect(request),
       },
     ];
   }
 
   private async introspect(request: FastifyRequest): Promise<Record<string, unknown>> {
-    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
-    if (!claims || !isPartyTo(claims, client)) return { active: false };
+    const record = newAuditRecord(request);
+    attachAuditRecord(request, record);
+    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens, record);
     // Revoked, or issued from a revoked token (its lineage), is inactive.
-    if (!(await this.revocations.isActive(claims.jti))) return { active: false };
-    return introspectionResponse(claims);
+    const active = claims !== undefined && isPartyTo(claims, client) && (await this.revocations.isActive(claims.jti));
+    // Written before the answer: an introspection nobody can trace is not answered (503).
+    this.audit.introspected(record, active, claims);
+    return active ? introspectionResponse(claims) : { active: false };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { newAuditRecord } from '../audit/audit-record.js';
+import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
@@ -15,9 +15,10 @@ export async function readPresentedToken(
   request: FastifyRequest,
   clients: ClientAuthenticator,
   tokens: IssuedTokens,
+  audit: AuditRecord,
 ): Promise<{ client: ClientConfig; claims: IssuedTokenClaims | undefined }> {
   const params = formParamsOf(request);
-  const client = await clients.authenticate(params, request.headers.authorization, newAuditRecord(request));
+  const client = await clients.authenticate(params, request.headers.authorization, audit);
   const token = params.single('token');
   if (token === undefined) throw new InvalidRequest('token is required');
   params.single('token_type_hint'); // still refused when repeated

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
 import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
@@ -34,6 +35,7 @@ export class RevocationRoutes implements RouteProvider {
         method: 'POST',
         path: REVOCATION_ENDPOINT_PATH,
         headers: NO_STORE,
+        audited: 'revocation',
         // RFC 7009 §2.2: an empty 200 whether or not there was anything to revoke.
         handle: async (request, reply) => {
           await this.revoke(request);
@@ -44,9 +46,11 @@ export class RevocationRoutes implements RouteProvider {
   }
 
   private async revoke(request: FastifyRequest): Promise<void> {
-    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens);
+    const record = newAuditRecord(request);
+    attachAuditRecord(request, record);
+    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens, record);
     // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
-    if (!claims) return;
+    if (!claims) return this.audit.revoked(record);
     const own = claims.client_id === client.client_id;
     if (!own && !client.revocation_admin) {
       throw new InvalidRequest('client is not authorized to revoke the presented token', {
@@ -54,9 +58,7 @@ export class RevocationRoutes implements RouteProvider {
       });
     }
     const { descendants } = await this.revocations.revokeTree(claims.jti, claims.exp);
-    this.audit.revoked({
-      request_id: String(request.id),
-      client_id: client.client_id,
+    this.audit.revoked(record, {
       revoked_by: own ? 'client' : 'admin',
       subject: claims.sub,
       jti: claims.jti,

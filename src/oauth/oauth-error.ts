@@ -34,8 +34,13 @@ export class OAuthError extends Error {
 
 type OAuthErrorClass = new (description: string, options?: OAuthErrorOptions) => OAuthError;
 
+const CODES = new Set<string>();
+/** Every error code of the table below (metrics label only these; anything else is `other`). */
+export const OAUTH_ERROR_CODES: ReadonlySet<string> = CODES;
+
 /** One class per error code, so `instanceof InvalidTarget` reads as what it is. */
 function oauthErrorClass(code: string, defaultStatus: number, name: string): OAuthErrorClass {
+  CODES.add(code);
   const cls = class extends OAuthError {
     constructor(description: string, options: OAuthErrorOptions = {}) {
       super(code, description, { ...options, status: options.status ?? defaultStatus });

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidRequest } from '../oauth/oauth-error.js';
+import { inSpan } from '../observability/tracing.js';
 import { SUBJECT_TOKEN_VALIDATORS, type SubjectTokenValidator } from './subject-token-validator.js';
 import { tokenParameter } from '../oauth/token-rejection.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
@@ -17,7 +18,7 @@ export class SubjectTokenValidators {
     return [...this.byType.keys()];
   }
 
-  validate(tokenType: string, token: string, context: ValidationContext): Promise<ValidatedToken> {
+  async validate(tokenType: string, token: string, context: ValidationContext): Promise<ValidatedToken> {
     const validator = this.byType.get(tokenType);
     if (!validator) {
       const param = `${tokenParameter(context.role)}_type`;
@@ -25,6 +26,8 @@ export class SubjectTokenValidators {
         detail: `unsupported ${param} ${JSON.stringify(tokenType.slice(0, 200))}`,
       });
     }
-    return validator.validate(token, context);
+    return inSpan(`validate ${context.role}`, 'token_validation', () => validator.validate(token, context), {
+      'actbridge.token_type': tokenType,
+    });
   }
 }

@@ -7,6 +7,7 @@ import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from '../oau
 import { GRANT_HANDLERS, type GrantHandler } from '../grants/grant-handler.js';
 import type { TokenRequestParams } from '../oauth/request-params.js';
 import { type TokenResponse } from '../oauth/token-response.js';
+import { atStep, inSpan } from '../observability/tracing.js';
 
 export interface TokenEndpointRequest {
   readonly params: TokenRequestParams;
@@ -47,12 +48,15 @@ export class GrantDispatcher {
     const handler = this.handlers.get(grantType);
     if (!handler) throw new UnsupportedGrantType(`grant_type not supported; supported: ${this.grantTypes.join(', ')}`);
 
-    const client = await this.clients.authenticate(params, authorization, audit);
+    const client = await inSpan('authenticate client', 'client_authentication', () =>
+      this.clients.authenticate(params, authorization, audit),
+    );
     if (!client.grant_types.includes(grantType)) {
       throw new UnauthorizedClient('this client may not use this grant_type');
     }
-    const dpop = await this.dpop.verify({ proofs: dpopProofs, client, audit });
-    const response = await handler.handle({ params, client, audit, dpop });
+    const dpop = await atStep('dpop', () => this.dpop.verify({ proofs: dpopProofs, client, audit }));
+    const response = await atStep('grant', () => handler.handle({ params, client, audit, dpop }));
+    // Written before the response is sent: a token whose line cannot be written is not handed out.
     this.auditTrail.issued(audit);
     return response;
   }

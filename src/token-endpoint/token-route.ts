@@ -6,6 +6,7 @@ import { TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { formParamsOf } from '../oauth/request-params.js';
 import { GrantDispatcher } from './grant-dispatcher.js';
 import { type TokenResponse } from '../oauth/token-response.js';
+import { endRequestSpan, startRequestSpan, withinRequest } from '../observability/tracing.js';
 
 /**
  * `POST /oauth/token`. The request's audit record is attached to it first, so that a refusal, answered
@@ -28,15 +29,30 @@ export class TokenRoute implements RouteProvider {
     ];
   }
 
-  private token(request: FastifyRequest): Promise<TokenResponse> {
+  private async token(request: FastifyRequest): Promise<TokenResponse> {
     const audit = newAuditRecord(request);
     attachAuditRecord(request, audit);
-    return this.dispatcher.dispatch({
-      params: formParamsOf(request),
-      authorization: request.headers.authorization,
-      audit,
-      dpopProofs: dpopHeaders(request),
-    });
+    // The server span of the request (a child of the caller's traceparent); its trace id is audited.
+    const span = startRequestSpan('POST /oauth/token', request.headers);
+    audit.trace_id = span.traceId;
+    let failure: unknown;
+    try {
+      return await withinRequest(span, () =>
+        this.dispatcher.dispatch({
+          params: formParamsOf(request),
+          authorization: request.headers.authorization,
+          audit,
+          dpopProofs: dpopHeaders(request),
+        }),
+      );
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      if (audit.grant_type !== undefined) span.span.setAttribute('oauth.grant_type', audit.grant_type);
+      if (audit.client_id !== undefined) span.span.setAttribute('oauth.client_id', audit.client_id);
+      endRequestSpan(span, failure);
+    }
   }
 }
 

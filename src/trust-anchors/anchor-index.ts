@@ -11,6 +11,7 @@ import type { LoadedTrustAnchor } from './anchor-loader.js';
 import { discoverServerMetadata, introspectionEndpointOf, jwksUriOf } from './oidc-discovery.js';
 import { RemoteJwks, remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
 import { RemoteSamlMetadata } from './remote-saml-metadata.js';
+import type { RemoteFetchObserver } from '../observability/metrics.js';
 import { TokenIntrospector } from './token-introspector.js';
 import type { JwtTrustAnchor, SamlTrustAnchor, TrustAnchor } from './trust-anchor.js';
 import { DEFAULT_ANCHOR_ALGORITHMS } from './trust-anchor.config.js';
@@ -47,8 +48,9 @@ export class AnchorIndex {
     files: readonly LoadedTrustAnchor[],
     keys: Pick<PublishedKeys, 'algorithms' | 'verificationKeys'>,
     previous?: AnchorIndex,
+    observer?: RemoteFetchObserver,
   ) {
-    this.policy = remoteJwksPolicy(server);
+    this.policy = { ...remoteJwksPolicy(server), ...(observer ? { observer } : {}) };
     this.jwtIssuers.set(server.issuer, selfAnchor(server, keys));
     for (const file of files) {
       // The loader refuses these in production; never trust one there, whatever the caller.
@@ -213,13 +215,16 @@ export class AnchorIndex {
 }
 
 /** actbridge's own tokens come back as subject tokens in delegation chains. */
+/** The name of actbridge's own issuer among the anchors (tokens it issued, presented again). */
+export const SELF_ANCHOR_NAME = 'actbridge';
+
 function selfAnchor(
   server: ServerConfig,
   keys: Pick<PublishedKeys, 'algorithms' | 'verificationKeys'>,
 ): JwtTrustAnchor {
   return {
     kind: 'jwt',
-    name: 'actbridge',
+    name: SELF_ANCHOR_NAME,
     issuer: server.issuer,
     audiences: [server.issuer],
     algorithms: keys.algorithms,

@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { readCappedBody } from '../common/capped-body.js';
 import { clock } from '../common/clock.js';
 import { fetchFailure } from './fetch-failure.js';
+import type { RemoteDocumentKind, RemoteFetchObserver } from '../observability/metrics.js';
+import { inSpan } from '../observability/tracing.js';
 
 /** How an anchor's remote keys (JWKS, SAML metadata) are fetched and cached (JWKS_* settings). */
 export interface RemoteDocumentPolicy {
@@ -13,6 +15,8 @@ export interface RemoteDocumentPolicy {
   readonly maxAgeSec: number;
   /** How long the last good document keeps working while refreshes fail, s. */
   readonly maxStaleSec: number;
+  /** Counts fetches and reads the cached copy's age (metrics); absent in tools and tests. */
+  readonly observer?: RemoteFetchObserver;
 }
 
 /**
@@ -37,14 +41,22 @@ export class RemoteDocument<T> {
    * @param parse the body as a usable value; throws (with a reason) when it is not one.
    */
   constructor(
-    private readonly what: { readonly name: string; readonly accept: string; readonly maxBytes: number },
+    private readonly what: {
+      readonly name: string;
+      readonly kind: RemoteDocumentKind;
+      readonly accept: string;
+      readonly maxBytes: number;
+    },
     private readonly locate: () => Promise<URL>,
     private readonly parse: (body: Buffer) => T,
     private readonly policy: RemoteDocumentPolicy,
-    anchorName: string,
+    private readonly anchorName: string,
     private readonly now: () => number = clock.ms,
   ) {
     this.logger = new Logger(`TrustAnchor:${anchorName}`);
+    policy.observer?.track(anchorName, what.kind, () =>
+      this.value === undefined ? undefined : (this.now() - this.fetchedAt) / 1000,
+    );
   }
 
   /** Why the last fetch failed (operator detail: URL, status, network error), while it is the latest. */
@@ -103,14 +115,19 @@ export class RemoteDocument<T> {
     if (this.inFlight) return this.inFlight;
     if (this.coolingDown()) return Promise.resolve();
     this.lastAttemptAt = this.now();
-    this.inFlight = this.fetchOnce()
+    const fetched = inSpan(`fetch ${this.what.name}`, undefined, () => this.fetchOnce(), {
+      'actbridge.anchor': this.anchorName,
+    });
+    this.inFlight = fetched
       .then((value) => {
+        this.policy.observer?.fetched(this.anchorName, this.what.kind, true);
         this.value = value;
         this.fetchedAt = this.now();
         if (this.failure) this.logger.log(`${this.what.name} reachable again`);
         this.failure = undefined;
       })
       .catch((error: unknown) => {
+        this.policy.observer?.fetched(this.anchorName, this.what.kind, false);
         this.failure = error instanceof Error ? error.message : String(error);
         const kept = this.value ? ` (the cached ${this.what.name} stays in use)` : '';
         this.logger.warn(`${this.what.name} fetch failed: ${this.failure}${kept}`);

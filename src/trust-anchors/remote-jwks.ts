@@ -56,7 +56,7 @@ export class RemoteJwks {
   /** @param locate resolves the JWKS URL (for discovery anchors, by running discovery); may throw. */
   constructor(locate: () => Promise<URL>, policy: RemoteJwksPolicy, name: string, now: () => number = clock.ms) {
     this.document = new RemoteDocument(
-      { name: 'JWKS', accept: 'application/jwk-set+json, application/json', maxBytes: 512 * 1024 },
+      { name: 'JWKS', kind: 'jwks', accept: 'application/jwk-set+json, application/json', maxBytes: 512 * 1024 },
       locate,
       parseJwks,
       policy,

@@ -16,6 +16,7 @@ export class RemoteSamlMetadata {
     this.document = new RemoteDocument(
       {
         name: 'IdP metadata',
+        kind: 'saml_metadata',
         accept: 'application/samlmetadata+xml, application/xml, text/xml',
         maxBytes: 1024 * 1024,
       },

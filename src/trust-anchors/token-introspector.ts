@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { BodyTooLargeError, readCappedBody } from '../common/capped-body.js';
 import { IntrospectionCache } from './introspection-cache.js';
 import type { SecretValue } from './secret-value.js';
+import { inSpan } from '../observability/tracing.js';
 
 /** The endpoint could not answer (unreachable, timed out, 5xx, 429): the token may be fine, retry later. */
 export class IntrospectionUnavailableError extends Error {
@@ -61,7 +62,7 @@ export class TokenIntrospector {
     if (cached) return cached;
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.call(token)
+      pending = inSpan('introspect', undefined, () => this.call(token))
         .then((answer) => {
           this.cache.set(key, answer);
           return answer;

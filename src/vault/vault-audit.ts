@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditActor } from '../audit/audit-record.js';
-import { AUDIT_SINK, type AuditSink } from '../audit/audit-sink.js';
+import { AUDIT_SINK, writeAuditLine, type AuditSink } from '../audit/audit-sink.js';
 import { OAuthError } from '../oauth/oauth-error.js';
 
 /** What is known about one request to a vault endpoint; never a token, a code or a secret. */
@@ -29,12 +29,12 @@ export class VaultAudit {
   constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
 
   done(event: VaultEvent, outcome: string, record: VaultAuditRecord): void {
-    this.sink.write({ ts: new Date().toISOString(), event, outcome, ...record });
+    writeAuditLine(this.sink, { ts: new Date().toISOString(), event, outcome, ...record });
   }
 
   refused(event: VaultEvent, record: VaultAuditRecord, error: unknown): void {
     const oauth = error instanceof OAuthError ? error : undefined;
-    this.sink.write({
+    writeAuditLine(this.sink, {
       ts: new Date().toISOString(),
       event,
       outcome: 'refused',

@@ -132,7 +132,9 @@ describe('slow clients', () => {
         request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         client_authenticated: false,
         error: 'invalid_request',
+        step: 'request',
         reason: 'the request body was not complete within REQUEST_TIMEOUT_MS',
+        latency_ms: expect.any(Number),
       },
     ]);
   }, 15_000);

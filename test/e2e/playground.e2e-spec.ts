@@ -486,7 +486,7 @@ describe('production (actbridge serve)', () => {
     try {
       expect(server.output()).toMatch(
         new RegExp(
-          `WARN.*\\[Playground\\].*PLAYGROUND=on in production: ${server.baseUrl.replace(/[.]/g, '\\.')}/playground is served`,
+          `"level":"warn".*"context":"Playground".*PLAYGROUND=on in production: ${server.baseUrl.replace(/[.]/g, '\\.')}/playground is served`,
         ),
       );
       expect((await fetch(`${server.baseUrl}/playground`)).status).toBe(200);

@@ -83,8 +83,9 @@ describeVault('node dist/main.js with a token vault on PostgreSQL', () => {
     const kek = generateVaultKey('kek-2030');
     const server = start({ ...(await configWithConnection()), DATABASE_URL: db.url, VAULT_KEYS: JSON.stringify(kek) });
     await waitForOutput(server, /listening on 127\.0\.0\.1:\d+ \(production\)/);
+    // A JSON log entry (LOG_FORMAT defaults to json off a terminal): its quotes are escaped.
     expect(server.output()).toContain(
-      'token vault: 1 connection(s); accounts in PostgreSQL; key-encryption key "kek-2030"',
+      JSON.stringify('token vault: 1 connection(s); accounts in PostgreSQL; key-encryption key "kek-2030"'),
     );
     expect(server.output()).not.toContain(kek.k);
     const { rows } = await db.pool.query('SELECT version FROM vault_schema_migrations');

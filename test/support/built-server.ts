@@ -57,6 +57,8 @@ export async function startBuiltServer(options: BuiltServerOptions): Promise<Bui
     CLIENTS_FILE: join(dir, 'clients.yaml'),
     SIGNING_KEYS: join(dir, 'keys'),
     AUDIT_LOG: auditFile,
+    // Servers of several suites run at once: the management listener only where a test asks for one.
+    MANAGEMENT_PORT: '0',
     ...options.env,
   });
   const server: BuiltServer = {

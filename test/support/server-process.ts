@@ -17,7 +17,9 @@ export interface ServerProcess {
 
 /**
  * Spawns a command (default: the built server, `node dist/main.js <args>`) with only what a fresh shell
- * would have plus `env`: the repo's defaults must not depend on anything else.
+ * would have plus `env`: the repo's defaults must not depend on anything else. The one exception: the
+ * management listener is off (MANAGEMENT_PORT=0) unless `env` sets it, as servers of several suites run
+ * at once and would all claim port 9000.
  */
 export function spawnServer(
   args: readonly string[],
@@ -26,7 +28,7 @@ export function spawnServer(
 ): ServerProcess {
   const child = spawn(options.command ?? process.execPath, options.command ? args : ['dist/main.js', ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', MANAGEMENT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -63,6 +63,8 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       CLIENTS_FILE: join(dir, 'clients.yaml'),
       CONNECTIONS_DIR: connectionsDir,
       LOG_LEVEL: 'error',
+      // The management listener is started by the suites that test it, on a port they choose.
+      MANAGEMENT_PORT: '0',
       ...options.env,
     },
     options.mode ?? 'development',

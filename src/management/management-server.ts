@@ -1,0 +1,82 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { HealthRoutes } from '../health/health.routes.js';
+import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
+import { METRICS, type Metrics } from '../observability/metrics.js';
+
+export const METRICS_PATH = '/metrics';
+
+/**
+ * The management listener (MANAGEMENT_PORT, loopback by default): `/metrics` for Prometheus and the
+ * health probes, apart from the token endpoint so that a scraper or a probe needs no route to it and
+ * the public port serves no operational detail. Plain node:http: a handful of GETs, no body parsing.
+ */
+@Injectable()
+export class ManagementServer implements OnApplicationShutdown {
+  private readonly logger = new Logger('Management');
+  private server: Server | undefined;
+
+  constructor(
+    @Inject(METRICS) private readonly metrics: Metrics,
+    private readonly health: HealthRoutes,
+  ) {}
+
+  /** Listens on `port` (0: any free port) and `host`; resolves to the port bound. */
+  async listen(port: number, host: string): Promise<number> {
+    this.metrics.collectProcessMetrics();
+    const server = createServer((request, response) => void this.handle(request, response));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const bound = (server.address() as { port: number }).port;
+    this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH}, ${LIVENESS_PATH}, ${READINESS_PATH})`);
+    return bound;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = request.url ?? '/';
+    const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
+    try {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        return send(response, 405, { error: 'invalid_request', error_description: 'GET only' }, { allow: 'GET, HEAD' });
+      }
+      if (path === METRICS_PATH) {
+        const { contentType, body } = await this.metrics.scrape();
+        response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+        response.end(request.method === 'HEAD' ? undefined : body);
+        return;
+      }
+      if (path === LIVENESS_PATH) return send(response, 200, { status: 'live' });
+      if (path === READINESS_PATH) {
+        const readiness = await this.health.readiness();
+        return send(response, readiness.status === 'ready' ? 200 : 503, readiness);
+      }
+      send(response, 404, { error: 'not_found', error_description: 'no such endpoint' });
+    } catch (error) {
+      this.logger.error(`GET ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      send(response, 500, { error: 'server_error', error_description: 'internal server error' });
+    }
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  response.end(JSON.stringify(body));
+}

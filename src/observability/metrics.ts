@@ -1,0 +1,248 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createScrapeGauges } from './scrape-gauges.js';
+import {
+  ChildCache,
+  ConfiguredValues,
+  errorLabel,
+  GRANT_LABEL_VALUES,
+  grantLabel,
+  NONE,
+  tokenTypeLabel,
+} from './metric-labels.js';
+
+/** Injection token of the application's Metrics. */
+export const METRICS = Symbol('METRICS');
+
+/** The stage of a token request that refused it (metrics label, audit `step`). */
+export type RefusalStep =
+  'request' | 'client_authentication' | 'dpop' | 'token_validation' | 'grant' | 'policy' | 'signing' | 'audit';
+
+/** Which remote key document: an anchor's JWKS or a SAML IdP's metadata. */
+export type RemoteDocumentKind = 'jwks' | 'saml_metadata';
+
+/** Reports fetches of remote key documents (trust-anchors/remote-document.ts calls it). */
+export interface RemoteFetchObserver {
+  fetched(anchor: string, document: RemoteDocumentKind, ok: boolean): void;
+  /** `ageSeconds` reads the age of the cached copy at scrape time (undefined: none cached). */
+  track(anchor: string, document: RemoteDocumentKind, ageSeconds: () => number | undefined): void;
+}
+
+/** Reports replay/revocation store commands (stores/instrumented-stores.ts calls it). */
+/** The shared stores whose commands are timed (label `store`). */
+export type StoreName = 'replay' | 'revocation' | 'lineage';
+
+export interface StoreObserver {
+  operation(store: StoreName, operation: string, seconds: number, failed: boolean): void;
+}
+
+/** What the key service says about one published signing key, read at scrape time. */
+export interface SigningKeyFacts {
+  readonly kid: string;
+  readonly state: string;
+  readonly ageSeconds: number;
+}
+
+/** One certificate a SAML anchor trusts, read at scrape time. */
+export interface CertificateFacts {
+  readonly anchor: string;
+  readonly certificate: string;
+  readonly notAfterSeconds: number;
+}
+
+/** One token request as the audit trail wrote it. */
+export interface TokenRequestFacts {
+  readonly grantType: string | undefined;
+  readonly clientId: string | undefined;
+  readonly error: string | undefined;
+  readonly seconds: number;
+}
+
+/** From a quarter of a millisecond (a cached exchange) to 5 s (an upstream at its timeout). */
+export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The Prometheus series of one actbridge instance, in its own registry (several instances may share a
+ * process in tests). Exposed on the management listener (management/management-server.ts).
+ */
+export class Metrics implements RemoteFetchObserver, StoreObserver {
+  readonly registry = new Registry();
+  readonly clients = new ConfiguredValues();
+  readonly anchors = new ConfiguredValues();
+  private processMetrics = false;
+  private readonly keySetAges = new Map<string, [string, RemoteDocumentKind, () => number | undefined]>();
+  private signingKeys: () => readonly SigningKeyFacts[] = () => [];
+  private certificates: () => Promise<readonly CertificateFacts[]> = async () => [];
+  private readonly requests = this.counter(
+    'actbridge_token_requests_total',
+    'Token endpoint requests by grant type, outcome (issued, refused) and OAuth error code.',
+    ['grant_type', 'outcome', 'error'],
+  );
+  private readonly latency = this.histogram(
+    'actbridge_token_request_duration_seconds',
+    'Time from the token request being read to its audit line, by grant type.',
+    ['grant_type'],
+  );
+  private readonly issued = this.counter(
+    'actbridge_tokens_issued_total',
+    'Tokens issued, by trust anchor of the subject, client and issued token type.',
+    ['anchor', 'client', 'token_type'],
+  );
+  private readonly refusals = this.counter(
+    'actbridge_token_refusals_total',
+    'Refused token requests by the step that refused them and OAuth error code.',
+    ['step', 'error'],
+  );
+  private readonly fetches = this.counter(
+    'actbridge_remote_key_fetches_total',
+    'Fetches of remote key documents (JWKS, SAML metadata) by trust anchor, failed ones included.',
+    ['anchor', 'document'],
+  );
+  private readonly fetchFailures = this.counter(
+    'actbridge_remote_key_fetch_failures_total',
+    'Failed fetches of remote key documents (network, HTTP status, unparsable body) by trust anchor.',
+    ['anchor', 'document'],
+  );
+  private readonly storeLatency = this.histogram(
+    'actbridge_store_operation_duration_seconds',
+    'Replay and revocation store commands, by store and operation.',
+    ['store', 'operation'],
+  );
+  private readonly storeErrors = this.counter(
+    'actbridge_store_errors_total',
+    'Replay and revocation store commands that failed (the request failed closed).',
+    ['store', 'operation'],
+  );
+  private readonly reloads = this.counter(
+    'actbridge_config_reloads_total',
+    'Configuration reloads by outcome (success, failure).',
+    ['outcome'],
+  );
+  private readonly lastReload = new Gauge({
+    name: 'actbridge_config_reload_last_success_timestamp_seconds',
+    help: 'When the configuration in force was loaded (startup or last successful reload), Unix seconds.',
+    registers: [this.registry],
+    aggregator: 'min', // with workers: the worker whose configuration is oldest
+  });
+  private readonly auditFailures = new Counter({
+    name: 'actbridge_audit_write_failures_total',
+    help: 'Audit lines that could not be written; each failed its request closed (503).',
+    registers: [this.registry],
+  });
+
+  constructor(labels: { clientIds?: Iterable<string>; anchors?: Iterable<string> } = {}) {
+    this.allowLabels(labels);
+    // Series that exist before the first request, so that rates and alerts see a zero, not nothing.
+    for (const grant of GRANT_LABEL_VALUES) {
+      this.requests.get(grant, 'issued', NONE);
+      this.latency.get(grant);
+    }
+    this.lastReload.setToCurrentTime();
+    createScrapeGauges(this.registry, {
+      keySets: () => this.keySetAges.values(),
+      anchors: this.anchors,
+      signingKeys: () => this.signingKeys(),
+      certificates: () => this.certificates(),
+    });
+  }
+
+  /** The client ids and anchor names allowed as label values (the rest are `unknown`); again on reload. */
+  allowLabels({ clientIds, anchors }: { clientIds?: Iterable<string>; anchors?: Iterable<string> }): void {
+    if (clientIds) this.clients.replace(clientIds);
+    if (!anchors) return;
+    const names = new Set(anchors);
+    this.anchors.replace(names);
+    // Anchors gone from the configuration no longer report a cached key set.
+    for (const [key, [anchor]] of this.keySetAges) if (!names.has(anchor)) this.keySetAges.delete(key);
+  }
+
+  /** Node's process and runtime series (CPU, memory, event loop, GC); once, when the listener starts. */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters (promtool rejects them); nodejs_active_{handles,requests,resources}
+    // beside them carry the same counts by type.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
+  }
+
+  tokenRequest({ grantType, error, seconds }: TokenRequestFacts): void {
+    const grant = grantLabel(grantType);
+    this.requests.get(grant, error === undefined ? 'issued' : 'refused', errorLabel(error)).inc();
+    this.latency.get(grant).observe(seconds);
+  }
+
+  tokenIssued(anchor: string | undefined, clientId: string | undefined, tokenType: string | undefined): void {
+    this.issued.get(this.anchors.label(anchor), this.clients.label(clientId), tokenTypeLabel(tokenType)).inc();
+  }
+
+  tokenRefused(step: RefusalStep, error: string): void {
+    this.refusals.get(step, errorLabel(error)).inc();
+  }
+
+  fetched(anchor: string, document: RemoteDocumentKind, ok: boolean): void {
+    const name = this.anchors.label(anchor);
+    this.fetches.get(name, document).inc();
+    if (!ok) this.fetchFailures.get(name, document).inc();
+  }
+
+  track(anchor: string, document: RemoteDocumentKind, ageSeconds: () => number | undefined): void {
+    this.keySetAges.set(`${anchor}\n${document}`, [anchor, document, ageSeconds]);
+    this.fetches.get(this.anchors.label(anchor), document);
+    this.fetchFailures.get(this.anchors.label(anchor), document);
+  }
+
+  operation(store: StoreName, operation: string, seconds: number, failed: boolean): void {
+    this.storeLatency.get(store, operation).observe(seconds);
+    if (failed) this.storeErrors.get(store, operation).inc();
+  }
+
+  /** Where the signing-key gauges read from at scrape time (the assembly wires the key service). */
+  readSigningKeysFrom(read: () => readonly SigningKeyFacts[]): void {
+    this.signingKeys = read;
+  }
+
+  /** Where the SAML certificate gauge reads from at scrape time. */
+  readCertificatesFrom(read: () => Promise<readonly CertificateFacts[]>): void {
+    this.certificates = read;
+  }
+
+  /** A configuration reload finished (`config_reloads_total`, and the timestamp on success). */
+  configReloaded(outcome: 'success' | 'failure'): void {
+    this.reloads.get(outcome).inc();
+    if (outcome === 'success') this.lastReload.setToCurrentTime();
+  }
+
+  auditWriteFailed(): void {
+    this.auditFailures.inc();
+  }
+
+  /** The exposition (Prometheus text format 0.0.4). */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** A counter's children; a child exists (at 0) from its first lookup. */
+  private counter(name: string, help: string, labelNames: string[]): ChildCache<Counter.Internal> {
+    const counter = new Counter({ name, help, labelNames, registers: [this.registry] });
+    return new ChildCache((values) => {
+      const child = counter.labels(...values);
+      child.inc(0);
+      return child;
+    });
+  }
+
+  /** A histogram's children; a child exists (all buckets at 0) from its first lookup. */
+  private histogram(name: string, help: string, labelNames: string[]): ChildCache<Histogram.Internal<string>> {
+    const histogram = new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+    return new ChildCache((values) => {
+      histogram.zero(Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])));
+      return histogram.labels(...values);
+    });
+  }
+}

@@ -1,0 +1,191 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { listenManagement } from '../../src/app/app.factory.js';
+import { freePort } from '../support/free-port.js';
+import { describeWithPromtool, promtool } from '../support/promtool.js';
+import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+
+/**
+ * /metrics on the management listener: an exchange, a refusal and a JWKS failure each move their
+ * series; label values come from configuration only; the exposition passes `promtool check metrics`.
+ */
+
+const SECRET = 'agent-secret-0123456789';
+const API = 'https://api.example/';
+
+let jwksServer: Server;
+let jwksUrl: string;
+let deadUrl: string;
+let remote: TestIssuer;
+let broken: TestIssuer;
+let sts: TestApp;
+let managementUrl: string;
+
+beforeAll(async () => {
+  remote = await createTestIssuer('https://remote-idp.example');
+  broken = await createTestIssuer('https://broken-idp.example');
+  jwksServer = createServer((req, res) => {
+    if (req.url === '/jwks')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(remote.publicJwks));
+    else res.writeHead(500).end('down');
+  });
+  const jwksPort = await freePort();
+  await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
+  jwksUrl = `http://127.0.0.1:${jwksPort}/jwks`;
+  deadUrl = `http://127.0.0.1:${jwksPort}/down`;
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const managementPort = await freePort();
+  sts = await startTestApp({
+    port,
+    anchors: {
+      remote: { issuer: remote.issuer, jwks_uri: jwksUrl, audiences: [issuer] },
+      broken: { issuer: broken.issuer, jwks_uri: deadUrl, audiences: [issuer] },
+    },
+    clients: [
+      {
+        client_id: 'agent',
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret: SECRET,
+        audiences: [API],
+        default_audience: API,
+      },
+    ],
+    env: { JWKS_COOLDOWN: '0', MANAGEMENT_PORT: String(managementPort) },
+  });
+  await listenManagement(sts.app, sts.config.server);
+  managementUrl = `http://127.0.0.1:${managementPort}`;
+});
+
+afterAll(async () => {
+  await sts?.close();
+  jwksServer.closeAllConnections();
+  await new Promise((resolve) => jwksServer.close(resolve));
+});
+
+async function scrape(): Promise<string> {
+  const response = await fetch(`${managementUrl}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return response.text();
+}
+
+/** The value of one series (exact label set as written by prom-client), or undefined. */
+function sample(exposition: string, series: string): number | undefined {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+const exchange = (token: string, basic: [string, string] = ['agent', SECRET]) =>
+  postToken(sts, { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.jwt }, { basic });
+
+describe('the management listener', () => {
+  it('serves /metrics and the health probes, and nothing of the token endpoint', async () => {
+    expect((await fetch(`${managementUrl}/health/live`)).status).toBe(200);
+    const ready = await fetch(`${managementUrl}/health/ready`);
+    expect(await ready.json()).toMatchObject({ status: 'ready', trust_anchors: { configured: 2 } });
+    const token = await fetch(`${managementUrl}/oauth/token`, { method: 'POST' });
+    expect(token.status).toBe(405);
+    expect((await fetch(`${managementUrl}/oauth/token`)).status).toBe(404);
+    // The probes stay on the main port too (existing orchestrator configurations use them there).
+    expect((await fetch(`${sts.baseUrl}/health/live`)).status).toBe(200);
+    expect((await fetch(`${sts.baseUrl}/metrics`)).status).toBe(404);
+  });
+});
+
+describe('an exchange, a refusal and a JWKS failure move their series', () => {
+  it('counts each by grant type, outcome, error code, step, anchor and client', async () => {
+    const before = await scrape();
+    const issued = 'actbridge_token_requests_total{grant_type="token_exchange",outcome="issued",error="none"}';
+    expect(sample(before, issued)).toBe(0);
+
+    const ok = await exchange(await remote.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' }));
+    expect(ok.status).toBe(200);
+    const badSecret = await exchange(await remote.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' }), [
+      'agent',
+      'wrong-secret',
+    ]);
+    expect({ status: badSecret.status, error: badSecret.body.error }).toEqual({ status: 401, error: 'invalid_client' });
+    const noKeys = await exchange(await broken.mint({ sub: 'bob', aud: sts.issuer }, { typ: 'JWT' }));
+    expect(noKeys.status).toBe(400);
+    // Introspection asks the revocation store.
+    const introspection = await fetch(`${sts.baseUrl}/oauth/introspect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: ok.body.access_token as string }),
+    });
+    expect(await introspection.json()).toMatchObject({ active: true });
+
+    const after = await scrape();
+    expect(sample(after, issued)).toBe(1);
+    expect(
+      sample(
+        after,
+        'actbridge_token_requests_total{grant_type="token_exchange",outcome="refused",error="invalid_client"}',
+      ),
+    ).toBe(1);
+    expect(
+      sample(
+        after,
+        'actbridge_token_requests_total{grant_type="token_exchange",outcome="refused",error="invalid_request"}',
+      ),
+    ).toBe(1);
+    expect(sample(after, 'actbridge_token_refusals_total{step="client_authentication",error="invalid_client"}')).toBe(
+      1,
+    );
+    expect(sample(after, 'actbridge_token_refusals_total{step="token_validation",error="invalid_request"}')).toBe(1);
+    expect(
+      sample(after, 'actbridge_tokens_issued_total{anchor="remote",client="agent",token_type="access_token"}'),
+    ).toBe(1);
+    expect(sample(after, 'actbridge_token_request_duration_seconds_count{grant_type="token_exchange"}')).toBe(3);
+    expect(after).toContain(
+      'actbridge_token_request_duration_seconds_bucket{le="0.00025",grant_type="token_exchange"}',
+    );
+    // The broken anchor's JWKS: fetched at startup and again by the exchange (cooldown 0), failing each time.
+    expect(
+      sample(after, 'actbridge_remote_key_fetch_failures_total{anchor="broken",document="jwks"}'),
+    ).toBeGreaterThanOrEqual(2);
+    expect(sample(after, 'actbridge_remote_key_fetch_failures_total{anchor="remote",document="jwks"}')).toBe(0);
+    expect(sample(after, 'actbridge_remote_key_fetches_total{anchor="remote",document="jwks"}')).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(
+      sample(after, 'actbridge_remote_key_set_age_seconds{anchor="remote",document="jwks"}'),
+    ).toBeGreaterThanOrEqual(0);
+    expect(after).not.toContain('actbridge_remote_key_set_age_seconds{anchor="broken"');
+    expect(
+      sample(after, 'actbridge_store_operation_duration_seconds_count{store="revocation",operation="is_revoked"}'),
+    ).toBe(1);
+    expect(after).toMatch(/^actbridge_signing_key_age_seconds\{kid="[^"]+",state="active"\} \d+/m);
+    expect(after).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(after).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+  });
+
+  it('labels what is not configured as other/unknown: a caller cannot mint series', async () => {
+    const invented = `urn:example:grant:${'x'.repeat(40)}`;
+    expect((await postToken(sts, { grant_type: invented }, { basic: ['agent', SECRET] })).body.error).toBe(
+      'unsupported_grant_type',
+    );
+    expect((await exchange('not-a-token', ['mallory-7f3a', 'secret'])).body.error).toBe('invalid_client');
+    const exposition = await scrape();
+    expect(
+      sample(
+        exposition,
+        'actbridge_token_requests_total{grant_type="other",outcome="refused",error="unsupported_grant_type"}',
+      ),
+    ).toBe(1);
+    expect(exposition).not.toContain('x'.repeat(40));
+    expect(exposition).not.toContain('mallory');
+  });
+});
+
+describeWithPromtool()('promtool', () => {
+  it('passes `promtool check metrics` on a real scrape', async () => {
+    const { status, output } = promtool(['check', 'metrics'], await scrape());
+    expect({ status, output }).toEqual({ status: 0, output: '' });
+  });
+});
