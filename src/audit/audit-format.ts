@@ -54,6 +54,8 @@ export function formatKeyValue(line: Line): string {
   add('operator', line.operator);
   add('descendants_revoked', line.descendants_revoked);
   add('trigger', line.trigger);
+  add('generation', line.generation);
+  add('changes', line.changes);
   add('dpop_jkt', line.dpop_jkt);
   add('connection', line.connection);
   add('active', line.active);

@@ -158,7 +158,8 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
     ).toBeGreaterThanOrEqual(0);
     expect(after).not.toContain('actbridge_remote_key_set_age_seconds{anchor="broken"');
     expect(
-      sample(after, 'actbridge_store_operation_duration_seconds_count{store="revocation",operation="is_revoked"}'),
+      // The issued token's lineage, recorded with the check of its ancestors in one store step.
+      sample(after, 'actbridge_store_operation_duration_seconds_count{store="lineage",operation="record"}'),
     ).toBe(1);
     expect(after).toMatch(/^actbridge_signing_key_age_seconds\{kid="[^"]+",state="active"\} \d+/m);
     expect(after).toMatch(/^process_cpu_user_seconds_total \d/m);

@@ -50,8 +50,22 @@ describe('reload on SIGHUP', () => {
   };
 
   const OUTCOME = /reload \(SIGHUP\) refused|configuration reloaded \(SIGHUP\)/g;
-  // eslint-disable-next-line no-control-regex
-  const plain = () => server.output().replace(/\x1b\[[0-9;]*m/g, '');
+  /** The log as text: each JSON log entry's message (multi-line messages keep their lines), colours removed. */
+  const plain = () =>
+    server
+      .output()
+      .split('\n')
+      .map((line) => {
+        try {
+          const entry = JSON.parse(line) as { msg?: unknown };
+          return typeof entry.msg === 'string' ? entry.msg : line;
+        } catch {
+          return line;
+        }
+      })
+      .join('\n')
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b\[[0-9;]*m/g, '');
 
   /** Sends SIGHUP and waits for its outcome; returns the log from the outcome line on (colours removed). */
   const reload = async (): Promise<string> => {
