@@ -20,8 +20,7 @@ export class AppLogger {
 
   constructor(settings: LoggerSettings) {
     const destination =
-      settings.destination ??
-      (settings.format === 'text' ? textDestination(process.stderr) : pino.destination({ dest: 2, sync: false }));
+      settings.destination ?? (settings.format === 'text' ? textDestination(process.stderr) : bufferedStderr());
     this.pino = pino(
       {
         level: settings.level === 'log' ? 'info' : settings.level,
@@ -41,6 +40,18 @@ export class AppLogger {
   nest(): LoggerService {
     return new NestLogger(this.pino);
   }
+}
+
+/**
+ * stderr written in chunks of up to 4 KiB, flushed at least every second (and synchronously on exit,
+ * by pino): one access line per request would otherwise cost a write system call per request.
+ */
+function bufferedStderr(): DestinationStream {
+  const stream = pino.destination({ dest: 2, sync: false, minLength: 4096 });
+  setInterval(() => {
+    if (!(stream as unknown as { destroyed?: boolean }).destroyed) stream.flush();
+  }, 1000).unref();
+  return stream;
 }
 
 /** Nest's LoggerService on pino: `context` becomes a field, `verbose` is trace. */
@@ -88,6 +99,8 @@ class NestLogger implements LoggerService {
     } else {
       this.logger[level](fields, String(message));
     }
+    // Errors are written now, not with the next buffer of access lines.
+    if (level === 'error' || level === 'fatal') this.logger.flush();
   }
 }
 

@@ -189,8 +189,7 @@ describe('a full disk', () => {
       });
       expect(answer.status).toBe(503);
     }
-    expect(server.stderr()).toMatch(
-      /audit line not written, request refused: audit log \/dev\/full: write failed \(ENOSPC\)/,
-    );
+    const logged = /audit line not written, request refused: audit log \/dev\/full: write failed \(ENOSPC\)/;
+    await waitFor(() => logged.test(server.stderr()), server.stderr, server.child);
   });
 });
