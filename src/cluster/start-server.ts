@@ -22,6 +22,7 @@ export async function startServer(config: StsConfig): Promise<void> {
     const metrics = app.get<symbol, Metrics>(METRICS);
     metrics.collectProcessMetrics();
     AggregatorRegistry.setRegistries([metrics.registry]);
+    new AggregatorRegistry(); // its constructor installs the worker's answer to the primary's requests
   } else {
     await listenManagement(app, config.server);
   }

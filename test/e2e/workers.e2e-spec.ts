@@ -214,6 +214,32 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     });
   });
 
+  it("serves MANAGEMENT_PORT from the primary: every worker's series merged, ready when all listen", async () => {
+    const management = await freePort();
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, MANAGEMENT_PORT: String(management) });
+    const workers = await workersOf(server, 2);
+    const sockets = await Promise.all(workers.map((pid) => connectionTo(server, pid, workers)));
+    // One refused exchange at each worker (an unknown client): two requests, counted by two processes.
+    for (const socket of sockets) {
+      expect((await post(socket, exchangeForm('x'), { authorization: 'Basic bm9ib2R5Om5vcGU=' })).status).toBe(401);
+    }
+    const base = `http://127.0.0.1:${management}`;
+    const scrape = await fetch(`${base}/metrics`);
+    expect(scrape.status).toBe(200);
+    const text = await scrape.text();
+    expect(text).toMatch(
+      /^actbridge_token_requests_total\{grant_type="token_exchange",outcome="refused",error="invalid_client"\} 2$/m,
+    );
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    const ready = await fetch(`${base}/health/ready`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 200,
+      body: { status: 'ready', workers: { listening: 2, configured: 2 } },
+    });
+    // Not on the public port: the workers share it, and it serves no operational detail.
+    expect((await fetch(`${server.baseUrl}/metrics`)).status).toBe(404);
+  });
+
   it('stops (exit 1) when a worker cannot start, here on a port already taken', async () => {
     const taken = createServer();
     const port = await freePort();
