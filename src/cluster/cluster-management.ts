@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { AggregatorRegistry } from 'prom-client';
+import { listenOn, METRICS_PATH, send } from '../management/management-server.js';
 import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
-
-const METRICS_PATH = '/metrics';
 
 /** What the primary knows of its workers, for the readiness probe. */
 export interface ClusterState {
@@ -31,14 +30,7 @@ export class ClusterManagement {
   async listen(port: number, host: string): Promise<number> {
     const server = createServer((request, response) => void this.handle(request, response));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = (server.address() as { port: number }).port;
+    const bound = await listenOn(server, port, host);
     this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH} of every worker, health)`);
     return bound;
   }
@@ -82,13 +74,4 @@ export class ClusterManagement {
       });
     }
   }
-}
-
-function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  response.end(JSON.stringify(body));
 }

@@ -2,6 +2,7 @@ import { decodeJwt, type JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import { clock } from '../common/clock.js';
+import { tokenRejected } from '../oauth/token-rejection.js';
 
 /** What a validated assertion grants, before the delegation core bounds it by client and policy. */
 export interface AssertionGrant {
@@ -49,4 +50,9 @@ export function checkAssertionAge(
   if (typeof claims.exp === 'number' && claims.exp - now > maxAge + clockSkew) {
     fail(`expires too far in the future: more than ${maxAge} s ahead (exp)`);
   }
+}
+
+/** Refuses the presented assertion: invalid_grant (RFC 7523 §3.1), `detail` for the audit line only. */
+export function rejectAssertion(message: string, detail?: string): never {
+  throw tokenRejected('assertion', message, detail);
 }

@@ -3,6 +3,7 @@ import type { ClientConfig } from '../clients/client.config.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import {
   checkAssertionAge,
+  rejectAssertion,
   unverifiedIssuer,
   type AssertionGrant,
   type AssertionProfile,
@@ -10,15 +11,12 @@ import {
 import { consumeOnce } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
-import { tokenRejected } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { mcpResourceProblem } from '../id-jag/mcp-profile.js';
 
-const fail = (message: string, detail?: string): never => {
-  throw tokenRejected('assertion', message, detail);
-};
+const fail = rejectAssertion;
 
 /**
  * Resource-AS role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.4): an ID-JAG

@@ -7,20 +7,18 @@ import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { consumeOnce } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
-import { tokenRejected } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import {
   checkAssertionAge,
+  rejectAssertion,
   unverifiedIssuer,
   type AssertionGrant,
   type AssertionProfile,
 } from './assertion-profile.js';
 import { glob } from '../common/wildcard.js';
 
-const fail = (message: string, detail?: string): never => {
-  throw tokenRejected('assertion', message, detail);
-};
+const fail = rejectAssertion;
 
 /**
  * RFC 7523 §2.1/§3 JWT authorization grant for any JWT other than an ID-JAG, from an issuer whose trust

@@ -26,14 +26,7 @@ export class ManagementServer implements OnApplicationShutdown {
     this.metrics.collectProcessMetrics();
     const server = createServer((request, response) => void this.handle(request, response));
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = (server.address() as { port: number }).port;
+    const bound = await listenOn(server, port, host);
     this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH}, ${LIVENESS_PATH}, ${READINESS_PATH})`);
     return bound;
   }
@@ -72,7 +65,25 @@ export class ManagementServer implements OnApplicationShutdown {
   }
 }
 
-function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+/** Listens on `port` (0: any free port) and `host`; resolves to the port bound, rejects on a listen error. */
+export async function listenOn(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as { port: number }).port;
+}
+
+/** A JSON answer of the management listener (never cached). */
+export function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
-import { freePort } from '../support/free-port.js';
+import { startSlowIntrospection, type SlowIntrospection } from '../support/slow-introspection.js';
 import { createTestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -22,47 +22,18 @@ const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const API = 'https://api.example/';
 const BASIC = `Basic ${Buffer.from(`svc:${SECRET}`).toString('base64')}`;
 
-let upstream: Server;
+let upstream: SlowIntrospection;
 let upstreamUrl: string;
 const servers: BuiltServer[] = [];
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  // RFC 7662 endpoint: every token is active, after a delay (a minute for the hanging one).
-  upstream = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk) => (body += chunk.toString()));
-    req.on('end', () => {
-      const timer = setTimeout(
-        () => {
-          const now = Math.floor(Date.now() / 1000);
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(
-            JSON.stringify({
-              active: true,
-              token_type: 'Bearer',
-              sub: 'alice',
-              client_id: 'upstream-app',
-              aud: 'https://sts.example',
-              exp: now + 300,
-              iat: now,
-            }),
-          );
-        },
-        body.includes('hanging-token') ? 60_000 : UPSTREAM_DELAY_MS,
-      );
-      res.on('close', () => clearTimeout(timer));
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => upstream.listen(port, '127.0.0.1', resolve));
-  upstreamUrl = `http://127.0.0.1:${port}`;
+  // Every token is active, after a delay (a minute for the hanging one).
+  upstream = await startSlowIntrospection((body) => (body.includes('hanging-token') ? 60_000 : UPSTREAM_DELAY_MS));
+  upstreamUrl = upstream.url;
 });
 
-afterAll(async () => {
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
-});
+afterAll(() => upstream.close());
 
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();

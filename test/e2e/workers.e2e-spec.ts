@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
@@ -7,6 +7,7 @@ import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 import { freePort } from '../support/free-port.js';
 import { childPids, connectionOwner } from '../support/process-sockets.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
+import { startSlowIntrospection, type SlowIntrospection } from '../support/slow-introspection.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -23,7 +24,7 @@ const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const API = 'https://api.example/';
 
 let idp: TestIssuer;
-let upstream: Server;
+let upstream: SlowIntrospection;
 let upstreamUrl: string;
 let clientKey: CryptoKey;
 let clientJwk: JWK;
@@ -35,37 +36,12 @@ beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true });
   clientKey = pair.privateKey;
   clientJwk = { ...(await exportJWK(pair.publicKey)), kid: 'svc-1', alg: 'ES256' };
-  // RFC 7662 endpoint answering after a delay: keeps exchanges of opaque tokens in flight.
-  upstream = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const timer = setTimeout(() => {
-        const now = Math.floor(Date.now() / 1000);
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({
-            active: true,
-            token_type: 'Bearer',
-            sub: 'alice',
-            client_id: 'upstream-app',
-            aud: 'https://sts.example',
-            exp: now + 300,
-            iat: now,
-          }),
-        );
-      }, UPSTREAM_DELAY_MS);
-      res.on('close', () => clearTimeout(timer));
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => upstream.listen(port, '127.0.0.1', resolve));
-  upstreamUrl = `http://127.0.0.1:${port}`;
+  // Keeps exchanges of opaque tokens in flight.
+  upstream = await startSlowIntrospection(() => UPSTREAM_DELAY_MS);
+  upstreamUrl = upstream.url;
 });
 
-afterAll(async () => {
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
-});
+afterAll(() => upstream.close());
 
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
