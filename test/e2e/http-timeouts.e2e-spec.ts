@@ -13,7 +13,7 @@ const HEADERS_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 2000;
 const KEEP_ALIVE_TIMEOUT_MS = 500;
 /** Node's timeout check runs once a second; the rest is a loaded machine's slack. */
-const CHECK_SLACK_MS = 1000 + 700;
+const CHECK_SLACK_MS = 1000 + 3000;
 
 const clients = [basicClient('agent', 'agent-secret-0123456789', { audiences: ['https://api.example/'] })];
 
@@ -145,8 +145,9 @@ describe('slow clients', () => {
     while (!client.received().includes('{"status":"live"}')) await new Promise((r) => setTimeout(r, 10));
     const answeredAt = Date.now() - client.opened;
     expect(client.received()).toMatch(/\r\nkeep-alive: timeout=0\r\n/i); // whole seconds, rounded down
-    // Node adds one second to the advertised timeout before it closes the socket.
-    expect((await client.closed) - answeredAt).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1000 + 700);
+    // Node adds one second to the advertised timeout before it closes the socket; the rest of the slack
+    // absorbs a loaded machine (the point: closed after the setting, not after Node's 72 s default).
+    expect((await client.closed) - answeredAt).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1000 + 3000);
   });
 });
 
