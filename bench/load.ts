@@ -68,15 +68,18 @@ export async function loadOnce(
   latencies.sort((a, b) => a - b);
   const pick = (q: number): number =>
     latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  // Every response counted as it arrives: autocannon's requests.total sums per-second samples, and a
+  // run of a second or so can end before its first sample is taken (0 requests reported).
+  const requests = latencies.length;
   return {
-    requestsPerSec: result.requests.total / result.duration,
+    requestsPerSec: requests / result.duration,
     p50: pick(0.5),
     p99: pick(0.99),
-    requests: result.requests.total,
+    requests,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     cpuPerRequestUs:
-      cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / result.requests.total,
+      cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / requests,
   };
 }
 
