@@ -10,30 +10,33 @@ import {
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
 import { clock } from '../common/clock.js';
 
+// Lua shared by RECORD and INSPECT: appends the ancestors recorded in an entry (`raw`, its stored JSON,
+// or false when there is none) to `all`, each once (`seen`).
+const ADD_ANCESTORS = `
+local function addAncestors(raw, seen, all)
+  if not raw then return end
+  local ok, entry = pcall(cjson.decode, raw)
+  if ok and type(entry) == 'table' and type(entry.ancestors) == 'table' then
+    for _, key in ipairs(entry.ancestors) do
+      if not seen[key] then seen[key] = true; all[#all + 1] = key end
+    end
+  end
+end`;
+
 // KEYS[1] marker; ARGV[1] marker trusted, ARGV[2] entry prefix, ARGV[3] revocation prefix, ARGV[4]
 // children prefix, ARGV[5] the entry as JSON without its closing brace, ARGV[6] jti, ARGV[7] exp (score),
 // ARGV[8] key expiry, ARGV[9] most ancestors (an empty ARGV[1]: recorded whatever the marker says), ARGV[10] number of parents, then the parents, then the
 // other known ancestors (the subject key last). Gathers the ancestors, refuses if one is revoked (or
 // they are too many), else writes the entry and adds the token to its parents' and subject's children,
 // each index living as long as its longest-lived child (EXPIRETIME is -1 on a new key).
-const RECORD = `
+const RECORD = `${ADD_ANCESTORS}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local parents = tonumber(ARGV[10])
 local seen, all = {}, {}
 for i = 11, #ARGV do
   if not seen[ARGV[i]] then seen[ARGV[i]] = true; all[#all + 1] = ARGV[i] end
 end
-for i = 11, 10 + parents do
-  local raw = redis.call('GET', ARGV[2] .. ARGV[i])
-  if raw then
-    local ok, entry = pcall(cjson.decode, raw)
-    if ok and type(entry) == 'table' and type(entry.ancestors) == 'table' then
-      for _, key in ipairs(entry.ancestors) do
-        if not seen[key] then seen[key] = true; all[#all + 1] = key end
-      end
-    end
-  end
-end
+for i = 11, 10 + parents do addAncestors(redis.call('GET', ARGV[2] .. ARGV[i]), seen, all) end
 for _, key in ipairs(all) do
   local origin = redis.call('GET', ARGV[3] .. key)
   if origin then return {0, #all, key, origin} end
@@ -52,24 +55,14 @@ return {1, #all}`;
 
 // KEYS[1] marker; ARGV[1] marker trusted, ARGV[2] entry prefix, ARGV[3] revocation prefix, ARGV[4..] the
 // keys asked about. One round trip: the keys' recorded ancestors, then the first revoked key among all.
-const INSPECT = `
+const INSPECT = `${ADD_ANCESTORS}
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local seen, all = {}, {}
 for i = 4, #ARGV do
   if not seen[ARGV[i]] then seen[ARGV[i]] = true; all[#all + 1] = ARGV[i] end
 end
 local own = #all
-for i = 1, own do
-  local raw = redis.call('GET', ARGV[2] .. all[i])
-  if raw then
-    local ok, entry = pcall(cjson.decode, raw)
-    if ok and type(entry) == 'table' and type(entry.ancestors) == 'table' then
-      for _, key in ipairs(entry.ancestors) do
-        if not seen[key] then seen[key] = true; all[#all + 1] = key end
-      end
-    end
-  end
-end
+for i = 1, own do addAncestors(redis.call('GET', ARGV[2] .. all[i]), seen, all) end
 local result = {'', ''}
 for _, key in ipairs(all) do
   local origin = redis.call('GET', ARGV[3] .. key)
