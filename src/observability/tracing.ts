@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import {
   context,
   defaultTextMapGetter,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
@@ -23,6 +25,20 @@ const tracer = trace.getTracer('actbridge');
 // The W3C Trace Context header is read by this propagator itself, not the global one: with no SDK the
 // global propagator is a no-op, and the incoming trace id must still reach the audit line.
 const w3c = new W3CTraceContextPropagator();
+
+/** The API's no-op provider: what the global provider delegates to until an SDK registers one. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/** The span of every request while no SDK is registered (records nothing, like the API's own). */
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/**
+ * Whether an SDK is registered. Without one every span is a no-op, so the span and context work is
+ * skipped (an async wrapper per step is most of the observability cost of a request otherwise).
+ */
+function tracing(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
 
 const steps = new WeakMap<object, RefusalStep>();
 
@@ -59,6 +75,11 @@ export function startRequestSpan(
 ): RequestTrace {
   const parent =
     headers.traceparent === undefined ? ROOT_CONTEXT : w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+  if (!tracing()) {
+    const caller = trace.getSpanContext(parent);
+    const traceId = caller && isSpanContextValid(caller) ? caller.traceId : randomUUID().replace(/-/g, '');
+    return { span: NO_SPAN, context: parent, traceId };
+  }
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   const spanContext = span.spanContext();
   const traceId = isSpanContextValid(spanContext) ? spanContext.traceId : randomUUID().replace(/-/g, '');
@@ -73,7 +94,7 @@ export function endRequestSpan(request: RequestTrace, error?: unknown): void {
 
 /** Runs `fn` inside `request`'s span (its children and outgoing calls are parented to it). */
 export function withinRequest<T>(request: RequestTrace, fn: () => T): T {
-  return context.with(request.context, fn);
+  return tracing() ? context.with(request.context, fn) : fn();
 }
 
 /** Runs `fn` in a child span `name`; an error it throws is marked as refused at `step`. */
@@ -83,6 +104,7 @@ export async function inSpan<T>(
   fn: () => Promise<T>,
   attributes?: Attributes,
 ): Promise<T> {
+  if (!tracing()) return step === undefined ? fn() : atStep(step, fn);
   const span = tracer.startSpan(name, { attributes });
   try {
     return await context.with(trace.setSpan(context.active(), span), fn);
@@ -97,6 +119,14 @@ export async function inSpan<T>(
 
 /** inSpan for synchronous work (the policy decision). */
 export function inSpanSync<T>(name: string, step: RefusalStep, fn: () => T, attributes?: Attributes): T {
+  if (!tracing()) {
+    try {
+      return fn();
+    } catch (error) {
+      tagStep(error, step);
+      throw error;
+    }
+  }
   const span = tracer.startSpan(name, { attributes });
   try {
     return context.with(trace.setSpan(context.active(), span), fn);
@@ -110,11 +140,17 @@ export function inSpanSync<T>(name: string, step: RefusalStep, fn: () => T, attr
 }
 
 /** Marks an error `fn` throws as refused at `step`, without a span (cheap checks). */
-export async function atStep<T>(step: RefusalStep, fn: () => Promise<T>): Promise<T> {
+export function atStep<T>(step: RefusalStep, fn: () => Promise<T>): Promise<T> {
+  // Not an async function: one promise per step instead of two, on every request's path.
+  let result: Promise<T>;
   try {
-    return await fn();
+    result = fn();
   } catch (error) {
     tagStep(error, step);
-    throw error;
+    return Promise.reject(error);
   }
+  return result.catch((error: unknown) => {
+    tagStep(error, step);
+    throw error;
+  });
 }

@@ -8,6 +8,7 @@ import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisLineageStore } from './redis-lineage-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
+import { confirmStoreReset } from './store-epoch.js';
 import type { RevocationStore } from './revocation-store.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
@@ -216,6 +217,8 @@ describeRedis('RedisLineageStore after the store lost its memory', () => {
     const connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000, epochKey: `${prefix}epoch` });
     const admin = new Redis(REDIS_TEST_URL);
     try {
+      // A store this test knows (else a Redis started less than the revocation window ago is a loss).
+      await confirmStoreReset(admin, 'test: a known store', `${prefix}epoch`);
       const lineage = new RedisLineageStore(connection, `${prefix}revoked:`, `${prefix}lineage:`);
       const a = randomUUID();
       await expectRecorded(lineage, entry(a, [`root:${randomUUID()}`]));

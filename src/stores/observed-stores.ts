@@ -4,21 +4,27 @@ import type { ReplayStore } from './replay-store.js';
 import type { RevocationStore } from './revocation-store.js';
 
 /** Times `run` and reports it; a rejection counts as an error (the request fails closed on it). */
-async function timed<T>(
-  observer: StoreObserver,
-  store: StoreName,
-  operation: string,
-  run: () => Promise<T>,
-): Promise<T> {
+function timed<T>(observer: StoreObserver, store: StoreName, operation: string, run: () => Promise<T>): Promise<T> {
   const started = performance.now();
+  const done = (failed: boolean) => observer.operation(store, operation, (performance.now() - started) / 1000, failed);
+  let result: Promise<T>;
   try {
-    const result = await run();
-    observer.operation(store, operation, (performance.now() - started) / 1000, false);
-    return result;
+    result = run();
   } catch (error) {
-    observer.operation(store, operation, (performance.now() - started) / 1000, true);
-    throw error;
+    done(true);
+    return Promise.reject(error);
   }
+  // then() rather than an async function: one promise per store command on the request path.
+  return result.then(
+    (value) => {
+      done(false);
+      return value;
+    },
+    (error: unknown) => {
+      done(true);
+      throw error;
+    },
+  );
 }
 
 /** The replay store, each `consume` timed and its failures counted (metrics). */
