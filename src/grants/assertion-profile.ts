@@ -1,6 +1,13 @@
+import { Inject, Injectable } from '@nestjs/common';
 import { decodeJwt, type JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { consumeOnce } from '../stores/replay-guard.js';
+import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
+import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
+import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { clock } from '../common/clock.js';
 import { tokenRejected } from '../oauth/token-rejection.js';
 
@@ -55,4 +62,72 @@ export function checkAssertionAge(
 /** Refuses the presented assertion: invalid_grant (RFC 7523 §3.1), `detail` for the audit line only. */
 export function rejectAssertion(message: string, detail?: string): never {
   throw tokenRejected('assertion', message, detail);
+}
+
+/** The trust anchor sections that admit a JWT assertion, by their name in the configuration. */
+const SECTION_NAMES = { jwtBearer: 'jwt_bearer', idJag: 'id_jag' } as const;
+type SectionKey = keyof typeof SECTION_NAMES;
+
+/**
+ * What the JWT assertion profiles share: the verifier, the trust anchors whose section (`jwt_bearer:`,
+ * `id_jag:`) admits the assertion, the replay store for single-use `jti`s, and actbridge's issuer.
+ */
+@Injectable()
+export abstract class JwtAssertionProfile implements AssertionProfile {
+  abstract readonly assertionType: string;
+  protected readonly issuer: string;
+
+  constructor(
+    protected readonly verifier: JwtTokenVerifier,
+    private readonly anchors: TrustAnchorRegistry,
+    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
+    @Inject(SERVER_CONFIG) { issuer }: ServerConfig,
+  ) {
+    this.issuer = issuer;
+  }
+
+  abstract redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant>;
+
+  /** The anchor of the assertion's unverified `iss`, only to pick the right refusal before any work. */
+  protected knownIssuer(assertion: string): JwtTrustAnchor | undefined {
+    const claimed = unverifiedIssuer(assertion);
+    return claimed === undefined ? undefined : this.anchors.find(claimed);
+  }
+
+  /**
+   * A known issuer that has not opted in to this profile (its anchor has no `key` section) is refused
+   * as `refusal` before any further work. Unknown issuers are refused by the verifier.
+   */
+  protected refuseOutsider(known: JwtTrustAnchor | undefined, key: SectionKey, refusal: string): void {
+    if (known && !known[key]) {
+      rejectAssertion(
+        refusal,
+        `issuer ${JSON.stringify(known.issuer.slice(0, 200))} has no ${SECTION_NAMES[key]} section`,
+      );
+    }
+  }
+
+  /** The verified assertion's anchor section (refused as `refusal` without one), its age bounds checked. */
+  protected sectionOf<K extends SectionKey>(
+    token: ValidatedToken,
+    key: K,
+    refusal: string,
+  ): NonNullable<JwtTrustAnchor[K]> {
+    const anchor = token.anchor;
+    const section = anchor.kind === 'jwt' ? anchor[key] : undefined;
+    if (!section) return rejectAssertion(refusal);
+    checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, rejectAssertion);
+    return section;
+  }
+
+  /** Single use of the assertion's `jti` under `prefix`, remembered until its `exp` (plus clock skew). */
+  protected async consumeJti(prefix: string, token: ValidatedToken, jti: string, what: string): Promise<void> {
+    const fresh = await consumeOnce(
+      this.replay,
+      `${prefix}:${token.anchor.name}:${jti}`,
+      token.expiresAt + token.anchor.clockSkew,
+      what,
+    );
+    if (!fresh) rejectAssertion('has already been used (jti replay)');
+  }
 }

@@ -5,6 +5,7 @@ import { GRANT_HANDLERS, type GrantHandler } from './grant-handler.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { VaultModule } from '../vault/vault.module.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
+import { GrantIssuance } from './grant-issuance.js';
 import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { JwtBearerGrant } from './jwt-bearer.grant.js';
@@ -24,6 +25,7 @@ const GRANTS = [TokenExchangeGrant, JwtBearerGrant, Saml2BearerGrant];
     IdJagIssuer,
     IdJagAssertionProfile,
     AccessTokenIssuer,
+    GrantIssuance,
     { provide: GRANT_HANDLERS, inject: GRANTS, useFactory: (...handlers: GrantHandler[]) => handlers },
   ],
   exports: [GRANT_HANDLERS],

@@ -1,18 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
-import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
-import {
-  checkAssertionAge,
-  rejectAssertion,
-  unverifiedIssuer,
-  type AssertionGrant,
-  type AssertionProfile,
-} from './assertion-profile.js';
-import { consumeOnce } from '../stores/replay-guard.js';
-import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
-import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
+import { JwtAssertionProfile, rejectAssertion, type AssertionGrant } from './assertion-profile.js';
 import { TokenTypes } from '../oauth/token-types.js';
-import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
+import type { JwtTypeRules } from '../subject-tokens/jwt-token-verifier.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { mcpResourceProblem } from '../id-jag/mcp-profile.js';
 
@@ -26,59 +16,36 @@ const fail = rejectAssertion;
  * `iat` present, the anchor's age bounds and jti policy. Every failure is invalid_grant (RFC 7523 §3.1).
  */
 @Injectable()
-export class IdJagAssertionProfile implements AssertionProfile {
+export class IdJagAssertionProfile extends JwtAssertionProfile {
   readonly assertionType = TokenTypes.idJag;
-  private readonly issuer: string;
 
-  constructor(
-    private readonly verifier: JwtTokenVerifier,
-    private readonly anchors: TrustAnchorRegistry,
-    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
-    @Inject(SERVER_CONFIG) { issuer }: ServerConfig,
-  ) {
-    this.issuer = issuer;
-  }
+  private readonly rules: JwtTypeRules = {
+    tokenType: TokenTypes.idJag,
+    // §3.1 / RFC 8725 §3.11: explicitly typed, so no other JWT can pass as an ID-JAG.
+    acceptedTyp: () => [ID_JAG_TYP],
+    acceptedAudiences: () => [this.issuer],
+    check: (claims, presenter, reject) => {
+      // §4.4.1: aud is our issuer identifier, as a string or a one-element array (audience injection).
+      if (Array.isArray(claims.aud) && claims.aud.length !== 1) {
+        reject(`aud must be exactly ${this.issuer}: a string or a one-element array`);
+      }
+      // §4.4.1: client_id is the client the ID-JAG was issued for, which must be the one redeeming it.
+      if (typeof claims.client_id !== 'string') reject('has no client_id claim');
+      if (claims.client_id !== presenter.client_id) reject('client_id does not match the authenticated client');
+      // §3.1: jti and iat are REQUIRED.
+      if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) {
+        reject('has no valid jti claim');
+      }
+      if (typeof claims.iat !== 'number') reject('has no iat claim');
+    },
+  };
 
   async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
     // A known issuer that has not opted in (including actbridge itself: §9.3, an ID-JAG must cross a
     // domain) is refused before any further work. Unknown issuers are refused by the verifier.
-    const claimed = unverifiedIssuer(assertion);
-    const known = claimed === undefined ? undefined : this.anchors.find(claimed);
-    if (known && !known.idJag) {
-      fail(
-        'issuer is not trusted for ID-JAGs',
-        `issuer ${JSON.stringify(known.issuer.slice(0, 200))} has no id_jag section`,
-      );
-    }
-
-    const token = await this.verifier.verify(
-      assertion,
-      { role: 'assertion', client },
-      {
-        tokenType: TokenTypes.idJag,
-        // §3.1 / RFC 8725 §3.11: explicitly typed, so no other JWT can pass as an ID-JAG.
-        acceptedTyp: () => [ID_JAG_TYP],
-        acceptedAudiences: () => [this.issuer],
-        check: (claims, presenter, reject) => {
-          // §4.4.1: aud is our issuer identifier, as a string or a one-element array (audience injection).
-          if (Array.isArray(claims.aud) && claims.aud.length !== 1) {
-            reject(`aud must be exactly ${this.issuer}: a string or a one-element array`);
-          }
-          // §4.4.1: client_id is the client the ID-JAG was issued for, which must be the one redeeming it.
-          if (typeof claims.client_id !== 'string') reject('has no client_id claim');
-          if (claims.client_id !== presenter.client_id) reject('client_id does not match the authenticated client');
-          // §3.1: jti and iat are REQUIRED.
-          if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) {
-            reject('has no valid jti claim');
-          }
-          if (typeof claims.iat !== 'number') reject('has no iat claim');
-        },
-      },
-    );
-    const anchor = token.anchor;
-    const section = anchor.kind === 'jwt' ? anchor.idJag : undefined;
-    if (!section) return fail('issuer is not trusted for ID-JAGs');
-    checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
+    this.refuseOutsider(this.knownIssuer(assertion), 'idJag', 'issuer is not trusted for ID-JAGs');
+    const token = await this.verifier.verify(assertion, { role: 'assertion', client }, this.rules);
+    const section = this.sectionOf(token, 'idJag', 'issuer is not trusted for ID-JAGs');
 
     const resourceCeiling = resourceClaim(token.claims.resource);
     if (section.profile === 'mcp') {
@@ -87,15 +54,7 @@ export class IdJagAssertionProfile implements AssertionProfile {
     }
 
     // §4.4.4: re-presentable until exp by default; single use when the anchor says so.
-    if (section.jti === 'single_use') {
-      const fresh = await consumeOnce(
-        this.replay,
-        `id-jag:${token.anchor.name}:${token.claims.jti as string}`,
-        token.expiresAt + anchor.clockSkew,
-        'the ID-JAG',
-      );
-      if (!fresh) fail('has already been used (jti replay)');
-    }
+    if (section.jti === 'single_use') await this.consumeJti('id-jag', token, token.claims.jti as string, 'the ID-JAG');
 
     // §4.4.2: the ID-JAG's scope and resource are ceilings of what is issued.
     return { token, scopeCeiling: token.scope, resourceCeiling };

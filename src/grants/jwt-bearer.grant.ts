@@ -1,13 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { inSpan } from '../observability/tracing.js';
 import { decodeProtectedHeader } from 'jose';
-import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { normaliseTyp } from '../subject-tokens/jwt-token-verifier.js';
 import type { GrantContext, GrantHandler } from './grant-handler.js';
-import { AccessTokenIssuer } from './access-token-issuer.js';
+import { GrantIssuance } from './grant-issuance.js';
 import type { AssertionProfile } from './assertion-profile.js';
 import { JwtBearerRequest } from './jwt-bearer.request.js';
 import { Rfc7523AssertionProfile } from './rfc7523-assertion.profile.js';
@@ -30,12 +29,12 @@ export class JwtBearerGrant implements GrantHandler {
   constructor(
     private readonly idJag: IdJagAssertionProfile,
     private readonly rfc7523: Rfc7523AssertionProfile,
-    private readonly issuer: AccessTokenIssuer,
-    private readonly delegation: DelegationPolicy,
+    private readonly issuance: GrantIssuance,
   ) {}
 
-  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
-    const request = JwtBearerRequest.from(params);
+  async handle(context: GrantContext): Promise<TokenResponse> {
+    const { client, audit } = context;
+    const request = JwtBearerRequest.from(context.params);
     const profile = this.profileFor(request.assertion);
     audit.assertion_type = profile.assertionType;
     audit.mode = 'assertion';
@@ -44,10 +43,10 @@ export class JwtBearerGrant implements GrantHandler {
     );
     audit.subject = redeemed.token.principal;
     // ID-JAG §9.8 / RFC 9449: an assertion bound to a key (cnf.jkt) needs a DPoP proof by that key.
-    enforceSenderConstraint(redeemed.token, dpop, 'assertion');
+    enforceSenderConstraint(redeemed.token, context.dpop, 'assertion');
     const lineage = [lineageLink(redeemed.token, request.assertion, 'assertion')];
     const { scopeCeiling, resourceCeiling } = redeemed;
-    const grant = this.delegation.decide(
+    return this.issuance.issue(
       {
         client,
         subject: redeemed.token,
@@ -60,9 +59,9 @@ export class JwtBearerGrant implements GrantHandler {
           ...(resourceCeiling && { targets: { within: resourceCeiling } }),
         },
       },
-      audit,
+      context,
+      lineage,
     );
-    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, lineage });
   }
 
   private profileFor(assertion: string): AssertionProfile {

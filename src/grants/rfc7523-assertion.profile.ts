@@ -1,21 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { decodeProtectedHeader } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
-import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
-import { consumeOnce } from '../stores/replay-guard.js';
-import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
-import { JwtTokenVerifier } from '../subject-tokens/jwt-token-verifier.js';
 import { TokenTypes } from '../oauth/token-types.js';
-import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
-import {
-  checkAssertionAge,
-  rejectAssertion,
-  unverifiedIssuer,
-  type AssertionGrant,
-  type AssertionProfile,
-} from './assertion-profile.js';
+import type { JwtTypeRules } from '../subject-tokens/jwt-token-verifier.js';
+import { JwtAssertionProfile, rejectAssertion, type AssertionGrant } from './assertion-profile.js';
 import { glob } from '../common/wildcard.js';
 
 const fail = rejectAssertion;
@@ -28,50 +18,29 @@ const fail = rejectAssertion;
  * the anchor allows reuse. Scopes are bounded by the anchor's `scopes`. Failures are invalid_grant.
  */
 @Injectable()
-export class Rfc7523AssertionProfile implements AssertionProfile {
+export class Rfc7523AssertionProfile extends JwtAssertionProfile {
   readonly assertionType = TokenTypes.jwt;
-  private readonly audiences: string[];
+  // RFC 7523 §3 item 3 (and rfc7523bis for grants): the issuer identifier or the token endpoint URL.
+  private readonly audiences = [this.issuer, endpointUrl(this.issuer, TOKEN_ENDPOINT_PATH)];
 
-  constructor(
-    private readonly verifier: JwtTokenVerifier,
-    private readonly anchors: TrustAnchorRegistry,
-    @Inject(REPLAY_STORE) private readonly replay: ReplayStore,
-    @Inject(SERVER_CONFIG) { issuer }: ServerConfig,
-  ) {
-    // RFC 7523 §3 item 3 (and rfc7523bis for grants): the issuer identifier or the token endpoint URL.
-    this.audiences = [issuer, endpointUrl(issuer, TOKEN_ENDPOINT_PATH)];
-  }
+  private readonly rules: JwtTypeRules = {
+    tokenType: this.assertionType,
+    // Untyped or `JWT` only: explicitly typed JWTs (access tokens, ID-JAGs, logout tokens, DPoP
+    // proofs, client assertions) are other kinds of token and never an authorization grant here.
+    acceptedTyp: () => ['', 'jwt'],
+    acceptedAudiences: () => this.audiences,
+  };
 
   async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
-    const claimed = unverifiedIssuer(assertion);
-    const known = claimed === undefined ? undefined : this.anchors.find(claimed);
-    if (known && !known.jwtBearer) {
-      if (known.idJag) {
-        fail(
-          `typ ${describeTyp(assertion)} is not accepted: this issuer is trusted for ID-JAGs only (typ ${ID_JAG_TYP})`,
-        );
-      }
+    const known = this.knownIssuer(assertion);
+    if (known?.idJag && !known.jwtBearer) {
       fail(
-        'issuer is not trusted for jwt-bearer assertions',
-        `issuer ${JSON.stringify(known.issuer.slice(0, 200))} has no jwt_bearer section`,
+        `typ ${describeTyp(assertion)} is not accepted: this issuer is trusted for ID-JAGs only (typ ${ID_JAG_TYP})`,
       );
     }
-
-    const token = await this.verifier.verify(
-      assertion,
-      { role: 'assertion', client },
-      {
-        tokenType: this.assertionType,
-        // Untyped or `JWT` only: explicitly typed JWTs (access tokens, ID-JAGs, logout tokens, DPoP
-        // proofs, client assertions) are other kinds of token and never an authorization grant here.
-        acceptedTyp: () => ['', 'jwt'],
-        acceptedAudiences: () => this.audiences,
-      },
-    );
-    const anchor = token.anchor;
-    const section = anchor.kind === 'jwt' ? anchor.jwtBearer : undefined;
-    if (!section) return fail('issuer is not trusted for jwt-bearer assertions');
-    checkAssertionAge(token.claims, section.max_age, anchor.clockSkew, (message) => fail(message));
+    this.refuseOutsider(known, 'jwtBearer', 'issuer is not trusted for jwt-bearer assertions');
+    const token = await this.verifier.verify(assertion, { role: 'assertion', client }, this.rules);
+    const section = this.sectionOf(token, 'jwtBearer', 'issuer is not trusted for jwt-bearer assertions');
 
     const { sub } = token.principal;
     if (!section.subjects.some((pattern) => glob(sub, pattern))) {
@@ -87,13 +56,7 @@ export class Rfc7523AssertionProfile implements AssertionProfile {
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
         fail('has no valid jti claim (this issuer requires single-use assertions)');
       }
-      const fresh = await consumeOnce(
-        this.replay,
-        `jwt-bearer:${token.anchor.name}:${jti as string}`,
-        token.expiresAt + anchor.clockSkew,
-        'the assertion',
-      );
-      if (!fresh) fail('has already been used (jti replay)');
+      await this.consumeJti('jwt-bearer', token, jti as string, 'the assertion');
     }
 
     return {

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { GrantContext, GrantHandler } from './grant-handler.js';
-import { AccessTokenIssuer } from './access-token-issuer.js';
+import { decisionRequest, GrantIssuance } from './grant-issuance.js';
 import { AssertionGrantRequest } from './assertion-grant.request.js';
 import { SAML2_BEARER_GRANT } from '../oauth/grant-types.js';
 import { lineageLink } from '../subject-tokens/revocation-check.js';
@@ -20,26 +19,21 @@ export class Saml2BearerGrant implements GrantHandler {
 
   constructor(
     private readonly validators: SubjectTokenValidators,
-    private readonly policy: DelegationPolicy,
-    private readonly issuer: AccessTokenIssuer,
+    private readonly issuance: GrantIssuance,
   ) {}
 
-  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
-    const request = AssertionGrantRequest.from(params);
+  async handle(context: GrantContext): Promise<TokenResponse> {
+    const { client, audit } = context;
+    const request = AssertionGrantRequest.from(context.params);
     audit.assertion_type = TokenTypes.saml2;
     const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
     audit.subject = subject.principal;
     const lineage = [lineageLink(subject, request.assertion, 'assertion')];
-    const grant = this.policy.decide(
-      {
-        client,
-        subject,
-        request: { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
-        ceiling: { kind: 'assertion' },
-      },
-      audit,
-    );
     // RFC 6749 §5.1 response; issued_token_type is not part of it for this grant.
-    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, lineage });
+    return this.issuance.issue(
+      { client, subject, request: decisionRequest(request), ceiling: { kind: 'assertion' } },
+      context,
+      lineage,
+    );
   }
 }

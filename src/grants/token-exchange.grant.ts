@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
@@ -9,7 +8,7 @@ import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { GrantContext, GrantHandler } from './grant-handler.js';
 import { TokenVault } from '../vault/token-vault.js';
-import { AccessTokenIssuer } from './access-token-issuer.js';
+import { decisionRequest, GrantIssuance } from './grant-issuance.js';
 import { TokenExchangeRequest } from './token-exchange.request.js';
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
 import { type TokenRole } from '../oauth/token-rejection.js';
@@ -28,14 +27,14 @@ export class TokenExchangeGrant implements GrantHandler {
 
   constructor(
     private readonly validators: SubjectTokenValidators,
-    private readonly policy: DelegationPolicy,
-    private readonly issuer: AccessTokenIssuer,
+    private readonly issuance: GrantIssuance,
     private readonly idJag: IdJagIssuer,
     private readonly revocations: RevocationList,
     private readonly vault: TokenVault,
   ) {}
 
-  async handle({ params, client, audit, dpop }: GrantContext): Promise<TokenResponse> {
+  async handle(context: GrantContext): Promise<TokenResponse> {
+    const { params, client, audit, dpop } = context;
     const request = TokenExchangeRequest.from(params);
     audit.subject_token_type = request.subject_token_type;
     audit.actor_token_type = request.actor_token_type;
@@ -73,16 +72,11 @@ export class TokenExchangeGrant implements GrantHandler {
       return this.vault.exchange({ request, client, subject, actor, audit });
     }
 
-    const grant = this.policy.decide(
-      {
-        client,
-        subject,
-        actor,
-        request: { audiences: request.audience, resources: request.resource, scope: request.requestedScope },
-        ceiling: { kind: 'exchange' },
-      },
-      audit,
+    return this.issuance.issue(
+      { client, subject, actor, request: decisionRequest(request), ceiling: { kind: 'exchange' } },
+      context,
+      lineage,
+      issuedTokenType,
     );
-    return this.issuer.issue(grant, { clientId: client.client_id, audit, dpop, issuedTokenType, lineage });
   }
 }

@@ -26,3 +26,16 @@ export interface RouteProvider {
 }
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
+/**
+ * A POST endpoint taking an OAuth form (token, introspection, revocation, admin revocation): its answers
+ * carry tokens or say what a token is, so they are never cached (no-store, as RFC 6749 §5.1 asks).
+ */
+export function formRoute(
+  name: string,
+  path: string,
+  audited: HttpRoute['audited'],
+  handle: HttpRoute['handle'],
+): HttpRoute {
+  return { name, method: 'POST', path, headers: NO_STORE, audited, handle };
+}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
+import { formRoute, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
@@ -35,14 +35,9 @@ export class AdminRevocationRoutes implements RouteProvider {
 
   routes(): HttpRoute[] {
     return [
-      {
-        name: 'the admin revocation endpoint',
-        method: 'POST',
-        path: ADMIN_REVOCATION_PATH,
-        headers: NO_STORE,
-        audited: 'revocation',
-        handle: (request) => this.revoke(request),
-      },
+      formRoute('the admin revocation endpoint', ADMIN_REVOCATION_PATH, 'revocation', (request) =>
+        this.revoke(request),
+      ),
     ];
   }
 

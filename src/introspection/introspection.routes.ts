@@ -1,13 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
-import { AuditTrail } from '../audit/audit-trail.js';
-import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
-import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { formRoute, type HttpRoute } from '../http/http-route.js';
 import { INTROSPECTION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
-import { RevocationList } from '../subject-tokens/revocation-check.js';
-import { isPartyTo, IssuedTokens, type IssuedTokenClaims } from './issued-tokens.js';
-import { readPresentedToken } from './presented-token.js';
+import { isPartyTo, type IssuedTokenClaims } from './issued-tokens.js';
+import { PresentedTokenRoutes } from './presented-token.js';
 
 /** Claims an introspection response repeats from the token (RFC 7662 §2.2, RFC 8693 §4, RFC 9449 §6.2). */
 const REPEATED_CLAIMS = ['iss', 'sub', 'sub_id', 'aud', 'client_id', 'scope', 'act', 'cnf', 'exp', 'iat', 'jti'];
@@ -20,31 +16,15 @@ const REPEATED_CLAIMS = ['iss', 'sub', 'sub_id', 'aud', 'client_id', 'scope', 'a
  * malformed tokens, is `{"active": false}` (RFC 7662 §2.2), so the endpoint cannot be used to scan.
  */
 @Injectable()
-export class IntrospectionRoutes implements RouteProvider {
-  constructor(
-    private readonly clients: ClientAuthenticator,
-    private readonly tokens: IssuedTokens,
-    private readonly revocations: RevocationList,
-    private readonly audit: AuditTrail,
-  ) {}
-
+export class IntrospectionRoutes extends PresentedTokenRoutes {
   routes(): HttpRoute[] {
     return [
-      {
-        name: 'introspection',
-        method: 'POST',
-        path: INTROSPECTION_ENDPOINT_PATH,
-        headers: NO_STORE,
-        audited: 'introspection',
-        handle: (request) => this.introspect(request),
-      },
+      formRoute('introspection', INTROSPECTION_ENDPOINT_PATH, 'introspection', (request) => this.introspect(request)),
     ];
   }
 
   private async introspect(request: FastifyRequest): Promise<Record<string, unknown>> {
-    const record = newAuditRecord(request);
-    attachAuditRecord(request, record);
-    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens, record);
+    const { record, client, claims } = await this.presented(request);
     // Revoked, or issued from a revoked token (its lineage), is inactive.
     const active = claims !== undefined && isPartyTo(claims, client) && (await this.revocations.isActive(claims.jti));
     // Written before the answer: an introspection nobody can trace is not answered (503).

@@ -1,14 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
-import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
-import { AuditTrail } from '../audit/audit-trail.js';
-import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
+import { formRoute, type HttpRoute } from '../http/http-route.js';
 import { REVOCATION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
-import { RevocationList } from '../subject-tokens/revocation-check.js';
-import { IssuedTokens } from './issued-tokens.js';
-import { readPresentedToken } from './presented-token.js';
+import { PresentedTokenRoutes } from './presented-token.js';
 
 /**
  * Token revocation (RFC 7009) of the access tokens actbridge issued. Only the client a token was issued
@@ -20,35 +15,19 @@ import { readPresentedToken } from './presented-token.js';
  * (its lineage, docs/lineage.md).
  */
 @Injectable()
-export class RevocationRoutes implements RouteProvider {
-  constructor(
-    private readonly clients: ClientAuthenticator,
-    private readonly tokens: IssuedTokens,
-    private readonly revocations: RevocationList,
-    private readonly audit: AuditTrail,
-  ) {}
-
+export class RevocationRoutes extends PresentedTokenRoutes {
   routes(): HttpRoute[] {
     return [
-      {
-        name: 'revocation',
-        method: 'POST',
-        path: REVOCATION_ENDPOINT_PATH,
-        headers: NO_STORE,
-        audited: 'revocation',
-        // RFC 7009 §2.2: an empty 200 whether or not there was anything to revoke.
-        handle: async (request, reply) => {
-          await this.revoke(request);
-          return reply.code(200).send();
-        },
-      },
+      // RFC 7009 §2.2: an empty 200 whether or not there was anything to revoke.
+      formRoute('revocation', REVOCATION_ENDPOINT_PATH, 'revocation', async (request, reply) => {
+        await this.revoke(request);
+        return reply.code(200).send();
+      }),
     ];
   }
 
   private async revoke(request: FastifyRequest): Promise<void> {
-    const record = newAuditRecord(request);
-    attachAuditRecord(request, record);
-    const { client, claims } = await readPresentedToken(request, this.clients, this.tokens, record);
+    const { record, client, claims } = await this.presented(request);
     // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
     if (!claims) return this.audit.revoked(record);
     const own = claims.client_id === client.client_id;

@@ -184,17 +184,12 @@ function readSignature(signed: XmlElement, profile: SignatureProfile): Signature
     throw new XmlSignatureRejected('Signature may carry only SignedInfo, SignatureValue and KeyInfo');
   }
 
-  const [c14nMethod, signatureMethod, reference, ...more] = dsigChildren(signedInfo, 'SignedInfo');
-  if (
-    c14nMethod?.localName !== 'CanonicalizationMethod' ||
-    signatureMethod?.localName !== 'SignatureMethod' ||
-    reference?.localName !== 'Reference' ||
-    more.length > 0
-  ) {
-    throw new XmlSignatureRejected(
-      'SignedInfo must hold CanonicalizationMethod, SignatureMethod and exactly one Reference',
-    );
-  }
+  const [c14nMethod, signatureMethod, reference] = dsigSequence(
+    signedInfo,
+    'SignedInfo',
+    ['CanonicalizationMethod', 'SignatureMethod', 'Reference'],
+    'SignedInfo must hold CanonicalizationMethod, SignatureMethod and exactly one Reference',
+  );
   const signedInfoC14n = canonicalization(c14nMethod, 'CanonicalizationMethod', profile);
   const method = SIGNATURE_METHODS.get(signatureMethod.getAttribute('Algorithm') ?? '');
   if (!method || elementChildren(signatureMethod).length > 0) {
@@ -204,15 +199,12 @@ function readSignature(signed: XmlElement, profile: SignatureProfile): Signature
   }
 
   const referenceUri = reference.getAttribute('URI') ?? '';
-  const [transforms, digestMethod, digestValueEl, ...extra] = dsigChildren(reference, 'Reference');
-  if (
-    transforms?.localName !== 'Transforms' ||
-    digestMethod?.localName !== 'DigestMethod' ||
-    digestValueEl?.localName !== 'DigestValue' ||
-    extra.length > 0
-  ) {
-    throw new XmlSignatureRejected('Reference must hold Transforms, DigestMethod and DigestValue');
-  }
+  const [transforms, digestMethod, digestValueEl] = dsigSequence(
+    reference,
+    'Reference',
+    ['Transforms', 'DigestMethod', 'DigestValue'],
+    'Reference must hold Transforms, DigestMethod and DigestValue',
+  );
   const [enveloped, c14n, ...otherTransforms] = dsigChildren(transforms, 'Transforms');
   if (
     enveloped?.localName !== 'Transform' ||
@@ -310,6 +302,18 @@ function dsigChildren(parent: XmlElement, name: string): XmlElement[] {
     throw new XmlSignatureRejected(`${name} holds an element outside the XML-DSig namespace`);
   }
   return children;
+}
+
+/** The dsig children of `parent`, which must be exactly the three elements `names`, in that order. */
+function dsigSequence(
+  parent: XmlElement,
+  name: string,
+  names: readonly [string, string, string],
+  refusal: string,
+): [XmlElement, XmlElement, XmlElement] {
+  const found = dsigChildren(parent, name);
+  if (found.length !== 3 || found.some((el, i) => el.localName !== names[i])) throw new XmlSignatureRejected(refusal);
+  return found as [XmlElement, XmlElement, XmlElement];
 }
 
 function elementChildren(parent: XmlNode): XmlElement[] {

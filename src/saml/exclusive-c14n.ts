@@ -139,17 +139,7 @@ function renderElement(element: XmlElement, apex: boolean, walk: ExclusiveWalk):
   }
   if (declarations && declarations.length > 1) declarations.sort(([a], [b]) => compareCodePoints(a, b));
 
-  const qname = element.nodeName;
-  out.append(`<${qname}`);
-  if (declarations) {
-    for (const [prefix, uri] of declarations) {
-      out.append(`${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`);
-    }
-  }
-  renderAttributes(element, out);
-  out.append('>');
-  renderContent(element, walk.exclude, out, renderChild, walk);
-  out.append(`</${qname}>`);
+  renderCanonicalElement(element, declarations, walk.exclude, out, renderChild, walk);
 
   if (declarations) for (const [prefix] of declarations) rendered.pop(prefix);
   if (declared.size > 0) for (const prefix of declared.keys()) scope.pop(prefix);
@@ -178,6 +168,32 @@ function declaration(
   rendered.push(prefix, uri);
   (declarations ??= []).push([prefix, uri]);
   return declarations;
+}
+
+/**
+ * One element in canonical form, once its form decided which namespace declarations it renders (given
+ * in canonical order): start tag with those declarations and the attributes, content (child elements
+ * through `child`), end tag.
+ */
+export function renderCanonicalElement<C>(
+  element: XmlElement,
+  declarations: readonly (readonly [string, string])[] | undefined,
+  exclude: XmlElement | undefined,
+  out: Output,
+  child: (el: XmlElement, context: C) => void,
+  context: C,
+): void {
+  const qname = element.nodeName;
+  out.append(`<${qname}`);
+  if (declarations) {
+    for (const [prefix, uri] of declarations) {
+      out.append(`${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`);
+    }
+  }
+  renderAttributes(element, out);
+  out.append('>');
+  renderContent(element, exclude, out, child, context);
+  out.append(`</${qname}>`);
 }
 
 /** The element's attributes (namespace declarations excluded), ordered by namespace URI then local name. */

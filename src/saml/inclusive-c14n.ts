@@ -1,11 +1,9 @@
 import {
   CanonicalizationRefused,
   compareCodePoints,
-  escapeAttribute,
   NamespaceStack,
-  renderAttributes,
   Output,
-  renderContent,
+  renderCanonicalElement,
 } from './exclusive-c14n.js';
 import { ELEMENT_NODE, type XmlElement } from './saml-xml.js';
 
@@ -54,15 +52,7 @@ export function inclusiveCanonicalXml(
     }
     if (declarations.length > 1) declarations.sort(([a], [b]) => compareCodePoints(a, b));
 
-    const qname = el.nodeName;
-    out.append(`<${qname}`);
-    for (const [prefix, uri] of declarations) {
-      out.append(`${prefix === '' ? ' xmlns="' : ` xmlns:${prefix}="`}${escapeAttribute(uri)}"`);
-    }
-    renderAttributes(el, out);
-    out.append('>');
-    renderContent(el, options.exclude, out, render, false);
-    out.append(`</${qname}>`);
+    renderCanonicalElement(el, declarations, options.exclude, out, render, false);
     if (declared.size > 0) for (const prefix of declared.keys()) scope.pop(prefix);
   };
   render(element, true);

@@ -5,6 +5,7 @@ import {
   descendants,
   hasCommentOrProcessingInstruction,
   NS,
+  parseStrictXml,
   text,
   type XmlDocument,
   type XmlElement,
@@ -131,6 +132,11 @@ export function inspectEnvelope(doc: XmlDocument & { readonly documentElement: X
     assertion,
     ...(root !== assertion && { response: root }),
   };
+}
+
+/** The presented token's envelope: decoded, parsed strictly (no DOCTYPE, no comments), then inspected. */
+export function openEnvelope(token: string): SamlEnvelope {
+  return inspectEnvelope(parseStrictXml(decodeSamlToken(token)));
 }
 
 export interface SubjectConfirmationFacts {

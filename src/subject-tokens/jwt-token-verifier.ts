@@ -8,6 +8,7 @@ import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { foreignShape, foreignTypKind } from '../jose/jwt-kinds.js';
 import { tokenRejected } from '../oauth/token-rejection.js';
 import { tokenTypeName } from '../oauth/token-types.js';
+import type { SubjectTokenValidator } from './subject-token-validator.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 import { clock } from '../common/clock.js';
 
@@ -154,6 +155,22 @@ export class JwtTokenVerifier {
       act: claims.act,
       mayAct: claims.may_act,
     };
+  }
+}
+
+/** A subject token validator that is one set of JWT rules over the shared verifier. */
+@Injectable()
+export abstract class JwtRulesValidator implements SubjectTokenValidator {
+  protected abstract readonly rules: JwtTypeRules;
+
+  constructor(private readonly verifier: JwtTokenVerifier) {}
+
+  get tokenType(): string {
+    return this.rules.tokenType;
+  }
+
+  validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
+    return this.verifier.verify(token, context, this.rules);
   }
 }
 

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { acceptedAudiences } from './audiences.js';
-import { JwtTokenVerifier } from './jwt-token-verifier.js';
-import type { SubjectTokenValidator } from './subject-token-validator.js';
+import { JwtRulesValidator, type JwtTypeRules } from './jwt-token-verifier.js';
 import { TokenTypes } from '../oauth/token-types.js';
-import type { ValidatedToken, ValidationContext } from './validated-token.js';
 
 /**
  * `urn:ietf:params:oauth:token-type:jwt`: a JWT addressed to actbridge (or to the presenting client).
@@ -11,16 +9,10 @@ import type { ValidatedToken, ValidationContext } from './validated-token.js';
  * token, client assertion, ...) is a different kind of JWT and is refused.
  */
 @Injectable()
-export class JwtValidator implements SubjectTokenValidator {
-  readonly tokenType = TokenTypes.jwt;
-
-  constructor(private readonly verifier: JwtTokenVerifier) {}
-
-  validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
-    return this.verifier.verify(token, context, {
-      tokenType: this.tokenType,
-      acceptedTyp: () => ['', 'jwt', 'at+jwt'],
-      acceptedAudiences,
-    });
-  }
+export class JwtValidator extends JwtRulesValidator {
+  protected readonly rules: JwtTypeRules = {
+    tokenType: TokenTypes.jwt,
+    acceptedTyp: () => ['', 'jwt', 'at+jwt'],
+    acceptedAudiences,
+  };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
-import { parseStrictXml, XmlRejected } from '../saml/saml-xml.js';
+import { XmlRejected } from '../saml/saml-xml.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
@@ -10,8 +10,7 @@ import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import {
   checkAssertion,
   checkDestination,
-  decodeSamlToken,
-  inspectEnvelope,
+  openEnvelope,
   readAssertion,
   SamlRejected,
 } from '../saml/saml2-assertion.js';
@@ -61,8 +60,7 @@ export class Saml2Validator implements SubjectTokenValidator {
   }
 
   private async validateSaml(token: string, context: ValidationContext): Promise<ValidatedToken> {
-    const xml = decodeSamlToken(token);
-    const envelope = inspectEnvelope(parseStrictXml(xml));
+    const envelope = openEnvelope(token);
     const anchor = this.anchors.findSaml(envelope.issuer);
     if (!anchor) {
       throw new SamlRejected(

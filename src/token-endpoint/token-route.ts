@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
-import { NO_STORE, type HttpRoute, type RouteProvider } from '../http/http-route.js';
+import { formRoute, type HttpRoute, type RouteProvider } from '../http/http-route.js';
 import { TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { formParamsOf } from '../oauth/request-params.js';
 import { GrantDispatcher } from './grant-dispatcher.js';
@@ -17,16 +17,7 @@ export class TokenRoute implements RouteProvider {
   constructor(private readonly dispatcher: GrantDispatcher) {}
 
   routes(): HttpRoute[] {
-    return [
-      {
-        name: 'token',
-        method: 'POST',
-        path: TOKEN_ENDPOINT_PATH,
-        headers: NO_STORE,
-        audited: true,
-        handle: (request) => this.token(request),
-      },
-    ];
+    return [formRoute('token', TOKEN_ENDPOINT_PATH, true, (request) => this.token(request))];
   }
 
   private async token(request: FastifyRequest): Promise<TokenResponse> {

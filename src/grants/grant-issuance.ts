@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { DelegationPolicy, type DecisionInput, type DecisionRequest } from '../delegation/delegation-policy.js';
+import type { TokenResponse } from '../oauth/token-response.js';
+import type { LineageLink } from '../subject-tokens/revocation-check.js';
+import { AccessTokenIssuer } from './access-token-issuer.js';
+import type { GrantContext } from './grant-handler.js';
+
+/**
+ * How every grant that issues an access token ends, once it has validated what was presented: the
+ * delegation core decides what the client may get, and the access token says exactly that.
+ */
+@Injectable()
+export class GrantIssuance {
+  constructor(
+    private readonly policy: DelegationPolicy,
+    private readonly issuer: AccessTokenIssuer,
+  ) {}
+
+  /** `lineage`: the presented tokens' places (subject first); `issuedTokenType` only for RFC 8693 responses. */
+  issue(
+    input: DecisionInput,
+    { audit, dpop }: GrantContext,
+    lineage: readonly LineageLink[],
+    issuedTokenType?: string,
+  ): Promise<TokenResponse> {
+    const grant = this.policy.decide(input, audit);
+    return this.issuer.issue(grant, { clientId: input.client.client_id, audit, dpop, issuedTokenType, lineage });
+  }
+}
+
+/** What a request with RFC 8693 targets asks for (`audience`, RFC 8707 `resource`, `scope`), as the delegation core reads it. */
+export function decisionRequest(request: {
+  readonly audience: readonly string[];
+  readonly resource: readonly string[];
+  readonly requestedScope: readonly string[] | undefined;
+}): DecisionRequest {
+  return { audiences: request.audience, resources: request.resource, scope: request.requestedScope };
+}
