@@ -1,23 +1,18 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Min,
-  MinLength,
-  ValidateNested,
-  ValidateBy,
-} from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches, MinLength, ValidateBy } from 'class-validator';
 import { parseSecretHash } from './client-secret.js';
-import { IsJwkSet, IsNameList, IsScopeList, IsSection, IsSecureUrl } from '../config/config-validators.js';
+import {
+  IsFlag,
+  IsIntInRange,
+  IsInlineJwks,
+  IsListOf,
+  IsNameList,
+  IsScopeList,
+  IsSection,
+  IsSecureUrl,
+  IsStringList,
+  IsUniqueList,
+} from '../config/config-validators.js';
 import { IdJagClientConfig } from '../id-jag/id-jag-client.config.js';
 import { SUPPORTED_GRANT_TYPES, TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
 
@@ -61,9 +56,7 @@ export class ClientConfig {
   client_secret_hash?: string;
 
   /** private_key_jwt: the client's public keys, inline. */
-  @IsOptional()
-  @IsObject()
-  @IsJwkSet()
+  @IsInlineJwks()
   jwks?: { keys: Array<Record<string, unknown>> };
 
   /** private_key_jwt: a JWKS file, relative to the clients file. */
@@ -78,9 +71,7 @@ export class ClientConfig {
 
   /** Grants this client may use (default: token exchange). Empty: no token endpoint use (it may still introspect). */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @IsIn(SUPPORTED_GRANT_TYPES, { each: true })
+  @IsUniqueList(IsIn(SUPPORTED_GRANT_TYPES, { each: true }))
   grant_types: string[] = [TOKEN_EXCHANGE_GRANT];
 
   /** Allowlist of targets (`audience` or `resource` values) this client may request tokens for. */
@@ -99,16 +90,14 @@ export class ClientConfig {
 
   /** Lifetime of tokens issued to this client, seconds (default TOKEN_TTL, at most MAX_TOKEN_TTL). */
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   token_ttl?: number;
 
   /**
    * Allow impersonation: without an actor token, issue a token with no `act` (the audit line still
    * names the client). Never applies to subject tokens that carry `act` or `may_act`.
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   impersonation = false;
 
   /**
@@ -124,18 +113,14 @@ export class ClientConfig {
    * registered with `grant_types: []`.
    */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
+  @IsStringList({ max: 50 })
   resource_audiences: string[] = [];
 
   /**
    * RFC 9449 §5.2 client metadata: every token request of this client must carry a valid DPoP proof,
    * so every token it obtains is sender-constrained (`cnf.jkt`, `token_type: DPoP`).
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   dpop_bound_access_tokens = false;
 
   /**
@@ -143,14 +128,11 @@ export class ClientConfig {
    * revocation endpoint, and any `jti`, upstream root or subject at `POST /admin/revoke`, with every
    * descendant. Off unless set; give it to an operator's client only, with `grant_types: []`.
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   revocation_admin = false;
 }
 
 export class ClientsFile {
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => ClientConfig)
+  @IsListOf(() => ClientConfig)
   clients!: ClientConfig[];
 }

@@ -5,11 +5,17 @@ import {
   ArrayNotEmpty,
   ArrayUnique,
   IsArray,
+  IsBoolean,
+  IsInt,
   IsObject,
+  IsOptional,
   IsString,
   Matches,
+  Max,
+  Min,
   MinLength,
   registerDecorator,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
   type ValidationOptions,
@@ -85,6 +91,11 @@ export const IsSecureUrl = checkedBy(
 /** A JWK Set: `{ keys: [ {...}, ... ] }` with at least one key object that has a `kty`. */
 export const IsJwkSet = checkedBy('isJwkSet', 'must be a JWK Set: { keys: [ { kty: ..., ... } ] }', isJwkSet);
 
+/** `jwks` of a client or trust anchor: its public keys written inline, when they are not fetched or in a file. */
+export function IsInlineJwks(): PropertyDecorator {
+  return composed(IsOptional(), IsObject(), IsJwkSet());
+}
+
 export function isJwkSet(value: unknown): value is { keys: Array<Record<string, unknown>> } {
   if (typeof value !== 'object' || value === null) return false;
   const keys = (value as { keys?: unknown }).keys;
@@ -111,28 +122,102 @@ export function IsScopeList(): PropertyDecorator {
   );
 }
 
-/** A list of distinct non-empty strings (identifiers, audiences), optionally non-empty and bounded. */
-export function IsNameList(options: { readonly notEmpty?: boolean; readonly max?: number } = {}): PropertyDecorator {
+/** An integer from `min` to `max` inclusive; without `max`, unbounded above. */
+export function IsIntInRange(min: number, max?: number): PropertyDecorator {
+  return composed(IsInt(), Min(min), ...(max === undefined ? [] : [Max(max)]));
+}
+
+/** A string of at least one character. */
+export function IsNonEmptyString(): PropertyDecorator {
+  return composed(IsString(), MinLength(1));
+}
+
+/** An on/off setting that may be left out (the property's initializer is its default). */
+export function IsFlag(): PropertyDecorator {
+  return composed(IsOptional(), IsBoolean());
+}
+
+/** `client_secret_env` of a SecretSource: the name of the environment variable holding the secret. */
+export function IsSecretEnv(): PropertyDecorator {
+  return composed(
+    IsOptional(),
+    Matches(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }),
+  );
+}
+
+/** `client_secret_file` of a SecretSource: the file holding the secret. */
+export function IsSecretFile(): PropertyDecorator {
+  return composed(IsOptional(), IsNonEmptyString());
+}
+
+/** A mapping of names to strings; `accept` judges each entry whose value is a string. */
+export function IsStringMap(
+  name: string,
+  message: string,
+  accept: (key: string, value: string) => boolean,
+): PropertyDecorator {
+  return composed(
+    IsObject(),
+    ValidateBy({
+      name,
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'object' &&
+          value !== null &&
+          Object.entries(value).every(([key, v]) => typeof v === 'string' && accept(key, v)),
+        defaultMessage: () => message,
+      },
+    }),
+  );
+}
+
+/** How long a list may be: `notEmpty`, at least one entry; `max`, at most that many. */
+export interface ListBounds {
+  readonly notEmpty?: boolean;
+  readonly max?: number;
+}
+
+/** A list of distinct values, optionally non-empty and bounded; `each` (an `{ each: true }` check) judges every value. */
+export function IsUniqueList(each: PropertyDecorator, bounds: ListBounds = {}): PropertyDecorator {
   return composed(
     IsArray(),
-    ...(options.notEmpty ? [ArrayNotEmpty()] : []),
+    ...(bounds.notEmpty ? [ArrayNotEmpty()] : []),
     ArrayUnique(),
-    ...(options.max === undefined ? [] : [ArrayMaxSize(options.max)]),
-    IsString({ each: true }),
-    MinLength(1, { each: true }),
+    ...(bounds.max === undefined ? [] : [ArrayMaxSize(bounds.max)]),
+    each,
   );
+}
+
+/** A list of distinct strings, optionally non-empty and bounded. */
+export function IsStringList(bounds: ListBounds = {}): PropertyDecorator {
+  return IsUniqueList(IsString({ each: true }), bounds);
+}
+
+/** A list of distinct non-empty strings (identifiers, audiences), optionally non-empty and bounded. */
+export function IsNameList(bounds: ListBounds = {}): PropertyDecorator {
+  return composed(IsStringList(bounds), MinLength(1, { each: true }));
+}
+
+type SectionClass = () => new () => object;
+
+/** A nested mapping of a config file, validated as `cls` (class-transformer builds it). */
+export function IsMappingOf(cls: SectionClass, options?: ValidationOptions): PropertyDecorator {
+  return composed(IsObject(options), ValidateNested(), Type(cls));
+}
+
+/** A list of nested mappings (`rules:`, `targets:`, …), each validated as `cls`. */
+export function IsListOf(cls: SectionClass, bounds: Pick<ListBounds, 'notEmpty'> = {}): PropertyDecorator {
+  return composed(IsArray(), ...(bounds.notEmpty ? [ArrayNotEmpty()] : []), ValidateNested({ each: true }), Type(cls));
 }
 
 /**
  * An optional nested section of a config file (`id_jag:`, `saml:`, …): validated as `cls` when written,
  * and a mapping, not a scalar or a list.
  */
-export function IsSection(cls: () => new () => object, message: string): PropertyDecorator {
+export function IsSection(cls: SectionClass, message: string): PropertyDecorator {
   return (target, property) =>
     composed(
       ValidateIf((owner: Record<string | symbol, unknown>) => owner[property] !== undefined),
-      IsObject({ message }),
-      ValidateNested(),
-      Type(cls),
+      IsMappingOf(cls, { message }),
     )(target, property);
 }

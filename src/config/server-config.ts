@@ -1,6 +1,12 @@
 import 'reflect-metadata';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
-import { IsSecureUrl, IsTrustedProxyList, isLoopbackHost } from './config-validators.js';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import {
+  IsIntInRange,
+  IsNonEmptyString,
+  IsSecureUrl,
+  IsTrustedProxyList,
+  isLoopbackHost,
+} from './config-validators.js';
 import { ConfigError } from './config-error.js';
 import type { RunMode } from './run-mode.js';
 import { validateConfig } from './validate-config.js';
@@ -42,9 +48,7 @@ export type LogLevelSetting = (typeof LOG_LEVELS)[number];
  */
 export class ServerConfig {
   @Env('PORT', 'TCP port the STS listens on.', 8080)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsIntInRange(0, 65535)
   port!: number;
 
   @Env('HOST', 'Interface to bind. Loopback by default; set 0.0.0.0 in a container.', '127.0.0.1')
@@ -78,8 +82,7 @@ export class ServerConfig {
     'Signing keys: a JWK/JWKS JSON file, a PEM file, or a directory of them. Required in production; unset under `start-dev`, an ephemeral key is generated.',
   )
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   signingKeys?: string;
 
   @Env(
@@ -95,8 +98,7 @@ export class ServerConfig {
     'Seconds between re-reads of SIGNING_KEYS (key rotation without restarts; SIGHUP re-reads it at once too); 0 turns the re-read off.',
     60,
   )
-  @IsInt()
-  @Min(0)
+  @IsIntInRange(0)
   signingKeysReloadInterval!: number;
 
   @Env(
@@ -104,8 +106,7 @@ export class ServerConfig {
     'Seconds a new key is published before it may sign (a key marked active earlier waits); the JWKS `Cache-Control: max-age` is half of it, so resource servers see a key before its first token. Not applied to the keys found at startup.',
     600,
   )
-  @IsInt()
-  @Min(2)
+  @IsIntInRange(2)
   signingKeysPublishLead!: number;
 
   @Env(
@@ -117,8 +118,7 @@ export class ServerConfig {
   signingAlg!: SigningAlgorithm;
 
   @Env('TOKEN_TTL', 'Default lifetime of issued tokens, seconds (a client may set its own `token_ttl`).', 900)
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   tokenTtl!: number;
 
   @Env(
@@ -126,25 +126,19 @@ export class ServerConfig {
     'Upper bound on any lifetime, seconds; client `token_ttl` values above it are refused at startup.',
     3600,
   )
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   maxTokenTtl!: number;
 
   @Env('MAX_CHAIN_DEPTH', 'Most actors an issued token may record in its nested `act` chain.', 5)
-  @IsInt()
-  @Min(1)
-  @Max(32)
+  @IsIntInRange(1, 32)
   maxChainDepth!: number;
 
   @Env('MAX_TARGETS', 'Most `audience` + `resource` values one request may name.', 5)
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   maxTargets!: number;
 
   @Env('CLOCK_SKEW', 'Clock skew tolerated on `exp`/`nbf`/`iat` of presented tokens and assertions, seconds.', 30)
-  @IsInt()
-  @Min(0)
-  @Max(300)
+  @IsIntInRange(0, 300)
   clockSkew!: number;
 
   @Env(
@@ -152,8 +146,7 @@ export class ServerConfig {
     'private_key_jwt: longest accepted assertion lifetime (exp - now), seconds.',
     300,
   )
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   clientAssertionMaxLifetime!: number;
 
   @Env(
@@ -161,14 +154,11 @@ export class ServerConfig {
     'Longest remaining lifetime (exp - now) accepted of a presented token (subject and actor tokens, ID-JAGs, jwt-bearer assertions), seconds; a trust anchor may set its own `max_token_lifetime`.',
     86400,
   )
-  @IsInt()
-  @Min(1)
-  @Max(31536000)
+  @IsIntInRange(1, 31536000)
   maxPresentedTokenLifetime!: number;
 
   @Env('MAX_BODY_BYTES', 'Largest accepted request body, bytes; larger bodies get 413.', 131072)
-  @IsInt()
-  @Min(1024)
+  @IsIntInRange(1024)
   maxBodyBytes!: number;
 
   @Env(
@@ -176,9 +166,7 @@ export class ServerConfig {
     'Longest time a client may take to send a whole request (headers and body), milliseconds; a slower one gets 408 and is disconnected.',
     10000,
   )
-  @IsInt()
-  @Min(1000)
-  @Max(600000)
+  @IsIntInRange(1000, 600000)
   requestTimeoutMs!: number;
 
   @Env(
@@ -186,9 +174,7 @@ export class ServerConfig {
     'Longest time a client may take to send the request headers, from connecting or from its first byte, milliseconds (at most REQUEST_TIMEOUT_MS); 408 past it.',
     5000,
   )
-  @IsInt()
-  @Min(500)
-  @Max(600000)
+  @IsIntInRange(500, 600000)
   headersTimeoutMs!: number;
 
   @Env(
@@ -196,9 +182,7 @@ export class ServerConfig {
     "How long an idle keep-alive connection is kept open for its next request, milliseconds. Behind a load balancer that reuses connections, set it above the balancer's idle timeout.",
     5000,
   )
-  @IsInt()
-  @Min(100)
-  @Max(3600000)
+  @IsIntInRange(100, 3600000)
   keepAliveTimeoutMs!: number;
 
   @Env(
@@ -206,8 +190,7 @@ export class ServerConfig {
     'Most open connections from one client IP address; more are closed at once. 0: no limit (right behind a proxy, where every connection comes from its address).',
     0,
   )
-  @IsInt()
-  @Min(0)
+  @IsIntInRange(0)
   maxConnectionsPerAddress!: number;
 
   @Env(
@@ -215,9 +198,7 @@ export class ServerConfig {
     "On SIGTERM or SIGINT: the longest the drain may take, seconds; requests still running a second before it are cut. Keep it below the orchestrator's grace period (Kubernetes: 30 s).",
     20,
   )
-  @IsInt()
-  @Min(1)
-  @Max(3600)
+  @IsIntInRange(1, 3600)
   shutdownTimeout!: number;
 
   @Env(
@@ -227,9 +208,7 @@ export class ServerConfig {
     'cores / 1 in dev',
   )
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(256)
+  @IsIntInRange(1, 256)
   workers?: number;
 
   @Env(
@@ -237,18 +216,15 @@ export class ServerConfig {
     'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds.',
     3000,
   )
-  @IsInt()
-  @Min(100)
+  @IsIntInRange(100)
   upstreamTimeoutMs!: number;
 
   @Env('JWKS_COOLDOWN', 'Least time between two fetches of one JWKS (unknown `kid`, failures), seconds.', 30)
-  @IsInt()
-  @Min(0)
+  @IsIntInRange(0)
   jwksCooldown!: number;
 
   @Env('JWKS_MAX_AGE', 'Age after which a cached JWKS is refreshed in the background, seconds.', 600)
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   jwksMaxAge!: number;
 
   @Env(
@@ -256,8 +232,7 @@ export class ServerConfig {
     'How long cached keys keep working while their JWKS endpoint cannot be reached, seconds.',
     86400,
   )
-  @IsInt()
-  @Min(0)
+  @IsIntInRange(0)
   jwksMaxStale!: number;
 
   @Env(
@@ -273,9 +248,7 @@ export class ServerConfig {
     'DPoP proofs (RFC 9449): oldest accepted `iat`, seconds (plus CLOCK_SKEW); also the lifetime window of server nonces.',
     300,
   )
-  @IsInt()
-  @Min(5)
-  @Max(3600)
+  @IsIntInRange(5, 3600)
   dpopProofMaxAge!: number;
 
   @Env(
@@ -291,8 +264,7 @@ export class ServerConfig {
     'Where audit lines go: `stdout`, `stderr`, a file path (appended, reopened on SIGHUP), or a comma-separated pair of a stream and a file (`stdout,/var/log/actbridge/audit.log`). A line that cannot be written to the file fails its request with 503.',
     'stdout',
   )
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   auditLog!: string;
 
   @Env(
@@ -305,14 +277,12 @@ export class ServerConfig {
 
   @Env('TLS_CERT_FILE', 'PEM certificate chain: with TLS_KEY_FILE, the STS listens with TLS (HTTPS) itself.')
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   tlsCertFile?: string;
 
   @Env('TLS_KEY_FILE', 'PEM private key of TLS_CERT_FILE.')
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   tlsKeyFile?: string;
 
   @Env(
@@ -346,9 +316,7 @@ export class ServerConfig {
     'TCP port of the management listener (`/metrics`, `/health/live`, `/health/ready`); 0 turns it off.',
     9000,
   )
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsIntInRange(0, 65535)
   managementPort!: number;
 
   @Env(
@@ -356,8 +324,7 @@ export class ServerConfig {
     'Interface of the management listener. Loopback by default: expose it to the Prometheus scraper only.',
     '127.0.0.1',
   )
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   managementHost!: string;
 
   @Env(
@@ -365,9 +332,7 @@ export class ServerConfig {
     'Bound on each replay-store command to Redis, milliseconds: past it the request fails closed (503) instead of waiting.',
     1000,
   )
-  @IsInt()
-  @Min(50)
-  @Max(30000)
+  @IsIntInRange(50, 30000)
   redisTimeoutMs!: number;
 
   @Env(
@@ -375,14 +340,11 @@ export class ServerConfig {
     'Lifetime of each signed revocation list served to resource servers (`exp` - `iat`), seconds; it is re-signed after half of it. docs/lineage.md.',
     300,
   )
-  @IsInt()
-  @Min(10)
-  @Max(3600)
+  @IsIntInRange(10, 3600)
   revocationListTtl!: number;
 
   @Env('ID_JAG_TTL', 'Default lifetime of issued ID-JAGs, seconds (a client may set its own `id_jag.ttl`).', 300)
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   idJagTtl!: number;
 
   @Env(
@@ -435,14 +397,12 @@ export class ServerConfig {
     'Token vault key-encryption keys: a JWK/JWKS JSON file (`kty: oct`, 256-bit), a directory of them, or the JSON itself. Required with DATABASE_URL; `npm run vault -- generate-key`.',
   )
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   vaultKeys?: string;
 
   @Env('VAULT_KEY_ID', '`kid` of the active key-encryption key; required when VAULT_KEYS holds several.')
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   vaultKeyId?: string;
 
   @Env(
@@ -450,15 +410,11 @@ export class ServerConfig {
     'Token vault: an upstream access token expiring within this many seconds is refreshed before it is handed out.',
     60,
   )
-  @IsInt()
-  @Min(0)
-  @Max(3600)
+  @IsIntInRange(0, 3600)
   vaultRefreshMargin!: number;
 
   @Env('VAULT_CONNECT_TTL', 'Token vault: how long a started connect flow may take to complete, seconds.', 600)
-  @IsInt()
-  @Min(60)
-  @Max(3600)
+  @IsIntInRange(60, 3600)
   vaultConnectTtl!: number;
 }
 

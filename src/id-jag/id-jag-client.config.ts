@@ -1,19 +1,7 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Min,
-  ValidateNested,
-} from 'class-validator';
-import { IsScopeList, IsSecureUrl } from '../config/config-validators.js';
+import { IsIn, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import { IsIntInRange, IsListOf, IsScopeList, IsSecureUrl, IsUniqueList } from '../config/config-validators.js';
 import { ID_JAG_PROFILES, type IdJagProfile } from './mcp-profile.js';
 import { SamlServiceProviderConfig } from './saml-service-provider.config.js';
 
@@ -34,10 +22,10 @@ export class IdJagTargetConfig {
 
   /** RFC 8707 resources (resource servers behind that AS) the client may name; empty: none may be named. */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @ArrayMaxSize(50)
-  @IsSecureUrl({ each: true, message: 'each value must be an https URL without fragment (http only for loopback)' })
+  @IsUniqueList(
+    IsSecureUrl({ each: true, message: 'each value must be an https URL without fragment (http only for loopback)' }),
+    { max: 50 },
+  )
   resources: string[] = [];
 
   /** Scopes the client may obtain for that AS. Without a requested `scope`, all of them are granted. */
@@ -64,13 +52,9 @@ export class IdJagClientConfig {
 
   /** Lifetime of this client's ID-JAGs, seconds (default ID_JAG_TTL; never beyond the subject's `exp`). */
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   ttl?: number;
 
-  @IsArray()
-  @ArrayNotEmpty()
-  @ValidateNested({ each: true })
-  @Type(() => IdJagTargetConfig)
+  @IsListOf(() => IdJagTargetConfig, { notEmpty: true })
   targets!: IdJagTargetConfig[];
 }

@@ -24,7 +24,15 @@ export class ManagementServer implements OnApplicationShutdown {
   /** Listens on `port` (0: any free port) and `host`; resolves to the port bound. */
   async listen(port: number, host: string): Promise<number> {
     this.metrics.collectProcessMetrics();
-    const server = createServer((request, response) => void this.handle(request, response));
+    const handle = managementHandler(this.logger, {
+      metrics: () => this.metrics.scrape(),
+      readiness: async () => {
+        const readiness = await this.health.readiness();
+        return { status: readiness.status === 'ready' ? 200 : 503, body: readiness };
+      },
+      failure: { status: 500, body: { error: 'server_error', error_description: 'internal server error' } },
+    });
+    const server = createServer((request, response) => void handle(request, response));
     this.server = server;
     const bound = await listenOn(server, port, host);
     this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH}, ${LIVENESS_PATH}, ${READINESS_PATH})`);
@@ -38,8 +46,25 @@ export class ManagementServer implements OnApplicationShutdown {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
+}
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+/** What a management listener answers besides liveness: its metrics and its readiness. */
+export interface ManagementAnswers {
+  metrics(): Promise<{ contentType: string; body: string }>;
+  readiness(): Promise<{ status: number; body: unknown }>;
+  /** The answer when either of them throws. */
+  readonly failure: { readonly status: number; readonly body: unknown };
+}
+
+/**
+ * The request handler of a management listener: GET or HEAD of METRICS_PATH, LIVENESS_PATH and
+ * READINESS_PATH (query ignored), a JSON error for anything else.
+ */
+export function managementHandler(
+  logger: Logger,
+  answers: ManagementAnswers,
+): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
+  return async (request, response) => {
     const url = request.url ?? '/';
     const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
     try {
@@ -47,22 +72,22 @@ export class ManagementServer implements OnApplicationShutdown {
         return send(response, 405, { error: 'invalid_request', error_description: 'GET only' }, { allow: 'GET, HEAD' });
       }
       if (path === METRICS_PATH) {
-        const { contentType, body } = await this.metrics.scrape();
+        const { contentType, body } = await answers.metrics();
         response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
         response.end(request.method === 'HEAD' ? undefined : body);
         return;
       }
       if (path === LIVENESS_PATH) return send(response, 200, { status: 'live' });
       if (path === READINESS_PATH) {
-        const readiness = await this.health.readiness();
-        return send(response, readiness.status === 'ready' ? 200 : 503, readiness);
+        const { status, body } = await answers.readiness();
+        return send(response, status, body);
       }
       send(response, 404, { error: 'not_found', error_description: 'no such endpoint' });
     } catch (error) {
-      this.logger.error(`GET ${path}: ${error instanceof Error ? error.message : String(error)}`);
-      send(response, 500, { error: 'server_error', error_description: 'internal server error' });
+      logger.error(`GET ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      send(response, answers.failure.status, answers.failure.body);
     }
-  }
+  };
 }
 
 /** Listens on `port` (0: any free port) and `host`; resolves to the port bound, rejects on a listen error. */

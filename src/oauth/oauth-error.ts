@@ -38,33 +38,37 @@ const CODES = new Set<string>();
 /** Every error code of the table below (metrics label only these; anything else is `other`). */
 export const OAUTH_ERROR_CODES: ReadonlySet<string> = CODES;
 
-/** One class per error code, so `instanceof InvalidTarget` reads as what it is. */
-function oauthErrorClass(code: string, defaultStatus: number, name: string): OAuthErrorClass {
+/**
+ * One class per error code, so `instanceof InvalidTarget` reads as what it is; named after the code
+ * (`invalid_target`: InvalidTarget). RFC 6749 §5.2: 400 unless the code says otherwise.
+ */
+function oauthErrorClass(code: string, defaultStatus = 400): OAuthErrorClass {
   CODES.add(code);
   const cls = class extends OAuthError {
     constructor(description: string, options: OAuthErrorOptions = {}) {
       super(code, description, { ...options, status: options.status ?? defaultStatus });
     }
   };
+  const name = code.replace(/(?:^|_)([a-z])/g, (_, letter: string) => letter.toUpperCase());
   Object.defineProperty(cls, 'name', { value: name });
   return cls;
 }
 
-export const InvalidRequest = oauthErrorClass('invalid_request', 400, 'InvalidRequest');
+export const InvalidRequest = oauthErrorClass('invalid_request');
 // RFC 6749 §5.2: 401 is the status for invalid_client (and MUST be when Basic was used; the filter then
 // adds WWW-Authenticate).
-export const InvalidClient = oauthErrorClass('invalid_client', 401, 'InvalidClient');
-export const InvalidGrant = oauthErrorClass('invalid_grant', 400, 'InvalidGrant');
-export const UnauthorizedClient = oauthErrorClass('unauthorized_client', 400, 'UnauthorizedClient');
-export const UnsupportedGrantType = oauthErrorClass('unsupported_grant_type', 400, 'UnsupportedGrantType');
-export const InvalidScope = oauthErrorClass('invalid_scope', 400, 'InvalidScope');
-export const InvalidTarget = oauthErrorClass('invalid_target', 400, 'InvalidTarget');
-export const ServerError = oauthErrorClass('server_error', 500, 'ServerError');
+export const InvalidClient = oauthErrorClass('invalid_client', 401);
+export const InvalidGrant = oauthErrorClass('invalid_grant');
+export const UnauthorizedClient = oauthErrorClass('unauthorized_client');
+export const UnsupportedGrantType = oauthErrorClass('unsupported_grant_type');
+export const InvalidScope = oauthErrorClass('invalid_scope');
+export const InvalidTarget = oauthErrorClass('invalid_target');
+export const ServerError = oauthErrorClass('server_error', 500);
 /** Not an OAuth code of RFC 6749; used for unknown routes so every response body has the same shape. */
-export const NotFound = oauthErrorClass('not_found', 404, 'NotFound');
+export const NotFound = oauthErrorClass('not_found', 404);
 /** A dependency actbridge needs to decide safely (e.g. the replay store) is down: fail closed, say so. */
-export const TemporarilyUnavailable = oauthErrorClass('temporarily_unavailable', 503, 'TemporarilyUnavailable');
+export const TemporarilyUnavailable = oauthErrorClass('temporarily_unavailable', 503);
 /** RFC 9449 §5: the DPoP proof at the token endpoint is missing where required, or invalid. */
-export const InvalidDpopProof = oauthErrorClass('invalid_dpop_proof', 400, 'InvalidDpopProof');
+export const InvalidDpopProof = oauthErrorClass('invalid_dpop_proof');
 /** RFC 9449 §8: the proof must carry the server nonce sent in the `DPoP-Nonce` header. */
-export const UseDpopNonce = oauthErrorClass('use_dpop_nonce', 400, 'UseDpopNonce');
+export const UseDpopNonce = oauthErrorClass('use_dpop_nonce');

@@ -60,6 +60,109 @@ export interface TokenRequestFacts {
 /** From a quarter of a millisecond (a cached exchange) to 5 s (an upstream at its timeout). */
 export const LATENCY_BUCKETS = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
+/** A labelled series of Metrics: its kind, name, help text and label names. */
+interface SeriesSpec<Kind extends 'counter' | 'histogram' = 'counter' | 'histogram'> {
+  readonly kind: Kind;
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: string[];
+}
+
+const counter = (name: string, help: string, labelNames: string[]): SeriesSpec<'counter'> => ({
+  kind: 'counter',
+  name,
+  help,
+  labelNames,
+});
+
+const histogram = (name: string, help: string, labelNames: string[]): SeriesSpec<'histogram'> => ({
+  kind: 'histogram',
+  name,
+  help,
+  labelNames,
+});
+
+/** The labelled series, in the order they are registered (and so exposed). */
+const SERIES = {
+  requests: counter(
+    'actbridge_token_requests_total',
+    'Token endpoint requests by grant type, outcome (issued, refused) and OAuth error code.',
+    ['grant_type', 'outcome', 'error'],
+  ),
+  latency: histogram(
+    'actbridge_token_request_duration_seconds',
+    'Time from the token request being read to its audit line, by grant type.',
+    ['grant_type'],
+  ),
+  issued: counter(
+    'actbridge_tokens_issued_total',
+    'Tokens issued, by trust anchor of the subject, client and issued token type.',
+    ['anchor', 'client', 'token_type'],
+  ),
+  refusals: counter(
+    'actbridge_token_refusals_total',
+    'Refused token requests by the step that refused them and OAuth error code.',
+    ['step', 'error'],
+  ),
+  fetches: counter(
+    'actbridge_remote_key_fetches_total',
+    'Fetches of remote key documents (JWKS, SAML metadata) by trust anchor, failed ones included.',
+    ['anchor', 'document'],
+  ),
+  fetchFailures: counter(
+    'actbridge_remote_key_fetch_failures_total',
+    'Failed fetches of remote key documents (network, HTTP status, unparsable body) by trust anchor.',
+    ['anchor', 'document'],
+  ),
+  storeLatency: histogram(
+    'actbridge_store_operation_duration_seconds',
+    'Replay and revocation store commands, by store and operation.',
+    ['store', 'operation'],
+  ),
+  storeErrors: counter(
+    'actbridge_store_errors_total',
+    'Replay and revocation store commands that failed (the request failed closed).',
+    ['store', 'operation'],
+  ),
+  reloads: counter('actbridge_config_reloads_total', 'Configuration reloads by outcome (success, failure).', [
+    'outcome',
+  ]),
+};
+
+/** Each series' children by label values, of the kind its spec names. */
+type SeriesChildren<Table> = {
+  readonly [Field in keyof Table]: Table[Field] extends SeriesSpec<'counter'>
+    ? ChildCache<Counter.Internal>
+    : ChildCache<Histogram.Internal<string>>;
+};
+
+/** Registers every series of `table`, in order; a child exists (at 0, all buckets at 0) from its first lookup. */
+function registerSeries<Table extends Record<string, SeriesSpec>>(
+  registry: Registry,
+  table: Table,
+): SeriesChildren<Table> {
+  const registers = [registry];
+  const children = (spec: SeriesSpec): ChildCache<unknown> => {
+    const { name, help, labelNames } = spec;
+    if (spec.kind === 'counter') {
+      const series = new Counter({ name, help, labelNames, registers });
+      return new ChildCache((values) => {
+        const child = series.labels(...values);
+        child.inc(0);
+        return child;
+      });
+    }
+    const series = new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers });
+    return new ChildCache((values) => {
+      series.zero(Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])));
+      return series.labels(...values);
+    });
+  };
+  return Object.fromEntries(
+    Object.entries(table).map(([field, spec]) => [field, children(spec)]),
+  ) as SeriesChildren<Table>;
+}
+
 /**
  * The Prometheus series of one actbridge instance, in its own registry (several instances may share a
  * process in tests). Exposed on the management listener (management/management-server.ts).
@@ -72,51 +175,7 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
   private readonly keySetAges = new Map<string, [string, RemoteDocumentKind, () => number | undefined]>();
   private signingKeys: () => readonly SigningKeyFacts[] = () => [];
   private certificates: () => Promise<readonly CertificateFacts[]> = async () => [];
-  private readonly requests = this.counter(
-    'actbridge_token_requests_total',
-    'Token endpoint requests by grant type, outcome (issued, refused) and OAuth error code.',
-    ['grant_type', 'outcome', 'error'],
-  );
-  private readonly latency = this.histogram(
-    'actbridge_token_request_duration_seconds',
-    'Time from the token request being read to its audit line, by grant type.',
-    ['grant_type'],
-  );
-  private readonly issued = this.counter(
-    'actbridge_tokens_issued_total',
-    'Tokens issued, by trust anchor of the subject, client and issued token type.',
-    ['anchor', 'client', 'token_type'],
-  );
-  private readonly refusals = this.counter(
-    'actbridge_token_refusals_total',
-    'Refused token requests by the step that refused them and OAuth error code.',
-    ['step', 'error'],
-  );
-  private readonly fetches = this.counter(
-    'actbridge_remote_key_fetches_total',
-    'Fetches of remote key documents (JWKS, SAML metadata) by trust anchor, failed ones included.',
-    ['anchor', 'document'],
-  );
-  private readonly fetchFailures = this.counter(
-    'actbridge_remote_key_fetch_failures_total',
-    'Failed fetches of remote key documents (network, HTTP status, unparsable body) by trust anchor.',
-    ['anchor', 'document'],
-  );
-  private readonly storeLatency = this.histogram(
-    'actbridge_store_operation_duration_seconds',
-    'Replay and revocation store commands, by store and operation.',
-    ['store', 'operation'],
-  );
-  private readonly storeErrors = this.counter(
-    'actbridge_store_errors_total',
-    'Replay and revocation store commands that failed (the request failed closed).',
-    ['store', 'operation'],
-  );
-  private readonly reloads = this.counter(
-    'actbridge_config_reloads_total',
-    'Configuration reloads by outcome (success, failure).',
-    ['outcome'],
-  );
+  private readonly series = registerSeries(this.registry, SERIES);
   private readonly lastReload = new Gauge({
     name: 'actbridge_config_reload_last_success_timestamp_seconds',
     help: 'When the configuration in force was loaded (startup or last successful reload), Unix seconds.',
@@ -133,8 +192,8 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
     this.allowLabels(labels);
     // Series that exist before the first request, so that rates and alerts see a zero, not nothing.
     for (const grant of GRANT_LABEL_VALUES) {
-      this.requests.get(grant, 'issued', NONE);
-      this.latency.get(grant);
+      this.series.requests.get(grant, 'issued', NONE);
+      this.series.latency.get(grant);
     }
     this.lastReload.setToCurrentTime();
     createScrapeGauges(this.registry, {
@@ -173,33 +232,33 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
 
   tokenRequest({ grantType, error, seconds }: TokenRequestFacts): void {
     const grant = grantLabel(grantType);
-    this.requests.get(grant, error === undefined ? 'issued' : 'refused', errorLabel(error)).inc();
-    this.latency.get(grant).observe(seconds);
+    this.series.requests.get(grant, error === undefined ? 'issued' : 'refused', errorLabel(error)).inc();
+    this.series.latency.get(grant).observe(seconds);
   }
 
   tokenIssued(anchor: string | undefined, clientId: string | undefined, tokenType: string | undefined): void {
-    this.issued.get(this.anchors.label(anchor), this.clients.label(clientId), tokenTypeLabel(tokenType)).inc();
+    this.series.issued.get(this.anchors.label(anchor), this.clients.label(clientId), tokenTypeLabel(tokenType)).inc();
   }
 
   tokenRefused(step: RefusalStep, error: string): void {
-    this.refusals.get(step, errorLabel(error)).inc();
+    this.series.refusals.get(step, errorLabel(error)).inc();
   }
 
   fetched(anchor: string, document: RemoteDocumentKind, ok: boolean): void {
     const name = this.anchors.label(anchor);
-    this.fetches.get(name, document).inc();
-    if (!ok) this.fetchFailures.get(name, document).inc();
+    this.series.fetches.get(name, document).inc();
+    if (!ok) this.series.fetchFailures.get(name, document).inc();
   }
 
   track(anchor: string, document: RemoteDocumentKind, ageSeconds: () => number | undefined): void {
     this.keySetAges.set(`${anchor}\n${document}`, [anchor, document, ageSeconds]);
-    this.fetches.get(this.anchors.label(anchor), document);
-    this.fetchFailures.get(this.anchors.label(anchor), document);
+    this.series.fetches.get(this.anchors.label(anchor), document);
+    this.series.fetchFailures.get(this.anchors.label(anchor), document);
   }
 
   operation(store: StoreName, operation: string, seconds: number, failed: boolean): void {
-    this.storeLatency.get(store, operation).observe(seconds);
-    if (failed) this.storeErrors.get(store, operation).inc();
+    this.series.storeLatency.get(store, operation).observe(seconds);
+    if (failed) this.series.storeErrors.get(store, operation).inc();
   }
 
   /** Where the signing-key gauges read from at scrape time (the assembly wires the key service). */
@@ -214,7 +273,7 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
 
   /** A configuration reload finished (`config_reloads_total`, and the timestamp on success). */
   configReloaded(outcome: 'success' | 'failure'): void {
-    this.reloads.get(outcome).inc();
+    this.series.reloads.get(outcome).inc();
     if (outcome === 'success') this.lastReload.setToCurrentTime();
   }
 
@@ -225,24 +284,5 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
   /** The exposition (Prometheus text format 0.0.4). */
   async scrape(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
-  }
-
-  /** A counter's children; a child exists (at 0) from its first lookup. */
-  private counter(name: string, help: string, labelNames: string[]): ChildCache<Counter.Internal> {
-    const counter = new Counter({ name, help, labelNames, registers: [this.registry] });
-    return new ChildCache((values) => {
-      const child = counter.labels(...values);
-      child.inc(0);
-      return child;
-    });
-  }
-
-  /** A histogram's children; a child exists (all buckets at 0) from its first lookup. */
-  private histogram(name: string, help: string, labelNames: string[]): ChildCache<Histogram.Internal<string>> {
-    const histogram = new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
-    return new ChildCache((values) => {
-      histogram.zero(Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])));
-      return histogram.labels(...values);
-    });
   }
 }

@@ -10,45 +10,67 @@ export interface ScrapeSources {
   readonly certificates: () => Promise<readonly CertificateFacts[]>;
 }
 
+/** One gauge of state: its name, help and label names, and how workers' values combine. */
+interface StateGauge {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: string[];
+  readonly aggregator: 'min' | 'max';
+}
+
+/** A series to set: its label values (in `labelNames` order) and its value. */
+type Reading = [labels: string[], value: number];
+
 /** Gauges of state rather than events: set from their sources on each scrape, nothing on the hot path. */
 export function createScrapeGauges(registry: Registry, sources: ScrapeSources): void {
-  const registers = [registry];
-  new Gauge({
-    name: 'actbridge_remote_key_set_age_seconds',
-    help: 'Age of the cached remote key set (JWKS, SAML metadata) of each trust anchor; absent while none is cached.',
-    labelNames: ['anchor', 'document'],
-    registers,
-    aggregator: 'max', // with workers: the stalest cache of any worker
-    collect() {
-      this.reset();
+  /** `gauge`, emptied at each scrape and set again from what `read` finds now (synchronously when it can). */
+  const register = (gauge: StateGauge, read: () => Iterable<Reading> | Promise<Iterable<Reading>>) =>
+    new Gauge({
+      ...gauge,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const set = (readings: Iterable<Reading>) => {
+          for (const [labels, value] of readings) this.labels(...labels).set(value);
+        };
+        const readings = read();
+        return readings instanceof Promise ? readings.then(set) : set(readings);
+      },
+    });
+  register(
+    {
+      name: 'actbridge_remote_key_set_age_seconds',
+      help: 'Age of the cached remote key set (JWKS, SAML metadata) of each trust anchor; absent while none is cached.',
+      labelNames: ['anchor', 'document'],
+      aggregator: 'max', // with workers: the stalest cache of any worker
+    },
+    function* () {
       for (const [anchor, document, age] of sources.keySets()) {
         const seconds = age();
-        if (seconds !== undefined) this.labels(sources.anchors.label(anchor), document).set(seconds);
+        if (seconds !== undefined) yield [[sources.anchors.label(anchor), document], seconds];
       }
     },
-  });
-  new Gauge({
-    name: 'actbridge_signing_key_age_seconds',
-    help: "Age of each published signing key (since its JWK's iat, else since this process loaded it), by kid and state.",
-    labelNames: ['kid', 'state'],
-    registers,
-    aggregator: 'max', // with workers: each worker reads the same key directory
-    collect() {
-      this.reset();
-      for (const key of sources.signingKeys()) this.labels(key.kid, key.state).set(key.ageSeconds);
+  );
+  register(
+    {
+      name: 'actbridge_signing_key_age_seconds',
+      help: "Age of each published signing key (since its JWK's iat, else since this process loaded it), by kid and state.",
+      labelNames: ['kid', 'state'],
+      aggregator: 'max', // with workers: each worker reads the same key directory
     },
-  });
-  new Gauge({
-    name: 'actbridge_saml_certificate_expiry_timestamp_seconds',
-    help: 'notAfter of each signing certificate a SAML trust anchor trusts, Unix seconds (days to expiry: (value - time()) / 86400).',
-    labelNames: ['anchor', 'certificate'],
-    registers,
-    aggregator: 'min', // with workers: the earliest expiry any worker trusts
-    async collect() {
-      this.reset();
-      for (const cert of await sources.certificates()) {
-        this.labels(sources.anchors.label(cert.anchor), cert.certificate).set(cert.notAfterSeconds);
-      }
+    () => sources.signingKeys().map((key) => [[key.kid, key.state], key.ageSeconds]),
+  );
+  register(
+    {
+      name: 'actbridge_saml_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of each signing certificate a SAML trust anchor trusts, Unix seconds (days to expiry: (value - time()) / 86400).',
+      labelNames: ['anchor', 'certificate'],
+      aggregator: 'min', // with workers: the earliest expiry any worker trusts
     },
-  });
+    async () =>
+      (await sources.certificates()).map((cert) => [
+        [sources.anchors.label(cert.anchor), cert.certificate],
+        cert.notAfterSeconds,
+      ]),
+  );
 }

@@ -1,17 +1,13 @@
 import 'reflect-metadata';
-import { Type } from 'class-transformer';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import {
-  IsBoolean,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Min,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
-import { IsScopeList, IsNameList } from '../config/config-validators.js';
+  IsFlag,
+  IsIntInRange,
+  IsMappingOf,
+  IsNameList,
+  IsNonEmptyString,
+  IsScopeList,
+} from '../config/config-validators.js';
 
 /** What a subject matching a rule may obtain, before the client's own policy narrows it further. */
 export class PolicyGrantsConfig {
@@ -25,19 +21,16 @@ export class PolicyGrantsConfig {
 
   /** Longest lifetime of an issued token, seconds (the client's token_ttl and the subject's exp still apply). */
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   max_ttl?: number;
 
   /** Whether an `act` chain in a matching token is believed; default the anchor's trusted_for_chains. */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   trust_chains?: boolean;
 
   /** CEL string expression forming the issued `sub`; default the token's own subject. */
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   subject?: string;
 }
 
@@ -48,15 +41,12 @@ export class RuleConfig {
   name!: string;
 
   /** CEL boolean expression over the subject view (the subject token, the client, the actors). */
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   condition!: string;
 }
 
 /** One rule of an anchor's `rules:`; the first rule whose condition is true decides. */
 export class PolicyRuleConfig extends RuleConfig {
-  @IsObject()
-  @ValidateNested()
-  @Type(() => PolicyGrantsConfig)
+  @IsMappingOf(() => PolicyGrantsConfig)
   grants!: PolicyGrantsConfig;
 }

@@ -1,18 +1,5 @@
-import {
-  ArrayNotEmpty,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Max,
-  Min,
-  MinLength,
-  ValidateBy,
-} from 'class-validator';
-import { IsSecureUrl } from '../config/config-validators.js';
+import { ArrayNotEmpty, IsArray, IsIn, IsOptional, IsString, MinLength } from 'class-validator';
+import { IsFlag, IsIntInRange, IsNonEmptyString, IsSecureUrl, IsStringMap } from '../config/config-validators.js';
 
 /**
  * The `saml:` section of a `kind: saml` trust anchor: where the IdP's signing certificates come from
@@ -21,8 +8,7 @@ import { IsSecureUrl } from '../config/config-validators.js';
 export class SamlAnchorConfig {
   /** IdP metadata XML (an EntityDescriptor whose entityID is the anchor's issuer), relative to the anchor file. */
   @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   metadata_file?: string;
 
   /** IdP metadata fetched over https (http only on loopback); cached and refreshed like a JWKS. */
@@ -42,8 +28,7 @@ export class SamlAnchorConfig {
    * Accept an unsigned Assertion when the samlp:Response around it is signed. Off by default: the
    * assertion itself must be signed, so it stays verifiable wherever it travels (RFC 7522 §3 item 9).
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   allow_unsigned_assertion_in_signed_response = false;
 
   /**
@@ -58,24 +43,16 @@ export class SamlAnchorConfig {
 
   /** Renames attributes in the token's claims: friendly name → attribute Name as the IdP sends it. */
   @IsOptional()
-  @IsObject()
-  @ValidateBy({
-    name: 'isAttributeMap',
-    validator: {
-      validate: (value: unknown) =>
-        typeof value === 'object' &&
-        value !== null &&
-        Object.entries(value).every(([k, v]) => k.length > 0 && typeof v === 'string' && v.length > 0),
-      defaultMessage: () => 'must map friendly names to attribute Names (non-empty strings)',
-    },
-  })
+  @IsStringMap(
+    'isAttributeMap',
+    'must map friendly names to attribute Names (non-empty strings)',
+    (friendlyName, name) => friendlyName.length > 0 && name.length > 0,
+  )
   attributes?: Record<string, string>;
 
   /** Longest accepted time from now to an assertion's NotOnOrAfter, seconds (RFC 7522 §3 item 6). */
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(86400)
+  @IsIntInRange(1, 86400)
   max_assertion_lifetime = 3600;
 
   /** Filled by the loader (never from YAML): PEM certificates from `certificates` or `metadata_file`. */

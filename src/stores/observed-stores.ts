@@ -27,34 +27,51 @@ function timed<T>(observer: StoreObserver, store: StoreName, operation: string, 
   );
 }
 
-/** The replay store, each `consume` timed and its failures counted (metrics). */
+/** Store methods passed through untimed, where the store has them. */
+type Untimed = 'close' | 'health';
+
+type Command = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * `store` with each command timed and its failures counted (metrics): `operations` gives every
+ * command's `operation` label; `close` and `health` pass through untimed when the store has them.
+ */
+function observed<Store extends object>(
+  store: Store,
+  observer: StoreObserver,
+  name: StoreName,
+  operations: Record<Exclude<keyof Store, Untimed>, string>,
+): Store {
+  const commands = store as unknown as Record<string, Command | undefined>;
+  const wrapped: Record<string, Command> = {};
+  for (const [method, operation] of Object.entries<string>(operations)) {
+    wrapped[method] = (...args) => timed(observer, name, operation, () => commands[method]!(...args));
+  }
+  for (const method of ['close', 'health'] satisfies Untimed[]) {
+    if (commands[method]) wrapped[method] = () => commands[method]!();
+  }
+  return wrapped as unknown as Store;
+}
+
 export function observedReplayStore(store: ReplayStore, observer: StoreObserver): ReplayStore {
-  return {
-    consume: (key, expiresAt) => timed(observer, 'replay', 'consume', () => store.consume(key, expiresAt)),
-    ...(store.close ? { close: () => store.close!() } : {}),
-    ...(store.health ? { health: () => store.health!() } : {}),
-  };
+  return observed(store, observer, 'replay', { consume: 'consume' });
 }
 
-/** The revocation store, each command timed and its failures counted (metrics). */
 export function observedRevocationStore(store: RevocationStore, observer: StoreObserver): RevocationStore {
-  return {
-    revoke: (jti, expiresAt) => timed(observer, 'revocation', 'revoke', () => store.revoke(jti, expiresAt)),
-    revokeMany: (revocations) => timed(observer, 'revocation', 'revoke_many', () => store.revokeMany(revocations)),
-    isRevoked: (jti) => timed(observer, 'revocation', 'is_revoked', () => store.isRevoked(jti)),
-    list: () => timed(observer, 'revocation', 'list', () => store.list()),
-    version: () => timed(observer, 'revocation', 'version', () => store.version()),
-    ...(store.close ? { close: () => store.close!() } : {}),
-  };
+  return observed(store, observer, 'revocation', {
+    revoke: 'revoke',
+    revokeMany: 'revoke_many',
+    isRevoked: 'is_revoked',
+    list: 'list',
+    version: 'version',
+  });
 }
 
-/** The lineage store, each command timed and its failures counted (metrics). */
 export function observedLineageStore(store: LineageStore, observer: StoreObserver): LineageStore {
-  return {
-    record: (entry, known) => timed(observer, 'lineage', 'record', () => store.record(entry, known)),
-    inspect: (keys) => timed(observer, 'lineage', 'inspect', () => store.inspect(keys)),
-    entries: (jtis) => timed(observer, 'lineage', 'entries', () => store.entries(jtis)),
-    children: (keys) => timed(observer, 'lineage', 'children', () => store.children(keys)),
-    ...(store.close ? { close: () => store.close!() } : {}),
-  };
+  return observed(store, observer, 'lineage', {
+    record: 'record',
+    inspect: 'inspect',
+    entries: 'entries',
+    children: 'children',
+  });
 }

@@ -1,19 +1,13 @@
+import { IsIn, IsOptional } from 'class-validator';
 import {
-  ArrayMaxSize,
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  Min,
-  MinLength,
-} from 'class-validator';
-import { IsSecureUrl } from '../config/config-validators.js';
+  IsFlag,
+  IsIntInRange,
+  IsNonEmptyString,
+  IsSecretEnv,
+  IsSecretFile,
+  IsSecureUrl,
+  IsStringList,
+} from '../config/config-validators.js';
 
 export const INTROSPECTION_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 
@@ -29,8 +23,7 @@ export class IntrospectionConfig {
   endpoint?: string;
 
   /** actbridge's client_id at this issuer (the credentials it introspects with). */
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   client_id!: string;
 
   @IsOptional()
@@ -38,14 +31,11 @@ export class IntrospectionConfig {
   auth_method: (typeof INTROSPECTION_AUTH_METHODS)[number] = 'client_secret_basic';
 
   /** Name of the environment variable holding the client secret. */
-  @IsOptional()
-  @Matches(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' })
+  @IsSecretEnv()
   client_secret_env?: string;
 
   /** File holding the client secret (one line; relative to the anchor file). */
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsSecretFile()
   client_secret_file?: string;
 
   /**
@@ -53,18 +43,12 @@ export class IntrospectionConfig {
    * so this binding is what routes it: a client is bound to at most one introspecting anchor, and a
    * token is never sent to any other endpoint.
    */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @ArrayMaxSize(500)
-  @IsString({ each: true })
+  @IsStringList({ notEmpty: true, max: 500 })
   clients!: string[];
 
   /** Longest time an active answer is reused, seconds (never beyond the token's exp); 0: no cache. */
   @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(300)
+  @IsIntInRange(0, 300)
   cache_ttl = 30;
 
   /**
@@ -72,7 +56,6 @@ export class IntrospectionConfig {
    * (oidc-provider among them) answer `active: true` without a token_type for a *refresh* token, which
    * must never pass as an access token.
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   require_token_type = true;
 }

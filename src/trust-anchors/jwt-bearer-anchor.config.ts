@@ -1,6 +1,6 @@
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
 import { JTI_POLICIES, type JtiPolicy } from '../id-jag/id-jag-anchor.config.js';
-import { IsScopeList, IsNameList } from '../config/config-validators.js';
+import { IsIntInRange, IsNameList, IsScopeList } from '../config/config-validators.js';
 
 /**
  * A trust anchor's `jwt_bearer:` section: this issuer's JWTs (other than ID-JAGs) are accepted as RFC 7523
@@ -18,9 +18,7 @@ export class JwtBearerAnchorConfig {
 
   /** Oldest accepted `iat`, and furthest accepted `exp` from now, seconds. */
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(86400)
+  @IsIntInRange(1, 86400)
   max_age = 300;
 
   /** RFC 7523 §3 (jti): `single_use` (default; `jti` then required) or `reusable` until `exp`. */

@@ -2,22 +2,26 @@ import 'reflect-metadata';
 import { Type } from 'class-transformer';
 import {
   ArrayNotEmpty,
-  ArrayUnique,
   IsArray,
-  IsBoolean,
   IsIn,
-  IsInt,
-  IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
-  Min,
   ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsJwkSet, IsSection, IsSecureUrl } from '../config/config-validators.js';
+import {
+  IsFlag,
+  IsIntInRange,
+  IsInlineJwks,
+  IsListOf,
+  IsMappingOf,
+  IsSection,
+  IsSecureUrl,
+  IsStringList,
+  IsUniqueList,
+} from '../config/config-validators.js';
 import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
 import { DEFAULT_ANCHOR_TOKEN_TYPES, TOKEN_TYPE_NAMES } from '../oauth/token-types.js';
 import { IntrospectionConfig } from './introspection.config.js';
@@ -72,9 +76,7 @@ export class TrustAnchorConfig {
   @IsSecureUrl()
   jwks_uri?: string;
 
-  @IsOptional()
-  @IsObject()
-  @IsJwkSet()
+  @IsInlineJwks()
   jwks?: { keys: Array<Record<string, unknown>> };
 
   /** A JWKS file, relative to this anchor file. */
@@ -84,10 +86,7 @@ export class TrustAnchorConfig {
 
   /** `aud` values by which this issuer names actbridge. A presented token must carry one of them. */
   @ValidateIf(isOidc)
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsString({ each: true })
+  @IsStringList({ notEmpty: true })
   audiences!: string[];
 
   @IsOptional()
@@ -110,8 +109,7 @@ export class TrustAnchorConfig {
    * Whether an `act` claim in this issuer's tokens is believed, and nested under the new actor. When
    * false, a presented token carrying `act` is refused: its chain cannot be vouched for.
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   trusted_for_chains = false;
 
   /**
@@ -119,14 +117,12 @@ export class TrustAnchorConfig {
    * trusted only while actbridge runs on its ephemeral development key, and ignored, with a warning,
    * as soon as SIGNING_KEYS is configured. A real deployment cannot trust it by accident.
    */
-  @IsOptional()
-  @IsBoolean()
+  @IsFlag()
   development_only = false;
 
   /** Oldest accepted `iat`, seconds (unset: no limit beyond `exp`). */
   @IsOptional()
-  @IsInt()
-  @Min(1)
+  @IsIntInRange(1)
   max_token_age?: number;
 
   /**
@@ -134,16 +130,12 @@ export class TrustAnchorConfig {
    * MAX_PRESENTED_TOKEN_LIFETIME): a token expiring further ahead is refused, whatever signed it.
    */
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(31536000)
+  @IsIntInRange(1, 31536000)
   max_token_lifetime?: number;
 
   /** Clock skew for this issuer's tokens, seconds (default CLOCK_SKEW). */
   @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(300)
+  @IsIntInRange(0, 300)
   clock_skew?: number;
 
   /**
@@ -152,9 +144,7 @@ export class TrustAnchorConfig {
    * nothing. Without `rules`, the token's own scope and the client's policy decide (see README).
    */
   @IsOptional()
-  @IsArray()
-  @ValidateNested({ each: true })
-  @Type(() => PolicyRuleConfig)
+  @IsListOf(() => PolicyRuleConfig)
   rules?: PolicyRuleConfig[];
 
   /**
@@ -162,13 +152,13 @@ export class TrustAnchorConfig {
    * presented as a type its issuer does not issue is refused before anything else is checked.
    */
   @IsOptional()
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsIn(Object.keys(TOKEN_TYPE_NAMES), {
-    each: true,
-    message: `each value must be one of ${Object.keys(TOKEN_TYPE_NAMES).join(', ')}`,
-  })
+  @IsUniqueList(
+    IsIn(Object.keys(TOKEN_TYPE_NAMES), {
+      each: true,
+      message: `each value must be one of ${Object.keys(TOKEN_TYPE_NAMES).join(', ')}`,
+    }),
+    { notEmpty: true },
+  )
   token_types: string[] = DEFAULT_ANCHOR_TOKEN_TYPES;
 
   /**
@@ -210,9 +200,9 @@ export class TrustAnchorConfig {
 
   /** `kind: saml` only: the IdP's certificates and assertion options. */
   @ValidateIf((anchor: TrustAnchorConfig) => anchor.kind === 'saml' || anchor.saml !== undefined)
-  @IsObject({ message: 'is required for kind: saml (metadata_file, metadata_url or certificates)' })
-  @ValidateNested()
-  @Type(() => SamlAnchorConfig)
+  @IsMappingOf(() => SamlAnchorConfig, {
+    message: 'is required for kind: saml (metadata_file, metadata_url or certificates)',
+  })
   saml?: SamlAnchorConfig;
 
   /**

@@ -1,19 +1,17 @@
-import { Type } from 'class-transformer';
+import { ArrayNotEmpty, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import {
-  ArrayMaxSize,
-  ArrayNotEmpty,
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  MinLength,
-  ValidateBy,
-  ValidateNested,
-} from 'class-validator';
-import { IsNameList, IsScopeList, IsSecureUrl } from '../config/config-validators.js';
+  IsListOf,
+  IsMappingOf,
+  IsNameList,
+  IsNonEmptyString,
+  IsScopeList,
+  IsSecretEnv,
+  IsSecretFile,
+  IsSecureUrl,
+  IsStringList,
+  IsUniqueList,
+  IsStringMap,
+} from '../config/config-validators.js';
 import { RuleConfig } from '../policy/policy-rule.config.js';
 
 /** Authorization request parameters actbridge sets itself; a connection file may not override them. */
@@ -62,18 +60,11 @@ export class ConnectionProviderConfig {
 /** Who may start the connect flow for their users, and where the browser comes back to. */
 export class ConnectFlowConfig {
   /** actbridge clients that may connect and disconnect accounts of this provider for their users. */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsString({ each: true })
+  @IsStringList({ notEmpty: true })
   clients!: string[];
 
   /** The applications' pages the browser returns to after the provider (exact match). */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @ArrayMaxSize(50)
-  @IsSecureUrl({ each: true })
+  @IsUniqueList(IsSecureUrl({ each: true }), { notEmpty: true, max: 50 })
   redirect_uris!: string[];
 
   /**
@@ -108,14 +99,11 @@ export class ConnectionConfig {
   @IsNameList({ notEmpty: true })
   audiences!: string[];
 
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ConnectionProviderConfig)
+  @IsMappingOf(() => ConnectionProviderConfig)
   provider!: ConnectionProviderConfig;
 
   /** actbridge's client_id at the provider. */
-  @IsString()
-  @MinLength(1)
+  @IsNonEmptyString()
   client_id!: string;
 
   @IsOptional()
@@ -123,14 +111,11 @@ export class ConnectionConfig {
   token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' = 'client_secret_basic';
 
   /** Name of the environment variable holding the client secret. */
-  @IsOptional()
-  @Matches(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' })
+  @IsSecretEnv()
   client_secret_env?: string;
 
   /** File holding the client secret (one line; relative to the connection file). */
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
+  @IsSecretFile()
   client_secret_file?: string;
 
   /** Upstream scopes that may be requested when connecting (and so may ever be handed out). */
@@ -143,37 +128,20 @@ export class ConnectionConfig {
    * provider honour `offline_access`) or Google's `access_type: offline`.
    */
   @IsOptional()
-  @IsObject()
-  @ValidateBy({
-    name: 'isParameterMap',
-    validator: {
-      validate: (value: unknown) =>
-        typeof value === 'object' &&
-        value !== null &&
-        Object.entries(value).every(
-          ([name, v]) => typeof v === 'string' && !RESERVED_AUTHORIZATION_PARAMS.includes(name),
-        ),
-      defaultMessage: () =>
-        `must map parameter names to strings, without ${RESERVED_AUTHORIZATION_PARAMS.join(', ')} (actbridge sets them)`,
-    },
-  })
+  @IsStringMap(
+    'isParameterMap',
+    `must map parameter names to strings, without ${RESERVED_AUTHORIZATION_PARAMS.join(', ')} (actbridge sets them)`,
+    (name) => !RESERVED_AUTHORIZATION_PARAMS.includes(name),
+  )
   authorization_params: Record<string, string> = {};
 
   /** actbridge clients that may receive this connection's tokens (the rules then decide for which callers). */
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayUnique()
-  @IsString({ each: true })
+  @IsStringList({ notEmpty: true })
   clients!: string[];
 
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ConnectFlowConfig)
+  @IsMappingOf(() => ConnectFlowConfig)
   connect!: ConnectFlowConfig;
 
-  @IsArray()
-  @ArrayNotEmpty()
-  @ValidateNested({ each: true })
-  @Type(() => ConnectionRuleConfig)
+  @IsListOf(() => ConnectionRuleConfig, { notEmpty: true })
   rules!: ConnectionRuleConfig[];
 }
