@@ -1,20 +1,17 @@
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { ResponseStats } from './load.js';
 import type { RequestStream } from './paths.js';
 
-export interface FixedRateStats {
+/**
+ * An open-loop run: each latency measured from when its request was due (not when it was sent); errors
+ * are connection errors, and requests unanswered when the run's grace period ended.
+ */
+export interface FixedRateStats extends ResponseStats {
   /** The rate asked for, requests per second. */
   readonly targetRate: number;
   /** Responses per second actually completed over the run. */
   readonly achievedRate: number;
-  /** Latency percentiles, ms, each measured from when its request was due (not when it was sent). */
-  readonly p50: number;
-  readonly p99: number;
-  readonly requests: number;
-  readonly non2xx: number;
-  /** Connection errors, and requests unanswered when the run's grace period ended. */
-  readonly errors: number;
-  readonly cpuPerRequestUs: number;
 }
 
 /** How long responses still outstanding at the end of a run are waited for. */

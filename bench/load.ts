@@ -8,20 +8,27 @@ export interface LoadSettings {
   readonly runs: number;
 }
 
-export interface RunStats {
-  readonly requestsPerSec: number;
-  /** Latency percentiles of every response, ms (recorded exactly, not autocannon's 1 ms buckets). */
+/** The figures every kind of load run reports, closed loop (RunStats) or open (FixedRateStats). */
+export interface ResponseStats {
+  /** Latency percentiles, ms. */
   readonly p50: number;
   readonly p99: number;
   readonly requests: number;
   readonly non2xx: number;
-  /** Connection errors and timeouts. */
   readonly errors: number;
   /**
    * CPU time the server process spent per request, µs (all its threads, so WebCrypto's thread-pool work
    * counts too). Much less sensitive than req/s to other load on the machine: compare optimisations with it.
    */
   readonly cpuPerRequestUs: number;
+}
+
+/**
+ * A closed-loop run: p50/p99 over every response (recorded exactly, not autocannon's 1 ms buckets);
+ * errors are connection errors and timeouts.
+ */
+export interface RunStats extends ResponseStats {
+  readonly requestsPerSec: number;
 }
 
 export interface PathResult {

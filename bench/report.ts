@@ -52,6 +52,13 @@ export function machine(): string {
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const ratio = (a: number, b: number | undefined): string => (b ? `${(a / b).toFixed(2)}` : '—');
+/** A markdown table: its header row, its alignment row, then one row per item. */
+const markdownTable = <T>(
+  header: string,
+  alignment: string,
+  items: readonly T[],
+  row: (item: T) => string,
+): string[] => [header, alignment, ...items.map((item) => row(item))];
 
 /** A target measured when `figures` are all present, else "not measured in this run". */
 function target<T extends unknown[]>(
@@ -181,14 +188,15 @@ function resultsTable(report: BenchReport): string[] {
 /** The open-loop runs at half of each path's peak, when measured. */
 function fixedRateTable(report: BenchReport): string[] {
   if (report.fixedRate.length === 0) return [];
-  return [
+  return markdownTable(
     '| Path, open loop at half its peak | rate asked /s | answered /s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...report.fixedRate.map(({ path, result: { median: m } }) => {
+    report.fixedRate,
+    ({ path, result: { median: m } }) => {
       const cells = [fmt(m.targetRate), fmt(m.achievedRate), fmt(m.p50, 2), fmt(m.p99, 2), m.non2xx, m.errors];
       return `| ${path.title} | ${cells.join(' | ')} | ${fmt(m.cpuPerRequestUs)} |`;
-    }),
-  ];
+    },
+  );
 }
 
 /**
@@ -217,29 +225,27 @@ function lineageTargets(report: BenchReport, jwtCpuUs: number | undefined): Targ
 /** The lineage cost (lineage-cost.ts), when measured. */
 function lineageCostTable(report: BenchReport): string[] {
   if (!report.lineageCost) return [];
-  return [
+  const store = (r: LineageCostRow) => (r.store === 'memory' ? 'memory store, one at a time' : 'Redis, 32 in flight');
+  const storeCpu = (r: LineageCostRow) => (r.storeCpuUs === undefined ? '' : fmt(r.storeCpuUs, 1));
+  return markdownTable(
     '| Lineage per exchange (in-process, dist/) | Exchanges per round | CPU µs (this process) | Store CPU µs (Redis INFO) |',
     '|---|---:|---:|---:|',
-    ...report.lineageCost.map(
-      (r) =>
-        `| ${r.store === 'memory' ? 'memory store, one at a time' : 'Redis, 32 in flight'} | ${r.exchanges} | ${fmt(r.cpuUs, 1)} | ` +
-        `${r.storeCpuUs === undefined ? '' : fmt(r.storeCpuUs, 1)} |`,
-    ),
-  ];
+    report.lineageCost,
+    (r) => `| ${store(r)} | ${r.exchanges} | ${fmt(r.cpuUs, 1)} | ${storeCpu(r)} |`,
+  );
 }
 
 /** The SAML verification cost by input (saml-cost.ts), when measured. */
 function samlCostTable(report: BenchReport): string[] {
   if (!report.samlCost) return [];
-  return [
+  return markdownTable(
     '| Input | SAML document (in-process: decode, parse, checks, signature, read) | kB | Verdict | CPU µs | of which parse | × its baseline | Baseline |',
     '|---|---|---:|---|---:|---:|---:|---|',
-    ...report.samlCost.map(
-      (r) =>
-        `| \`${r.id}\` | ${r.title} | ${(r.bytes / 1000).toFixed(1)} | ${r.verdict.startsWith('refused') ? 'refused' : r.verdict} | ` +
-        `${fmt(r.cpuUs)} | ${fmt(r.parseUs)} | ${r.ratio.toFixed(2)} | ${r.baseline ? `\`${r.baseline}\`` : '(itself)'} |`,
-    ),
-  ];
+    report.samlCost,
+    (r) =>
+      `| \`${r.id}\` | ${r.title} | ${(r.bytes / 1000).toFixed(1)} | ${r.verdict.startsWith('refused') ? 'refused' : r.verdict} | ` +
+      `${fmt(r.cpuUs)} | ${fmt(r.parseUs)} | ${r.ratio.toFixed(2)} | ${r.baseline ? `\`${r.baseline}\`` : '(itself)'} |`,
+  );
 }
 
 const mark = (pass: boolean | undefined): string => (pass === undefined ? 'n/a ' : pass ? 'PASS' : 'FAIL');

@@ -88,21 +88,19 @@ async function main(): Promise<void> {
     log(`no Redis at ${REDIS_URL} (BENCH_REDIS_URL): the WORKERS rows are left out`);
     paths = paths.filter((p) => p.server !== 'workers');
   }
+  // The in-process measurements above, with what the servers measured (nothing when no server is run).
+  const reportOf = (measured: Pick<BenchReport, 'results' | 'fixedRate' | 'kid' | 'auditLines'>): BenchReport => ({
+    command: commandLine(),
+    settings,
+    floor,
+    samlCost,
+    lineageCost,
+    ...measured,
+    date: new Date(),
+    load: [loadAtStart, loadavg()[0]!],
+  });
   if (paths.length === 0 && !wanted('kid')) {
-    const report: BenchReport = {
-      command: commandLine(),
-      settings,
-      floor,
-      samlCost,
-      lineageCost,
-      results: [],
-      fixedRate: [],
-      kid: undefined,
-      auditLines: 0,
-      date: new Date(),
-      load: [loadAtStart, loadavg()[0]!],
-    };
-    log(consoleReport(report));
+    log(consoleReport(reportOf({ results: [], fixedRate: [], kid: undefined, auditLines: 0 })));
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'actbridge-bench-'));
@@ -246,19 +244,7 @@ async function main(): Promise<void> {
     else rmSync(dir, { recursive: true, force: true });
   }
 
-  const report: BenchReport = {
-    command: commandLine(),
-    settings,
-    floor,
-    samlCost,
-    lineageCost,
-    results,
-    fixedRate: fixedRates,
-    kid,
-    auditLines,
-    date: new Date(),
-    load: [loadAtStart, loadavg()[0]!],
-  };
+  const report = reportOf({ results, fixedRate: fixedRates, kid, auditLines });
   log(consoleReport(report));
   if (only === undefined && !env.BENCH_NO_WRITE) {
     await writeBenchmarksMd(markdownResults(report));

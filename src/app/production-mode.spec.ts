@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from './sts-config.js';
+import { thrownMessage } from '../../test/support/errors.js';
 
 const HASH = '$scrypt$ln=15,r=8,p=1$IyzQ3FdSIcELzuWGbOYT9A$YCRur73xcSy0M3ywCNjY1eeASkVWWKWEB2hRrIpy8lw';
 const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
@@ -43,14 +44,9 @@ function setup({ anchor, client }: Setup = {}): Record<string, string> {
   };
 }
 
+/** Why production refuses `env`. */
 function refusal(env: Record<string, string>): string {
-  try {
-    loadStsConfig(env, 'production');
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected production to refuse this configuration');
+  return thrownMessage(() => loadStsConfig(env, 'production'), ConfigError);
 }
 
 describe('production mode (actbridge serve)', () => {

@@ -7,6 +7,7 @@ import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from './sts-config.js';
 import { generateVaultKey } from '../vault/key-ring.js';
 import { githubConnection } from '../../test/support/connections.js';
+import { thrownMessage } from '../../test/support/errors.js';
 
 const dirs: string[] = [];
 
@@ -54,14 +55,9 @@ function setup(
   };
 }
 
+/** Why `mode` refuses `env`. */
 function refusal(env: Record<string, string>, mode: 'production' | 'development' = 'development'): string {
-  try {
-    loadStsConfig(env, mode);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error('expected the configuration to be refused');
+  return thrownMessage(() => loadStsConfig(env, mode), ConfigError);
 }
 
 describe('connections (CONNECTIONS_DIR)', () => {

@@ -90,48 +90,23 @@ describe('ClientSecretVerifier.verify', () => {
     { name: 'hash, tampered hash bytes', presented: SECRET, stored: () => ({ hash: tamper(hash, 4) }), expect: false },
     { name: 'hash, tampered salt', presented: SECRET, stored: () => ({ hash: tamper(hash, 3) }), expect: false },
     { name: 'hash, truncated hash', presented: SECRET, stored: () => ({ hash: hash.slice(0, -4) }), expect: false },
-    {
-      name: 'hash, parameters changed (ln=11)',
+    // The right secret against its salt and hash under other scrypt parameters: changed, or out of bounds.
+    ...(
+      [
+        ['hash, parameters changed (ln=11)', 'ln=11,r=8,p=1'],
+        ['hash, out of bounds ln=25', 'ln=25,r=8,p=1'],
+        ['hash, out of bounds ln=9', 'ln=9,r=8,p=1'],
+        ['hash, out of bounds r=0', 'ln=10,r=0,p=1'],
+        ['hash, out of bounds r=33', 'ln=10,r=33,p=1'],
+        ['hash, out of bounds p=0', 'ln=10,r=8,p=0'],
+        ['hash, out of bounds p=17', 'ln=10,r=8,p=17'],
+      ] as const
+    ).map(([name, params]) => ({
+      name,
       presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=11,r=8,p=1') }),
+      stored: () => ({ hash: withParams(hash, params) }),
       expect: false,
-    },
-    {
-      name: 'hash, out of bounds ln=25',
-      presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=25,r=8,p=1') }),
-      expect: false,
-    },
-    {
-      name: 'hash, out of bounds ln=9',
-      presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=9,r=8,p=1') }),
-      expect: false,
-    },
-    {
-      name: 'hash, out of bounds r=0',
-      presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=10,r=0,p=1') }),
-      expect: false,
-    },
-    {
-      name: 'hash, out of bounds r=33',
-      presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=10,r=33,p=1') }),
-      expect: false,
-    },
-    {
-      name: 'hash, out of bounds p=0',
-      presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=10,r=8,p=0') }),
-      expect: false,
-    },
-    {
-      name: 'hash, out of bounds p=17',
-      presented: SECRET,
-      stored: () => ({ hash: withParams(hash, 'ln=10,r=8,p=17') }),
-      expect: false,
-    },
+    })),
     { name: 'hash, not the $scrypt$ format', presented: SECRET, stored: () => ({ hash: SECRET }), expect: false },
     {
       name: 'hash, other algorithm name',

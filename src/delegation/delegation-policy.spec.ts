@@ -6,6 +6,7 @@ import type { ActClaim } from './act-chain.js';
 import { DelegationPolicy, type DelegationGrant, type DecisionInput } from './delegation-policy.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { testJwtAnchor } from '../../test/support/anchors.js';
+import { exchangeClient } from '../../test/support/client-config.js';
 import { expectOAuthError } from '../../test/support/errors.js';
 
 const STS = 'https://sts.example.com';
@@ -23,17 +24,13 @@ function config(server: Partial<ServerConfig> = {}): ServerConfig {
 }
 
 function client(extra: Partial<ClientConfig> = {}): ClientConfig {
-  return {
+  return exchangeClient({
     client_id: 'web-app',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: 'x'.repeat(32),
-    grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
     audiences: [API, 'billing', 'ledger', 'extra'],
     default_audience: API,
     scopes: ['read', 'write'],
-    impersonation: false,
     ...extra,
-  } as ClientConfig;
+  });
 }
 
 const anchorA = testJwtAnchor({ name: 'idp-a', issuer: IDP_A });

@@ -2,22 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
 import { InvalidTarget } from '../oauth/oauth-error.js';
 import { resolveTargets } from './targets.js';
+import { exchangeClient } from '../../test/support/client-config.js';
 import { expectOAuthError } from '../../test/support/errors.js';
 
 const API = 'https://api.example.com';
 const FILES = 'https://files.example.com/v1';
 
 function client(extra: Partial<ClientConfig> = {}): ClientConfig {
-  return {
-    client_id: 'c1',
-    token_endpoint_auth_method: 'client_secret_basic',
-    client_secret: 'x'.repeat(32),
-    grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
-    audiences: [API, FILES, 'billing', 'ledger'],
-    scopes: [],
-    impersonation: false,
-    ...extra,
-  } as ClientConfig;
+  return exchangeClient({ client_id: 'c1', audiences: [API, FILES, 'billing', 'ledger'], scopes: [], ...extra });
 }
 
 interface Row {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { itMaps } from '../../test/support/maps.js';
 import {
   accessTokenHash,
   DpopProofError,
@@ -155,14 +156,12 @@ describe('verifyDpopProof', () => {
 });
 
 describe('normaliseHtu', () => {
-  it.each([
+  itMaps(normaliseHtu, [
     ['https://Example.COM/a/../token?q=1#f', 'https://example.com/token'],
     ['https://example.com:443/token', 'https://example.com/token'],
     ['http://example.com:80/token', 'http://example.com/token'],
     ['https://user:pw@example.com/token', 'https://example.com/token'],
-  ])('%s → %s', (input, output) => {
-    expect(normaliseHtu(input)).toBe(output);
-  });
+  ]);
 
   it.each(['relative/path', 'urn:x:y', 'ftp://example.com/x', ''])('%s is not an http(s) URL', (input) => {
     expect(normaliseHtu(input)).toBeUndefined();

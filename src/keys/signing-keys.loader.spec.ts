@@ -47,6 +47,12 @@ describe('loadSigningKeys', () => {
   }
 
   /** Signs with the active key and verifies against the published set, as a relying party would. */
+  /** `kids[0]` signs, and exactly `kids` are published, in this order (the active key first). */
+  function expectPublished(keys: SigningKeySet, kids: readonly string[]): void {
+    expect(keys.active.kid).toBe(kids[0]);
+    expect(keys.published.map((k) => k.kid)).toEqual(kids);
+  }
+
   async function roundTrip(keys: SigningKeySet): Promise<void> {
     const service = new PublishedKeys(keys);
     const token = await new SignJWT({ sub: 'alice' })
@@ -118,15 +124,14 @@ describe('loadSigningKeys', () => {
   describe('a directory of keys', () => {
     it('SIGNING_KEY_ID picks the active key; every key is published, active first', async () => {
       const dir = keyDir({
+        'README.md': '# not a key', // skipped: only .json, .jwk and .pem files are keys
         'a.json': jwkOf(ec.privateKey, { kid: 'key-a' }),
         'b.json': jwkOf(ec2.privateKey, { kid: 'key-b' }),
         'c.json': jwkOf(rsa.publicKey, { kid: 'key-c' }),
-        'README.md': '# not a key',
       });
       const keys = await load(dir, 'key-b');
       expect(keys.ephemeral).toBe(false);
-      expect(keys.active.kid).toBe('key-b');
-      expect(keys.published.map((k) => k.kid)).toEqual(['key-b', 'key-a', 'key-c']);
+      expectPublished(keys, ['key-b', 'key-a', 'key-c']);
       expect(keys.published[0]).toBe(keys.active);
       const byKid = (kid: string) => keys.published.find((k) => k.kid === kid)!;
       expect(byKid('key-a').privateKey).toBeInstanceOf(KeyObject);
@@ -136,7 +141,7 @@ describe('loadSigningKeys', () => {
       await roundTrip(keys);
 
       const other = await load(dir, 'key-a');
-      expect(other.published.map((k) => k.kid)).toEqual(['key-a', 'key-b', 'key-c']);
+      expectPublished(other, ['key-a', 'key-b', 'key-c']);
     });
 
     it('a single private key is active without SIGNING_KEY_ID', async () => {
@@ -214,9 +219,8 @@ describe('loadSigningKeys', () => {
         'k0.json': jwkOf(rsa.publicKey, { kid: 'k0' }),
       });
       const keys = await load(dir);
-      expect(keys.active.kid).toBe('k2');
+      expectPublished(keys, ['k2', 'k0', 'k1']);
       expect(keys.active.file).toBe(join(dir, 'k2.active.json'));
-      expect(keys.published.map((k) => k.kid)).toEqual(['k2', 'k0', 'k1']);
       await roundTrip(keys);
     });
 
@@ -269,12 +273,7 @@ describe('loadSigningKeys', () => {
         },
       });
       const keys = await load(join(dir, 'jwks.json'));
-      expect(keys.active.kid).toBe('next');
-      expect(keys.published.map((k) => k.kid)).toEqual([
-        'next',
-        'old',
-        await calculateJwkThumbprint(jwkOf(rsa.publicKey), 'sha256'),
-      ]);
+      expectPublished(keys, ['next', 'old', await calculateJwkThumbprint(jwkOf(rsa.publicKey), 'sha256')]);
       expectNoPrivateMembers(keys);
       await roundTrip(keys);
     });

@@ -1,15 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
 import { endpointUrl, issuerPathRewriter, TOKEN_ENDPOINT_PATH } from './endpoint-paths.js';
+import { itMaps } from '../../test/support/maps.js';
 
 describe('endpointUrl', () => {
-  it.each([
-    ['https://sts.example.com', 'https://sts.example.com/oauth/token'],
-    ['https://sts.example.com/', 'https://sts.example.com/oauth/token'],
-    ['https://example.com/sts', 'https://example.com/sts/oauth/token'],
-    ['https://example.com/sts//', 'https://example.com/sts/oauth/token'],
-  ])('%s → %s', (issuer, expected) => {
-    expect(endpointUrl(issuer, TOKEN_ENDPOINT_PATH)).toBe(expected);
-  });
+  itMaps(
+    (issuer: string) => endpointUrl(issuer, TOKEN_ENDPOINT_PATH),
+    [
+      ['https://sts.example.com', 'https://sts.example.com/oauth/token'],
+      ['https://sts.example.com/', 'https://sts.example.com/oauth/token'],
+      ['https://example.com/sts', 'https://example.com/sts/oauth/token'],
+      ['https://example.com/sts//', 'https://example.com/sts/oauth/token'],
+    ],
+  );
 });
 
 describe('issuerPathRewriter', () => {
@@ -21,7 +23,7 @@ describe('issuerPathRewriter', () => {
   });
 
   const rewrite = issuerPathRewriter('https://example.com/sts');
-  it.each([
+  itMaps(rewrite, [
     // Endpoints below the issuer path map onto the routes declared without it.
     ['/sts/oauth/token', '/oauth/token'],
     ['/sts/.well-known/jwks.json', '/.well-known/jwks.json'],
@@ -35,7 +37,5 @@ describe('issuerPathRewriter', () => {
     // Only a whole path segment matches the prefix.
     ['/stsx/oauth/token', '/stsx/oauth/token'],
     ['/.well-known/oauth-authorization-server/stsx', '/.well-known/oauth-authorization-server/stsx'],
-  ])('%s → %s', (url, expected) => {
-    expect(rewrite(url)).toBe(expected);
-  });
+  ]);
 });

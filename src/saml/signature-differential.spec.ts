@@ -2,13 +2,8 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { throwawayCertificate } from '../../test/support/saml-idp.js';
 import { readAssertion, SamlRejected } from './saml2-assertion.js';
-import {
-  EXCLUSIVE_PROFILE,
-  INCLUSIVE_PROFILE,
-  verifyEnvelopedSignature,
-  XmlSignatureRejected,
-  type SignatureProfile,
-} from './enveloped-signature.js';
+// The verifier under comparison, as one namespace: its profiles, its verdict and its refusal.
+import * as enveloped from './enveloped-signature.js';
 import { NS, parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
 import { DSIG, nodeSaml, parseDom, SAMLP, xmlCrypto, XS, XSI, type DomNode } from '../../test/support/xml-dom.js';
 
@@ -215,15 +210,19 @@ function assertionIn(root: XmlElement): XmlElement {
   return root.getElementsByTagNameNS(NS.assertion, 'Assertion')[0]!;
 }
 
-function actbridge(xml: string, key: KeyObject, profile: SignatureProfile): Verdict {
+function actbridge(xml: string, key: KeyObject, profile: enveloped.SignatureProfile): Verdict {
   try {
     const doc = parseStrictXml(xml);
     const assertion = assertionIn(doc.documentElement);
-    verifyEnvelopedSignature(assertion, [key], profile);
+    enveloped.verifyEnvelopedSignature(assertion, [key], profile);
     const facts = readAssertion(assertion);
     return { verified: true, read: { nameId: facts.nameId.value, attributes: { ...facts.attributes } } };
   } catch (error) {
-    if (error instanceof XmlSignatureRejected || error instanceof XmlRejected || error instanceof SamlRejected) {
+    if (
+      error instanceof enveloped.XmlSignatureRejected ||
+      error instanceof XmlRejected ||
+      error instanceof SamlRejected
+    ) {
       return { verified: false, why: error.message };
     }
     throw error;
@@ -277,7 +276,7 @@ describe('differential: actbridge against xml-crypto (node-saml) on generated si
 
   it.each(seeds)('seed %i', (seed) => {
     const c = generate(seed, idp, attacker);
-    const ours = actbridge(c.xml, idp.key, INCLUSIVE_PROFILE);
+    const ours = actbridge(c.xml, idp.key, enveloped.INCLUSIVE_PROFILE);
     const theirs = xmlCryptoVerdict(c.xml, idp.certificate);
     if (c.mutation === 'comment') {
       // Stricter by design: a comment anywhere is refused (it could split signed text unnoticed).
@@ -299,7 +298,7 @@ describe('differential: actbridge against xml-crypto (node-saml) on generated si
 
     // Without the opt-in: the same verdict for exclusive c14n, a refusal naming the opt-in otherwise.
     const exclusiveOnly = c.signedInfoC14n === EXC && c.referenceC14n === EXC;
-    const strict = actbridge(c.xml, idp.key, EXCLUSIVE_PROFILE);
+    const strict = actbridge(c.xml, idp.key, enveloped.EXCLUSIVE_PROFILE);
     if (exclusiveOnly) expect(strict).toEqual(ours);
     else {
       expect(strict.verified).toBe(false);

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { MemoryReplayStore } from './memory-replay-store.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 import type { ReplayStore } from './replay-store.js';
+import { expectExpiredSwept, type TestClock } from '../../test/support/memory-stores.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
 const describeRedis = await describeWithRedis();
@@ -94,6 +95,7 @@ function behaviour(name: string, harness: () => Harness, shared: boolean): void 
 
 describe('MemoryReplayStore', () => {
   let t = 1_700_000_000;
+  const clock: TestClock = { now: () => t, advance: (seconds) => void (t += seconds) };
   const store = new MemoryReplayStore(() => t);
 
   behaviour(
@@ -120,11 +122,7 @@ describe('MemoryReplayStore', () => {
 
   it('expired entries are swept, so memory is bounded by the live set', async () => {
     const s = new MemoryReplayStore(() => t);
-    for (let i = 0; i < 100; i++) await s.consume(`old-${i}`, t + 5);
-    expect(s.size).toBe(100);
-    t += 10;
-    await s.consume('new', t + 5);
-    expect(s.size).toBe(1);
+    await expectExpiredSwept(s, (key, exp) => s.consume(key, exp), clock, 100);
   });
 
   it('uses real time by default', async () => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
+import { expectExpiredSwept, type TestClock } from '../../test/support/memory-stores.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
 const describeRedis = await describeWithRedis();
@@ -33,11 +34,8 @@ describe('MemoryRevocationStore', () => {
 
   it('expired entries are swept', async () => {
     const s = new MemoryRevocationStore(() => t);
-    for (let i = 0; i < 20; i++) await s.revoke(`old-${i}`, t + 5);
-    expect(s.size).toBe(20);
-    t += 10;
-    await s.revoke('new', t + 5);
-    expect(s.size).toBe(1);
+    const clock: TestClock = { now: () => t, advance: (seconds) => void (t += seconds) };
+    await expectExpiredSwept(s, (jti, exp) => s.revoke(jti, exp), clock, 20);
   });
 });
 

@@ -152,6 +152,14 @@ describe('RemoteJwks', () => {
     return { remote, clock, verify };
   }
 
+  /** A cache that has fetched the endpoint's keys once (k1 verified); the endpoint then turned to `then`, if given. */
+  async function fetchedOnce(overrides: Partial<RemoteJwksPolicy>, then?: Mode) {
+    const jwks = remoteJwks(overrides);
+    await jwks.verify(k1);
+    if (then) mode = then;
+    return jwks;
+  }
+
   /** Time taken by `promise` to settle, ms, and its rejection (if any). */
   async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
     const start = performance.now();
@@ -161,6 +169,28 @@ describe('RemoteJwks', () => {
     } catch (error) {
       return { ms: performance.now() - start, error };
     }
+  }
+
+  /** What `promise` rejects with (undefined if it resolves), checking it settles at once: nothing waited for. */
+  async function settledAtOnce(promise: Promise<unknown>): Promise<unknown> {
+    const { ms, error } = await timed(promise);
+    expect(ms).toBeLessThan(100);
+    return error;
+  }
+
+  /** Checks `promise` fails with a KeysUnavailableError; its message, and how long it took, ms. */
+  async function unavailable(promise: Promise<unknown>): Promise<{ message: string; ms: number }> {
+    const { ms, error } = await timed(promise);
+    expect(error).toBeInstanceOf(KeysUnavailableError);
+    return { message: (error as Error).message, ms };
+  }
+
+  /** Checks `promise` fails with a KeysUnavailableError "timed out" well before 2 s; returns how long it took, ms. */
+  async function timedOut(promise: Promise<unknown>): Promise<number> {
+    const { message, ms } = await unavailable(promise);
+    expect(message).toMatch(/timed out/);
+    expect(ms).toBeLessThan(2000);
+    return ms;
   }
 
   async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -218,8 +248,7 @@ describe('RemoteJwks', () => {
     });
 
     it('keeps serving from the cache up to maxAge without refreshing', async () => {
-      const { verify, clock } = remoteJwks({ maxAgeSec: 600 });
-      await verify(k1);
+      const { verify, clock } = await fetchedOnce({ maxAgeSec: 600 });
       clock.t += 600_000;
       await verify(k1);
       await settle();
@@ -256,8 +285,7 @@ describe('RemoteJwks', () => {
 
   describe('key rotation (unknown kid)', () => {
     it('refetches once for an unknown kid and then succeeds with the rotated-in key', async () => {
-      const { verify, clock } = remoteJwks({ cooldownSec: 30 });
-      await verify(k1);
+      const { verify, clock } = await fetchedOnce({ cooldownSec: 30 });
       served = [k1, k2];
       clock.t += 31_000;
       await expect(verify(k2)).resolves.toMatchObject({ sub: 'alice' });
@@ -268,13 +296,10 @@ describe('RemoteJwks', () => {
     });
 
     it('within the cooldown, an unknown kid fails fast with JWKSNoMatchingKey and no request', async () => {
-      const { verify, clock } = remoteJwks({ cooldownSec: 30 });
-      await verify(k1);
+      const { verify, clock } = await fetchedOnce({ cooldownSec: 30 });
       served = [k1, k2];
       clock.t += 5_000;
-      const { ms, error } = await timed(verify(k2));
-      expect(error).toBeInstanceOf(errors.JWKSNoMatchingKey);
-      expect(ms).toBeLessThan(100);
+      expect(await settledAtOnce(verify(k2))).toBeInstanceOf(errors.JWKSNoMatchingKey);
       expect(requests).toBe(1);
       // Once the cooldown has passed, the same kid triggers the refetch and works.
       clock.t += 26_000;
@@ -283,8 +308,7 @@ describe('RemoteJwks', () => {
     });
 
     it('a kid the issuer does not have: one refetch, then JWKSNoMatchingKey, then no more requests in the cooldown', async () => {
-      const { verify, clock } = remoteJwks({ cooldownSec: 30 });
-      await verify(k1);
+      const { verify, clock } = await fetchedOnce({ cooldownSec: 30 });
       clock.t += 31_000;
       await expect(verify(k3)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
       expect(requests).toBe(2);
@@ -296,8 +320,7 @@ describe('RemoteJwks', () => {
     });
 
     it('concurrent tokens with a rotated-in kid share the one refetch and all succeed', async () => {
-      const { verify, clock } = remoteJwks({ cooldownSec: 30 });
-      await verify(k1);
+      const { verify, clock } = await fetchedOnce({ cooldownSec: 30 });
       served = [k1, k2];
       mode = 'slow';
       slowMs = 150;
@@ -311,13 +334,9 @@ describe('RemoteJwks', () => {
     });
 
     it('an unusable rotation response (invalid JSON) leaves the cached keys in place', async () => {
-      const { verify, clock } = remoteJwks({ cooldownSec: 30 });
-      await verify(k1);
-      mode = 'invalid-json';
+      const { verify, clock } = await fetchedOnce({ cooldownSec: 30 }, 'invalid-json');
       clock.t += 31_000;
-      const { error } = await timed(verify(k2));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('not JSON');
+      expect((await unavailable(verify(k2))).message).toContain('not JSON');
       await expect(verify(k1)).resolves.toMatchObject({ sub: 'alice' });
       expect(requests).toBe(2);
     });
@@ -325,8 +344,7 @@ describe('RemoteJwks', () => {
 
   describe('background refresh after maxAge', () => {
     it('refreshes in the background; verification does not wait for it', async () => {
-      const { verify, clock } = remoteJwks({ maxAgeSec: 60, cooldownSec: 30 });
-      await verify(k1);
+      const { verify, clock } = await fetchedOnce({ maxAgeSec: 60, cooldownSec: 30 });
       served = [k1, k2];
       mode = 'slow';
       slowMs = 500;
@@ -343,9 +361,7 @@ describe('RemoteJwks', () => {
     });
 
     it('one background refresh at a time, at most once per cooldown', async () => {
-      const { verify, clock } = remoteJwks({ maxAgeSec: 60, cooldownSec: 30 });
-      await verify(k1);
-      mode = '503';
+      const { verify, clock } = await fetchedOnce({ maxAgeSec: 60, cooldownSec: 30 }, '503');
       clock.t += 61_000;
       await Promise.all([verify(k1), verify(k1), verify(k1)]);
       await waitFor(() => requests === 2);
@@ -362,9 +378,7 @@ describe('RemoteJwks', () => {
 
   describe('endpoint failures', () => {
     it('endpoint down after a good fetch: cached keys work until maxAge + maxStale, then KeysUnavailableError', async () => {
-      const { verify, clock } = remoteJwks({ maxAgeSec: 60, maxStaleSec: 120, cooldownSec: 10 });
-      await verify(k1);
-      mode = '503';
+      const { verify, clock } = await fetchedOnce({ maxAgeSec: 60, maxStaleSec: 120, cooldownSec: 10 }, '503');
 
       clock.t = T0 + 61_000; // stale: background refresh fails, cached keys still used
       await expect(verify(k1)).resolves.toMatchObject({ sub: 'alice' });
@@ -377,10 +391,9 @@ describe('RemoteJwks', () => {
       await settle();
 
       clock.t = T0 + 181_000; // beyond maxAge + maxStale, last attempt 2 s ago (cooldown): fails fast
-      const fast = await timed(verify(k1));
-      expect(fast.error).toBeInstanceOf(KeysUnavailableError);
-      expect((fast.error as Error).message).toContain('HTTP 503');
-      expect(fast.ms).toBeLessThan(100);
+      const fast = await settledAtOnce(verify(k1));
+      expect(fast).toBeInstanceOf(KeysUnavailableError);
+      expect((fast as Error).message).toContain('HTTP 503');
       expect(requests).toBe(3);
 
       clock.t = T0 + 200_000; // past the cooldown: tries again, still down
@@ -395,66 +408,42 @@ describe('RemoteJwks', () => {
     });
 
     it('endpoint hanging: an unknown kid fails after ≈timeoutMs with "timed out"; a second one fails at once', async () => {
-      const { verify, clock } = remoteJwks({ timeoutMs: 300, cooldownSec: 30 });
-      await verify(k1);
-      mode = 'hang';
+      const { verify, clock } = await fetchedOnce({ timeoutMs: 300, cooldownSec: 30 }, 'hang');
       clock.t += 31_000;
 
-      const first = await timed(verify(k2));
-      expect(first.error).toBeInstanceOf(KeysUnavailableError);
-      expect((first.error as Error).message).toMatch(/timed out/);
-      expect(first.ms).toBeGreaterThanOrEqual(250);
-      expect(first.ms).toBeLessThan(2000);
+      expect(await timedOut(verify(k2))).toBeGreaterThanOrEqual(250);
       expect(requests).toBe(2);
 
-      const second = await timed(verify(k2));
-      expect(second.error).toBeInstanceOf(KeysUnavailableError);
-      expect(second.ms).toBeLessThan(100);
+      expect(await settledAtOnce(verify(k2))).toBeInstanceOf(KeysUnavailableError);
       expect(requests).toBe(2);
 
       // Known keys keep working meanwhile, without waiting.
-      const known = await timed(verify(k1));
-      expect(known.error).toBeUndefined();
-      expect(known.ms).toBeLessThan(100);
+      expect(await settledAtOnce(verify(k1))).toBeUndefined();
       expect(requests).toBe(2);
     });
 
-    it('endpoint sends headers then stalls the body: fails after ≈timeoutMs with "timed out"', async () => {
-      mode = 'stall-body';
-      const { verify } = remoteJwks({ timeoutMs: 300 });
-      const { ms, error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect(ms).toBeLessThan(2000);
-      expect((error as Error).message).toMatch(/timed out/);
+    it.each<[string, Mode]>([
+      ['endpoint sends headers then stalls the body: fails after ≈timeoutMs with "timed out"', 'stall-body'],
+      ['never fetched and endpoint hanging: KeysUnavailableError after ≈timeoutMs', 'hang'],
+    ])('%s', async (_name, endpoint) => {
+      mode = endpoint;
+      await timedOut(remoteJwks({ timeoutMs: 300 }).verify(k1));
     });
 
     it('never fetched and endpoint down: KeysUnavailableError, then fail-fast within the cooldown', async () => {
       mode = '503';
       const { verify, clock } = remoteJwks({ cooldownSec: 30 });
-      const { error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('HTTP 503');
+      expect((await unavailable(verify(k1))).message).toContain('HTTP 503');
       expect(requests).toBe(1);
 
       mode = 'ok';
       clock.t += 5_000;
-      const fast = await timed(verify(k1));
-      expect(fast.error).toBeInstanceOf(KeysUnavailableError);
-      expect(fast.ms).toBeLessThan(100);
+      expect(await settledAtOnce(verify(k1))).toBeInstanceOf(KeysUnavailableError);
       expect(requests).toBe(1);
 
       clock.t += 26_000;
       await expect(verify(k1)).resolves.toMatchObject({ sub: 'alice' });
       expect(requests).toBe(2);
-    });
-
-    it('never fetched and endpoint hanging: KeysUnavailableError after ≈timeoutMs', async () => {
-      mode = 'hang';
-      const { verify } = remoteJwks({ timeoutMs: 300 });
-      const { ms, error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toMatch(/timed out/);
-      expect(ms).toBeLessThan(2000);
     });
 
     it('endpoint unreachable (nothing listening): KeysUnavailableError', async () => {
@@ -463,18 +452,14 @@ describe('RemoteJwks', () => {
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
       const { verify } = remoteJwks({}, async () => new URL(`http://127.0.0.1:${port}/jwks`));
-      const { error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('unreachable');
+      expect((await unavailable(verify(k1))).message).toContain('unreachable');
     });
 
     it('locate() throwing (discovery failed): KeysUnavailableError naming the cause', async () => {
       const { verify } = remoteJwks({}, async () => {
         throw new Error('discovery failed: HTTP 500 from https://idp.example.test/.well-known/openid-configuration');
       });
-      const { error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('discovery failed');
+      expect((await unavailable(verify(k1))).message).toContain('discovery failed');
       expect(requests).toBe(0);
     });
   });
@@ -484,18 +469,14 @@ describe('RemoteJwks', () => {
       mode = 'redirect';
       redirectStatus = status;
       const { verify } = remoteJwks();
-      const { error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain(`HTTP ${status}`);
+      expect((await unavailable(verify(k1))).message).toContain(`HTTP ${status}`);
       expect(requests).toBe(1);
       expect(targetRequests).toBe(0);
     });
 
     it('rejects a body that is not JSON', async () => {
       mode = 'invalid-json';
-      const { error } = await timed(remoteJwks().verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('not JSON');
+      expect((await unavailable(remoteJwks().verify(k1))).message).toContain('not JSON');
     });
 
     it.each([
@@ -509,31 +490,24 @@ describe('RemoteJwks', () => {
     ])('rejects JSON that is not a JWK Set: %s', async (_name, body) => {
       mode = 'not-jwks';
       notJwksBody = body;
-      const { error } = await timed(remoteJwks().verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('not a JWK Set');
+      expect((await unavailable(remoteJwks().verify(k1))).message).toContain('not a JWK Set');
     });
 
     it('rejects an oversized body (> 512 KiB) announced by Content-Length', async () => {
       mode = 'oversized';
-      const { error } = await timed(remoteJwks().verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('larger than');
+      expect((await unavailable(remoteJwks().verify(k1))).message).toContain('larger than');
     });
 
     it('rejects an oversized chunked body (no Content-Length)', async () => {
       mode = 'oversized-chunked';
-      const { error } = await timed(remoteJwks().verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('larger than');
+      expect((await unavailable(remoteJwks().verify(k1))).message).toContain('larger than');
     });
 
     it('cuts off an endless chunked body at the size cap instead of buffering until the timeout', async () => {
       mode = 'endless';
       const { verify } = remoteJwks({ timeoutMs: 1500 });
-      const { ms, error } = await timed(verify(k1));
-      expect(error).toBeInstanceOf(KeysUnavailableError);
-      expect((error as Error).message).toContain('larger than');
+      const { message, ms } = await unavailable(verify(k1));
+      expect(message).toContain('larger than');
       expect(ms).toBeLessThan(1500);
     });
   });

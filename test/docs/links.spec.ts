@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
+import { itMaps } from '../support/maps.js';
 
 /**
  * The Markdown documentation stays navigable: every relative link reaches a file, every `#anchor` a
@@ -38,7 +39,7 @@ describe('Markdown links', () => {
 });
 
 describe('githubSlug', () => {
-  it.each([
+  itMaps(githubSlug, [
     ['Clients (`CLIENTS_FILE`, default `config/clients.yaml`)', 'clients-clients_file-default-configclientsyaml'],
     ['Cross App Access (ID-JAG) and JWT bearer grants', 'cross-app-access-id-jag-and-jwt-bearer-grants'],
     ['DPoP: sender-constrained tokens (RFC 9449)', 'dpop-sender-constrained-tokens-rfc-9449'],
@@ -46,9 +47,7 @@ describe('githubSlug', () => {
     ['`id_jag:` (ID-JAG redemption)', 'id_jag-id-jag-redemption'],
     ['JWT → JWT', 'jwt--jwt'],
     ['Resource servers: [`actbridge/verify`](../src/verify)', 'resource-servers-actbridgeverify'],
-  ])('%s → %s', (heading, slug) => {
-    expect(githubSlug(heading)).toBe(slug);
-  });
+  ]);
 });
 
 /** Repository-relative paths of the Markdown files, sorted. */

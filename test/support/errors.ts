@@ -12,6 +12,13 @@ export function thrownBy(fn: () => unknown): unknown {
   throw new Error('expected the call to throw');
 }
 
+/** The message of what `fn` throws, which must be a `cls`. */
+export function thrownMessage(fn: () => unknown, cls: abstract new (...args: never[]) => Error): string {
+  const error = thrownBy(fn);
+  expect(error).toBeInstanceOf(cls);
+  return (error as Error).message;
+}
+
 /**
  * Asserts that `fn` throws exactly this OAuth error (code, description, status 400 unless given),
  * and an instance of `cls` when given; returns it for further checks (detail, headers).

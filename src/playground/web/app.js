@@ -235,31 +235,58 @@ async function explain(ref, form) {
   return postForm(new URL('playground/explain', base()), pairs).catch((error) => ({ error: error.message }));
 }
 
-async function onExchange(event) {
+/**
+ * Sends one of the forms: its button disabled and "Working…" in its result meanwhile; what stops the
+ * request before it is sent is shown there as "Not sent".
+ */
+async function submitting(event, buttonId, resultId, send) {
   event.preventDefault();
-  const button = $('exchange-button');
-  const result = $('result-body');
+  const button = $(buttonId);
+  const result = $(resultId);
   button.disabled = true;
   result.replaceChildren(el('p', { class: 'empty' }, 'Working…'));
   try {
+    await send(result);
+  } catch (error) {
+    result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
+  } finally {
+    button.disabled = false;
+    answer();
+  }
+}
+
+/** The audience, resource and scope fields named `${prefix}audience` and so on. */
+function targetRequest(prefix = '') {
+  return {
+    audience: words($(`${prefix}audience`).value),
+    resource: words($(`${prefix}resource`).value),
+    scope: $(`${prefix}scope`).value.trim() || undefined,
+  };
+}
+
+/** A token request's audience, resource and scope parameters (RFC 8693 §2.1). */
+function targetParams(request) {
+  return [
+    ...request.audience.map((a) => ['audience', a]),
+    ...request.resource.map((r) => ['resource', r]),
+    ...(request.scope === undefined ? [] : [['scope', request.scope]]),
+  ];
+}
+
+async function onExchange(event) {
+  await submitting(event, 'exchange-button', 'result-body', async (result) => {
     const subject = await subjectToken();
     const actor = await actorToken();
     const client = clientFields();
     const requestedType = $('requested-type').value;
-    const request = {
-      audience: words($('audience').value),
-      resource: words($('resource').value),
-      scope: $('scope').value.trim() || undefined,
-    };
+    const request = targetRequest();
     const form = [
       ['grant_type', TOKEN_EXCHANGE],
       ['subject_token', subject.token],
       ['subject_token_type', subject.type],
     ];
     if (actor) form.push(['actor_token', actor.token], ['actor_token_type', actor.type]);
-    for (const a of request.audience) form.push(['audience', a]);
-    for (const r of request.resource) form.push(['resource', r]);
-    if (request.scope !== undefined) form.push(['scope', request.scope]);
+    form.push(...targetParams(request));
     if (requestedType) form.push(['requested_token_type', requestedType]);
     const dpop = $('dpop').checked;
 
@@ -268,12 +295,7 @@ async function onExchange(event) {
     outcome.context = await claimsContext(request, subject.token, client.id, dpop);
     renderOutcome(result, outcome);
     recordHop(outcome, client.id, requestedType);
-  } catch (error) {
-    result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
-  } finally {
-    button.disabled = false;
-    answer();
-  }
+  });
 }
 
 async function claimsContext(request, subjectToken, clientId, dpop) {
@@ -365,12 +387,7 @@ async function peerDemoSecret(peerUrl, clientId) {
 }
 
 async function onIssueIdJag(event) {
-  event.preventDefault();
-  const button = $('idjag-issue-button');
-  const result = $('idjag-issue-result');
-  button.disabled = true;
-  result.replaceChildren(el('p', { class: 'empty' }, 'Working…'));
-  try {
+  await submitting(event, 'idjag-issue-button', 'idjag-issue-result', async (result) => {
     const client = {
       id: $('idjag-client-id').value.trim(),
       secret: $('idjag-client-secret').value,
@@ -386,39 +403,23 @@ async function onIssueIdJag(event) {
       subject = $('idjag-subject-token').value.trim();
       if (!subject) throw new Error('paste an ID token');
     }
-    const request = {
-      audience: words($('idjag-audience').value),
-      resource: words($('idjag-resource').value),
-      scope: $('idjag-scope').value.trim() || undefined,
-    };
+    const request = targetRequest('idjag-');
     const form = [
       ['grant_type', TOKEN_EXCHANGE],
       ['requested_token_type', ID_JAG],
       ['subject_token', subject],
       ['subject_token_type', `${TT}id_token`],
+      ...targetParams(request),
     ];
-    for (const a of request.audience) form.push(['audience', a]);
-    for (const r of request.resource) form.push(['resource', r]);
-    if (request.scope !== undefined) form.push(['scope', request.scope]);
     const outcome = await tokenRequest(own(), { form, client, dpop: false });
     outcome.context = await claimsContext(request, subject, client.id, false);
     renderOutcome(result, outcome);
     if (outcome.status === 200) takeIdJag(outcome.body.access_token, 'step 1');
-  } catch (error) {
-    result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
-  } finally {
-    button.disabled = false;
-    answer();
-  }
+  });
 }
 
 async function onRedeemIdJag(event) {
-  event.preventDefault();
-  const button = $('idjag-redeem-button');
-  const result = $('idjag-redeem-result');
-  button.disabled = true;
-  result.replaceChildren(el('p', { class: 'empty' }, 'Working…'));
-  try {
+  await submitting(event, 'idjag-redeem-button', 'idjag-redeem-result', async (result) => {
     if (!state.idJag) throw new Error('issue an ID-JAG first (step 1)');
     const peerUrl = $('peer-url').value.trim();
     if (!peerUrl) throw new Error("the second domain's URL is needed");
@@ -443,12 +444,7 @@ async function onRedeemIdJag(event) {
       dpopJkt: undefined,
     };
     renderOutcome(result, outcome, { alwaysChain: false });
-  } catch (error) {
-    result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
-  } finally {
-    button.disabled = false;
-    answer();
-  }
+  });
 }
 
 function applyIdJagClient(id) {
@@ -470,7 +466,39 @@ function tick() {
     span.textContent = countdownText(Number(span.dataset.exp));
 }
 
+/** The demo identity's name (label, default) and the pasted token's label under each token source select. */
+const TOKEN_SOURCES = {
+  subject: { demoName: "Demo user's name", demoValue: 'alice', pasteLabel: 'Subject token' },
+  actor: { demoName: "Demo agent's name", demoValue: 'agent-1', pasteLabel: 'Actor token', demoHidden: true },
+  'idjag-subject': { demoName: "Demo user's name", demoValue: 'alice', pasteLabel: 'ID token' },
+};
+
+/**
+ * The two rows under a token source select, in place of its placeholder (data-token-source): the
+ * demo identity's name, `${id}-name`, and a pasted token, `${id}-token`; syncSourceRows shows one.
+ */
+function buildTokenSourceRows(placeholder) {
+  const id = placeholder.dataset.tokenSource;
+  const { demoName, demoValue, pasteLabel, demoHidden = false } = TOKEN_SOURCES[id];
+  const field = { autocomplete: 'off', spellcheck: 'false' };
+  placeholder.replaceWith(
+    el(
+      'div',
+      { class: 'row', id: `${id}-demo-row`, hidden: demoHidden },
+      el('label', { for: `${id}-name` }, `${demoName} (`, el('code', {}, 'sub'), ')'),
+      el('input', { id: `${id}-name`, value: demoValue, ...field }),
+    ),
+    el(
+      'div',
+      { class: 'row', id: `${id}-paste-row`, hidden: true },
+      el('label', { for: `${id}-token` }, pasteLabel),
+      el('textarea', { id: `${id}-token`, rows: 3, ...field }),
+    ),
+  );
+}
+
 async function start() {
+  for (const placeholder of document.querySelectorAll('[data-token-source]')) buildTokenSourceRows(placeholder);
   fillTokenTypes();
   state.settings = await getJson(new URL('playground/settings', base()));
   $('issuer').textContent = state.settings.issuer;
