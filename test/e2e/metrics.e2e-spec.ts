@@ -1,7 +1,8 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { listenManagement } from '../../src/app/app.factory.js';
 import { freePort } from '../support/free-port.js';
+import { startHttpStub, type HttpStub } from '../support/http-stub.js';
+import { basicClient } from '../support/clients.js';
 import { describeWithPromtool, promtool } from '../support/promtool.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
@@ -14,9 +15,7 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 const SECRET = 'agent-secret-0123456789';
 const API = 'https://api.example/';
 
-let jwksServer: Server;
-let jwksUrl: string;
-let deadUrl: string;
+let jwks: HttpStub; // serves remote's keys at /jwks, fails elsewhere
 let remote: TestIssuer;
 let broken: TestIssuer;
 let sts: TestApp;
@@ -25,33 +24,21 @@ let managementUrl: string;
 beforeAll(async () => {
   remote = await createTestIssuer('https://remote-idp.example');
   broken = await createTestIssuer('https://broken-idp.example');
-  jwksServer = createServer((req, res) => {
+  jwks = await startHttpStub((req, res) => {
     if (req.url === '/jwks')
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(remote.publicJwks));
     else res.writeHead(500).end('down');
   });
-  const jwksPort = await freePort();
-  await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
-  jwksUrl = `http://127.0.0.1:${jwksPort}/jwks`;
-  deadUrl = `http://127.0.0.1:${jwksPort}/down`;
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const managementPort = await freePort();
   sts = await startTestApp({
     port,
     anchors: {
-      remote: { issuer: remote.issuer, jwks_uri: jwksUrl, audiences: [issuer] },
-      broken: { issuer: broken.issuer, jwks_uri: deadUrl, audiences: [issuer] },
+      remote: { issuer: remote.issuer, jwks_uri: `${jwks.url}/jwks`, audiences: [issuer] },
+      broken: { issuer: broken.issuer, jwks_uri: `${jwks.url}/down`, audiences: [issuer] },
     },
-    clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
-    ],
+    clients: [basicClient('agent', SECRET, { audiences: [API], default_audience: API })],
     env: { JWKS_COOLDOWN: '0', MANAGEMENT_PORT: String(managementPort) },
   });
   await listenManagement(sts.app, sts.config.server);
@@ -60,8 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sts?.close();
-  jwksServer.closeAllConnections();
-  await new Promise((resolve) => jwksServer.close(resolve));
+  await jwks?.close();
 });
 
 async function scrape(): Promise<string> {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -11,6 +10,8 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { JWK } from 'jose';
 import { freePort } from '../support/free-port.js';
+import { startHttpStub, type HttpStub } from '../support/http-stub.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 
@@ -23,7 +24,7 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 const SECRET = 'agent-secret-0123456789';
 const API = 'https://api.example/';
 
-let jwksServer: Server;
+let jwks: HttpStub;
 let served: { keys: JWK[] };
 let first: TestIssuer;
 let rotated: TestIssuer;
@@ -34,33 +35,22 @@ beforeAll(async () => {
   first = await createTestIssuer('https://traced-idp.example');
   rotated = await createTestIssuer('https://traced-idp.example');
   served = first.publicJwks;
-  jwksServer = createServer((_req, res) => {
+  jwks = await startHttpStub((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
   });
-  const jwksPort = await freePort();
-  await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   sts = await startTestApp({
     port,
-    anchors: { traced: { issuer: first.issuer, jwks_uri: `http://127.0.0.1:${jwksPort}/jwks`, audiences: [issuer] } },
-    clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
-    ],
+    anchors: { traced: { issuer: first.issuer, jwks_uri: `${jwks.url}/jwks`, audiences: [issuer] } },
+    clients: [basicClient('agent', SECRET, { audiences: [API], default_audience: API })],
     env: { JWKS_COOLDOWN: '0' },
   });
 });
 
 afterAll(async () => {
   await sts?.close();
-  jwksServer.closeAllConnections();
-  await new Promise((resolve) => jwksServer.close(resolve));
+  await jwks?.close();
   trace.disable();
   context.disable();
 });
