@@ -643,22 +643,22 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
     expect(short.status).toBe(200);
   });
 
-  // Claims are made when the case runs, so their times are relative to the request.
-  it.each<[name: string, claims: () => Record<string, unknown>, description: string]>([
+  const actorToken = (claims: Record<string, unknown>) =>
+    idp.mint({ sub: 'agent-1', aud: STS_AUD, ...claims }, { typ: 'JWT' });
+  it.each<MakerRow>([
     [
       'an exp 1e300',
-      () => ({ exp: 1e300 }),
+      () => actorToken({ exp: 1e300 }),
       'actor_token expires too far in the future: more than 86400 s ahead (exp)',
     ],
     [
       'a fractional iat',
-      () => ({ iat: now() + 0.5 }),
+      () => actorToken({ iat: now() + 0.5 }),
       'actor_token has a malformed iat claim: a whole number of seconds is required',
     ],
-    ['an expired actor token', () => ({ exp: now() - 120, iat: now() - 600 }), 'actor_token has expired'],
-  ])('validates the actor token as strictly: %s', async (_name, claims, description) => {
-    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, ...claims() }, { typ: 'JWT' });
-    const extra = { subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt };
+    ['an expired actor token', () => actorToken({ exp: now() - 120, iat: now() - 600 }), 'actor_token has expired'],
+  ])('validates the actor token as strictly: %s', async (_name, make, description) => {
+    const extra = { subject_token: await userToken(), actor_token: await make(), actor_token_type: TT.jwt };
     await agentRefused(extra, 'invalid_request', description);
   });
 
