@@ -10,6 +10,7 @@ import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
+import { expectReady } from '../support/health.js';
 
 /**
  * Cross App Access between two trust domains, over real HTTP on loopback, with real peers:
@@ -923,16 +924,7 @@ describe('health endpoints', () => {
   it('live and ready (in-memory replay store)', async () => {
     const live = await fetch(`${domainB.baseUrl}/health/live`);
     expect({ status: live.status, body: await live.json() }).toEqual({ status: 200, body: { status: 'live' } });
-    const ready = await fetch(`${domainB.baseUrl}/health/ready`);
-    expect(ready.headers.get('cache-control')).toBe('no-store');
-    expect({ status: ready.status, body: await ready.json() }).toEqual({
-      status: 200,
-      body: {
-        status: 'ready',
-        replay_store: { store: 'memory', status: 'up' },
-        trust_anchors: { usable: 4, configured: 4 },
-      },
-    });
+    await expectReady(domainB.baseUrl, 4);
   });
 });
 

@@ -11,6 +11,7 @@ import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { basicClient, clientAssertion } from '../support/clients.js';
 import { expectTokenRefused } from '../support/errors.js';
+import { readiness } from '../support/health.js';
 
 /**
  * The shared replay store forgetting everything (a redis-server of the test's own, keeping nothing on
@@ -66,10 +67,7 @@ describeServer('replay memory across a restart of the store', () => {
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   };
-  const ready = async () => {
-    const res = await fetch(`${sts.baseUrl}/health/ready`);
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+  const ready = () => readiness(sts.baseUrl);
   const storeCli = (...args: string[]) =>
     run(process.execPath, ['dist/cli/store.js', ...args], {
       cwd: ROOT,
