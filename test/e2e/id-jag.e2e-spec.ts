@@ -49,17 +49,6 @@ const asCiDeployer = { basic: ['ci-deployer', CI_SECRET] as [string, string] };
 
 type Response = Awaited<ReturnType<typeof postToken>>;
 
-/** The RFC 6749 §5.2 error, exactly, and the one audit line it leaves. */
-async function expectRefused(
-  app: TestApp,
-  send: () => Promise<Response>,
-  status: number,
-  error: string,
-  description: string,
-): Promise<void> {
-  await expectTokenRefused(app, send, { status, error, description });
-}
-
 /** An ID-JAG request at domain A, as the draft's §4.3 example. */
 const idJagRequest = (extra: Record<string, string | readonly string[] | undefined> = {}) => ({
   grant_type: GRANT_TOKEN_EXCHANGE,
@@ -173,7 +162,7 @@ beforeAll(async () => {
     ],
   });
 
-  ({ idToken } = await upstream.userTokens('alice', { clientId: 'chat-agent', resource: issuerA, scope: 'openid' }));
+  idToken = await upstream.idToken('alice', 'chat-agent', issuerA);
 });
 
 afterAll(async () => {
@@ -327,18 +316,16 @@ describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
   });
 
   it('cnf without a proof: invalid_grant', async () =>
-    expectRefused(
-      domainB,
-      async () => redeem(await boundIdJag(await newKey())),
-      400,
-      'invalid_grant',
-      'assertion is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
-    ));
+    expectTokenRefused(domainB, async () => redeem(await boundIdJag(await newKey())), {
+      error: 'invalid_grant',
+      description:
+        'assertion is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
+    }));
 
   it('cnf with a proof by another key: invalid_grant', async () => {
     const idJag = await boundIdJag(await newKey());
     const other = await newKey();
-    await expectRefused(
+    await expectTokenRefused(
       domainB,
       async () =>
         postToken(
@@ -346,9 +333,7 @@ describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
           { grant_type: JWT_BEARER, assertion: idJag },
           { ...asChatAgentAtB, headers: { dpop: await proof(domainB, other) } },
         ),
-      400,
-      'invalid_grant',
-      'assertion is DPoP-bound to a different key than the DPoP proof',
+      { error: 'invalid_grant', description: 'assertion is DPoP-bound to a different key than the DPoP proof' },
     );
   });
 
@@ -367,47 +352,39 @@ describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
 });
 
 describe('domain A (IdP role) refuses', () => {
+  /** The ID-JAG request with `extra`, refused with 400 `error`, as every refusal of domain A here. */
   const refusedAtA = (
-    form: Record<string, string | readonly string[] | undefined>,
-    status: number,
+    extra: Parameters<typeof idJagRequest>[0],
     error: string,
     description: string,
     init = asChatAgentAtA,
-  ) => expectRefused(domainA, () => postToken(domainA, form, init), status, error, description);
+  ) => expectTokenRefused(domainA, () => postToken(domainA, idJagRequest(extra), init), { error, description });
 
   it('an audience the policy does not allow', () =>
     refusedAtA(
-      idJagRequest({ audience: 'https://as.elsewhere.example' }),
-      400,
+      { audience: 'https://as.elsewhere.example' },
       'invalid_target',
       'audience not allowed for this client\'s ID-JAGs: "https://as.elsewhere.example"',
     ));
 
   it('a resource the policy does not allow', () =>
     refusedAtA(
-      idJagRequest({ resource: 'https://payroll.b.example/' }),
-      400,
+      { resource: 'https://payroll.b.example/' },
       'invalid_target',
       `resource not allowed for this client at ${domainB.issuer}: "https://payroll.b.example/"`,
     ));
 
   it('a scope the policy does not allow', () =>
     refusedAtA(
-      idJagRequest({ scope: 'todos.read todos.admin' }),
-      400,
+      { scope: 'todos.read todos.admin' },
       'invalid_scope',
       `scope not allowed for this client at ${domainB.issuer}: todos.admin`,
     ));
 
   it('an ID token issued to another client (§4.3.3)', async () => {
-    const other = await upstream.userTokens('alice', {
-      clientId: 'other-app',
-      resource: domainA.issuer,
-      scope: 'openid',
-    });
+    const other = await upstream.idToken('alice', 'other-app', domainA.issuer);
     await refusedAtA(
-      idJagRequest({ subject_token: other.idToken }),
-      400,
+      { subject_token: other },
       'invalid_grant',
       'subject_token audience is not accepted: an ID token must be issued to client chat-agent',
     );
@@ -415,38 +392,34 @@ describe('domain A (IdP role) refuses', () => {
 
   it('no audience', () =>
     refusedAtA(
-      idJagRequest({ audience: undefined }),
-      400,
+      { audience: undefined },
       'invalid_request',
       "audience is required for an ID-JAG: the resource authorization server's issuer",
     ));
 
   it('two audiences', () =>
     refusedAtA(
-      idJagRequest({ audience: [domainB.issuer, 'https://as.elsewhere.example'] }),
-      400,
+      { audience: [domainB.issuer, 'https://as.elsewhere.example'] },
       'invalid_target',
       'an ID-JAG names exactly one audience',
     ));
 
   it('a subject token that is not an identity assertion', () =>
     refusedAtA(
-      idJagRequest({ subject_token_type: TT.accessToken }),
-      400,
+      { subject_token_type: TT.accessToken },
       'invalid_request',
       `an ID-JAG needs an identity assertion as subject_token; subject_token_type must be one of: ${TT.idToken}, ${TT.saml2}`,
     ));
 
   it('an actor token (its processing is undefined by the draft)', () =>
     refusedAtA(
-      idJagRequest({ actor_token: idToken, actor_token_type: TT.idToken }),
-      400,
+      { actor_token: idToken, actor_token_type: TT.idToken },
       'invalid_request',
       'actor_token is not supported when requesting an ID-JAG',
     ));
 
   it('a client without an id_jag policy', () =>
-    refusedAtA(idJagRequest(), 400, 'unauthorized_client', 'this client may not request ID-JAGs', {
+    refusedAtA({}, 'unauthorized_client', 'this client may not request ID-JAGs', {
       basic: ['plain-client', 'plain-client-secret-0123'],
     }));
 
@@ -456,7 +429,7 @@ describe('domain A (IdP role) refuses', () => {
       { sub: 'alice', aud: 'chat-agent', iat: now - 600, exp: now - 300 },
       { typ: 'JWT' },
     );
-    await refusedAtA(idJagRequest({ subject_token: expired }), 400, 'invalid_grant', 'subject_token has expired');
+    await refusedAtA({ subject_token: expired }, 'invalid_grant', 'subject_token has expired');
   });
 
   it('at startup, a policy naming its own issuer as target (§9.3: an ID-JAG must cross a domain)', async () => {
@@ -551,37 +524,28 @@ describe("domain A applies the subject's trust-anchor rules (CEL) to ID-JAGs", (
   });
 
   it('a subject matching no rule gets no ID-JAG', async () =>
-    expectRefused(
-      ruled,
-      async () => request(await idTokenWith({ groups: ['sales'] })),
-      400,
-      'invalid_grant',
-      "subject_token is not granted anything by its trust anchor's policy (no rule matches)",
-    ));
+    expectTokenRefused(ruled, async () => request(await idTokenWith({ groups: ['sales'] })), {
+      error: 'invalid_grant',
+      description: "subject_token is not granted anything by its trust anchor's policy (no rule matches)",
+    }));
 
   it('a resource AS the client may use but the rule does not grant', async () =>
-    expectRefused(
-      ruled,
-      async () => request(await idTokenWith({ groups: ['eng'] }), { audience: OTHER_AS }),
-      400,
-      'invalid_target',
-      "target not granted to this subject by its trust anchor's policy",
-    ));
+    expectTokenRefused(ruled, async () => request(await idTokenWith({ groups: ['eng'] }), { audience: OTHER_AS }), {
+      error: 'invalid_target',
+      description: "target not granted to this subject by its trust anchor's policy",
+    }));
 
   it('a scope the client may get there but the rule does not grant', async () =>
-    expectRefused(
-      ruled,
-      async () => request(await idTokenWith({ groups: ['eng'] }), { scope: 'todos.write' }),
-      400,
-      'invalid_scope',
-      "scope exceeds what this subject's trust anchor policy grants",
-    ));
+    expectTokenRefused(ruled, async () => request(await idTokenWith({ groups: ['eng'] }), { scope: 'todos.write' }), {
+      error: 'invalid_scope',
+      description: "scope exceeds what this subject's trust anchor policy grants",
+    }));
 });
 
 describe('domain B (resource AS role) refuses an ID-JAG', () => {
   const now = () => Math.floor(Date.now() / 1000);
   const refusedAtB = (send: () => Promise<Response>, description: string, error = 'invalid_grant') =>
-    expectRefused(domainB, send, 400, error, description);
+    expectTokenRefused(domainB, send, { error, description });
 
   it('accepts a well-formed one from IdP C (control)', async () => {
     const res = await redeem(await craftIdJag());
@@ -727,7 +691,7 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
 
 describe('domain B: plain RFC 7523 assertions', () => {
   const refusedAtB = (send: () => Promise<Response>, description: string, error = 'invalid_grant', status = 400) =>
-    expectRefused(domainB, send, status, error, description);
+    expectTokenRefused(domainB, send, { status, error, description });
   const redeemCi = (assertion: string, extra: Record<string, string | undefined> = {}) =>
     redeem(assertion, extra, asCiDeployer);
 
@@ -893,30 +857,23 @@ describe("domain B applies the assertion issuer's trust-anchor rules (CEL) to jw
   });
 
   it('an assertion the jwt_bearer section allows but no rule matches', () =>
-    expectRefused(
-      ruledB,
-      async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/dev')),
-      400,
-      'invalid_grant',
-      "assertion is not granted anything by its trust anchor's policy (no rule matches)",
-    ));
+    expectTokenRefused(ruledB, async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/dev')), {
+      error: 'invalid_grant',
+      description: "assertion is not granted anything by its trust anchor's policy (no rule matches)",
+    }));
 
   it('a scope the section allows but the rule does not', () =>
-    expectRefused(
+    expectTokenRefused(
       ruledB,
       async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/main'), { scope: 'read' }),
-      400,
-      'invalid_scope',
-      "scope exceeds what this subject's trust anchor policy grants",
+      { error: 'invalid_scope', description: "scope exceeds what this subject's trust anchor policy grants" },
     ));
 
   it('a target the client may use but the rule does not grant', () =>
-    expectRefused(
+    expectTokenRefused(
       ruledB,
       async () => redeemAt(await assertion('repo:acme/api:ref:refs/heads/main'), { resource: TODOS }),
-      400,
-      'invalid_target',
-      "target not granted to this subject by its trust anchor's policy",
+      { error: 'invalid_target', description: "target not granted to this subject by its trust anchor's policy" },
     ));
 });
 
