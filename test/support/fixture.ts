@@ -63,3 +63,14 @@ export function useInstancePair(options: (issuer: string) => Promise<TestAppOpti
     },
   };
 }
+
+/**
+ * Starts actbridge on a free port in beforeAll, from `options(issuer)` (the issuer it will have, for
+ * audiences), and closes it in afterAll. Returns an accessor, as useFixture.
+ */
+export function useTestApp(options: (issuer: string) => TestAppOptions | Promise<TestAppOptions>): () => TestApp {
+  return useFixture(async () => {
+    const port = await freePort();
+    return startTestApp({ ...(await options(`http://127.0.0.1:${port}`)), port });
+  });
+}
