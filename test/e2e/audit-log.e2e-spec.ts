@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { freePort } from '../support/free-port.js';
-import { exchange, ROOT, writeProductionConfig, type ProductionConfig } from '../support/server-process.js';
+import { exchange, jsonLines, ROOT, writeProductionConfig, type ProductionConfig } from '../support/server-process.js';
 
 /**
  * The built server's audit sink and logs, as deployed: audit lines on their own (stdout or a file, in
@@ -71,13 +71,6 @@ async function waitFor(done: () => boolean, output: () => string, child: ChildPr
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-
-const jsonLines = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('AUDIT_LOG=stdout: audit lines alone on stdout, JSON application logs on stderr', () => {
   it('writes one access line per request, and never the token or the client secret', async () => {

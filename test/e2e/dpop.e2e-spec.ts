@@ -9,6 +9,7 @@ import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
 import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { useFixture } from '../support/fixture.js';
 
 /**
  * RFC 9449 DPoP at the token endpoint, over real HTTP: openid-client's DPoP support as the client,
@@ -60,6 +61,18 @@ async function refused(
   return expectTokenRefused(app, () => postToken(app, form, init), { status, error, description });
 }
 
+/** Agent's plain exchange at `app` under a proof by k1 (`claims` override), refused as expected. */
+async function refusedAt(
+  app: TestApp,
+  claims: Record<string, unknown>,
+  status: number,
+  error: string,
+  description: string,
+): Promise<Response> {
+  const init = { ...asAgent, headers: { dpop: await proofFor(app, k1, claims) } };
+  return refused(await exchange(), init, status, error, description, app);
+}
+
 const clients = [
   basicClient('agent', SECRET, { audiences: [API, 'agent-2'], scopes: ['read', 'write'] }),
   basicClient('agent-2', SECRET, { audiences: [API], scopes: ['read', 'write'] }),
@@ -87,6 +100,23 @@ describe('DPoP with openid-client', () => {
     });
   }
 
+  /**
+   * A token exchange by openid-client under a fresh DPoP key: the response, the key's handle, and the
+   * audit lines the grant request left (retries included).
+   */
+  async function dpopExchange(app: TestApp, clientId: string, extra: Record<string, string> = {}) {
+    const config = await clientConfig(app, clientId);
+    const handle = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
+    const before = app.audit.lines.length;
+    const response = await client.genericGrantRequest(
+      config,
+      GRANT_TOKEN_EXCHANGE,
+      { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API, ...extra },
+      { DPoP: handle },
+    );
+    return { response, handle, audit: app.audit.lines.slice(before) };
+  }
+
   it('metadata lists dpop_signing_alg_values_supported', async () => {
     const config = await clientConfig(sts, 'agent');
     expect(config.serverMetadata().dpop_signing_alg_values_supported).toEqual(
@@ -96,16 +126,7 @@ describe('DPoP with openid-client', () => {
   });
 
   it('binds the issued token to the proof key: cnf.jkt, token_type DPoP, audit dpop_jkt', async () => {
-    const config = await clientConfig(sts, 'agent');
-    const keyPair = await client.randomDPoPKeyPair('ES256');
-    const handle = client.getDPoPHandle(config, keyPair);
-    const before = sts.audit.lines.length;
-    const response = await client.genericGrantRequest(
-      config,
-      GRANT_TOKEN_EXCHANGE,
-      { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API, scope: 'read' },
-      { DPoP: handle },
-    );
+    const { response, handle, audit } = await dpopExchange(sts, 'agent', { scope: 'read' });
     const jkt = await handle.calculateThumbprint();
     expect(response.token_type).toBe('dpop');
     const { payload } = await jwtVerify(
@@ -118,19 +139,11 @@ describe('DPoP with openid-client', () => {
       },
     );
     expect(payload).toMatchObject({ sub: 'alice', client_id: 'agent', scope: 'read', cnf: { jkt } });
-    expect(sts.audit.lines.length).toBe(before + 1);
-    expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.issued', dpop_jkt: jkt });
+    expect(audit).toEqual([expect.objectContaining({ event: 'token.issued', dpop_jkt: jkt })]);
   });
 
   it('a client with dpop_bound_access_tokens gets bound tokens with a proof', async () => {
-    const config = await clientConfig(sts, 'bound');
-    const handle = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
-    const response = await client.genericGrantRequest(
-      config,
-      GRANT_TOKEN_EXCHANGE,
-      { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API },
-      { DPoP: handle },
-    );
+    const { response, handle } = await dpopExchange(sts, 'bound');
     expect(response.token_type).toBe('dpop');
     expect(claimsOf(response.access_token).cnf).toEqual({ jkt: await handle.calculateThumbprint() });
   });
@@ -144,60 +157,30 @@ describe('DPoP with openid-client', () => {
   });
 
   describe('server nonces (DPOP_NONCE=required)', () => {
-    let nonceSts: TestApp;
-    beforeAll(async () => {
-      nonceSts = await startSts({ DPOP_NONCE: 'required' });
-    });
-    afterAll(async () => {
-      await nonceSts?.close();
-    });
+    const nonceSts = useFixture(() => startSts({ DPOP_NONCE: 'required' }));
 
     it('openid-client picks the nonce up from use_dpop_nonce and retries', async () => {
-      const config = await clientConfig(nonceSts, 'agent');
-      const handle = client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256'));
-      const before = nonceSts.audit.lines.length;
-      const response = await client.genericGrantRequest(
-        config,
-        GRANT_TOKEN_EXCHANGE,
-        { subject_token: await userToken(), subject_token_type: TT.accessToken, audience: API },
-        { DPoP: handle },
-      );
+      const { response, audit } = await dpopExchange(nonceSts(), 'agent');
       expect(response.token_type).toBe('dpop');
       // The first attempt was refused (use_dpop_nonce), the retry issued.
-      expect(nonceSts.audit.lines.slice(before).map((l) => l.error ?? l.event)).toEqual([
-        'use_dpop_nonce',
-        'token.issued',
-      ]);
+      expect(audit.map((l) => l.error ?? l.event)).toEqual(['use_dpop_nonce', 'token.issued']);
     });
 
     it('a proof without nonce: 400 use_dpop_nonce with a DPoP-Nonce header; that nonce then works', async () => {
-      const res = await refused(
-        await exchange(),
-        { ...asAgent, headers: { dpop: await proofFor(nonceSts, k1) } },
-        400,
-        'use_dpop_nonce',
-        'DPoP proof must carry the server nonce',
-        nonceSts,
-      );
+      const res = await refusedAt(nonceSts(), {}, 400, 'use_dpop_nonce', 'DPoP proof must carry the server nonce');
       const nonce = res.headers.get('dpop-nonce');
       expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
-      const ok = await postToken(nonceSts, await exchange(), {
+      const ok = await postToken(nonceSts(), await exchange(), {
         ...asAgent,
-        headers: { dpop: await proofFor(nonceSts, k1, { nonce }) },
+        headers: { dpop: await proofFor(nonceSts(), k1, { nonce }) },
       });
       expect(ok.status).toBe(200);
       expect(ok.body.token_type).toBe('DPoP');
     });
 
     it('an unknown nonce: 400 use_dpop_nonce', async () => {
-      const res = await refused(
-        await exchange(),
-        { ...asAgent, headers: { dpop: await proofFor(nonceSts, k1, { nonce: 'made-up-nonce' }) } },
-        400,
-        'use_dpop_nonce',
-        'DPoP proof nonce is stale or unknown',
-        nonceSts,
-      );
+      const nonce = 'made-up-nonce';
+      const res = await refusedAt(nonceSts(), { nonce }, 400, 'use_dpop_nonce', 'DPoP proof nonce is stale or unknown');
       expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
     });
   });
@@ -394,22 +377,10 @@ describe('DPoP-bound subject tokens need a proof by the same key', () => {
 });
 
 describe('replay store down', () => {
-  let downSts: TestApp;
-  beforeAll(async () => {
-    downSts = await startSts({ REDIS_URL: 'redis://127.0.0.1:1' });
-  });
-  afterAll(async () => {
-    await downSts?.close();
-  });
+  const downSts = useFixture(() => startSts({ REDIS_URL: 'redis://127.0.0.1:1' }));
 
   it('a DPoP proof cannot be checked for single use: 503 temporarily_unavailable', async () => {
-    await refused(
-      await exchange(),
-      { ...asAgent, headers: { dpop: await proofFor(downSts, k1) } },
-      503,
-      'temporarily_unavailable',
-      'cannot verify DPoP proof single use right now; retry later',
-      downSts,
-    );
+    const description = 'cannot verify DPoP proof single use right now; retry later';
+    await refusedAt(downSts(), {}, 503, 'temporarily_unavailable', description);
   }, 20000);
 });

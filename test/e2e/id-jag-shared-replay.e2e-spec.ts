@@ -5,6 +5,8 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 import { basicClient, clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
+import { useInstancePair } from '../support/fixture.js';
+import { expectReady } from '../support/health.js';
 
 /**
  * Single-use state shared through Redis (REDIS_URL), and failing closed without it: a single-use
@@ -68,24 +70,11 @@ beforeAll(async () => {
 const describeRedis = await describeWithRedis();
 
 describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
-  let a: TestApp;
-  let b: TestApp;
-  let issuer: string;
-
-  beforeAll(async () => {
-    // One issuer behind a load balancer, two instances on their own ports.
-    issuer = `http://127.0.0.1:${await freePort()}`;
-    // A generous bound: on a busy machine a slow answer must not pass for an outage.
-    const config = await options(issuer, REDIS_TEST_URL, 10_000);
-    a = await startTestApp(config);
-    b = await startTestApp(config);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-  });
+  // A generous bound: on a busy machine a slow answer must not pass for an outage.
+  const instances = useInstancePair((issuer) => options(issuer, REDIS_TEST_URL, 10_000));
 
   it('a single-use ID-JAG accepted by instance 1 is refused by instance 2', async () => {
+    const { a, b, issuer } = instances;
     const assertion = await idJag(once, issuer);
     expect((await postToken(a, { grant_type: JWT_BEARER, assertion }, asAgent)).status).toBe(200);
     const replay = await postToken(b, { grant_type: JWT_BEARER, assertion }, asAgent);
@@ -96,12 +85,14 @@ describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
   });
 
   it('a reusable ID-JAG is accepted by both', async () => {
+    const { a, b, issuer } = instances;
     const assertion = await idJag(reusable, issuer);
     expect((await postToken(a, { grant_type: JWT_BEARER, assertion }, asAgent)).status).toBe(200);
     expect((await postToken(b, { grant_type: JWT_BEARER, assertion }, asAgent)).status).toBe(200);
   });
 
   it('a plain RFC 7523 assertion is single use across instances too', async () => {
+    const { a, b, issuer } = instances;
     const assertion = await ci.mint({ sub: 'svc', aud: issuer }, { typ: 'JWT' });
     expect((await postToken(b, { grant_type: JWT_BEARER, assertion }, asAgent)).status).toBe(200);
     expect((await postToken(a, { grant_type: JWT_BEARER, assertion }, asAgent)).body).toEqual({
@@ -111,15 +102,7 @@ describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
   });
 
   it('readiness reports the Redis store up', async () => {
-    const ready = await fetch(`${a.baseUrl}/health/ready`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({
-      status: 200,
-      body: {
-        status: 'ready',
-        replay_store: { store: 'redis', status: 'up', connection: 'ready' },
-        trust_anchors: { usable: 3, configured: 3 },
-      },
-    });
+    await expectReady(instances.a.baseUrl, 3, { store: 'redis', status: 'up', connection: 'ready' });
   });
 });
 

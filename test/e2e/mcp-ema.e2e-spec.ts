@@ -51,18 +51,6 @@ let notes: TodoMcpServer; // a second MCP server behind the same authorization s
 let samlSp: { entity_id: string; acs_urls: string[] };
 const idTokens: Record<'alice' | 'bob', string> = { alice: '', bob: '' };
 
-type Response = Awaited<ReturnType<typeof postToken>>;
-
-/** The RFC 6749 §5.2 error, exactly, and the one audit line it leaves. */
-async function expectRefused(
-  app: TestApp,
-  send: () => Promise<Response>,
-  error: string,
-  description: string,
-): Promise<void> {
-  await expectTokenRefused(app, send, { error, description });
-}
-
 /** An ID-JAG request of the MCP client at the enterprise, as EMA §4's example. */
 const idJagRequest = (extra: Record<string, string | readonly string[] | undefined> = {}) => ({
   grant_type: TOKEN_EXCHANGE_GRANT,
@@ -163,12 +151,7 @@ beforeAll(async () => {
     name: 'notes',
   });
   for (const user of ['alice', 'bob'] as const) {
-    const tokens = await upstream.userTokens(user, {
-      clientId: AT_ENTERPRISE.clientId,
-      resource: origins.enterprise,
-      scope: 'openid',
-    });
-    idTokens[user] = tokens.idToken;
+    idTokens[user] = await upstream.idToken(user, AT_ENTERPRISE.clientId, origins.enterprise);
   }
 });
 
@@ -471,27 +454,24 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
       "subject_token Response Destination is not the client's assertion consumer service",
     ],
   ])('refuses %s (invalid_grant)', async (_name, assertion, description) =>
-    expectRefused(
+    expectTokenRefused(
       enterprise,
       async () => postToken(enterprise, samlRequest(await assertion()), asChatAtEnterprise),
-      'invalid_grant',
-      description,
+      { error: 'invalid_grant', description: description },
     ),
   );
 
   it('refuses the same assertion twice (its ID is single use)', async () => {
     const assertion = samlAssertion();
     expect((await postToken(enterprise, samlRequest(assertion), asChatAtEnterprise)).status).toBe(200);
-    await expectRefused(
-      enterprise,
-      () => postToken(enterprise, samlRequest(assertion), asChatAtEnterprise),
-      'invalid_grant',
-      'subject_token has already been used (assertion ID replay)',
-    );
+    await expectTokenRefused(enterprise, () => postToken(enterprise, samlRequest(assertion), asChatAtEnterprise), {
+      error: 'invalid_grant',
+      description: 'subject_token has already been used (assertion ID replay)',
+    });
   });
 
   it('refuses a SAML subject for an MCP client without a registered SP', () =>
-    expectRefused(
+    expectTokenRefused(
       enterprise,
       () =>
         postToken(
@@ -499,14 +479,17 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
           { ...samlRequest(samlAssertion()), resource: 'https://other.example/mcp' },
           { basic: ['other-app', 'other-app-secret-at-enterprise'] },
         ),
-      'invalid_grant',
-      'subject_token audience is not accepted: client other-app has no SAML service provider registered, so no SAML assertion is issued to it',
+      {
+        error: 'invalid_grant',
+        description:
+          'subject_token audience is not accepted: client other-app has no SAML service provider registered, so no SAML assertion is issued to it',
+      },
     ));
 });
 
 describe('the enterprise (IdP role) refuses an ID-JAG request', () => {
   const refused = (form: Record<string, string | readonly string[] | undefined>, error: string, description: string) =>
-    expectRefused(enterprise, () => postToken(enterprise, form, asChatAtEnterprise), error, description);
+    expectTokenRefused(enterprise, () => postToken(enterprise, form, asChatAtEnterprise), { error, description });
 
   it('without resource (EMA §4: REQUIRED)', () =>
     refused(
@@ -544,13 +527,9 @@ describe('the enterprise (IdP role) refuses an ID-JAG request', () => {
     ));
 
   it('with an ID token issued to another client (EMA §4.1)', async () => {
-    const other = await upstream.userTokens('alice', {
-      clientId: 'other-app',
-      resource: origins.enterprise,
-      scope: 'openid',
-    });
+    const other = await upstream.idToken('alice', 'other-app', origins.enterprise);
     await refused(
-      idJagRequest({ subject_token: other.idToken }),
+      idJagRequest({ subject_token: other }),
       'invalid_grant',
       'subject_token audience is not accepted: an ID token must be issued to client acme-chat',
     );
@@ -563,38 +542,38 @@ describe('the MCP authorization server refuses an ID-JAG', () => {
   it('replayed (jti single use)', async () => {
     const idJag = await issuedIdJag();
     expect((await redeem(idJag)).status).toBe(200);
-    await expectRefused(mcpAs, () => redeem(idJag), 'invalid_grant', 'assertion has already been used (jti replay)');
+    await expectTokenRefused(mcpAs, () => redeem(idJag), {
+      error: 'invalid_grant',
+      description: 'assertion has already been used (jti replay)',
+    });
   });
 
   it('expired', async () => {
     const idJag = await enterpriseSignedIdJag({ resource: todos.resource }, now() - 400, now() - 100);
-    await expectRefused(mcpAs, () => redeem(idJag), 'invalid_grant', 'assertion has expired');
+    await expectTokenRefused(mcpAs, () => redeem(idJag), {
+      error: 'invalid_grant',
+      description: 'assertion has expired',
+    });
   });
 
   it('without resource, or with two (profile mcp)', async () => {
     const none = await enterpriseSignedIdJag({}, now(), now() + 60);
-    await expectRefused(
-      mcpAs,
-      () => redeem(none),
-      'invalid_grant',
-      "assertion has no resource claim: the MCP profile requires the MCP server's identifier",
-    );
+    await expectTokenRefused(mcpAs, () => redeem(none), {
+      error: 'invalid_grant',
+      description: "assertion has no resource claim: the MCP profile requires the MCP server's identifier",
+    });
     const two = await enterpriseSignedIdJag({ resource: [todos.resource, notes.resource] }, now(), now() + 60);
-    await expectRefused(
-      mcpAs,
-      () => redeem(two),
-      'invalid_grant',
-      'assertion names more than one resource: the MCP profile allows exactly one MCP server',
-    );
+    await expectTokenRefused(mcpAs, () => redeem(two), {
+      error: 'invalid_grant',
+      description: 'assertion names more than one resource: the MCP profile allows exactly one MCP server',
+    });
   });
 
   it('asked for another MCP server than its resource', async () =>
-    expectRefused(
-      mcpAs,
-      async () => redeem(await issuedIdJag(), { resource: notes.resource }),
-      'invalid_target',
-      `resource exceeds what the assertion grants: "${notes.resource}"`,
-    ));
+    expectTokenRefused(mcpAs, async () => redeem(await issuedIdJag(), { resource: notes.resource }), {
+      error: 'invalid_target',
+      description: `resource exceeds what the assertion grants: "${notes.resource}"`,
+    }));
 });
 
 describe('the MCP server refuses', () => {

@@ -1,10 +1,12 @@
-import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { listenManagement } from '../../src/app/app.factory.js';
 import { freePort } from '../support/free-port.js';
+import { startHttpStub } from '../support/http-stub.js';
+import { useFixture, useTestApp } from '../support/fixture.js';
+import { basicClient } from '../support/clients.js';
 import { describeWithPromtool, promtool } from '../support/promtool.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
-import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { GRANT_TOKEN_EXCHANGE, postToken, TT } from '../support/test-app.js';
 
 /**
  * /metrics on the management listener: an exchange, a refusal and a JWKS failure each move their
@@ -14,55 +16,37 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 const SECRET = 'agent-secret-0123456789';
 const API = 'https://api.example/';
 
-let jwksServer: Server;
-let jwksUrl: string;
-let deadUrl: string;
 let remote: TestIssuer;
 let broken: TestIssuer;
-let sts: TestApp;
 let managementUrl: string;
 
 beforeAll(async () => {
   remote = await createTestIssuer('https://remote-idp.example');
   broken = await createTestIssuer('https://broken-idp.example');
-  jwksServer = createServer((req, res) => {
+});
+
+/** Serves remote's keys at /jwks, fails elsewhere. */
+const jwks = useFixture(() =>
+  startHttpStub((req, res) => {
     if (req.url === '/jwks')
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(remote.publicJwks));
     else res.writeHead(500).end('down');
-  });
-  const jwksPort = await freePort();
-  await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
-  jwksUrl = `http://127.0.0.1:${jwksPort}/jwks`;
-  deadUrl = `http://127.0.0.1:${jwksPort}/down`;
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  }),
+);
+const sts = useTestApp(async (issuer) => {
   const managementPort = await freePort();
-  sts = await startTestApp({
-    port,
-    anchors: {
-      remote: { issuer: remote.issuer, jwks_uri: jwksUrl, audiences: [issuer] },
-      broken: { issuer: broken.issuer, jwks_uri: deadUrl, audiences: [issuer] },
-    },
-    clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
-    ],
-    env: { JWKS_COOLDOWN: '0', MANAGEMENT_PORT: String(managementPort) },
-  });
-  await listenManagement(sts.app, sts.config.server);
   managementUrl = `http://127.0.0.1:${managementPort}`;
+  return {
+    anchors: {
+      remote: { issuer: remote.issuer, jwks_uri: `${jwks().url}/jwks`, audiences: [issuer] },
+      broken: { issuer: broken.issuer, jwks_uri: `${jwks().url}/down`, audiences: [issuer] },
+    },
+    clients: [basicClient('agent', SECRET, { audiences: [API], default_audience: API })],
+    env: { JWKS_COOLDOWN: '0', MANAGEMENT_PORT: String(managementPort) },
+  };
 });
 
-afterAll(async () => {
-  await sts?.close();
-  jwksServer.closeAllConnections();
-  await new Promise((resolve) => jwksServer.close(resolve));
-});
+beforeAll(() => listenManagement(sts().app, sts().config.server));
 
 async function scrape(): Promise<string> {
   const response = await fetch(`${managementUrl}/metrics`);
@@ -78,7 +62,7 @@ function sample(exposition: string, series: string): number | undefined {
 }
 
 const exchange = (token: string, basic: [string, string] = ['agent', SECRET]) =>
-  postToken(sts, { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.jwt }, { basic });
+  postToken(sts(), { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.jwt }, { basic });
 
 describe('the management listener', () => {
   it('serves /metrics and the health probes, and nothing of the token endpoint', async () => {
@@ -89,8 +73,8 @@ describe('the management listener', () => {
     expect(token.status).toBe(405);
     expect((await fetch(`${managementUrl}/oauth/token`)).status).toBe(404);
     // The probes stay on the main port too (existing orchestrator configurations use them there).
-    expect((await fetch(`${sts.baseUrl}/health/live`)).status).toBe(200);
-    expect((await fetch(`${sts.baseUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${sts().baseUrl}/health/live`)).status).toBe(200);
+    expect((await fetch(`${sts().baseUrl}/metrics`)).status).toBe(404);
   });
 });
 
@@ -100,17 +84,17 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
     const issued = 'actbridge_token_requests_total{grant_type="token_exchange",outcome="issued",error="none"}';
     expect(sample(before, issued)).toBe(0);
 
-    const ok = await exchange(await remote.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' }));
+    const ok = await exchange(await remote.mint({ sub: 'alice', aud: sts().issuer }, { typ: 'JWT' }));
     expect(ok.status).toBe(200);
-    const badSecret = await exchange(await remote.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' }), [
+    const badSecret = await exchange(await remote.mint({ sub: 'alice', aud: sts().issuer }, { typ: 'JWT' }), [
       'agent',
       'wrong-secret',
     ]);
     expect({ status: badSecret.status, error: badSecret.body.error }).toEqual({ status: 401, error: 'invalid_client' });
-    const noKeys = await exchange(await broken.mint({ sub: 'bob', aud: sts.issuer }, { typ: 'JWT' }));
+    const noKeys = await exchange(await broken.mint({ sub: 'bob', aud: sts().issuer }, { typ: 'JWT' }));
     expect(noKeys.status).toBe(400);
     // Introspection asks the revocation store.
-    const introspection = await fetch(`${sts.baseUrl}/oauth/introspect`, {
+    const introspection = await fetch(`${sts().baseUrl}/oauth/introspect`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -168,7 +152,7 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
 
   it('labels what is not configured as other/unknown: a caller cannot mint series', async () => {
     const invented = `urn:example:grant:${'x'.repeat(40)}`;
-    expect((await postToken(sts, { grant_type: invented }, { basic: ['agent', SECRET] })).body.error).toBe(
+    expect((await postToken(sts(), { grant_type: invented }, { basic: ['agent', SECRET] })).body.error).toBe(
       'unsupported_grant_type',
     );
     expect((await exchange('not-a-token', ['mallory-7f3a', 'secret'])).body.error).toBe('invalid_client');

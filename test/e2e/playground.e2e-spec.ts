@@ -53,6 +53,15 @@ async function postForm(
   };
 }
 
+/** The playground's explain of the page's request `pageRef`, for an access token and `extra` parameters. */
+const explain = (app: TestApp, pageRef: string, subjectToken: string, extra: Array<[string, string]> = []) =>
+  postForm(app, '/playground/explain', [
+    ['ref', pageRef],
+    ['subject_token', subjectToken],
+    ['subject_token_type', TT.accessToken],
+    ...extra,
+  ]);
+
 function ref(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
 }
@@ -244,10 +253,7 @@ describe('development (start-dev): /playground is on by default', () => {
     const subject = await idp.userToken();
     await exchangeAsPage(dev, pageRef, { subject_token: subject, scope: 'read write' });
     const lines = dev.audit.lines.length;
-    const explained = await postForm(dev, '/playground/explain', [
-      ['ref', pageRef],
-      ['subject_token', subject],
-      ['subject_token_type', TT.accessToken],
+    const explained = await explain(dev, pageRef, subject, [
       ['audience', 'demo-tool'],
       ['scope', 'read write'],
     ]);
@@ -294,12 +300,7 @@ describe('development (start-dev): /playground is on by default', () => {
       },
       { headers: { 'x-playground-ref': pageRef } },
     );
-    const explained = await postForm(dev, '/playground/explain', [
-      ['ref', pageRef],
-      ['subject_token', first.body.access_token as string],
-      ['subject_token_type', TT.accessToken],
-      ['audience', 'demo-agent'],
-    ]);
+    const explained = await explain(dev, pageRef, first.body.access_token as string, [['audience', 'demo-agent']]);
     expect(explained.body.report).toMatchObject({
       client_id: 'demo-tool',
       anchor: { name: 'actbridge', issuer: dev.issuer, has_rules: false },
@@ -311,14 +312,7 @@ describe('development (start-dev): /playground is on by default', () => {
     const pageRef = ref();
     const wrong = await exchangeAsPage(dev, pageRef, {}, { basic: ['demo-agent', 'not-the-secret'] });
     expect(wrong.body.error).toBe('invalid_client');
-    const explain = (r: string, extra: Array<[string, string]> = []) =>
-      postForm(dev, '/playground/explain', [
-        ['ref', r],
-        ['subject_token', 'x'],
-        ['subject_token_type', TT.accessToken],
-        ...extra,
-      ]);
-    expect(await explain(pageRef)).toMatchObject({
+    expect(await explain(dev, pageRef, 'x')).toMatchObject({
       status: 400,
       body: {
         error: 'invalid_request',
@@ -328,7 +322,7 @@ describe('development (start-dev): /playground is on by default', () => {
     const idJagRef = ref();
     await exchangeAsPage(dev, idJagRef, { requested_token_type: 'urn:ietf:params:oauth:token-type:id-jag' });
     expect(
-      await explain(idJagRef, [['requested_token_type', 'urn:ietf:params:oauth:token-type:id-jag']]),
+      await explain(dev, idJagRef, 'x', [['requested_token_type', 'urn:ietf:params:oauth:token-type:id-jag']]),
     ).toMatchObject({
       status: 400,
       body: {
@@ -336,7 +330,7 @@ describe('development (start-dev): /playground is on by default', () => {
         error_description: 'explain covers token exchange for access tokens, not ID-JAG requests',
       },
     });
-    expect(await explain(ref())).toMatchObject({ status: 404, body: { error: 'not_found' } });
+    expect(await explain(dev, ref(), 'x')).toMatchObject({ status: 404, body: { error: 'not_found' } });
   });
 
   it('PLAYGROUND=off: absent', async () => {
@@ -452,10 +446,7 @@ describe('production (actbridge serve)', () => {
       expect(reason).toBe('rule partner/staff does not grant: write');
       expect((await postForm(app, '/playground/audit', [['ref', pageRef]])).body).toEqual({ line: shown });
 
-      const explained = await postForm(app, '/playground/explain', [
-        ['ref', pageRef],
-        ['subject_token', subject],
-        ['subject_token_type', TT.accessToken],
+      const explained = await explain(app, pageRef, subject, [
         ['audience', 'https://api.example.com'],
         ['scope', 'read write'],
       ]);

@@ -44,6 +44,13 @@ function configEnv(anchorsDir: string): Record<string, string> {
   return { ISSUER: STS, TRUST_ANCHORS_DIR: anchorsDir, CLIENTS_FILE: join(dir, 'clients.yaml') };
 }
 
+/** `npm run explain` with `args`, against the trust anchors in `dir`/`anchors`; `stdin` for `-`. */
+const explain = (args: string[], anchors = 'anchors', stdin?: string) =>
+  run('explain.js', args, configEnv(join(dir, anchors)), stdin);
+/** The same for the recorded job token, presented by ci-deployer. */
+const explainRecorded = (args: string[], anchors = 'anchors') =>
+  explain(['--subject-token', recorded, '--client', 'ci-deployer', ...args], anchors);
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'actbridge-tools-'));
   ci = await createTestIssuer('https://ci.example', 'RS256');
@@ -113,10 +120,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm run explain', () => {
   it('explains a token that would be issued: anchor, each rule with its inputs, the outcome', async () => {
-    const result = await run(
-      'explain.js',
+    const result = await explain(
       ['--subject-token', '-', '--client', 'ci-deployer', '--at', '2026-03-01T10:01:00Z'],
-      configEnv(join(dir, 'anchors')),
+      'anchors',
       recorded,
     );
     expect(result.stderr).toBe('');
@@ -155,11 +161,7 @@ describe('npm run explain', () => {
   });
 
   it('explains a refusal: the step, the error the caller would get, the operator detail (exit 1)', async () => {
-    const result = await run(
-      'explain.js',
-      ['--subject-token', recorded, '--client', 'ci-deployer', '--scope', 'read', '--at', String(IAT + 60)],
-      configEnv(join(dir, 'anchors')),
-    );
+    const result = await explainRecorded(['--scope', 'read', '--at', String(IAT + 60)]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       [
@@ -172,11 +174,7 @@ describe('npm run explain', () => {
   });
 
   it('validates with the real validators at the given clock: an expired token (--json)', async () => {
-    const result = await run(
-      'explain.js',
-      ['--subject-token', recorded, '--client', 'ci-deployer', '--at', '2026-03-02T00:00:00Z', '--json'],
-      configEnv(join(dir, 'anchors')),
-    );
+    const result = await explainRecorded(['--at', '2026-03-02T00:00:00Z', '--json']);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({
       client_id: 'ci-deployer',
@@ -190,11 +188,7 @@ describe('npm run explain', () => {
   });
 
   it('a rule that does not compile stops it with the file, the rule and the position (exit 2)', async () => {
-    const result = await run(
-      'explain.js',
-      ['--subject-token', recorded, '--client', 'ci-deployer'],
-      configEnv(join(dir, 'broken')),
-    );
+    const result = await explainRecorded([], 'broken');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(join(dir, 'broken', 'ci.yaml'));
     expect(result.stderr).toMatch(
@@ -203,7 +197,7 @@ describe('npm run explain', () => {
   });
 
   it('usage errors exit 2', async () => {
-    const result = await run('explain.js', ['--client', 'x'], configEnv(join(dir, 'anchors')));
+    const result = await explain(['--client', 'x']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--subject-token and --client are required/);
   });

@@ -49,6 +49,15 @@ async function refused(
   return expectTokenRefused(sts, () => postToken(sts, form, init), { status, error, description });
 }
 
+/** Agent's token exchange with `extra`, refused 400 with `error`: what most checks below expect. */
+function agentRefused(
+  extra: Record<string, string | readonly string[] | undefined>,
+  error: string,
+  description: string | RegExp,
+) {
+  return refused(exchange(extra), asAgent, 400, error, description);
+}
+
 /** A client assertion by client pk; `claims` and `header` override. */
 function pkAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
   return clientAssertion(key, { kid: 'pk-1', ...header }, 'pk', sts.issuer, claims);
@@ -425,38 +434,28 @@ describe('token exchange parameters', () => {
   });
 
   it.each([TT.refreshToken, 'urn:example:custom'])('refuses subject_token_type %s as unsupported', async (type) => {
-    await refused(
-      exchange({ subject_token: 'x', subject_token_type: type }),
-      asAgent,
-      400,
-      'invalid_request',
-      /^unsupported subject_token_type; supported: /,
-    );
+    const extra = { subject_token: 'x', subject_token_type: type };
+    await agentRefused(extra, 'invalid_request', /^unsupported subject_token_type; supported: /);
   });
 
   it('refuses saml1 as a known but unsupported token type', async () => {
-    await refused(
-      exchange({ subject_token: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:saml1' }),
-      asAgent,
-      400,
+    await agentRefused(
+      { subject_token: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:saml1' },
       'invalid_request',
       'saml1 is not supported as subject_token_type; present a SAML 2.0 assertion as urn:ietf:params:oauth:token-type:saml2',
     );
   });
 
   it('refuses an unsupported actor_token_type', async () => {
-    await refused(
-      exchange({ subject_token: await userToken(), actor_token: 'x', actor_token_type: 'urn:example:custom' }),
-      asAgent,
-      400,
-      'invalid_request',
-      /^unsupported actor_token_type/,
-    );
+    const extra = { subject_token: await userToken(), actor_token: 'x', actor_token_type: 'urn:example:custom' };
+    await agentRefused(extra, 'invalid_request', /^unsupported actor_token_type/);
   });
 });
 
 describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)', () => {
   const now = () => Math.floor(Date.now() / 1000);
+  const refusesSubjectToken = async (_name: string, make: () => Promise<string>, description: string | RegExp) =>
+    agentRefused({ subject_token: await make() }, 'invalid_request', description);
 
   it.each<MakerRow>([
     ['not a JWT', async () => 'abc', 'subject_token is not a signed JWT'],
@@ -581,9 +580,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       async () => userToken({ scope: ['read'] }),
       'subject_token has a scope claim that is not a string',
     ],
-  ])('refuses %s', async (_name, make, description) => {
-    await refused(exchange({ subject_token: await make() }), asAgent, 400, 'invalid_request', description);
-  });
+  ])('refuses %s', refusesSubjectToken);
 
   // RFC 7519 NumericDates, held to whole seconds, and an expiry at most MAX_PRESENTED_TOKEN_LIFETIME
   // (default 86400 s) ahead, or the anchor's max_token_lifetime.
@@ -628,9 +625,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       async () => userToken({ exp: now() + 900 }, {}, shortIdp),
       'subject_token expires too far in the future: more than 600 s ahead (exp)',
     ],
-  ])('refuses %s', async (_name, make, description) => {
-    await refused(exchange({ subject_token: await make() }), asAgent, 400, 'invalid_request', description);
-  });
+  ])('refuses %s', refusesSubjectToken);
 
   it('accepts an exp just under the bound, and caps the issued token at its own lifetime', async () => {
     const res = await postToken(
@@ -648,56 +643,44 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
     expect(short.status).toBe(200);
   });
 
-  it('bounds the actor token the same way', async () => {
-    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, exp: 1e300 }, { typ: 'JWT' });
-    await refused(
-      exchange({ subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt }),
-      asAgent,
-      400,
-      'invalid_request',
+  const actorToken = (claims: Record<string, unknown>) =>
+    idp.mint({ sub: 'agent-1', aud: STS_AUD, ...claims }, { typ: 'JWT' });
+  it.each<MakerRow>([
+    [
+      'an exp 1e300',
+      () => actorToken({ exp: 1e300 }),
       'actor_token expires too far in the future: more than 86400 s ahead (exp)',
-    );
-    const fractional = await idp.mint({ sub: 'agent-1', aud: STS_AUD, iat: now() + 0.5 }, { typ: 'JWT' });
-    await refused(
-      exchange({ subject_token: await userToken(), actor_token: fractional, actor_token_type: TT.jwt }),
-      asAgent,
-      400,
-      'invalid_request',
+    ],
+    [
+      'a fractional iat',
+      () => actorToken({ iat: now() + 0.5 }),
       'actor_token has a malformed iat claim: a whole number of seconds is required',
-    );
+    ],
+    ['an expired actor token', () => actorToken({ exp: now() - 120, iat: now() - 600 }), 'actor_token has expired'],
+  ])('validates the actor token as strictly: %s', async (_name, make, description) => {
+    const extra = { subject_token: await userToken(), actor_token: await make(), actor_token_type: TT.jwt };
+    await agentRefused(extra, 'invalid_request', description);
   });
 
-  it('validates the actor token as strictly (expired actor token)', async () => {
-    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, exp: now() - 120, iat: now() - 600 }, { typ: 'JWT' });
-    await refused(
-      exchange({ subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt }),
-      asAgent,
-      400,
-      'invalid_request',
-      'actor_token has expired',
-    );
-  });
-
-  it('refuses an ID token issued to another client', async () => {
-    const idToken = await idp.mint({ sub: 'alice', aud: 'some-other-rp' }, { typ: 'JWT' });
-    await refused(
-      exchange({ subject_token: idToken, subject_token_type: TT.idToken }),
-      asAgent,
-      400,
-      'invalid_request',
+  it.each<
+    [name: string, claims: Record<string, unknown>, header: Record<string, unknown>, description: string | RegExp]
+  >([
+    [
+      'issued to another client',
+      { aud: 'some-other-rp' },
+      { typ: 'JWT' },
       'subject_token audience is not accepted: an ID token must be issued to client agent',
-    );
-  });
-
-  it('refuses an ID token with several audiences and no azp', async () => {
-    const idToken = await idp.mint({ sub: 'alice', aud: ['agent', 'other'] }, { typ: 'JWT' });
-    await refused(
-      exchange({ subject_token: idToken, subject_token_type: TT.idToken }),
-      asAgent,
-      400,
-      'invalid_request',
+    ],
+    [
+      'with several audiences and no azp',
+      { aud: ['agent', 'other'] },
+      { typ: 'JWT' },
       'subject_token has several audiences and no azp claim',
-    );
+    ],
+    ['that is an access token (at+jwt)', { aud: 'agent' }, {}, /^subject_token typ "at\+jwt" is not accepted/],
+  ])('refuses an ID token %s', async (_name, claims, header, description) => {
+    const idToken = await idp.mint({ sub: 'alice', ...claims }, header);
+    await agentRefused({ subject_token: idToken, subject_token_type: TT.idToken }, 'invalid_request', description);
   });
 
   it("refuses actbridge's own token presented by a client it was not issued to (no lateral movement)", async () => {
@@ -711,113 +694,69 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       'subject_token audience is not accepted: it must name actbridge or client poster',
     );
   });
-
-  it('refuses an access token (at+jwt) presented as an ID token', async () => {
-    const token = await idp.mint({ sub: 'alice', aud: 'agent' });
-    await refused(
-      exchange({ subject_token: token, subject_token_type: TT.idToken }),
-      asAgent,
-      400,
-      'invalid_request',
-      /^subject_token typ "at\+jwt" is not accepted/,
-    );
-  });
 });
 
 describe('delegation policy', () => {
   const agentToken = () => idp.mint({ sub: 'agent-1', aud: STS_AUD }, { typ: 'JWT' });
-
-  it('refuses an act claim from an issuer not trusted for chains', async () => {
-    await refused(
-      exchange({ subject_token: await userToken({ act: { sub: 'someone' } }) }),
-      asAgent,
-      400,
-      'invalid_request',
-      'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
-    );
+  const withActor = (subject_token: string, actor_token: string) => ({
+    subject_token,
+    actor_token,
+    actor_token_type: TT.jwt,
   });
-
-  it('refuses a malformed act from a trusted chain issuer', async () => {
-    await refused(
-      exchange({ subject_token: await userToken({ act: { iss: 'x' } }, {}, chainIdp) }),
-      asAgent,
-      400,
-      'invalid_request',
-      'subject_token act claim has an actor without sub',
-    );
-  });
-
-  it('refuses an actor token that is itself delegated', async () => {
-    const actor = await idp.mint({ sub: 'agent-1', aud: STS_AUD, act: { sub: 'x' } }, { typ: 'JWT' });
-    await refused(
-      exchange({ subject_token: await userToken(), actor_token: actor, actor_token_type: TT.jwt }),
-      asAgent,
-      400,
-      'invalid_request',
-      'actor_token must identify the actor itself; it carries an act claim',
-    );
-  });
-
-  it('enforces may_act against the actor token', async () => {
-    const subject = await userToken({ may_act: { sub: 'agent-9' } });
-    await refused(
-      exchange({ subject_token: subject, actor_token: await agentToken(), actor_token_type: TT.jwt }),
-      asAgent,
-      400,
-      'invalid_request',
-      "the actor_token's subject is not permitted by the subject_token's may_act claim",
-    );
-  });
-
-  it('enforces may_act against the client when there is no actor token', async () => {
-    await refused(
-      exchange({ subject_token: await userToken({ may_act: { sub: 'agent-1' } }) }),
-      asAgent,
-      400,
-      'invalid_request',
-      "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
-    );
-  });
-
-  it('does not let a may_act sub vouched by another issuer match', async () => {
-    const subject = await userToken({ may_act: { sub: 'agent-1' } }, {}, chainIdp);
-    await refused(
-      exchange({ subject_token: subject, actor_token: await agentToken(), actor_token_type: TT.jwt }),
-      asAgent,
-      400,
-      'invalid_request',
-      "the actor_token's subject is not permitted by the subject_token's may_act claim",
-    );
-  });
-
-  it('refuses a malformed may_act', async () => {
-    await refused(
-      exchange({
-        subject_token: await userToken({ may_act: 'agent-1' }),
-        actor_token: await agentToken(),
-        actor_token_type: TT.jwt,
-      }),
-      asAgent,
-      400,
-      'invalid_request',
-      'subject_token may_act claim is malformed',
-    );
-  });
-
-  it('refuses a chain deeper than MAX_CHAIN_DEPTH (default 5)', async () => {
+  /** A delegation chain of `depth` actors a1 … a<depth>, outermost first. */
+  const chainOf = (depth: number) => {
     let act: Record<string, unknown> | undefined;
-    for (let i = 5; i >= 1; i--) act = act ? { sub: `a${i}`, act } : { sub: `a${i}` };
-    await refused(
-      exchange({
-        subject_token: await userToken({ act }, {}, chainIdp),
-        actor_token: await agentToken(),
-        actor_token_type: TT.jwt,
-      }),
-      asAgent,
-      400,
-      'invalid_request',
+    for (let i = depth; i >= 1; i--) act = act ? { sub: `a${i}`, act } : { sub: `a${i}` };
+    return act;
+  };
+
+  it.each<[name: string, form: () => Promise<Record<string, string>>, description: string]>([
+    [
+      'refuses an act claim from an issuer not trusted for chains',
+      async () => ({ subject_token: await userToken({ act: { sub: 'someone' } }) }),
+      'subject_token carries an act claim, but its issuer is not trusted for delegation chains',
+    ],
+    [
+      'refuses a malformed act from a trusted chain issuer',
+      async () => ({ subject_token: await userToken({ act: { iss: 'x' } }, {}, chainIdp) }),
+      'subject_token act claim has an actor without sub',
+    ],
+    [
+      'refuses an actor token that is itself delegated',
+      async () =>
+        withActor(
+          await userToken(),
+          await idp.mint({ sub: 'agent-1', aud: STS_AUD, act: { sub: 'x' } }, { typ: 'JWT' }),
+        ),
+      'actor_token must identify the actor itself; it carries an act claim',
+    ],
+    [
+      'enforces may_act against the actor token',
+      async () => withActor(await userToken({ may_act: { sub: 'agent-9' } }), await agentToken()),
+      "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    ],
+    [
+      'enforces may_act against the client when there is no actor token',
+      async () => ({ subject_token: await userToken({ may_act: { sub: 'agent-1' } }) }),
+      "the client is not permitted to act by the subject_token's may_act claim (present an actor_token?)",
+    ],
+    [
+      'does not let a may_act sub vouched by another issuer match',
+      async () => withActor(await userToken({ may_act: { sub: 'agent-1' } }, {}, chainIdp), await agentToken()),
+      "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    ],
+    [
+      'refuses a malformed may_act',
+      async () => withActor(await userToken({ may_act: 'agent-1' }), await agentToken()),
+      'subject_token may_act claim is malformed',
+    ],
+    [
+      'refuses a chain deeper than MAX_CHAIN_DEPTH (default 5)',
+      async () => withActor(await userToken({ act: chainOf(5) }, {}, chainIdp), await agentToken()),
       'delegation chain too deep: the token would record 6 actors, at most 5 are allowed',
-    );
+    ],
+  ])('%s', async (_name, form, description) => {
+    await agentRefused(await form(), 'invalid_request', description);
   });
 
   it.each([
@@ -838,13 +777,7 @@ describe('delegation policy', () => {
     ],
     ['too many targets', { audience: ['a', 'b', 'c', 'd'] }, 'too many targets requested (4; at most 3)'],
   ] as const)('refuses %s: invalid_target', async (_name, extra, description) => {
-    await refused(
-      exchange({ subject_token: await userToken(), ...extra }),
-      asAgent,
-      400,
-      'invalid_target',
-      description,
-    );
+    await agentRefused({ subject_token: await userToken(), ...extra }, 'invalid_target', description);
   });
 
   it.each([
@@ -852,13 +785,7 @@ describe('delegation policy', () => {
     ['beyond the subject token', 'write', "scope exceeds the subject_token's scope: write"],
   ])('refuses a scope %s: invalid_scope', async (_name, scope, description) => {
     // agent may have read+write; this subject token only carries "read".
-    await refused(
-      exchange({ subject_token: await userToken({ scope: 'read' }), scope }),
-      asAgent,
-      400,
-      'invalid_scope',
-      description,
-    );
+    await agentRefused({ subject_token: await userToken({ scope: 'read' }), scope }, 'invalid_scope', description);
   });
 });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { stringify } from 'yaml';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
+import { jsonLines } from '../support/server-process.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 
@@ -85,11 +86,7 @@ describe('reload on SIGHUP', () => {
     }
   };
 
-  const auditLines = () =>
-    readFileSync(server.auditFile, 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const auditLines = () => jsonLines(readFileSync(server.auditFile, 'utf8'));
 
   const jwksKids = async () =>
     ((await (await fetch(`${server.baseUrl}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);

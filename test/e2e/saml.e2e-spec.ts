@@ -51,6 +51,13 @@ async function expectRefused(send: () => Promise<Response>, status: number, erro
   await expectTokenRefused(sts, send, { status, error, description });
 }
 
+/** `xml` presented as a subject_token, refused: 400 invalid_request (RFC 8693 §2.2.2). */
+const refusedAsSubject = (xml: string, description: string) =>
+  expectRefused(() => exchange(base64url(xml)), 400, 'invalid_request', description);
+/** `xml` presented as an RFC 7522 assertion, refused: 400 invalid_grant (RFC 7522 §3.1). */
+const refusedAsAssertion = (xml: string, description: string) =>
+  expectRefused(() => bearer(base64url(xml)), 400, 'invalid_grant', description);
+
 beforeAll(async () => {
   const port = await freePort();
   stsIssuer = `http://127.0.0.1:${port}`;
@@ -160,22 +167,12 @@ describe('token exchange with a saml2 subject_token', () => {
     expect(claimsOf(res.body.access_token as string).sub_id).toMatchObject({ iss: optIn.entityId });
 
     const fromIdp = await idp.response({ assertion: false, response: true });
-    await expectRefused(
-      () => exchange(base64url(fromIdp)),
-      400,
-      'invalid_request',
-      'subject_token Assertion is not signed',
-    );
+    await refusedAsSubject(fromIdp, 'subject_token Assertion is not signed');
   });
 
   it('refuses a saml1 subject_token type with a clear error', async () => {
     await expectRefused(
-      () =>
-        postToken(
-          sts,
-          { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: 'PEFzc2VydGlvbi8-', subject_token_type: SAML1 },
-          asAgent,
-        ),
+      () => exchange('PEFzc2VydGlvbi8-', { subject_token_type: SAML1 }),
       400,
       'invalid_request',
       'saml1 is not supported as subject_token_type; present a SAML 2.0 assertion as urn:ietf:params:oauth:token-type:saml2',
@@ -243,10 +240,8 @@ describe('RFC 7522 saml2-bearer grant', () => {
   });
 
   it('refuses an invalid assertion with invalid_grant (RFC 7522 §3.1)', async () => {
-    await expectRefused(
-      () => bearer(base64url(idp.signedAssertion({ audience: 'https://someone-else.example' }))),
-      400,
-      'invalid_grant',
+    await refusedAsAssertion(
+      idp.signedAssertion({ audience: 'https://someone-else.example' }),
       `assertion audience is not accepted: its AudienceRestriction must name ${SP_ENTITY_ID}`,
     );
   });
@@ -451,16 +446,9 @@ describe('signature canonicalization', () => {
   const notOptedIn = `subject_token signature is not in the accepted profile: CanonicalizationMethod ${C14N} is accepted only from an IdP whose trust anchor sets saml.canonicalization: inclusive`;
 
   it('refuses inclusive c14n from an anchor that has not opted in', async () => {
-    await expectRefused(
-      () => exchange(base64url(idp.sign(idp.unsignedAssertion(), 'inclusive'))),
-      400,
-      'invalid_request',
-      notOptedIn,
-    );
-    await expectRefused(
-      () => bearer(base64url(idp.sign(idp.unsignedAssertion(), 'inclusive'))),
-      400,
-      'invalid_grant',
+    await refusedAsSubject(idp.sign(idp.unsignedAssertion(), 'inclusive'), notOptedIn);
+    await refusedAsAssertion(
+      idp.sign(idp.unsignedAssertion(), 'inclusive'),
       notOptedIn.replace('subject_token', 'assertion'),
     );
   });
@@ -492,6 +480,7 @@ describe('signature canonicalization', () => {
     expect(claimsOf(res.body.access_token as string).sub).toBe('bob\r@corp.example');
   });
 
+  const signedInclusive = () => inclusive.sign(inclusive.unsignedAssertion(), 'inclusive');
   it.each([
     [
       'signed by another key',
@@ -500,28 +489,25 @@ describe('signature canonicalization', () => {
     ],
     [
       'with its NameID altered',
-      () =>
-        inclusive.sign(inclusive.unsignedAssertion(), 'inclusive').replace('alice@example.com', 'admin@example.com'),
+      () => signedInclusive().replace('alice@example.com', 'admin@example.com'),
       'subject_token signature is invalid: not made with a certificate of https://inclusive-idp.example/saml, or the signed content was altered',
     ],
     [
       'with a ds:Object riding in the Signature',
-      () =>
-        inclusive
-          .sign(inclusive.unsignedAssertion(), 'inclusive')
-          .replace('</ds:SignatureValue>', '</ds:SignatureValue><ds:Object>x</ds:Object>'),
+      () => signedInclusive().replace('</ds:SignatureValue>', '</ds:SignatureValue><ds:Object>x</ds:Object>'),
       'subject_token signature is not in the accepted profile: Signature may carry only SignedInfo, SignatureValue and KeyInfo',
     ],
     [
       'with a second KeyInfo',
       () =>
-        inclusive
-          .sign(inclusive.unsignedAssertion(), 'inclusive')
-          .replace('</ds:Signature>', '<ds:KeyInfo><ds:KeyName>k</ds:KeyName></ds:KeyInfo></ds:Signature>'),
+        signedInclusive().replace(
+          '</ds:Signature>',
+          '<ds:KeyInfo><ds:KeyName>k</ds:KeyName></ds:KeyInfo></ds:Signature>',
+        ),
       'subject_token signature is not in the accepted profile: Signature may carry only SignedInfo, SignatureValue and KeyInfo',
     ],
   ])('refuses inclusive c14n under the opt-in %s', async (_name, make, description) => {
-    await expectRefused(() => exchange(base64url(make())), 400, 'invalid_request', description);
+    await refusedAsSubject(make(), description);
   });
 
   // KeyInfo is unsigned: a KeyName whose Algorithm names inclusive c14n must change nothing.
@@ -554,12 +540,7 @@ describe('signature canonicalization', () => {
       'subject_token signature is not in the accepted profile: Signature must start with SignedInfo and SignatureValue',
     ],
   ])('a KeyName naming inclusive c14n and %s: refused as without it', async (_name, change, description) => {
-    await expectRefused(
-      () => exchange(base64url(change(keyName(idp.signedAssertion())))),
-      400,
-      'invalid_request',
-      description,
-    );
+    await refusedAsSubject(change(keyName(idp.signedAssertion())), description);
   });
 });
 
@@ -568,29 +549,14 @@ describe('Response Destination (SAML Bindings §3.5.5.2)', () => {
 
   it('refuses a signed Response the IdP addressed to another service provider', async () => {
     const xml = await idp.response({ assertion: true, response: true }, { destination: elsewhere });
-    await expectRefused(
-      () => exchange(base64url(xml)),
-      400,
-      'invalid_request',
-      `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`,
-    );
+    await refusedAsSubject(xml, `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`);
     const again = await idp.response({ assertion: true, response: true }, { destination: elsewhere });
-    await expectRefused(
-      () => bearer(base64url(again)),
-      400,
-      'invalid_grant',
-      `assertion Response Destination is not this token endpoint (${tokenEndpoint})`,
-    );
+    await refusedAsAssertion(again, `assertion Response Destination is not this token endpoint (${tokenEndpoint})`);
   });
 
   it('refuses it also when the Response alone is signed (the opted-in anchor)', async () => {
     const xml = await optIn.response({ assertion: false, response: true }, { destination: elsewhere });
-    await expectRefused(
-      () => exchange(base64url(xml)),
-      400,
-      'invalid_request',
-      `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`,
-    );
+    await refusedAsSubject(xml, `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`);
   });
 
   it('accepts a signed Response without Destination (optional, SAML Core §3.2.2)', async () => {
@@ -621,19 +587,12 @@ describe('ProxyRestriction (SAML Core §2.5.1.6): honoured', () => {
     ['two ProxyRestrictions', proxy('1') + proxy('1'), 'subject_token has more than one ProxyRestriction'],
     ['a malformed Count', proxy('-1'), 'subject_token has a malformed ProxyRestriction Count'],
   ])('refuses %s', async (_name, conditions, description) => {
-    await expectRefused(
-      () => exchange(base64url(idp.signedAssertion({ conditions }))),
-      400,
-      'invalid_request',
-      description,
-    );
+    await refusedAsSubject(idp.signedAssertion({ conditions }), description);
   });
 
   it('refuses Count="0" at the saml2-bearer grant too (invalid_grant)', async () => {
-    await expectRefused(
-      () => bearer(base64url(idp.signedAssertion({ conditions: proxy('0') }))),
-      400,
-      'invalid_grant',
+    await refusedAsAssertion(
+      idp.signedAssertion({ conditions: proxy('0') }),
       'assertion ProxyRestriction forbids issuing a token on its basis (Count="0")',
     );
   });

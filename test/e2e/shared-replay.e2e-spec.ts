@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
-import { freePort } from '../support/free-port.js';
-import { postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { postToken, TT } from '../support/test-app.js';
+import { useInstancePair } from '../support/fixture.js';
 import { clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
@@ -14,41 +14,29 @@ const describeRedis = await describeWithRedis();
  */
 
 describeRedis('several instances sharing Redis', () => {
-  let a: TestApp;
-  let b: TestApp;
   let idp: TestIssuer;
   let key: CryptoKey;
-  let issuer: string;
-
-  beforeAll(async () => {
+  const instances = useInstancePair(async () => {
     idp = await createTestIssuer('https://idp.example');
     const pair = await generateKeyPair('ES256', { extractable: true });
     key = pair.privateKey;
-    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' };
-    // Both instances serve one issuer (as behind a load balancer) but listen on their own ports.
-    issuer = `http://127.0.0.1:${await freePort()}`;
-    const options = {
+    return {
       anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: ['urn:sts'] } },
       clients: [
         {
           client_id: 'svc',
           token_endpoint_auth_method: 'private_key_jwt',
-          jwks: { keys: [jwk] },
+          jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' }] },
           audiences: ['https://api.example'],
         },
       ],
       // A generous command bound (REDIS_TIMEOUT_MS): on a busy machine a slow answer is not an outage.
-      env: { REDIS_URL: REDIS_TEST_URL, ISSUER: issuer, REDIS_TIMEOUT_MS: '10000' },
+      env: { REDIS_URL: REDIS_TEST_URL, REDIS_TIMEOUT_MS: '10000' },
     };
-    a = await startTestApp(options);
-    b = await startTestApp(options);
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
   });
 
   it('refuses at instance B an assertion already used at instance A', async () => {
+    const { a, b, issuer } = instances;
     const assertion = await clientAssertion(key, { kid: 'k1' }, 'svc', issuer);
     const form = {
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',

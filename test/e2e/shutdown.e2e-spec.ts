@@ -4,6 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
+import { jsonLines } from '../support/server-process.js';
 import { startSlowIntrospection, type SlowIntrospection } from '../support/slow-introspection.js';
 import { createTestIssuer } from '../support/test-issuer.js';
 
@@ -130,12 +131,7 @@ function rawSocket(server: BuiltServer): Promise<{ socket: Socket; received(): s
   });
 }
 
-const auditLines = (server: BuiltServer) =>
-  readFileSync(server.auditFile, 'utf8')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+const auditLines = (server: BuiltServer) => jsonLines(readFileSync(server.auditFile, 'utf8'));
 
 describe('SIGTERM under load', () => {
   it('answers every in-flight request (Connection: close), refuses and audits late ones, closes idle connections, exits 0 in time', async () => {

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { freePort } from '../support/free-port.js';
+import { expectReady, readiness } from '../support/health.js';
 import {
   exchange,
   ROOT,
@@ -191,15 +192,7 @@ describe('node dist/main.js: production serves a real configuration', () => {
     );
     expect(server.output()).not.toMatch(/DEVELOPMENT/);
 
-    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({
-      status: 200,
-      body: {
-        status: 'ready',
-        replay_store: { store: 'memory', status: 'up' },
-        trust_anchors: { usable: 1, configured: 1 },
-      },
-    });
+    await expectReady(`http://127.0.0.1:${port}`, 1);
     const { status, body } = await exchange(`http://127.0.0.1:${port}`, config);
     expect({ status, body }).toMatchObject({ status: 200, body: { token_type: 'Bearer', scope: 'read' } });
   });
@@ -226,11 +219,8 @@ describe('node dist/main.js: production serves a real configuration', () => {
     await waitForOutput(server, /listening on .*0 of 1 trust anchor\(s\) usable/);
     await waitForOutput(server, new RegExp(`JWKS fetch failed: HTTP 503 from ${jwksUrl.replace(/[./]/g, '\\$&')}`));
 
-    const readiness = async () => {
-      const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
-    expect(await readiness()).toMatchObject({
+    const base = `http://127.0.0.1:${port}`;
+    expect(await readiness(base)).toMatchObject({
       status: 503,
       body: { status: 'not_ready', trust_anchors: { usable: 0, configured: 1 } },
     });
@@ -238,10 +228,10 @@ describe('node dist/main.js: production serves a real configuration', () => {
     // Readiness itself retries the fetch: a not-ready instance gets no exchanges that would.
     jwksUp = true;
     const deadline = Date.now() + 10_000;
-    let state = await readiness();
+    let state = await readiness(base);
     while (state.status !== 200 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      state = await readiness();
+      state = await readiness(base);
     }
     expect(state).toMatchObject({ status: 200, body: { trust_anchors: { usable: 1, configured: 1 } } });
   });

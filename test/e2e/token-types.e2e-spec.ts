@@ -44,6 +44,10 @@ async function refused(
   return expectTokenRefused(sts, () => postToken(sts, form, basic(clientId)), { status, error, description });
 }
 
+/** The refusal most checks here expect: 400 invalid_request. */
+const invalidRequest = (form: Record<string, string>, clientId: string, description: string | RegExp) =>
+  refused(form, clientId, 400, 'invalid_request', description);
+
 /** A user's opaque access token for `resource`, obtained by `clientId` at the IdP (CIBA). */
 async function opaqueToken(account = 'alice', resource = OPAQUE, clientId = 'user-app') {
   const { accessToken } = await idp.userTokens(account, { clientId, resource, scope: 'openid read write' });
@@ -156,11 +160,9 @@ describe('opaque access tokens (RFC 7662 introspection)', () => {
   });
 
   it('refuses an unknown opaque token', async () => {
-    await refused(
+    await invalidRequest(
       exchange('bm90LWEtcmVhbC10b2tlbi0wMTIzNDU2Nzg5'),
       'svc',
-      400,
-      'invalid_request',
       'subject_token is not active (introspection)',
     );
   });
@@ -168,7 +170,7 @@ describe('opaque access tokens (RFC 7662 introspection)', () => {
   it('refuses a revoked token', async () => {
     const token = await opaqueToken();
     await idp.revokeToken('user-app', token);
-    await refused(exchange(token), 'svc', 400, 'invalid_request', 'subject_token is not active (introspection)');
+    await invalidRequest(exchange(token), 'svc', 'subject_token is not active (introspection)');
   });
 
   it('refuses an expired token, never serving a cached answer beyond its exp', async () => {
@@ -176,7 +178,7 @@ describe('opaque access tokens (RFC 7662 introspection)', () => {
     expect((await postToken(sts, exchange(token), basic('svc'))).status).toBe(200);
     await sleep(2500); // past the token's 2 s lifetime, well within cache_ttl (30 s)
     idp.resetStats();
-    await refused(exchange(token), 'svc', 400, 'invalid_request', 'subject_token is not active (introspection)');
+    await invalidRequest(exchange(token), 'svc', 'subject_token is not active (introspection)');
     expect(idp.stats.introspectionRequests).toBe(1);
   });
 
@@ -187,11 +189,9 @@ describe('opaque access tokens (RFC 7662 introspection)', () => {
       scope: 'openid offline_access read',
     });
     expect(refreshToken).toEqual(expect.any(String));
-    await refused(
+    await invalidRequest(
       exchange(refreshToken!),
       'svc',
-      400,
-      'invalid_request',
       'subject_token introspection does not say it is an access token (no token_type)',
     );
   });
@@ -199,25 +199,23 @@ describe('opaque access tokens (RFC 7662 introspection)', () => {
   it('never introspects for a client that is not bound to an introspecting anchor', async () => {
     const token = await opaqueToken();
     idp.resetStats();
-    await refused(exchange(token), 'unbound', 400, 'invalid_request', 'subject_token is not a signed JWT');
+    await invalidRequest(exchange(token), 'unbound', 'subject_token is not a signed JWT');
     expect(idp.stats.introspectionRequests).toBe(0);
   });
 
   it('never introspects a token presented as another type', async () => {
     const token = await opaqueToken();
     idp.resetStats();
-    await refused(exchange(token, TT.jwt), 'svc', 400, 'invalid_request', 'subject_token is not a signed JWT');
-    await refused(exchange(token, TT.idToken), 'svc', 400, 'invalid_request', 'subject_token is not a signed JWT');
+    await invalidRequest(exchange(token, TT.jwt), 'svc', 'subject_token is not a signed JWT');
+    await invalidRequest(exchange(token, TT.idToken), 'svc', 'subject_token is not a signed JWT');
     expect(idp.stats.introspectionRequests).toBe(0);
   });
 
   it('refuses a malformed opaque token without sending it anywhere', async () => {
     idp.resetStats();
-    await refused(
+    await invalidRequest(
       exchange('not an opaque token!'),
       'svc',
-      400,
-      'invalid_request',
       'subject_token is neither a JWT nor a well-formed opaque token',
     );
     expect(idp.stats.introspectionRequests).toBe(0);
@@ -282,11 +280,9 @@ describe('ID tokens: aud is the client id at that issuer (client_ids)', () => {
     ['issued to the bare client_id of a mapped client (the mapping replaces it)', 'user-app', 'portal'],
     ['issued to another client, presented by a client bound for introspection', 'web-app', 'svc'],
   ])('refuses an ID token %s', async (_name, issuedTo, presenter) => {
-    await refused(
+    await invalidRequest(
       exchange(await idTokenOf(issuedTo), TT.idToken),
       presenter,
-      400,
-      'invalid_request',
       `subject_token audience is not accepted: an ID token must be issued to client ${presenter}`,
     );
   });
@@ -294,53 +290,39 @@ describe('ID tokens: aud is the client id at that issuer (client_ids)', () => {
   it('refuses an ID token whose azp names another party', async () => {
     const idToken = await idTokenOf('web-app', 'mallory');
     expect(claimsOf(idToken)).toMatchObject({ aud: 'web-app', azp: 'someone-else' });
-    await refused(
-      exchange(idToken, TT.idToken),
-      'portal',
-      400,
-      'invalid_request',
-      'subject_token azp does not name client portal',
-    );
+    await invalidRequest(exchange(idToken, TT.idToken), 'portal', 'subject_token azp does not name client portal');
   });
 });
 
 describe('type confusion with real tokens', () => {
   it('refuses an ID token presented as an access token', async () => {
     const { idToken } = await idp.userTokens('alice', { clientId: 'web-app', resource: stsIssuer });
-    await refused(
+    await invalidRequest(
       exchange(idToken),
       'portal',
-      400,
-      'invalid_request',
       `subject_token typ (none) is not accepted for token type ${TT.accessToken}`,
     );
   });
 
   it('refuses an RFC 9068 access token presented as an ID token', async () => {
     const { accessToken } = await idp.userTokens('alice', { clientId: 'web-app', resource: stsIssuer });
-    await refused(
+    await invalidRequest(
       exchange(accessToken, TT.idToken),
       'portal',
-      400,
-      'invalid_request',
       `subject_token typ "at+jwt" is not accepted for token type ${TT.idToken}`,
     );
   });
 
   it('refuses an ID token from an anchor whose token_types do not include id_token, even with JWT allowed', async () => {
     const { idToken, accessToken } = await idp2.userTokens('alice', { clientId: 'user-app', resource: stsIssuer });
-    await refused(
+    await invalidRequest(
       exchange(idToken, TT.idToken),
       'user-app',
-      400,
-      'invalid_request',
       `subject_token type id_token is not accepted from issuer ${idp2.issuer} (it issues access_token)`,
     );
-    await refused(
+    await invalidRequest(
       exchange(idToken, TT.jwt),
       'user-app',
-      400,
-      'invalid_request',
       `subject_token type jwt is not accepted from issuer ${idp2.issuer} (it issues access_token)`,
     );
     expect((await postToken(sts, exchange(accessToken), basic('user-app'))).status).toBe(200);
@@ -354,11 +336,9 @@ describe('type confusion with real tokens', () => {
     );
     expect(first.status).toBe(200);
     const issued = first.body.access_token as string;
-    await refused(
+    await invalidRequest(
       exchange(issued, TT.idToken),
       'svc',
-      400,
-      'invalid_request',
       `subject_token type id_token is not accepted from issuer ${stsIssuer} (it issues access_token, jwt)`,
     );
   });

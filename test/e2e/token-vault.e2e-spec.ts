@@ -21,6 +21,15 @@ import {
  * PostgreSQL as ciphertext, disconnect revokes upstream.
  */
 
+/** An exchange's form for `subject_token` with agent-1's own token as actor token, and `extra`. */
+const actedByAgent1 = async (world: VaultWorld, subject_token: string, extra: Record<string, string>) => ({
+  subject_token,
+  subject_token_type: TT.accessToken,
+  actor_token: await world.agentToken('agent-1'),
+  actor_token_type: TT.accessToken,
+  ...extra,
+});
+
 const describeVault = await describeWithPostgres();
 
 describeVault('token vault: connect, exchange, policy, storage, disconnect', () => {
@@ -85,13 +94,11 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   it("exchanges alice's token, presented by agent-1 with its actor token, for her upstream access token", async () => {
-    const response = await world.exchange(sts(), agent('agent-1'), {
-      subject_token: alice,
-      subject_token_type: TT.accessToken,
-      actor_token: await world.agentToken('agent-1'),
-      actor_token_type: TT.accessToken,
-      resource: GITHUB_API,
-    });
+    const response = await world.exchange(
+      sts(),
+      agent('agent-1'),
+      await actedByAgent1(world, alice, { resource: GITHUB_API }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
     expect(response.body).toEqual({
@@ -146,14 +153,11 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   it('exchanges a token alice delegated to agent-1 (its act chain is the caller), presented by agent-1 alone', async () => {
-    const delegated = await world.exchange(sts(), USER_APP, {
-      subject_token: alice,
-      subject_token_type: TT.accessToken,
-      actor_token: await world.agentToken('agent-1'),
-      actor_token_type: TT.accessToken,
-      audience: 'agent-1',
-      scope: 'read',
-    });
+    const delegated = await world.exchange(
+      sts(),
+      USER_APP,
+      await actedByAgent1(world, alice, { audience: 'agent-1', scope: 'read' }),
+    );
     expect(delegated.status).toBe(200);
     const response = await world.exchange(sts(), agent('agent-1'), {
       subject_token: String(delegated.body.access_token),
@@ -266,13 +270,11 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   it('tells a caller that the user has not connected the account', async () => {
-    const response = await world.exchange(sts(), agent('agent-1'), {
-      subject_token: await world.userToken('bob'),
-      subject_token_type: TT.accessToken,
-      actor_token: await world.agentToken('agent-1'),
-      actor_token_type: TT.accessToken,
-      resource: GITHUB_API,
-    });
+    const response = await world.exchange(
+      sts(),
+      agent('agent-1'),
+      await actedByAgent1(world, await world.userToken('bob'), { resource: GITHUB_API }),
+    );
     expect({ status: response.status, body: response.body }).toEqual({
       status: 400,
       body: {
@@ -402,13 +404,7 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   it('refuses at connect a token delegated to an agent, accepts an actbridge token delegated to the application itself', async () => {
-    const toAgent = await world.exchange(sts(), USER_APP, {
-      subject_token: alice,
-      subject_token_type: TT.accessToken,
-      actor_token: await world.agentToken('agent-1'),
-      actor_token_type: TT.accessToken,
-      audience: 'user-app',
-    });
+    const toAgent = await world.exchange(sts(), USER_APP, await actedByAgent1(world, alice, { audience: 'user-app' }));
     expect(toAgent.status).toBe(200);
     const refused = await postVault(sts(), '/vault/connect', {
       subject_token: String(toAgent.body.access_token),
@@ -482,13 +478,11 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       connection: 'github',
       upstream_revoked: true,
     });
-    const exchange = await world.exchange(sts(), agent('agent-1'), {
-      subject_token: dave,
-      subject_token_type: TT.accessToken,
-      actor_token: await world.agentToken('agent-1'),
-      actor_token_type: TT.accessToken,
-      resource: GITHUB_API,
-    });
+    const exchange = await world.exchange(
+      sts(),
+      agent('agent-1'),
+      await actedByAgent1(world, dave, { resource: GITHUB_API }),
+    );
     expect(exchange.body).toEqual({
       error: 'invalid_grant',
       error_description: 'the user has not connected a github account; the user must connect it first',
@@ -518,13 +512,11 @@ describeVault('token vault without DATABASE_URL (start-dev): process memory, a k
       identity: { subject_token: idToken, subject_token_type: TT.idToken },
     });
     expect(completed).toMatchObject({ status: 200, body: { connection: 'google', refreshable: true } });
-    const response = await world.exchange(world.instances[0]!, agent('agent-1'), {
-      subject_token: await world.userToken('alice'),
-      subject_token_type: TT.accessToken,
-      actor_token: await world.agentToken('agent-1'),
-      actor_token_type: TT.accessToken,
-      audience: 'https://www.googleapis.com',
-    });
+    const response = await world.exchange(
+      world.instances[0]!,
+      agent('agent-1'),
+      await actedByAgent1(world, await world.userToken('alice'), { audience: 'https://www.googleapis.com' }),
+    );
     expect(response).toMatchObject({ status: 200, body: { token_type: 'Bearer', issued_token_type: TT.accessToken } });
     expect(world.instances[0]!.audit.lines.at(-1)).toMatchObject({
       event: 'token.issued',

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -10,9 +9,11 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import type { JWK } from 'jose';
-import { freePort } from '../support/free-port.js';
+import { startHttpStub } from '../support/http-stub.js';
+import { useFixture, useTestApp } from '../support/fixture.js';
+import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
-import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { GRANT_TOKEN_EXCHANGE, postToken, TT } from '../support/test-app.js';
 
 /**
  * A span per token request, child of the caller's W3C traceparent, with child spans for client
@@ -23,44 +24,29 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 const SECRET = 'agent-secret-0123456789';
 const API = 'https://api.example/';
 
-let jwksServer: Server;
 let served: { keys: JWK[] };
 let first: TestIssuer;
 let rotated: TestIssuer;
-let sts: TestApp;
 
 beforeAll(async () => {
   // One issuer, two keys: tokens signed by `rotated` make actbridge fetch the JWKS during the request.
   first = await createTestIssuer('https://traced-idp.example');
   rotated = await createTestIssuer('https://traced-idp.example');
   served = first.publicJwks;
-  jwksServer = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
-  });
-  const jwksPort = await freePort();
-  await new Promise<void>((resolve) => jwksServer.listen(jwksPort, '127.0.0.1', resolve));
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  sts = await startTestApp({
-    port,
-    anchors: { traced: { issuer: first.issuer, jwks_uri: `http://127.0.0.1:${jwksPort}/jwks`, audiences: [issuer] } },
-    clients: [
-      {
-        client_id: 'agent',
-        token_endpoint_auth_method: 'client_secret_basic',
-        client_secret: SECRET,
-        audiences: [API],
-        default_audience: API,
-      },
-    ],
-    env: { JWKS_COOLDOWN: '0' },
-  });
 });
 
-afterAll(async () => {
-  await sts?.close();
-  jwksServer.closeAllConnections();
-  await new Promise((resolve) => jwksServer.close(resolve));
+const jwks = useFixture(() =>
+  startHttpStub((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served));
+  }),
+);
+const sts = useTestApp((issuer) => ({
+  anchors: { traced: { issuer: first.issuer, jwks_uri: `${jwks().url}/jwks`, audiences: [issuer] } },
+  clients: [basicClient('agent', SECRET, { audiences: [API], default_audience: API })],
+  env: { JWKS_COOLDOWN: '0' },
+}));
+
+afterAll(() => {
   trace.disable();
   context.disable();
 });
@@ -68,13 +54,13 @@ afterAll(async () => {
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 async function exchange(issuer: TestIssuer, headers: Record<string, string> = {}) {
-  const token = await issuer.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' });
+  const token = await issuer.mint({ sub: 'alice', aud: sts().issuer }, { typ: 'JWT' });
   const response = await postToken(
-    sts,
+    sts(),
     { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.jwt },
     { basic: ['agent', SECRET], headers },
   );
-  return { response, line: sts.audit.lines.at(-1)! };
+  return { response, line: sts().audit.lines.at(-1)! };
 }
 
 // Runs first: once an SDK is registered, the API's tracer delegates to it for the rest of the process.
@@ -158,7 +144,7 @@ describe('with an SDK (in-memory exporter)', () => {
     exporter.reset();
     const token = await first.mint({ sub: 'alice', aud: 'https://someone-else.example' }, { typ: 'JWT' });
     const response = await postToken(
-      sts,
+      sts(),
       { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.jwt },
       { basic: ['agent', SECRET] },
     );
@@ -169,7 +155,7 @@ describe('with an SDK (in-memory exporter)', () => {
     expect(spans.find((s) => s.name === 'validate subject')!.attributes).toMatchObject({
       'oauth.error': 'invalid_request',
     });
-    expect(sts.audit.lines.at(-1)).toMatchObject({
+    expect(sts().audit.lines.at(-1)).toMatchObject({
       event: 'token.refused',
       step: 'token_validation',
       trace_id: root.spanContext().traceId,

@@ -1,10 +1,10 @@
-import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { generateKeyPair, type CryptoKey } from 'jose';
-import { freePort } from '../support/free-port.js';
+import { startHttpStub } from '../support/http-stub.js';
+import { useFixture, useTestApp } from '../support/fixture.js';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
-import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import { GRANT_TOKEN_EXCHANGE, postToken, TT } from '../support/test-app.js';
 import { expectTokenRefused } from '../support/errors.js';
 import { basicClient, clientAssertion } from '../support/clients.js';
 
@@ -17,28 +17,21 @@ const SECRET = 'agent-secret-0123456789';
 const API = 'https://api.example/';
 const SP_ENTITY_ID = 'https://actbridge.example/saml';
 
-let upstream: Server;
-let upstreamUrl: string;
-let sts: TestApp;
 let viaJwksUri: TestIssuer;
 let viaDiscovery: TestIssuer;
 let samlIdp: SamlTestIdp;
 let clientKey: CryptoKey;
 
-beforeAll(async () => {
-  // An internal service that fails every request.
-  upstream = createServer((req, res) => {
+// An internal service that fails every request.
+const upstream = useFixture(() =>
+  startHttpStub((req, res) => {
     req.resume();
     res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error at db-7.corp.internal');
-  });
-  const upstreamPort = await freePort();
-  await new Promise<void>((resolve) => upstream.listen(upstreamPort, '127.0.0.1', resolve));
-  upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
-
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  }),
+);
+const sts = useTestApp(async (issuer) => {
   viaJwksUri = await createTestIssuer('https://keys-idp.example');
-  viaDiscovery = await createTestIssuer(`${upstreamUrl}/realm`);
+  viaDiscovery = await createTestIssuer(`${upstream().url}/realm`);
   samlIdp = await createSamlTestIdp({
     entityId: 'https://saml-idp.example/saml',
     spEntityId: SP_ENTITY_ID,
@@ -46,18 +39,17 @@ beforeAll(async () => {
   });
   const keys = await generateKeyPair('ES256', { extractable: true });
   clientKey = keys.privateKey;
-  sts = await startTestApp({
-    port,
+  return {
     anchors: {
-      keys: { issuer: viaJwksUri.issuer, jwks_uri: `${upstreamUrl}/jwks`, audiences: [issuer] },
+      keys: { issuer: viaJwksUri.issuer, jwks_uri: `${upstream().url}/jwks`, audiences: [issuer] },
       discovered: { issuer: viaDiscovery.issuer, audiences: [issuer] },
-      saml: { kind: 'saml', issuer: samlIdp.entityId, saml: { metadata_url: `${upstreamUrl}/saml/metadata` } },
+      saml: { kind: 'saml', issuer: samlIdp.entityId, saml: { metadata_url: `${upstream().url}/saml/metadata` } },
       opaque: {
         issuer: 'https://opaque-idp.example',
         jwks: viaJwksUri.publicJwks,
         audiences: [issuer],
         introspection: {
-          endpoint: `${upstreamUrl}/introspect`,
+          endpoint: `${upstream().url}/introspect`,
           client_id: 'actbridge',
           client_secret_env: 'OPAQUE_INTROSPECTION_SECRET',
           clients: ['agent'],
@@ -69,7 +61,7 @@ beforeAll(async () => {
       {
         client_id: 'remote-keys',
         token_endpoint_auth_method: 'private_key_jwt',
-        jwks_uri: `${upstreamUrl}/client-jwks`,
+        jwks_uri: `${upstream().url}/client-jwks`,
         audiences: [API],
         default_audience: API,
       },
@@ -79,13 +71,7 @@ beforeAll(async () => {
       JWKS_COOLDOWN: '0',
       OPAQUE_INTROSPECTION_SECRET: 'actbridge-at-opaque-idp-0123456789',
     },
-  });
-});
-
-afterAll(async () => {
-  await sts?.close();
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  };
 });
 
 /** The exact refusal, and the one audit line holding what the caller was not told. */
@@ -95,50 +81,46 @@ async function expectRefusal(
   body: { error: string; error_description: string },
   reason: RegExp,
 ) {
-  const res = await expectTokenRefused(sts, send, { status, error: body.error, description: body.error_description });
+  const res = await expectTokenRefused(sts(), send, { status, error: body.error, description: body.error_description });
   expect(res.body.error_description).not.toMatch(/127\.0\.0\.1|corp\.internal|HTTP \d{3}|http:/);
-  expect(sts.audit.lines.at(-1)!.reason).toMatch(reason);
+  expect(sts().audit.lines.at(-1)!.reason).toMatch(reason);
 }
 
 const exchange =
   (subjectToken: string, type: string = TT.jwt) =>
   () =>
     postToken(
-      sts,
+      sts(),
       { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: type },
       { basic: ['agent', SECRET] },
     );
 
 describe('upstream failures stay with the operator', () => {
-  it('JWKS endpoint failing', async () => {
-    const token = await viaJwksUri.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' });
+  // Issuers and upstream URLs exist once beforeAll has run, hence the functions.
+  it.each([
+    ['JWKS endpoint failing', () => viaJwksUri, () => `HTTP 500 from ${upstream().url}/jwks`],
+    [
+      'discovery failing',
+      () => viaDiscovery,
+      () => `discovery at ${upstream().url}/realm/\\.well-known/openid-configuration failed: .*\\(HTTP 500\\)`,
+    ],
+  ])('%s', async (_name, issuer, reason) => {
+    const token = await issuer().mint({ sub: 'alice', aud: sts().issuer }, { typ: 'JWT' });
     await expectRefusal(
       exchange(token),
       400,
       { error: 'invalid_request', error_description: 'subject_token cannot be verified: issuer keys unavailable' },
-      new RegExp(`^subject_token cannot be verified: issuer keys unavailable: HTTP 500 from ${upstreamUrl}/jwks$`),
-    );
-  });
-
-  it('discovery failing', async () => {
-    const token = await viaDiscovery.mint({ sub: 'alice', aud: sts.issuer }, { typ: 'JWT' });
-    await expectRefusal(
-      exchange(token),
-      400,
-      { error: 'invalid_request', error_description: 'subject_token cannot be verified: issuer keys unavailable' },
-      new RegExp(
-        `^subject_token cannot be verified: issuer keys unavailable: discovery at ${upstreamUrl}/realm/\\.well-known/openid-configuration failed: .*\\(HTTP 500\\)$`,
-      ),
+      new RegExp(`^subject_token cannot be verified: issuer keys unavailable: ${reason()}$`),
     );
   });
 
   it('SAML metadata URL failing', async () => {
     await expectRefusal(
-      exchange(base64url(samlIdp.signedAssertion({ recipient: sts.tokenEndpoint })), TT.saml2),
+      exchange(base64url(samlIdp.signedAssertion({ recipient: sts().tokenEndpoint })), TT.saml2),
       400,
       { error: 'invalid_request', error_description: 'subject_token cannot be verified: IdP metadata unavailable' },
       new RegExp(
-        `^subject_token cannot be verified: IdP metadata unavailable: HTTP 500 from ${upstreamUrl}/saml/metadata$`,
+        `^subject_token cannot be verified: IdP metadata unavailable: HTTP 500 from ${upstream().url}/saml/metadata$`,
       ),
     );
   });
@@ -157,10 +139,10 @@ describe('upstream failures stay with the operator', () => {
   });
 
   it("a client's jwks_uri failing", async () => {
-    const assertion = await clientAssertion(clientKey, { kid: 'k1' }, 'remote-keys', sts.issuer, { iat: undefined });
+    const assertion = await clientAssertion(clientKey, { kid: 'k1' }, 'remote-keys', sts().issuer, { iat: undefined });
     await expectRefusal(
       () =>
-        postToken(sts, {
+        postToken(sts(), {
           grant_type: GRANT_TOKEN_EXCHANGE,
           subject_token: 'x',
           subject_token_type: TT.jwt,
@@ -169,7 +151,7 @@ describe('upstream failures stay with the operator', () => {
         }),
       401,
       { error: 'invalid_client', error_description: 'client keys unavailable' },
-      new RegExp(`^client keys unavailable: issuer keys unavailable: HTTP 500 from ${upstreamUrl}/client-jwks$`),
+      new RegExp(`^client keys unavailable: issuer keys unavailable: HTTP 500 from ${upstream().url}/client-jwks$`),
     );
   });
 });

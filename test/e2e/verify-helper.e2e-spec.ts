@@ -61,6 +61,11 @@ async function get(url: string, headers: Record<string, string> = {}) {
   };
 }
 
+/** The resource server's refusal: exactly this status and RFC 6750 §3.1 error body. */
+function expectRefusal(res: Awaited<ReturnType<typeof get>>, status: number, error: string, description: string) {
+  expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
+}
+
 function agentConfig(): Promise<client.Configuration> {
   return client.discovery(new URL(sts.issuer), 'agent', undefined, client.ClientSecretBasic(SECRET), {
     execute: [client.allowInsecureRequests],
@@ -228,10 +233,7 @@ describe('Bearer tokens', () => {
     expect(none.status).toBe(401);
     expect(none.challenge).toBe(`Bearer, DPoP algs="${verifier.dpopAlgorithms.join(' ')}"`);
     const bad = await get(`${nestUrl}/nest/tools`, { authorization: `Bearer ${token}x` });
-    expect({ status: bad.status, body: bad.body }).toEqual({
-      status: 401,
-      body: { error: 'invalid_token', error_description: 'token signature is invalid' },
-    });
+    expectRefusal(bad, 401, 'invalid_token', 'token signature is invalid');
     expect(bad.challenge).toBe('Bearer error="invalid_token", error_description="token signature is invalid"');
   });
 });
@@ -249,19 +251,13 @@ describe('refusals at the resource server', () => {
   it('a token for another audience: 401 invalid_token', async () => {
     const token = await exchange('agent', { subject_token: await userToken(), audience: 'agent-2' });
     const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 401,
-      body: { error: 'invalid_token', error_description: 'token is not addressed to this resource (aud)' },
-    });
+    expectRefusal(res, 401, 'invalid_token', 'token is not addressed to this resource (aud)');
   });
 
   it('missing scope: 403 insufficient_scope with the scope needed', async () => {
     const token = await exchange('agent', { subject_token: await userToken(), audience: API });
     const res = await get(`${rsUrl}/admin`, { authorization: `Bearer ${token}` });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 403,
-      body: { error: 'insufficient_scope', error_description: 'token lacks scope admin' },
-    });
+    expectRefusal(res, 403, 'insufficient_scope', 'token lacks scope admin');
     expect(res.challenge).toBe(
       `Bearer error="insufficient_scope", error_description="token lacks scope admin", scope="admin", ` +
         `resource_metadata="${rsUrl}/.well-known/oauth-protected-resource"`,
@@ -271,11 +267,8 @@ describe('refusals at the resource server', () => {
   it('a token from another issuer: 401 invalid_token', async () => {
     const foreign = await idp.mint({ sub: 'alice', aud: API, client_id: 'agent', scope: 'read' });
     const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${foreign}` });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 401,
-      // Refused at the signature: actbridge's JWKS has no key of another issuer.
-      body: { error: 'invalid_token', error_description: 'token is signed with a key the issuer does not publish' },
-    });
+    // Refused at the signature: actbridge's JWKS has no key of another issuer.
+    expectRefusal(res, 401, 'invalid_token', 'token is signed with a key the issuer does not publish');
   });
 
   it('an expired token: 401 invalid_token', async () => {
@@ -288,10 +281,7 @@ describe('refusals at the resource server', () => {
 
   it('a malformed Authorization header: 400 invalid_request', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: 'Basic abc' });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 400,
-      body: { error: 'invalid_request', error_description: 'Authorization must be "Bearer <token>" or "DPoP <token>"' },
-    });
+    expectRefusal(res, 400, 'invalid_request', 'Authorization must be "Bearer <token>" or "DPoP <token>"');
   });
 });
 
@@ -355,18 +345,12 @@ describe('DPoP-bound tokens at the resource server', () => {
 
   it('the same token sent as Bearer: 401 invalid_token (RFC 9449 §7.2)', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 401,
-      body: { error: 'invalid_token', error_description: 'token is DPoP-bound: send it with the DPoP scheme' },
-    });
+    expectRefusal(res, 401, 'invalid_token', 'token is DPoP-bound: send it with the DPoP scheme');
   });
 
   it('DPoP scheme without a proof: 401 invalid_dpop_proof with a DPoP challenge', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}` });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 401,
-      body: { error: 'invalid_dpop_proof', error_description: 'token is DPoP-bound: a DPoP proof is required' },
-    });
+    expectRefusal(res, 401, 'invalid_dpop_proof', 'token is DPoP-bound: a DPoP proof is required');
     expect(res.challenge).toMatch(/^DPoP error="invalid_dpop_proof", .*algs="ES256 /);
   });
 
@@ -375,13 +359,7 @@ describe('DPoP-bound tokens at the resource server', () => {
       authorization: `DPoP ${token}`,
       dpop: await foreignProof(`${rsUrl}/tools`),
     });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 401,
-      body: {
-        error: 'invalid_dpop_proof',
-        error_description: 'DPoP proof key does not match the token binding (cnf.jkt)',
-      },
-    });
+    expectRefusal(res, 401, 'invalid_dpop_proof', 'DPoP proof key does not match the token binding (cnf.jkt)');
   });
 
   it('a proof for another URL or without ath: 401 invalid_dpop_proof', async () => {
@@ -405,10 +383,7 @@ describe('DPoP-bound tokens at the resource server', () => {
     const first = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}`, dpop: proof });
     expect(first.status).toBe(200);
     const replay = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}`, dpop: proof });
-    expect({ status: replay.status, body: replay.body }).toEqual({
-      status: 401,
-      body: { error: 'invalid_dpop_proof', error_description: 'DPoP proof has already been used (jti replay)' },
-    });
+    expectRefusal(replay, 401, 'invalid_dpop_proof', 'DPoP proof has already been used (jti replay)');
   });
 
   it('an unbound token with the DPoP scheme: 401 invalid_token', async () => {
@@ -424,10 +399,7 @@ describe('revocation through introspection', () => {
     expect((await get(`${rsUrl}/revocable`, { authorization: `Bearer ${token}` })).status).toBe(200);
     await client.tokenRevocation(await agentConfig(), token);
     const res = await get(`${rsUrl}/revocable`, { authorization: `Bearer ${token}` });
-    expect({ status: res.status, body: res.body }).toEqual({
-      status: 401,
-      body: { error: 'invalid_token', error_description: 'token is not active (revoked)' },
-    });
+    expectRefusal(res, 401, 'invalid_token', 'token is not active (revoked)');
     // A verifier that does not introspect still accepts it until exp: revocation is opt-in at the RS.
     expect((await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` })).status).toBe(200);
   });

@@ -40,6 +40,14 @@ export function spawnServer(
   return { child, output: () => output, exited };
 }
 
+/** A JSON-lines text (audit file, a process's stdout or stderr) as its parsed lines; blank lines skipped. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
 export async function waitForOutput(server: ServerProcess, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(server.output())) {

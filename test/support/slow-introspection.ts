@@ -1,18 +1,14 @@
-import { createServer } from 'node:http';
-import { freePort } from './free-port.js';
+import { startHttpStub, type HttpStub } from './http-stub.js';
 
 /** An RFC 7662 endpoint that finds every token active, after a delay: it keeps exchanges in flight. */
-export interface SlowIntrospection {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type SlowIntrospection = HttpStub;
 
 /**
  * Starts it on a free loopback port. `delayMs` picks the delay from the request body (the presented
  * token), so one token can hang while the others are merely slow.
  */
-export async function startSlowIntrospection(delayMs: (body: string) => number): Promise<SlowIntrospection> {
-  const server = createServer((req, res) => {
+export function startSlowIntrospection(delayMs: (body: string) => number): Promise<SlowIntrospection> {
+  return startHttpStub((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk.toString()));
     req.on('end', () => {
@@ -34,13 +30,4 @@ export async function startSlowIntrospection(delayMs: (body: string) => number):
       res.on('close', () => clearTimeout(timer));
     });
   });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }

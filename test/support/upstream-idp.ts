@@ -68,6 +68,8 @@ export interface UpstreamIdp {
     accountId: string,
     opts: { clientId: string; resource: string; scope?: string },
   ): Promise<{ accessToken: string; idToken: string; refreshToken?: string }>;
+  /** A user's ID token issued to `clientId` (scope openid alone), via CIBA. */
+  idToken(accountId: string, clientId: string, resource: string): Promise<string>;
   /** RFC 7009 revocation of a token issued to `clientId`. */
   revokeToken(clientId: string, token: string): Promise<void>;
   /** 'ok' normal; 'down' answers 503 at once; 'hang' never answers. */
@@ -505,6 +507,10 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
         if (!response.id_token) throw new Error('the token response has no id_token (is "openid" in scope?)');
         return { accessToken: response.access_token, idToken: response.id_token, refreshToken: response.refresh_token };
       });
+    },
+
+    async idToken(accountId, clientId, resource) {
+      return (await idp.userTokens(accountId, { clientId, resource, scope: 'openid' })).idToken;
     },
 
     async rotateSigningKey() {
