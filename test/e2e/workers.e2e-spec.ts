@@ -3,6 +3,8 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
+import { TOKEN_EXCHANGE_GRANT } from '../../src/oauth/grant-types.js';
+import { TokenTypes } from '../../src/oauth/token-types.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 import { freePort } from '../support/free-port.js';
 import { childPids, connectionOwner } from '../support/process-sockets.js';
@@ -19,8 +21,6 @@ import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 const describeRedis = await describeWithRedis();
 const UPSTREAM_DELAY_MS = 1500;
 const SECRET = 'gw-secret-0123456789abcdef';
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const API = 'https://api.example/';
 
 let idp: TestIssuer;
@@ -142,9 +142,9 @@ async function clientAssertion(audience: string): Promise<string> {
 
 const basic = { authorization: `Basic ${Buffer.from(`gw:${SECRET}`).toString('base64')}` };
 const exchangeForm = (token: string) => ({
-  grant_type: TOKEN_EXCHANGE,
+  grant_type: TOKEN_EXCHANGE_GRANT,
   subject_token: token,
-  subject_token_type: ACCESS_TOKEN,
+  subject_token_type: TokenTypes.accessToken,
   audience: API,
 });
 
