@@ -111,11 +111,12 @@ describe('bench harness', () => {
     expect(PATHS[0]!.server).toBe('peer');
   });
 
-  it('measures every path issue 5 asks for', () => {
+  it('measures every path: the peer first, then JWT → JWT on one process, on every core and on a baseline build', () => {
     expect(PATHS.map((p) => p.id)).toEqual([
       'peer',
       'jwt-jwt',
       'jwt-jwt-workers',
+      'jwt-jwt-baseline',
       'jwt-jwt-actor',
       'chain-3',
       'saml-jwt',

@@ -19,6 +19,8 @@ export interface BenchEnv {
   readonly peerTokenEndpoint: string;
   /** The same actbridge configuration run with WORKERS = cores (same ISSUER, another port). */
   readonly workersOrigin: string;
+  /** The same configuration served by the build BENCH_BASELINE names (same ISSUER, another port). */
+  readonly baselineOrigin: string;
   /** POSTs a form to actbridge's token endpoint; throws unless 200. */
   exchange(form: Record<string, string>, headers?: Record<string, string>): Promise<{ access_token: string }>;
 }
@@ -47,8 +49,11 @@ type ConfigEnv = Pick<BenchEnv, 'upstream' | 'partner' | 'actbridgeIssuer'>;
 export interface BenchPath {
   readonly id: string;
   readonly title: string;
-  /** 'peer': the minimal peer; 'workers': actbridge with WORKERS = cores; else actbridge in one process. */
-  readonly server: 'actbridge' | 'peer' | 'workers';
+  /**
+   * 'peer': the minimal peer; 'workers': actbridge with WORKERS = cores; 'baseline': the build named by
+   * BENCH_BASELINE (another checkout's dist/main.js); else actbridge in one process.
+   */
+  readonly server: 'actbridge' | 'peer' | 'workers' | 'baseline';
   config?(env: ConfigEnv): PathConfig | Promise<PathConfig>;
   requests(env: BenchEnv): Promise<RequestStream>;
 }
@@ -165,6 +170,15 @@ export const PATHS: readonly BenchPath[] = [
     async requests(env) {
       const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
       return { ...single, url: `${env.workersOrigin}/oauth/token` };
+    },
+  },
+  {
+    id: 'jwt-jwt-baseline',
+    title: 'JWT → JWT on the baseline build (BENCH_BASELINE)',
+    server: 'baseline',
+    async requests(env) {
+      const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
+      return { ...single, url: `${env.baselineOrigin}/oauth/token` };
     },
   },
   {

@@ -24,7 +24,10 @@ import { startUpstreamIssuer } from './upstream.js';
  * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1,
  * BENCH_FIXED_RATE (path ids run open-loop at half their measured peak; default peer, jwt-jwt,
  * jwt-jwt-workers), BENCH_REDIS_URL (the workers instance's REDIS_URL, and the Redis the lineage cost is also measured
- * with; default redis://127.0.0.1:6379).
+ * with; default redis://127.0.0.1:6379), BENCH_BASELINE (another build's dist/main.js, e.g. a worktree of an
+ * earlier commit: adds the jwt-jwt-baseline row, that build serving JWT → JWT in the same rounds, which is
+ * how a change is shown not to regress on a noisy machine; implies BENCH_NO_WRITE), BENCH_BASELINE_UNSET
+ * (comma-separated variables left out of the baseline's environment: settings an older build refuses).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -83,7 +86,8 @@ async function main(): Promise<void> {
     for (const row of lineageCost) log(`  ${row.store}: ${row.cpuUs.toFixed(1)} µs CPU per exchange`);
   }
 
-  let paths = PATHS.filter((p) => wanted(p.id));
+  const baselineMain = env.BENCH_BASELINE;
+  let paths = PATHS.filter((p) => wanted(p.id) && (p.server !== 'baseline' || baselineMain !== undefined));
   if (paths.some((p) => p.server === 'workers') && !(await redisReachable(REDIS_URL))) {
     log(`no Redis at ${REDIS_URL} (BENCH_REDIS_URL): the WORKERS rows are left out`);
     paths = paths.filter((p) => p.server !== 'workers');
@@ -106,7 +110,12 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'actbridge-bench-'));
   const upstream = await startUpstreamIssuer();
   const partner = await startUpstreamIssuer('partner-1');
-  const [port, peerPort, workersPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, peerPort, workersPort, baselinePort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const actbridgeIssuer = `http://127.0.0.1:${port}`;
   const kidClient = basicClient('kid-test');
   const servers: ServerProcess[] = [];
@@ -156,6 +165,19 @@ async function main(): Promise<void> {
         })
       : undefined;
     if (workers) servers.push(workers);
+    const baseline = paths.some((p) => p.server === 'baseline')
+      ? await startActbridge({
+          dir,
+          port: baselinePort,
+          issuer: actbridgeIssuer,
+          jwksCooldown: JWKS_COOLDOWN,
+          main: baselineMain,
+          unset: (env.BENCH_BASELINE_UNSET ?? '').split(',').map((s) => s.trim()),
+          env: { AUDIT_LOG: join(dir, 'audit-baseline.log') },
+          logName: 'actbridge-baseline.log',
+        })
+      : undefined;
+    if (baseline) servers.push(baseline);
     const peerKey = generateEs256Key('minimal-peer');
     const peer = await startMinimalPeer(dir, {
       port: peerPort,
@@ -178,6 +200,7 @@ async function main(): Promise<void> {
       actbridgeIssuer,
       peerTokenEndpoint: `http://127.0.0.1:${peerPort}/token`,
       workersOrigin: `http://127.0.0.1:${workersPort}`,
+      baselineOrigin: `http://127.0.0.1:${baselinePort}`,
       async exchange(form, headers = {}) {
         const response = await fetch(`${actbridgeIssuer}/oauth/token`, {
           method: 'POST',
@@ -201,7 +224,7 @@ async function main(): Promise<void> {
     for (const path of paths) {
       log(`${path.id}: ${settings.warmupSec} s warm-up ...`);
       const stream = await path.requests(benchEnv);
-      const server = path.server === 'peer' ? peer : path.server === 'workers' ? workers! : actbridge;
+      const server = { peer, workers: workers!, baseline: baseline!, actbridge }[path.server];
       const measurement = new PathMeasurement(stream, settings, server.cpuSeconds);
       await measurement.warmUp();
       measured.push({ path, stream, measurement, server });
@@ -246,7 +269,7 @@ async function main(): Promise<void> {
 
   const report = reportOf({ results, fixedRate: fixedRates, kid, auditLines });
   log(consoleReport(report));
-  if (only === undefined && !env.BENCH_NO_WRITE) {
+  if (only === undefined && !env.BENCH_NO_WRITE && baselineMain === undefined) {
     await writeBenchmarksMd(markdownResults(report));
     log('wrote BENCHMARKS.md');
   }

@@ -109,6 +109,10 @@ export interface ActbridgeSettings {
   readonly env?: Record<string, string>;
   /** Log file name in `dir`. */
   readonly logName?: string;
+  /** Another build's entry point (BENCH_BASELINE) instead of this checkout's dist/main.js. */
+  readonly main?: string;
+  /** Variables left out of its environment (settings an older build does not know refuse its start). */
+  readonly unset?: readonly string[];
 }
 
 /**
@@ -136,6 +140,10 @@ export function actbridgeEnv({ dir, port, issuer, jwksCooldown, env }: Actbridge
   };
 }
 
+function withoutVariables(env: Record<string, string>, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+}
+
 export function startActbridge(settings: ActbridgeSettings): Promise<ServerProcess> {
   const flags = settings.nodeFlags ?? [];
   return spawnServer({
@@ -146,9 +154,9 @@ export function startActbridge(settings: ActbridgeSettings): Promise<ServerProce
         ? ['--import', join(ROOT, 'bench/dist/exit-on-sigterm.js')]
         : []),
       '--enable-source-maps',
-      'dist/main.js',
+      settings.main ?? 'dist/main.js',
     ],
-    env: actbridgeEnv(settings),
+    env: withoutVariables(actbridgeEnv(settings), settings.unset ?? []),
     logFile: join(settings.dir, settings.logName ?? 'actbridge.log'),
     readyUrl: `http://127.0.0.1:${settings.port}/.well-known/oauth-authorization-server`,
   });

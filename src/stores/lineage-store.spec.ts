@@ -214,11 +214,12 @@ describe('MemoryLineageStore memory', () => {
 describeRedis('RedisLineageStore after the store lost its memory', () => {
   it('records tokens issued from upstream roots; refuses to record or inspect what descends from its own tokens', async () => {
     const prefix = `actbridge-test:${randomUUID()}:`;
-    const connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000, epochKey: `${prefix}epoch` });
     const admin = new Redis(REDIS_TEST_URL);
+    // A store this test knows, before the connection reads its marker (else a Redis started less than
+    // the revocation window ago counts as a loss).
+    await confirmStoreReset(admin, 'test: a known store', `${prefix}epoch`);
+    const connection = new RedisConnection(REDIS_TEST_URL, { timeoutMs: 10_000, epochKey: `${prefix}epoch` });
     try {
-      // A store this test knows (else a Redis started less than the revocation window ago is a loss).
-      await confirmStoreReset(admin, 'test: a known store', `${prefix}epoch`);
       const lineage = new RedisLineageStore(connection, `${prefix}revoked:`, `${prefix}lineage:`);
       const a = randomUUID();
       await expectRecorded(lineage, entry(a, [`root:${randomUUID()}`]));
