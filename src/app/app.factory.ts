@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { uuid } from '../common/uuid.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
 import { StreamAuditSink, type AuditSink } from '../audit/audit-sink.js';
@@ -67,7 +67,7 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     rewriteUrl: (request: { url?: string }) => rewrite(request.url ?? '/'),
     clientErrorHandler: answerHttpClientError,
     // Audit lines carry the request id: unique across restarts and instances, never taken from the caller.
-    genReqId: () => randomUUID(),
+    genReqId: uuid,
     logger: false,
     ...httpTimeoutOptions(server),
   });

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   context,
   defaultTextMapGetter,
@@ -14,6 +13,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { randomHex128 } from '../common/uuid.js';
 import { OAuthError } from '../oauth/oauth-error.js';
 import type { RefusalStep } from './metrics.js';
 
@@ -77,12 +77,12 @@ export function startRequestSpan(
     headers.traceparent === undefined ? ROOT_CONTEXT : w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
   if (!tracing()) {
     const caller = trace.getSpanContext(parent);
-    const traceId = caller && isSpanContextValid(caller) ? caller.traceId : randomUUID().replace(/-/g, '');
+    const traceId = caller && isSpanContextValid(caller) ? caller.traceId : randomHex128();
     return { span: NO_SPAN, context: parent, traceId };
   }
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   const spanContext = span.spanContext();
-  const traceId = isSpanContextValid(spanContext) ? spanContext.traceId : randomUUID().replace(/-/g, '');
+  const traceId = isSpanContextValid(spanContext) ? spanContext.traceId : randomHex128();
   return { span, context: trace.setSpan(parent, span), traceId };
 }
 

@@ -13,8 +13,11 @@ import { clock } from '../common/clock.js';
 /** In-process lineage: correct for one instance only (as its revocation store). Several instances need REDIS_URL. */
 export class MemoryLineageStore implements LineageStore {
   private readonly records = new Map<string, LineageEntry>();
-  /** Parent key → child jti → child exp. */
-  private readonly kids = new Map<string, Map<string, number>>();
+  /**
+   * Parent key → the key's one instance (entries refer to it: a subject's or root's key is computed
+   * afresh for every request, and each copy would live as long as its token) and child jti → child exp.
+   */
+  private readonly kids = new Map<string, { readonly key: string; readonly children: Map<string, number> }>();
   /** Expiry second → jtis expiring then: a sweep touches only what expired, not every live token. */
   private readonly expiring = new Map<number, string[]>();
   /** The last second swept. */
@@ -29,20 +32,22 @@ export class MemoryLineageStore implements LineageStore {
 
   async record(token: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome> {
     this.sweep();
-    const ancestors = [...token.parents];
+    const parents = token.parents.map((key) => this.canonical(key));
+    const subject = this.canonical(token.subject);
+    const ancestors = [...parents];
     const add = (key: string) => {
       if (!ancestors.includes(key)) ancestors.push(key);
     };
-    for (const key of known) add(key);
-    add(token.subject);
-    for (const parent of token.parents) for (const key of this.live(parent)?.ancestors ?? []) add(key);
+    for (const key of known) add(this.canonical(key));
+    add(subject);
+    for (const parent of parents) for (const key of this.live(parent)?.ancestors ?? []) add(key);
     for (const key of ancestors) {
       const origin = this.revocations.originOf(key);
       if (origin !== undefined) return { recorded: false, ancestors: ancestors.length, revoked: { key, origin } };
     }
     if (ancestors.length > MAX_ANCESTORS) return { recorded: false, ancestors: ancestors.length };
     // Not `{ ...token, ancestors }`: V8 takes a slow path for a spread followed by more properties.
-    const entry: LineageEntry = Object.assign({ ancestors }, token);
+    const entry: LineageEntry = Object.assign({ ancestors }, token, { parents, subject });
     this.records.set(entry.jti, entry);
     const second = Math.max(Math.ceil(entry.exp), this.swept + 1);
     const bucket = this.expiring.get(second);
@@ -54,9 +59,13 @@ export class MemoryLineageStore implements LineageStore {
   }
 
   private addChild(parent: string, entry: LineageEntry): void {
-    let children = this.kids.get(parent);
-    if (!children) this.kids.set(parent, (children = new Map()));
-    children.set(entry.jti, entry.exp);
+    let node = this.kids.get(parent);
+    if (!node) this.kids.set(parent, (node = { key: parent, children: new Map() }));
+    node.children.set(entry.jti, entry.exp);
+  }
+
+  private canonical(key: string): string {
+    return this.kids.get(key)?.key ?? key;
   }
 
   async inspect(keys: readonly string[]): Promise<LineageInspection> {
@@ -81,7 +90,7 @@ export class MemoryLineageStore implements LineageStore {
     const now = this.now();
     const found = new Map<string, number>();
     for (const key of keys) {
-      for (const [jti, exp] of this.kids.get(key) ?? []) if (exp > now) found.set(jti, exp);
+      for (const [jti, exp] of this.kids.get(key)?.children ?? []) if (exp > now) found.set(jti, exp);
     }
     return [...found].map(([jti, exp]) => ({ jti, exp }));
   }
@@ -114,7 +123,7 @@ export class MemoryLineageStore implements LineageStore {
     if (!entry) return;
     this.records.delete(jti);
     for (const parent of [...entry.parents, entry.subject]) {
-      const children = this.kids.get(parent);
+      const children = this.kids.get(parent)?.children;
       children?.delete(jti);
       if (children?.size === 0) this.kids.delete(parent);
     }
