@@ -129,6 +129,24 @@ const idJagRedeemer = basicClient('xaa-redeemer', { grant_types: [JWT_BEARER] })
 /** The SAML IdP's entity ID. */
 const SAML_IDP = 'https://idp.bench.example/saml';
 
+/** The JWT → JWT requests, sent to another actbridge process serving the same configuration. */
+function jwtJwtServedBy(
+  id: string,
+  title: string,
+  server: 'workers' | 'baseline',
+  origin: (env: BenchEnv) => string,
+): BenchPath {
+  return {
+    id,
+    title,
+    server,
+    async requests(env) {
+      const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
+      return { ...single, url: `${origin(env)}/oauth/token` };
+    },
+  };
+}
+
 /**
  * The paths measured, in order. Adding a path is one entry: the actbridge configuration it needs and
  * the requests it sends. The minimal peer comes first: every actbridge path is compared with it.
@@ -163,24 +181,13 @@ export const PATHS: readonly BenchPath[] = [
       return cycling(env, jwtJwt, bodies);
     },
   },
-  {
-    id: 'jwt-jwt-workers',
-    title: 'JWT → JWT, WORKERS = cores (REDIS_URL)',
-    server: 'workers',
-    async requests(env) {
-      const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
-      return { ...single, url: `${env.workersOrigin}/oauth/token` };
-    },
-  },
-  {
-    id: 'jwt-jwt-baseline',
-    title: 'JWT → JWT on the baseline build (BENCH_BASELINE)',
-    server: 'baseline',
-    async requests(env) {
-      const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
-      return { ...single, url: `${env.baselineOrigin}/oauth/token` };
-    },
-  },
+  jwtJwtServedBy('jwt-jwt-workers', 'JWT → JWT, WORKERS = cores (REDIS_URL)', 'workers', (env) => env.workersOrigin),
+  jwtJwtServedBy(
+    'jwt-jwt-baseline',
+    'JWT → JWT on the baseline build (BENCH_BASELINE)',
+    'baseline',
+    (env) => env.baselineOrigin,
+  ),
   {
     id: 'jwt-jwt-actor',
     title: 'JWT → JWT with an actor token',

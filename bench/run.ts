@@ -12,7 +12,15 @@ import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream }
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
 import { measureLineageCost, type LineageCostRow } from './lineage-cost.js';
-import { freePort, redisReachable, ROOT, startActbridge, startMinimalPeer, type ServerProcess } from './servers.js';
+import {
+  freePort,
+  redisReachable,
+  ROOT,
+  startActbridge,
+  startMinimalPeer,
+  type ActbridgeSettings,
+  type ServerProcess,
+} from './servers.js';
 import { startUpstreamIssuer } from './upstream.js';
 
 /**
@@ -152,32 +160,35 @@ async function main(): Promise<void> {
       nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     });
     servers.push(actbridge);
-    // The same configuration and ISSUER on another port, WORKERS = cores (which needs the shared store).
-    const workers = paths.some((p) => p.server === 'workers')
-      ? await startActbridge({
-          dir,
-          port: workersPort,
-          issuer: actbridgeIssuer,
-          jwksCooldown: JWKS_COOLDOWN,
-          nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-          env: { WORKERS: String(availableParallelism()), REDIS_URL, AUDIT_LOG: join(dir, 'audit-workers.log') },
-          logName: 'actbridge-workers.log',
-        })
-      : undefined;
-    if (workers) servers.push(workers);
-    const baseline = paths.some((p) => p.server === 'baseline')
-      ? await startActbridge({
-          dir,
-          port: baselinePort,
-          issuer: actbridgeIssuer,
-          jwksCooldown: JWKS_COOLDOWN,
-          main: baselineMain,
-          unset: (env.BENCH_BASELINE_UNSET ?? '').split(',').map((s) => s.trim()),
-          env: { AUDIT_LOG: join(dir, 'audit-baseline.log') },
-          logName: 'actbridge-baseline.log',
-        })
-      : undefined;
-    if (baseline) servers.push(baseline);
+    // The same configuration and ISSUER on another port, for the paths that name another server.
+    const second = async (
+      server: 'workers' | 'baseline',
+      port: number,
+      settings: Pick<ActbridgeSettings, 'main' | 'unset' | 'nodeFlags'> & { env: Record<string, string> },
+    ): Promise<ServerProcess | undefined> => {
+      if (!paths.some((p) => p.server === server)) return undefined;
+      const started = await startActbridge({
+        dir,
+        port,
+        issuer: actbridgeIssuer,
+        jwksCooldown: JWKS_COOLDOWN,
+        ...settings,
+        env: { ...settings.env, AUDIT_LOG: join(dir, `audit-${server}.log`) },
+        logName: `actbridge-${server}.log`,
+      });
+      servers.push(started);
+      return started;
+    };
+    // WORKERS = cores needs the shared store.
+    const workers = await second('workers', workersPort, {
+      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      env: { WORKERS: String(availableParallelism()), REDIS_URL },
+    });
+    const baseline = await second('baseline', baselinePort, {
+      main: baselineMain,
+      unset: (env.BENCH_BASELINE_UNSET ?? '').split(',').map((s) => s.trim()),
+      env: {},
+    });
     const peerKey = generateEs256Key('minimal-peer');
     const peer = await startMinimalPeer(dir, {
       port: peerPort,
