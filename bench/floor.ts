@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, sign, verify } from 'node:crypto';
+import { join } from 'node:path';
 import { importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
-import { generateEs256Key, nowSeconds, signEs256, verifyEs256 } from './jwt.js';
+import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
 
 /**
  * The floor: one exchange's unavoidable work, in-process, without HTTP — verify an ES256 JWT and sign a
  * new one — run back to back on one thread. Measured with jose (WebCrypto, async) and with node:crypto's
- * synchronous sign/verify on KeyObjects (ieee-p1363 signatures).
+ * synchronous sign/verify on KeyObjects (R || S signatures converted as actbridge converts them).
  */
 export interface FloorResult {
   /** jose, one exchange at a time. */
@@ -63,37 +64,57 @@ export async function joseFloor(seconds: number, inFlight = 1): Promise<number> 
   return n / seconds;
 }
 
-/** Exchanges per second with node:crypto: sync verify + the same claim checks + sync sign. */
-export function nodeCryptoFloor(seconds: number): number {
+/** actbridge's ECDSA signature conversions (dist/jose/ecdsa-signature.js). */
+interface EcdsaCodec {
+  p1363ToDer(signature: Uint8Array, size: number): Buffer | undefined;
+  derToP1363(der: Uint8Array, size: number): Buffer;
+}
+
+/**
+ * Exchanges per second with node:crypto: sync verify + the same claim checks + sync sign, on bare
+ * KeyObjects with the R || S signatures converted from and to DER as actbridge does (the `{ key,
+ * dsaEncoding }` form costs about 40 µs more per signature on Node 24: docs/performance-notes.md).
+ */
+export function nodeCryptoFloor(seconds: number, ecdsa: EcdsaCodec): number {
   const { upstream, list } = tokens(64);
   const signer = generateEs256Key('floor-sts');
+  const header = b64({ alg: 'ES256', kid: signer.kid, typ: 'at+jwt' });
   const end = performance.now() + seconds * 1000;
   let n = 0;
   while (performance.now() < end) {
-    const payload = verifyEs256(upstream.publicKey, list[n % list.length]!);
+    const token = list[n % list.length]!;
+    const dot = token.lastIndexOf('.');
+    const der = ecdsa.p1363ToDer(Buffer.from(token.slice(dot + 1), 'base64url'), 32);
+    if (der === undefined || !verify('sha256', Buffer.from(token.slice(0, dot)), upstream.publicKey, der)) {
+      throw new Error('signature is invalid');
+    }
+    const payload = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot), 'base64url').toString('utf8')) as {
+      [claim: string]: unknown;
+    };
     const now = nowSeconds();
     if (payload.iss !== ISSUER || payload.aud !== AUDIENCE || (payload.exp as number) <= now) throw new Error('claims');
-    signEs256(
-      signer,
-      { sub: payload.sub, aud: 'https://api.example/', act: { sub: 'caller' }, iat: now, exp: now + 900 },
-      'at+jwt',
-    );
+    const input = `${header}.${b64({ sub: payload.sub, aud: 'https://api.example/', act: { sub: 'caller' }, iat: now, exp: now + 900 })}`;
+    // The issued token, as the server would send it (and then discard).
+    void `${input}.${ecdsa.derToP1363(sign('sha256', Buffer.from(input), signer.privateKey), 32).toString('base64url')}`;
     n++;
   }
   return n / seconds;
 }
 
+const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
 /** Each floor `runs` times; the median of each. */
-export async function measureFloor(seconds: number, runs: number): Promise<FloorResult> {
+export async function measureFloor(seconds: number, runs: number, root: string): Promise<FloorResult> {
+  const ecdsa = (await import(join(root, 'dist/jose/ecdsa-signature.js'))) as EcdsaCodec;
   const jose: number[] = [];
   const joseConcurrent: number[] = [];
   const nodeCrypto: number[] = [];
   await joseFloor(Math.min(1, seconds)); // warm-up (JIT, key import caches)
-  nodeCryptoFloor(Math.min(1, seconds));
+  nodeCryptoFloor(Math.min(1, seconds), ecdsa);
   for (let i = 0; i < runs; i++) {
     jose.push(await joseFloor(seconds));
     joseConcurrent.push(await joseFloor(seconds, 32));
-    nodeCrypto.push(nodeCryptoFloor(seconds));
+    nodeCrypto.push(nodeCryptoFloor(seconds, ecdsa));
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   return { jose: median(jose), joseConcurrent: median(joseConcurrent), nodeCrypto: median(nodeCrypto) };

@@ -1,12 +1,4 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomUUID,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 
 /**
@@ -46,22 +38,6 @@ export function signEs256(key: Es256Key, payload: Record<string, unknown>, typ =
   const input = `${b64({ alg: 'ES256', kid: key.kid, typ })}.${b64(payload)}`;
   const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
-}
-
-/** Verifies an ES256 compact JWS and returns its payload, or throws. No claim checks: the floor only. */
-export function verifyEs256(publicKey: KeyObject, token: string): Record<string, unknown> {
-  const dot = token.lastIndexOf('.');
-  const ok = verify(
-    'sha256',
-    Buffer.from(token.slice(0, dot)),
-    { key: publicKey, dsaEncoding: 'ieee-p1363' },
-    Buffer.from(token.slice(dot + 1), 'base64url'),
-  );
-  if (!ok) throw new Error('signature is invalid');
-  return JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, dot), 'base64url').toString('utf8')) as Record<
-    string,
-    unknown
-  >;
 }
 
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000);

@@ -35,7 +35,9 @@ import { startUpstreamIssuer } from './upstream.js';
  * with; default redis://127.0.0.1:6379), BENCH_BASELINE (another build's dist/main.js, e.g. a worktree of an
  * earlier commit: adds the jwt-jwt-baseline row, that build serving JWT → JWT in the same rounds, which is
  * how a change is shown not to regress on a noisy machine; implies BENCH_NO_WRITE), BENCH_BASELINE_UNSET
- * (comma-separated variables left out of the baseline's environment: settings an older build refuses).
+ * (comma-separated variables left out of the baseline's environment: settings an older build refuses),
+ * BENCH_BASELINE_ENV (comma-separated NAME=value settings added to the baseline's environment: with
+ * BENCH_BASELINE=dist/main.js, this build under another setting, e.g. WORKERS=2).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
   if (wanted('floor')) {
     const seconds = Math.min(2, settings.durationSec);
     log(`floor: ${settings.runs} × ${seconds} s each for jose and node:crypto ...`);
-    floor = await measureFloor(seconds, settings.runs);
+    floor = await measureFloor(seconds, settings.runs, ROOT);
     log(
       `  node:crypto ${floor.nodeCrypto.toFixed(0)}/s; jose ${floor.jose.toFixed(0)}/s (one at a time), ${floor.joseConcurrent.toFixed(0)}/s (32 in flight)`,
     );
@@ -187,7 +189,12 @@ async function main(): Promise<void> {
     const baseline = await second('baseline', baselinePort, {
       main: baselineMain,
       unset: (env.BENCH_BASELINE_UNSET ?? '').split(',').map((s) => s.trim()),
-      env: {},
+      env: Object.fromEntries(
+        (env.BENCH_BASELINE_ENV ?? '')
+          .split(',')
+          .filter((s) => s.includes('='))
+          .map((s) => [s.slice(0, s.indexOf('=')).trim(), s.slice(s.indexOf('=') + 1).trim()]),
+      ),
     });
     const peerKey = generateEs256Key('minimal-peer');
     const peer = await startMinimalPeer(dir, {

@@ -1,10 +1,13 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
+  CompactSign,
+  compactVerify,
   createLocalJWKSet,
   decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
+  importJWK,
   jwtVerify,
   SignJWT,
   type JSONWebKeySet,
@@ -12,7 +15,7 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import { jwsSigner, jwsVerifier } from './jws-algorithms.js';
+import { jwsSigner, jwsVerifier, type JwsVerifier } from './jws-algorithms.js';
 import { decodeJoseHeader, verifyJwt } from './jwt-verify.js';
 
 /**
@@ -268,6 +271,50 @@ describe('verifyJwt decides as jose jwtVerify', () => {
     const ours = await outcome(() => verifyJwt(token, set, options));
     expect(ours).toEqual(await outcome(() => jwtVerify(token, set, options)));
     expect(ours).not.toHaveProperty('ok');
+  });
+});
+
+describe.each(['pool', 'inline'] as const)('signing and verifying on the %s thread', (thread) => {
+  const pairs = new Map(ALGS.map((alg) => [alg, keyPair(alg, `t-${alg}`)]));
+  const verifierOf = async (alg: Alg): Promise<JwsVerifier> => {
+    const key = await importJWK(pairs.get(alg)!.publicJwk, alg);
+    return jwsVerifier(alg, key, thread)!;
+  };
+  const inputFor = (alg: Alg): string => `${b64({ alg })}.${b64({ sub: 'alice' })}`;
+
+  it.each(ALGS)('%s: what it signs, jose verifies, and what jose signs, it verifies', async (alg) => {
+    const pair = pairs.get(alg)!;
+    const input = inputFor(alg);
+    const signature = await jwsSigner(alg, pair.privateKey, thread)(input);
+    const key = await importJWK(pair.publicJwk, alg);
+    await expect(compactVerify(`${input}.${signature}`, key)).resolves.toBeDefined();
+    const theirs = await new CompactSign(Buffer.from('payload'))
+      .setProtectedHeader({ alg })
+      .sign(await importJWK({ ...pair.privateKey.export({ format: 'jwk' }), alg } as JWK, alg));
+    const [header, payload, sig] = theirs.split('.') as [string, string, string];
+    await expect((await verifierOf(alg))(`${header}.${payload}`, Buffer.from(sig, 'base64url'))).resolves.toBe(true);
+  });
+
+  it.each(ALGS)('%s: refuses an altered input, a flipped bit, and a signature one byte short or long', async (alg) => {
+    const pair = pairs.get(alg)!;
+    const input = inputFor(alg);
+    const signature = Buffer.from(await jwsSigner(alg, pair.privateKey, thread)(input), 'base64url');
+    const verifier = await verifierOf(alg);
+    await expect(verifier(input, signature)).resolves.toBe(true);
+    await expect(verifier(`${input}x`, signature)).resolves.toBe(false);
+    const flipped = Buffer.from(signature);
+    flipped[flipped.length - 1]! ^= 1;
+    await expect(verifier(input, flipped)).resolves.toBe(false);
+    for (const wrong of [signature.subarray(1), Buffer.concat([signature, Buffer.alloc(1)]), Buffer.alloc(0)]) {
+      await expect(verifier(input, wrong).catch(() => false)).resolves.toBe(false);
+    }
+  });
+
+  it('hands out one verifier per key and algorithm, and none for an algorithm the key was not imported for', async () => {
+    const key = await importJWK(pairs.get('ES256')!.publicJwk, 'ES256');
+    expect(jwsVerifier('ES256', key, thread)).toBe(jwsVerifier('ES256', key, thread));
+    expect(jwsVerifier('ES384', key, thread)).toBeUndefined();
+    expect(jwsVerifier('constructor', key, thread)).toBeUndefined();
   });
 });
 
