@@ -37,7 +37,9 @@ import { startUpstreamIssuer } from './upstream.js';
  * how a change is shown not to regress on a noisy machine; implies BENCH_NO_WRITE), BENCH_BASELINE_UNSET
  * (comma-separated variables left out of the baseline's environment: settings an older build refuses),
  * BENCH_BASELINE_ENV (comma-separated NAME=value settings added to the baseline's environment: with
- * BENCH_BASELINE=dist/main.js, this build under another setting, e.g. WORKERS=2).
+ * BENCH_BASELINE=dist/main.js, this build under another setting, e.g. WORKERS=2), BENCH_NODE_FLAGS (node
+ * flags for this build's instances, e.g. --trace-gc; their output goes to the instance's log in the run's
+ * directory, kept with BENCH_KEEP_DIR=1).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -153,13 +155,18 @@ async function main(): Promise<void> {
 
     const profileDir = env.BENCH_CPU_PROF;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
+    // Node flags for this build's instances (e.g. --trace-gc, written to each instance's log).
+    const nodeFlags = [
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ...(env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    ];
     log(`starting actbridge (production build) and the minimal peer; config in ${dir}`);
     const actbridge = await startActbridge({
       dir,
       port,
       issuer: actbridgeIssuer,
       jwksCooldown: JWKS_COOLDOWN,
-      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      nodeFlags,
     });
     servers.push(actbridge);
     // The same configuration and ISSUER on another port, for the paths that name another server.
@@ -183,7 +190,7 @@ async function main(): Promise<void> {
     };
     // WORKERS = cores needs the shared store.
     const workers = await second('workers', workersPort, {
-      nodeFlags: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      nodeFlags,
       env: { WORKERS: String(availableParallelism()), REDIS_URL },
     });
     const baseline = await second('baseline', baselinePort, {
