@@ -211,6 +211,23 @@ describe('MemoryLineageStore memory', () => {
   });
 });
 
+describe('MemoryLineageStore sweep', () => {
+  it('forgets tokens that expire in the same second a few hundred per record, never using them meanwhile', async () => {
+    let t = 1_700_000_000;
+    const revocations = new MemoryRevocationStore(() => t);
+    const store = new MemoryLineageStore(revocations, () => t);
+    const at = (jti: string, exp: number): NewLineageEntry => ({ ...entry(jti, ['root:batch']), iat: t, exp });
+    for (let i = 0; i < 1000; i++) await store.record(at(`batch-${i}`, t + 10), []);
+    t += 11;
+    await store.record(at('after-1', t + 100), []);
+    expect(store.size).toBe(1000 - 256 + 1);
+    expect((await store.children(['root:batch'])).map((c) => c.jti)).toEqual(['after-1']);
+    expect(await store.entries(['batch-0', 'batch-999'])).toEqual([undefined, undefined]);
+    for (let i = 2; i <= 4; i++) await store.record(at(`after-${i}`, t + 100), []);
+    expect(store.size).toBe(4);
+  });
+});
+
 describeRedis('RedisLineageStore after the store lost its memory', () => {
   it('records tokens issued from upstream roots; refuses to record or inspect what descends from its own tokens', async () => {
     const prefix = `actbridge-test:${randomUUID()}:`;

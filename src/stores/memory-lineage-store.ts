@@ -20,6 +20,9 @@ import { clock } from '../common/clock.js';
  * 100,000 live entries as objects made a full collection take 50–140 ms (docs/lineage.md has the figures).
  * Reads parse the entry; they are few (a presented token actbridge issued, an inspection, a cascade).
  */
+/** Entries forgotten per `record` at most (each a parse and two index updates, a few µs). */
+const FORGET_PER_CALL = 256;
+
 export class MemoryLineageStore implements LineageStore {
   /** jti → `<exp> <entry as JSON>`: the expiry is read without parsing the entry. */
   private readonly records = new Map<string, string>();
@@ -32,6 +35,8 @@ export class MemoryLineageStore implements LineageStore {
   private readonly expiring = new Map<number, string[]>();
   /** The last second swept. */
   private swept: number;
+  /** Expired buckets not yet forgotten: at most FORGET_PER_CALL entries are forgotten per record. */
+  private readonly due: string[][] = [];
 
   constructor(
     private readonly revocations: MemoryRevocationStore,
@@ -114,21 +119,34 @@ export class MemoryLineageStore implements LineageStore {
     return stored !== undefined && expiryOf(stored) > this.now() ? entryOf(stored) : undefined;
   }
 
-  /** Drops the entries (and their places in the children indexes) that expired since the last sweep. */
+  /**
+   * Drops the entries (and their places in the children indexes) that expired since the last sweep, at
+   * most FORGET_PER_CALL per call: tokens capped at one presented token's expiry (a SAML assertion's, an
+   * ID-JAG's) expire in the same second by the thousand, and forgetting them all at once held one request
+   * for 70 ms in the bench. An expired entry still held is never used: every read checks `exp`.
+   */
   private sweep(): void {
     const now = Math.floor(this.now());
-    if (now <= this.swept) return;
-    if (now - this.swept > this.expiring.size) {
-      // After a long idle spell, walk the buckets that exist rather than every second in between.
-      for (const second of [...this.expiring.keys()]) if (second <= now) this.expire(second);
-    } else {
-      for (let second = this.swept + 1; second <= now; second++) this.expire(second);
+    if (now > this.swept) {
+      if (now - this.swept > this.expiring.size) {
+        // After a long idle spell, walk the buckets that exist rather than every second in between.
+        for (const second of [...this.expiring.keys()]) if (second <= now) this.expire(second);
+      } else {
+        for (let second = this.swept + 1; second <= now; second++) this.expire(second);
+      }
+      this.swept = now;
     }
-    this.swept = now;
+    for (let budget = FORGET_PER_CALL; budget > 0 && this.due.length > 0;) {
+      const bucket = this.due[this.due.length - 1]!;
+      for (; budget > 0 && bucket.length > 0; budget--) this.forget(bucket.pop()!);
+      if (bucket.length === 0) this.due.pop();
+    }
   }
 
   private expire(second: number): void {
-    for (const jti of this.expiring.get(second) ?? []) this.forget(jti);
+    const bucket = this.expiring.get(second);
+    if (bucket === undefined) return;
+    this.due.push(bucket);
     this.expiring.delete(second);
   }
 
