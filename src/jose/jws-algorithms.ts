@@ -83,7 +83,7 @@ export type JwsVerifier = (signingInput: string, signature: Buffer) => Promise<b
  * event loop keeps serving requests meanwhile and a single process uses more than one core (#3 in
  * docs/performance-notes.md). `inline`: the synchronous form, on the event loop. A cluster worker
  * (WORKERS > 1) runs inline: the workers already use every core, and the pool would only add a hand-off
- * per signature and threads competing with the other workers' event loops (#15).
+ * per signature and threads competing with the other workers' event loops (#20 in the same notes).
  */
 export type CryptoThread = 'pool' | 'inline';
 
@@ -154,7 +154,7 @@ function newVerifier(algName: string, key: webcrypto.CryptoKey, thread: CryptoTh
   const rsaBytes =
     alg.ec || alg.digest === null ? undefined : Math.ceil(keyObject.asymmetricKeyDetails!.modulusLength! / 8);
   // ECDSA: R || S of the wrong length is no signature (RFC 7518 §3.4), as node:crypto's ieee-p1363 decoder says.
-  const encoded = (signature: Buffer): Buffer | undefined =>
+  const forOpenSsl = (signature: Buffer): Buffer | undefined =>
     size
       ? p1363ToDer(signature, size)
       : rsaBytes === undefined || signature.length === rsaBytes
@@ -162,15 +162,15 @@ function newVerifier(algName: string, key: webcrypto.CryptoKey, thread: CryptoTh
         : undefined;
   if (thread === 'inline') {
     return async (signingInput, signature) => {
-      const der = encoded(signature);
-      return der !== undefined && verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, der);
+      const value = forOpenSsl(signature);
+      return value !== undefined && verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, value);
     };
   }
   return (signingInput, signature) => {
-    const der = encoded(signature);
-    if (der === undefined) return Promise.resolve(false);
+    const value = forOpenSsl(signature);
+    if (value === undefined) return Promise.resolve(false);
     return new Promise((resolve, reject) =>
-      verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, der, (error, valid) =>
+      verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, value, (error, valid) =>
         error ? reject(error) : resolve(valid),
       ),
     );

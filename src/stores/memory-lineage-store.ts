@@ -10,6 +10,9 @@ import {
 import type { MemoryRevocationStore } from './memory-revocation-store.js';
 import { clock } from '../common/clock.js';
 
+/** Entries forgotten per `record` at most (each a parse and two index updates, a few µs). */
+const FORGET_PER_CALL = 256;
+
 /**
  * In-process lineage: correct for one instance only (as its revocation store). Several instances need REDIS_URL.
  *
@@ -18,11 +21,9 @@ import { clock } from '../common/clock.js';
  * under its `jti`, and the children indexes hold `jti`s, so a live token costs the collector two strings
  * rather than an object, three arrays and boxed numbers. Each full collection marks every live object:
  * 100,000 live entries as objects made a full collection take 50–140 ms (docs/lineage.md has the figures).
- * Reads parse the entry; they are few (a presented token actbridge issued, an inspection, a cascade).
+ * Reads parse the entry; they are few (a presented token actbridge issued, an inspection, a cascade, the
+ * sweep of an expired token).
  */
-/** Entries forgotten per `record` at most (each a parse and two index updates, a few µs). */
-const FORGET_PER_CALL = 256;
-
 export class MemoryLineageStore implements LineageStore {
   /** jti → `<exp> <entry as JSON>`: the expiry is read without parsing the entry. */
   private readonly records = new Map<string, string>();
