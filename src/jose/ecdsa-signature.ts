@@ -6,9 +6,12 @@
  * Why here rather than node:crypto's `dsaEncoding: 'ieee-p1363'`: that option needs the key passed as an
  * options object `{ key, dsaEncoding }`, and on Node 24 node:crypto tells such an object from a
  * KeyObject by brand checks that throw and catch an error each: about 40 µs per signature or
- * verification, more than an ES256 signature itself (docs/performance-notes.md, #15). With a bare KeyObject
+ * verification, more than an ES256 signature itself (docs/performance-notes.md, #18). With a bare KeyObject
  * node:crypto takes its direct path, and the conversion below costs under a microsecond.
  */
+
+/** Bytes of R and of S per curve (OpenSSL's names), for the curves JWS and XMLDSig name. */
+export const ECDSA_INTEGER_BYTES: Readonly<Record<string, number>> = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
 
 /**
  * R || S of `size` bytes each as DER, or undefined when `signature` is not exactly 2 × `size` bytes

@@ -9,7 +9,7 @@ import {
 } from 'node:crypto';
 import cluster from 'node:cluster';
 import { types } from 'node:util';
-import { derToP1363, p1363ToDer } from './ecdsa-signature.js';
+import { derToP1363, ECDSA_INTEGER_BYTES, p1363ToDer } from './ecdsa-signature.js';
 
 /**
  * The asymmetric JWS algorithms (RFC 7518 §3, RFC 8037) as node:crypto parameters, for signing and
@@ -20,8 +20,8 @@ import { derToP1363, p1363ToDer } from './ecdsa-signature.js';
 interface JwsAlgorithm {
   /** Digest for node:crypto's sign/verify; null for EdDSA (the curve fixes it). */
   readonly digest: string | null;
-  /** EC: signatures are R || S of `size` bytes each (RFC 7518 §3.4), the curve must match. */
-  readonly ec?: { readonly curve: string; readonly webCryptoCurve: string; readonly size: number };
+  /** EC: signatures are R || S (RFC 7518 §3.4), the curve must match. */
+  readonly ec?: { readonly curve: string; readonly webCryptoCurve: string };
   /** RSASSA-PSS: salt as long as the digest (RFC 7518 §3.5). */
   readonly pssSaltLength?: number;
   /** WebCrypto algorithm name a CryptoKey for this algorithm carries. */
@@ -35,9 +35,9 @@ const ALGORITHMS: Readonly<Record<string, JwsAlgorithm>> = {
   PS256: { digest: 'sha256', pssSaltLength: 32, webCryptoName: 'RSA-PSS' },
   PS384: { digest: 'sha384', pssSaltLength: 48, webCryptoName: 'RSA-PSS' },
   PS512: { digest: 'sha512', pssSaltLength: 64, webCryptoName: 'RSA-PSS' },
-  ES256: { digest: 'sha256', ec: { curve: 'prime256v1', webCryptoCurve: 'P-256', size: 32 }, webCryptoName: 'ECDSA' },
-  ES384: { digest: 'sha384', ec: { curve: 'secp384r1', webCryptoCurve: 'P-384', size: 48 }, webCryptoName: 'ECDSA' },
-  ES512: { digest: 'sha512', ec: { curve: 'secp521r1', webCryptoCurve: 'P-521', size: 66 }, webCryptoName: 'ECDSA' },
+  ES256: { digest: 'sha256', ec: { curve: 'prime256v1', webCryptoCurve: 'P-256' }, webCryptoName: 'ECDSA' },
+  ES384: { digest: 'sha384', ec: { curve: 'secp384r1', webCryptoCurve: 'P-384' }, webCryptoName: 'ECDSA' },
+  ES512: { digest: 'sha512', ec: { curve: 'secp521r1', webCryptoCurve: 'P-521' }, webCryptoName: 'ECDSA' },
   EdDSA: { digest: null, webCryptoName: 'Ed25519' },
   Ed25519: { digest: null, webCryptoName: 'Ed25519' },
 };
@@ -99,7 +99,7 @@ export function jwsSigner(algName: string, privateKey: KeyObject, thread = DEFAU
   if (privateKey.type !== 'private' || !fits(alg, privateKey))
     throw new TypeError(`the signing key does not fit ${algName}`);
   const input = keyInput<SignKeyObjectInput>(alg, privateKey);
-  const size = alg.ec?.size;
+  const size = alg.ec && ECDSA_INTEGER_BYTES[alg.ec.curve];
   const encode = (signature: Buffer): string => (size ? derToP1363(signature, size) : signature).toString('base64url');
   if (thread === 'inline') {
     return async (signingInput) => encode(sign(alg.digest, Buffer.from(signingInput, 'latin1'), input));
@@ -148,7 +148,7 @@ function newVerifier(algName: string, key: webcrypto.CryptoKey, thread: CryptoTh
   const keyObject = KeyObject.from(key);
   if (!fits(alg, keyObject)) return undefined;
   const input = keyInput<VerifyKeyObjectInput>(alg, keyObject);
-  const size = alg.ec?.size;
+  const size = alg.ec && ECDSA_INTEGER_BYTES[alg.ec.curve];
   // RSA: a signature of other than k octets is invalid (RFC 8017 §8.1.2, §8.2.2 step 1); OpenSSL would
   // read one with a leading zero byte dropped as the same integer.
   const rsaBytes =

@@ -2,7 +2,7 @@ import { constants, createHash, timingSafeEqual, verify, type KeyObject } from '
 import { CanonicalizationRefused, EXCLUSIVE_C14N, exclusiveCanonicalXml } from './exclusive-c14n.js';
 import { INCLUSIVE_C14N, inclusiveCanonicalXml } from './inclusive-c14n.js';
 import { children, ELEMENT_NODE, NS, type XmlElement, type XmlNode } from './saml-xml.js';
-import { p1363ToDer } from '../jose/ecdsa-signature.js';
+import { ECDSA_INTEGER_BYTES, p1363ToDer } from '../jose/ecdsa-signature.js';
 
 /**
  * Verification of the one XML-DSig profile SAML IdPs use (SAML Core §5.4): an enveloped signature, a
@@ -353,16 +353,13 @@ function countElementsWithId(top: XmlNode, id: string): number {
   return count;
 }
 
-/** Bytes of R and of S per curve (the curves JWS and XMLDSig name). */
-const EC_SIZES: Readonly<Record<string, number>> = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
-
 /**
  * XMLDSig ECDSA (RFC 4051 §3.3): the signature value is R || S, not DER. Converted here so that
  * node:crypto gets the bare KeyObject (ecdsa-signature.ts says why); another curve takes node:crypto's
  * own decoder.
  */
 function verifyEcdsa(hash: string, data: Buffer, key: KeyObject, signature: Buffer): boolean {
-  const size = EC_SIZES[key.asymmetricKeyDetails?.namedCurve ?? ''];
+  const size = ECDSA_INTEGER_BYTES[key.asymmetricKeyDetails?.namedCurve ?? ''];
   if (size === undefined) return verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
   const der = p1363ToDer(signature, size);
   return der !== undefined && verify(hash, data, key, der);
