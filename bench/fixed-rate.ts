@@ -1,6 +1,7 @@
-import { Agent, request } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ResponseStats } from './load.js';
+import { openLoop, quantile, type OpenLoopOutcome, type OpenLoopPlan } from './open-loop.js';
 import type { RequestStream } from './paths.js';
 
 /**
@@ -12,92 +13,81 @@ export interface FixedRateStats extends ResponseStats {
   readonly targetRate: number;
   /** Responses per second actually completed over the run. */
   readonly achievedRate: number;
+  /** How late the generator wrote its requests (ms after they were due), p99: its own share of every latency. */
+  readonly sendLagP99: number;
 }
-
-/** How long responses still outstanding at the end of a run are waited for. */
-const GRACE_MS = 5000;
 
 /**
  * An open loop: requests are sent at a fixed rate whatever the server's responses do (a new connection
  * is opened when every open one is busy), as independent callers arrive. A closed loop of N
  * connections at saturation mostly measures its own queue; this measures what a caller feels at a
- * given load. Each latency counts from when the request was due, so a late send (the generator or
- * the connection pool falling behind) is charged to the result, not hidden (coordinated omission).
+ * given load. Each latency counts from when the request was due, so a late send (the generator
+ * falling behind) is charged to the result, not hidden (coordinated omission); the generator's own
+ * lateness is reported beside it.
+ *
+ * The bodies are drawn from `stream` first; the generator then runs in a process of its own
+ * (open-loop-main.ts) unless `inProcess`, so that the harness's garbage collection (its heap holds every
+ * path's pools) never stalls a send or a receive.
  */
 export async function fixedRate(
   stream: RequestStream,
   rate: number,
   durationSec: number,
   cpuSeconds: () => number | undefined = () => undefined,
+  { inProcess = false }: { inProcess?: boolean } = {},
 ): Promise<FixedRateStats> {
-  const url = new URL(stream.url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
   const total = Math.max(1, Math.round(rate * durationSec));
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
-  let done = 0;
-  let allDone: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (allDone = resolve));
-  const settle = (): void => {
-    if (++done === total) allDone();
+  const plan: OpenLoopPlan = {
+    url: stream.url,
+    headers: stream.headers,
+    bodies: Array.from({ length: total }, () => stream.next()),
+    rate,
   };
-  const send = (due: number): void => {
-    const body = stream.next();
-    const req = request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: { ...stream.headers, 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => {
-          latencies.push(performance.now() - due);
-          if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
-          settle();
-        });
-      },
-    );
-    req.on('error', () => {
-      errors++;
-      settle();
-    });
-    req.end(body);
-  };
-  const cpuBefore = cpuSeconds();
-  const start = performance.now();
-  let sent = 0;
-  while (sent < total) {
-    const elapsed = performance.now() - start;
-    const due = Math.min(total, Math.floor((elapsed * rate) / 1000) + 1);
-    for (; sent < due; sent++) send(start + (sent * 1000) / rate);
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  let cpuBefore: number | undefined;
+  let outcome: OpenLoopOutcome;
+  if (inProcess) {
+    cpuBefore = cpuSeconds();
+    outcome = await openLoop(plan);
+  } else {
+    outcome = await inChildProcess(plan, () => (cpuBefore = cpuSeconds()));
   }
-  const timer = setTimeout(allDone, GRACE_MS);
-  await finished;
-  clearTimeout(timer);
-  const elapsedSec = (performance.now() - start) / 1000;
   const cpuAfter = cpuSeconds();
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const pick = (q: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  const answered = latencies.length;
+  const answered = outcome.latencies.length;
   return {
     targetRate: rate,
-    achievedRate: answered / elapsedSec,
-    p50: pick(0.5),
-    p99: pick(0.99),
+    achievedRate: answered / outcome.elapsedSec,
+    p50: quantile(outcome.latencies, 0.5),
+    p99: quantile(outcome.latencies, 0.99),
+    sendLagP99: quantile(outcome.sendLags, 0.99),
     requests: answered,
-    non2xx,
-    errors: errors + (total - done),
+    non2xx: outcome.non2xx,
+    errors: outcome.errors,
     cpuPerRequestUs:
       cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / Math.max(1, answered),
   };
+}
+
+/** Runs `plan` in a forked open-loop-main.js; `beforeStart` is called once the child is ready, just before it starts. */
+function inChildProcess(plan: OpenLoopPlan, beforeStart: () => void): Promise<OpenLoopOutcome> {
+  const child = fork(fileURLToPath(new URL('./open-loop-main.js', import.meta.url)), [], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let outcome: OpenLoopOutcome | undefined;
+    child.on('message', (message: 'ready' | OpenLoopOutcome) => {
+      if (message === 'ready') {
+        beforeStart();
+        child.send('go');
+      } else outcome = message;
+    });
+    child.once('error', reject);
+    // 'close', not 'exit': it comes after the last message has been read.
+    child.once('close', (code) =>
+      outcome ? resolve(outcome) : reject(new Error(`the open-loop generator exited with ${code} before its outcome`)),
+    );
+    child.send(plan);
+  });
 }
 
 export interface FixedRateResult {
@@ -123,6 +113,7 @@ export function fixedRateResult(runs: FixedRateStats[]): FixedRateResult {
       non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
       errors: runs.reduce((n, r) => n + r.errors, 0),
       cpuPerRequestUs: median((r) => r.cpuPerRequestUs),
+      sendLagP99: median((r) => r.sendLagP99),
     },
   };
 }

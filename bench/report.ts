@@ -189,12 +189,12 @@ function resultsTable(report: BenchReport): string[] {
 function fixedRateTable(report: BenchReport): string[] {
   if (report.fixedRate.length === 0) return [];
   return markdownTable(
-    '| Path, open loop at half its peak | rate asked /s | answered /s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| Path, open loop at half its peak | rate asked /s | answered /s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req | generator lag p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     report.fixedRate,
     ({ path, result: { median: m } }) => {
       const cells = [fmt(m.targetRate), fmt(m.achievedRate), fmt(m.p50, 2), fmt(m.p99, 2), m.non2xx, m.errors];
-      return `| ${path.title} | ${cells.join(' | ')} | ${fmt(m.cpuPerRequestUs)} |`;
+      return `| ${path.title} | ${cells.join(' | ')} | ${fmt(m.cpuPerRequestUs)} | ${fmt(m.sendLagP99, 2)} |`;
     },
   );
 }
@@ -289,8 +289,10 @@ export function markdownResults(report: BenchReport): string {
       ? [
           '### Fixed rate (open loop)',
           '',
-          'Requests sent at a fixed rate whatever the responses (bench/fixed-rate.ts), at half of the path’s median req/s above, ' +
-            `${s.runs} runs of ${s.durationSec} s in rounds; latency counted from when each request was due.`,
+          'Requests sent at a fixed rate whatever the responses, at half of the path’s median req/s above, ' +
+            `${s.runs} runs of ${s.durationSec} s in rounds; latency counted from when each request was due. The generator ` +
+            '(bench/open-loop.ts) runs in a process of its own and writes pre-encoded requests on plain sockets; its lag ' +
+            '(how late it wrote a request, included in every latency) is shown beside the figures.',
           '',
           ...fixedRateTable(report),
           '',

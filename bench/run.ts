@@ -317,7 +317,8 @@ async function measureFixedRates(
       runs.get(path.id)!.push(run);
       log(
         `  ${path.id}: ${rate}/s asked, ${run.achievedRate.toFixed(0)}/s answered, p50 ${run.p50.toFixed(2)} ms, ` +
-          `p99 ${run.p99.toFixed(2)} ms, non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request`,
+          `p99 ${run.p99.toFixed(2)} ms, non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request, ` +
+          `generator lag p99 ${run.sendLagP99.toFixed(2)} ms`,
       );
     }
   }
