@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import cluster from 'node:cluster';
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './app/sts-config.js';
 import { validateConfiguration } from './cli/validate.js';
 import { Primary } from './cluster/primary.js';
 import { startServer } from './cluster/start-server.js';
+import { v8FlagsToSet } from './cluster/v8-flags.js';
 
 const USAGE = `usage: actbridge [serve | start-dev | validate [start-dev]]
   serve       production (the default): refuses to start without signing keys, with development
@@ -25,6 +27,7 @@ const DEV_BANNER = `
 `;
 
 async function serve(mode: RunMode): Promise<void> {
+  for (const flag of v8FlagsToSet(process.execArgv)) setFlagsFromString(flag);
   const config = loadStsConfig(process.env, mode);
   if (cluster.isWorker) return startServer(config);
   if (mode === 'development') process.stderr.write(DEV_BANNER);
