@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { quantile } from './open-loop.js';
 import type { RequestStream } from './paths.js';
 
 export interface LoadSettings {
@@ -73,15 +74,13 @@ export async function loadOnce(
   });
   const cpuAfter = cpuSeconds();
   latencies.sort((a, b) => a - b);
-  const pick = (q: number): number =>
-    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   // Every response counted as it arrives: autocannon's requests.total sums per-second samples, and a
   // run of a second or so can end before its first sample is taken (0 requests reported).
   const requests = latencies.length;
   return {
     requestsPerSec: requests / result.duration,
-    p50: pick(0.5),
-    p99: pick(0.99),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
     requests,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,

@@ -27,12 +27,10 @@ export interface OpenLoopOutcome {
   /** Connection errors, responses that are not HTTP, and requests unanswered when the grace period ended. */
   readonly errors: number;
   readonly elapsedSec: number;
-  /** Connections opened over the run. */
-  readonly connections: number;
 }
 
 /** How long responses still outstanding at the end of a run are waited for. */
-export const GRACE_MS = 5000;
+const GRACE_MS = 5000;
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
@@ -47,6 +45,7 @@ export function responseLength(buf: Buffer): { length: number; status: number; c
   const head = buf.toString('latin1', 0, headEnd);
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
   if (!status) return { length: -1, status: 0, close: false };
+  const code = Number(status[1]);
   const close = /\r\nconnection:[ \t]*close/i.test(head);
   const bodyStart = headEnd + HEAD_END.length;
   if (/\r\ntransfer-encoding:[ \t]*chunked/i.test(head)) {
@@ -58,18 +57,17 @@ export function responseLength(buf: Buffer): { length: number; status: number; c
       const size = parseInt(buf.toString('latin1', at, lineEnd), 16);
       if (!Number.isFinite(size) || size < 0) return { length: -1, status: 0, close };
       if (size === 0) {
+        // The last chunk's line end begins the empty line itself when there are no trailers.
         const end = buf.indexOf(HEAD_END, lineEnd);
-        const emptyTrailer = buf.length >= lineEnd + 4 && buf.subarray(lineEnd, lineEnd + 4).equals(HEAD_END);
-        if (emptyTrailer) return { length: lineEnd + 4, status: Number(status[1]), close };
-        return { length: end < 0 ? 0 : end + HEAD_END.length, status: Number(status[1]), close };
+        return { length: end < 0 ? 0 : end + HEAD_END.length, status: code, close };
       }
       at = lineEnd + CRLF.length + size + CRLF.length;
       if (buf.length < at) return { length: 0, status: 0, close };
     }
   }
   const contentLength = /\r\ncontent-length:[ \t]*(\d+)/i.exec(head);
-  const code = Number(status[1]);
-  // No framing (RFC 9112 §6.3): 1xx, 204 and 304 have no body; anything else would run until the close.
+  // No framing (RFC 9112 §6.3): 204 and 304 have no body; anything else would run until the close (and a
+  // 1xx would precede the final response), which this generator does not read.
   if (!contentLength)
     return code === 204 || code === 304 ? { length: bodyStart, status: code, close } : { length: -1, status: 0, close };
   const end = bodyStart + Number(contentLength[1]);
@@ -100,7 +98,6 @@ export async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopOutcome> {
   let non2xx = 0;
   let errors = 0;
   let settled = 0;
-  let connections = 0;
   let allSettled: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (allSettled = resolve));
   const settle = (): void => {
@@ -128,7 +125,6 @@ export async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopOutcome> {
     conn.socket.destroy();
   };
   const newConnection = (): Connection => {
-    connections++;
     const socket = connect({ host: url.hostname, port, noDelay: true });
     const conn: Connection = { socket, due: undefined, pending: undefined };
     open.add(conn);
@@ -178,7 +174,7 @@ export async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopOutcome> {
   errors += total - settled;
   latencies.sort((a, b) => a - b);
   sendLags.sort((a, b) => a - b);
-  return { latencies, sendLags, non2xx, errors, elapsedSec, connections };
+  return { latencies, sendLags, non2xx, errors, elapsedSec };
 }
 
 /** The value at quantile `q` of ascending `values` (NaN when empty). */
