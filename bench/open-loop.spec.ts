@@ -54,7 +54,7 @@ describe('openLoop', () => {
     rate,
   });
 
-  it('sends every body once, in order, with its headers, and times every response', async () => {
+  it('sends every body once, with its headers, and times every response', async () => {
     const seen: string[] = [];
     const url = await listen(
       createHttpServer((req, res) => {
@@ -72,7 +72,9 @@ describe('openLoop', () => {
       }),
     );
     const outcome = await openLoop(plan(url, 40));
-    expect(seen).toEqual(
+    // Requests go out in order but on several connections, so a busy machine may deliver them out of order.
+    const byN = (line: string): number => Number(line.slice(line.lastIndexOf('=') + 1));
+    expect(seen.sort((a, b) => byN(a) - byN(b))).toEqual(
       Array.from({ length: 40 }, (_, i) => `POST /token?x=1 application/x-www-form-urlencoded n=${i}`),
     );
     expect(outcome.latencies).toHaveLength(40);
