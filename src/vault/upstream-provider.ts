@@ -153,12 +153,14 @@ export class UpstreamProvider {
 }
 
 function reduce(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): UpstreamTokenResponse {
-  const expiresIn = response.expiresIn();
+  // RFC 6749 §5.1: seconds from the response, which has just arrived (oauth4webapi checked it is a
+  // finite number ≥ 0). The helper `expiresIn()` would count down from the time it was read.
+  const expiresIn = response.expires_in;
   return {
     accessToken: response.access_token,
     tokenType: response.token_type,
     ...(response.refresh_token === undefined ? {} : { refreshToken: response.refresh_token }),
-    expiresAt: expiresIn === undefined ? null : Math.floor(Date.now() / 1000) + expiresIn,
+    expiresAt: expiresIn === undefined ? null : Math.floor(Date.now() / 1000 + expiresIn),
     ...(typeof response.scope === 'string' ? { scope: response.scope.split(' ').filter(Boolean) } : {}),
   };
 }
