@@ -39,7 +39,8 @@ import { startUpstreamIssuer } from './upstream.js';
  * BENCH_BASELINE_ENV (comma-separated NAME=value settings added to the baseline's environment: with
  * BENCH_BASELINE=dist/main.js, this build under another setting, e.g. WORKERS=2), BENCH_NODE_FLAGS (node
  * flags for this build's instances, e.g. --trace-gc; their output goes to the instance's log in the run's
- * directory, kept with BENCH_KEEP_DIR=1).
+ * directory, kept with BENCH_KEEP_DIR=1), BENCH_RATE (req/s of every open-loop run instead of half of each
+ * path's peak, so that a pair's tails are compared at one load; implies BENCH_NO_WRITE).
  */
 const env = process.env;
 const num = (name: string, fallback: number): number => (env[name] ? Number(env[name]) : fallback);
@@ -55,6 +56,10 @@ const wanted = (id: string): boolean => only === undefined || only.has(id);
 const JWKS_COOLDOWN = 30;
 const FIXED_RATE_PATHS = (env.BENCH_FIXED_RATE ?? 'peer,jwt-jwt,jwt-jwt-workers').split(',').map((s) => s.trim());
 const REDIS_URL = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const FIXED_RATE = env.BENCH_RATE ? Number(env.BENCH_RATE) : undefined;
+if (FIXED_RATE !== undefined && !(Number.isInteger(FIXED_RATE) && FIXED_RATE > 0)) {
+  throw new Error(`BENCH_RATE: a whole number of requests per second above 0 (${env.BENCH_RATE})`);
+}
 const KID_TEST_REQUESTS = 1000;
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -294,7 +299,7 @@ async function main(): Promise<void> {
 
   const report = reportOf({ results, fixedRate: fixedRates, kid, auditLines });
   log(consoleReport(report));
-  if (only === undefined && !env.BENCH_NO_WRITE && baselineMain === undefined) {
+  if (only === undefined && !env.BENCH_NO_WRITE && baselineMain === undefined && FIXED_RATE === undefined) {
     await writeBenchmarksMd(markdownResults(report));
     log('wrote BENCHMARKS.md');
   }
@@ -309,9 +314,10 @@ async function measureFixedRates(
 ): Promise<Array<{ path: BenchPath; result: FixedRateResult }>> {
   const runs = new Map<string, FixedRateStats[]>(measured.map((m) => [m.path.id, []]));
   for (let round = 0; round < settings.runs; round++) {
-    log(`fixed rate, round ${round + 1} of ${settings.runs}: ${settings.durationSec} s per path at half its peak`);
+    const load = FIXED_RATE === undefined ? 'half its peak' : `${FIXED_RATE}/s (BENCH_RATE)`;
+    log(`fixed rate, round ${round + 1} of ${settings.runs}: ${settings.durationSec} s per path at ${load}`);
     for (const { path, stream, measurement, server } of measured) {
-      const rate = Math.max(1, Math.round(measurement.result().median.requestsPerSec / 2));
+      const rate = FIXED_RATE ?? Math.max(1, Math.round(measurement.result().median.requestsPerSec / 2));
       await stream.reserve?.(rate * settings.durationSec + 500);
       const run = await fixedRate(stream, rate, settings.durationSec, server.cpuSeconds);
       runs.get(path.id)!.push(run);
