@@ -228,9 +228,13 @@ describeServer('replay memory across a restart of the store', () => {
     expect((await samlExchange(assertion())).status).toBe(503);
 
     // So are the other single-use identifiers: client assertion jtis and DPoP proofs.
+    const form = await jwtExchange();
+    // exp is at most 1 s ahead (CLIENT_ASSERTION_MAX_LIFETIME) and expires when the clock's second turns:
+    // start at the top of a second, so that the assertion is not expired by the time it arrives.
+    await sleep(1020 - (Date.now() % 1000));
     const now = Math.floor(Date.now() / 1000);
     const byAssertion = await postToken(sts, {
-      ...(await jwtExchange()),
+      ...form,
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
       client_assertion: await clientAssertion(clientKey, { kid: 'pk-1' }, 'pk', sts.issuer, {
         jti: `ca-${now}`,
