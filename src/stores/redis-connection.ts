@@ -163,8 +163,9 @@ export class RedisConnection {
 /**
  * The commands sent in one turn of the event loop (concurrent exchanges each checking revocation and
  * recording lineage) leave in one write: the socket is corked at the first and uncorked at the turn's
- * check phase (setImmediate), so they go out as one writev. Each is answered as its reply arrives; only
- * commands on a ready connection are held (the handshake's and those queued while offline are not).
+ * check phase (setImmediate), so they go out as one writev. Each is answered as its reply arrives. Only
+ * writes to a ready connection are held: the handshake's go out at once, and commands issued while offline
+ * wait in ioredis's queue until it is ready.
  */
 export function corkEachTurn(client: Redis): void {
   const send = client.sendCommand.bind(client);

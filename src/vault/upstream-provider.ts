@@ -152,7 +152,7 @@ export class UpstreamProvider {
   }
 }
 
-function reduce(response: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers): UpstreamTokenResponse {
+function reduce(response: oidc.TokenEndpointResponse): UpstreamTokenResponse {
   // RFC 6749 §5.1: seconds from the response, which has just arrived (oauth4webapi checked it is a
   // finite number ≥ 0). The helper `expiresIn()` would count down from the time it was read.
   const expiresIn = response.expires_in;
