@@ -86,14 +86,22 @@ async function start(env: Record<string, string>): Promise<BuiltServer> {
   return server;
 }
 
-/** A connection served by worker `pid` (new connections go to the workers in turn). */
-async function connectionTo(server: BuiltServer, pid: number, workers: readonly number[]): Promise<Socket> {
-  for (let attempt = 0; attempt < 20; attempt++) {
+/**
+ * One connection held by each of `workers`, in their order. Connections are opened one at a time and
+ * kept open (closed after the test): the primary hands each new one to the worker that has waited
+ * longest, so they alternate. Searching for each worker concurrently, closing the misses, could cross
+ * over on every try (each searcher's connection handed to the other's worker) and never succeed.
+ */
+async function connectionsTo(server: BuiltServer, workers: readonly number[]): Promise<Socket[]> {
+  const held = new Map<number, Socket>();
+  for (let attempt = 0; attempt < 20 && held.size < workers.length; attempt++) {
     const socket = await served(server);
-    if (connectionOwner(workers, server.port, socket.localPort!) === pid) return socket;
-    socket.destroy();
+    const owner = connectionOwner(workers, server.port, socket.localPort!);
+    if (owner !== undefined && !held.has(owner)) held.set(owner, socket);
   }
-  throw new Error(`no connection reached worker ${pid}`);
+  const missing = workers.filter((pid) => !held.has(pid));
+  if (missing.length > 0) throw new Error(`no connection reached worker ${missing.join(', ')}`);
+  return workers.map((pid) => held.get(pid)!);
 }
 
 /** A keep-alive connection that has been answered once (so a worker holds it). */
@@ -176,7 +184,7 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     expect(server.output().match(/listening on /g)).toHaveLength(1);
     expect(server.output()).toContain(`listening on 127.0.0.1:${server.port} (production, 2 workers)`);
     const workers = await workersOf(server, 2);
-    const [a, b] = await Promise.all(workers.map((pid) => connectionTo(server, pid, workers)));
+    const [a, b] = await connectionsTo(server, workers);
 
     const form = {
       ...exchangeForm(await idp.mint({ sub: 'alice', aud: 'urn:sts' })),
@@ -194,7 +202,7 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     const management = await freePort();
     const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, MANAGEMENT_PORT: String(management) });
     const workers = await workersOf(server, 2);
-    const sockets = await Promise.all(workers.map((pid) => connectionTo(server, pid, workers)));
+    const sockets = await connectionsTo(server, workers);
     // One refused exchange at each worker (an unknown client): two requests, counted by two processes.
     for (const socket of sockets) {
       expect((await post(socket, exchangeForm('x'), { authorization: 'Basic bm9ib2R5Om5vcGU=' })).status).toBe(401);
@@ -251,7 +259,7 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     await server.waitFor(/SIGHUP received: forwarded to 2 worker\(s\)/);
 
     // An exchange in flight at each worker (the introspection endpoint answers after a delay).
-    const inFlight = await Promise.all(workers.map((pid) => connectionTo(server, pid, workers)));
+    const inFlight = await connectionsTo(server, workers);
     const answers = Promise.all(inFlight.map((socket) => post(socket, exchangeForm('opaque-token'), basic)));
     await new Promise((r) => setTimeout(r, 500));
     const signalled = Date.now();
