@@ -165,8 +165,9 @@ describeRedis('RedisReplayStore', () => {
     () => ({
       store: () => a,
       peer: () => b,
-      // Redis expiry is whole seconds (EXAT): the next second boundary is at most 1 s away.
-      shortExpiry: () => Math.floor(nowSec()) + 1,
+      // Redis expiry is whole seconds (EXAT). The second boundary after next: at least 1 s away, so the
+      // two consumes before it cannot straddle it (the next boundary could be a millisecond away).
+      shortExpiry: () => Math.floor(nowSec()) + 2,
       passExpiry: async (expiresAt) => {
         await sleep(Math.max(0, expiresAt * 1000 - Date.now()) + 100);
       },

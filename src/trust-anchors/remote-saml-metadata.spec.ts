@@ -38,6 +38,15 @@ afterAll(async () => {
 
 const policy = { timeoutMs: 300, cooldownSec: 10, maxAgeSec: 60, maxStaleSec: 120 };
 
+/** Polls `condition` (a background fetch has no promise to await) for up to `timeoutMs`. */
+async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe('RemoteSamlMetadata', () => {
   it('fetches once, then serves the cache; refreshes after maxAge; keeps the last good set until maxStale', async () => {
     mode = 'ok';
@@ -52,8 +61,7 @@ describe('RemoteSamlMetadata', () => {
     mode = '503';
     clock.t += 61_000; // stale: background refresh fails, cached certificates still served
     await expect(remote.certificates()).resolves.toEqual(first);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(requests).toBe(2);
+    await waitFor(() => requests === 2); // the background refresh reached the endpoint
 
     clock.t += 130_000; // past maxAge + maxStale: nothing usable any more
     await expect(remote.certificates()).rejects.toThrow(

@@ -169,8 +169,13 @@ describePostgres('PostgreSQL', () => {
     const key = newKey();
     await one.save(key, tokens(key, 'a0'));
     let release!: () => void;
-    const held = one.withGrantLock(key, () => new Promise<{ value: number }>((r) => (release = () => r({ value: 1 }))));
-    await sleep(50);
+    let locked!: () => void;
+    const holding = new Promise<void>((r) => (locked = r));
+    const held = one.withGrantLock(key, () => {
+      locked(); // the row lock is held from here until release()
+      return new Promise<{ value: number }>((r) => (release = () => r({ value: 1 })));
+    });
+    await holding;
     try {
       await expect(impatient.withGrantLock(key, async () => ({ value: 2 }))).rejects.toMatchObject({ code: '55P03' });
     } finally {

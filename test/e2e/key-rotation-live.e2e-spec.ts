@@ -3,7 +3,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWK } from 'jose';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 import { ROOT } from '../support/server-process.js';
@@ -105,7 +105,9 @@ describe('signing key rotation without restarts, under load', () => {
           continue;
         }
         const token = body.access_token;
-        issued.push({ token, exp: Date.now() / 1000 + body.expires_in!, kid: decodeProtectedHeader(token).kid! });
+        // The signed exp (whole seconds from the server's clock), not now + expires_in, which can be up to a
+        // second later than it: the re-check below keeps a true 1 s margin.
+        issued.push({ token, exp: decodeJwt(token).exp!, kid: decodeProtectedHeader(token).kid! });
         await verify(token);
         // An earlier token, still valid, verified again (a resource server sees tokens of every age).
         const earlier = issued[Math.floor(Math.random() * issued.length)]!;

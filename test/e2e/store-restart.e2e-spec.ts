@@ -91,7 +91,6 @@ describeServer('replay memory across a restart of the store', () => {
   };
 
   beforeAll(async () => {
-    redis = await startOwnRedis();
     const port = await freePort();
     idp = await createSamlTestIdp({
       entityId: 'https://idp.example/saml',
@@ -102,6 +101,8 @@ describeServer('replay memory across a restart of the store', () => {
     const keys = await generateKeyPair('ES256', { extractable: true });
     clientKey = keys.privateKey;
     const clientJwk = { ...(await exportJWK(keys.publicKey)), kid: 'pk-1', alg: 'ES256' };
+    // Started last: the first test must see it younger than the replay window (it is dated from its start).
+    redis = await startOwnRedis();
     sts = await startTestApp({
       port,
       anchors: {

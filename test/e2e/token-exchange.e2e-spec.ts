@@ -16,6 +16,13 @@ import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const MCP = 'https://mcp.example/';
 const UPSTREAM_TIMEOUT_MS = 500;
+/**
+ * JWKS_COOLDOWN (s). Long enough that the second exchange of the cooldown tests, which must be answered
+ * from the cooldown, certainly comes within it after a first fetch that took UPSTREAM_TIMEOUT_MS.
+ */
+const JWKS_COOLDOWN_S = 3;
+/** Past JWKS_COOLDOWN since the last fetch. */
+const pastCooldown = () => sleep(JWKS_COOLDOWN_S * 1000 + 100);
 
 let idp: UpstreamIdp;
 let sts: TestApp;
@@ -69,7 +76,7 @@ beforeAll(async () => {
         scopes: ['profile'],
       },
     ],
-    env: { JWKS_COOLDOWN: '1', UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS) },
+    env: { JWKS_COOLDOWN: String(JWKS_COOLDOWN_S), UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS) },
   });
 });
 
@@ -263,7 +270,7 @@ describe('upstream keys', () => {
   });
 
   it('refetches the JWKS once when the issuer rotates to an unknown kid', async () => {
-    await sleep(1100); // past JWKS_COOLDOWN since the last fetch
+    await pastCooldown();
     idp.resetStats();
     const newKid = await idp.rotateSigningKey();
     const token = await idp.clientCredentialsToken('agent-1', { resource: stsIssuer });
@@ -275,7 +282,7 @@ describe('upstream keys', () => {
 
   it('keeps cached keys working while the JWKS endpoint is down, and fails unknown keys fast', async () => {
     const known = await idp.clientCredentialsToken('agent-1', { resource: stsIssuer });
-    await sleep(1100);
+    await pastCooldown();
     idp.setJwksMode('down');
     try {
       expect((await exchangeWith(known)).status).toBe(200);
@@ -305,7 +312,7 @@ describe('upstream keys', () => {
   });
 
   it('bounds a hanging JWKS endpoint by the timeout, then fails fast during the cooldown', async () => {
-    await sleep(1100);
+    await pastCooldown();
     idp.setJwksMode('hang');
     try {
       await idp.rotateSigningKey();
@@ -337,7 +344,7 @@ describe('upstream keys', () => {
   });
 
   it('recovers once the endpoint is back and the cooldown has passed', async () => {
-    await sleep(1100);
+    await pastCooldown();
     const token = await idp.clientCredentialsToken('agent-1', { resource: stsIssuer });
     expect((await exchangeWith(token)).status).toBe(200);
   });
