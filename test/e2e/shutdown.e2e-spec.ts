@@ -157,7 +157,11 @@ describe('SIGTERM under load', () => {
     const introspectedBefore = introspected.length;
     const inFlight = Array.from({ length: IN_FLIGHT }, (_, i) => exchange(server, agent, `opaque-token-${i}`));
     // Every exchange now waits on the introspection endpoint (a fixed sleep could end before the last arrived).
-    while (introspected.slice(introspectedBefore).filter((body) => body.includes('opaque-token-')).length < IN_FLIGHT) {
+    const arrived = () =>
+      introspected.slice(introspectedBefore).filter((body) => body.includes('opaque-token-')).length;
+    const deadline = Date.now() + 10_000;
+    while (arrived() < IN_FLIGHT) {
+      if (Date.now() > deadline) throw new Error(`${arrived()} of ${IN_FLIGHT} exchanges reached the upstream in 10 s`);
       await new Promise((r) => setTimeout(r, 10));
     }
     const signalled = Date.now();
