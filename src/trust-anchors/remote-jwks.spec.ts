@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { errors, exportJWK, generateKeyPair, jwtVerify, SignJWT, type JWK, type CryptoKey } from 'jose';
+import { waitFor } from '../../test/support/wait-for.js';
 import { KeysUnavailableError, RemoteJwks, type RemoteJwksPolicy } from './remote-jwks.js';
 
 /** What the fake JWKS endpoint does with the next request. */
@@ -195,14 +196,6 @@ describe('RemoteJwks', () => {
     return ms;
   }
 
-  async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > until) throw new Error('condition not met in time');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
-
   const settle = (ms = 50) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
@@ -354,7 +347,7 @@ describe('RemoteJwks', () => {
       const { ms, error } = await timed(verify(k1));
       expect(error).toBeUndefined();
       expect(ms).toBeLessThan(450); // before the endpoint answers (slowMs)
-      await waitFor(() => requests === 2);
+      await waitFor(() => requests === 2, 'request 2 at the endpoint');
       // The background refresh brings in k2: no foreground fetch is needed for it (and we are in the
       // cooldown of the background attempt, so an unknown kid could not have refetched anyway).
       await settle(slowMs + 100);
@@ -366,7 +359,7 @@ describe('RemoteJwks', () => {
       const { verify, clock } = await fetchedOnce({ maxAgeSec: 60, cooldownSec: 30 }, '503');
       clock.t += 61_000;
       await Promise.all([verify(k1), verify(k1), verify(k1)]);
-      await waitFor(() => requests === 2);
+      await waitFor(() => requests === 2, 'request 2 at the endpoint');
       await settle();
       clock.t += 10_000;
       await verify(k1);
@@ -374,7 +367,7 @@ describe('RemoteJwks', () => {
       expect(requests).toBe(2);
       clock.t += 21_000;
       await verify(k1);
-      await waitFor(() => requests === 3);
+      await waitFor(() => requests === 3, 'request 3 at the endpoint');
     });
   });
 
@@ -384,12 +377,12 @@ describe('RemoteJwks', () => {
 
       clock.t = T0 + 61_000; // stale: background refresh fails, cached keys still used
       await expect(verify(k1)).resolves.toMatchObject({ sub: 'alice' });
-      await waitFor(() => requests === 2);
+      await waitFor(() => requests === 2, 'request 2 at the endpoint');
       await settle();
 
       clock.t = T0 + 179_000; // still within maxAge + maxStale
       await expect(verify(k1)).resolves.toMatchObject({ sub: 'alice' });
-      await waitFor(() => requests === 3);
+      await waitFor(() => requests === 3, 'request 3 at the endpoint');
       await settle();
 
       clock.t = T0 + 181_000; // beyond maxAge + maxStale, last attempt 2 s ago (cooldown): fails fast

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { generate } from 'selfsigned';
+import { waitFor } from '../../test/support/wait-for.js';
 import { KeysUnavailableError } from './remote-jwks.js';
 import { RemoteSamlMetadata } from './remote-saml-metadata.js';
 
@@ -41,15 +42,6 @@ afterAll(async () => {
 const policy = { timeoutMs: 5000, cooldownSec: 10, maxAgeSec: 60, maxStaleSec: 120 };
 const hangPolicy = { ...policy, timeoutMs: 300 };
 
-/** Polls `condition` (a background fetch has no promise to await) for up to `timeoutMs`. */
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 describe('RemoteSamlMetadata', () => {
   it('fetches once, then serves the cache; refreshes after maxAge; keeps the last good set until maxStale', async () => {
     mode = 'ok';
@@ -64,7 +56,7 @@ describe('RemoteSamlMetadata', () => {
     mode = '503';
     clock.t += 61_000; // stale: background refresh fails, cached certificates still served
     await expect(remote.certificates()).resolves.toEqual(first);
-    await waitFor(() => requests === 2); // the background refresh reached the endpoint
+    await waitFor(() => requests === 2, 'the background refresh at the endpoint');
 
     clock.t += 130_000; // past maxAge + maxStale: nothing usable any more
     await expect(remote.certificates()).rejects.toThrow(

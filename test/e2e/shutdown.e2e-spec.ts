@@ -7,6 +7,7 @@ import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 import { jsonLines } from '../support/server-process.js';
 import { startSlowIntrospection, type SlowIntrospection } from '../support/slow-introspection.js';
 import { createTestIssuer } from '../support/test-issuer.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Stopping the built server (`node dist/main.js`, production configuration) under load: SIGTERM drains
@@ -157,13 +158,11 @@ describe('SIGTERM under load', () => {
     const introspectedBefore = introspected.length;
     const inFlight = Array.from({ length: IN_FLIGHT }, (_, i) => exchange(server, agent, `opaque-token-${i}`));
     // Every exchange now waits on the introspection endpoint (a fixed sleep could end before the last arrived).
-    const arrived = () =>
-      introspected.slice(introspectedBefore).filter((body) => body.includes('opaque-token-')).length;
-    const deadline = Date.now() + 10_000;
-    while (arrived() < IN_FLIGHT) {
-      if (Date.now() > deadline) throw new Error(`${arrived()} of ${IN_FLIGHT} exchanges reached the upstream in 10 s`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(
+      () => introspected.slice(introspectedBefore).filter((body) => body.includes('opaque-token-')).length >= IN_FLIGHT,
+      `all ${IN_FLIGHT} exchanges at the introspection endpoint`,
+      10_000,
+    );
     const signalled = Date.now();
     server.child.kill('SIGTERM');
 
