@@ -109,6 +109,7 @@ const upstreamSubjects = (env: ConfigEnv, count: number, sub = 'alice') =>
   Array.from({ length: count }, () => env.upstream.mint({ sub, aud: env.actbridgeIssuer, scope: 'read write' }));
 
 const jwtJwt = basicClient('jwt-jwt');
+const jwtJwtFresh = basicClient('jwt-jwt-fresh');
 const withActor = basicClient('jwt-jwt-actor');
 const chain = [
   basicClient('chain-1', { audiences: ['chain-2'] }),
@@ -179,6 +180,33 @@ export const PATHS: readonly BenchPath[] = [
         }),
       );
       return cycling(env, jwtJwt, bodies);
+    },
+  },
+  {
+    id: 'jwt-jwt-fresh',
+    title: 'JWT → JWT, every subject token new (none verified before)',
+    server: 'actbridge',
+    config: () => ({ clients: [jwtJwtFresh.config] }),
+    async requests(env) {
+      // jwt-jwt presents 64 tokens in turn, as a gateway exchanging its users' tokens again and again
+      // would: from the second round on their signatures are remembered (VERIFIED_TOKEN_CACHE). Here
+      // each token is presented once, so every exchange verifies its signature, as the minimal peer does.
+      let pool: string[] = [];
+      return {
+        url: tokenEndpoint(env),
+        headers: { ...FORM, authorization: jwtJwtFresh.authorization },
+        reserve(count) {
+          pool = upstreamSubjects(env, count);
+        },
+        next: () =>
+          form({
+            grant_type: TOKEN_EXCHANGE,
+            subject_token: pool.pop() ?? upstreamSubjects(env, 1)[0]!,
+            subject_token_type: TT.accessToken,
+            audience: API,
+            scope: 'read',
+          }),
+      };
     },
   },
   jwtJwtServedBy('jwt-jwt-workers', 'JWT → JWT, WORKERS = cores (REDIS_URL)', 'workers', (env) => env.workersOrigin),

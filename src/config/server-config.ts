@@ -223,6 +223,14 @@ export class ServerConfig {
   @IsIntInRange(0)
   jwksCooldown!: number;
 
+  @Env(
+    'VERIFIED_TOKEN_CACHE',
+    'Presented JWTs (subject and actor tokens) whose signature verified, remembered by SHA-256 with the key that verified it, so the same token from the same key is not verified again; every other check still runs. Count per process; 0: off.',
+    10000,
+  )
+  @IsIntInRange(0, 1000000)
+  verifiedTokenCache!: number;
+
   @Env('JWKS_MAX_AGE', 'Age after which a cached JWKS is refreshed in the background, seconds.', 600)
   @IsIntInRange(1)
   jwksMaxAge!: number;

@@ -17,6 +17,7 @@ import {
 } from 'jose';
 import { jwsSigner, jwsVerifier, type JwsVerifier } from './jws-algorithms.js';
 import { decodeJoseHeader, verifyJwt } from './jwt-verify.js';
+import { VerifiedSignatures } from './verified-signatures.js';
 
 /**
  * verifyJwt must decide exactly as jose's jwtVerify does: every row runs both on the same token and
@@ -261,6 +262,18 @@ describe('verifyJwt decides as jose jwtVerify', () => {
     },
   );
 
+  it.each(hostile)('%s: decided as by jose twice over with remembered signatures', async (_name, token, extra = {}) => {
+    const jwt = await token();
+    const opts = { ...options, ...extra };
+    const memo = new VerifiedSignatures(100);
+    // The same claims validly signed, remembered first: a hostile variant must not ride on its entry.
+    for (const pair of pairs.values())
+      await verifyJwt(await signRaw(pair, { alg: pair.alg, kid: pair.kid }, claims()), keys, options, undefined, memo);
+    const theirs = await outcome(() => jwtVerify(jwt, keys, opts));
+    expect(await outcome(() => verifyJwt(jwt, keys, opts, undefined, memo))).toEqual(theirs);
+    expect(await outcome(() => verifyJwt(jwt, keys, opts, undefined, memo))).toEqual(theirs);
+  });
+
   it('an RSA key under 2048 bits is refused as by jose', async () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const jwk = { ...(small.publicKey.export({ format: 'jwk' }) as JWK), kid: 'small', alg: 'RS256' };
@@ -315,6 +328,94 @@ describe.each(['pool', 'inline'] as const)('signing and verifying on the %s thre
     expect(jwsVerifier('ES256', key, thread)).toBe(jwsVerifier('ES256', key, thread));
     expect(jwsVerifier('ES384', key, thread)).toBeUndefined();
     expect(jwsVerifier('constructor', key, thread)).toBeUndefined();
+  });
+});
+
+describe('verifyJwt with remembered signatures', () => {
+  const pair = keyPair('ES256', 'm1');
+  const options = { algorithms: ['ES256'], issuer: ISSUER, requiredClaims: ['exp', 'sub'] };
+  const claims = () => ({ iss: ISSUER, sub: 'alice', iat: now(), exp: now() + 300 });
+  const setOf = (...jwks: JWK[]) => createLocalJWKSet({ keys: jwks });
+  /** The key object the set hands out for the pair's kid (a jose key set always hands out the same one). */
+  const keyIn = (set: JWTVerifyGetKey) => set({ alg: 'ES256', kid: 'm1' }, { payload: '', signature: '' });
+
+  it('remembers a valid signature with its key, and a token seen again still has its claims checked', async () => {
+    const memo = new VerifiedSignatures(10);
+    const keys = setOf(pair.publicJwk);
+    const token = await signRaw(pair, { alg: 'ES256', kid: 'm1' }, claims());
+    await expect(verifyJwt(token, keys, options, undefined, memo)).resolves.toMatchObject({
+      payload: { sub: 'alice' },
+    });
+    expect(memo.verified(memo.idOf(token)!, (await keyIn(keys)) as object)).toBe(true);
+    await expect(verifyJwt(token, keys, options, undefined, memo)).resolves.toMatchObject({
+      payload: { sub: 'alice' },
+    });
+    expect(memo.size).toBe(1);
+    // A hit skips the signature only: later than exp, the same token is refused as jose refuses it.
+    const later = { ...options, currentDate: new Date((now() + 3600) * 1000) };
+    await expect(verifyJwt(token, keys, later, undefined, memo)).rejects.toMatchObject({ code: 'ERR_JWT_EXPIRED' });
+    await expect(
+      verifyJwt(token, keys, { ...options, issuer: 'https://other' }, undefined, memo),
+    ).rejects.toMatchObject({
+      code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      claim: 'iss',
+    });
+  });
+
+  it('a key replaced under the same kid matches nothing remembered with the old one', async () => {
+    const memo = new VerifiedSignatures(10);
+    const token = await signRaw(pair, { alg: 'ES256', kid: 'm1' }, claims());
+    await verifyJwt(token, setOf(pair.publicJwk), options, undefined, memo);
+    const rotated = keyPair('ES256', 'm1').publicJwk;
+    await expect(verifyJwt(token, setOf(rotated), options, undefined, memo)).rejects.toMatchObject({
+      code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+    });
+    // The same key material imported afresh is another key object: verified again, then remembered.
+    const reimported = setOf(pair.publicJwk);
+    await expect(verifyJwt(token, reimported, options, undefined, memo)).resolves.toBeDefined();
+    expect(memo.verified(memo.idOf(token)!, (await keyIn(reimported)) as object)).toBe(true);
+  });
+
+  it('a key that left the set resolves nothing, remembered or not', async () => {
+    const memo = new VerifiedSignatures(10);
+    const token = await signRaw(pair, { alg: 'ES256', kid: 'm1' }, claims());
+    await verifyJwt(token, setOf(pair.publicJwk), options, undefined, memo);
+    await expect(
+      verifyJwt(token, setOf(keyPair('ES256', 'm2').publicJwk), options, undefined, memo),
+    ).rejects.toMatchObject({
+      code: 'ERR_JWKS_NO_MATCHING_KEY',
+    });
+  });
+
+  it('remembers no failure, and a remembered signature does not carry another header or payload', async () => {
+    const memo = new VerifiedSignatures(10);
+    const keys = setOf(pair.publicJwk);
+    const token = await signRaw(pair, { alg: 'ES256', kid: 'm1' }, claims());
+    await verifyJwt(token, keys, options, undefined, memo);
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${b64({ ...claims(), sub: 'mallory' })}.${signature}`;
+    const reheadered = `${b64({ alg: 'ES256', kid: 'm1', typ: 'JWT' })}.${token.split('.')[1]}.${signature}`;
+    for (const bad of [forged, reheadered, forged, reheadered]) {
+      await expect(verifyJwt(bad, keys, options, undefined, memo)).rejects.toMatchObject({
+        code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+      });
+    }
+    expect(memo.size).toBe(1);
+  });
+
+  it('forgets the oldest beyond its capacity, and remembers nothing at capacity 0', async () => {
+    const keys = setOf(pair.publicJwk);
+    const key = (await keyIn(keys)) as object;
+    const tokens = await Promise.all(
+      [1, 2, 3].map((n) => signRaw(pair, { alg: 'ES256', kid: 'm1' }, { ...claims(), n })),
+    );
+    const memo = new VerifiedSignatures(2);
+    for (const token of tokens) await verifyJwt(token, keys, options, undefined, memo);
+    expect(tokens.map((token) => memo.verified(memo.idOf(token)!, key))).toEqual([false, true, true]);
+    const off = new VerifiedSignatures(0);
+    await expect(verifyJwt(tokens[0]!, keys, options, undefined, off)).resolves.toBeDefined();
+    expect(off.idOf(tokens[0]!)).toBeUndefined();
+    expect(off.size).toBe(0);
   });
 });
 

@@ -11,6 +11,7 @@ import {
 } from 'jose';
 import { clock } from '../common/clock.js';
 import { jwsVerifier } from './jws-algorithms.js';
+import type { VerifiedSignatures } from './verified-signatures.js';
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const NONE_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
@@ -32,6 +33,8 @@ export async function verifyJwt(
   verifyOptions: JWTVerifyOptions & { algorithms: string[] },
   /** The header of this very `jwt` as decodeJoseHeader returned it, when the caller has it already. */
   decodedHeader?: ProtectedHeaderParameters,
+  /** Signatures verified before: a token verified with the same key object is not verified again. */
+  memo?: VerifiedSignatures,
 ): Promise<JWTVerifyResult & { key: unknown }> {
   // Time claims are judged against the one clock (the policy tools replay "as of" a moment).
   const options = { currentDate: clock.date(), ...verifyOptions };
@@ -51,13 +54,18 @@ export async function verifyJwt(
   const verifier = jwsVerifier(header.alg, key);
   if (!verifier) return jose();
 
-  let valid: boolean;
-  try {
-    valid = await verifier(`${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url'));
-  } catch (cause) {
-    throw new errors.JWSSignatureVerificationFailed(undefined, { cause });
+  // Only after the allowlist and the key chosen from the anchor's set: a hit is this key's own verdict.
+  const id = memo?.idOf(jwt);
+  if (id === undefined || !memo!.verified(id, key as object)) {
+    let valid: boolean;
+    try {
+      valid = await verifier(`${encodedHeader}.${encodedPayload}`, Buffer.from(encodedSignature, 'base64url'));
+    } catch (cause) {
+      throw new errors.JWSSignatureVerificationFailed(undefined, { cause });
+    }
+    if (!valid) throw new errors.JWSSignatureVerificationFailed();
+    if (id !== undefined) memo!.remember(id, key as object);
   }
-  if (!valid) throw new errors.JWSSignatureVerificationFailed();
 
   const claimsHeader =
     options.typ === undefined

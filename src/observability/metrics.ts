@@ -124,6 +124,11 @@ const SERIES = {
     'Replay and revocation store commands that failed (the request failed closed).',
     ['store', 'operation'],
   ),
+  verifiedTokenLookups: counter(
+    'actbridge_verified_token_cache_lookups_total',
+    'Presented JWTs looked up among remembered signatures (VERIFIED_TOKEN_CACHE) by result: hit (not verified again), miss.',
+    ['result'],
+  ),
   reloads: counter('actbridge_config_reloads_total', 'Configuration reloads by outcome (success, failure).', [
     'outcome',
   ]),
@@ -195,6 +200,7 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
       this.series.requests.get(grant, 'issued', NONE);
       this.series.latency.get(grant);
     }
+    for (const result of ['hit', 'miss']) this.series.verifiedTokenLookups.get(result);
     this.lastReload.setToCurrentTime();
     createScrapeGauges(this.registry, {
       keySets: () => this.keySetAges.values(),
@@ -275,6 +281,11 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
   configReloaded(outcome: 'success' | 'failure'): void {
     this.series.reloads.get(outcome).inc();
     if (outcome === 'success') this.lastReload.setToCurrentTime();
+  }
+
+  /** A presented JWT was looked up among the signatures verified before (jose/verified-signatures.ts). */
+  verifiedTokenLookup(hit: boolean): void {
+    this.series.verifiedTokenLookups.get(hit ? 'hit' : 'miss').inc();
   }
 
   auditWriteFailed(): void {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { decodeJwt, errors, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { decodeJoseHeader, verifyJwt } from '../jose/jwt-verify.js';
+import { VerifiedSignatures } from '../jose/verified-signatures.js';
 import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
@@ -52,7 +53,10 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  */
 @Injectable()
 export class JwtTokenVerifier {
-  constructor(private readonly anchors: TrustAnchorRegistry) {}
+  constructor(
+    private readonly anchors: TrustAnchorRegistry,
+    private readonly verifiedSignatures: VerifiedSignatures,
+  ) {}
 
   /** `decodedHeader`: the token's header as decodeJoseHeader returned it, when the caller decoded it already. */
   async verify(
@@ -116,6 +120,7 @@ export class JwtTokenVerifier {
           maxTokenAge: anchor.maxTokenAge,
         },
         header,
+        this.verifiedSignatures,
       ));
     } catch (error) {
       return fail(...describeVerificationError(error, header));

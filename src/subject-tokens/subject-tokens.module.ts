@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { VerifiedSignatures } from '../jose/verified-signatures.js';
+import { METRICS, type Metrics } from '../observability/metrics.js';
 import { TrustAnchorsModule } from '../trust-anchors/trust-anchors.module.js';
 import { AccessTokenValidator } from './access-token.validator.js';
 import { IdTokenValidator } from './id-token.validator.js';
@@ -17,6 +20,12 @@ const VALIDATORS = [JwtValidator, AccessTokenValidator, IdTokenValidator, Saml2V
 @Module({
   imports: [TrustAnchorsModule],
   providers: [
+    {
+      provide: VerifiedSignatures,
+      inject: [SERVER_CONFIG, { token: METRICS, optional: true }],
+      useFactory: (server: ServerConfig, metrics?: Metrics) =>
+        new VerifiedSignatures(server.verifiedTokenCache, metrics && ((hit) => metrics.verifiedTokenLookup(hit))),
+    },
     JwtTokenVerifier,
     OpaqueAccessTokenValidator,
     ...VALIDATORS,

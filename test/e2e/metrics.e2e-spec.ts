@@ -150,6 +150,18 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
     expect(after).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
   });
 
+  it('counts a token presented again as a hit among remembered signatures', async () => {
+    const hits = 'actbridge_verified_token_cache_lookups_total{result="hit"}';
+    const misses = 'actbridge_verified_token_cache_lookups_total{result="miss"}';
+    const before = await scrape();
+    const token = await remote.mint({ sub: 'carol', aud: sts().issuer }, { typ: 'JWT' });
+    expect((await exchange(token)).status).toBe(200);
+    expect((await exchange(token)).status).toBe(200);
+    const after = await scrape();
+    expect(sample(after, misses)! - sample(before, misses)!).toBe(1);
+    expect(sample(after, hits)! - sample(before, hits)!).toBe(1);
+  });
+
   it('labels what is not configured as other/unknown: a caller cannot mint series', async () => {
     const invented = `urn:example:grant:${'x'.repeat(40)}`;
     expect((await postToken(sts(), { grant_type: invented }, { basic: ['agent', SECRET] })).body.error).toBe(

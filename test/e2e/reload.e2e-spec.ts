@@ -34,7 +34,10 @@ describe('reload on SIGHUP', () => {
   let newcomer: TestIssuer;
   const keyFile = (name: string) => join(server.dir, 'keys', name);
 
-  const exchange = async (idp: TestIssuer, clientId = 'gateway') => {
+  const exchange = async (idp: TestIssuer, clientId = 'gateway') =>
+    exchangeToken(await idp.mint({ sub: 'alice', aud: AUDIENCE }), clientId);
+
+  const exchangeToken = async (subjectToken: string, clientId = 'gateway') => {
     const response = await fetch(`${server.baseUrl}/oauth/token`, {
       method: 'POST',
       headers: {
@@ -43,7 +46,7 @@ describe('reload on SIGHUP', () => {
       },
       body: new URLSearchParams({
         grant_type: TOKEN_EXCHANGE,
-        subject_token: await idp.mint({ sub: 'alice', aud: AUDIENCE }),
+        subject_token: subjectToken,
         subject_token_type: ACCESS_TOKEN,
       }),
     });
@@ -164,6 +167,23 @@ describe('reload on SIGHUP', () => {
       body: { error: 'invalid_client', error_description: 'client authentication failed' },
     });
     expect((await exchange(partner, 'gateway')).status).toBe(200);
+  });
+
+  it('a token presented again is verified afresh once its issuer key is replaced under the same kid', async () => {
+    const token = await partner.mint({ sub: 'alice', aud: AUDIENCE });
+    expect((await exchangeToken(token)).status).toBe(200);
+    expect((await exchangeToken(token)).status).toBe(200); // its signature now remembered (VERIFIED_TOKEN_CACHE)
+    const anchorFile = join(server.dir, 'trust-anchors', 'partner.yaml');
+    const { d: _private, ...impostor } = await newKey(partner.kid);
+    writeFileSync(anchorFile, stringify({ ...anchor(partner), jwks: { keys: [{ ...impostor, use: 'sig' }] } }));
+    expect(await reload()).toMatch(/^configuration reloaded \(SIGHUP\): anchors ~partner\n/);
+    expect(await exchangeToken(token)).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'subject_token signature is invalid' },
+    });
+    writeFileSync(anchorFile, stringify(anchor(partner)));
+    expect(await reload()).toMatch(/^configuration reloaded \(SIGHUP\): anchors ~partner\n/);
+    expect((await exchangeToken(token)).status).toBe(200);
   });
 
   it('signing keys: a key added is published at once; a reused kid with other material is refused', async () => {
