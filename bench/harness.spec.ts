@@ -114,11 +114,11 @@ describe('bench harness', () => {
     expect(PATHS[0]!.server).toBe('peer');
   });
 
-  it('measures every path: the peer first, then JWT → JWT on one process (tokens repeated, then each new), on every core and on a baseline build', () => {
+  it('measures every path: the peer first, then JWT → JWT on one process (each token new, then tokens repeated), on every core and on a baseline build', () => {
     expect(PATHS.map((p) => p.id)).toEqual([
       'peer',
       'jwt-jwt',
-      'jwt-jwt-fresh',
+      'jwt-jwt-repeated',
       'jwt-jwt-workers',
       'jwt-jwt-baseline',
       'jwt-jwt-actor',

@@ -109,7 +109,7 @@ const upstreamSubjects = (env: ConfigEnv, count: number, sub = 'alice') =>
   Array.from({ length: count }, () => env.upstream.mint({ sub, aud: env.actbridgeIssuer, scope: 'read write' }));
 
 const jwtJwt = basicClient('jwt-jwt');
-const jwtJwtFresh = basicClient('jwt-jwt-fresh');
+const jwtJwtRepeated = basicClient('jwt-jwt-repeated');
 const withActor = basicClient('jwt-jwt-actor');
 const chain = [
   basicClient('chain-1', { audiences: ['chain-2'] }),
@@ -170,31 +170,12 @@ export const PATHS: readonly BenchPath[] = [
     server: 'actbridge',
     config: () => ({ clients: [jwtJwt.config] }),
     async requests(env) {
-      const bodies = upstreamSubjects(env, 64).map((subject) =>
-        form({
-          grant_type: TOKEN_EXCHANGE,
-          subject_token: subject,
-          subject_token_type: TT.accessToken,
-          audience: API,
-          scope: 'read',
-        }),
-      );
-      return cycling(env, jwtJwt, bodies);
-    },
-  },
-  {
-    id: 'jwt-jwt-fresh',
-    title: 'JWT → JWT, every subject token new (none verified before)',
-    server: 'actbridge',
-    config: () => ({ clients: [jwtJwtFresh.config] }),
-    async requests(env) {
-      // jwt-jwt presents 64 tokens in turn, as a gateway exchanging its users' tokens again and again
-      // would: from the second round on their signatures are remembered (VERIFIED_TOKEN_CACHE). Here
-      // each token is presented once, so every exchange verifies its signature, as the minimal peer does.
+      // Each subject token presented once, so every exchange verifies its signature, as the minimal peer
+      // does (jwt-jwt-repeated presents the same tokens again). Minted before each phase, not during it.
       let pool: string[] = [];
       return {
         url: tokenEndpoint(env),
-        headers: { ...FORM, authorization: jwtJwtFresh.authorization },
+        headers: { ...FORM, authorization: jwtJwt.authorization },
         reserve(count) {
           pool = upstreamSubjects(env, count);
         },
@@ -207,6 +188,26 @@ export const PATHS: readonly BenchPath[] = [
             scope: 'read',
           }),
       };
+    },
+  },
+  {
+    id: 'jwt-jwt-repeated',
+    title: 'JWT → JWT, 64 subject tokens presented in turn (signatures remembered)',
+    server: 'actbridge',
+    config: () => ({ clients: [jwtJwtRepeated.config] }),
+    async requests(env) {
+      // A gateway or agent exchanging its users' tokens again and again: from the second time on, each
+      // token's signature is remembered (VERIFIED_TOKEN_CACHE) and only its claims are checked.
+      const bodies = upstreamSubjects(env, 64).map((subject) =>
+        form({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: subject,
+          subject_token_type: TT.accessToken,
+          audience: API,
+          scope: 'read',
+        }),
+      );
+      return cycling(env, jwtJwtRepeated, bodies);
     },
   },
   jwtJwtServedBy('jwt-jwt-workers', 'JWT → JWT, WORKERS = cores (REDIS_URL)', 'workers', (env) => env.workersOrigin),
