@@ -225,7 +225,7 @@ export class ServerConfig {
 
   @Env(
     'VERIFIED_TOKEN_CACHE',
-    'Presented JWTs (subject and actor tokens) whose signature verified, remembered by SHA-256 with the key that verified it, so the same token from the same key is not verified again; every other check still runs. Count per process; 0: off.',
+    'Presented JWTs (subject and actor tokens, jwt-bearer assertions and ID-JAGs) whose signature verified, remembered by SHA-256 with the key that verified it, so the same token from the same key is not verified again; every other check still runs. Count per process; 0: off.',
     10000,
   )
   @IsIntInRange(0, 1000000)
