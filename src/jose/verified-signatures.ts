@@ -8,7 +8,8 @@ import { hash } from 'node:crypto';
  * asking, and every claim (`exp`, `nbf`, `iss`, `aud`, `typ`, revocation, replay) after. A hit needs the
  * very bytes of the token (header, payload and signature: RFC 7515 §5.2 verifies all three together) and
  * the very key object the anchor hands out now, so a key that left its set, or was replaced under the same
- * `kid`, matches nothing here. The same approach as Envoy's `jwt_authn` JWT cache.
+ * `kid`, matches nothing here. (Envoy's `jwt_authn` filter offers a cache of verified JWTs for the same
+ * reason; it keeps the claims too, where only the signature's outcome is kept here.)
  *
  * Tokens are kept by their SHA-256 (32 bytes, not the whole token), the oldest forgotten first once
  * `capacity` are held; 0 remembers nothing.
