@@ -108,6 +108,16 @@ export function basicClient(clientId: string, extra: Record<string, unknown> = {
 const upstreamSubjects = (env: ConfigEnv, count: number, sub = 'alice') =>
   Array.from({ length: count }, () => env.upstream.mint({ sub, aud: env.actbridgeIssuer, scope: 'read write' }));
 
+/** The JWT → JWT request, one body for both of its rows (each token new, tokens repeated): they differ in nothing else. */
+const jwtJwtBody = (subject: string): string =>
+  form({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: subject,
+    subject_token_type: TT.accessToken,
+    audience: API,
+    scope: 'read',
+  });
+
 const jwtJwt = basicClient('jwt-jwt');
 const jwtJwtRepeated = basicClient('jwt-jwt-repeated');
 const withActor = basicClient('jwt-jwt-actor');
@@ -179,14 +189,7 @@ export const PATHS: readonly BenchPath[] = [
         reserve(count) {
           pool = upstreamSubjects(env, count);
         },
-        next: () =>
-          form({
-            grant_type: TOKEN_EXCHANGE,
-            subject_token: pool.pop() ?? upstreamSubjects(env, 1)[0]!,
-            subject_token_type: TT.accessToken,
-            audience: API,
-            scope: 'read',
-          }),
+        next: () => jwtJwtBody(pool.pop() ?? upstreamSubjects(env, 1)[0]!),
       };
     },
   },
@@ -198,16 +201,7 @@ export const PATHS: readonly BenchPath[] = [
     async requests(env) {
       // A gateway or agent exchanging its users' tokens again and again: from the second time on, each
       // token's signature is remembered (VERIFIED_TOKEN_CACHE) and only its claims are checked.
-      const bodies = upstreamSubjects(env, 64).map((subject) =>
-        form({
-          grant_type: TOKEN_EXCHANGE,
-          subject_token: subject,
-          subject_token_type: TT.accessToken,
-          audience: API,
-          scope: 'read',
-        }),
-      );
-      return cycling(env, jwtJwtRepeated, bodies);
+      return cycling(env, jwtJwtRepeated, upstreamSubjects(env, 64).map(jwtJwtBody));
     },
   },
   jwtJwtServedBy('jwt-jwt-workers', 'JWT → JWT, WORKERS = cores (REDIS_URL)', 'workers', (env) => env.workersOrigin),
