@@ -114,7 +114,7 @@ describe('bench harness', () => {
     expect(PATHS[0]!.server).toBe('peer');
   });
 
-  it('measures every path: the peer first, then JWT → JWT on one process (each token new, then tokens repeated), on every core and on a baseline build', () => {
+  it('measures every path: the peer first, then JWT → JWT on one process (each token new, then tokens repeated), on every core and on a baseline build, SAML on this build and the baseline', () => {
     expect(PATHS.map((p) => p.id)).toEqual([
       'peer',
       'jwt-jwt',
@@ -124,6 +124,7 @@ describe('bench harness', () => {
       'jwt-jwt-actor',
       'chain-3',
       'saml-jwt',
+      'saml-jwt-baseline',
       'id-token-id-jag',
       'id-jag-jwt-bearer',
       'private-key-jwt',

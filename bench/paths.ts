@@ -140,8 +140,9 @@ const idJagRedeemer = basicClient('xaa-redeemer', { grant_types: [JWT_BEARER] })
 /** The SAML IdP's entity ID. */
 const SAML_IDP = 'https://idp.bench.example/saml';
 
-/** The JWT → JWT requests, sent to another actbridge process serving the same configuration. */
-function jwtJwtServedBy(
+/** Another path's requests, sent to another actbridge process serving the same configuration. */
+function servedBy(
+  base: string,
   id: string,
   title: string,
   server: 'workers' | 'baseline',
@@ -152,7 +153,7 @@ function jwtJwtServedBy(
     title,
     server,
     async requests(env) {
-      const single = await PATHS.find((p) => p.id === 'jwt-jwt')!.requests(env);
+      const single = await PATHS.find((p) => p.id === base)!.requests(env);
       return { ...single, url: `${origin(env)}/oauth/token` };
     },
   };
@@ -204,8 +205,15 @@ export const PATHS: readonly BenchPath[] = [
       return cycling(env, jwtJwtRepeated, upstreamSubjects(env, 64).map(jwtJwtBody));
     },
   },
-  jwtJwtServedBy('jwt-jwt-workers', 'JWT → JWT, WORKERS = cores (REDIS_URL)', 'workers', (env) => env.workersOrigin),
-  jwtJwtServedBy(
+  servedBy(
+    'jwt-jwt',
+    'jwt-jwt-workers',
+    'JWT → JWT, WORKERS = cores (REDIS_URL)',
+    'workers',
+    (env) => env.workersOrigin,
+  ),
+  servedBy(
+    'jwt-jwt',
     'jwt-jwt-baseline',
     'JWT → JWT on the baseline build (BENCH_BASELINE)',
     'baseline',
@@ -324,6 +332,13 @@ export const PATHS: readonly BenchPath[] = [
       };
     },
   },
+  servedBy(
+    'saml-jwt',
+    'saml-jwt-baseline',
+    'SAML assertion → JWT on the baseline build (BENCH_BASELINE)',
+    'baseline',
+    (env) => env.baselineOrigin,
+  ),
   {
     id: 'id-token-id-jag',
     title: 'id_token → ID-JAG (token exchange)',

@@ -33,7 +33,7 @@ import { startUpstreamIssuer } from './upstream.js';
  * BENCH_FIXED_RATE (path ids run open-loop at half their measured peak; default peer, jwt-jwt,
  * jwt-jwt-workers), BENCH_REDIS_URL (the workers instance's REDIS_URL, and the Redis the lineage cost is also measured
  * with; default redis://127.0.0.1:6379), BENCH_BASELINE (another build's dist/main.js, e.g. a worktree of an
- * earlier commit: adds the jwt-jwt-baseline row, that build serving JWT → JWT in the same rounds, which is
+ * earlier commit: adds the jwt-jwt-baseline and saml-jwt-baseline rows, that build serving JWT → JWT and SAML → JWT in the same rounds, which is
  * how a change is shown not to regress on a noisy machine; implies BENCH_NO_WRITE), BENCH_BASELINE_UNSET
  * (comma-separated variables left out of the baseline's environment: settings an older build refuses),
  * BENCH_BASELINE_ENV (comma-separated NAME=value settings added to the baseline's environment: with

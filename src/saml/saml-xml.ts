@@ -1,8 +1,8 @@
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { readXml, XmlSyntaxError } from './xml-reader.js';
 
 /**
- * A small, read-only DOM built from saxes's events (a strict XML 1.0 parser; namespaces are resolved
- * here, see namespacedElement): the slice that SAML processing and exclusive canonicalization read. One parse per presented document serves the
+ * A small, read-only DOM built from xml-reader.ts's events (a strict XML 1.0 reader; namespaces are
+ * resolved here, see namespacedElement): the slice that SAML processing and exclusive canonicalization read. One parse per presented document serves the
  * structural checks, the signature verification and the reading of the verified assertion, so what is
  * verified and what is read are the same nodes (no second parser that could see a different document).
  */
@@ -223,32 +223,31 @@ const MAX_DEPTH = 32;
 
 /**
  * Namespaces in XML 1.0 on one start tag: its declarations, then its name and its attributes' names
- * resolved against them and the parent's scope. saxes parses with its own namespace processing off
- * (it costs a quarter of the parse, mostly in building a scope object per element); the constraints it
- * would check are checked here: QNames (one colon, non-empty parts), bound prefixes, no undeclared
- * prefix (XML 1.0), the reserved `xml`/`xmlns` prefixes and namespaces, no two attributes with the same
- * expanded name. Namespace URIs are taken as written (saxes would trim them).
+ * resolved against them and the parent's scope (a scope object per element would cost more): QNames
+ * (one colon, non-empty parts), bound prefixes, no undeclared prefix (XML 1.0), the reserved
+ * `xml`/`xmlns` prefixes and namespaces, no two attributes with the same expanded name. Namespace URIs
+ * are taken as written.
  */
-function namespacedElement(tag: SaxesTagPlain, parent: ElementNode | undefined): ElementNode {
-  const raw = tag.attributes;
+function namespacedElement(name: string, raw: readonly string[], parent: ElementNode | undefined): ElementNode {
   let declarations = NO_DECLARATIONS;
   let attributeCount = 0;
-  for (const name in raw) {
+  for (let i = 0; i < raw.length; i += 2) {
+    const attribute = raw[i]!;
     let prefix: string;
-    if (name === 'xmlns') prefix = '';
-    else if (name.startsWith('xmlns:')) prefix = qualifiedName(name).local;
+    if (attribute === 'xmlns') prefix = '';
+    else if (attribute.startsWith('xmlns:')) prefix = qualifiedName(attribute).local;
     else {
       attributeCount++;
       continue;
     }
-    const uri = raw[name]!;
+    const uri = raw[i + 1]!;
     checkDeclaration(prefix, uri);
     if (declarations === NO_DECLARATIONS) declarations = new Map();
     (declarations as Map<string, string>).set(prefix, uri);
   }
   const resolve = (prefix: string): string | undefined => namespaceIn(declarations, parent ?? null, prefix);
 
-  const { prefix, local } = qualifiedName(tag.name);
+  const { prefix, local } = qualifiedName(name);
   if (prefix === 'xmlns') throw new XmlRejected('is not well-formed XML (an element with prefix xmlns)');
   const uri = resolve(prefix);
   if (uri === undefined) throw unbound(prefix);
@@ -256,9 +255,10 @@ function namespacedElement(tag: SaxesTagPlain, parent: ElementNode | undefined):
   const attributes: XmlAttribute[] = attributeCount > 0 ? [] : (NO_ATTRIBUTES as XmlAttribute[]);
   if (attributeCount > 0) {
     let expandedNames: Set<string> | undefined;
-    for (const name in raw) {
-      if (name === 'xmlns' || name.startsWith('xmlns:')) continue;
-      const q = qualifiedName(name);
+    for (let i = 0; i < raw.length; i += 2) {
+      const attribute = raw[i]!;
+      if (attribute === 'xmlns' || attribute.startsWith('xmlns:')) continue;
+      const q = qualifiedName(attribute);
       let namespaceURI = '';
       if (q.prefix !== '') {
         namespaceURI = resolve(q.prefix) ?? '';
@@ -271,10 +271,10 @@ function namespacedElement(tag: SaxesTagPlain, parent: ElementNode | undefined):
         }
         expandedNames.add(expanded);
       }
-      attributes.push({ name, prefix: q.prefix, localName: q.local, namespaceURI, value: raw[name]! });
+      attributes.push({ name: attribute, prefix: q.prefix, localName: q.local, namespaceURI, value: raw[i + 1]! });
     }
   }
-  return new ElementNode(tag.name, prefix, local, uri, attributes, declarations);
+  return new ElementNode(name, prefix, local, uri, attributes, declarations);
 }
 
 function qualifiedName(name: string): { prefix: string; local: string } {
@@ -322,57 +322,40 @@ export function parseStrictXml(text: string): XmlDocument & { readonly documentE
   const doc = new DocumentNode();
   let current: TreeNode = doc;
   let depth = 0;
-  const parser = new SaxesParser({ xmlns: false, position: false });
-  // Seven handlers at most, and no 'error' handler (without one, saxes throws at the first error, which
-  // is what we want): saxes stores handlers as properties added after construction, and from the eighth
-  // V8 turns the parser into a dictionary-mode object, slowing every character read five- to eight-fold.
-  parser.on('doctype', () => {
-    throw new XmlRejected('must not contain a DOCTYPE or entity declarations');
-  });
-  parser.on('opentag', (tag: SaxesTagPlain) => {
-    if (++depth > MAX_DEPTH) throw new XmlRejected(`is nested too deeply (more than ${MAX_DEPTH} elements)`);
-    const element = namespacedElement(tag, current instanceof ElementNode ? current : undefined);
-    current.append(element);
-    if (current === doc) doc.documentElement = element;
-    current = element;
-  });
-  parser.on('closetag', () => {
-    depth--;
-    current = current.parentNode!;
-  });
-  const appendText = (data: string) => {
-    // Adjacent character data (text, references, CDATA) is one text node, as after DOM normalisation.
-    if (current.lastChild instanceof TextNode) current.lastChild.data += data;
-    else current.append(new TextNode(data));
-  };
-  parser.on('text', (data) => {
-    // Whitespace around the root element is not part of the document's content (XML §2.10, DOM).
-    if (current !== doc) appendText(data);
-  });
-  parser.on('cdata', appendText);
-  parser.on('comment', (data) => {
-    doc.commentOrProcessingInstruction = true;
-    current.append(new CommentNode(data));
-  });
-  parser.on('processinginstruction', (pi) => {
-    if (pi.target.toLowerCase() !== 'xml') doc.commentOrProcessingInstruction = true;
-    current.append(new ProcessingInstructionNode(pi.target, pi.body));
-  });
+  let version: string | undefined;
   try {
-    parser.write(text);
-    // Exclusive c14n is defined for XML 1.0 only; XML 1.1 also changes line-end normalisation. (Read
-    // before close(), which resets the parser.)
-    if (parser.xmlDecl.version !== undefined && parser.xmlDecl.version !== '1.0') {
-      throw new XmlRejected('must be XML version 1.0');
-    }
-    parser.close();
+    version = readXml(text, {
+      openTag(name, attributes) {
+        if (++depth > MAX_DEPTH) throw new XmlRejected(`is nested too deeply (more than ${MAX_DEPTH} elements)`);
+        const element = namespacedElement(name, attributes, current instanceof ElementNode ? current : undefined);
+        current.append(element);
+        if (current === doc) doc.documentElement = element;
+        current = element;
+      },
+      closeTag() {
+        depth--;
+        current = current.parentNode!;
+      },
+      text(data) {
+        // Adjacent character data (text, references, CDATA) is one text node, as after DOM normalisation.
+        if (current.lastChild instanceof TextNode) current.lastChild.data += data;
+        else current.append(new TextNode(data));
+      },
+      comment(data) {
+        doc.commentOrProcessingInstruction = true;
+        current.append(new CommentNode(data));
+      },
+      processingInstruction(target, body) {
+        doc.commentOrProcessingInstruction = true;
+        current.append(new ProcessingInstructionNode(target, body));
+      },
+    });
   } catch (error) {
-    if (error instanceof XmlRejected) throw error;
-    const message = String((error as Error).message)
-      .split('\n')[0]!
-      .slice(0, 200);
-    throw new XmlRejected(`is not well-formed XML (${message})`);
+    if (error instanceof XmlSyntaxError) throw new XmlRejected(`is not well-formed XML (${error.message})`);
+    throw error;
   }
+  // Exclusive c14n is defined for XML 1.0 only; XML 1.1 also changes line-end normalisation.
+  if (version !== undefined && version !== '1.0') throw new XmlRejected('must be XML version 1.0');
   if (!doc.documentElement) throw new XmlRejected('is not well-formed XML (no root element)');
   return doc as DocumentNode & { readonly documentElement: ElementNode };
 }
