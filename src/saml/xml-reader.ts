@@ -7,8 +7,8 @@
  *
  * It replaced saxes for speed: saxes reads every character through a state machine, which made the
  * parse half of a SAML assertion's verification; this one finds markup with indexOf and checks every
- * character once, with one regular expression (performance notes #28). saml-xml.spec.ts holds it to
- * saxes's verdicts and output on a corpus and on mutated assertions.
+ * character once, with one regular expression (performance notes #28). xml-reader.spec.ts holds it to
+ * saxes's verdicts and events on hand-written documents and on mutated SAML documents.
  */
 
 export class XmlSyntaxError extends Error {
@@ -44,7 +44,7 @@ const BANG = 0x21;
 const QUESTION = 0x3f;
 const EQUALS = 0x3d;
 
-/** ASCII slice of §2.3 NameStartChar (1) and NameChar (2). */
+/** §2.3 for ASCII: 3 starts or continues a Name (NameStartChar), 2 only continues one (NameChar). */
 const ASCII_NAME = new Uint8Array(128);
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c);
@@ -289,7 +289,7 @@ class Reader {
     return at;
   }
 
-  /** The end of the §2.5 Name starting at `at` (`at` itself when none starts there). */
+  /** The end of the §2.3 Name starting at `at` (`at` itself when none starts there). */
   private nameEnd(at: number): number {
     const { input } = this;
     let p = at;
