@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { SaxesParser } from 'saxes';
 import { W3C } from '../../test/support/c14n-corpus.js';
 import { createSamlTestIdp } from '../../test/support/saml-idp.js';
-import { readXml, XmlSyntaxError } from './xml-reader.js';
+import { readXml, XmlSyntaxError, type XmlSink } from './xml-reader.js';
 
 /**
  * readXml is held to saxes (a strict XML 1.0 parser, and actbridge's parser before it) event for
@@ -15,81 +15,73 @@ import { readXml, XmlSyntaxError } from './xml-reader.js';
  */
 type Outcome = { accepted: true; events: string[]; version: string | undefined } | { accepted: false };
 
+/** Both parsers' events as comparable lines, adjacent character data (text, references, CDATA) as one. */
+class EventLog implements XmlSink {
+  readonly events: string[] = [];
+  private pending: string | undefined;
+
+  openTag(name: string, attributes: string[]): void {
+    this.push(`open ${JSON.stringify([name, ...attributes])}`);
+  }
+  closeTag(): void {
+    this.push('close');
+  }
+  text(data: string): void {
+    this.pending = (this.pending ?? '') + data;
+  }
+  comment(data: string): void {
+    this.push(`comment ${JSON.stringify(data)}`);
+  }
+  processingInstruction(target: string, body: string): void {
+    this.push(`pi ${JSON.stringify([target, body])}`);
+  }
+  /** The events so far, pending character data included. */
+  done(): string[] {
+    this.push(undefined);
+    return this.events;
+  }
+  private push(event: string | undefined): void {
+    if (this.pending !== undefined) this.events.push(`text ${JSON.stringify(this.pending)}`);
+    this.pending = undefined;
+    if (event !== undefined) this.events.push(event);
+  }
+}
+
 function viaSaxes(xml: string): Outcome {
-  const events: string[] = [];
+  const log = new EventLog();
   let depth = 0;
-  let text: string | undefined;
-  const flush = () => {
-    if (text !== undefined) events.push(`text ${JSON.stringify(text)}`);
-    text = undefined;
-  };
   const characters = (data: string) => {
     // Text outside the root element is white space (or refused); readXml does not report it.
-    if (depth > 0) text = (text ?? '') + data;
+    if (depth > 0) log.text(data);
   };
   const parser = new SaxesParser({ xmlns: false, position: false });
   parser.on('opentag', (tag) => {
-    flush();
     depth++;
-    events.push(`open ${JSON.stringify([tag.name, ...Object.entries(tag.attributes).flat()])}`);
+    log.openTag(tag.name, Object.entries(tag.attributes).flat());
   });
   parser.on('closetag', () => {
-    flush();
     depth--;
-    events.push('close');
+    log.closeTag();
   });
   parser.on('text', characters);
   parser.on('cdata', characters);
-  parser.on('comment', (data) => {
-    flush();
-    events.push(`comment ${JSON.stringify(data)}`);
-  });
-  parser.on('processinginstruction', (pi) => {
-    flush();
-    events.push(`pi ${JSON.stringify([pi.target, pi.body])}`);
-  });
+  parser.on('comment', (data) => log.comment(data));
+  parser.on('processinginstruction', (pi) => log.processingInstruction(pi.target, pi.body));
   try {
     parser.write(xml);
     const version = parser.xmlDecl.version;
     parser.close();
-    flush();
-    return { accepted: true, events, version };
+    return { accepted: true, events: log.done(), version };
   } catch {
     return { accepted: false };
   }
 }
 
 function viaReader(xml: string): Outcome {
-  const events: string[] = [];
-  let text: string | undefined;
-  const flush = () => {
-    if (text !== undefined) events.push(`text ${JSON.stringify(text)}`);
-    text = undefined;
-  };
+  const log = new EventLog();
   try {
-    const version = readXml(xml, {
-      openTag(name, attributes) {
-        flush();
-        events.push(`open ${JSON.stringify([name, ...attributes])}`);
-      },
-      closeTag() {
-        flush();
-        events.push('close');
-      },
-      text(data) {
-        text = (text ?? '') + data;
-      },
-      comment(data) {
-        flush();
-        events.push(`comment ${JSON.stringify(data)}`);
-      },
-      processingInstruction(target, body) {
-        flush();
-        events.push(`pi ${JSON.stringify([target, body])}`);
-      },
-    });
-    flush();
-    return { accepted: true, events, version };
+    const version = readXml(xml, log);
+    return { accepted: true, events: log.done(), version };
   } catch (error) {
     if (!(error instanceof XmlSyntaxError)) throw error;
     return { accepted: false };

@@ -77,17 +77,6 @@ function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x09;
 }
 
-function isCharacter(c: number): boolean {
-  return (
-    c === 0x09 ||
-    c === 0x0a ||
-    c === 0x0d ||
-    (c >= 0x20 && c <= 0xd7ff) ||
-    (c >= 0xe000 && c <= 0xfffd) ||
-    (c >= 0x10000 && c <= 0x10ffff)
-  );
-}
-
 function fail(message: string): never {
   throw new XmlSyntaxError(message);
 }
@@ -150,14 +139,13 @@ class Reader {
 
   /** §2.4 CharData between markup: inside the root element only, else whitespace (§2.1 Misc). */
   private characterData(from: number, to: number): void {
-    const { input } = this;
+    const raw = this.input.slice(from, to);
     if (this.open.length === 0) {
-      if (!ONLY_WHITESPACE.test(input.slice(from, to))) fail('text data outside of the root element');
+      if (!ONLY_WHITESPACE.test(raw)) fail('text data outside of the root element');
       return;
     }
-    const raw = input.slice(from, to);
     if (raw.includes(']]>')) fail('the string "]]>" in character data');
-    this.sink.text(raw.includes('&') ? expand(raw, false) : raw);
+    this.sink.text(expand(raw, false));
   }
 
   /** §3.1 STag / EmptyElemTag, at `<`. */
@@ -214,7 +202,7 @@ class Reader {
     const raw = input.slice(p + 1, close);
     // §3.1 WFC No < in Attribute Values.
     if (raw.includes('<')) fail('"<" in an attribute value');
-    attributes.push(name, raw.includes('&') ? expand(raw, true) : raw.replace(ATTRIBUTE_WHITESPACE, ' '));
+    attributes.push(name, expand(raw, true));
     return close + 1;
   }
 
@@ -318,6 +306,7 @@ function namedIn(attributes: readonly string[], name: string): boolean {
 
 /** Character data with §4.1 references expanded; in an attribute value, §3.3.3 normalisation too. */
 function expand(raw: string, attribute: boolean): string {
+  if (!raw.includes('&')) return attribute ? raw.replace(ATTRIBUTE_WHITESPACE, ' ') : raw;
   let out = '';
   let at = 0;
   for (let amp = raw.indexOf('&'); amp !== -1; amp = raw.indexOf('&', at)) {
@@ -340,9 +329,10 @@ function reference(name: string): string {
     if (!(hex ? HEXADECIMAL : DECIMAL).test(digits)) fail('malformed character reference');
     const significant = digits.replace(/^0+(?=.)/, '');
     const value = significant.length > 8 ? Infinity : parseInt(significant, hex ? 16 : 10);
-    // §4.1 WFC Legal Character.
-    if (!isCharacter(value)) fail('character reference to a disallowed character');
-    return String.fromCodePoint(value);
+    // §4.1 WFC Legal Character: the same §2.2 Char the whole document is held to.
+    const character = value <= 0x10ffff ? String.fromCodePoint(value) : '\uFFFF';
+    if (DISALLOWED_CHARACTER.test(character)) fail('character reference to a disallowed character');
+    return character;
   }
   const replacement = Object.hasOwn(PREDEFINED, name) ? PREDEFINED[name] : undefined;
   // §4.1 WFC Entity Declared: without a DTD, only the five predefined entities exist.
