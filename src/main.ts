@@ -5,9 +5,11 @@ import { setFlagsFromString } from 'node:v8';
 import { ConfigError } from './config/config-error.js';
 import type { RunMode } from './config/run-mode.js';
 import { loadStsConfig } from './app/sts-config.js';
+import { usableCores } from './app/worker-count.js';
 import { validateConfiguration } from './cli/validate.js';
 import { Primary } from './cluster/primary.js';
 import { startServer } from './cluster/start-server.js';
+import { threadPoolSize } from './cluster/thread-pool-size.js';
 import { v8FlagsToSet } from './cluster/v8-flags.js';
 
 const USAGE = `usage: actbridge [serve | start-dev | validate [start-dev]]
@@ -27,6 +29,9 @@ const DEV_BANNER = `
 `;
 
 async function serve(mode: RunMode): Promise<void> {
+  // Before anything uses the pool: libuv reads the variable once, when it starts its threads. Workers inherit it.
+  const poolSize = threadPoolSize(process.env, usableCores());
+  if (poolSize !== undefined) process.env.UV_THREADPOOL_SIZE = poolSize;
   for (const flag of v8FlagsToSet(process.execArgv)) setFlagsFromString(flag);
   const config = loadStsConfig(process.env, mode);
   if (cluster.isWorker) return startServer(config);
