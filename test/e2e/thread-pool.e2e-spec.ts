@@ -7,7 +7,7 @@ import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 /**
  * libuv's thread pool as the built server sizes it: one thread per usable core, 2 to 4, unless
  * UV_THREADPOOL_SIZE says otherwise. Counted from the process's thread names in /proc; libuv names its
- * pool threads `libuv-worker` from version 1.50 (Node 22.12 and later).
+ * pool threads `libuv-worker` from version 1.50, so the suite is skipped on Node 20 (libuv 1.46).
  */
 const libuvNamesThreads = (() => {
   const [major, minor] = process.versions.uv.split('.').map(Number) as [number, number];
@@ -20,7 +20,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.dispose()));
 });
 
-/** Its pool threads, once the pool exists (libuv starts it at its first job: here a log write or a signature). */
+/** Its pool threads, once the pool exists (libuv starts every thread at its first job: here an access-log write). */
 async function poolThreads(server: BuiltServer): Promise<number> {
   const deadline = Date.now() + 10_000;
   for (;;) {
