@@ -267,6 +267,9 @@ describe('RFC 7522 saml2-bearer grant', () => {
 /** Hostile or broken inputs, each refused with its exact error; shown for subject_token (invalid_request). */
 describe('refusals', () => {
   const signed = (o: AssertionOptions = {}) => base64url(idp.signedAssertion(o));
+  /** A signed assertion with `text` added at the end of its SignatureValue's content. */
+  const inSignatureValue = (text: string) =>
+    base64url(idp.signedAssertion().replace('</ds:SignatureValue>', `${text}</ds:SignatureValue>`));
   const invalidSignature = `subject_token signature is invalid: not made with a certificate of https://idp.example/saml, or the signed content was altered`;
 
   const NAME_ID = 'alice@example.com.evil.example';
@@ -413,22 +416,22 @@ describe('refusals', () => {
     ],
     [
       'an entity no DTD declares',
-      () => base64url(idp.signedAssertion().replace('</ds:SignatureValue>', '&bogus;</ds:SignatureValue>')),
+      () => inSignatureValue('&bogus;'),
       'subject_token is not well-formed XML (undefined entity: bogus)',
     ],
     [
       'a character reference to NUL',
-      () => base64url(idp.signedAssertion().replace('</ds:SignatureValue>', '&#0;</ds:SignatureValue>')),
+      () => inSignatureValue('&#0;'),
       'subject_token is not well-formed XML (character reference to a disallowed character)',
     ],
     [
       'a control character',
-      () => base64url(idp.signedAssertion().replace('</ds:SignatureValue>', '\u0001</ds:SignatureValue>')),
+      () => inSignatureValue('\u0001'),
       'subject_token is not well-formed XML (disallowed character)',
     ],
     [
       '"]]>" in character data',
-      () => base64url(idp.signedAssertion().replace('</ds:SignatureValue>', ']]></ds:SignatureValue>')),
+      () => inSignatureValue(']]>'),
       'subject_token is not well-formed XML (the string "]]>" in character data)',
     ],
     [
