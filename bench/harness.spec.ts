@@ -8,6 +8,7 @@ import { fixedRate } from './fixed-rate.js';
 import { loadOnce, type ResponseStats } from './load.js';
 import { createMinimalPeer } from './minimal-peer.js';
 import { PATHS, type RequestStream } from './paths.js';
+import { measureReplayScale } from './replay-scale.js';
 import { measureSamlCost } from './saml-cost.js';
 import { samlAssertionSigner } from './saml-signer.js';
 import { generate } from 'selfsigned';
@@ -178,5 +179,12 @@ describe('bench harness', () => {
       expect(Math.ceil((row.bytes * 4) / 3)).toBeLessThanOrEqual(131072 - 300);
     }
     expect(rows.every((r) => r.cpuUs > 0 && r.parseUs > 0)).toBe(true);
+  });
+
+  it('the replay store at scale is filled and measured on the build, every new key accepted', async () => {
+    const result = await measureReplayScale(fileURLToPath(new URL('..', import.meta.url)), 10_000, 200);
+    expect(result).toMatchObject({ liveKeys: 10_000, calls: 200 });
+    expect(result.longestMs).toBeGreaterThan(0);
+    expect(result.meanUs).toBeGreaterThan(0);
   });
 });

@@ -6,6 +6,7 @@ import type { LoadSettings, PathResult, RunStats } from './load.js';
 import type { BenchPath } from './paths.js';
 import { worstSamlInput, type SamlCostRow } from './saml-cost.js';
 import type { LineageCostRow } from './lineage-cost.js';
+import type { ReplayScaleResult } from './replay-scale.js';
 
 /**
  * The SAML cost targets: an assertion canonicalized another way, or with anything in its unsigned
@@ -16,6 +17,8 @@ export const SAML_VARIANT_BOUND = 1.5;
 export const SAML_HOSTILE_BOUND = 8;
 /** Lineage (recording and checking, per exchange) costs at most this share of the JWT→JWT path's server CPU. */
 export const LINEAGE_BOUND = 0.05;
+/** No call of the memory replay store holding an hour of single-use keys takes longer, ms. */
+export const REPLAY_SCALE_BOUND_MS = 10;
 
 export interface BenchReport {
   readonly command: string;
@@ -25,6 +28,8 @@ export interface BenchReport {
   readonly samlCost?: readonly SamlCostRow[];
   /** Lineage work per exchange, in-process (lineage-cost.ts). */
   readonly lineageCost?: readonly LineageCostRow[];
+  /** The memory replay store holding many live keys, in-process (replay-scale.ts). */
+  readonly replayScale?: ReplayScaleResult;
   readonly results: ReadonlyArray<{ path: BenchPath; result: PathResult }>;
   /** Open-loop runs at half of each path's peak (fixed-rate.ts). */
   readonly fixedRate: ReadonlyArray<{ path: BenchPath; result: FixedRateResult }>;
@@ -147,6 +152,7 @@ export function targets(report: BenchReport): Target[] {
     );
   }
   list.push(...lineageTargets(report, byId.get('jwt-jwt')?.cpuPerRequestUs));
+  list.push(replayScaleTarget(report.replayScale));
   const all = [...report.results, ...report.fixedRate];
   const failures = all.filter((r) => r.result.median.non2xx > 0 || r.result.median.errors > 0);
   list.push({
@@ -233,6 +239,29 @@ function lineageTargets(report: BenchReport, jwtCpuUs: number | undefined): Targ
   ];
 }
 
+/** Forgetting expired single-use keys never lands on one request. */
+function replayScaleTarget(scale: ReplayScaleResult | undefined): Target {
+  const name = `the memory replay store holding an hour of single-use keys: no call longer than ${REPLAY_SCALE_BOUND_MS} ms`;
+  if (!scale) return { name, pass: undefined, detail: 'not measured in this run' };
+  return {
+    name,
+    pass: scale.longestMs <= REPLAY_SCALE_BOUND_MS,
+    detail: `${scale.liveKeys} live keys: longest of ${scale.calls} calls ${fmt(scale.longestMs, 2)} ms, mean ${fmt(scale.meanUs, 1)} µs`,
+  };
+}
+
+/** The replay store at scale (replay-scale.ts), when measured. */
+function replayScaleTable(report: BenchReport): string[] {
+  if (!report.replayScale) return [];
+  return markdownTable(
+    '| Memory replay store (in-process, dist/) | Live keys | Calls | Longest call ms | Mean call µs |',
+    '|---|---:|---:|---:|---:|',
+    [report.replayScale],
+    (r) =>
+      `| an hour of single-use keys, then a call per ms of its clock | ${r.liveKeys} | ${r.calls} | ${fmt(r.longestMs, 2)} | ${fmt(r.meanUs, 1)} |`,
+  );
+}
+
 /** The lineage cost (lineage-cost.ts), when measured. */
 function lineageCostTable(report: BenchReport): string[] {
   if (!report.lineageCost) return [];
@@ -273,6 +302,8 @@ export function consoleReport(report: BenchReport): string {
     '',
     ...lineageCostTable(report),
     '',
+    ...replayScaleTable(report),
+    '',
     ...targets(report).map((t) => `${mark(t.pass)}  ${t.name}: ${t.detail}`),
     '',
   ].join('\n');
@@ -311,6 +342,7 @@ export function markdownResults(report: BenchReport): string {
       : []),
     ...(report.samlCost ? ['### SAML verification cost by input', '', ...samlCostTable(report), ''] : []),
     ...(report.lineageCost ? ['### Lineage cost per exchange', '', ...lineageCostTable(report), ''] : []),
+    ...(report.replayScale ? ['### The memory replay store at scale', '', ...replayScaleTable(report), ''] : []),
     '### Targets',
     '',
     ...targets(report).map((t) => `- **${mark(t.pass).trim()}** ${t.name}: ${t.detail}`),

@@ -12,6 +12,7 @@ import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream }
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
 import { measureLineageCost, type LineageCostRow } from './lineage-cost.js';
+import { measureReplayScale, type ReplayScaleResult } from './replay-scale.js';
 import {
   freePort,
   redisReachable,
@@ -28,7 +29,7 @@ import { startUpstreamIssuer } from './upstream.js';
  * path of PATHS, then the kid test; prints the tables and rewrites the results section of BENCHMARKS.md.
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_WARMUP (s, 3), BENCH_RUNS (3),
- * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost`, `lineage` and `kid`;
+ * BENCH_CONNECTIONS (32), BENCH_ONLY (comma-separated path ids, plus `floor`, `saml-cost`, `lineage`, `replay-scale` and `kid`;
  * implies BENCH_NO_WRITE), BENCH_CPU_PROF (directory: run actbridge under --cpu-prof), BENCH_NO_WRITE=1,
  * BENCH_FIXED_RATE (path ids run open-loop at half their measured peak; default peer, jwt-jwt,
  * jwt-jwt-workers), BENCH_REDIS_URL (the workers instance's REDIS_URL, and the Redis the lineage cost is also measured
@@ -61,6 +62,9 @@ if (FIXED_RATE !== undefined && !(Number.isInteger(FIXED_RATE) && FIXED_RATE > 0
   throw new Error(`BENCH_RATE: a whole number of requests per second above 0 (${env.BENCH_RATE})`);
 }
 const KID_TEST_REQUESTS = 1000;
+/** The replay store at scale: an hour of single-use keys at about 280 a second, then 3 s of calls. */
+const REPLAY_SCALE_KEYS = 1_000_000;
+const REPLAY_SCALE_CALLS = 3000;
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -103,6 +107,15 @@ async function main(): Promise<void> {
     for (const row of lineageCost) log(`  ${row.store}: ${row.cpuUs.toFixed(1)} µs CPU per exchange`);
   }
 
+  let replayScale: ReplayScaleResult | undefined;
+  if (wanted('replay-scale')) {
+    log(
+      `memory replay store at scale: ${REPLAY_SCALE_KEYS} live keys, ${REPLAY_SCALE_CALLS} calls, in-process (dist/) ...`,
+    );
+    replayScale = await measureReplayScale(ROOT, REPLAY_SCALE_KEYS, REPLAY_SCALE_CALLS);
+    log(`  longest call ${replayScale.longestMs.toFixed(2)} ms, mean ${replayScale.meanUs.toFixed(1)} µs`);
+  }
+
   const baselineMain = env.BENCH_BASELINE;
   let paths = PATHS.filter((p) => wanted(p.id) && (p.server !== 'baseline' || baselineMain !== undefined));
   if (paths.some((p) => p.server === 'workers') && !(await redisReachable(REDIS_URL))) {
@@ -116,6 +129,7 @@ async function main(): Promise<void> {
     floor,
     samlCost,
     lineageCost,
+    replayScale,
     ...measured,
     date: new Date(),
     load: [loadAtStart, loadavg()[0]!],

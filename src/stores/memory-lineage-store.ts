@@ -8,10 +8,8 @@ import {
   type RecordOutcome,
 } from './lineage-store.js';
 import type { MemoryRevocationStore } from './memory-revocation-store.js';
+import { ExpiryIndex } from './expiry-index.js';
 import { clock } from '../common/clock.js';
-
-/** Entries forgotten per `record` at most (each a parse and two index updates, a few µs). */
-const FORGET_PER_CALL = 256;
 
 /**
  * In-process lineage: correct for one instance only (as its revocation store). Several instances need REDIS_URL.
@@ -32,22 +30,23 @@ export class MemoryLineageStore implements LineageStore {
    * and each copy would live as long as its token) and its children's `jti`s (their expiry is in `records`).
    */
   private readonly kids = new Map<string, { readonly key: string; readonly children: Set<string> }>();
-  /** Expiry second → jtis expiring then: a sweep touches only what expired, not every live token. */
-  private readonly expiring = new Map<number, string[]>();
-  /** The last second swept. */
-  private swept: number;
-  /** Expired buckets not yet forgotten: at most FORGET_PER_CALL entries are forgotten per record. */
-  private readonly due: string[][] = [];
+  /**
+   * jtis by expiry, a few hundred forgotten per `record` (expiry-index.ts): tokens capped at one presented
+   * token's expiry (a SAML assertion's, an ID-JAG's) expire in the same second by the thousand, and
+   * forgetting them all at once held one request for 70 ms in the bench. An expired entry still held is
+   * never used: every read checks `exp`.
+   */
+  private readonly expiring: ExpiryIndex;
 
   constructor(
     private readonly revocations: MemoryRevocationStore,
     private readonly now: () => number = () => clock.ms() / 1000,
   ) {
-    this.swept = Math.floor(now());
+    this.expiring = new ExpiryIndex(now());
   }
 
   async record(token: NewLineageEntry, known: readonly string[]): Promise<RecordOutcome> {
-    this.sweep();
+    this.expiring.sweep(this.now(), (jti) => this.forget(jti));
     const parents = token.parents.map((key) => this.canonical(key));
     const subject = this.canonical(token.subject);
     const ancestors = [...parents];
@@ -65,10 +64,7 @@ export class MemoryLineageStore implements LineageStore {
     // Not `{ ...token, ancestors }`: V8 takes a slow path for a spread followed by more properties.
     const entry: LineageEntry = Object.assign({ ancestors }, token, { parents, subject });
     this.records.set(entry.jti, `${entry.exp} ${JSON.stringify(entry)}`);
-    const second = Math.max(Math.ceil(entry.exp), this.swept + 1);
-    const bucket = this.expiring.get(second);
-    if (bucket) bucket.push(entry.jti);
-    else this.expiring.set(second, [entry.jti]);
+    this.expiring.add(entry.jti, entry.exp);
     for (const parent of entry.parents) this.addChild(parent, entry);
     if (!entry.parents.includes(entry.subject)) this.addChild(entry.subject, entry);
     return { recorded: true, ancestors: ancestors.length };
@@ -118,37 +114,6 @@ export class MemoryLineageStore implements LineageStore {
   private live(jti: string): LineageEntry | undefined {
     const stored = this.records.get(jti);
     return stored !== undefined && expiryOf(stored) > this.now() ? entryOf(stored) : undefined;
-  }
-
-  /**
-   * Drops the entries (and their places in the children indexes) that expired since the last sweep, at
-   * most FORGET_PER_CALL per call: tokens capped at one presented token's expiry (a SAML assertion's, an
-   * ID-JAG's) expire in the same second by the thousand, and forgetting them all at once held one request
-   * for 70 ms in the bench. An expired entry still held is never used: every read checks `exp`.
-   */
-  private sweep(): void {
-    const now = Math.floor(this.now());
-    if (now > this.swept) {
-      if (now - this.swept > this.expiring.size) {
-        // After a long idle spell, walk the buckets that exist rather than every second in between.
-        for (const second of [...this.expiring.keys()]) if (second <= now) this.expire(second);
-      } else {
-        for (let second = this.swept + 1; second <= now; second++) this.expire(second);
-      }
-      this.swept = now;
-    }
-    for (let budget = FORGET_PER_CALL; budget > 0 && this.due.length > 0;) {
-      const bucket = this.due[this.due.length - 1]!;
-      for (; budget > 0 && bucket.length > 0; budget--) this.forget(bucket.pop()!);
-      if (bucket.length === 0) this.due.pop();
-    }
-  }
-
-  private expire(second: number): void {
-    const bucket = this.expiring.get(second);
-    if (bucket === undefined) return;
-    this.due.push(bucket);
-    this.expiring.delete(second);
   }
 
   private forget(jti: string): void {

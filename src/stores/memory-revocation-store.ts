@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ExpiryIndex } from './expiry-index.js';
 import { isIssuedJti } from './lineage-keys.js';
 import type { Revocation, RevocationStore, RevokedList } from './revocation-store.js';
 import { clock } from '../common/clock.js';
@@ -6,12 +7,15 @@ import { clock } from '../common/clock.js';
 /** In-process revocation list: correct for one instance only. Several instances need REDIS_URL. */
 export class MemoryRevocationStore implements RevocationStore {
   private readonly revoked = new Map<string, { until: number; origin: string }>();
-  private nextSweep = 0;
+  /** A cascade revokes a whole tree at once; its entries are forgotten a few at a time, as they expire. */
+  private readonly expiring: ExpiryIndex;
   /** Random per process, so a version is never reused by a restarted instance. */
   private readonly epoch = randomUUID();
   private changes = 0;
 
-  constructor(private readonly now: () => number = () => clock.ms() / 1000) {}
+  constructor(private readonly now: () => number = () => clock.ms() / 1000) {
+    this.expiring = new ExpiryIndex(now());
+  }
 
   async revoke(jti: string, expiresAt: number): Promise<void> {
     await this.revokeMany([{ key: jti, exp: expiresAt, origin: jti }]);
@@ -22,7 +26,9 @@ export class MemoryRevocationStore implements RevocationStore {
     for (const { key, exp, origin } of revocations) {
       const known = this.revoked.get(key);
       // Never shortened; a direct revocation is not renamed to a later cascade that reaches it.
-      this.revoked.set(key, { until: Math.max(exp, known?.until ?? 0), origin: known?.origin ?? origin });
+      const until = Math.max(exp, known?.until ?? 0);
+      this.revoked.set(key, { until, origin: known?.origin ?? origin });
+      if (until !== known?.until) this.expiring.add(key, until);
     }
     if (revocations.some((r) => isIssuedJti(r.key))) this.changes++;
   }
@@ -49,12 +55,13 @@ export class MemoryRevocationStore implements RevocationStore {
     return `${this.epoch}.${this.changes}`;
   }
 
-  /** Drops entries whose token has expired, at most once a second. */
+  /** Drops entries whose token has expired, a few per revocation (an entry whose expiry was extended stays). */
   private sweep(): void {
     const now = this.now();
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + 1;
-    for (const [key, { until }] of this.revoked) if (until <= now) this.revoked.delete(key);
+    this.expiring.sweep(now, (key) => {
+      const entry = this.revoked.get(key);
+      if (entry !== undefined && entry.until <= now) this.revoked.delete(key);
+    });
   }
 
   get size(): number {

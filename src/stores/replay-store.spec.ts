@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { FORGET_PER_SWEEP } from './expiry-index.js';
 import { MemoryReplayStore } from './memory-replay-store.js';
 import { RedisReplayStore } from './redis-replay-store.js';
 import type { ReplayStore } from './replay-store.js';
-import { expectExpiredSwept, type TestClock } from '../../test/support/memory-stores.js';
+import { expectExpiredSwept, expectForgottenInSteps, type TestClock } from '../../test/support/memory-stores.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
 const describeRedis = await describeWithRedis();
@@ -123,6 +124,22 @@ describe('MemoryReplayStore', () => {
   it('expired entries are swept, so memory is bounded by the live set', async () => {
     const s = new MemoryReplayStore(() => t);
     await expectExpiredSwept(s, (key, exp) => s.consume(key, exp), clock, 100);
+  });
+
+  it('keys expiring in the same second are forgotten a few hundred per consume, not all in one', async () => {
+    const s = new MemoryReplayStore(() => t);
+    await expectForgottenInSteps(s, (key, exp) => s.consume(key, exp), clock, FORGET_PER_SWEEP);
+  });
+
+  it('a key used again after its expiry is held to its new expiry, not forgotten with its old one', async () => {
+    const s = new MemoryReplayStore(() => t);
+    const first = t + 5;
+    await expect(s.consume('again', first)).resolves.toBe(true);
+    t = first + 0.5;
+    await expect(s.consume('again', t + 60)).resolves.toBe(true);
+    t += 2; // the first expiry's second is swept here
+    await expect(s.consume('other', t + 60)).resolves.toBe(true);
+    await expect(s.consume('again', t + 60)).resolves.toBe(false);
   });
 
   it('uses real time by default', async () => {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { FORGET_PER_SWEEP } from './expiry-index.js';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisRevocationStore } from './redis-revocation-store.js';
-import { expectExpiredSwept, type TestClock } from '../../test/support/memory-stores.js';
+import { expectExpiredSwept, expectForgottenInSteps, type TestClock } from '../../test/support/memory-stores.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../../test/support/redis.js';
 
 const describeRedis = await describeWithRedis();
@@ -36,6 +37,22 @@ describe('MemoryRevocationStore', () => {
     const s = new MemoryRevocationStore(() => t);
     const clock: TestClock = { now: () => t, advance: (seconds) => void (t += seconds) };
     await expectExpiredSwept(s, (jti, exp) => s.revoke(jti, exp), clock, 20);
+  });
+
+  it('entries expiring in the same second (a cascade) are forgotten a few hundred per revocation', async () => {
+    const s = new MemoryRevocationStore(() => t);
+    const clock: TestClock = { now: () => t, advance: (seconds) => void (t += seconds) };
+    await expectForgottenInSteps(s, (jti, exp) => s.revoke(jti, exp), clock, FORGET_PER_SWEEP);
+  });
+
+  it('an entry revoked again for longer stays revoked past its first expiry', async () => {
+    const s = new MemoryRevocationStore(() => t);
+    await s.revoke('longer', t + 5);
+    await s.revoke('longer', t + 60);
+    t += 6; // the first expiry's second is swept by the next revocation
+    await s.revoke('other', t + 60);
+    await expect(s.isRevoked('longer')).resolves.toBe(true);
+    expect(s.size).toBe(2);
   });
 });
 

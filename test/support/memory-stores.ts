@@ -22,3 +22,24 @@ export async function expectExpiredSwept(
   await add('new', clock.now() + 5);
   expect(store.size).toBe(1);
 }
+
+/**
+ * Checks that a store held in memory forgets entries that expire in the same second `perSweep` per call,
+ * after which it holds only the live ones: no request pays for forgetting them all.
+ */
+export async function expectForgottenInSteps(
+  store: { readonly size: number },
+  add: (key: string, expiresAt: number) => Promise<unknown>,
+  clock: TestClock,
+  perSweep: number,
+): Promise<void> {
+  const count = 2 * perSweep + 10;
+  for (let i = 0; i < count; i++) await add(`batch-${i}`, clock.now() + 5);
+  clock.advance(10);
+  await add('after-1', clock.now() + 100);
+  expect(store.size).toBe(count - perSweep + 1);
+  await add('after-2', clock.now() + 100);
+  expect(store.size).toBe(count - 2 * perSweep + 2);
+  await add('after-3', clock.now() + 100);
+  expect(store.size).toBe(3);
+}
