@@ -241,12 +241,14 @@ function lineageTargets(report: BenchReport, jwtCpuUs: number | undefined): Targ
 
 /** Forgetting expired single-use keys never lands on one request. */
 function replayScaleTarget(scale: ReplayScaleResult | undefined): Target {
-  const name = `the memory replay store holding an hour of single-use keys: no call longer than ${REPLAY_SCALE_BOUND_MS} ms`;
+  const name = `the memory replay store holding an hour of single-use keys: no call longer than ${REPLAY_SCALE_BOUND_MS} ms (median of the rounds' longest)`;
   if (!scale) return { name, pass: undefined, detail: 'not measured in this run' };
   return {
     name,
     pass: scale.longestMs <= REPLAY_SCALE_BOUND_MS,
-    detail: `${scale.liveKeys} live keys: longest of ${scale.calls} calls ${fmt(scale.longestMs, 2)} ms, mean ${fmt(scale.meanUs, 1)} µs`,
+    detail:
+      `${scale.liveKeys} live keys, ${scale.calls} calls: longest ${fmt(scale.longestMs, 2)} ms ` +
+      `(of all rounds ${fmt(scale.worstMs, 2)} ms), mean ${fmt(scale.meanUs, 1)} µs`,
   };
 }
 
@@ -254,11 +256,11 @@ function replayScaleTarget(scale: ReplayScaleResult | undefined): Target {
 function replayScaleTable(report: BenchReport): string[] {
   if (!report.replayScale) return [];
   return markdownTable(
-    '| Memory replay store (in-process, dist/) | Live keys | Calls | Longest call ms | Mean call µs |',
-    '|---|---:|---:|---:|---:|',
+    '| Memory replay store (in-process, dist/) | Live keys | Calls | Longest call ms (median of rounds) | Longest of all ms | Mean call µs |',
+    '|---|---:|---:|---:|---:|---:|',
     [report.replayScale],
     (r) =>
-      `| an hour of single-use keys, then a call per ms of its clock | ${r.liveKeys} | ${r.calls} | ${fmt(r.longestMs, 2)} | ${fmt(r.meanUs, 1)} |`,
+      `| an hour of single-use keys, then a call per ms of its clock | ${r.liveKeys} | ${r.calls} | ${fmt(r.longestMs, 2)} | ${fmt(r.worstMs, 2)} | ${fmt(r.meanUs, 1)} |`,
   );
 }
 
