@@ -8,8 +8,8 @@
  * at least 2 (a slow DNS lookup holds a thread while it waits) and at most libuv's own 4. An operator's
  * `UV_THREADPOOL_SIZE` is left as given.
  */
-export const POOL_THREADS_MIN = 2;
-export const POOL_THREADS_MAX = 4;
+const POOL_THREADS_MIN = 2;
+const POOL_THREADS_MAX = 4;
 
 /** The value to set `UV_THREADPOOL_SIZE` to, or undefined when the environment already sets it. */
 export function threadPoolSize(env: NodeJS.ProcessEnv, usableCores: number): string | undefined {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { usableCores } from '../../src/app/worker-count.js';
-import { POOL_THREADS_MAX, POOL_THREADS_MIN } from '../../src/cluster/thread-pool-size.js';
+import { threadPoolSize } from '../../src/cluster/thread-pool-size.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 
 /**
@@ -41,7 +41,9 @@ async function start(env: Record<string, string> = {}): Promise<BuiltServer> {
 
 whereNamed('the thread pool of the single process', () => {
   it('has one thread per usable core, no fewer than 2 and no more than libuv’s 4', async () => {
-    const expected = Math.min(POOL_THREADS_MAX, Math.max(POOL_THREADS_MIN, usableCores()));
+    const expected = Number(threadPoolSize({}, usableCores()));
+    expect(expected).toBeGreaterThanOrEqual(2);
+    expect(expected).toBeLessThanOrEqual(4);
     expect(await poolThreads(await start())).toBe(expected);
   });
 
