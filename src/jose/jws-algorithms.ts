@@ -79,15 +79,17 @@ export type JwsSigner = (signingInput: string) => Promise<string>;
 export type JwsVerifier = (signingInput: string, signature: Buffer) => Promise<boolean>;
 
 /**
- * Where the signature maths runs. `pool`: node:crypto's callback form, on libuv's thread pool, so one
- * event loop keeps serving requests meanwhile and a single process uses more than one core (#3 in
- * docs/performance-notes.md). `inline`: the synchronous form, on the event loop. A cluster worker
+ * Where the signature maths runs (JWS here, a SAML assertion's signature value in
+ * saml/enveloped-signature.ts). `pool`: node:crypto's callback form, on libuv's thread pool, so one
+ * event loop keeps serving requests meanwhile and a single process uses more than one core (#3 and #31
+ * in docs/performance-notes.md). `inline`: the synchronous form, on the event loop. A cluster worker
  * (WORKERS > 1) runs inline: the workers already use every core, and the pool would only add a hand-off
  * per signature and threads competing with the other workers' event loops (#20 in the same notes).
  */
 export type CryptoThread = 'pool' | 'inline';
 
-const DEFAULT_THREAD: CryptoThread = cluster.isWorker ? 'inline' : 'pool';
+/** This process's placement: `inline` in a cluster worker, the pool otherwise. */
+export const DEFAULT_THREAD: CryptoThread = cluster.isWorker ? 'inline' : 'pool';
 
 /**
  * A signer for `alg` with `privateKey`. Throws at once when the key does not fit the

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   createHash,
   createHmac,
@@ -13,6 +13,7 @@ import {
   EXCLUSIVE_PROFILE,
   INCLUSIVE_PROFILE,
   verifyEnvelopedSignature,
+  verifyEnvelopedSignatureOn,
   XmlSignatureRejected,
   type SignatureProfile,
 } from './enveloped-signature.js';
@@ -314,19 +315,50 @@ function picked<T extends Walkable>(root: T, pick: Pick): T {
 }
 const idOf = (el: DomNode) => el.getAttribute?.('ID') ?? null;
 
-/** actbridge's verdict: 'verified', or what was thrown (parse or verification). */
+/**
+ * actbridge's verdict: 'verified', or what was thrown (parse or verification). Every verdict is also
+ * taken with the signature value verified on libuv's thread pool (the single process's placement), and
+ * must be the same there: same outcome, same error class, message and `altered` (checked after the test).
+ */
 function fastVerdict(
   xml: string,
   pick: Pick = undefined,
   keys: readonly KeyObject[] = [real.publicKey],
   profile: SignatureProfile = EXCLUSIVE_PROFILE,
 ): unknown {
+  let element: XmlElement;
   try {
-    verifyEnvelopedSignature(picked(parseStrictXml(xml).documentElement, pick), keys, profile);
-    return 'verified';
+    element = picked(parseStrictXml(xml).documentElement, pick);
   } catch (error) {
     return error;
   }
+  return verdictOn(element, keys, profile);
+}
+
+const poolVerdicts: Array<Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(poolVerdicts.splice(0));
+});
+const described = (verdict: unknown): unknown =>
+  verdict instanceof Error
+    ? { class: verdict.constructor.name, message: verdict.message, altered: (verdict as XmlSignatureRejected).altered }
+    : verdict;
+
+function verdictOn(element: XmlElement, keys: readonly KeyObject[], profile: SignatureProfile): unknown {
+  let verdict: unknown;
+  try {
+    verifyEnvelopedSignature(element, keys, profile);
+    verdict = 'verified';
+  } catch (error) {
+    verdict = error;
+  }
+  poolVerdicts.push(
+    verifyEnvelopedSignatureOn('pool', element, keys, profile).then(
+      () => expect(described('verified')).toEqual(described(verdict)),
+      (error: unknown) => expect(described(error)).toEqual(described(verdict)),
+    ),
+  );
+  return verdict;
 }
 
 /** node-saml's verdict (getVerifiedXml, as saml2-signature.ts calls it) on the same element. */
@@ -886,12 +918,7 @@ function canonicalWithoutSignature(el: XmlElement): string {
   return exclusiveCanonicalXml(el, sig ? { exclude: sig } : {});
 }
 function fastVerdictOn(el: XmlElement): unknown {
-  try {
-    verifyEnvelopedSignature(el, [real.publicKey]);
-    return 'verified';
-  } catch (error) {
-    return error;
-  }
+  return verdictOn(el, [real.publicKey], EXCLUSIVE_PROFILE);
 }
 
 describe('verifyEnvelopedSignature: duplicate IDs (xml-crypto refuses any ID, Id or id attribute with the value)', () => {

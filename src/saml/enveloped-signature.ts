@@ -1,8 +1,9 @@
-import { constants, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import { createHash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { CanonicalizationRefused, EXCLUSIVE_C14N, exclusiveCanonicalXml } from './exclusive-c14n.js';
 import { INCLUSIVE_C14N, inclusiveCanonicalXml } from './inclusive-c14n.js';
 import { children, ELEMENT_NODE, NS, type XmlElement, type XmlNode } from './saml-xml.js';
-import { ECDSA_INTEGER_BYTES, p1363ToDer } from '../jose/ecdsa-signature.js';
+import { signatureValueVerifies, signatureValueVerifiesHere, type SignatureValueCheck } from './signature-value.js';
+import type { CryptoThread } from '../jose/jws-algorithms.js';
 
 /**
  * Verification of the one XML-DSig profile SAML IdPs use (SAML Core §5.4): an enveloped signature, a
@@ -114,6 +115,27 @@ export function verifyEnvelopedSignature(
   keys: readonly KeyObject[],
   profile: SignatureProfile = EXCLUSIVE_PROFILE,
 ): void {
+  if (!signatureValueVerifiesHere(checkUpToSignatureValue(signed, keys, profile))) throw notVerified();
+}
+
+/**
+ * verifyEnvelopedSignature with the signature value's maths on `thread` (signature-value.ts); every
+ * other check runs first, on the calling thread, as in the synchronous form.
+ */
+export async function verifyEnvelopedSignatureOn(
+  thread: CryptoThread,
+  signed: XmlElement,
+  keys: readonly KeyObject[],
+  profile: SignatureProfile = EXCLUSIVE_PROFILE,
+): Promise<void> {
+  if (!(await signatureValueVerifies(checkUpToSignatureValue(signed, keys, profile), thread))) throw notVerified();
+}
+
+function checkUpToSignatureValue(
+  signed: XmlElement,
+  keys: readonly KeyObject[],
+  profile: SignatureProfile,
+): SignatureValueCheck {
   const parts = readSignature(signed, profile);
   const id = signed.getAttribute('ID');
   if (!id) throw new XmlSignatureRejected(`signed ${signed.localName} has no ID`);
@@ -139,25 +161,19 @@ export function verifyEnvelopedSignature(
   if (digest.length !== parts.digestValue.length || !timingSafeEqual(digest, parts.digestValue)) {
     throw new XmlSignatureRejected('Reference digest does not match: the signed content was altered', true);
   }
-  const data = Buffer.from(signedInfo, 'utf8');
   const { hash, keyType, pss } = parts.method;
-  for (const key of keys) {
-    if (key.asymmetricKeyType !== keyType) continue;
-    const ok =
-      keyType === 'ec'
-        ? verifyEcdsa(hash, data, key, parts.signatureValue)
-        : pss
-          ? verify(
-              hash,
-              data,
-              { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
-              parts.signatureValue,
-            )
-          : verify(hash, data, key, parts.signatureValue);
-    if (ok) return;
-  }
-  throw new XmlSignatureRejected('SignatureValue does not verify with any of the issuer certificates', true);
+  return {
+    hash,
+    data: Buffer.from(signedInfo, 'utf8'),
+    keys: keys.filter((key) => key.asymmetricKeyType === keyType),
+    keyType,
+    pss: pss === true,
+    signatureValue: parts.signatureValue,
+  };
 }
+
+const notVerified = (): XmlSignatureRejected =>
+  new XmlSignatureRejected('SignatureValue does not verify with any of the issuer certificates', true);
 
 function canonicalize(
   element: XmlElement,
@@ -351,16 +367,4 @@ function countElementsWithId(top: XmlNode, id: string): number {
     }
   });
   return count;
-}
-
-/**
- * XMLDSig ECDSA (RFC 4051 §3.3): the signature value is R || S, not DER. Converted here so that
- * node:crypto gets the bare KeyObject (ecdsa-signature.ts says why); another curve takes node:crypto's
- * own decoder.
- */
-function verifyEcdsa(hash: string, data: Buffer, key: KeyObject, signature: Buffer): boolean {
-  const size = ECDSA_INTEGER_BYTES[key.asymmetricKeyDetails?.namedCurve ?? ''];
-  if (size === undefined) return verify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
-  const der = p1363ToDer(signature, size);
-  return der !== undefined && verify(hash, data, key, der);
 }

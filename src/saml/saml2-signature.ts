@@ -1,10 +1,11 @@
 import {
   EXCLUSIVE_PROFILE,
   INCLUSIVE_PROFILE,
-  verifyEnvelopedSignature,
+  verifyEnvelopedSignatureOn,
   XmlSignatureRejected,
 } from './enveloped-signature.js';
 import { publicKeyOf } from './saml-certificates.js';
+import { DEFAULT_THREAD, type CryptoThread } from '../jose/jws-algorithms.js';
 import type { XmlElement } from './saml-xml.js';
 import { SamlRejected, type SamlEnvelope } from './saml2-assertion.js';
 
@@ -16,7 +17,9 @@ import { SamlRejected, type SamlEnvelope } from './saml2-assertion.js';
  *
  * Every signature is verified on the already-parsed document (saml/enveloped-signature.ts), in the one
  * profile SAML IdPs use (SAML Core §5.4); the anchor decides whether inclusive c14n (and the "with
- * comments" forms) are accepted besides exclusive c14n, never the document.
+ * comments" forms) are accepted besides exclusive c14n, never the document. The signature value's
+ * maths runs on `thread`: libuv's pool in a single process, as for JWTs, so that the event loop serves
+ * other requests meanwhile; the calling thread in a cluster worker (jws-algorithms.ts, CryptoThread).
  */
 /** What a signature check needs of the IdP's trust anchor. */
 export interface SamlSignatureSettings {
@@ -31,11 +34,12 @@ export interface SamlSignatureSettings {
   readonly canonicalization: 'exclusive' | 'inclusive';
 }
 
-export function verifySamlSignature(
+export async function verifySamlSignature(
   envelope: SamlEnvelope,
   anchor: SamlSignatureSettings,
   certificates: readonly string[],
-): XmlElement {
+  thread: CryptoThread = DEFAULT_THREAD,
+): Promise<XmlElement> {
   const acceptUnsigned = envelope.kind === 'response' && anchor.allowUnsignedAssertionInSignedResponse;
   if (!envelope.assertionSigned && !(acceptUnsigned && envelope.responseSigned)) {
     throw new SamlRejected(
@@ -49,7 +53,7 @@ export function verifySamlSignature(
   const profile = anchor.canonicalization === 'inclusive' ? INCLUSIVE_PROFILE : EXCLUSIVE_PROFILE;
   const keys = certificates.map(publicKeyOf);
   try {
-    for (const element of signed) verifyEnvelopedSignature(element, keys, profile);
+    for (const element of signed) await verifyEnvelopedSignatureOn(thread, element, keys, profile);
   } catch (error) {
     if (!(error instanceof XmlSignatureRejected)) throw error;
     throw error.altered

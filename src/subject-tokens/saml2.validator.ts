@@ -77,7 +77,7 @@ export class Saml2Validator implements SubjectTokenValidator {
       }
       throw error;
     }
-    const verified = verifySamlSignature(envelope, anchor, certificates);
+    const verified = await verifySamlSignature(envelope, anchor, certificates);
     // An SSO assertion the client received (context.samlServiceProvider) is addressed to the client's
     // SP, not to actbridge; actbridge still issues on its basis, so a ProxyRestriction must allow it.
     const sp = context.samlServiceProvider;
