@@ -80,7 +80,7 @@ export type JwsVerifier = (signingInput: string, signature: Buffer) => Promise<b
 
 /**
  * Where the signature maths runs (JWS here, a SAML assertion's signature value in
- * saml/enveloped-signature.ts). `pool`: node:crypto's callback form, on libuv's thread pool, so one
+ * saml/signature-value.ts). `pool`: node:crypto's callback form, on libuv's thread pool, so one
  * event loop keeps serving requests meanwhile and a single process uses more than one core (#3 and #31
  * in docs/performance-notes.md). `inline`: the synchronous form, on the event loop. A cluster worker
  * (WORKERS > 1) runs inline: the workers already use every core, and the pool would only add a hand-off
