@@ -91,6 +91,20 @@ export type CryptoThread = 'pool' | 'inline';
 /** This process's placement: `inline` in a cluster worker, the pool otherwise. */
 export const DEFAULT_THREAD: CryptoThread = cluster.isWorker ? 'inline' : 'pool';
 
+/** node:crypto's one-shot `verify` on `thread`; a throw becomes a rejection on either. */
+export function verifyOn(
+  thread: CryptoThread,
+  digest: string | null,
+  data: Buffer,
+  key: KeyObject | VerifyKeyObjectInput,
+  signature: Buffer,
+): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    if (thread === 'inline') return resolve(verify(digest, data, key, signature));
+    verify(digest, data, key, signature, (error, valid) => (error ? reject(error) : resolve(valid)));
+  });
+}
+
 /**
  * A signer for `alg` with `privateKey`. Throws at once when the key does not fit the
  * algorithm, so a misconfiguration shows at startup, not on the first token.
@@ -162,19 +176,9 @@ function newVerifier(algName: string, key: webcrypto.CryptoKey, thread: CryptoTh
       : rsaBytes === undefined || signature.length === rsaBytes
         ? signature
         : undefined;
-  if (thread === 'inline') {
-    return async (signingInput, signature) => {
-      const value = forOpenSsl(signature);
-      return value !== undefined && verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, value);
-    };
-  }
   return (signingInput, signature) => {
     const value = forOpenSsl(signature);
     if (value === undefined) return Promise.resolve(false);
-    return new Promise((resolve, reject) =>
-      verify(alg.digest, Buffer.from(signingInput, 'latin1'), input, value, (error, valid) =>
-        error ? reject(error) : resolve(valid),
-      ),
-    );
+    return verifyOn(thread, alg.digest, Buffer.from(signingInput, 'latin1'), input, value);
   };
 }

@@ -1,6 +1,6 @@
 import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 import { ECDSA_INTEGER_BYTES, p1363ToDer } from '../jose/ecdsa-signature.js';
-import type { CryptoThread } from '../jose/jws-algorithms.js';
+import { verifyOn, type CryptoThread } from '../jose/jws-algorithms.js';
 
 /** What is left of an XML signature once its structure, Reference and digest hold. */
 export interface SignatureValueCheck {
@@ -22,16 +22,9 @@ export interface SignatureValueCheck {
  * case through both).
  */
 export async function signatureValueVerifies(check: SignatureValueCheck, thread: CryptoThread): Promise<boolean> {
-  if (thread === 'inline') return signatureValueVerifiesHere(check);
   for (const key of check.keys) {
     const input = verifyInput(check, key);
-    if (input === undefined) continue;
-    const ok = await new Promise<boolean>((resolve, reject) =>
-      verify(check.hash, check.data, input.key, input.signature, (error, result) =>
-        error ? reject(error) : resolve(result),
-      ),
-    );
-    if (ok) return true;
+    if (input && (await verifyOn(thread, check.hash, check.data, input.key, input.signature))) return true;
   }
   return false;
 }
