@@ -6,6 +6,7 @@ import { joseFloor, nodeCryptoFloor } from './floor.js';
 import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
 import { fixedRate } from './fixed-rate.js';
 import { loadOnce, type ResponseStats } from './load.js';
+import { ceilingPerSec, generatorCpuSeconds, serverBudgetUs } from './machine-share.js';
 import { createMinimalPeer } from './minimal-peer.js';
 import { PATHS, type RequestStream } from './paths.js';
 import { measureReplayScale } from './replay-scale.js';
@@ -91,7 +92,28 @@ describe('bench harness', () => {
     const stats = await loadOnce(exchanges(), 4, 1);
     expect(stats.requests).toBeGreaterThan(0);
     expect(stats.requestsPerSec).toBeGreaterThan(0);
+    // autocannon runs on this thread: its CPU is read from /proc (Linux, where the bench runs).
+    expect(stats.generatorCpuPerRequestUs).toBeGreaterThan(0);
+    expect(stats.storeCpuPerRequestUs).toBeNaN();
     expectClean(stats);
+  });
+
+  it('a load run charges the store meter’s difference to its requests', async () => {
+    let reads = 0;
+    const stats = await loadOnce(exchanges(), 2, 0.3, {
+      server: () => undefined,
+      store: async () => 1_000_000 + 5_000 * reads++,
+    });
+    expect(reads).toBe(2);
+    expect(stats.storeCpuPerRequestUs).toBeCloseTo(5_000 / stats.requests);
+    expect(stats.cpuPerRequestUs).toBeNaN();
+  });
+
+  it('the machine’s ceiling and the budget a rate leaves the server', () => {
+    // 2 cores, 300 + 80 + 20 µs a request: 5,000/s at most; 4,000/s leaves 500 − 100 µs.
+    expect(ceilingPerSec(2, { server: 300, generator: 80, store: 20 })).toBeCloseTo(5_000);
+    expect(serverBudgetUs(2, 4_000, { generator: 80, store: 20 })).toBeCloseTo(400);
+    expect(generatorCpuSeconds()).toBeGreaterThan(0);
   });
 
   it('a fixed-rate run sends at the rate asked and measures every response', async () => {

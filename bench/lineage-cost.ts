@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisCpuUs } from './machine-share.js';
 
 /** One row of the lineage cost table: the store, and the CPU one exchange's lineage work costs. */
 export interface LineageCostRow {
@@ -113,21 +114,14 @@ async function rounds(
   const server: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const ids = uuids(exchanges);
-    const storeBefore = redis ? await redisCpu(redis) : 0;
+    const storeBefore = redis ? await redisCpuUs(redis) : 0;
     const before = process.cpuUsage();
     await run(exchanges, ids);
     const used = process.cpuUsage(before);
     client.push((used.user + used.system) / exchanges);
-    if (redis) server.push(((await redisCpu(redis)) - storeBefore) / exchanges);
+    if (redis) server.push(((await redisCpuUs(redis)) - storeBefore) / exchanges);
   }
   return { cpuUs: median(client), ...(redis ? { storeCpuUs: median(server) } : {}) };
-}
-
-/** Redis's CPU so far, µs. */
-async function redisCpu(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
-  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
 }
 
 function median(values: number[]): number {

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { generatorCpuSeconds } from './machine-share.js';
 import { quantile } from './open-loop.js';
 import type { RequestStream } from './paths.js';
 
@@ -30,7 +31,24 @@ export interface ResponseStats {
  */
 export interface RunStats extends ResponseStats {
   readonly requestsPerSec: number;
+  /**
+   * The load generator's CPU per response, µs: this process's main thread, where autocannon runs. It
+   * shares the machine's cores with the server (NaN off Linux).
+   */
+  readonly generatorCpuPerRequestUs: number;
+  /** Redis's own CPU per response, µs, for a server run with REDIS_URL (NaN for the others). */
+  readonly storeCpuPerRequestUs: number;
 }
+
+/** What a closed-loop run reads before and after it, besides its responses. */
+export interface RunMeters {
+  /** The server's CPU so far (its process tree), seconds. */
+  readonly server: () => number | undefined;
+  /** The Redis the server uses: its CPU so far, µs (INFO cpu). */
+  readonly store?: () => Promise<number>;
+}
+
+const NO_METERS: RunMeters = { server: () => undefined };
 
 export interface PathResult {
   readonly runs: RunStats[];
@@ -43,12 +61,14 @@ export async function loadOnce(
   stream: RequestStream,
   connections: number,
   durationSec: number,
-  cpuSeconds: () => number | undefined = () => undefined,
+  meters: RunMeters = NO_METERS,
   /** A number of requests instead of a duration. */
   amount?: number,
 ): Promise<RunStats> {
   const url = new URL(stream.url);
-  const cpuBefore = cpuSeconds();
+  const storeBefore = await meters.store?.();
+  const generatorBefore = generatorCpuSeconds();
+  const cpuBefore = meters.server();
   const latencies: number[] = [];
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -72,7 +92,9 @@ export async function loadOnce(
       latencies.push(responseTime);
     });
   });
-  const cpuAfter = cpuSeconds();
+  const cpuAfter = meters.server();
+  const generatorAfter = generatorCpuSeconds();
+  const storeAfter = await meters.store?.();
   latencies.sort((a, b) => a - b);
   // Every response counted as it arrives: autocannon's requests.total sums per-second samples, and a
   // run of a second or so can end before its first sample is taken (0 requests reported).
@@ -86,6 +108,12 @@ export async function loadOnce(
     errors: result.errors + result.timeouts,
     cpuPerRequestUs:
       cpuBefore === undefined || cpuAfter === undefined ? NaN : ((cpuAfter - cpuBefore) * 1e6) / requests,
+    generatorCpuPerRequestUs:
+      generatorBefore === undefined || generatorAfter === undefined
+        ? NaN
+        : ((generatorAfter - generatorBefore) * 1e6) / requests,
+    storeCpuPerRequestUs:
+      storeBefore === undefined || storeAfter === undefined ? NaN : (storeAfter - storeBefore) / requests,
   };
 }
 
@@ -112,7 +140,7 @@ export class PathMeasurement {
   constructor(
     private readonly stream: RequestStream,
     private readonly settings: LoadSettings,
-    private readonly cpuSeconds: () => number | undefined,
+    private readonly meters: RunMeters,
   ) {}
 
   /** Calibration (streams with pools) and the warm-up: not reported. */
@@ -122,11 +150,11 @@ export class PathMeasurement {
       const calibration = settings.connections * 20;
       // A margin: autocannon may prepare a request per connection beyond `amount`.
       await stream.reserve(calibration + settings.connections * 2);
-      this.rate = (await loadOnce(stream, settings.connections, 1, this.cpuSeconds, calibration)).requestsPerSec;
+      this.rate = (await loadOnce(stream, settings.connections, 1, this.meters, calibration)).requestsPerSec;
     }
     if (settings.warmupSec > 0) {
       await this.reserve(settings.warmupSec);
-      this.rate = (await loadOnce(stream, settings.connections, settings.warmupSec, this.cpuSeconds)).requestsPerSec;
+      this.rate = (await loadOnce(stream, settings.connections, settings.warmupSec, this.meters)).requestsPerSec;
     }
   }
 
@@ -134,7 +162,7 @@ export class PathMeasurement {
   async measure(): Promise<RunStats> {
     const { stream, settings } = this;
     await this.reserve(settings.durationSec);
-    const stats = await loadOnce(stream, settings.connections, settings.durationSec, this.cpuSeconds);
+    const stats = await loadOnce(stream, settings.connections, settings.durationSec, this.meters);
     this.rate = Math.max(this.rate, stats.requestsPerSec);
     this.runs.push(stats);
     return stats;
@@ -152,6 +180,8 @@ export class PathMeasurement {
         non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
         errors: runs.reduce((n, r) => n + r.errors, 0),
         cpuPerRequestUs: median(runs.map((r) => r.cpuPerRequestUs)),
+        generatorCpuPerRequestUs: median(runs.map((r) => r.generatorCpuPerRequestUs)),
+        storeCpuPerRequestUs: median(runs.map((r) => r.storeCpuPerRequestUs)),
       },
     };
   }

@@ -7,6 +7,7 @@ import type { BenchPath } from './paths.js';
 import { worstSamlInput, type SamlCostRow } from './saml-cost.js';
 import type { LineageCostRow } from './lineage-cost.js';
 import type { ReplayScaleResult } from './replay-scale.js';
+import { ceilingPerSec, serverBudgetUs } from './machine-share.js';
 
 /**
  * The SAML cost targets: an assertion canonicalized another way, or with anything in its unsigned
@@ -38,6 +39,8 @@ export interface BenchReport {
   readonly date: Date;
   /** 1-minute load average when the run started and ended (other jobs on the machine skew every figure). */
   readonly load: readonly [number, number];
+  /** The cores the servers, the load generator and Redis share (the WORKERS row runs one worker per core). */
+  readonly cores: number;
 }
 
 export interface Target {
@@ -78,6 +81,7 @@ function target<T extends unknown[]>(
 export function targets(report: BenchReport): Target[] {
   const byId = new Map(report.results.map((r) => [r.path.id, r.result.median]));
   const fixed = new Map(report.fixedRate.map((r) => [r.path.id, r.result.median]));
+  const runsOf = (id: string) => report.results.find((r) => r.path.id === id)?.result.runs ?? [];
   const [peer, jwt, repeated, workers, saml] = [
     'peer',
     'jwt-jwt',
@@ -85,7 +89,6 @@ export function targets(report: BenchReport): Target[] {
     'jwt-jwt-workers',
     'saml-jwt',
   ].map((id) => byId.get(id));
-  const times = (a: number, b: number) => `${(a / b).toFixed(2)} ×`;
   const list: Target[] = [
     target('JWT→JWT ≥ 0.85 × minimal peer req/s', [jwt, peer], (j: RunStats, p: RunStats) => ({
       pass: j.requestsPerSec >= 0.85 * p.requestsPerSec,
@@ -105,7 +108,9 @@ export function targets(report: BenchReport): Target[] {
       [workers, peer],
       (w: RunStats, p: RunStats) => ({
         pass: w.requestsPerSec >= 1.3 * p.requestsPerSec,
-        detail: `${times(w.requestsPerSec, p.requestsPerSec)} (${fmt(w.requestsPerSec)} vs ${fmt(p.requestsPerSec)} req/s)`,
+        detail:
+          `${times(w.requestsPerSec, p.requestsPerSec)} (${fmt(w.requestsPerSec)} vs ${fmt(p.requestsPerSec)} req/s)` +
+          workersCeiling(report.cores, runsOf('jwt-jwt-workers'), runsOf('peer')),
       }),
     ),
     target(`JWT→JWT p99 ≤ 20 ms at ${report.settings.connections} connections`, [jwt], (j: RunStats) => ({
@@ -176,17 +181,53 @@ export function targets(report: BenchReport): Target[] {
   return list;
 }
 
+/**
+ * What the machine allows the WORKERS row: its cores also run the load generator and Redis, so at its
+ * CPU per exchange it could serve at most cores ÷ (server + generator + Redis) per second, and 1.3 × the
+ * peer leaves the server only what the generator and Redis do not take of cores ÷ that rate. Taken per
+ * round (the peer's run of the same round) and then the median, since each column's median may come
+ * from a different round.
+ */
+function workersCeiling(cores: number, workers: readonly RunStats[], peer: readonly RunStats[]): string {
+  const rounds = workers
+    .map((w, i) => ({ w, p: peer[i] }))
+    .filter(({ w, p }) => p && Number.isFinite(w.generatorCpuPerRequestUs) && Number.isFinite(w.cpuPerRequestUs))
+    .map(({ w, p }) => {
+      const generator = w.generatorCpuPerRequestUs;
+      const store = Number.isNaN(w.storeCpuPerRequestUs) ? 0 : w.storeCpuPerRequestUs;
+      return {
+        generator,
+        store,
+        ceiling: ceilingPerSec(cores, { server: w.cpuPerRequestUs, generator, store }) / p!.requestsPerSec,
+        budget: serverBudgetUs(cores, 1.3 * p!.requestsPerSec, { generator, store }),
+        budgetOfPeer: serverBudgetUs(cores, 1.3 * p!.requestsPerSec, { generator, store }) / p!.cpuPerRequestUs,
+      };
+    });
+  if (rounds.length === 0) return '';
+  const mid = (pick: (r: (typeof rounds)[number]) => number) => median(rounds.map(pick));
+  return (
+    `; these ${cores} cores also ran the load generator (${fmt(mid((r) => r.generator))} µs per request) and Redis ` +
+    `(${fmt(mid((r) => r.store))} µs): at its CPU per exchange they allow it at most ${mid((r) => r.ceiling).toFixed(2)} × ` +
+    `the peer's req/s, and 1.3 × would leave it ${fmt(mid((r) => r.budget))} µs per exchange, ` +
+    `${mid((r) => r.budgetOfPeer).toFixed(2)} × the peer's own (medians of the rounds)`
+  );
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const times = (a: number, b: number) => `${(a / b).toFixed(2)} ×`;
+
 function resultsTable(report: BenchReport): string[] {
   const peer = report.results.find((r) => r.path.id === 'peer')?.result.median.requestsPerSec;
   const rows = [
-    '| Path | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req | × floor (node:crypto) | × floor (jose) | × minimal peer |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Path | req/s | p50 ms | p99 ms | non-2xx | errors | server CPU µs/req | load generator CPU µs/req | Redis CPU µs/req | × floor (node:crypto) | × floor (jose) | × minimal peer |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   if (report.floor) {
     const { jose, joseConcurrent, nodeCrypto } = report.floor;
     // CPU per exchange is known only for the synchronous floor: one busy thread.
     const floorRow = (title: string, rate: number, cpu = '') =>
-      `| ${title} | ${fmt(rate)} | | | | | ${cpu} | ${ratio(rate, nodeCrypto)} | ${ratio(rate, jose)} | ${ratio(rate, peer)} |`;
+      `| ${title} | ${fmt(rate)} | | | | | ${cpu} | | | ${ratio(rate, nodeCrypto)} | ${ratio(rate, jose)} | ${ratio(rate, peer)} |`;
     rows.push(floorRow('floor: node:crypto sync verify + sign, 1 thread, no HTTP', nodeCrypto, fmt(1e6 / nodeCrypto)));
     rows.push(floorRow('floor: jose jwtVerify + SignJWT, one at a time, no HTTP', jose));
     rows.push(floorRow('floor: jose, 32 in flight (WebCrypto jobs on the libuv pool), no HTTP', joseConcurrent));
@@ -195,6 +236,7 @@ function resultsTable(report: BenchReport): string[] {
     const m = result.median;
     rows.push(
       `| ${path.title} | ${fmt(m.requestsPerSec)} | ${fmt(m.p50, 2)} | ${fmt(m.p99, 2)} | ${m.non2xx} | ${m.errors} | ${fmt(m.cpuPerRequestUs)} | ` +
+        `${fmt(m.generatorCpuPerRequestUs)} | ${Number.isNaN(m.storeCpuPerRequestUs) ? '' : fmt(m.storeCpuPerRequestUs)} | ` +
         `${ratio(m.requestsPerSec, report.floor?.nodeCrypto)} | ${ratio(m.requestsPerSec, report.floor?.jose)} | ` +
         `${path.id === 'peer' ? '1.00' : ratio(m.requestsPerSec, peer)} |`,
     );
@@ -325,6 +367,8 @@ export function markdownResults(report: BenchReport): string {
       'LOG_FORMAT=json, LOG_LEVEL=log, AUDIT_LOG=<file>, SIGNING_KEYS=<ES256 JWK file>, scrypt-hashed client secrets; ' +
       'upstream discovery metadata and JWKS served on loopback by the harness and fetched before the first measurement). ' +
       'The WORKERS row: the same configuration in a second instance with WORKERS = cores and REDIS_URL (a local Redis); its server CPU is the primary’s and every worker’s.',
+    '- The same cores run the load generator and Redis: the load generator’s CPU per request is the harness’s main ' +
+      'thread, where autocannon runs; Redis’s (INFO cpu) is shown for the rows whose server uses it.',
     `- Audit lines written by actbridge during the run: ${report.auditLines}.`,
     '',
     ...resultsTable(report),

@@ -2,12 +2,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
+import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { measureFloor, type FloorResult } from './floor.js';
 import { fixedRate, fixedRateResult, type FixedRateResult, type FixedRateStats } from './fixed-rate.js';
 import { generateEs256Key } from './jwt.js';
 import { kidTest, type KidTestResult } from './kid-test.js';
-import { PathMeasurement, type LoadSettings, type PathResult } from './load.js';
+import { PathMeasurement, type LoadSettings, type PathResult, type RunMeters } from './load.js';
+import { redisCpuUs } from './machine-share.js';
 import { basicClient, PATHS, type BenchEnv, type BenchPath, type RequestStream } from './paths.js';
 import { consoleReport, machine, markdownResults, type BenchReport } from './report.js';
 import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
@@ -40,7 +42,8 @@ import { startUpstreamIssuer } from './upstream.js';
  * BENCH_BASELINE_ENV (comma-separated NAME=value settings added to the baseline's environment: with
  * BENCH_BASELINE=dist/main.js, this build under another setting, e.g. WORKERS=2), BENCH_NODE_FLAGS (node
  * flags for this build's instances, e.g. --trace-gc; their output goes to the instance's log in the run's
- * directory, kept with BENCH_KEEP_DIR=1), BENCH_RATE (req/s of every open-loop run instead of half of each
+ * directory, kept with BENCH_KEEP_DIR=1), BENCH_BASELINE_NODE_FLAGS (the same for the baseline's instance,
+ * so that a flag can be paired in either position), BENCH_RATE (req/s of every open-loop run instead of half of each
  * path's peak, so that a pair's tails are compared at one load; implies BENCH_NO_WRITE).
  */
 const env = process.env;
@@ -136,6 +139,7 @@ async function main(): Promise<void> {
     ...measured,
     date: new Date(),
     load: [loadAtStart, loadavg()[0]!],
+    cores: availableParallelism(),
   });
   if (paths.length === 0 && !wanted('kid')) {
     log(consoleReport(reportOf({ results: [], fixedRate: [], kid: undefined, auditLines: 0 })));
@@ -153,6 +157,14 @@ async function main(): Promise<void> {
   const actbridgeIssuer = `http://127.0.0.1:${port}`;
   const kidClient = basicClient('kid-test');
   const servers: ServerProcess[] = [];
+  // Redis's own CPU, read around each run of a server that uses it (it takes the same cores).
+  const storeMeters = new Map<string, Redis>();
+  const storeMeter = (url: string | undefined): RunMeters['store'] => {
+    if (!url) return undefined;
+    const redis = storeMeters.get(url) ?? new Redis(url, { maxRetriesPerRequest: 1 });
+    storeMeters.set(url, redis);
+    return () => redisCpuUs(redis);
+  };
   const results: Array<{ path: BenchPath; result: PathResult }> = [];
   const fixedRates: Array<{ path: BenchPath; result: FixedRateResult }> = [];
   let kid: KidTestResult | undefined;
@@ -215,15 +227,17 @@ async function main(): Promise<void> {
       nodeFlags,
       env: { WORKERS: String(availableParallelism()), REDIS_URL },
     });
+    const baselineEnv: Record<string, string> = Object.fromEntries(
+      (env.BENCH_BASELINE_ENV ?? '')
+        .split(',')
+        .filter((s) => s.includes('='))
+        .map((s) => [s.slice(0, s.indexOf('=')).trim(), s.slice(s.indexOf('=') + 1).trim()]),
+    );
     const baseline = await second('baseline', baselinePort, {
       main: baselineMain,
+      nodeFlags: (env.BENCH_BASELINE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
       unset: (env.BENCH_BASELINE_UNSET ?? '').split(',').map((s) => s.trim()),
-      env: Object.fromEntries(
-        (env.BENCH_BASELINE_ENV ?? '')
-          .split(',')
-          .filter((s) => s.includes('='))
-          .map((s) => [s.slice(0, s.indexOf('=')).trim(), s.slice(s.indexOf('=') + 1).trim()]),
-      ),
+      env: baselineEnv,
     });
     const peerKey = generateEs256Key('minimal-peer');
     const peer = await startMinimalPeer(dir, {
@@ -272,7 +286,12 @@ async function main(): Promise<void> {
       log(`${path.id}: ${settings.warmupSec} s warm-up ...`);
       const stream = await path.requests(benchEnv);
       const server = { peer, workers: workers!, baseline: baseline!, actbridge }[path.server];
-      const measurement = new PathMeasurement(stream, settings, server.cpuSeconds);
+      const store =
+        path.server === 'workers' ? REDIS_URL : path.server === 'baseline' ? baselineEnv.REDIS_URL : undefined;
+      const measurement = new PathMeasurement(stream, settings, {
+        server: server.cpuSeconds,
+        store: storeMeter(store),
+      });
       await measurement.warmUp();
       measured.push({ path, stream, measurement, server });
     }
@@ -282,7 +301,9 @@ async function main(): Promise<void> {
         const run = await measurement.measure();
         log(
           `  ${path.id}: ${run.requestsPerSec.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, ` +
-            `non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request`,
+            `non-2xx ${run.non2xx}, errors ${run.errors}, server CPU ${run.cpuPerRequestUs.toFixed(0)} µs/request, ` +
+            `generator ${run.generatorCpuPerRequestUs.toFixed(0)} µs` +
+            (Number.isNaN(run.storeCpuPerRequestUs) ? '' : `, Redis ${run.storeCpuPerRequestUs.toFixed(0)} µs`),
         );
       }
     }
@@ -303,6 +324,7 @@ async function main(): Promise<void> {
       log(`  ${kid.jwksFetches} JWKS fetch(es); statuses ${JSON.stringify(kid.statuses)}`);
     }
   } finally {
+    for (const redis of storeMeters.values()) redis.disconnect();
     for (const server of servers) await server.stop();
     await upstream.close();
     await partner.close();
