@@ -195,12 +195,13 @@ function workersCeiling(cores: number, workers: readonly RunStats[], peer: reado
     .map(({ w, p }) => {
       const generator = w.generatorCpuPerRequestUs;
       const store = Number.isNaN(w.storeCpuPerRequestUs) ? 0 : w.storeCpuPerRequestUs;
+      const budget = serverBudgetUs(cores, 1.3 * p!.requestsPerSec, { generator, store });
       return {
         generator,
         store,
         ceiling: ceilingPerSec(cores, { server: w.cpuPerRequestUs, generator, store }) / p!.requestsPerSec,
-        budget: serverBudgetUs(cores, 1.3 * p!.requestsPerSec, { generator, store }),
-        budgetOfPeer: serverBudgetUs(cores, 1.3 * p!.requestsPerSec, { generator, store }) / p!.cpuPerRequestUs,
+        budget,
+        budgetOfPeer: budget / p!.cpuPerRequestUs,
       };
     });
   if (rounds.length === 0) return '';
