@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResponseStats } from './load.js';
-import { openLoop, quantile, type OpenLoopOutcome, type OpenLoopPlan } from './open-loop.js';
+import { median, openLoop, quantile, type OpenLoopOutcome, type OpenLoopPlan } from './open-loop.js';
 import type { RequestStream } from './paths.js';
 
 /**
@@ -98,22 +98,19 @@ export interface FixedRateResult {
 
 /** The median figures of several fixed-rate runs of one path. */
 export function fixedRateResult(runs: FixedRateStats[]): FixedRateResult {
-  const median = (pick: (r: FixedRateStats) => number): number => {
-    const sorted = runs.map(pick).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
-  };
+  const medianOf = (pick: (r: FixedRateStats) => number): number => median(runs.map(pick));
   return {
     runs,
     median: {
-      targetRate: median((r) => r.targetRate),
-      achievedRate: median((r) => r.achievedRate),
-      p50: median((r) => r.p50),
-      p99: median((r) => r.p99),
+      targetRate: medianOf((r) => r.targetRate),
+      achievedRate: medianOf((r) => r.achievedRate),
+      p50: medianOf((r) => r.p50),
+      p99: medianOf((r) => r.p99),
       requests: runs.reduce((n, r) => n + r.requests, 0),
       non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
       errors: runs.reduce((n, r) => n + r.errors, 0),
-      cpuPerRequestUs: median((r) => r.cpuPerRequestUs),
-      sendLagP99: median((r) => r.sendLagP99),
+      cpuPerRequestUs: medianOf((r) => r.cpuPerRequestUs),
+      sendLagP99: medianOf((r) => r.sendLagP99),
     },
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID, sign, verify } from 'node:crypto';
 import { join } from 'node:path';
 import { importJWK, jwtVerify, SignJWT, type CryptoKey } from 'jose';
 import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
+import { median } from './open-loop.js';
 
 /**
  * The floor: one exchange's unavoidable work, in-process, without HTTP — verify an ES256 JWT and sign a
@@ -116,6 +117,5 @@ export async function measureFloor(seconds: number, runs: number, root: string):
     joseConcurrent.push(await joseFloor(seconds, 32));
     nodeCrypto.push(nodeCryptoFloor(seconds, ecdsa));
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   return { jose: median(jose), joseConcurrent: median(joseConcurrent), nodeCrypto: median(nodeCrypto) };
 }

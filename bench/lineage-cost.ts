@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { redisCpuUs } from './machine-share.js';
+import { median } from './open-loop.js';
 
 /** One row of the lineage cost table: the store, and the CPU one exchange's lineage work costs. */
 export interface LineageCostRow {
@@ -122,9 +123,4 @@ async function rounds(
     if (redis) server.push(((await redisCpuUs(redis)) - storeBefore) / exchanges);
   }
   return { cpuUs: median(client), ...(redis ? { storeCpuUs: median(server) } : {}) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }

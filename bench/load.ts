@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { generatorCpuSeconds } from './machine-share.js';
-import { quantile } from './open-loop.js';
+import { median, quantile } from './open-loop.js';
 import type { RequestStream } from './paths.js';
 
 export interface LoadSettings {
@@ -116,11 +116,6 @@ export async function loadOnce(
       storeBefore === undefined || storeAfter === undefined ? NaN : (storeAfter - storeBefore) / requests,
   };
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
 
 /**
  * One path under measurement: `warmUp` once, then `measure` once per round. Rounds take every path in

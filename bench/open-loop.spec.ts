@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { openLoop, quantile, responseLength } from './open-loop.js';
+import { median, openLoop, quantile, responseLength } from './open-loop.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -106,5 +106,13 @@ describe('openLoop', () => {
     );
     const outcome = await openLoop(plan(url, 10));
     expect(outcome).toMatchObject({ errors: 10, latencies: [] });
+  });
+
+  it('the median of unsorted figures: the middle one, the upper of an even count, the input untouched', () => {
+    const figures = [30, 10, 20];
+    expect(median(figures)).toBe(20);
+    expect(figures).toEqual([30, 10, 20]);
+    expect(median([4, 1, 3, 2])).toBe(3);
+    expect(median([7])).toBe(7);
   });
 });

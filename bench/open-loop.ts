@@ -181,3 +181,11 @@ export async function openLoop(plan: OpenLoopPlan): Promise<OpenLoopOutcome> {
 export function quantile(values: readonly number[], q: number): number {
   return values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
 }
+
+/** The median of unsorted `values` (the upper one of an even count), as every bench table reports it. */
+export function median(values: readonly number[]): number {
+  return quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
+}

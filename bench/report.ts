@@ -8,6 +8,7 @@ import { worstSamlInput, type SamlCostRow } from './saml-cost.js';
 import type { LineageCostRow } from './lineage-cost.js';
 import type { ReplayScaleResult } from './replay-scale.js';
 import { ceilingPerSec, serverBudgetUs } from './machine-share.js';
+import { median } from './open-loop.js';
 
 /**
  * The SAML cost targets: an assertion canonicalized another way, or with anything in its unsigned
@@ -213,8 +214,6 @@ function workersCeiling(cores: number, workers: readonly RunStats[], peer: reado
     `${mid((r) => r.budgetOfPeer).toFixed(2)} × the peer's own (medians of the rounds)`
   );
 }
-
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const times = (a: number, b: number) => `${(a / b).toFixed(2)} ×`;
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
+import { median } from './open-loop.js';
 import {
   assertionXml,
   attributeStatement,
@@ -285,7 +286,6 @@ export async function measureSamlCost(root: string, seconds: number, runs: numbe
       input.parseSamples.push(parse);
     }
   }
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const cost = new Map(inputs.map((i) => [i.id, median(i.samples)]));
   return inputs.map((i) => ({
     id: i.id,
