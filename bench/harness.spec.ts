@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { FastifyInstance } from 'fastify';
@@ -5,6 +8,7 @@ import { importJWK, jwtVerify } from 'jose';
 import { joseFloor, nodeCryptoFloor } from './floor.js';
 import { generateEs256Key, nowSeconds, signEs256 } from './jwt.js';
 import { fixedRate } from './fixed-rate.js';
+import { measureLineageCost } from './lineage-cost.js';
 import { loadOnce, type ResponseStats } from './load.js';
 import { ceilingPerSec, generatorCpuSeconds, serverBudgetUs } from './machine-share.js';
 import { createMinimalPeer } from './minimal-peer.js';
@@ -12,6 +16,7 @@ import { PATHS, type RequestStream } from './paths.js';
 import { measureReplayScale } from './replay-scale.js';
 import { measureSamlCost } from './saml-cost.js';
 import { samlAssertionSigner } from './saml-signer.js';
+import { countLines } from './servers.js';
 import { generate } from 'selfsigned';
 import * as ecdsa from '../src/jose/ecdsa-signature.js';
 
@@ -123,6 +128,32 @@ describe('bench harness', () => {
     expect(stats.achievedRate).toBeGreaterThan(0);
     expect(stats.sendLagP99).toBeGreaterThanOrEqual(0);
     expectClean(stats);
+  });
+
+  it('the lineage cost: CPU per exchange and, for the memory store, the heap a live token keeps', async () => {
+    const [memory, ...others] = await measureLineageCost(fileURLToPath(new URL('..', import.meta.url)), 200);
+    expect(others).toEqual([]);
+    expect(memory).toMatchObject({ store: 'memory', exchanges: 200 });
+    expect(memory!.cpuUs).toBeGreaterThan(0);
+    // An entry, its place in the indexes and its root's key: hundreds of bytes.
+    expect(memory!.heapBytesPerToken).toBeGreaterThan(300);
+    expect(memory!.heapBytesPerToken).toBeLessThan(3000);
+  });
+
+  it('counts a file’s lines a megabyte at a time, the last with or without its newline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'count-lines-'));
+    try {
+      const file = join(dir, 'audit.log');
+      const line = `${'x'.repeat(999)}\n`;
+      writeFileSync(file, line.repeat(3000)); // 3 MB: lines across reads of 1 MiB
+      expect(countLines(file)).toBe(3000);
+      writeFileSync(file, `${line.repeat(2)}last`);
+      expect(countLines(file)).toBe(3);
+      writeFileSync(file, '');
+      expect(countLines(file)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the floors return rates', async () => {

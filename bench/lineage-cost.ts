@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { redisCpuUs } from './machine-share.js';
 import { median } from './open-loop.js';
@@ -12,6 +14,8 @@ export interface LineageCostRow {
   /** Redis's own CPU per exchange, µs (INFO cpu; any other client of that Redis counts too). */
   readonly storeCpuUs?: number;
   readonly exchanges: number;
+  /** The memory store: heap bytes one live token's lineage keeps (each token from an upstream token of its own). */
+  readonly heapBytesPerToken?: number;
 }
 
 const ROUNDS = 5;
@@ -39,6 +43,9 @@ export async function measureLineageCost(
   const revocations = new MemoryRevocationStore();
   const memory = new RevocationList(revocations, new MemoryLineageStore(revocations));
   rows.push({ store: 'memory', exchanges, ...(await rounds(memory, exchanges, 1)) });
+  const fresh = new MemoryRevocationStore();
+  const live = new MemoryLineageStore(fresh);
+  rows[0] = { ...rows[0]!, heapBytesPerToken: await heapPerToken(new RevocationList(fresh, live), live) };
 
   if (redisUrl) {
     const { RedisConnection } = await dist('stores/redis-connection.js');
@@ -91,6 +98,30 @@ async function exchange(lineage: Lineage, raw: string, ids: () => string): Promi
     iat: now,
     exp: now + 900,
   });
+}
+
+const HEAP_TOKENS = 20_000;
+
+/**
+ * Heap bytes per live token in the memory store, as an operator sizes it: live tokens (issue rate ×
+ * lifetime) × this. Each token here is issued from an upstream token of its own (a root with one child),
+ * the case that keeps most per token. Full collections before and after, once the code is warm.
+ */
+async function heapPerToken(lineage: Lineage, store: { readonly size: number }): Promise<number> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const raw = 'x'.repeat(600);
+  const run = async (count: number) => {
+    for (let i = 0; i < count; i++) await exchange(lineage, raw, randomUUID);
+  };
+  await run(2000);
+  gc();
+  gc();
+  const [before, size] = [process.memoryUsage().heapUsed, store.size];
+  await run(HEAP_TOKENS);
+  gc();
+  gc();
+  return (process.memoryUsage().heapUsed - before) / (store.size - size);
 }
 
 async function rounds(

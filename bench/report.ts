@@ -311,11 +311,12 @@ function lineageCostTable(report: BenchReport): string[] {
   if (!report.lineageCost) return [];
   const store = (r: LineageCostRow) => (r.store === 'memory' ? 'memory store, one at a time' : 'Redis, 32 in flight');
   const storeCpu = (r: LineageCostRow) => (r.storeCpuUs === undefined ? '' : fmt(r.storeCpuUs, 1));
+  const heap = (r: LineageCostRow) => (r.heapBytesPerToken === undefined ? '' : fmt(r.heapBytesPerToken, 0));
   return markdownTable(
-    '| Lineage per exchange (in-process, dist/) | Exchanges per round | CPU µs (this process) | Store CPU µs (Redis INFO) |',
-    '|---|---:|---:|---:|',
+    '| Lineage per exchange (in-process, dist/) | Exchanges per round | CPU µs (this process) | Store CPU µs (Redis INFO) | Heap bytes per live token |',
+    '|---|---:|---:|---:|---:|',
     report.lineageCost,
-    (r) => `| ${store(r)} | ${r.exchanges} | ${fmt(r.cpuUs, 1)} | ${storeCpu(r)} |`,
+    (r) => `| ${store(r)} | ${r.exchanges} | ${fmt(r.cpuUs, 1)} | ${storeCpu(r)} | ${heap(r)} |`,
   );
 }
 

@@ -16,6 +16,7 @@ import { measureSamlCost, type SamlCostRow } from './saml-cost.js';
 import { measureLineageCost, type LineageCostRow } from './lineage-cost.js';
 import { measureReplayScale, type ReplayScaleResult } from './replay-scale.js';
 import {
+  countLines,
   freePort,
   redisReachable,
   ROOT,
@@ -107,7 +108,11 @@ async function main(): Promise<void> {
       `lineage cost per exchange: in-process (dist/), memory store${reachable ? ` and Redis at ${redisUrl}` : ' (no Redis reachable)'} ...`,
     );
     lineageCost = await measureLineageCost(ROOT, 5000, reachable ? redisUrl : undefined);
-    for (const row of lineageCost) log(`  ${row.store}: ${row.cpuUs.toFixed(1)} µs CPU per exchange`);
+    for (const row of lineageCost) {
+      const heap =
+        row.heapBytesPerToken === undefined ? '' : `, ${row.heapBytesPerToken.toFixed(0)} heap bytes per live token`;
+      log(`  ${row.store}: ${row.cpuUs.toFixed(1)} µs CPU per exchange${heap}`);
+    }
   }
 
   let replayScale: ReplayScaleResult | undefined;
@@ -330,7 +335,7 @@ async function main(): Promise<void> {
     await partner.close();
     const auditFile = join(dir, 'audit.log');
     for (const file of [auditFile, join(dir, 'audit-workers.log')]) {
-      if (existsSync(file)) auditLines += readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+      if (existsSync(file)) auditLines += countLines(file);
     }
     if (env.BENCH_KEEP_DIR) log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { revokeWithDescendants, CASCADE_BATCH } from './cascade.js';
 import { MAX_ANCESTORS, type NewLineageEntry, type LineageStore } from './lineage-store.js';
-import { MemoryLineageStore } from './memory-lineage-store.js';
+import { entryOf, expiryOf, MemoryLineageStore, storedForm } from './memory-lineage-store.js';
 import { MemoryRevocationStore } from './memory-revocation-store.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisLineageStore } from './redis-lineage-store.js';
@@ -214,6 +214,61 @@ describe('MemoryLineageStore memory', () => {
     clock.t += 5000;
     await store.record(at('later', clock.t + 10), []);
     expect(store.size).toBe(1);
+  });
+
+  it('keeps a lone child as itself, a second makes a set, and forgetting either leaves the other', async () => {
+    const { clock, store } = clocked();
+    const under = (jti: string, root: string, ttl: number): NewLineageEntry => ({
+      ...entry(jti, [root]),
+      iat: clock.t,
+      exp: clock.t + ttl,
+    });
+    const childrenOf = async (key: string) => (await store.children([key])).map((c) => c.jti).sort();
+    await store.record(under('lone', 'root:one', 10), []);
+    // The same parent named twice (one token presented as subject and as actor) is one child.
+    await store.record({ ...under('twice', 'root:two', 100), parents: ['root:two', 'root:two'] }, []);
+    expect(await childrenOf('root:one')).toEqual(['lone']);
+    expect(await childrenOf('root:two')).toEqual(['twice']);
+    await store.record(under('second', 'root:one', 100), []);
+    expect(await childrenOf('root:one')).toEqual(['lone', 'second']);
+    expect(await childrenOf('sub:alice')).toEqual(['lone', 'second', 'twice']);
+    clock.t += 11;
+    await store.record(under('later', 'root:three', 100), []);
+    expect(await childrenOf('root:one')).toEqual(['second']);
+    clock.t += 100;
+    await store.record(under('last', 'root:one', 100), []);
+    expect(store.size).toBe(1);
+    expect(await childrenOf('root:one')).toEqual(['last']);
+    expect(await childrenOf('root:two')).toEqual([]);
+    expect(await childrenOf('sub:alice')).toEqual(['last']);
+    // Nothing left behind for the forgotten: the indexes are those of the one live token.
+    const indexes = (store as unknown as { kids: Map<string, unknown> }).kids;
+    expect([...indexes.keys()].sort()).toEqual(['root:one', 'sub:alice']);
+  });
+
+  it('stores an entry as one JSON string, expiry first and ancestors past the parents only, and reads it back whole', () => {
+    const full = {
+      jti: 'j',
+      parents: ['p1', 'root:r', 'p1'],
+      ancestors: ['p1', 'root:r', 'p1', 'sub:alice', 'g'],
+      subject: 'sub:alice',
+      client_id: 'agent',
+      actor: 'tool',
+      audience: ['https://api.example'],
+      typ: 'at+jwt',
+      iat: 1_700_000_000,
+      exp: 1_700_000_600,
+    };
+    const stored = storedForm(full);
+    expect(stored).toBe(
+      '{"exp":1700000600,"jti":"j","parents":["p1","root:r","p1"],"subject":"sub:alice","client_id":"agent",' +
+        '"actor":"tool","audience":["https://api.example"],"typ":"at+jwt","iat":1700000000,"above":["sub:alice","g"]}',
+    );
+    expect(expiryOf(stored)).toBe(1_700_000_600);
+    expect(entryOf(stored)).toEqual(full);
+    const { actor: _, ...anonymous } = full;
+    expect(entryOf(storedForm(anonymous))).toEqual(anonymous);
+    expect(expiryOf(storedForm({ ...full, exp: 1_700_000_600.5 }))).toBe(1_700_000_600.5);
   });
 
   it('forgets tokens that expire in the same second a few hundred per record, never using them meanwhile', async () => {

@@ -15,21 +15,23 @@ import { clock } from '../common/clock.js';
  * In-process lineage: correct for one instance only (as its revocation store). Several instances need REDIS_URL.
  *
  * An instance holds one entry per live token (its issue rate × the tokens' lifetime), so entries are kept
- * in the form the garbage collector handles best: a token's entry is one string (its expiry, then its JSON)
- * under its `jti`, and the children indexes hold `jti`s, so a live token costs the collector two strings
- * rather than an object, three arrays and boxed numbers. Each full collection marks every live object:
- * 100,000 live entries as objects made a full collection take 50–140 ms (docs/lineage.md has the figures).
- * Reads parse the entry; they are few (a presented token actbridge issued, an inspection, a cascade, the
- * sweep of an expired token).
+ * in the form the garbage collector handles best: a token's entry is one flat string (`storedForm`: its
+ * JSON, expiry first) under its `jti`, and the children indexes hold `jti`s, so a live token costs the
+ * collector two strings rather than an object, three arrays and boxed numbers. Each full collection marks
+ * every live object: 100,000 live entries as objects made a full collection take 50–140 ms, and every
+ * young collection copies the entries recorded since the last (docs/lineage.md has the figures). Reads
+ * parse the entry; they are few (a presented token actbridge issued, an inspection, a cascade, the sweep
+ * of an expired token).
  */
 export class MemoryLineageStore implements LineageStore {
-  /** jti → `<exp> <entry as JSON>`: the expiry is read without parsing the entry. */
+  /** jti → the entry as stored (`storedForm`): the expiry is read without parsing the rest. */
   private readonly records = new Map<string, string>();
   /**
    * Parent key → the key's one instance (a subject's or root's key is computed afresh for every request,
-   * and each copy would live as long as its token) and its children's `jti`s (their expiry is in `records`).
+   * and each copy would live as long as its token) and its children's `jti`s (their expiry is in `records`):
+   * the one `jti` itself while there is one, as most upstream roots have (a Set costs 150 bytes more).
    */
-  private readonly kids = new Map<string, { readonly key: string; readonly children: Set<string> }>();
+  private readonly kids = new Map<string, { readonly key: string; children: string | Set<string> }>();
   /**
    * jtis by expiry, a few hundred forgotten per `record` (expiry-index.ts): tokens capped at one presented
    * token's expiry (a SAML assertion's, an ID-JAG's) expire in the same second by the thousand, and
@@ -63,7 +65,7 @@ export class MemoryLineageStore implements LineageStore {
     if (ancestors.length > MAX_ANCESTORS) return { recorded: false, ancestors: ancestors.length };
     // Not `{ ...token, ancestors }`: V8 takes a slow path for a spread followed by more properties.
     const entry: LineageEntry = Object.assign({ ancestors }, token, { parents, subject });
-    this.records.set(entry.jti, `${entry.exp} ${JSON.stringify(entry)}`);
+    this.records.set(entry.jti, storedForm(entry));
     this.expiring.add(entry.jti, entry.exp);
     for (const parent of entry.parents) this.addChild(parent, entry);
     if (!entry.parents.includes(entry.subject)) this.addChild(entry.subject, entry);
@@ -71,9 +73,15 @@ export class MemoryLineageStore implements LineageStore {
   }
 
   private addChild(parent: string, entry: LineageEntry): void {
-    let node = this.kids.get(parent);
-    if (!node) this.kids.set(parent, (node = { key: parent, children: new Set() }));
-    node.children.add(entry.jti);
+    const node = this.kids.get(parent);
+    if (!node) this.kids.set(parent, { key: parent, children: entry.jti });
+    else if (typeof node.children !== 'string') node.children.add(entry.jti);
+    else if (node.children !== entry.jti) node.children = new Set([node.children, entry.jti]);
+  }
+
+  private childrenOf(key: string): Iterable<string> {
+    const children = this.kids.get(key)?.children;
+    return children === undefined ? [] : typeof children === 'string' ? [children] : children;
   }
 
   private canonical(key: string): string {
@@ -102,7 +110,7 @@ export class MemoryLineageStore implements LineageStore {
     const now = this.now();
     const found = new Map<string, number>();
     for (const key of keys) {
-      for (const jti of this.kids.get(key)?.children ?? []) {
+      for (const jti of this.childrenOf(key)) {
         const stored = this.records.get(jti);
         const exp = stored === undefined ? 0 : expiryOf(stored);
         if (exp > now) found.set(jti, exp);
@@ -122,9 +130,14 @@ export class MemoryLineageStore implements LineageStore {
     this.records.delete(jti);
     const entry = entryOf(stored);
     for (const parent of [...entry.parents, entry.subject]) {
-      const children = this.kids.get(parent)?.children;
-      children?.delete(jti);
-      if (children?.size === 0) this.kids.delete(parent);
+      const node = this.kids.get(parent);
+      if (node === undefined) continue;
+      if (typeof node.children !== 'string') {
+        node.children.delete(jti);
+        if (node.children.size === 0) this.kids.delete(parent);
+      } else if (node.children === jti) {
+        this.kids.delete(parent);
+      }
     }
   }
 
@@ -133,10 +146,37 @@ export class MemoryLineageStore implements LineageStore {
   }
 }
 
-function expiryOf(stored: string): number {
-  return Number(stored.slice(0, stored.indexOf(' ')));
+/**
+ * An entry as stored: its JSON with `exp` first (read by `expiryOf` without parsing the rest) and, of its
+ * ancestors, only those after its parents (which always come first), as `above`. One flat string: a
+ * prefix joined to the JSON would be a second string and a rope around both, 60 more bytes a token.
+ */
+export function storedForm(entry: LineageEntry): string {
+  // Every field of LineageEntry, by name: a spread followed by more properties takes V8's slow path.
+  const stored: StoredEntry = {
+    exp: entry.exp,
+    jti: entry.jti,
+    parents: entry.parents,
+    subject: entry.subject,
+    client_id: entry.client_id,
+    actor: entry.actor,
+    audience: entry.audience,
+    typ: entry.typ,
+    iat: entry.iat,
+    above: entry.ancestors.slice(entry.parents.length),
+  };
+  return JSON.stringify(stored);
 }
 
-function entryOf(stored: string): LineageEntry {
-  return JSON.parse(stored.slice(stored.indexOf(' ') + 1)) as LineageEntry;
+type StoredEntry = Omit<LineageEntry, 'ancestors'> & { readonly above: readonly string[] };
+
+const EXP_AT = '{"exp":'.length;
+
+export function expiryOf(stored: string): number {
+  return Number(stored.slice(EXP_AT, stored.indexOf(',', EXP_AT)));
+}
+
+export function entryOf(stored: string): LineageEntry {
+  const { above, ...entry } = JSON.parse(stored) as StoredEntry;
+  return { ...entry, ancestors: [...entry.parents, ...above] };
 }
