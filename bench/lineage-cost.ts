@@ -42,10 +42,11 @@ export async function measureLineageCost(
 
   const revocations = new MemoryRevocationStore();
   const memory = new RevocationList(revocations, new MemoryLineageStore(revocations));
-  rows.push({ store: 'memory', exchanges, ...(await rounds(memory, exchanges, 1)) });
+  const cost = await rounds(memory, exchanges, 1);
   const fresh = new MemoryRevocationStore();
   const live = new MemoryLineageStore(fresh);
-  rows[0] = { ...rows[0]!, heapBytesPerToken: await heapPerToken(new RevocationList(fresh, live), live) };
+  const heapBytesPerToken = await heapPerToken(new RevocationList(fresh, live), live);
+  rows.push({ store: 'memory', exchanges, ...cost, heapBytesPerToken });
 
   if (redisUrl) {
     const { RedisConnection } = await dist('stores/redis-connection.js');
