@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { statCpuSeconds } from './servers.js';
 
 /**
  * What else a load run costs the machine besides the server under test. On a machine of few cores the
@@ -8,18 +8,11 @@ import type { Redis } from 'ioredis';
  */
 
 /**
- * CPU time of this process's main thread so far, seconds (utime + stime from
- * /proc/self/task/<pid>/stat, clock ticks of 1/100 s): autocannon runs there, while the SAML signers
- * are worker threads of their own. undefined off Linux.
+ * CPU time of this process's main thread so far, seconds (its /proc/self/task/<pid>/stat): autocannon
+ * runs there, while the SAML signers are worker threads of their own. undefined off Linux.
  */
 export function generatorCpuSeconds(): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
+  return statCpuSeconds(`/proc/self/task/${process.pid}/stat`);
 }
 
 /** Redis's CPU so far (INFO cpu: user + system, every thread of the server), µs; every client of it counts. */

@@ -71,16 +71,21 @@ export async function spawnServer({ args, env, logFile, readyUrl, anyStatus }: S
   };
 }
 
-/** utime + stime of a process from /proc/<pid>/stat (fields 14 and 15, in clock ticks of 1/100 s). */
-function processCpuSeconds(pid: number): number | undefined {
+/**
+ * utime + stime from a `stat` file of /proc (a process's, or one thread's under task/): fields 14 and 15,
+ * in clock ticks of 1/100 s. undefined when it cannot be read (off Linux, or the process is gone).
+ */
+export function statCpuSeconds(statFile: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(statFile, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return undefined;
   }
 }
+
+const processCpuSeconds = (pid: number): number | undefined => statCpuSeconds(`/proc/${pid}/stat`);
 
 /**
  * CPU time of a process and its live children (a cluster primary and its workers). A worker that
