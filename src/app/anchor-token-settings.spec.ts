@@ -199,7 +199,7 @@ describe('anchor token settings', () => {
         b: anchor({ issuer: 'https://idp2.example', introspection: INTROSPECTION }),
       },
       { IDP_SECRET: 's' },
-      /b\.yaml: invalid configuration\n {2}introspection\.clients\[0\]: client "svc" is already bound to .*a\.yaml: an opaque token's issuer would be ambiguous/,
+      /b\.yaml: introspection\.clients\[0\]: client "svc" is already bound to .*a\.yaml: an opaque token's issuer would be ambiguous/,
     ],
   ])('refuses %s at startup', (_name, anchors, env, message) => {
     expect(() => load(anchors, env)).toThrow(message);

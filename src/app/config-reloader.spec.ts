@@ -99,7 +99,7 @@ describe('ConfigReloader', () => {
     expect(event).toEqual({
       outcome: 'failure',
       trigger: 'SIGHUP',
-      error: `${join(dir, 'clients.yaml')}: invalid configuration\n  clients[1].client_id: duplicate client_id "one"`,
+      error: `${join(dir, 'clients.yaml')}: clients[1].client_id: duplicate client_id "one"`,
     });
     expect(live.generation).toBe(before);
     expect(audit.lines).toHaveLength(lines);

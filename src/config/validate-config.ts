@@ -23,17 +23,22 @@ export function validateConfig<T extends object>(
     forbidUnknownValues: true,
   });
   if (errors.length > 0) {
-    const lines = flatten(errors).map(({ path, message }) => `  ${nameOf(path)}: ${message}`);
-    throw new ConfigError(`${source}: invalid configuration\n${lines.join('\n')}`);
+    throw configFailure(
+      source,
+      flatten(errors).map(({ path, message }) => [nameOf(path), message]),
+    );
   }
   return instance;
 }
 
-/** A cross-field check that class-validator decorators cannot express; same message shape. */
+/**
+ * The refusal for `problems` in `source`: each on one line that names the source and the field
+ * (`clients.yaml: clients[0].scope: ...`), so a line read alone (grep, a log) still says where to look;
+ * several under a header line, indented.
+ */
 export function configFailure(source: string, problems: Array<[path: string, message: string]>): ConfigError {
-  return new ConfigError(
-    `${source}: invalid configuration\n${problems.map(([path, message]) => `  ${path}: ${message}`).join('\n')}`,
-  );
+  const lines = problems.map(([path, message]) => `${source}: ${path}: ${message}`);
+  return new ConfigError(lines.length === 1 ? lines[0] : `${source}: invalid configuration:\n  ${lines.join('\n  ')}`);
 }
 
 /** Constraints about a value's kind: when one fails, the others' messages only restate it. */

@@ -18,7 +18,7 @@ function load(anchor: Record<string, unknown>): string | ReturnType<typeof loadT
   try {
     return loadTrustAnchors(anchors, server);
   } catch (error) {
-    return (error as Error).message.replace(anchors, '<dir>');
+    return (error as Error).message.replaceAll(anchors, '<dir>');
   }
 }
 
@@ -132,8 +132,7 @@ describe('kind: saml trust anchors', () => {
   ])('refuses %s, naming the file and field', (_name, anchor, message) => {
     const result = load(anchor);
     expect(typeof result).toBe('string');
-    expect(result).toContain('idp.yaml: invalid configuration');
-    expect(result).toContain(`  ${message}`);
+    expect(result).toContain(`<dir>/idp.yaml: ${message}`);
   });
 
   it('still requires audiences and an https issuer of OIDC anchors', () => {

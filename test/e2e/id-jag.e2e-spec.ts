@@ -909,7 +909,7 @@ describe('configuration', () => {
         clients: [],
       }),
     ).rejects.toThrow(
-      /jwt_bearer\.subjects: should not be empty\n {2}jwt_bearer\.jti: must be one of the following values: reusable, single_use/,
+      /a\.yaml: invalid configuration:\n {2}\S+a\.yaml: jwt_bearer\.subjects: should not be empty\n {2}\S+a\.yaml: jwt_bearer\.jti: must be one of the following values: reusable, single_use/,
     );
   });
 });
