@@ -152,6 +152,8 @@ describe('configuration messages', () => {
   it('one message per field: the kind of value first, not its consequences', () => {
     expect(refusal({ ...setup(), PORT: 'abc' })).toBe('environment: PORT: must be an integer number');
     expect(refusal({ ...setup(), TOKEN_TTL: '1.5' })).toBe('environment: TOKEN_TTL: must be an integer number');
+    // Not also ISSUER's, which is derived from PORT when unset.
+    expect(refusal({ ...setup(), PORT: '99999' })).toBe('environment: PORT: must not be greater than 65535');
   });
 
   it('several wrong fields of one source: each line still names the source and its field', () => {

@@ -103,7 +103,16 @@ describe('loadTrustAnchors', () => {
     const dir = tempDir({
       'dup.yaml': 'issuer: https://a.example.com\nissuer: https://b.example.com\naudiences: [a]\n',
     });
-    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toContain('not valid YAML');
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toBe(
+      `${join(dir, 'dup.yaml')}: not valid YAML: Map keys must be unique at line 2, column 1`,
+    );
+  });
+
+  it('refuses YAML that does not parse in one line, with where it stopped', () => {
+    const dir = tempDir({ 'bad.yaml': 'issuer: https://a.example.com\naudiences: [a\n' });
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toMatch(
+      new RegExp(`^${escapeRegExp(join(dir, 'bad.yaml'))}: not valid YAML: [^\\n]+ at line 3, column 1$`),
+    );
   });
 
   it('refuses a missing directory', () => {

@@ -16,7 +16,7 @@ import { isStop, type ReadyMessage } from './messages.js';
  */
 export async function startServer(config: StsConfig): Promise<void> {
   const app = await createApp(config);
-  await app.listen({ port: config.server.port, host: config.server.host });
+  await naming('HOST, PORT', app.listen({ port: config.server.port, host: config.server.host }));
   if (cluster.isWorker) {
     // The primary serves MANAGEMENT_PORT and asks each worker for its series (AggregatorRegistry).
     const metrics = app.get<symbol, Metrics>(METRICS);
@@ -24,7 +24,7 @@ export async function startServer(config: StsConfig): Promise<void> {
     AggregatorRegistry.setRegistries([metrics.registry]);
     new AggregatorRegistry(); // its constructor installs the worker's answer to the primary's requests
   } else {
-    await listenManagement(app, config.server);
+    await naming('MANAGEMENT_HOST, MANAGEMENT_PORT', listenManagement(app, config.server));
   }
   const anchors = app.get(AnchorHealth);
   const stop = installShutdown(app, config.server);
@@ -44,6 +44,15 @@ export async function startServer(config: StsConfig): Promise<void> {
     logger.log(`WORKERS unset: one process, because ${config.workers.singleBecause}`);
   }
   logger.log(startupLine(config, usable, configured));
+}
+
+/** A listen that fails (EADDRINUSE, EACCES, an unknown host) says which settings chose the address. */
+async function naming<T>(variables: string, listening: Promise<T>): Promise<T> {
+  try {
+    return await listening;
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (${variables})`, { cause: error });
+  }
 }
 
 /** The one startup line, printed by the single process or by the primary once every worker listens. */

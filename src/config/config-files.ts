@@ -9,7 +9,10 @@ export function readYamlFile(file: string): unknown {
   try {
     return parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (error) {
-    throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message}`);
+    // The parser's first line says what and where ("... at line 3, column 1:"); the excerpt under it
+    // would break the one-line message.
+    const [what] = (error as Error).message.split('\n', 1);
+    throw new ConfigError(`${file}: not valid YAML: ${what!.replace(/:$/, '')}`);
   }
 }
 

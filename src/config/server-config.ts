@@ -460,7 +460,9 @@ export function loadServerConfig(
         `environment: ISSUER: required when HOST (${plain.host}) is not a loopback address; tokens would name http://localhost as their issuer`,
       );
     }
-    const port = typeof plain.port === 'number' ? plain.port : DEFAULTS.get('port');
+    // A PORT out of range is refused on its own line; the issuer derived from it must not add a second.
+    const port =
+      typeof plain.port === 'number' && plain.port >= 0 && plain.port <= 65535 ? plain.port : DEFAULTS.get('port');
     plain.issuer = `${plain.tlsCertFile === undefined ? 'http' : 'https'}://localhost:${String(port)}`;
   }
   const byProperty = new Map(ENV_SETTINGS.map((s) => [s.property, s.env]));

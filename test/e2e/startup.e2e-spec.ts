@@ -266,7 +266,10 @@ describe('configuration errors name the file (or variable) and field, without a 
           file,
           'clients:\n  - client_id: x\n    token_endpoint_auth_method: client_secret_basic\n    client_secret: xxxxxxxxxxxxxxxxxxxx\n    audiences: [a]\n    scope: [read]\n',
         );
-        return { env: { CLIENTS_FILE: file }, expected: [file, 'clients[0].scope: property scope should not exist'] };
+        return {
+          env: { CLIENTS_FILE: file },
+          expected: [`${file}: clients[0].scope: property scope should not exist`],
+        };
       },
     ],
     [
@@ -276,13 +279,24 @@ describe('configuration errors name the file (or variable) and field, without a 
         writeFileSync(join(dir, 'bad.yaml'), 'issuer: https://idp.example\naudiences: [x]\nalgorithms: [HS256]\n');
         return {
           env: { TRUST_ANCHORS_DIR: dir },
-          expected: [join(dir, 'bad.yaml'), 'algorithms: each value must be an asymmetric JWS algorithm'],
+          expected: [`${join(dir, 'bad.yaml')}: algorithms: each value must be an asymmetric JWS algorithm`],
         };
       },
     ],
     [
       'a bad environment value',
-      () => ({ env: { TOKEN_TTL: '15m' }, expected: ['TOKEN_TTL: must be an integer number'] }),
+      () => ({ env: { TOKEN_TTL: '15m' }, expected: ['environment: TOKEN_TTL: must be an integer number'] }),
+    ],
+    [
+      'a trust anchor that is not YAML, saying where',
+      () => {
+        const dir = tempDir();
+        writeFileSync(join(dir, 'bad.yaml'), 'issuer: https://idp.example\naudiences: [x\n');
+        return {
+          env: { TRUST_ANCHORS_DIR: dir },
+          expected: [`${join(dir, 'bad.yaml')}: not valid YAML: `, 'at line 3'],
+        };
+      },
     ],
     [
       'a headers timeout longer than the request timeout',
@@ -298,10 +312,22 @@ describe('configuration errors name the file (or variable) and field, without a 
         expected: ['AUDIT_LOG: cannot open /nonexistent-dir/audit.log for appending (ENOENT)'],
       }),
     ],
-  ])('start-dev refuses %s', async (_name, make) => {
+  ])('start-dev refuses %s, in one line', async (_name, make) => {
     const { env, expected } = make();
     const output = await refused(start(['start-dev'], { PORT: String(await freePort()), ...env }));
-    for (const text of expected) expect(output).toContain(text);
+    const line = output.split('\n').find((l) => l.startsWith('actbridge: configuration error: '));
+    for (const text of expected) expect(line).toContain(text);
+  });
+
+  it('a port already taken: the address, the cause and the settings that chose it', async () => {
+    const port = await freePort();
+    const taken = createServer();
+    httpServers.push(taken);
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    const output = await refused(start(['start-dev'], { PORT: String(port) }));
+    expect(output).toContain(
+      `actbridge: failed to start: listen EADDRINUSE: address already in use 127.0.0.1:${port} (HOST, PORT)\n`,
+    );
   });
 
   it('an unknown command prints the usage', async () => {
