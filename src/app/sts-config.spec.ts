@@ -54,6 +54,14 @@ describe('loadTrustAnchors', () => {
   it.each([
     ['an unknown field', 'issuer: https://idp.example.com\naudiences: [a]\nisuer: x\n', 'isuer'],
     ['a non-https issuer', 'issuer: http://idp.example.com\naudiences: [a]\n', 'issuer'],
+    // The URL parser would drop the space or the tab; the issuer, compared as written, would match no token.
+    ['an issuer with a leading space', 'issuer: " https://idp.example.com"\naudiences: [a]\n', 'issuer'],
+    ['an issuer with a tab inside', 'issuer: "https://idp.exam\\tple.com"\naudiences: [a]\n', 'issuer'],
+    [
+      'a jwks_uri with a trailing newline',
+      'issuer: https://idp.example.com\naudiences: [a]\njwks_uri: "https://idp.example.com/j\\n"\n',
+      'jwks_uri',
+    ],
     ['no audiences', 'issuer: https://idp.example.com\n', 'audiences'],
     ['a symmetric algorithm', 'issuer: https://idp.example.com\naudiences: [a]\nalgorithms: [HS256]\n', 'algorithms'],
     [

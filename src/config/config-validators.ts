@@ -25,9 +25,12 @@ import { SCOPE_TOKEN } from '../oauth/scope.js';
 /**
  * An http(s) URL without fragment. Plain http is accepted only for loopback hosts, so that
  * development and tests work while a deployment cannot accidentally trust keys fetched in clear.
+ * White space or a control character anywhere is refused: the URL parser would drop it (WHATWG URL
+ * §4.4), while an issuer is compared as written, so a stray space would silently match no token.
  */
 export function isSecureUrl(value: unknown): boolean {
-  if (typeof value !== 'string') return false;
+  // eslint-disable-next-line no-control-regex -- the control characters are what this refuses
+  if (typeof value !== 'string' || /[\s\x00-\x1f\x7f]/.test(value)) return false;
   let url: URL;
   try {
     url = new URL(value);
