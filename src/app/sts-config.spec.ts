@@ -57,6 +57,7 @@ describe('loadTrustAnchors', () => {
     // The URL parser would drop the space or the tab; the issuer, compared as written, would match no token.
     ['an issuer with a leading space', 'issuer: " https://idp.example.com"\naudiences: [a]\n', 'issuer'],
     ['an issuer with a tab inside', 'issuer: "https://idp.exam\\tple.com"\naudiences: [a]\n', 'issuer'],
+    ['an audience with a trailing space', 'issuer: https://idp.example.com\naudiences: ["urn:sts "]\n', 'audiences'],
     [
       'a jwks_uri with a trailing newline',
       'issuer: https://idp.example.com\naudiences: [a]\njwks_uri: "https://idp.example.com/j\\n"\n',
@@ -160,6 +161,9 @@ describe('loadClients', () => {
     ],
     ['a duplicate client_id', base('') + base('').replace('clients:\n', ''), 'clients[1].client_id'],
     ['an unknown field', base('    scope: [read]\n'), 'clients[0].scope'],
+    // Compared as written, such an audience would match no request.
+    ['an audience with a leading space', base('').replace('[api]', '[" api"]'), 'clients[0].audiences'],
+    ['an audience with a newline at its end', base('').replace('[api]', '["api\\n"]'), 'clients[0].audiences'],
   ])('refuses %s, naming the field', (_name, yaml, field) => {
     const dir = tempDir({ 'clients.yaml': yaml });
     const error = errorOf(() => loadClients(join(dir, 'clients.yaml'), server));

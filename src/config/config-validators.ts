@@ -196,9 +196,28 @@ export function IsStringList(bounds: ListBounds = {}): PropertyDecorator {
   return IsUniqueList(IsString({ each: true }), bounds);
 }
 
+/**
+ * A name compared as written (an audience, a subject pattern): no white space at either end and no
+ * control character, which a YAML quote keeps and no token or request would carry.
+ */
+export function isCleanName(value: unknown): boolean {
+  // eslint-disable-next-line no-control-regex -- the control characters are what this refuses
+  return typeof value === 'string' && value === value.trim() && !/[\x00-\x1f\x7f]/.test(value);
+}
+
 /** A list of distinct non-empty strings (identifiers, audiences), optionally non-empty and bounded. */
 export function IsNameList(bounds: ListBounds = {}): PropertyDecorator {
-  return composed(IsStringList(bounds), MinLength(1, { each: true }));
+  return composed(
+    IsStringList(bounds),
+    MinLength(1, { each: true }),
+    checkedBy(
+      'isCleanName',
+      'each value must have no white space at either end and no control character',
+      isCleanName,
+    )({
+      each: true,
+    }),
+  );
 }
 
 type SectionClass = () => new () => object;

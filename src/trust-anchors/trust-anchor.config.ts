@@ -17,9 +17,9 @@ import {
   IsInlineJwks,
   IsListOf,
   IsMappingOf,
+  IsNameList,
   IsSection,
   IsSecureUrl,
-  IsStringList,
   IsUniqueList,
 } from '../config/config-validators.js';
 import { PolicyRuleConfig } from '../policy/policy-rule.config.js';
@@ -86,7 +86,7 @@ export class TrustAnchorConfig {
 
   /** `aud` values by which this issuer names actbridge. A presented token must carry one of them. */
   @ValidateIf(isOidc)
-  @IsStringList({ notEmpty: true })
+  @IsNameList({ notEmpty: true })
   audiences!: string[];
 
   @IsOptional()
