@@ -205,19 +205,15 @@ export function isCleanName(value: unknown): boolean {
   return typeof value === 'string' && value === value.trim() && !/[\x00-\x1f\x7f]/.test(value);
 }
 
+const IsCleanName = checkedBy(
+  'isCleanName',
+  'each value must have no white space at either end and no control character',
+  isCleanName,
+);
+
 /** A list of distinct non-empty strings (identifiers, audiences), optionally non-empty and bounded. */
 export function IsNameList(bounds: ListBounds = {}): PropertyDecorator {
-  return composed(
-    IsStringList(bounds),
-    MinLength(1, { each: true }),
-    checkedBy(
-      'isCleanName',
-      'each value must have no white space at either end and no control character',
-      isCleanName,
-    )({
-      each: true,
-    }),
-  );
+  return composed(IsStringList(bounds), MinLength(1, { each: true }), IsCleanName({ each: true }));
 }
 
 type SectionClass = () => new () => object;
