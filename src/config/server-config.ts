@@ -42,13 +42,16 @@ export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'log', 'debug', 'trace'] as const;
 export type LogLevelSetting = (typeof LOG_LEVELS)[number];
 
+/** The highest TCP port: PORT and MANAGEMENT_PORT go up to it. */
+const MAX_PORT = 65535;
+
 /**
  * Server settings, from environment variables. Every field is validated at startup; a bad value stops
  * the process with a message naming the variable.
  */
 export class ServerConfig {
   @Env('PORT', 'TCP port the STS listens on.', 8080)
-  @IsIntInRange(0, 65535)
+  @IsIntInRange(0, MAX_PORT)
   port!: number;
 
   @Env('HOST', 'Interface to bind. Loopback by default; set 0.0.0.0 in a container.', '127.0.0.1')
@@ -324,7 +327,7 @@ export class ServerConfig {
     'TCP port of the management listener (`/metrics`, `/health/live`, `/health/ready`); 0 turns it off.',
     9000,
   )
-  @IsIntInRange(0, 65535)
+  @IsIntInRange(0, MAX_PORT)
   managementPort!: number;
 
   @Env(
@@ -462,7 +465,7 @@ export function loadServerConfig(
     }
     // A PORT out of range is refused on its own line; the issuer derived from it must not add a second.
     const port =
-      typeof plain.port === 'number' && plain.port >= 0 && plain.port <= 65535 ? plain.port : DEFAULTS.get('port');
+      typeof plain.port === 'number' && plain.port >= 0 && plain.port <= MAX_PORT ? plain.port : DEFAULTS.get('port');
     plain.issuer = `${plain.tlsCertFile === undefined ? 'http' : 'https'}://localhost:${String(port)}`;
   }
   const byProperty = new Map(ENV_SETTINGS.map((s) => [s.property, s.env]));
