@@ -8,7 +8,7 @@ import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { foreignShape, foreignTypKind } from '../jose/jwt-kinds.js';
 import { tokenRejected } from '../oauth/token-rejection.js';
-import { tokenTypeName } from '../oauth/token-types.js';
+import { tokenTypeName, TokenTypes } from '../oauth/token-types.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 import { clock } from '../common/clock.js';
@@ -155,7 +155,7 @@ export class JwtTokenVerifier {
       principal: { sub: claims.sub!, iss: originalIssuer(claims, anchor) },
       anchor,
       claims,
-      scope: scopeOf(claims, fail),
+      scope: scopeOf(claims, fail) ?? (grantsScope(anchor, rules.tokenType, typ!) ? [] : undefined),
       expiresAt: claims.exp!,
       act: claims.act,
       mayAct: claims.may_act,
@@ -197,6 +197,16 @@ function originalIssuer(claims: JWTPayload, anchor: JwtTrustAnchor): string {
     return subId.iss;
   }
   return anchor.issuer;
+}
+
+/**
+ * Whether the token is an authorization, whose scope claim is all it grants, so that none means no
+ * scope: an access token (presented as one, or typed `at+jwt`, RFC 9068 §2.1) and every token actbridge
+ * issued (it leaves out an empty scope). Otherwise it is an identity assertion (an ID token, a CI job's
+ * JWT): undefined, and its scope comes from the rules and the client's `scopes` (scope-limits.ts).
+ */
+function grantsScope(anchor: JwtTrustAnchor, tokenType: string, typ: string): boolean {
+  return anchor.self || tokenType === TokenTypes.accessToken || typ === 'at+jwt';
 }
 
 /** The token's scope: RFC 8693 §4.2 `scope` string, or the widespread `scp` array. */

@@ -62,7 +62,8 @@ export class OpaqueAccessTokenValidator {
       principal: { sub: claims.sub!, iss: anchor.issuer },
       anchor,
       claims,
-      scope: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : undefined,
+      // RFC 7662 §2.2: an access token whose introspection names no scope grants none.
+      scope: typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [],
       expiresAt: claims.exp!,
       act: claims.act,
       mayAct: claims.may_act,

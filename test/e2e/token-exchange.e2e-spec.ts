@@ -64,7 +64,7 @@ beforeAll(async () => {
         client_id: 'agent-2',
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'agent-2-key', alg: 'ES256' }] },
-        audiences: [MCP],
+        audiences: [MCP, 'agent-1'],
         scopes: ['read', 'tools'],
       },
       {
@@ -191,6 +191,70 @@ describe('delegation chain: user → agent 1 → agent 2 → MCP server', () => 
         audience: 'agent-2',
       }),
     ).rejects.toMatchObject({ error: 'invalid_target', status: 400 });
+  });
+});
+
+describe('scope never grows', () => {
+  const agent1 = () => clientFor('agent-1', client.ClientSecretBasic('agent-1-secret-0123456789'));
+  const agent2 = () => clientFor('agent-2', client.PrivateKeyJwt({ key: agent2Key, kid: 'agent-2-key' }));
+
+  // RFC 8693 §2.1: what is issued is bounded by what the subject token conveys. A token actbridge issued
+  // with no scope (an empty intersection) conveys none, rather than no bound.
+  it('through a token issued with no scope, handed back to a client allowed more', async () => {
+    const alice = await idp.userTokens('alice', { clientId: 'user-app', resource: stsIssuer, scope: 'openid write' });
+    const hop1 = await client.genericGrantRequest(await agent1(), TOKEN_EXCHANGE, {
+      subject_token: alice.accessToken,
+      subject_token_type: TT.accessToken,
+      audience: 'agent-2',
+      scope: 'write',
+    });
+    expect(hop1.scope).toBe('write');
+    // agent-2 may hold read and tools only: nothing of `write` passes, and the token carries no scope.
+    const hop2 = await client.genericGrantRequest(await agent2(), TOKEN_EXCHANGE, {
+      subject_token: hop1.access_token,
+      subject_token_type: TT.accessToken,
+      audience: 'agent-1',
+    });
+    expect(hop2.scope).toBeUndefined();
+    expect(claimsOf(hop2.access_token).scope).toBeUndefined();
+
+    await expect(
+      client.genericGrantRequest(await agent1(), TOKEN_EXCHANGE, {
+        subject_token: hop2.access_token,
+        subject_token_type: TT.accessToken,
+        audience: 'agent-2',
+        scope: 'read write',
+      }),
+    ).rejects.toMatchObject({
+      error: 'invalid_scope',
+      error_description: "scope exceeds the subject_token's scope: read write",
+      status: 400,
+    });
+    // The same token presented as `jwt`: still actbridge's, still no scope.
+    const hop3 = await client.genericGrantRequest(await agent1(), TOKEN_EXCHANGE, {
+      subject_token: hop2.access_token,
+      subject_token_type: TT.jwt,
+      audience: 'agent-2',
+    });
+    expect(hop3.scope).toBeUndefined();
+    expect(claimsOf(hop3.access_token).scope).toBeUndefined();
+    expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.issued', client_id: 'agent-1', scope: '' });
+  });
+
+  it('from an upstream access token that carries no scope claim (RFC 9068: it grants none)', async () => {
+    const alice = await idp.userTokens('alice', { clientId: 'user-app', resource: stsIssuer, scope: 'openid' });
+    expect(claimsOf(alice.accessToken).scope).toBeUndefined();
+    await expect(
+      client.genericGrantRequest(await agent1(), TOKEN_EXCHANGE, {
+        subject_token: alice.accessToken,
+        subject_token_type: TT.accessToken,
+        audience: 'agent-2',
+        scope: 'read',
+      }),
+    ).rejects.toMatchObject({
+      error: 'invalid_scope',
+      error_description: "scope exceeds the subject_token's scope: read",
+    });
   });
 });
 

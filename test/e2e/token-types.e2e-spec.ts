@@ -149,6 +149,22 @@ describe('opaque access tokens (RFC 7662 introspection)', () => {
     expect(idp.stats.introspectionRequests).toBe(1);
   });
 
+  it('grants no scope from an opaque token whose introspection names none', async () => {
+    const { accessToken } = await idp.userTokens('alice', { clientId: 'user-app', resource: OPAQUE, scope: 'openid' });
+    expect(accessToken.split('.')).toHaveLength(1);
+    await refused(
+      exchange(accessToken, TT.accessToken, { scope: 'read' }),
+      'svc',
+      400,
+      'invalid_scope',
+      "scope exceeds the subject_token's scope: read",
+    );
+    const res = await postToken(sts, exchange(accessToken, TT.accessToken), basic('svc'));
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBeUndefined();
+    expect(claimsOf(res.body.access_token as string).scope).toBeUndefined();
+  });
+
   it('reuses a cached answer (keyed by token hash) instead of introspecting again', async () => {
     const token = await opaqueToken();
     idp.resetStats();
