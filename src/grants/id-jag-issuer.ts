@@ -7,6 +7,7 @@ import { TokenMinter, type MintedToken } from '../keys/token-minter.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
 import { inSpan } from '../observability/tracing.js';
+import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
@@ -57,7 +58,13 @@ export class IdJagIssuer {
     if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
     if (client.id_jag.profile === 'mcp') checkMcpIdJagRequest(request, client.id_jag, client.client_id);
 
-    const subject = await asInvalidGrant(() => this.validateSubject(request, client));
+    const subject = await asInvalidGrant(async () => {
+      const token = await this.validateSubject(request, client);
+      // RFC 9449 §6.1, ID-JAG §9.8: a key-bound identity assertion needs a proof by its key, or a
+      // stolen one would become an ID-JAG (unbound, or bound to the thief's key).
+      enforceSenderConstraint(token, dpop, 'subject');
+      return token;
+    });
     audit.subject = subject.principal;
     const lineage = [lineageLink(subject, request.subject_token, 'subject')];
     const decision = decideIdJagTarget(

@@ -337,6 +337,26 @@ describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
     );
   });
 
+  it('a key-bound ID token at domain A: an ID-JAG only with a proof by its key (RFC 9449 §6.1)', async () => {
+    const key = await newKey();
+    const bound = await idpC.mint({ sub: 'alice', aud: 'chat-agent', cnf: { jkt: key.jkt } }, { typ: 'JWT' });
+    const request = idJagRequest({ subject_token: bound, scope: 'todos.read', resource: TODOS });
+    await expectTokenRefused(domainA, () => postToken(domainA, request, asChatAgentAtA), {
+      error: 'invalid_grant',
+      description:
+        'subject_token is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
+    });
+    const thief = await newKey();
+    await expectTokenRefused(
+      domainA,
+      async () => postToken(domainA, request, { ...asChatAgentAtA, headers: { dpop: await proof(domainA, thief) } }),
+      { error: 'invalid_grant', description: 'subject_token is DPoP-bound to a different key than the DPoP proof' },
+    );
+    const res = await postToken(domainA, request, { ...asChatAgentAtA, headers: { dpop: await proof(domainA, key) } });
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).cnf).toEqual({ jkt: key.jkt });
+  });
+
   it('no cnf, proof at redemption: the access token is bound to the proof key', async () => {
     const key = await newKey();
     const plain = await postToken(domainA, idJagRequest({ scope: 'todos.read', resource: TODOS }), asChatAgentAtA);
