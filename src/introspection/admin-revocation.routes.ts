@@ -35,7 +35,7 @@ export class AdminRevocationRoutes implements RouteProvider {
 
   routes(): HttpRoute[] {
     return [
-      formRoute('the admin revocation endpoint', ADMIN_REVOCATION_PATH, 'revocation', (request) =>
+      formRoute('admin revocation', ADMIN_REVOCATION_PATH, 'revocation', (request) =>
         this.revoke(request),
       ),
     ];

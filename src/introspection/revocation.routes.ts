@@ -36,6 +36,8 @@ export class RevocationRoutes extends PresentedTokenRoutes {
         detail: `token ${claims.jti} was issued to ${claims.client_id}`,
       });
     }
+    // §2.2: a token already revoked, or issued from one, is not live: nothing to revoke, nothing to audit as revoked.
+    if (!(await this.revocations.isActive(claims.jti))) return this.audit.revoked(record);
     const { descendants } = await this.revocations.revokeTree(claims.jti, claims.exp);
     this.audit.revoked(record, {
       revoked_by: own ? 'client' : 'admin',

@@ -137,6 +137,14 @@ describeRedis('cascade revocation across two instances', () => {
       jti: jti(a),
       descendants_revoked: 2,
     });
+    // Revoked already, or issued from a revoked token: 200 (RFC 7009 §2.2), nothing revoked again.
+    for (const [token, clientId] of [
+      [a, 'orchestrator'],
+      [b, 'sub-agent'],
+    ] as const) {
+      expect((await post(one, '/oauth/revoke', { token }, clientId)).status).toBe(200);
+      expect(one.audit.lines.at(-1)).toMatchObject({ event: 'token.revocation_ignored', client_id: clientId });
+    }
 
     for (const [token, clientId, audience] of [
       [b, 'tool', 'worker'],
@@ -218,6 +226,12 @@ describeRedis('cascade revocation across two instances', () => {
     expect((await exchange(one, user, 'orchestrator', 'sub-agent')).status).toBe(400);
     // Another subject's chain is untouched.
     expect((await post(one, '/oauth/introspect', { token: other.c }, 'worker')).json).toMatchObject({ active: true });
+    const get = await fetch(`${one.baseUrl}/admin/revoke`);
+    expect({ status: get.status, allow: get.headers.get('allow'), json: await get.json() }).toEqual({
+      status: 405,
+      allow: 'POST',
+      json: { error: 'invalid_request', error_description: 'the admin revocation endpoint accepts POST only' },
+    });
     const bad = await post(one, '/admin/revoke', { root_issuer: idp.issuer }, 'operator');
     expect(bad.json).toEqual({
       error: 'invalid_request',
