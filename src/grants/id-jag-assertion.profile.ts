@@ -24,6 +24,7 @@ export class IdJagAssertionProfile extends JwtAssertionProfile {
     // §3.1 / RFC 8725 §3.11: explicitly typed, so no other JWT can pass as an ID-JAG.
     acceptedTyp: () => [ID_JAG_TYP],
     acceptedAudiences: () => [this.issuer],
+    audienceRefusal: () => `audience is not accepted: it must be exactly ${this.issuer}`,
     check: (claims, presenter, reject) => {
       // §4.4.1: aud is our issuer identifier, as a string or a one-element array (audience injection).
       if (Array.isArray(claims.aud) && claims.aud.length !== 1) {

@@ -29,6 +29,7 @@ export class Rfc7523AssertionProfile extends JwtAssertionProfile {
     // proofs, client assertions) are other kinds of token and never an authorization grant here.
     acceptedTyp: () => ['', 'jwt'],
     acceptedAudiences: () => this.audiences,
+    audienceRefusal: () => `audience is not accepted: it must name ${this.audiences.join(' or ')}`,
   };
 
   async redeem(assertion: string, client: ClientConfig): Promise<AssertionGrant> {
