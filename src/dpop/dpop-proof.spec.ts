@@ -121,6 +121,19 @@ describe('verifyDpopProof', () => {
     ['htu other scheme', () => proof({ htu: 'http://sts.example.com/oauth/token' }), `htu must be ${URL_}`],
     ['htu other port', () => proof({ htu: 'https://sts.example.com:8443/oauth/token' }), `htu must be ${URL_}`],
     ['htu not a URL', () => proof({ htu: 'oauth/token' }), `htu must be ${URL_}`],
+    [
+      'htu with userinfo',
+      () => proof({ htu: 'https://evil.example@sts.example.com/oauth/token' }),
+      `htu must be ${URL_}`,
+    ],
+    [
+      'htu with user and password',
+      () => proof({ htu: 'https://u:p@sts.example.com/oauth/token' }),
+      `htu must be ${URL_}`,
+    ],
+    ['htu with a leading space', () => proof({ htu: ` ${URL_}` }), `htu must be ${URL_}`],
+    ['htu with a trailing tab', () => proof({ htu: `${URL_}\t` }), `htu must be ${URL_}`],
+    ['htu with a newline inside', () => proof({ htu: URL_.replace('/oauth', '/\noauth') }), `htu must be ${URL_}`],
     ['iat too old', () => proof({ iat: NOW - 331 }), 'iat is older than 300 s'],
     ['iat in the future', () => proof({ iat: NOW + 31 }), 'iat is in the future'],
     ['exp passed', () => proof({ exp: NOW - 100 }), 'has expired (exp)'],
@@ -160,7 +173,7 @@ describe('normaliseHtu', () => {
     ['https://Example.COM/a/../token?q=1#f', 'https://example.com/token'],
     ['https://example.com:443/token', 'https://example.com/token'],
     ['http://example.com:80/token', 'http://example.com/token'],
-    ['https://user:pw@example.com/token', 'https://example.com/token'],
+    ['https://user:pw@example.com/token', undefined], // RFC 9110 §4.2.4: userinfo is an error
   ]);
 
   it.each(['relative/path', 'urn:x:y', 'ftp://example.com/x', ''])('%s is not an http(s) URL', (input) => {

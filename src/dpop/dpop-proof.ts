@@ -77,9 +77,11 @@ export class DpopProofError extends Error {
 /**
  * RFC 9449 §9.2/§4.3 check 9: compare `htu` to the request URL after syntax- and scheme-based
  * normalisation (WHATWG URL: lower-case scheme and host, default port dropped, dot segments resolved),
- * ignoring query and fragment. Undefined when `value` is not an absolute http(s) URL.
+ * ignoring query and fragment. Undefined when `value` is not an absolute http(s) URL, or has userinfo.
  */
 export function normaliseHtu(value: string): string | undefined {
+  // RFC 3986 has no white space or control character in a URI; the URL parser would drop them.
+  if (/[\s\x00-\x1f\x7f]/.test(value)) return undefined;
   let url: URL;
   try {
     url = new URL(value);
@@ -87,10 +89,10 @@ export function normaliseHtu(value: string): string | undefined {
     return undefined;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+  // RFC 9110 §4.2.4: userinfo in an http(s) URI is an error (`https://evil@sts/...` names the STS).
+  if (url.username !== '' || url.password !== '') return undefined;
   url.search = '';
   url.hash = '';
-  url.username = '';
-  url.password = '';
   return url.href;
 }
 
