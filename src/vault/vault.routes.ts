@@ -133,13 +133,19 @@ export class VaultRoutes implements RouteProvider {
     const subject = await this.validators.validate(type, token, { role: 'subject', client });
     record.subject = subject.principal;
     // An account is the user's to attach: through their own token, or one delegated to this very
-    // application (actbridge records the client as the actor); never through an agent's.
+    // application alone (actbridge records the client as the only actor); never through an agent's,
+    // even one that passed the token back to the application (an earlier actor in the chain).
     if (subject.act !== undefined) {
       const chain = subject.anchor.self ? parseActChain(subject.act, 64) : undefined;
       const current = chain?.ok ? chain.act : undefined;
       if (current?.sub !== client.client_id || current.iss !== this.issuer) {
         throw new InvalidRequest(
           "subject_token must be the user's own token or one delegated to this client; its current actor is another",
+        );
+      }
+      if (current.act !== undefined) {
+        throw new InvalidRequest(
+          "subject_token must be the user's own token or one delegated to this client; another actor acted on it before",
         );
       }
     }

@@ -3,7 +3,7 @@ import { KeyRing } from '../../src/vault/key-ring.js';
 import { openJson } from '../../src/vault/envelope.js';
 import { grantBinding, type UpstreamTokens } from '../../src/vault/vault-store.js';
 import { describeWithPostgres } from '../support/postgres.js';
-import { TT } from '../support/test-app.js';
+import { claimsOf, TT } from '../support/test-app.js';
 import {
   agent,
   APP_REDIRECT,
@@ -417,6 +417,29 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
         error: 'invalid_request',
         error_description:
           "subject_token must be the user's own token or one delegated to this client; its current actor is another",
+      },
+    });
+    // Handed back by the agent to the application, which exchanged it again: an agent is still in the chain.
+    const backToApp = await world.exchange(sts(), USER_APP, {
+      subject_token: String(toAgent.body.access_token),
+      subject_token_type: TT.accessToken,
+      audience: 'user-app',
+    });
+    expect(claimsOf(String(backToApp.body.access_token)).act).toMatchObject({
+      sub: 'user-app',
+      act: { sub: 'agent-1' },
+    });
+    const laundered = await postVault(sts(), '/vault/connect', {
+      subject_token: String(backToApp.body.access_token),
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    expect({ status: laundered.status, body: laundered.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description:
+          "subject_token must be the user's own token or one delegated to this client; another actor acted on it before",
       },
     });
     // Without an actor token the application itself is the actor (act: {sub: user-app, iss: actbridge}).
