@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
@@ -19,6 +20,7 @@ import { ConfigReloader, rotationTimes, type StartupState } from './config-reloa
 import { CLIENTS } from '../clients/client-registry.js';
 import { issuerPathRewriter } from '../oauth/endpoint-paths.js';
 import { answerHttpClientError } from '../http/http-client-error.js';
+import { AuditTrail, type HttpRefusal } from '../audit/audit-trail.js';
 import { limitConnectionsPerAddress } from '../http/connection-limit.js';
 import { Drain } from '../http/drain.js';
 import { registerRoutes } from '../http/route-registry.js';
@@ -59,13 +61,18 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   const auditSink = options.auditSink ?? new StreamAuditSink(server.auditLog, server.auditFormat);
   const logger = options.logger ?? createLogger(server, config.mode);
   const rewrite = issuerPathRewriter(server.issuer);
+  // Set once the application exists: a request Node's parser refused leaves its audit line too.
+  const refusals: { report?: (refusal: HttpRefusal) => void } = {};
   const adapter = new FastifyAdapter({
     ...(server.tlsCertFile && server.tlsKeyFile ? { https: readTlsFiles(server.tlsCertFile, server.tlsKeyFile) } : {}),
     // Only named proxies may set the client address (X-Forwarded-For); never "trust everyone".
     ...(server.trustProxy ? { trustProxy: server.trustProxy.split(',').map((entry) => entry.trim()) } : {}),
     bodyLimit: server.maxBodyBytes,
     rewriteUrl: (request: { url?: string }) => rewrite(request.url ?? '/'),
-    clientErrorHandler: answerHttpClientError,
+    clientErrorHandler: (error: Error, socket: Socket) => {
+      const refusal = answerHttpClientError(error, socket);
+      if (refusal) refusals.report?.(refusal);
+    },
     // Audit lines carry the request id: unique across restarts and instances, never taken from the caller.
     genReqId: uuid,
     logger: false,
@@ -77,6 +84,8 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     { bodyParser: false, abortOnError: false, logger: logger instanceof AppLogger ? logger.nest() : logger },
   );
   const fastify = app.getHttpAdapter().getInstance();
+  const audit = app.get(AuditTrail);
+  refusals.report = (refusal) => audit.httpRefused(refusal);
   if (logger instanceof AppLogger) registerAccessLog(fastify, (fields) => logger.access(fields));
   observeKeysAndCertificates(metrics, app.get(KeyService), app.get(TrustAnchorRegistry));
   countReloads(app.get(ConfigReloader), metrics, live);

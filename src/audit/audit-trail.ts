@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { OAuthError } from '../oauth/oauth-error.js';
 import { METRICS, type Metrics, type RefusalStep } from '../observability/metrics.js';
@@ -10,6 +11,15 @@ type Line = Record<string, unknown>;
 
 /** The endpoints that write audit lines; refusals are `<endpoint>.refused`. */
 export type AuditedEndpoint = 'token' | 'introspection' | 'revocation';
+
+/** A request refused before it reached a route: what it was answered, for its audit line. */
+export interface HttpRefusal {
+  readonly status: number;
+  readonly description: string;
+  /** Node's code for what was wrong (HPE_HEADER_OVERFLOW, ERR_HTTP_REQUEST_TIMEOUT, ...). */
+  readonly code: string;
+  readonly clientIp: string | undefined;
+}
 
 /** What a revocation that took effect revoked, and by whose hand. */
 export interface RevocationFields {
@@ -66,6 +76,29 @@ export class AuditTrail {
   /** The configuration in force was replaced (SIGHUP or a key re-read): what changed, by configured name. */
   configReloaded(record: { trigger: string; generation: number; changes: object }): void {
     this.write({ ts: clock.date().toISOString(), event: 'config.reloaded', outcome: 'reloaded', ...record });
+  }
+
+  /**
+   * A request refused before it reached a route (Node's HTTP parser: bad framing, headers too large,
+   * headers not in within HEADERS_TIMEOUT_MS): no client, no token, but a refusal all the same. It is
+   * answered already, so a line that cannot be written is logged, not turned into another answer.
+   */
+  httpRefused(refusal: HttpRefusal): void {
+    const line: Line = {
+      ts: clock.date().toISOString(),
+      event: 'http.refused',
+      outcome: 'refused',
+      request_id: randomUUID(),
+      ...(refusal.clientIp === undefined ? {} : { client_ip: refusal.clientIp }),
+      status: refusal.status,
+      error: 'invalid_request',
+      reason: `${refusal.description} (${refusal.code})`,
+    };
+    try {
+      this.write(line);
+    } catch {
+      // write() counted and logged it.
+    }
   }
 
   /** RFC 7662: an introspection answered (`active` says whether the token was live and the caller a party to it). */

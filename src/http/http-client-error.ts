@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { HttpRefusal } from '../audit/audit-trail.js';
 
 const timedOutSockets = new WeakSet<Socket>();
 
@@ -14,16 +15,17 @@ export function requestTimedOut(socket: Socket | null | undefined): boolean {
  * Answers a request Node's HTTP parser rejected (bad framing, oversized headers) or cut for slowness
  * (headers or body not in within their timeout: 408) before Fastify or Nest could answer it, in the
  * same JSON shape as every other error, then closes the connection: after a framing error nothing else
- * on the socket can be trusted, and a slow client has had its time.
+ * on the socket can be trusted, and a slow client has had its time. Returns the refusal when no route
+ * had the request (a request whose body was cut is audited by its route's exception filter).
  */
-export function answerHttpClientError(error: Error & { code?: string }, socket: Socket): void {
+export function answerHttpClientError(error: Error & { code?: string }, socket: Socket): HttpRefusal | undefined {
   const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
   if (timedOut) timedOutSockets.add(socket);
   // A response already under way (headers sent) cannot be replaced by another one.
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (!socket.writable || inFlight?.headersSent) {
     socket.destroy();
-    return;
+    return undefined;
   }
   const [status, description] =
     error.code === 'HPE_HEADER_OVERFLOW'
@@ -32,6 +34,7 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
         ? ['408 Request Timeout', 'request timed out']
         : ['400 Bad Request', 'malformed HTTP request'];
   const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  const clientIp = socket.remoteAddress;
   socket.end(
     `HTTP/1.1 ${status}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
@@ -40,4 +43,6 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
       'connection: close\r\n' +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+  if (inFlight) return undefined;
+  return { status: Number.parseInt(status, 10), description, code: error.code ?? 'unknown', clientIp };
 }

@@ -122,14 +122,31 @@ describe('slow clients', () => {
     expect(bodyCut).toBeLessThan(REQUEST_TIMEOUT_MS + CHECK_SLACK_MS);
     expect(slowBody.received()).toMatch(REQUEST_408);
 
-    // The token request cut mid-body leaves its one audit line, like any refusal.
-    const refusals = sts.audit.lines.filter((line) => line.error === 'invalid_request');
+    // The token request cut mid-body leaves its one audit line, like any refusal; the two connections
+    // cut before their headers were in leave theirs, from no route.
+    const cutEarly = sts.audit.lines.filter((line) => line.event === 'http.refused');
+    expect(cutEarly).toEqual(
+      Array(2).fill({
+        ts: expect.any(String),
+        event: 'http.refused',
+        outcome: 'refused',
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        client_ip: '127.0.0.1',
+        status: 408,
+        error: 'invalid_request',
+        reason: 'request timed out (ERR_HTTP_REQUEST_TIMEOUT)',
+      }),
+    );
+    const refusals = sts.audit.lines.filter(
+      (line) => line.error === 'invalid_request' && line.event !== 'http.refused',
+    );
     expect(refusals).toEqual([
       {
         ts: expect.any(String),
         event: 'token.refused',
         outcome: 'refused',
         request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        client_ip: '127.0.0.1',
         client_authenticated: false,
         error: 'invalid_request',
         step: 'request',

@@ -181,10 +181,21 @@ describe('request framing', () => {
   });
 
   it.each([
-    ['bad Content-Length', 'POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400],
-    ['garbage request line', 'GARBAGE\r\n\r\n', 400],
-    ['header overflow', `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`, 431],
-  ])('answers malformed HTTP (%s) with OAuth JSON', async (_name, raw, status) => {
+    [
+      'bad Content-Length',
+      'POST /oauth/token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+      400,
+      'malformed HTTP request (HPE_INVALID_CONTENT_LENGTH)',
+    ],
+    ['garbage request line', 'GARBAGE\r\n\r\n', 400, 'malformed HTTP request (HPE_INVALID_METHOD)'],
+    [
+      'header overflow',
+      `POST /oauth/token HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`,
+      431,
+      'request headers too large (HPE_HEADER_OVERFLOW)',
+    ],
+  ])('answers malformed HTTP (%s) with OAuth JSON, and audits it', async (_name, raw, status, reason) => {
+    const before = sts.audit.lines.length;
     const url = new URL(sts.issuer);
     const text = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(url.port), url.hostname, () => socket.end(raw));
@@ -196,6 +207,19 @@ describe('request framing', () => {
     expect(text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
     expect(text).toMatch(/cache-control: no-store/i);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error).toBe('invalid_request');
+    // No route had the request, yet it leaves its one line: who sent what was refused.
+    expect(sts.audit.lines.slice(before)).toEqual([
+      {
+        ts: expect.any(String),
+        event: 'http.refused',
+        outcome: 'refused',
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        client_ip: '127.0.0.1',
+        status,
+        error: 'invalid_request',
+        reason,
+      },
+    ]);
   });
 });
 

@@ -119,7 +119,7 @@ export async function exchange(
   config: ProductionConfig,
   init: RequestInit & { dispatcher?: unknown } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const subject = await config.idp.mint({ sub: 'alice', aud: config.idpAudience });
+  const subject = await config.idp.mint({ sub: 'alice', aud: config.idpAudience, scope: 'read' });
   const response = await fetch(`${baseUrl}/oauth/token`, {
     method: 'POST',
     headers: {
