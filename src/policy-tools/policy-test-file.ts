@@ -19,7 +19,7 @@ import { listYamlFiles, readYamlFile, resolveBeside } from '../config/config-fil
 import { loadServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
 import { ConfigError } from '../config/config-error.js';
-import { scopeOf } from '../subject-tokens/jwt-token-verifier.js';
+import { tokenScope } from '../subject-tokens/jwt-token-verifier.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { PolicyCheckInput, PolicyCheckOutcome } from './policy-check.js';
@@ -182,8 +182,9 @@ function claimsSubject(
   if (typeof sub !== 'string' || sub.length === 0) return fail('needs claims.sub (or name_id)');
   const exp = claims.exp ?? at + 86_400;
   if (typeof exp !== 'number') return fail('claims.exp must be a number');
+  const tokenType = tokenTypeUri(c.token_type ?? (saml ? TokenTypes.saml2 : TokenTypes.jwt));
   return {
-    tokenType: tokenTypeUri(c.token_type ?? (saml ? TokenTypes.saml2 : TokenTypes.jwt)),
+    tokenType,
     principal: { sub, iss: anchor.issuer },
     anchor,
     claims,
@@ -191,7 +192,8 @@ function claimsSubject(
       ? {}
       : { nameId: { value: c.name_id, ...(c.name_id_format ? { format: c.name_id_format } : {}) } }),
     ...(attributes ? { attributes } : {}),
-    scope: scopeOf(claims, fail),
+    // As the validator reads it: an access token without scope grants none (no header here: no typ).
+    scope: tokenScope(claims, anchor, tokenType, '', fail),
     expiresAt: exp,
     act: claims.act,
     mayAct: claims.may_act,

@@ -155,7 +155,7 @@ export class JwtTokenVerifier {
       principal: { sub: claims.sub!, iss: originalIssuer(claims, anchor) },
       anchor,
       claims,
-      scope: scopeOf(claims, fail) ?? (grantsScope(anchor, rules.tokenType, typ!) ? [] : undefined),
+      scope: tokenScope(claims, anchor, rules.tokenType, typ!, fail),
       expiresAt: claims.exp!,
       act: claims.act,
       mayAct: claims.may_act,
@@ -205,8 +205,15 @@ function originalIssuer(claims: JWTPayload, anchor: JwtTrustAnchor): string {
  * issued (it leaves out an empty scope). Otherwise it is an identity assertion (an ID token, a CI job's
  * JWT): undefined, and its scope comes from the rules and the client's `scopes` (scope-limits.ts).
  */
-function grantsScope(anchor: JwtTrustAnchor, tokenType: string, typ: string): boolean {
-  return anchor.self || tokenType === TokenTypes.accessToken || typ === 'at+jwt';
+export function tokenScope(
+  claims: JWTPayload,
+  anchor: Pick<JwtTrustAnchor, 'self'>,
+  tokenType: string,
+  typ: string,
+  fail: (message: string) => never,
+): readonly string[] | undefined {
+  const grantsScope = anchor.self || tokenType === TokenTypes.accessToken || typ === 'at+jwt';
+  return scopeOf(claims, fail) ?? (grantsScope ? [] : undefined);
 }
 
 /** The token's scope: RFC 8693 §4.2 `scope` string, or the widespread `scp` array. */
