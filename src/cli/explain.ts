@@ -76,6 +76,15 @@ async function main(): Promise<number> {
 
   // explain never issues: it evaluates the configured files as given, development anchors included.
   const config = loadStsConfig(process.env, 'development');
+  // A target naming a token-vault connection is decided by the connection's rules, not trust-anchor policy.
+  const targets = [...(args.audience ?? []), ...(args.resource ?? [])];
+  const connection = config.vault.connections.find((c) => c.config.audiences.some((a) => targets.includes(a)));
+  if (connection) {
+    process.stderr.write(
+      `explain covers trust-anchor policy, not token-vault exchanges: ${connection.config.audiences.find((a) => targets.includes(a))} names connection ${connection.name} (${connection.file}), decided by its rules (docs/token-vault.md)\n`,
+    );
+    return 2;
+  }
   const context = await createPolicyToolsContext(config);
   try {
     const run = () =>

@@ -197,6 +197,13 @@ export class PlaygroundRoutes implements RouteProvider {
     if (line.client_authenticated !== true || typeof line.client_id !== 'string') {
       throw new InvalidRequest('explain needs a request whose client authenticated; this one was refused before');
     }
+    // A target naming a token-vault connection is decided by the connection's rules, which explain (trust
+    // anchors' policy) does not evaluate: it would report a refusal the token endpoint never gave.
+    if (typeof line.connection === 'string') {
+      throw new InvalidRequest(
+        `explain covers trust-anchor policy, not token-vault exchanges: this request was decided by the rules of connection ${line.connection}; its audit line says which rule and why`,
+      );
+    }
     const subjectToken = params.single('subject_token');
     const subjectTokenType = params.single('subject_token_type');
     if (subjectToken === undefined || subjectTokenType === undefined) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
+import { githubConnection } from '../support/connections.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 
 /**
@@ -194,6 +195,22 @@ describe('npm run explain', () => {
     expect(result.stderr).toMatch(
       /rules\[1\]\.condition: \(rule "read"\) syntax error: .+ \(at line \d+, column \d+\)/,
     );
+  });
+
+  it('does not explain a request naming a token-vault connection (its rules decide): exit 2', async () => {
+    const connections = join(dir, 'connections');
+    mkdirSync(connections, { recursive: true });
+    writeFileSync(join(connections, 'github.yaml'), stringify(githubConnection('ci-deployer', 'ci-deployer')));
+    const result = await run(
+      'explain.js',
+      ['--subject-token', recorded, '--client', 'ci-deployer', '--resource', 'https://api.github.com'],
+      { ...configEnv(join(dir, 'anchors')), CONNECTIONS_DIR: connections, GITHUB_CLIENT_SECRET: 'secret' },
+    );
+    expect({ code: result.code, stdout: result.stdout, stderr: result.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `explain covers trust-anchor policy, not token-vault exchanges: https://api.github.com names connection github (${join(connections, 'github.yaml')}), decided by its rules (docs/token-vault.md)\n`,
+    });
   });
 
   it('usage errors exit 2', async () => {

@@ -3,7 +3,7 @@ import { KeyRing } from '../../src/vault/key-ring.js';
 import { openJson } from '../../src/vault/envelope.js';
 import { grantBinding, type UpstreamTokens } from '../../src/vault/vault-store.js';
 import { describeWithPostgres } from '../support/postgres.js';
-import { claimsOf, TT } from '../support/test-app.js';
+import { claimsOf, postToken, TT } from '../support/test-app.js';
 import {
   agent,
   APP_REDIRECT,
@@ -267,6 +267,41 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       reason,
     });
     expect(world.github.stats.refreshGrants).toBe(before);
+  });
+
+  it("the playground's explain does not claim to explain a vault exchange (the connection's rules decided it)", async () => {
+    const pageRef = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString('base64url');
+    const refused = await postToken(
+      sts(),
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: alice,
+        subject_token_type: TT.accessToken,
+        actor_token: await world.agentToken('agent-2'),
+        actor_token_type: TT.accessToken,
+        resource: GITHUB_API,
+      },
+      { basic: agent('agent-1'), headers: { 'x-playground-ref': pageRef } },
+    );
+    expect(refused.body.error).toBe('invalid_target');
+    const explained = await fetch(`${sts().baseUrl}/playground/explain`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams([
+        ['ref', pageRef],
+        ['subject_token', alice],
+        ['subject_token_type', TT.accessToken],
+        ['resource', GITHUB_API],
+      ]),
+    });
+    expect({ status: explained.status, body: await explained.json() }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description:
+          'explain covers trust-anchor policy, not token-vault exchanges: this request was decided by the rules of connection github; its audit line says which rule and why',
+      },
+    });
   });
 
   it('tells a caller that the user has not connected the account', async () => {
