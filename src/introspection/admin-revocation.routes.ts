@@ -34,11 +34,7 @@ export class AdminRevocationRoutes implements RouteProvider {
   }
 
   routes(): HttpRoute[] {
-    return [
-      formRoute('admin revocation', ADMIN_REVOCATION_PATH, 'revocation', (request) =>
-        this.revoke(request),
-      ),
-    ];
+    return [formRoute('admin revocation', ADMIN_REVOCATION_PATH, 'revocation', (request) => this.revoke(request))];
   }
 
   private async revoke(request: FastifyRequest): Promise<Record<string, unknown>> {
