@@ -14,7 +14,7 @@ import {
 import type { Principal } from '../subject-tokens/validated-token.js';
 import { openJson, sealJson } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
-import { bearer, VAULT_KEY_RING } from './token-vault.js';
+import { bearer, beyondConnection, clip, VAULT_KEY_RING } from './token-vault.js';
 import { UpstreamError, type UpstreamTokenResponse } from './upstream-provider.js';
 import type { VaultAuditRecord } from './vault-audit.js';
 import type { LoadedConnection } from './vault-config.js';
@@ -192,8 +192,23 @@ export class ConnectFlow {
         detail: `token_type ${response.tokenType.slice(0, 40)}`,
       });
     }
-    const key: GrantKey = { connection: connection.name, user };
     const scopes = response.scope ?? pending.scopes;
+    const beyond = beyondConnection(connection, scopes);
+    if (beyond.length > 0) {
+      // docs/token-vault.md: `scopes` is the most any caller can ever get; a grant beyond it (and the
+      // extra_scopes actbridge asked for) could serve no caller, so it is not kept, and ended upstream.
+      const revoked = await this.revokeQuietly(connection, {
+        access_token: response.accessToken,
+        ...(response.refreshToken === undefined ? {} : { refresh_token: response.refreshToken }),
+      });
+      throw new InvalidGrant(
+        `the provider granted scopes the connection does not offer, so the account was not connected: ${described(beyond)}`,
+        {
+          detail: `${connection.name} granted scopes beyond scopes and connect.extra_scopes of ${connection.file}: ${clip(beyond)}; upstream_revoked: ${revoked}`,
+        },
+      );
+    }
+    const key: GrantKey = { connection: connection.name, user };
     await this.save(key, response, scopes);
     audit.scope = scopes.join(' ');
     const expiresIn = response.expiresAt === null ? undefined : Math.max(0, response.expiresAt - nowSeconds());
@@ -213,19 +228,25 @@ export class ConnectFlow {
     let revoked = false;
     if (record?.sealed) {
       const tokens = await vaultStoreCall(async () => openTokens(this.ring, record));
-      const provider = this.connections.provider(connection);
-      try {
-        // RFC 7009 §2.1: revoking the refresh token also ends the access tokens of its grant.
-        revoked = await (tokens.refresh_token === undefined
-          ? provider.revoke(tokens.access_token, 'access_token')
-          : provider.revoke(tokens.refresh_token, 'refresh_token'));
-      } catch (error) {
-        // The tokens are gone from the vault either way; the user can revoke at the provider.
-        this.logger.warn(`${connection.name}: revocation at disconnect failed: ${(error as Error).message}`);
-      }
+      revoked = await this.revokeQuietly(connection, tokens, 'at disconnect');
     }
     audit.upstream_revoked = revoked;
     return { connection: connection.name, disconnected: record !== undefined, upstream_revoked: revoked };
+  }
+
+  /** RFC 7009 at the provider; false when it cannot revoke or fails (the vault keeps the tokens in neither case). */
+  private async revokeQuietly(
+    connection: LoadedConnection,
+    tokens: { readonly access_token: string; readonly refresh_token?: string },
+    when = 'of a refused grant',
+  ): Promise<boolean> {
+    try {
+      return await this.connections.provider(connection).revokeGrant(tokens);
+    } catch (error) {
+      // The tokens are gone from the vault either way; the user can revoke at the provider.
+      this.logger.warn(`${connection.name}: revocation ${when} failed: ${(error as Error).message}`);
+      return false;
+    }
   }
 
   private async save(key: GrantKey, response: UpstreamTokenResponse, scopes: readonly string[]): Promise<void> {
@@ -278,6 +299,12 @@ export class ConnectFlow {
 /** SHA-256, base64url: what the store keeps of a state or connect code (they are bearer secrets). */
 function digest(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
+}
+
+/** Scopes a provider named, fit for an error_description (RFC 6749 §5.2's characters) and short. */
+function described(scopes: readonly string[]): string {
+  const text = scopes.map((s) => s.replace(/[^\x21\x23-\x5b\x5d-\x7e]/g, '?')).join(' ');
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
 function single(params: URLSearchParams, name: string): string | undefined {

@@ -26,7 +26,12 @@ const T0 = 1_900_000_000_000;
 const connection: LoadedConnection = {
   name: 'github',
   file: 'github.yaml',
-  config: { audiences: [API], clients: ['agent'], scopes: ['repo'] } as ConnectionConfig,
+  config: {
+    audiences: [API],
+    clients: ['agent'],
+    scopes: ['repo'],
+    connect: { extra_scopes: ['offline_access'] },
+  } as ConnectionConfig,
   clientSecret: new SecretValue('x'),
   policy: compileConnectionPolicy([{ name: 'all', condition: 'true', scopes: ['repo'] }], ['repo']).policy,
 };
@@ -52,6 +57,7 @@ const subject = {
 let store: MemoryVaultStore;
 let ring: KeyRing;
 let refresh: jest.Mock<(token: string) => Promise<UpstreamTokenResponse>>;
+let revokeGrant: jest.Mock<(tokens: UpstreamTokens) => Promise<boolean>>;
 let vault: TokenVault;
 let now: number;
 let warnings: jest.SpiedFunction<Logger['warn']>;
@@ -63,8 +69,9 @@ beforeEach(() => {
   store = new MemoryVaultStore();
   ring = KeyRing.ephemeral();
   refresh = jest.fn();
+  revokeGrant = jest.fn(async () => true);
   const connections = new VaultConnections(server, vaultConfig);
-  jest.spyOn(connections, 'provider').mockReturnValue({ refresh } as unknown as UpstreamProvider);
+  jest.spyOn(connections, 'provider').mockReturnValue({ refresh, revokeGrant } as unknown as UpstreamProvider);
   vault = new TokenVault(server, connections, store, ring);
 });
 
@@ -74,7 +81,11 @@ afterEach(() => {
 
 const seconds = () => Math.floor(now / 1000);
 
-async function connect(lifetime: number | null, tokens: Partial<UpstreamTokens> = {}): Promise<void> {
+async function connect(
+  lifetime: number | null,
+  tokens: Partial<UpstreamTokens> = {},
+  scopes: string[] = ['repo'],
+): Promise<void> {
   const sealed = sealJson(
     ring,
     { access_token: 'at-1', token_type: 'Bearer', refresh_token: 'rt-1', ...tokens },
@@ -83,7 +94,7 @@ async function connect(lifetime: number | null, tokens: Partial<UpstreamTokens> 
   await store.save(key, {
     kind: 'tokens',
     sealed,
-    scopes: ['repo'],
+    scopes,
     expiresAt: lifetime === null ? null : seconds() + lifetime,
   });
 }
@@ -229,5 +240,46 @@ describe('TokenVault refresh decisions', () => {
       scope: 'repo',
     });
     expect(refresh).not.toHaveBeenCalled();
+  });
+});
+
+describe('TokenVault scopes beyond the connection', () => {
+  it("refuses a stored token carrying a scope outside the connection's scopes, which no rule can grant", async () => {
+    await connect(3600, {}, ['repo', 'admin:org']);
+    expect(await refusal()).toMatchObject({
+      error: 'invalid_scope',
+      description: "the user's token carries scopes the connection's policy does not grant this caller",
+      detail: 'rule github/all does not grant: admin:org',
+    });
+    expect(refresh).not.toHaveBeenCalled();
+  });
+
+  it('serves a token carrying one of connect.extra_scopes besides what the rule grants', async () => {
+    await connect(3600, {}, ['repo', 'offline_access']);
+    expect(await exchange()).toMatchObject({ access_token: 'at-1', scope: 'repo offline_access' });
+  });
+
+  it("disconnects, and revokes upstream, a grant the provider widens beyond the connection's scopes at refresh", async () => {
+    await connect(10);
+    now += 20_000;
+    refresh.mockResolvedValue({ ...renewed(3600, 'rt-2'), scope: ['repo', 'admin:org'] });
+    expect(await refusal()).toMatchObject({
+      error: 'invalid_grant',
+      description: "the user's github authorization was revoked or has expired; the user must reconnect the account",
+      detail: "grant disconnected: the provider widened the grant at refresh beyond the connection's scopes: admin:org",
+    });
+    expect(await store.read(key)).toMatchObject({ status: 'disconnected', sealed: null });
+    expect(revokeGrant).toHaveBeenCalledTimes(1);
+    expect(revokeGrant).toHaveBeenCalledWith(expect.objectContaining({ access_token: 'at-2', refresh_token: 'rt-2' }));
+    expect((await refusal()).error).toBe('invalid_grant');
+    expect(refresh).toHaveBeenCalledTimes(1);
+  });
+
+  it('stores and serves a refreshed token whose scopes stay within scopes and connect.extra_scopes', async () => {
+    await connect(10);
+    now += 20_000;
+    refresh.mockResolvedValue({ ...renewed(3600, 'rt-2'), scope: ['repo', 'offline_access'] });
+    expect(await exchange()).toMatchObject({ access_token: 'at-2', scope: 'repo offline_access' });
+    expect(revokeGrant).not.toHaveBeenCalled();
   });
 });

@@ -53,7 +53,7 @@ interface Served {
 type Locked =
   | { readonly kind: 'served'; readonly served: Served }
   | { readonly kind: 'missing' }
-  | { readonly kind: 'revoked'; readonly reason: string }
+  | { readonly kind: 'revoked'; readonly reason: string; readonly revoke?: UpstreamTokens }
   | { readonly kind: 'unavailable'; readonly error: UpstreamError };
 
 /**
@@ -170,8 +170,8 @@ export class TokenVault {
   }
 
   /**
-   * The stored token cannot be narrowed: it is handed out only when every scope of the connection it
-   * carries is granted to this caller, and it carries whatever was asked for.
+   * The stored token cannot be narrowed: it is handed out only when every scope it carries is granted
+   * to this caller (or is one of connect.extra_scopes), and it carries whatever was asked for.
    */
   private checkGrantedScope(
     granted: readonly string[],
@@ -185,7 +185,11 @@ export class TokenVault {
         detail: `${connection.name} grant lacks: ${missing.join(' ')}`,
       });
     }
-    const excess = granted.filter((s) => connection.config.scopes.includes(s) && !rule.scopes.includes(s));
+    // docs/token-vault.md: the rule's scopes are all this caller may get; only the connect.extra_scopes
+    // actbridge asked for itself (openid, offline_access) are not the rule's to grant.
+    const excess = granted.filter(
+      (s) => !rule.scopes.includes(s) && !connection.config.connect.extra_scopes.includes(s),
+    );
     if (excess.length > 0) {
       throw new InvalidScope("the user's token carries scopes the connection's policy does not grant this caller", {
         detail: `rule ${connection.name}/${rule.name} does not grant: ${excess.join(' ')}`,
@@ -236,6 +240,18 @@ export class TokenVault {
         }
         try {
           const fresh = await provider.refresh(refreshToken);
+          const beyond = beyondConnection(connection, fresh.scope ?? []);
+          if (beyond.length > 0) {
+            // As at connect (docs/token-vault.md): a grant wider than the connection's scopes is no
+            // caller's to be served, so it is not kept; the user must reconnect.
+            const reason = `the provider widened the grant at refresh beyond the connection's scopes: ${clip(beyond)}`;
+            const revoke = {
+              access_token: fresh.accessToken,
+              token_type: fresh.tokenType,
+              refresh_token: fresh.refreshToken ?? refreshToken,
+            };
+            return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason, revoke } };
+          }
           // RFC 6749 §6: a new refresh token replaces the old one (rotation); else the old one stays.
           const tokens: UpstreamTokens = {
             access_token: fresh.accessToken,
@@ -276,11 +292,36 @@ export class TokenVault {
         throw notConnected(connection);
       case 'revoked':
         this.logger.warn(`${connection.name}: a grant was marked disconnected: ${outcome.reason}`);
+        if (outcome.revoke) await this.revokeQuietly(connection, outcome.revoke);
         throw reconnect(connection, outcome.reason);
       case 'unavailable':
         throw upstreamUnavailable(connection, outcome.error);
     }
   }
+
+  /** RFC 7009 at the provider, after the grant's lock is released; a failure is only logged. */
+  private async revokeQuietly(connection: LoadedConnection, tokens: UpstreamTokens): Promise<void> {
+    try {
+      await this.connections.provider(connection).revokeGrant(tokens);
+    } catch (error) {
+      this.logger.warn(`${connection.name}: revocation of a dropped grant failed: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * The scopes of `granted` that are neither among the connection's `scopes` nor its `connect.extra_scopes`:
+ * granted to no caller by any rule (docs/token-vault.md: `scopes` is the most any caller can ever get).
+ */
+export function beyondConnection(connection: LoadedConnection, granted: readonly string[]): string[] {
+  const { scopes, connect } = connection.config;
+  return granted.filter((s) => !scopes.includes(s) && !connect.extra_scopes.includes(s));
+}
+
+/** Scopes a provider named, for an operator's detail: bounded, since the provider chose them. */
+export function clip(scopes: readonly string[]): string {
+  const text = scopes.join(' ');
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
 }
 
 /** RFC 6750 names the scheme `Bearer`; providers write it in any case. */

@@ -97,6 +97,16 @@ export class UpstreamProvider {
     }
   }
 
+  /**
+   * Ends a grant the vault drops: its refresh token, else its access token (RFC 7009 §2.1: revoking the
+   * refresh token also ends the access tokens of its grant); false when the provider cannot revoke.
+   */
+  async revokeGrant(tokens: { readonly access_token: string; readonly refresh_token?: string }): Promise<boolean> {
+    return tokens.refresh_token === undefined
+      ? this.revoke(tokens.access_token, 'access_token')
+      : this.revoke(tokens.refresh_token, 'refresh_token');
+  }
+
   /** Discovered once; a failed discovery is tried again by the next request. */
   private config(): Promise<oidc.Configuration> {
     this.configuration ??= this.build().catch((error: unknown) => {

@@ -205,6 +205,39 @@ describeVault('token vault across two instances', () => {
     expect((await stored('grace')).status).toBe('connected');
   });
 
+  it("disconnects a grant the provider widens beyond the connection's scopes at refresh, revoking it upstream; no caller is served it", async () => {
+    world.github.setAccessTokenTtl(1);
+    await world.connect('judy', 'judy-gh');
+    world.github.setAccessTokenTtl(3600);
+    const first = await stored('judy');
+    await sleepUntil(first.expiresAt! * 1000 + 300);
+    const revocations = world.github.stats.revocations;
+    world.github.setTokenResponseRewrite((body) => ({ ...body, scope: `${String(body.scope)} admin:org` }));
+    let refused;
+    try {
+      refused = await exchange(a, 'judy');
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_grant',
+        error_description:
+          "the user's github authorization was revoked or has expired; the user must reconnect the account",
+      },
+    });
+    expect(a.audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      subject: { sub: 'judy' },
+      error: 'invalid_grant',
+      reason: "grant disconnected: the provider widened the grant at refresh beyond the connection's scopes: admin:org",
+    });
+    expect(await stored('judy')).toMatchObject({ status: 'disconnected', ciphertext: null });
+    expect(world.github.stats.revocations).toBe(revocations + 1);
+    expect(await world.github.hasRefreshToken('judy-gh')).toBe(false);
+  });
+
   it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
     const kek2 = generateVaultKey('kek-2');
     const cli = (args: string[], keys: object, keyId?: string) =>

@@ -304,6 +304,78 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it("refuses to complete a connection the provider granted beyond the connection's scopes: nothing stored, the grant revoked upstream", async () => {
+    const revocations = world.github.stats.revocations;
+    world.github.setTokenResponseRewrite((body) => ({ ...body, scope: `${String(body.scope)} admin:org` }));
+    let completed;
+    try {
+      ({ completed } = await world.connect('heidi', 'heidi-gh'));
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    expect({ status: completed.status, body: completed.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_grant',
+        error_description:
+          'the provider granted scopes the connection does not offer, so the account was not connected: admin:org',
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect_complete',
+      outcome: 'refused',
+      subject: { sub: 'heidi' },
+      connection: 'github',
+      error: 'invalid_grant',
+      reason: expect.stringMatching(
+        /^github granted scopes beyond scopes and connect\.extra_scopes of .*github\.yaml: admin:org; upstream_revoked: true$/,
+      ),
+    });
+    expect(world.github.stats.revocations).toBe(revocations + 1);
+    expect(await world.github.hasRefreshToken('heidi-gh')).toBe(false);
+    const { rows } = await world.db!.pool.query("SELECT 1 FROM vault_grants WHERE user_sub = 'heidi'");
+    expect(rows).toHaveLength(0);
+    // agent-2, whose rule grants read:user only, gets nothing of it.
+    const response = await world.exchange(sts(), agent('agent-2'), {
+      subject_token: await world.userToken('heidi'),
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-2'),
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+    });
+    expect(response.body).toEqual({
+      error: 'invalid_grant',
+      error_description: 'the user has not connected a github account; the user must connect it first',
+    });
+  });
+
+  it("refuses a stored token carrying a scope outside the connection's scopes to every caller, whatever its rule", async () => {
+    await world.connect('ivan', 'ivan-gh');
+    // A grant stored before such grants were refused at connect.
+    await world.db!.pool.query(
+      "UPDATE vault_grants SET scopes = array_append(scopes, 'admin:org') WHERE connection = 'github' AND user_sub = 'ivan'",
+    );
+    const response = await world.exchange(
+      sts(),
+      agent('agent-1'),
+      await actedByAgent1(world, await world.userToken('ivan'), { resource: GITHUB_API }),
+    );
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_scope',
+        error_description: "the user's token carries scopes the connection's policy does not grant this caller",
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      client_id: 'agent-1',
+      connection: 'github',
+      error: 'invalid_scope',
+      reason: 'rule github/agent-1-for-its-user does not grant: admin:org',
+    });
+  });
+
   it('tells a caller that the user has not connected the account', async () => {
     const response = await world.exchange(
       sts(),

@@ -7,7 +7,8 @@
  *
  * `stats` counts what the tests assert on: refresh grants and authorization code grants served, revocations.
  * `setTokenEndpointMode('down')` answers 503 at the token endpoint; `revokeGrantsOf(account)` ends every
- * grant of an account, as a user revoking the app at the provider would.
+ * grant of an account, as a user revoking the app at the provider would; `setTokenResponseRewrite` makes
+ * the token endpoint misbehave (a widened scope, an absurd expires_in, another token_type).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -30,6 +31,8 @@ export interface UpstreamOAuthProvider {
   readonly stats: { refreshGrants: number; codeGrants: number; refreshErrors: number; revocations: number };
   setAccessTokenTtl(seconds: number): void;
   setTokenEndpointMode(mode: 'ok' | 'down'): void;
+  /** Rewrites the token endpoint's successful answers from now on; undefined restores them. */
+  setTokenResponseRewrite(rewrite: TokenResponseRewrite | undefined): void;
   /** Ends every grant (refresh and access tokens) of `accountId`. */
   revokeGrantsOf(accountId: string): Promise<void>;
   /** Whether `accountId` still holds a usable (not consumed, not revoked) refresh token at the provider. */
@@ -38,6 +41,8 @@ export interface UpstreamOAuthProvider {
   refreshTokenState(value: string): Promise<'live' | 'consumed' | 'gone'>;
   close(): Promise<void>;
 }
+
+export type TokenResponseRewrite = (body: Record<string, unknown>) => Record<string, unknown>;
 
 interface ProviderModel {
   jti: string;
@@ -58,6 +63,7 @@ export async function startUpstreamOAuthProvider(
   const adapterFor = createMemoryAdapter() as (model: string) => MemoryAdapter;
   let accessTokenTtl = options.accessTokenTtl ?? 3600;
   let tokenEndpoint: 'ok' | 'down' = 'ok';
+  let rewrite: TokenResponseRewrite | undefined;
   const stats = { refreshGrants: 0, codeGrants: 0, refreshErrors: 0, revocations: 0 };
   /** Live refresh token ids by account (rotation replaces them). */
   const refreshTokens = new Map<string, Set<string>>();
@@ -71,6 +77,7 @@ export async function startUpstreamOAuthProvider(
       return;
     }
     if (pathname === '/token/revocation') stats.revocations++;
+    if (pathname === '/token' && rewrite) rewriteTokenResponse(res, rewrite);
     if (!target.handle) res.writeHead(503).end();
     else target.handle(req, res);
   });
@@ -153,6 +160,9 @@ export async function startUpstreamOAuthProvider(
     setTokenEndpointMode(mode) {
       tokenEndpoint = mode;
     },
+    setTokenResponseRewrite(given) {
+      rewrite = given;
+    },
     async revokeGrantsOf(accountId) {
       for (const grantId of grants.get(accountId) ?? []) {
         for (const model of ['RefreshToken', 'AccessToken', 'AuthorizationCode']) {
@@ -172,4 +182,24 @@ export async function startUpstreamOAuthProvider(
       return closed;
     },
   };
+}
+
+/** Holds back what oidc-provider writes, and sends a successful token response rewritten. */
+function rewriteTokenResponse(res: ServerResponse, rewrite: TokenResponseRewrite): void {
+  const chunks: Buffer[] = [];
+  const end = res.end.bind(res) as (body: string) => ServerResponse;
+  res.write = ((chunk: string | Buffer) => {
+    chunks.push(Buffer.from(chunk));
+    return true;
+  }) as typeof res.write;
+  res.end = ((chunk?: string | Buffer | (() => void)) => {
+    if (chunk !== undefined && typeof chunk !== 'function') chunks.push(Buffer.from(chunk));
+    let body = Buffer.concat(chunks).toString();
+    if (res.statusCode === 200) {
+      const json = JSON.parse(body) as Record<string, unknown>;
+      if (typeof json.access_token === 'string') body = JSON.stringify(rewrite(json));
+    }
+    res.setHeader('content-length', Buffer.byteLength(body));
+    return end(body);
+  }) as typeof res.end;
 }
