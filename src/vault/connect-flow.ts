@@ -15,7 +15,7 @@ import type { Principal } from '../subject-tokens/validated-token.js';
 import { openJson, sealJson } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
 import { bearer, beyondConnection, clip, VAULT_KEY_RING } from './token-vault.js';
-import { UpstreamError, type UpstreamTokenResponse } from './upstream-provider.js';
+import { UpstreamError, type UpstreamAnswer, type UpstreamTokenResponse } from './upstream-provider.js';
 import type { VaultAuditRecord } from './vault-audit.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
@@ -187,12 +187,26 @@ export class ConnectFlow {
         ...(secrets.nonce === undefined ? {} : { nonce: secrets.nonce }),
       }),
     );
-    if (bearer(response.tokenType) !== 'Bearer') {
-      throw new InvalidGrant('the provider issued a token the vault cannot keep (not a Bearer token)', {
-        detail: `token_type ${response.tokenType.slice(0, 40)}`,
-      });
-    }
     const scopes = response.scope ?? pending.scopes;
+    const usable = await this.keepable(connection, response, scopes);
+    const key: GrantKey = { connection: connection.name, user };
+    await this.save(key, usable, scopes);
+    audit.scope = scopes.join(' ');
+    const expiresIn = usable.expiresAt === null ? undefined : Math.max(0, usable.expiresAt - nowSeconds());
+    return {
+      connection: connection.name,
+      scope: scopes.join(' '),
+      refreshable: usable.refreshToken !== undefined,
+      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+    };
+  }
+
+  /** The provider's answer to the code, refused unless the vault can keep its token as it is. */
+  private async keepable(
+    connection: LoadedConnection,
+    response: UpstreamAnswer,
+    scopes: readonly string[],
+  ): Promise<UpstreamTokenResponse> {
     const beyond = beyondConnection(connection, scopes);
     if (beyond.length > 0) {
       // docs/token-vault.md: `scopes` is the most any caller can ever get; a grant beyond it (and the
@@ -208,16 +222,18 @@ export class ConnectFlow {
         },
       );
     }
-    const key: GrantKey = { connection: connection.name, user };
-    await this.save(key, response, scopes);
-    audit.scope = scopes.join(' ');
-    const expiresIn = response.expiresAt === null ? undefined : Math.max(0, response.expiresAt - nowSeconds());
-    return {
-      connection: connection.name,
-      scope: scopes.join(' '),
-      refreshable: response.refreshToken !== undefined,
-      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
-    };
+    if (response.unusable) {
+      // An unexpected answer (docs/token-vault.md): not stored; the code is spent, so the user starts again.
+      throw new InvalidGrant(`the provider issued a token the vault cannot keep (${response.unusable.reason})`, {
+        detail: response.unusable.detail,
+      });
+    }
+    if (bearer(response.tokenType) !== 'Bearer') {
+      throw new InvalidGrant('the provider issued a token the vault cannot keep (not a Bearer token)', {
+        detail: `token_type ${response.tokenType.slice(0, 40)}`,
+      });
+    }
+    return response;
   }
 
   /** Deletes the user's grant, then revokes its tokens at the provider (RFC 7009) where it can. */

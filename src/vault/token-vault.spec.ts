@@ -12,7 +12,12 @@ import { openJson, sealJson } from './envelope.js';
 import { KeyRing } from './key-ring.js';
 import { MemoryVaultStore } from './memory-vault-store.js';
 import { TokenVault } from './token-vault.js';
-import { UpstreamError, type UpstreamProvider, type UpstreamTokenResponse } from './upstream-provider.js';
+import {
+  UpstreamError,
+  type UpstreamAnswer,
+  type UpstreamProvider,
+  type UpstreamTokenResponse,
+} from './upstream-provider.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
 import { grantBinding, type GrantKey, type UpstreamTokens } from './vault-store.js';
@@ -56,7 +61,7 @@ const subject = {
 
 let store: MemoryVaultStore;
 let ring: KeyRing;
-let refresh: jest.Mock<(token: string) => Promise<UpstreamTokenResponse>>;
+let refresh: jest.Mock<(token: string) => Promise<UpstreamAnswer>>;
 let revokeGrant: jest.Mock<(tokens: UpstreamTokens) => Promise<boolean>>;
 let vault: TokenVault;
 let now: number;
@@ -240,6 +245,58 @@ describe('TokenVault refresh decisions', () => {
       scope: 'repo',
     });
     expect(refresh).not.toHaveBeenCalled();
+  });
+});
+
+describe('TokenVault refresh answers it cannot use', () => {
+  const unusable = (refreshToken?: string): UpstreamAnswer => ({
+    accessToken: 'at-2',
+    tokenType: 'bearer',
+    ...(refreshToken ? { refreshToken } : {}),
+    unusable: {
+      reason: 'its expires_in is out of range',
+      detail: 'expires_in 1e+300 is out of range (at most 315360000 seconds)',
+    },
+  });
+  const sealedTokens = async () => openJson<UpstreamTokens>(ring, (await store.read(key))!.sealed!, grantBinding(key));
+
+  it('never serves the new token; keeps its rotated refresh token with the current one, served until it expires, then 503', async () => {
+    await connect(10);
+    now += 8_000;
+    refresh.mockResolvedValueOnce(unusable('rt-2'));
+    expect(await exchange()).toMatchObject({ access_token: 'at-1', expires_in: 2 });
+    expect(warnings).toHaveBeenCalledWith(
+      'github: refresh failed, serving the current token until it expires: refresh: the provider answered a token the vault cannot keep: expires_in 1e+300 is out of range (at most 315360000 seconds); its rotated refresh token is kept',
+    );
+    expect(await sealedTokens()).toEqual({ access_token: 'at-1', token_type: 'Bearer', refresh_token: 'rt-2' });
+    expect(await store.read(key)).toMatchObject({ status: 'connected', expiresAt: seconds() + 2, scopes: ['repo'] });
+
+    now += 2_000;
+    refresh.mockResolvedValueOnce(unusable('rt-3'));
+    expect(await refusal()).toMatchObject({
+      status: 503,
+      error: 'temporarily_unavailable',
+      description: "github cannot be reached to refresh the user's expired token; retry later",
+      detail:
+        'github: refresh: the provider answered a token the vault cannot keep: expires_in 1e+300 is out of range (at most 315360000 seconds); its rotated refresh token is kept',
+    });
+    expect(refresh).toHaveBeenLastCalledWith('rt-2');
+    expect((await sealedTokens()).refresh_token).toBe('rt-3');
+
+    // The provider answers properly again: the grant is alive.
+    refresh.mockResolvedValueOnce(renewed(3600, 'rt-4'));
+    expect(await exchange()).toMatchObject({ access_token: 'at-2', expires_in: 3600 });
+    expect(refresh).toHaveBeenLastCalledWith('rt-3');
+  });
+
+  it('stores nothing from such an answer without a new refresh token', async () => {
+    await connect(10);
+    now += 10_000;
+    refresh.mockResolvedValueOnce(unusable());
+    expect((await refusal()).detail).toBe(
+      'github: refresh: the provider answered a token the vault cannot keep: expires_in 1e+300 is out of range (at most 315360000 seconds)',
+    );
+    expect(await sealedTokens()).toEqual({ access_token: 'at-1', token_type: 'Bearer', refresh_token: 'rt-1' });
   });
 });
 

@@ -9,7 +9,7 @@ import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { CompiledConnectionRule } from './connection-policy.js';
 import { sealJson } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
-import { UpstreamError } from './upstream-provider.js';
+import { UpstreamError, type UpstreamAnswer } from './upstream-provider.js';
 import { vaultCaller } from './vault-actors.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
@@ -20,6 +20,7 @@ import {
   VAULT_STORE,
   type GrantKey,
   type GrantRecord,
+  type GrantUpdate,
   type UpstreamTokens,
   type VaultStore,
 } from './vault-store.js';
@@ -55,6 +56,22 @@ type Locked =
   | { readonly kind: 'missing' }
   | { readonly kind: 'revoked'; readonly reason: string; readonly revoke?: UpstreamTokens }
   | { readonly kind: 'unavailable'; readonly error: UpstreamError };
+
+/** The outcome of a locked section, and the write to make before the lock is released. */
+interface LockedWork {
+  readonly update?: GrantUpdate;
+  readonly value: Locked;
+}
+
+/** A grant due for a refresh, as read under its lock. */
+interface Due {
+  readonly connection: LoadedConnection;
+  readonly key: GrantKey;
+  readonly record: GrantRecord;
+  readonly current: Served;
+  readonly expired: boolean;
+  readonly refreshToken: string;
+}
 
 /**
  * The token vault's side of token exchange: a request whose `audience`/`resource` names a connection
@@ -225,7 +242,7 @@ export class TokenVault {
   private async refreshLocked(connection: LoadedConnection, key: GrantKey): Promise<Served> {
     const provider = this.connections.provider(connection);
     const outcome = await vaultStoreCall(() =>
-      this.store.withGrantLock<Locked>(key, async (record) => {
+      this.store.withGrantLock<Locked>(key, async (record): Promise<LockedWork> => {
         if (!record) return { value: { kind: 'missing' } };
         if (record.status === 'disconnected')
           return { value: { kind: 'revoked', reason: record.reason ?? 'disconnected' } };
@@ -239,49 +256,15 @@ export class TokenVault {
           return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason } };
         }
         try {
-          const fresh = await provider.refresh(refreshToken);
-          const beyond = beyondConnection(connection, fresh.scope ?? []);
-          if (beyond.length > 0) {
-            // As at connect (docs/token-vault.md): a grant wider than the connection's scopes is no
-            // caller's to be served, so it is not kept; the user must reconnect.
-            const reason = `the provider widened the grant at refresh beyond the connection's scopes: ${clip(beyond)}`;
-            const revoke = {
-              access_token: fresh.accessToken,
-              token_type: fresh.tokenType,
-              refresh_token: fresh.refreshToken ?? refreshToken,
-            };
-            return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason, revoke } };
-          }
-          // RFC 6749 §6: a new refresh token replaces the old one (rotation); else the old one stays.
-          const tokens: UpstreamTokens = {
-            access_token: fresh.accessToken,
-            token_type: bearer(fresh.tokenType),
-            refresh_token: fresh.refreshToken ?? refreshToken,
-          };
-          const scopes = fresh.scope ?? record.scopes;
-          return {
-            update: {
-              kind: 'tokens',
-              sealed: sealJson(this.ring, tokens, grantBinding(key)),
-              scopes,
-              expiresAt: fresh.expiresAt,
-            },
-            value: { kind: 'served', served: { tokens, scopes, expiresAt: fresh.expiresAt } },
-          };
+          const due: Due = { connection, key, record, current, expired, refreshToken };
+          return this.refreshed(due, await provider.refresh(refreshToken));
         } catch (error) {
           if (!(error instanceof UpstreamError)) throw error;
           if (error.kind === 'rejected') {
             const reason = `the provider refused the refresh token: ${error.detail}`;
             return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason } };
           }
-          // Still valid: served until its expiry, never after.
-          if (!expired) {
-            this.logger.warn(
-              `${connection.name}: refresh failed, serving the current token until it expires: ${error.detail}`,
-            );
-            return { value: { kind: 'served', served: current } };
-          }
-          return { value: { kind: 'unavailable', error } };
+          return { value: this.refreshFailed({ connection, current, expired }, error) };
         }
       }),
     );
@@ -297,6 +280,63 @@ export class TokenVault {
       case 'unavailable':
         throw upstreamUnavailable(connection, outcome.error);
     }
+  }
+
+  /** What the provider answered a refresh with: stored and served, or refused (still under the lock). */
+  private refreshed(due: Due, fresh: UpstreamAnswer): LockedWork {
+    const { connection, key, record, current, refreshToken } = due;
+    const beyond = beyondConnection(connection, fresh.scope ?? []);
+    if (beyond.length > 0) {
+      // As at connect (docs/token-vault.md): a grant wider than the connection's scopes is no
+      // caller's to be served, so it is not kept; the user must reconnect.
+      const reason = `the provider widened the grant at refresh beyond the connection's scopes: ${clip(beyond)}`;
+      const revoke = {
+        access_token: fresh.accessToken,
+        token_type: fresh.tokenType,
+        refresh_token: fresh.refreshToken ?? refreshToken,
+      };
+      return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason, revoke } };
+    }
+    if (fresh.unusable) {
+      // docs/token-vault.md: an unexpected answer is a failed refresh, its access token never
+      // served; but a rotated refresh token replaces the spent one (RFC 6749 §6), so it is kept
+      // with the current access token, or the grant would be lost.
+      const rotated = fresh.refreshToken !== undefined && fresh.refreshToken !== refreshToken;
+      const failure = new UpstreamError(
+        'unavailable',
+        `refresh: the provider answered a token the vault cannot keep: ${fresh.unusable.detail}${rotated ? '; its rotated refresh token is kept' : ''}`,
+      );
+      const value = this.refreshFailed(due, failure);
+      if (!rotated) return { value };
+      const kept: UpstreamTokens = { ...current.tokens, refresh_token: fresh.refreshToken };
+      const sealed = sealJson(this.ring, kept, grantBinding(key));
+      return { update: { kind: 'tokens', sealed, scopes: record.scopes, expiresAt: record.expiresAt }, value };
+    }
+    // RFC 6749 §6: a new refresh token replaces the old one (rotation); else the old one stays.
+    const tokens: UpstreamTokens = {
+      access_token: fresh.accessToken,
+      token_type: bearer(fresh.tokenType),
+      refresh_token: fresh.refreshToken ?? refreshToken,
+    };
+    const scopes = fresh.scope ?? record.scopes;
+    const sealed = sealJson(this.ring, tokens, grantBinding(key));
+    return {
+      update: { kind: 'tokens', sealed, scopes, expiresAt: fresh.expiresAt },
+      value: { kind: 'served', served: { tokens, scopes, expiresAt: fresh.expiresAt } },
+    };
+  }
+
+  /**
+   * A refresh that failed (the provider down, or an unexpected answer): the current token, still
+   * valid, is served until its expiry, never after.
+   */
+  private refreshFailed(
+    { connection, current, expired }: Pick<Due, 'connection' | 'current' | 'expired'>,
+    error: UpstreamError,
+  ): Locked {
+    if (expired) return { kind: 'unavailable', error };
+    this.logger.warn(`${connection.name}: refresh failed, serving the current token until it expires: ${error.detail}`);
+    return { kind: 'served', served: current };
   }
 
   /** RFC 7009 at the provider, after the grant's lock is released; a failure is only logged. */

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretValue } from '../trust-anchors/secret-value.js';
 import type { ConnectionConfig } from './connection.config.js';
 import { compileConnectionPolicy } from './connection-policy.js';
-import { UpstreamProvider } from './upstream-provider.js';
+import { MAX_EXPIRES_IN, UpstreamProvider, type UpstreamTokenResponse } from './upstream-provider.js';
 import type { LoadedConnection } from './vault-config.js';
 
 /**
@@ -81,10 +81,34 @@ describe('UpstreamProvider.refresh', () => {
       expiresAt: expect.any(Number),
       scope: ['repo', 'read:user'],
     });
-    expect(response.expiresAt! - before).toBeGreaterThanOrEqual(3600);
+    expect((response as UpstreamTokenResponse).expiresAt! - before).toBeGreaterThanOrEqual(3600);
     expect(received!.authorization).toBe(`Basic ${Buffer.from('actbridge:s3cret').toString('base64')}`);
     expect(new URLSearchParams(received!.body).get('refresh_token')).toBe('rt-1');
     expect(new URLSearchParams(received!.body).get('grant_type')).toBe('refresh_token');
+  });
+
+  it('does not believe an expires_in beyond MAX_EXPIRES_IN (1e300): the access token is unusable, the rotated refresh token still read', async () => {
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', expires_in: 1e300, refresh_token: 'rt-2' });
+    expect(await provider().refresh('rt-1')).toEqual({
+      accessToken: 'at-2',
+      tokenType: 'bearer',
+      refreshToken: 'rt-2',
+      unusable: {
+        reason: 'its expires_in is out of range',
+        detail: 'expires_in 1e+300 is out of range (at most 315360000 seconds)',
+      },
+    });
+  });
+
+  it('believes an expires_in of MAX_EXPIRES_IN (10 years), and none at all (no known expiry)', async () => {
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', expires_in: MAX_EXPIRES_IN });
+    const before = Math.floor(Date.now() / 1000);
+    const response = (await provider().refresh('rt-1')) as UpstreamTokenResponse;
+    expect(response.unusable).toBeUndefined();
+    expect(response.expiresAt! - before - MAX_EXPIRES_IN).toBeGreaterThanOrEqual(0);
+    expect(response.expiresAt! - before - MAX_EXPIRES_IN).toBeLessThanOrEqual(1);
+    answer = json(200, { access_token: 'at-3', token_type: 'bearer' });
+    expect(await provider().refresh('rt-1')).toEqual({ accessToken: 'at-3', tokenType: 'bearer', expiresAt: null });
   });
 
   it.each<[string, Answer, 'rejected' | 'unavailable', RegExp]>([

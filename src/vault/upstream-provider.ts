@@ -2,16 +2,42 @@ import * as oidc from 'openid-client';
 import { rootCause } from '../trust-anchors/fetch-failure.js';
 import type { LoadedConnection } from './vault-config.js';
 
-/** What the provider's token endpoint answered, reduced to what the vault keeps. */
-export interface UpstreamTokenResponse {
+/**
+ * The longest access-token lifetime the vault believes, seconds (10 years). A longer `expires_in`
+ * (`1e300`) is no lifetime but a provider's error, and past what PostgreSQL's timestamptz holds.
+ */
+export const MAX_EXPIRES_IN = 10 * 365 * 86_400;
+
+/** What a successful answer of the provider's token endpoint carries, whether or not the vault can use it. */
+interface TokenAnswer {
   readonly accessToken: string;
   readonly tokenType: string;
   readonly refreshToken?: string;
-  /** Epoch seconds; null when the provider gave no `expires_in`. */
-  readonly expiresAt: number | null;
   /** The granted scope, when the provider says (RFC 6749 §5.1). */
   readonly scope?: readonly string[];
 }
+
+/** What the provider's token endpoint answered, reduced to what the vault keeps. */
+export interface UpstreamTokenResponse extends TokenAnswer {
+  /** Epoch seconds; null when the provider gave no `expires_in`. */
+  readonly expiresAt: number | null;
+  readonly unusable?: undefined;
+}
+
+/**
+ * An answer whose access token the vault must neither store nor serve: an unexpected answer. Its
+ * refresh token, when it has one, is still the provider's newest (a rotated one replaces the old).
+ */
+export interface UnusableTokenResponse extends TokenAnswer {
+  readonly unusable: {
+    /** For the caller: what is wrong with the token (no token in it). */
+    readonly reason: string;
+    /** For operators: the provider's value. */
+    readonly detail: string;
+  };
+}
+
+export type UpstreamAnswer = UpstreamTokenResponse | UnusableTokenResponse;
 
 /**
  * A call to the provider failed. `rejected`: it answered `invalid_grant` (RFC 6749 §5.2: the code or
@@ -57,7 +83,7 @@ export class UpstreamProvider {
   async redeemCode(
     callbackUrl: URL,
     checks: { state: string; codeVerifier: string; nonce?: string },
-  ): Promise<UpstreamTokenResponse> {
+  ): Promise<UpstreamAnswer> {
     const config = await this.config();
     try {
       const response = await oidc.authorizationCodeGrant(config, callbackUrl, {
@@ -76,7 +102,7 @@ export class UpstreamProvider {
     }
   }
 
-  async refresh(refreshToken: string): Promise<UpstreamTokenResponse> {
+  async refresh(refreshToken: string): Promise<UpstreamAnswer> {
     const config = await this.config();
     try {
       return reduce(await oidc.refreshTokenGrant(config, refreshToken));
@@ -162,17 +188,23 @@ export class UpstreamProvider {
   }
 }
 
-function reduce(response: oidc.TokenEndpointResponse): UpstreamTokenResponse {
-  // RFC 6749 §5.1: seconds from the response, which has just arrived (oauth4webapi checked it is a
-  // finite number ≥ 0). The helper `expiresIn()` would count down from the time it was read.
-  const expiresIn = response.expires_in;
-  return {
+function reduce(response: oidc.TokenEndpointResponse): UpstreamAnswer {
+  const answer: TokenAnswer = {
     accessToken: response.access_token,
     tokenType: response.token_type,
     ...(response.refresh_token === undefined ? {} : { refreshToken: response.refresh_token }),
-    expiresAt: expiresIn === undefined ? null : Math.floor(Date.now() / 1000 + expiresIn),
     ...(typeof response.scope === 'string' ? { scope: response.scope.split(' ').filter(Boolean) } : {}),
   };
+  // RFC 6749 §5.1: seconds from the response, which has just arrived (oauth4webapi checked it is a
+  // finite number ≥ 0). The helper `expiresIn()` would count down from the time it was read.
+  const expiresIn = response.expires_in;
+  if (expiresIn === undefined) return { ...answer, expiresAt: null };
+  // A lifetime beyond MAX_EXPIRES_IN is not believed: the token's true expiry is unknown.
+  if (!(Number.isFinite(expiresIn) && expiresIn >= 0 && expiresIn <= MAX_EXPIRES_IN)) {
+    const detail = `expires_in ${String(expiresIn).slice(0, 40)} is out of range (at most ${MAX_EXPIRES_IN} seconds)`;
+    return { ...answer, unusable: { reason: 'its expires_in is out of range', detail } };
+  }
+  return { ...answer, expiresAt: Math.floor(Date.now() / 1000 + expiresIn) };
 }
 
 /** The provider could not be asked or did not answer properly: worth retrying later. */

@@ -6,6 +6,7 @@ import { KeyRing } from './key-ring.js';
 import { MemoryVaultStore } from './memory-vault-store.js';
 import { migrate, readMigrations } from './migrations.js';
 import { PostgresVaultStore } from './postgres-vault-store.js';
+import { MAX_EXPIRES_IN } from './upstream-provider.js';
 import { nowSeconds, type GrantKey, type PendingConnect, type VaultStore } from './vault-store.js';
 
 const describePostgres = await describeWithPostgres();
@@ -103,6 +104,19 @@ function contract(name: string, stores: () => [VaultStore, VaultStore]) {
         sealed: null,
         expiresAt: null,
       });
+    });
+
+    it('keeps the farthest expiry the vault believes (MAX_EXPIRES_IN from now), at connect and at refresh', async () => {
+      const [one, two] = stores();
+      const key = newKey();
+      const farthest = nowSeconds() + MAX_EXPIRES_IN;
+      await one.save(key, { ...tokens(key, 'a0'), expiresAt: farthest });
+      expect((await two.read(key))!.expiresAt).toBe(farthest);
+      await one.withGrantLock(key, async () => ({
+        update: { ...tokens(key, 'a1'), expiresAt: farthest + 1 },
+        value: 0,
+      }));
+      expect((await two.read(key))!.expiresAt).toBe(farthest + 1);
     });
 
     it('keeps a connect flow until its callback, then hands it out once by its connect code', async () => {

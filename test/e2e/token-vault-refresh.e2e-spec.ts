@@ -238,6 +238,42 @@ describeVault('token vault across two instances', () => {
     expect(await world.github.hasRefreshToken('judy-gh')).toBe(false);
   });
 
+  it('keeps the grant alive when a rotating provider answers a refresh with an absurd expires_in (1e300): the new token is not served, its refresh token is kept', async () => {
+    world.github.setAccessTokenTtl(1);
+    await world.connect('kate', 'kate-gh');
+    world.github.setAccessTokenTtl(3600);
+    const first = await stored('kate');
+    await sleepUntil(first.expiresAt! * 1000 + 300);
+    world.github.setTokenResponseRewrite((body) => ({ ...body, expires_in: 1e300 }));
+    try {
+      await expectTokenRefused(a, () => exchange(a, 'kate'), {
+        status: 503,
+        error: 'temporarily_unavailable',
+        description: "github cannot be reached to refresh the user's expired token; retry later",
+      });
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    expect(a.audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      subject: { sub: 'kate' },
+      error: 'temporarily_unavailable',
+      reason:
+        'github: refresh: the provider answered a token the vault cannot keep: expires_in 1e+300 is out of range (at most 315360000 seconds); its rotated refresh token is kept',
+    });
+    // The spent refresh token is replaced by the rotated one; the expired access token stays as it was.
+    const kept = await stored('kate');
+    expect(kept).toMatchObject({ status: 'connected', expiresAt: first.expiresAt });
+    expect(kept.tokens!.access_token).toBe(first.tokens!.access_token);
+    expect(await world.github.refreshTokenState(first.tokens!.refresh_token!)).toBe('consumed');
+    expect(await world.github.refreshTokenState(kept.tokens!.refresh_token!)).toBe('live');
+
+    const back = await exchange(b, 'kate');
+    expect(back.status).toBe(200);
+    expect(back.body.access_token).not.toBe(first.tokens!.access_token);
+    expect(back.body.expires_in).toBeGreaterThan(3500);
+  });
+
   it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
     const kek2 = generateVaultKey('kek-2');
     const cli = (args: string[], keys: object, keyId?: string) =>

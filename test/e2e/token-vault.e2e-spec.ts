@@ -349,6 +349,34 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it('refuses to complete a connection whose token has an absurd expires_in (1e300), rather than failing as a database outage; nothing stored', async () => {
+    world.github.setTokenResponseRewrite((body) => ({ ...body, expires_in: 1e300 }));
+    let completed;
+    try {
+      ({ completed } = await world.connect('kim', 'kim-gh'));
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    expect({ status: completed.status, body: completed.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_grant',
+        error_description: 'the provider issued a token the vault cannot keep (its expires_in is out of range)',
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect_complete',
+      outcome: 'refused',
+      subject: { sub: 'kim' },
+      error: 'invalid_grant',
+      reason: 'expires_in 1e+300 is out of range (at most 315360000 seconds)',
+    });
+    const { rows } = await world.db!.pool.query("SELECT 1 FROM vault_grants WHERE user_sub = 'kim'");
+    expect(rows).toHaveLength(0);
+    // Starting again works once the provider answers properly.
+    expect((await world.connect('kim', 'kim-gh')).completed.status).toBe(200);
+  });
+
   it("refuses a stored token carrying a scope outside the connection's scopes to every caller, whatever its rule", async () => {
     await world.connect('ivan', 'ivan-gh');
     // A grant stored before such grants were refused at connect.
