@@ -298,9 +298,9 @@ export class TokenVault {
       return { update: { kind: 'disconnected', reason }, value: { kind: 'revoked', reason, revoke } };
     }
     if (fresh.unusable) {
-      // docs/token-vault.md: an unexpected answer is a failed refresh, its access token never
-      // served; but a rotated refresh token replaces the spent one (RFC 6749 §6), so it is kept
-      // with the current access token, or the grant would be lost.
+      // docs/token-vault.md: an unexpected answer (not a Bearer token, an unbelievable expires_in) is
+      // a failed refresh, its access token never served; but a rotated refresh token replaces the
+      // spent one (RFC 6749 §6), so it is kept with the current access token, or the grant is lost.
       const rotated = fresh.refreshToken !== undefined && fresh.refreshToken !== refreshToken;
       const failure = new UpstreamError(
         'unavailable',

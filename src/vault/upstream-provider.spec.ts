@@ -100,6 +100,18 @@ describe('UpstreamProvider.refresh', () => {
     });
   });
 
+  it('does not keep a token that is not a Bearer token (DPoP), whatever else the answer says; reads bearer in any case', async () => {
+    answer = json(200, { access_token: 'at-2', token_type: 'DPoP', expires_in: 3600, refresh_token: 'rt-2' });
+    expect(await provider().refresh('rt-1')).toEqual({
+      accessToken: 'at-2',
+      tokenType: 'dpop',
+      refreshToken: 'rt-2',
+      unusable: { reason: 'not a Bearer token', detail: 'token_type dpop' },
+    });
+    answer = json(200, { access_token: 'at-3', token_type: 'BEARER', expires_in: 3600 });
+    expect(await provider().refresh('rt-1')).toMatchObject({ accessToken: 'at-3', expiresAt: expect.any(Number) });
+  });
+
   it('believes an expires_in of MAX_EXPIRES_IN (10 years), and none at all (no known expiry)', async () => {
     answer = json(200, { access_token: 'at-2', token_type: 'bearer', expires_in: MAX_EXPIRES_IN });
     const before = Math.floor(Date.now() / 1000);

@@ -195,6 +195,12 @@ function reduce(response: oidc.TokenEndpointResponse): UpstreamAnswer {
     ...(response.refresh_token === undefined ? {} : { refreshToken: response.refresh_token }),
     ...(typeof response.scope === 'string' ? { scope: response.scope.split(' ').filter(Boolean) } : {}),
   };
+  // docs/token-vault.md: callers get a Bearer token, as token_type says; a DPoP-bound one (RFC 9449)
+  // is bound to a key the vault does not hold, at connect and at refresh alike.
+  if (response.token_type.toLowerCase() !== 'bearer') {
+    const detail = `token_type ${response.token_type.slice(0, 40)}`;
+    return { ...answer, unusable: { reason: 'not a Bearer token', detail } };
+  }
   // RFC 6749 §5.1: seconds from the response, which has just arrived (oauth4webapi checked it is a
   // finite number ≥ 0). The helper `expiresIn()` would count down from the time it was read.
   const expiresIn = response.expires_in;

@@ -274,6 +274,42 @@ describeVault('token vault across two instances', () => {
     expect(back.body.expires_in).toBeGreaterThan(3500);
   });
 
+  it('never serves a refreshed token that is not a Bearer token (DPoP): the current one until it expires, then 503; the grant survives', async () => {
+    world.github.setAccessTokenTtl(4);
+    await world.connect('leo', 'leo-gh');
+    world.github.setAccessTokenTtl(3600);
+    const first = await stored('leo');
+    const reason =
+      'github: refresh: the provider answered a token the vault cannot keep: token_type dpop; its rotated refresh token is kept';
+    // Past half its 4 s lifetime: due for a refresh, still valid.
+    await sleepUntil(first.expiresAt! * 1000 - 1700);
+    world.github.setTokenResponseRewrite((body) => ({ ...body, token_type: 'DPoP' }));
+    try {
+      const served = await exchange(a, 'leo');
+      expect(served.status).toBe(200);
+      expect(served.body).toMatchObject({ access_token: first.tokens!.access_token, token_type: 'Bearer' });
+      expect(served.body.expires_in).toBeLessThanOrEqual(2);
+
+      await sleepUntil(first.expiresAt! * 1000 + 300);
+      await expectTokenRefused(b, () => exchange(b, 'leo'), {
+        status: 503,
+        error: 'temporarily_unavailable',
+        description: "github cannot be reached to refresh the user's expired token; retry later",
+      });
+      expect(b.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', subject: { sub: 'leo' }, reason });
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    const kept = await stored('leo');
+    expect(kept.tokens).toMatchObject({ access_token: first.tokens!.access_token, token_type: 'Bearer' });
+    expect(await world.github.refreshTokenState(kept.tokens!.refresh_token!)).toBe('live');
+
+    const back = await exchange(a, 'leo');
+    expect(back.status).toBe(200);
+    expect(back.body).toMatchObject({ token_type: 'Bearer' });
+    expect(back.body.access_token).not.toBe(first.tokens!.access_token);
+  });
+
   it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
     const kek2 = generateVaultKey('kek-2');
     const cli = (args: string[], keys: object, keyId?: string) =>

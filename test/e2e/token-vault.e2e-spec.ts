@@ -377,6 +377,31 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     expect((await world.connect('kim', 'kim-gh')).completed.status).toBe(200);
   });
 
+  it('refuses to complete a connection whose token is not a Bearer token (DPoP); nothing stored', async () => {
+    world.github.setTokenResponseRewrite((body) => ({ ...body, token_type: 'DPoP' }));
+    let completed;
+    try {
+      ({ completed } = await world.connect('lena', 'lena-gh'));
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    expect({ status: completed.status, body: completed.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_grant',
+        error_description: 'the provider issued a token the vault cannot keep (not a Bearer token)',
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect_complete',
+      outcome: 'refused',
+      error: 'invalid_grant',
+      reason: 'token_type dpop',
+    });
+    const { rows } = await world.db!.pool.query("SELECT 1 FROM vault_grants WHERE user_sub = 'lena'");
+    expect(rows).toHaveLength(0);
+  });
+
   it("refuses a stored token carrying a scope outside the connection's scopes to every caller, whatever its rule", async () => {
     await world.connect('ivan', 'ivan-gh');
     // A grant stored before such grants were refused at connect.
