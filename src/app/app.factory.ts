@@ -27,6 +27,7 @@ import { registerRoutes } from '../http/route-registry.js';
 import { routeProviders } from './routes.js';
 import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { registerFormBodyParser } from '../http/form-body.js';
+import { registerFramingCheck, SERVER_OPTIONS } from '../http/request-framing.js';
 import { registerAccessLog } from '../http/access-log.js';
 import type { RunMode } from '../config/run-mode.js';
 import { KeyService } from '../keys/key-service.js';
@@ -63,8 +64,13 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   const rewrite = issuerPathRewriter(server.issuer);
   // Set once the application exists: a request Node's parser refused leaves its audit line too.
   const refusals: { report?: (refusal: HttpRefusal) => void } = {};
+  const timeouts = httpTimeoutOptions(server);
+  // Fastify hands `http` to http.createServer only; with TLS the same options go with the certificate.
+  const serverOptions = { ...timeouts.http, ...SERVER_OPTIONS };
   const adapter = new FastifyAdapter({
-    ...(server.tlsCertFile && server.tlsKeyFile ? { https: readTlsFiles(server.tlsCertFile, server.tlsKeyFile) } : {}),
+    ...(server.tlsCertFile && server.tlsKeyFile
+      ? { https: { ...readTlsFiles(server.tlsCertFile, server.tlsKeyFile), ...serverOptions } }
+      : {}),
     // Only named proxies may set the client address (X-Forwarded-For); never "trust everyone".
     ...(server.trustProxy ? { trustProxy: server.trustProxy.split(',').map((entry) => entry.trim()) } : {}),
     bodyLimit: server.maxBodyBytes,
@@ -76,7 +82,8 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
     // Audit lines carry the request id: unique across restarts and instances, never taken from the caller.
     genReqId: uuid,
     logger: false,
-    ...httpTimeoutOptions(server),
+    ...timeouts,
+    http: serverOptions,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(startup, { auditSink, live, metrics }),
@@ -89,6 +96,7 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   if (logger instanceof AppLogger) registerAccessLog(fastify, (fields) => logger.access(fields));
   observeKeysAndCertificates(metrics, app.get(KeyService), app.get(TrustAnchorRegistry));
   countReloads(app.get(ConfigReloader), metrics, live);
+  registerFramingCheck(fastify);
   registerFormBodyParser(fastify, server.maxBodyBytes);
   const drain = app.get(Drain);
   drain.register(fastify);

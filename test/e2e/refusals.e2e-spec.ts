@@ -221,6 +221,70 @@ describe('request framing', () => {
       },
     ]);
   });
+
+  it.each([
+    ['no Host', [], 'missing Host header', 'HTTP/1.1 without Host (RFC 9112 §3.2)'],
+    [
+      'two Host lines',
+      ['Host: a.example', 'Host: b.example'],
+      'more than one Host header',
+      '2 Host header lines (RFC 9112 §3.2)',
+    ],
+    [
+      'a Host with userinfo',
+      ['Host: user@evil.example'],
+      'malformed Host header',
+      'Host "user@evil.example" (RFC 9112 §3.2)',
+    ],
+    [
+      'a compressed chunked body',
+      ['Host: x', 'Transfer-Encoding: gzip, chunked'],
+      'unsupported transfer coding: send the body chunked or with a Content-Length',
+      'Transfer-Encoding "gzip, chunked" (RFC 9112 §6.1)',
+    ],
+    [
+      'a content coding',
+      ['Host: x', 'Content-Encoding: gzip'],
+      'unsupported content coding: send the body without Content-Encoding',
+      'Content-Encoding "gzip" (RFC 9110 §8.4)',
+    ],
+  ])(
+    'refuses what HTTP forbids but the parser lets through (%s): OAuth JSON, connection closed, audited',
+    async (_name, headers, description, reason) => {
+      const before = sts.audit.lines.length;
+      const form = new URLSearchParams(exchange({ subject_token: await userToken() })).toString();
+      const chunked = headers.some((h) => h.startsWith('Transfer-Encoding'));
+      const body = chunked ? `${Buffer.byteLength(form).toString(16)}\r\n${form}\r\n0\r\n\r\n` : form;
+      const raw = [
+        'POST /oauth/token HTTP/1.1',
+        ...headers,
+        `Authorization: Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
+        'Content-Type: application/x-www-form-urlencoded',
+        ...(chunked ? [] : [`Content-Length: ${Buffer.byteLength(body)}`]),
+        '',
+        body,
+      ].join('\r\n');
+      const url = new URL(sts.issuer);
+      // The server closes the connection itself (the socket is not ended here).
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => socket.write(raw));
+        let data = '';
+        socket.on('data', (chunk) => (data += chunk.toString()));
+        socket.on('end', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
+      expect(text).toMatch(/\r\ncache-control: no-store\r\n/i);
+      expect(text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: 'invalid_request',
+        error_description: description,
+      });
+      expect(sts.audit.lines.slice(before)).toEqual([
+        expect.objectContaining({ event: 'token.refused', error: 'invalid_request', step: 'request', reason }),
+      ]);
+    },
+  );
 });
 
 describe('client authentication', () => {

@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -100,6 +101,41 @@ describe('TLS listener', () => {
     expect(response).toMatchObject({ status: 200, json: { token_type: 'Bearer' } });
     // Plain HTTP on the TLS port gets nowhere.
     await expect(fetch(`http://localhost:${port}/health/live`)).rejects.toThrow();
+  });
+
+  it('bounds slow headers by HEADERS_TIMEOUT_MS over TLS as over plain HTTP', async () => {
+    const port = await freePort();
+    await start(
+      {
+        ISSUER: `https://localhost:${port}`,
+        TLS_CERT_FILE: join(dir, 'tls.crt'),
+        TLS_KEY_FILE: join(dir, 'tls.key'),
+        HEADERS_TIMEOUT_MS: '1000',
+        REQUEST_TIMEOUT_MS: '30000',
+      },
+      port,
+    );
+    // Headers begun and never finished: cut at HEADERS_TIMEOUT_MS (Node checks once a second), not at
+    // REQUEST_TIMEOUT_MS or Node's own defaults, which a listener given only its certificate would keep.
+    const socket = tlsConnect({ host: 'localhost', port, ca: cert });
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    const opened = Date.now();
+    await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
+    socket.write('POST /oauth/token HTTP/1.1\r\nHost: localhost\r\n');
+    // Waited for no longer than the bound and its slack: a socket still open then is the failure.
+    const closed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1000 + 1000 + 5000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    socket.destroy();
+    expect({ closed, within: Date.now() - opened < 1000 + 1000 + 5000 }).toEqual({ closed: true, within: true });
+    expect(received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(received).toMatch(/\{"error":"invalid_request","error_description":"request timed out"\}$/);
   });
 
   it('refuses to start on files that are not a certificate and its key, naming them', async () => {
