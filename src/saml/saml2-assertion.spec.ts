@@ -260,6 +260,43 @@ describe('checkAssertion (RFC 7522 §3)', () => {
     expect(checkAssertion(two, ctx).expiresAt).toBe(NOW + 300);
   });
 
+  describe('the replay window covers every bearer confirmation that could admit it, now or later', () => {
+    const noConditionsExpiry = withConditions({ notOnOrAfter: undefined });
+    const soon = { method: BEARER, data: { notOnOrAfter: NOW + 60, recipient: ENDPOINT } };
+    const pending = { method: BEARER, data: { notBefore: NOW + 120, notOnOrAfter: NOW + 900, recipient: ENDPOINT } };
+
+    it('remembers it until a confirmation not yet valid expires, not only the one usable now', () => {
+      expect(checkAssertion({ ...noConditionsExpiry, confirmations: [soon, pending] }, ctx)).toEqual({
+        expiresAt: NOW + 60,
+        replayUntil: NOW + 930,
+      });
+    });
+
+    it('never past the Conditions NotOnOrAfter, which ends the whole assertion', () => {
+      expect(checkAssertion({ ...facts, confirmations: [soon, pending] }, ctx)).toEqual({
+        expiresAt: NOW + 300,
+        replayUntil: NOW + 330,
+      });
+      const usableBeyond = { method: BEARER, data: { notOnOrAfter: NOW + 900, recipient: ENDPOINT } };
+      expect(checkAssertion({ ...facts, confirmations: [usableBeyond] }, ctx).replayUntil).toBe(NOW + 330);
+    });
+
+    it.each<[string, NonNullable<AssertionFacts['confirmations'][number]['data']>]>([
+      ['another Recipient', { notBefore: NOW + 120, notOnOrAfter: NOW + 900, recipient: 'https://sts.example/acs' }],
+      ['an expired one', { notOnOrAfter: NOW - 31, recipient: ENDPOINT }],
+    ])('ignores a confirmation that can never admit it: %s', (_name, data) => {
+      const confirmations = [soon, { method: BEARER, data }];
+      expect(checkAssertion({ ...noConditionsExpiry, confirmations }, ctx).replayUntil).toBe(NOW + 90);
+    });
+
+    it('refuses a confirmation not yet valid that expires unreasonably far ahead', () => {
+      const far = { method: BEARER, data: { notBefore: NOW + 120, notOnOrAfter: NOW + 3631, recipient: ENDPOINT } };
+      expect(rejection(() => checkAssertion({ ...noConditionsExpiry, confirmations: [soon, far] }, ctx))).toBe(
+        'expires too far in the future (more than 3600 s ahead)',
+      );
+    });
+  });
+
   it('tolerates clock skew on both ends', () => {
     expect(() => checkAssertion(withConditions({ notBefore: NOW + 29 }), ctx)).not.toThrow();
     expect(() => checkAssertion(withConditions({ notOnOrAfter: NOW - 29 }), { ...ctx })).not.toThrow();

@@ -29,6 +29,7 @@ export class SamlRejected extends Error {
 const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 const ENTITY_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity';
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const NOT_YET_VALID = 'is not yet valid (NotBefore)';
 /** SAML Core §1.3.3: xs:dateTime in UTC. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
@@ -282,7 +283,10 @@ export interface AssertionCheckContext {
 export interface AssertionVerdict {
   /** When the assertion stops being usable, epoch seconds: bounds the issued token's lifetime. */
   readonly expiresAt: number;
-  /** Until when its ID must be remembered (the latest NotOnOrAfter that could still admit it, plus skew). */
+  /**
+   * Until when its ID must be remembered: the latest NotOnOrAfter of a bearer confirmation that admits it
+   * now or could later (one not yet valid), at most Conditions' NotOnOrAfter, plus skew.
+   */
   readonly replayUntil: number;
 }
 
@@ -321,21 +325,31 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
   const bearers = facts.confirmations.filter((c) => c.method === BEARER);
   if (bearers.length === 0) throw new SamlRejected('has no bearer SubjectConfirmation');
   const problems: string[] = [];
-  const usable = bearers.filter((c) => {
+  const usable: SubjectConfirmationFacts[] = [];
+  // Refused now only for a NotBefore ahead: each could admit the assertion later, so it counts for replay.
+  const later: SubjectConfirmationFacts[] = [];
+  for (const c of bearers) {
     const problem = confirmationProblem(c, conditions.notOnOrAfter !== undefined, ctx);
-    if (problem) problems.push(problem);
-    return problem === undefined;
-  });
+    if (problem === undefined) usable.push(c);
+    else {
+      problems.push(problem);
+      if (problem === NOT_YET_VALID) later.push(c);
+    }
+  }
   if (usable.length === 0) throw new SamlRejected(`bearer SubjectConfirmation ${problems[0]}`);
 
-  const confirmationExpiries = usable.map((c) => c.data?.notOnOrAfter).filter((t): t is number => t !== undefined);
-  const expiresAt = conditions.notOnOrAfter ?? Math.max(...confirmationExpiries);
-  const latest = Math.max(expiresAt, ...confirmationExpiries);
-  // RFC 7522 §3 item 6: the AS may reject expiries unreasonably far in the future.
-  if (latest > now + ctx.maxLifetime + skew) {
+  const admitting = [...usable, ...later];
+  const expiriesOf = (list: readonly SubjectConfirmationFacts[]) =>
+    list.map((c) => c.data?.notOnOrAfter).filter((t): t is number => t !== undefined);
+  const expiresAt = conditions.notOnOrAfter ?? Math.max(...expiriesOf(usable));
+  // RFC 7522 §3 item 6: the AS may reject expiries unreasonably far in the future (any that could admit it).
+  if (Math.max(expiresAt, ...expiriesOf(admitting)) > now + ctx.maxLifetime + skew) {
     throw new SamlRejected(`expires too far in the future (more than ${ctx.maxLifetime} s ahead)`);
   }
-  return { expiresAt, replayUntil: latest + skew };
+  // Remembered while any confirmation could admit it, now or later; never past Conditions' NotOnOrAfter,
+  // which invalidates the whole assertion (item 6). A confirmation without data has no expiry of its own.
+  const ends = admitting.map((c) => Math.min(c.data?.notOnOrAfter ?? Infinity, conditions.notOnOrAfter ?? Infinity));
+  return { expiresAt, replayUntil: Math.max(...ends) + skew };
 }
 
 /**
@@ -401,7 +415,8 @@ function confirmationProblem(
   } else if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
   if (data.notOnOrAfter === undefined) return 'has no NotOnOrAfter';
   if (data.notOnOrAfter <= now - skew) return 'has expired (NotOnOrAfter)';
-  if (data.notBefore !== undefined && data.notBefore > now + skew) return 'is not yet valid (NotBefore)';
+  // Checked last: a confirmation refused for this alone admits the assertion later (see checkAssertion).
+  if (data.notBefore !== undefined && data.notBefore > now + skew) return NOT_YET_VALID;
   return undefined;
 }
 

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { freePort } from '../support/free-port.js';
-import { base64, base64url, createSamlTestIdp, type AssertionOptions, type SamlTestIdp } from '../support/saml-idp.js';
+import {
+  base64,
+  base64url,
+  BEARER,
+  createSamlTestIdp,
+  type AssertionOptions,
+  type SamlTestIdp,
+} from '../support/saml-idp.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { expectTokenRefused } from '../support/errors.js';
 import { basicClient } from '../support/clients.js';
@@ -32,6 +39,7 @@ let optIn: SamlTestIdp; // anchor with inline certificate, accepts a signed Resp
 let rogue: SamlTestIdp; // claims idp's entity ID, signs with its own key
 let inclusive: SamlTestIdp; // anchor with saml.canonicalization: inclusive
 let inclusiveRogue: SamlTestIdp; // claims inclusive's entity ID, signs with its own key
+let unskewed: SamlTestIdp; // anchor with clock_skew: 0, for times a few seconds apart
 let dir: string;
 const ruledIdps: SamlTestIdp[] = [];
 
@@ -63,12 +71,13 @@ beforeAll(async () => {
   stsIssuer = `http://127.0.0.1:${port}`;
   tokenEndpoint = `${stsIssuer}/oauth/token`;
   const sp = { spEntityId: SP_ENTITY_ID, tokenEndpoint };
-  [idp, optIn, rogue, inclusive, inclusiveRogue] = await Promise.all([
+  [idp, optIn, rogue, inclusive, inclusiveRogue, unskewed] = await Promise.all([
     createSamlTestIdp({ entityId: 'https://idp.example/saml', ...sp }),
     createSamlTestIdp({ entityId: 'urn:example:optin-idp', ...sp }),
     createSamlTestIdp({ entityId: 'https://idp.example/saml', ...sp }),
     createSamlTestIdp({ entityId: 'https://inclusive-idp.example/saml', ...sp }),
     createSamlTestIdp({ entityId: 'https://inclusive-idp.example/saml', ...sp }),
+    createSamlTestIdp({ entityId: 'https://unskewed-idp.example/saml', ...sp }),
   ]);
   dir = mkdtempSync(join(tmpdir(), 'actbridge-saml-'));
   writeFileSync(join(dir, 'idp-metadata.xml'), idp.metadata);
@@ -85,6 +94,12 @@ beforeAll(async () => {
         kind: 'saml',
         issuer: inclusive.entityId,
         saml: { certificates: [inclusive.certificate], canonicalization: 'inclusive' },
+      },
+      unskewed: {
+        kind: 'saml',
+        issuer: unskewed.entityId,
+        clock_skew: 0,
+        saml: { certificates: [unskewed.certificate] },
       },
     },
     clients: [
@@ -260,6 +275,46 @@ describe('RFC 7522 saml2-bearer grant', () => {
       400,
       'invalid_request',
       'subject_token has already been used (assertion ID replay)',
+    );
+  });
+});
+
+// SAML Core §2.4.1.2: each bearer SubjectConfirmation admits the assertion in its own window; single use
+// must hold until the last of them closes, including one not yet open when the assertion is first used.
+describe('single use across bearer SubjectConfirmations (RFC 7522 §3 item 6)', () => {
+  /** Signed by `from`, without a Conditions NotOnOrAfter, with a second bearer confirmation valid in [notBefore, notOnOrAfter). */
+  const withLaterConfirmation = (from: SamlTestIdp, o: AssertionOptions, notBefore: Date, notOnOrAfter: Date) =>
+    from.sign(
+      from
+        .unsignedAssertion(o)
+        .replace(/(<saml:Conditions NotBefore="[^"]*") NotOnOrAfter="[^"]*"/, '$1')
+        .replace(
+          '</saml:SubjectConfirmation>',
+          `</saml:SubjectConfirmation><saml:SubjectConfirmation Method="${BEARER}"><saml:SubjectConfirmationData NotBefore="${notBefore.toISOString()}" NotOnOrAfter="${notOnOrAfter.toISOString()}" Recipient="${tokenEndpoint}"/></saml:SubjectConfirmation>`,
+        ),
+      'exclusive',
+    );
+
+  it('refuses the assertion again once its first confirmation has expired and a later one opened', async () => {
+    const start = Date.now();
+    const switchover = new Date(start + 3000);
+    const assertion = base64url(
+      withLaterConfirmation(unskewed, { confirmationNotOnOrAfter: switchover }, switchover, minutes(5)),
+    );
+    expect((await exchange(assertion)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, start + 4000 - Date.now()));
+    await expectRefused(
+      () => exchange(assertion),
+      400,
+      'invalid_request',
+      'subject_token has already been used (assertion ID replay)',
+    );
+  });
+
+  it('refuses a confirmation not yet valid whose NotOnOrAfter is unreasonably far ahead', async () => {
+    await refusedAsAssertion(
+      withLaterConfirmation(idp, {}, minutes(2), minutes(24 * 60)),
+      'assertion expires too far in the future (more than 3600 s ahead)',
     );
   });
 });
