@@ -304,6 +304,8 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
   if (conditions.unsupported.length > 0) {
     throw new SamlRejected(`has an unsupported condition: ${conditions.unsupported[0]}`);
   }
+  // SAML Core §2.5.1.2: with both present, NotBefore must be earlier than NotOnOrAfter; skew must not mend it.
+  if (reversed(conditions)) throw new SamlRejected('has Conditions whose NotBefore is not before its NotOnOrAfter');
   if (conditions.notBefore !== undefined && conditions.notBefore > now + skew) {
     throw new SamlRejected('is not yet valid (NotBefore)');
   }
@@ -414,10 +416,23 @@ function confirmationProblem(
     if (!acsUrls.includes(data.recipient)) return "Recipient is not the client's assertion consumer service";
   } else if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
   if (data.notOnOrAfter === undefined) return 'has no NotOnOrAfter';
+  // SAML Core §2.4.1.2: an empty window admits nothing, now or later.
+  if (reversed(data)) return 'has a NotBefore not before its NotOnOrAfter';
   if (data.notOnOrAfter <= now - skew) return 'has expired (NotOnOrAfter)';
   // Checked last: a confirmation refused for this alone admits the assertion later (see checkAssertion).
   if (data.notBefore !== undefined && data.notBefore > now + skew) return NOT_YET_VALID;
   return undefined;
+}
+
+/** NotBefore not earlier than NotOnOrAfter, both present; compared as read, to the second. */
+function reversed({
+  notBefore,
+  notOnOrAfter,
+}: {
+  readonly notBefore?: number;
+  readonly notOnOrAfter?: number;
+}): boolean {
+  return notBefore !== undefined && notOnOrAfter !== undefined && notBefore >= notOnOrAfter;
 }
 
 function time(el: XmlElement, name: string, where: string, required = false): number | undefined {

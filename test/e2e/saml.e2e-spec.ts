@@ -44,6 +44,7 @@ let dir: string;
 const ruledIdps: SamlTestIdp[] = [];
 
 const minutes = (n: number) => new Date(Date.now() + n * 60_000);
+const seconds = (n: number) => new Date(Date.now() + n * 1000);
 const exchange = (subjectToken: string, extra: Record<string, string> = {}) =>
   postToken(
     sts,
@@ -261,6 +262,19 @@ describe('RFC 7522 saml2-bearer grant', () => {
     );
   });
 
+  it('refuses an assertion whose one bearer confirmation has a reversed window (SAML Core §2.4.1.2)', async () => {
+    const reversed = idp
+      .unsignedAssertion({ confirmationNotOnOrAfter: seconds(5) })
+      .replace(
+        '<saml:SubjectConfirmationData ',
+        `<saml:SubjectConfirmationData NotBefore="${seconds(10).toISOString()}" `,
+      );
+    await refusedAsAssertion(
+      idp.sign(reversed, 'exclusive'),
+      'assertion bearer SubjectConfirmation has a NotBefore not before its NotOnOrAfter',
+    );
+  });
+
   it('refuses a replayed assertion ID, across both ways of presenting it', async () => {
     const assertion = base64url(idp.signedAssertion());
     expect((await bearer(assertion)).status).toBe(200);
@@ -351,6 +365,12 @@ describe('refusals', () => {
       'not yet valid',
       () => signed({ notBefore: minutes(10), notOnOrAfter: minutes(15) }),
       'subject_token is not yet valid (NotBefore)',
+    ],
+    [
+      // SAML Core §2.5.1.2; each end alone is within the 30 s clock skew.
+      'a reversed Conditions window',
+      () => signed({ notBefore: seconds(10), notOnOrAfter: seconds(5) }),
+      'subject_token has Conditions whose NotBefore is not before its NotOnOrAfter',
     ],
     [
       'issued in the future',
