@@ -41,7 +41,7 @@ export class SamlAnchorConfig {
   @IsIn(['exclusive', 'inclusive'])
   canonicalization: 'exclusive' | 'inclusive' = 'exclusive';
 
-  /** Renames attributes in the token's claims: friendly name → attribute Name as the IdP sends it. */
+  /** Renames attributes in the token's claims: friendly name → attribute Name as the IdP sends it, each Name once. */
   @IsOptional()
   @IsStringMap(
     'isAttributeMap',

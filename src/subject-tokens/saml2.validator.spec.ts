@@ -69,6 +69,28 @@ describe('Saml2Validator', () => {
     expect(token.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });
 
+  describe('an attribute whose Name is the claim name the anchor gives another (groups ← Group)', () => {
+    const refusal =
+      'has an Attribute named groups, a claim name its trust anchor reserves for another attribute (saml.attributes)';
+
+    it.each<[string, Record<string, readonly string[]>]>([
+      ['alongside the mapped attribute, after it', { [GROUPS]: ['readers'], groups: ['admins'] }],
+      ['alongside the mapped attribute, before it', { groups: ['admins'], [GROUPS]: ['readers'] }],
+      ['alone', { groups: ['admins'] }],
+    ])('is refused, %s, never read as the mapped one', async (_name, attributes) => {
+      const assertion = base64url(idp.signedAssertion({ attributes }));
+      const refused = validator.validate(assertion, { role: 'assertion', client });
+      await expect(refused).rejects.toMatchObject({ error: 'invalid_grant', description: `assertion ${refusal}` });
+      await expect(refused).rejects.not.toMatchObject({ description: expect.stringContaining('admins') });
+    });
+
+    it('leaves an unmapped attribute with any other Name as it is', async () => {
+      const assertion = base64url(idp.signedAssertion({ attributes: { [GROUPS]: ['readers'], Group: ['admins'] } }));
+      const token = await validator.validate(assertion, { role: 'assertion', client });
+      expect(token.attributes).toEqual({ groups: ['readers'], Group: ['admins'] });
+    });
+  });
+
   it('maps a failure to the role: invalid_request for a subject token, invalid_grant for an assertion', async () => {
     const bad = base64url(idp.unsignedAssertion());
     await expect(validator.validate(bad, { role: 'subject', client })).rejects.toMatchObject({

@@ -133,17 +133,34 @@ export class Saml2Validator implements SubjectTokenValidator {
   }
 }
 
-/** Attributes as claims: one value → string, several → array; renamed per the anchor's `attributes` map. */
-/** Attributes keyed by the anchor's friendly names (`attributes:` renames), the others by their Name. */
+/**
+ * Attributes keyed by the anchor's claim names (`saml.attributes` renames), the others by their Name. The
+ * IdP's value for one attribute must never be read as another's: an unrenamed attribute whose Name is a
+ * claim name the anchor gives another attribute refuses the assertion, rather than guessing which is meant.
+ */
 function renamed(
   attributes: Readonly<Record<string, readonly string[]>>,
   anchor: SamlTrustAnchor,
 ): Record<string, readonly string[]> {
+  const renames = anchor.attributeRenames;
+  const renamedFrom = new Map([...renames].map(([name, claim]) => [claim, name]));
   return Object.fromEntries(
-    Object.entries(attributes).map(([name, values]) => [anchor.attributeRenames.get(name) ?? name, values]),
+    Object.entries(attributes).map(([name, values]) => {
+      const claim = renames.get(name);
+      if (claim !== undefined) return [claim, values];
+      const owner = renamedFrom.get(name);
+      if (owner !== undefined) {
+        throw new SamlRejected(
+          `has an Attribute named ${name}, a claim name its trust anchor reserves for another attribute (saml.attributes)`,
+          `Attribute Name ${JSON.stringify(name)} is the claim name saml.attributes gives ${JSON.stringify(owner)}`,
+        );
+      }
+      return [name, values];
+    }),
   );
 }
 
+/** Attributes as claims: one value → string, several → array. */
 function flatten(attributes: Readonly<Record<string, readonly string[]>>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(attributes).map(([name, values]) => [name, values.length === 1 ? values[0] : [...values]]),

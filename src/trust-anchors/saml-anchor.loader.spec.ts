@@ -10,11 +10,12 @@ let dir: string;
 let cert: string;
 const server = { issuer: 'https://sts.example' };
 const IDP = 'urn:example:idp';
+const MAIL = 'urn:oid:0.9.2342.19200300.100.1.3';
 
 /** Loads a directory holding one anchor file; returns the loaded anchors or the ConfigError message. */
-function load(anchor: Record<string, unknown>): string | ReturnType<typeof loadTrustAnchors> {
+function load(anchor: Record<string, unknown> | string): string | ReturnType<typeof loadTrustAnchors> {
   const anchors = mkdtempSync(join(dir, 'anchors-'));
-  writeFileSync(join(anchors, 'idp.yaml'), stringify(anchor));
+  writeFileSync(join(anchors, 'idp.yaml'), typeof anchor === 'string' ? anchor : stringify(anchor));
   try {
     return loadTrustAnchors(anchors, server);
   } catch (error) {
@@ -129,10 +130,26 @@ describe('kind: saml trust anchors', () => {
       { kind: 'saml', issuer: IDP, max_token_lifetime: 600, saml: { certificates: ['../idp.pem'] } },
       'max_token_lifetime: applies to OIDC anchors only, not kind: saml',
     ],
+    [
+      'one attribute Name mapped to two claim names',
+      { kind: 'saml', issuer: IDP, saml: { certificates: ['../idp.pem'], attributes: { email: MAIL, mail: MAIL } } },
+      `saml.attributes.mail: maps ${MAIL}, which saml.attributes.email already maps`,
+    ],
   ])('refuses %s, naming the file and field', (_name, anchor, message) => {
     const result = load(anchor);
     expect(typeof result).toBe('string');
     expect(result).toContain(`<dir>/idp.yaml: ${message}`);
+  });
+
+  it('refuses one claim name given twice (two attribute Names for it): YAML keys are unique', () => {
+    const twice = `kind: saml\nissuer: ${IDP}\nsaml:\n  certificates: [../idp.pem]\n  attributes:\n    email: ${MAIL}\n    email: email\n`;
+    expect(load(twice)).toBe('<dir>/idp.yaml: not valid YAML: Map keys must be unique at line 7, column 5');
+  });
+
+  it('takes distinct attribute Names under distinct claim names, and an attribute renamed to its own Name', () => {
+    const attributes = { email: MAIL, mail: 'mail', groups: 'http://schemas.xmlsoap.org/claims/Group' };
+    const loaded = load({ kind: 'saml', issuer: IDP, saml: { certificates: ['../idp.pem'], attributes } });
+    expect(typeof loaded).not.toBe('string');
   });
 
   it('still requires audiences and an https issuer of OIDC anchors', () => {

@@ -45,6 +45,7 @@ export function checkAnchorKind(raw: unknown, config: TrustAnchorConfig, file: s
   }
   const saml = config.saml;
   if (!saml) return problems;
+  problems.push(...attributeMapProblems(saml.attributes ?? {}));
   const sources = [saml.metadata_file, saml.metadata_url, saml.certificates].filter((s) => s !== undefined);
   if (sources.length !== 1) {
     problems.push(['saml', 'give exactly one certificate source: metadata_file, metadata_url or certificates']);
@@ -74,6 +75,21 @@ export function checkAnchorKind(raw: unknown, config: TrustAnchorConfig, file: s
       }
     });
     saml.resolvedCertificates = [...new Set(pems)];
+  }
+  return problems;
+}
+
+/**
+ * Each attribute Name renamed once: the runtime map is keyed by Name, so a second claim name for it would
+ * silently drop the first. (Two Names for one claim name cannot be written: YAML refuses duplicate keys.)
+ */
+function attributeMapProblems(attributes: Readonly<Record<string, string>>): Problems {
+  const claimOf = new Map<string, string>();
+  const problems: Problems = [];
+  for (const [claim, name] of Object.entries(attributes)) {
+    const first = claimOf.get(name);
+    if (first === undefined) claimOf.set(name, claim);
+    else problems.push([`saml.attributes.${claim}`, `maps ${name}, which saml.attributes.${first} already maps`]);
   }
   return problems;
 }

@@ -808,6 +808,22 @@ describe("with openid-client as the client, and the anchor's CEL rules mapping a
     expect(claimsOf(token.access_token)).toMatchObject({ sub: 'corp:ada@example.com', act: { sub: 'agent' } });
   });
 
+  it('an unmapped Attribute named groups is never read as the mapped Group: the assertion is refused', async () => {
+    // Without the refusal, the IdP's value for another attribute (any a user may set, say) passed the rule.
+    const shadowed = base64url(
+      ruledIdps[0]!.signedAssertion({
+        nameId: 'ada@example.com',
+        attributes: { [GROUP]: ['sales'], groups: ['sts-deployers'] },
+      }),
+    );
+    await expect(client.genericGrantRequest(config, SAML2_BEARER, { assertion: shadowed })).rejects.toMatchObject({
+      error: 'invalid_grant',
+      error_description:
+        'assertion has an Attribute named groups, a claim name its trust anchor reserves for another attribute (saml.attributes)',
+    });
+    expect(ruled.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: 'invalid_grant' });
+  });
+
   it('a subject outside the group gets nothing: invalid_grant through openid-client', async () => {
     await expect(
       client.genericGrantRequest(config, SAML2_BEARER, { assertion: assertionFor(['sales']) }),

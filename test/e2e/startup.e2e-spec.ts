@@ -284,6 +284,30 @@ describe('configuration errors name the file (or variable) and field, without a 
       },
     ],
     [
+      'a SAML trust anchor renaming one attribute Name twice',
+      () => {
+        const dir = tempDir();
+        const mail = 'urn:oid:0.9.2342.19200300.100.1.3';
+        writeFileSync(
+          join(dir, 'corp.yaml'),
+          stringify({
+            kind: 'saml',
+            issuer: 'https://idp.example.com/saml/metadata',
+            saml: {
+              metadata_file: join(ROOT, 'trust-anchors/idp.example.com.metadata.xml'),
+              attributes: { email: mail, mail },
+            },
+          }),
+        );
+        return {
+          env: { TRUST_ANCHORS_DIR: dir },
+          expected: [
+            `${join(dir, 'corp.yaml')}: saml.attributes.mail: maps ${mail}, which saml.attributes.email already maps`,
+          ],
+        };
+      },
+    ],
+    [
       'a bad environment value',
       () => ({ env: { TOKEN_TTL: '15m' }, expected: ['environment: TOKEN_TTL: must be an integer number'] }),
     ],
