@@ -3,6 +3,7 @@ import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, t
 import type { ClientConfig } from '../clients/client.config.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { verifyJwt } from '../jose/jwt-verify.js';
+import { quoted } from '../oauth/error-description.js';
 import { InvalidClient } from '../oauth/oauth-error.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
@@ -54,7 +55,7 @@ export class PrivateKeyJwtVerifier {
     const normalisedTyp =
       typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : typ === undefined ? '' : null;
     if (normalisedTyp === null || !ASSERTION_TYP.includes(normalisedTyp)) {
-      fail(`client_assertion typ ${JSON.stringify(typ)} is not a client assertion type`);
+      fail(`client_assertion typ ${quoted(typ)} is not a client assertion type`);
     }
 
     let claims;

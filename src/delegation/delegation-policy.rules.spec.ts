@@ -207,7 +207,7 @@ const rows: Row[] = [
     expectError: {
       cls: InvalidTarget,
       code: 'invalid_target',
-      description: 'target not allowed for this client: "https://nowhere.example.com"',
+      description: "target not allowed for this client: 'https://nowhere.example.com'",
     },
   },
   {

@@ -396,7 +396,7 @@ const rows: Row[] = [
   {
     name: 'target not allowed',
     input: { audiences: ['payroll'] },
-    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "payroll"' },
+    expectError: { code: 'invalid_target', description: "target not allowed for this client: 'payroll'" },
   },
   {
     name: 'too many targets (server maxTargets)',
@@ -424,7 +424,7 @@ const rows: Row[] = [
   {
     name: 'invalid_target is reported before invalid_scope',
     input: { audiences: ['payroll'], scope: ['admin'] },
-    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "payroll"' },
+    expectError: { code: 'invalid_target', description: "target not allowed for this client: 'payroll'" },
   },
   {
     name: 'a delegation refusal is reported before target and scope errors',

@@ -73,40 +73,40 @@ const rows: Row[] = [
   {
     name: 'audience not on the allowlist, named in the description',
     input: { audiences: ['billing', 'payroll'], resources: [] },
-    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "payroll"' },
+    expectError: { code: 'invalid_target', description: "target not allowed for this client: 'payroll'" },
   },
   {
     name: 'resource not on the allowlist',
     input: { audiences: [], resources: ['https://evil.example'] },
-    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "https://evil.example"' },
+    expectError: { code: 'invalid_target', description: "target not allowed for this client: 'https://evil.example'" },
   },
   {
     name: 'every refused target is named',
     input: { audiences: ['x'], resources: [API, 'https://y.example'] },
     expectError: {
       code: 'invalid_target',
-      description: 'target not allowed for this client: "x", "https://y.example"',
+      description: "target not allowed for this client: 'x', 'https://y.example'",
     },
   },
   {
     name: 'exact match only: trailing slash differs',
     input: { audiences: [], resources: [`${API}/`] },
-    expectError: { code: 'invalid_target', description: `target not allowed for this client: "${API}/"` },
+    expectError: { code: 'invalid_target', description: `target not allowed for this client: '${API}/'` },
   },
   {
     name: 'exact match only: case differs',
     input: { audiences: ['Billing'], resources: [] },
-    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "Billing"' },
+    expectError: { code: 'invalid_target', description: "target not allowed for this client: 'Billing'" },
   },
   {
-    name: 'refused values are quoted (JSON-escaped)',
-    input: { audiences: ['a"b\nc'], resources: [] },
-    expectError: { code: 'invalid_target', description: 'target not allowed for this client: "a\\"b\\nc"' },
+    name: "refused values are quoted, in error_description's characters (RFC 6749 §5.2)",
+    input: { audiences: ['a"b\\c\nd\u0001é'], resources: [] },
+    expectError: { code: 'invalid_target', description: "target not allowed for this client: 'a'b?c?d??'" },
   },
   {
     name: 'a long refused value is cut to 200 characters in the description',
     input: { audiences: ['z'.repeat(500)], resources: [] },
-    expectError: { code: 'invalid_target', description: `target not allowed for this client: "${'z'.repeat(200)}"` },
+    expectError: { code: 'invalid_target', description: `target not allowed for this client: '${'z'.repeat(200)}'` },
   },
 ];
 

@@ -1,5 +1,6 @@
 import type { ClientConfig } from '../clients/client.config.js';
 import { InvalidTarget } from '../oauth/oauth-error.js';
+import { quoted } from '../oauth/error-description.js';
 
 /**
  * The issued token's audience: every requested `audience` and `resource` (RFC 8693 §2.1, RFC 8707),
@@ -25,7 +26,7 @@ export function resolveTargets(
   const refused = targets.filter((t) => !client.audiences.includes(t));
   if (refused.length > 0) {
     throw new InvalidTarget(
-      `target not allowed for this client: ${refused.map((t) => JSON.stringify(t.slice(0, 200))).join(', ')}`,
+      `target not allowed for this client: ${refused.map((t) => quoted(t.slice(0, 200))).join(', ')}`,
     );
   }
   return targets;
@@ -44,7 +45,7 @@ export function targetsWithin(
   const beyond = requested.filter((r) => !within.includes(r));
   if (beyond.length > 0) {
     throw new InvalidTarget(
-      `resource exceeds what the assertion grants: ${beyond.map((r) => JSON.stringify(r.slice(0, 200))).join(', ')}`,
+      `resource exceeds what the assertion grants: ${beyond.map((r) => quoted(r.slice(0, 200))).join(', ')}`,
     );
   }
   return resolveTargets([], requested.length === 0 ? within : requested, client, maxTargets);

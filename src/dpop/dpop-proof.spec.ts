@@ -88,12 +88,12 @@ describe('verifyDpopProof', () => {
     [
       'alg HS256 (symmetric)',
       () => hmacProof(),
-      'alg "HS256" is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519',
+      "alg 'HS256' is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519",
     ],
     [
       'alg outside a narrower allowlist',
       () => proof(),
-      'alg "ES256" is not accepted; use one of RS256',
+      "alg 'ES256' is not accepted; use one of RS256",
       { algorithms: ['RS256'] },
     ],
     ['no jwk header', () => proof({}, { jwk: undefined }), 'has no jwk header'],

@@ -11,6 +11,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { clock } from '../common/clock.js';
+import { quoted } from '../oauth/error-description.js';
 
 /**
  * RFC 9449 DPoP proof verification, shared by the token endpoint and the resource-server verify helper
@@ -123,7 +124,7 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
   if (typ !== 'dpop+jwt') fail('typ must be dpop+jwt');
   // Check 5: an asymmetric algorithm from the allowlist.
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-    fail(`alg ${JSON.stringify(header.alg ?? null)} is not accepted; use one of ${algorithms.join(', ')}`);
+    fail(`alg ${quoted(header.alg ?? null)} is not accepted; use one of ${algorithms.join(', ')}`);
   }
   // Check 7: the header's jwk is a public key, with no private members.
   const jwk = header.jwk as Record<string, unknown> | undefined;

@@ -3,6 +3,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
+import { quoted } from '../oauth/error-description.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { JwtTypeRules } from '../subject-tokens/jwt-token-verifier.js';
 import { JwtAssertionProfile, rejectAssertion, type AssertionGrant } from './assertion-profile.js';
@@ -71,7 +72,7 @@ export class Rfc7523AssertionProfile extends JwtAssertionProfile {
 function describeTyp(assertion: string): string {
   try {
     const { typ } = decodeProtectedHeader(assertion);
-    return typ === undefined ? '(none)' : JSON.stringify(String(typ).slice(0, 100));
+    return typ === undefined ? '(none)' : quoted(String(typ).slice(0, 100));
   } catch {
     return '(unreadable)';
   }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { HttpRefusal } from '../audit/audit-trail.js';
+import { errorDescription } from '../oauth/error-description.js';
 
 const timedOutSockets = new WeakSet<Socket>();
 
@@ -33,7 +34,7 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
       : timedOut
         ? ['408 Request Timeout', 'request timed out']
         : ['400 Bad Request', 'malformed HTTP request'];
-  const body = JSON.stringify({ error: 'invalid_request', error_description: description });
+  const body = JSON.stringify({ error: 'invalid_request', error_description: errorDescription(description) });
   const clientIp = socket.remoteAddress;
   socket.end(
     `HTTP/1.1 ${status}\r\n` +

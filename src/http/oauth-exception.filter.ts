@@ -5,6 +5,7 @@ import { AuditTrail } from '../audit/audit-trail.js';
 import { requestTimedOut } from './http-client-error.js';
 import { stepOf } from '../observability/tracing.js';
 import type { RouteConfig } from './route-registry.js';
+import { errorDescription } from '../oauth/error-description.js';
 import { InvalidRequest, NotFound, OAuthError, ServerError } from '../oauth/oauth-error.js';
 
 /**
@@ -61,11 +62,12 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     // A request cut for slowness was answered 408 on its socket (answerHttpClientError); an aborted one
     // has nobody left to answer.
     if (reply.sent || request.raw.socket?.destroyed) return;
+    // RFC 6749 §5.2: a description may echo the caller's input; only its character set goes out.
     void reply
       .code(error.status)
       .headers(headers)
       .type('application/json; charset=utf-8')
-      .send({ error: error.error, error_description: error.description });
+      .send({ error: error.error, error_description: errorDescription(error.description) });
   }
 }
 

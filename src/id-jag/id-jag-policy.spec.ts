@@ -67,7 +67,7 @@ const rows: Row[] = [
     request: { audiences: ['https://as.evil.example'] },
     expectError: {
       code: 'invalid_target',
-      description: 'audience not allowed for this client\'s ID-JAGs: "https://as.evil.example"',
+      description: "audience not allowed for this client's ID-JAGs: 'https://as.evil.example'",
     },
   },
   {
@@ -75,7 +75,7 @@ const rows: Row[] = [
     request: { audiences: ['https://as.c.example'], resources: ['https://r1.b.example/'] },
     expectError: {
       code: 'invalid_target',
-      description: 'resource not allowed for this client at https://as.c.example: "https://r1.b.example/"',
+      description: "resource not allowed for this client at https://as.c.example: 'https://r1.b.example/'",
     },
   },
   {

@@ -1,4 +1,5 @@
 import { InvalidRequest, InvalidTarget } from '../oauth/oauth-error.js';
+import { quoted } from '../oauth/error-description.js';
 import type { ScopeLimit } from '../oauth/scope.js';
 import type { IdJagClientConfig, IdJagTargetConfig } from './id-jag-client.config.js';
 
@@ -15,7 +16,7 @@ export interface IdJagTargetDecision {
   readonly scope: ScopeLimit;
 }
 
-const quoted = (values: readonly string[]) => values.map((v) => JSON.stringify(v.slice(0, 200))).join(', ');
+const listed = (values: readonly string[]) => values.map((v) => quoted(v.slice(0, 200))).join(', ');
 
 /**
  * ID-JAG §4.3: `audience` (REQUIRED) names the resource AS; `resource` and `scope` are optional. Each
@@ -34,7 +35,7 @@ export function decideIdJagTarget(
   // §3.1 / identity-chaining: one audience, so the resource AS cannot pass the grant on to another.
   if (audiences.length > 1) throw new InvalidTarget('an ID-JAG names exactly one audience');
   const target = policy.targets.find((t) => t.audience === audiences[0]);
-  if (!target) throw new InvalidTarget(`audience not allowed for this client's ID-JAGs: ${quoted(audiences)}`);
+  if (!target) throw new InvalidTarget(`audience not allowed for this client's ID-JAGs: ${listed(audiences)}`);
 
   const resources = [...new Set(request.resources)];
   if (resources.length > maxTargets) {
@@ -42,7 +43,7 @@ export function decideIdJagTarget(
   }
   const refusedResources = resources.filter((r) => !target.resources.includes(r));
   if (refusedResources.length > 0) {
-    throw new InvalidTarget(`resource not allowed for this client at ${target.audience}: ${quoted(refusedResources)}`);
+    throw new InvalidTarget(`resource not allowed for this client at ${target.audience}: ${listed(refusedResources)}`);
   }
 
   const scope: ScopeLimit = {

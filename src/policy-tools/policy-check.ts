@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ClientRegistry } from '../clients/client-registry.js';
 import { DelegationPolicy, type DelegationGrant } from '../delegation/delegation-policy.js';
 import { TokenExchangeRequest } from '../grants/token-exchange.request.js';
+import { errorDescription } from '../oauth/error-description.js';
 import { OAuthError } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -181,7 +182,8 @@ function refuse(
     decision: 'refuse',
     step,
     error,
-    error_description: description,
+    // What the token endpoint would send (RFC 6749 §5.2's characters), not the raw text.
+    error_description: errorDescription(description),
     ...(detail ? { detail } : {}),
   };
   return report as PolicyCheckReport;

@@ -389,7 +389,7 @@ describe('checkAssertion (RFC 7522 §3)', () => {
     [
       'a ProxyRestriction with Count="0"',
       withConditions({ proxyRestrictions: [{ count: 0, audiences: ['https://sts.example'] }] }),
-      'ProxyRestriction forbids issuing a token on its basis (Count="0")',
+      "ProxyRestriction forbids issuing a token on its basis (Count='0')",
     ],
     [
       'a ProxyRestriction whose Audience list does not name actbridge',

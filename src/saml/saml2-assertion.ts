@@ -364,7 +364,7 @@ function checkProxyRestriction(proxyRestrictions: readonly ProxyRestrictionFacts
   if (proxyRestrictions.length > 1) throw new SamlRejected('has more than one ProxyRestriction');
   const [{ count, audiences }] = proxyRestrictions as [ProxyRestrictionFacts];
   const names = ctx.proxyAudiences ?? ctx.audiences;
-  if (count === 0) throw new SamlRejected('ProxyRestriction forbids issuing a token on its basis (Count="0")');
+  if (count === 0) throw new SamlRejected("ProxyRestriction forbids issuing a token on its basis (Count='0')");
   if (audiences.length > 0 && !audiences.some((aud) => names.includes(aud))) {
     throw new SamlRejected(
       `ProxyRestriction does not allow actbridge: its Audience list must name ${names[0]}`,

@@ -144,7 +144,7 @@ class Reader {
       if (!ONLY_WHITESPACE.test(raw)) fail('text data outside of the root element');
       return;
     }
-    if (raw.includes(']]>')) fail('the string "]]>" in character data');
+    if (raw.includes(']]>')) fail("the string ']]>' in character data");
     this.sink.text(expand(raw, false));
   }
 
@@ -169,7 +169,7 @@ class Reader {
         return;
       }
       if (c === SLASH) {
-        if (input.charCodeAt(afterSpace + 1) !== GT) fail('"/" in a start tag not followed by ">"');
+        if (input.charCodeAt(afterSpace + 1) !== GT) fail("'/' in a start tag not followed by '>'");
         this.pos = afterSpace + 2;
         this.sink.openTag(name, attributes);
         this.sink.closeTag();
@@ -201,7 +201,7 @@ class Reader {
     if (close === -1) fail('unterminated attribute value');
     const raw = input.slice(p + 1, close);
     // §3.1 WFC No < in Attribute Values.
-    if (raw.includes('<')) fail('"<" in an attribute value');
+    if (raw.includes('<')) fail("'<' in an attribute value");
     attributes.push(name, expand(raw, true));
     return close + 1;
   }

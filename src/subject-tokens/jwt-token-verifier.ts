@@ -8,6 +8,7 @@ import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { foreignShape, foreignTypKind } from '../jose/jwt-kinds.js';
 import { tokenRejected } from '../oauth/token-rejection.js';
+import { quoted } from '../oauth/error-description.js';
 import { tokenTypeName, TokenTypes } from '../oauth/token-types.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
@@ -87,14 +88,14 @@ export class JwtTokenVerifier {
 
     refuseUnissuedType(anchor, rules.tokenType, fail);
     if (typeof header.alg !== 'string' || !anchor.algorithms.includes(header.alg)) {
-      fail(`alg ${JSON.stringify(header.alg)} is not accepted from issuer ${anchor.issuer}`);
+      fail(`alg ${quoted(header.alg)} is not accepted from issuer ${anchor.issuer}`);
     }
     const typ = normaliseTyp(header.typ);
     if (typ === undefined || !rules.acceptedTyp(anchor).includes(typ)) {
       // RFC 8725 §3.11: a JWT of another kind (DPoP proof, logout token, ID-JAG, ...) says so in typ.
       const kind = foreignTypKind(header.typ);
       fail(
-        `typ ${header.typ === undefined ? '(none)' : JSON.stringify(header.typ)} is not accepted for token type ${rules.tokenType}${kind ? `: it is ${kind}` : ''}`,
+        `typ ${header.typ === undefined ? '(none)' : quoted(header.typ)} is not accepted for token type ${rules.tokenType}${kind ? `: it is ${kind}` : ''}`,
       );
     }
 
@@ -244,11 +245,11 @@ function describeVerificationError(error: unknown, header: ProtectedHeaderParame
     return [`has an invalid ${error.claim} claim`];
   }
   if (error instanceof errors.JWKSNoMatchingKey) {
-    return [`was signed with a key its issuer does not publish (kid ${JSON.stringify(header.kid ?? null)})`];
+    return [`was signed with a key its issuer does not publish (kid ${quoted(header.kid ?? null)})`];
   }
   if (error instanceof errors.JWKSMultipleMatchingKeys) return ['names no kid and its issuer publishes several keys'];
   if (error instanceof errors.JWSSignatureVerificationFailed) return ['signature is invalid'];
-  if (error instanceof errors.JOSEAlgNotAllowed) return [`alg ${JSON.stringify(header.alg)} is not accepted`];
+  if (error instanceof errors.JOSEAlgNotAllowed) return [`alg ${quoted(header.alg)} is not accepted`];
   if (error instanceof errors.JOSENotSupported) return ['uses an unsupported JOSE feature', (error as Error).message];
   if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid) {
     return ['is not a valid JWT', (error as Error).message];

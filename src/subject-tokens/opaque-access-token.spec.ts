@@ -59,7 +59,7 @@ describe('checkIntrospection (RFC 7662 §2.2 answer → claims)', () => {
     ['active not a boolean', { active: 'true' }, 'is not active (introspection)'],
     ['another issuer', { iss: 'https://evil.example' }, 'introspection names another issuer'],
     ['no token_type', { token_type: undefined }, 'introspection does not say it is an access token (no token_type)'],
-    ['a refresh token', { token_type: 'refresh_token' }, 'is not an access token (token_type "refresh_token")'],
+    ['a refresh token', { token_type: 'refresh_token' }, "is not an access token (token_type 'refresh_token')"],
     ['a malformed token_type', { token_type: 1 }, 'introspection has a malformed token_type'],
     ['a DPoP-bound token', { token_type: 'DPoP' }, 'is DPoP-bound; sender-constrained tokens are not accepted'],
     ['token_use refresh_token (Ory Hydra)', { token_use: 'refresh_token' }, 'is not an access token (token_use)'],

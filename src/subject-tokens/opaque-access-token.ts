@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
+import { quoted } from '../oauth/error-description.js';
 import { IntrospectionFailedError, IntrospectionUnavailableError } from '../trust-anchors/token-introspector.js';
 import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { acceptedAudiences } from './audiences.js';
@@ -107,7 +108,7 @@ export function checkIntrospection(
   } else if (tokenType.toLowerCase() === 'dpop') {
     return 'is DPoP-bound; sender-constrained tokens are not accepted';
   } else if (tokenType.toLowerCase() !== 'bearer') {
-    return `is not an access token (token_type ${JSON.stringify(tokenType.slice(0, 40))})`;
+    return `is not an access token (token_type ${quoted(tokenType.slice(0, 40))})`;
   }
   // Ory Hydra's `token_use` says the same more plainly.
   if (answer.token_use !== undefined && answer.token_use !== 'access_token') {

@@ -1,3 +1,5 @@
+import { errorDescription } from '../oauth/error-description.js';
+
 /**
  * Why a resource request's access token was refused, as RFC 6750 §3.1 / RFC 9449 §7.1 error codes,
  * with the HTTP status and `WWW-Authenticate` challenge a resource server answers with.
@@ -44,9 +46,9 @@ export class AccessTokenError extends Error {
     return authenticateChallenge(options, this);
   }
 
-  /** The JSON body: `{error, error_description}`. */
+  /** The JSON body: `{error, error_description}` (RFC 6749 §5.2's characters). */
   toJSON(): { error: string; error_description: string } {
-    return { error: this.error, error_description: this.description };
+    return { error: this.error, error_description: errorDescription(this.description) };
   }
 }
 
@@ -66,7 +68,8 @@ export function authenticateChallenge(options: ChallengeOptions, error?: AccessT
   }
   const errorParams: Array<[string, string | undefined]> = [
     ['error', error.error],
-    ['error_description', error.description],
+    // RFC 6750 §3: the description in the challenge keeps to the same characters as in a body.
+    ['error_description', errorDescription(error.description)],
     ['scope', error.scope],
   ];
   return options.dpop || error.error === 'invalid_dpop_proof'

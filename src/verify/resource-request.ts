@@ -60,7 +60,7 @@ export async function checkResourceRequest(
     request.raw?.headersDistinct?.dpop ?? request.headersDistinct?.dpop ?? asList(request.headers.dpop);
   try {
     if (!match)
-      throw new AccessTokenError('invalid_request', 'Authorization must be "Bearer <token>" or "DPoP <token>"');
+      throw new AccessTokenError('invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
     const token = await verifier.verify(match[2]!, {
       audience: options.audience,
       scopes: options.scopes,

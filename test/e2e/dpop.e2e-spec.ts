@@ -204,7 +204,7 @@ describe('refusals: invalid_dpop_proof (400)', () => {
         const claims = { jti: randomUUID(), htm: 'POST', htu: sts.tokenEndpoint, iat: now() };
         return `${b64(header)}.${b64(claims)}.c2lnbmF0dXJl`;
       },
-      'DPoP proof alg "HS256" is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519',
+      "DPoP proof alg 'HS256' is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519",
     ],
     [
       'alg none',

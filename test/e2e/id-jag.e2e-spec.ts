@@ -384,14 +384,14 @@ describe('domain A (IdP role) refuses', () => {
     refusedAtA(
       { audience: 'https://as.elsewhere.example' },
       'invalid_target',
-      'audience not allowed for this client\'s ID-JAGs: "https://as.elsewhere.example"',
+      "audience not allowed for this client's ID-JAGs: 'https://as.elsewhere.example'",
     ));
 
   it('a resource the policy does not allow', () =>
     refusedAtA(
       { resource: 'https://payroll.b.example/' },
       'invalid_target',
-      `resource not allowed for this client at ${domainB.issuer}: "https://payroll.b.example/"`,
+      `resource not allowed for this client at ${domainB.issuer}: 'https://payroll.b.example/'`,
     ));
 
   it('a scope the policy does not allow', () =>
@@ -589,13 +589,13 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
       [
         'with typ JWT',
         () => ({}),
-        'assertion typ "JWT" is not accepted: this issuer is trusted for ID-JAGs only (typ oauth-id-jag+jwt)',
+        "assertion typ 'JWT' is not accepted: this issuer is trusted for ID-JAGs only (typ oauth-id-jag+jwt)",
         { typ: 'JWT' },
       ],
       [
         'with typ at+jwt',
         () => ({}),
-        'assertion typ "at+jwt" is not accepted: this issuer is trusted for ID-JAGs only (typ oauth-id-jag+jwt)',
+        "assertion typ 'at+jwt' is not accepted: this issuer is trusted for ID-JAGs only (typ oauth-id-jag+jwt)",
         { typ: 'at+jwt' },
       ],
       [
@@ -678,7 +678,7 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
         redeem(
           await stranger.mint({ sub: 'alice', aud: domainB.issuer, client_id: 'chat-agent-at-b' }, { typ: ID_JAG_TYP }),
         ),
-      `assertion was signed with a key its issuer does not publish (kid ${JSON.stringify(stranger.kid)})`,
+      `assertion was signed with a key its issuer does not publish (kid '${stranger.kid}')`,
     ));
 
   it('from a trusted issuer that has not opted in to ID-JAGs', () =>
@@ -704,7 +704,7 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
     );
     await refusedAtB(
       async () => redeem(await craftIdJag(), { resource: CALENDAR }),
-      `resource exceeds what the assertion grants: "${CALENDAR}"`,
+      `resource exceeds what the assertion grants: '${CALENDAR}'`,
       'invalid_target',
     );
   });
@@ -790,7 +790,7 @@ describe('domain B: plain RFC 7523 assertions', () => {
   it('refuses other explicitly typed JWTs from that issuer', async () => {
     await refusedAtB(
       async () => redeemCi(await ciAssertion({}, { typ: 'at+jwt' })),
-      'assertion typ "at+jwt" is not accepted for token type urn:ietf:params:oauth:token-type:jwt',
+      "assertion typ 'at+jwt' is not accepted for token type urn:ietf:params:oauth:token-type:jwt",
     );
     // An ID-JAG-typed JWT goes to the ID-JAG profile, for which this issuer has not opted in.
     await refusedAtB(

@@ -110,7 +110,7 @@ describe('explicitly typed foreign JWTs', () => {
     await expectRefused(
       token,
       type,
-      `subject_token typ ${JSON.stringify(typ)} is not accepted for token type ${type}: it is ${kind}`,
+      `subject_token typ '${typ}' is not accepted for token type ${type}: it is ${kind}`,
     );
   });
 });

@@ -114,7 +114,7 @@ describe('signing key rotation', () => {
       expect(res.status).toBe(400);
       expect(res.body).toEqual({
         error: 'invalid_request',
-        error_description: `subject_token alg "ES256" is not accepted from issuer ${sts.issuer}`,
+        error_description: `subject_token alg 'ES256' is not accepted from issuer ${sts.issuer}`,
       });
     } finally {
       await sts.close();

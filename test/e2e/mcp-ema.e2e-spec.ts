@@ -368,7 +368,7 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
     const attempt = connectChatClient({ origins, serverUrl: notes.resource, identityAssertion: idTokenOf('alice') });
     await expect(attempt).rejects.toMatchObject({
       error: 'invalid_target',
-      errorDescription: `resource not allowed for this client at ${mcpAs.issuer}: "${notes.resource}"`,
+      errorDescription: `resource not allowed for this client at ${mcpAs.issuer}: '${notes.resource}'`,
     });
     expect(enterprise.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: 'invalid_target' });
   });
@@ -509,14 +509,14 @@ describe('the enterprise (IdP role) refuses an ID-JAG request', () => {
     refused(
       idJagRequest({ resource: notes.resource }),
       'invalid_target',
-      `resource not allowed for this client at ${mcpAs.issuer}: "${notes.resource}"`,
+      `resource not allowed for this client at ${mcpAs.issuer}: '${notes.resource}'`,
     ));
 
   it('for an authorization server outside the policy', () =>
     refused(
       idJagRequest({ audience: 'https://as.elsewhere.example' }),
       'invalid_target',
-      'audience not allowed for this client\'s ID-JAGs: "https://as.elsewhere.example"',
+      "audience not allowed for this client's ID-JAGs: 'https://as.elsewhere.example'",
     ));
 
   it('without audience', () =>
@@ -572,7 +572,7 @@ describe('the MCP authorization server refuses an ID-JAG', () => {
   it('asked for another MCP server than its resource', async () =>
     expectTokenRefused(mcpAs, async () => redeem(await issuedIdJag(), { resource: notes.resource }), {
       error: 'invalid_target',
-      description: `resource exceeds what the assertion grants: "${notes.resource}"`,
+      description: `resource exceeds what the assertion grants: '${notes.resource}'`,
     }));
 });
 

@@ -199,7 +199,7 @@ describe('the rule intersected with the client policy', () => {
   it('a target the client may not use → 400 invalid_target (client check)', async () => {
     const before = sts.audit.lines.length;
     const res = await exchange(await job(), { audience: 'https://nowhere.example' });
-    expectRefused(res, before, 400, 'invalid_target', 'target not allowed for this client: "https://nowhere.example"');
+    expectRefused(res, before, 400, 'invalid_target', "target not allowed for this client: 'https://nowhere.example'");
   });
 
   it('a scope the client may have but the rule does not grant → 400 invalid_scope', async () => {

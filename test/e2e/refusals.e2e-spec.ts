@@ -412,7 +412,7 @@ describe('client authentication', () => {
       [
         'typ at+jwt (token confusion)',
         async () => pkAssertion({}, { typ: 'at+jwt' }),
-        'client_assertion typ "at+jwt" is not a client assertion type',
+        "client_assertion typ 'at+jwt' is not a client assertion type",
       ],
       [
         'signed by an unregistered key',
@@ -566,7 +566,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
         const [, payload, signature] = (await userToken()).split('.');
         return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${payload}.${signature}`;
       },
-      `subject_token alg "none" is not accepted from issuer https://idp.example`,
+      `subject_token alg 'none' is not accepted from issuer https://idp.example`,
     ],
     [
       'HS256 signed with the RS256 issuer public key (algorithm confusion)',
@@ -579,7 +579,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
           .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: rsaIdp.kid })
           .sign(new TextEncoder().encode(pem));
       },
-      'subject_token alg "HS256" is not accepted from issuer https://rsa-idp.example',
+      "subject_token alg 'HS256' is not accepted from issuer https://rsa-idp.example",
     ],
     [
       'an untrusted issuer',
@@ -606,7 +606,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
     [
       'typ JWT presented as access_token',
       async () => userToken({}, { typ: 'JWT' }),
-      'subject_token typ "JWT" is not accepted for token type urn:ietf:params:oauth:token-type:access_token',
+      "subject_token typ 'JWT' is not accepted for token type urn:ietf:params:oauth:token-type:access_token",
     ],
     [
       'no typ presented as access_token',
@@ -616,7 +616,13 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
     [
       'an ID-JAG presented as access_token',
       async () => userToken({}, { typ: 'oauth-id-jag+jwt' }),
-      /^subject_token typ "oauth-id-jag\+jwt" is not accepted/,
+      /^subject_token typ 'oauth-id-jag\+jwt' is not accepted/,
+    ],
+    [
+      // RFC 6749 §5.2: the echoed typ reaches error_description in its characters only.
+      'a typ holding a control character, non-ASCII, a quote and a backslash',
+      async () => userToken({}, { typ: 'a"b\\c\u0001é\n' }),
+      "subject_token typ 'a'b?c???' is not accepted for token type urn:ietf:params:oauth:token-type:access_token",
     ],
     [
       'a tampered payload',
@@ -632,7 +638,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
     [
       'an unknown kid',
       async () => userToken({}, { kid: 'unknown-kid' }),
-      'subject_token was signed with a key its issuer does not publish (kid "unknown-kid")',
+      "subject_token was signed with a key its issuer does not publish (kid 'unknown-kid')",
     ],
     [
       'signed by an attacker key embedded as jwk (keys never come from the header)',
@@ -652,7 +658,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
           .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jku: 'https://evil.example/jwks', kid: 'evil' })
           .sign(attacker.privateKey);
       },
-      'subject_token was signed with a key its issuer does not publish (kid "evil")',
+      "subject_token was signed with a key its issuer does not publish (kid 'evil')",
     ],
     [
       'an unknown critical header',
@@ -765,7 +771,7 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       { typ: 'JWT' },
       'subject_token has several audiences and no azp claim',
     ],
-    ['that is an access token (at+jwt)', { aud: 'agent' }, {}, /^subject_token typ "at\+jwt" is not accepted/],
+    ['that is an access token (at+jwt)', { aud: 'agent' }, {}, /^subject_token typ 'at\+jwt' is not accepted/],
   ])('refuses an ID token %s', async (_name, claims, header, description) => {
     const idToken = await idp.mint({ sub: 'alice', ...claims }, header);
     await agentRefused({ subject_token: idToken, subject_token_type: TT.idToken }, 'invalid_request', description);
@@ -851,12 +857,12 @@ describe('delegation policy', () => {
     [
       'an audience not on the allowlist',
       { audience: 'https://evil.example' },
-      'target not allowed for this client: "https://evil.example"',
+      "target not allowed for this client: 'https://evil.example'",
     ],
     [
       'a resource not on the allowlist',
       { audience: undefined, resource: 'https://evil.example/' },
-      'target not allowed for this client: "https://evil.example/"',
+      "target not allowed for this client: 'https://evil.example/'",
     ],
     [
       'no target and no default',

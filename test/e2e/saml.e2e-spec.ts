@@ -507,7 +507,7 @@ describe('refusals', () => {
     [
       '"]]>" in character data',
       () => inSignatureValue(']]>'),
-      'subject_token is not well-formed XML (the string "]]>" in character data)',
+      "subject_token is not well-formed XML (the string ']]>' in character data)",
     ],
     [
       'a second root element',
@@ -678,7 +678,7 @@ describe('ProxyRestriction (SAML Core §2.5.1.6): honoured', () => {
       .join('')}</saml:ProxyRestriction>`;
 
   it.each([
-    ['Count="0"', proxy('0'), 'subject_token ProxyRestriction forbids issuing a token on its basis (Count="0")'],
+    ['Count="0"', proxy('0'), "subject_token ProxyRestriction forbids issuing a token on its basis (Count='0')"],
     [
       'an Audience list without actbridge',
       proxy('2', ['https://other-sp.example']),
@@ -693,7 +693,7 @@ describe('ProxyRestriction (SAML Core §2.5.1.6): honoured', () => {
   it('refuses Count="0" at the saml2-bearer grant too (invalid_grant)', async () => {
     await refusedAsAssertion(
       idp.signedAssertion({ conditions: proxy('0') }),
-      'assertion ProxyRestriction forbids issuing a token on its basis (Count="0")',
+      "assertion ProxyRestriction forbids issuing a token on its basis (Count='0')",
     );
   });
 

@@ -325,7 +325,7 @@ describe('type confusion with real tokens', () => {
     await invalidRequest(
       exchange(accessToken, TT.idToken),
       'portal',
-      `subject_token typ "at+jwt" is not accepted for token type ${TT.idToken}`,
+      `subject_token typ 'at+jwt' is not accepted for token type ${TT.idToken}`,
     );
   });
 

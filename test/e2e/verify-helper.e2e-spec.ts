@@ -281,7 +281,7 @@ describe('refusals at the resource server', () => {
 
   it('a malformed Authorization header: 400 invalid_request', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: 'Basic abc' });
-    expectRefusal(res, 400, 'invalid_request', 'Authorization must be "Bearer <token>" or "DPoP <token>"');
+    expectRefusal(res, 400, 'invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
   });
 });
 
