@@ -62,6 +62,13 @@ describe('certificatesFromMetadata', () => {
       /DOCTYPE/,
     ],
     ['not metadata', () => '<x/>', 'https://idp.example', /has no EntityDescriptor/],
+    [
+      // The operator's own file: the message keeps the name a caller's description leaves out.
+      'metadata that is not well-formed',
+      () => '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">',
+      'https://idp.example',
+      /^metadata is not well-formed XML \(unclosed tag: md:EntityDescriptor\)$/,
+    ],
   ])('refuses %s', (_name, xml, entityId, message) => {
     expect(() => certificatesFromMetadata(xml(), entityId)).toThrow(message);
   });

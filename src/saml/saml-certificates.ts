@@ -1,5 +1,5 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { attr, children, descendants, NS, parseStrictXml, text, type XmlDocument } from './saml-xml.js';
+import { attr, children, descendants, NS, parseStrictXml, text, XmlRejected, type XmlDocument } from './saml-xml.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
 
@@ -33,7 +33,9 @@ export function certificatesFromMetadata(xml: string, entityId: string): string[
   try {
     doc = parseStrictXml(xml);
   } catch (error) {
-    throw new Error(`metadata ${(error as Error).message}`, { cause: error });
+    // The operator's own metadata: the names it holds help here, unlike in a caller's description.
+    const problem = error instanceof XmlRejected ? (error.detail ?? error.message) : (error as Error).message;
+    throw new Error(`metadata ${problem}`, { cause: error });
   }
   const entities = descendants(doc, NS.metadata, 'EntityDescriptor');
   if (entities.length === 0) throw new Error('metadata has no EntityDescriptor');

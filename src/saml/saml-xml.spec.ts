@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { SaxesParser } from 'saxes';
 import { hasCommentOrProcessingInstruction, parseStrictXml, XmlRejected, type XmlElement } from './saml-xml.js';
+import { thrownBy } from '../../test/support/errors.js';
 
 describe('parseStrictXml', () => {
   it('parses well-formed XML with an XML declaration', () => {
@@ -18,16 +19,36 @@ describe('parseStrictXml', () => {
     expect(() => parseStrictXml(xml)).toThrow(new XmlRejected('must not contain a DOCTYPE or entity declarations'));
   });
 
-  it.each([
-    ['an unclosed element', '<a><b></a>'],
-    ['an unquoted attribute', '<a x=1/>'],
-    ['text only', 'hello'],
-    ['an undefined entity', '<a>&nope;</a>'],
-    ['an unbound prefix', '<p:a/>'],
-    ['a duplicate attribute', '<a x="1" x="2"/>'],
-    ['the same attribute through two prefixes', '<a xmlns:p="urn:x" xmlns:q="urn:x" p:x="1" q:x="2"/>'],
-  ])('refuses %s (never recovered from)', (_name, xml) => {
-    expect(() => parseStrictXml(xml)).toThrow(/^is not well-formed XML/);
+  // The message (the caller's description) names nothing from the document; the detail (audit) does.
+  it.each<[string, string, string, string | undefined]>([
+    ['an unclosed element', '<a><b></a>', 'unmatched end tag', 'unmatched end tag: a'],
+    ['an unclosed root', '<é>', 'unclosed tag', 'unclosed tag: é'],
+    ['an unclosed start tag', '<é', 'unclosed start tag', 'unclosed start tag: é'],
+    ['an unquoted attribute', '<a x=1/>', 'unquoted attribute value', undefined],
+    ['text only', 'hello', 'text data outside of the root element', undefined],
+    ['an undefined entity', '<a>&nope;</a>', 'undefined entity', 'undefined entity: nope'],
+    ['an unbound prefix', '<p:a/>', 'unbound prefix', 'unbound prefix: p'],
+    ['an unbound attribute prefix', '<a ü:x="1"/>', 'unbound prefix', 'unbound prefix: ü'],
+    ['a duplicate attribute', '<a x="1" x="2"/>', 'duplicate attribute', 'duplicate attribute: x'],
+    [
+      'the same attribute through two prefixes',
+      '<a xmlns:p="urn:x" xmlns:q="urn:x" p:x="1" q:x="2"/>',
+      'duplicate attribute',
+      'duplicate attribute: {urn:x}x',
+    ],
+    ['a malformed name', '<a:b:c xmlns:a="urn:a"/>', 'malformed name', 'malformed name: a:b:c'],
+    ['a prefix undeclared', '<a xmlns:p="urn:p"><b xmlns:p=""/></a>', 'undeclares a prefix', 'undeclares a prefix: p'],
+    ['the xmlns prefix declared', '<a xmlns:xmlns="urn:x"/>', 'declares the xmlns prefix', undefined],
+    ['"]]>" in text', '<a>]]></a>', "the string ']]>' in character data", undefined],
+    ['a "/" not closing a tag', '<a /x/>', "'/' in a start tag not followed by '>'", undefined],
+    ['"<" in an attribute value', '<a x="<"/>', "'<' in an attribute value", undefined],
+  ])('refuses %s (never recovered from), naming nothing from the document', (_name, xml, problem, detail) => {
+    const error = thrownBy(() => parseStrictXml(xml));
+    expect(error).toBeInstanceOf(XmlRejected);
+    expect({ message: (error as XmlRejected).message, detail: (error as XmlRejected).detail }).toEqual({
+      message: `is not well-formed XML (${problem})`,
+      detail: detail && `is not well-formed XML (${detail})`,
+    });
   });
 
   it('refuses XML 1.1 (exclusive c14n is defined for XML 1.0; 1.1 normalises other line ends)', () => {

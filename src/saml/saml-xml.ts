@@ -65,8 +65,21 @@ const DOCUMENT_NODE = 9;
 const XML_NAMESPACE = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NAMESPACE = 'http://www.w3.org/2000/xmlns/';
 
+/** As SamlRejected: `message` is what the caller is told, `detail` (audit only) names what the document held. */
 export class XmlRejected extends Error {
   override readonly name = 'XmlRejected';
+  constructor(
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A well-formedness error; the name it concerns comes from the document, so the detail alone holds it. */
+function malformed(problem: string, name?: string): XmlRejected {
+  const detail = name === undefined ? undefined : `is not well-formed XML (${problem}: ${name.slice(0, 100)})`;
+  return new XmlRejected(`is not well-formed XML (${problem})`, detail);
 }
 
 abstract class TreeNode implements XmlNode {
@@ -250,7 +263,7 @@ function namespacedElement(name: string, raw: readonly string[], parent: Element
   const { prefix, local } = qualifiedName(name);
   if (prefix === 'xmlns') throw new XmlRejected('is not well-formed XML (an element with prefix xmlns)');
   const uri = resolve(prefix);
-  if (uri === undefined) throw unbound(prefix);
+  if (uri === undefined) throw malformed('unbound prefix', prefix);
 
   const attributes: XmlAttribute[] = attributeCount > 0 ? [] : (NO_ATTRIBUTES as XmlAttribute[]);
   if (attributeCount > 0) {
@@ -262,12 +275,12 @@ function namespacedElement(name: string, raw: readonly string[], parent: Element
       let namespaceURI = '';
       if (q.prefix !== '') {
         namespaceURI = resolve(q.prefix) ?? '';
-        if (namespaceURI === '') throw unbound(q.prefix);
+        if (namespaceURI === '') throw malformed('unbound prefix', q.prefix);
         // Names in XML §3.1 already keeps `a` from repeating; `p:a` and `q:a` may still be one name.
         expandedNames ??= new Set();
         const expanded = `{${namespaceURI}}${q.local}`;
         if (expandedNames.has(expanded)) {
-          throw new XmlRejected(`is not well-formed XML (duplicate attribute ${expanded.slice(0, 100)})`);
+          throw malformed('duplicate attribute', expanded);
         }
         expandedNames.add(expanded);
       }
@@ -283,30 +296,25 @@ function qualifiedName(name: string): { prefix: string; local: string } {
   const prefix = name.slice(0, colon);
   const local = name.slice(colon + 1);
   if (prefix === '' || local === '' || local.includes(':')) {
-    throw new XmlRejected(`is not well-formed XML (malformed name ${name.slice(0, 100)})`);
+    throw malformed('malformed name', name);
   }
   return { prefix, local };
 }
 
 /** Namespaces in XML 1.0 §3 constraints "Reserved Prefixes and Namespace Names" and "No Prefix Undeclaring". */
 function checkDeclaration(prefix: string, uri: string): void {
+  if (prefix !== '' && uri === '') throw malformed('undeclares a prefix', prefix);
   const problem =
-    prefix !== '' && uri === ''
-      ? `undeclares prefix ${prefix}`
-      : prefix === 'xmlns'
-        ? 'declares the xmlns prefix'
-        : prefix === 'xml' && uri !== XML_NAMESPACE
-          ? 'binds the xml prefix to another namespace'
-          : prefix !== 'xml' && uri === XML_NAMESPACE
-            ? 'binds the XML namespace to another prefix'
-            : uri === XMLNS_NAMESPACE
-              ? 'binds the xmlns namespace'
-              : undefined;
-  if (problem) throw new XmlRejected(`is not well-formed XML (${problem})`);
-}
-
-function unbound(prefix: string): XmlRejected {
-  return new XmlRejected(`is not well-formed XML (unbound prefix ${prefix.slice(0, 100)})`);
+    prefix === 'xmlns'
+      ? 'declares the xmlns prefix'
+      : prefix === 'xml' && uri !== XML_NAMESPACE
+        ? 'binds the xml prefix to another namespace'
+        : prefix !== 'xml' && uri === XML_NAMESPACE
+          ? 'binds the XML namespace to another prefix'
+          : uri === XMLNS_NAMESPACE
+            ? 'binds the xmlns namespace'
+            : undefined;
+  if (problem) throw malformed(problem);
 }
 
 /**
@@ -351,7 +359,7 @@ export function parseStrictXml(text: string): XmlDocument & { readonly documentE
       },
     });
   } catch (error) {
-    if (error instanceof XmlSyntaxError) throw new XmlRejected(`is not well-formed XML (${error.message})`);
+    if (error instanceof XmlSyntaxError) throw malformed(error.message, error.offending);
     throw error;
   }
   // Exclusive c14n is defined for XML 1.0 only; XML 1.1 also changes line-end normalisation.

@@ -11,8 +11,15 @@
  * saxes's verdicts and events on hand-written documents and on mutated SAML documents.
  */
 
+/** `message` says what is wrong without quoting the document; `offending` is the name it concerns, if any. */
 export class XmlSyntaxError extends Error {
   override readonly name = 'XmlSyntaxError';
+  constructor(
+    message: string,
+    readonly offending?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface XmlSink {
@@ -77,8 +84,8 @@ function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x09;
 }
 
-function fail(message: string): never {
-  throw new XmlSyntaxError(message);
+function fail(message: string, offending?: string): never {
+  throw new XmlSyntaxError(message, offending?.slice(0, 100));
 }
 
 /**
@@ -119,7 +126,7 @@ class Reader {
       else if (next === QUESTION) this.processingInstruction();
       else this.startTag();
     }
-    if (this.open.length > 0) fail(`unclosed tag: ${this.open[this.open.length - 1]!.slice(0, 100)}`);
+    if (this.open.length > 0) fail('unclosed tag', this.open[this.open.length - 1]);
     if (!this.rootClosed) fail('no root element');
     return version;
   }
@@ -176,7 +183,7 @@ class Reader {
         if (this.open.length === 0) this.rootClosed = true;
         return;
       }
-      if (Number.isNaN(c)) fail(`unclosed start tag: ${name.slice(0, 100)}`);
+      if (Number.isNaN(c)) fail('unclosed start tag', name);
       if (afterSpace === at) fail('no whitespace between attributes');
       if (attributes.length === 32) names = new Set(attributes.filter((_, i) => i % 2 === 0));
       at = this.attribute(afterSpace, attributes, names);
@@ -190,7 +197,7 @@ class Reader {
     if (nameEnd === at) fail('disallowed character in an attribute name');
     const name = input.slice(at, nameEnd);
     // §3.1 WFC Unique Att Spec (a set once there are many: a hostile tag may carry thousands).
-    if (names ? names.has(name) : namedIn(attributes, name)) fail(`duplicate attribute: ${name.slice(0, 100)}`);
+    if (names ? names.has(name) : namedIn(attributes, name)) fail('duplicate attribute', name);
     names?.add(name);
     let p = this.skipWhitespace(nameEnd);
     if (input.charCodeAt(p) !== EQUALS) fail('attribute without a value');
@@ -216,7 +223,7 @@ class Reader {
     const name = input.slice(nameStart, nameEnd);
     // §3 WFC Element Type Match.
     if (this.open.length === 0 || this.open[this.open.length - 1] !== name) {
-      fail(`unmatched end tag: ${name.slice(0, 100)}`);
+      fail('unmatched end tag', name);
     }
     this.open.pop();
     this.pos = close + 1;
@@ -336,6 +343,6 @@ function reference(name: string): string {
   }
   const replacement = Object.hasOwn(PREDEFINED, name) ? PREDEFINED[name] : undefined;
   // §4.1 WFC Entity Declared: without a DTD, only the five predefined entities exist.
-  if (replacement === undefined) fail(`undefined entity: ${name.slice(0, 100)}`);
+  if (replacement === undefined) fail('undefined entity', name);
   return replacement;
 }

@@ -53,7 +53,7 @@ export class Saml2Validator implements SubjectTokenValidator {
       return await this.validateSaml(token, context);
     } catch (error) {
       if (error instanceof SamlRejected || error instanceof XmlRejected) {
-        throw tokenRejected(context.role, error.message, error instanceof SamlRejected ? error.detail : undefined);
+        throw tokenRejected(context.role, error.message, error.detail);
       }
       throw error;
     }

@@ -487,12 +487,12 @@ describe('refusals', () => {
     [
       'malformed XML',
       () => base64url('<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion">'),
-      'subject_token is not well-formed XML (unclosed tag: saml:Assertion)',
+      'subject_token is not well-formed XML (unclosed tag)',
     ],
     [
       'an entity no DTD declares',
       () => inSignatureValue('&bogus;'),
-      'subject_token is not well-formed XML (undefined entity: bogus)',
+      'subject_token is not well-formed XML (undefined entity)',
     ],
     [
       'a character reference to NUL',
@@ -525,6 +525,20 @@ describe('refusals', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(sts.audit.lines.length).toBe(before + 1);
     expect(sts.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: 'invalid_request' });
+  });
+
+  it.each([
+    ['an unbound prefix', '<é:Assertion/>', 'unbound prefix', 'é'],
+    ['an unmatched end tag', '<a></ä>', 'unmatched end tag', 'ä'],
+    ['a duplicate attribute', '<a ö="1" ö="2"/>', 'duplicate attribute', 'ö'],
+  ])('XML: %s is described without its name, which goes to the audit line only', async (_name, xml, problem, name) => {
+    await expectTokenRefused(sts, () => exchange(base64url(xml)), {
+      error: 'invalid_request',
+      description: `subject_token is not well-formed XML (${problem})`,
+    });
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      reason: `subject_token is not well-formed XML (${problem}: ${name})`,
+    });
   });
 
   it('the comment-injection assertion is otherwise genuine: without the comment it is accepted as the full NameID', async () => {
