@@ -132,6 +132,20 @@ describe('narrowScope', () => {
       ['read', 'write'],
       'scope not allowed for this client: admin',
     ],
+    [
+      'a refusal names five scopes and counts the rest',
+      ['read', 'a', 'b', 'c', 'd', 'e', 'f', 'g'],
+      undefined,
+      ['read'],
+      'scope not allowed for this client: a b c d e (and 2 more)',
+    ],
+    [
+      'a refusal cuts a long scope short',
+      [`${'x'.repeat(64)}yz`],
+      undefined,
+      ['read'],
+      `scope not allowed for this client: ${'x'.repeat(64)}...`,
+    ],
   ])('%s', (_name, requested, subject, client, description) => {
     expectOAuthError(
       () => narrowScope(requested, subject, client),

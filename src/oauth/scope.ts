@@ -31,8 +31,24 @@ export function narrowScope(requested: readonly string[] | undefined, limits: re
   for (const limit of bounded) {
     const beyond = wanted.filter((s) => !limit.scopes.includes(s));
     if (beyond.length > 0) {
-      throw new InvalidScope(limit.refuse(beyond), limit.detail ? { detail: limit.detail(beyond) } : {});
+      const named = namedInRefusal(beyond);
+      throw new InvalidScope(limit.refuse(named), limit.detail ? { detail: limit.detail(named) } : {});
     }
   }
   return wanted;
+}
+
+/** Most scopes a refusal names, and longest name it repeats of each. */
+const NAMED_SCOPES = 5;
+const NAMED_SCOPE_LENGTH = 64;
+
+/**
+ * The scopes a refusal names: the first few, each cut short, and how many more. A request may carry a
+ * body's worth of scope; its refusal and audit line repeat a bounded part of it, never all of it.
+ */
+export function namedInRefusal(beyond: readonly string[]): string[] {
+  const named = beyond
+    .slice(0, NAMED_SCOPES)
+    .map((s) => (s.length > NAMED_SCOPE_LENGTH ? `${s.slice(0, NAMED_SCOPE_LENGTH)}...` : s));
+  return beyond.length > NAMED_SCOPES ? [...named, `(and ${beyond.length - NAMED_SCOPES} more)`] : named;
 }

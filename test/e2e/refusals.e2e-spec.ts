@@ -877,6 +877,13 @@ describe('delegation policy', () => {
   it.each([
     ['beyond the client', 'admin', 'scope not allowed for this client: admin'],
     ['beyond the subject token', 'write', "scope exceeds the subject_token's scope: write"],
+    // Scope the client was never given is named in part: a description (and audit line) stays bounded.
+    [
+      'many times over',
+      Array.from({ length: 100 }, (_, i) => `scope${i}`).join(' '),
+      'scope not allowed for this client: scope0 scope1 scope2 scope3 scope4 (and 95 more)',
+    ],
+    ['once, very long', 'x'.repeat(2500), `scope not allowed for this client: ${'x'.repeat(64)}...`],
   ])('refuses a scope %s: invalid_scope', async (_name, scope, description) => {
     // agent may have read+write; this subject token only carries "read".
     await agentRefused({ subject_token: await userToken({ scope: 'read' }), scope }, 'invalid_scope', description);
