@@ -20,6 +20,7 @@ import type { VaultAuditRecord } from './vault-audit.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
 import { openTokens, UPSTREAM_RETRY_AFTER, vaultStoreCall } from './vault-errors.js';
+import { namedInRefusal } from '../oauth/scope.js';
 import {
   grantBinding,
   nowSeconds,
@@ -83,7 +84,7 @@ export class ConnectFlow {
     const unknown = asked.filter((s) => !connection.config.scopes.includes(s));
     if (unknown.length > 0) {
       throw new InvalidScope('scope exceeds what the connection offers', {
-        detail: `not among the scopes of ${connection.name}: ${unknown.join(' ')}`,
+        detail: `not among the scopes of ${connection.name}: ${namedInRefusal(unknown).join(' ')}`,
       });
     }
     const scopes = [...new Set([...asked, ...connection.config.connect.extra_scopes])];

@@ -25,6 +25,7 @@ import {
   type VaultStore,
 } from './vault-store.js';
 import { type TokenResponse } from '../oauth/token-response.js';
+import { namedInRefusal } from '../oauth/scope.js';
 
 export const VAULT_KEY_RING = Symbol('VAULT_KEY_RING');
 
@@ -175,13 +176,13 @@ export class TokenVault {
     const unknown = requested.filter((s) => !connection.config.scopes.includes(s));
     if (unknown.length > 0) {
       throw new InvalidScope('scope exceeds what the connection offers', {
-        detail: `not among the scopes of ${connection.name}: ${unknown.join(' ')}`,
+        detail: `not among the scopes of ${connection.name}: ${namedInRefusal(unknown).join(' ')}`,
       });
     }
     const notGranted = requested.filter((s) => !rule.scopes.includes(s));
     if (notGranted.length > 0) {
       throw new InvalidScope("scope exceeds what the connection's policy grants this caller", {
-        detail: `rule ${connection.name}/${rule.name} does not grant: ${notGranted.join(' ')}`,
+        detail: `rule ${connection.name}/${rule.name} does not grant: ${namedInRefusal(notGranted).join(' ')}`,
       });
     }
   }

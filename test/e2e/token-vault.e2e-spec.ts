@@ -204,6 +204,14 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       reason: 'not among the scopes of github: admin:org',
     },
     {
+      name: 'many scopes beyond the connection, named in part in the audit line',
+      client: 'agent-1',
+      actor: 'agent-1',
+      form: { scope: Array.from({ length: 50 }, (_, i) => `x${i}`).join(' ') },
+      error: { error: 'invalid_scope', error_description: 'scope exceeds what the connection offers' },
+      reason: 'not among the scopes of github: x0 x1 x2 x3 x4 (and 45 more)',
+    },
+    {
       name: 'a scope the rule does not grant',
       client: 'agent-2',
       actor: 'agent-2',
