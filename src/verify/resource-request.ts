@@ -81,10 +81,29 @@ export async function checkResourceRequest(
   }
 }
 
+/** An absolute-form request-target (RFC 9112 §3.2.2): `GET https://host/path HTTP/1.1`. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * The URL the proof's `htu` must match (RFC 9449 §4.3 check 9): this resource's origin (`publicUrl`, else
+ * the request's protocol and Host) followed by the path of the request-target. Only the path is taken
+ * from the target: an absolute-form target (`GET https://other.example/tools`, which Fastify routes to
+ * `/tools`) or a `//other.example/tools` path must not name another origin, or a proof made for another
+ * server would pass here.
+ */
 function requestUrl(request: RequestLike, publicUrl: string | undefined): string {
-  const path = request.originalUrl ?? request.url;
-  const base = publicUrl ?? `${request.protocol ?? 'http'}://${single(request.headers.host) ?? 'localhost'}`;
-  return new URL(path, base).href;
+  const target = request.originalUrl ?? request.url;
+  const origin =
+    publicUrl === undefined
+      ? `${request.protocol ?? 'http'}://${single(request.headers.host) ?? 'localhost'}`
+      : new URL(publicUrl).origin;
+  if (!ABSOLUTE_FORM.test(target)) return `${origin}${target}`;
+  try {
+    const url = new URL(target);
+    return `${origin}${url.pathname}${url.search}`;
+  } catch {
+    return target; // not a URL: no htu matches it
+  }
 }
 
 function single(value: string | string[] | undefined): string | undefined {

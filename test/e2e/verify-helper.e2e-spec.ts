@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Module, Req, UseGuards } from '@nestjs/common';
@@ -141,6 +142,10 @@ beforeAll(async () => {
     view(request.actbridge!),
   );
   rs.get('/admin', { onRequest: actbridgeHook(verifier, { scopes: ['admin'], resourceMetadata }) }, async (request) =>
+    view(request.actbridge!),
+  );
+  // Behind a proxy: proofs name the public URL, whatever the request-target says.
+  rs.get('/pinned', { onRequest: actbridgeHook(verifier, { scopes: ['read'], publicUrl: API }) }, async (request) =>
     view(request.actbridge!),
   );
   rs.get('/revocable', { onRequest: actbridgeHook(revocationAware, { scopes: ['read'] }) }, async (request) =>
@@ -376,6 +381,35 @@ describe('DPoP-bound tokens at the resource server', () => {
       dpop: await foreignProof(`${rsUrl}/tools`, { ath: undefined }),
     });
     expect(noAth.body).toEqual({ error: 'invalid_dpop_proof', error_description: 'DPoP proof ath claim is missing' });
+  });
+
+  it('an absolute-form request-target cannot name another origin for htu', async () => {
+    /** GET with this raw request-target (Node sends it as given, as a proxy client would). */
+    const getTarget = (target: string, dpop: string) =>
+      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+        const request = httpRequest(rsUrl, {
+          path: target,
+          headers: { authorization: `DPoP ${token}`, dpop, connection: 'close' },
+        });
+        request.on('response', (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+        });
+        request.on('error', reject).end();
+      });
+    // A proof the client made for another server (same path), replayed here with that server's URL as
+    // the request-target: Fastify routes `https://other.example/pinned` to /pinned.
+    const other = 'https://other.example';
+    const absolute = await getTarget(`${other}/pinned`, await foreignProof(`${other}/pinned`, {}, keyPair));
+    expect(absolute).toEqual({
+      status: 401,
+      body: { error: 'invalid_dpop_proof', error_description: `DPoP proof htu must be ${API}/pinned` },
+    });
+    // The absolute form itself is fine: only its path counts, against this resource's public URL.
+    const own = await getTarget(`${other}/pinned`, await foreignProof(`${API}/pinned`, {}, keyPair));
+    expect(own.status).toBe(200);
   });
 
   it('a replayed proof: 401 invalid_dpop_proof', async () => {

@@ -1,0 +1,62 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ActbridgeVerifier, VerifyOptions } from './actbridge-verifier.js';
+import { checkResourceRequest, type RequestLike } from './resource-request.js';
+
+/** The URL a DPoP proof's htu is checked against (RFC 9449 §4.3 check 9), as the guard derives it. */
+async function htuTarget(request: Partial<RequestLike>, publicUrl?: string): Promise<string | undefined> {
+  let url: string | undefined;
+  const verifier = {
+    dpopAlgorithms: ['ES256'],
+    verify: (_token: string, options: VerifyOptions) => {
+      url = options.dpop?.url;
+      return Promise.resolve({});
+    },
+  } as unknown as ActbridgeVerifier;
+  const headers = { authorization: 'DPoP token', host: 'api.internal:8080', ...request.headers };
+  await checkResourceRequest(verifier, { method: 'GET', url: '/', ...request, headers }, { publicUrl });
+  return url;
+}
+
+describe('checkResourceRequest: the URL htu must match', () => {
+  const rows: Array<[name: string, request: Partial<RequestLike>, publicUrl: string | undefined, expected: string]> = [
+    [
+      'origin form, Host header',
+      { url: '/tools?x=1', protocol: 'http' },
+      undefined,
+      'http://api.internal:8080/tools?x=1',
+    ],
+    ['origin form, publicUrl', { url: '/tools' }, 'https://mcp.example.com', 'https://mcp.example.com/tools'],
+    ['publicUrl with a trailing path', { url: '/tools' }, 'https://mcp.example.com/', 'https://mcp.example.com/tools'],
+    // RFC 9112 §3.2.2: only the path of an absolute-form target counts, never its origin.
+    [
+      'absolute form naming another origin',
+      { url: 'https://other.example/tools?x=1' },
+      'https://mcp.example.com',
+      'https://mcp.example.com/tools?x=1',
+    ],
+    [
+      'absolute form, Host header',
+      { url: 'https://other.example/tools', protocol: 'https' },
+      undefined,
+      'https://api.internal:8080/tools',
+    ],
+    // A path that starts with // is a path, not a network-path reference to another host.
+    [
+      '//host path',
+      { url: '//other.example/tools' },
+      'https://mcp.example.com',
+      'https://mcp.example.com//other.example/tools',
+    ],
+    [
+      'originalUrl wins over url',
+      { url: '/x', originalUrl: '//other.example/x' },
+      'https://mcp.example.com',
+      'https://mcp.example.com//other.example/x',
+    ],
+  ];
+
+  it.each(rows)('%s', async (...row) => {
+    const [, request, publicUrl, expected] = row;
+    expect(await htuTarget(request, publicUrl)).toBe(expected);
+  });
+});
