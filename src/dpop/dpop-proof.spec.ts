@@ -69,6 +69,8 @@ describe('verifyDpopProof', () => {
     await expect(verifyDpopProof(typ, expectations)).resolves.toBeDefined();
     const htu = await proof({ htu: 'HTTPS://STS.example.com:443/oauth/token?x=1#frag' });
     await expect(verifyDpopProof(htu, expectations)).resolves.toBeDefined();
+    const percent = await proof({ htu: 'https://sts.example.com/%6fauth/%74oken' });
+    await expect(verifyDpopProof(percent, expectations)).resolves.toBeDefined();
   });
 
   it('checks ath against the access token when one is expected (resource servers)', async () => {
@@ -174,6 +176,12 @@ describe('normaliseHtu', () => {
     ['https://example.com:443/token', 'https://example.com/token'],
     ['http://example.com:80/token', 'http://example.com/token'],
     ['https://user:pw@example.com/token', undefined], // RFC 9110 §4.2.4: userinfo is an error
+    ['https://example.com', 'https://example.com/'], // RFC 3986 §6.2.3: empty path is /
+    // RFC 3986 §6.2.2.1: percent-encodings compare in upper case.
+    ['https://example.com/caf%c3%a9/a%2fb', 'https://example.com/caf%C3%A9/a%2Fb'],
+    // RFC 3986 §6.2.2.2: percent-encoded unreserved characters are those characters.
+    ['https://example.com/%7Euser/%74oken%2D%5f%2e%41', 'https://example.com/~user/token-_.A'],
+    ['https://example.com/caf\u00e9', 'https://example.com/caf%C3%A9'],
   ]);
 
   it.each(['relative/path', 'urn:x:y', 'ftp://example.com/x', ''])('%s is not an http(s) URL', (input) => {

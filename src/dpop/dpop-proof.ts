@@ -75,10 +75,26 @@ export class DpopProofError extends Error {
   override readonly name = 'DpopProofError';
 }
 
+/** RFC 3986 §2.3: the unreserved characters, which percent-encoding never changes the meaning of. */
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/**
+ * RFC 3986 §6.2.2.1 and §6.2.2.2 on a path: percent-encodings in upper case, and those of unreserved
+ * characters decoded (`%7e` and `%7E` are `~`, `%74oken` is `token`). The WHATWG URL parser does neither.
+ */
+function normalisePercentEncoding(path: string): string {
+  return path.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16));
+    return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`;
+  });
+}
+
 /**
  * RFC 9449 §9.2/§4.3 check 9: compare `htu` to the request URL after syntax- and scheme-based
- * normalisation (WHATWG URL: lower-case scheme and host, default port dropped, dot segments resolved),
- * ignoring query and fragment. Undefined when `value` is not an absolute http(s) URL, or has userinfo.
+ * normalisation (RFC 3986 §6.2.2, §6.2.3; WHATWG URL for lower-case scheme and host, default port
+ * dropped, empty path as `/`, dot segments resolved; then percent-encoding case and unreserved
+ * characters), ignoring query and fragment. Undefined when `value` is not an absolute http(s) URL,
+ * or has userinfo.
  */
 export function normaliseHtu(value: string): string | undefined {
   // RFC 3986 has no white space or control character in a URI; the URL parser would drop them.
@@ -95,7 +111,7 @@ export function normaliseHtu(value: string): string | undefined {
   if (url.username !== '' || url.password !== '') return undefined;
   url.search = '';
   url.hash = '';
-  return url.href;
+  return `${url.origin}${normalisePercentEncoding(url.pathname)}`;
 }
 
 /** base64url(SHA-256(access token)), the `ath` of a proof sent to a resource (RFC 9449 §4.2). */

@@ -148,6 +148,14 @@ describe('DPoP with openid-client', () => {
     expect(claimsOf(response.access_token).cnf).toEqual({ jkt: await handle.calculateThumbprint() });
   });
 
+  it('htu equal after RFC 3986 normalisation (case, default port, percent-encoding): issued', async () => {
+    const { protocol, host, pathname } = new URL(sts.tokenEndpoint);
+    const encoded = pathname.replace(/[a-z]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+    const htu = `${protocol.toUpperCase()}//${host.toUpperCase()}${encoded}?q=1#f`;
+    const res = await postToken(sts, await exchange(), { ...asAgent, headers: { dpop: await proof(k1, { htu }) } });
+    expect({ status: res.status, token_type: res.body.token_type }).toEqual({ status: 200, token_type: 'DPoP' });
+  });
+
   it('without a proof the token is Bearer and unbound', async () => {
     const res = await postToken(sts, await exchange(), asAgent);
     expect(res.status).toBe(200);
