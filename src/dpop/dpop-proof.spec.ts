@@ -40,6 +40,14 @@ function hmacProof(): string {
   return `${b64({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } })}.${b64({ jti: 'x', htm: 'POST', htu: URL_, iat: NOW })}.c2ln`;
 }
 
+/** Signs `header` as given with the EC key: jose refuses to sign a crit it does not know itself. */
+async function rawProof(header: Record<string, unknown>): Promise<string> {
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${b64({ alg: 'ES256', typ: 'dpop+jwt', jwk: ecPublicJwk, ...header })}.${b64({ jti: 'x', htm: 'POST', htu: URL_, iat: NOW })}`;
+  const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, ecPrivate, Buffer.from(input));
+  return `${input}.${Buffer.from(signature).toString('base64url')}`;
+}
+
 beforeAll(async () => {
   const ec = await generateKeyPair('ES256', { extractable: true });
   ecPrivate = ec.privateKey;
@@ -109,6 +117,16 @@ describe('verifyDpopProof', () => {
       'jwk of the wrong type for alg',
       () => proof({}, { jwk: rsaPublicJwk }),
       'jwk header is not a usable public key for its alg',
+    ],
+    [
+      'crit naming an unknown extension',
+      () => rawProof({ crit: ['urn:x'], 'urn:x': 1 }),
+      'crit header parameter names an extension actbridge does not support',
+    ],
+    [
+      'crit b64',
+      () => rawProof({ crit: ['b64'], b64: true }),
+      'crit header parameter names an extension actbridge does not support',
     ],
     ['jti missing', () => proof({ jti: undefined }), 'jti claim is missing or invalid'],
     ['jti empty', () => proof({ jti: '' }), 'jti claim is missing or invalid'],

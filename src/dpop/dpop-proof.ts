@@ -142,6 +142,9 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
   if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
     fail(`alg ${quoted(header.alg ?? null)} is not accepted; use one of ${algorithms.join(', ')}`);
   }
+  // RFC 7515 §4.1.11: a proof marking an extension critical must be refused unless it is understood;
+  // RFC 9449 defines none, and actbridge understands none.
+  if (header.crit !== undefined) fail('crit header parameter names an extension actbridge does not support');
   // Check 7: the header's jwk is a public key, with no private members.
   const jwk = header.jwk as Record<string, unknown> | undefined;
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return fail('has no jwk header');

@@ -232,6 +232,21 @@ describe('refusals: invalid_dpop_proof (400)', () => {
       () => proof(k1, {}, { jwk: k2.publicJwk }),
       'DPoP proof signature is invalid',
     ],
+    [
+      'crit naming an unknown extension',
+      async () => {
+        const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+        const header = { alg: 'ES256', typ: 'dpop+jwt', jwk: k1.publicJwk, crit: ['urn:x'], 'urn:x': 1 };
+        const input = `${b64(header)}.${b64({ jti: randomUUID(), htm: 'POST', htu: sts.tokenEndpoint, iat: now() })}`;
+        const signature = await crypto.subtle.sign(
+          { name: 'ECDSA', hash: 'SHA-256' },
+          k1.privateKey,
+          Buffer.from(input),
+        );
+        return `${input}.${Buffer.from(signature).toString('base64url')}`;
+      },
+      'DPoP proof crit header parameter names an extension actbridge does not support',
+    ],
     ['no jti', () => proof(k1, { jti: undefined }), 'DPoP proof jti claim is missing or invalid'],
     ['not a JWT', async () => 'not-a-jwt', 'DPoP proof is not a well-formed JWT'],
   ];
