@@ -36,6 +36,8 @@ export class AccessTokenError extends Error {
     readonly description: string,
     /** For insufficient_scope: the scope the request needs (RFC 6750 §3). */
     readonly scope?: string,
+    /** For the resource server's log, never the caller: why actbridge could not be heard (hosts, causes). */
+    readonly detail?: string,
   ) {
     super(`${error}: ${description}`);
     this.status = STATUS[error];

@@ -248,7 +248,9 @@ export class ActbridgeVerifier {
     } catch (error) {
       throw new AccessTokenError(
         'temporarily_unavailable',
-        `cannot reach actbridge introspection: ${(error as Error).message}`,
+        'cannot reach actbridge introspection',
+        undefined,
+        (error as Error).message,
       );
     }
     if (!active) throw new AccessTokenError('invalid_token', 'token is not active (revoked)');
@@ -284,7 +286,9 @@ export class ActbridgeVerifier {
       this.discovered = undefined;
       throw new AccessTokenError(
         'temporarily_unavailable',
-        `cannot discover actbridge at ${this.options.issuer}: ${(error as Error).message}`,
+        'cannot discover actbridge',
+        undefined,
+        `${this.options.issuer}: ${(error as Error).message}`,
       );
     });
   }

@@ -27,6 +27,8 @@ export function actbridgeHook(
       request.actbridge = outcome.token;
       return;
     }
+    if (outcome.detail !== undefined)
+      request.log.warn(`actbridge verify: ${outcome.body?.error_description}: ${outcome.detail}`);
     reply.code(outcome.status).header('www-authenticate', outcome.challenge).header('cache-control', 'no-store');
     await reply.send(outcome.body ?? { error_description: 'access token required' });
   };

@@ -1,4 +1,4 @@
-import { HttpException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { HttpException, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { ActbridgeVerifier } from './actbridge-verifier.js';
 import { checkResourceRequest, type RequestLike, type ResourceGuardOptions } from './resource-request.js';
 
@@ -14,6 +14,8 @@ export type { VerifiedAccessToken } from './actbridge-verifier.js';
  * ```
  */
 export class ActbridgeGuard implements CanActivate {
+  private readonly logger = new Logger('ActbridgeGuard');
+
   constructor(
     private readonly verifier: ActbridgeVerifier,
     private readonly options: ResourceGuardOptions = {},
@@ -27,6 +29,7 @@ export class ActbridgeGuard implements CanActivate {
       request.actbridge = outcome.token;
       return true;
     }
+    if (outcome.detail !== undefined) this.logger.warn(`${outcome.body?.error_description}: ${outcome.detail}`);
     const response = http.getResponse<{ header(name: string, value: string): unknown }>();
     response.header('www-authenticate', outcome.challenge);
     response.header('cache-control', 'no-store');

@@ -32,6 +32,8 @@ export type GuardOutcome =
       readonly status: number;
       readonly challenge: string;
       readonly body: { error: string; error_description: string } | undefined;
+      /** Why actbridge could not be heard, for this server's log (never sent to the caller). */
+      readonly detail?: string;
     };
 
 const AUTHORIZATION = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
@@ -77,6 +79,7 @@ export async function checkResourceRequest(
       status: error.status,
       challenge: error.challenge({ ...challengeOptions, dpop }),
       body: error.toJSON(),
+      ...(error.detail === undefined ? {} : { detail: error.detail }),
     };
   }
 }

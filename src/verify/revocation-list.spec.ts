@@ -106,7 +106,9 @@ describe('RevocationListPoller', () => {
     body = undefined;
     await expect(poller().isRevoked('a')).rejects.toMatchObject({
       error: 'temporarily_unavailable',
-      description: 'actbridge revocation list is stale (never fetched: HTTP 503)',
+      // The caller learns the list is stale; why (an HTTP status, a host) is for this server's log.
+      description: 'actbridge revocation list is stale (never fetched)',
+      detail: 'HTTP 503',
     });
     etag = '"s"';
     body = await list([]);

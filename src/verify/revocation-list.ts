@@ -57,7 +57,9 @@ export class RevocationListPoller {
     if (age > (this.settings.options.maxStaleness ?? 300)) {
       throw new AccessTokenError(
         'temporarily_unavailable',
-        `actbridge revocation list is stale (${Number.isFinite(age) ? `${Math.round(age)} s old` : 'never fetched'}: ${this.lastError})`,
+        `actbridge revocation list is stale (${Number.isFinite(age) ? `${Math.round(age)} s old` : 'never fetched'})`,
+        undefined,
+        this.lastError,
       );
     }
     return this.revoked.has(jti);

@@ -10,7 +10,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import * as client from 'openid-client';
 import { accessTokenHash } from '../../src/dpop/dpop-proof.js';
-import { createActbridgeVerifier, actbridgeHook, type ActbridgeVerifier } from '../../src/verify/index.js';
+import {
+  createActbridgeVerifier,
+  actbridgeHook,
+  type AccessTokenError,
+  type ActbridgeVerifier,
+} from '../../src/verify/index.js';
 import { ActbridgeGuard } from '../../src/verify/nest.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
@@ -438,15 +443,18 @@ describe('revocation through introspection', () => {
     expect((await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` })).status).toBe(200);
   });
 
-  it('actbridge unreachable: 503, never accepted', async () => {
-    const dead = createActbridgeVerifier({
-      issuer: `http://127.0.0.1:${await freePort()}`,
-      audience: API,
-      allowInsecureRequests: true,
-      timeout: 2,
-    });
+  it('actbridge unreachable: 503, never accepted, and the cause only in the detail for the log', async () => {
+    const issuer = `http://127.0.0.1:${await freePort()}`;
+    const dead = createActbridgeVerifier({ issuer, audience: API, allowInsecureRequests: true, timeout: 2 });
     const token = await exchange('agent', { subject_token: await userToken(), audience: API });
-    await expect(dead.verify(token)).rejects.toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+    const refusal = await dead.verify(token).catch((error: unknown) => error as AccessTokenError);
+    expect(refusal).toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+    // What the resource server's caller sees names no host nor network error.
+    expect((refusal as AccessTokenError).toJSON()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'cannot discover actbridge',
+    });
+    expect((refusal as AccessTokenError).detail).toMatch(new RegExp(`^${issuer}: `));
   });
 });
 
