@@ -101,6 +101,11 @@ describe('verifyDpopProof', () => {
       "alg 'HS256' is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519",
     ],
     [
+      'an unknown alg of 4,000 characters, echoed in part',
+      () => rawProof({ alg: 'X'.repeat(4000) }),
+      `alg '${'X'.repeat(32)}' is not accepted; use one of ES256, ES384, ES512, PS256, PS384, PS512, RS256, RS384, RS512, EdDSA, Ed25519`,
+    ],
+    [
       'alg outside a narrower allowlist',
       () => proof(),
       "alg 'ES256' is not accepted; use one of RS256",

@@ -119,6 +119,32 @@ export function accessTokenHash(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'ascii').digest('base64url');
 }
 
+/** RFC 9449 §4.3 checks 4, 5 and 7, and RFC 7515 §4.1.11's crit, on a proof's header; returns its jwk. */
+function checkProofHeader(
+  header: ProtectedHeaderParameters,
+  algorithms: readonly string[],
+  fail: (message: string) => never,
+): JWK {
+  // Check 4: typ (RFC 7515 §4.1.9: case-insensitive, `application/` optional).
+  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : undefined;
+  if (typ !== 'dpop+jwt') fail('typ must be dpop+jwt');
+  // Check 5: an asymmetric algorithm from the allowlist (an unknown one echoed in part only).
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+    const alg = typeof header.alg === 'string' ? header.alg.slice(0, 32) : (header.alg ?? null);
+    fail(`alg ${quoted(alg)} is not accepted; use one of ${algorithms.join(', ')}`);
+  }
+  // RFC 7515 §4.1.11: a proof marking an extension critical must be refused unless it is understood;
+  // RFC 9449 defines none, and actbridge understands none.
+  if (header.crit !== undefined) fail('crit header parameter names an extension actbridge does not support');
+  // Check 7: the header's jwk is a public key, with no private members.
+  const jwk = header.jwk as Record<string, unknown> | undefined;
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return fail('has no jwk header');
+  if (jwk.kty === 'oct' || PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) {
+    fail('jwk header must be a public key (it holds private key material)');
+  }
+  return jwk as JWK;
+}
+
 /** Runs RFC 9449 §4.3 checks 2-9, 11 and 12 on one proof; throws DpopProofError naming the first failure. */
 export async function verifyDpopProof(proof: string, expect: DpopProofExpectations): Promise<VerifiedDpopProof> {
   const fail = (message: string): never => {
@@ -135,22 +161,7 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
   } catch {
     return fail('is not a well-formed JWT');
   }
-  // Check 4: typ (RFC 7515 §4.1.9: case-insensitive, `application/` optional).
-  const typ = typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : undefined;
-  if (typ !== 'dpop+jwt') fail('typ must be dpop+jwt');
-  // Check 5: an asymmetric algorithm from the allowlist.
-  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-    fail(`alg ${quoted(header.alg ?? null)} is not accepted; use one of ${algorithms.join(', ')}`);
-  }
-  // RFC 7515 §4.1.11: a proof marking an extension critical must be refused unless it is understood;
-  // RFC 9449 defines none, and actbridge understands none.
-  if (header.crit !== undefined) fail('crit header parameter names an extension actbridge does not support');
-  // Check 7: the header's jwk is a public key, with no private members.
-  const jwk = header.jwk as Record<string, unknown> | undefined;
-  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) return fail('has no jwk header');
-  if (jwk.kty === 'oct' || PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) {
-    fail('jwk header must be a public key (it holds private key material)');
-  }
+  const jwk = checkProofHeader(header, algorithms, fail);
 
   // Check 6: the signature verifies with that key.
   let claims: JWTPayload;
@@ -192,7 +203,7 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
   }
 
   return {
-    jkt: await calculateJwkThumbprint(jwk as JWK, 'sha256'),
+    jkt: await calculateJwkThumbprint(jwk, 'sha256'),
     jti: jti as string,
     iat: iat as number,
     nonce: nonce as string | undefined,
