@@ -26,5 +26,10 @@ describe('quoted', () => {
     [null, 'null'],
     [undefined, 'undefined'],
     [{ a: 'b"' }, "{'a':'b?''}"],
+    // A value as long as a request allows is cut: a description names it, it does not repeat it.
+    ['K'.repeat(200), `'${'K'.repeat(200)}'`],
+    ['K'.repeat(20000), `'${'K'.repeat(200)}...'`],
+    ['😀'.repeat(201), `'${'?'.repeat(200)}...'`],
+    [['x'.repeat(300)], `['${'x'.repeat(198)}...`],
   ]);
 });

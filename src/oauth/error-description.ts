@@ -9,7 +9,16 @@ export function errorDescription(text: string): string {
   return text.replace(OUTSIDE, (c) => (c === '"' ? "'" : '?'));
 }
 
-/** A value a description echoes: `'text'` for a string, JSON for anything else, in the same characters. */
+/** Longest part of an echoed value a description repeats: a header field may be a whole body long. */
+const QUOTED_LENGTH = 200;
+
+/**
+ * A value a description echoes: `'text'` for a string, JSON for anything else, in the same characters,
+ * cut at QUOTED_LENGTH characters with `...` (the audit detail may carry more).
+ */
 export function quoted(value: unknown): string {
-  return errorDescription(typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value)));
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
+  const points = [...text];
+  const shown = points.length > QUOTED_LENGTH ? `${points.slice(0, QUOTED_LENGTH).join('')}...` : text;
+  return errorDescription(typeof value === 'string' ? `'${shown}'` : shown);
 }

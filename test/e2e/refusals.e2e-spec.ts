@@ -641,6 +641,11 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       "subject_token was signed with a key its issuer does not publish (kid 'unknown-kid')",
     ],
     [
+      'an unknown kid of 1,000 characters, named in part',
+      async () => userToken({}, { kid: 'k'.repeat(1000) }),
+      `subject_token was signed with a key its issuer does not publish (kid '${'k'.repeat(200)}...')`,
+    ],
+    [
       'signed by an attacker key embedded as jwk (keys never come from the header)',
       async () => {
         const attacker = await generateKeyPair('ES256', { extractable: true });
