@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidGrant, type OAuthError } from '../oauth/oauth-error.js';
+import { clock } from '../common/clock.js';
 import { tokenParameter, tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import type { ValidatedToken } from './validated-token.js';
 import { revokeWithDescendants, type CascadeResult } from '../stores/cascade.js';
@@ -62,6 +63,10 @@ export class RevocationList {
    * if it, or anything it was issued from, has been revoked. Exchanges are checked by `record`.
    */
   async assertNotRevoked(token: ValidatedToken, raw: string, role: TokenRole): Promise<void> {
+    // A token actbridge issued is remembered as revoked (and its lineage kept) until its exp only, yet
+    // accepted CLOCK_SKEW longer: past its exp "not revoked" cannot be known. An exchange could issue
+    // nothing from it either (an issued token ends at its subject's exp).
+    if (token.anchor.self && token.expiresAt <= clock.seconds()) throw tokenRejected(role, 'has expired');
     const link = lineageLink(token, raw, role);
     const { revoked } = await guard(() => this.lineage.inspect([link.parent, ...link.known]));
     if (revoked) throw refusal(link, revoked);

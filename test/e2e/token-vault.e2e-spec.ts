@@ -716,3 +716,68 @@ describeVault('token vault without DATABASE_URL (start-dev): process memory, a k
     });
   });
 });
+
+describeVault('token vault and revoked tokens of actbridge past their exp (TOKEN_TTL 2)', () => {
+  let world: VaultWorld;
+
+  beforeAll(async () => {
+    world = await startVaultWorld({ instances: 1, database: false, env: { TOKEN_TTL: '2' } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('refuses a revoked token once past its exp, though CLOCK_SKEW still accepts it: no upstream token, no connect flow', async () => {
+    const sts = world.instances[0]!;
+    await world.connect('alice', 'alice-gh');
+    const alice = await world.userToken('alice');
+    const toAgent = await world.exchange(sts, USER_APP, await actedByAgent1(world, alice, { audience: 'agent-1' }));
+    const toApp = await world.exchange(sts, USER_APP, {
+      subject_token: alice,
+      subject_token_type: TT.accessToken,
+      audience: 'user-app',
+    });
+    const delegated = String(toAgent.body.access_token);
+    const own = String(toApp.body.access_token);
+    const viaVault = () =>
+      world.exchange(sts, agent('agent-1'), {
+        subject_token: delegated,
+        subject_token_type: TT.accessToken,
+        resource: GITHUB_API,
+      });
+    expect((await viaVault()).status).toBe(200);
+    for (const token of [delegated, own]) {
+      const revoked = await postToken({ tokenEndpoint: `${sts.baseUrl}/oauth/revoke` }, { token }, { basic: USER_APP });
+      expect(revoked.status).toBe(200);
+    }
+    // The revocation is remembered until the token's exp; CLOCK_SKEW (30 s) accepts it a while longer.
+    const exp = Math.max(Number(claimsOf(delegated).exp), Number(claimsOf(own).exp));
+    await new Promise((resolve) => setTimeout(resolve, (exp + 1) * 1000 - Date.now()));
+    const refused = await viaVault();
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'subject_token has expired' },
+    });
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      client_id: 'agent-1',
+      error: 'invalid_request',
+      reason: 'subject_token has expired',
+    });
+    const connect = await postVault(sts, '/vault/connect', {
+      subject_token: own,
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    expect({ status: connect.status, body: connect.body }).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'subject_token has expired' },
+    });
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect',
+      outcome: 'refused',
+      error: 'invalid_request',
+    });
+  }, 20_000);
+});

@@ -70,7 +70,12 @@ export interface ConnectResult {
   readonly browser: TestBrowser;
 }
 
-export async function startVaultWorld(options: { instances: 1 | 2; database: boolean }): Promise<VaultWorld> {
+export async function startVaultWorld(options: {
+  instances: 1 | 2;
+  database: boolean;
+  /** Settings besides the world's own (e.g. a short TOKEN_TTL). */
+  env?: Record<string, string>;
+}): Promise<VaultWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'actbridge-vault-'));
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -163,6 +168,7 @@ export async function startVaultWorld(options: { instances: 1 | 2; database: boo
     GITHUB_CLIENT_SECRET: 'github-client-secret',
     GOOGLE_CLIENT_SECRET: 'google-client-secret',
     ...(db ? { DATABASE_URL: db.url } : {}),
+    ...options.env,
   };
   if (!db) delete env.VAULT_KEYS;
   // Started together on a fresh database: their migrations meet on the advisory lock.
