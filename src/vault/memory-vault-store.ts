@@ -10,7 +10,8 @@ import {
 
 /**
  * The vault in process memory (development without DATABASE_URL): forgotten on restart, not shared
- * between instances. Same semantics as PostgreSQL: one locked section per grant at a time.
+ * between instances. Same semantics as PostgreSQL: one locked section per grant at a time, and a new
+ * connection or a removal of the grant waits for the one under way (as for the row lock).
  */
 export class MemoryVaultStore implements VaultStore {
   private readonly grants = new Map<string, GrantRecord>();
@@ -27,38 +28,36 @@ export class MemoryVaultStore implements VaultStore {
     key: GrantKey,
     work: (record: GrantRecord | undefined) => Promise<{ readonly update?: GrantUpdate; readonly value: T }>,
   ): Promise<T> {
-    const name = id(key);
-    const previous = this.locks.get(name) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      const { update, value } = await work(this.grants.get(name));
+    return this.locked(key, async () => {
+      const { update, value } = await work(this.grants.get(id(key)));
       if (update) this.apply(key, update);
       return value;
     });
-    const settled = run.catch(() => undefined);
-    this.locks.set(name, settled);
-    void settled.then(() => {
-      if (this.locks.get(name) === settled) this.locks.delete(name);
-    });
-    return run;
   }
 
+  /** As PostgreSQL's upsert waits for the grant's row lock: never in the middle of a locked section. */
   async save(key: GrantKey, tokens: Extract<GrantUpdate, { kind: 'tokens' }>): Promise<void> {
-    const now = nowSeconds();
-    this.grants.set(id(key), {
-      key,
-      status: 'connected',
-      scopes: [...tokens.scopes],
-      expiresAt: tokens.expiresAt,
-      sealed: tokens.sealed,
-      connectedAt: now,
-      updatedAt: now,
+    await this.locked(key, async () => {
+      const now = nowSeconds();
+      this.grants.set(id(key), {
+        key,
+        status: 'connected',
+        scopes: [...tokens.scopes],
+        expiresAt: tokens.expiresAt,
+        sealed: tokens.sealed,
+        connectedAt: now,
+        updatedAt: now,
+      });
     });
   }
 
+  /** As PostgreSQL's DELETE waits for the row lock: returns the grant as a locked section under way left it. */
   async remove(key: GrantKey): Promise<GrantRecord | undefined> {
-    const record = this.grants.get(id(key));
-    this.grants.delete(id(key));
-    return record;
+    return this.locked(key, async () => {
+      const record = this.grants.get(id(key));
+      this.grants.delete(id(key));
+      return record;
+    });
   }
 
   async savePending(pending: PendingConnect): Promise<void> {
@@ -93,6 +92,19 @@ export class MemoryVaultStore implements VaultStore {
   }
 
   async close(): Promise<void> {}
+
+  /** Runs `step` after every earlier step on this grant has settled, as a row lock orders them. */
+  private locked<T>(key: GrantKey, step: () => Promise<T>): Promise<T> {
+    const name = id(key);
+    const previous = this.locks.get(name) ?? Promise.resolve();
+    const run = previous.then(step);
+    const settled = run.catch(() => undefined);
+    this.locks.set(name, settled);
+    void settled.then(() => {
+      if (this.locks.get(name) === settled) this.locks.delete(name);
+    });
+    return run;
+  }
 
   private apply(key: GrantKey, update: GrantUpdate): void {
     const current = this.grants.get(id(key));

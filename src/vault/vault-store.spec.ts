@@ -77,6 +77,39 @@ function contract(name: string, stores: () => [VaultStore, VaultStore]) {
       expect(new Set(seen.slice(1)).size).toBe(3);
     });
 
+    it('waits for a locked section under way before saving a new connection or removing the grant', async () => {
+      const [one, two] = stores();
+      // A refresh under way (the provider is slow) while the user connects again: the new connection
+      // is written after the refresh, not overwritten by it.
+      const key = newKey();
+      await one.save(key, tokens(key, 'old'));
+      let release!: () => void;
+      const refreshing = one.withGrantLock(key, async () => {
+        await new Promise<void>((r) => (release = r));
+        return { update: { ...tokens(key, 'refreshed'), scopes: ['refreshed'] }, value: 0 };
+      });
+      await sleep(50);
+      const reconnecting = two.save(key, { ...tokens(key, 'new'), scopes: ['new'] });
+      await sleep(50);
+      release();
+      await Promise.all([refreshing, reconnecting]);
+      expect((await one.read(key))!.scopes).toEqual(['new']);
+      // A disconnection meanwhile gets the refreshed tokens (to revoke them upstream), not the spent ones.
+      const removed = newKey();
+      await one.save(removed, tokens(removed, 'old'));
+      const refreshed = one.withGrantLock(removed, async () => {
+        await new Promise<void>((r) => (release = r));
+        return { update: { ...tokens(removed, 'refreshed'), scopes: ['refreshed'] }, value: 0 };
+      });
+      await sleep(50);
+      const disconnecting = two.remove(removed);
+      await sleep(50);
+      release();
+      await refreshed;
+      expect((await disconnecting)!.scopes).toEqual(['refreshed']);
+      expect(await one.read(removed)).toBeUndefined();
+    });
+
     it('writes nothing when the locked section fails, and releases the lock', async () => {
       const [one, two] = stores();
       const key = newKey();
