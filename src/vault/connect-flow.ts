@@ -28,6 +28,7 @@ import {
   VAULT_STORE,
   type ConnectSecrets,
   type GrantKey,
+  type UpstreamTokens,
   type VaultStore,
 } from './vault-store.js';
 
@@ -263,10 +264,11 @@ export class ConnectFlow {
   }
 
   private async save(key: GrantKey, response: UpstreamTokenResponse, scopes: readonly string[]): Promise<void> {
-    const tokens = {
+    const tokens: UpstreamTokens = {
       access_token: response.accessToken,
       token_type: 'Bearer',
       ...(response.refreshToken === undefined ? {} : { refresh_token: response.refreshToken }),
+      scopes,
     };
     const sealed = sealJson(this.ring, tokens, grantBinding(key));
     await vaultStoreCall(() => this.store.save(key, { kind: 'tokens', sealed, scopes, expiresAt: response.expiresAt }));

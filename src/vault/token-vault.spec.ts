@@ -154,6 +154,7 @@ describe('TokenVault refresh decisions', () => {
       access_token: 'at-2',
       token_type: 'Bearer',
       refresh_token: 'rt-2',
+      scopes: ['repo'],
     });
     now += 20_000;
     refresh.mockResolvedValueOnce(renewed(10));
@@ -268,7 +269,12 @@ describe('TokenVault refresh answers it cannot use', () => {
     expect(warnings).toHaveBeenCalledWith(
       'github: refresh failed, serving the current token until it expires: refresh: the provider answered a token the vault cannot keep: expires_in 1e+300 is out of range (at most 315360000 seconds); its rotated refresh token is kept',
     );
-    expect(await sealedTokens()).toEqual({ access_token: 'at-1', token_type: 'Bearer', refresh_token: 'rt-2' });
+    expect(await sealedTokens()).toEqual({
+      access_token: 'at-1',
+      token_type: 'Bearer',
+      refresh_token: 'rt-2',
+      scopes: ['repo'],
+    });
     expect(await store.read(key)).toMatchObject({ status: 'connected', expiresAt: seconds() + 2, scopes: ['repo'] });
 
     now += 2_000;
@@ -338,5 +344,30 @@ describe('TokenVault scopes beyond the connection', () => {
     refresh.mockResolvedValue({ ...renewed(3600, 'rt-2'), scope: ['repo', 'offline_access'] });
     expect(await exchange()).toMatchObject({ access_token: 'at-2', scope: 'repo offline_access' });
     expect(revokeGrant).not.toHaveBeenCalled();
+  });
+});
+
+describe('TokenVault scopes sealed with the tokens', () => {
+  it.each([
+    {
+      name: 'the same scopes, in another order',
+      sealed: ['offline_access', 'repo'],
+      column: ['repo', 'offline_access'],
+    },
+    { name: 'none sealed (a record sealed before scopes were)', sealed: undefined, column: ['repo'] },
+  ])('serves a grant whose scopes column agrees with what was sealed: $name', async ({ sealed, column }) => {
+    await connect(3600, sealed === undefined ? {} : { scopes: sealed }, column);
+    expect(await exchange()).toMatchObject({ access_token: 'at-1' });
+  });
+
+  it('refuses a grant whose scopes column says less than the sealed token carries (edited in the database)', async () => {
+    await connect(3600, { scopes: ['repo', 'admin:org'] }, ['repo']);
+    expect(await refusal()).toMatchObject({
+      status: 503,
+      error: 'temporarily_unavailable',
+      description: "the token vault cannot read the user's stored token",
+      detail: "vault decryption failed: the grant's scopes are not those sealed with its tokens (tampered)",
+    });
+    expect(refresh).not.toHaveBeenCalled();
   });
 });

@@ -13,7 +13,7 @@ import { UpstreamError, type UpstreamAnswer } from './upstream-provider.js';
 import { vaultCaller } from './vault-actors.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
-import { notConnected, openTokens, reconnect, upstreamUnavailable, vaultStoreCall } from './vault-errors.js';
+import { notConnected, openServable, reconnect, upstreamUnavailable, vaultStoreCall } from './vault-errors.js';
 import {
   grantBinding,
   nowSeconds,
@@ -226,7 +226,7 @@ export class TokenVault {
   }
 
   private served(record: GrantRecord): Served {
-    return { tokens: openTokens(this.ring, record), scopes: record.scopes, expiresAt: record.expiresAt };
+    return { tokens: openServable(this.ring, record), scopes: record.scopes, expiresAt: record.expiresAt };
   }
 
   private refreshOnce(connection: LoadedConnection, key: GrantKey): Promise<Served> {
@@ -309,17 +309,14 @@ export class TokenVault {
       );
       const value = this.refreshFailed(due, failure);
       if (!rotated) return { value };
-      const kept: UpstreamTokens = { ...current.tokens, refresh_token: fresh.refreshToken };
+      const kept: UpstreamTokens = { ...current.tokens, refresh_token: fresh.refreshToken, scopes: record.scopes };
       const sealed = sealJson(this.ring, kept, grantBinding(key));
       return { update: { kind: 'tokens', sealed, scopes: record.scopes, expiresAt: record.expiresAt }, value };
     }
     // RFC 6749 §6: a new refresh token replaces the old one (rotation); else the old one stays.
-    const tokens: UpstreamTokens = {
-      access_token: fresh.accessToken,
-      token_type: bearer(fresh.tokenType),
-      refresh_token: fresh.refreshToken ?? refreshToken,
-    };
     const scopes = fresh.scope ?? record.scopes;
+    const renewed = { access_token: fresh.accessToken, token_type: bearer(fresh.tokenType), scopes };
+    const tokens: UpstreamTokens = { ...renewed, refresh_token: fresh.refreshToken ?? refreshToken };
     const sealed = sealJson(this.ring, tokens, grantBinding(key));
     return {
       update: { kind: 'tokens', sealed, scopes, expiresAt: fresh.expiresAt },

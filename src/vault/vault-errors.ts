@@ -4,7 +4,7 @@ import { openJson, VaultDecryptionError } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
 import type { UpstreamError } from './upstream-provider.js';
 import type { LoadedConnection } from './vault-config.js';
-import { grantBinding, type GrantRecord, type UpstreamTokens } from './vault-store.js';
+import { grantBinding, scopesAsSealed, type GrantRecord, type UpstreamTokens } from './vault-store.js';
 
 /** Seconds a caller is asked to wait when the provider is down and the stored token has expired. */
 export const UPSTREAM_RETRY_AFTER = 30;
@@ -67,4 +67,17 @@ export async function vaultStoreCall<T>(operation: () => Promise<T>): Promise<T>
 export function openTokens(ring: KeyRing, record: GrantRecord): UpstreamTokens {
   if (!record.sealed) throw new VaultDecryptionError('the grant holds no tokens');
   return openJson<UpstreamTokens>(ring, record.sealed, grantBinding(record.key));
+}
+
+/**
+ * A grant's tokens for serving: the exchange's scope check read the `scopes` column, which must say what
+ * the sealed token carries, or a row edited in the database would hand a caller a token its rule does
+ * not grant.
+ */
+export function openServable(ring: KeyRing, record: GrantRecord): UpstreamTokens {
+  const tokens = openTokens(ring, record);
+  if (!scopesAsSealed(tokens, record.scopes)) {
+    throw new VaultDecryptionError("the grant's scopes are not those sealed with its tokens (tampered)");
+  }
+  return tokens;
 }

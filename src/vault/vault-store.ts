@@ -30,6 +30,18 @@ export interface UpstreamTokens {
   readonly access_token: string;
   readonly token_type: string;
   readonly refresh_token?: string;
+  /**
+   * The scopes the access token carries, sealed with it: GrantRecord.scopes (a plain column, which the
+   * exchange's scope check reads) must be these. Absent in a record sealed before they were.
+   */
+  readonly scopes?: readonly string[];
+}
+
+/** Whether a grant's `scopes` are those sealed with its tokens (true for a record sealed without them). */
+export function scopesAsSealed(tokens: UpstreamTokens, scopes: readonly string[]): boolean {
+  if (tokens.scopes === undefined) return true;
+  const sealed = new Set(tokens.scopes);
+  return sealed.size === new Set(scopes).size && scopes.every((s) => sealed.has(s));
 }
 
 /** A write to a grant: tokens and their metadata, or the grant marked disconnected. */

@@ -437,6 +437,40 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it('refuses to serve a grant whose scopes were narrowed in the database: the scope check reads the column, the token carries what was sealed', async () => {
+    await world.connect('judy', 'judy-gh');
+    const judy = await world.userToken('judy');
+    const asAgent2 = async () =>
+      world.exchange(sts(), agent('agent-2'), {
+        subject_token: judy,
+        subject_token_type: TT.accessToken,
+        actor_token: await world.agentToken('agent-2'),
+        actor_token_type: TT.accessToken,
+        resource: GITHUB_API,
+      });
+    expect((await asAgent2()).body.error).toBe('invalid_scope');
+    // Someone with write access to the database (not to VAULT_KEYS) makes judy's repo token look like
+    // read:user, all agent-2's rule grants.
+    await world.db!.pool.query(
+      "UPDATE vault_grants SET scopes = '{read:user,openid,offline_access}' WHERE connection = 'github' AND user_sub = 'judy'",
+    );
+    const response = await asAgent2();
+    expect({ status: response.status, body: response.body }).toEqual({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: "the token vault cannot read the user's stored token",
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'token.refused',
+      client_id: 'agent-2',
+      connection: 'github',
+      error: 'temporarily_unavailable',
+      reason: "vault decryption failed: the grant's scopes are not those sealed with its tokens (tampered)",
+    });
+  });
+
   it('tells a caller that the user has not connected the account', async () => {
     const response = await world.exchange(
       sts(),
