@@ -91,6 +91,19 @@ describe('RevocationListPoller', () => {
     await expect(p.isRevoked('kept')).resolves.toBe(true);
   });
 
+  it('keeps refusing a revoked token the new list dropped at its exp, while clockTolerance still accepts it', async () => {
+    etag = '"before-exp"';
+    body = await list([{ jti: 'revoked-long-ago', exp: now() + 1 }]);
+    const p = poller();
+    await expect(p.isRevoked('revoked-long-ago')).resolves.toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, (now() + 2) * 1000 - Date.now()));
+    // actbridge's list no longer names it: the token has expired, but verify accepts it 5 s longer.
+    etag = '"after-exp"';
+    body = await list([]);
+    await p.refresh();
+    await expect(p.isRevoked('revoked-long-ago')).resolves.toBe(true);
+  });
+
   it('refuses a list older than the one held (an old list cannot hide a revocation)', async () => {
     etag = '"new"';
     body = await list([{ jti: 'revoked-later', exp: now() + 60 }]);

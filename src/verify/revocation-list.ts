@@ -101,6 +101,12 @@ export class RevocationListPoller {
       if (typeof jti !== 'string' || typeof exp !== 'number') throw new Error('list has a malformed entry');
       revoked.set(jti, exp);
     }
+    // actbridge lists a revoked token until its exp, but `verify` accepts a token clockTolerance longer:
+    // one the new list dropped as expired stays refused until then, rather than coming back to life.
+    const now = Date.now() / 1000;
+    for (const [jti, exp] of this.revoked) {
+      if (!revoked.has(jti) && exp <= iat && exp + this.settings.clockTolerance > now) revoked.set(jti, exp);
+    }
     this.revoked = revoked;
     this.issuedAt = iat;
     this.etag = etag;
