@@ -23,7 +23,8 @@ const ASSERTION_TYP = ['', 'jwt', 'client-authentication+jwt'];
  */
 @Injectable()
 export class PrivateKeyJwtVerifier {
-  private readonly keysByClient = new Map<string, JWTVerifyGetKey>();
+  /** Each client's key set, with the source it was built from (its `jwks`, or its `jwks_uri`). */
+  private readonly keysByClient = new Map<string, { source: string; keys: JWTVerifyGetKey }>();
   private readonly server: Pick<
     ServerConfig,
     | 'issuer'
@@ -99,16 +100,19 @@ export class PrivateKeyJwtVerifier {
   }
 
   private keysFor(client: ClientConfig): JWTVerifyGetKey {
-    let keys = this.keysByClient.get(client.client_id);
-    if (!keys) {
-      if (client.jwks) {
-        keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
-      } else {
-        const url = new URL(client.jwks_uri!);
-        keys = new RemoteJwks(async () => url, remoteJwksPolicy(this.server), `client:${client.client_id}`).getKey;
-      }
-      this.keysByClient.set(client.client_id, keys);
+    // A reload (SIGHUP) may replace the client's keys: a key rotated out of the clients file is refused
+    // from the next request on, so the set is rebuilt whenever its source changed.
+    const source = client.jwks ? JSON.stringify(client.jwks) : `jwks_uri ${client.jwks_uri}`;
+    const cached = this.keysByClient.get(client.client_id);
+    if (cached?.source === source) return cached.keys;
+    let keys: JWTVerifyGetKey;
+    if (client.jwks) {
+      keys = createLocalJWKSet(client.jwks as JSONWebKeySet);
+    } else {
+      const url = new URL(client.jwks_uri!);
+      keys = new RemoteJwks(async () => url, remoteJwksPolicy(this.server), `client:${client.client_id}`).getKey;
     }
+    this.keysByClient.set(client.client_id, { source, keys });
     return keys;
   }
 }
