@@ -38,6 +38,11 @@ export class IdJagAssertionProfile extends JwtAssertionProfile {
         reject('has no valid jti claim');
       }
       if (typeof claims.iat !== 'number') reject('has no iat claim');
+      // §3.1 / §4.4.2: authorization_details (RFC 9396) is a ceiling like scope and resource. actbridge
+      // cannot keep it in what it issues, and a token without it would grant more than the IdP did.
+      if (claims.authorization_details !== undefined) {
+        reject('carries authorization_details (RFC 9396), which actbridge cannot honour as a ceiling');
+      }
     },
   };
 

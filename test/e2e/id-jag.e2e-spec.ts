@@ -632,6 +632,13 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
       ],
       ['without jti', () => ({ jti: undefined }), 'assertion has no valid jti claim'],
       ['without iat', () => ({ iat: undefined }), 'assertion has no iat claim'],
+      [
+        'with authorization_details (a ceiling actbridge cannot keep)',
+        () => ({
+          authorization_details: [{ type: 'todo_list', locations: [TODOS], actions: ['read'], lists: ['123'] }],
+        }),
+        'assertion carries authorization_details (RFC 9396), which actbridge cannot honour as a ceiling',
+      ],
     ],
   )('%s', async (_name, claims, description, header = {}) => {
     await refusedAtB(async () => redeem(await craftIdJag(claims(), header)), description);
