@@ -187,10 +187,28 @@ function idJagClaims(
     ...(resources.length === 1 ? { resource: resources[0] } : resources.length > 1 ? { resource: [...resources] } : {}),
     ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
     // Authentication context and email, when the assertion carried them (§3.1, OIDC Core §2).
+    ...authenticationContext(subject),
+    ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+  };
+}
+
+/**
+ * §3.1 `auth_time`, `acr`, `amr`: an ID token's own claims; for a SAML assertion its AuthnStatement
+ * (AuthnInstant, AuthnContextClassRef), never its attributes, which say nothing about authentication.
+ */
+function authenticationContext(subject: ValidatedToken): JWTPayload {
+  if (subject.tokenType === TokenTypes.saml2) {
+    const { instant, contextClass } = subject.authn ?? {};
+    return {
+      ...(instant !== undefined ? { auth_time: instant } : {}),
+      ...(contextClass !== undefined ? { acr: contextClass } : {}),
+    };
+  }
+  const { claims } = subject;
+  return {
     ...(typeof claims.auth_time === 'number' ? { auth_time: claims.auth_time } : {}),
     ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}),
     ...(isStringArray(claims.amr) ? { amr: [...claims.amr] } : {}),
-    ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
   };
 }
 

@@ -171,6 +171,8 @@ export interface AssertionFacts {
     readonly unsupported: readonly string[];
   };
   readonly attributes: Readonly<Record<string, readonly string[]>>;
+  /** SAML Core §2.7.2 `<AuthnStatement>` (the first): when (AuthnInstant) and how the subject authenticated. */
+  readonly authn?: { readonly instant?: number; readonly contextClass?: string };
 }
 
 /** Reads the facts RFC 7522 §3 needs from a verified Assertion element (SAML Core §2.3-2.7). */
@@ -250,6 +252,12 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
     }
   }
 
+  const authnEl = child(assertion, NS.assertion, 'AuthnStatement');
+  const authnContextEl = authnEl && child(authnEl, NS.assertion, 'AuthnContext');
+  const classRefEl = authnContextEl && child(authnContextEl, NS.assertion, 'AuthnContextClassRef');
+  const authnInstant = authnEl && time(authnEl, 'AuthnInstant', 'AuthnStatement');
+  const contextClass = classRefEl ? text(classRefEl).trim() : '';
+
   return {
     id,
     issuer: text(issuerEl),
@@ -258,6 +266,12 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
     confirmations,
     ...(conditions && { conditions }),
     attributes: Object.fromEntries(attributes),
+    ...(authnEl && {
+      authn: {
+        ...(authnInstant !== undefined && { instant: authnInstant }),
+        ...(contextClass.length > 0 && { contextClass }),
+      },
+    }),
   };
 }
 

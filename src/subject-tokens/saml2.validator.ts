@@ -104,6 +104,7 @@ export class Saml2Validator implements SubjectTokenValidator {
       claims: flatten(attributes),
       nameId: facts.nameId,
       attributes,
+      ...(facts.authn && { authn: facts.authn }),
       // An identity assertion carries no authorization of its own: the client's policy bounds the scope.
       scope: undefined,
       expiresAt: verdict.expiresAt,

@@ -36,6 +36,8 @@ export interface ValidatedToken {
   readonly nameId?: { readonly value: string; readonly format?: string };
   /** SAML only: every attribute by Name, all values as strings. */
   readonly attributes?: Readonly<Record<string, readonly string[]>>;
+  /** SAML only: its AuthnStatement's AuthnInstant (epoch seconds) and AuthnContextClassRef. */
+  readonly authn?: { readonly instant?: number; readonly contextClass?: string };
   /** The token's own scope, or undefined when it carries none (e.g. an identity assertion). */
   readonly scope: readonly string[] | undefined;
   /** `exp`, epoch seconds. */

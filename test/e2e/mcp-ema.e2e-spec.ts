@@ -461,6 +461,27 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
     ),
   );
 
+  it('carries the AuthnStatement as auth_time and acr, never attributes of those names (ID-JAG §3.1)', async () => {
+    const authenticatedAt = Math.floor(Date.now() / 1000) - 30;
+    const assertion = samlAssertion({
+      issueInstant: new Date(authenticatedAt * 1000), // the template's AuthnInstant
+      attributes: {
+        groups: ['engineering'],
+        acr: ['urn:acme:loa:mfa'],
+        amr: ['mfa', 'hwk'],
+        auth_time: [String(authenticatedAt + 20)],
+      },
+    });
+    const res = await postToken(enterprise, samlRequest(assertion), asChatAtEnterprise);
+    expect(res.status).toBe(200);
+    const { auth_time, acr, amr } = claimsOf(res.body.access_token as string);
+    expect({ auth_time, acr, amr }).toEqual({
+      auth_time: authenticatedAt,
+      acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
+      amr: undefined,
+    });
+  });
+
   it('refuses the same assertion twice (its ID is single use)', async () => {
     const assertion = samlAssertion();
     expect((await postToken(enterprise, samlRequest(assertion), asChatAtEnterprise)).status).toBe(200);
