@@ -179,7 +179,11 @@ function idJagClaims(
               format: 'saml-nameid',
               issuer: subject.principal.iss,
               nameid: subject.nameId.value,
+              // §3.3: each optional member exactly when the NameID has the attribute (they scope the value).
               ...(subject.nameId.format ? { nameid_format: subject.nameId.format } : {}),
+              ...(subject.nameId.nameQualifier ? { name_qualifier: subject.nameId.nameQualifier } : {}),
+              ...(subject.nameId.spNameQualifier ? { sp_name_qualifier: subject.nameId.spNameQualifier } : {}),
+              ...(subject.nameId.spProvidedId ? { sp_provided_id: subject.nameId.spProvidedId } : {}),
             }
           : { format: 'iss_sub', iss: subject.principal.iss, sub: subject.principal.sub },
     aud: decision.target.audience,

@@ -156,12 +156,22 @@ export interface ProxyRestrictionFacts {
   readonly audiences: readonly string[];
 }
 
+/** SAML Core §2.2.3 `<NameID>`: the value and the attributes that scope it (SAML Core §2.2.2). */
+export interface SamlNameId {
+  readonly value: string;
+  readonly format?: string;
+  readonly nameQualifier?: string;
+  readonly spNameQualifier?: string;
+  readonly spProvidedId?: string;
+}
+
 /** An assertion's content, read from verified XML only. Times are epoch seconds. */
 export interface AssertionFacts {
   readonly id: string;
   readonly issuer: string;
   readonly issueInstant: number;
-  readonly nameId: { readonly value: string; readonly format?: string };
+  /** The Subject's NameID: its value, and those of its Format, NameQualifier, SPNameQualifier, SPProvidedID. */
+  readonly nameId: SamlNameId;
   readonly confirmations: readonly SubjectConfirmationFacts[];
   readonly conditions?: {
     readonly notBefore?: number;
@@ -198,6 +208,11 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
   const nameId = text(nameIdEl);
   if (nameId.trim().length === 0) throw new SamlRejected('has an empty NameID');
   const nameIdFormat = attr(nameIdEl, 'Format');
+  const qualifiers = {
+    nameQualifier: attr(nameIdEl, 'NameQualifier'),
+    spNameQualifier: attr(nameIdEl, 'SPNameQualifier'),
+    spProvidedId: attr(nameIdEl, 'SPProvidedID'),
+  };
 
   const confirmations = children(subject, NS.assertion, 'SubjectConfirmation').map((sc) => {
     const data = child(sc, NS.assertion, 'SubjectConfirmationData');
@@ -262,7 +277,11 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
     id,
     issuer: text(issuerEl),
     issueInstant: time(assertion, 'IssueInstant', 'Assertion', true)!,
-    nameId: { value: nameId, ...(nameIdFormat !== undefined && { format: nameIdFormat }) },
+    nameId: {
+      value: nameId,
+      ...(nameIdFormat !== undefined && { format: nameIdFormat }),
+      ...Object.fromEntries(Object.entries(qualifiers).filter(([, v]) => v !== undefined)),
+    },
     confirmations,
     ...(conditions && { conditions }),
     attributes: Object.fromEntries(attributes),

@@ -2,6 +2,7 @@ import type { TokenRole } from '../oauth/token-rejection.js';
 import type { TrustAnchor } from '../trust-anchors/trust-anchor.js';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
+import type { SamlNameId } from '../saml/saml2-assertion.js';
 
 /** Who a token is about, in the namespace of the issuer that vouched for it. */
 export interface Principal {
@@ -32,8 +33,8 @@ export interface ValidatedToken {
   readonly anchor: TrustAnchor;
   /** JWT claims; for a SAML assertion, the attributes flattened (single value → string, several → array). */
   readonly claims: Readonly<JWTPayload>;
-  /** SAML only: the Subject's NameID and its Format. */
-  readonly nameId?: { readonly value: string; readonly format?: string };
+  /** SAML only: the Subject's NameID, its Format and qualifiers. */
+  readonly nameId?: SamlNameId;
   /** SAML only: every attribute by Name, all values as strings. */
   readonly attributes?: Readonly<Record<string, readonly string[]>>;
   /** SAML only: its AuthnStatement's AuthnInstant (epoch seconds) and AuthnContextClassRef. */

@@ -36,6 +36,7 @@ import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
  */
 
 const ID_JAG_TYP = 'oauth-id-jag+jwt';
+const PERSISTENT_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
 const AT_ENTERPRISE = ACME_CHAT.atEnterprise;
 const AT_TODOS = ACME_CHAT.atTodos;
 const asChatAtEnterprise = { basic: [AT_ENTERPRISE.clientId, AT_ENTERPRISE.clientSecret] as [string, string] };
@@ -479,6 +480,26 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
       auth_time: authenticatedAt,
       acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
       amr: undefined,
+    });
+  });
+
+  it("names the NameID's qualifiers in sub_id, as its namespace (ID-JAG §3.3)", async () => {
+    const xml = saml
+      .unsignedAssertion({ nameId: 'u-4711', nameIdFormat: PERSISTENT_FORMAT, attributes: { groups: ['engineering'] } })
+      .replace(
+        '<saml:NameID Format=',
+        '<saml:NameID NameQualifier="https://sso.acme.example/saml" SPNameQualifier="https://chat.acme.example/saml" SPProvidedID="chat-77" Format=',
+      );
+    const res = await postToken(enterprise, samlRequest(base64url(saml.sign(xml, 'exclusive'))), asChatAtEnterprise);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).sub_id).toEqual({
+      format: 'saml-nameid',
+      issuer: saml.entityId,
+      nameid: 'u-4711',
+      nameid_format: PERSISTENT_FORMAT,
+      name_qualifier: 'https://sso.acme.example/saml',
+      sp_name_qualifier: 'https://chat.acme.example/saml',
+      sp_provided_id: 'chat-77',
     });
   });
 
