@@ -19,11 +19,20 @@ export interface AssertionGrant {
   readonly scopeCeiling: readonly string[] | undefined;
   /** RFC 8707 resources the assertion allows at most; undefined: the client's `audiences` alone. */
   readonly resourceCeiling: readonly string[] | undefined;
+  /**
+   * Spends the assertion when its issuer makes it single use (its `jti`), refusing a replay; called
+   * only once every other check has passed, so that a refused request leaves it usable.
+   */
+  readonly spend: () => Promise<void>;
 }
+
+/** `spend` of an assertion that may be presented again. */
+export const reusable = async (): Promise<void> => undefined;
 
 /**
  * One profile of the RFC 7523 jwt-bearer grant (RFC 7521 §5.2 + the profile's own rules): validates
  * the `assertion` and says what it grants, or throws invalid_grant (tokenRejected, role 'assertion').
+ * A single-use assertion is not spent here but by the grant's `spend`, once nothing else refuses it.
  */
 export interface AssertionProfile {
   readonly assertionType: string;

@@ -16,14 +16,20 @@ export class GrantIssuance {
     private readonly issuer: AccessTokenIssuer,
   ) {}
 
-  /** `lineage`: the presented tokens' places (subject first); `issuedTokenType` only for RFC 8693 responses. */
-  issue(
+  /**
+   * `lineage`: the presented tokens' places (subject first); `issuedTokenType` only for RFC 8693
+   * responses; `beforeMint`: what must happen only once the grant is decided and just before the token
+   * is minted (spending a single-use assertion, so a refused request does not use it up).
+   */
+  async issue(
     input: DecisionInput,
     { audit, dpop }: GrantContext,
     lineage: readonly LineageLink[],
     issuedTokenType?: string,
+    beforeMint?: () => Promise<void>,
   ): Promise<TokenResponse> {
     const grant = this.policy.decide(input, audit);
+    await beforeMint?.();
     return this.issuer.issue(grant, { clientId: input.client.client_id, audit, dpop, issuedTokenType, lineage });
   }
 }

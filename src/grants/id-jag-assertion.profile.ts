@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ClientConfig } from '../clients/client.config.js';
-import { JwtAssertionProfile, rejectAssertion, type AssertionGrant } from './assertion-profile.js';
+import { JwtAssertionProfile, rejectAssertion, reusable, type AssertionGrant } from './assertion-profile.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { JwtTypeRules } from '../subject-tokens/jwt-token-verifier.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
@@ -60,10 +60,13 @@ export class IdJagAssertionProfile extends JwtAssertionProfile {
     }
 
     // §4.4.4: re-presentable until exp by default; single use when the anchor says so.
-    if (section.jti === 'single_use') await this.consumeJti('id-jag', token, token.claims.jti as string, 'the ID-JAG');
+    const spend =
+      section.jti === 'single_use'
+        ? () => this.consumeJti('id-jag', token, token.claims.jti as string, 'the ID-JAG')
+        : reusable;
 
     // §4.4.2: the ID-JAG's scope and resource are ceilings of what is issued.
-    return { token, scopeCeiling: token.scope, resourceCeiling };
+    return { token, scopeCeiling: token.scope, resourceCeiling, spend };
   }
 }
 

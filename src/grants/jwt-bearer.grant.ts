@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { inSpan } from '../observability/tracing.js';
+import { atStep, inSpan } from '../observability/tracing.js';
 import { decodeProtectedHeader } from 'jose';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 import { IdJagAssertionProfile } from './id-jag-assertion.profile.js';
@@ -61,6 +61,11 @@ export class JwtBearerGrant implements GrantHandler {
       },
       context,
       lineage,
+      undefined,
+      // RFC 7523 §3 item 7: a single-use assertion is spent once everything else accepted the request
+      // (sender constraint, client and policy), so a refused presentation, e.g. by another client or
+      // without the key a bound one needs, cannot use it up for its holder.
+      () => atStep('token_validation', redeemed.spend),
     );
   }
 

@@ -6,7 +6,7 @@ import { endpointUrl, TOKEN_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
 import { quoted } from '../oauth/error-description.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { JwtTypeRules } from '../subject-tokens/jwt-token-verifier.js';
-import { JwtAssertionProfile, rejectAssertion, type AssertionGrant } from './assertion-profile.js';
+import { JwtAssertionProfile, rejectAssertion, reusable, type AssertionGrant } from './assertion-profile.js';
 import { glob } from '../common/wildcard.js';
 
 const fail = rejectAssertion;
@@ -53,18 +53,20 @@ export class Rfc7523AssertionProfile extends JwtAssertionProfile {
     }
 
     // RFC 7523 §3 item 7: remember used jti values until exp.
+    let spend = reusable;
     if (section.jti === 'single_use') {
       const jti = token.claims.jti;
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
         fail('has no valid jti claim (this issuer requires single-use assertions)');
       }
-      await this.consumeJti('jwt-bearer', token, jti as string, 'the assertion');
+      spend = () => this.consumeJti('jwt-bearer', token, jti as string, 'the assertion');
     }
 
     return {
       token,
       scopeCeiling: token.scope === undefined ? section.scopes : section.scopes.filter((s) => token.scope!.includes(s)),
       resourceCeiling: undefined,
+      spend,
     };
   }
 }

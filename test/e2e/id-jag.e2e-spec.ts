@@ -833,6 +833,43 @@ describe('domain B: plain RFC 7523 assertions', () => {
   });
 });
 
+describe('domain B spends a single-use assertion only when it redeems it (RFC 7523 §3 item 7)', () => {
+  const refusedAtB = (send: () => Promise<Response>, description: string, error = 'invalid_grant') =>
+    expectTokenRefused(domainB, send, { error, description });
+  const withProof = async (assertion: string, key: DpopKey, init = asCiDeployer) =>
+    postToken(
+      domainB,
+      { grant_type: JWT_BEARER, assertion },
+      { ...init, headers: { dpop: await dpopProof(domainB.tokenEndpoint, key) } },
+    );
+
+  it('an assertion refused to another client is still redeemed by the one it suits', async () => {
+    const assertion = await ciAssertion();
+    await refusedAtB(
+      () => redeem(assertion, {}, asChatAgentAtB),
+      'no audience or resource requested, and this client has no default audience',
+      'invalid_target',
+    );
+    expect((await redeem(assertion, {}, asCiDeployer)).status).toBe(200);
+    await refusedAtB(() => redeem(assertion, {}, asCiDeployer), 'assertion has already been used (jti replay)');
+  });
+
+  it('a DPoP-bound assertion or ID-JAG presented without its key stays usable with it', async () => {
+    const key = await newDpopKey();
+    const unproven =
+      'assertion is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key';
+    const assertion = await ciAssertion({ cnf: { jkt: key.jkt } });
+    await refusedAtB(() => redeem(assertion, {}, asCiDeployer), unproven);
+    expect((await withProof(assertion, key)).status).toBe(200);
+    await refusedAtB(() => withProof(assertion, key), 'assertion has already been used (jti replay)');
+
+    const idJag = await craftIdJag({ cnf: { jkt: key.jkt } }); // IdP C's ID-JAGs are single use
+    await refusedAtB(() => redeem(idJag), unproven);
+    expect((await withProof(idJag, key, asChatAgentAtB)).status).toBe(200);
+    await refusedAtB(() => withProof(idJag, key, asChatAgentAtB), 'assertion has already been used (jti replay)');
+  });
+});
+
 describe("domain B applies the assertion issuer's trust-anchor rules (CEL) to jwt-bearer grants", () => {
   let ruledB: TestApp;
   const redeemAt = (assertion: string, extra: Record<string, string | undefined> = {}) =>
