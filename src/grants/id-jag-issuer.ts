@@ -46,15 +46,7 @@ export class IdJagIssuer {
     request: TokenExchangeRequest,
     { client, audit, dpop }: Pick<GrantContext, 'client' | 'audit' | 'dpop'>,
   ): Promise<TokenResponse> {
-    // §4.3.1: actor_token processing is left to future profiles; refuse rather than ignore it.
-    if (request.actor_token !== undefined) {
-      throw new InvalidRequest('actor_token is not supported when requesting an ID-JAG');
-    }
-    if (!IDENTITY_ASSERTION_TYPES.includes(request.subject_token_type)) {
-      throw new InvalidRequest(
-        `an ID-JAG needs an identity assertion as subject_token; subject_token_type must be one of: ${IDENTITY_ASSERTION_TYPES.join(', ')}`,
-      );
-    }
+    refuseUnsupported(request);
     if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
     if (client.id_jag.profile === 'mcp') checkMcpIdJagRequest(request, client.id_jag, client.client_id);
 
@@ -153,6 +145,26 @@ export class IdJagIssuer {
       throw new InvalidGrant('subject_token is not an identity assertion');
     }
     return subject;
+  }
+}
+
+/** §4.3.1: what an ID-JAG request may not carry, refused rather than ignored. */
+function refuseUnsupported(request: TokenExchangeRequest): void {
+  // actor_token processing is left to future profiles.
+  if (request.actor_token !== undefined) {
+    throw new InvalidRequest('actor_token is not supported when requesting an ID-JAG');
+  }
+  // §4.3.4: granted authorization_details go into the ID-JAG and a modified one is returned. actbridge
+  // implements no RFC 9396 type: dropping it silently would issue more than was asked for.
+  if (request.authorization_details !== undefined) {
+    throw new InvalidRequest(
+      'authorization_details is not supported when requesting an ID-JAG; ask with scope and resource',
+    );
+  }
+  if (!IDENTITY_ASSERTION_TYPES.includes(request.subject_token_type)) {
+    throw new InvalidRequest(
+      `an ID-JAG needs an identity assertion as subject_token; subject_token_type must be one of: ${IDENTITY_ASSERTION_TYPES.join(', ')}`,
+    );
   }
 }
 

@@ -39,6 +39,8 @@ export class TokenExchangeRequest {
   requested_token_type?: string;
   audience: string[] = [];
   resource: string[] = [];
+  /** RFC 9396, which ID-JAG §4.3 lets the client send; read only so that an ID-JAG request can refuse it. */
+  authorization_details?: string;
 
   /** Reads and validates the grant's parameters; throws the OAuth error the first failed check calls for. */
   static from(params: TokenRequestParams): TokenExchangeRequest {
@@ -51,6 +53,7 @@ export class TokenExchangeRequest {
       requested_token_type: params.single('requested_token_type'),
       audience: params.multi('audience'),
       resource: params.multi('resource'),
+      authorization_details: params.single('authorization_details'),
     });
     // RFC 8693 §2.1: both REQUIRED.
     if (request.subject_token === undefined) throw new InvalidRequest('subject_token is required');

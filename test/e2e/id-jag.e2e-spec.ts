@@ -438,6 +438,16 @@ describe('domain A (IdP role) refuses', () => {
       'actor_token is not supported when requesting an ID-JAG',
     ));
 
+  it('authorization_details (RFC 9396), which it could not put in the ID-JAG', () =>
+    refusedAtA(
+      {
+        scope: 'todos.read',
+        authorization_details: JSON.stringify([{ type: 'todo_list', locations: [TODOS], lists: ['123'] }]),
+      },
+      'invalid_request',
+      'authorization_details is not supported when requesting an ID-JAG; ask with scope and resource',
+    ));
+
   it('a client without an id_jag policy', () =>
     refusedAtA({}, 'unauthorized_client', 'this client may not request ID-JAGs', {
       basic: ['plain-client', 'plain-client-secret-0123'],
