@@ -23,8 +23,8 @@ const ASSERTION_TYP = ['', 'jwt', 'client-authentication+jwt'];
  */
 @Injectable()
 export class PrivateKeyJwtVerifier {
-  /** Each client's key set, with the source it was built from (its `jwks`, or its `jwks_uri`). */
-  private readonly keysByClient = new Map<string, { source: string; keys: JWTVerifyGetKey }>();
+  /** Each client's key set, with the source it was built from (its `jwks` object, or its `jwks_uri`). */
+  private readonly keysByClient = new Map<string, { source: unknown; keys: JWTVerifyGetKey }>();
   private readonly server: Pick<
     ServerConfig,
     | 'issuer'
@@ -101,10 +101,12 @@ export class PrivateKeyJwtVerifier {
 
   private keysFor(client: ClientConfig): JWTVerifyGetKey {
     // A reload (SIGHUP) may replace the client's keys: a key rotated out of the clients file is refused
-    // from the next request on, so the set is rebuilt whenever its source changed.
-    const source = client.jwks ? JSON.stringify(client.jwks) : `jwks_uri ${client.jwks_uri}`;
+    // from the next request on, so the set is rebuilt whenever its source changed. A reload reads the
+    // file anew, so an inline `jwks` is a new object then (rebuilt locally, no I/O); a `jwks_uri` is
+    // compared as text, keeping the remote set's cache while the URL stays.
+    const source = client.jwks ?? client.jwks_uri;
     const cached = this.keysByClient.get(client.client_id);
-    if (cached?.source === source) return cached.keys;
+    if (cached !== undefined && cached.source === source) return cached.keys;
     let keys: JWTVerifyGetKey;
     if (client.jwks) {
       keys = createLocalJWKSet(client.jwks as JSONWebKeySet);

@@ -340,7 +340,7 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
   // SAML Core §2.5.1.2: with both present, NotBefore must be earlier than NotOnOrAfter; skew must not mend it.
   if (reversed(conditions)) throw new SamlRejected('has Conditions whose NotBefore is not before its NotOnOrAfter');
   if (conditions.notBefore !== undefined && conditions.notBefore > now + skew) {
-    throw new SamlRejected('is not yet valid (NotBefore)');
+    throw new SamlRejected(NOT_YET_VALID);
   }
   // RFC 7522 §3 item 6: a passed Conditions NotOnOrAfter invalidates the whole assertion.
   if (conditions.notOnOrAfter !== undefined && conditions.notOnOrAfter <= now - skew) {

@@ -143,13 +143,11 @@ function renamed(
   attributes: Readonly<Record<string, readonly string[]>>,
   anchor: SamlTrustAnchor,
 ): Record<string, readonly string[]> {
-  const renames = anchor.attributeRenames;
-  const renamedFrom = new Map([...renames].map(([name, claim]) => [claim, name]));
   return Object.fromEntries(
     Object.entries(attributes).map(([name, values]) => {
-      const claim = renames.get(name);
+      const claim = anchor.attributeRenames.get(name);
       if (claim !== undefined) return [claim, values];
-      const owner = renamedFrom.get(name);
+      const owner = anchor.attributeClaims.get(name);
       if (owner !== undefined) {
         throw new SamlRejected(
           `has an Attribute named ${name}, a claim name its trust anchor reserves for another attribute (saml.attributes)`,

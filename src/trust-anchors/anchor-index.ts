@@ -175,6 +175,7 @@ export class AnchorIndex {
       attributeRenames: new Map(
         Object.entries(saml.attributes ?? {}).map(([friendly, attrName]) => [attrName, friendly]),
       ),
+      attributeClaims: new Map(Object.entries(saml.attributes ?? {})),
       certificates,
       usable,
       warmUp,

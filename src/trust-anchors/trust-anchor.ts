@@ -57,6 +57,8 @@ export interface SamlTrustAnchor extends AnchorBase, SamlSignatureSettings {
   readonly maxAssertionLifetime: number;
   /** Attribute Name → the friendly name it is renamed to in the token's claims. */
   readonly attributeRenames: ReadonlyMap<string, string>;
+  /** The same renames the other way: friendly name → the attribute Name it is reserved for. */
+  readonly attributeClaims: ReadonlyMap<string, string>;
   /** The IdP's signing certificates (PEM), from the anchor only; throws KeysUnavailableError if unknown. */
   certificates(): Promise<readonly string[]>;
 }

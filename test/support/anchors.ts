@@ -42,6 +42,7 @@ export function testSamlAnchor(
     canonicalization: 'exclusive',
     maxAssertionLifetime: 300,
     attributeRenames: new Map(),
+    attributeClaims: new Map(),
     certificates: async () => [],
     usable: () => true,
     warmUp: async () => undefined,
