@@ -58,6 +58,21 @@ function agentRefused(
   return refused(exchange(extra), asAgent, 400, error, description);
 }
 
+/**
+ * Writes `raw` on a plain socket to the STS and resolves to everything read until the server closed the
+ * connection; `end`: half-close after writing (else the server must close it by itself).
+ */
+function rawExchange(raw: string, { end }: { end: boolean }): Promise<string> {
+  const url = new URL(sts.issuer);
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => (end ? socket.end(raw) : socket.write(raw)));
+    let data = '';
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    socket.on('end', () => resolve(data));
+    socket.on('error', reject);
+  });
+}
+
 /** A client assertion by client pk; `claims` and `header` override. */
 function pkAssertion(claims: Record<string, unknown>, header: Record<string, unknown> = {}, key = pkjwtKey) {
   return clientAssertion(key, { kid: 'pk-1', ...header }, 'pk', sts.issuer, claims);
@@ -196,14 +211,7 @@ describe('request framing', () => {
     ],
   ])('answers malformed HTTP (%s) with OAuth JSON, and audits it', async (_name, raw, status, reason) => {
     const before = sts.audit.lines.length;
-    const url = new URL(sts.issuer);
-    const text = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(url.port), url.hostname, () => socket.end(raw));
-      let data = '';
-      socket.on('data', (chunk) => (data += chunk.toString()));
-      socket.on('end', () => resolve(data));
-      socket.on('error', reject);
-    });
+    const text = await rawExchange(raw, { end: true });
     expect(text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
     expect(text).toMatch(/cache-control: no-store/i);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error).toBe('invalid_request');
@@ -264,15 +272,8 @@ describe('request framing', () => {
         '',
         body,
       ].join('\r\n');
-      const url = new URL(sts.issuer);
       // The server closes the connection itself (the socket is not ended here).
-      const text = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(url.port), url.hostname, () => socket.write(raw));
-        let data = '';
-        socket.on('data', (chunk) => (data += chunk.toString()));
-        socket.on('end', () => resolve(data));
-        socket.on('error', reject);
-      });
+      const text = await rawExchange(raw, { end: false });
       expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
       expect(text).toMatch(/\r\ncache-control: no-store\r\n/i);
       expect(text).toMatch(/\r\nconnection: close\r\n/i);

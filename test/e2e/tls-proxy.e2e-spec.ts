@@ -61,6 +61,14 @@ async function start(env: Record<string, string>, port?: number): Promise<TestAp
   return app;
 }
 
+/** Starts actbridge with its own TLS listener (the fixture certificate) on a free port; resolves to the port. */
+async function startTls(env: Record<string, string> = {}): Promise<number> {
+  const port = await freePort();
+  const tls = { TLS_CERT_FILE: join(dir, 'tls.crt'), TLS_KEY_FILE: join(dir, 'tls.key') };
+  await start({ ISSUER: `https://localhost:${port}`, ...tls, ...env }, port);
+  return port;
+}
+
 async function exchangeForm(): Promise<URLSearchParams> {
   return new URLSearchParams({
     grant_type: GRANT_TOKEN_EXCHANGE,
@@ -73,15 +81,7 @@ async function exchangeForm(): Promise<URLSearchParams> {
 
 describe('TLS listener', () => {
   it('serves the token endpoint over HTTPS with the configured certificate', async () => {
-    const port = await freePort();
-    await start(
-      {
-        ISSUER: `https://localhost:${port}`,
-        TLS_CERT_FILE: join(dir, 'tls.crt'),
-        TLS_KEY_FILE: join(dir, 'tls.key'),
-      },
-      port,
-    );
+    const port = await startTls();
     const body = (await exchangeForm()).toString();
     const response = await jsonRequest(
       (onResponse) =>
@@ -104,17 +104,7 @@ describe('TLS listener', () => {
   });
 
   it('bounds slow headers by HEADERS_TIMEOUT_MS over TLS as over plain HTTP', async () => {
-    const port = await freePort();
-    await start(
-      {
-        ISSUER: `https://localhost:${port}`,
-        TLS_CERT_FILE: join(dir, 'tls.crt'),
-        TLS_KEY_FILE: join(dir, 'tls.key'),
-        HEADERS_TIMEOUT_MS: '1000',
-        REQUEST_TIMEOUT_MS: '30000',
-      },
-      port,
-    );
+    const port = await startTls({ HEADERS_TIMEOUT_MS: '1000', REQUEST_TIMEOUT_MS: '30000' });
     // Headers begun and never finished: cut at HEADERS_TIMEOUT_MS (Node checks once a second), not at
     // REQUEST_TIMEOUT_MS or Node's own defaults, which a listener given only its certificate would keep.
     const socket = tlsConnect({ host: 'localhost', port, ca: cert });
