@@ -157,10 +157,13 @@ export function createLogger(server: Pick<ServerConfig, 'logFormat' | 'logLevel'
  */
 export async function listenManagement(
   app: NestFastifyApplication,
-  server: Pick<ServerConfig, 'managementPort' | 'managementHost'>,
+  server: Pick<
+    ServerConfig,
+    'managementPort' | 'managementHost' | 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'
+  >,
 ): Promise<number | undefined> {
   if (server.managementPort === 0) return undefined;
-  return app.get(ManagementServer).listen(server.managementPort, server.managementHost);
+  return app.get(ManagementServer).listen(server.managementPort, server.managementHost, server);
 }
 
 export function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {

@@ -1,7 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { AggregatorRegistry } from 'prom-client';
-import { listenOn, managementHandler, METRICS_PATH } from '../management/management-server.js';
+import {
+  listenOn,
+  managementHandler,
+  managementServer,
+  METRICS_PATH,
+  type ManagementTimeouts,
+} from '../management/management-server.js';
 
 /** What the primary knows of its workers, for the readiness probe. */
 export interface ClusterState {
@@ -26,7 +32,7 @@ export class ClusterManagement {
 
   constructor(private readonly state: () => ClusterState) {}
 
-  async listen(port: number, host: string): Promise<number> {
+  async listen(port: number, host: string, timeouts: ManagementTimeouts): Promise<number> {
     const handle = managementHandler(this.logger, {
       metrics: async () => {
         const body = await this.aggregator.clusterMetrics();
@@ -50,7 +56,7 @@ export class ClusterManagement {
         body: { error: 'temporarily_unavailable', error_description: 'metrics of the workers unavailable' },
       },
     });
-    const server = createServer((request, response) => void handle(request, response));
+    const server = managementServer(timeouts, handle);
     this.server = server;
     const bound = await listenOn(server, port, host);
     this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH} of every worker, health)`);

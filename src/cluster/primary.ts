@@ -56,7 +56,7 @@ export class Primary {
       stopping: this.stopping !== undefined,
     }));
     this.management = management;
-    management.listen(managementPort, managementHost).catch((error: unknown) => {
+    management.listen(managementPort, managementHost, this.config.server).catch((error: unknown) => {
       this.logger.error(`management listener on ${managementHost}:${managementPort}: ${(error as Error).message}`);
       this.stop('management listener failure', 1);
     });

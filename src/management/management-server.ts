@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { ServerConfig } from '../config/server-config.js';
+import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { HealthRoutes } from '../health/health.routes.js';
 import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
 import { METRICS, type Metrics } from '../observability/metrics.js';
@@ -22,7 +24,7 @@ export class ManagementServer implements OnApplicationShutdown {
   ) {}
 
   /** Listens on `port` (0: any free port) and `host`; resolves to the port bound. */
-  async listen(port: number, host: string): Promise<number> {
+  async listen(port: number, host: string, timeouts: ManagementTimeouts): Promise<number> {
     this.metrics.collectProcessMetrics();
     const handle = managementHandler(this.logger, {
       metrics: () => this.metrics.scrape(),
@@ -32,7 +34,7 @@ export class ManagementServer implements OnApplicationShutdown {
       },
       failure: { status: 500, body: { error: 'server_error', error_description: 'internal server error' } },
     });
-    const server = createServer((request, response) => void handle(request, response));
+    const server = managementServer(timeouts, handle);
     this.server = server;
     const bound = await listenOn(server, port, host);
     this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH}, ${LIVENESS_PATH}, ${READINESS_PATH})`);
@@ -88,6 +90,22 @@ export function managementHandler(
       send(response, answers.failure.status, answers.failure.body);
     }
   };
+}
+
+/** The settings bounding how long a client may hold a management connection. */
+export type ManagementTimeouts = Pick<ServerConfig, 'requestTimeoutMs' | 'headersTimeoutMs' | 'keepAliveTimeoutMs'>;
+
+/**
+ * A management listener's server, held to the public port's HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS
+ * and KEEP_ALIVE_TIMEOUT_MS: with Node's defaults (60 s for headers, checked every 30 s) anyone who
+ * reaches the port could hold connections open that long, and MANAGEMENT_HOST may be wider than loopback.
+ */
+export function managementServer(
+  timeouts: ManagementTimeouts,
+  handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>,
+): Server {
+  const { http, keepAliveTimeout } = httpTimeoutOptions(timeouts);
+  return createServer({ ...http, keepAliveTimeout }, (request, response) => void handle(request, response));
 }
 
 /** Listens on `port` (0: any free port) and `host`; resolves to the port bound, rejects on a listen error. */

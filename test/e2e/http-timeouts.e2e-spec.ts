@@ -1,7 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { listenManagement } from '../../src/app/app.factory.js';
 import { postToken, startTestApp, type TestApp } from '../support/test-app.js';
 import { basicClient } from '../support/clients.js';
+import { freePort } from '../support/free-port.js';
 
 /**
  * Slow and idle clients are bounded (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS,
@@ -166,6 +168,50 @@ describe('slow clients', () => {
     // absorbs a loaded machine (the point: closed after the setting, not after Node's 72 s default).
     expect((await client.closed) - answeredAt).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1000 + 3000);
   });
+});
+
+describe('the management listener', () => {
+  let sts: TestApp;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    sts = await startTestApp({
+      clients,
+      env: {
+        MANAGEMENT_PORT: String(port),
+        REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+        HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS),
+        KEEP_ALIVE_TIMEOUT_MS: String(KEEP_ALIVE_TIMEOUT_MS),
+      },
+    });
+    await listenManagement(sts.app, sts.config.server);
+  });
+  afterAll(async () => {
+    await sts?.close();
+  });
+
+  it('cuts slow headers, a silent connection and an idle keep-alive within the same bounds as the public port', async () => {
+    const slowHeaders = await rawClient(port);
+    trickle(
+      slowHeaders,
+      ['GET /metrics HTTP/1.1\r\nHost: sts\r\n', ...Array.from({ length: 40 }, (_, i) => `X-Slow-${i}: y\r\n`)],
+      300,
+    );
+    const silent = await rawClient(port);
+    const kept = await rawClient(port);
+    kept.socket.write('GET /health/live HTTP/1.1\r\nHost: sts\r\n\r\n');
+    while (!kept.received().includes('{"status":"live"}')) await new Promise((r) => setTimeout(r, 10));
+    const answeredAt = Date.now() - kept.opened;
+
+    // Node's defaults would hold them 60 s (headers, checked every 30 s) and 5 s (keep-alive).
+    const [headersCut, silentCut, keptClosed] = await Promise.all([slowHeaders.closed, silent.closed, kept.closed]);
+    expect(headersCut).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS);
+    expect(headersCut).toBeLessThan(HEADERS_TIMEOUT_MS + CHECK_SLACK_MS);
+    expect(slowHeaders.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(silentCut).toBeLessThan(HEADERS_TIMEOUT_MS + CHECK_SLACK_MS);
+    expect(keptClosed - answeredAt).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1000 + 3000);
+  }, 15_000);
 });
 
 describe('MAX_CONNECTIONS_PER_ADDRESS', () => {
