@@ -41,7 +41,7 @@ export class DemoIdp {
     const now = clock.seconds();
     return this.mint(
       'JWT',
-      { sub, email: `${sub}@example.com`, auth_time: now, amr: ['pwd'], acr: 'urn:demo:loa:1' },
+      { sub, email: `${sub}@example.com`, email_verified: true, auth_time: now, amr: ['pwd'], acr: 'urn:demo:loa:1' },
       clientId,
     );
   }

@@ -204,8 +204,20 @@ function idJagClaims(
     ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
     // Authentication context and email, when the assertion carried them (§3.1, OIDC Core §2).
     ...authenticationContext(subject),
-    ...(typeof claims.email === 'string' ? { email: claims.email } : {}),
+    ...(verifiedEmail(subject) !== undefined ? { email: verifiedEmail(subject) } : {}),
   };
+}
+
+/**
+ * The subject's email for the ID-JAG, only when its issuer vouches for it: a JWT's `email` only with
+ * `email_verified: true` (OIDC Core §5.1: otherwise it may be any address the user typed, and a
+ * resource AS that links accounts by email would take it as proof); a SAML assertion's email attribute
+ * is the IdP's directory entry, signed by it, and SAML has no such flag.
+ */
+function verifiedEmail(subject: ValidatedToken): string | undefined {
+  const { email, email_verified: verified } = subject.claims;
+  if (typeof email !== 'string') return undefined;
+  return subject.tokenType === TokenTypes.saml2 || verified === true ? email : undefined;
 }
 
 /**

@@ -104,8 +104,9 @@ beforeAll(async () => {
     ],
     resources: { [origins.enterprise]: { scope: 'profile' } },
     extraUserIdTokenClaims: {
-      alice: { email: 'alice@acme.example', groups: ['engineering'] },
-      bob: { email: 'bob@acme.example', groups: ['sales'] },
+      alice: { email: 'alice@acme.example', email_verified: true, groups: ['engineering'] },
+      // An address the IdP has not verified: not passed on in the ID-JAG.
+      bob: { email: 'bob@acme.example', email_verified: false, groups: ['sales'] },
     },
     signingAlg: 'ES256',
   });
@@ -321,6 +322,10 @@ describe('OIDC: the SDK client signs in alice through oidc-provider, gets an ID-
     try {
       const listed = await chat.client.callTool({ name: 'list_todos', arguments: {} });
       expect(listed.structuredContent).toEqual({ user: 'bob', scopes: ['todos.read'], todos: [] });
+      // bob's ID token says email_verified: false, so his ID-JAG names no email (OIDC Core §5.1).
+      const idJag = JSON.parse(calls[4]!.responseBody) as { access_token: string };
+      expect(claimsOf(idJag.access_token)).toMatchObject({ sub: 'bob', scope: 'todos.read' });
+      expect(claimsOf(idJag.access_token)).not.toHaveProperty('email');
       // The SDK tries once more with a fresh grant (MCP step-up); the policy still says read only.
       await expect(chat.client.callTool({ name: 'add_todo', arguments: { text: 'nope' } })).rejects.toThrow(
         'Streamable HTTP error: Server returned 403 after trying upscoping',
