@@ -1,6 +1,10 @@
 import * as oidc from 'openid-client';
+import { readCappedBody } from '../common/capped-body.js';
 import { isSecureUrl } from '../config/config-validators.js';
 import { rootCause } from './fetch-failure.js';
+
+/** Largest accepted discovery document (real ones are a few KiB; a JWKS may be 512 KiB). */
+export const MAX_DISCOVERY_BYTES = 256 * 1024;
 
 /**
  * Finds an issuer's `jwks_uri` through its discovery metadata with openid-client, which also enforces
@@ -24,6 +28,8 @@ export async function discoverServerMetadata(
       timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
       // The anchor's issuer passed isSecureUrl at startup: plain http only ever means a loopback host.
       execute: issuerUrl.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
+      // openid-client reads the whole body, however large: capped here as the JWKS and metadata are.
+      [oidc.customFetch]: cappedFetch(timeoutMs),
     });
   } catch (error) {
     // openid-client says "fetch failed" or names a check; the operator needs the URL and the root cause.
@@ -31,6 +37,24 @@ export async function discoverServerMetadata(
     throw new Error(`discovery at ${discoveryUrl(issuerUrl, flavour)} failed: ${rootCause(error)}`, { cause: error });
   }
   return config.serverMetadata();
+}
+
+/**
+ * fetch as openid-client asks for it (its method, headers, `redirect: 'manual'` and timeout signal), with
+ * the body read under MAX_DISCOVERY_BYTES: a hostile or broken issuer cannot make actbridge buffer and
+ * parse an unbounded document (RFC 8414 §3.2 and OIDC Discovery §4.2 responses are small JSON objects).
+ */
+function cappedFetch(timeoutMs: number): oidc.CustomFetch {
+  return async (url, options) => {
+    const response = await fetch(url, options as RequestInit);
+    if (!response.body) return response;
+    const body = await readCappedBody(response, MAX_DISCOVERY_BYTES, timeoutMs, 'discovery document');
+    return new Response(new Uint8Array(body), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
 }
 
 export function jwksUriOf(metadata: oidc.ServerMetadata): URL {

@@ -19,19 +19,31 @@ const SP_ENTITY_ID = 'https://actbridge.example/saml';
 
 let viaJwksUri: TestIssuer;
 let viaDiscovery: TestIssuer;
+let hugeDiscovery: TestIssuer;
 let samlIdp: SamlTestIdp;
 let clientKey: CryptoKey;
 
-// An internal service that fails every request.
+// An internal service that fails every request, but for one issuer whose discovery document is endless.
 const upstream = useFixture(() =>
   startHttpStub((req, res) => {
     req.resume();
+    if (req.url === '/huge/.well-known/openid-configuration') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`{"issuer":"${hugeDiscovery.issuer}","jwks_uri":"${hugeDiscovery.issuer}/jwks","pad":"`);
+      const chunk = 'x'.repeat(64 * 1024);
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      return pump();
+    }
     res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error at db-7.corp.internal');
   }),
 );
 const sts = useTestApp(async (issuer) => {
   viaJwksUri = await createTestIssuer('https://keys-idp.example');
   viaDiscovery = await createTestIssuer(`${upstream().url}/realm`);
+  hugeDiscovery = await createTestIssuer(`${upstream().url}/huge`);
   samlIdp = await createSamlTestIdp({
     entityId: 'https://saml-idp.example/saml',
     spEntityId: SP_ENTITY_ID,
@@ -43,6 +55,7 @@ const sts = useTestApp(async (issuer) => {
     anchors: {
       keys: { issuer: viaJwksUri.issuer, jwks_uri: `${upstream().url}/jwks`, audiences: [issuer] },
       discovered: { issuer: viaDiscovery.issuer, audiences: [issuer] },
+      huge: { issuer: hugeDiscovery.issuer, audiences: [issuer] },
       saml: { kind: 'saml', issuer: samlIdp.entityId, saml: { metadata_url: `${upstream().url}/saml/metadata` } },
       opaque: {
         issuer: 'https://opaque-idp.example',
@@ -103,6 +116,12 @@ describe('upstream failures stay with the operator', () => {
       'discovery failing',
       () => viaDiscovery,
       () => `discovery at ${upstream().url}/realm/\\.well-known/openid-configuration failed: .*\\(HTTP 500\\)`,
+    ],
+    [
+      'discovery document without end (cut off at its size cap, not buffered until the timeout)',
+      () => hugeDiscovery,
+      () =>
+        `discovery at ${upstream().url}/huge/\\.well-known/openid-configuration failed: discovery document larger than 262144 bytes`,
     ],
   ])('%s', async (_name, issuer, reason) => {
     const token = await issuer().mint({ sub: 'alice', aud: sts().issuer }, { typ: 'JWT' });
