@@ -177,8 +177,8 @@ function idJagClaims(
   principal: Principal,
   decision: Omit<IdJagTargetDecision, 'scope'> & { readonly scope: readonly string[] },
 ): JWTPayload {
-  const { claims } = subject;
   const resources = decision.resources;
+  const email = verifiedEmail(subject);
   return {
     sub: principal.sub,
     // §3.3 / RFC 9493: which namespace `sub` lives in (a SAML NameID, or the issuer that vouched for it;
@@ -204,7 +204,7 @@ function idJagClaims(
     ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
     // Authentication context and email, when the assertion carried them (§3.1, OIDC Core §2).
     ...authenticationContext(subject),
-    ...(verifiedEmail(subject) !== undefined ? { email: verifiedEmail(subject) } : {}),
+    ...(email !== undefined ? { email } : {}),
   };
 }
 
