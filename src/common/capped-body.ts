@@ -50,3 +50,25 @@ export async function readCappedBody(
   }
   return Buffer.concat(chunks);
 }
+
+/**
+ * fetch with the body read under `maxBytes` (readCappedBody), for a client library that reads whole
+ * bodies (openid-client's customFetch): the request goes out as the library made it (method, headers,
+ * `redirect: 'manual'`, its timeout signal); a larger body rejects with BodyTooLargeError.
+ */
+export function cappedFetch(
+  maxBytes: number,
+  timeoutMs: number,
+  what: string,
+): (url: string, options: RequestInit) => Promise<Response> {
+  return async (url, options) => {
+    const response = await fetch(url, options);
+    if (!response.body) return response;
+    const body = await readCappedBody(response, maxBytes, timeoutMs, what);
+    return new Response(new Uint8Array(body), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}

@@ -1,5 +1,5 @@
 import * as oidc from 'openid-client';
-import { readCappedBody } from '../common/capped-body.js';
+import { cappedFetch } from '../common/capped-body.js';
 import { isSecureUrl } from '../config/config-validators.js';
 import { rootCause } from './fetch-failure.js';
 
@@ -29,7 +29,7 @@ export async function discoverServerMetadata(
       // The anchor's issuer passed isSecureUrl at startup: plain http only ever means a loopback host.
       execute: issuerUrl.protocol === 'http:' ? [oidc.allowInsecureRequests] : [],
       // openid-client reads the whole body, however large: capped here as the JWKS and metadata are.
-      [oidc.customFetch]: cappedFetch(timeoutMs),
+      [oidc.customFetch]: discoveryFetch(timeoutMs),
     });
   } catch (error) {
     // openid-client says "fetch failed" or names a check; the operator needs the URL and the root cause.
@@ -44,17 +44,9 @@ export async function discoverServerMetadata(
  * the body read under MAX_DISCOVERY_BYTES: a hostile or broken issuer cannot make actbridge buffer and
  * parse an unbounded document (RFC 8414 §3.2 and OIDC Discovery §4.2 responses are small JSON objects).
  */
-function cappedFetch(timeoutMs: number): oidc.CustomFetch {
-  return async (url, options) => {
-    const response = await fetch(url, options as RequestInit);
-    if (!response.body) return response;
-    const body = await readCappedBody(response, MAX_DISCOVERY_BYTES, timeoutMs, 'discovery document');
-    return new Response(new Uint8Array(body), {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  };
+function discoveryFetch(timeoutMs: number): oidc.CustomFetch {
+  const capped = cappedFetch(MAX_DISCOVERY_BYTES, timeoutMs, 'discovery document');
+  return (url, options) => capped(url, options as RequestInit);
 }
 
 export function jwksUriOf(metadata: oidc.ServerMetadata): URL {

@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SecretValue } from '../trust-anchors/secret-value.js';
 import type { ConnectionConfig } from './connection.config.js';
 import { compileConnectionPolicy } from './connection-policy.js';
-import { MAX_EXPIRES_IN, UpstreamProvider, type UpstreamTokenResponse } from './upstream-provider.js';
+import {
+  MAX_EXPIRES_IN,
+  MAX_PROVIDER_ANSWER_BYTES,
+  UpstreamProvider,
+  type UpstreamTokenResponse,
+} from './upstream-provider.js';
 import type { LoadedConnection } from './vault-config.js';
 
 /**
@@ -156,6 +161,33 @@ describe('UpstreamProvider.refresh', () => {
       kind,
       detail: expect.stringMatching(detail),
     });
+  });
+
+  it('reads at most MAX_PROVIDER_ANSWER_BYTES of an answer: a larger one, declared or chunked, is unavailable', async () => {
+    const padding = 'x'.repeat(MAX_PROVIDER_ANSWER_BYTES);
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', padding });
+    await expect(provider().refresh('rt-1')).rejects.toMatchObject({
+      kind: 'unavailable',
+      detail: `refresh: provider answer larger than ${MAX_PROVIDER_ANSWER_BYTES} bytes`,
+    });
+    // Chunked, no Content-Length: cut while streaming, not after buffering all of it.
+    answer = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"access_token":"at-2","token_type":"bearer","padding":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      const more = () => {
+        if (!res.destroyed && res.write(chunk)) setImmediate(more);
+        else if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+    };
+    await expect(provider().refresh('rt-1')).rejects.toMatchObject({
+      kind: 'unavailable',
+      detail: `refresh: provider answer larger than ${MAX_PROVIDER_ANSWER_BYTES} bytes`,
+    });
+    // A normal answer just under the cap is read.
+    answer = json(200, { access_token: 'at-3', token_type: 'bearer', padding: padding.slice(0, 200_000) });
+    expect(await provider().refresh('rt-1')).toMatchObject({ accessToken: 'at-3' });
   });
 
   it('classifies an unreachable provider and one that never answers as unavailable', async () => {

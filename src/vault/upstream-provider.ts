@@ -1,4 +1,5 @@
 import * as oidc from 'openid-client';
+import { cappedFetch } from '../common/capped-body.js';
 import { rootCause } from '../trust-anchors/fetch-failure.js';
 import type { LoadedConnection } from './vault-config.js';
 
@@ -7,6 +8,13 @@ import type { LoadedConnection } from './vault-config.js';
  * (`1e300`) is no lifetime but a provider's error, and past what PostgreSQL's timestamptz holds.
  */
 export const MAX_EXPIRES_IN = 10 * 365 * 86_400;
+
+/**
+ * Largest answer read from a provider (its discovery document, token, revocation answer; real ones are
+ * a few KiB): openid-client reads whole bodies, so a broken or hostile provider could make actbridge
+ * buffer and parse an unbounded one.
+ */
+export const MAX_PROVIDER_ANSWER_BYTES = 256 * 1024;
 
 /** What a successful answer of the provider's token endpoint carries, whether or not the vault can use it. */
 interface TokenAnswer {
@@ -152,6 +160,8 @@ export class UpstreamProvider {
     const issuer = new URL(provider.issuer);
     // The URLs passed isSecureUrl at startup: plain http only ever means a loopback host.
     const execute = issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : [];
+    const capped = cappedFetch(MAX_PROVIDER_ANSWER_BYTES, this.timeoutMs, 'provider answer');
+    const customFetch: oidc.CustomFetch = (url, options) => capped(url, options as RequestInit);
     let configuration: oidc.Configuration;
     if (provider.discovery === 'none') {
       configuration = new oidc.Configuration(
@@ -172,6 +182,7 @@ export class UpstreamProvider {
           algorithm: provider.discovery,
           timeout: this.timeoutSeconds,
           execute,
+          [oidc.customFetch]: customFetch,
         });
       } catch (error) {
         throw new UpstreamError('unavailable', `discovery of ${provider.issuer} failed: ${rootCause(error)}`, {
@@ -180,6 +191,7 @@ export class UpstreamProvider {
       }
     }
     configuration.timeout = this.timeoutSeconds;
+    configuration[oidc.customFetch] = customFetch;
     return configuration;
   }
 
