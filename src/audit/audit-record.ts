@@ -1,3 +1,5 @@
+import { callerTraceId } from '../observability/tracing.js';
+
 /** One actor in an audit line: who acted, in which namespace. */
 export interface AuditActor {
   readonly sub: string;
@@ -66,17 +68,26 @@ export interface AuditRecord {
 /** Longest `User-Agent` kept: enough to name a client library and version, not a payload. */
 const USER_AGENT_MAX = 256;
 
-export function newAuditRecord(request?: {
-  readonly id: unknown;
-  readonly ip?: string;
-  readonly headers?: Readonly<Record<string, unknown>>;
-}): AuditRecord {
+/**
+ * The record of one request; `traceId` is its span's when it has one (the token endpoint), else the
+ * caller's `traceparent`'s or a random one, as docs/audit.md promises of every line.
+ */
+export function newAuditRecord(
+  request?: {
+    readonly id: unknown;
+    readonly ip?: string;
+    readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+  },
+  traceId?: string,
+): AuditRecord {
   const agent = request?.headers?.['user-agent'];
   return {
     request_id: request ? String(request.id) : undefined,
     client_ip: request?.ip,
     client_authenticated: false,
     ...(typeof agent === 'string' ? { user_agent: agent.slice(0, USER_AGENT_MAX) } : {}),
+    // A refusal before the handler (content type, body size) or an endpoint without a span still has one.
+    ...(request ? { trace_id: traceId ?? callerTraceId(request.headers ?? {}) } : {}),
     started: performance.now(),
   };
 }

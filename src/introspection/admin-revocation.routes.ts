@@ -7,6 +7,7 @@ import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { ADMIN_REVOCATION_PATH } from '../oauth/endpoint-paths.js';
 import { InvalidRequest, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { formParamsOf } from '../oauth/request-params.js';
+import { atStep } from '../observability/tracing.js';
 import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { lineageTarget, type LineageTargetParams } from '../stores/lineage-target.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
@@ -41,7 +42,10 @@ export class AdminRevocationRoutes implements RouteProvider {
     const params = formParamsOf(request);
     const record = newAuditRecord(request);
     attachAuditRecord(request, record);
-    const client = await this.clients.authenticate(params, request.headers.authorization, record);
+    // The audit line's `step` says where a refusal happened (docs/audit.md), here as at the token endpoint.
+    const client = await atStep('client_authentication', () =>
+      this.clients.authenticate(params, request.headers.authorization, record),
+    );
     if (!client.revocation_admin) throw new UnauthorizedClient('this client may not revoke as an administrator');
     const given: LineageTargetParams = {
       jti: params.single('jti'),

@@ -8,6 +8,7 @@ import type { HttpRoute, RouteProvider } from '../http/http-route.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
 import { formParamsOf } from '../oauth/request-params.js';
 import { RevocationList } from '../subject-tokens/revocation-check.js';
+import { atStep } from '../observability/tracing.js';
 import { IssuedTokens, type IssuedTokenClaims } from './issued-tokens.js';
 
 /** A presented token as its endpoint reads it; `claims` is undefined when it is not a live actbridge access token. */
@@ -41,7 +42,10 @@ export abstract class PresentedTokenRoutes implements RouteProvider {
     const record = newAuditRecord(request);
     attachAuditRecord(request, record);
     const params = formParamsOf(request);
-    const client = await this.clients.authenticate(params, request.headers.authorization, record);
+    // The audit line's `step` says where a refusal happened (docs/audit.md), here as at the token endpoint.
+    const client = await atStep('client_authentication', () =>
+      this.clients.authenticate(params, request.headers.authorization, record),
+    );
     const token = params.single('token');
     if (token === undefined) throw new InvalidRequest('token is required');
     params.single('token_type_hint'); // still refused when repeated

@@ -73,17 +73,30 @@ export function startRequestSpan(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   attributes?: Attributes,
 ): RequestTrace {
-  const parent =
-    headers.traceparent === undefined ? ROOT_CONTEXT : w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
-  if (!tracing()) {
-    const caller = trace.getSpanContext(parent);
-    const traceId = caller && isSpanContextValid(caller) ? caller.traceId : randomHex128();
-    return { span: NO_SPAN, context: parent, traceId };
-  }
+  const parent = callerContext(headers);
+  if (!tracing()) return { span: NO_SPAN, context: parent, traceId: traceIdIn(parent) };
   const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   const spanContext = span.spanContext();
   const traceId = isSpanContextValid(spanContext) ? spanContext.traceId : randomHex128();
   return { span, context: trace.setSpan(parent, span), traceId };
+}
+
+/**
+ * The trace id of a request that has no span of its own (introspection, revocation, a refusal before
+ * its handler): the caller's valid W3C `traceparent`'s, else a new random one, so that its audit line
+ * can be matched with the caller's trace like the token endpoint's.
+ */
+export function callerTraceId(headers: Readonly<Record<string, string | string[] | undefined>>): string {
+  return traceIdIn(callerContext(headers));
+}
+
+function callerContext(headers: Readonly<Record<string, string | string[] | undefined>>): Context {
+  return headers.traceparent === undefined ? ROOT_CONTEXT : w3c.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+}
+
+function traceIdIn(parent: Context): string {
+  const caller = trace.getSpanContext(parent);
+  return caller && isSpanContextValid(caller) ? caller.traceId : randomHex128();
 }
 
 /** Ends a request's server span, failed when `error` is given. */

@@ -21,11 +21,10 @@ export class TokenRoute implements RouteProvider {
   }
 
   private async token(request: FastifyRequest): Promise<TokenResponse> {
-    const audit = newAuditRecord(request);
-    attachAuditRecord(request, audit);
     // The server span of the request (a child of the caller's traceparent); its trace id is audited.
     const span = startRequestSpan('POST /oauth/token', request.headers);
-    audit.trace_id = span.traceId;
+    const audit = newAuditRecord(request, span.traceId);
+    attachAuditRecord(request, audit);
     let failure: unknown;
     try {
       return await withinRequest(span, () =>

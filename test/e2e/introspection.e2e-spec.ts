@@ -294,6 +294,25 @@ describe('revocation (RFC 7009)', () => {
     });
   });
 
+  it.each([
+    ['introspection', '/oauth/introspect', 'introspection.refused'],
+    ['revocation', '/oauth/revoke', 'revocation.refused'],
+  ])('a client refused at %s authentication: one audit line at step client_authentication', async (...row) => {
+    const [, path, event] = row;
+    const before = sts.audit.lines.length;
+    const res = await post(sts, path, { token: 'x', client_id: 'agent', client_secret: 'wrong' }, undefined);
+    expect(res.status).toBe(401);
+    expect(sts.audit.lines.length).toBe(before + 1);
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event,
+      client_id: 'agent',
+      client_authenticated: false,
+      error: 'invalid_client',
+      step: 'client_authentication',
+      reason: 'client is registered for client_secret_basic, used client_secret_post',
+    });
+  });
+
   it('an expired token: nothing to revoke, 200', async () => {
     const token = await issue('short');
     const exp = claimsOf(token).exp as number;

@@ -84,6 +84,32 @@ describe('without an OpenTelemetry SDK', () => {
     expect(new Set(ids).size).toBe(3);
   });
 
+  it.each([
+    ['a token request refused before its handler (content type)', '/oauth/token', 'application/json', '{}'],
+    ['an introspection', '/oauth/introspect', 'application/x-www-form-urlencoded', 'token=not-a-token'],
+    ['a revocation', '/oauth/revoke', 'application/x-www-form-urlencoded', 'token=not-a-token'],
+    [
+      'an introspection refused at client authentication',
+      '/oauth/introspect',
+      'application/x-www-form-urlencoded',
+      'token=x&client_id=agent&client_secret=wrong',
+    ],
+  ])("carries the caller's traceparent trace id into the line of %s", async (_case, path, type, body) => {
+    const traceId = hex(16);
+    const headers: Record<string, string> = { 'content-type': type, traceparent: `00-${traceId}-${hex(8)}-01` };
+    if (!body.includes('client_secret'))
+      headers.authorization = `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`;
+    const before = sts().audit.lines.length;
+    await (await fetch(`${sts().baseUrl}${path}`, { method: 'POST', headers, body })).arrayBuffer();
+    expect(sts().audit.lines.length).toBe(before + 1);
+    expect(sts().audit.lines.at(-1)!.trace_id).toBe(traceId);
+    // Without a traceparent: a random one, as at the token endpoint.
+    delete headers.traceparent;
+    await (await fetch(`${sts().baseUrl}${path}`, { method: 'POST', headers, body })).arrayBuffer();
+    expect(sts().audit.lines.at(-1)!.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(sts().audit.lines.at(-1)!.trace_id).not.toBe(traceId);
+  });
+
   it('writes the caller address, user agent, latency and the issued exp into the line', async () => {
     const { response, line } = await exchange(first, { 'user-agent': 'tracing-test/1.0' });
     const now = Math.floor(Date.now() / 1000);
