@@ -220,4 +220,16 @@ describe('UpstreamProvider.refresh', () => {
       .catch((e: unknown) => e as Error);
     expect((other as Error).message).not.toContain('rt-secret-value');
   });
+
+  it('never puts part of the refresh token in an error, where the quoted words are cut', async () => {
+    const token = `rt-${'a1b2c3d4'.repeat(6)}`;
+    // The token straddles the 200th character of the description: cut before scrubbing, its first half stayed.
+    answer = json(400, { error: 'invalid_grant', error_description: `${'x'.repeat(170)} ${token} is revoked` });
+    const error = await provider()
+      .refresh(token)
+      .catch((e: unknown) => e as Error);
+    expect((error as Error).message).toBe(
+      `refresh: the provider answered 400 invalid_grant: ${'x'.repeat(170)} [redacted] is revoked`,
+    );
+  });
 });

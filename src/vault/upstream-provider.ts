@@ -251,7 +251,9 @@ function classify(operation: string, error: unknown, secrets: readonly string[])
       ? { status: error.status, error: error.error, description: error.error_description }
       : errorInOkBody(error);
   if (answered) {
-    const said = `${answered.error}${answered.description ? `: ${String(answered.description).slice(0, 200)}` : ''}`;
+    // Scrubbed before it is cut: a secret cut in two would no longer match, and its first part would stay.
+    const described = answered.description ? scrub(String(answered.description)).slice(0, 200) : '';
+    const said = `${scrub(answered.error)}${described ? `: ${described}` : ''}`;
     return new UpstreamError(
       GRANT_REFUSED.has(answered.error) ? 'rejected' : 'unavailable',
       scrub(`${operation}: the provider answered ${answered.status} ${said.slice(0, 300)}`),
