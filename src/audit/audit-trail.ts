@@ -9,8 +9,15 @@ import { clock } from '../common/clock.js';
 
 type Line = Record<string, unknown>;
 
-/** The endpoints that write audit lines; refusals are `<endpoint>.refused`. */
-export type AuditedEndpoint = 'token' | 'introspection' | 'revocation';
+/** The token vault's endpoints' events (docs/token-vault.md#audit); a refusal is the event with outcome `refused`. */
+export type VaultEvent = 'vault.connect' | 'vault.callback' | 'vault.connect_complete' | 'vault.disconnect';
+
+/** The endpoints that write audit lines; refusals are `<endpoint>.refused`, or a vault event `refused`. */
+export type AuditedEndpoint = 'token' | 'introspection' | 'revocation' | VaultEvent;
+
+export function isVaultEvent(endpoint: AuditedEndpoint): endpoint is VaultEvent {
+  return endpoint.startsWith('vault.');
+}
 
 /** A request refused before it reached a route: what it was answered, for its audit line. */
 export interface HttpRefusal {
@@ -122,9 +129,11 @@ export class AuditTrail {
 
   refused(record: AuditRecord, error: unknown, step: RefusalStep, endpoint: AuditedEndpoint = 'token'): void {
     const oauth = error instanceof OAuthError ? error : undefined;
-    const line = this.line(`${endpoint}.refused`, 'refused', record);
+    const vault = isVaultEvent(endpoint);
+    const line = this.line(vault ? endpoint : `${endpoint}.refused`, 'refused', record);
     line.error = oauth?.error ?? 'server_error';
-    line.step = step;
+    // A vault line has no step, like those its endpoints write (vault-audit.ts).
+    if (!vault) line.step = step;
     // The operator-facing reason: the internal detail when there is one, else what the caller was told.
     line.reason = oauth ? (oauth.detail ?? oauth.description) : 'internal error';
     this.write(line);

@@ -1,3 +1,4 @@
+import type { AuditedEndpoint } from '../audit/audit-trail.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -13,8 +14,8 @@ export interface HttpRoute {
   readonly path: string;
   /** Response headers set before the handler runs (cache control, content type). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Refusals at this route leave an audit line: `true` for the token endpoint's (`token.refused`), else `<name>.refused`. */
-  readonly audited?: boolean | 'introspection' | 'revocation';
+  /** Refusals at this route leave an audit line: `true` for the token endpoint's (`token.refused`), else `<name>.refused` or the vault event. */
+  readonly audited?: boolean | Exclude<AuditedEndpoint, 'token'>;
   handle(request: FastifyRequest, reply: FastifyReply): unknown;
 }
 

@@ -1,7 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditRecordOf, newAuditRecord } from '../audit/audit-record.js';
-import { AuditTrail } from '../audit/audit-trail.js';
+import { AuditTrail, isVaultEvent } from '../audit/audit-trail.js';
 import { requestTimedOut } from './http-client-error.js';
 import { stepOf } from '../observability/tracing.js';
 import type { RouteConfig } from './route-registry.js';
@@ -34,7 +34,11 @@ export class OAuthExceptionFilter implements ExceptionFilter {
     if (audited) {
       try {
         const endpoint = audited === true ? 'token' : audited;
-        this.audit.refused(auditRecordOf(request) ?? newAuditRecord(request), error, stepOf(exception), endpoint);
+        const record = auditRecordOf(request);
+        // A vault handler writes its own refusal (vault-audit.ts); one refused before it ran still has a line.
+        if (!(record && isVaultEvent(endpoint))) {
+          this.audit.refused(record ?? newAuditRecord(request), error, stepOf(exception), endpoint);
+        }
       } catch (auditFailure) {
         // No line, no answer but 503: the audit trail is down (logged where it failed).
         error = toOAuthError(auditFailure, request);

@@ -1,3 +1,4 @@
+import type { AuditedEndpoint } from '../audit/audit-trail.js';
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequest } from '../oauth/oauth-error.js';
 import type { HttpRoute } from './http-route.js';
@@ -6,7 +7,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as 
 
 /** Route options read by the error mapping. */
 export interface RouteConfig {
-  readonly audited?: boolean | 'introspection' | 'revocation';
+  readonly audited?: boolean | Exclude<AuditedEndpoint, 'token'>;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AuditActor } from '../audit/audit-record.js';
+import type { VaultEvent } from '../audit/audit-trail.js';
 import { AUDIT_SINK, writeAuditLine, type AuditSink } from '../audit/audit-sink.js';
 import { OAuthError } from '../oauth/oauth-error.js';
 
@@ -9,6 +10,11 @@ export interface VaultAuditRecord {
   client_ip?: string;
   client_id?: string;
   client_authenticated: boolean;
+  /** As on every request line (docs/audit.md): the caller's User-Agent (capped) and trace id. */
+  user_agent?: string;
+  trace_id?: string;
+  /** When the request reached its handler (`performance.now()`): the line's `latency_ms` counts from it. */
+  started?: number;
   /** The user whose account is connected or disconnected. */
   subject?: AuditActor;
   connection?: string;
@@ -17,7 +23,7 @@ export interface VaultAuditRecord {
   upstream_revoked?: boolean;
 }
 
-export type VaultEvent = 'vault.connect' | 'vault.callback' | 'vault.connect_complete' | 'vault.disconnect';
+export type { VaultEvent };
 
 /**
  * One audit line per request to a vault endpoint (token exchanges through the vault are audited by the
@@ -29,7 +35,7 @@ export class VaultAudit {
   constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
 
   done(event: VaultEvent, outcome: string, record: VaultAuditRecord): void {
-    writeAuditLine(this.sink, { ts: new Date().toISOString(), event, outcome, ...record });
+    writeAuditLine(this.sink, { ts: new Date().toISOString(), event, outcome, ...fieldsOf(record) });
   }
 
   refused(event: VaultEvent, record: VaultAuditRecord, error: unknown): void {
@@ -38,9 +44,16 @@ export class VaultAudit {
       ts: new Date().toISOString(),
       event,
       outcome: 'refused',
-      ...record,
+      ...fieldsOf(record),
       error: oauth?.error ?? 'server_error',
       reason: oauth ? (oauth.detail ?? oauth.description) : 'internal error',
     });
   }
+}
+
+/** The record's fields for its line, `started` turned into `latency_ms` as on every request line. */
+function fieldsOf(record: VaultAuditRecord): Record<string, unknown> {
+  const { started, ...fields } = record;
+  if (started === undefined) return fields;
+  return { ...fields, latency_ms: Math.round((performance.now() - started) * 1000) / 1000 };
 }

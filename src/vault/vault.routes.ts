@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { attachAuditRecord, newAuditRecord } from '../audit/audit-record.js';
 import { ClientAuthenticator } from '../client-auth/client-authenticator.js';
 import { SCOPE_LIST } from '../oauth/scope.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
@@ -39,20 +40,37 @@ export class VaultRoutes implements RouteProvider {
 
   routes(): HttpRoute[] {
     const headers = { 'cache-control': 'no-store' };
+    // `audited`: a request refused before its handler (content type, body size, method, framing) has its line too.
     return [
-      { name: 'vault connect', method: 'POST', path: VAULT_CONNECT_PATH, headers, handle: (r) => this.connect(r) },
+      {
+        name: 'vault connect',
+        method: 'POST',
+        path: VAULT_CONNECT_PATH,
+        headers,
+        audited: 'vault.connect',
+        handle: (r) => this.connect(r),
+      },
       {
         name: 'vault callback',
         method: 'GET',
         path: VAULT_CALLBACK_PATH,
+        audited: 'vault.callback',
         handle: (r, reply) => this.callback(r, reply),
       },
-      { name: 'vault complete', method: 'POST', path: VAULT_COMPLETE_PATH, headers, handle: (r) => this.complete(r) },
+      {
+        name: 'vault complete',
+        method: 'POST',
+        path: VAULT_COMPLETE_PATH,
+        headers,
+        audited: 'vault.connect_complete',
+        handle: (r) => this.complete(r),
+      },
       {
         name: 'vault disconnect',
         method: 'POST',
         path: VAULT_DISCONNECT_PATH,
         headers,
+        audited: 'vault.disconnect',
         handle: (r) => this.disconnect(r),
       },
     ];
@@ -155,6 +173,9 @@ export class VaultRoutes implements RouteProvider {
   }
 }
 
+/** The request's record, attached to it: the handler writes its line, the error mapping writes none again. */
 function newRecord(request: FastifyRequest): VaultAuditRecord {
-  return { request_id: String(request.id), client_ip: request.ip, client_authenticated: false };
+  const record = newAuditRecord(request);
+  attachAuditRecord(request, record);
+  return record;
 }

@@ -189,6 +189,72 @@ describe('request framing', () => {
     });
   });
 
+  it.each([
+    ['/vault/connect', 'vault.connect', 'POST', 'application/json', 'Unsupported Media Type'],
+    ['/vault/connect/complete', 'vault.connect_complete', 'POST', 'text/plain', 'Unsupported Media Type'],
+    ['/vault/disconnect', 'vault.disconnect', 'GET', undefined, 'the vault disconnect endpoint accepts POST only'],
+    [
+      '/vault/callback',
+      'vault.callback',
+      'POST',
+      'application/x-www-form-urlencoded',
+      'the vault callback endpoint accepts GET only',
+    ],
+  ])('audits a request to %s refused before its handler, once', async (path, event, method, type, reason) => {
+    const before = sts.audit.lines.length;
+    const traceId = 'c0ffee'.repeat(5) + '00';
+    const response = await fetch(`${sts.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(type ? { 'content-type': type } : {}),
+        'user-agent': 'vault-app/1.0',
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      },
+      ...(method === 'POST' ? { body: 'connection=github' } : {}),
+    });
+    expect(response.status).toBe(method === 'GET' || type === 'application/x-www-form-urlencoded' ? 405 : 400);
+    expect(sts.audit.lines.slice(before)).toEqual([
+      {
+        ts: expect.any(String),
+        event,
+        outcome: 'refused',
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        client_ip: '127.0.0.1',
+        client_authenticated: false,
+        user_agent: 'vault-app/1.0',
+        trace_id: traceId,
+        latency_ms: expect.any(Number),
+        error: 'invalid_request',
+        reason,
+      },
+    ]);
+  });
+
+  it("writes a vault endpoint's own refusal once, with the fields of every request line", async () => {
+    const before = sts.audit.lines.length;
+    const response = await fetch(`${sts.baseUrl}/vault/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'vault-app/1.0' },
+      body: 'connection=github',
+    });
+    expect(response.status).toBe(401);
+    expect(sts.audit.lines.slice(before)).toEqual([
+      {
+        ts: expect.any(String),
+        event: 'vault.connect',
+        outcome: 'refused',
+        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        client_ip: '127.0.0.1',
+        client_authenticated: false,
+        user_agent: 'vault-app/1.0',
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        latency_ms: expect.any(Number),
+        error: 'invalid_client',
+        reason: 'no client credentials presented',
+      },
+    ]);
+  });
+
   it('answers 404 JSON to unknown paths', async () => {
     const response = await fetch(`${sts.issuer}/nope`);
     expect(response.status).toBe(404);
