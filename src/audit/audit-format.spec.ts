@@ -67,6 +67,34 @@ describe('AUDIT_FORMAT=kv', () => {
     );
   });
 
+  it('keeps the status of a request refused before any route, and whether a vault disconnect revoked upstream', () => {
+    expect(
+      formatKeyValue({
+        ts: '2026-05-10T22:13:01.000Z',
+        event: 'http.refused',
+        outcome: 'refused',
+        request_id: 'r1',
+        client_ip: '203.0.113.7',
+        status: 431,
+        error: 'invalid_request',
+        reason: 'request headers too large (HPE_HEADER_OVERFLOW)',
+      }),
+    ).toBe(
+      '2026-05-10T22:13:01.000Z event=http.refused status=431 error=invalid_request ' +
+        'reason="request headers too large (HPE_HEADER_OVERFLOW)" client_ip=203.0.113.7 request_id=r1',
+    );
+    expect(
+      formatKeyValue({
+        ts: '2026-05-10T22:13:01.000Z',
+        event: 'vault.disconnect',
+        outcome: 'disconnected',
+        client_id: 'user-app',
+        connection: 'github',
+        upstream_revoked: false,
+      }),
+    ).toBe('2026-05-10T22:13:01.000Z event=vault.disconnect client=user-app connection=github upstream_revoked=false');
+  });
+
   it('writes a refusal with its error, step and quoted reason', () => {
     const line = formatKeyValue({
       ts: '2026-05-10T22:13:01.000Z',

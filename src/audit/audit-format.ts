@@ -58,6 +58,10 @@ export function formatKeyValue(line: Line): string {
   add('changes', line.changes);
   add('dpop_jkt', line.dpop_jkt);
   add('connection', line.connection);
+  // What the JSON line says and the key=value one must not drop: a vault disconnect's upstream
+  // revocation, and the HTTP status of a request refused before any route (http.refused).
+  add('upstream_revoked', line.upstream_revoked);
+  add('status', line.status);
   add('active', line.active);
   add('error', line.error);
   add('step', line.step);
