@@ -19,7 +19,13 @@ export interface DemoUser {
 export async function demoIdToken(user: DemoUser, clientId: string): Promise<string> {
   const jwk = JSON.parse(readFileSync(join(EXAMPLE_DIR, '../demo-idp/private-key.jwk.json'), 'utf8')) as JWK;
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ email: user.email, email_verified: true, groups: [...user.groups], auth_time: now, amr: ['pwd'] })
+  return new SignJWT({
+    email: user.email,
+    email_verified: true,
+    groups: [...user.groups],
+    auth_time: now,
+    amr: ['pwd'],
+  })
     .setProtectedHeader({ alg: 'ES256', kid: jwk.kid!, typ: 'JWT' })
     .setIssuer(DEMO_SSO_ISSUER)
     .setSubject(user.sub)
