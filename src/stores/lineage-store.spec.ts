@@ -124,6 +124,23 @@ function contract(name: string, open: () => Stores) {
       });
     });
 
+    it('revoking a known key (a presented subject other than the issued one, an actor) reaches the token and its descendants', async () => {
+      // A rule formed another `sub` (subject sub:alice), the upstream subject and the actor are known keys.
+      const [upstream, actor] = [`sub:${randomUUID()}`, `sub:${randomUUID()}`];
+      const [a, b] = [randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [`root:${randomUUID()}`, `root:${randomUUID()}`]), [
+        upstream,
+        actor,
+      ]);
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      for (const key of [upstream, actor]) {
+        const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key, exp: now() + 60 });
+        expect(result.descendants).toBe(2);
+        expect(await stores.lineage.inspect([b])).toMatchObject({ revoked: { key: b, origin: upstream } });
+        expect((await stores.revocations.list()).entries.map((e) => e.jti)).toEqual(expect.arrayContaining([a, b]));
+      }
+    });
+
     it(`refuses more than ${MAX_ANCESTORS} ancestors`, async () => {
       const many = Array.from({ length: MAX_ANCESTORS }, () => `root:${randomUUID()}`);
       expect(await stores.lineage.record(entry(randomUUID(), many), [])).toEqual({
@@ -244,6 +261,16 @@ describe('MemoryLineageStore memory', () => {
     // Nothing left behind for the forgotten: the indexes are those of the one live token.
     const indexes = (store as unknown as { kids: Map<string, unknown> }).kids;
     expect([...indexes.keys()].sort()).toEqual(['root:one', 'sub:alice']);
+  });
+
+  it('a token indexed under a known key leaves that index when it is forgotten', async () => {
+    const { clock, store, at } = clocked();
+    await store.record(at('known', clock.t + 10), ['sub:upstream']);
+    expect((await store.children(['sub:upstream'])).map((c) => c.jti)).toEqual(['known']);
+    clock.t += 11;
+    await store.record(at('later', clock.t + 10), []);
+    const indexes = (store as unknown as { kids: Map<string, unknown> }).kids;
+    expect([...indexes.keys()].sort()).toEqual(['root:r', 'sub:alice']);
   });
 
   it('stores an entry as one JSON string, expiry first and ancestors past the parents only, and reads it back whole', () => {

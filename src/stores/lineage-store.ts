@@ -56,7 +56,8 @@ export interface LineageStore {
   /**
    * In one atomic step (one Redis round trip): gathers the ancestors (`parents`, `known` keys, the
    * subject, and the parents' recorded ancestors), refuses if any is revoked or there are more than
-   * MAX_ANCESTORS, else records the entry and its place in its parents' and subject's children indexes.
+   * MAX_ANCESTORS, else records the entry and its place in the children indexes of its parents, its
+   * `known` keys and its subject (revoking any of them reaches it).
    * Atomic with revocations: a token is either recorded before a revocation above it (and the cascade
    * finds it) or refused.
    */

@@ -69,6 +69,12 @@ export class MemoryLineageStore implements LineageStore {
     this.expiring.add(entry.jti, entry.exp);
     for (const parent of entry.parents) this.addChild(parent, entry);
     if (!entry.parents.includes(entry.subject)) this.addChild(entry.subject, entry);
+    // docs/lineage.md: the presented tokens' subject keys index it too (a rule may form another `sub`,
+    // an actor's is its own), so that revoking one of them reaches it in the cascade and the list.
+    for (const key of known) {
+      const canonical = this.canonical(key);
+      if (canonical !== entry.subject && !entry.parents.includes(canonical)) this.addChild(canonical, entry);
+    }
     return { recorded: true, ancestors: ancestors.length };
   }
 
@@ -129,7 +135,8 @@ export class MemoryLineageStore implements LineageStore {
     if (stored === undefined) return;
     this.records.delete(jti);
     const entry = entryOf(stored);
-    for (const parent of [...entry.parents, entry.subject]) {
+    // Its ancestors include every key whose index holds it (parents, known keys, subject).
+    for (const parent of entry.ancestors) {
       const node = this.kids.get(parent);
       if (node === undefined) continue;
       if (typeof node.children !== 'string') {

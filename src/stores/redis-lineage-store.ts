@@ -27,8 +27,8 @@ end`;
 // children prefix, ARGV[5] the entry as JSON without its closing brace, ARGV[6] jti, ARGV[7] exp (score),
 // ARGV[8] key expiry, ARGV[9] most ancestors (an empty ARGV[1]: recorded whatever the marker says), ARGV[10] number of parents, then the parents, then the
 // other known ancestors (the subject key last). Gathers the ancestors, refuses if one is revoked (or
-// they are too many), else writes the entry and adds the token to its parents' and subject's children,
-// each index living as long as its longest-lived child (EXPIRETIME is -1 on a new key).
+// they are too many), else writes the entry and adds the token to the children of its parents, known
+// keys and subject, each index living as long as its longest-lived child (EXPIRETIME is -1 on a new key).
 const RECORD = `${ADD_ANCESTORS}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local parents = tonumber(ARGV[10])
@@ -44,8 +44,7 @@ end
 if #all > tonumber(ARGV[9]) then return {0, #all} end
 redis.call('SET', ARGV[2] .. ARGV[6], ARGV[5] .. ',"ancestors":' .. cjson.encode(all) .. '}', 'EXAT', ARGV[8])
 local indexes = {}
-for i = 11, 10 + parents do indexes[ARGV[i]] = true end
-indexes[ARGV[#ARGV]] = true
+for i = 11, #ARGV do indexes[ARGV[i]] = true end
 for key in pairs(indexes) do
   local index = ARGV[4] .. key
   redis.call('ZADD', index, ARGV[7], ARGV[6])

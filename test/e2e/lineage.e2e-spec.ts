@@ -43,6 +43,8 @@ const clients = [
 const basic = (id: string) => ({ basic: [id, SECRET] as [string, string] });
 
 let idp: TestIssuer;
+/** An IdP whose anchor rule forms the issued `sub` ("employee:<sub>"). */
+let hr: TestIssuer;
 let one: TestApp;
 let two: TestApp;
 let keyDir: string;
@@ -88,13 +90,28 @@ const jti = (token: string) => claimsOf(token).jti as string;
 
 beforeAll(async () => {
   idp = await createTestIssuer('https://idp.example');
+  hr = await createTestIssuer('https://hr.example');
   keyDir = mkdtempSync(join(tmpdir(), 'actbridge-keys-'));
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   writeFileSync(join(keyDir, 'key.json'), JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'shared' }));
   // One issuer, served by instance one on its port (the resource server discovers it there).
   const port = await freePort();
   const options = {
-    anchors: { idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] } },
+    anchors: {
+      idp: { issuer: idp.issuer, jwks: idp.publicJwks, audiences: [STS_AUD] },
+      hr: {
+        issuer: hr.issuer,
+        jwks: hr.publicJwks,
+        audiences: [STS_AUD],
+        rules: [
+          {
+            name: 'employees',
+            condition: 'true',
+            grants: { audiences: ['sub-agent'], scopes: ['read'], subject: '"employee:" + claims.sub' },
+          },
+        ],
+      },
+    },
     clients,
     env: {
       REDIS_URL: REDIS_TEST_URL,
@@ -237,6 +254,23 @@ describeRedis('cascade revocation across two instances', () => {
       error: 'invalid_request',
       error_description: 'name exactly one of: jti; root_issuer with root_jti; root_issuer with sub',
     });
+  });
+
+  it('revoking an upstream subject reaches the tokens whose `sub` a rule formed, and the revocation list names them', async () => {
+    const sub = `frank-${randomUUID()}`;
+    const user = await hr.mint({ sub, aud: STS_AUD, scope: 'read', jti: randomUUID() });
+    const a = (await exchange(one, user, 'orchestrator', 'sub-agent')).body.access_token as string;
+    expect(claimsOf(a).sub).toBe(`employee:${sub}`);
+    const b = (await exchange(two, a, 'sub-agent', 'tool')).body.access_token as string;
+    const res = await post(two, '/admin/revoke', { root_issuer: hr.issuer, sub }, 'operator');
+    expect(res).toEqual({ status: 200, json: { revoked: expect.stringMatching(/^sub:/), descendants_revoked: 2 } });
+    expect((await post(one, '/oauth/introspect', { token: b }, 'sub-agent')).json).toEqual({ active: false });
+    const listed = (
+      claimsOf(await (await fetch(`${one.baseUrl}/oauth/revocations`)).text()).revoked as Array<{
+        jti: string;
+      }>
+    ).map((entry) => entry.jti);
+    expect(listed).toEqual(expect.arrayContaining([jti(a), jti(b)]));
   });
 
   it('a wide tree: 300 tokens exchanged from one, all revoked with it (through both instances)', async () => {
