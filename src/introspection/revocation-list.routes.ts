@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpRoute, RouteProvider } from '../http/http-route.js';
+import { KeyService } from '../keys/key-service.js';
 import { TokenMinter } from '../keys/token-minter.js';
 import { REVOCATION_LIST_PATH } from '../oauth/endpoint-paths.js';
 import { RevocationList } from '../subject-tokens/revocation-check.js';
@@ -14,6 +15,8 @@ const MAX_AGE = 5;
 
 interface SignedList {
   readonly version: string;
+  /** The key that signed it: a list signed before a key rotation is signed again by the new key. */
+  readonly kid: string;
   readonly token: string;
   readonly etag: string;
   readonly iat: number;
@@ -25,7 +28,7 @@ interface SignedList {
  * token-signing key, `typ: revocation-list+jwt`, claims `iss`, `iat`, `exp` (iat + REVOCATION_LIST_TTL),
  * `jti`, `revoked: [{jti, exp}]`. Public, like the JWKS: a `jti` is a random identifier, not a credential.
  * One store read per request (the list's version); the signed document is rebuilt only when the version
- * changed or half its lifetime has passed, and `If-None-Match` with its (weak) ETag, the store's version
+ * changed, half its lifetime has passed or another key signs, and `If-None-Match` with its (weak) ETag, the store's version
  * of the list, is answered 304.
  */
 @Injectable()
@@ -37,6 +40,7 @@ export class RevocationListRoutes implements RouteProvider {
   constructor(
     private readonly revocations: RevocationList,
     private readonly minter: TokenMinter,
+    private readonly keys: KeyService,
     @Inject(SERVER_CONFIG) server: ServerConfig,
   ) {
     this.ttl = server.revocationListTtl;
@@ -70,7 +74,16 @@ export class RevocationListRoutes implements RouteProvider {
   private async current(): Promise<SignedList> {
     const version = await this.revocations.version();
     const signed = this.signed;
-    if (signed && signed.version === version && clock.seconds() < signed.iat + this.ttl / 2) return signed;
+    // docs/keys.md: only the active key signs, and a retired key leaves the JWKS once the tokens it signed
+    // have expired (MAX_TOKEN_TTL, often shorter than the list's lifetime): re-sign after every rotation.
+    if (
+      signed &&
+      signed.version === version &&
+      signed.kid === this.keys.active.kid &&
+      clock.seconds() < signed.iat + this.ttl / 2
+    ) {
+      return signed;
+    }
     // Concurrent requests share one rebuild.
     this.building ??= this.build().finally(() => {
       this.building = undefined;
@@ -81,6 +94,7 @@ export class RevocationListRoutes implements RouteProvider {
   private async build(): Promise<SignedList> {
     const { version, entries } = await this.revocations.list();
     const iat = clock.seconds();
+    const { kid } = this.keys.active;
     const revoked = entries.map(({ jti, exp }) => ({ jti, exp }));
     const minted = await this.minter.mint(
       { revoked },
@@ -88,7 +102,7 @@ export class RevocationListRoutes implements RouteProvider {
     );
     // Weak, and the same on every instance for one version: the lists differ only in iat, exp and jti,
     // so a resource server behind a load balancer still gets 304 while nothing was revoked.
-    this.signed = { version, token: minted.token, etag: `W/"v-${version}"`, iat };
+    this.signed = { version, kid, token: minted.token, etag: `W/"v-${version}"`, iat };
     return this.signed;
   }
 }

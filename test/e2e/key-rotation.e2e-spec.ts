@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import { ConfigReloader } from '../../src/app/config-reloader.js';
 import { freePort } from '../support/free-port.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
@@ -118,6 +119,54 @@ describe('signing key rotation', () => {
       });
     } finally {
       await sts.close();
+    }
+  });
+});
+
+describe('the revocation list across a rotation on a running server', () => {
+  it('is signed again by the new key once it signs, so it verifies after the retired key left the JWKS', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'actbridge-keys-'));
+    const jwk = async (kid: string) => ({
+      ...(await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey)),
+      kid,
+    });
+    writeFileSync(join(dir, 'k1.active.json'), JSON.stringify(await jwk('k1')));
+    const sts = await startTestApp({
+      clients: [],
+      env: {
+        SIGNING_KEYS: dir,
+        SIGNING_KEYS_RELOAD_INTERVAL: '0',
+        SIGNING_KEYS_PUBLISH_LEAD: '2',
+        TOKEN_TTL: '2',
+        MAX_TOKEN_TTL: '2',
+        ID_JAG_TTL: '2',
+        CLOCK_SKEW: '0',
+      },
+    });
+    const reloadKeys = () => sts.app.get(ConfigReloader).reloadKeys('manual');
+    const list = async () => (await fetch(`${sts.baseUrl}/oauth/revocations`)).text();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      expect(decodeProtectedHeader(await list()).kid).toBe('k1');
+      // Publish k2, mark it active, and let the publish lead pass: k2 signs.
+      writeFileSync(join(dir, 'k2.json'), JSON.stringify(await jwk('k2')));
+      await reloadKeys();
+      renameSync(join(dir, 'k2.json'), join(dir, 'k2.active.json'));
+      renameSync(join(dir, 'k1.active.json'), join(dir, 'k1.json'));
+      await sleep(2100);
+      expect(await reloadKeys()).toMatchObject({ changes: { keys: { active: { from: 'k1', to: 'k2' } } } });
+      expect(decodeProtectedHeader(await list()).kid).toBe('k2');
+      // k1 removed, and withdrawn once the tokens it signed have expired (MAX_TOKEN_TTL).
+      rmSync(join(dir, 'k1.json'));
+      await sleep(2100);
+      expect(await reloadKeys()).toMatchObject({ changes: { keys: { removed: ['k1'] } } });
+      const remote = createRemoteJWKSet(new URL(`${sts.baseUrl}/.well-known/jwks.json`));
+      await expect(jwtVerify(await list(), remote, { issuer: sts.issuer })).resolves.toMatchObject({
+        protectedHeader: { kid: 'k2', typ: 'revocation-list+jwt' },
+      });
+    } finally {
+      await sts.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
