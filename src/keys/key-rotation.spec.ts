@@ -103,6 +103,28 @@ describe('rotateKeys', () => {
     );
   });
 
+  it('refuses a kid published before for another algorithm: resource servers cache its alg with the key', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = rsa.export({ format: 'jwk' }) as JWK;
+    const rsaKey = (alg: string): SigningKey & { privateKey: KeyObject } => ({
+      kid: 'r',
+      alg,
+      privateKey: rsa,
+      file: '/keys/r.active.json',
+      publicJwk: { ...publicJwk, kid: 'r', alg, use: 'sig' },
+    });
+    const start = await initialKeyState(loaded(rsaKey('RS256')), T0, TIMES);
+    await expect(rotateKeys(start, loaded(rsaKey('PS256')), T0 + MIN, TIMES)).rejects.toThrow(
+      new ConfigError(
+        '/keys/r.active.json: kid "r" was published for alg RS256, not PS256; a kid keeps its algorithm, give the key its own kid for PS256 (SIGNING_KEYS)',
+      ),
+    );
+    expect((await rotateKeys(start, loaded(rsaKey('RS256')), T0 + MIN, TIMES)).changes).toEqual({
+      added: [],
+      removed: [],
+    });
+  });
+
   it('a retired key rewritten to its public part is the same key', async () => {
     const start = await initialKeyState(loaded(key('a'), key('b')), T0, TIMES);
     const retired = await rotateKeys(start, loaded(key('a'), publicOnly(key('b'))), T0 + MIN, TIMES);

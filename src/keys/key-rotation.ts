@@ -15,6 +15,8 @@ export interface KeyRotationState {
   readonly keys: SigningKeySet;
   /** Every kid this process ever published, with its RFC 7638 thumbprint: a kid never changes material. */
   readonly thumbprints: ReadonlyMap<string, string>;
+  /** Every kid this process ever published, with its `alg`: a kid never changes algorithm either. */
+  readonly algorithms: ReadonlyMap<string, string>;
   /** Published kid → when this process first published it (ms). */
   readonly publishedSince: ReadonlyMap<string, number>;
   /** kid → until when it stays published even once removed from SIGNING_KEYS (ms): it may have signed. */
@@ -46,6 +48,7 @@ export async function initialKeyState(
   return {
     keys,
     thumbprints: new Map(await Promise.all(keys.published.map(async (k) => [k.kid, await thumbprint(k)] as const))),
+    algorithms: new Map(keys.published.map((k) => [k.kid, k.alg])),
     publishedSince: new Map(keys.published.map((k) => [k.kid, now])),
     retainUntil: new Map(keys.published.map((k) => [k.kid, now + times.retentionMs])),
   };
@@ -64,6 +67,7 @@ export async function rotateKeys(
   times: RotationTimes,
 ): Promise<KeyRotation> {
   const thumbprints = new Map(previous.thumbprints);
+  const algorithms = new Map(previous.algorithms);
   for (const key of loaded.published) {
     const print = await thumbprint(key);
     const known = thumbprints.get(key.kid);
@@ -73,6 +77,15 @@ export async function rotateKeys(
       );
     }
     thumbprints.set(key.kid, print);
+    // RFC 7517 §4.4: the published JWK carries `alg`, and verifiers (jose) pick keys by kid and alg: a kid
+    // whose alg changed would sign at once with an algorithm no cached JWKS pairs with it (publish before use).
+    const alg = algorithms.get(key.kid);
+    if (alg !== undefined && alg !== key.alg) {
+      throw new ConfigError(
+        `${key.file ?? 'SIGNING_KEYS'}: kid "${key.kid}" was published for alg ${alg}, not ${key.alg}; a kid keeps its algorithm, give the key its own kid for ${key.alg} (SIGNING_KEYS)`,
+      );
+    }
+    algorithms.set(key.kid, key.alg);
   }
   const before = previous.keys.active;
   const notes: string[] = [];
@@ -95,7 +108,7 @@ export async function rotateKeys(
   const publishedSince = new Map(published.map((k) => [k.kid, previous.publishedSince.get(k.kid) ?? now]));
   const keys: SigningKeySet = { active, published, ephemeral: false };
   return {
-    state: { keys, thumbprints, publishedSince, retainUntil },
+    state: { keys, thumbprints, algorithms, publishedSince, retainUntil },
     changes: keyChanges(previous.keys, keys),
     notes,
   };
