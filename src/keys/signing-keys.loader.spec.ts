@@ -430,6 +430,16 @@ describe('loadSigningKeys', () => {
     for (const key of keys.published) expect(key.publicJwk.use).toBe('sig');
   });
 
+  it('publishes only the public parameters: an operator note or an unknown member of the file stays out of the JWKS', async () => {
+    const keys = await load(
+      keyDir({
+        'k.json': { ...jwkOf(ec.privateKey, { kid: 'noted' }), comment: 'from vault path secret/prod/sts', priv: 'x' },
+      }),
+    );
+    expect(Object.keys(keys.active.publicJwk).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+    await roundTrip(keys);
+  });
+
   it('a private JWK exported by WebCrypto (key_ops ["sign"], ext) is published as a usable verification key', async () => {
     const pair = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',

@@ -33,10 +33,13 @@ function codeOf(error: unknown): string {
 }
 
 /**
- * Members never published: the private parts, and `key_ops`/`ext`, which describe the *private* key
- * as exported (WebCrypto writes key_ops ["sign"]) and would make verifiers refuse the public one.
+ * The only members published (then `kid`, `alg`, `use`): the public parameters of RSA, EC and OKP keys
+ * (RFC 7518 §6.2.1, §6.3.1, RFC 8037 §2) and the certificate members (RFC 7517 §4.7–4.9). An allowlist,
+ * so that neither a private part under a name this list does not know nor an operator's note in the
+ * file ("comment": …) reaches the JWKS; `key_ops`/`ext` describe the *private* key as exported
+ * (WebCrypto writes key_ops ["sign"]) and would make verifiers refuse the public one.
  */
-const UNPUBLISHED_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'key_ops', 'ext'];
+const PUBLISHED_MEMBERS = new Set(['kty', 'crv', 'x', 'y', 'n', 'e', 'x5c', 'x5t', 'x5t#S256']);
 
 /** jose (and RFC 7518 §3.3) refuse to sign with shorter RSA keys: refuse them at startup instead. */
 const MIN_RSA_BITS = 2048;
@@ -190,9 +193,7 @@ async function fromPem(pem: string, file: string, defaultAlg: SigningAlgorithm):
 async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): Promise<SigningKey> {
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new ConfigError(`${where}: "use" must be "sig" (SIGNING_KEYS)`);
   const alg = algorithmFor(jwk, defaultAlg, where);
-  const publicJwk: JWK = Object.fromEntries(
-    Object.entries(jwk).filter(([name]) => !UNPUBLISHED_MEMBERS.includes(name)),
-  );
+  const publicJwk: JWK = Object.fromEntries(Object.entries(jwk).filter(([name]) => PUBLISHED_MEMBERS.has(name)));
   let privateKey: KeyObject | undefined;
   let publicKey: KeyObject;
   try {
