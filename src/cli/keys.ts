@@ -93,7 +93,7 @@ async function retire(dir: string, kid: string): Promise<void> {
   writeFileSync(temporary, text, { mode: 0o644, flag: 'wx' });
   renameSync(temporary, file);
   process.stderr.write(
-    `${basename(file)}: kid "${kid}" keeps its public key only; it stays published. Remove the file once every token it signed has expired (MAX_TOKEN_TTL after it stopped signing).\n`,
+    `${basename(file)}: kid "${kid}" keeps its public key only; it stays published. An instance that has not switched to the new active key yet signs with it from memory until it does. Remove the file once every token it signed has expired (MAX_TOKEN_TTL after it stopped signing).\n`,
   );
 }
 
