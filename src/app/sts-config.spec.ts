@@ -124,6 +124,26 @@ describe('loadTrustAnchors', () => {
     );
   });
 
+  // A bare `key:` is YAML null: taken for "left out", it switched a default off (single-use jti, the
+  // introspection token_type check) or crashed the load with a TypeError naming nothing.
+  it.each([
+    ['development_only', 'development_only:\n'],
+    ['rules', 'rules:\n'],
+    ['token_types', 'token_types:\n'],
+    ['access_token_typ', 'access_token_typ:\n'],
+    ['client_ids', 'client_ids:\n'],
+    ['jwt_bearer.jti', 'token_types: [jwt]\njwt_bearer:\n  subjects: [a]\n  jti:\n'],
+    [
+      'introspection.require_token_type',
+      'introspection:\n  client_id: sts\n  client_secret_env: SECRET\n  clients: [c1]\n  require_token_type:\n',
+    ],
+  ])('refuses a bare %s: (no value) rather than taking it for the default', (field, yaml) => {
+    const dir = tempDir({ 'bare.yaml': `issuer: https://idp.example.com\naudiences: [a]\n${yaml}` });
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER }, { SECRET: 's' })).message).toBe(
+      `${join(dir, 'bare.yaml')}: ${field}: has no value; write one, or leave the key out for the default`,
+    );
+  });
+
   it('refuses a missing directory', () => {
     expect(errorOf(() => loadTrustAnchors('/nonexistent/actbridge', { issuer: ISSUER })).message).toContain(
       'TRUST_ANCHORS_DIR',
@@ -169,4 +189,14 @@ describe('loadClients', () => {
     const error = errorOf(() => loadClients(join(dir, 'clients.yaml'), server));
     expect(error.message).toContain(`${join(dir, 'clients.yaml')}: ${field}:`);
   });
+
+  it.each(['grant_types', 'scopes', 'resource_audiences', 'impersonation', 'token_ttl'])(
+    'refuses a bare %s: (no value) instead of taking it for left out',
+    (field) => {
+      const dir = tempDir({ 'clients.yaml': base(`    ${field}:\n`) });
+      expect(errorOf(() => loadClients(join(dir, 'clients.yaml'), server)).message).toBe(
+        `${join(dir, 'clients.yaml')}: clients[0].${field}: has no value; write one, or leave the key out for the default`,
+      );
+    },
+  );
 });

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
-import { IsIn, IsOptional, IsString, Matches, MinLength, ValidateBy } from 'class-validator';
+import { IsIn, IsString, Matches, MinLength, ValidateBy } from 'class-validator';
 import { parseSecretHash } from './client-secret.js';
 import {
   IsFlag,
-  IsIntInRange,
   IsInlineJwks,
+  IsIntInRange,
   IsListOf,
   IsNameList,
+  IsOmittable,
   IsScopeList,
   IsSection,
   IsSecureUrl,
@@ -29,7 +30,7 @@ export class ClientConfig {
   @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'must be 1-200 printable ASCII characters without spaces' })
   client_id!: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   name?: string;
 
@@ -37,13 +38,13 @@ export class ClientConfig {
   token_endpoint_auth_method!: ClientAuthMethod;
 
   /** Plaintext secret: development only (a warning is logged). Prefer client_secret_hash. */
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @MinLength(16, { message: 'must be at least 16 characters' })
   client_secret?: string;
 
   /** `$scrypt$ln=..,r=..,p=..$salt$hash`, as printed by `npm run hash-secret`. */
-  @IsOptional()
+  @IsOmittable()
   @ValidateBy({
     name: 'isScryptSecretHash',
     validator: {
@@ -60,17 +61,17 @@ export class ClientConfig {
   jwks?: { keys: Array<Record<string, unknown>> };
 
   /** private_key_jwt: a JWKS file, relative to the clients file. */
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   jwks_file?: string;
 
   /** private_key_jwt: where the client publishes its keys. */
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   jwks_uri?: string;
 
   /** Grants this client may use (default: token exchange). Empty: no token endpoint use (it may still introspect). */
-  @IsOptional()
+  @IsOmittable()
   @IsUniqueList(IsIn(SUPPORTED_GRANT_TYPES, { each: true }))
   grant_types: string[] = [TOKEN_EXCHANGE_GRANT];
 
@@ -79,17 +80,17 @@ export class ClientConfig {
   audiences!: string[];
 
   /** Target used when a request names none. Must be on `audiences`. */
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   default_audience?: string;
 
   /** Scopes this client may obtain (further narrowed by the subject token's own scope). */
-  @IsOptional()
+  @IsOmittable()
   @IsScopeList()
   scopes: string[] = [];
 
   /** Lifetime of tokens issued to this client, seconds (default TOKEN_TTL, at most MAX_TOKEN_TTL). */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1)
   token_ttl?: number;
 
@@ -112,7 +113,7 @@ export class ClientConfig {
    * tokens addressed to them (RFC 7662; its client_id always counts). For resource servers, usually
    * registered with `grant_types: []`.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsStringList({ max: 50 })
   resource_audiences: string[] = [];
 

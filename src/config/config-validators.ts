@@ -8,7 +8,6 @@ import {
   IsBoolean,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -93,12 +92,33 @@ export const IsSecureUrl = checkedBy(
   isSecureUrl,
 );
 
+/**
+ * A field that may be left out (its initializer, or nothing, is then the default). Unlike class-validator's
+ * IsOptional, a key written without a value (YAML null: a bare `require_token_type:`) is not "left out":
+ * it is checked like any value, so refused, since null would otherwise silently switch a default off
+ * (`jti: single_use`, `require_token_type: true`, `development_only` read as false) or crash the load.
+ */
+export function IsOmittable(): PropertyDecorator {
+  return composed(
+    ValidateIf((_owner: object, value: unknown) => value !== undefined),
+    HasValue(),
+  );
+}
+
+/** The check IsOmittable adds; its message is the one reported for a bare key (validate-config). */
+export const NO_VALUE = 'hasValue';
+const HasValue = checkedBy(
+  NO_VALUE,
+  'has no value; write one, or leave the key out for the default',
+  (v) => v !== null,
+);
+
 /** A JWK Set: `{ keys: [ {...}, ... ] }` with at least one key object that has a `kty`. */
 export const IsJwkSet = checkedBy('isJwkSet', 'must be a JWK Set: { keys: [ { kty: ..., ... } ] }', isJwkSet);
 
 /** `jwks` of a client or trust anchor: its public keys written inline, when they are not fetched or in a file. */
 export function IsInlineJwks(): PropertyDecorator {
-  return composed(IsOptional(), IsObject(), IsJwkSet());
+  return composed(IsOmittable(), IsObject(), IsJwkSet());
 }
 
 export function isJwkSet(value: unknown): value is { keys: Array<Record<string, unknown>> } {
@@ -139,20 +159,20 @@ export function IsNonEmptyString(): PropertyDecorator {
 
 /** An on/off setting that may be left out (the property's initializer is its default). */
 export function IsFlag(): PropertyDecorator {
-  return composed(IsOptional(), IsBoolean());
+  return composed(IsOmittable(), IsBoolean());
 }
 
 /** `client_secret_env` of a SecretSource: the name of the environment variable holding the secret. */
 export function IsSecretEnv(): PropertyDecorator {
   return composed(
-    IsOptional(),
+    IsOmittable(),
     Matches(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'must be an environment variable name' }),
   );
 }
 
 /** `client_secret_file` of a SecretSource: the file holding the secret. */
 export function IsSecretFile(): PropertyDecorator {
-  return composed(IsOptional(), IsNonEmptyString());
+  return composed(IsOmittable(), IsNonEmptyString());
 }
 
 /** A mapping of names to strings; `accept` judges each entry whose value is a string. */

@@ -1,6 +1,7 @@
 import { plainToInstance, type ClassConstructor } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import { ConfigError } from './config-error.js';
+import { NO_VALUE } from './config-validators.js';
 
 /**
  * Turns plain data (parsed YAML, env vars) into a validated config instance, or throws a ConfigError
@@ -43,6 +44,7 @@ export function configFailure(source: string, problems: Array<[path: string, mes
 
 /** Constraints about a value's kind: when one fails, the others' messages only restate it. */
 const KIND_CONSTRAINTS = [
+  NO_VALUE,
   'isDefined',
   'isString',
   'isInt',

@@ -1,4 +1,5 @@
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsInt, Max, Min } from 'class-validator';
+import { IsOmittable } from '../config/config-validators.js';
 import { ID_JAG_PROFILES, type IdJagProfile } from './mcp-profile.js';
 
 export const JTI_POLICIES = ['reusable', 'single_use'] as const;
@@ -13,7 +14,7 @@ export class IdJagAnchorConfig {
    * `mcp`: this IdP's ID-JAGs are MCP Enterprise-Managed Authorization grants (docs/mcp-ema.md): each
    * must name exactly one `resource`, the MCP server, which becomes the access token's audience.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(ID_JAG_PROFILES)
   profile?: IdJagProfile;
 
@@ -21,12 +22,12 @@ export class IdJagAnchorConfig {
    * `reusable` (the draft's default, §4.4.4: the client re-presents the ID-JAG until `exp` to get a new
    * access token) or `single_use` (each `jti` redeemed once, across instances with REDIS_URL).
    */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(JTI_POLICIES)
   jti: JtiPolicy = 'reusable';
 
   /** Oldest accepted `iat`, and furthest accepted `exp` from now, seconds. */
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(86400)

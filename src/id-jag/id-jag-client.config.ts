@@ -1,7 +1,14 @@
 import 'reflect-metadata';
 import { Type } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
-import { IsIntInRange, IsListOf, IsScopeList, IsSecureUrl, IsUniqueList } from '../config/config-validators.js';
+import { IsIn, IsString, Matches, ValidateNested } from 'class-validator';
+import {
+  IsIntInRange,
+  IsListOf,
+  IsOmittable,
+  IsScopeList,
+  IsSecureUrl,
+  IsUniqueList,
+} from '../config/config-validators.js';
 import { ID_JAG_PROFILES, type IdJagProfile } from './mcp-profile.js';
 import { SamlServiceProviderConfig } from './saml-service-provider.config.js';
 
@@ -21,7 +28,7 @@ export class IdJagTargetConfig {
   client_id!: string;
 
   /** RFC 8707 resources (resource servers behind that AS) the client may name; empty: none may be named. */
-  @IsOptional()
+  @IsOmittable()
   @IsUniqueList(
     IsSecureUrl({ each: true, message: 'each value must be an https URL without fragment (http only for loopback)' }),
     { max: 50 },
@@ -29,7 +36,7 @@ export class IdJagTargetConfig {
   resources: string[] = [];
 
   /** Scopes the client may obtain for that AS. Without a requested `scope`, all of them are granted. */
-  @IsOptional()
+  @IsOmittable()
   @IsScopeList()
   scopes: string[] = [];
 }
@@ -40,18 +47,18 @@ export class IdJagClientConfig {
    * `mcp`: MCP Enterprise-Managed Authorization (docs/mcp-ema.md): every request names exactly one
    * `resource` (the MCP server) besides its `audience`, and a SAML subject needs `saml_sp`.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(ID_JAG_PROFILES)
   profile?: IdJagProfile;
 
   /** The client's SAML service provider, when its users sign in to it by SAML (their assertions are addressed to it). */
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => SamlServiceProviderConfig)
   saml_sp?: SamlServiceProviderConfig;
 
   /** Lifetime of this client's ID-JAGs, seconds (default ID_JAG_TTL; never beyond the subject's `exp`). */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1)
   ttl?: number;
 

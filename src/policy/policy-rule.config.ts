@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
 import {
   IsFlag,
   IsIntInRange,
   IsMappingOf,
   IsNameList,
   IsNonEmptyString,
+  IsOmittable,
   IsScopeList,
 } from '../config/config-validators.js';
 
@@ -20,7 +21,7 @@ export class PolicyGrantsConfig {
   scopes!: string[];
 
   /** Longest lifetime of an issued token, seconds (the client's token_ttl and the subject's exp still apply). */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1)
   max_ttl?: number;
 
@@ -29,7 +30,7 @@ export class PolicyGrantsConfig {
   trust_chains?: boolean;
 
   /** CEL string expression forming the issued `sub`; default the token's own subject. */
-  @IsOptional()
+  @IsOmittable()
   @IsNonEmptyString()
   subject?: string;
 }

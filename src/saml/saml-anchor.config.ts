@@ -1,5 +1,12 @@
-import { ArrayNotEmpty, IsArray, IsIn, IsOptional, IsString, MinLength } from 'class-validator';
-import { IsFlag, IsIntInRange, IsNonEmptyString, IsSecureUrl, IsStringMap } from '../config/config-validators.js';
+import { ArrayNotEmpty, IsArray, IsIn, IsString, MinLength } from 'class-validator';
+import {
+  IsFlag,
+  IsIntInRange,
+  IsNonEmptyString,
+  IsOmittable,
+  IsSecureUrl,
+  IsStringMap,
+} from '../config/config-validators.js';
 
 /**
  * The `saml:` section of a `kind: saml` trust anchor: where the IdP's signing certificates come from
@@ -7,17 +14,17 @@ import { IsFlag, IsIntInRange, IsNonEmptyString, IsSecureUrl, IsStringMap } from
  */
 export class SamlAnchorConfig {
   /** IdP metadata XML (an EntityDescriptor whose entityID is the anchor's issuer), relative to the anchor file. */
-  @IsOptional()
+  @IsOmittable()
   @IsNonEmptyString()
   metadata_file?: string;
 
   /** IdP metadata fetched over https (http only on loopback); cached and refreshed like a JWKS. */
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   metadata_url?: string;
 
   /** Signing certificates: each entry an inline PEM certificate, or a PEM file relative to the anchor file. */
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayNotEmpty()
   @IsString({ each: true })
@@ -37,12 +44,12 @@ export class SamlAnchorConfig {
    * that way; the signature structure required is the same (one enveloped signature, one Reference to
    * the element's unique ID, enveloped-signature + one canonicalization, keys from this anchor only).
    */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['exclusive', 'inclusive'])
   canonicalization: 'exclusive' | 'inclusive' = 'exclusive';
 
   /** Renames attributes in the token's claims: friendly name → attribute Name as the IdP sends it, each Name once. */
-  @IsOptional()
+  @IsOmittable()
   @IsStringMap(
     'isAttributeMap',
     'must map friendly names to attribute Names (non-empty strings)',
@@ -51,7 +58,7 @@ export class SamlAnchorConfig {
   attributes?: Record<string, string>;
 
   /** Longest accepted time from now to an assertion's NotOnOrAfter, seconds (RFC 7522 §3 item 6). */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1, 86400)
   max_assertion_lifetime = 3600;
 

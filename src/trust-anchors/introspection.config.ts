@@ -1,8 +1,9 @@
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn } from 'class-validator';
 import {
   IsFlag,
   IsIntInRange,
   IsNonEmptyString,
+  IsOmittable,
   IsSecretEnv,
   IsSecretFile,
   IsSecureUrl,
@@ -18,7 +19,7 @@ export const INTROSPECTION_AUTH_METHODS = ['client_secret_basic', 'client_secret
  */
 export class IntrospectionConfig {
   /** The introspection endpoint; default: `introspection_endpoint` from the issuer's discovery metadata. */
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   endpoint?: string;
 
@@ -26,7 +27,7 @@ export class IntrospectionConfig {
   @IsNonEmptyString()
   client_id!: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsIn(INTROSPECTION_AUTH_METHODS)
   auth_method: (typeof INTROSPECTION_AUTH_METHODS)[number] = 'client_secret_basic';
 
@@ -47,7 +48,7 @@ export class IntrospectionConfig {
   clients!: string[];
 
   /** Longest time an active answer is reused, seconds (never beyond the token's exp); 0: no cache. */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(0, 300)
   cache_ttl = 30;
 

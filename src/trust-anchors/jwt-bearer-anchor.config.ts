@@ -1,6 +1,6 @@
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn } from 'class-validator';
 import { JTI_POLICIES, type JtiPolicy } from '../id-jag/id-jag-anchor.config.js';
-import { IsIntInRange, IsNameList, IsScopeList } from '../config/config-validators.js';
+import { IsIntInRange, IsNameList, IsOmittable, IsScopeList } from '../config/config-validators.js';
 
 /**
  * A trust anchor's `jwt_bearer:` section: this issuer's JWTs (other than ID-JAGs) are accepted as RFC 7523
@@ -12,17 +12,17 @@ export class JwtBearerAnchorConfig {
   subjects!: string[];
 
   /** Scopes an assertion from this issuer may lead to (further bounded by the client's `scopes`). */
-  @IsOptional()
+  @IsOmittable()
   @IsScopeList()
   scopes: string[] = [];
 
   /** Oldest accepted `iat`, and furthest accepted `exp` from now, seconds. */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1, 86400)
   max_age = 300;
 
   /** RFC 7523 §3 (jti): `single_use` (default; `jti` then required) or `reusable` until `exp`. */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(JTI_POLICIES)
   jti: JtiPolicy = 'single_use';
 }

@@ -4,7 +4,6 @@ import {
   ArrayNotEmpty,
   IsArray,
   IsIn,
-  IsOptional,
   IsString,
   Matches,
   ValidateBy,
@@ -13,11 +12,12 @@ import {
 } from 'class-validator';
 import {
   IsFlag,
-  IsIntInRange,
   IsInlineJwks,
+  IsIntInRange,
   IsListOf,
   IsMappingOf,
   IsNameList,
+  IsOmittable,
   IsSection,
   IsSecureUrl,
   IsUniqueList,
@@ -58,7 +58,7 @@ export const DEFAULT_ANCHOR_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'E
  */
 export class TrustAnchorConfig {
   /** Short name used in logs; defaults to the file name without extension. */
-  @IsOptional()
+  @IsOmittable()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: 'must be 1-64 letters, digits, ".", "_" or "-"' })
   name?: string;
 
@@ -68,11 +68,11 @@ export class TrustAnchorConfig {
   issuer!: string;
 
   /** Which well-known document to discover: OpenID Connect (`oidc`, default) or RFC 8414 (`oauth2`). */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['oidc', 'oauth2'])
   discovery?: 'oidc' | 'oauth2';
 
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   jwks_uri?: string;
 
@@ -80,7 +80,7 @@ export class TrustAnchorConfig {
   jwks?: { keys: Array<Record<string, unknown>> };
 
   /** A JWKS file, relative to this anchor file. */
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   jwks_file?: string;
 
@@ -89,7 +89,7 @@ export class TrustAnchorConfig {
   @IsNameList({ notEmpty: true })
   audiences!: string[];
 
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayNotEmpty()
   @IsIn(ASYMMETRIC_ALGORITHMS, { each: true, message: 'each value must be an asymmetric JWS algorithm' })
@@ -99,7 +99,7 @@ export class TrustAnchorConfig {
    * JOSE `typ` values accepted on tokens presented as `access_token`. RFC 9068 says `at+jwt`; some
    * issuers send `JWT` and need it listed here explicitly.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsArray()
   @ArrayNotEmpty()
   @IsString({ each: true })
@@ -121,7 +121,7 @@ export class TrustAnchorConfig {
   development_only = false;
 
   /** Oldest accepted `iat`, seconds (unset: no limit beyond `exp`). */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1)
   max_token_age?: number;
 
@@ -129,12 +129,12 @@ export class TrustAnchorConfig {
    * Longest remaining lifetime (exp - now) accepted of this issuer's tokens, seconds (default
    * MAX_PRESENTED_TOKEN_LIFETIME): a token expiring further ahead is refused, whatever signed it.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(1, 31536000)
   max_token_lifetime?: number;
 
   /** Clock skew for this issuer's tokens, seconds (default CLOCK_SKEW). */
-  @IsOptional()
+  @IsOmittable()
   @IsIntInRange(0, 300)
   clock_skew?: number;
 
@@ -143,7 +143,7 @@ export class TrustAnchorConfig {
    * audiences, scopes, max lifetime, chain trust and the issued `sub`; a subject matching no rule gets
    * nothing. Without `rules`, the token's own scope and the client's policy decide (see README).
    */
-  @IsOptional()
+  @IsOmittable()
   @IsListOf(() => PolicyRuleConfig)
   rules?: PolicyRuleConfig[];
 
@@ -151,7 +151,7 @@ export class TrustAnchorConfig {
    * Token types this issuer issues, by short name (`access_token`, `id_token`, `jwt`, ...). A token
    * presented as a type its issuer does not issue is refused before anything else is checked.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsUniqueList(
     IsIn(Object.keys(TOKEN_TYPE_NAMES), {
       each: true,
@@ -166,7 +166,7 @@ export class TrustAnchorConfig {
    * presenting client's id here (without an entry: its client_id itself); an access token or JWT whose
    * `aud` names it may be presented by that client (RFC 8693 "on behalf of"; explicit entries only).
    */
-  @IsOptional()
+  @IsOmittable()
   @ValidateBy(
     {
       name: 'isClientIdMap',
@@ -177,7 +177,7 @@ export class TrustAnchorConfig {
   client_ids: Record<string, string | string[]> = {};
 
   /** RFC 7662 introspection of this issuer's opaque access tokens. */
-  @IsOptional()
+  @IsOmittable()
   @ValidateNested()
   @Type(() => IntrospectionConfig)
   introspection?: IntrospectionConfig;
@@ -194,7 +194,7 @@ export class TrustAnchorConfig {
    * `oidc` (default): an issuer of JWTs. `saml`: a SAML 2.0 IdP; `issuer` is then its entity ID (any
    * absolute URI, compared exactly) and its keys and options are in `saml:`.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['oidc', 'saml'])
   kind: 'oidc' | 'saml' = 'oidc';
 
@@ -209,7 +209,7 @@ export class TrustAnchorConfig {
    * The platform this issuer stands for when it vouches for a workload (e.g. `github-actions`,
    * `spiffe`): an actor token from this anchor is recorded as `act.attested_by: <label>`.
    */
-  @IsOptional()
+  @IsOmittable()
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/, {
     message: 'must be 1-64 letters, digits, ".", "_", ":", "/" or "-"',
   })

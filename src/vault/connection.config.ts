@@ -1,16 +1,17 @@
-import { ArrayNotEmpty, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { ArrayNotEmpty, IsIn, IsString, Matches } from 'class-validator';
 import {
   IsListOf,
   IsMappingOf,
   IsNameList,
   IsNonEmptyString,
+  IsOmittable,
   IsScopeList,
   IsSecretEnv,
   IsSecretFile,
   IsSecureUrl,
   IsStringList,
-  IsUniqueList,
   IsStringMap,
+  IsUniqueList,
 } from '../config/config-validators.js';
 import { RuleConfig } from '../policy/policy-rule.config.js';
 
@@ -39,20 +40,20 @@ export class ConnectionProviderConfig {
   issuer!: string;
 
   /** `oidc` (OpenID Connect Discovery), `oauth2` (RFC 8414) or `none` (endpoints given below). */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['oidc', 'oauth2', 'none'])
   discovery: 'oidc' | 'oauth2' | 'none' = 'oidc';
 
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   authorization_endpoint?: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   token_endpoint?: string;
 
   /** RFC 7009; without one (and none discovered), disconnecting only deletes the stored tokens. */
-  @IsOptional()
+  @IsOmittable()
   @IsSecureUrl()
   revocation_endpoint?: string;
 }
@@ -71,7 +72,7 @@ export class ConnectFlowConfig {
    * Scopes requested at every connect besides those the application asks for, e.g. `openid` and
    * `offline_access` (what makes an OpenID provider issue a refresh token); never requested at exchange.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsScopeList()
   extra_scopes: string[] = [];
 }
@@ -90,7 +91,7 @@ export class ConnectionRuleConfig extends RuleConfig {
  */
 export class ConnectionConfig {
   /** Default: the file name without `.yaml`. */
-  @IsOptional()
+  @IsOmittable()
   @IsString()
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'must be 1-64 lowercase letters, digits, ".", "_" or "-"' })
   name?: string;
@@ -106,7 +107,7 @@ export class ConnectionConfig {
   @IsNonEmptyString()
   client_id!: string;
 
-  @IsOptional()
+  @IsOmittable()
   @IsIn(['client_secret_basic', 'client_secret_post'])
   token_endpoint_auth_method: 'client_secret_basic' | 'client_secret_post' = 'client_secret_basic';
 
@@ -127,7 +128,7 @@ export class ConnectionConfig {
    * Extra authorization request parameters, e.g. `prompt: consent` (OIDC Core §11: what makes a
    * provider honour `offline_access`) or Google's `access_type: offline`.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsStringMap(
     'isParameterMap',
     `must map parameter names to strings, without ${RESERVED_AUTHORIZATION_PARAMS.join(', ')} (actbridge sets them)`,

@@ -28,6 +28,24 @@ export default tseslint.config(
     },
   },
   {
+    // Config file sections: a bare `key:` (YAML null) must be refused, not taken for "left out".
+    files: ['**/src/**/*.config.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'class-validator',
+              importNames: ['IsOptional'],
+              message: 'use IsOmittable (config-validators): IsOptional lets a YAML null through as "left out"',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The playground's browser scripts (served as written): browser globals, not Node's.
     files: ['**/src/playground/web/**/*.js'],
     languageOptions: { globals: { ...globals.browser } },
