@@ -114,8 +114,8 @@ export class TrustAnchorConfig {
 
   /**
    * For demo issuers whose private key is public (like the one shipped in examples/): the anchor is
-   * trusted only while actbridge runs on its ephemeral development key, and ignored, with a warning,
-   * as soon as SIGNING_KEYS is configured. A real deployment cannot trust it by accident.
+   * trusted only under `start-dev` (whatever SIGNING_KEYS says); production refuses to start while the
+   * file is there (productionProblems). A real deployment cannot trust it by accident.
    */
   @IsFlag()
   development_only = false;
