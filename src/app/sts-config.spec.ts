@@ -144,6 +144,22 @@ describe('loadTrustAnchors', () => {
     );
   });
 
+  // class-transformer skipped keys naming Object.prototype members: they passed where any other unknown key stops.
+  it.each([
+    ['__proto__', '__proto__: {development_only: true}\n'],
+    ['constructor', 'constructor: {x: 1}\n'],
+    [
+      'rules[0].grants.toString',
+      'rules:\n  - {name: r, condition: "true", grants: {audiences: [a], scopes: [], toString: x}}\n',
+    ],
+  ])('refuses an unknown key %s like any other unknown key', (path, yaml) => {
+    const dir = tempDir({ 'proto.yaml': `issuer: https://idp.example.com\naudiences: [a]\n${yaml}` });
+    const key = path.split('.').pop()!;
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toBe(
+      `${join(dir, 'proto.yaml')}: ${path}: property ${key} should not exist`,
+    );
+  });
+
   it('refuses a missing directory', () => {
     expect(errorOf(() => loadTrustAnchors('/nonexistent/actbridge', { issuer: ISSUER })).message).toContain(
       'TRUST_ANCHORS_DIR',
@@ -181,6 +197,7 @@ describe('loadClients', () => {
     ],
     ['a duplicate client_id', base('') + base('').replace('clients:\n', ''), 'clients[1].client_id'],
     ['an unknown field', base('    scope: [read]\n'), 'clients[0].scope'],
+    ['an unknown field named like an Object method', base('    hasOwnProperty: 1\n'), 'clients[0].hasOwnProperty'],
     // Compared as written, such an audience would match no request.
     ['an audience with a leading space', base('').replace('[api]', '[" api"]'), 'clients[0].audiences'],
     ['an audience with a newline at its end', base('').replace('[api]', '["api\\n"]'), 'clients[0].audiences'],

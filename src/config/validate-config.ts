@@ -17,19 +17,35 @@ export function validateConfig<T extends object>(
   if (typeof plain !== 'object' || plain === null || Array.isArray(plain)) {
     throw new ConfigError(`${source}: expected a mapping (key: value) at the top level`);
   }
+  // class-transformer drops these keys without a word, so the whitelist below never sees them.
+  const inherited = inheritedNames(plain, '');
   const instance = plainToInstance(cls, plain, { enableImplicitConversion: false });
   const errors = validateSync(instance, {
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
   });
-  if (errors.length > 0) {
-    throw configFailure(
-      source,
-      flatten(errors).map(({ path, message }) => [nameOf(path), message]),
-    );
+  if (errors.length > 0 || inherited.length > 0) {
+    throw configFailure(source, [
+      ...inherited.map(({ path, message }): [string, string] => [nameOf(path), message]),
+      ...flatten(errors).map(({ path, message }): [string, string] => [nameOf(path), message]),
+    ]);
   }
   return instance;
+}
+
+/**
+ * Keys naming a member of Object.prototype (`__proto__`, `constructor`, `toString`, …) anywhere in
+ * `value`: class-transformer skips them, so they would pass as silently as no other unknown field does.
+ */
+function inheritedNames(value: unknown, parent: string): Array<{ path: string; message: string }> {
+  if (typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => inheritedNames(item, `${parent}[${i}]`));
+  return Object.keys(value).flatMap((key) => {
+    const path = parent ? `${parent}.${key}` : key;
+    if (key in Object.prototype) return [{ path, message: `property ${key} should not exist` }];
+    return inheritedNames((value as Record<string, unknown>)[key], path);
+  });
 }
 
 /**
