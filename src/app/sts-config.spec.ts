@@ -160,6 +160,29 @@ describe('loadTrustAnchors', () => {
     );
   });
 
+  // The parser only warned (over several lines on stderr) and kept the plain value as if untagged.
+  it.each([
+    ['!!js/function', 'tag:yaml.org,2002:js/function'],
+    ['!secret', '!secret'],
+  ])('refuses a YAML tag it does not know (%s) in one line', (tag, shown) => {
+    const dir = tempDir({ 'tag.yaml': `issuer: https://idp.example.com\naudiences: [a]\nname: ${tag} idp\n` });
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toBe(
+      `${join(dir, 'tag.yaml')}: not valid YAML: Unresolved tag: ${shown} at line 3, column 7`,
+    );
+  });
+
+  it('refuses a file that is not UTF-8 rather than reading U+FFFD into a value', () => {
+    const dir = tempDir({});
+    const text = Buffer.concat([
+      Buffer.from('issuer: https://idp.example.com\naudiences: [caf'),
+      Buffer.from([0xe9, 0x5d]),
+    ]);
+    writeFileSync(join(dir, 'latin1.yaml'), text);
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toBe(
+      `${join(dir, 'latin1.yaml')}: not valid UTF-8`,
+    );
+  });
+
   it('refuses a missing directory', () => {
     expect(errorOf(() => loadTrustAnchors('/nonexistent/actbridge', { issuer: ISSUER })).message).toContain(
       'TRUST_ANCHORS_DIR',

@@ -1,13 +1,18 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
-import { parse } from 'yaml';
+import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { isJwkSet } from './config-validators.js';
 
 export function readYamlFile(file: string): unknown {
   const text = readText(file);
   try {
-    return parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    // A warning (an unknown tag: `!!js/function`, `!secret`) is an error here: the parser would keep the
+    // plain value as if the tag were not there, and print the warning over several lines.
+    const [problem] = [...document.errors, ...document.warnings];
+    if (problem) throw problem;
+    return document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // The parser's first line says what and where ("... at line 3, column 1:"); the excerpt under it
     // would break the one-line message.
@@ -49,11 +54,20 @@ export function resolveBeside(configFile: string, path: string): string {
   return isAbsolute(path) ? path : resolve(dirname(configFile), path);
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function readText(file: string): string {
+  let bytes: Buffer;
   try {
-    return readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`${file}: cannot be read (${code ?? 'error'})`);
+  }
+  try {
+    // Strict: a lenient decode turns a stray Latin-1 byte into U+FFFD inside an audience or pattern.
+    return UTF8.decode(bytes);
+  } catch {
+    throw new ConfigError(`${file}: not valid UTF-8`);
   }
 }
