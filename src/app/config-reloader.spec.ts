@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -104,6 +104,20 @@ describe('ConfigReloader', () => {
     expect(live.generation).toBe(before);
     expect(audit.lines).toHaveLength(lines);
     write('clients.yaml', stringify({ clients: [client('one'), client('two')] }));
+  });
+
+  it('a bare key (YAML null) in an anchor: refused naming file and field, not with a TypeError', async () => {
+    const before = live.generation;
+    const text = readFileSync(join(dir, 'anchors/a.yaml'), 'utf8');
+    write('anchors/a.yaml', `${text}rules:\n`);
+    const event = await reloader.reload('SIGHUP');
+    write('anchors/a.yaml', text);
+    expect(event).toEqual({
+      outcome: 'failure',
+      trigger: 'SIGHUP',
+      error: `${join(dir, 'anchors/a.yaml')}: rules: has no value; write one, or leave the key out for the default`,
+    });
+    expect(live.generation).toBe(before);
   });
 
   it('an anchor that would lengthen the replay store window needs a restart', async () => {
