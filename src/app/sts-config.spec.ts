@@ -183,6 +183,16 @@ describe('loadTrustAnchors', () => {
     );
   });
 
+  // A symmetric key has no "d": its "k" is the secret itself, passed off as a public key.
+  it('refuses a symmetric key (kty oct) in the JWKS, naming the file and the field', () => {
+    const dir = tempDir({
+      'oct.yaml': 'issuer: https://idp.example.com\naudiences: [a]\njwks: {keys: [{kty: oct, k: c2VjcmV0}]}\n',
+    });
+    expect(errorOf(() => loadTrustAnchors(dir, { issuer: ISSUER })).message).toBe(
+      `${join(dir, 'oct.yaml')}: jwks: must hold public keys only (a key is symmetric, kty "oct")`,
+    );
+  });
+
   it('refuses a missing directory', () => {
     expect(errorOf(() => loadTrustAnchors('/nonexistent/actbridge', { issuer: ISSUER })).message).toContain(
       'TRUST_ANCHORS_DIR',
@@ -220,6 +230,13 @@ describe('loadClients', () => {
     ],
     ['a duplicate client_id', base('') + base('').replace('clients:\n', ''), 'clients[1].client_id'],
     ['an unknown field', base('    scope: [read]\n'), 'clients[0].scope'],
+    [
+      'a symmetric key (kty oct) as a private_key_jwt key',
+      base('    jwks: {keys: [{kty: oct, k: c2VjcmV0}]}\n')
+        .replace('client_secret_basic', 'private_key_jwt')
+        .replace('    client_secret: a-long-enough-secret-0123\n', ''),
+      'clients[0].jwks',
+    ],
     ['an unknown field named like an Object method', base('    hasOwnProperty: 1\n'), 'clients[0].hasOwnProperty'],
     // Compared as written, such an audience would match no request.
     ['an audience with a leading space', base('').replace('[api]', '[" api"]'), 'clients[0].audiences'],

@@ -1,4 +1,5 @@
 import { readJwksFile, readYamlFile } from '../config/config-files.js';
+import { secretKeyProblem } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
 import { mcpProfileConfigProblems } from '../id-jag/mcp-profile.js';
@@ -34,9 +35,8 @@ export function loadClients(
       if (keySources > 0) problems.push([at, `${client.token_endpoint_auth_method} clients must not have jwks`]);
     }
     if (client.jwks_file !== undefined) client.jwks = readJwksFile(client.jwks_file, file, `${at}.jwks_file`);
-    if (client.jwks && client.jwks.keys.some((k) => 'd' in k)) {
-      problems.push([`${at}.jwks`, 'must hold public keys only (a key has "d")']);
-    }
+    const secret = client.jwks && secretKeyProblem(client.jwks);
+    if (secret) problems.push([`${at}.jwks`, secret]);
     if (client.default_audience !== undefined && !client.audiences.includes(client.default_audience)) {
       problems.push([`${at}.default_audience`, 'must be one of audiences']);
     }

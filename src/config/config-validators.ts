@@ -131,6 +131,17 @@ export function isJwkSet(value: unknown): value is { keys: Array<Record<string, 
   );
 }
 
+/**
+ * Why a JWK Set configured as someone's *public* keys holds secret material, or undefined: a private
+ * key (`d`), or a symmetric key (`kty: oct`, whose `k` is the secret itself and which no asymmetric
+ * algorithm would ever select).
+ */
+export function secretKeyProblem(jwks: { keys: Array<Record<string, unknown>> }): string | undefined {
+  if (jwks.keys.some((k) => 'd' in k)) return 'must hold public keys only (a key has "d")';
+  if (jwks.keys.some((k) => k.kty === 'oct')) return 'must hold public keys only (a key is symmetric, kty "oct")';
+  return undefined;
+}
+
 /** Several property decorators as one, applied as if written in this order above the property. */
 function composed(...decorators: PropertyDecorator[]): PropertyDecorator {
   return (target, property) => {

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { listYamlFiles, readJwksFile, readYamlFile } from '../config/config-files.js';
+import { secretKeyProblem } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
 import { compileAnchorPolicy, type AnchorPolicy } from '../policy/anchor-policy.js';
@@ -49,9 +50,8 @@ export function loadTrustAnchorFiles(
       problems.push(['discovery', 'give at most one key source: discovery, jwks_uri, jwks or jwks_file']);
     }
     if (config.jwks_file !== undefined) config.jwks = readJwksFile(config.jwks_file, file, 'jwks_file');
-    if (config.jwks && config.jwks.keys.some((k) => 'd' in k)) {
-      problems.push(['jwks', 'must hold public keys only (a key has "d")']);
-    }
+    const secret = config.jwks && secretKeyProblem(config.jwks);
+    if (secret) problems.push(['jwks', secret]);
     if (config.issuer === server.issuer) {
       problems.push(['issuer', "is actbridge's own issuer; its own tokens are trusted without an anchor file"]);
     }
