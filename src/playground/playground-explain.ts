@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, type INestApplicationContext, type OnApplicationShutdown } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { ClientConfig } from '../clients/client.config.js';
-import { CLIENT_CONFIGS } from '../clients/clients-loader.js';
+import { CLIENTS } from '../clients/client-registry.js';
 import { clock } from '../common/clock.js';
+import { LiveConfig, type Generation } from '../config/live-config.js';
 import { RUN_MODE, type RunMode } from '../config/run-mode.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
-import { ANCHOR_FILES, type LoadedTrustAnchor } from '../trust-anchors/anchor-loader.js';
-import { KeyService } from '../keys/key-service.js';
+import { ANCHORS } from '../trust-anchors/anchor-index.js';
+import { KEYS } from '../keys/key-service.js';
 import { PolicyCheck, type PolicyCheckInput, type PolicyCheckReport } from '../policy-tools/policy-check.js';
 import { PolicyToolsModule, type PolicyToolsConfig } from '../policy-tools/policy-tools.module.js';
 import { formatReport } from '../policy-tools/report-format.js';
@@ -22,60 +22,75 @@ export interface PlaygroundExplanation {
 /**
  * The playground's explain view: `npm run explain`'s PolicyCheck in `npm run explain`'s Nest context
  * (PolicyToolsModule: the real validators with a replay store that never consumes, so explaining a
- * request the token endpoint already saw reports its policy, not a replay), built once on first use
- * with this server's own keys, so tokens it issued (a chain) verify.
+ * request the token endpoint already saw reports its policy, not a replay), built on first use from
+ * the configuration in force with this server's own keys, so tokens it issued (a chain) verify; built
+ * again after a reload (SIGHUP, a key rotation), so it never explains a policy no longer in force.
  */
 @Injectable()
 export class PlaygroundExplain implements OnApplicationShutdown {
-  private context: Promise<INestApplicationContext> | undefined;
-
-  private readonly config: PolicyToolsConfig;
+  private built: { readonly generation: Generation; readonly context: Promise<INestApplicationContext> } | undefined;
 
   constructor(
-    @Inject(SERVER_CONFIG) server: ServerConfig,
-    @Inject(RUN_MODE) mode: RunMode,
-    @Inject(ANCHOR_FILES) anchors: readonly LoadedTrustAnchor[],
-    @Inject(CLIENT_CONFIGS) clients: readonly ClientConfig[],
-    private readonly keys: KeyService,
-  ) {
-    this.config = { mode, server, anchors, clients };
-  }
+    @Inject(SERVER_CONFIG) private readonly server: ServerConfig,
+    @Inject(RUN_MODE) private readonly mode: RunMode,
+    private readonly live: LiveConfig,
+  ) {}
 
   async explain(input: PolicyCheckInput): Promise<PlaygroundExplanation> {
-    const context = await this.policyTools();
-    const report = withoutOperatorDetail(await context.get(PolicyCheck).run(input), this.config.mode);
+    const { config, context } = this.policyTools();
+    const report = withoutOperatorDetail(await (await context).get(PolicyCheck).run(input), this.mode);
     const text = formatReport(report, `now (${clock.date().toISOString()})`);
-    if (this.config.mode !== 'development' || !report.anchor?.has_rules) return { report, text };
+    if (this.mode !== 'development' || !report.anchor?.has_rules) return { report, text };
     // The policy's text is the operator's; a production page shows rule names and results only.
-    const rules = this.config.anchors.find((a) => a.name === report.anchor!.name)?.config.rules ?? [];
+    const rules = config.anchors.find((a) => a.name === report.anchor!.name)?.config.rules ?? [];
     return { report, text, conditions: Object.fromEntries(rules.map((rule) => [rule.name, rule.condition])) };
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const context = this.context;
-    this.context = undefined;
-    if (context) await (await context).close();
+    const built = this.built;
+    this.built = undefined;
+    if (built) await close(built.context);
   }
 
-  private policyTools(): Promise<INestApplicationContext> {
-    this.context ??= this.create().catch((error: unknown) => {
-      this.context = undefined;
-      throw error;
-    });
-    return this.context;
+  /** The policy tools of the generation in force: the previous ones are closed once it changed. */
+  private policyTools(): { config: PolicyToolsConfig; context: Promise<INestApplicationContext> } {
+    const generation = this.live.generation;
+    const config: PolicyToolsConfig = {
+      mode: this.mode,
+      server: this.server,
+      anchors: [...generation.get(ANCHORS).byName.values()].map((built) => built.file),
+      clients: generation.get(CLIENTS).clients,
+    };
+    if (this.built?.generation !== generation) {
+      if (this.built) void close(this.built.context);
+      const context = this.create(config, generation).catch((error: unknown) => {
+        if (this.built?.context === context) this.built = undefined;
+        throw error;
+      });
+      this.built = { generation, context };
+    }
+    return { config, context: this.built.context };
   }
 
-  private async create(): Promise<INestApplicationContext> {
-    new Logger('Playground').log('explain: loading the policy tools (anchors and validators, as npm run explain)');
+  private async create(config: PolicyToolsConfig, generation: Generation): Promise<INestApplicationContext> {
+    new Logger('Playground').log(
+      `explain: loading the policy tools (anchors and validators, as npm run explain), configuration ${generation.id}`,
+    );
     // The same keys as the server; not "ephemeral" again, which would log a second generated key.
-    const keys = { active: this.keys.active, published: this.keys.published, ephemeral: false };
+    const keys = { ...generation.get(KEYS).set, ephemeral: false };
     // No logger option: Nest's logger is process-wide, and the server's must stay as configured.
-    const context = await NestFactory.createApplicationContext(PolicyToolsModule.forRoot(this.config, keys), {
+    const context = await NestFactory.createApplicationContext(PolicyToolsModule.forRoot(config, keys), {
       abortOnError: false,
     });
     await context.init();
     return context;
   }
+}
+
+/** Closes a policy-tools context that is no longer in use (one that failed to build has nothing to close). */
+async function close(context: Promise<INestApplicationContext>): Promise<void> {
+  const built = await context.catch(() => undefined);
+  await built?.close();
 }
 
 /**

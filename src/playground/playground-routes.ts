@@ -2,9 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuditTrail } from '../audit/audit-trail.js';
-import type { ClientConfig } from '../clients/client.config.js';
-import { CLIENT_CONFIGS } from '../clients/clients-loader.js';
+import { CLIENTS, type ClientIndex } from '../clients/client-registry.js';
 import { ConfigError } from '../config/config-error.js';
+import { LiveConfig } from '../config/live-config.js';
 import { RUN_MODE, type RunMode } from '../config/run-mode.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { DemoIdp } from '../demo-idp/demo-idp.js';
@@ -43,12 +43,13 @@ export class PlaygroundRoutes implements RouteProvider {
   private readonly peer: string | undefined;
   private readonly development: boolean;
   private demoIdp: Promise<DemoIdp> | undefined;
-  private demoClients: Promise<DemoClient[]> | undefined;
+  /** The demo clients as described for the configuration in force (described again after a reload). */
+  private demoClients: { readonly of: ClientIndex; readonly described: Promise<DemoClient[]> } | undefined;
 
   constructor(
     @Inject(SERVER_CONFIG) private readonly server: ServerConfig,
     @Inject(RUN_MODE) private readonly mode: RunMode,
-    @Inject(CLIENT_CONFIGS) private readonly clients: readonly ClientConfig[],
+    private readonly live: LiveConfig,
     private readonly explainer: PlaygroundExplain,
     audit: AuditTrail,
   ) {
@@ -234,9 +235,12 @@ export class PlaygroundRoutes implements RouteProvider {
   }
 
   private async demo(): Promise<unknown> {
-    this.demoClients ??= describeDemoClients(this.clients);
+    const clients = this.live.generation.get(CLIENTS);
+    if (this.demoClients?.of !== clients) {
+      this.demoClients = { of: clients, described: describeDemoClients(clients.clients) };
+    }
     return {
-      clients: await this.demoClients,
+      clients: await this.demoClients.described,
       subjects: { user: 'alice', agent: 'agent-1' },
     };
   }

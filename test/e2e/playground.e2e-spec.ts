@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair } from 'jose';
+import { stringify } from 'yaml';
+import { ConfigReloader } from '../../src/app/config-reloader.js';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 import type { DemoIdp } from '../../src/demo-idp/demo-idp.js';
 import { startBuiltServer } from '../support/built-server.js';
@@ -346,6 +348,56 @@ describe('development (start-dev): /playground is on by default', () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe('after a reload (SIGHUP), explain and the demo clients follow the configuration in force', () => {
+  const agentsRule = (scopes: string[]) => ({
+    name: 'agents',
+    condition: 'client_id == "demo-agent" && sub == "alice"',
+    grants: { audiences: ['demo-tool'], scopes },
+  });
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      anchors: { 'demo-idp': demoIdpAnchor({ rules: [agentsRule(['read'])] }) },
+      clients: demoClients('https://domain-b.example'),
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('a rule widened and a client removed by the reload are what explain and /playground/demo report', async () => {
+    const explainWrite = async () => {
+      const pageRef = ref();
+      const subject = await idp.userToken();
+      await exchangeAsPage(app, pageRef, { subject_token: subject, scope: 'read write' });
+      return explain(app, pageRef, subject, [
+        ['audience', 'demo-tool'],
+        ['scope', 'read write'],
+      ]);
+    };
+    expect((await explainWrite()).body.report).toMatchObject({
+      outcome: { decision: 'refuse', detail: 'rule demo-idp/agents does not grant: write' },
+    });
+    expect(((await get(app, '/playground/demo')).json().clients as unknown[]).length).toBe(3);
+
+    writeFileSync(
+      join(app.dir, 'trust-anchors', 'demo-idp.yaml'),
+      stringify(demoIdpAnchor({ rules: [agentsRule(['read', 'write'])] })),
+    );
+    const clients = demoClients('https://domain-b.example').filter((c) => c.client_id !== 'chat-agent');
+    writeFileSync(join(app.dir, 'clients.yaml'), stringify({ clients }));
+    expect(await app.app.get(ConfigReloader).reload('SIGHUP')).toMatchObject({ outcome: 'success' });
+
+    // The token endpoint issues it now, and explain says so (before the fix: the startup policy's refusal).
+    expect((await explainWrite()).body.report).toMatchObject({
+      outcome: { decision: 'issue', sub: 'alice', scope: 'read write' },
+    });
+    const demo = (await get(app, '/playground/demo')).json() as { clients: Array<Record<string, unknown>> };
+    expect(demo.clients.map((c) => c.client_id)).toEqual(['demo-agent', 'demo-tool']);
   });
 });
 
