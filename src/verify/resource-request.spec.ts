@@ -60,3 +60,36 @@ describe('checkResourceRequest: the URL htu must match', () => {
     expect(await htuTarget(request, publicUrl)).toBe(expected);
   });
 });
+
+describe('checkResourceRequest: the Authorization header', () => {
+  /** What the guard answers for these headers, with a verifier that accepts every token. */
+  async function outcome(request: Partial<RequestLike>) {
+    const verifier = {
+      dpopAlgorithms: ['ES256'],
+      verify: () => Promise.resolve({ subject: 'alice' }),
+    } as unknown as ActbridgeVerifier;
+    return checkResourceRequest(verifier, { method: 'GET', url: '/', headers: {}, ...request }, {});
+  }
+
+  // Node's `headers` keeps the first of repeated Authorization fields and drops the rest.
+  it.each([
+    ['raw.headersDistinct (Fastify)', { raw: { headersDistinct: { authorization: ['Bearer good', 'Bearer other'] } } }],
+    ['headersDistinct (Express)', { headersDistinct: { authorization: ['Bearer good', 'DPoP other'] } }],
+  ])('two Authorization headers, from %s: 400 invalid_request (RFC 9110 §11.6.2)', async (_name, distinct) => {
+    const result = await outcome({ headers: { authorization: 'Bearer good' }, ...distinct });
+    expect(result).toEqual({
+      ok: false,
+      status: 400,
+      challenge: 'Bearer error="invalid_request", error_description="send exactly one Authorization header"',
+      body: { error: 'invalid_request', error_description: 'send exactly one Authorization header' },
+    });
+  });
+
+  it('one Authorization header is read', async () => {
+    const result = await outcome({
+      headers: { authorization: 'Bearer good' },
+      raw: { headersDistinct: { authorization: ['Bearer good'] } },
+    });
+    expect(result).toEqual({ ok: true, token: { subject: 'alice' } });
+  });
+});

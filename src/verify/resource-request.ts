@@ -53,6 +53,8 @@ export async function checkResourceRequest(
     dpopAlgorithms: verifier.dpopAlgorithms,
   };
   const authorization = single(request.headers.authorization);
+  // Node keeps only the first of repeated Authorization fields in `headers`; headersDistinct has them all.
+  const authorizations = request.raw?.headersDistinct?.authorization ?? request.headersDistinct?.authorization;
   // RFC 6750 §3.1: no credentials at all is answered with a bare challenge, no error code.
   if (authorization === undefined) {
     return { ok: false, status: 401, challenge: authenticateChallenge(challengeOptions), body: undefined };
@@ -61,6 +63,10 @@ export async function checkResourceRequest(
   const dpopProofs =
     request.raw?.headersDistinct?.dpop ?? request.headersDistinct?.dpop ?? asList(request.headers.dpop);
   try {
+    // RFC 9110 §11.6.2 / RFC 6750 §3.1: Authorization is a singleton field; two of them (two credentials,
+    // of which a proxy and this check might each read another) are a malformed request.
+    if (authorizations !== undefined && authorizations.length > 1)
+      throw new AccessTokenError('invalid_request', 'send exactly one Authorization header');
     if (!match)
       throw new AccessTokenError('invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
     const token = await verifier.verify(match[2]!, {

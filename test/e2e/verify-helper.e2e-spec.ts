@@ -295,6 +295,47 @@ describe('refusals at the resource server', () => {
   });
 });
 
+describe('two Authorization headers', () => {
+  /** GET with these raw header lines, repeated names kept (fetch would join them into one). */
+  const getRawHeaders = (url: string, lines: Array<[string, string]>) =>
+    new Promise<{ status: number; challenge: string | undefined; body: unknown }>((resolve, reject) => {
+      const target = new URL(url);
+      const request = httpRequest(url, {
+        headers: [['host', target.host], ...lines, ['connection', 'close']].flat(),
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode!,
+            challenge: response.headers['www-authenticate'],
+            body: JSON.parse(text),
+          }),
+        );
+      });
+      request.on('error', reject).end();
+    });
+
+  it('a valid token then another: 400 invalid_request, not the first one read (RFC 9110 §11.6.2)', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    for (const url of [`${rsUrl}/tools`, `${nestUrl}/nest/tools`]) {
+      const res = await getRawHeaders(url, [
+        ['authorization', `Bearer ${token}`],
+        ['authorization', 'Bearer other'],
+      ]);
+      expect(res).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'send exactly one Authorization header' },
+      });
+      expect(res.challenge).toMatch(
+        /^Bearer error="invalid_request", error_description="send exactly one Authorization header"/,
+      );
+    }
+  });
+});
+
 describe('DPoP-bound tokens at the resource server', () => {
   let config: client.Configuration;
   let handle: client.DPoPHandle;
