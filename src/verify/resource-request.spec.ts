@@ -85,6 +85,30 @@ describe('checkResourceRequest: the Authorization header', () => {
     });
   });
 
+  // RFC 6750 §3.1: an unsupported authentication method is answered like no credentials: no error code.
+  it.each(['Basic YWxpY2U6c2VjcmV0', 'Token abc', 'Bearertoken'])('%s: 401 with a bare challenge', async (value) => {
+    expect(await outcome({ headers: { authorization: value } })).toEqual({
+      ok: false,
+      status: 401,
+      challenge: 'Bearer, DPoP algs="ES256"',
+      body: undefined,
+    });
+  });
+
+  it.each(['Bearer', 'Bearer a b', 'dpop a,b'])(
+    '%s (Bearer or DPoP, malformed): 400 invalid_request',
+    async (value) => {
+      expect(await outcome({ headers: { authorization: value } })).toMatchObject({
+        ok: false,
+        status: 400,
+        body: {
+          error: 'invalid_request',
+          error_description: "Authorization must be 'Bearer <token>' or 'DPoP <token>'",
+        },
+      });
+    },
+  );
+
   it('one Authorization header is read', async () => {
     const result = await outcome({
       headers: { authorization: 'Bearer good' },

@@ -36,6 +36,7 @@ export type GuardOutcome =
       readonly detail?: string;
     };
 
+const SUPPORTED_SCHEME = /^(Bearer|DPoP)( |$)/i;
 const AUTHORIZATION = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
 
 /**
@@ -55,8 +56,10 @@ export async function checkResourceRequest(
   const authorization = single(request.headers.authorization);
   // Node keeps only the first of repeated Authorization fields in `headers`; headersDistinct has them all.
   const authorizations = request.raw?.headersDistinct?.authorization ?? request.headersDistinct?.authorization;
-  // RFC 6750 §3.1: no credentials at all is answered with a bare challenge, no error code.
-  if (authorization === undefined) {
+  const repeated = authorizations !== undefined && authorizations.length > 1;
+  // RFC 6750 §3.1: no credentials at all, or credentials of another scheme (Basic, ...), is answered with a
+  // bare challenge, no error code.
+  if (authorization === undefined || (!repeated && !SUPPORTED_SCHEME.test(authorization))) {
     return { ok: false, status: 401, challenge: authenticateChallenge(challengeOptions), body: undefined };
   }
   const match = AUTHORIZATION.exec(authorization);
@@ -65,8 +68,7 @@ export async function checkResourceRequest(
   try {
     // RFC 9110 §11.6.2 / RFC 6750 §3.1: Authorization is a singleton field; two of them (two credentials,
     // of which a proxy and this check might each read another) are a malformed request.
-    if (authorizations !== undefined && authorizations.length > 1)
-      throw new AccessTokenError('invalid_request', 'send exactly one Authorization header');
+    if (repeated) throw new AccessTokenError('invalid_request', 'send exactly one Authorization header');
     if (!match)
       throw new AccessTokenError('invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
     const token = await verifier.verify(match[2]!, {

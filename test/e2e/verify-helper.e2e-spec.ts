@@ -290,8 +290,18 @@ describe('refusals at the resource server', () => {
   }, 20000);
 
   it('a malformed Authorization header: 400 invalid_request', async () => {
-    const res = await get(`${rsUrl}/tools`, { authorization: 'Basic abc' });
+    const res = await get(`${rsUrl}/tools`, { authorization: 'Bearer abc def' });
     expectRefusal(res, 400, 'invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
+  });
+
+  it('another scheme (Basic): 401 with a bare challenge, as without credentials (RFC 6750 §3.1)', async () => {
+    const res = await get(`${rsUrl}/tools`, { authorization: 'Basic YWxpY2U6c2VjcmV0' });
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual({ error_description: 'access token required' });
+    expect(res.challenge).toBe(
+      `Bearer resource_metadata="${rsUrl}/.well-known/oauth-protected-resource", ` +
+        `DPoP algs="${verifier.dpopAlgorithms.join(' ')}", resource_metadata="${rsUrl}/.well-known/oauth-protected-resource"`,
+    );
   });
 });
 
