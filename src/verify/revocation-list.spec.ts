@@ -12,6 +12,8 @@ let url: string;
 let body: string | undefined;
 let etag = '"1"';
 let fetches = 0;
+/** Answer 304 whatever the request (a stale cache, or a forged answer). */
+let always304 = false;
 let key: CryptoKey;
 let other: CryptoKey;
 let keys: ReturnType<typeof createLocalJWKSet>;
@@ -24,6 +26,7 @@ beforeAll(async () => {
   keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k', alg: 'ES256' }] });
   server = createServer((request, response) => {
     fetches++;
+    if (always304) return void response.writeHead(304).end();
     if (body === undefined) return void response.writeHead(503).end();
     if (request.headers['if-none-match'] === etag) return void response.writeHead(304).end();
     response.writeHead(200, { etag, 'content-type': 'application/revocation-list+jwt' }).end(body);
@@ -45,11 +48,11 @@ function list(revoked: Array<{ jti: string; exp: number }>, claims: JWTPayload =
     .setExpirationTime((claims.iat ?? now()) + 300)
     .sign(claims.sub === 'other-key' ? other : key);
 }
-function poller(options: { maxStaleness?: number; refreshInterval?: number } = {}) {
+function poller(options: { maxStaleness?: number; refreshInterval?: number } = {}, clockTolerance = 5) {
   const p = new RevocationListPoller(url, keys, {
     issuer: ISSUER,
     algorithms: ['ES256'],
-    clockTolerance: 5,
+    clockTolerance,
     timeout: 2,
     options: { refreshInterval: 3600, ...options },
   });
@@ -102,6 +105,37 @@ describe('RevocationListPoller', () => {
     body = await list([]);
     await p.refresh();
     await expect(p.isRevoked('revoked-long-ago')).resolves.toBe(true);
+  });
+
+  it('revalidates with If-None-Match only while the list held is unexpired; then fetches it afresh', async () => {
+    // A list expiring in 2 s, and an ETag a 304 keeps answering for (a stale cache, a forged 304).
+    etag = '"frozen"';
+    body = await list([], { iat: now() - 298 });
+    const p = poller({}, 0);
+    await expect(p.isRevoked('revoked-since')).resolves.toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, (now() + 3) * 1000 - Date.now()));
+    body = await list([{ jti: 'revoked-since', exp: now() + 60 }]);
+    await p.refresh();
+    // Past its exp, the list held is not revalidated by a 304 but replaced.
+    await expect(p.isRevoked('revoked-since')).resolves.toBe(true);
+  });
+
+  it('a 304 to a list past its exp is not a successful refresh: it goes stale', async () => {
+    etag = '"frozen-2"';
+    body = await list([], { iat: now() - 298 });
+    const p = poller({ maxStaleness: 1 }, 0);
+    await expect(p.isRevoked('a')).resolves.toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, (now() + 3) * 1000 - Date.now()));
+    always304 = true;
+    try {
+      await p.refresh();
+    } finally {
+      always304 = false;
+    }
+    await expect(p.isRevoked('a')).rejects.toMatchObject({
+      error: 'temporarily_unavailable',
+      detail: '304 for a list past its exp',
+    });
   });
 
   it('refuses a list older than the one held (an old list cannot hide a revocation)', async () => {

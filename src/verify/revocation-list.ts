@@ -28,6 +28,7 @@ export class RevocationListPoller {
   private revoked = new Map<string, number>();
   private etag: string | undefined;
   private issuedAt = 0;
+  private expiresAt = 0;
   private refreshedAt = Number.NEGATIVE_INFINITY;
   private lastError = 'not fetched yet';
   private readonly first: Promise<void>;
@@ -68,11 +69,16 @@ export class RevocationListPoller {
   /** Fetches the list if it changed; never throws (the failure is kept for the stale message). */
   async refresh(): Promise<void> {
     try {
+      // The list's exp bounds how long its content is trusted: a 304 revalidates the list held only while
+      // it is unexpired; after that it is fetched afresh, else a 304 (from a stale cache, or anyone who can
+      // answer for the list URL) would keep a list alive forever and hide every later revocation.
+      const unexpired = Date.now() / 1000 < this.expiresAt + this.settings.clockTolerance;
       const response = await fetch(this.url, {
-        headers: this.etag ? { 'if-none-match': this.etag } : {},
+        headers: this.etag && unexpired ? { 'if-none-match': this.etag } : {},
         signal: AbortSignal.timeout(this.settings.timeout * 1000),
       });
       if (response.status === 304) {
+        if (!unexpired) throw new Error('304 for a list past its exp');
         this.refreshedAt = Date.now();
         return;
       }
@@ -92,6 +98,7 @@ export class RevocationListPoller {
       requiredClaims: ['iat', 'exp'],
     });
     const iat = payload.iat!;
+    const exp = payload.exp!;
     if (iat < this.issuedAt) throw new Error('list is older than the one already held');
     if (iat > Date.now() / 1000 + this.settings.clockTolerance) throw new Error('list is issued in the future');
     if (!Array.isArray(payload.revoked)) throw new Error('list has no revoked array');
@@ -109,6 +116,7 @@ export class RevocationListPoller {
     }
     this.revoked = revoked;
     this.issuedAt = iat;
+    this.expiresAt = exp;
     this.etag = etag;
     this.refreshedAt = Date.now();
   }
