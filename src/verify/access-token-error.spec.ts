@@ -17,4 +17,12 @@ describe('AccessTokenError', () => {
       `DPoP error="invalid_token", error_description="token 'a?b' is ????bad", algs="ES256"`,
     );
   });
+
+  it('a DPoP-bound token refused as Bearer is challenged with Bearer and DPoP (RFC 9449 §7.2)', () => {
+    const downgrade = new AccessTokenError('invalid_token', 'bound', undefined, undefined, true);
+    expect(downgrade.challenge({ dpopAlgorithms: ['ES256', 'PS256'], resourceMetadata: 'https://rs/prm' })).toBe(
+      'Bearer error="invalid_token", error_description="bound", resource_metadata="https://rs/prm", ' +
+        'DPoP algs="ES256 PS256", resource_metadata="https://rs/prm"',
+    );
+  });
 });

@@ -38,6 +38,8 @@ export class AccessTokenError extends Error {
     readonly scope?: string,
     /** For the resource server's log, never the caller: why actbridge could not be heard (hosts, causes). */
     readonly detail?: string,
+    /** The token is DPoP-bound but came as Bearer: the challenge offers the DPoP scheme as well. */
+    readonly dpopRequired = false,
   ) {
     super(`${error}: ${description}`);
     this.status = STATUS[error];
@@ -74,7 +76,9 @@ export function authenticateChallenge(options: ChallengeOptions, error?: AccessT
     ['error_description', errorDescription(error.description)],
     ['scope', error.scope],
   ];
-  return options.dpop || error.error === 'invalid_dpop_proof'
-    ? `DPoP ${params([...errorParams, algs])}`
-    : `Bearer ${params(errorParams)}`;
+  if (options.dpop || error.error === 'invalid_dpop_proof') return `DPoP ${params([...errorParams, algs])}`;
+  // RFC 9449 §7.2: a client may send a DPoP-bound token as Bearer upon a Bearer-only challenge; the refusal
+  // of one (a downgrade) also challenges with DPoP, so the client learns which scheme to use.
+  if (error.dpopRequired) return `Bearer ${params(errorParams)}, DPoP ${params([algs])}`;
+  return `Bearer ${params(errorParams)}`;
 }

@@ -203,7 +203,13 @@ export class ActbridgeVerifier {
     const jkt = cnf.jkt;
     // RFC 9449 §7.2: a DPoP-bound token sent as a Bearer token is refused.
     if (scheme !== undefined && scheme !== 'dpop') {
-      throw new AccessTokenError('invalid_token', 'token is DPoP-bound: send it with the DPoP scheme');
+      throw new AccessTokenError(
+        'invalid_token',
+        'token is DPoP-bound: send it with the DPoP scheme',
+        undefined,
+        undefined,
+        true,
+      );
     }
     const evidence = options.dpop;
     const proofs =

@@ -407,6 +407,12 @@ describe('DPoP-bound tokens at the resource server', () => {
   it('the same token sent as Bearer: 401 invalid_token (RFC 9449 §7.2)', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` });
     expectRefusal(res, 401, 'invalid_token', 'token is DPoP-bound: send it with the DPoP scheme');
+    // The challenge names DPoP as well: a client that saw only Bearer could keep downgrading.
+    const metadata = `resource_metadata="${rsUrl}/.well-known/oauth-protected-resource"`;
+    expect(res.challenge).toBe(
+      `Bearer error="invalid_token", error_description="token is DPoP-bound: send it with the DPoP scheme", ` +
+        `${metadata}, DPoP algs="${verifier.dpopAlgorithms.join(' ')}", ${metadata}`,
+    );
   });
 
   it('DPoP scheme without a proof: 401 invalid_dpop_proof with a DPoP challenge', async () => {
