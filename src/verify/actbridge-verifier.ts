@@ -84,7 +84,12 @@ export interface ActbridgeVerifierOptions {
    * This resource's own client registration at actbridge, for introspection (RFC 7662). actbridge
    * answers for tokens whose `aud` names the client (its client_id or `resource_audiences`).
    */
-  readonly introspection?: { readonly clientId: string; readonly clientSecret: string };
+  readonly introspection?: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    /** How the client authenticates, as registered at actbridge (default `client_secret_basic`). */
+    readonly authMethod?: 'client_secret_basic' | 'client_secret_post';
+  };
   /** Check every token for revocation through introspection (default: true when `introspection` is set). */
   readonly checkRevocation?: boolean;
   /**
@@ -276,7 +281,7 @@ export class ActbridgeVerifier {
         new URL(this.options.issuer),
         introspection?.clientId ?? 'actbridge-verify',
         undefined,
-        introspection ? client.ClientSecretBasic(introspection.clientSecret) : client.None(),
+        introspectionAuth(introspection),
         {
           algorithm: 'oauth2',
           timeout: this.options.timeout ?? 5,
@@ -318,4 +323,13 @@ export class ActbridgeVerifier {
 
 export function createActbridgeVerifier(options: ActbridgeVerifierOptions): ActbridgeVerifier {
   return new ActbridgeVerifier(options);
+}
+
+/** The client authentication of introspection requests: the method the resource is registered with. */
+function introspectionAuth(introspection: ActbridgeVerifierOptions['introspection']): client.ClientAuth {
+  if (!introspection) return client.None();
+  // RFC 6749 §2.3.1: the registered method only; actbridge refuses any other for this client.
+  return introspection.authMethod === 'client_secret_post'
+    ? client.ClientSecretPost(introspection.clientSecret)
+    : client.ClientSecretBasic(introspection.clientSecret);
 }

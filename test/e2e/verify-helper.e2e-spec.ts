@@ -120,6 +120,13 @@ beforeAll(async () => {
       basicClient('short', SECRET, { audiences: [API], scopes: ['read'], token_ttl: 1 }),
       // The resource server's own registration, for introspection.
       basicClient('api', SECRET, { grant_types: [], audiences: [], resource_audiences: [API] }),
+      // Another resource server's, registered for client_secret_post.
+      basicClient('api-post', SECRET, {
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: [],
+        audiences: [],
+        resource_audiences: [API],
+      }),
     ],
   });
 
@@ -498,6 +505,27 @@ describe('revocation through introspection', () => {
     expectRefusal(res, 401, 'invalid_token', 'token is not active (revoked)');
     // A verifier that does not introspect still accepts it until exp: revocation is opt-in at the RS.
     expect((await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it('a resource server registered for client_secret_post introspects with it (authMethod)', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const options = { issuer: sts.issuer, audience: API, allowInsecureRequests: true };
+    const post = createActbridgeVerifier({
+      ...options,
+      introspection: { clientId: 'api-post', clientSecret: SECRET, authMethod: 'client_secret_post' },
+    });
+    await expect(post.verify(token)).resolves.toMatchObject({ subject: 'alice' });
+    // With the default (Basic) the same registration is refused by actbridge: 503, never accepted.
+    const basicAuth = createActbridgeVerifier({
+      ...options,
+      introspection: { clientId: 'api-post', clientSecret: SECRET },
+    });
+    await expect(basicAuth.verify(token)).rejects.toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+    await client.tokenRevocation(await agentConfig(), token);
+    await expect(post.verify(token)).rejects.toMatchObject({
+      error: 'invalid_token',
+      description: 'token is not active (revoked)',
+    });
   });
 
   it('actbridge unreachable: 503, never accepted, and the cause only in the detail for the log', async () => {
