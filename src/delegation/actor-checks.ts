@@ -18,6 +18,20 @@ export function priorChain(subject: ValidatedToken, trusted: boolean, maxChainDe
   return parsed.act;
 }
 
+/**
+ * RFC 8693 §1.1: delegation is one party acting for another. An actor token naming the subject itself
+ * (the subject token presented twice, or another token of the same principal) would record the subject
+ * as its own actor, leaving out the party that really acts: a client not allowed to impersonate would
+ * obtain what is impersonation in all but name.
+ */
+export function refuseSubjectAsActor(subject: ValidatedToken, actor: ValidatedToken): void {
+  if (actor.principal.sub === subject.principal.sub && actor.principal.iss === subject.principal.iss) {
+    throw new InvalidRequest(
+      'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
+    );
+  }
+}
+
 /** RFC 8693 §4.4: every member of the subject token's may_act (when it has one) must match the actor. */
 export function enforceMayAct(subject: ValidatedToken, actor: ActorIdentity, fromActorToken: boolean): void {
   if (subject.mayAct === undefined) return;

@@ -280,6 +280,29 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'actor token naming the subject itself (RFC 8693 §1.1: the actor is another party)',
+    input: { actor: { principal: { sub: 'alice', iss: IDP_A } } },
+    expectError: {
+      code: 'invalid_request',
+      description:
+        'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
+    },
+  },
+  {
+    name: 'actor token naming the subject itself, even for a client allowed to impersonate',
+    input: { client: { impersonation: true }, actor: { principal: { sub: 'alice', iss: IDP_A } } },
+    expectError: {
+      code: 'invalid_request',
+      description:
+        'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
+    },
+  },
+  {
+    name: 'actor with the subject name at another issuer is another party',
+    input: { actor: { principal: { sub: 'alice', iss: IDP_B } } },
+    expect: { mode: 'delegation', act: { sub: 'alice', iss: IDP_B } },
+  },
+  {
     name: 'actor token carrying act, even from an anchor trusted for chains',
     input: { actor: { anchor: chainAnchorA, act: { sub: 'someone' } } },
     expectError: {

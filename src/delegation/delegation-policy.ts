@@ -9,7 +9,7 @@ import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
 import { actorsOutermostFirst, chainDepth, nestActor, type ActClaim, type ActorIdentity } from './act-chain.js';
-import { enforceMayAct, priorChain } from './actor-checks.js';
+import { enforceMayAct, priorChain, refuseSubjectAsActor } from './actor-checks.js';
 import { narrowScope, type ScopeLimit } from '../oauth/scope.js';
 import { scopeLimits } from './scope-limits.js';
 import { buildSubjectView } from './subject-view.js';
@@ -178,6 +178,8 @@ export class DelegationPolicy {
     if (actor && actor.act !== undefined) {
       throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
     }
+    // RFC 8693 §1.1: the actor is another party than the subject.
+    if (actor) refuseSubjectAsActor(subject, actor);
     if (!actor && client.impersonation && prior === undefined && subject.mayAct === undefined) return undefined;
     const current = actor ? actorFromToken(actor) : this.clientAsActor(client);
     enforceMayAct(subject, current, actor !== undefined);

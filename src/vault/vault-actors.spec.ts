@@ -70,6 +70,12 @@ describe('the actors of a vault exchange', () => {
       'actor_token must identify the actor itself; it carries an act claim',
     ],
     [
+      'an actor token naming the subject itself (RFC 8693 §1.1)',
+      token(),
+      actor('alice'),
+      'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
+    ],
+    [
       'an actor may_act does not name',
       token({ mayAct: { sub: 'agent-1' } }),
       actor('agent-2'),

@@ -1,6 +1,6 @@
 import type { ClientConfig } from '../clients/client.config.js';
 import { actorsOutermostFirst, type ActClaim, type ActorIdentity } from '../delegation/act-chain.js';
-import { enforceMayAct, priorChain } from '../delegation/actor-checks.js';
+import { enforceMayAct, priorChain, refuseSubjectAsActor } from '../delegation/actor-checks.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
 import type { ViewActor } from '../policy/subject-view.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -27,6 +27,8 @@ export function vaultCaller(
   if (actor && actor.act !== undefined) {
     throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
   }
+  // RFC 8693 §1.1: the actor is another party than the subject.
+  if (actor) refuseSubjectAsActor(subject, actor);
   // Without an actor token the client itself is who acts for the user (as in a delegation).
   const current: ActorIdentity = actor
     ? { sub: actor.principal.sub, iss: actor.principal.iss, claims: actor.claims }

@@ -897,6 +897,14 @@ describe('delegation policy', () => {
       'actor_token must identify the actor itself; it carries an act claim',
     ],
     [
+      'refuses the subject token presented again as actor token (RFC 8693 §1.1)',
+      async () => {
+        const token = await userToken();
+        return withActor(token, token);
+      },
+      'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
+    ],
+    [
       'enforces may_act against the actor token',
       async () => withActor(await userToken({ may_act: { sub: 'agent-9' } }), await agentToken()),
       "the actor_token's subject is not permitted by the subject_token's may_act claim",
