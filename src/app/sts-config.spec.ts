@@ -247,6 +247,17 @@ describe('loadClients', () => {
     expect(error.message).toContain(`${join(dir, 'clients.yaml')}: ${field}:`);
   });
 
+  it("refuses actbridge's own issuer as a target: every client could exchange such a token (no lateral movement)", () => {
+    const dir = tempDir({ 'clients.yaml': base('').replace('[api]', '[api, "https://sts.example"]') });
+    expect(() => loadClients(join(dir, 'clients.yaml'), { ...server, issuer: 'https://sts.example' })).toThrow(
+      `${join(dir, 'clients.yaml')}: clients[0].audiences: includes actbridge's own issuer; a token addressed to it could be exchanged by every client`,
+    );
+    // Only the exact issuer: another path below it is another service.
+    expect(() =>
+      loadClients(join(dir, 'clients.yaml'), { ...server, issuer: 'https://sts.example/other' }),
+    ).not.toThrow();
+  });
+
   it.each(['grant_types', 'scopes', 'resource_audiences', 'impersonation', 'token_ttl'])(
     'refuses a bare %s: (no value) instead of taking it for left out',
     (field) => {

@@ -37,6 +37,14 @@ export function loadClients(
     if (client.jwks_file !== undefined) client.jwks = readJwksFile(client.jwks_file, file, `${at}.jwks_file`);
     const secret = client.jwks && secretKeyProblem(client.jwks);
     if (secret) problems.push([`${at}.jwks`, secret]);
+    // RFC 8693 §2.1: a target is another service. actbridge accepts its own tokens back from every client
+    // when addressed to its issuer (presented-tokens.md), so such a token would move to any client.
+    if (server.issuer !== undefined && client.audiences.includes(server.issuer)) {
+      problems.push([
+        `${at}.audiences`,
+        "includes actbridge's own issuer; a token addressed to it could be exchanged by every client",
+      ]);
+    }
     if (client.default_audience !== undefined && !client.audiences.includes(client.default_audience)) {
       problems.push([`${at}.default_audience`, 'must be one of audiences']);
     }
