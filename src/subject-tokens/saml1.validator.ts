@@ -12,6 +12,7 @@ import type { ValidatedToken, ValidationContext } from './validated-token.js';
 @Injectable()
 export class Saml1Validator implements SubjectTokenValidator {
   readonly tokenType = TokenTypes.saml1;
+  readonly accepts = false;
 
   validate(_token: string, context: ValidationContext): Promise<ValidatedToken> {
     return Promise.reject(

@@ -7,6 +7,8 @@ import type { ValidatedToken, ValidationContext } from './validated-token.js';
 export interface SubjectTokenValidator {
   /** The token type URI this validator handles. */
   readonly tokenType: string;
+  /** false: a type recognised only to be refused with its own explanation (saml1); never listed as supported. */
+  readonly accepts?: false;
   /** Resolves with the validated token, or throws an OAuthError (invalid_request, RFC 8693 §2.2.2). */
   validate(token: string, context: ValidationContext): Promise<ValidatedToken>;
 }

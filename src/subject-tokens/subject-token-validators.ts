@@ -18,11 +18,16 @@ export class SubjectTokenValidators {
     return [...this.byType.keys()];
   }
 
+  /** The types a token can be accepted as (a refusal lists these; saml1 is recognised only to be refused). */
+  get acceptedTypes(): string[] {
+    return [...this.byType.values()].filter((v) => v.accepts !== false).map((v) => v.tokenType);
+  }
+
   async validate(tokenType: string, token: string, context: ValidationContext): Promise<ValidatedToken> {
     const validator = this.byType.get(tokenType);
     if (!validator) {
       const param = `${tokenParameter(context.role)}_type`;
-      throw new InvalidRequest(`unsupported ${param}; supported: ${this.supportedTypes.join(', ')}`, {
+      throw new InvalidRequest(`unsupported ${param}; supported: ${this.acceptedTypes.join(', ')}`, {
         detail: `unsupported ${param} ${JSON.stringify(tokenType.slice(0, 200))}`,
       });
     }

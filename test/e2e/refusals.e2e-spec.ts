@@ -593,6 +593,14 @@ describe('token exchange parameters', () => {
     await agentRefused(extra, 'invalid_request', /^unsupported subject_token_type; supported: /);
   });
 
+  it('lists as supported only the types a token can be accepted as (saml1 is refused)', async () => {
+    await agentRefused(
+      { subject_token: 'x', subject_token_type: TT.refreshToken },
+      'invalid_request',
+      'unsupported subject_token_type; supported: urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:access_token, urn:ietf:params:oauth:token-type:id_token, urn:ietf:params:oauth:token-type:saml2',
+    );
+  });
+
   it('refuses saml1 as a known but unsupported token type', async () => {
     await agentRefused(
       { subject_token: 'x', subject_token_type: 'urn:ietf:params:oauth:token-type:saml1' },
