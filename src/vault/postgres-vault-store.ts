@@ -9,6 +9,8 @@ export interface PostgresVaultOptions {
   readonly lockTimeoutMs: number;
   /** Bound on connecting to the database, milliseconds. */
   readonly connectTimeoutMs?: number;
+  /** Bound on every other statement (the grant lock's wait has its own, lockTimeoutMs), milliseconds. */
+  readonly statementTimeoutMs?: number;
   /** Called with errors of idle pooled connections (the database restarted, ...). */
   readonly onIdleError?: (error: Error) => void;
 }
@@ -22,27 +24,51 @@ const PENDING_COLUMNS = `state_hash, connect_code_hash, connection, user_iss, us
 
 const WHERE_GRANT = 'connection = $1 AND user_iss = $2 AND user_sub = $3';
 
+/** Default bound on one statement, milliseconds: past it the caller gets 503 (the vault is unavailable). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+/** How much longer than the database's own bound the client waits for an answer before dropping the connection. */
+const CLIENT_TIMEOUT_SLACK_MS = 1000;
+
 /** The vault in PostgreSQL (DATABASE_URL): shared by every instance; the grant lock is a row lock. */
 export class PostgresVaultStore implements VaultStore {
   readonly pool: pg.Pool;
+  private readonly statementTimeoutMs: number;
 
   constructor(
-    connectionString: string,
+    private readonly connectionString: string,
     private readonly options: PostgresVaultOptions,
   ) {
+    this.statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
     this.pool = new pg.Pool({
       connectionString,
       max: 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30_000,
       application_name: 'actbridge',
+      // Without a bound a statement stuck behind a lock (or a database that stopped answering) held its
+      // request and a pooled connection forever: the database cancels it (statement_timeout), and if it
+      // cannot be reached the client gives up a little later (query_timeout; the connection is dropped).
+      statement_timeout: this.statementTimeoutMs,
+      query_timeout: this.statementTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
     });
     // Without a listener an idle connection's error (database restart) would end the process.
     this.pool.on('error', (error) => options.onIdleError?.(error));
   }
 
+  /** On a connection of its own, without the statement bound: another instance's migration is waited for. */
   async migrate(): Promise<void> {
-    await migrate(this.pool);
+    const pool = new pg.Pool({
+      connectionString: this.connectionString,
+      max: 1,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 5000,
+      application_name: 'actbridge',
+    });
+    pool.on('error', (error) => this.options.onIdleError?.(error));
+    try {
+      await migrate(pool);
+    } finally {
+      await pool.end();
+    }
   }
 
   async read(key: GrantKey): Promise<GrantRecord | undefined> {
@@ -59,12 +85,16 @@ export class PostgresVaultStore implements VaultStore {
     work: (record: GrantRecord | undefined) => Promise<{ readonly update?: GrantUpdate; readonly value: T }>,
   ): Promise<T> {
     return inTransaction(this.pool, async (client) => {
-      // A refresh held up elsewhere is waited for, but not forever.
-      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.options.lockTimeoutMs))}`);
-      const { rows } = await client.query<GrantRow>(
-        `SELECT ${GRANT_COLUMNS} FROM vault_grants WHERE ${WHERE_GRANT} FOR UPDATE`,
-        [key.connection, key.user.iss, key.user.sub],
-      );
+      // A refresh held up elsewhere is waited for, but not forever; the statement bound must not cut that wait first.
+      const lockTimeout = Math.max(1, Math.floor(this.options.lockTimeoutMs));
+      await client.query(`SET LOCAL lock_timeout = ${lockTimeout}`);
+      await client.query(`SET LOCAL statement_timeout = ${lockTimeout + this.statementTimeoutMs}`);
+      const { rows } = await client.query<GrantRow>({
+        text: `SELECT ${GRANT_COLUMNS} FROM vault_grants WHERE ${WHERE_GRANT} FOR UPDATE`,
+        values: [key.connection, key.user.iss, key.user.sub],
+        // node-postgres reads query_timeout from a query's config too; its types only know the pool's.
+        query_timeout: lockTimeout + this.statementTimeoutMs + CLIENT_TIMEOUT_SLACK_MS,
+      } as pg.QueryConfig);
       const record = rows[0] && grantRecord(rows[0]);
       const { update, value } = await work(record);
       if (update && record) await client.query(updateSql(update), [...updateParams(update), ...keyParams(key)]);

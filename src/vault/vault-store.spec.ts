@@ -211,6 +211,33 @@ describePostgres('PostgreSQL', () => {
 
   contract('PostgresVaultStore (two instances)', () => [one, two]);
 
+  it('bounds a statement stuck behind a lock (57014), and frees its connection, though the grant lock waits its own lockTimeoutMs', async () => {
+    const bounded = new PostgresVaultStore(db.url, { lockTimeoutMs: 1500, statementTimeoutMs: 300 });
+    const key = newKey();
+    await one.save(key, tokens(key, 'b0'));
+    const locker = await db.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE vault_grants IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      await expect(bounded.read(key)).rejects.toMatchObject({
+        code: '57014',
+        message: 'canceling statement due to statement timeout',
+      });
+      expect(Date.now() - started).toBeLessThan(1500);
+      // The grant lock's wait is lock_timeout's, not cut short by the statement bound.
+      const waiting = Date.now();
+      await expect(bounded.withGrantLock(key, async () => ({ value: 1 }))).rejects.toMatchObject({ code: '55P03' });
+      expect(Date.now() - waiting).toBeGreaterThanOrEqual(1400);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    // The connections are usable again once the lock is gone.
+    expect((await bounded.read(key))?.status).toBe('connected');
+    await bounded.close();
+  });
+
   it('gives up waiting for a grant lock after lockTimeoutMs (55P03)', async () => {
     const impatient = new PostgresVaultStore(db.url, { lockTimeoutMs: 200 });
     const key = newKey();

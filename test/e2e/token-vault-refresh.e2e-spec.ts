@@ -310,6 +310,33 @@ describeVault('token vault across two instances', () => {
     expect(back.body.access_token).not.toBe(first.tokens!.access_token);
   });
 
+  it('answers 503 within the statement bound while the database holds the vault table locked, and serves again once it is released', async () => {
+    await world.connect('gina', 'gina-gh');
+    const locker = await world.db!.pool.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE vault_grants IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const refused = await expectTokenRefused(a, () => exchange(a, 'gina'), {
+        status: 503,
+        error: 'temporarily_unavailable',
+        description: 'the token vault is unavailable; retry later',
+      });
+      // 5 s of statement_timeout, not as long as the lock is held.
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(a.audit.lines.at(-1)).toMatchObject({
+        connection: 'github',
+        subject: { sub: 'gina' },
+        reason: 'vault store error: canceling statement due to statement timeout (57014)',
+      });
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    expect((await exchange(a, 'gina')).status).toBe(200);
+  }, 30_000);
+
   it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
     const kek2 = generateVaultKey('kek-2');
     const cli = (args: string[], keys: object, keyId?: string) =>
