@@ -12,6 +12,8 @@ export interface RedisConnectionOptions {
   readonly windows?: StoreWindows;
   /** The epoch marker's key, if not the default one. */
   readonly epochKey?: string;
+  /** How often the marker and the store's evictions are read when nothing else reads them, milliseconds. */
+  readonly watchMs?: number;
 }
 
 /** Commands that act only while the store still holds the epoch marker this instance trusts. */
@@ -36,7 +38,8 @@ return redis.call('EXISTS', KEYS[2])`;
  * The one Redis connection an instance keeps for its shared state (replay sets, revocations, lineage). Every
  * command either answers or rejects within `timeoutMs`, so callers fail closed quickly; an outage and
  * the recovery are logged once each, never per retry. Whether the store still remembers what it was
- * told is checked against its epoch marker (StoreEpoch) on every connect and with every command.
+ * told is checked against its epoch marker (StoreEpoch) on every connect and with every command, and
+ * (evictions, a marker gone while idle) at least once a second.
  */
 export class RedisConnection {
   readonly client: Redis;
@@ -44,6 +47,7 @@ export class RedisConnection {
   private readonly logger = new Logger('Stores');
   /** Whether the last thing heard from the connection was an error. */
   private failing = false;
+  private readonly watch: NodeJS.Timeout;
 
   constructor(url: string, options: RedisConnectionOptions = {}) {
     const timeoutMs = options.timeoutMs ?? 1000;
@@ -80,6 +84,11 @@ export class RedisConnection {
         .read()
         .catch((error: Error) => this.logger.warn(`cannot read the store's epoch marker: ${error.message}`));
     });
+    // Evictions (and a lost marker) are noticed within a second even when no command or probe reads it.
+    this.watch = setInterval(() => {
+      if (this.client.status === 'ready') this.epoch.read().catch(() => undefined);
+    }, options.watchMs ?? 1000);
+    this.watch.unref();
   }
 
   /** SET key NX EXAT expiresAt, if the store still remembers: true when recorded now. */
@@ -151,6 +160,7 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.watch);
     // QUIT needs a connection; without one, stop reconnecting at once rather than wait for a timeout.
     if (this.client.status !== 'ready') {
       this.client.disconnect();

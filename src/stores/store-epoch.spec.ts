@@ -169,4 +169,33 @@ describeServer('Redis stores across a restart of their redis-server', () => {
     expect(await admin.exists('actbridge:replay:assertion-3')).toBe(0);
     admin.disconnect();
   });
+
+  it('counts evicted keys as a loss within a second: an evicted jti is never taken for an unused one', async () => {
+    const admin = new Redis(redis.url);
+    await confirmStoreReset(admin, 'resume');
+    await connection.epoch.read();
+    await expect(replay.consume('assertion-5', exp())).resolves.toBe(true);
+    // The marker has no expiry, so volatile-lru evicts every replay key before it.
+    await admin.config('SET', 'maxmemory-policy', 'volatile-lru');
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      await admin.set('filler', 'x').catch(() => undefined); // OOM, after evicting every key with a TTL
+      expect(await admin.exists('actbridge:replay:assertion-5')).toBe(0);
+      expect(await admin.exists(EPOCH_KEY)).toBe(1);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const refusal = await replay.consume('assertion-5', exp()).catch((error: unknown) => error as StoreMemoryLostError);
+    expect(refusal).toBeInstanceOf(StoreMemoryLostError);
+    expect((refusal as StoreMemoryLostError).message).toMatch(
+      /^single-use memory lost \(the store evicted 1 key\(s\): set maxmemory-policy noeviction\); refusing until /,
+    );
+    expect(parseMarker((await admin.get(EPOCH_KEY))!)).toMatchObject({
+      lost_at: expect.any(Number),
+      reason: 'the store evicted 1 key(s): set maxmemory-policy noeviction',
+    });
+    admin.disconnect();
+  });
 });

@@ -68,6 +68,9 @@ export interface StoreMemoryHealth {
  *    than the windows is trusted at once, a younger one only once the windows have passed since it
  *    started (or on confirmation).
  *  - another epoch than the one seen, without a recorded loss or confirmation: recorded as a loss now.
+ *  - keys evicted since this process last looked (INFO `evicted_keys`; maxmemory with a policy other
+ *    than noeviction): recorded as a loss now. Evictions are not seen atomically with a command, but by
+ *    the next read (RedisConnection reads at least once a second).
  * Commands compare the marker atomically with their own work (Lua), so an entry written to or read
  * from a store that lost its memory since the last read is never trusted.
  */
@@ -78,6 +81,10 @@ export class StoreEpoch {
   private readonly until: Record<StoreMemory, number> = { replay: 0, revocation: 0 };
   private reading: Promise<void> | undefined;
   private lastRead = 0;
+  /** The store's `evicted_keys` when this process last looked; undefined before the first look. */
+  private evicted: number | undefined;
+  /** The eviction policy last warned about; undefined while the store cannot evict. */
+  private evictingPolicy: string | undefined;
   private readonly logger = new Logger('Stores');
 
   constructor(
@@ -135,13 +142,64 @@ export class StoreEpoch {
     // A few rounds at most: each lost race means another instance just wrote the marker.
     for (let round = 0; round < 3; round++) {
       const raw = await this.redis.get(this.key);
-      const settled = raw === null ? await this.create(await this.lostAtForMissing()) : await this.check(raw);
-      if (settled !== undefined) {
-        this.adopt(settled);
-        return;
+      let settled = raw === null ? await this.create(await this.lostAtForMissing()) : await this.check(raw);
+      if (settled === undefined) continue;
+      // An evicted key is a forgotten jti or revocation, though the marker (kept by LRU/LFU, or without
+      // expiry under volatile-*) survives: evictions count as a loss, recorded for every instance.
+      const evicted = await this.evictions();
+      if (evicted) {
+        settled = await this.replace(settled, evicted.reason);
+        if (settled === undefined) continue;
+        this.evicted = evicted.count;
       }
+      this.adopt(settled);
+      return;
     }
     throw new Error('the epoch marker keeps changing');
+  }
+
+  /**
+   * Evictions since this process last looked (INFO `evicted_keys`), and the policy's warning; undefined
+   * when there were none, at the first look (the baseline), or when INFO cannot be read.
+   */
+  private async evictions(): Promise<{ count: number; reason: string } | undefined> {
+    let info: string;
+    try {
+      info = await this.redis.info();
+    } catch {
+      return undefined;
+    }
+    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+    const maxmemory = Number(/^maxmemory:(\d+)/m.exec(info)?.[1] ?? 0);
+    const evicting = policy !== undefined && policy !== 'noeviction' && maxmemory > 0 ? policy : undefined;
+    if (evicting !== this.evictingPolicy) {
+      this.evictingPolicy = evicting;
+      if (evicting) {
+        this.logger.warn(
+          `the store may evict keys (maxmemory ${maxmemory}, maxmemory-policy ${evicting}): an eviction is counted as a ` +
+            'loss of its memory (replay- and revocation-sensitive requests refused); set maxmemory-policy noeviction',
+        );
+      }
+    }
+    const match = /^evicted_keys:(\d+)/m.exec(info);
+    if (!match) return undefined;
+    const count = Number(match[1]);
+    const before = this.evicted;
+    if (before === undefined || count <= before) {
+      this.evicted = count; // the first look, or counters reset (CONFIG RESETSTAT, a restart: the marker tells)
+      return undefined;
+    }
+    return {
+      count,
+      reason: `the store evicted ${count - before} key(s): set maxmemory-policy noeviction`,
+    };
+  }
+
+  /** Replaces the marker `raw` by one recording a loss now; undefined if it changed meanwhile. */
+  private async replace(raw: string, reason: string): Promise<string | undefined> {
+    const marker: EpochMarker = { epoch: randomUUID(), lost_at: Math.floor(this.now()), reason };
+    const value = JSON.stringify(marker);
+    return (await this.redis.eval(REPLACE_IF_UNCHANGED, 1, this.key, raw, value)) === 1 ? value : undefined;
   }
 
   /** When the data of a store without marker may have been lost. */
@@ -181,13 +239,10 @@ export class StoreEpoch {
     if (found && (!known || found.epoch === known.epoch || found.lost_at !== null || found.confirmed_at)) return raw;
     // Another epoch that records neither a loss nor a confirmation, or not a marker at all: this is not
     // the store this process knew.
-    const marker: EpochMarker = {
-      epoch: randomUUID(),
-      lost_at: Math.floor(this.now()),
-      reason: found ? 'the store was replaced (another epoch marker)' : 'the epoch marker is unreadable',
-    };
-    const value = JSON.stringify(marker);
-    return (await this.redis.eval(REPLACE_IF_UNCHANGED, 1, this.key, raw, value)) === 1 ? value : undefined;
+    return this.replace(
+      raw,
+      found ? 'the store was replaced (another epoch marker)' : 'the epoch marker is unreadable',
+    );
   }
 
   private adopt(raw: string): void {
