@@ -9,7 +9,7 @@
  * part of a key that no longer signs. --dir defaults to SIGNING_KEYS.
  */
 import { createPublicKey } from 'node:crypto';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
@@ -42,11 +42,41 @@ async function generate(
   // The kid names the file in a key directory: no path separators, no leading dot.
   if (target.dir && !/^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(id))
     throw new UsageError(`--kid ${id}: use letters, digits, . _ -`);
+  // A kid ending in .active would name a file marked active: the new key would sign without its publish lead.
+  if (target.dir && ACTIVE_MARK.test(`${id}.json`))
+    throw new UsageError(`--kid ${id}: must not end in .active (that marks the active key file); use keys activate`);
   const out = target.dir ? join(target.dir, `${id}.json`) : target.out;
-  if (out) writeFileSync(out, text, { mode: 0o600, flag: 'wx' });
+  if (out) writeNew(out, text);
   else process.stdout.write(text);
   if (out) process.stderr.write(`wrote ${out}\n`);
   process.stderr.write(`public key (kid ${id}):\n${JSON.stringify({ ...publicJwk, kid: id, alg, use: 'sig' })}\n`);
+}
+
+/**
+ * Writes `text` to a new file `out` (mode 0600), never over an existing one, and never visible half
+ * written: written beside it, then hard-linked into place (which fails if `out` exists).
+ */
+function writeNew(out: string, text: string): void {
+  if (existsSync(out)) throw new Refusal(`${out}: already exists; not overwritten`);
+  const temporary = join(dirname(out), `.${basename(out)}.tmp`);
+  try {
+    writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if (codeOf(error) === 'EEXIST') throw new Refusal(`${temporary}: already exists (an interrupted run?); remove it`);
+    throw new Refusal(`${out}: cannot be written (${codeOf(error)})`);
+  }
+  try {
+    // A key re-read never sees an empty or partial file; link (not rename) refuses an existing target.
+    linkSync(temporary, out);
+  } catch (error) {
+    throw new Refusal(`${out}: cannot be written (${codeOf(error)})`);
+  } finally {
+    unlinkSync(temporary);
+  }
+}
+
+function codeOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? 'error';
 }
 
 /** The key `kid` of the directory, alone in its file. */
@@ -97,16 +127,25 @@ async function retire(dir: string, kid: string): Promise<void> {
   );
 }
 
+function parse() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        alg: { type: 'string', default: 'ES256' },
+        kid: { type: 'string' },
+        out: { type: 'string' },
+        dir: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    // An unknown or incomplete option is a usage error (exit 2 with the usage), like any other.
+    throw new UsageError((error as Error).message);
+  }
+}
+
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: {
-      alg: { type: 'string', default: 'ES256' },
-      kid: { type: 'string' },
-      out: { type: 'string' },
-      dir: { type: 'string' },
-    },
-  });
+  const { positionals, values } = parse();
   const [command, kid, ...rest] = positionals;
   const dir = values.dir ?? process.env.SIGNING_KEYS;
   if (command === 'generate' && kid === undefined) {
