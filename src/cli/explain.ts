@@ -25,11 +25,18 @@ const USAGE =
   '         [--scope "<scopes>"] [--at <ISO time|epoch seconds>] [--json]\n';
 
 /** A token argument: the value, `-` for stdin (keeps it out of shell history), or `@file`. */
-function readToken(value: string): string {
-  if (value === '-') return readFileSync(0, 'utf8').trim();
-  if (value.startsWith('@')) return readFileSync(value.slice(1), 'utf8').trim();
+function readToken(value: string, option: string): string {
+  try {
+    if (value === '-') return readFileSync(0, 'utf8').trim();
+    if (value.startsWith('@')) return readFileSync(value.slice(1), 'utf8').trim();
+  } catch (error) {
+    // A missing or unreadable file is the operator's to fix: one line naming it, not a stack.
+    throw new UsageError(`${option} ${value}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
   return value.trim();
 }
+
+class UsageError extends Error {}
 
 async function main(): Promise<number> {
   let args;
@@ -74,6 +81,17 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  let subjectToken: string;
+  let actorToken: string | undefined;
+  try {
+    subjectToken = readToken(args['subject-token'], '--subject-token');
+    actorToken = args['actor-token'] === undefined ? undefined : readToken(args['actor-token'], '--actor-token');
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+
   // explain never issues: it evaluates the configured files as given, development anchors included.
   const config = loadStsConfig(process.env, 'development');
   // A target naming a token-vault connection is decided by the connection's rules, not trust-anchor policy.
@@ -90,9 +108,9 @@ async function main(): Promise<number> {
     const run = () =>
       context.get(PolicyCheck).run({
         client_id: args.client!,
-        subject: { token: readToken(args['subject-token']!), tokenType: tokenTypeUri(args['subject-token-type']!) },
-        ...(args['actor-token']
-          ? { actor: { token: readToken(args['actor-token']), tokenType: tokenTypeUri(args['actor-token-type']!) } }
+        subject: { token: subjectToken, tokenType: tokenTypeUri(args['subject-token-type']!) },
+        ...(actorToken !== undefined
+          ? { actor: { token: actorToken, tokenType: tokenTypeUri(args['actor-token-type']!) } }
           : {}),
         audience: args.audience,
         resource: args.resource,

@@ -102,6 +102,14 @@ export function loadPolicyTestFile(file: string): LoadedPolicyTests {
     if ((c.actor_token === undefined) !== (c.actor_token_type === undefined)) {
       problems.push([at, 'actor_token and actor_token_type go together']);
     }
+    if (c.at !== undefined) {
+      // Checked with the file, so a bad clock is one line naming the case, not a stack mid-run.
+      try {
+        parseInstant(c.at);
+      } catch (error) {
+        problems.push([`${at}.at`, (error as Error).message]);
+      }
+    }
     if (c.expect && (c.expect.allowed === undefined) === (c.expect.refused === undefined)) {
       problems.push([`${at}.expect`, 'give exactly one of allowed, refused']);
     }

@@ -84,3 +84,67 @@ describe('keys generate', () => {
     expect(result.code).toBe(2);
   });
 });
+
+describe('explain and policy:test', () => {
+  it('explain: a token file that cannot be read is one line naming it (exit 2)', async () => {
+    const missing = await run('explain.js', ['--subject-token', `@${join(dir, 'no-such.jwt')}`, '--client', 'x']);
+    expect(missing.stderr).toBe(`--subject-token @${join(dir, 'no-such.jwt')}: cannot be read (ENOENT)\n`);
+    expect(missing.code).toBe(2);
+    const directory = await run('explain.js', [
+      ...['--subject-token', 'a.b.c', '--client', 'x'],
+      ...['--actor-token', `@${dir}`, '--actor-token-type', 'jwt'],
+    ]);
+    expect(directory.stderr).toBe(`--actor-token @${dir}: cannot be read (EISDIR)\n`);
+    expect(directory.code).toBe(2);
+  });
+
+  it('explain: an --at beyond what a clock can show is a usage error, not a RangeError', async () => {
+    const result = await run('explain.js', [
+      '--subject-token',
+      'a.b.c',
+      '--client',
+      'x',
+      '--at',
+      '99999999999999999999',
+    ]);
+    expect(result.stderr).toBe('--at: not an ISO 8601 time or epoch seconds: "99999999999999999999"\n');
+    expect(result.code).toBe(2);
+  });
+
+  it('policy:test: a case with a bad `at` is reported with its file and field, and the other files still run', async () => {
+    const file = (name: string, at: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(
+        path,
+        JSON.stringify({
+          anchors: [join(ROOT, 'trust-anchors/enterprise-oidc.yaml.example')],
+          clients_file: join(ROOT, 'policy-tests/config/clients.yaml'),
+          env: { ISSUER: 'https://sts.example.com' },
+          cases: [
+            {
+              name: 'an engineer',
+              anchor: 'enterprise-oidc',
+              client: 'portal',
+              at,
+              claims: { sub: 'u-2', email: 'bob@example.com', email_verified: true, groups: ['engineering'] },
+              expect: { allowed: { scope: 'read write', rule: 'engineers' } },
+            },
+          ],
+        }),
+      );
+      return path;
+    };
+    const bad = file('bad-at.yaml', { not: 'a time' });
+    const huge = file('huge-at.yaml', 99_999_999_999_999);
+    const good = file('good.yaml', '2026-06-01T12:00:00Z');
+    const result = await run('policy-test.js', [bad, huge, good]);
+    expect(result.stdout).toBe(
+      `${bad}\n  ✗ cannot run: ${bad}: cases[0].at: not an ISO 8601 time or epoch seconds: {"not":"a time"}\n` +
+        `${huge}\n  ✗ cannot run: ${huge}: cases[0].at: not an ISO 8601 time or epoch seconds: 99999999999999\n` +
+        `${good}\n  ✓ an engineer\n` +
+        '\n1 passed, 0 failed, 2 file(s) could not be run (3 file(s))\n',
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+  });
+});
