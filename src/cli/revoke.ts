@@ -5,7 +5,8 @@
  *   npm run -s revoke -- --root-issuer <iss> --sub <sub>          every token of that subject
  * A token stays revoked until its expiry; a root or subject (and a token whose lineage is unknown) for
  * MAX_TOKEN_TTL + CLOCK_SKEW, during which exchanges of it are refused. Writes a token.revoked audit
- * line to AUDIT_LOG. Exit code: 0 done, 1 the store could not be used, 2 usage or configuration error.
+ * line to AUDIT_LOG (opened first: nothing is revoked when it cannot be). Exit code: 0 done, 1 the store
+ * could not be used or the audit line could not be written after the revocation, 2 usage or configuration error.
  */
 import 'reflect-metadata';
 import { hostname, userInfo } from 'node:os';
@@ -15,6 +16,7 @@ import { AuditTrail } from '../audit/audit-trail.js';
 import { revokeWithDescendants } from '../stores/cascade.js';
 import { lineageTarget } from '../stores/lineage-target.js';
 import { clock } from '../common/clock.js';
+import { ConfigError } from '../config/config-error.js';
 import { iso, openOperatorStores } from './lineage-stores.js';
 
 const USAGE =
@@ -52,33 +54,55 @@ async function main(): Promise<number> {
     return 2;
   }
   const { config, connection, revocations, lineage } = stores;
+  let audit: StreamAuditSink;
+  try {
+    // Opened before anything is revoked: an unwritable AUDIT_LOG must not leave an unaudited revocation.
+    audit = new StreamAuditSink(config.server.auditLog, config.server.auditFormat);
+  } catch (error) {
+    await connection.close();
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`revoke: configuration error: ${error.message}; nothing revoked\n`);
+    return 2;
+  }
+  let done: string;
+  let audited: () => void;
   try {
     const window = config.server.maxTokenTtl + config.server.clockSkew;
     const [entry] = target.jti ? await lineage.entries([target.jti]) : [undefined];
     const exp = entry?.exp ?? clock.seconds() + window;
     const result = await revokeWithDescendants(revocations, lineage, { key: target.key, exp });
-    const audit = new StreamAuditSink(config.server.auditLog, config.server.auditFormat);
-    new AuditTrail(audit).revoked(
-      { client_authenticated: false },
-      {
-        operator: `${userInfo().username}@${hostname()}`,
-        revoked_by: 'operator',
-        ...(target.jti ? { jti: target.jti } : { key: target.key }),
-        exp,
-        descendants_revoked: result.descendants,
-      },
-    );
-    await audit.close();
-    process.stdout.write(
+    done =
       `revoked ${target.key} until ${iso(exp)}${target.jti && !entry ? ' (no lineage recorded: unknown or expired token)' : ''}, ` +
-        `and ${result.descendants} descendant(s) (${result.batches} store read(s))\n`,
-    );
-    return 0;
+      `and ${result.descendants} descendant(s) (${result.batches} store read(s))\n`;
+    audited = () =>
+      new AuditTrail(audit).revoked(
+        { client_authenticated: false },
+        {
+          operator: `${userInfo().username}@${hostname()}`,
+          revoked_by: 'operator',
+          ...(target.jti ? { jti: target.jti } : { key: target.key }),
+          exp,
+          descendants_revoked: result.descendants,
+        },
+      );
   } catch (error) {
     process.stderr.write(`revoke: cannot use the store: ${(error as Error).message}\n`);
     return 1;
   } finally {
     await connection.close();
+  }
+  try {
+    audited();
+    process.stdout.write(done);
+    return 0;
+  } catch (error) {
+    process.stdout.write(done);
+    // The revocation stands: say so, and that its audit line is missing, rather than blame the store.
+    const detail = (error as { detail?: string }).detail ?? (error as Error).message;
+    process.stderr.write(`revoke: revoked, but the token.revoked audit line could not be written: ${detail}\n`);
+    return 1;
+  } finally {
+    await audit.close();
   }
 }
 

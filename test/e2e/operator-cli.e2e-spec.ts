@@ -148,3 +148,20 @@ describe('explain and policy:test', () => {
     expect(result.code).toBe(1);
   });
 });
+
+describe('revoke', () => {
+  it('opens AUDIT_LOG before revoking: an unwritable one revokes nothing (exit 2), whatever the store', async () => {
+    const audit = join(dir, 'no-such-dir', 'audit.log');
+    const result = await run('revoke.js', ['--jti', 'some-jti'], {
+      REDIS_URL: 'redis://127.0.0.1:1',
+      AUDIT_LOG: audit,
+      CLIENTS_FILE: join(ROOT, 'config/clients.yaml'),
+      TRUST_ANCHORS_DIR: join(ROOT, 'trust-anchors'),
+    });
+    expect(result.stderr).toBe(
+      `revoke: configuration error: AUDIT_LOG: cannot open ${audit} for appending (ENOENT); nothing revoked\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+});
