@@ -34,6 +34,20 @@ export function writeAuditLine(sink: AuditSink, line: Readonly<Record<string, un
 
 const STREAMS = ['stdout', 'stderr'] as const;
 
+/** AUDIT_LOG's parts: at most one stream and one file path (`actbridge validate` checks it the same way). */
+export function auditTargets(target: string): { stream?: (typeof STREAMS)[number]; file?: string } {
+  const parts = target.split(',').map((part) => part.trim());
+  const streams = parts.filter((p) => (STREAMS as readonly string[]).includes(p));
+  const files = parts.filter((p) => !(STREAMS as readonly string[]).includes(p));
+  if (streams.length > 1 || files.length > 1 || parts.some((p) => p === '')) {
+    throw new ConfigError(`environment: AUDIT_LOG: at most one of stdout/stderr and one file path (${target})`);
+  }
+  return {
+    ...(streams[0] ? { stream: streams[0] as (typeof STREAMS)[number] } : {}),
+    ...(files[0] ? { file: files[0] } : {}),
+  };
+}
+
 /**
  * AUDIT_LOG: `stdout`, `stderr`, a file path, or a stream and a file separated by a comma. The file
  * is written synchronously (a line is on disk, or the write threw, before the response goes out) and
@@ -48,14 +62,9 @@ export class StreamAuditSink implements AuditSink {
     target: string,
     private readonly format: AuditFormat = 'json',
   ) {
-    const parts = target.split(',').map((part) => part.trim());
-    const streams = parts.filter((p) => (STREAMS as readonly string[]).includes(p));
-    const files = parts.filter((p) => !(STREAMS as readonly string[]).includes(p));
-    if (streams.length > 1 || files.length > 1 || parts.some((p) => p === '')) {
-      throw new ConfigError(`environment: AUDIT_LOG: at most one of stdout/stderr and one file path (${target})`);
-    }
-    if (streams[0]) this.stream = streams[0] === 'stderr' ? process.stderr : process.stdout;
-    if (files[0]) this.file = new AuditFile(files[0]);
+    const { stream, file } = auditTargets(target);
+    if (stream) this.stream = stream === 'stderr' ? process.stderr : process.stdout;
+    if (file) this.file = new AuditFile(file);
   }
 
   write(line: Readonly<Record<string, unknown>>): void {

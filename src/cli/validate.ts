@@ -1,7 +1,8 @@
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { loadStartupState, readTlsFiles } from '../app/app.factory.js';
 import { loadStsConfig } from '../app/sts-config.js';
+import { auditTargets } from '../audit/audit-sink.js';
 import { ConfigError } from '../config/config-error.js';
 import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -34,12 +35,15 @@ export async function validateConfiguration(
 
 /** Startup opens AUDIT_LOG for appending; validate only checks it could, creating nothing. */
 function checkAuditLog(server: Pick<ServerConfig, 'auditLog'>): void {
-  const target = server.auditLog;
-  if (target === 'stdout' || target === 'stderr') return;
-  const path = existsSync(target) ? target : dirname(target);
+  // Parsed as startup parses it: `stdout,/var/log/audit.log` names a stream and a file, not one path.
+  const { file } = auditTargets(server.auditLog);
+  if (file === undefined) return;
+  const path = existsSync(file) ? file : dirname(file);
   try {
     accessSync(path, constants.W_OK);
+    // A directory is writable but cannot be opened for appending (startup fails with EISDIR).
+    if (path === file && statSync(file).isDirectory()) throw Object.assign(new Error(), { code: 'EISDIR' });
   } catch (error) {
-    throw new ConfigError(`AUDIT_LOG: cannot open ${target} for appending (${(error as NodeJS.ErrnoException).code})`);
+    throw new ConfigError(`AUDIT_LOG: cannot open ${file} for appending (${(error as NodeJS.ErrnoException).code})`);
   }
 }

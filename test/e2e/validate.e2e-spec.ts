@@ -55,6 +55,8 @@ describe('actbridge validate', () => {
     ],
     ['a misspelt setting (production refusal)', (env) => ({ ...env, TOKEN_TLL: '300' })],
     ['an unreadable key directory', (env) => ({ ...env, SIGNING_KEYS: join(dir, 'no-such-keys') })],
+    ['AUDIT_LOG naming two streams', (env) => ({ ...env, AUDIT_LOG: 'stdout,stderr' })],
+    ['AUDIT_LOG naming a directory', (env) => ({ ...env, AUDIT_LOG: dir })],
   ])('%s: exit 1 with the message serve prints', async (_name, change) => {
     const env = change({ ...config.env });
     try {
@@ -93,6 +95,14 @@ describe('actbridge validate', () => {
     const development = await runMain(['validate', 'start-dev'], env);
     expect(development.output).toMatch(/^actbridge: configuration valid \(start-dev\): /);
     expect(development.code).toBe(0);
+  });
+
+  it('AUDIT_LOG with a stream and a file, as serve takes it: valid', async () => {
+    const result = await runMain(['validate'], { ...config.env, AUDIT_LOG: `stdout,${join(dir, 'audit.log')}` });
+    expect(result.output).toBe(
+      `actbridge: configuration valid (serve): issuer ${config.env.ISSUER}; 1 trust anchor(s), 1 client(s), 0 connection(s); signing kid prod-1, publishing 1 key(s)\n`,
+    );
+    expect(result.code).toBe(0);
   });
 
   it('a usage error exits 2', async () => {
