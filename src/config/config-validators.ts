@@ -86,6 +86,29 @@ export const IsTrustedProxyList = checkedBy(
   isTrustedProxyList,
 );
 
+/**
+ * A URL its client library can take apart: WHATWG-valid, its user and password percent-decodable
+ * (ioredis and pg decode them, and throw on `%zz` or a bad port, mid-startup, with a stack).
+ */
+export function isParsableUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// The message never quotes the value: it may hold a password.
+export const IsParsableUrl = checkedBy(
+  'isParsableUrl',
+  'is not a valid URL (percent-encode reserved characters in the user name and password)',
+  isParsableUrl,
+);
+
 export const IsSecureUrl = checkedBy(
   'isSecureUrl',
   'must be an https URL without fragment (http only for localhost/127.0.0.1)',

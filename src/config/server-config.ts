@@ -3,6 +3,7 @@ import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import {
   IsIntInRange,
   IsNonEmptyString,
+  IsParsableUrl,
   IsSecureUrl,
   IsTrustedProxyList,
   isLoopbackHost,
@@ -252,6 +253,7 @@ export class ServerConfig {
   )
   @IsOptional()
   @Matches(/^rediss?:\/\//, { message: 'must be a redis:// or rediss:// URL' })
+  @IsParsableUrl()
   redisUrl?: string;
 
   @Env(
@@ -401,6 +403,7 @@ export class ServerConfig {
   )
   @IsOptional()
   @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+  @IsParsableUrl()
   databaseUrl?: string;
 
   @Env(

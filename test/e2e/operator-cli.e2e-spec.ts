@@ -165,3 +165,25 @@ describe('revoke', () => {
     expect(result.code).toBe(2);
   });
 });
+
+describe('a store URL its client cannot parse', () => {
+  const env = {
+    CLIENTS_FILE: join(ROOT, 'config/clients.yaml'),
+    TRUST_ANCHORS_DIR: join(ROOT, 'trust-anchors'),
+  };
+
+  it.each([
+    ['store.js', ['status'], 'REDIS_URL', 'redis://:s3cret%zz@127.0.0.1:1', 'store'],
+    ['revoke.js', ['--jti', 'x'], 'REDIS_URL', 'redis://:s3cret%zz@127.0.0.1:1', 'revoke'],
+    ['revoke.js', ['--jti', 'x'], 'REDIS_URL', 'redis://:s3cret@127.0.0.1:99999', 'revoke'],
+    ['vault.js', ['status'], 'DATABASE_URL', 'postgres://u:s3cret%zz@127.0.0.1:1/db', 'vault'],
+  ])('%s %j with %s=%s: one line naming the variable, no stack, no password (exit 2)', async (...c) => {
+    const [script, args, variable, url, command] = c;
+    const result = await run(script, args, { ...env, [variable]: url });
+    expect(result.stderr).toBe(
+      `${command}: configuration error: environment: ${variable}: is not a valid URL (percent-encode reserved characters in the user name and password)\n`,
+    );
+    expect(result.stderr).not.toContain('s3cret');
+    expect(result.code).toBe(2);
+  });
+});

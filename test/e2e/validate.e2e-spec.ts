@@ -55,6 +55,7 @@ describe('actbridge validate', () => {
     ],
     ['a misspelt setting (production refusal)', (env) => ({ ...env, TOKEN_TLL: '300' })],
     ['an unreadable key directory', (env) => ({ ...env, SIGNING_KEYS: join(dir, 'no-such-keys') })],
+    ['a REDIS_URL its client cannot parse', (env) => ({ ...env, REDIS_URL: 'redis://:pass%word@127.0.0.1:1' })],
     ['AUDIT_LOG naming two streams', (env) => ({ ...env, AUDIT_LOG: 'stdout,stderr' })],
     ['AUDIT_LOG naming a directory', (env) => ({ ...env, AUDIT_LOG: dir })],
   ])('%s: exit 1 with the message serve prints', async (_name, change) => {
