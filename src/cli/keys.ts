@@ -9,12 +9,13 @@
  * part of a key that no longer signs. --dir defaults to SIGNING_KEYS.
  */
 import { createPublicKey } from 'node:crypto';
-import { existsSync, linkSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/server-config.js';
 import { ACTIVE_MARK, readKeys, type SigningKey } from '../keys/signing-keys.loader.js';
+import { WriteRefused, writeNewFile } from './write-new-file.js';
 
 const USAGE = `usage: npm run -s keys -- generate [--alg ${SIGNING_ALGORITHMS.join('|')}] [--kid <kid>] [--out <file> | --dir <dir>]
        npm run -s keys -- activate <kid> [--dir <dir>]
@@ -52,31 +53,12 @@ async function generate(
   process.stderr.write(`public key (kid ${id}):\n${JSON.stringify({ ...publicJwk, kid: id, alg, use: 'sig' })}\n`);
 }
 
-/**
- * Writes `text` to a new file `out` (mode 0600), never over an existing one, and never visible half
- * written: written beside it, then hard-linked into place (which fails if `out` exists).
- */
 function writeNew(out: string, text: string): void {
-  if (existsSync(out)) throw new Refusal(`${out}: already exists; not overwritten`);
-  const temporary = join(dirname(out), `.${basename(out)}.tmp`);
   try {
-    writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
+    writeNewFile(out, text);
   } catch (error) {
-    if (codeOf(error) === 'EEXIST') throw new Refusal(`${temporary}: already exists (an interrupted run?); remove it`);
-    throw new Refusal(`${out}: cannot be written (${codeOf(error)})`);
+    throw error instanceof WriteRefused ? new Refusal(error.message) : error;
   }
-  try {
-    // A key re-read never sees an empty or partial file; link (not rename) refuses an existing target.
-    linkSync(temporary, out);
-  } catch (error) {
-    throw new Refusal(`${out}: cannot be written (${codeOf(error)})`);
-  } finally {
-    unlinkSync(temporary);
-  }
-}
-
-function codeOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? 'error';
 }
 
 /** The key `kid` of the directory, alone in its file. */

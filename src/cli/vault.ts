@@ -8,7 +8,6 @@
  * or configuration error.
  */
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ConfigError } from '../config/config-error.js';
@@ -16,6 +15,7 @@ import { loadServerConfig } from '../config/server-config.js';
 import { rootCause } from '../trust-anchors/fetch-failure.js';
 import { generateVaultKey, loadKeyRing } from '../vault/key-ring.js';
 import { migrate } from '../vault/migrations.js';
+import { WriteRefused, writeNewFile } from './write-new-file.js';
 import { rewrapAll, vaultStatus } from '../vault/vault-maintenance.js';
 
 const USAGE = 'usage: npm run -s vault -- migrate | status | rewrap | generate-key [--kid <kid>] [--out <file>]\n';
@@ -38,9 +38,26 @@ async function main(): Promise<number> {
     return 2;
   }
   if (command === 'generate-key') {
-    const text = `${JSON.stringify(generateVaultKey(parsed.values.kid), null, 2)}\n`;
-    if (parsed.values.out) writeFileSync(parsed.values.out, text, { mode: 0o600, flag: 'wx' });
-    else process.stdout.write(text);
+    // VAULT_KEYS refuses a key without a kid: do not write one.
+    if (parsed.values.kid === '') {
+      process.stderr.write(`--kid: must not be empty\n${USAGE}`);
+      return 2;
+    }
+    const key = generateVaultKey(parsed.values.kid);
+    const text = `${JSON.stringify(key, null, 2)}\n`;
+    if (!parsed.values.out) {
+      process.stdout.write(text);
+      return 0;
+    }
+    try {
+      // Never over an existing key file (its key may still seal records), and one line, not a stack, when refused.
+      writeNewFile(parsed.values.out, text);
+    } catch (error) {
+      if (!(error instanceof WriteRefused)) throw error;
+      process.stderr.write(`vault: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`wrote ${parsed.values.out} (kid ${key.kid}, mode 0600)\n`);
     return 0;
   }
 

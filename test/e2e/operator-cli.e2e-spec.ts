@@ -187,3 +187,25 @@ describe('a store URL its client cannot parse', () => {
     expect(result.code).toBe(2);
   });
 });
+
+describe('vault generate-key', () => {
+  it('writes a new key file (0600) and says so; never overwrites one, in one line (exit 1)', async () => {
+    const out = join(dir, 'vault-key.json');
+    const first = await run('vault.js', ['generate-key', '--kid', '2026-01', '--out', out]);
+    expect(first.stderr).toBe(`wrote ${out} (kid 2026-01, mode 0600)\n`);
+    expect(first.code).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    const again = await run('vault.js', ['generate-key', '--out', out]);
+    expect(again.stderr).toBe(`vault: ${out}: already exists; not overwritten\n`);
+    expect(again.code).toBe(1);
+  });
+
+  it('refuses an empty --kid, which VAULT_KEYS would refuse (exit 2)', async () => {
+    const result = await run('vault.js', ['generate-key', '--kid', '']);
+    expect(result.stderr).toBe(
+      '--kid: must not be empty\nusage: npm run -s vault -- migrate | status | rewrap | generate-key [--kid <kid>] [--out <file>]\n',
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+});
