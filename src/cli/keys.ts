@@ -61,9 +61,21 @@ function writeNew(out: string, text: string): void {
   }
 }
 
+/**
+ * SIGNING_ALG, as the server reads the directory with it: an RSA key file without `alg` signs with it, so
+ * `retire` must write the `alg` the server published (another one is refused on reload as a new key).
+ */
+function signingAlg(): SigningAlgorithm {
+  const alg = process.env.SIGNING_ALG ?? 'ES256';
+  if (!(SIGNING_ALGORITHMS as readonly string[]).includes(alg)) {
+    throw new Refusal(`environment: SIGNING_ALG: must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
+  }
+  return alg as SigningAlgorithm;
+}
+
 /** The key `kid` of the directory, alone in its file. */
 async function keyOf(dir: string, kid: string): Promise<{ key: SigningKey; keys: SigningKey[]; files: string[] }> {
-  const { keys, files } = await readKeys(dir, 'ES256');
+  const { keys, files } = await readKeys(dir, signingAlg());
   const key = keys.find((k) => k.kid === kid);
   if (!key) throw new Refusal(`${dir}: no key with kid "${kid}" (have: ${keys.map((k) => k.kid).join(', ')})`);
   if (keys.filter((k) => k.file === key.file).length > 1)

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -207,5 +208,24 @@ describe('vault generate-key', () => {
     );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
+  });
+});
+
+describe('keys retire', () => {
+  it('keeps the alg the server signs with: an RSA key file without alg under SIGNING_ALG=PS256 stays PS256', async () => {
+    const keys = join(dir, 'keys-retire-rsa');
+    mkdirSync(keys);
+    const jwk = (kid: string) => ({
+      ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }),
+      kid,
+    });
+    writeFileSync(join(keys, 'old.json'), JSON.stringify(jwk('old')));
+    writeFileSync(join(keys, 'new.active.json'), JSON.stringify(jwk('new')));
+    const result = await run('keys.js', ['retire', 'old', '--dir', keys], { SIGNING_ALG: 'PS256' });
+    expect(result.code).toBe(0);
+    const retired = JSON.parse(readFileSync(join(keys, 'old.json'), 'utf8')) as Record<string, unknown>;
+    // Another alg for a published kid is refused on reload (a new key must get a new kid).
+    expect(retired).toMatchObject({ kid: 'old', kty: 'RSA', alg: 'PS256' });
+    expect(retired).not.toHaveProperty('d');
   });
 });
