@@ -153,6 +153,8 @@ describe('slow clients', () => {
         error: 'invalid_request',
         step: 'request',
         reason: 'the request body was not complete within REQUEST_TIMEOUT_MS',
+        // docs/audit.md: every request's line has one (here a random one: the request sent no traceparent).
+        trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
         latency_ms: expect.any(Number),
       },
     ]);
