@@ -247,7 +247,14 @@ function describeVerificationError(error: unknown, header: ProtectedHeaderParame
   if (error instanceof errors.JWKSNoMatchingKey) {
     return [`was signed with a key its issuer does not publish (kid ${quoted(header.kid ?? null)})`];
   }
-  if (error instanceof errors.JWKSMultipleMatchingKeys) return ['names no kid and its issuer publishes several keys'];
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    // Refused rather than tried in turn: which key the issuer meant is not known (RFC 7515 §4.1.4).
+    return [
+      header.kid === undefined
+        ? 'names no kid and its issuer publishes several keys'
+        : `kid ${quoted(header.kid)} names several keys its issuer publishes`,
+    ];
+  }
   if (error instanceof errors.JWSSignatureVerificationFailed) return ['signature is invalid'];
   if (error instanceof errors.JOSEAlgNotAllowed) return [`alg ${quoted(header.alg)} is not accepted`];
   if (error instanceof errors.JOSENotSupported) return ['uses an unsupported JOSE feature', (error as Error).message];

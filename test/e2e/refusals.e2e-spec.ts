@@ -20,6 +20,7 @@ let idp: TestIssuer; // ES256, not trusted for chains
 let chainIdp: TestIssuer; // trusted for chains
 let rsaIdp: TestIssuer; // RS256, for algorithm confusion
 let shortIdp: TestIssuer; // max_token_lifetime: 600
+let twinIdp: TestIssuer; // publishes a second key under its own kid
 let pkjwtKey: CryptoKey;
 let pkjwtJwk: JWK;
 
@@ -83,6 +84,8 @@ beforeAll(async () => {
   chainIdp = await createTestIssuer('https://chain-idp.example');
   rsaIdp = await createTestIssuer('https://rsa-idp.example', 'RS256');
   shortIdp = await createTestIssuer('https://short-idp.example');
+  twinIdp = await createTestIssuer('https://twin-idp.example', 'ES256', 'twin');
+  const twin = await createTestIssuer('https://twin-idp.example', 'ES256', 'twin');
   const pair = await generateKeyPair('ES256', { extractable: true });
   pkjwtKey = pair.privateKey;
   pkjwtJwk = { ...(await exportJWK(pair.publicKey)), kid: 'pk-1', alg: 'ES256' };
@@ -93,6 +96,11 @@ beforeAll(async () => {
       chain: { issuer: chainIdp.issuer, jwks: chainIdp.publicJwks, audiences: [STS_AUD], trusted_for_chains: true },
       rsa: { issuer: rsaIdp.issuer, jwks: rsaIdp.publicJwks, audiences: [STS_AUD], algorithms: ['RS256'] },
       short: { issuer: shortIdp.issuer, jwks: shortIdp.publicJwks, audiences: [STS_AUD], max_token_lifetime: 600 },
+      twins: {
+        issuer: twinIdp.issuer,
+        jwks: { keys: [...twinIdp.publicJwks.keys, ...twin.publicJwks.keys] },
+        audiences: [STS_AUD],
+      },
     },
     clients: [
       basicClient('agent', SECRET, { audiences, scopes: ['read', 'write'] }),
@@ -719,6 +727,16 @@ describe('subject and actor token validation (invalid_request, RFC 8693 §2.2.2)
       'an unknown kid of 1,000 characters, named in part',
       async () => userToken({}, { kid: 'k'.repeat(1000) }),
       `subject_token was signed with a key its issuer does not publish (kid '${'k'.repeat(200)}...')`,
+    ],
+    [
+      'a kid its issuer publishes for two keys',
+      async () => twinIdp.mint({ sub: 'alice', aud: STS_AUD }),
+      "subject_token kid 'twin' names several keys its issuer publishes",
+    ],
+    [
+      'no kid, and its issuer publishes several keys',
+      async () => twinIdp.mint({ sub: 'alice', aud: STS_AUD }, { kid: undefined }),
+      'subject_token names no kid and its issuer publishes several keys',
     ],
     [
       'signed by an attacker key embedded as jwk (keys never come from the header)',
