@@ -18,6 +18,7 @@ import { lineageTarget } from '../stores/lineage-target.js';
 import { clock } from '../common/clock.js';
 import { ConfigError } from '../config/config-error.js';
 import { iso, openOperatorStores } from './lineage-stores.js';
+import { printable } from './printable.js';
 
 const USAGE =
   'usage: npm run -s revoke -- --jti <jti> | --root-issuer <iss> --root-jti <jti> | --root-issuer <iss> --sub <sub>\n';
@@ -72,7 +73,7 @@ async function main(): Promise<number> {
     const exp = entry?.exp ?? clock.seconds() + window;
     const result = await revokeWithDescendants(revocations, lineage, { key: target.key, exp });
     done =
-      `revoked ${target.key} until ${iso(exp)}${target.jti && !entry ? ' (no lineage recorded: unknown or expired token)' : ''}, ` +
+      `revoked ${printable(target.key)} until ${iso(exp)}${target.jti && !entry ? ' (no lineage recorded: unknown or expired token)' : ''}, ` +
       `and ${result.descendants} descendant(s) (${result.batches} store read(s))\n`;
     audited = () =>
       new AuditTrail(audit).revoked(

@@ -18,6 +18,7 @@ import { loadStsConfig } from '../app/sts-config.js';
 import { storeWindows } from '../app/store-windows.js';
 import { confirmStoreReset, EPOCH_KEY, parseMarker } from '../stores/store-epoch.js';
 import { clock } from '../common/clock.js';
+import { printable } from './printable.js';
 
 const USAGE = 'usage: npm run -s store -- status | confirm-reset [--note "<why>"]\n';
 
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
       const note = parsed.values.note ?? `confirm-reset by ${userInfo().username}@${hostname()}`;
       const marker = await confirmStoreReset(redis, note);
       process.stdout.write(
-        `confirmed: epoch ${marker.epoch}; instances resume single-use and revocation checks (note: ${note})\n`,
+        `confirmed: epoch ${marker.epoch}; instances resume single-use and revocation checks (note: ${printable(note)})\n`,
       );
       return 0;
     }
@@ -69,7 +70,7 @@ async function main(): Promise<number> {
       process.stdout.write(
         raw === null
           ? 'no epoch marker: the store is new, or lost its data; the next instance to connect records it\n'
-          : `unreadable epoch marker: ${raw.slice(0, 200)}\n`,
+          : `unreadable epoch marker: ${printable(raw.slice(0, 200))}\n`,
       );
       return 0;
     }
@@ -79,7 +80,7 @@ async function main(): Promise<number> {
     if (marker.lost_at === null) {
       lines.push('memory: intact');
     } else {
-      lines.push(`lost at ${iso(marker.lost_at)}: ${marker.reason ?? 'store data lost'}`);
+      lines.push(`lost at ${iso(marker.lost_at)}: ${printable(marker.reason ?? 'store data lost')}`);
       for (const memory of ['replay', 'revocation'] as const) {
         const until = marker.lost_at + windows[memory].seconds;
         lines.push(
@@ -87,7 +88,9 @@ async function main(): Promise<number> {
         );
       }
     }
-    if (marker.confirmed_at !== undefined) lines.push(`confirmed at ${iso(marker.confirmed_at)}: ${marker.note ?? ''}`);
+    if (marker.confirmed_at !== undefined) {
+      lines.push(`confirmed at ${iso(marker.confirmed_at)}: ${printable(marker.note ?? '')}`);
+    }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } catch (error) {

@@ -157,6 +157,11 @@ describeServer('replay memory across a restart of the store', () => {
         trust_anchors: { usable: 2, configured: 2 },
       },
     });
+
+    // A note (or a marker written by anyone with access to the store) cannot forge terminal output.
+    const hostile = await storeCli('confirm-reset', '--note', 'ok\nconfirmed: forged \u001b[2J');
+    expect(hostile.stdout).toMatch(/ \(note: ok\\u000aconfirmed: forged \\u001b\[2J\)\n$/);
+    expect((await storeCli('status')).stdout).toMatch(/\nconfirmed at \S+: ok\\u000aconfirmed: forged \\u001b\[2J\n$/);
   });
 
   it('refuses replays and revocation checks after the store restarted empty, until the windows have passed', async () => {
