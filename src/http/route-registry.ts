@@ -1,9 +1,8 @@
+import { METHODS as NODE_METHODS } from 'node:http';
 import type { AuditedEndpoint } from '../audit/audit-trail.js';
 import type { FastifyInstance } from 'fastify';
 import { InvalidRequest } from '../oauth/oauth-error.js';
 import type { HttpRoute } from './http-route.js';
-
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /** Route options read by the error mapping. */
 export interface RouteConfig {
@@ -13,6 +12,8 @@ export interface RouteConfig {
 /**
  * Registers `routes` on Fastify, and for each path a 405 with `Allow` for every method it does not
  * serve (RFC 9110 §15.5.6): the answer comes from the route table, not from matching URLs afterwards.
+ * Every method Node parses is routable, so TRACE, QUERY or PROPFIND at an endpoint is a 405 there too
+ * (audited at the token endpoint like any other method), not an unaudited 404.
  * `around` wraps every handler (the application pins the configuration generation there).
  */
 export function registerRoutes(
@@ -20,6 +21,7 @@ export function registerRoutes(
   routes: readonly HttpRoute[],
   around: <T>(handle: () => T) => T = (handle) => handle(),
 ): void {
+  routeEveryMethod(fastify);
   const byPath = new Map<string, HttpRoute[]>();
   for (const route of routes) {
     byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);
@@ -42,7 +44,8 @@ export function registerRoutes(
     const allow = allowed.join(', ');
     const name = served[0]!.name;
     const audited = served.find((r) => r.audited)?.audited ?? false;
-    const others = METHODS.filter((m) => !allowed.includes(m));
+    // RFC 9110 §15.5.6: 405 with Allow to any method the path does not serve, whatever the method.
+    const others = fastify.supportedMethods.filter((m) => !allowed.includes(m));
     fastify.route({
       method: others,
       url: path,
@@ -57,5 +60,16 @@ export function registerRoutes(
         );
       },
     });
+  }
+}
+
+/**
+ * Makes Fastify route every method Node's parser accepts (it routes nine by default, and answers any
+ * other with the not-found handler); CONNECT's target is an authority, never one of our paths.
+ */
+function routeEveryMethod(fastify: FastifyInstance): void {
+  const known = new Set(fastify.supportedMethods);
+  for (const method of NODE_METHODS) {
+    if (method !== 'CONNECT' && !known.has(method)) fastify.addHttpMethod(method, { hasBody: true });
   }
 }

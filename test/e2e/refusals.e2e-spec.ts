@@ -197,6 +197,38 @@ describe('request framing', () => {
     });
   });
 
+  it.each(['TRACE', 'PROPFIND', 'SEARCH'])(
+    'answers %s at the token endpoint 405 with Allow, and audits it like any other method',
+    async (method) => {
+      const before = sts.audit.lines.length;
+      const text = await rawExchange(`${method} /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, {
+        end: false,
+      });
+      expect(text.startsWith('HTTP/1.1 405 ')).toBe(true);
+      expect(text).toMatch(/\r\nallow: POST\r\n/i);
+      expect(text).toMatch(/\r\ncache-control: no-store\r\n/i);
+      expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: 'invalid_request',
+        error_description: 'the token endpoint accepts POST only',
+      });
+      expect(sts.audit.lines.slice(before)).toEqual([
+        {
+          ts: expect.any(String),
+          event: 'token.refused',
+          outcome: 'refused',
+          request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          client_ip: '127.0.0.1',
+          client_authenticated: false,
+          trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+          latency_ms: expect.any(Number),
+          error: 'invalid_request',
+          step: 'request',
+          reason: 'the token endpoint accepts POST only',
+        },
+      ]);
+    },
+  );
+
   it.each([
     ['/vault/connect', 'vault.connect', 'POST', 'application/json', 'Unsupported Media Type'],
     ['/vault/connect/complete', 'vault.connect_complete', 'POST', 'text/plain', 'Unsupported Media Type'],
