@@ -85,6 +85,16 @@ describe('framingProblem', () => {
       'Transfer-Encoding "chunked, chunked" (RFC 9112 §6.1)',
     ],
     [
+      'two Content-Type lines',
+      [
+        ['Host', 'x'],
+        ['Content-Type', 'application/x-www-form-urlencoded'],
+        ['content-type', 'application/json'],
+      ],
+      'more than one Content-Type header',
+      '2 Content-Type header lines (RFC 9110 §8.3)',
+    ],
+    [
       'a content coding',
       [
         ['Host', 'x'],

@@ -357,6 +357,12 @@ describe('request framing', () => {
       'Transfer-Encoding "gzip, chunked" (RFC 9112 §6.1)',
     ],
     [
+      'two Content-Type lines',
+      ['Host: x', 'Content-Type: application/json'],
+      'more than one Content-Type header',
+      '2 Content-Type header lines (RFC 9110 §8.3)',
+    ],
+    [
       'a content coding',
       ['Host: x', 'Content-Encoding: gzip'],
       'unsupported content coding: send the body without Content-Encoding',
