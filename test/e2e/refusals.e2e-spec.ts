@@ -179,6 +179,34 @@ describe('request framing', () => {
     },
   );
 
+  it('refuses a form declared in a charset other than UTF-8, and audits it', async () => {
+    const before = sts.audit.lines.length;
+    const form = exchange({ subject_token: await userToken(), scope: 'r\u00e9ad' });
+    await refused(
+      form,
+      { ...asAgent, headers: { 'content-type': 'application/x-www-form-urlencoded; charset=ISO-8859-1' } },
+      400,
+      'invalid_request',
+      'unsupported charset: send the form in UTF-8',
+    );
+    expect(sts.audit.lines.slice(before)).toEqual([
+      expect.objectContaining({
+        event: 'token.refused',
+        error: 'invalid_request',
+        step: 'request',
+        reason: 'Content-Type charset "ISO-8859-1" (RFC 6749 Appendix B)',
+      }),
+    ]);
+  });
+
+  it('accepts a form declared UTF-8 in any case', async () => {
+    const response = await postToken(sts, exchange({ subject_token: await userToken() }), {
+      ...asAgent,
+      headers: { 'content-type': 'Application/X-WWW-Form-URLencoded; Charset="UTF-8"' },
+    });
+    expect(response.status).toBe(200);
+  });
+
   it('answers 413 JSON to an oversized body', async () => {
     await expectTokenRefused(sts, () => postToken(sts, exchange({ subject_token: 'x'.repeat(8000) }), asAgent), {
       status: 413,
