@@ -29,6 +29,7 @@ import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { registerFormBodyParser } from '../http/form-body.js';
 import { registerFramingCheck, SERVER_OPTIONS } from '../http/request-framing.js';
 import { registerAccessLog } from '../http/access-log.js';
+import { registerSecurityHeaders } from '../http/security-headers.js';
 import type { RunMode } from '../config/run-mode.js';
 import { KeyService } from '../keys/key-service.js';
 import { ManagementServer } from '../management/management-server.js';
@@ -97,6 +98,7 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   observeKeysAndCertificates(metrics, app.get(KeyService), app.get(TrustAnchorRegistry));
   countReloads(app.get(ConfigReloader), metrics, live);
   registerFramingCheck(fastify);
+  registerSecurityHeaders(fastify);
   registerFormBodyParser(fastify, server.maxBodyBytes);
   const drain = app.get(Drain);
   drain.register(fastify);

@@ -39,6 +39,7 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
   socket.end(
     `HTTP/1.1 ${status}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
+      'x-content-type-options: nosniff\r\n' +
       'cache-control: no-store\r\n' +
       'pragma: no-cache\r\n' +
       'connection: close\r\n' +

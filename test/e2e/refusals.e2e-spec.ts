@@ -323,6 +323,25 @@ describe('request framing', () => {
     ]);
   });
 
+  it.each([
+    ['GET', '/.well-known/oauth-authorization-server', 200],
+    ['GET', '/.well-known/jwks.json', 200],
+    ['GET', '/health/live', 200],
+    ['GET', '/nope', 404],
+    ['GET', '/oauth/token', 405],
+    ['POST', '/oauth/token', 400],
+    ['POST', '/oauth/introspect', 401],
+  ])('answers %s %s (%d) with nosniff and no server banner', async (method, path, status) => {
+    const response = await fetch(`${sts.issuer}${path}`, {
+      method,
+      ...(method === 'POST' ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b' } : {}),
+    });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+    expect(response.headers.get('server')).toBeNull();
+  });
+
   it('answers 404 JSON to unknown paths', async () => {
     const response = await fetch(`${sts.issuer}/nope`);
     expect(response.status).toBe(404);
@@ -348,6 +367,7 @@ describe('request framing', () => {
     const text = await rawExchange(raw, { end: true });
     expect(text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
     expect(text).toMatch(/cache-control: no-store/i);
+    expect(text).toMatch(/\r\nx-content-type-options: nosniff\r\n/i);
     expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error).toBe('invalid_request');
     // No route had the request, yet it leaves its one line: who sent what was refused.
     expect(sts.audit.lines.slice(before)).toEqual([
