@@ -54,7 +54,8 @@ export class Drain {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    server.on('request', (request, response) => {
+    // Before Fastify's own listener: a request without a body reaches its handlers within that listener.
+    server.prependListener('request', (request, response) => {
       this.active++;
       if (this.draining) this.late.add(request);
       this.current.set(request.socket, request);
@@ -86,7 +87,8 @@ export class Drain {
   register(fastify: FastifyInstance): void {
     // Refused once the body is read: answering before could reset the connection under it.
     fastify.addHook('preHandler', (request, _reply, done) => {
-      if (!this.draining || !this.late.has(request.raw) || HEALTH_PATHS.has(request.url.split('?', 1)[0]!)) {
+      // The route Fastify matched, not the URL as sent: `/health/%6Cive` is the liveness probe too.
+      if (!this.draining || !this.late.has(request.raw) || HEALTH_PATHS.has(request.routeOptions.url ?? '')) {
         return done();
       }
       this.refusedDuring++;
