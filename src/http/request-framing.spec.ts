@@ -95,6 +95,16 @@ describe('framingProblem', () => {
       '2 Content-Type header lines (RFC 9110 §8.3)',
     ],
     [
+      'two Authorization lines',
+      [
+        ['Host', 'x'],
+        ['Authorization', 'Basic YTpi'],
+        ['authorization', 'Basic Yzpk'],
+      ],
+      'more than one Authorization header',
+      '2 Authorization header lines (RFC 9110 §11.6.2)',
+    ],
+    [
       'a content coding',
       [
         ['Host', 'x'],

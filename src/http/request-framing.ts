@@ -17,10 +17,12 @@ export function framingProblem(request: IncomingMessage): OAuthError | undefined
   const raw = request.rawHeaders;
   let hosts = 0;
   let contentTypes = 0;
+  let authorizations = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
     else if (name.length === 12 && name.toLowerCase() === 'content-type') contentTypes++;
+    else if (name.length === 13 && name.toLowerCase() === 'authorization') authorizations++;
   }
   // RFC 9112 §3.2: 400 to an HTTP/1.1 request without a Host, or with more than one, or an invalid one.
   if (hosts > 1) return refuse('more than one Host header', `${hosts} Host header lines (RFC 9112 §3.2)`);
@@ -34,6 +36,13 @@ export function framingProblem(request: IncomingMessage): OAuthError | undefined
   // RFC 9110 §5.3, §8.3: Content-Type is a single value; Node keeps the first of two, a proxy may check the last.
   if (contentTypes > 1) {
     return refuse('more than one Content-Type header', `${contentTypes} Content-Type header lines (RFC 9110 §8.3)`);
+  }
+  // RFC 9110 §11.6.2: one set of credentials; Node keeps the first of two, a proxy may have checked the last.
+  if (authorizations > 1) {
+    return refuse(
+      'more than one Authorization header',
+      `${authorizations} Authorization header lines (RFC 9110 §11.6.2)`,
+    );
   }
   // RFC 9112 §6.1: Node decodes only chunked, so the body of `gzip, chunked` would be read still
   // compressed. Refused as a bad request (400) rather than §6.1's 501: the server works, the request not.

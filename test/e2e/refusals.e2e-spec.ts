@@ -411,6 +411,12 @@ describe('request framing', () => {
       '2 Content-Type header lines (RFC 9110 §8.3)',
     ],
     [
+      'two Authorization lines (the first one right)',
+      ['Host: x', `Authorization: Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`.replace(/^A/, 'a')],
+      'more than one Authorization header',
+      '2 Authorization header lines (RFC 9110 §11.6.2)',
+    ],
+    [
       'a content coding',
       ['Host: x', 'Content-Encoding: gzip'],
       'unsupported content coding: send the body without Content-Encoding',
