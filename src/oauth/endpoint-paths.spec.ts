@@ -22,6 +22,13 @@ describe('issuerPathRewriter', () => {
     }
   });
 
+  it('cuts an absolute-form target to its path and query when the issuer has no path (RFC 9112 §3.2.2)', () => {
+    const rewrite = issuerPathRewriter('https://sts.example.com');
+    expect(rewrite('http://other.example/oauth/token')).toBe('/oauth/token');
+    expect(rewrite('HTTPS://sts.example.com:443/health/live?x=1')).toBe('/health/live?x=1');
+    expect(rewrite('http://sts.example.com?x')).toBe('/?x');
+  });
+
   const rewrite = issuerPathRewriter('https://example.com/sts');
   itMaps(rewrite, [
     // Endpoints below the issuer path map onto the routes declared without it.
@@ -34,6 +41,11 @@ describe('issuerPathRewriter', () => {
     ['/.well-known/oauth-authorization-server/sts?x=1', '/.well-known/oauth-authorization-server?x=1'],
     // A reverse proxy that strips the prefix: left alone.
     ['/oauth/token', '/oauth/token'],
+    // RFC 9112 §3.2.2: an absolute-form target routes on its path.
+    ['http://example.com/sts/oauth/token', '/oauth/token'],
+    ['https://other:8443/sts/oauth/token?x=1', '/oauth/token?x=1'],
+    ['http://example.com/.well-known/oauth-authorization-server/sts', '/.well-known/oauth-authorization-server'],
+    ['http://example.com', '/'],
     // Only a whole path segment matches the prefix.
     ['/stsx/oauth/token', '/stsx/oauth/token'],
     ['/.well-known/oauth-authorization-server/stsx', '/.well-known/oauth-authorization-server/stsx'],

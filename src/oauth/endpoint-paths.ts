@@ -19,16 +19,31 @@ export function endpointUrl(issuer: string, path: string): string {
  * When the issuer has a path (`https://host/sts`), endpoints live below it (`/sts/oauth/token`), and
  * RFC 8414 §3.1 puts the metadata at `/.well-known/oauth-authorization-server/sts`. Routes are declared
  * once, without the prefix; this maps incoming URLs onto them. URLs without the prefix are left as they
- * are, so a reverse proxy that strips it works too.
+ * are, so a reverse proxy that strips it works too. An absolute-form target is first cut to its path.
  */
 export function issuerPathRewriter(issuer: string): (url: string) => string {
   const prefix = new URL(issuer).pathname.replace(/\/+$/, '');
-  if (!prefix) return (url) => url;
+  if (!prefix) return originForm;
   const wellKnown = OAUTH_METADATA_PATH + prefix;
-  return (url) => {
+  return (target) => {
+    const url = originForm(target);
     const path = url.split('?', 1)[0]!;
     if (path === wellKnown) return OAUTH_METADATA_PATH + url.slice(wellKnown.length);
     if (path === prefix || path.startsWith(`${prefix}/`)) return url.slice(prefix.length) || '/';
     return url;
   };
+}
+
+/** `scheme://authority` of an absolute-form request target (`POST http://sts/oauth/token`). */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
+/**
+ * RFC 9112 §3.2.2: a server must accept an absolute-form target, and then routes on its path and query
+ * (origin-form), so the issuer path, the routes and every hook see the same URL whatever form was sent.
+ */
+function originForm(target: string): string {
+  const authority = ABSOLUTE_FORM.exec(target);
+  if (!authority) return target;
+  const rest = target.slice(authority[0].length);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
