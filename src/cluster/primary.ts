@@ -24,6 +24,8 @@ export class Primary {
   private readonly restarts = new RestartPolicy();
   private readonly ready = new Map<number, { usable: number; configured: number }>();
   private readonly pendingRestarts = new Set<NodeJS.Timeout>();
+  /** Workers the drain ended with SIGTERM while they were still starting (nothing to drain). */
+  private readonly terminatedStarting = new Set<number>();
   private started = false;
   private stopping: string | undefined;
   private exitCode = 0;
@@ -79,7 +81,9 @@ export class Primary {
     this.ready.delete(worker.id);
     const how = signal ? `signal ${signal}` : `code ${code}`;
     if (this.stopping) {
-      if (code !== 0) this.exitCode = 1;
+      // A worker our drain ended with SIGTERM while it started had no request to lose: not a failed stop.
+      const clean = code === 0 || (signal === 'SIGTERM' && this.terminatedStarting.has(worker.id));
+      if (!clean) this.exitCode = 1;
       this.logger.log(`worker ${worker.id} (pid ${worker.process.pid}) exited (${how})`);
       if (living().length === 0) this.finish();
       return;
@@ -145,7 +149,10 @@ export class Primary {
     for (const worker of workers) {
       // A worker still starting has no drain to run yet: SIGTERM ends it (and, once it listens, drains it).
       if (this.ready.has(worker.id) && worker.isConnected()) worker.send(message);
-      else worker.process.kill('SIGTERM');
+      else {
+        this.terminatedStarting.add(worker.id);
+        worker.process.kill('SIGTERM');
+      }
     }
     setTimeout(
       () => {

@@ -243,6 +243,21 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     }
   });
 
+  it('exits 0 on SIGTERM while a replacement worker is still starting (SIGTERM ends it, nothing to drain)', async () => {
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
+    const [first, second] = await workersOf(server, 2);
+    process.kill(first!, 'SIGKILL');
+    await server.waitFor(new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly`));
+    // The replacement is forked at once; stop before it listens (startup takes longer than this).
+    const replacement = (await workersOf(server, 2)).find((pid) => pid !== second)!;
+    expect(server.output()).not.toMatch(/worker \d+ \(pid \d+\) listening/);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).toMatch(new RegExp(`worker \\d+ \\(pid ${replacement}\\) exited \\(signal SIGTERM\\)`));
+    expect(server.output()).toMatch(new RegExp(`worker \\d+ \\(pid ${second}\\) exited \\(code 0\\)`));
+    expect(server.output()).toContain('all workers stopped; exit code 0');
+  }, 40_000);
+
   it('replaces a killed worker, forwards SIGHUP without stopping, and drains every worker on SIGTERM (exit 0)', async () => {
     const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
     const [first, second] = await workersOf(server, 2);
