@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Socket } from 'node:net';
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { StsConfig } from './sts-config.js';
 import { clock } from '../common/clock.js';
 import { LiveConfig } from '../config/live-config.js';
-import { initialKeyState } from '../keys/key-rotation.js';
+import { inheritKeyState, initialKeyState, INHERITED_KEYS_ENV, type KeyStateSnapshot } from '../keys/key-rotation.js';
 import { buildGeneration } from '../trust-anchors/generation.js';
 import { ConfigReloader, rotationTimes, type StartupState } from './config-reloader.js';
 import { CLIENTS } from '../clients/client-registry.js';
@@ -127,9 +128,25 @@ export async function loadStartupState(
   observer?: RemoteFetchObserver,
 ): Promise<{ startup: StartupState; live: LiveConfig }> {
   const keys = loadedKeys ?? (await loadSigningKeys(config.server, config.mode));
-  const state = await initialKeyState(keys, clock.ms(), rotationTimes(config));
-  const live = new LiveConfig(buildGeneration(1, config, keys, undefined, observer));
-  return { startup: { config, keys: state }, live };
+  // A replacement worker continues the running workers' rotation: a restart would skip the publish lead
+  // and drop the retired keys they still publish, so the workers would sign and publish differently.
+  const inherited = await inheritedKeys(config, keys);
+  const state = inherited?.state ?? (await initialKeyState(keys, clock.ms(), rotationTimes(config)));
+  const live = new LiveConfig(buildGeneration(1, config, state.keys, undefined, observer));
+  return { startup: { config, keys: state, notes: inherited?.notes }, live };
+}
+
+/** The key state a replacement worker inherits (INHERITED_KEYS_ENV, set by the primary), if any. */
+async function inheritedKeys(config: StsConfig, keys: SigningKeySet) {
+  const text = cluster.isWorker && !keys.ephemeral ? process.env[INHERITED_KEYS_ENV] : undefined;
+  if (text === undefined) return undefined;
+  const snapshot = JSON.parse(text) as KeyStateSnapshot;
+  const rotation = await inheritKeyState(snapshot, keys, clock.ms(), rotationTimes(config));
+  if (rotation === undefined) {
+    const note = `kid ${snapshot.active}, which the running workers sign with, has no private key in SIGNING_KEYS: this worker starts with kid ${keys.active.kid}`;
+    return { state: await initialKeyState(keys, clock.ms(), rotationTimes(config)), notes: [note] };
+  }
+  return { state: rotation.state, notes: ["continuing the running workers' key rotation", ...rotation.notes] };
 }
 
 /** Reload outcomes as metrics; a new configuration's client ids and anchor names become label values. */

@@ -38,6 +38,8 @@ export const STARTUP_STATE = Symbol('STARTUP_STATE');
 export interface StartupState {
   readonly config: StsConfig;
   readonly keys: KeyRotationState;
+  /** Lines to log about the keys at startup (a replacement worker continuing its siblings' rotation). */
+  readonly notes?: readonly string[];
 }
 
 export function rotationTimes(config: StsConfig): RotationTimes {
@@ -85,7 +87,13 @@ export class ConfigReloader implements OnApplicationBootstrap, OnApplicationShut
         `signing with kid ${keys.active.kid} (${keys.active.alg}); publishing ${keys.published.length} key(s)`,
       );
     }
+    for (const note of startup.notes ?? []) new Logger('Keys').log(note);
     live.generation.get(CLIENTS).warn();
+  }
+
+  /** The keys in force and what this process remembers of them. */
+  keyState(): KeyRotationState {
+    return this.keys;
   }
 
   /** Adds an observer of reload outcomes; returns the function that removes it. */

@@ -3,7 +3,8 @@ import { Logger } from '@nestjs/common';
 import { createLogger } from '../app/app.factory.js';
 import type { StsConfig } from '../app/sts-config.js';
 import { IGNORED_SIGNALS, STOP_SIGNALS } from '../http/shutdown.js';
-import { isReady, type StopMessage } from './messages.js';
+import { INHERITED_KEYS_ENV, type KeyStateSnapshot } from '../keys/key-rotation.js';
+import { isKeys, isReady, type StopMessage } from './messages.js';
 import { RestartPolicy } from './restart-policy.js';
 import { ClusterManagement } from './cluster-management.js';
 import { startupLine } from './start-server.js';
@@ -31,6 +32,8 @@ export class Primary {
   private exitCode = 0;
   private finished = false;
   private management: ClusterManagement | undefined;
+  /** The workers' key state as last reported, handed to a replacement worker. */
+  private keys: KeyStateSnapshot | undefined;
 
   constructor(
     private readonly config: StsConfig,
@@ -40,6 +43,7 @@ export class Primary {
   start(): void {
     Logger.overrideLogger(createLogger(this.config.server, this.config.mode).nest());
     cluster.on('message', (worker, message) => {
+      if (isReady(message) || isKeys(message)) this.keys = message.keys;
       if (isReady(message)) this.onReady(worker, message.anchorsUsable, message.anchorsConfigured);
     });
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
@@ -107,7 +111,8 @@ export class Primary {
     );
     const timer = setTimeout(() => {
       this.pendingRestarts.delete(timer);
-      if (!this.stopping) cluster.fork();
+      // The replacement continues the running workers' key rotation rather than restarting it.
+      if (!this.stopping) cluster.fork(this.keys ? { [INHERITED_KEYS_ENV]: JSON.stringify(this.keys) } : {});
     }, delay);
     this.pendingRestarts.add(timer);
   }

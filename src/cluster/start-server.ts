@@ -7,7 +7,8 @@ import type { StsConfig } from '../app/sts-config.js';
 import { AnchorHealth } from '../health/anchor-health.js';
 import { installShutdown } from '../http/shutdown.js';
 import { ConfigReloader, reloadOnSighup } from '../app/config-reloader.js';
-import { isStop, type ReadyMessage } from './messages.js';
+import { snapshotKeyState } from '../keys/key-rotation.js';
+import { isStop, type KeysMessage, type ReadyMessage } from './messages.js';
 
 /**
  * Runs the server in this process: alone, or as a cluster worker (Fastify's listen then shares the
@@ -28,14 +29,28 @@ export async function startServer(config: StsConfig): Promise<void> {
   }
   const anchors = app.get(AnchorHealth);
   const stop = installShutdown(app, config.server);
-  reloadOnSighup(app.get(ConfigReloader)); // each process reloads itself; a primary passes SIGHUP on
+  const reloader = app.get(ConfigReloader);
+  reloadOnSighup(reloader); // each process reloads itself; a primary passes SIGHUP on
   const usable = anchors.usable().length;
   const configured = anchors.all().length;
   if (cluster.isWorker) {
     process.on('message', (message) => {
       if (isStop(message)) stop(message.signal);
     });
-    const ready: ReadyMessage = { actbridge: 'ready', anchorsUsable: usable, anchorsConfigured: configured };
+    // The primary keeps the latest key state, for the replacement of a worker that dies.
+    reloader.observe({
+      onReload(event) {
+        if (event.outcome !== 'success' || !process.connected) return;
+        const keys: KeysMessage = { actbridge: 'keys', keys: snapshotKeyState(reloader.keyState()) };
+        process.send!(keys);
+      },
+    });
+    const ready: ReadyMessage = {
+      actbridge: 'ready',
+      anchorsUsable: usable,
+      anchorsConfigured: configured,
+      keys: snapshotKeyState(reloader.keyState()),
+    };
     process.send!(ready);
     return;
   }

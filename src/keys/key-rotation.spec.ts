@@ -2,7 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
-import { initialKeyState, rotateKeys, type KeyRotationState } from './key-rotation.js';
+import {
+  inheritKeyState,
+  initialKeyState,
+  rotateKeys,
+  snapshotKeyState,
+  type KeyRotationState,
+} from './key-rotation.js';
 import type { SigningKey, SigningKeySet } from './signing-keys.loader.js';
 
 const TIMES = { publishLeadMs: 600_000, retentionMs: 3_630_000 };
@@ -129,5 +135,47 @@ describe('rotateKeys', () => {
     const start = await initialKeyState(loaded(key('a'), key('b')), T0, TIMES);
     const retired = await rotateKeys(start, loaded(key('a'), publicOnly(key('b'))), T0 + MIN, TIMES);
     expect(retired.changes).toEqual({ added: [], removed: [] });
+  });
+});
+
+describe('inheritKeyState (a replacement worker)', () => {
+  it("continues the running workers' publish lead rather than signing with the marked key at once", async () => {
+    const start = await initialKeyState(loaded(key('a')), T0, TIMES);
+    const running = await rotateKeys(start, loaded(key('b'), key('a')), T0 + MIN, TIMES);
+    expect(running.state.keys.active.kid).toBe('a');
+    // Passed to the replacement as JSON, as the primary does.
+    const snapshot = JSON.parse(JSON.stringify(snapshotKeyState(running.state)));
+    const replacement = await inheritKeyState(snapshot, loaded(key('b'), key('a')), T0 + 2 * MIN, TIMES);
+    expect(replacement!.state.keys.active.kid).toBe('a');
+    expect(replacement!.state.keys.active.privateKey).toBe(material.get('a'));
+    expect(kids(replacement!.state)).toEqual(['a', 'b']);
+    expect(replacement!.notes).toEqual([
+      'kid b is marked active but has been published only since 2026-05-10T12:01:00.000Z; kid a keeps signing until a reload at or after 2026-05-10T12:11:00.000Z (SIGNING_KEYS_PUBLISH_LEAD 600 s: publish before use)',
+    ]);
+    const later = await rotateKeys(replacement!.state, loaded(key('b'), key('a')), T0 + 11 * MIN, TIMES);
+    expect(later.state.keys.active.kid).toBe('b');
+  });
+
+  it('keeps publishing a retired key the running workers still publish, though its file is gone', async () => {
+    const start = await initialKeyState(loaded(key('a')), T0, TIMES);
+    const published = await rotateKeys(start, loaded(key('a'), key('b')), T0 + MIN, TIMES);
+    const switched = await rotateKeys(published.state, loaded(key('b'), key('a')), T0 + 12 * MIN, TIMES);
+    const removed = await rotateKeys(switched.state, loaded(key('b')), T0 + 13 * MIN, TIMES);
+    expect(kids(removed.state)).toEqual(['b', 'a']);
+    const snapshot = JSON.parse(JSON.stringify(snapshotKeyState(removed.state)));
+    const replacement = await inheritKeyState(snapshot, loaded(key('b')), T0 + 14 * MIN, TIMES);
+    expect(kids(replacement!.state)).toEqual(['b', 'a']);
+    expect(replacement!.state.keys.published[1]).toEqual({ kid: 'a', alg: 'ES256', publicJwk: key('a').publicJwk });
+    expect(replacement!.state.retainUntil.get('a')).toBe(T0 + 12 * MIN + TIMES.retentionMs);
+  });
+
+  it('is undefined when the key the workers sign with has no private part on disk any more', async () => {
+    const start = await initialKeyState(loaded(key('a')), T0, TIMES);
+    const running = await rotateKeys(start, loaded(key('b'), publicOnly(key('a'))), T0 + MIN, TIMES);
+    expect(running.state.keys.active.kid).toBe('a');
+    const snapshot = snapshotKeyState(running.state);
+    expect(
+      await inheritKeyState(snapshot, loaded(key('b'), publicOnly(key('a'))), T0 + 2 * MIN, TIMES),
+    ).toBeUndefined();
   });
 });

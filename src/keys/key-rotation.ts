@@ -1,4 +1,4 @@
-import { calculateJwkThumbprint } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import type { SigningKey, SigningKeySet } from './signing-keys.loader.js';
 
@@ -150,4 +150,59 @@ function thumbprint(key: SigningKey): Promise<string> {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/** Set by the cluster's primary for a replacement worker: the running workers' KeyStateSnapshot, as JSON. */
+export const INHERITED_KEYS_ENV = 'ACTBRIDGE_WORKER_KEY_STATE';
+
+/**
+ * What a process remembers of its keys, without private parts: passed from the running workers to a
+ * replacement worker (node:cluster), so that it publishes and signs as they do.
+ */
+export interface KeyStateSnapshot {
+  readonly active: string;
+  readonly published: ReadonlyArray<{ kid: string; alg: string; publicJwk: JWK }>;
+  readonly thumbprints: ReadonlyArray<[string, string]>;
+  readonly algorithms: ReadonlyArray<[string, string]>;
+  readonly publishedSince: ReadonlyArray<[string, number]>;
+  readonly retainUntil: ReadonlyArray<[string, number]>;
+}
+
+export function snapshotKeyState(state: KeyRotationState): KeyStateSnapshot {
+  return {
+    active: state.keys.active.kid,
+    published: state.keys.published.map((k) => ({ kid: k.kid, alg: k.alg, publicJwk: { ...k.publicJwk } })),
+    thumbprints: [...state.thumbprints],
+    algorithms: [...state.algorithms],
+    publishedSince: [...state.publishedSince],
+    retainUntil: [...state.retainUntil],
+  };
+}
+
+/**
+ * The keys a replacement worker starts with: those `loaded` from SIGNING_KEYS applied to the state of
+ * the running workers (`snapshot`), as a re-read of theirs would be. Undefined when the key they sign
+ * with has no private part on disk any more (retired while its successor waited for the lead): the
+ * replacement then starts as a new process does.
+ */
+export async function inheritKeyState(
+  snapshot: KeyStateSnapshot,
+  loaded: SigningKeySet,
+  now: number,
+  times: RotationTimes,
+): Promise<KeyRotation | undefined> {
+  const active = loaded.published.find((k) => k.kid === snapshot.active && k.privateKey !== undefined);
+  if (active === undefined) return undefined;
+  const previous: KeyRotationState = {
+    keys: {
+      active: active as ActiveKey,
+      published: snapshot.published.map((k) => (k.kid === active.kid ? active : k)),
+      ephemeral: false,
+    },
+    thumbprints: new Map(snapshot.thumbprints),
+    algorithms: new Map(snapshot.algorithms),
+    publishedSince: new Map(snapshot.publishedSince),
+    retainUntil: new Map(snapshot.retainUntil),
+  };
+  return rotateKeys(previous, loaded, now, times);
 }

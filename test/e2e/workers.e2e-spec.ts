@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
@@ -242,6 +244,31 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
       await new Promise((resolve) => taken.close(resolve));
     }
   });
+
+  it("a replacement worker continues the workers' key rotation: the key in force keeps signing during the lead", async () => {
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL });
+    const [first, second] = await workersOf(server, 2);
+    // sts-2 marked active: published at once, signing only after SIGNING_KEYS_PUBLISH_LEAD (600 s).
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const next = { ...(await exportJWK(privateKey)), kid: 'sts-2' };
+    writeFileSync(join(server.dir, 'keys', 'sts-2.active.json'), JSON.stringify(next));
+    server.child.kill('SIGHUP');
+    await server.waitFor(/(configuration reloaded \(SIGHUP\): keys \+sts-2[^]*){2}/);
+    process.kill(first!, 'SIGKILL');
+    await server.waitFor(/worker \d+ \(pid \d+\) listening/);
+    const workers = await workersOf(server, 2);
+    expect(workers).toContain(second);
+    const kids = [];
+    for (const socket of await connectionsTo(server, workers)) {
+      const answer = await post(socket, exchangeForm(await idp.mint({ sub: 'alice', aud: 'urn:sts' })), basic);
+      expect(answer.status).toBe(200);
+      const header = (answer.body.access_token as string).split('.')[0]!;
+      kids.push((JSON.parse(Buffer.from(header, 'base64url').toString()) as { kid: string }).kid);
+    }
+    expect(kids).toEqual(['sts-1', 'sts-1']);
+    // A worker's lines may reach the output after the primary's.
+    await server.waitFor(/"context":"Keys","msg":"continuing the running workers' key rotation"/);
+  }, 40_000);
 
   it('exits 0 on SIGTERM while a replacement worker is still starting (SIGTERM ends it, nothing to drain)', async () => {
     const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
