@@ -1,3 +1,4 @@
+import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { AggregatorRegistry } from 'prom-client';
@@ -18,6 +19,19 @@ export interface ClusterState {
   readonly stopping: boolean;
 }
 
+/** prom-client's messages: each worker's AggregatorRegistry answers the request with its registries. */
+const METRICS_REQUEST = 'prom-client:getMetricsReq';
+const METRICS_RESPONSE = 'prom-client:getMetricsRes';
+/** How long a scrape waits for the workers' series (prom-client's own bound). */
+const METRICS_TIMEOUT_MS = 5000;
+
+interface MetricsResponse {
+  readonly type: string;
+  readonly requestId: string;
+  readonly metrics?: Parameters<typeof AggregatorRegistry.aggregate>[0];
+  readonly error?: string;
+}
+
 /**
  * The management listener of a cluster (MANAGEMENT_PORT), served by the primary: the workers share
  * the public port, so a scrape of a worker would land on any one of them. `/metrics` is every worker's
@@ -27,16 +41,20 @@ export interface ClusterState {
  */
 export class ClusterManagement {
   private readonly logger = new Logger('Management');
-  private readonly aggregator = new AggregatorRegistry();
   private server: Server | undefined;
+  private requests = 0;
 
-  constructor(private readonly state: () => ClusterState) {}
+  constructor(
+    private readonly state: () => ClusterState,
+    /** The workers that listen (reported ready): a worker still starting cannot answer yet. */
+    private readonly listening: () => Worker[],
+  ) {}
 
   async listen(port: number, host: string, timeouts: ManagementTimeouts): Promise<number> {
     const handle = managementHandler(this.logger, {
       metrics: async () => {
-        const body = await this.aggregator.clusterMetrics();
-        return { contentType: this.aggregator.contentType, body };
+        const body = await this.clusterMetrics(this.listening());
+        return { contentType: AggregatorRegistry.PROMETHEUS_CONTENT_TYPE, body };
       },
       readiness: async () => {
         const { listening, configured, stopping } = this.state();
@@ -61,6 +79,43 @@ export class ClusterManagement {
     const bound = await listenOn(server, port, host);
     this.logger.log(`management listener on ${host}:${bound} (${METRICS_PATH} of every worker, health)`);
     return bound;
+  }
+
+  /**
+   * The series of `workers`, merged. Not prom-client's clusterMetrics: that asks every forked worker, and
+   * one still starting (a replacement) has no listener yet, so each scrape waited 5 s and failed. A
+   * worker that exits meanwhile is left out. (No AggregatorRegistry instance here: its primary listener
+   * would throw on these answers.)
+   */
+  private clusterMetrics(workers: Worker[]): Promise<string> {
+    const asked = workers.filter((worker) => worker.isConnected());
+    if (asked.length === 0) return Promise.reject(new Error('no worker listens'));
+    const requestId = `actbridge-${this.requests++}`;
+    return new Promise((resolve, reject) => {
+      const pending = new Set(asked.map((worker) => worker.id));
+      const responses: NonNullable<MetricsResponse['metrics']> = [];
+      const done = (error?: Error): void => {
+        clearTimeout(timer);
+        cluster.off('message', onMessage);
+        cluster.off('exit', onExit);
+        if (error) return reject(error);
+        AggregatorRegistry.aggregate(responses).metrics().then(resolve, reject);
+      };
+      const onMessage = (worker: Worker, message: MetricsResponse): void => {
+        if (message?.type !== METRICS_RESPONSE || message.requestId !== requestId) return;
+        if (message.error !== undefined) return done(new Error(message.error));
+        responses.push(...(message.metrics ?? []));
+        pending.delete(worker.id);
+        if (pending.size === 0) done();
+      };
+      const onExit = (worker: Worker): void => {
+        if (pending.delete(worker.id) && pending.size === 0) done();
+      };
+      const timer = setTimeout(() => done(new Error('the workers did not answer in time')), METRICS_TIMEOUT_MS);
+      cluster.on('message', onMessage);
+      cluster.on('exit', onExit);
+      for (const worker of asked) worker.send({ type: METRICS_REQUEST, requestId });
+    });
   }
 
   close(): void {

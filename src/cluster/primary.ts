@@ -56,11 +56,14 @@ export class Primary {
   private listenManagement(): void {
     const { managementPort, managementHost } = this.config.server;
     if (managementPort === 0) return;
-    const management = new ClusterManagement(() => ({
-      listening: this.ready.size,
-      configured: this.config.workers.workers,
-      stopping: this.stopping !== undefined,
-    }));
+    const management = new ClusterManagement(
+      () => ({
+        listening: this.ready.size,
+        configured: this.config.workers.workers,
+        stopping: this.stopping !== undefined,
+      }),
+      () => living().filter((worker) => this.ready.has(worker.id)),
+    );
     this.management = management;
     management.listen(managementPort, managementHost, this.config.server).catch((error: unknown) => {
       this.logger.error(`management listener on ${managementHost}:${managementPort}: ${(error as Error).message}`);

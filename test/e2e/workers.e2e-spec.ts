@@ -226,6 +226,31 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     expect((await fetch(`${server.baseUrl}/metrics`)).status).toBe(404);
   });
 
+  it('answers /metrics at once while a replacement worker starts: the listening workers series', async () => {
+    const management = await freePort();
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, MANAGEMENT_PORT: String(management) });
+    const [first] = await workersOf(server, 2);
+    process.kill(first!, 'SIGKILL');
+    await server.waitFor(new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly`));
+    await workersOf(server, 2); // the replacement is forked, and does not listen yet
+    const base = `http://127.0.0.1:${management}`;
+    const asked = Date.now();
+    const scrape = await fetch(`${base}/metrics`);
+    const text = await scrape.text();
+    expect(Date.now() - asked).toBeLessThan(2000);
+    expect(server.output()).not.toMatch(/worker \d+ \(pid \d+\) listening/);
+    expect(scrape.status).toBe(200);
+    expect(text.match(/^nodejs_version_info\{.*\} 1$/m)).not.toBeNull();
+    const ready = await fetch(`${base}/health/ready`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 503,
+      body: { status: 'not_ready', workers: { listening: 1, configured: 2 } },
+    });
+    await server.waitFor(/worker \d+ \(pid \d+\) listening/);
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+  }, 40_000);
+
   it('stops (exit 1) when a worker cannot start, here on a port already taken', async () => {
     const taken = createServer();
     const port = await freePort();
