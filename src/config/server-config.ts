@@ -191,7 +191,7 @@ export class ServerConfig {
 
   @Env(
     'MAX_CONNECTIONS_PER_ADDRESS',
-    'Most open connections from one client IP address; more are closed at once. 0: no limit (right behind a proxy, where every connection comes from its address).',
+    'Most open connections from one client IP address; more are closed at once. Counted by each worker process (`WORKERS`): up to this many per worker. 0: no limit (right behind a proxy, where every connection comes from its address).',
     0,
   )
   @IsIntInRange(0)
