@@ -296,8 +296,9 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
+/** The route the request matched: `/oauth/%74oken` is the token endpoint here as for its handler. */
 function pathOf(request: FastifyRequest): string {
-  return request.url.split('?', 1)[0]!;
+  return request.routeOptions.url ?? '';
 }
 
 /** The page and its scripts and styles, read once: served from memory, and a missing file stops startup. */

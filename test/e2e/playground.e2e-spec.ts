@@ -206,6 +206,14 @@ describe('development (start-dev): /playground is on by default', () => {
       body: { line },
     });
 
+    // The token endpoint by a percent-encoded path is the same route, and its line is kept for the page too.
+    const encodedRef = ref();
+    const viaEncoded = await exchangeAsPage({ ...dev, tokenEndpoint: `${dev.baseUrl}/oauth/%74oken` }, encodedRef);
+    expect(viaEncoded.status).toBe(200);
+    expect((await postForm(dev, '/playground/audit', [['ref', encodedRef]])).body).toEqual({
+      line: dev.audit.lines.at(-1),
+    });
+
     // Refusals too, with the operator's reason (development).
     const refusedRef = ref();
     const refused = await exchangeAsPage(dev, refusedRef, { scope: 'read write' });
@@ -580,6 +588,12 @@ describe('PLAYGROUND_PEER: the paired page may call the token endpoint from its 
     expect(issued.headers.get('access-control-allow-origin')).toBe(peer);
     expect(issued.headers.get('access-control-allow-credentials')).toBeNull();
     expect(issued.headers.get('vary')).toBe('Origin');
+    // The same route by a percent-encoded path: the same CORS answer.
+    const viaEncoded = await agentExchange(
+      { ...paired, tokenEndpoint: `${paired.baseUrl}/oauth/%74oken` },
+      { origin: peer },
+    );
+    expect([viaEncoded.status, viaEncoded.headers.get('access-control-allow-origin')]).toEqual([200, peer]);
     expect((await get(paired, '/playground/demo', { origin: peer })).headers.get('access-control-allow-origin')).toBe(
       peer,
     );
