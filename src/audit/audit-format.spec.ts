@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatKeyValue, kvValue } from './audit-format.js';
+import type { AuditRecord } from './audit-record.js';
 
 /** Splits a key=value line back into fields, as a log parser would (quotes and backslash escapes). */
 function parse(line: string): { ts: string; fields: Array<[string, string]> } {
@@ -37,7 +38,7 @@ describe('AUDIT_FORMAT=kv', () => {
       trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
     });
     expect(line).toBe(
-      '2026-05-10T22:13:01.000Z event=token.issued principal=u_marwan principal_iss=https://idp.example ' +
+      '2026-05-10T22:13:01.000Z event=token.issued outcome=issued principal=u_marwan principal_iss=https://idp.example ' +
         'acting_as=spiffe://prod/agent/code-reviewer/v3,spiffe://prod/orchestrator attestation=github-oidc,- ' +
         'client=reviewer grant=token-exchange aud=api.github.com scope="read:repo write:issues" ttl=600s ' +
         'exp=1778451781 jti=c13ef87e latency=1.25ms trace_id=4bf92f3577b34da6a3ce929d0e0e4736',
@@ -80,7 +81,7 @@ describe('AUDIT_FORMAT=kv', () => {
         reason: 'request headers too large (HPE_HEADER_OVERFLOW)',
       }),
     ).toBe(
-      '2026-05-10T22:13:01.000Z event=http.refused status=431 error=invalid_request ' +
+      '2026-05-10T22:13:01.000Z event=http.refused outcome=refused status=431 error=invalid_request ' +
         'reason="request headers too large (HPE_HEADER_OVERFLOW)" client_ip=203.0.113.7 request_id=r1',
     );
     expect(
@@ -92,7 +93,75 @@ describe('AUDIT_FORMAT=kv', () => {
         connection: 'github',
         upstream_revoked: false,
       }),
-    ).toBe('2026-05-10T22:13:01.000Z event=vault.disconnect client=user-app connection=github upstream_revoked=false');
+    ).toBe(
+      '2026-05-10T22:13:01.000Z event=vault.disconnect outcome=disconnected client=user-app connection=github upstream_revoked=false',
+    );
+  });
+
+  it('drops no field of the record: whether the client authenticated, the token types, the outcome', () => {
+    // Required<>: a field added to AuditRecord fails typecheck here until the key=value form writes it.
+    const record: Required<Omit<AuditRecord, 'started'>> = {
+      request_id: 'r1',
+      client_ip: '203.0.113.7',
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      client_id: 'reviewer',
+      client_authenticated: false,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      actor_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      subject: { sub: 'alice', iss: 'https://idp.example' },
+      actors: [{ sub: 'agent-1' }],
+      mode: 'delegation',
+      assertion_type: 'urn:ietf:params:oauth:token-type:saml2',
+      audience: ['api'],
+      resource: ['https://mcp.example.com'],
+      scope: 'read',
+      ttl: 300,
+      jti: 'j1',
+      parent_jti: ['root:Qm3k'],
+      issued_token_type: 'urn:ietf:params:oauth:token-type:id-jag',
+      rule: 'corp/agents',
+      issued_subject: { sub: 'u_alice' },
+      dpop_jkt: 'jkt1',
+      connection: 'github',
+      user_agent: 'agent-sdk/2.1',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      anchor: 'corp',
+      exp: 1778451781,
+    };
+    const { fields } = parse(
+      formatKeyValue({ ts: '2026-05-10T22:13:01.000Z', event: 'token.refused', outcome: 'refused', ...record }),
+    );
+    expect(fields).toEqual([
+      ['event', 'token.refused'],
+      ['outcome', 'refused'],
+      ['principal', 'alice'],
+      ['principal_iss', 'https://idp.example'],
+      ['acting_as', 'agent-1'],
+      ['issued_principal', 'u_alice'],
+      ['client', 'reviewer'],
+      ['client_authenticated', 'false'],
+      ['grant', 'token-exchange'],
+      ['subject_token_type', 'access_token'],
+      ['actor_token_type', 'jwt'],
+      ['assertion_type', 'saml2'],
+      ['issued_token_type', 'id-jag'],
+      ['mode', 'delegation'],
+      ['anchor', 'corp'],
+      ['rule', 'corp/agents'],
+      ['aud', 'api'],
+      ['resource', 'https://mcp.example.com'],
+      ['scope', 'read'],
+      ['ttl', '300s'],
+      ['exp', '1778451781'],
+      ['jti', 'j1'],
+      ['parent_jti', 'root:Qm3k'],
+      ['dpop_jkt', 'jkt1'],
+      ['connection', 'github'],
+      ['client_ip', '203.0.113.7'],
+      ['user_agent', 'agent-sdk/2.1'],
+      ['trace_id', '4bf92f3577b34da6a3ce929d0e0e4736'],
+      ['request_id', 'r1'],
+    ]);
   });
 
   it('writes a refusal with its error, step and quoted reason', () => {

@@ -24,6 +24,7 @@ export function formatKeyValue(line: Line): string {
   const subject = line.subject as AuditActor | string | undefined;
   const actors = (line.actors as AuditActor[] | undefined) ?? [];
   add('event', line.event);
+  add('outcome', line.outcome);
   add('principal', typeof subject === 'string' ? subject : subject?.sub);
   if (typeof subject === 'object') add('principal_iss', subject.iss);
   if (actors.length > 0) {
@@ -35,10 +36,13 @@ export function formatKeyValue(line: Line): string {
   const issued = line.issued_subject as AuditActor | undefined;
   add('issued_principal', issued?.sub);
   add('client', line.client_id);
-  add(
-    'grant',
-    typeof line.grant_type === 'string' ? line.grant_type.slice(line.grant_type.lastIndexOf(':') + 1) : undefined,
-  );
+  // `client` is as claimed; whether it was proven is what separates a client's refusal from a stranger's.
+  add('client_authenticated', line.client_authenticated);
+  add('grant', lastPart(line.grant_type));
+  add('subject_token_type', lastPart(line.subject_token_type));
+  add('actor_token_type', lastPart(line.actor_token_type));
+  add('assertion_type', lastPart(line.assertion_type));
+  add('issued_token_type', lastPart(line.issued_token_type));
   add('mode', line.mode);
   add('anchor', line.anchor);
   add('rule', line.rule);
@@ -72,6 +76,11 @@ export function formatKeyValue(line: Line): string {
   add('trace_id', line.trace_id);
   add('request_id', line.request_id);
   return parts.join(' ');
+}
+
+/** A grant or token type URI's last segment (`token-exchange`, `access_token`, `saml2`, `id-jag`). */
+function lastPart(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(value.lastIndexOf(':') + 1) : undefined;
 }
 
 /** A list value: elements joined by `,`, a `,` or `\` inside an element escaped with `\`. */
