@@ -85,6 +85,30 @@ describe('checkResourceRequest: the Authorization header', () => {
     });
   });
 
+  // RFC 6750 §2 and §2.3: one method per request, and never the URL (logs, Referer).
+  it.each([
+    ['alone', '/tools?access_token=abc', {}],
+    ['beside the header', '/tools?x=1&access_token=abc', { authorization: 'Bearer good' }],
+    ['percent-encoded name, empty value', '/tools?%61ccess_token=', { authorization: 'Bearer good' }],
+    ['absolute form', 'https://api.example/tools?access_token=abc#f', { authorization: 'Bearer good' }],
+  ])('access_token in the query, %s: 400 invalid_request', async (_name, url, headers) => {
+    const description = 'access tokens are not accepted in the URL; send the token in the Authorization header';
+    expect(await outcome({ url, headers })).toEqual({
+      ok: false,
+      status: 400,
+      challenge: `Bearer error="invalid_request", error_description="${description}"`,
+      body: { error: 'invalid_request', error_description: description },
+    });
+  });
+
+  it('a query parameter merely containing the name is not a token', async () => {
+    const result = await outcome({
+      url: '/tools?my_access_token=1&q=access_token',
+      headers: { authorization: 'Bearer good' },
+    });
+    expect(result.ok).toBe(true);
+  });
+
   // RFC 6750 §3.1: an unsupported authentication method is answered like no credentials: no error code.
   it.each(['Basic YWxpY2U6c2VjcmV0', 'Token abc', 'Bearertoken'])('%s: 401 with a bare challenge', async (value) => {
     expect(await outcome({ headers: { authorization: value } })).toEqual({

@@ -57,6 +57,15 @@ export async function checkResourceRequest(
   // Node keeps only the first of repeated Authorization fields in `headers`; headersDistinct has them all.
   const authorizations = request.raw?.headersDistinct?.authorization ?? request.headersDistinct?.authorization;
   const repeated = authorizations !== undefined && authorizations.length > 1;
+  // RFC 6750 §2.3: a token in the URL leaks into logs and Referer, and §2 forbids a second method beside the
+  // header (which of the two would this check and the application each read?): refused, never read.
+  if (queryHasAccessToken(request.originalUrl ?? request.url)) {
+    const error = new AccessTokenError(
+      'invalid_request',
+      'access tokens are not accepted in the URL; send the token in the Authorization header',
+    );
+    return { ok: false, status: error.status, challenge: error.challenge(challengeOptions), body: error.toJSON() };
+  }
   // RFC 6750 §3.1: no credentials at all, or credentials of another scheme (Basic, ...), is answered with a
   // bare challenge, no error code.
   if (authorization === undefined || (!repeated && !SUPPORTED_SCHEME.test(authorization))) {
@@ -115,6 +124,13 @@ function requestUrl(request: RequestLike, publicUrl: string | undefined): string
   } catch {
     return target; // not a URL: no htu matches it
   }
+}
+
+function queryHasAccessToken(target: string): boolean {
+  const start = target.indexOf('?');
+  if (start < 0) return false;
+  const end = target.indexOf('#', start);
+  return new URLSearchParams(target.slice(start + 1, end < 0 ? undefined : end)).has('access_token');
 }
 
 function single(value: string | string[] | undefined): string | undefined {

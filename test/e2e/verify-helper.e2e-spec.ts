@@ -301,6 +301,17 @@ describe('refusals at the resource server', () => {
     expectRefusal(res, 400, 'invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
   });
 
+  it('a token in the query, beside a valid header: 400 invalid_request (RFC 6750 §2, §2.3)', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const res = await get(`${rsUrl}/tools?access_token=${token}`, { authorization: `Bearer ${token}` });
+    expectRefusal(
+      res,
+      400,
+      'invalid_request',
+      'access tokens are not accepted in the URL; send the token in the Authorization header',
+    );
+  });
+
   it('another scheme (Basic): 401 with a bare challenge, as without credentials (RFC 6750 §3.1)', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: 'Basic YWxpY2U6c2VjcmV0' });
     expect(res.status).toBe(401);
