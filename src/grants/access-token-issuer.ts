@@ -7,6 +7,7 @@ import { TokenMinter } from '../keys/token-minter.js';
 import { inSpan } from '../observability/tracing.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
+import type { AuthenticationContext } from '../subject-tokens/authentication-context.js';
 import { RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 
@@ -19,6 +20,8 @@ export interface AccessTokenGrant {
   readonly expiresAt: number;
   /** RFC 8693 `act` chain (token exchange by delegation only). */
   readonly act?: ActClaim;
+  /** How the subject authenticated, as the presented subject token said (RFC 9068 §2.2.1). */
+  readonly authentication?: AuthenticationContext;
 }
 
 /**
@@ -84,6 +87,8 @@ export function accessTokenClaims(
     sub_id: { format: 'iss_sub', iss: grant.subject.iss, sub: grant.subject.sub },
     aud: grant.audience.length === 1 ? grant.audience[0] : [...grant.audience],
     client_id: clientId,
+    // RFC 9068 §2.2.1: so a resource can ask for a stronger or fresher login (RFC 9470) behind the exchange.
+    ...grant.authentication,
     ...(grant.scope.length > 0 ? { scope: grant.scope.join(' ') } : {}),
     ...(grant.act ? { act: grant.act } : {}),
     // RFC 9449 §6.1: bound to the DPoP proof's key.

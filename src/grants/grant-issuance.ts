@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DelegationPolicy, type DecisionInput, type DecisionRequest } from '../delegation/delegation-policy.js';
 import type { TokenResponse } from '../oauth/token-response.js';
 import type { LineageLink } from '../subject-tokens/revocation-check.js';
+import { authenticationContext } from '../subject-tokens/authentication-context.js';
 import { AccessTokenIssuer } from './access-token-issuer.js';
 import type { GrantContext } from './grant-handler.js';
 
@@ -28,7 +29,7 @@ export class GrantIssuance {
     issuedTokenType?: string,
     beforeMint?: () => Promise<void>,
   ): Promise<TokenResponse> {
-    const grant = this.policy.decide(input, audit);
+    const grant = { ...this.policy.decide(input, audit), authentication: authenticationContext(input.subject) };
     await beforeMint?.();
     return this.issuer.issue(grant, { clientId: input.client.client_id, audit, dpop, issuedTokenType, lineage });
   }

@@ -18,6 +18,7 @@ import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
 import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
 import { type TokenResponse } from '../oauth/token-response.js';
+import { authenticationContext } from '../subject-tokens/authentication-context.js';
 
 /**
  * IdP role of ID-JAG (draft-ietf-oauth-identity-assertion-authz-grant-04 §4.3): a token exchange with
@@ -218,30 +219,6 @@ function verifiedEmail(subject: ValidatedToken): string | undefined {
   const { email, email_verified: verified } = subject.claims;
   if (typeof email !== 'string') return undefined;
   return subject.tokenType === TokenTypes.saml2 || verified === true ? email : undefined;
-}
-
-/**
- * §3.1 `auth_time`, `acr`, `amr`: an ID token's own claims; for a SAML assertion its AuthnStatement
- * (AuthnInstant, AuthnContextClassRef), never its attributes, which say nothing about authentication.
- */
-function authenticationContext(subject: ValidatedToken): JWTPayload {
-  if (subject.tokenType === TokenTypes.saml2) {
-    const { instant, contextClass } = subject.authn ?? {};
-    return {
-      ...(instant !== undefined ? { auth_time: instant } : {}),
-      ...(contextClass !== undefined ? { acr: contextClass } : {}),
-    };
-  }
-  const { claims } = subject;
-  return {
-    ...(typeof claims.auth_time === 'number' ? { auth_time: claims.auth_time } : {}),
-    ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}),
-    ...(isStringArray(claims.amr) ? { amr: [...claims.amr] } : {}),
-  };
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
 /**

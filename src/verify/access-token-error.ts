@@ -5,12 +5,19 @@ import { errorDescription } from '../oauth/error-description.js';
  * with the HTTP status and `WWW-Authenticate` challenge a resource server answers with.
  */
 export type AccessTokenErrorCode =
-  'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'temporarily_unavailable';
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication'
+  | 'invalid_dpop_proof'
+  | 'temporarily_unavailable';
 
 const STATUS: Record<AccessTokenErrorCode, number> = {
   invalid_request: 400,
   invalid_token: 401,
   insufficient_scope: 403,
+  // RFC 9470 §3: the token is fine, the login behind it is not (too weak or too old).
+  insufficient_user_authentication: 401,
   invalid_dpop_proof: 401,
   // Not an RFC 6750 code: actbridge (discovery, JWKS or introspection) could not be reached, so the
   // token cannot be judged. Fail closed, and say so.
@@ -40,6 +47,8 @@ export class AccessTokenError extends Error {
     readonly detail?: string,
     /** The token is DPoP-bound but came as Bearer: the challenge offers the DPoP scheme as well. */
     readonly dpopRequired = false,
+    /** For insufficient_user_authentication: what would do (RFC 9470 §3 `acr_values`, `max_age`). */
+    readonly stepUp?: { readonly acrValues?: string; readonly maxAge?: number },
   ) {
     super(`${error}: ${description}`);
     this.status = STATUS[error];
@@ -75,6 +84,8 @@ export function authenticateChallenge(options: ChallengeOptions, error?: AccessT
     // RFC 6750 §3: the description in the challenge keeps to the same characters as in a body.
     ['error_description', errorDescription(error.description)],
     ['scope', error.scope],
+    ['acr_values', error.stepUp?.acrValues],
+    ['max_age', error.stepUp?.maxAge?.toString()],
   ];
   if (options.dpop || error.error === 'invalid_dpop_proof') return `DPoP ${params([...errorParams, algs])}`;
   // RFC 9449 §7.2: a client may send a DPoP-bound token as Bearer upon a Bearer-only challenge; the refusal

@@ -36,6 +36,9 @@ export interface VerifiedAccessToken {
   readonly expiresAt: number;
   /** RFC 9449: the thumbprint of the key the token is bound to (verified against the request's proof). */
   readonly jkt: string | undefined;
+  /** How the user authenticated upstream (`acr`, `auth_time` epoch seconds), when actbridge was told. */
+  readonly acr: string | undefined;
+  readonly authTime: number | undefined;
   readonly claims: Readonly<JWTPayload>;
 }
 
@@ -54,6 +57,13 @@ export interface VerifyOptions {
   readonly audience?: string | readonly string[];
   /** Scopes the request needs; all must be granted, else insufficient_scope. */
   readonly scopes?: readonly string[];
+  /**
+   * RFC 9470: the authentication levels (`acr`) this request accepts; a token with another or none is
+   * refused `insufficient_user_authentication` with `acr_values`, so the client can ask the user to step up.
+   */
+  readonly acrValues?: readonly string[];
+  /** RFC 9470: the most seconds since the user authenticated (`auth_time`); older or unknown is refused likewise. */
+  readonly maxAge?: number;
   /** The Authorization scheme the token came with (`Bearer` or `DPoP`), if known. */
   readonly scheme?: string;
   readonly dpop?: DpopEvidence;
@@ -178,6 +188,10 @@ export class ActbridgeVerifier {
       );
     }
 
+    const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
+    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
+    checkAuthentication(acr, authTime, options, clockTolerance);
+
     const subId = claims.sub_id as { iss?: unknown } | undefined;
     return {
       subject: sub,
@@ -190,6 +204,8 @@ export class ActbridgeVerifier {
       jti,
       expiresAt: claims.exp!,
       jkt,
+      acr,
+      authTime,
       claims,
     };
   }
@@ -332,4 +348,34 @@ function introspectionAuth(introspection: ActbridgeVerifierOptions['introspectio
   return introspection.authMethod === 'client_secret_post'
     ? client.ClientSecretPost(introspection.clientSecret)
     : client.ClientSecretBasic(introspection.clientSecret);
+}
+
+/** RFC 9470 §3: the login behind the token is not the one this request needs: 401 with what would do. */
+function checkAuthentication(
+  acr: string | undefined,
+  authTime: number | undefined,
+  options: VerifyOptions,
+  clockTolerance: number,
+): void {
+  const { acrValues, maxAge } = options;
+  if (acrValues !== undefined && acrValues.length > 0 && (acr === undefined || !acrValues.includes(acr))) {
+    throw new AccessTokenError(
+      'insufficient_user_authentication',
+      'a stronger authentication is required',
+      undefined,
+      undefined,
+      false,
+      { acrValues: acrValues.join(' ') },
+    );
+  }
+  if (maxAge !== undefined && (authTime === undefined || Date.now() / 1000 - authTime > maxAge + clockTolerance)) {
+    throw new AccessTokenError(
+      'insufficient_user_authentication',
+      'a more recent authentication is required',
+      undefined,
+      undefined,
+      false,
+      { maxAge },
+    );
+  }
 }

@@ -83,6 +83,8 @@ export async function checkResourceRequest(
     const token = await verifier.verify(match[2]!, {
       audience: options.audience,
       scopes: options.scopes,
+      acrValues: options.acrValues,
+      maxAge: options.maxAge,
       checkRevocation: options.checkRevocation,
       scheme: match[1],
       dpop: { proof: dpopProofs, method: request.method, url: requestUrl(request, options.publicUrl) },

@@ -221,7 +221,8 @@ describe('two domains: id_token at A → ID-JAG → access token at B', () => {
     });
     expect(idJag.payload.exp! - idJag.payload.iat!).toBeLessThanOrEqual(300);
     expect(idJag.payload.exp).toBeLessThanOrEqual(upstreamClaims.exp as number);
-    if (upstreamClaims.auth_time !== undefined) expect(idJag.payload.auth_time).toBe(upstreamClaims.auth_time);
+    expect(typeof upstreamClaims.auth_time).toBe('number');
+    expect(idJag.payload.auth_time).toBe(upstreamClaims.auth_time);
     expect(domainA.audit.lines.at(-1)).toMatchObject({
       event: 'token.issued',
       client_id: 'chat-agent',
@@ -258,6 +259,8 @@ describe('two domains: id_token at A → ID-JAG → access token at B', () => {
       sub_id: { format: 'iss_sub', iss: domainA.issuer, sub: 'alice' },
     });
     expect(at.payload.exp).toBeLessThanOrEqual(idJag.payload.exp!);
+    // The user's login, carried through both domains (RFC 9068 §2.2.1), for a resource that asks for a fresh one.
+    expect(at.payload.auth_time).toBe(upstreamClaims.auth_time);
     expect(at.protectedHeader.kid).not.toBe(idJag.protectedHeader.kid); // B signs with its own key
     expect(domainB.audit.lines.at(-1)).toMatchObject({
       event: 'token.issued',

@@ -39,7 +39,12 @@ describe('npm run example:mcp-ema', () => {
     expect(output).toContain(`    audience=${as}\n    resource=${mcp}\n`);
     expect(output).toContain('"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","token_type":"N_A"');
     expect(output).toContain(`→ POST ${as}/oauth/token   (MCP authorization server: ID-JAG → access token`);
-    expect(output).toContain(`"aud":"${mcp}","client_id":"acme-chat-at-todos","scope":"todos.read todos.write"`);
+    // The user's login (auth_time, amr), carried from the ID token through the ID-JAG (RFC 9068 §2.2.1).
+    expect(output).toMatch(
+      new RegExp(
+        `"aud":"${mcp}","client_id":"acme-chat-at-todos","auth_time":\\d+,"amr":\\["pwd"\\],"scope":"todos.read todos.write"`,
+      ),
+    );
     expect(output).toContain('list_todos → {"user":"alice","scopes":["todos.read","todos.write"],"todos":[]}');
     expect(output).toContain(
       'www-authenticate: Bearer error="insufficient_scope", error_description="token lacks scope todos.write", scope="todos.write"',

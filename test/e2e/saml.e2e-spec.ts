@@ -143,7 +143,11 @@ describe('token exchange with a saml2 subject_token', () => {
       client_id: 'agent',
       scope: 'read',
       act: { sub: 'agent', iss: stsIssuer },
+      // The AuthnStatement: AuthnContextClassRef as acr, AuthnInstant as auth_time (RFC 9068 §2.2.1).
+      acr: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport',
+      auth_time: expect.any(Number),
     });
+    expect(payload.amr).toBeUndefined();
     // The token never outlives the assertion (5 minutes).
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(300);
     expect(sts.audit.lines.at(-1)).toMatchObject({

@@ -273,6 +273,10 @@ describe('subject token kinds', () => {
       scope: 'profile',
       act: { sub: 'user-app', iss: stsIssuer },
     });
+    // How alice logged in, as her ID token says (RFC 9068 §2.2.1): a resource can ask for a fresher login.
+    const { auth_time: authTime } = claimsOf(alice.idToken);
+    expect(typeof authTime).toBe('number');
+    expect(claimsOf(response.access_token).auth_time).toBe(authTime);
   });
 
   it('refuses an ID token presented by a client it was not issued to', async () => {

@@ -160,6 +160,17 @@ beforeAll(async () => {
   rs.get('/pinned', { onRequest: actbridgeHook(verifier, { scopes: ['read'], publicUrl: API }) }, async (request) =>
     view(request.actbridge!),
   );
+  // RFC 9470: routes that need a stronger or a recent login.
+  rs.get(
+    '/mfa',
+    { onRequest: actbridgeHook(verifier, { scopes: ['read'], acrValues: ['urn:loa:mfa'], resourceMetadata }) },
+    async (request) => ({ acr: request.actbridge!.acr, authTime: request.actbridge!.authTime }),
+  );
+  rs.get(
+    '/fresh',
+    { onRequest: actbridgeHook(verifier, { scopes: ['read'], maxAge: 60, resourceMetadata }) },
+    async (request) => ({ acr: request.actbridge!.acr, authTime: request.actbridge!.authTime }),
+  );
   rs.get('/revocable', { onRequest: actbridgeHook(revocationAware, { scopes: ['read'] }) }, async (request) =>
     view(request.actbridge!),
   );
@@ -299,6 +310,38 @@ describe('refusals at the resource server', () => {
   it('a malformed Authorization header: 400 invalid_request', async () => {
     const res = await get(`${rsUrl}/tools`, { authorization: 'Bearer abc def' });
     expectRefusal(res, 400, 'invalid_request', "Authorization must be 'Bearer <token>' or 'DPoP <token>'");
+  });
+
+  it('step-up (RFC 9470): the login behind the token, carried from the user token, decides; else 401 with what would do', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const exchangeFor = async (claims: Record<string, unknown>) =>
+      exchange('agent', {
+        subject_token: await idp.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write', ...claims }),
+        audience: API,
+      });
+    const strong = await exchangeFor({ acr: 'urn:loa:mfa', amr: ['pwd', 'otp'], auth_time: now - 10 });
+    expect(claimsOf(strong)).toMatchObject({ acr: 'urn:loa:mfa', amr: ['pwd', 'otp'], auth_time: now - 10 });
+    for (const path of ['/mfa', '/fresh']) {
+      const res = await get(`${rsUrl}${path}`, { authorization: `Bearer ${strong}` });
+      expect([res.status, res.body]).toEqual([200, { acr: 'urn:loa:mfa', authTime: now - 10 }]);
+    }
+
+    const weak = await exchangeFor({ acr: 'urn:loa:pwd', auth_time: now - 3600 });
+    const mfa = await get(`${rsUrl}/mfa`, { authorization: `Bearer ${weak}` });
+    expectRefusal(mfa, 401, 'insufficient_user_authentication', 'a stronger authentication is required');
+    expect(mfa.challenge).toBe(
+      'Bearer error="insufficient_user_authentication", error_description="a stronger authentication is required", ' +
+        `acr_values="urn:loa:mfa", resource_metadata="${rsUrl}/.well-known/oauth-protected-resource"`,
+    );
+    const stale = await get(`${rsUrl}/fresh`, { authorization: `Bearer ${weak}` });
+    expectRefusal(stale, 401, 'insufficient_user_authentication', 'a more recent authentication is required');
+    expect(stale.challenge).toContain('max_age="60"');
+
+    // A token that says nothing of the login satisfies neither.
+    const silent = await exchangeFor({});
+    for (const path of ['/mfa', '/fresh']) {
+      expect((await get(`${rsUrl}${path}`, { authorization: `Bearer ${silent}` })).status).toBe(401);
+    }
   });
 
   it('a token in the query, beside a valid header: 400 invalid_request (RFC 6750 §2, §2.3)', async () => {

@@ -317,6 +317,8 @@ export async function startUpstreamIdp(opts: UpstreamIdpOptions): Promise<Upstre
         redirect_uris: [],
         backchannel_token_delivery_mode: 'poll',
         id_token_signed_response_alg: alg,
+        // ID tokens say when the user authenticated (OIDC Registration §2), which actbridge carries forward.
+        require_auth_time: true,
       })),
       clientDefaults: { id_token_signed_response_alg: alg },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
