@@ -17,7 +17,7 @@ const EXIT_GRACE_MS = 1000;
 /**
  * The cluster's primary: serves nothing itself. It forks WORKERS workers that share the listening
  * socket, prints the startup line once all listen, replaces a worker that dies (RestartPolicy: with
- * backoff, and stops the server if they crash-loop), passes SIGTERM/SIGINT on as a drain of every
+ * backoff; crash-looping, once a minute while others serve, else it stops the server), passes SIGTERM/SIGINT on as a drain of every
  * worker and exits 0 once all drained (1 if any did not), and forwards SIGHUP.
  */
 export class Primary {
@@ -28,6 +28,8 @@ export class Primary {
   /** Workers the drain ended with SIGTERM while they were still starting (nothing to drain). */
   private readonly terminatedStarting = new Set<number>();
   private started = false;
+  /** Crash-looping with workers still serving: one replacement per restart window until all listen again. */
+  private degraded = false;
   private stopping: string | undefined;
   private exitCode = 0;
   private finished = false;
@@ -75,6 +77,10 @@ export class Primary {
     this.ready.set(worker.id, { usable, configured });
     if (this.started) {
       this.logger.log(`worker ${worker.id} (pid ${worker.process.pid}) listening`);
+      if (this.degraded && this.ready.size >= this.config.workers.workers) {
+        this.degraded = false;
+        this.logger.log(`all ${this.ready.size} workers listening again`);
+      }
       return;
     }
     if (this.ready.size < this.config.workers.workers) return;
@@ -100,18 +106,47 @@ export class Primary {
       this.stop('startup failure', 1);
       return;
     }
+    const serving = this.ready.size;
+    const configured = this.config.workers.workers;
+    const retry = `one replacement is tried every ${this.restarts.windowMs / 1000} s`;
+    if (this.degraded) {
+      this.restarts.death(Date.now());
+      if (serving === 0) return this.crashLoop(worker, how);
+      this.logger.error(
+        `worker ${worker.id} (pid ${worker.process.pid}) exited (${how}); ${serving} of ${configured} worker(s) serving, ${retry}`,
+      );
+      return this.replace(this.restarts.windowMs);
+    }
     const delay = this.restarts.death(Date.now());
     if (delay === undefined) {
+      // Crash-looping: a broken file on disk (a reload kept the running workers on the last good
+      // configuration, a replacement reads the file) or a fault of every process. Workers still serving
+      // keep serving; only with none left is there nothing to keep.
+      if (serving === 0) return this.crashLoop(worker, how);
+      this.degraded = true;
       this.logger.error(
         `worker ${worker.id} (pid ${worker.process.pid}) exited (${how}): ${this.restarts.recent(Date.now())} ` +
-          `unexpected exits within ${this.restarts.windowMs / 1000} s, the workers are crash-looping; stopping`,
+          `unexpected exits within ${this.restarts.windowMs / 1000} s, the workers are crash-looping; ` +
+          `${serving} of ${configured} worker(s) keep serving, ${retry} (the replacements' own lines say why they exit)`,
       );
-      this.stop('crash loop', 1);
-      return;
+      return this.replace(this.restarts.windowMs);
     }
     this.logger.warn(
       `worker ${worker.id} (pid ${worker.process.pid}) exited unexpectedly (${how}); replacing it in ${delay} ms`,
     );
+    this.replace(delay);
+  }
+
+  private crashLoop(worker: Worker, how: string): void {
+    this.logger.error(
+      `worker ${worker.id} (pid ${worker.process.pid}) exited (${how}): ${this.restarts.recent(Date.now())} ` +
+        `unexpected exits within ${this.restarts.windowMs / 1000} s, the workers are crash-looping and none is serving; stopping`,
+    );
+    this.stop('crash loop', 1);
+  }
+
+  /** Forks a replacement worker after `delay` ms, unless the server is stopping by then. */
+  private replace(delay: number): void {
     const timer = setTimeout(() => {
       this.pendingRestarts.delete(timer);
       // The replacement continues the running workers' key rotation rather than restarting it.

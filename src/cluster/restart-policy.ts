@@ -1,7 +1,8 @@
 /**
  * When to replace a worker that died: at once for the first death, then after a delay that doubles with
  * every death in the recent window, and never once deaths come so often that the workers are
- * crash-looping (a bad deployment, not a passing fault): then the server stops.
+ * crash-looping (a bad deployment, not a passing fault): then the primary keeps the workers still
+ * serving and tries one replacement per window, or stops the server when none is left.
  */
 export class RestartPolicy {
   private deaths: number[] = [];

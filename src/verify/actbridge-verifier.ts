@@ -188,9 +188,7 @@ export class ActbridgeVerifier {
       );
     }
 
-    const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
-    const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
-    checkAuthentication(acr, authTime, options, clockTolerance);
+    const login = checkLogin(claims, options, clockTolerance);
 
     const subId = claims.sub_id as { iss?: unknown } | undefined;
     return {
@@ -204,8 +202,7 @@ export class ActbridgeVerifier {
       jti,
       expiresAt: claims.exp!,
       jkt,
-      acr,
-      authTime,
+      ...login,
       claims,
     };
   }
@@ -351,12 +348,13 @@ function introspectionAuth(introspection: ActbridgeVerifierOptions['introspectio
 }
 
 /** RFC 9470 §3: the login behind the token is not the one this request needs: 401 with what would do. */
-function checkAuthentication(
-  acr: string | undefined,
-  authTime: number | undefined,
+function checkLogin(
+  claims: JWTPayload,
   options: VerifyOptions,
   clockTolerance: number,
-): void {
+): { acr: string | undefined; authTime: number | undefined } {
+  const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
+  const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
   const { acrValues, maxAge } = options;
   if (acrValues !== undefined && acrValues.length > 0 && (acr === undefined || !acrValues.includes(acr))) {
     throw new AccessTokenError(
@@ -378,4 +376,5 @@ function checkAuthentication(
       { maxAge },
     );
   }
+  return { acr, authTime };
 }
