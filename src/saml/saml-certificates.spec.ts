@@ -5,6 +5,8 @@ import { certificatesFromMetadata, pemCertificates } from './saml-certificates.j
 
 let signing: string;
 let encryption: string;
+let weak: string; // RSA-1024
+let ec: string; // P-384
 const body = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
 
 const metadata = (entityId: string, descriptors: string) =>
@@ -20,6 +22,12 @@ const key = (cert: string, use?: string) =>
 beforeAll(async () => {
   [signing, encryption] = (
     await Promise.all([generate([{ name: 'commonName', value: 's' }]), generate([{ name: 'commonName', value: 'e' }])])
+  ).map((p) => p.cert);
+  [weak, ec] = (
+    await Promise.all([
+      generate([{ name: 'commonName', value: 'weak' }], { keySize: 1024 }),
+      generate([{ name: 'commonName', value: 'ec' }], { keyType: 'ec', curve: 'P-384' }),
+    ])
   ).map((p) => p.cert);
 });
 
@@ -77,6 +85,19 @@ describe('certificatesFromMetadata', () => {
 describe('pemCertificates', () => {
   it('reads every certificate of a PEM bundle', () => {
     expect(pemCertificates(`${signing}\n${encryption}`)).toHaveLength(2);
+  });
+
+  it('accepts an EC certificate on P-384', () => {
+    expect(pemCertificates(ec)).toHaveLength(1);
+  });
+
+  // RFC 7518 §3.3, as for JWT issuers: a signature by a key under 2048 bits is not evidence.
+  it('refuses an RSA key under 2048 bits, in a PEM bundle and in metadata', () => {
+    const message = 'certificate CN=weak: RSA key of 1024 bits; at least 2048 required';
+    expect(() => pemCertificates(`${signing}\n${weak}`)).toThrow(message);
+    expect(() => certificatesFromMetadata(metadata('https://idp.example', key(weak)), 'https://idp.example')).toThrow(
+      message,
+    );
   });
 
   it('refuses text without a certificate', () => {

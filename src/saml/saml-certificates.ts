@@ -2,18 +2,43 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { attr, children, descendants, NS, parseStrictXml, text, XmlRejected, type XmlDocument } from './saml-xml.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
+/** RFC 7518 §3.3's floor, as for JWT issuers' keys (jws-algorithms.ts) and actbridge's own (SIGNING_KEYS). */
+const MIN_RSA_BITS = 2048;
+/** The curves of the accepted ECDSA signature methods (RFC 4051 §3.3 over P-256/384/521). */
+const EC_CURVES: Readonly<Record<string, string>> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 
-/** A certificate in PEM form, checked to parse as X.509 (throws with a readable message otherwise). */
+/**
+ * A certificate in PEM form, checked to parse as X.509 and to hold a key that may verify a SAML
+ * signature (throws with a readable message otherwise).
+ */
 export function certificatePem(base64Der: string): string {
   const body = base64Der.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error('certificate is not base64');
   const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  let certificate: X509Certificate;
   try {
-    new X509Certificate(pem);
+    certificate = new X509Certificate(pem);
   } catch (error) {
     throw new Error(`not a valid X.509 certificate (${(error as Error).message})`, { cause: error });
   }
+  const problem = signingKeyProblem(certificate.publicKey);
+  if (problem) throw new Error(`certificate ${certificate.subject.replace(/\n/g, ', ')}: ${problem}`);
   return pem;
+}
+
+/** Why `key` must not verify SAML signatures, if it must not (RSA under 2048 bits, another curve or key type). */
+function signingKeyProblem(key: KeyObject): string | undefined {
+  const details = key.asymmetricKeyDetails;
+  // RFC 7518 §3.3 / NIST SP 800-131A: an RSA key under 2048 bits is refused, as for JWTs.
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = details?.modulusLength ?? 0;
+    return bits < MIN_RSA_BITS ? `RSA key of ${bits} bits; at least ${MIN_RSA_BITS} required` : undefined;
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = details?.namedCurve ?? '?';
+    return EC_CURVES[curve] ? undefined : `EC key on curve ${curve}; P-256, P-384 or P-521 required`;
+  }
+  return `${key.asymmetricKeyType ?? 'unknown'} key; an RSA or EC key is required`;
 }
 
 /** Every PEM certificate in `text` (at least one), normalised. */
