@@ -188,6 +188,19 @@ describe('readAssertion', () => {
     });
   });
 
+  it('reads the AuthnStatement: AuthnInstant, class and SessionNotOnOrAfter', () => {
+    const read = readAssertion(
+      parseStrictXml(
+        xml.replace(
+          '<saml:AttributeStatement>',
+          '<saml:AuthnStatement AuthnInstant="2027-01-15T07:59:00Z" SessionNotOnOrAfter="2027-01-15T16:00:00Z"><saml:AuthnContext><saml:AuthnContextClassRef>urn:x</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>',
+        ),
+      ).documentElement,
+    );
+    expect(read.authn).toEqual({ instant: Date.parse('2027-01-15T07:59:00Z') / 1000, contextClass: 'urn:x' });
+    expect(read.sessionNotOnOrAfter).toBe(Date.parse('2027-01-15T16:00:00Z') / 1000);
+  });
+
   it('reads a ProxyRestriction: Count and Audience list (SAML Core §2.5.1.6)', () => {
     const read = (restriction: string) =>
       readAssertion(parseStrictXml(xml.replace('<saml:OneTimeUse/>', restriction)).documentElement).conditions!
@@ -209,6 +222,14 @@ describe('readAssertion', () => {
       'has a malformed Assertion IssueInstant (UTC xs:dateTime required)',
     ],
     ['SAML version 1.1', xml.replace('Version="2.0"', 'Version="1.1"'), 'is not a SAML 2.0 assertion (Version)'],
+    [
+      'a malformed SessionNotOnOrAfter',
+      xml.replace(
+        '<saml:AttributeStatement>',
+        '<saml:AuthnStatement AuthnInstant="2027-01-15T07:59:00Z" SessionNotOnOrAfter="tomorrow"/><saml:AttributeStatement>',
+      ),
+      'has a malformed AuthnStatement SessionNotOnOrAfter (UTC xs:dateTime required)',
+    ],
     ['no NameID', xml.replace(/<saml:NameID[^]*<\/saml:NameID>/, ''), 'has no NameID in its Subject'],
     [
       'two Conditions',
@@ -302,6 +323,15 @@ describe('checkAssertion (RFC 7522 §3)', () => {
         'expires too far in the future (more than 3600 s ahead)',
       );
     });
+  });
+
+  // SAML Core §2.7.2: the issued token is a session derived from the assertion.
+  it('ends the issued token at the AuthnStatement SessionNotOnOrAfter when that comes first', () => {
+    expect(checkAssertion({ ...facts, sessionNotOnOrAfter: NOW + 100 }, ctx)).toEqual({
+      expiresAt: NOW + 100,
+      replayUntil: NOW + 330,
+    });
+    expect(checkAssertion({ ...facts, sessionNotOnOrAfter: NOW + 9000 }, ctx).expiresAt).toBe(NOW + 300);
   });
 
   it('tolerates clock skew on both ends', () => {
@@ -400,6 +430,11 @@ describe('checkAssertion (RFC 7522 §3)', () => {
       'two ProxyRestrictions',
       withConditions({ proxyRestrictions: [{ audiences: [] }, { audiences: [] }] }),
       'has more than one ProxyRestriction',
+    ],
+    [
+      'a subject session that has ended',
+      { ...facts, sessionNotOnOrAfter: NOW - 31 },
+      'session has ended (AuthnStatement SessionNotOnOrAfter)',
     ],
     [
       'an expiry unreasonably far ahead',

@@ -183,6 +183,8 @@ export interface AssertionFacts {
   readonly attributes: Readonly<Record<string, readonly string[]>>;
   /** SAML Core §2.7.2 `<AuthnStatement>` (the first): when (AuthnInstant) and how the subject authenticated. */
   readonly authn?: { readonly instant?: number; readonly contextClass?: string };
+  /** Its SessionNotOnOrAfter (SAML Core §2.7.2): the end of any session derived from the assertion. */
+  readonly sessionNotOnOrAfter?: number;
 }
 
 /** Reads the facts RFC 7522 §3 needs from a verified Assertion element (SAML Core §2.3-2.7). */
@@ -271,6 +273,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
   const authnContextEl = authnEl && child(authnEl, NS.assertion, 'AuthnContext');
   const classRefEl = authnContextEl && child(authnContextEl, NS.assertion, 'AuthnContextClassRef');
   const authnInstant = authnEl && time(authnEl, 'AuthnInstant', 'AuthnStatement');
+  const sessionNotOnOrAfter = authnEl && time(authnEl, 'SessionNotOnOrAfter', 'AuthnStatement');
   const contextClass = classRefEl ? text(classRefEl).trim() : '';
 
   return {
@@ -291,6 +294,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
         ...(contextClass.length > 0 && { contextClass }),
       },
     }),
+    ...(sessionNotOnOrAfter !== undefined && { sessionNotOnOrAfter }),
   };
 }
 
@@ -354,6 +358,11 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
     );
   }
   checkProxyRestriction(conditions.proxyRestrictions, ctx);
+  // SAML Core §2.7.2: SessionNotOnOrAfter bounds every session derived from the assertion, the issued token's too.
+  const sessionEnd = facts.sessionNotOnOrAfter;
+  if (sessionEnd !== undefined && sessionEnd <= now - skew) {
+    throw new SamlRejected('session has ended (AuthnStatement SessionNotOnOrAfter)');
+  }
 
   // RFC 7522 §3 items 4-6: a bearer confirmation; its data (required without a Conditions expiry) must
   // name this token endpoint as Recipient and carry a NotOnOrAfter; an expired one is dropped.
@@ -376,15 +385,15 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
   const admitting = [...usable, ...later];
   const expiriesOf = (list: readonly SubjectConfirmationFacts[]) =>
     list.map((c) => c.data?.notOnOrAfter).filter((t): t is number => t !== undefined);
-  const expiresAt = conditions.notOnOrAfter ?? Math.max(...expiriesOf(usable));
+  const validUntil = conditions.notOnOrAfter ?? Math.max(...expiriesOf(usable));
   // RFC 7522 §3 item 6: the AS may reject expiries unreasonably far in the future (any that could admit it).
-  if (Math.max(expiresAt, ...expiriesOf(admitting)) > now + ctx.maxLifetime + skew) {
+  if (Math.max(validUntil, ...expiriesOf(admitting)) > now + ctx.maxLifetime + skew) {
     throw new SamlRejected(`expires too far in the future (more than ${ctx.maxLifetime} s ahead)`);
   }
   // Remembered while any confirmation could admit it, now or later; never past Conditions' NotOnOrAfter,
   // which invalidates the whole assertion (item 6). A confirmation without data has no expiry of its own.
   const ends = admitting.map((c) => Math.min(c.data?.notOnOrAfter ?? Infinity, conditions.notOnOrAfter ?? Infinity));
-  return { expiresAt, replayUntil: Math.max(...ends) + skew };
+  return { expiresAt: Math.min(validUntil, sessionEnd ?? Infinity), replayUntil: Math.max(...ends) + skew };
 }
 
 /**
