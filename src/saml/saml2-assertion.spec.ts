@@ -188,6 +188,13 @@ describe('readAssertion', () => {
     });
   });
 
+  it('reads a leap day, and 24:00:00 as the next midnight (XML Schema §3.2.7)', () => {
+    const at = (instant: string) =>
+      readAssertion(parseStrictXml(xml.replace('2027-01-15T08:00:00Z', instant)).documentElement).issueInstant;
+    expect(at('2028-02-29T08:00:00Z')).toBe(Date.parse('2028-02-29T08:00:00Z') / 1000);
+    expect(at('2027-01-15T24:00:00Z')).toBe(Date.parse('2027-01-16T00:00:00Z') / 1000);
+  });
+
   it('reads the AuthnStatement: AuthnInstant, class and SessionNotOnOrAfter', () => {
     const read = readAssertion(
       parseStrictXml(
@@ -221,6 +228,14 @@ describe('readAssertion', () => {
       xml.replace('2027-01-15T08:00:00Z', '2027-01-15T08:00:00'),
       'has a malformed Assertion IssueInstant (UTC xs:dateTime required)',
     ],
+    ...['2027-02-29T08:00:00Z', '2027-11-31T08:00:00Z', '2027-00-10T08:00:00Z', '2027-01-15T08:60:00Z'].map(
+      (instant) =>
+        [
+          `a day or time that does not exist (${instant})`,
+          xml.replace('2027-01-15T08:00:00Z', instant),
+          'has a malformed Assertion IssueInstant (UTC xs:dateTime required)',
+        ] as [string, string, string],
+    ),
     ['SAML version 1.1', xml.replace('Version="2.0"', 'Version="1.1"'), 'is not a SAML 2.0 assertion (Version)'],
     [
       'a malformed SessionNotOnOrAfter',

@@ -483,7 +483,20 @@ function time(el: XmlElement, name: string, where: string, required = false): nu
     if (required) throw new SamlRejected(`has no ${name}`);
     return undefined;
   }
-  const ms = DATE_TIME.test(value) ? Date.parse(value) : NaN;
+  const ms = DATE_TIME.test(value) && calendarDay(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) throw new SamlRejected(`has a malformed ${where} ${name} (UTC xs:dateTime required)`);
   return Math.floor(ms / 1000);
+}
+
+/**
+ * XML Schema §3.2.7: the day must exist in its month; Date.parse would roll `2026-02-30` over into March
+ * and read another instant than the one written. (`T24:00:00`, the next day's midnight, is valid.)
+ */
+function calendarDay(value: string): boolean {
+  const [year, month, day] = [value.slice(0, 4), value.slice(5, 7), value.slice(8, 10)].map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
 }
