@@ -3,6 +3,7 @@ import { InvalidGrant, type OAuthError } from '../oauth/oauth-error.js';
 import { clock } from '../common/clock.js';
 import { tokenParameter, tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import type { ValidatedToken } from './validated-token.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { revokeWithDescendants, type CascadeResult } from '../stores/cascade.js';
 import { rootKey, rootKeyOfToken, subjectKey } from '../stores/lineage-keys.js';
 import { LINEAGE_STORE, MAX_ANCESTORS, type LineageStore, type NewLineageEntry } from '../stores/lineage-store.js';
@@ -20,7 +21,9 @@ export interface LineageLink {
 
 /** A presented token's place in the lineage; no store access (the record or the check reads the store). */
 export function lineageLink(token: ValidatedToken, raw: string, role: TokenRole): LineageLink {
-  const jti = typeof token.claims.jti === 'string' ? token.claims.jti : undefined;
+  // A SAML assertion's claims are its IdP's attributes: one named `jti` identifies no token (docs/lineage.md).
+  const jwt = token.tokenType !== TokenTypes.saml2;
+  const jti = jwt && typeof token.claims.jti === 'string' ? token.claims.jti : undefined;
   if (token.anchor.self && jti !== undefined) return { parent: jti, known: [], role };
   const { iss, sub } = token.principal;
   return {
