@@ -247,6 +247,11 @@ describe('readAssertion', () => {
     ],
     ['no NameID', xml.replace(/<saml:NameID[^]*<\/saml:NameID>/, ''), 'has no NameID in its Subject'],
     [
+      'two OneTimeUse conditions (SAML Core §2.5.1.5)',
+      xml.replace('<saml:OneTimeUse/>', '<saml:OneTimeUse/><saml:OneTimeUse/>'),
+      'has more than one OneTimeUse condition',
+    ],
+    [
       'two Conditions',
       xml.replace('<saml:AttributeStatement>', '<saml:Conditions/><saml:AttributeStatement>'),
       'has more than one Conditions element',

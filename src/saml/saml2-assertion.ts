@@ -236,6 +236,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
     const audienceRestrictions: string[][] = [];
     const proxyRestrictions: ProxyRestrictionFacts[] = [];
     const unsupported: string[] = [];
+    let oneTimeUse = false;
     for (let node = conditionsEl.firstChild; node; node = node.nextSibling) {
       if (node.nodeType !== 1) continue;
       const el = node as XmlElement;
@@ -243,7 +244,11 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
         audienceRestrictions.push(children(el, NS.assertion, 'Audience').map(text));
       } else if (el.namespaceURI === NS.assertion && el.localName === 'ProxyRestriction') {
         proxyRestrictions.push(proxyRestriction(el));
-      } else if (el.namespaceURI !== NS.assertion || el.localName !== 'OneTimeUse') {
+      } else if (el.namespaceURI === NS.assertion && el.localName === 'OneTimeUse') {
+        // SAML Core §2.5.1.5: at most one OneTimeUse per Conditions, as for ProxyRestriction (§2.5.1.6).
+        if (oneTimeUse) throw new SamlRejected('has more than one OneTimeUse condition');
+        oneTimeUse = true;
+      } else {
         // SAML Core §2.5.1.5: a relying party must reject an assertion with a condition it does not understand.
         unsupported.push(el.localName ?? el.nodeName);
       }
