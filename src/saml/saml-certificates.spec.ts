@@ -7,6 +7,9 @@ let signing: string;
 let encryption: string;
 let weak: string; // RSA-1024
 let ec: string; // P-384
+let ca: string; // a CA certificate...
+let leaf: string; // ...and the IdP's signing certificate it issued
+let renewed: string; // the signing certificate re-issued with the same key
 const body = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, '');
 
 const metadata = (entityId: string, descriptors: string) =>
@@ -20,9 +23,24 @@ const key = (cert: string, use?: string) =>
    </ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
 
 beforeAll(async () => {
-  [signing, encryption] = (
-    await Promise.all([generate([{ name: 'commonName', value: 's' }]), generate([{ name: 'commonName', value: 'e' }])])
-  ).map((p) => p.cert);
+  const [signingPems, encryptionPems] = await Promise.all([
+    generate([{ name: 'commonName', value: 's' }]),
+    generate([{ name: 'commonName', value: 'e' }]),
+  ]);
+  [signing, encryption] = [signingPems.cert, encryptionPems.cert];
+  const authority = await generate([{ name: 'commonName', value: 'Some CA' }], { algorithm: 'sha256' });
+  ca = authority.cert;
+  const issued = await generate([{ name: 'commonName', value: 'idp' }], {
+    algorithm: 'sha256',
+    ca: { key: authority.private, cert: authority.cert },
+  });
+  leaf = issued.cert;
+  renewed = (
+    await generate([{ name: 'commonName', value: 's' }], {
+      algorithm: 'sha256',
+      keyPair: { privateKey: signingPems.private, publicKey: signingPems.public },
+    })
+  ).cert;
   [weak, ec] = (
     await Promise.all([
       generate([{ name: 'commonName', value: 'weak' }], { keySize: 1024 }),
@@ -31,7 +49,16 @@ beforeAll(async () => {
   ).map((p) => p.cert);
 });
 
+const raw = (pem: string) => new X509Certificate(pem).raw.toString('base64');
+
 describe('certificatesFromMetadata', () => {
+  it("takes the signing certificate of an X509Data holding its chain, not the CA's (XMLDSig §4.4.4)", () => {
+    const chain = `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${body(leaf)}</ds:X509Certificate><ds:X509Certificate>${body(ca)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
+    expect(certificatesFromMetadata(metadata('https://idp.example', chain), 'https://idp.example').map(raw)).toEqual([
+      raw(leaf),
+    ]);
+  });
+
   it('takes the signing (or unqualified) certificates of the named IdP only', () => {
     const certs = certificatesFromMetadata(
       metadata('https://idp.example', key(signing, 'signing') + key(encryption, 'encryption')),
@@ -98,6 +125,17 @@ describe('pemCertificates', () => {
     expect(() => certificatesFromMetadata(metadata('https://idp.example', key(weak)), 'https://idp.example')).toThrow(
       message,
     );
+  });
+
+  // XMLDSig §4.4.4: the certificates after the signing one are its chain; a CA's key signs no assertion.
+  it("keeps the signing certificate of a chain, never its CA's (a fullchain file)", () => {
+    expect(pemCertificates(`${leaf}\n${ca}`).map(raw)).toEqual([raw(leaf)]);
+    expect(pemCertificates(`${ca}\n${leaf}`).map(raw)).toEqual([raw(leaf)]);
+  });
+
+  it('keeps both certificates of one key, renewed, and of two IdP keys', () => {
+    expect(pemCertificates(`${signing}\n${renewed}`)).toHaveLength(2);
+    expect(pemCertificates(`${signing}\n${leaf}`)).toHaveLength(2);
   });
 
   it('refuses text without a certificate', () => {

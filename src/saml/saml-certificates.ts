@@ -7,22 +7,16 @@ const MIN_RSA_BITS = 2048;
 /** The curves of the accepted ECDSA signature methods (RFC 4051 §3.3 over P-256/384/521). */
 const EC_CURVES: Readonly<Record<string, string>> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
 
-/**
- * A certificate in PEM form, checked to parse as X.509 and to hold a key that may verify a SAML
- * signature (throws with a readable message otherwise).
- */
+/** A certificate in PEM form, checked to parse as X.509 (throws with a readable message otherwise). */
 export function certificatePem(base64Der: string): string {
   const body = base64Der.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) throw new Error('certificate is not base64');
   const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
-  let certificate: X509Certificate;
   try {
-    certificate = new X509Certificate(pem);
+    new X509Certificate(pem);
   } catch (error) {
     throw new Error(`not a valid X.509 certificate (${(error as Error).message})`, { cause: error });
   }
-  const problem = signingKeyProblem(certificate.publicKey);
-  if (problem) throw new Error(`certificate ${certificate.subject.replace(/\n/g, ', ')}: ${problem}`);
   return pem;
 }
 
@@ -41,11 +35,34 @@ function signingKeyProblem(key: KeyObject): string | undefined {
   return `${key.asymmetricKeyType ?? 'unknown'} key; an RSA or EC key is required`;
 }
 
-/** Every PEM certificate in `text` (at least one), normalised. */
+/** Every PEM certificate in `text` (at least one), normalised, but the chain of another (withoutIssuers). */
 export function pemCertificates(pemText: string): string[] {
   const bodies = [...pemText.matchAll(PEM_BLOCK)].map((m) => m[1]!);
   if (bodies.length === 0) throw new Error('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
-  return bodies.map(certificatePem);
+  return signingCertificates(bodies.map(certificatePem));
+}
+
+/**
+ * The certificates of one group (an X509Data, a PEM file) whose keys may verify assertions: not those
+ * that issued another of the group (XMLDSig §4.4.4: an X509Data holds the validation key's certificate
+ * and its chain; a CA's key signs certificates, never assertions, so trusting it would let the CA, a
+ * public one for a fullchain file, sign as the IdP), recognised by their signature on it, not by names
+ * alone; each one left must hold a key strong enough (signingKeyProblem).
+ */
+function signingCertificates(pems: readonly string[]): string[] {
+  const certs = pems.map((pem) => new X509Certificate(pem));
+  const issuedAnother = (ca: X509Certificate) =>
+    certs.some(
+      // A renewed certificate of the same key is no CA of its predecessor (each "issued" the other).
+      (other) => !other.publicKey.equals(ca.publicKey) && other.issuer === ca.subject && other.verify(ca.publicKey),
+    );
+  return pems.filter((_, i) => {
+    const certificate = certs[i]!;
+    if (certs.length > 1 && issuedAnother(certificate)) return false;
+    const problem = signingKeyProblem(certificate.publicKey);
+    if (problem) throw new Error(`certificate ${certificate.subject.replace(/\n/g, ', ')}: ${problem}`);
+    return true;
+  });
 }
 
 /**
@@ -79,7 +96,10 @@ export function certificatesFromMetadata(xml: string, entityId: string): string[
   for (const descriptor of children(idp[0]!, NS.metadata, 'KeyDescriptor')) {
     const use = attr(descriptor, 'use');
     if (use !== undefined && use !== 'signing') continue;
-    for (const cert of descendants(descriptor, NS.dsig, 'X509Certificate')) certs.push(certificatePem(text(cert)));
+    for (const data of descendants(descriptor, NS.dsig, 'X509Data')) {
+      const pems = children(data, NS.dsig, 'X509Certificate').map((cert) => certificatePem(text(cert)));
+      certs.push(...signingCertificates(pems));
+    }
   }
   if (certs.length === 0) throw new Error('metadata IDPSSODescriptor has no signing certificate');
   return [...new Set(certs)];
