@@ -181,7 +181,7 @@ export interface AssertionFacts {
     readonly unsupported: readonly string[];
   };
   readonly attributes: Readonly<Record<string, readonly string[]>>;
-  /** SAML Core §2.7.2 `<AuthnStatement>` (the first): when (AuthnInstant) and how the subject authenticated. */
+  /** SAML Core §2.7.2 `<AuthnStatement>` (one at most, RFC 7522 §3: a second is refused): when (AuthnInstant) and how the subject authenticated. */
   readonly authn?: { readonly instant?: number; readonly contextClass?: string };
   /** Its SessionNotOnOrAfter (SAML Core §2.7.2): the end of any session derived from the assertion. */
   readonly sessionNotOnOrAfter?: number;
