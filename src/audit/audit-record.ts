@@ -68,6 +68,21 @@ export interface AuditRecord {
 /** Longest `User-Agent` kept: enough to name a client library and version, not a payload. */
 const USER_AGENT_MAX = 256;
 
+/** Longest request value (a client_id, grant_type or token type as presented) an audit line repeats. */
+const PRESENTED_VALUE_MAX = 256;
+
+/**
+ * A value the caller chose, as an audit line repeats it: the first 256 characters and `...`. A registered
+ * client_id or a token-type URI is far shorter; a body's worth of one is not written whole on every refusal.
+ */
+export function presentedValue(value: string): string;
+export function presentedValue(value: string | undefined): string | undefined;
+export function presentedValue(value: string | undefined): string | undefined {
+  return value !== undefined && value.length > PRESENTED_VALUE_MAX
+    ? `${value.slice(0, PRESENTED_VALUE_MAX)}...`
+    : value;
+}
+
 /**
  * The record of one request; `traceId` is its span's when it has one (the token endpoint), else the
  * caller's `traceparent`'s or a random one, as docs/audit.md promises of every line.

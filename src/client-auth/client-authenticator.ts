@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { decodeJwt } from 'jose';
-import type { AuditRecord } from '../audit/audit-record.js';
+import { presentedValue, type AuditRecord } from '../audit/audit-record.js';
 import type { ClientAuthMethod, ClientConfig } from '../clients/client.config.js';
 import { ClientRegistry } from '../clients/client-registry.js';
 import { InvalidClient, InvalidRequest } from '../oauth/oauth-error.js';
@@ -37,7 +37,8 @@ export class ClientAuthenticator {
     audit: AuditRecord,
   ): Promise<ClientConfig> {
     const presented = this.presented(params, authorization);
-    audit.client_id = presented.clientId;
+    // Unauthenticated until checked: audited in part, so an unknown id of 100 kB is not a 100 kB line.
+    audit.client_id = presentedValue(presented.clientId);
 
     const client = this.registry.find(presented.clientId);
     if (!client) throw new InvalidClient(AUTH_FAILED, { detail: 'unknown client' });
@@ -55,6 +56,7 @@ export class ClientAuthenticator {
       });
       if (!ok) throw new InvalidClient(AUTH_FAILED, { detail: 'wrong client secret' });
     }
+    audit.client_id = client.client_id;
     audit.client_authenticated = true;
     return client;
   }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { presentedValue } from '../audit/audit-record.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
@@ -36,8 +37,9 @@ export class TokenExchangeGrant implements GrantHandler {
   async handle(context: GrantContext): Promise<TokenResponse> {
     const { params, client, audit, dpop } = context;
     const request = TokenExchangeRequest.from(params);
-    audit.subject_token_type = request.subject_token_type;
-    audit.actor_token_type = request.actor_token_type;
+    // The caller's text, refused later when unknown: audited in part (a line never as large as the body).
+    audit.subject_token_type = presentedValue(request.subject_token_type);
+    audit.actor_token_type = presentedValue(request.actor_token_type);
     // ID-JAG §4.3: a profile of token exchange with its own subject, policy and output.
     if (request.requested_token_type === TokenTypes.idJag) return this.idJag.issue(request, { client, audit, dpop });
 

@@ -511,6 +511,40 @@ describe('client authentication', () => {
     );
   });
 
+  // What the caller wrote is audited in part: a body's worth (MAX_BODY_BYTES is 4096 here) of client_id, grant_type or token type is not
+  // written whole on every refusal (as the user agent, the first 256 characters).
+  it.each([
+    [
+      'client_id',
+      { ...ok(), client_id: 'c'.repeat(3_000), client_secret: POST_SECRET },
+      401,
+      'invalid_client',
+      'client authentication failed',
+    ],
+    ['grant_type', { grant_type: 'g'.repeat(3_000) }, 400, 'unsupported_grant_type', /^grant_type not supported/],
+    [
+      'subject_token_type',
+      { ...ok(), subject_token_type: 's'.repeat(3_000) },
+      400,
+      'invalid_request',
+      /^unsupported subject_token_type/,
+    ],
+    [
+      'actor_token_type',
+      { ...ok(), actor_token: 'y', actor_token_type: 'a'.repeat(3_000) },
+      400,
+      'invalid_request',
+      'subject_token is not a signed JWT',
+    ],
+  ] as const)(
+    'audits a 3,000-character %s as its first 256 characters',
+    async (field, form, status, error, description) => {
+      await refused(form, field === 'client_id' ? {} : asAgent, status, error, description);
+      const line = sts.audit.lines.at(-1)!;
+      expect(line[field]).toBe(`${(form as Record<string, string>)[field]!.slice(0, 256)}...`);
+    },
+  );
+
   it('refuses client_secret without client_id', async () => {
     await refused(
       { ...ok(), client_secret: POST_SECRET },
