@@ -228,6 +228,15 @@ describe('loadClients', () => {
       ),
       'clients[0].client_secret_hash',
     ],
+    [
+      // RFC 7914 §2: scrypt refuses N ≥ 2^(16r), which would fail every authentication (500), not startup.
+      'a scrypt hash with parameters scrypt refuses (ln=16, r=1)',
+      base('').replace(
+        'client_secret: a-long-enough-secret-0123',
+        'client_secret_hash: $scrypt$ln=16,r=1,p=1$VYhPBOlJvPa0MsqDPJsqXA$-3wDS79NV4PrBo-Kvd3SlXksHf5vY91jjCTyrzjpOsg',
+      ),
+      'clients[0].client_secret_hash',
+    ],
     ['a duplicate client_id', base('') + base('').replace('clients:\n', ''), 'clients[1].client_id'],
     ['an unknown field', base('    scope: [read]\n'), 'clients[0].scope'],
     [

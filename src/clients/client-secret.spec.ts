@@ -100,6 +100,8 @@ describe('ClientSecretVerifier.verify', () => {
         ['hash, out of bounds r=33', 'ln=10,r=33,p=1'],
         ['hash, out of bounds p=0', 'ln=10,r=8,p=0'],
         ['hash, out of bounds p=17', 'ln=10,r=8,p=17'],
+        // RFC 7914 §2: N < 2^(128·r/8); scrypt itself refuses ln=16 with r=1 (was a 500 at each authentication).
+        ['hash, N not below 2^(16r) (ln=16, r=1)', 'ln=16,r=1,p=1'],
       ] as const
     ).map(([name, params]) => ({
       name,

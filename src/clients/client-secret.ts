@@ -83,6 +83,8 @@ export function parseSecretHash(
   // Bounds keep a bad config line from turning every authentication into a memory or CPU bomb.
   if (params.ln < 10 || params.ln > 20 || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16)
     return undefined;
+  // RFC 7914 §2: N must be less than 2^(128·r/8) (ln=16 needs r ≥ 2); scrypt refuses the rest at every authentication.
+  if (params.ln >= 16 * params.r) return undefined;
   const saltBytes = Buffer.from(salt!, 'base64url');
   const hashBytes = Buffer.from(hash!, 'base64url');
   // A truncated hash would otherwise verify as a prefix of the derived key.
