@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { ClientSecretVerifier, DEFAULT_SCRYPT, derive, hashClientSecret } from './client-secret.js';
+import { ClientSecretVerifier, DEFAULT_SCRYPT, derive, hashClientSecret, parseSecretHash } from './client-secret.js';
 
 const FAST = { ln: 10, r: 8, p: 1 } as const;
 const SECRET = 'correct-horse-battery-staple-0123456789';
@@ -118,6 +118,23 @@ describe('ClientSecretVerifier.verify', () => {
     },
     { name: 'neither plaintext nor hash', presented: SECRET, stored: () => ({}), expect: false },
   ];
+
+  // Parsed only (no scrypt run): each per-parameter bound allows these, but one run costs more than 256 MiB·p.
+  it.each([
+    ['4 GiB of memory', 'ln=20,r=32,p=1'],
+    ['1 GiB of memory', 'ln=20,r=8,p=1'],
+    ['16 lanes of 32 MiB', 'ln=15,r=8,p=16'],
+    ['16 lanes of 1 GiB', 'ln=20,r=8,p=16'],
+  ])('refuses a hash whose one run costs %s (%s)', (_name, params) => {
+    expect(parseSecretHash(withParams(hash, params))).toBeUndefined();
+  });
+
+  it.each(['ln=15,r=8,p=1', 'ln=18,r=8,p=1', 'ln=17,r=8,p=2', 'ln=16,r=2,p=16'])(
+    'accepts %s (256 MiB at most)',
+    (params) => {
+      expect(parseSecretHash(withParams(hash, params))?.params).toBeDefined();
+    },
+  );
 
   it.each(rows)('$name → $expect', async ({ presented, stored, expect: expected }) => {
     expect(await new ClientSecretVerifier().verify('client-1', presented, stored())).toBe(expected);

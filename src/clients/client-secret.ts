@@ -12,6 +12,12 @@ const scryptAsync = promisify(scrypt) as (
 const HASH_BYTES = 32;
 const MIN_SALT_BYTES = 16;
 
+/**
+ * Most one verification may cost, as scrypt memory times parallel lanes (128·N·r·p bytes): 256 MiB, 8 times
+ * DEFAULT_SCRYPT's 32 MiB, so every wrong secret presented costs at most that.
+ */
+const MAX_SCRYPT_COST = 256 * 1024 * 1024;
+
 const HASH_FORMAT = /^\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/;
 
 /** Parameters for new hashes: client secrets are machine-generated and long, so this is ample. */
@@ -85,6 +91,8 @@ export function parseSecretHash(
     return undefined;
   // RFC 7914 §2: N must be less than 2^(128·r/8) (ln=16 needs r ≥ 2); scrypt refuses the rest at every authentication.
   if (params.ln >= 16 * params.r) return undefined;
+  // Within those bounds one run could still take 4 GiB (128·N·r), 16 times over (p): per wrong secret presented.
+  if (128 * 2 ** params.ln * params.r * params.p > MAX_SCRYPT_COST) return undefined;
   const saltBytes = Buffer.from(salt!, 'base64url');
   const hashBytes = Buffer.from(hash!, 'base64url');
   // A truncated hash would otherwise verify as a prefix of the derived key.

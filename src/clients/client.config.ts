@@ -51,7 +51,8 @@ export class ClientConfig {
       validate: (value: unknown) => typeof value === 'string' && parseSecretHash(value) !== undefined,
       defaultMessage: () =>
         'must be a $scrypt$ln=..,r=..,p=..$salt$hash string as printed by npm run hash-secret ' +
-        '(ln 10-20, r 1-32, p 1-16, ln below 16·r as RFC 7914 §2 requires, 16+ byte salt, 32-byte hash)',
+        '(ln 10-20, r 1-32, p 1-16, ln below 16·r as RFC 7914 §2 requires, 128·2^ln·r·p at most 256 MiB, ' +
+        '16+ byte salt, 32-byte hash)',
     },
   })
   client_secret_hash?: string;
