@@ -250,6 +250,13 @@ describe('loadClients', () => {
     // Compared as written, such an audience would match no request.
     ['an audience with a leading space', base('').replace('[api]', '[" api"]'), 'clients[0].audiences'],
     ['an audience with a newline at its end', base('').replace('[api]', '["api\\n"]'), 'clients[0].audiences'],
+    // Compared as written with a token's aud, such a resource audience would make every introspection inactive.
+    [
+      'a resource audience with a leading space',
+      base('    resource_audiences: [" api"]\n'),
+      'clients[0].resource_audiences',
+    ],
+    ['an empty resource audience', base('    resource_audiences: [""]\n'), 'clients[0].resource_audiences'],
   ])('refuses %s, naming the field', (_name, yaml, field) => {
     const dir = tempDir({ 'clients.yaml': yaml });
     const error = errorOf(() => loadClients(join(dir, 'clients.yaml'), server));

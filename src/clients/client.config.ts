@@ -11,7 +11,6 @@ import {
   IsScopeList,
   IsSection,
   IsSecureUrl,
-  IsStringList,
   IsUniqueList,
 } from '../config/config-validators.js';
 import { IdJagClientConfig } from '../id-jag/id-jag-client.config.js';
@@ -115,7 +114,8 @@ export class ClientConfig {
    * registered with `grant_types: []`.
    */
   @IsOmittable()
-  @IsStringList({ max: 50 })
+  // Compared as written with the token's aud, like `audiences`: " api" would match no token (inactive always).
+  @IsNameList({ max: 50 })
   resource_audiences: string[] = [];
 
   /**
