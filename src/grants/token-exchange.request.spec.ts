@@ -88,15 +88,26 @@ describe('TokenExchangeRequest.from (RFC 8693 §2.1)', () => {
         InvalidScope,
       ],
     ),
-    ...['https://api.example/#frag', 'not a uri', '/relative', 'api.example'].map(
-      (resource): [string, Record<string, string | string[]>, string, string, ErrorClass] => [
-        `resource ${JSON.stringify(resource)}`,
-        { ...base, resource: ['https://ok.example/', resource] },
-        'invalid_target',
-        'resource must be an absolute URI without a fragment',
-        InvalidTarget,
-      ],
-    ),
+    ...[
+      'https://api.example/#frag',
+      'not a uri',
+      '/relative',
+      'api.example',
+      // RFC 3986 has none of these characters; the WHATWG URL parser strips or escapes them and would pass them.
+      ' https://api.example/',
+      'https://api.example/\n',
+      'https://api.ex\tample/',
+      'https://api.example/a b',
+      'https://api.example/\u00e9',
+      'https:\\\\api.example\\',
+      'https://api.example/%zz',
+    ].map((resource): [string, Record<string, string | string[]>, string, string, ErrorClass] => [
+      `resource ${JSON.stringify(resource)}`,
+      { ...base, resource: ['https://ok.example/', resource] },
+      'invalid_target',
+      'resource must be an absolute URI without a fragment',
+      InvalidTarget,
+    ]),
     [
       'missing subject_token_type before a bad scope',
       { subject_token: 'x', scope: 'a  b' },

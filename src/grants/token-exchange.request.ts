@@ -3,9 +3,13 @@ import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-erro
 import type { TokenRequestParams } from '../oauth/request-params.js';
 import { SCOPE_LIST } from '../oauth/scope.js';
 
+/** RFC 3986 §4.3 absolute-URI: scheme ":" then unreserved, reserved (but `#`) and pct-encoded characters only. */
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?[\]]|%[0-9A-Fa-f]{2})*$/;
+
 /** RFC 8707 §2 / RFC 8693 §2.1: an absolute URI without a fragment. */
 export function isResourceIndicator(value: unknown): boolean {
-  if (typeof value !== 'string' || value.includes('#')) return false;
+  // RFC 3986 syntax first: the URL parser below strips white space and controls and escapes what it must.
+  if (typeof value !== 'string' || !ABSOLUTE_URI.test(value)) return false;
   try {
     return new URL(value).protocol.length > 1;
   } catch {
