@@ -3,6 +3,7 @@ import { jwtVerify, type JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { KeyService } from '../keys/key-service.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
+import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 
 /** The claims of an access token actbridge issued and that has not expired (revocation aside). */
 export type IssuedTokenClaims = JWTPayload & {
@@ -42,6 +43,21 @@ export class IssuedTokens {
       return payload as IssuedTokenClaims;
     } catch {
       return undefined;
+    }
+  }
+
+  /** Whether the token is an ID-JAG actbridge issued that has not expired (redeemed by its resource AS, not here). */
+  async isLiveIdJag(token: string): Promise<boolean> {
+    try {
+      await jwtVerify(token, this.keys.verificationKeys, {
+        issuer: this.issuer,
+        typ: ID_JAG_TYP,
+        algorithms: this.keys.algorithms,
+        requiredClaims: ['exp'],
+      });
+      return true;
+    } catch {
+      return false;
     }
   }
 }

@@ -16,6 +16,8 @@ export interface PresentedToken {
   readonly record: AuditRecord;
   readonly client: ClientConfig;
   readonly claims: IssuedTokenClaims | undefined;
+  /** The token as presented. */
+  readonly token: string;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface PresentedToken {
 export abstract class PresentedTokenRoutes implements RouteProvider {
   constructor(
     private readonly clients: ClientAuthenticator,
-    private readonly tokens: IssuedTokens,
+    protected readonly tokens: IssuedTokens,
     protected readonly revocations: RevocationList,
     protected readonly audit: AuditTrail,
   ) {}
@@ -49,6 +51,6 @@ export abstract class PresentedTokenRoutes implements RouteProvider {
     const token = params.single('token');
     if (token === undefined) throw new InvalidRequest('token is required');
     params.single('token_type_hint'); // still refused when repeated
-    return { record, client, claims: await this.tokens.read(token) };
+    return { record, client, claims: await this.tokens.read(token), token };
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { formRoute, type HttpRoute } from '../http/http-route.js';
 import { REVOCATION_ENDPOINT_PATH } from '../oauth/endpoint-paths.js';
-import { InvalidRequest } from '../oauth/oauth-error.js';
+import { InvalidRequest, UnsupportedTokenType } from '../oauth/oauth-error.js';
 import { PresentedTokenRoutes } from './presented-token.js';
 
 /**
@@ -27,9 +27,15 @@ export class RevocationRoutes extends PresentedTokenRoutes {
   }
 
   private async revoke(request: FastifyRequest): Promise<void> {
-    const { record, client, claims } = await this.presented(request);
-    // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
-    if (!claims) return this.audit.revoked(record);
+    const { record, client, claims, token } = await this.presented(request);
+    if (!claims) {
+      // RFC 7009 §2.2.1: a live ID-JAG is spent at its resource AS, and cannot be revoked here; a 200 would say it was.
+      if (await this.tokens.isLiveIdJag(token)) {
+        throw new UnsupportedTokenType('an ID-JAG cannot be revoked here; it expires at its exp');
+      }
+      // RFC 7009 §2.2: an invalid token is not an error; the client cannot do anything about it.
+      return this.audit.revoked(record);
+    }
     const own = claims.client_id === client.client_id;
     if (!own && !client.revocation_admin) {
       throw new InvalidRequest('client is not authorized to revoke the presented token', {

@@ -63,6 +63,8 @@ export const UnauthorizedClient = oauthErrorClass('unauthorized_client');
 export const UnsupportedGrantType = oauthErrorClass('unsupported_grant_type');
 export const InvalidScope = oauthErrorClass('invalid_scope');
 export const InvalidTarget = oauthErrorClass('invalid_target');
+/** RFC 7009 §2.2.1: the revocation endpoint cannot revoke tokens of the presented type. */
+export const UnsupportedTokenType = oauthErrorClass('unsupported_token_type');
 export const ServerError = oauthErrorClass('server_error', 500);
 /** Not an OAuth code of RFC 6749; used for unknown routes so every response body has the same shape. */
 export const NotFound = oauthErrorClass('not_found', 404);

@@ -288,6 +288,37 @@ describe('two domains: id_token at A → ID-JAG → access token at B', () => {
     expect(narrowed.status).toBe(200);
     expect(claimsOf(narrowed.body.access_token as string)).toMatchObject({ aud: CALENDAR, scope: 'todos.write' });
   });
+
+  it("domain A's revocation endpoint refuses a live ID-JAG it issued: unsupported_token_type (RFC 7009 §2.2.1), not a 200 saying it was revoked", async () => {
+    const revoke = (token: string) =>
+      fetch(`${domainA.issuer}/oauth/revoke`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`chat-agent:${A_SECRET}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ token }),
+      });
+    const issued = await postToken(domainA, idJagRequest({ resource: TODOS }), asChatAgentAtA);
+    const idJag = issued.body.access_token as string;
+    const before = domainA.audit.lines.length;
+    const res = await revoke(idJag);
+    expect({ status: res.status, body: await res.json() }).toEqual({
+      status: 400,
+      body: {
+        error: 'unsupported_token_type',
+        error_description: 'an ID-JAG cannot be revoked here; it expires at its exp',
+      },
+    });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(domainA.audit.lines.slice(before)).toEqual([
+      expect.objectContaining({ event: 'revocation.refused', error: 'unsupported_token_type' }),
+    ]);
+    // Still redeemable at B: nothing was revoked.
+    expect((await redeem(idJag)).status).toBe(200);
+    // One another issuer signed (or garbage) stays a plain 200 (§2.2).
+    expect((await revoke(await craftIdJag())).status).toBe(200);
+  });
 });
 
 describe('DPoP binding across the two domains (ID-JAG §9.8)', () => {
