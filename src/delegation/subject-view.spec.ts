@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import { buildSubjectView } from './subject-view.js';
+import { compileExpression } from '../policy/policy-language.js';
 import { testJwtAnchor } from '../../test/support/anchors.js';
 
 const anchor = testJwtAnchor({ name: 'idp', issuer: 'https://idp.example', trustedForChains: true });
@@ -69,6 +70,22 @@ describe('buildSubjectView', () => {
       sub: 'alice@example.com',
       scopes: [],
     });
+  });
+
+  it('a JWT claim named __proto__ is an attribute like any other; the rest still reads as a map', () => {
+    const claims = JSON.parse('{"sub":"alice","__proto__":"eng","groups":["ops"]}') as Record<string, unknown>;
+    const view = buildSubjectView(token({ claims }), 'web');
+    expect(Object.getPrototypeOf(view.attributes)).toBe(Object.prototype);
+    expect(Object.entries(view.attributes)).toEqual([
+      ['sub', ['alice']],
+      ['__proto__', ['eng']],
+      ['groups', ['ops']],
+    ]);
+    const condition = compileExpression(
+      '"ops" in attributes.groups && attributes["__proto__"] == ["eng"]',
+      'condition',
+    );
+    expect(condition.evaluate(view)).toEqual({ ok: true, value: true });
   });
 
   it('the existing act chain, outermost first, identity members only', () => {

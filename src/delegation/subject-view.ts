@@ -23,12 +23,15 @@ export function buildSubjectView(token: ValidatedToken, clientId: string): Subje
 
 /** For a JWT: every claim whose value is a string or a list of strings, as a list of strings. */
 function attributesFromClaims(claims: Readonly<Record<string, unknown>>): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [name, value] of Object.entries(claims)) {
-    if (typeof value === 'string') out[name] = [value];
-    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) out[name] = [...(value as string[])];
-  }
-  return out;
+  // Object.fromEntries defines own properties: a claim named `__proto__` (a legal JSON member, RFC 8259
+  // §4) is an attribute like any other, not an assignment that turns the map into a list.
+  return Object.fromEntries(
+    Object.entries(claims).flatMap(([name, value]): Array<[string, string[]]> => {
+      if (typeof value === 'string') return [[name, [value]]];
+      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return [[name, [...(value as string[])]]];
+      return [];
+    }),
+  );
 }
 
 function actorsOf(act: unknown): ViewActor[] {
