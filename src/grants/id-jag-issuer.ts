@@ -15,7 +15,7 @@ import type { Principal, ValidatedToken, ValidationContext } from '../subject-to
 import type { GrantContext } from './grant-handler.js';
 import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { ID_JAG_TYP, IDENTITY_ASSERTION_TYPES } from '../id-jag/id-jag.js';
-import { decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
+import { checkSamlSubjectClient, decideIdJagTarget, type IdJagTargetDecision } from '../id-jag/id-jag-policy.js';
 import { checkMcpIdJagRequest } from '../id-jag/mcp-profile.js';
 import { type TokenResponse } from '../oauth/token-response.js';
 import { authenticationContext } from '../subject-tokens/authentication-context.js';
@@ -49,7 +49,8 @@ export class IdJagIssuer {
   ): Promise<TokenResponse> {
     refuseUnsupported(request);
     if (!client.id_jag) throw new UnauthorizedClient('this client may not request ID-JAGs');
-    if (client.id_jag.profile === 'mcp') checkMcpIdJagRequest(request, client.id_jag, client.client_id);
+    if (client.id_jag.profile === 'mcp') checkMcpIdJagRequest(request);
+    checkSamlSubjectClient(request.subject_token_type, client.id_jag, client.client_id);
 
     const subject = await asInvalidGrant(async () => {
       const token = await this.validateSubject(request, client);

@@ -45,13 +45,13 @@ export class IdJagTargetConfig {
 export class IdJagClientConfig {
   /**
    * `mcp`: MCP Enterprise-Managed Authorization (docs/mcp-ema.md): every request names exactly one
-   * `resource` (the MCP server) besides its `audience`, and a SAML subject needs `saml_sp`.
+   * `resource` (the MCP server) besides its `audience`.
    */
   @IsOmittable()
   @IsIn(ID_JAG_PROFILES)
   profile?: IdJagProfile;
 
-  /** The client's SAML service provider, when its users sign in to it by SAML (their assertions are addressed to it). */
+  /** The client's SAML service provider, when its users sign in to it by SAML (their assertions are addressed to it); without it, a SAML subject is refused (ID-JAG §4.3.3). */
   @IsOmittable()
   @ValidateNested()
   @Type(() => SamlServiceProviderConfig)

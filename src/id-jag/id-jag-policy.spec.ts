@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IdJagClientConfig } from './id-jag-client.config.js';
-import { decideIdJagTarget, type IdJagTargetRequest } from './id-jag-policy.js';
+import { checkSamlSubjectClient, decideIdJagTarget, type IdJagTargetRequest } from './id-jag-policy.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { narrowScope } from '../oauth/scope.js';
 import { expectOAuthError } from '../../test/support/errors.js';
 
@@ -109,5 +110,29 @@ describe('decideIdJagTarget', () => {
     expect({ client_id: decision.target.client_id, resources: decision.resources, scope: decision.scope }).toEqual(
       expected,
     );
+  });
+});
+
+describe('checkSamlSubjectClient (§4.3.3, §4.5: the identity assertion is issued to the client)', () => {
+  const withSp = {
+    ...policy,
+    saml_sp: { entity_id: 'https://app.example/saml', acs_urls: ['https://app.example/acs'] },
+  } as IdJagClientConfig;
+  it.each([
+    ['an ID token, whatever the client', TokenTypes.idToken, policy],
+    ['a SAML subject for a client with a SAML SP', TokenTypes.saml2, withSp],
+  ])('%s', (_name, type, clientPolicy) => {
+    expect(() => checkSamlSubjectClient(type, clientPolicy, 'app')).not.toThrow();
+  });
+
+  it.each([
+    ['without a profile', policy],
+    ['under the MCP profile', { ...policy, profile: 'mcp' } as IdJagClientConfig],
+  ])('a SAML subject for a client without a SAML SP (%s)', (_name, clientPolicy) => {
+    expectOAuthError(() => checkSamlSubjectClient(TokenTypes.saml2, clientPolicy, 'app'), {
+      code: 'invalid_grant',
+      description:
+        'subject_token audience is not accepted: client app has no SAML service provider registered, so no SAML assertion is issued to it',
+    });
   });
 });

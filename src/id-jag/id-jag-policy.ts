@@ -1,4 +1,5 @@
-import { InvalidRequest, InvalidTarget } from '../oauth/oauth-error.js';
+import { InvalidGrant, InvalidRequest, InvalidTarget } from '../oauth/oauth-error.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { quoted } from '../oauth/error-description.js';
 import type { ScopeLimit } from '../oauth/scope.js';
 import type { IdJagClientConfig, IdJagTargetConfig } from './id-jag-client.config.js';
@@ -51,4 +52,18 @@ export function decideIdJagTarget(
     refuse: (beyond) => `scope not allowed for this client at ${target.audience}: ${beyond.join(' ')}`,
   };
   return { target, resources, scope };
+}
+
+/**
+ * Before the subject token is validated (a SAML assertion is consumed by validation). §4.3.3: the
+ * identity assertion's audience MUST be the authenticated client; §4.5: a SAML Audience is mapped to
+ * the client through its SP. Without `saml_sp` no SAML assertion was issued to the client: one naming
+ * actbridge's SP (issued for actbridge's own grants) or another's must not become an ID-JAG.
+ */
+export function checkSamlSubjectClient(subjectTokenType: string, policy: IdJagClientConfig, clientId: string): void {
+  if (subjectTokenType === TokenTypes.saml2 && !policy.saml_sp) {
+    throw new InvalidGrant(
+      `subject_token audience is not accepted: client ${clientId} has no SAML service provider registered, so no SAML assertion is issued to it`,
+    );
+  }
 }

@@ -1,5 +1,4 @@
-import { InvalidGrant, InvalidRequest, InvalidTarget } from '../oauth/oauth-error.js';
-import { TokenTypes } from '../oauth/token-types.js';
+import { InvalidRequest, InvalidTarget } from '../oauth/oauth-error.js';
 import type { IdJagClientConfig } from './id-jag-client.config.js';
 
 /**
@@ -12,16 +11,11 @@ export const ID_JAG_PROFILES = ['mcp'] as const;
 export type IdJagProfile = (typeof ID_JAG_PROFILES)[number];
 
 /**
- * IdP role, before the subject token is validated (a SAML assertion is consumed by validation): EMA §4
- * makes `resource` REQUIRED, the RFC 9728 identifier of one MCP server, which the ID-JAG carries (§4.3);
- * §4.1 wants the subject token issued to the client, which for SAML needs the client's SP (`saml_sp`).
- * `audience` is required for every ID-JAG (decideIdJagTarget); both are checked against the targets there.
+ * IdP role: EMA §4 makes `resource` REQUIRED, the RFC 9728 identifier of one MCP server, which the ID-JAG
+ * carries (§4.3). `audience` is required for every ID-JAG (decideIdJagTarget); both are checked against
+ * the targets there. (§4.1's subject token issued to the client is every ID-JAG's rule: id-jag-policy.ts.)
  */
-export function checkMcpIdJagRequest(
-  request: { readonly resource: readonly string[]; readonly subject_token_type: string },
-  policy: IdJagClientConfig,
-  clientId: string,
-): void {
+export function checkMcpIdJagRequest(request: { readonly resource: readonly string[] }): void {
   const resources = new Set(request.resource);
   if (resources.size === 0) {
     throw new InvalidRequest(
@@ -30,11 +24,6 @@ export function checkMcpIdJagRequest(
   }
   if (resources.size > 1) {
     throw new InvalidTarget('an ID-JAG under the MCP profile names exactly one resource: the MCP server');
-  }
-  if (request.subject_token_type === TokenTypes.saml2 && !policy.saml_sp) {
-    throw new InvalidGrant(
-      `subject_token audience is not accepted: client ${clientId} has no SAML service provider registered, so no SAML assertion is issued to it`,
-    );
   }
 }
 

@@ -11,6 +11,7 @@ import { dpopProof, newDpopKey, type DpopKey } from '../support/dpop.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { startUpstreamIdp, type UpstreamIdp } from '../support/upstream-idp.js';
 import { expectReady } from '../support/health.js';
+import { base64url, createSamlTestIdp, type SamlTestIdp } from '../support/saml-idp.js';
 
 /**
  * Cross App Access between two trust domains, over real HTTP on loopback, with real peers:
@@ -40,6 +41,7 @@ let idpC: TestIssuer; // a third IdP trusted by B for single-use ID-JAGs: crafts
 let ci: TestIssuer; // trusted by B for plain RFC 7523 assertions
 let plain: TestIssuer; // trusted by B for subject tokens only (no id_jag, no jwt_bearer)
 let stranger: TestIssuer; // trusted by nobody
+let saml: SamlTestIdp; // a SAML IdP trusted by A, its assertions addressed to actbridge's own SP
 let idToken: string; // alice's ID token, issued by the upstream IdP to chat-agent
 
 const asChatAgentAtA = { basic: ['chat-agent', A_SECRET] as [string, string] };
@@ -103,11 +105,18 @@ beforeAll(async () => {
     createTestIssuer('https://idp-c.example'), // same iss as C, other key: trusted by nobody
   ]);
 
+  saml = await createSamlTestIdp({
+    entityId: 'https://saml-sso.example/idp',
+    spEntityId: issuerA,
+    tokenEndpoint: `${issuerA}/oauth/token`,
+  });
+
   domainA = await startTestApp({
     port: portA,
     anchors: {
       upstream: { issuer: upstream.issuer, audiences: [issuerA] },
       'idp-c': { issuer: idpC.issuer, jwks: idpC.publicJwks, audiences: [issuerA] },
+      'saml-sso': { kind: 'saml', issuer: saml.entityId, saml: { certificates: [saml.certificate] } },
     },
     clients: [
       basicClient('chat-agent', A_SECRET, {
@@ -442,6 +451,30 @@ describe('domain A (IdP role) refuses', () => {
       'invalid_grant',
       'subject_token audience is not accepted: an ID token must be issued to client chat-agent',
     );
+  });
+
+  it("a SAML assertion, which a client without a SAML SP was not issued (it names actbridge's SP; §4.3.3, §4.5)", async () => {
+    const assertion = base64url(saml.signedAssertion({ nameId: 'alice@example.com' }));
+    await refusedAtA(
+      { subject_token: assertion, subject_token_type: TT.saml2 },
+      'invalid_grant',
+      'subject_token audience is not accepted: client chat-agent has no SAML service provider registered, so no SAML assertion is issued to it',
+    );
+    // The same assertion stays good for what it was issued for: a token exchange at actbridge.
+    const exchanged = await postToken(
+      domainA,
+      {
+        grant_type: GRANT_TOKEN_EXCHANGE,
+        subject_token: assertion,
+        subject_token_type: TT.saml2,
+        audience: 'https://api.a.example/',
+      },
+      { basic: ['plain-client', 'plain-client-secret-0123'] },
+    );
+    expect({ status: exchanged.status, sub: claimsOf(exchanged.body.access_token as string).sub }).toEqual({
+      status: 200,
+      sub: 'alice@example.com',
+    });
   });
 
   it('no audience', () =>
