@@ -91,7 +91,10 @@ export class IdJagIssuer {
       ...idJagClaims(subject, grant.subject, { ...decision, scope: grant.scope }),
       ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
-    const minted = await this.mint(claims, grant, lineage, { client, audit, audience: decision.target.audience });
+    // §4.3.3: a subject found revoked as the lineage is recorded is invalid_grant, as every subject failure.
+    const minted = await asInvalidGrant(() =>
+      this.mint(claims, grant, lineage, { client, audit, audience: decision.target.audience }),
+    );
     // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
     return {
       access_token: minted.token,

@@ -133,6 +133,7 @@ beforeAll(async () => {
         },
       }),
       basicClient('plain-client', 'plain-client-secret-0123', { audiences: ['https://api.a.example/'] }),
+      basicClient('operator', 'operator-secret-0123456789', { grant_types: [], audiences: [], revocation_admin: true }),
     ],
   });
 
@@ -475,6 +476,18 @@ describe('domain A (IdP role) refuses', () => {
       status: 200,
       sub: 'alice@example.com',
     });
+  });
+
+  it('an ID token whose subject has been revoked: invalid_grant, as every subject failure (§4.3.3)', async () => {
+    const carol = await upstream.idToken('carol', 'chat-agent', domainA.issuer);
+    expect((await postToken(domainA, idJagRequest({ subject_token: carol }), asChatAgentAtA)).status).toBe(200);
+    const revoked = await postToken(
+      { tokenEndpoint: `${domainA.baseUrl}/admin/revoke` },
+      { root_issuer: upstream.issuer, sub: 'carol' },
+      { basic: ['operator', 'operator-secret-0123456789'] },
+    );
+    expect(revoked).toMatchObject({ status: 200, body: { descendants_revoked: 1 } });
+    await refusedAtA({ subject_token: carol }, 'invalid_grant', 'subject_token has been revoked');
   });
 
   it('no audience', () =>
