@@ -47,6 +47,8 @@ function provider(timeoutMs = 1000, tokenEndpoint = `${base}/token`): UpstreamPr
     file: 'github.yaml',
     config: {
       client_id: 'actbridge',
+      scopes: ['repo', 'read:user', 'legacy,scope'],
+      connect: { clients: [], redirect_uris: [], extra_scopes: [] },
       token_endpoint_auth_method: 'client_secret_basic',
       authorization_params: {},
       provider: {
@@ -90,6 +92,15 @@ describe('UpstreamProvider.refresh', () => {
     expect(received!.authorization).toBe(`Basic ${Buffer.from('actbridge:s3cret').toString('base64')}`);
     expect(new URLSearchParams(received!.body).get('refresh_token')).toBe('rt-1');
     expect(new URLSearchParams(received!.body).get('grant_type')).toBe('refresh_token');
+  });
+
+  it("reads GitHub's comma-separated scope as its scopes; a configured scope holding a comma stays one", async () => {
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', scope: 'repo,read:user' });
+    expect(await provider().refresh('rt-1')).toMatchObject({ scope: ['repo', 'read:user'] });
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', scope: 'repo,admin:org,' });
+    expect(await provider().refresh('rt-1')).toMatchObject({ scope: ['repo', 'admin:org'] });
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', scope: 'legacy,scope repo' });
+    expect(await provider().refresh('rt-1')).toMatchObject({ scope: ['legacy,scope', 'repo'] });
   });
 
   it('does not believe an expires_in beyond MAX_EXPIRES_IN (1e300): the access token is unusable, the rotated refresh token still read', async () => {

@@ -76,6 +76,12 @@ export class UpstreamProvider {
     private readonly timeoutMs: number,
   ) {}
 
+  /** The scopes the connection names: a comma inside one of them is no separator (grantedScopes). */
+  private get knownScopes(): readonly string[] {
+    const { scopes, connect } = this.connection.config;
+    return [...scopes, ...connect.extra_scopes];
+  }
+
   get usesOpenId(): boolean {
     return this.connection.config.provider.discovery === 'oidc';
   }
@@ -99,7 +105,7 @@ export class UpstreamProvider {
         pkceCodeVerifier: checks.codeVerifier,
         ...(checks.nonce === undefined ? {} : { expectedNonce: checks.nonce }),
       });
-      return reduce(response);
+      return reduce(response, this.knownScopes);
     } catch (error) {
       // A response that fails a check (state, iss, nonce, id_token) is refused, not retried.
       const code = callbackUrl.searchParams.get('code') ?? '';
@@ -113,7 +119,7 @@ export class UpstreamProvider {
   async refresh(refreshToken: string): Promise<UpstreamAnswer> {
     const config = await this.config();
     try {
-      return reduce(await oidc.refreshTokenGrant(config, refreshToken));
+      return reduce(await oidc.refreshTokenGrant(config, refreshToken), this.knownScopes);
     } catch (error) {
       throw classify('refresh', error, [refreshToken]);
     }
@@ -200,12 +206,12 @@ export class UpstreamProvider {
   }
 }
 
-function reduce(response: oidc.TokenEndpointResponse): UpstreamAnswer {
+function reduce(response: oidc.TokenEndpointResponse, knownScopes: readonly string[]): UpstreamAnswer {
   const answer: TokenAnswer = {
     accessToken: response.access_token,
     tokenType: response.token_type,
     ...(response.refresh_token === undefined ? {} : { refreshToken: response.refresh_token }),
-    ...(typeof response.scope === 'string' ? { scope: response.scope.split(' ').filter(Boolean) } : {}),
+    ...(typeof response.scope === 'string' ? { scope: grantedScopes(response.scope, knownScopes) } : {}),
   };
   // docs/token-vault.md: callers get a Bearer token, as token_type says; a DPoP-bound one (RFC 9449)
   // is bound to a key the vault does not hold, at connect and at refresh alike.
@@ -223,6 +229,18 @@ function reduce(response: oidc.TokenEndpointResponse): UpstreamAnswer {
     return { ...answer, unusable: { reason: 'its expires_in is out of range', detail } };
   }
   return { ...answer, expiresAt: Math.floor(Date.now() / 1000 + expiresIn) };
+}
+
+/**
+ * RFC 6749 §3.3 separates scope-tokens by spaces, but GitHub's token endpoint joins them with commas
+ * (`repo,read:user`): read as one scope, every grant of two or more would be refused as beyond the
+ * connection. A comma-joined value is split unless it is itself one of the connection's scopes.
+ */
+function grantedScopes(scope: string, knownScopes: readonly string[]): string[] {
+  return scope
+    .split(' ')
+    .flatMap((s) => (s.includes(',') && !knownScopes.includes(s) ? s.split(',') : [s]))
+    .filter(Boolean);
 }
 
 /** The provider could not be asked or did not answer properly: worth retrying later. */

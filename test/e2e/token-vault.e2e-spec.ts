@@ -357,6 +357,27 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it("connects an account whose provider writes the granted scope comma-separated, as GitHub does ('repo,read:user')", async () => {
+    world.github.setTokenResponseRewrite((body) => ({ ...body, scope: String(body.scope).split(' ').join(',') }));
+    let completed;
+    try {
+      ({ completed } = await world.connect('ivan', 'ivan-gh'));
+    } finally {
+      world.github.setTokenResponseRewrite(undefined);
+    }
+    expect({ status: completed.status, body: completed.body }).toEqual({
+      status: 200,
+      body: {
+        connection: 'github',
+        scope: 'repo read:user openid offline_access',
+        refreshable: true,
+        expires_in: expect.any(Number),
+      },
+    });
+    const { rows } = await world.db!.pool.query("SELECT scopes FROM vault_grants WHERE user_sub = 'ivan'");
+    expect(rows).toEqual([{ scopes: ['repo', 'read:user', 'openid', 'offline_access'] }]);
+  });
+
   it('refuses to complete a connection whose token has an absurd expires_in (1e300), rather than failing as a database outage; nothing stored', async () => {
     world.github.setTokenResponseRewrite((body) => ({ ...body, expires_in: 1e300 }));
     let completed;
