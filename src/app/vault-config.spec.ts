@@ -168,6 +168,25 @@ describe('connections (CONNECTIONS_DIR)', () => {
     expect(refusal(env)).toBe(`${file('b.yaml')}: audiences[0]: already names the connection in ${file('a.yaml')}`);
   });
 
+  it("refuses an audience that is also a client's: exchanges naming it would reach the connection, never that client's token", () => {
+    const { env, file } = setup({ 'github.yaml': connection() });
+    const client = (id: string, audiences: string[]) => ({
+      client_id: id,
+      token_endpoint_auth_method: 'client_secret_basic',
+      client_secret: `${id}-secret-0123456789`,
+      audiences,
+    });
+    writeFileSync(
+      env.CLIENTS_FILE,
+      stringify({
+        clients: [client('agent', []), client('app', ['https://api.example.com', 'https://api.github.com'])],
+      }),
+    );
+    expect(refusal(env)).toBe(
+      `${file('github.yaml')}: audiences[0]: is an audience of client app too (CLIENTS_FILE): a token exchange naming it asks this connection, so app could never get actbridge's token for it`,
+    );
+  });
+
   it('refuses a CONNECTIONS_DIR that does not exist, and ignores a missing default directory', () => {
     const { env, dir } = setup({});
     expect(refusal({ ...env, CONNECTIONS_DIR: join(dir, 'nope') })).toBe(

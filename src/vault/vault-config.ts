@@ -95,6 +95,15 @@ function loadConnections(
       const taken = byAudience.get(audience);
       if (taken) problems.push([`audiences[${i}]`, `already names the connection in ${taken}`]);
       if (audience === server.issuer) problems.push([`audiences[${i}]`, "is actbridge's own issuer"]);
+      // A token exchange naming a connection's audience always asks the vault (TokenVault.names): a client
+      // listing it among its own audiences would silently lose actbridge's tokens for it.
+      const shadowed = clients.find((c) => c.audiences.includes(audience));
+      if (shadowed) {
+        problems.push([
+          `audiences[${i}]`,
+          `is an audience of client ${shadowed.client_id} too (CLIENTS_FILE): a token exchange naming it asks this connection, so ${shadowed.client_id} could never get actbridge's token for it`,
+        ]);
+      }
     });
     problems.push(...endpointProblems(config));
     const refs: Array<[string, readonly string[]]> = [
