@@ -28,6 +28,7 @@ import {
   VAULT_STORE,
   type ConnectSecrets,
   type GrantKey,
+  type PendingConnect,
   type UpstreamTokens,
   type VaultStore,
 } from './vault-store.js';
@@ -188,7 +189,12 @@ export class ConnectFlow {
         codeVerifier: secrets.codeVerifier,
         ...(secrets.nonce === undefined ? {} : { nonce: secrets.nonce }),
       }),
-    );
+    ).catch(async (error: unknown) => {
+      // RFC 6749 §5.2 temporarily_unavailable says "retry later": the flow is put back under its connect
+      // code, so the same completion can redeem the provider's code once the provider answers.
+      if (error instanceof TemporarilyUnavailable) await this.restore(pending, connectCode);
+      throw error;
+    });
     const scopes = response.scope ?? pending.scopes;
     const usable = await this.keepable(connection, response, scopes);
     const key: GrantKey = { connection: connection.name, user };
@@ -201,6 +207,14 @@ export class ConnectFlow {
       refreshable: usable.refreshToken !== undefined,
       ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
     };
+  }
+
+  /** A flow taken by its connect code, stored again under it (its callback already recorded). */
+  private async restore({ connectCodeHash: _taken, ...flow }: PendingConnect, connectCode: string): Promise<void> {
+    await vaultStoreCall(async () => {
+      await this.store.savePending(flow);
+      await this.store.markReturned(flow.stateHash, digest(connectCode), flow.sealed);
+    });
   }
 
   /** The provider's answer to the code, refused unless the vault can keep its token as it is. */

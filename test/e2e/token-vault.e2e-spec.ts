@@ -378,6 +378,38 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     expect(rows).toEqual([{ scopes: ['repo', 'read:user', 'openid', 'offline_access'] }]);
   });
 
+  it('keeps the flow when the provider cannot be reached at completion: 503 retry later, and the same connect_code then completes', async () => {
+    world.github.setTokenEndpointMode('down');
+    let connected;
+    try {
+      connected = await world.connect('judy', 'judy-gh');
+    } finally {
+      world.github.setTokenEndpointMode('ok');
+    }
+    expect({ status: connected.completed.status, body: connected.completed.body }).toEqual({
+      status: 503,
+      body: { error: 'temporarily_unavailable', error_description: 'github cannot be reached; retry later' },
+    });
+    const retried = await postToken(
+      { tokenEndpoint: `${sts().baseUrl}/vault/connect/complete` },
+      {
+        subject_token: await world.userToken('judy'),
+        subject_token_type: TT.accessToken,
+        connect_code: connected.returnedTo.searchParams.get('connect_code') ?? undefined,
+      },
+      { basic: USER_APP },
+    );
+    expect({ status: retried.status, body: retried.body }).toEqual({
+      status: 200,
+      body: {
+        connection: 'github',
+        scope: 'repo read:user openid offline_access',
+        refreshable: true,
+        expires_in: expect.any(Number),
+      },
+    });
+  });
+
   it('refuses to complete a connection whose token has an absurd expires_in (1e300), rather than failing as a database outage; nothing stored', async () => {
     world.github.setTokenResponseRewrite((body) => ({ ...body, expires_in: 1e300 }));
     let completed;
