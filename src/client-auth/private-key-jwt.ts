@@ -16,6 +16,8 @@ export const CLIENT_ASSERTION_TYPE_JWT = 'urn:ietf:params:oauth:client-assertion
 /** JOSE `typ` values a client assertion may carry (rfc7523bis: SHOULD send the explicit one, MUST NOT require it). */
 const ASSERTION_TYP = ['', 'jwt', 'client-authentication+jwt'];
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 /**
  * private_key_jwt (RFC 7523 §2.2, §3; OIDC Core §9): a JWT signed with a key the client registered.
  * `iss` = `sub` = client_id; `aud` = actbridge's issuer as the *sole* value (rfc7523bis, against the
@@ -47,6 +49,9 @@ export class PrivateKeyJwtVerifier {
     const fail = (description: string, detail?: string): never => {
       throw new InvalidClient(description, { detail: detail ?? description });
     };
+    // RFC 7515 §2, §7.1: three BASE64URL segments, without padding, white space or `+`/`/` (which jose's
+    // decoder would tolerate), as every other JWT actbridge reads.
+    if (!COMPACT_JWS.test(assertion)) return fail('client_assertion is not a well-formed JWT');
     let typ: unknown;
     try {
       typ = decodeProtectedHeader(assertion).typ;

@@ -629,6 +629,17 @@ describe('client authentication', () => {
         'client_assertion alg is not accepted (asymmetric algorithms only)',
       ],
       ['not a JWT', async () => 'garbage', 'client_assertion is not a well-formed JWT'],
+      // RFC 7515 §2: base64url without padding or white space (jose's decoder would read both).
+      [
+        'a padded signature segment',
+        async () => `${await pkAssertion({})}==`,
+        'client_assertion is not a well-formed JWT',
+      ],
+      [
+        'white space inside the signature segment',
+        async () => (await pkAssertion({})).replace(/\.([^.]{10})([^.]*)$/, '.$1 $2'),
+        'client_assertion is not a well-formed JWT',
+      ],
     ])('refuses an assertion: %s', async (_name, make, description) => {
       await refused(form(await make()), {}, 401, 'invalid_client', description);
     });
