@@ -124,7 +124,7 @@ export class JwtTokenVerifier {
         this.verifiedSignatures,
       ));
     } catch (error) {
-      return fail(...describeVerificationError(error, header));
+      return fail(...describeVerificationError(error, header, anchor));
     }
 
     const now = clock.seconds();
@@ -231,10 +231,18 @@ export function scopeOf(claims: JWTPayload, fail: (message: string) => never): r
   return undefined;
 }
 
-function describeVerificationError(error: unknown, header: ProtectedHeaderParameters): [string, string?] {
+function describeVerificationError(
+  error: unknown,
+  header: ProtectedHeaderParameters,
+  anchor: Pick<JwtTrustAnchor, 'maxTokenAge'>,
+): [string, string?] {
   // The upstream's URL and error are the operator's: in the detail (audit, log), not the description.
   if (error instanceof KeysUnavailableError) {
     return [`cannot be verified: ${error.description}`, `cannot be verified: ${error.message}`];
+  }
+  // jose reports an iat older than maxTokenAge (the anchor's max_token_age) as JWTExpired, claim iat.
+  if (error instanceof errors.JWTExpired && error.claim === 'iat') {
+    return [`is too old: issued more than ${anchor.maxTokenAge} s ago (iat)`];
   }
   if (error instanceof errors.JWTExpired) return ['has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
