@@ -76,6 +76,18 @@ describe('JwtTokenVerifier', () => {
     ['expired', { exp: now() - 10 }, 'subject_token has expired'],
     ['nbf in the future', { nbf: now() + 60 }, 'subject_token is not yet valid (nbf)'],
     ['no sub', { sub: undefined }, 'subject_token has no sub claim'],
+    // RFC 7519 §2: a NumericDate is a JSON number; jose's own refusal would read "not yet valid (nbf)".
+    [
+      'nbf a string',
+      { nbf: String(now() - 60) },
+      'subject_token has a malformed nbf claim: a whole number of seconds is required',
+    ],
+    [
+      'exp a string',
+      { exp: String(now() + 60) },
+      'subject_token has a malformed exp claim: a whole number of seconds is required',
+    ],
+    ['iat null', { iat: null }, 'subject_token has a malformed iat claim: a whole number of seconds is required'],
     [
       'iat older than the anchor max_token_age',
       { iat: now() - MAX_AGE - 60 },

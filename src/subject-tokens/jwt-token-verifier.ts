@@ -100,10 +100,11 @@ export class JwtTokenVerifier {
     }
 
     // RFC 7519 §2 allows fractional NumericDates; no issuer needs them, and a non-finite one (1e400 parses
-    // as Infinity) would defeat every time check: only whole seconds are accepted.
+    // as Infinity) would defeat every time check: only whole seconds are accepted. Not a number at all (RFC
+    // 7519 §2: a JSON number) is malformed too, which jose would report as "not yet valid" for nbf.
     for (const claim of ['exp', 'nbf', 'iat'] as const) {
-      const value = unverified[claim];
-      if (typeof value === 'number' && !Number.isInteger(value)) {
+      const value: unknown = unverified[claim];
+      if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value))) {
         fail(`has a malformed ${claim} claim: a whole number of seconds is required`);
       }
     }

@@ -84,6 +84,16 @@ describe('checkIntrospection (RFC 7662 §2.2 answer → claims)', () => {
       { iat: NOW - 0.5 },
       'introspection has a malformed iat: a whole number of seconds is required',
     ],
+    [
+      'a string nbf',
+      { nbf: String(NOW - 60) },
+      'introspection has a malformed nbf: a whole number of seconds is required',
+    ],
+    [
+      'a string iat',
+      { iat: String(NOW - 60) },
+      'introspection has a malformed iat: a whole number of seconds is required',
+    ],
     ['nbf in the future', { nbf: NOW + 60 }, 'is not yet valid (nbf)'],
     ['iat in the future', { iat: NOW + 60 }, 'was issued in the future (iat)'],
     ['iat older than max_token_age', { iat: NOW - 4000 }, 'is too old (iat)'],

@@ -120,7 +120,8 @@ export function checkIntrospection(
   if (typeof answer.exp !== 'number') return 'introspection has no exp';
   for (const claim of ['exp', 'nbf', 'iat']) {
     const value = answer[claim];
-    if (typeof value === 'number' && !Number.isInteger(value)) {
+    // RFC 7662 §2.2 / RFC 7519 §2: a JSON number; a string nbf is malformed, not "not yet valid".
+    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value))) {
       return `introspection has a malformed ${claim}: a whole number of seconds is required`;
     }
   }
