@@ -88,6 +88,9 @@ describe('JwtTokenVerifier', () => {
       'subject_token has a malformed exp claim: a whole number of seconds is required',
     ],
     ['iat null', { iat: null }, 'subject_token has a malformed iat claim: a whole number of seconds is required'],
+    // RFC 7519 §4.1.3: aud is a string or an array of strings.
+    ['aud an array with a number', { aud: [AUD, 5] }, 'subject_token has a malformed aud claim'],
+    ['aud a number', { aud: 5 }, 'subject_token has a malformed aud claim'],
     [
       'iat older than the anchor max_token_age',
       { iat: now() - MAX_AGE - 60 },

@@ -141,9 +141,11 @@ export class JwtTokenVerifier {
     if (shape) fail(shape);
 
     const accepted = rules.acceptedAudiences(anchor, context.client, typ!);
-    const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const audiences: unknown[] = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    // RFC 7519 §4.1.3: a string or an array of strings; a number among them makes the claim malformed.
+    if (audiences.some((aud) => typeof aud !== 'string')) fail('has a malformed aud claim');
     if (audiences.length === 0) fail('has no aud claim');
-    if (!audiences.some((aud) => accepted.includes(aud))) {
+    if (!audiences.some((aud) => accepted.includes(aud as string))) {
       fail(
         rules.audienceRefusal?.(context.client, typ!) ??
           `audience is not accepted: it must name actbridge or client ${context.client.client_id}`,
