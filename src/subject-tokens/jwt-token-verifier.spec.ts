@@ -76,6 +76,8 @@ describe('JwtTokenVerifier', () => {
     ['expired', { exp: now() - 10 }, 'subject_token has expired'],
     ['nbf in the future', { nbf: now() + 60 }, 'subject_token is not yet valid (nbf)'],
     ['no sub', { sub: undefined }, 'subject_token has no sub claim'],
+    ['an empty sub', { sub: '' }, 'subject_token has an empty sub claim'],
+    ['a number sub', { sub: 42 }, 'subject_token has a malformed sub claim: a string is required'],
     // RFC 7519 §2: a NumericDate is a JSON number; jose's own refusal would read "not yet valid (nbf)".
     [
       'nbf a string',

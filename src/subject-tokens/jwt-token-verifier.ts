@@ -134,7 +134,9 @@ export class JwtTokenVerifier {
     if (claims.exp! - now > anchor.maxTokenLifetime + anchor.clockSkew) {
       fail(`expires too far in the future: more than ${anchor.maxTokenLifetime} s ahead (exp)`);
     }
-    if (typeof claims.sub !== 'string' || claims.sub.length === 0) fail('has an empty sub claim');
+    // RFC 7519 §4.1.2: sub is a StringOrURI; a number is no empty subject but a malformed claim.
+    if (typeof claims.sub !== 'string') fail('has a malformed sub claim: a string is required');
+    if ((claims.sub as string).length === 0) fail('has an empty sub claim');
 
     // RFC 8725 §3.11: where typ cannot tell kinds apart (`JWT` or none), their claims can.
     const shape = foreignShape(rules.tokenType, claims);
