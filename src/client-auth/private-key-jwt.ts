@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { verifyJwt } from '../jose/jwt-verify.js';
@@ -52,12 +59,13 @@ export class PrivateKeyJwtVerifier {
     // RFC 7515 §2, §7.1: three BASE64URL segments, without padding, white space or `+`/`/` (which jose's
     // decoder would tolerate), as every other JWT actbridge reads.
     if (!COMPACT_JWS.test(assertion)) return fail('client_assertion is not a well-formed JWT');
-    let typ: unknown;
+    let header: ProtectedHeaderParameters;
     try {
-      typ = decodeProtectedHeader(assertion).typ;
+      header = decodeProtectedHeader(assertion);
     } catch {
       return fail('client_assertion is not a well-formed JWT');
     }
+    const typ: unknown = header.typ;
     const normalisedTyp =
       typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : typ === undefined ? '' : null;
     if (normalisedTyp === null || !ASSERTION_TYP.includes(normalisedTyp)) {
@@ -74,7 +82,7 @@ export class PrivateKeyJwtVerifier {
         requiredClaims: ['exp', 'jti', 'aud'],
       }));
     } catch (error) {
-      return fail(...describe(error));
+      return fail(...describe(error, header));
     }
 
     // rfc7523bis §3: the audience must be the issuer identifier, and nothing else.
@@ -124,7 +132,7 @@ export class PrivateKeyJwtVerifier {
   }
 }
 
-function describe(error: unknown): [string, string?] {
+function describe(error: unknown, header: ProtectedHeaderParameters): [string, string?] {
   if (error instanceof KeysUnavailableError) {
     return ['client keys unavailable', `client keys unavailable: ${error.message}`];
   }
@@ -137,6 +145,14 @@ function describe(error: unknown): [string, string?] {
   }
   if (error instanceof errors.JWKSNoMatchingKey)
     return ['client_assertion is signed with a key the client did not register'];
+  // RFC 7515 §4.1.4: which of the client's keys is meant is not known; refused, not tried in turn.
+  if (error instanceof errors.JWKSMultipleMatchingKeys) {
+    return [
+      header.kid === undefined
+        ? 'client_assertion names no kid and the client registered several keys'
+        : `client_assertion kid ${quoted(header.kid)} names several keys the client registered`,
+    ];
+  }
   if (error instanceof errors.JWSSignatureVerificationFailed) return ['client_assertion signature is invalid'];
   if (error instanceof errors.JOSEAlgNotAllowed)
     return ['client_assertion alg is not accepted (asymmetric algorithms only)'];

@@ -23,6 +23,7 @@ let shortIdp: TestIssuer; // max_token_lifetime: 600
 let twinIdp: TestIssuer; // publishes a second key under its own kid
 let pkjwtKey: CryptoKey;
 let pkjwtJwk: JWK;
+let pkjwtTwinJwk: JWK;
 
 const exchange = (extra: Record<string, string | readonly string[] | undefined>) => ({
   grant_type: GRANT_TOKEN_EXCHANGE,
@@ -89,6 +90,7 @@ beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true });
   pkjwtKey = pair.privateKey;
   pkjwtJwk = { ...(await exportJWK(pair.publicKey)), kid: 'pk-1', alg: 'ES256' };
+  pkjwtTwinJwk = { ...(await exportJWK((await generateKeyPair('ES256')).publicKey)), kid: 'pk-1', alg: 'ES256' };
   const audiences = ['https://api.example', 'https://other.example', 'agent-2', 'a', 'b', 'c', 'd', 'e', 'f'];
   sts = await startTestApp({
     anchors: {
@@ -115,6 +117,14 @@ beforeAll(async () => {
         client_id: 'pk',
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [pkjwtJwk] },
+        audiences,
+        scopes: ['read'],
+      },
+      {
+        // Two keys under one kid (a rotation gone wrong): which one is meant is not known.
+        client_id: 'pk-twins',
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [pkjwtJwk, pkjwtTwinJwk] },
         audiences,
         scopes: ['read'],
       },
@@ -641,6 +651,25 @@ describe('client authentication', () => {
         'client_assertion is not a well-formed JWT',
       ],
     ])('refuses an assertion: %s', async (_name, make, description) => {
+      await refused(form(await make()), {}, 401, 'invalid_client', description);
+    });
+
+    it.each<MakerRow>([
+      [
+        'a kid naming both keys',
+        async () => clientAssertion(pkjwtKey, { kid: 'pk-1' }, 'pk-twins', sts.issuer),
+        "client_assertion kid 'pk-1' names several keys the client registered",
+      ],
+      [
+        'no kid',
+        async () =>
+          new SignJWT({ iss: 'pk-twins', sub: 'pk-twins', aud: sts.issuer, jti: 'twins-no-kid' })
+            .setProtectedHeader({ alg: 'ES256' })
+            .setExpirationTime('60s')
+            .sign(pkjwtKey),
+        'client_assertion names no kid and the client registered several keys',
+      ],
+    ])('refuses an assertion of a client with two keys under one kid: %s', async (_name, make, description) => {
       await refused(form(await make()), {}, 401, 'invalid_client', description);
     });
 
