@@ -5,6 +5,8 @@ import { KeyService } from '../keys/key-service.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { ID_JAG_TYP } from '../id-jag/id-jag.js';
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 /** The claims of an access token actbridge issued and that has not expired (revocation aside). */
 export type IssuedTokenClaims = JWTPayload & {
   readonly sub: string;
@@ -31,6 +33,9 @@ export class IssuedTokens {
 
   /** The token's claims, or undefined when it is not a live access token actbridge issued. */
   async read(token: string): Promise<IssuedTokenClaims | undefined> {
+    // RFC 7515 §2: base64url without padding or white space, which jose's decoder would read; the token
+    // endpoint refuses such a re-encoding of a token, so it is not "active" here either.
+    if (!COMPACT_JWS.test(token)) return undefined;
     try {
       const { payload } = await jwtVerify(token, this.keys.verificationKeys, {
         issuer: this.issuer,

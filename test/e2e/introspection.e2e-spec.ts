@@ -197,10 +197,15 @@ describe('introspection (RFC 7662)', () => {
     ['garbage', 'not-a-token'],
     ['a token from another issuer', 'upstream'],
     ['a tampered token', 'tampered'],
+    // RFC 7515 §2: a live token re-encoded with padding or white space is no token actbridge issued.
+    ['a live token with a padded signature segment', 'padded'],
+    ['a live token with white space in its signature segment', 'spaced'],
   ])('%s is inactive', async (...row) => {
     const [, kind] = row;
     let token = kind;
     if (kind === 'upstream') token = await idp.mint({ sub: 'alice', aud: API, client_id: 'agent' });
+    if (kind === 'padded') token = `${await issue()}==`;
+    if (kind === 'spaced') token = (await issue()).replace(/\.([^.]{10})([^.]*)$/, '.$1 $2');
     if (kind === 'tampered') {
       const [h, p, s] = (await issue()).split('.');
       const payload = { ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'read write admin' };
