@@ -6,6 +6,8 @@ import { AccessTokenError } from './access-token-error.js';
 import { RevocationListPoller, type RevocationListOptions } from './revocation-list.js';
 import { actorChain, describeJwtError } from './token-claims.js';
 
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 /** One actor of the delegation chain (RFC 8693 §4.1 `act`), as actbridge records it. */
 export interface Actor {
   readonly sub: string;
@@ -144,6 +146,9 @@ export class ActbridgeVerifier {
   async verify(token: string, options: VerifyOptions = {}): Promise<VerifiedAccessToken> {
     const audience = options.audience ?? this.options.audience;
     if (audience === undefined) throw new TypeError('ActbridgeVerifier: no expected audience given');
+    // RFC 7515 §2: base64url segments without padding (which RFC 6750's b64token admits and jose's decoder
+    // reads), as actbridge issued it; its introspection answers inactive for any other encoding.
+    if (!COMPACT_JWS.test(token)) throw new AccessTokenError('invalid_token', 'token is not a well-formed JWT');
     const { config, keys, revocationList } = await this.discover();
     const issuer = config.serverMetadata().issuer;
     const clockTolerance = this.options.clockTolerance ?? 5;

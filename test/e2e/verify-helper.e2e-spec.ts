@@ -299,6 +299,12 @@ describe('refusals at the resource server', () => {
     expectRefusal(res, 401, 'invalid_token', 'token is signed with a key the issuer does not publish');
   });
 
+  it('a live token with a padded signature segment: 401 invalid_token (RFC 7515 §2)', async () => {
+    const token = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const res = await get(`${rsUrl}/tools`, { authorization: `Bearer ${token}==` });
+    expectRefusal(res, 401, 'invalid_token', 'token is not a well-formed JWT');
+  });
+
   it('an expired token: 401 invalid_token', async () => {
     const token = await exchange('short', { subject_token: await userToken(), audience: API });
     const exp = claimsOf(token).exp as number;
