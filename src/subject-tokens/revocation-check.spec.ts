@@ -36,3 +36,40 @@ describe('lineageLink', () => {
     });
   });
 });
+
+/** An access token from the anchor, without jti. */
+const anchorToken = () => token(TokenTypes.accessToken, { iss: IDP, sub: 'alice' });
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+/** A JWS-shaped token; its 64-byte signature segment ends in a character with 4 spare bits. */
+const jws = (payload: unknown, signature = 'A'.repeat(85) + 'Q') =>
+  `${b64({ alg: 'ES256' })}.${b64(payload)}.${signature}`;
+/** The same 64 bytes with the spare trailing bits set (RFC 4648 §3.5): another string, one signature. */
+const respelled = (token: string) => {
+  const last = ALPHABET.indexOf(token.at(-1)!);
+  return `${token.slice(0, -1)}${ALPHABET[last | 0b1111]}`;
+};
+
+describe('lineageLink of a token without jti', () => {
+  it('names a JWS by what was signed: a respelled signature is the same root', () => {
+    const raw = jws({ sub: 'alice' });
+    const other = respelled(raw);
+    expect(other).not.toBe(raw);
+    expect(Buffer.from(other.split('.')[2]!, 'base64url')).toEqual(Buffer.from(raw.split('.')[2]!, 'base64url'));
+    expect(lineageLink(anchorToken(), other, 'subject').parent).toBe(lineageLink(anchorToken(), raw, 'subject').parent);
+  });
+
+  it('names JWSs of different content by different roots', () => {
+    expect(lineageLink(anchorToken(), jws({ sub: 'alice', n: 1 }), 'subject').parent).not.toBe(
+      lineageLink(anchorToken(), jws({ sub: 'alice', n: 2 }), 'subject').parent,
+    );
+  });
+
+  it('names an opaque token (no JOSE header) by all of it, dots included', () => {
+    expect(lineageLink(anchorToken(), 'abc.def.ghi', 'subject').parent).toBe(rootKeyOfToken(IDP, 'abc.def.ghi'));
+    expect(lineageLink(anchorToken(), 'abc.def.ghj', 'subject').parent).not.toBe(
+      lineageLink(anchorToken(), 'abc.def.ghi', 'subject').parent,
+    );
+  });
+});

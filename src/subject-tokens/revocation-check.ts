@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InvalidGrant, type OAuthError } from '../oauth/oauth-error.js';
+import { decodeJoseHeader } from '../jose/jwt-verify.js';
 import { clock } from '../common/clock.js';
 import { tokenParameter, tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import type { ValidatedToken } from './validated-token.js';
@@ -27,10 +28,23 @@ export function lineageLink(token: ValidatedToken, raw: string, role: TokenRole)
   if (token.anchor.self && jti !== undefined) return { parent: jti, known: [], role };
   const { iss, sub } = token.principal;
   return {
-    parent: jti === undefined ? rootKeyOfToken(iss, raw) : rootKey(iss, jti),
+    parent: jti === undefined ? rootKeyOfToken(iss, signedContent(raw)) : rootKey(iss, jti),
     known: [subjectKey(iss, sub)],
     role,
   };
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * What names a token without `jti`: a JWS by its signing input (header and payload), since one signature
+ * has several encodings (base64url's spare trailing bits, RFC 4648 §3.5; ECDSA's (r, n-s)) and a re-encoded
+ * token must not escape the revocation of its root; anything else (a SAML assertion, an opaque token) by
+ * all of it. A JWS is what the access-token validator routes as one: a JOSE header with an `alg`.
+ */
+function signedContent(raw: string): string {
+  if (!COMPACT_JWS.test(raw) || typeof decodeJoseHeader(raw)?.alg !== 'string') return raw;
+  return raw.slice(0, raw.lastIndexOf('.'));
 }
 
 /**
