@@ -8,7 +8,7 @@ import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
 import { inSpan } from '../observability/tracing.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
-import { InvalidGrant, InvalidRequest, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
+import { InvalidGrant, InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { Principal, ValidatedToken, ValidationContext } from '../subject-tokens/validated-token.js';
@@ -84,6 +84,14 @@ export class IdJagIssuer {
         audit,
       ),
     );
+    // §4.3.3: the granted scope goes into the ID-JAG, where the resource AS reads it as a ceiling; an ID-JAG
+    // without one sets none there (actbridge's jwt-bearer grant then allows the client's every scope), so
+    // a grant of no scope is refused rather than carried as no limit.
+    if (grant.scope.length === 0) {
+      throw new InvalidScope(
+        `no scope is granted to this client at ${decision.target.audience}; an ID-JAG without scope would set no limit there`,
+      );
+    }
     if (decision.resources.length > 0) audit.resource = [...decision.resources];
     // ID-JAG §9.8: with a DPoP proof, the ID-JAG is bound to its key (cnf.jkt); the resource AS then
     // requires a proof by that key when it is redeemed. token_type stays N_A.

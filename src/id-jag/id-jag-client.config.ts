@@ -35,7 +35,10 @@ export class IdJagTargetConfig {
   )
   resources: string[] = [];
 
-  /** Scopes the client may obtain for that AS. Without a requested `scope`, all of them are granted. */
+  /**
+   * Scopes the client may obtain for that AS. Without a requested `scope`, all of them are granted; with
+   * none listed, no ID-JAG is issued for it (one without `scope` would set no limit at that AS).
+   */
   @IsOmittable()
   @IsScopeList()
   scopes: string[] = [];

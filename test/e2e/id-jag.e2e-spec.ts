@@ -129,6 +129,8 @@ beforeAll(async () => {
               resources: [TODOS, CALENDAR],
               scopes: ['todos.read', 'todos.write'],
             },
+            // A target granting no scope.
+            { audience: 'https://as.noscope.example', client_id: 'chat-agent-at-noscope' },
           ],
         },
       }),
@@ -443,6 +445,13 @@ describe('domain A (IdP role) refuses', () => {
       { scope: 'todos.read todos.admin' },
       'invalid_scope',
       `scope not allowed for this client at ${domainB.issuer}: todos.admin`,
+    ));
+
+  it('a target whose policy grants no scope: an ID-JAG without scope would set no limit at the resource AS', () =>
+    refusedAtA(
+      { audience: 'https://as.noscope.example' },
+      'invalid_scope',
+      'no scope is granted to this client at https://as.noscope.example; an ID-JAG without scope would set no limit there',
     ));
 
   it('an ID token issued to another client (§4.3.3)', async () => {
