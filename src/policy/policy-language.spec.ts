@@ -43,6 +43,10 @@ describe('compileExpression: conditions', () => {
     ['claims.?environment.orValue("none") == "none"', true],
     ['client_id == "ci-deployer" && token_type.endsWith(":jwt")', true],
     ['size(scopes) == 0 && name_id == ""', true],
+    // Nested comprehensions where one range is written in the rule: linear in the token's data.
+    ['claims.groups.exists(g, ["ops", "sre"].exists(x, g == x))', true],
+    ['["admin", "eng"].exists(x, claims.groups.exists(g, g == x))', true],
+    ['claims.groups.exists(g, g == "eng") && claims.groups.exists(g, g == "ops")', true],
   ])('%s → %s', (source, expected) => {
     expect(compileExpression(source, 'condition').evaluate(view)).toEqual({ ok: true, value: expected });
   });
@@ -102,6 +106,16 @@ describe('compileExpression: compile errors name the position', () => {
       'sub.matches("^repo:(a+)+$")',
       'condition',
       /^matches\(\) is not available in policies; use glob\(\), startsWith\(\), endsWith\(\) \(at line 1, column 1\)$/,
+    ],
+    [
+      'claims.groups.exists(g, claims.roles.exists(r, r == g))',
+      'condition',
+      /^exists\(\) inside exists\(\) over token data is not available in policies \(its cost grows with the product of two claim lengths\); iterate one claim and test the other with "in" \(at line 1, column 25\)$/,
+    ],
+    [
+      'claims.groups.all(g, claims.groups.filter(h, h == g).size() == 1)',
+      'condition',
+      /^filter\(\) inside all\(\) over token data is not available in policies .* \(at line 1, column 22\)$/,
     ],
     ['true && glob(sub, "abc\\\\")', 'condition', /^glob pattern ends with a lone "\\" \(at line 1, column 19\)$/],
   ] as const)('%j (%s)', (source, kind, message) => {

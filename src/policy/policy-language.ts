@@ -99,13 +99,40 @@ export function compileExpression(source: string, kind: ExpressionKind): Compile
   };
 }
 
+/** CEL's comprehension macros: each runs its body once per element of its range. */
+const MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
+
+/** A comprehension over something other than a list written in the rule (a claim's: as long as a token makes it): its name. */
+function inputComprehension(n: ASTNode): string | undefined {
+  if (n.op !== 'rcall') return undefined;
+  const [name, range] = n.args as unknown as [string, ASTNode, ASTNode[]];
+  return MACROS.has(name) && range.op !== 'list' ? name : undefined;
+}
+
 /**
  * Static checks beyond types: `matches()` is refused (its engine is JavaScript's backtracking RegExp, and
  * claim values come from callers: a careless pattern would let a token stall the server; `glob()` is
- * linear), and a literal glob pattern must be well-formed.
+ * linear), a literal glob pattern must be well-formed, and a comprehension over claim data may not hold
+ * another (its cost is the product of two lengths a token chooses; cel-js evaluates without a budget).
  */
 function checkCalls(node: ASTNode, source: string): void {
   walk(node, (n) => {
+    const outer = inputComprehension(n);
+    if (outer !== undefined) {
+      const [, , body] = n.args as unknown as [string, ASTNode, ASTNode[]];
+      for (const part of body) {
+        walk(part, (inner) => {
+          const nested = inputComprehension(inner);
+          if (nested === undefined) return;
+          throw positioned(
+            source,
+            inner.start,
+            `${nested}() inside ${outer}() over token data is not available in policies ` +
+              '(its cost grows with the product of two claim lengths); iterate one claim and test the other with "in"',
+          );
+        });
+      }
+    }
     if (n.op !== 'call' && n.op !== 'rcall') return;
     const name = n.args[0];
     if (name === 'matches') {
