@@ -49,6 +49,23 @@ describe('parseActChain', () => {
     { name: 'depth limit 1 with one actor', input: { sub: 'a' }, limit: 1, expect: { sub: 'a' } },
   ];
 
+  it('names an actor without iss, at every level, in the namespace of the issuer of the token carrying it', () => {
+    // RFC 7519 §4.1.2: once nested in a token of actbridge's, an iss-less actor would be read as one of its clients.
+    const input = { sub: 'a', act: { sub: 'b', iss: 'https://b', act: { sub: 'c', client_id: 'cc' } } };
+    expect(parseActChain(input, 5, 'https://idp')).toEqual({
+      ok: true,
+      act: {
+        sub: 'a',
+        iss: 'https://idp',
+        act: { sub: 'b', iss: 'https://b', act: { sub: 'c', iss: 'https://idp', client_id: 'cc' } },
+      },
+    });
+    expect(parseActChain({ sub: 'a', iss: 7 }, 5, 'https://idp')).toEqual({
+      ok: false,
+      reason: 'has a non-string iss',
+    });
+  });
+
   it.each(valid)('accepts $name', ({ input, limit, expect: expected }) => {
     const result = parseActChain(input, limit ?? 5);
     expect(result).toEqual({ ok: true, act: expected });

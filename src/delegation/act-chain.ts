@@ -30,8 +30,13 @@ const IDENTITY_MEMBERS = ['sub', 'iss', 'client_id', 'attested_by'] as const;
 export type ParsedActChain =
   { readonly ok: true; readonly act: ActClaim } | { readonly ok: false; readonly reason: string };
 
-/** Validates a presented `act` claim (every level an object with a non-empty string `sub`). */
-export function parseActChain(raw: unknown, depthLimit: number): ParsedActChain {
+/**
+ * Validates a presented `act` claim (every level an object with a non-empty string `sub`). `issuer`: the
+ * issuer of the token that carries it, whose namespace an actor without `iss` is named in; the actor is
+ * then recorded with it, as a prior actor in a token of actbridge's would otherwise be read as one of
+ * actbridge's own (its clients).
+ */
+export function parseActChain(raw: unknown, depthLimit: number, issuer?: string): ParsedActChain {
   const parse = (value: unknown, depth: number): ActClaim | string => {
     if (depth > depthLimit) return `nests more than ${depthLimit} actors`;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not an object';
@@ -39,9 +44,11 @@ export function parseActChain(raw: unknown, depthLimit: number): ParsedActChain 
     if (typeof member.sub !== 'string' || member.sub.length === 0) return 'has an actor without sub';
     const out: { -readonly [K in keyof ActClaim]: ActClaim[K] } = { sub: member.sub };
     for (const name of IDENTITY_MEMBERS) {
-      if (name === 'sub' || member[name] === undefined) continue;
-      if (typeof member[name] !== 'string') return `has a non-string ${name}`;
-      out[name] = member[name];
+      // RFC 7519 §4.1.2: a sub is unique only in the context of its issuer; without iss, the token's.
+      const value = name === 'iss' && member.iss === undefined ? issuer : member[name];
+      if (name === 'sub' || value === undefined) continue;
+      if (typeof value !== 'string') return `has a non-string ${name}`;
+      out[name] = value;
     }
     if (member.act !== undefined) {
       const inner = parse(member.act, depth + 1);

@@ -7,13 +7,16 @@ import { checkMayAct } from './may-act.js';
  * The checks on who acts that every exchange with an actor applies, token exchange and the vault alike.
  */
 
-/** The subject token's existing chain, believed only when `trusted` (its anchor, or policy rule, trusts chains). */
+/**
+ * The subject token's existing chain, believed only when `trusted` (its anchor, or policy rule, trusts
+ * chains); an actor it names without `iss` is named in the token issuer's namespace (act-chain.ts).
+ */
 export function priorChain(subject: ValidatedToken, trusted: boolean, maxChainDepth: number): ActClaim | undefined {
   if (subject.act === undefined) return undefined;
   if (!trusted) {
     throw new InvalidRequest('subject_token carries an act claim, but its issuer is not trusted for delegation chains');
   }
-  const parsed = parseActChain(subject.act, maxChainDepth);
+  const parsed = parseActChain(subject.act, maxChainDepth, subject.anchor.issuer);
   if (!parsed.ok) throw new InvalidRequest(`subject_token act claim ${parsed.reason}`);
   return parsed.act;
 }

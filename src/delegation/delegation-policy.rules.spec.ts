@@ -270,7 +270,7 @@ const rows: Row[] = [
     name: 'act chain believed under a rule with trust_chains',
     claims: { repository_owner_id: '99' },
     token: { act: { sub: 'svc' } },
-    expect: { act: { sub: 'ci-deployer', iss: STS, act: { sub: 'svc' } }, mode: 'delegation' },
+    expect: { act: { sub: 'ci-deployer', iss: STS, act: { sub: 'svc', iss: CI } }, mode: 'delegation' },
   },
 ];
 

@@ -252,6 +252,14 @@ const rows: Row[] = [
     expect: { mode: 'delegation', act: { ...clientActor, act: { sub: 'svc', iss: STS } } },
   },
   {
+    name: 'a prior actor without iss is named in its token issuer namespace, never in actbridge (RFC 7519 §4.1.2)',
+    input: { subject: { anchor: chainAnchorA, act: { sub: 'web-app', act: { sub: 'p2', iss: IDP_B } } } },
+    expect: {
+      mode: 'delegation',
+      act: { ...clientActor, act: { sub: 'web-app', iss: IDP_A, act: { sub: 'p2', iss: IDP_B } } },
+    },
+  },
+  {
     name: 'malformed prior act (no sub)',
     input: { subject: { anchor: chainAnchorA, act: { iss: IDP_A } }, actor: {} },
     expectError: { code: 'invalid_request', description: 'subject_token act claim has an actor without sub' },
