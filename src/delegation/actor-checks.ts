@@ -1,5 +1,5 @@
 import { InvalidRequest } from '../oauth/oauth-error.js';
-import type { ValidatedToken } from '../subject-tokens/validated-token.js';
+import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
 import { parseActChain, type ActClaim, type ActorIdentity } from './act-chain.js';
 import { checkMayAct } from './may-act.js';
 
@@ -25,10 +25,19 @@ export function priorChain(subject: ValidatedToken, trusted: boolean, maxChainDe
  * RFC 8693 §1.1: delegation is one party acting for another. An actor token naming the subject itself
  * (the subject token presented twice, or another token of the same principal) would record the subject
  * as its own actor, leaving out the party that really acts: a client not allowed to impersonate would
- * obtain what is impersonation in all but name.
+ * obtain what is impersonation in all but name. `issued`: the names a policy rule forms for either in
+ * actbridge's namespace (the subject's issued `sub`, the actor's), which are that party too.
  */
-export function refuseSubjectAsActor(subject: ValidatedToken, actor: ValidatedToken): void {
-  if (actor.principal.sub === subject.principal.sub && actor.principal.iss === subject.principal.iss) {
+export function refuseSubjectAsActor(
+  subject: ValidatedToken,
+  actor: ValidatedToken,
+  issued: { readonly subject?: Principal; readonly actor?: Principal } = {},
+): void {
+  const subjects = [subject.principal, issued.subject];
+  const actors = [actor.principal, issued.actor];
+  const same = (a: Principal | undefined, b: Principal | undefined): boolean =>
+    a !== undefined && b !== undefined && a.sub === b.sub && a.iss === b.iss;
+  if (subjects.some((s) => actors.some((a) => same(s, a)))) {
     throw new InvalidRequest(
       'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
     );

@@ -306,6 +306,40 @@ describe('DelegationPolicy.decide with trust-anchor rules', () => {
     }
   });
 
+  describe('RFC 8693 §1.1: the actor is another party than the subject under the names rules form too', () => {
+    const selfAnchor = testJwtAnchor({ name: 'actbridge', issuer: STS, trustedForChains: true, self: true });
+    // A token of actbridge's about the formed subject, without act (from an impersonation client).
+    const formedToken = (sub: string): ValidatedToken =>
+      subject({}, { anchor: selfAnchor, principal: { sub, iss: STS }, claims: { sub, iss: STS }, scope: ['read'] });
+    const decide = (subjectToken: ValidatedToken, actorToken: ValidatedToken) =>
+      new DelegationPolicy(config()).decide({
+        client: client(),
+        subject: subjectToken,
+        actor: actorToken,
+        request: { audiences: [API], resources: [] },
+        ceiling: { kind: 'exchange' },
+      });
+    const refusal = {
+      code: 'invalid_request',
+      description:
+        'actor_token names the subject itself; the actor must be another party (without an actor_token, the client acts)',
+    };
+
+    it('refuses as actor a token about the sub the rule forms for the subject', () => {
+      expectOAuthError(() => decide(subject(MAIN), formedToken('ci:acme/app')), refusal, InvalidRequest);
+    });
+
+    it('refuses as actor a token whose rule forms the subject of a token of actbridge', () => {
+      expectOAuthError(() => decide(formedToken('ci:acme/app'), subject(MAIN)), refusal, InvalidRequest);
+    });
+
+    it('accepts an actor formed under another name', () => {
+      const other = subject({ ...MAIN, repository: 'acme/bot' }, { principal: { sub: 'repo:acme/bot', iss: CI } });
+      expect(decide(subject(MAIN), other).act).toEqual({ sub: 'repo:acme/bot', iss: CI });
+      expect(decide(formedToken('ci:acme/app'), other).act).toEqual({ sub: 'repo:acme/bot', iss: CI });
+    });
+  });
+
   it('anchors without rules, and actbridge itself, keep the scope ∩ client behaviour', () => {
     const policy = new DelegationPolicy(config());
     for (const anchor of [

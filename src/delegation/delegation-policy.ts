@@ -178,8 +178,9 @@ export class DelegationPolicy {
     if (actor && actor.act !== undefined) {
       throw new InvalidRequest('actor_token must identify the actor itself; it carries an act claim');
     }
-    // RFC 8693 §1.1: the actor is another party than the subject.
-    if (actor) refuseSubjectAsActor(subject, actor);
+    // RFC 8693 §1.1: the actor is another party than the subject, under the names rules give them too.
+    if (actor)
+      refuseSubjectAsActor(subject, actor, { subject: policy?.subject, actor: this.formedName(actor, client) });
     if (!actor && client.impersonation && prior === undefined && subject.mayAct === undefined) return undefined;
     const current = actor ? actorFromToken(actor) : this.clientAsActor(client);
     enforceMayAct(subject, current, actor !== undefined);
@@ -211,6 +212,17 @@ export class DelegationPolicy {
     if (own && 'decided' in own) return [...own.decided];
     if (own) return targetsWithin(request.resources, own.within, client, this.server.maxTargets);
     return resolveTargets(request.audiences, request.resources, client, this.server.maxTargets);
+  }
+
+  /**
+   * The `sub` its anchor's rules would form for a token (in actbridge's namespace), when one matches and
+   * forms one: the name that token's party is issued under, whatever role it is presented in.
+   */
+  private formedName(token: ValidatedToken, client: ClientConfig): Principal | undefined {
+    const rule = this.evaluatePolicy(token, client.client_id)?.matched;
+    if (!rule?.subject) return undefined;
+    const formed = AnchorPolicy.formSubject(rule, buildSubjectView(token, client.client_id));
+    return formed.ok ? { sub: formed.value, iss: this.server.issuer } : undefined;
   }
 
   /** Without an actor token, the authenticated client is the actor, named in actbridge's namespace. */
