@@ -44,6 +44,16 @@ export function refuseSubjectAsActor(
   }
 }
 
+/**
+ * The actor token's claims as `may_act` reads them (RFC 8693 §4.4). A token of actbridge's names its
+ * subject in the subject's issuer's namespace (`sub_id`), while its other claims (`client_id`: the client
+ * it was issued to, not the actor; `aud`, `scope`) are actbridge's statements about the token: only its
+ * identity is matched, so that a may_act naming a client_id is never met by a token issued to that client.
+ */
+export function actorClaims(actor: ValidatedToken): Readonly<Record<string, unknown>> {
+  return actor.anchor.self ? { sub: actor.principal.sub, iss: actor.principal.iss } : actor.claims;
+}
+
 /** RFC 8693 §4.4: every member of the subject token's may_act (when it has one) must match the actor. */
 export function enforceMayAct(subject: ValidatedToken, actor: ActorIdentity, fromActorToken: boolean): void {
   if (subject.mayAct === undefined) return;

@@ -169,6 +169,48 @@ const rows: Row[] = [
     expect: { mode: 'delegation', act: agentActor },
   },
   {
+    name: "may_act's client_id is not met by actbridge's token issued to that client (its client_id is not the actor's)",
+    input: {
+      subject: { mayAct: { client_id: 'agent-client' } },
+      actor: {
+        anchor: selfAnchor,
+        principal: { sub: 'bob', iss: IDP_A },
+        claims: { sub: 'bob', iss: STS, client_id: 'agent-client' },
+      },
+    },
+    expectError: {
+      code: 'invalid_request',
+      description: "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    },
+  },
+  {
+    name: "may_act naming an actbridge client is not met by actbridge's token issued to it",
+    input: {
+      subject: { mayAct: { client_id: 'agent-client', iss: STS } },
+      actor: {
+        anchor: selfAnchor,
+        principal: { sub: 'u:bob', iss: STS },
+        claims: { sub: 'u:bob', iss: STS, client_id: 'agent-client' },
+      },
+    },
+    expectError: {
+      code: 'invalid_request',
+      description: "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    },
+  },
+  {
+    name: "may_act's sub and iss are met by actbridge's token about that principal",
+    input: {
+      subject: { mayAct: { sub: 'bob' } },
+      actor: {
+        anchor: selfAnchor,
+        principal: { sub: 'bob', iss: IDP_A },
+        claims: { sub: 'bob', iss: STS, client_id: 'agent-client' },
+      },
+    },
+    expect: { mode: 'delegation', act: { sub: 'bob', iss: IDP_A } },
+  },
+  {
     name: 'may_act denies the actor token subject',
     input: { subject: { mayAct: { sub: 'agent-2' } }, actor: {} },
     expectError: {

@@ -9,7 +9,7 @@ import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
 import { actorsOutermostFirst, chainDepth, nestActor, type ActClaim, type ActorIdentity } from './act-chain.js';
-import { enforceMayAct, priorChain, refuseSubjectAsActor } from './actor-checks.js';
+import { actorClaims, enforceMayAct, priorChain, refuseSubjectAsActor } from './actor-checks.js';
 import { narrowScope, type ScopeLimit } from '../oauth/scope.js';
 import { scopeLimits } from './scope-limits.js';
 import { buildSubjectView } from './subject-view.js';
@@ -266,7 +266,7 @@ function actorFromToken(actor: ValidatedToken): ActorIdentity {
   return {
     sub: actor.principal.sub,
     iss: actor.principal.iss,
-    claims: actor.claims,
+    claims: actorClaims(actor),
     ...(actor.anchor.attestation === undefined ? {} : { attestedBy: actor.anchor.attestation }),
   };
 }

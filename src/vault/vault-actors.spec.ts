@@ -82,6 +82,15 @@ describe('the actors of a vault exchange', () => {
       "the actor_token's subject is not permitted by the subject_token's may_act claim",
     ],
     [
+      "an actbridge token issued to the client may_act names (its client_id is not the actor's)",
+      token({ mayAct: { client_id: 'tool-app' } }),
+      actor('bob', {
+        anchor: testJwtAnchor({ name: 'actbridge', issuer: STS, trustedForChains: true, self: true }),
+        claims: { sub: 'bob', iss: STS, client_id: 'tool-app' },
+      }),
+      "the actor_token's subject is not permitted by the subject_token's may_act claim",
+    ],
+    [
       'a client may_act does not name',
       token({ mayAct: { sub: 'agent-1' } }),
       undefined,

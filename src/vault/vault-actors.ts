@@ -1,6 +1,6 @@
 import type { ClientConfig } from '../clients/client.config.js';
 import { actorsOutermostFirst, type ActClaim, type ActorIdentity } from '../delegation/act-chain.js';
-import { enforceMayAct, priorChain, refuseSubjectAsActor } from '../delegation/actor-checks.js';
+import { actorClaims, enforceMayAct, priorChain, refuseSubjectAsActor } from '../delegation/actor-checks.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
 import type { ViewActor } from '../policy/subject-view.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -31,7 +31,7 @@ export function vaultCaller(
   if (actor) refuseSubjectAsActor(subject, actor);
   // Without an actor token the client itself is who acts for the user (as in a delegation).
   const current: ActorIdentity = actor
-    ? { sub: actor.principal.sub, iss: actor.principal.iss, claims: actor.claims }
+    ? { sub: actor.principal.sub, iss: actor.principal.iss, claims: actorClaims(actor) }
     : { sub: client.client_id, iss: server.issuer, claims: { client_id: client.client_id } };
   enforceMayAct(subject, current, actor !== undefined);
   const chain: ActClaim | undefined = actor
