@@ -340,6 +340,29 @@ describe('DelegationPolicy.decide with trust-anchor rules', () => {
     });
   });
 
+  it("refuses a formed sub that is a registered client's id (RFC 9068 §2.2: that sub names the client)", () => {
+    const clients = { find: (id: string) => (id === 'ci:acme/app' ? client({ client_id: id }) : undefined) };
+    const decide = (repository: string) =>
+      new DelegationPolicy(config(), clients).decide({
+        client: client(),
+        subject: subject({ ...MAIN, repository }),
+        request: { audiences: [DEPLOY], resources: [] },
+        ceiling: { kind: 'exchange' },
+      });
+    const error = expectOAuthError(
+      () => decide('acme/app'),
+      {
+        code: 'invalid_request',
+        description: "subject_token is refused by its trust anchor's policy: the issued subject could not be formed",
+      },
+      InvalidRequest,
+    );
+    expect(error.detail).toBe(
+      'subject_token rule ci/deploy-main: subject "ci:acme/app" is the client_id of a registered client',
+    );
+    expect(decide('acme/web').subject).toEqual({ sub: 'ci:acme/web', iss: STS });
+  });
+
   it('anchors without rules, and actbridge itself, keep the scope ∩ client behaviour', () => {
     const policy = new DelegationPolicy(config());
     for (const anchor of [

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { inSpanSync } from '../observability/tracing.js';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
+import { ClientRegistry } from '../clients/client-registry.js';
 import { clock } from '../common/clock.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget, type OAuthError } from '../oauth/oauth-error.js';
@@ -87,6 +88,8 @@ export class DelegationPolicy {
   constructor(
     @Inject(SERVER_CONFIG)
     private readonly server: Pick<ServerConfig, 'issuer' | 'maxChainDepth' | 'maxTargets' | 'tokenTtl'>,
+    /** The registered clients, whose ids a formed `sub` must not take (absent: none are known). */
+    @Optional() @Inject(ClientRegistry) private readonly clients?: Pick<ClientRegistry, 'find'>,
   ) {}
 
   /**
@@ -160,6 +163,14 @@ export class DelegationPolicy {
         role,
         "is refused by its trust anchor's policy: the issued subject could not be formed",
         `rule ${label}: subject: ${formed.error}`,
+      );
+    }
+    // RFC 9068 §2.2: actbridge's `sub` equal to a client_id names that client itself (as `act` names it).
+    if (rule.subject && this.clients?.find(formed.value)) {
+      throw tokenRejected(
+        role,
+        "is refused by its trust anchor's policy: the issued subject could not be formed",
+        `rule ${label}: subject ${JSON.stringify(formed.value.slice(0, 200))} is the client_id of a registered client`,
       );
     }
     // A formed `sub` is actbridge's name for the subject, not the issuer's: sub_id (iss_sub) says so.
