@@ -128,6 +128,45 @@ describe('UpstreamProvider.refresh', () => {
     expect(await provider().refresh('rt-1')).toMatchObject({ accessToken: 'at-3', expiresAt: expect.any(Number) });
   });
 
+  it('reads a token_type openid-client refuses (MAC, N_A) or a negative expires_in as unusable, the rotated refresh token still read', async () => {
+    answer = json(200, { access_token: 'at-2', token_type: 'MAC', expires_in: 3600, refresh_token: 'rt-2' });
+    expect(await provider().refresh('rt-1')).toEqual({
+      accessToken: 'at-2',
+      tokenType: 'mac',
+      refreshToken: 'rt-2',
+      unusable: { reason: 'not a Bearer token', detail: 'token_type mac' },
+    });
+    answer = json(200, { access_token: 'at-2', token_type: 'N_A', refresh_token: 'rt-2', scope: 'repo' });
+    expect(await provider().refresh('rt-1')).toMatchObject({
+      refreshToken: 'rt-2',
+      scope: ['repo'],
+      unusable: { reason: 'not a Bearer token', detail: 'token_type n_a' },
+    });
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', expires_in: -1, refresh_token: 'rt-2' });
+    expect(await provider().refresh('rt-1')).toEqual({
+      accessToken: 'at-2',
+      tokenType: 'bearer',
+      refreshToken: 'rt-2',
+      unusable: {
+        reason: 'its expires_in is out of range',
+        detail: 'expires_in -1 is out of range (at most 315360000 seconds)',
+      },
+    });
+    // A malformed answer is still an unexpected one, not a token.
+    answer = json(200, { access_token: 'at-2', token_type: 'MAC', refresh_token: 5 });
+    await expect(provider().refresh('rt-1')).rejects.toMatchObject({ kind: 'unavailable' });
+  });
+
+  it('reads such an answer to an authorization code as unusable too, not as a refusal of the code', async () => {
+    answer = json(200, { access_token: 'at-1', token_type: 'MAC', expires_in: 3600, refresh_token: 'rt-1' });
+    const callback = new URL(`${base}/callback?code=c-1&state=s-1`);
+    expect(await provider().redeemCode(callback, { state: 's-1', codeVerifier: 'v'.repeat(43) })).toMatchObject({
+      refreshToken: 'rt-1',
+      unusable: { reason: 'not a Bearer token', detail: 'token_type mac' },
+    });
+    expect(new URLSearchParams(received!.body).get('code')).toBe('c-1');
+  });
+
   it('believes an expires_in of MAX_EXPIRES_IN (10 years), and none at all (no known expiry)', async () => {
     answer = json(200, { access_token: 'at-2', token_type: 'bearer', expires_in: MAX_EXPIRES_IN });
     const before = Math.floor(Date.now() / 1000);

@@ -107,6 +107,8 @@ export class UpstreamProvider {
       });
       return reduce(response, this.knownScopes);
     } catch (error) {
+      const unusable = unusableAnswer(error, this.knownScopes);
+      if (unusable) return unusable;
       // A response that fails a check (state, iss, nonce, id_token) is refused, not retried.
       const code = callbackUrl.searchParams.get('code') ?? '';
       const failure = classify('authorization code redemption', error, [code, checks.codeVerifier]);
@@ -121,6 +123,8 @@ export class UpstreamProvider {
     try {
       return reduce(await oidc.refreshTokenGrant(config, refreshToken), this.knownScopes);
     } catch (error) {
+      const unusable = unusableAnswer(error, this.knownScopes);
+      if (unusable) return unusable;
       throw classify('refresh', error, [refreshToken]);
     }
   }
@@ -229,6 +233,39 @@ function reduce(response: oidc.TokenEndpointResponse, knownScopes: readonly stri
     return { ...answer, unusable: { reason: 'its expires_in is out of range', detail } };
   }
   return { ...answer, expiresAt: Math.floor(Date.now() / 1000 + expiresIn) };
+}
+
+/**
+ * A token answer oauth4webapi refuses before reduce() sees it, for what reduce() reads as an unusable
+ * token: a token_type other than Bearer and DPoP (MAC, RFC 8693's N_A), a negative expires_in. It is
+ * the provider's answer all the same, and its refresh token the newest (RFC 6749 §6: a rotating
+ * provider has spent the old one), so it is read as unusable, not as an outage that loses that token.
+ */
+function unusableAnswer(error: unknown, knownScopes: readonly string[]): UpstreamAnswer | undefined {
+  const body = answerBody(error);
+  if (body === undefined) return undefined;
+  const { access_token, token_type, expires_in, refresh_token, scope } = body;
+  if (typeof access_token !== 'string' || access_token === '' || typeof token_type !== 'string') return undefined;
+  if (refresh_token !== undefined && (typeof refresh_token !== 'string' || refresh_token === '')) return undefined;
+  if (scope !== undefined && typeof scope !== 'string') return undefined;
+  // As oauth4webapi reads it: a number, or a numeric string.
+  const expiresIn =
+    expires_in === undefined ? undefined : typeof expires_in === 'number' ? expires_in : parseFloat(String(expires_in));
+  const negative = expiresIn !== undefined && Number.isFinite(expiresIn) && expiresIn < 0;
+  if (['bearer', 'dpop'].includes(token_type.toLowerCase()) && !negative) return undefined;
+  const answer = { access_token, token_type: token_type.toLowerCase(), expires_in: expiresIn, refresh_token, scope };
+  return reduce(answer as oidc.TokenEndpointResponse, knownScopes);
+}
+
+/** The token endpoint's JSON body that openid-client refused, kept as (a cause of) its error's cause. */
+function answerBody(error: unknown): Record<string, unknown> | undefined {
+  let current = error as { cause?: unknown; body?: unknown } | undefined;
+  for (let depth = 0; current && typeof current === 'object' && depth < 4; depth++) {
+    const body = current.body;
+    if (typeof body === 'object' && body !== null && !Array.isArray(body)) return body as Record<string, unknown>;
+    current = current.cause as typeof current;
+  }
+  return undefined;
 }
 
 /**
