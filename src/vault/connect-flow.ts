@@ -12,7 +12,7 @@ import {
   UnauthorizedClient,
 } from '../oauth/oauth-error.js';
 import type { Principal } from '../subject-tokens/validated-token.js';
-import { openJson, sealJson } from './envelope.js';
+import { openJson, sealJson, VaultDecryptionError } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
 import { beyondConnection, clip, VAULT_KEY_RING } from './token-vault.js';
 import { UpstreamError, type UpstreamAnswer, type UpstreamTokenResponse } from './upstream-provider.js';
@@ -254,9 +254,15 @@ export class ConnectFlow {
     const key: GrantKey = { connection: connection.name, user };
     const record = await vaultStoreCall(() => this.store.remove(key));
     let revoked = false;
-    if (record?.sealed) {
-      const tokens = await vaultStoreCall(async () => openTokens(this.ring, record));
-      revoked = await this.revokeQuietly(connection, tokens, 'at disconnect');
+    try {
+      if (record?.sealed)
+        revoked = await this.revokeQuietly(connection, openTokens(this.ring, record), 'at disconnect');
+    } catch (error) {
+      // Its key left VAULT_KEYS: the grant is deleted all the same, which a 503 "retry later" would misreport.
+      if (!(error instanceof VaultDecryptionError)) throw error;
+      this.logger.warn(
+        `${connection.name}: the disconnected grant's tokens cannot be opened to revoke them: ${error.message}`,
+      );
     }
     audit.upstream_revoked = revoked;
     return { connection: connection.name, disconnected: record !== undefined, upstream_revoked: revoked };
