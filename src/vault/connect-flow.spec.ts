@@ -122,3 +122,35 @@ describe('ConnectFlow.disconnect', () => {
     );
   });
 });
+
+describe('ConnectFlow.callback', () => {
+  async function started(flow: ConnectFlow): Promise<string> {
+    const caller = { client, user: key.user, audit: { client_authenticated: true } };
+    const { authorization_url } = await flow.start(caller, { connection: 'github' });
+    return new URL(authorization_url).searchParams.get('state')!;
+  }
+
+  it('refuses an authorization response naming another issuer, an error response too, and keeps the flow (RFC 9207 §2.4)', async () => {
+    const flow = new ConnectFlow(settings, connections, store, ring);
+    const state = await started(flow);
+    for (const answer of ['error=access_denied', 'code=c-1']) {
+      const audit = { client_authenticated: false };
+      const query = `${answer}&state=${state}&iss=${encodeURIComponent('https://mix-up.example')}`;
+      await expect(flow.callback(query, audit)).rejects.toMatchObject({
+        status: 400,
+        error: 'invalid_request',
+        description: 'the authorization response names another issuer',
+        detail: `iss "https://mix-up.example" is not ${base}`,
+      });
+      expect(audit).toMatchObject({ client_id: 'web-app', connection: 'github' });
+    }
+    // The provider's own answer still finds its flow (its issuer compared as a URL: a trailing slash aside).
+    const audit = { client_authenticated: false };
+    expect(
+      await flow.callback(`error=access_denied&state=${state}&iss=${encodeURIComponent(`${base}/`)}`, audit),
+    ).toEqual({
+      location: 'https://app.example/back?connection=github&error=access_denied',
+      refused: 'access_denied',
+    });
+  });
+});

@@ -19,7 +19,7 @@ import { UpstreamError, type UpstreamAnswer, type UpstreamTokenResponse } from '
 import type { VaultAuditRecord } from './vault-audit.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
-import { openTokens, UPSTREAM_RETRY_AFTER, vaultStoreCall } from './vault-errors.js';
+import { openTokens, otherIssuer, UPSTREAM_RETRY_AFTER, vaultStoreCall } from './vault-errors.js';
 import { namedInRefusal } from '../oauth/scope.js';
 import {
   grantBinding,
@@ -137,6 +137,10 @@ export class ConnectFlow {
     audit.client_id = pending.clientId;
     audit.subject = pending.user;
     audit.connection = pending.connection;
+    const connection = this.connections.named(pending.connection);
+    // RFC 9207 §2.4: a response naming another issuer, an error response too, is refused (the flow kept).
+    const mixedUp = connection && otherIssuer(connection, single(params, 'iss'));
+    if (mixedUp) throw mixedUp;
     const back = new URL(pending.redirectUri);
     back.searchParams.set('connection', pending.connection);
     const error = single(params, 'error');

@@ -1,4 +1,4 @@
-import { InvalidGrant, OAuthError, TemporarilyUnavailable } from '../oauth/oauth-error.js';
+import { InvalidGrant, InvalidRequest, OAuthError, TemporarilyUnavailable } from '../oauth/oauth-error.js';
 import { rootCause } from '../trust-anchors/fetch-failure.js';
 import { openJson, VaultDecryptionError } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
@@ -21,6 +21,18 @@ export function reconnect(connection: LoadedConnection, reason: string): OAuthEr
     `the user's ${connection.name} authorization was revoked or has expired; the user must reconnect the account`,
     { detail: `grant disconnected: ${reason}` },
   );
+}
+
+/** RFC 9207 §2.4: an authorization response whose `iss` is not the connection's provider (a mix-up). */
+export function otherIssuer(connection: LoadedConnection, iss: string | undefined): OAuthError | undefined {
+  const issuer = connection.config.provider.issuer;
+  // As URLs: discovery matches the configured issuer so (a trailing slash aside) to the one the provider names.
+  if (iss === undefined || iss === issuer || (URL.canParse(iss) && new URL(iss).href === new URL(issuer).href)) {
+    return undefined;
+  }
+  return new InvalidRequest('the authorization response names another issuer', {
+    detail: `iss ${JSON.stringify(iss.slice(0, 200))} is not ${issuer}`,
+  });
 }
 
 /** RFC 6749 §5.2 has no code for it; temporarily_unavailable (§4.1.2.1) with Retry-After says what to do. */
