@@ -186,6 +186,32 @@ export class ConnectFlow {
       openJson<ConnectSecrets>(this.ring, pending.sealed, pendingBinding(pending)),
     );
     if (secrets.callbackQuery === undefined) throw new InvalidGrant('connect_code is invalid, expired or already used');
+    const usable = secrets.answer ?? (await this.redeem(connection, pending, secrets, connectCode));
+    const scopes = usable.scope ?? pending.scopes;
+    await this.save({ connection: connection.name, user }, usable, scopes).catch(async (error: unknown) => {
+      // The provider's code is spent: its answer is kept with the flow, so the same completion stores it once the
+      // database answers (RFC 6749 §5.2 temporarily_unavailable says "retry later").
+      if (error instanceof TemporarilyUnavailable)
+        await this.restore(pending, connectCode, { ...secrets, answer: usable });
+      throw error;
+    });
+    audit.scope = scopes.join(' ');
+    const expiresIn = usable.expiresAt === null ? undefined : Math.max(0, usable.expiresAt - nowSeconds());
+    return {
+      connection: connection.name,
+      scope: scopes.join(' '),
+      refreshable: usable.refreshToken !== undefined,
+      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+    };
+  }
+
+  /** The provider's answer to the flow's code, refused unless the vault can keep it. */
+  private async redeem(
+    connection: LoadedConnection,
+    pending: PendingConnect,
+    secrets: ConnectSecrets,
+    connectCode: string,
+  ): Promise<UpstreamTokenResponse> {
     const callback = new URL(`${this.callbackUrl}?${secrets.callbackQuery}`);
     const response = await this.upstream(connection, 'authorization code', (provider) =>
       provider.redeemCode(callback, {
@@ -199,25 +225,19 @@ export class ConnectFlow {
       if (error instanceof TemporarilyUnavailable) await this.restore(pending, connectCode);
       throw error;
     });
-    const scopes = response.scope ?? pending.scopes;
-    const usable = await this.keepable(connection, response, scopes);
-    const key: GrantKey = { connection: connection.name, user };
-    await this.save(key, usable, scopes);
-    audit.scope = scopes.join(' ');
-    const expiresIn = usable.expiresAt === null ? undefined : Math.max(0, usable.expiresAt - nowSeconds());
-    return {
-      connection: connection.name,
-      scope: scopes.join(' '),
-      refreshable: usable.refreshToken !== undefined,
-      ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
-    };
+    return this.keepable(connection, response, response.scope ?? pending.scopes);
   }
 
-  /** A flow taken by its connect code, stored again under it (its callback already recorded). */
-  private async restore({ connectCodeHash: _taken, ...flow }: PendingConnect, connectCode: string): Promise<void> {
+  /** A flow taken by its connect code, stored again under it (its callback recorded, and `secrets` when new). */
+  private async restore(
+    { connectCodeHash: _taken, ...flow }: PendingConnect,
+    connectCode: string,
+    secrets?: ConnectSecrets,
+  ): Promise<void> {
+    const sealed = secrets === undefined ? flow.sealed : sealJson(this.ring, secrets, pendingBinding(flow));
     await vaultStoreCall(async () => {
       await this.store.savePending(flow);
-      await this.store.markReturned(flow.stateHash, digest(connectCode), flow.sealed);
+      await this.store.markReturned(flow.stateHash, digest(connectCode), sealed);
     });
   }
 

@@ -1,5 +1,6 @@
 import type { Principal } from '../subject-tokens/validated-token.js';
 import type { Binding, Sealed } from './envelope.js';
+import type { UpstreamTokenResponse } from './upstream-provider.js';
 
 /** One user's account at one connection. */
 export interface GrantKey {
@@ -75,6 +76,8 @@ export interface ConnectSecrets {
   readonly nonce?: string;
   /** The authorization response's query (code, state, iss), once the browser came back. */
   readonly callbackQuery?: string;
+  /** The provider's answer to the code, kept when the database could not store the grant (the code is spent). */
+  readonly answer?: UpstreamTokenResponse;
 }
 
 /**

@@ -410,6 +410,49 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it("keeps the provider's answer with the flow when the database fails to store it: 503 retry later, and the same connect_code then stores it without redeeming the spent code again", async () => {
+    const locker = await world.db!.pool.connect();
+    let connected;
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE vault_grants IN ACCESS EXCLUSIVE MODE');
+      connected = await world.connect('mona', 'mona-gh');
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+    }
+    expect({ status: connected.completed.status, body: connected.completed.body }).toEqual({
+      status: 503,
+      body: { error: 'temporarily_unavailable', error_description: 'the token vault is unavailable; retry later' },
+    });
+    const retried = await postToken(
+      { tokenEndpoint: `${sts().baseUrl}/vault/connect/complete` },
+      {
+        subject_token: await world.userToken('mona'),
+        subject_token_type: TT.accessToken,
+        connect_code: connected.returnedTo.searchParams.get('connect_code') ?? undefined,
+      },
+      { basic: USER_APP },
+    );
+    expect({ status: retried.status, body: retried.body }).toEqual({
+      status: 200,
+      body: {
+        connection: 'github',
+        scope: 'repo read:user openid offline_access',
+        refreshable: true,
+        expires_in: expect.any(Number),
+      },
+    });
+    const served = await world.exchange(sts(), agent('agent-1'), {
+      subject_token: await world.userToken('mona'),
+      subject_token_type: TT.accessToken,
+      actor_token: await world.agentToken('agent-1'),
+      actor_token_type: TT.accessToken,
+      resource: GITHUB_API,
+    });
+    expect(served.status).toBe(200);
+  }, 30_000);
+
   it('refuses to complete a connection whose token has an absurd expires_in (1e300), rather than failing as a database outage; nothing stored', async () => {
     world.github.setTokenResponseRewrite((body) => ({ ...body, expires_in: 1e300 }));
     let completed;
