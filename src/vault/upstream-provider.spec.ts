@@ -271,6 +271,16 @@ describe('UpstreamProvider.refresh', () => {
     expect((other as Error).message).not.toContain('rt-secret-value');
   });
 
+  it("never puts actbridge's client secret at the provider in an error, should the provider echo it", async () => {
+    answer = json(401, { error: 'invalid_client', error_description: 'client secret s3cret does not match' });
+    const error = await provider()
+      .refresh('rt-1')
+      .catch((e: unknown) => e as Error);
+    expect((error as Error).message).toBe(
+      'refresh: the provider answered 401 invalid_client: client secret [redacted] does not match',
+    );
+  });
+
   it('never puts part of the refresh token in an error, where the quoted words are cut', async () => {
     const token = `rt-${'a1b2c3d4'.repeat(6)}`;
     // The token straddles the 200th character of the description: cut before scrubbing, its first half stayed.

@@ -82,6 +82,11 @@ export class UpstreamProvider {
     return [...scopes, ...connect.extra_scopes];
   }
 
+  /** actbridge's client secret at the provider: sent with every token and revocation request, so scrubbed like them. */
+  private get secret(): string {
+    return this.connection.clientSecret.reveal();
+  }
+
   get usesOpenId(): boolean {
     return this.connection.config.provider.discovery === 'oidc';
   }
@@ -111,7 +116,7 @@ export class UpstreamProvider {
       if (unusable) return unusable;
       // A response that fails a check (state, iss, nonce, id_token) is refused, not retried.
       const code = callbackUrl.searchParams.get('code') ?? '';
-      const failure = classify('authorization code redemption', error, [code, checks.codeVerifier]);
+      const failure = classify('authorization code redemption', error, [code, checks.codeVerifier, this.secret]);
       throw failure.kind === 'unavailable' && !outage(error)
         ? new UpstreamError('rejected', failure.detail, { cause: error })
         : failure;
@@ -125,7 +130,7 @@ export class UpstreamProvider {
     } catch (error) {
       const unusable = unusableAnswer(error, this.knownScopes);
       if (unusable) return unusable;
-      throw classify('refresh', error, [refreshToken]);
+      throw classify('refresh', error, [refreshToken, this.secret]);
     }
   }
 
@@ -137,7 +142,7 @@ export class UpstreamProvider {
       await oidc.tokenRevocation(config, token, { token_type_hint: hint });
       return true;
     } catch (error) {
-      throw classify('revocation', error, [token]);
+      throw classify('revocation', error, [token, this.secret]);
     }
   }
 
