@@ -143,6 +143,11 @@ describe('connections (CONNECTIONS_DIR)', () => {
       'rules[0].condition: (rule "r") matches() is not available in policies',
     ],
     [
+      'an extra scope that is among scopes too (asked at every connect, carried past every rule)',
+      (c) => ((c.connect as Record<string, unknown>).extra_scopes = ['openid', 'repo']),
+      'connect.extra_scopes[1]: "repo" is among scopes too: a token carrying it would be served past every rule, whatever scopes it grants',
+    ],
+    [
       'a redirect URI in plain http',
       (c) => ((c.connect as Record<string, unknown>).redirect_uris = ['http://app.example/cb']),
       'connect.redirect_uris: must be an https URL without fragment (http only for localhost/127.0.0.1)',

@@ -106,6 +106,15 @@ function loadConnections(
       }
     });
     problems.push(...endpointProblems(config));
+    // docs/token-vault.md: extra_scopes are carried past every rule; one among `scopes` would escape the rules' grants.
+    config.connect.extra_scopes.forEach((scope, i) => {
+      if (config.scopes.includes(scope)) {
+        problems.push([
+          `connect.extra_scopes[${i}]`,
+          `"${scope}" is among scopes too: a token carrying it would be served past every rule, whatever scopes it grants`,
+        ]);
+      }
+    });
     const refs: Array<[string, readonly string[]]> = [
       ['clients', config.clients],
       ['connect.clients', config.connect.clients],
