@@ -152,6 +152,11 @@ describe('UpstreamProvider.refresh', () => {
         detail: 'expires_in -1 is out of range (at most 315360000 seconds)',
       },
     });
+    answer = json(200, { access_token: 'at-2', token_type: 'bearer', expires_in: 'Infinity', refresh_token: 'rt-2' });
+    expect(await provider().refresh('rt-1')).toMatchObject({
+      refreshToken: 'rt-2',
+      unusable: { reason: 'its expires_in is out of range' },
+    });
     // A malformed answer is still an unexpected one, not a token.
     answer = json(200, { access_token: 'at-2', token_type: 'MAC', refresh_token: 5 });
     await expect(provider().refresh('rt-1')).rejects.toMatchObject({ kind: 'unavailable' });

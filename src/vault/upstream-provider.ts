@@ -242,9 +242,10 @@ function reduce(response: oidc.TokenEndpointResponse, knownScopes: readonly stri
 
 /**
  * A token answer oauth4webapi refuses before reduce() sees it, for what reduce() reads as an unusable
- * token: a token_type other than Bearer and DPoP (MAC, RFC 8693's N_A), a negative expires_in. It is
- * the provider's answer all the same, and its refresh token the newest (RFC 6749 §6: a rotating
- * provider has spent the old one), so it is read as unusable, not as an outage that loses that token.
+ * token: a token_type other than Bearer and DPoP (MAC, RFC 8693's N_A), an expires_in that is negative
+ * or no number ("Infinity"). It is the provider's answer all the same, and its refresh token the newest
+ * (RFC 6749 §6: a rotating provider has spent the old one), so it is read as unusable, not as an outage
+ * that loses that token.
  */
 function unusableAnswer(error: unknown, knownScopes: readonly string[]): UpstreamAnswer | undefined {
   const body = answerBody(error);
@@ -256,8 +257,8 @@ function unusableAnswer(error: unknown, knownScopes: readonly string[]): Upstrea
   // As oauth4webapi reads it: a number, or a numeric string.
   const expiresIn =
     expires_in === undefined ? undefined : typeof expires_in === 'number' ? expires_in : parseFloat(String(expires_in));
-  const negative = expiresIn !== undefined && Number.isFinite(expiresIn) && expiresIn < 0;
-  if (['bearer', 'dpop'].includes(token_type.toLowerCase()) && !negative) return undefined;
+  const outOfRange = expiresIn !== undefined && !(Number.isFinite(expiresIn) && expiresIn >= 0);
+  if (['bearer', 'dpop'].includes(token_type.toLowerCase()) && !outOfRange) return undefined;
   const answer = { access_token, token_type: token_type.toLowerCase(), expires_in: expiresIn, refresh_token, scope };
   return reduce(answer as oidc.TokenEndpointResponse, knownScopes);
 }
