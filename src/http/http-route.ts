@@ -16,6 +16,11 @@ export interface HttpRoute {
   readonly headers?: Readonly<Record<string, string>>;
   /** Refusals at this route leave an audit line: `true` for the token endpoint's (`token.refused`), else `<name>.refused` or the vault event. */
   readonly audited?: boolean | Exclude<AuditedEndpoint, 'token'>;
+  /**
+   * A GET that changes state (an OAuth redirect back, spending its flow): not answered to HEAD, which
+   * link checkers and prefetchers send expecting no effect (RFC 9110 §9.2.1); HEAD then gets the 405.
+   */
+  readonly noHead?: true;
   handle(request: FastifyRequest, reply: FastifyReply): unknown;
 }
 

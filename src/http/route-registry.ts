@@ -30,7 +30,8 @@ export function registerRoutes(
       method: route.method,
       url: route.path,
       config: { audited: route.audited ?? false } satisfies RouteConfig,
-      // A GET route answers HEAD as Fastify does by default.
+      // A GET route answers HEAD as Fastify does by default, unless the GET changes state.
+      ...(route.noHead ? { exposeHeadRoute: false } : {}),
       handler: headers
         ? (request, reply) => {
             void reply.headers(headers);
@@ -40,7 +41,7 @@ export function registerRoutes(
     });
   }
   for (const [path, served] of byPath) {
-    const allowed = served.flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]));
+    const allowed = served.flatMap((r) => (r.method === 'GET' && !r.noHead ? ['GET', 'HEAD'] : [r.method]));
     const allow = allowed.join(', ');
     const name = served[0]!.name;
     const audited = served.find((r) => r.audited)?.audited ?? false;

@@ -55,6 +55,8 @@ export class VaultRoutes implements RouteProvider {
         method: 'GET',
         path: VAULT_CALLBACK_PATH,
         audited: 'vault.callback',
+        // A HEAD (a link scanner, a prefetch) must not spend the user's flow.
+        noHead: true,
         handle: (r, reply) => this.callback(r, reply),
       },
       {

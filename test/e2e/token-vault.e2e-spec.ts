@@ -773,6 +773,17 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it('answers HEAD at the callback 405 (a link scanner or prefetch must not spend the flow)', async () => {
+    const response = await fetch(`${sts().baseUrl}/vault/callback?code=x&state=forged`, { method: 'HEAD' });
+    expect([response.status, response.headers.get('allow')]).toEqual([405, 'GET']);
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.callback',
+      outcome: 'refused',
+      error: 'invalid_request',
+      reason: 'the vault callback endpoint accepts GET only',
+    });
+  });
+
   it('disconnects: revokes the refresh token at the provider (RFC 7009), deletes the grant', async () => {
     await world.connect('dave', 'dave-gh');
     expect(await world.github.hasRefreshToken('dave-gh')).toBe(true);
