@@ -77,7 +77,12 @@ export class AuditTrail {
       error: undefined,
       seconds: (line.latency_ms as number) / 1000,
     });
-    this.metrics?.tokenIssued(record.anchor, record.client_id, record.issued_token_type);
+    this.metrics?.tokenIssued(
+      record.anchor,
+      record.client_id,
+      record.issued_token_type,
+      record.connection !== undefined,
+    );
   }
 
   /** The configuration in force was replaced (SIGHUP or a key re-read): what changed, by configured name. */
@@ -137,6 +142,7 @@ export class AuditTrail {
     // The operator-facing reason: the internal detail when there is one, else what the caller was told.
     line.reason = oauth ? (oauth.detail ?? oauth.description) : 'internal error';
     this.write(line);
+    if (vault) this.metrics?.vaultRequest(endpoint, 'refused', line.error as string);
     if (endpoint !== 'token') return;
     this.metrics?.tokenRequest({
       grantType: record.grant_type,

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfiguredValues, errorLabel, grantLabel, tokenTypeLabel } from './metric-labels.js';
+import {
+  ConfiguredValues,
+  errorLabel,
+  grantLabel,
+  tokenTypeLabel,
+  vaultEventLabel,
+  vaultOutcomeLabel,
+} from './metric-labels.js';
 
 describe('metric label values come from tables and configuration only', () => {
   it.each([
@@ -23,6 +30,22 @@ describe('metric label values come from tables and configuration only', () => {
     expect(tokenTypeLabel('urn:ietf:params:oauth:token-type:access_token')).toBe('access_token');
     expect(tokenTypeLabel('urn:ietf:params:oauth:token-type:id-jag')).toBe('id-jag');
     expect(tokenTypeLabel('urn:example:other')).toBe('other');
+  });
+
+  it("names vault events without their prefix and outcomes without the provider's error", () => {
+    expect(['vault.connect', 'vault.connect_complete', 'vault.callback', 'vault.x'].map(vaultEventLabel)).toEqual([
+      'connect',
+      'connect_complete',
+      'callback',
+      'other',
+    ]);
+    expect(['started', 'denied: access_denied', 'denied: x"\n', 'refused', 'made up'].map(vaultOutcomeLabel)).toEqual([
+      'started',
+      'denied',
+      'denied',
+      'refused',
+      'other',
+    ]);
   });
 
   it('keeps configured client ids and anchor names, and calls every other value unknown', () => {

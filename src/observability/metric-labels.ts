@@ -75,3 +75,21 @@ export class ChildCache<T> {
     return child;
   }
 }
+
+/** `token_type` of a token the vault served from a provider: not one of actbridge's token types. */
+export const UPSTREAM_TOKEN_LABEL = 'upstream';
+
+const VAULT_EVENTS = new Set(['connect', 'callback', 'connect_complete', 'disconnect']);
+const VAULT_OUTCOMES = new Set(['started', 'returned', 'denied', 'connected', 'disconnected', 'refused']);
+
+/** A vault audit event (`vault.connect`) without its prefix; `other` outside the table. */
+export function vaultEventLabel(event: string): string {
+  const name = event.startsWith('vault.') ? event.slice('vault.'.length) : event;
+  return VAULT_EVENTS.has(name) ? name : OTHER;
+}
+
+/** A vault line's outcome; `denied: <provider error>` is `denied` (the provider's code is not a label). */
+export function vaultOutcomeLabel(outcome: string): string {
+  const name = outcome.startsWith('denied') ? 'denied' : outcome;
+  return VAULT_OUTCOMES.has(name) ? name : OTHER;
+}

@@ -8,6 +8,9 @@ import {
   grantLabel,
   NONE,
   tokenTypeLabel,
+  UPSTREAM_TOKEN_LABEL,
+  vaultEventLabel,
+  vaultOutcomeLabel,
 } from './metric-labels.js';
 
 /** Injection token of the application's Metrics. */
@@ -129,6 +132,11 @@ const SERIES = {
     'Presented JWTs looked up among remembered signatures (VERIFIED_TOKEN_CACHE) by result: hit (not verified again), miss.',
     ['result'],
   ),
+  vault: counter(
+    'actbridge_vault_requests_total',
+    'Token vault endpoint requests by event (connect, callback, connect_complete, disconnect), outcome and OAuth error code.',
+    ['event', 'outcome', 'error'],
+  ),
   reloads: counter('actbridge_config_reloads_total', 'Configuration reloads by outcome (success, failure).', [
     'outcome',
   ]),
@@ -242,12 +250,24 @@ export class Metrics implements RemoteFetchObserver, StoreObserver {
     this.series.latency.get(grant).observe(seconds);
   }
 
-  tokenIssued(anchor: string | undefined, clientId: string | undefined, tokenType: string | undefined): void {
-    this.series.issued.get(this.anchors.label(anchor), this.clients.label(clientId), tokenTypeLabel(tokenType)).inc();
+  /** `upstream`: a token the vault handed out (the provider's, not one actbridge signed). */
+  tokenIssued(
+    anchor: string | undefined,
+    clientId: string | undefined,
+    tokenType: string | undefined,
+    upstream = false,
+  ): void {
+    const type = upstream ? UPSTREAM_TOKEN_LABEL : tokenTypeLabel(tokenType);
+    this.series.issued.get(this.anchors.label(anchor), this.clients.label(clientId), type).inc();
   }
 
   tokenRefused(step: RefusalStep, error: string): void {
     this.series.refusals.get(step, errorLabel(error)).inc();
+  }
+
+  /** One request to a vault endpoint, as its audit line says (`vault.callback`, `denied: access_denied`). */
+  vaultRequest(event: string, outcome: string, error?: string): void {
+    this.series.vault.get(vaultEventLabel(event), vaultOutcomeLabel(outcome), errorLabel(error)).inc();
   }
 
   fetched(anchor: string, document: RemoteDocumentKind, ok: boolean): void {

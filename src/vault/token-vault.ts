@@ -129,6 +129,8 @@ export class TokenVault {
 
     const caller = vaultCaller(subject, actor, client, this.server);
     audit.subject = subject.principal;
+    // The trust anchor that vouched for the user, as on every token line (and the issued-token metric).
+    audit.anchor = subject.anchor.name;
     audit.actors = [...caller.actors];
     audit.mode = 'delegation';
     const decision = connection.policy.decide({ ...buildSubjectView(subject, client.client_id), actors: caller.view });

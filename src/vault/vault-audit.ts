@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { METRICS, type Metrics } from '../observability/metrics.js';
 import type { AuditActor } from '../audit/audit-record.js';
 import type { VaultEvent } from '../audit/audit-trail.js';
 import { AUDIT_SINK, writeAuditLine, type AuditSink } from '../audit/audit-sink.js';
@@ -32,22 +33,28 @@ export type { VaultEvent };
  */
 @Injectable()
 export class VaultAudit {
-  constructor(@Inject(AUDIT_SINK) private readonly sink: AuditSink) {}
+  constructor(
+    @Inject(AUDIT_SINK) private readonly sink: AuditSink,
+    @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
+  ) {}
 
   done(event: VaultEvent, outcome: string, record: VaultAuditRecord): void {
     writeAuditLine(this.sink, { ts: new Date().toISOString(), event, outcome, ...fieldsOf(record) });
+    this.metrics?.vaultRequest(event, outcome);
   }
 
   refused(event: VaultEvent, record: VaultAuditRecord, error: unknown): void {
     const oauth = error instanceof OAuthError ? error : undefined;
+    const code = oauth?.error ?? 'server_error';
     writeAuditLine(this.sink, {
       ts: new Date().toISOString(),
       event,
       outcome: 'refused',
       ...fieldsOf(record),
-      error: oauth?.error ?? 'server_error',
+      error: code,
       reason: oauth ? (oauth.detail ?? oauth.description) : 'internal error',
     });
+    this.metrics?.vaultRequest(event, 'refused', code);
   }
 }
 

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { listenManagement } from '../../src/app/app.factory.js';
 import { KeyRing } from '../../src/vault/key-ring.js';
 import { openJson } from '../../src/vault/envelope.js';
 import { grantBinding, type UpstreamTokens } from '../../src/vault/vault-store.js';
+import { freePort } from '../support/free-port.js';
 import { describeWithPostgres } from '../support/postgres.js';
 import { claimsOf, postToken, TT } from '../support/test-app.js';
 import {
@@ -36,9 +38,17 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   let world: VaultWorld;
   let alice: string;
   let accessToken: string;
+  let managementUrl: string;
 
   beforeAll(async () => {
-    world = await startVaultWorld({ instances: 1, database: true });
+    const managementPort = await freePort();
+    managementUrl = `http://127.0.0.1:${managementPort}`;
+    world = await startVaultWorld({
+      instances: 1,
+      database: true,
+      env: { MANAGEMENT_PORT: String(managementPort) },
+    });
+    await listenManagement(world.instances[0]!.app, world.instances[0]!.config.server);
     alice = await world.userToken('alice');
   }, 60_000);
 
@@ -120,6 +130,7 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       subject: { sub: 'alice', iss: world.corp.issuer },
       actors: [{ sub: 'agent-1', iss: world.corp.issuer }],
       connection: 'github',
+      anchor: 'corp',
       audience: [GITHUB_API],
       scope: String(response.body.scope),
       rule: 'github/agent-1-for-its-user',
@@ -782,6 +793,26 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       error: 'invalid_request',
       reason: 'the vault callback endpoint accepts GET only',
     });
+  });
+
+  it('counts each vault request by event, outcome and error, and a served provider token as upstream', async () => {
+    const exposition = await (await fetch(`${managementUrl}/metrics`)).text();
+    const sample = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(exposition)?.[1] ?? 0);
+    expect(sample('actbridge_vault_requests_total{event="connect",outcome="started",error="none"}')).toBeGreaterThan(0);
+    expect(sample('actbridge_vault_requests_total{event="callback",outcome="returned",error="none"}')).toBeGreaterThan(
+      0,
+    );
+    expect(
+      sample('actbridge_vault_requests_total{event="connect_complete",outcome="connected",error="none"}'),
+    ).toBeGreaterThan(0);
+    expect(
+      sample('actbridge_vault_requests_total{event="callback",outcome="refused",error="invalid_request"}'),
+    ).toBeGreaterThan(1);
+    expect(exposition).toMatch(
+      /^actbridge_tokens_issued_total\{anchor="corp",client="[^"]+",token_type="upstream"\} [1-9]/m,
+    );
+    expect(exposition).not.toMatch(/outcome="denied: /);
   });
 
   it('disconnects: revokes the refresh token at the provider (RFC 7009), deletes the grant', async () => {
