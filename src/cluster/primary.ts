@@ -1,7 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
 import { Logger } from '@nestjs/common';
 import { createLogger } from '../app/app.factory.js';
-import type { StsConfig } from '../app/sts-config.js';
+import { loadStsConfig, type StsConfig } from '../app/sts-config.js';
+import { ConfigError } from '../config/config-error.js';
 import { IGNORED_SIGNALS, STOP_SIGNALS } from '../http/shutdown.js';
 import { INHERITED_KEYS_ENV, type KeyStateSnapshot } from '../keys/key-rotation.js';
 import { isKeys, isReady, type StopMessage } from './messages.js';
@@ -145,14 +146,46 @@ export class Primary {
     this.stop('crash loop', 1);
   }
 
-  /** Forks a replacement worker after `delay` ms, unless the server is stopping by then. */
+  /**
+   * Forks a replacement worker after `delay` ms, unless the server is stopping by then, or the
+   * configuration on disk no longer loads (a broken file whose reload the running workers refused):
+   * a replacement would only exit on it, so none is forked until the files load again.
+   */
   private replace(delay: number): void {
     const timer = setTimeout(() => {
       this.pendingRestarts.delete(timer);
+      if (this.stopping) return;
+      const problem = this.configurationProblem();
+      if (problem !== undefined) return this.cannotReplace(problem);
       // The replacement continues the running workers' key rotation rather than restarting it.
-      if (!this.stopping) cluster.fork(this.keys ? { [INHERITED_KEYS_ENV]: JSON.stringify(this.keys) } : {});
+      cluster.fork(this.keys ? { [INHERITED_KEYS_ENV]: JSON.stringify(this.keys) } : {});
     }, delay);
     this.pendingRestarts.add(timer);
+  }
+
+  /** Why the configuration on disk does not load now (ConfigError's one line), or undefined. */
+  private configurationProblem(): string | undefined {
+    try {
+      loadStsConfig(process.env, this.config.mode);
+      return undefined;
+    } catch (error) {
+      // Anything else is the replacement's to meet and report.
+      return error instanceof ConfigError ? error.message.replace(/:\n\s*/g, ': ').replace(/\n\s*/g, '; ') : undefined;
+    }
+  }
+
+  private cannotReplace(problem: string): void {
+    const serving = this.ready.size;
+    if (serving === 0) {
+      this.logger.error(`a replacement worker cannot start, none is serving: ${problem}; stopping`);
+      return this.stop('configuration failure', 1);
+    }
+    this.degraded = true;
+    this.logger.error(
+      `a replacement worker cannot start: ${problem}; ${serving} of ${this.config.workers.workers} worker(s) keep ` +
+        `serving the configuration they loaded, a replacement is tried every ${this.restarts.windowMs / 1000} s`,
+    );
+    this.replace(this.restarts.windowMs);
   }
 
   private installSignals(): void {
