@@ -1,12 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { oneAnchorRegistry } from '../../test/support/anchors.js';
 import { CompactSign, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { VerifiedSignatures } from '../jose/verified-signatures.js';
-import type { PublishedKeys } from '../keys/published-keys.js';
 import { OAuthError } from '../oauth/oauth-error.js';
-import { AnchorIndex } from '../trust-anchors/anchor-index.js';
-import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { JwtValidator } from './jwt.validator.js';
 import { JwtTokenVerifier } from './jwt-token-verifier.js';
@@ -59,10 +57,7 @@ beforeAll(async () => {
     jwksMaxAge: 60,
     jwksMaxStale: 60,
   } as ServerConfig;
-  const keys = { algorithms: ['ES256'], verificationKeys: async () => undefined } as unknown as PublishedKeys;
-  const registry = TrustAnchorRegistry.of(
-    new AnchorIndex(server, 'production', [{ name: 'idp', file: 'idp.yaml', config }], keys),
-  );
+  const registry = oneAnchorRegistry(server, config);
   validator = new JwtValidator(new JwtTokenVerifier(registry, new VerifiedSignatures(0)));
 });
 

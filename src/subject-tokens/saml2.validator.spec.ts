@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { oneAnchorRegistry } from '../../test/support/anchors.js';
 import { base64url, createSamlTestIdp, type SamlTestIdp } from '../../test/support/saml-idp.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { SamlAnchorConfig } from '../saml/saml-anchor.config.js';
 import type { ServerConfig } from '../config/server-config.js';
-import type { PublishedKeys } from '../keys/published-keys.js';
-import { AnchorIndex } from '../trust-anchors/anchor-index.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { TrustAnchorConfig } from '../trust-anchors/trust-anchor.config.js';
 import { Saml2Validator } from './saml2.validator.js';
@@ -37,10 +36,7 @@ beforeAll(async () => {
     jwksMaxAge: 60,
     jwksMaxStale: 60,
   } as ServerConfig;
-  const keys = { algorithms: ['ES256'], verificationKeys: async () => undefined } as unknown as PublishedKeys;
-  const registry = TrustAnchorRegistry.of(
-    new AnchorIndex(server, 'production', [{ name: 'idp', file: 'idp.yaml', config }], keys),
-  );
+  const registry = oneAnchorRegistry(server, config);
   validator = new Saml2Validator(server, registry, new MemoryReplayStore());
 });
 

@@ -34,6 +34,14 @@ const actedByAgent1 = async (world: VaultWorld, subject_token: string, extra: Re
 
 const describeVault = await describeWithPostgres();
 
+/** The completion's answer for a github account connected with the connection's default scopes. */
+const GITHUB_CONNECTED = {
+  connection: 'github',
+  scope: 'repo read:user openid offline_access',
+  refreshable: true,
+  expires_in: expect.any(Number),
+};
+
 describeVault('token vault: connect, exchange, policy, storage, disconnect', () => {
   let world: VaultWorld;
   let alice: string;
@@ -57,6 +65,14 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   const sts = () => world.instances[0]!;
+
+  /** The app completing `user`'s flow again with the connect_code its browser came back with. */
+  const completeAgain = async (user: string, returnedTo: URL) =>
+    postVault(sts(), '/vault/connect/complete', {
+      subject_token: await world.userToken(user),
+      subject_token_type: TT.accessToken,
+      connect_code: returnedTo.searchParams.get('connect_code') ?? undefined,
+    });
 
   it("connects alice's account: PKCE S256, state and nonce at the provider, completion by the app with a one-time code", async () => {
     const { started, returnedTo, completed } = await world.connect('alice', 'alice-gh');
@@ -376,15 +392,7 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     } finally {
       world.github.setTokenResponseRewrite(undefined);
     }
-    expect({ status: completed.status, body: completed.body }).toEqual({
-      status: 200,
-      body: {
-        connection: 'github',
-        scope: 'repo read:user openid offline_access',
-        refreshable: true,
-        expires_in: expect.any(Number),
-      },
-    });
+    expect({ status: completed.status, body: completed.body }).toEqual({ status: 200, body: GITHUB_CONNECTED });
     const { rows } = await world.db!.pool.query("SELECT scopes FROM vault_grants WHERE user_sub = 'ivan'");
     expect(rows).toEqual([{ scopes: ['repo', 'read:user', 'openid', 'offline_access'] }]);
   });
@@ -401,24 +409,8 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       status: 503,
       body: { error: 'temporarily_unavailable', error_description: 'github cannot be reached; retry later' },
     });
-    const retried = await postToken(
-      { tokenEndpoint: `${sts().baseUrl}/vault/connect/complete` },
-      {
-        subject_token: await world.userToken('judy'),
-        subject_token_type: TT.accessToken,
-        connect_code: connected.returnedTo.searchParams.get('connect_code') ?? undefined,
-      },
-      { basic: USER_APP },
-    );
-    expect({ status: retried.status, body: retried.body }).toEqual({
-      status: 200,
-      body: {
-        connection: 'github',
-        scope: 'repo read:user openid offline_access',
-        refreshable: true,
-        expires_in: expect.any(Number),
-      },
-    });
+    const retried = await completeAgain('judy', connected.returnedTo);
+    expect({ status: retried.status, body: retried.body }).toEqual({ status: 200, body: GITHUB_CONNECTED });
   });
 
   it("keeps the provider's answer with the flow when the database fails to store it: 503 retry later, and the same connect_code then stores it without redeeming the spent code again", async () => {
@@ -436,24 +428,8 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       status: 503,
       body: { error: 'temporarily_unavailable', error_description: 'the token vault is unavailable; retry later' },
     });
-    const retried = await postToken(
-      { tokenEndpoint: `${sts().baseUrl}/vault/connect/complete` },
-      {
-        subject_token: await world.userToken('mona'),
-        subject_token_type: TT.accessToken,
-        connect_code: connected.returnedTo.searchParams.get('connect_code') ?? undefined,
-      },
-      { basic: USER_APP },
-    );
-    expect({ status: retried.status, body: retried.body }).toEqual({
-      status: 200,
-      body: {
-        connection: 'github',
-        scope: 'repo read:user openid offline_access',
-        refreshable: true,
-        expires_in: expect.any(Number),
-      },
-    });
+    const retried = await completeAgain('mona', connected.returnedTo);
+    expect({ status: retried.status, body: retried.body }).toEqual({ status: 200, body: GITHUB_CONNECTED });
     const served = await world.exchange(sts(), agent('agent-1'), {
       subject_token: await world.userToken('mona'),
       subject_token_type: TT.accessToken,

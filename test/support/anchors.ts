@@ -1,5 +1,10 @@
 import { createLocalJWKSet } from 'jose';
+import type { ServerConfig } from '../../src/config/server-config.js';
+import type { PublishedKeys } from '../../src/keys/published-keys.js';
+import { AnchorIndex } from '../../src/trust-anchors/anchor-index.js';
 import type { JwtTrustAnchor, SamlTrustAnchor } from '../../src/trust-anchors/trust-anchor.js';
+import type { TrustAnchorConfig } from '../../src/trust-anchors/trust-anchor.config.js';
+import { TrustAnchorRegistry } from '../../src/trust-anchors/trust-anchor-registry.js';
 
 /**
  * Runtime trust anchors for unit specs, with neutral defaults: a JWT issuer that accepts nothing
@@ -48,4 +53,12 @@ export function testSamlAnchor(
     warmUp: async () => undefined,
     ...fields,
   };
+}
+
+/** A registry of one anchor file, `idp.yaml`, built by the real index (production mode), for validator specs. */
+export function oneAnchorRegistry(server: ServerConfig, config: TrustAnchorConfig): TrustAnchorRegistry {
+  const keys = { algorithms: ['ES256'], verificationKeys: async () => undefined } as unknown as PublishedKeys;
+  return TrustAnchorRegistry.of(
+    new AnchorIndex(server, 'production', [{ name: 'idp', file: 'idp.yaml', config }], keys),
+  );
 }
