@@ -108,6 +108,23 @@ describe('connections (CONNECTIONS_DIR)', () => {
       'provider.authorization_endpoint: is discovered (discovery: oidc); give endpoints only with discovery: none',
     ],
     [
+      'the iss flag beside discovery',
+      (c) =>
+        Object.assign(c.provider as Record<string, unknown>, {
+          discovery: 'oauth2',
+          authorization_endpoint: undefined,
+          token_endpoint: undefined,
+          revocation_endpoint: undefined,
+          authorization_response_iss_parameter_supported: true,
+        }),
+      'provider.authorization_response_iss_parameter_supported: is discovered (discovery: oauth2); give it only with discovery: none',
+    ],
+    [
+      'an iss flag that is no boolean',
+      (c) => ((c.provider as Record<string, unknown>).authorization_response_iss_parameter_supported = 'yes'),
+      'provider.authorization_response_iss_parameter_supported: must be a boolean value',
+    ],
+    [
       'a plain-http provider that is not loopback',
       (c) => ((c.provider as Record<string, unknown>).issuer = 'http://github.com'),
       'provider.issuer: must be an https URL without fragment (http only for localhost/127.0.0.1)',

@@ -138,9 +138,18 @@ export class ConnectFlow {
     audit.subject = pending.user;
     audit.connection = pending.connection;
     const connection = this.connections.named(pending.connection);
-    // RFC 9207 §2.4: a response naming another issuer, an error response too, is refused (the flow kept).
-    const mixedUp = connection && otherIssuer(connection, single(params, 'iss'));
-    if (mixedUp) throw mixedUp;
+    // RFC 9207 §2.4: a response naming another issuer, an error response too, is refused (the flow kept);
+    // so is one without `iss` from a provider whose metadata says it sends one.
+    if (connection) {
+      const iss = single(params, 'iss');
+      const mixedUp = otherIssuer(connection, iss);
+      if (mixedUp) throw mixedUp;
+      if (iss === undefined && (await this.upstream(connection, 'discovery', (provider) => provider.sendsIssuer()))) {
+        throw new InvalidRequest('the authorization response has no iss, which its provider says it sends', {
+          detail: `${connection.name}: authorization_response_iss_parameter_supported is true at ${connection.config.provider.issuer}`,
+        });
+      }
+    }
     const back = new URL(pending.redirectUri);
     back.searchParams.set('connection', pending.connection);
     const error = single(params, 'error');

@@ -1,5 +1,6 @@
 import { ArrayNotEmpty, IsIn, IsString, Matches } from 'class-validator';
 import {
+  IsFlag,
   IsListOf,
   IsMappingOf,
   IsNameList,
@@ -56,6 +57,14 @@ export class ConnectionProviderConfig {
   @IsOmittable()
   @IsSecureUrl()
   revocation_endpoint?: string;
+
+  /**
+   * With discovery: none, that the provider's authorization responses carry `iss` (RFC 9207 §3): one
+   * without it is then refused. Discovered otherwise.
+   */
+  @IsOmittable()
+  @IsFlag()
+  authorization_response_iss_parameter_supported?: boolean;
 }
 
 /** Who may start the connect flow for their users, and where the browser comes back to. */

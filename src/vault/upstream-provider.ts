@@ -91,6 +91,11 @@ export class UpstreamProvider {
     return this.connection.config.provider.discovery === 'oidc';
   }
 
+  /** RFC 9207 §3: the provider's metadata says its authorization responses carry `iss`. */
+  async sendsIssuer(): Promise<boolean> {
+    return (await this.config()).serverMetadata().authorization_response_iss_parameter_supported === true;
+  }
+
   async authorizationUrl(parameters: Record<string, string>): Promise<URL> {
     return oidc.buildAuthorizationUrl(await this.config(), {
       ...this.connection.config.authorization_params,
@@ -185,6 +190,9 @@ export class UpstreamProvider {
           authorization_endpoint: provider.authorization_endpoint!,
           token_endpoint: provider.token_endpoint!,
           ...(provider.revocation_endpoint === undefined ? {} : { revocation_endpoint: provider.revocation_endpoint }),
+          // openid-client then also refuses a response without `iss` at redemption (RFC 9207 §2.4).
+          authorization_response_iss_parameter_supported:
+            provider.authorization_response_iss_parameter_supported === true,
         },
         config.client_id,
         undefined,

@@ -161,10 +161,22 @@ function endpointProblems(config: ConnectionConfig): Array<[string, string]> {
       .filter((field) => provider[field] === undefined)
       .map((field) => [`provider.${field}`, 'required with discovery: none']);
   }
-  return given.map((field) => [
-    `provider.${field}`,
-    `is discovered (discovery: ${provider.discovery}); give endpoints only with discovery: none`,
-  ]);
+  const flag: Array<[string, string]> =
+    provider.authorization_response_iss_parameter_supported === undefined
+      ? []
+      : [
+          [
+            'provider.authorization_response_iss_parameter_supported',
+            `is discovered (discovery: ${provider.discovery}); give it only with discovery: none`,
+          ],
+        ];
+  return [
+    ...given.map((field): [string, string] => [
+      `provider.${field}`,
+      `is discovered (discovery: ${provider.discovery}); give endpoints only with discovery: none`,
+    ]),
+    ...flag,
+  ];
 }
 
 function readClientSecret(

@@ -638,6 +638,42 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it('refuses a callback stripped of the iss its provider says it sends (RFC 9207 §2.4), and keeps the flow', async () => {
+    const started = await postVault(sts(), '/vault/connect', {
+      subject_token: await world.userToken('bob'),
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    const { TestBrowser } = await import('../support/browser.js');
+    const browser = new TestBrowser();
+    const stopAt = (url: URL) => url.href.startsWith(`${world.issuer}/vault/callback`);
+    let page = await browser.navigate(String(started.body.authorization_url), { stopAt });
+    page = await browser.submit(page, { login: 'bob-gh', password: 'x' }, { stopAt });
+    page = await browser.submit(page, {}, { stopAt });
+    const callback = page.url;
+    expect(callback.searchParams.get('iss')).toBe(world.github.issuer);
+    const stripped = new URL(callback);
+    stripped.searchParams.delete('iss');
+    const refused = await fetch(stripped, { redirect: 'manual' });
+    expect({ status: refused.status, body: await refused.json() }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description: 'the authorization response has no iss, which its provider says it sends',
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.callback',
+      outcome: 'refused',
+      subject: { sub: 'bob' },
+      reason: `github: authorization_response_iss_parameter_supported is true at ${world.github.issuer}`,
+    });
+    // The provider's own response still finds its flow.
+    const kept = await fetch(callback, { redirect: 'manual' });
+    expect(kept.status).toBe(303);
+    expect(new URL(kept.headers.get('location')!).searchParams.has('connect_code')).toBe(true);
+  });
+
   it.each([
     {
       name: 'a client the connection does not let connect accounts',

@@ -115,6 +115,8 @@ export async function startVaultWorld(options: {
         authorization_endpoint: `${github.issuer}/auth`,
         token_endpoint: `${github.issuer}/token`,
         revocation_endpoint: `${github.issuer}/token/revocation`,
+        // oidc-provider sends iss in its authorization responses (RFC 9207).
+        authorization_response_iss_parameter_supported: true,
       },
       client_id: 'actbridge-github',
       client_secret_env: 'GITHUB_CLIENT_SECRET',
