@@ -30,9 +30,8 @@ export interface RemoteFetchObserver {
   track(anchor: string, document: RemoteDocumentKind, ageSeconds: () => number | undefined): void;
 }
 
-/** Reports replay/revocation store commands (stores/instrumented-stores.ts calls it). */
-/** The shared stores whose commands are timed (label `store`). */
-export type StoreName = 'replay' | 'revocation' | 'lineage';
+/** The stores whose commands are timed (label `store`; stores/observed-stores.ts reports them). */
+export type StoreName = 'replay' | 'revocation' | 'lineage' | 'vault';
 
 export interface StoreObserver {
   operation(store: StoreName, operation: string, seconds: number, failed: boolean): void;
@@ -119,12 +118,12 @@ const SERIES = {
   ),
   storeLatency: histogram(
     'actbridge_store_operation_duration_seconds',
-    'Replay and revocation store commands, by store and operation.',
+    'Store commands (replay, revocation, lineage: memory or Redis; vault: memory or PostgreSQL), by store and operation.',
     ['store', 'operation'],
   ),
   storeErrors: counter(
     'actbridge_store_errors_total',
-    'Replay and revocation store commands that failed (the request failed closed).',
+    'Store commands that failed (the request failed closed), by store and operation.',
     ['store', 'operation'],
   ),
   verifiedTokenLookups: counter(

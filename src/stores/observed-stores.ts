@@ -34,18 +34,22 @@ type Command = (...args: unknown[]) => Promise<unknown>;
 
 /**
  * `store` with each command timed and its failures counted (metrics): `operations` gives every
- * command's `operation` label; `close` and `health` pass through untimed when the store has them.
+ * command's `operation` label, or null for one passed through untimed (one whose time is its caller's
+ * work); `close` and `health` pass through untimed when the store has them.
  */
-function observed<Store extends object>(
+export function observed<Store extends object>(
   store: Store,
   observer: StoreObserver,
   name: StoreName,
-  operations: Record<Exclude<keyof Store, Untimed>, string>,
+  operations: Record<Exclude<keyof Store, Untimed>, string | null>,
 ): Store {
   const commands = store as unknown as Record<string, Command | undefined>;
   const wrapped: Record<string, Command> = {};
-  for (const [method, operation] of Object.entries<string>(operations)) {
-    wrapped[method] = (...args) => timed(observer, name, operation, () => commands[method]!(...args));
+  for (const [method, operation] of Object.entries<string | null>(operations)) {
+    wrapped[method] =
+      operation === null
+        ? (...args) => commands[method]!(...args)
+        : (...args) => timed(observer, name, operation, () => commands[method]!(...args));
   }
   for (const method of ['close', 'health'] satisfies Untimed[]) {
     if (commands[method]) wrapped[method] = () => commands[method]!();

@@ -807,7 +807,7 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
-  it('counts each vault request by event, outcome and error, and a served provider token as upstream', async () => {
+  it('counts each vault request by event, outcome and error, a served provider token as upstream, and its database commands', async () => {
     const exposition = await (await fetch(`${managementUrl}/metrics`)).text();
     const sample = (series: string) =>
       Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(exposition)?.[1] ?? 0);
@@ -825,6 +825,15 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       /^actbridge_tokens_issued_total\{anchor="corp",client="[^"]+",token_type="upstream"\} [1-9]/m,
     );
     expect(exposition).not.toMatch(/outcome="denied: /);
+    // Its PostgreSQL commands, as the Redis stores' are; the save the locked table refused among the errors.
+    expect(
+      sample('actbridge_store_operation_duration_seconds_count{store="vault",operation="find_pending"}'),
+    ).toBeGreaterThan(0);
+    expect(sample('actbridge_store_operation_duration_seconds_count{store="vault",operation="read"}')).toBeGreaterThan(
+      0,
+    );
+    expect(sample('actbridge_store_errors_total{store="vault",operation="save"}')).toBeGreaterThan(0);
+    expect(exposition).not.toMatch(/store="vault",operation="(null|withGrantLock)"/);
   });
 
   it('disconnects: revokes the refresh token at the provider (RFC 7009), deletes the grant', async () => {
