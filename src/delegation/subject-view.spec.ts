@@ -88,11 +88,11 @@ describe('buildSubjectView', () => {
     expect(condition.evaluate(view)).toEqual({ ok: true, value: true });
   });
 
-  it('the existing act chain, outermost first, identity members only', () => {
+  it('the existing act chain, outermost first, identity members only; an actor without iss named by the token issuer, as the issued token records it', () => {
     const act = { sub: 'cur', iss: 'https://a', client_id: 'c', exp: 1, act: { sub: 'old', roles: ['x'] } };
     expect(buildSubjectView(token({ act }), 'web').actors).toEqual([
       { sub: 'cur', iss: 'https://a', client_id: 'c' },
-      { sub: 'old' },
+      { sub: 'old', iss: anchor.issuer },
     ]);
   });
 

@@ -16,7 +16,7 @@ export function buildSubjectView(token: ValidatedToken, clientId: string): Subje
     token_type: token.tokenType,
     sub: token.principal.sub,
     scopes: token.scope ?? [],
-    actors: actorsOf(token.act),
+    actors: actorsOf(token.act, token.anchor.issuer),
     client_id: clientId,
   };
 }
@@ -34,9 +34,10 @@ function attributesFromClaims(claims: Readonly<Record<string, unknown>>): Record
   );
 }
 
-function actorsOf(act: unknown): ViewActor[] {
+/** As the issued token records them (delegation/actor-checks.ts): an actor without iss is named by `issuer`. */
+function actorsOf(act: unknown, issuer: string): ViewActor[] {
   if (act === undefined) return [];
-  const parsed = parseActChain(act, VIEW_CHAIN_LIMIT);
+  const parsed = parseActChain(act, VIEW_CHAIN_LIMIT, issuer);
   if (!parsed.ok) return [];
   const actors: ViewActor[] = [];
   for (let level: typeof parsed.act | undefined = parsed.act; level; level = level.act) {
