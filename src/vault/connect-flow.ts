@@ -15,11 +15,11 @@ import type { Principal } from '../subject-tokens/validated-token.js';
 import { openJson, sealJson, VaultDecryptionError } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
 import { beyondConnection, clip, VAULT_KEY_RING } from './token-vault.js';
-import { UpstreamError, type UpstreamAnswer, type UpstreamTokenResponse } from './upstream-provider.js';
+import type { UpstreamAnswer, UpstreamTokenResponse } from './upstream-provider.js';
 import type { VaultAuditRecord } from './vault-audit.js';
 import type { LoadedConnection } from './vault-config.js';
 import { VaultConnections } from './vault-connections.js';
-import { openTokens, otherIssuer, UPSTREAM_RETRY_AFTER, vaultStoreCall } from './vault-errors.js';
+import { openTokens, providerCall, responseIssuerProblem, vaultStoreCall } from './vault-errors.js';
 import { namedInRefusal } from '../oauth/scope.js';
 import {
   grantBinding,
@@ -96,8 +96,8 @@ export class ConnectFlow {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     // OpenID Connect Core §3.1.2.1: a nonce binds the id_token to this request.
     const nonce = scopes.includes('openid') ? oidc.randomNonce() : undefined;
-    const url = await this.upstream(connection, 'authorization URL', async (provider) =>
-      provider.authorizationUrl({
+    const url = await providerCall(connection, 'authorization URL', async () =>
+      this.connections.provider(connection).authorizationUrl({
         response_type: 'code',
         redirect_uri: this.callbackUrl,
         scope: scopes.join(' '),
@@ -138,18 +138,13 @@ export class ConnectFlow {
     audit.subject = pending.user;
     audit.connection = pending.connection;
     const connection = this.connections.named(pending.connection);
-    // RFC 9207 §2.4: a response naming another issuer, an error response too, is refused (the flow kept);
-    // so is one without `iss` from a provider whose metadata says it sends one.
-    if (connection) {
-      const iss = single(params, 'iss');
-      const mixedUp = otherIssuer(connection, iss);
-      if (mixedUp) throw mixedUp;
-      if (iss === undefined && (await this.upstream(connection, 'discovery', (provider) => provider.sendsIssuer()))) {
-        throw new InvalidRequest('the authorization response has no iss, which its provider says it sends', {
-          detail: `${connection.name}: authorization_response_iss_parameter_supported is true at ${connection.config.provider.issuer}`,
-        });
-      }
-    }
+    // RFC 9207 §2.4: checked before anything else of the response (the flow is kept).
+    const mixedUp =
+      connection &&
+      (await responseIssuerProblem(connection, single(params, 'iss'), () =>
+        providerCall(connection, 'discovery', () => this.connections.provider(connection).sendsIssuer()),
+      ));
+    if (mixedUp) throw mixedUp;
     const back = new URL(pending.redirectUri);
     back.searchParams.set('connection', pending.connection);
     const error = single(params, 'error');
@@ -222,8 +217,8 @@ export class ConnectFlow {
     connectCode: string,
   ): Promise<UpstreamTokenResponse> {
     const callback = new URL(`${this.callbackUrl}?${secrets.callbackQuery}`);
-    const response = await this.upstream(connection, 'authorization code', (provider) =>
-      provider.redeemCode(callback, {
+    const response = await providerCall(connection, 'authorization code', () =>
+      this.connections.provider(connection).redeemCode(callback, {
         state: secrets.state,
         codeVerifier: secrets.codeVerifier,
         ...(secrets.nonce === undefined ? {} : { nonce: secrets.nonce }),
@@ -260,10 +255,11 @@ export class ConnectFlow {
     if (beyond.length > 0) {
       // docs/token-vault.md: `scopes` is the most any caller can ever get; a grant beyond it (and the
       // extra_scopes actbridge asked for) could serve no caller, so it is not kept, and ended upstream.
-      const revoked = await this.revokeQuietly(connection, {
+      const tokens = {
         access_token: response.accessToken,
         ...(response.refreshToken === undefined ? {} : { refresh_token: response.refreshToken }),
-      });
+      };
+      const revoked = await this.connections.revokeQuietly(connection, tokens, 'of a refused grant');
       throw new InvalidGrant(
         `the provider granted scopes the connection does not offer, so the account was not connected: ${described(beyond)}`,
         {
@@ -289,7 +285,7 @@ export class ConnectFlow {
     let revoked = false;
     try {
       if (record?.sealed)
-        revoked = await this.revokeQuietly(connection, openTokens(this.ring, record), 'at disconnect');
+        revoked = await this.connections.revokeQuietly(connection, openTokens(this.ring, record), 'at disconnect');
     } catch (error) {
       // Its key left VAULT_KEYS: the grant is deleted all the same, which a 503 "retry later" would misreport.
       if (!(error instanceof VaultDecryptionError)) throw error;
@@ -299,21 +295,6 @@ export class ConnectFlow {
     }
     audit.upstream_revoked = revoked;
     return { connection: connection.name, disconnected: record !== undefined, upstream_revoked: revoked };
-  }
-
-  /** RFC 7009 at the provider; false when it cannot revoke or fails (the vault keeps the tokens in neither case). */
-  private async revokeQuietly(
-    connection: LoadedConnection,
-    tokens: { readonly access_token: string; readonly refresh_token?: string },
-    when = 'of a refused grant',
-  ): Promise<boolean> {
-    try {
-      return await this.connections.provider(connection).revokeGrant(tokens);
-    } catch (error) {
-      // The tokens are gone from the vault either way; the user can revoke at the provider.
-      this.logger.warn(`${connection.name}: revocation ${when} failed: ${(error as Error).message}`);
-      return false;
-    }
   }
 
   private async save(key: GrantKey, response: UpstreamTokenResponse, scopes: readonly string[]): Promise<void> {
@@ -339,28 +320,6 @@ export class ConnectFlow {
       });
     }
     return connection;
-  }
-
-  /** A call to the provider: its failures become a refusal (rejected) or a 503 (unavailable). */
-  private async upstream<T>(
-    connection: LoadedConnection,
-    what: string,
-    call: (provider: ReturnType<VaultConnections['provider']>) => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await call(this.connections.provider(connection));
-    } catch (error) {
-      if (!(error instanceof UpstreamError)) throw error;
-      if (error.kind === 'rejected') {
-        throw new InvalidGrant(`the provider refused the ${what}; start the connection again`, {
-          detail: `${connection.name}: ${error.detail}`,
-        });
-      }
-      throw new TemporarilyUnavailable(`${connection.name} cannot be reached; retry later`, {
-        detail: `${connection.name}: ${error.detail}`,
-        headers: { 'retry-after': String(UPSTREAM_RETRY_AFTER) },
-      });
-    }
   }
 }
 

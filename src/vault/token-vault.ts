@@ -278,7 +278,8 @@ export class TokenVault {
         throw notConnected(connection);
       case 'revoked':
         this.logger.warn(`${connection.name}: a grant was marked disconnected: ${outcome.reason}`);
-        if (outcome.revoke) await this.revokeQuietly(connection, outcome.revoke);
+        // RFC 7009 at the provider, after the grant's lock is released.
+        if (outcome.revoke) await this.connections.revokeQuietly(connection, outcome.revoke, 'of a dropped grant');
         throw reconnect(connection, outcome.reason);
       case 'unavailable':
         throw upstreamUnavailable(connection, outcome.error);
@@ -337,15 +338,6 @@ export class TokenVault {
     if (expired) return { kind: 'unavailable', error };
     this.logger.warn(`${connection.name}: refresh failed, serving the current token until it expires: ${error.detail}`);
     return { kind: 'served', served: current };
-  }
-
-  /** RFC 7009 at the provider, after the grant's lock is released; a failure is only logged. */
-  private async revokeQuietly(connection: LoadedConnection, tokens: UpstreamTokens): Promise<void> {
-    try {
-      await this.connections.provider(connection).revokeGrant(tokens);
-    } catch (error) {
-      this.logger.warn(`${connection.name}: revocation of a dropped grant failed: ${(error as Error).message}`);
-    }
   }
 }
 

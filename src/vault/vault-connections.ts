@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { UpstreamProvider } from './upstream-provider.js';
 import { VAULT_CONFIG, type LoadedConnection, type VaultConfig } from './vault-config.js';
@@ -9,6 +9,7 @@ export class VaultConnections {
   private readonly byName: ReadonlyMap<string, LoadedConnection>;
   private readonly byAudience: ReadonlyMap<string, LoadedConnection>;
   private readonly providers: ReadonlyMap<string, UpstreamProvider>;
+  private readonly logger = new Logger('TokenVault');
 
   constructor(@Inject(SERVER_CONFIG) server: ServerConfig, @Inject(VAULT_CONFIG) vault: VaultConfig) {
     const connections = vault.connections;
@@ -32,5 +33,22 @@ export class VaultConnections {
 
   provider(connection: LoadedConnection): UpstreamProvider {
     return this.providers.get(connection.name)!;
+  }
+
+  /**
+   * Ends a grant the vault dropped at the provider (RFC 7009); false when the provider cannot revoke or
+   * fails. The tokens are gone from the vault either way (the user can still revoke at the provider).
+   */
+  async revokeQuietly(
+    connection: LoadedConnection,
+    tokens: { readonly access_token: string; readonly refresh_token?: string },
+    what: string,
+  ): Promise<boolean> {
+    try {
+      return await this.provider(connection).revokeGrant(tokens);
+    } catch (error) {
+      this.logger.warn(`${connection.name}: revocation ${what} failed: ${(error as Error).message}`);
+      return false;
+    }
   }
 }

@@ -2,7 +2,7 @@ import { InvalidGrant, InvalidRequest, OAuthError, TemporarilyUnavailable } from
 import { rootCause } from '../trust-anchors/fetch-failure.js';
 import { openJson, VaultDecryptionError } from './envelope.js';
 import type { KeyRing } from './key-ring.js';
-import type { UpstreamError } from './upstream-provider.js';
+import { UpstreamError } from './upstream-provider.js';
 import type { LoadedConnection } from './vault-config.js';
 import { grantBinding, scopesAsSealed, type GrantRecord, type UpstreamTokens } from './vault-store.js';
 
@@ -23,16 +23,49 @@ export function reconnect(connection: LoadedConnection, reason: string): OAuthEr
   );
 }
 
-/** RFC 9207 §2.4: an authorization response whose `iss` is not the connection's provider (a mix-up). */
-export function otherIssuer(connection: LoadedConnection, iss: string | undefined): OAuthError | undefined {
+/**
+ * RFC 9207 §2.4: an authorization response (an error response too) naming another issuer than the
+ * connection's provider (a mix-up), or naming none when the provider says it sends `iss`.
+ */
+export async function responseIssuerProblem(
+  connection: LoadedConnection,
+  iss: string | undefined,
+  sendsIssuer: () => Promise<boolean>,
+): Promise<OAuthError | undefined> {
+  if (iss !== undefined) return otherIssuer(connection, iss);
+  if (!(await sendsIssuer())) return undefined;
+  return new InvalidRequest('the authorization response has no iss, which its provider says it sends', {
+    detail: `${connection.name}: authorization_response_iss_parameter_supported is true at ${connection.config.provider.issuer}`,
+  });
+}
+
+function otherIssuer(connection: LoadedConnection, iss: string): OAuthError | undefined {
   const issuer = connection.config.provider.issuer;
   // As URLs: discovery matches the configured issuer so (a trailing slash aside) to the one the provider names.
-  if (iss === undefined || iss === issuer || (URL.canParse(iss) && new URL(iss).href === new URL(issuer).href)) {
+  if (iss === issuer || (URL.canParse(iss) && new URL(iss).href === new URL(issuer).href)) {
     return undefined;
   }
   return new InvalidRequest('the authorization response names another issuer', {
     detail: `iss ${JSON.stringify(iss.slice(0, 200))} is not ${issuer}`,
   });
+}
+
+/** A call to the connection's provider: its failures become a refusal (rejected) or a 503 (unavailable). */
+export async function providerCall<T>(connection: LoadedConnection, what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!(error instanceof UpstreamError)) throw error;
+    if (error.kind === 'rejected') {
+      throw new InvalidGrant(`the provider refused the ${what}; start the connection again`, {
+        detail: `${connection.name}: ${error.detail}`,
+      });
+    }
+    throw new TemporarilyUnavailable(`${connection.name} cannot be reached; retry later`, {
+      detail: `${connection.name}: ${error.detail}`,
+      headers: { 'retry-after': String(UPSTREAM_RETRY_AFTER) },
+    });
+  }
 }
 
 /** RFC 6749 §5.2 has no code for it; temporarily_unavailable (§4.1.2.1) with Retry-After says what to do. */
