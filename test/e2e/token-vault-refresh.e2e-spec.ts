@@ -212,13 +212,10 @@ describeVault('token vault across two instances', () => {
     const first = await stored('judy');
     await sleepUntil(first.expiresAt! * 1000 + 300);
     const revocations = world.github.stats.revocations;
-    world.github.setTokenResponseRewrite((body) => ({ ...body, scope: `${String(body.scope)} admin:org` }));
-    let refused;
-    try {
-      refused = await exchange(a, 'judy');
-    } finally {
-      world.github.setTokenResponseRewrite(undefined);
-    }
+    const refused = await world.github.withTokenResponseRewrite(
+      (body) => ({ ...body, scope: `${String(body.scope)} admin:org` }),
+      () => exchange(a, 'judy'),
+    );
     expect({ status: refused.status, body: refused.body }).toEqual({
       status: 400,
       body: {

@@ -341,13 +341,10 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
 
   it("refuses to complete a connection the provider granted beyond the connection's scopes: nothing stored, the grant revoked upstream", async () => {
     const revocations = world.github.stats.revocations;
-    world.github.setTokenResponseRewrite((body) => ({ ...body, scope: `${String(body.scope)} admin:org` }));
-    let completed;
-    try {
-      ({ completed } = await world.connect('heidi', 'heidi-gh'));
-    } finally {
-      world.github.setTokenResponseRewrite(undefined);
-    }
+    const { completed } = await world.github.withTokenResponseRewrite(
+      (body) => ({ ...body, scope: `${String(body.scope)} admin:org` }),
+      () => world.connect('heidi', 'heidi-gh'),
+    );
     expect({ status: completed.status, body: completed.body }).toEqual({
       status: 400,
       body: {
@@ -385,13 +382,10 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   it("connects an account whose provider writes the granted scope comma-separated, as GitHub does ('repo,read:user')", async () => {
-    world.github.setTokenResponseRewrite((body) => ({ ...body, scope: String(body.scope).split(' ').join(',') }));
-    let completed;
-    try {
-      ({ completed } = await world.connect('ivan', 'ivan-gh'));
-    } finally {
-      world.github.setTokenResponseRewrite(undefined);
-    }
+    const { completed } = await world.github.withTokenResponseRewrite(
+      (body) => ({ ...body, scope: String(body.scope).split(' ').join(',') }),
+      () => world.connect('ivan', 'ivan-gh'),
+    );
     expect({ status: completed.status, body: completed.body }).toEqual({ status: 200, body: GITHUB_CONNECTED });
     const { rows } = await world.db!.pool.query("SELECT scopes FROM vault_grants WHERE user_sub = 'ivan'");
     expect(rows).toEqual([{ scopes: ['repo', 'read:user', 'openid', 'offline_access'] }]);
@@ -441,13 +435,10 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   }, 30_000);
 
   it('refuses to complete a connection whose token has an absurd expires_in (1e300), rather than failing as a database outage; nothing stored', async () => {
-    world.github.setTokenResponseRewrite((body) => ({ ...body, expires_in: 1e300 }));
-    let completed;
-    try {
-      ({ completed } = await world.connect('kim', 'kim-gh'));
-    } finally {
-      world.github.setTokenResponseRewrite(undefined);
-    }
+    const { completed } = await world.github.withTokenResponseRewrite(
+      (body) => ({ ...body, expires_in: 1e300 }),
+      () => world.connect('kim', 'kim-gh'),
+    );
     expect({ status: completed.status, body: completed.body }).toEqual({
       status: 400,
       body: {
@@ -469,13 +460,10 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
   });
 
   it('refuses to complete a connection whose token is not a Bearer token (DPoP); nothing stored', async () => {
-    world.github.setTokenResponseRewrite((body) => ({ ...body, token_type: 'DPoP' }));
-    let completed;
-    try {
-      ({ completed } = await world.connect('lena', 'lena-gh'));
-    } finally {
-      world.github.setTokenResponseRewrite(undefined);
-    }
+    const { completed } = await world.github.withTokenResponseRewrite(
+      (body) => ({ ...body, token_type: 'DPoP' }),
+      () => world.connect('lena', 'lena-gh'),
+    );
     expect({ status: completed.status, body: completed.body }).toEqual({
       status: 400,
       body: {

@@ -33,6 +33,8 @@ export interface UpstreamOAuthProvider {
   setTokenEndpointMode(mode: 'ok' | 'down'): void;
   /** Rewrites the token endpoint's successful answers from now on; undefined restores them. */
   setTokenResponseRewrite(rewrite: TokenResponseRewrite | undefined): void;
+  /** Runs `run` with the token endpoint's answers rewritten, and restores them whatever happens. */
+  withTokenResponseRewrite<T>(rewrite: TokenResponseRewrite, run: () => Promise<T>): Promise<T>;
   /** Ends every grant (refresh and access tokens) of `accountId`. */
   revokeGrantsOf(accountId: string): Promise<void>;
   /** Whether `accountId` still holds a usable (not consumed, not revoked) refresh token at the provider. */
@@ -162,6 +164,14 @@ export async function startUpstreamOAuthProvider(
     },
     setTokenResponseRewrite(given) {
       rewrite = given;
+    },
+    async withTokenResponseRewrite(given, run) {
+      rewrite = given;
+      try {
+        return await run();
+      } finally {
+        rewrite = undefined;
+      }
     },
     async revokeGrantsOf(accountId) {
       for (const grantId of grants.get(accountId) ?? []) {
