@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ProtectedHeaderParameters } from 'jose';
 import { decodeJoseHeader } from '../jose/jwt-verify.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
-import { acceptedAudiences } from './audiences.js';
+import { audiencesForTyp, isGenericTyp } from './audiences.js';
 import { JwtTokenVerifier, normaliseTyp } from './jwt-token-verifier.js';
 import { OpaqueAccessTokenValidator } from './opaque-access-token.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
@@ -40,8 +40,7 @@ export class AccessTokenValidator implements SubjectTokenValidator {
       {
         tokenType: this.tokenType,
         acceptedTyp: (anchor) => anchor.accessTokenTyp.map((typ) => normaliseTyp(typ) ?? typ),
-        acceptedAudiences: (anchor, client, typ) =>
-          isGenericTyp(typ) ? [...anchor.audiences] : acceptedAudiences(anchor, client),
+        acceptedAudiences: audiencesForTyp,
         audienceRefusal: (_client, typ) =>
           isGenericTyp(typ)
             ? `audience is not accepted: an access token without typ at+jwt must name actbridge itself (a client-addressed one could be an ID token)`
@@ -50,10 +49,6 @@ export class AccessTokenValidator implements SubjectTokenValidator {
       header,
     );
   }
-}
-
-function isGenericTyp(typ: string): boolean {
-  return typ === '' || typ === 'jwt';
 }
 
 /**

@@ -16,6 +16,20 @@ export function acceptedAudiences(anchor: JwtTrustAnchor, client: ClientConfig):
 }
 
 /**
+ * acceptedAudiences for a token of the given (normalised) `typ`: one typed only `JWT` or untyped cannot
+ * be told from an ID token by its header, and a client-addressed `aud` is exactly what an ID token
+ * issued to that client carries, so such a token must name actbridge itself (the anchor's `audiences`).
+ */
+export function audiencesForTyp(anchor: JwtTrustAnchor, client: ClientConfig, typ: string): string[] {
+  return isGenericTyp(typ) ? [...anchor.audiences] : acceptedAudiences(anchor, client);
+}
+
+/** No `typ`, or `JWT`: what ID tokens and many other JWTs carry alike. */
+export function isGenericTyp(typ: string): boolean {
+  return typ === '' || typ === 'jwt';
+}
+
+/**
  * The presenting client's identifiers at this issuer, which an ID token issued to it carries as `aud`
  * (and `azp`): the anchor's `client_ids` entry for it, or else its own client_id.
  */

@@ -180,6 +180,26 @@ describe('untyped or JWT-typed foreign JWTs, recognised by their claims', () => 
     await expectAccepted(idToken, TT.idToken);
   });
 
+  it.each([
+    ['typ JWT', { typ: 'JWT' }],
+    ['no typ', { typ: undefined }],
+  ])(
+    'refuses a token (%s) addressed to the client presented as jwt: an ID token whose azp is not checked there',
+    async (_name, header) => {
+      // OIDC Core §3.1.3.7: issued to "other" (azp); as jwt it would have passed on its mapped aud alone.
+      const idToken = await idp.mint({ sub: 'alice', aud: ['agent-at-idp', 'other'], azp: 'other' }, header);
+      await expectRefused(
+        idToken,
+        TT.jwt,
+        'subject_token audience is not accepted: a JWT without typ at+jwt must name actbridge itself (a client-addressed one could be an ID token)',
+      );
+      await expectRefused(idToken, TT.idToken, 'subject_token azp does not name client agent');
+      // Addressed to actbridge, or typed at+jwt, such a token is still a jwt.
+      await expectAccepted(await idp.mint({ sub: 'alice', aud: STS_AUD }, header), TT.jwt);
+      await expectAccepted(await idp.mint({ sub: 'alice', aud: 'agent-at-idp', scope: 'read' }), TT.jwt);
+    },
+  );
+
   it('accepts an at+jwt access token addressed to the client under a mapped id (on behalf of)', async () => {
     await expectAccepted(
       await lax.mint({ sub: 'alice', aud: 'https://agent.example/api', scope: 'read' }),

@@ -320,6 +320,17 @@ describe('type confusion with real tokens', () => {
     );
   });
 
+  it('refuses an ID token presented as jwt, where its azp would go unchecked', async () => {
+    const idToken = (await idp.userTokens('mallory', { clientId: 'web-app', resource: stsIssuer })).idToken;
+    expect(claimsOf(idToken)).toMatchObject({ aud: 'web-app', azp: 'someone-else' });
+    expect(claimsOf(idToken)).not.toHaveProperty('nonce');
+    await invalidRequest(
+      exchange(idToken, TT.jwt),
+      'portal',
+      'subject_token audience is not accepted: a JWT without typ at+jwt must name actbridge itself (a client-addressed one could be an ID token)',
+    );
+  });
+
   it('refuses an RFC 9068 access token presented as an ID token', async () => {
     const { accessToken } = await idp.userTokens('alice', { clientId: 'web-app', resource: stsIssuer });
     await invalidRequest(
