@@ -1,4 +1,4 @@
-import { InvalidGrant, InvalidRequest, type OAuthError } from './oauth-error.js';
+import { InvalidGrant, InvalidRequest, TemporarilyUnavailable, type OAuthError } from './oauth-error.js';
 
 /** How a token was presented: RFC 8693 subject/actor token, or an RFC 7521 assertion grant's `assertion`. */
 export type TokenRole = 'subject' | 'actor' | 'assertion';
@@ -17,4 +17,14 @@ export function tokenRejected(role: TokenRole, message: string, detail?: string)
   const param = tokenParameter(role);
   const ErrorClass = role === 'assertion' ? InvalidGrant : InvalidRequest;
   return new ErrorClass(`${param} ${message}`, { detail: detail && `${param} ${detail}` });
+}
+
+/**
+ * The error for a presented token that cannot be checked because its issuer's keys (JWKS, SAML metadata)
+ * cannot be fetched: the token may well be valid, so the request fails closed but is told to retry (503
+ * temporarily_unavailable), as when an introspection endpoint is down, not that its token is bad.
+ */
+export function tokenUnverifiable(role: TokenRole, message: string, detail: string): OAuthError {
+  const param = tokenParameter(role);
+  return new TemporarilyUnavailable(`${param} ${message}`, { detail: `${param} ${detail}` });
 }

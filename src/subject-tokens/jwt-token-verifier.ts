@@ -7,7 +7,7 @@ import { KeysUnavailableError } from '../trust-anchors/remote-jwks.js';
 import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { foreignShape, foreignTypKind } from '../jose/jwt-kinds.js';
-import { tokenRejected } from '../oauth/token-rejection.js';
+import { tokenRejected, tokenUnverifiable } from '../oauth/token-rejection.js';
 import { quoted } from '../oauth/error-description.js';
 import { tokenTypeName, TokenTypes } from '../oauth/token-types.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
@@ -125,6 +125,14 @@ export class JwtTokenVerifier {
         this.verifiedSignatures,
       ));
     } catch (error) {
+      // The upstream's URL and error are the operator's: in the detail (audit, log), not the description.
+      if (error instanceof KeysUnavailableError) {
+        throw tokenUnverifiable(
+          context.role,
+          `cannot be verified: ${error.description}`,
+          `cannot be verified: ${error.message}`,
+        );
+      }
       return fail(...describeVerificationError(error, header, anchor));
     }
 
@@ -241,10 +249,6 @@ function describeVerificationError(
   header: ProtectedHeaderParameters,
   anchor: Pick<JwtTrustAnchor, 'maxTokenAge'>,
 ): [string, string?] {
-  // The upstream's URL and error are the operator's: in the detail (audit, log), not the description.
-  if (error instanceof KeysUnavailableError) {
-    return [`cannot be verified: ${error.description}`, `cannot be verified: ${error.message}`];
-  }
   // jose reports an iat older than maxTokenAge (the anchor's max_token_age) as JWTExpired, claim iat.
   if (error instanceof errors.JWTExpired && error.claim === 'iat') {
     return [`is too old: issued more than ${anchor.maxTokenAge} s ago (iat)`];

@@ -16,7 +16,7 @@ import {
 } from '../saml/saml2-assertion.js';
 import { verifySamlSignature } from '../saml/saml2-signature.js';
 import type { SubjectTokenValidator } from './subject-token-validator.js';
-import { tokenParameter, tokenRejected } from '../oauth/token-rejection.js';
+import { tokenParameter, tokenRejected, tokenUnverifiable } from '../oauth/token-rejection.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { ValidatedToken, ValidationContext } from './validated-token.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
@@ -73,7 +73,11 @@ export class Saml2Validator implements SubjectTokenValidator {
       certificates = await anchor.certificates();
     } catch (error) {
       if (error instanceof KeysUnavailableError) {
-        throw new SamlRejected(`cannot be verified: ${error.description}`, `cannot be verified: ${error.message}`);
+        throw tokenUnverifiable(
+          context.role,
+          `cannot be verified: ${error.description}`,
+          `cannot be verified: ${error.message}`,
+        );
       }
       throw error;
     }

@@ -92,7 +92,10 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
     ]);
     expect({ status: badSecret.status, error: badSecret.body.error }).toEqual({ status: 401, error: 'invalid_client' });
     const noKeys = await exchange(await broken.mint({ sub: 'bob', aud: sts().issuer }, { typ: 'JWT' }));
-    expect(noKeys.status).toBe(400);
+    expect({ status: noKeys.status, error: noKeys.body.error }).toEqual({
+      status: 503,
+      error: 'temporarily_unavailable',
+    });
     // Introspection asks the revocation store.
     const introspection = await fetch(`${sts().baseUrl}/oauth/introspect`, {
       method: 'POST',
@@ -115,13 +118,15 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
     expect(
       sample(
         after,
-        'actbridge_token_requests_total{grant_type="token_exchange",outcome="refused",error="invalid_request"}',
+        'actbridge_token_requests_total{grant_type="token_exchange",outcome="refused",error="temporarily_unavailable"}',
       ),
     ).toBe(1);
     expect(sample(after, 'actbridge_token_refusals_total{step="client_authentication",error="invalid_client"}')).toBe(
       1,
     );
-    expect(sample(after, 'actbridge_token_refusals_total{step="token_validation",error="invalid_request"}')).toBe(1);
+    expect(
+      sample(after, 'actbridge_token_refusals_total{step="token_validation",error="temporarily_unavailable"}'),
+    ).toBe(1);
     expect(
       sample(after, 'actbridge_tokens_issued_total{anchor="remote",client="agent",token_type="access_token"}'),
     ).toBe(1);

@@ -359,17 +359,18 @@ describe('upstream keys', () => {
       const fetchesBefore = idp.stats.jwksRequests;
       const res = await exchangeWith(unknown);
       expect(idp.stats.jwksRequests - fetchesBefore).toBeLessThanOrEqual(1); // one try, no retry loop
+      // The token may be one of a rotated-in key: retry later (503), not "your token is bad" (400).
       expect({ status: res.status, body: res.body }).toEqual({
-        status: 400,
+        status: 503,
         body: {
-          error: 'invalid_request',
+          error: 'temporarily_unavailable',
           error_description: 'subject_token cannot be verified: no cached key matches, and issuer keys unavailable',
         },
       });
       // The upstream's URL and status are the operator's to see: in the audit line, not the answer.
       expect(sts.audit.lines.at(-1)).toMatchObject({
         event: 'token.refused',
-        error: 'invalid_request',
+        error: 'temporarily_unavailable',
         reason: expect.stringMatching(
           /^subject_token cannot be verified: no cached key matches, and issuer keys unavailable: HTTP 503 from http:\/\/127\.0\.0\.1:\d+\//,
         ),

@@ -125,10 +125,14 @@ describe('upstream failures stay with the operator', () => {
     ],
   ])('%s', async (_name, issuer, reason) => {
     const token = await issuer().mint({ sub: 'alice', aud: sts().issuer }, { typ: 'JWT' });
+    // The token may be fine: the caller is told to retry (503), not that its token is bad (400).
     await expectRefusal(
       exchange(token),
-      400,
-      { error: 'invalid_request', error_description: 'subject_token cannot be verified: issuer keys unavailable' },
+      503,
+      {
+        error: 'temporarily_unavailable',
+        error_description: 'subject_token cannot be verified: issuer keys unavailable',
+      },
       new RegExp(`^subject_token cannot be verified: issuer keys unavailable: ${reason()}$`),
     );
   });
@@ -136,8 +140,11 @@ describe('upstream failures stay with the operator', () => {
   it('SAML metadata URL failing', async () => {
     await expectRefusal(
       exchange(base64url(samlIdp.signedAssertion({ recipient: sts().tokenEndpoint })), TT.saml2),
-      400,
-      { error: 'invalid_request', error_description: 'subject_token cannot be verified: IdP metadata unavailable' },
+      503,
+      {
+        error: 'temporarily_unavailable',
+        error_description: 'subject_token cannot be verified: IdP metadata unavailable',
+      },
       new RegExp(
         `^subject_token cannot be verified: IdP metadata unavailable: HTTP 500 from ${upstream().url}/saml/metadata$`,
       ),
