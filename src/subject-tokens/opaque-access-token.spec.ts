@@ -65,7 +65,11 @@ describe('checkIntrospection (RFC 7662 §2.2 answer → claims)', () => {
     ['token_use refresh_token (Ory Hydra)', { token_use: 'refresh_token' }, 'is not an access token (token_use)'],
     ['cnf', { cnf: { 'x5t#S256': 'x' } }, 'is sender-constrained (cnf); sender-constrained tokens are not accepted'],
     ['no exp', { exp: undefined }, 'introspection has no exp'],
-    ['a string exp', { exp: String(NOW + 600) }, 'introspection has no exp'],
+    [
+      'a string exp',
+      { exp: String(NOW + 600) },
+      'introspection has a malformed exp: a whole number of seconds is required',
+    ],
     ['expired beyond the skew', { exp: NOW - 31 }, 'has expired'],
     [
       'an exp beyond the max_token_lifetime (plus skew)',
@@ -102,7 +106,11 @@ describe('checkIntrospection (RFC 7662 §2.2 answer → claims)', () => {
     ['no client_id', { client_id: undefined }, 'introspection has no client_id'],
     ['no aud', { aud: undefined }, 'introspection has no aud'],
     ['an empty aud list', { aud: [] }, 'introspection has no aud'],
-    ['a non-string aud', { aud: [1] }, 'introspection has no aud'],
+    ['a non-string aud', { aud: [1] }, 'introspection has a malformed aud'],
+    ['an aud that is a number', { aud: 5 }, 'introspection has a malformed aud'],
+    ['a number sub', { sub: 5 }, 'introspection has a malformed sub: a string is required'],
+    ['a list client_id', { client_id: ['user-app'] }, 'introspection has a malformed client_id: a string is required'],
+    ['an empty client_id', { client_id: '' }, 'introspection has no client_id'],
     [
       'aud for someone else',
       { aud: 'https://other.example' },

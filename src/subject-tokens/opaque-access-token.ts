@@ -117,14 +117,14 @@ export function checkIntrospection(
   // RFC 9449 §6.2 / RFC 8705 §3.2: actbridge cannot check proof of possession for someone else's key.
   if (answer.cnf !== undefined) return 'is sender-constrained (cnf); sender-constrained tokens are not accepted';
 
-  if (typeof answer.exp !== 'number') return 'introspection has no exp';
   for (const claim of ['exp', 'nbf', 'iat']) {
     const value = answer[claim];
-    // RFC 7662 §2.2 / RFC 7519 §2: a JSON number; a string nbf is malformed, not "not yet valid".
+    // RFC 7662 §2.2 / RFC 7519 §2: a JSON number; a string exp or nbf is malformed, not absent or "not yet valid".
     if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value))) {
       return `introspection has a malformed ${claim}: a whole number of seconds is required`;
     }
   }
+  if (typeof answer.exp !== 'number') return 'introspection has no exp';
   if (answer.exp <= now - skew) return 'has expired';
   if (answer.exp - now > anchor.maxTokenLifetime + skew) {
     return `expires too far in the future: more than ${anchor.maxTokenLifetime} s ahead (exp)`;
@@ -137,11 +137,19 @@ export function checkIntrospection(
     if (anchor.maxTokenAge !== undefined && answer.iat < now - anchor.maxTokenAge - skew) return 'is too old (iat)';
   }
 
-  if (typeof answer.sub !== 'string' || answer.sub.length === 0) return 'introspection has no sub';
-  if (typeof answer.client_id !== 'string' || answer.client_id.length === 0) return 'introspection has no client_id';
+  // RFC 7662 §2.2: sub and client_id are strings, aud a string or an array of strings (RFC 7519 §4.1.3);
+  // another JSON type is a malformed member, not a missing one.
+  for (const member of ['sub', 'client_id'] as const) {
+    const value = answer[member];
+    if (value !== undefined && typeof value !== 'string')
+      return `introspection has a malformed ${member}: a string is required`;
+    if (!value) return `introspection has no ${member}`;
+  }
   const audiences = typeof answer.aud === 'string' ? [answer.aud] : answer.aud;
-  if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) {
+  if (audiences === undefined || (Array.isArray(audiences) && audiences.length === 0))
     return 'introspection has no aud';
+  if (!Array.isArray(audiences) || !audiences.every((a) => typeof a === 'string')) {
+    return 'introspection has a malformed aud';
   }
   const accepted = acceptedAudiences(anchor as JwtTrustAnchor, ctx.client);
   if (!audiences.some((aud) => accepted.includes(aud))) {
