@@ -18,6 +18,9 @@ describe('discoverJwksUri', () => {
       const padded = document(issuer, { pad: 'x'.repeat(MAX_DISCOVERY_BYTES - Buffer.byteLength(body)) });
       res.writeHead(200, { 'content-type': 'application/json' }).end(padded);
     },
+    // Headers sent, body never finished; and no answer at all.
+    stalled: (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"issuer":'),
+    silent: () => undefined,
     oversized: (res, issuer) => res.writeHead(200, { 'content-type': 'application/json' }).end(pad(issuer)),
     'oversized-chunked': (res, issuer) => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -54,5 +57,14 @@ describe('discoverJwksUri', () => {
     await expect(discoverJwksUri(`${base}/${name}`, 'oidc', 2000)).rejects.toThrow(
       `discovery at ${base}/${name}/.well-known/openid-configuration failed: discovery document larger than ${MAX_DISCOVERY_BYTES} bytes`,
     );
+  });
+
+  // openid-client's own timeout is whole seconds (ceil(200 ms) = 1 s); the request is bounded by timeoutMs.
+  it.each(['silent', 'stalled'])('gives up on a %s issuer after timeoutMs, not a whole second', async (name) => {
+    const started = Date.now();
+    await expect(discoverJwksUri(`${base}/${name}`, 'oidc', 200)).rejects.toThrow(
+      `discovery at ${base}/${name}/.well-known/openid-configuration failed: `,
+    );
+    expect(Date.now() - started).toBeLessThan(950);
   });
 });

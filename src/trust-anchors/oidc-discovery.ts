@@ -46,7 +46,12 @@ export async function discoverServerMetadata(
  */
 function discoveryFetch(timeoutMs: number): oidc.CustomFetch {
   const capped = cappedFetch(MAX_DISCOVERY_BYTES, timeoutMs, 'discovery document');
-  return (url, options) => capped(url, options as RequestInit);
+  // openid-client counts its timeout in whole seconds (1500 ms would wait 2 s): UPSTREAM_TIMEOUT_MS bounds it.
+  return (url, options) =>
+    capped(url, {
+      ...(options as RequestInit),
+      signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal ? [options.signal] : [])]),
+    });
 }
 
 export function jwksUriOf(metadata: oidc.ServerMetadata): URL {
