@@ -223,7 +223,11 @@ export class ServerConfig {
   @IsIntInRange(100)
   upstreamTimeoutMs!: number;
 
-  @Env('JWKS_COOLDOWN', 'Least time between two fetches of one JWKS (unknown `kid`, failures), seconds.', 30)
+  @Env(
+    'JWKS_COOLDOWN',
+    'Least time between two fetches of one JWKS (unknown `kid`, failures), and between two attempts at a failing discovery, seconds.',
+    30,
+  )
   @IsIntInRange(0)
   jwksCooldown!: number;
 

@@ -8,7 +8,7 @@ import { Slot } from '../config/live-config.js';
 import type { PublishedKeys } from '../keys/published-keys.js';
 import { TOKEN_TYPE_NAMES, TokenTypes } from '../oauth/token-types.js';
 import type { LoadedTrustAnchor } from './anchor-loader.js';
-import { discoverServerMetadata, introspectionEndpointOf, jwksUriOf } from './oidc-discovery.js';
+import { introspectionEndpointOf, jwksUriOf, pacedDiscovery } from './oidc-discovery.js';
 import { RemoteJwks, remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
 import { RemoteSamlMetadata } from './remote-saml-metadata.js';
 import type { RemoteFetchObserver } from '../observability/metrics.js';
@@ -94,17 +94,13 @@ export class AnchorIndex {
     const { config, name } = file;
     const timeoutMs = this.server.upstreamTimeoutMs;
     // One discovery document per anchor serves both its jwks_uri and its introspection_endpoint;
-    // retried (paced by the callers) until it first succeeds.
-    let metadata: Promise<ServerMetadata> | undefined;
-    const discover = (): Promise<ServerMetadata> => {
-      metadata ??= discoverServerMetadata(config.issuer, config.discovery ?? 'oidc', timeoutMs).catch(
-        (error: unknown) => {
-          metadata = undefined;
-          throw error;
-        },
-      );
-      return metadata;
-    };
+    // retried at most once per JWKS_COOLDOWN until it first succeeds.
+    const discover = pacedDiscovery(
+      config.issuer,
+      config.discovery ?? 'oidc',
+      timeoutMs,
+      this.policy.cooldownSec * 1000,
+    );
     const remote = config.jwks ? undefined : this.remoteKeys(file, discover);
     const introspection = this.introspector(file, discover, timeoutMs);
     return {

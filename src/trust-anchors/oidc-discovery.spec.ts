@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { discoverJwksUri, MAX_DISCOVERY_BYTES } from './oidc-discovery.js';
+import { discoverJwksUri, MAX_DISCOVERY_BYTES, pacedDiscovery } from './oidc-discovery.js';
 
 /** Discovery of a trust anchor's jwks_uri against a hand-written issuer, one path per behaviour. */
 describe('discoverJwksUri', () => {
@@ -11,12 +11,19 @@ describe('discoverJwksUri', () => {
     JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, ...extra });
   const pad = (issuer: string) => document(issuer, { pad: 'x'.repeat(MAX_DISCOVERY_BYTES) });
 
+  const flaky = { requests: 0, up: false };
   const routes: Record<string, (res: ServerResponse, issuer: string) => void> = {
     ok: (res, issuer) => res.writeHead(200, { 'content-type': 'application/json' }).end(document(issuer)),
     'at-the-cap': (res, issuer) => {
       const body = document(issuer, { pad: '' });
       const padded = document(issuer, { pad: 'x'.repeat(MAX_DISCOVERY_BYTES - Buffer.byteLength(body)) });
       res.writeHead(200, { 'content-type': 'application/json' }).end(padded);
+    },
+    // Fails until `flaky.up`, counting its requests.
+    flaky: (res, issuer) => {
+      flaky.requests++;
+      if (!flaky.up) return res.writeHead(500).end();
+      res.writeHead(200, { 'content-type': 'application/json' }).end(document(issuer));
     },
     // Headers sent, body never finished; and no answer at all.
     stalled: (res) => void res.writeHead(200, { 'content-type': 'application/json' }).write('{"issuer":'),
@@ -66,5 +73,25 @@ describe('discoverJwksUri', () => {
       `discovery at ${base}/${name}/.well-known/openid-configuration failed: `,
     );
     expect(Date.now() - started).toBeLessThan(950);
+  });
+
+  it('pacedDiscovery: after a failure, no new request within the cooldown; the first success is kept', async () => {
+    let now = 1_000_000;
+    const discover = pacedDiscovery(`${base}/flaky`, 'oidc', 2000, 30_000, () => now);
+    const failure = `discovery at ${base}/flaky/.well-known/openid-configuration failed: `;
+    await expect(discover()).rejects.toThrow(failure);
+    // A stream of callers (opaque tokens to introspect) within the cooldown: the last error, no request.
+    for (let i = 0; i < 5; i++) await expect(discover()).rejects.toThrow(failure);
+    expect(flaky.requests).toBe(1);
+    flaky.up = true;
+    now += 29_999;
+    await expect(discover()).rejects.toThrow(failure);
+    expect(flaky.requests).toBe(1);
+    now += 1;
+    await expect(discover()).resolves.toMatchObject({ jwks_uri: `${base}/flaky/jwks` });
+    flaky.up = false;
+    now += 60_000;
+    await expect(discover()).resolves.toMatchObject({ jwks_uri: `${base}/flaky/jwks` });
+    expect(flaky.requests).toBe(2);
   });
 });

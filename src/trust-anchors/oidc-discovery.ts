@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { cappedFetch } from '../common/capped-body.js';
+import { clock } from '../common/clock.js';
 import { isSecureUrl } from '../config/config-validators.js';
 import { rootCause } from './fetch-failure.js';
 
@@ -12,6 +13,35 @@ export const MAX_DISCOVERY_BYTES = 256 * 1024;
  */
 export async function discoverJwksUri(issuer: string, flavour: 'oidc' | 'oauth2', timeoutMs: number): Promise<URL> {
   return jwksUriOf(await discoverServerMetadata(issuer, flavour, timeoutMs));
+}
+
+/**
+ * discoverServerMetadata for one anchor, shared by its JWKS and its introspection: the first success is
+ * kept; after a failure no new attempt is made within `cooldownMs` (JWKS_COOLDOWN, counted from the
+ * failed attempt's start) and callers get its error at once. Opaque tokens are introspected without a key
+ * cache to pace them, so a stream of them must not make actbridge hammer a failing issuer's discovery,
+ * nor each wait for its timeout.
+ */
+export function pacedDiscovery(
+  issuer: string,
+  flavour: 'oidc' | 'oauth2',
+  timeoutMs: number,
+  cooldownMs: number,
+  now: () => number = clock.ms,
+): () => Promise<oidc.ServerMetadata> {
+  let metadata: Promise<oidc.ServerMetadata> | undefined;
+  let failed: { readonly at: number; readonly error: unknown } | undefined;
+  return () => {
+    if (metadata) return metadata;
+    if (failed && now() - failed.at < cooldownMs) return Promise.reject(failed.error);
+    const at = now();
+    metadata = discoverServerMetadata(issuer, flavour, timeoutMs).catch((error: unknown) => {
+      metadata = undefined;
+      failed = { at, error };
+      throw error;
+    });
+    return metadata;
+  };
 }
 
 /** The whole discovery document (same checks as discoverJwksUri). */

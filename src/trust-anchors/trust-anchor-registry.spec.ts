@@ -1,8 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../config/config-error.js';
 import { loadServerConfig } from '../config/server-config.js';
 import type { PublishedKeys } from '../keys/published-keys.js';
 import { AnchorIndex } from './anchor-index.js';
+import { IntrospectionConfig } from './introspection.config.js';
+import { SecretValue } from './secret-value.js';
+import { IntrospectionUnavailableError } from './token-introspector.js';
 import { TrustAnchorRegistry } from './trust-anchor-registry.js';
 import { TrustAnchorConfig } from './trust-anchor.config.js';
 
@@ -48,5 +53,35 @@ describe('the presented-token lifetime bound', () => {
     expect(() => loadServerConfig({ ISSUER, MAX_PRESENTED_TOKEN_LIFETIME: value })).toThrow(
       /MAX_PRESENTED_TOKEN_LIFETIME: /,
     );
+  });
+});
+
+describe('discovery shared by an anchor’s keys and its introspection', () => {
+  it('is paced by JWKS_COOLDOWN after a failure: a stream of opaque tokens does not refetch it each time', async () => {
+    let discoveries = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url?.endsWith('/.well-known/openid-configuration')) discoveries++;
+      res.writeHead(500).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const idp = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const config = Object.assign(new TrustAnchorConfig(), {
+        issuer: idp,
+        audiences: [ISSUER],
+        introspection: Object.assign(new IntrospectionConfig(), { client_id: 'actbridge', clients: ['svc'] }),
+      });
+      const settings = loadServerConfig({ ISSUER, JWKS_COOLDOWN: '30' });
+      const files = [{ name: 'idp', file: 'idp.yaml', config, introspectionSecret: new SecretValue('s') }];
+      const anchor = TrustAnchorRegistry.of(new AnchorIndex(settings, 'production', files, keys)).find(idp)!;
+      for (const token of ['a', 'b', 'c', 'd']) {
+        await expect(anchor.introspection!.introspect(token)).rejects.toThrow(IntrospectionUnavailableError);
+      }
+      expect(discoveries).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
