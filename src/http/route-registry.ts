@@ -47,18 +47,19 @@ export function registerRoutes(
     const audited = served.find((r) => r.audited)?.audited ?? false;
     // RFC 9110 §15.5.6: 405 with Allow to any method the path does not serve, whatever the method.
     const others = fastify.supportedMethods.filter((m) => !allowed.includes(m));
+    const notAllowed = () =>
+      new InvalidRequest(`the ${name} endpoint accepts ${allowed.filter((m) => m !== 'HEAD').join(', ')} only`, {
+        status: 405,
+        headers: { allow },
+      });
     fastify.route({
       method: others,
       url: path,
       config: { audited } satisfies RouteConfig,
+      // Before the body is read: its content type (a QUERY without one, a JSON body) must not turn the 405 into a 400.
+      onRequest: (_request, _reply, done) => done(notAllowed()),
       handler: () => {
-        throw new InvalidRequest(
-          `the ${name} endpoint accepts ${allowed.filter((m) => m !== 'HEAD').join(', ')} only`,
-          {
-            status: 405,
-            headers: { allow },
-          },
-        );
+        throw notAllowed();
       },
     });
   }

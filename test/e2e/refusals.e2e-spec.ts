@@ -235,13 +235,20 @@ describe('request framing', () => {
     });
   });
 
-  it.each(['TRACE', 'PROPFIND', 'SEARCH'])(
-    'answers %s at the token endpoint 405 with Allow, and audits it like any other method',
-    async (method) => {
+  it.each([
+    ['TRACE', ''],
+    ['PROPFIND', ''],
+    ['SEARCH', ''],
+    // Fastify refuses a QUERY without Content-Type, and parses a body, before any handler: not a 400 here.
+    ['QUERY', ''],
+    ['PUT', 'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}'],
+    ['DELETE', 'Content-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n'],
+  ])(
+    'answers %s at the token endpoint 405 with Allow, whatever its body, and audits it like any other method',
+    async (method, rest) => {
       const before = sts.audit.lines.length;
-      const text = await rawExchange(`${method} /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, {
-        end: false,
-      });
+      const head = `${method} /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n`;
+      const text = await rawExchange(rest ? head + rest : `${head}\r\n`, { end: false });
       expect(text.startsWith('HTTP/1.1 405 ')).toBe(true);
       expect(text).toMatch(/\r\nallow: POST\r\n/i);
       expect(text).toMatch(/\r\ncache-control: no-store\r\n/i);
@@ -351,6 +358,22 @@ describe('request framing', () => {
     expect(response.headers.get('x-powered-by')).toBeNull();
     expect(response.headers.get('server')).toBeNull();
   });
+
+  it.each(['application/json', 'text/plain'])(
+    'answers a POST with a %s body to a GET endpoint 405 with Allow, not as a form it cannot read',
+    async (type) => {
+      const response = await fetch(`${sts.issuer}/.well-known/jwks.json`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: '{}',
+      });
+      expect({ status: response.status, allow: response.headers.get('allow'), body: await response.json() }).toEqual({
+        status: 405,
+        allow: 'GET, HEAD',
+        body: { error: 'invalid_request', error_description: 'the JWKS endpoint accepts GET only' },
+      });
+    },
+  );
 
   it('answers 404 JSON to unknown paths', async () => {
     const response = await fetch(`${sts.issuer}/nope`);
