@@ -66,6 +66,10 @@ export function framingProblem(request: IncomingMessage): OAuthError | undefined
 
 /** Refuses framing problems before routing's handlers (and their audit) run, as every other refusal. */
 export function registerFramingCheck(fastify: FastifyInstance): void {
+  // Node hands over only the first 2000 header lines (maxHeadersCount) while its parser frames the body
+  // with all of them: a second Host or Authorization past them would go unseen here. The 16 kB header
+  // limit (maxHeaderSize, 431 past it) still bounds how many there can be.
+  fastify.server.maxHeadersCount = 0;
   fastify.addHook('onRequest', (request, _reply, done) => {
     const problem = framingProblem(request.raw);
     done(problem);

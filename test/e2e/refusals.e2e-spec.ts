@@ -37,6 +37,9 @@ async function userToken(claims: Record<string, unknown> = {}, header: Record<st
   return issuer.mint({ sub: 'alice', aud: STS_AUD, scope: 'read write', ...claims }, header);
 }
 
+/** 2000 minimal header lines (8 kB, within Node's 16 kB of headers). */
+const FILLER_LINES: readonly string[] = Array.from({ length: 2000 }, () => 'a:');
+
 /** A table row: name, a function making the hostile input, the expected error_description. */
 type MakerRow = [name: string, make: () => Promise<string>, description: string | RegExp];
 
@@ -454,6 +457,19 @@ describe('request framing', () => {
       ['Host: x', 'Content-Encoding: gzip'],
       'unsupported content coding: send the body without Content-Encoding',
       'Content-Encoding "gzip" (RFC 9110 §8.4)',
+    ],
+    // Node hands over 2000 header lines by default: a second one past them must not go unseen.
+    [
+      'two Authorization lines, 2000 lines apart',
+      ['Host: x', `Authorization: Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`, ...FILLER_LINES],
+      'more than one Authorization header',
+      '2 Authorization header lines (RFC 9110 §11.6.2)',
+    ],
+    [
+      'two Host lines, 2000 lines apart',
+      ['Host: x', ...FILLER_LINES, 'Host: evil.example'],
+      'more than one Host header',
+      '2 Host header lines (RFC 9112 §3.2)',
     ],
   ])(
     'refuses what HTTP forbids but the parser lets through (%s): OAuth JSON, connection closed, audited',
