@@ -6,6 +6,7 @@ import { createSecureContext } from 'node:tls';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import { AppModule } from './app.module.js';
 import { uuid } from '../common/uuid.js';
 import { ConfigError } from '../config/config-error.js';
@@ -20,7 +21,7 @@ import { buildGeneration } from '../trust-anchors/generation.js';
 import { ConfigReloader, rotationTimes, type StartupState } from './config-reloader.js';
 import { CLIENTS } from '../clients/client-registry.js';
 import { issuerPathRewriter } from '../oauth/endpoint-paths.js';
-import { answerHttpClientError } from '../http/http-client-error.js';
+import { answerFrameworkError, answerHttpClientError } from '../http/http-client-error.js';
 import { AuditTrail, type HttpRefusal } from '../audit/audit-trail.js';
 import { limitConnectionsPerAddress } from '../http/connection-limit.js';
 import { Drain } from '../http/drain.js';
@@ -81,6 +82,9 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
       const refusal = answerHttpClientError(error, socket);
       if (refusal) refusals.report?.(refusal);
     },
+    // The router's own refusals (a path that does not percent-decode) come before any hook or route.
+    frameworkErrors: (error: Error, _: unknown, reply: FastifyReply) =>
+      refusals.report?.(answerFrameworkError(error, reply)),
     // Audit lines carry the request id: unique across restarts and instances, never taken from the caller.
     genReqId: uuid,
     logger: false,

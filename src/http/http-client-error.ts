@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { FastifyReply } from 'fastify';
 import type { HttpRefusal } from '../audit/audit-trail.js';
 import { errorDescription } from '../oauth/error-description.js';
 
@@ -34,17 +35,39 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
       : timedOut
         ? ['408 Request Timeout', 'request timed out']
         : ['400 Bad Request', 'malformed HTTP request'];
-  const body = JSON.stringify({ error: 'invalid_request', error_description: errorDescription(description) });
+  const body = errorBody(description);
   const clientIp = socket.remoteAddress;
   socket.end(
     `HTTP/1.1 ${status}\r\n` +
-      'content-type: application/json; charset=utf-8\r\n' +
-      'x-content-type-options: nosniff\r\n' +
-      'cache-control: no-store\r\n' +
-      'pragma: no-cache\r\n' +
-      'connection: close\r\n' +
+      Object.entries({ ...ERROR_HEADERS, connection: 'close' })
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
   if (inFlight) return undefined;
   return { status: Number.parseInt(status, 10), description, code: error.code ?? 'unknown', clientIp };
+}
+
+/**
+ * Answers a request Fastify's router refused before any hook ran (a path whose percent-encoding does not
+ * decode: FST_ERR_BAD_URL) in the same JSON shape and headers as every other error, where Fastify's own
+ * answer echoed the path without them. No route had it: returns the refusal for its `http.refused` line.
+ */
+export function answerFrameworkError(error: Error & { code?: string }, reply: FastifyReply): HttpRefusal {
+  const description = 'malformed request URL';
+  void reply.code(400).headers(ERROR_HEADERS).send(errorBody(description));
+  const code = error.code ?? 'unknown';
+  return { status: 400, description, code, clientIp: reply.request.raw.socket?.remoteAddress };
+}
+
+/** The headers of every error answer made outside the exception filter, as the filter sets them. */
+const ERROR_HEADERS: Readonly<Record<string, string>> = {
+  'content-type': 'application/json; charset=utf-8',
+  'x-content-type-options': 'nosniff',
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+};
+
+function errorBody(description: string): string {
+  return JSON.stringify({ error: 'invalid_request', error_description: errorDescription(description) });
 }

@@ -398,6 +398,13 @@ describe('request framing', () => {
       431,
       'request headers too large (HPE_HEADER_OVERFLOW)',
     ],
+    // Refused by Fastify's router, before any hook: no route, so no endpoint's line either.
+    [
+      'a path that does not percent-decode',
+      'POST /oauth/tok%zzen HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
+      400,
+      'malformed request URL (FST_ERR_BAD_URL)',
+    ],
   ])('answers malformed HTTP (%s) with OAuth JSON, and audits it', async (_name, raw, status, reason) => {
     const before = sts.audit.lines.length;
     const text = await rawExchange(raw, { end: true });
