@@ -102,7 +102,7 @@ export async function createApp(config: StsConfig, options: CreateAppOptions = {
   if (logger instanceof AppLogger) registerAccessLog(fastify, (fields) => logger.access(fields));
   observeKeysAndCertificates(metrics, app.get(KeyService), app.get(TrustAnchorRegistry));
   countReloads(app.get(ConfigReloader), metrics, live);
-  registerFramingCheck(fastify);
+  registerFramingCheck(fastify, (refusal) => audit.httpRefused(refusal));
   registerSecurityHeaders(fastify);
   registerFormBodyParser(fastify, server.maxBodyBytes);
   const drain = app.get(Drain);

@@ -23,7 +23,7 @@ export function isVaultEvent(endpoint: AuditedEndpoint): endpoint is VaultEvent 
 export interface HttpRefusal {
   readonly status: number;
   readonly description: string;
-  /** Node's code for what was wrong (HPE_HEADER_OVERFLOW, ERR_HTTP_REQUEST_TIMEOUT, ...). */
+  /** Node's code for what was wrong (HPE_HEADER_OVERFLOW, ERR_HTTP_REQUEST_TIMEOUT, ...), or the header at fault. */
   readonly code: string;
   readonly clientIp: string | undefined;
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply } from 'fastify';
 import type { HttpRefusal } from '../audit/audit-trail.js';
@@ -58,6 +59,19 @@ export function answerFrameworkError(error: Error & { code?: string }, reply: Fa
   void reply.code(400).headers(ERROR_HEADERS).send(errorBody(description));
   const code = error.code ?? 'unknown';
   return { status: 400, description, code, clientIp: reply.request.raw.socket?.remoteAddress };
+}
+
+/**
+ * RFC 9110 §10.1.1: a request expecting anything but 100-continue is answered 417, here in the JSON
+ * shape and headers of every error (Node's own 417 has neither); it leaves an `http.refused` line.
+ */
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): HttpRefusal {
+  const description = 'unsupported expectation: send no Expect, or Expect: 100-continue';
+  const body = errorBody(description);
+  response.writeHead(417, { ...ERROR_HEADERS, connection: 'close', 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+  const expect = JSON.stringify((request.headers.expect ?? '').slice(0, 100));
+  return { status: 417, description, code: `Expect ${expect}`, clientIp: request.socket.remoteAddress };
 }
 
 /** The headers of every error answer made outside the exception filter, as the filter sets them. */

@@ -405,6 +405,13 @@ describe('request framing', () => {
       400,
       'malformed request URL (FST_ERR_BAD_URL)',
     ],
+    // RFC 9110 §10.1.1: Node answers any expectation but 100-continue before the request is routed.
+    [
+      'an expectation other than 100-continue',
+      'POST /oauth/token HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 0\r\n\r\n',
+      417,
+      'unsupported expectation: send no Expect, or Expect: 100-continue (Expect "200-ok")',
+    ],
   ])('answers malformed HTTP (%s) with OAuth JSON, and audits it', async (_name, raw, status, reason) => {
     const before = sts.audit.lines.length;
     const text = await rawExchange(raw, { end: true });
