@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ServerConfig } from '../config/server-config.js';
+import { answerHttpClientError } from '../http/http-client-error.js';
 import { httpTimeoutOptions } from '../http/http-timeouts.js';
 import { HealthRoutes } from '../health/health.routes.js';
 import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
@@ -75,7 +77,11 @@ export function managementHandler(
       }
       if (path === METRICS_PATH) {
         const { contentType, body } = await answers.metrics();
-        response.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+        response.writeHead(200, {
+          'content-type': contentType,
+          'x-content-type-options': 'nosniff',
+          'cache-control': 'no-store',
+        });
         response.end(request.method === 'HEAD' ? undefined : body);
         return;
       }
@@ -105,7 +111,10 @@ export function managementServer(
   handle: (request: IncomingMessage, response: ServerResponse) => Promise<void>,
 ): Server {
   const { http, keepAliveTimeout } = httpTimeoutOptions(timeouts);
-  return createServer({ ...http, keepAliveTimeout }, (request, response) => void handle(request, response));
+  const server = createServer({ ...http, keepAliveTimeout }, (request, response) => void handle(request, response));
+  // Node's own 400/408/431 has no body: answered in the JSON of every other error, as on the public port.
+  server.on('clientError', (error: Error & { code?: string }, socket: Socket) => answerHttpClientError(error, socket));
+  return server;
 }
 
 /** Listens on `port` (0: any free port) and `host`; resolves to the port bound, rejects on a listen error. */
@@ -129,6 +138,7 @@ export function send(
 ): void {
   response.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
+    'x-content-type-options': 'nosniff',
     'cache-control': 'no-store',
     ...headers,
   });

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { listenManagement } from '../../src/app/app.factory.js';
 import { freePort } from '../support/free-port.js';
@@ -75,6 +76,26 @@ describe('the management listener', () => {
     // The probes stay on the main port too (existing orchestrator configurations use them there).
     expect((await fetch(`${sts().baseUrl}/health/live`)).status).toBe(200);
     expect((await fetch(`${sts().baseUrl}/metrics`)).status).toBe(404);
+  });
+
+  it("answers errors in the public port's JSON, nosniff, a malformed request included", async () => {
+    const missing = await fetch(`${managementUrl}/nope`);
+    expect([missing.status, missing.headers.get('x-content-type-options')]).toEqual([404, 'nosniff']);
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(managementUrl).port), '127.0.0.1', () =>
+        socket.end('GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'),
+      );
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(text.startsWith('HTTP/1.1 400 ')).toBe(true);
+    expect(text).toMatch(/\r\nx-content-type-options: nosniff\r\n/i);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'invalid_request',
+      error_description: 'malformed HTTP request',
+    });
   });
 });
 
