@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { HttpRefusal } from '../audit/audit-trail.js';
 import { errorDescription } from '../oauth/error-description.js';
@@ -36,8 +37,26 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
       : timedOut
         ? ['408 Request Timeout', 'request timed out']
         : ['400 Bad Request', 'malformed HTTP request'];
-  const body = errorBody(description);
   const clientIp = socket.remoteAddress;
+  endWithError(socket, status, description);
+  if (inFlight) return undefined;
+  return { status: Number.parseInt(status, 10), description, code: error.code ?? 'unknown', clientIp };
+}
+
+/**
+ * RFC 9110 §9.1: CONNECT (a tunnel, §9.3.6) is a method no endpoint implements, so 501; Node, without a
+ * `connect` listener, would close the socket unanswered and the refusal leave no audit line.
+ */
+export function answerConnect(request: IncomingMessage, socket: Duplex): HttpRefusal {
+  const description = 'CONNECT is not served';
+  endWithError(socket, '501 Not Implemented', description);
+  const target = JSON.stringify((request.url ?? '').slice(0, 100));
+  return { status: 501, description, code: `CONNECT ${target}`, clientIp: request.socket.remoteAddress };
+}
+
+/** Writes an error answer on the socket itself, then closes the connection. */
+function endWithError(socket: Pick<Duplex, 'end'>, status: string, description: string): void {
+  const body = errorBody(description);
   socket.end(
     `HTTP/1.1 ${status}\r\n` +
       Object.entries({ ...ERROR_HEADERS, connection: 'close' })
@@ -45,8 +64,6 @@ export function answerHttpClientError(error: Error & { code?: string }, socket: 
         .join('') +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-  if (inFlight) return undefined;
-  return { status: Number.parseInt(status, 10), description, code: error.code ?? 'unknown', clientIp };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { HttpRefusal } from '../audit/audit-trail.js';
-import { answerUnmetExpectation } from './http-client-error.js';
+import { answerConnect, answerUnmetExpectation } from './http-client-error.js';
 import { InvalidRequest, type OAuthError } from '../oauth/oauth-error.js';
 
 /** RFC 9110 §7.2: Host = uri-host [ ":" port ] (a reg-name, an IPv4 address or an IP literal), or empty. */
@@ -68,10 +68,12 @@ export function framingProblem(request: IncomingMessage): OAuthError | undefined
 
 /**
  * Refuses framing problems before routing's handlers (and their audit) run, as every other refusal;
- * an expectation Node refuses before any route is answered and reported to `report` (its audit line).
+ * an expectation or a CONNECT, which Node takes before any route, is answered and reported to `report`
+ * (its audit line).
  */
 export function registerFramingCheck(fastify: FastifyInstance, report: (refusal: HttpRefusal) => void): void {
   fastify.server.on('checkExpectation', (request, response) => report(answerUnmetExpectation(request, response)));
+  fastify.server.on('connect', (request, socket) => report(answerConnect(request, socket)));
   // Node hands over only the first 2000 header lines (maxHeadersCount) while its parser frames the body
   // with all of them: a second Host or Authorization past them would go unseen here. The 16 kB header
   // limit (maxHeaderSize, 431 past it) still bounds how many there can be.

@@ -412,6 +412,13 @@ describe('request framing', () => {
       417,
       'unsupported expectation: send no Expect, or Expect: 100-continue (Expect "200-ok")',
     ],
+    // RFC 9110 §9.1: a method no endpoint implements; Node alone would close the connection unanswered.
+    [
+      'CONNECT',
+      'CONNECT sts.example:443 HTTP/1.1\r\nHost: sts.example:443\r\n\r\n',
+      501,
+      'CONNECT is not served (CONNECT "sts.example:443")',
+    ],
   ])('answers malformed HTTP (%s) with OAuth JSON, and audits it', async (_name, raw, status, reason) => {
     const before = sts.audit.lines.length;
     const text = await rawExchange(raw, { end: true });
