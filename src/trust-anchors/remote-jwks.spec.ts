@@ -476,7 +476,6 @@ describe('RemoteJwks', () => {
 
     it.each([
       ['an empty object', '{}'],
-      ['an empty key list', '{"keys": []}'],
       ['a bare array of keys', '[{"kty": "EC", "crv": "P-256", "x": "a", "y": "b"}]'],
       ['keys that are not objects', '{"keys": [1, 2]}'],
       ['keys without kty', '{"keys": [{"kid": "k1"}]}'],
@@ -486,6 +485,23 @@ describe('RemoteJwks', () => {
       mode = 'not-jwks';
       notJwksBody = body;
       expect((await unavailable(remoteJwks().verify(k1))).message).toContain('not a JWK Set');
+    });
+
+    it('believes an empty key list: the issuer has no keys, so its tokens find no key (not "keys unavailable")', async () => {
+      mode = 'not-jwks';
+      notJwksBody = '{"keys": []}';
+      await expect(remoteJwks().verify(k1)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
+    });
+
+    it('an issuer that withdraws every key (an empty set) is believed at the next refresh: the cached keys stop verifying', async () => {
+      const { verify, clock } = await fetchedOnce({ maxAgeSec: 60, cooldownSec: 30 });
+      mode = 'not-jwks';
+      notJwksBody = '{"keys": []}';
+      clock.t += 61_000;
+      await verify(k1); // served from the cache while the background refresh runs
+      await waitFor(() => requests === 2, 'request 2 at the endpoint');
+      await settle(50);
+      await expect(verify(k1)).rejects.toBeInstanceOf(errors.JWKSNoMatchingKey);
     });
 
     it('rejects an oversized body (> 512 KiB) announced by Content-Length', async () => {

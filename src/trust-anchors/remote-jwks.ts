@@ -110,6 +110,15 @@ function parseJwks(body: Buffer): LocalSet {
   } catch {
     throw new Error('JWKS response is not JSON');
   }
+  // An empty set is the issuer saying it has no keys (all withdrawn, RFC 7517 §5): believed like any
+  // other set, so its tokens are refused, rather than kept trusted on the keys cached before it.
+  if (isEmptyJwkSet(parsed)) return createLocalJWKSet({ keys: [] });
   if (!isJwkSet(parsed)) throw new Error('JWKS response is not a JWK Set');
   return createLocalJWKSet(parsed as JSONWebKeySet);
+}
+
+function isEmptyJwkSet(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Array.isArray((value as { keys?: unknown }).keys)
+    ? (value as { keys: unknown[] }).keys.length === 0
+    : false;
 }
