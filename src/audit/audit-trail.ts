@@ -132,6 +132,14 @@ export class AuditTrail {
     this.write(Object.assign(this.line('token.revoked', 'revoked', record), revoked));
   }
 
+  /**
+   * A vault endpoint's line, as vault-audit.ts builds it; written as every request line is, so a write
+   * that fails is logged and counted (`actbridge_audit_write_failures_total`) before the 503.
+   */
+  vaultLine(line: Readonly<Line>): void {
+    this.write(line);
+  }
+
   refused(record: AuditRecord, error: unknown, step: RefusalStep, endpoint: AuditedEndpoint = 'token'): void {
     const oauth = error instanceof OAuthError ? error : undefined;
     const vault = isVaultEvent(endpoint);

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { METRICS, type Metrics } from '../observability/metrics.js';
 import type { AuditActor } from '../audit/audit-record.js';
-import type { VaultEvent } from '../audit/audit-trail.js';
-import { AUDIT_SINK, writeAuditLine, type AuditSink } from '../audit/audit-sink.js';
+import { AuditTrail, type VaultEvent } from '../audit/audit-trail.js';
 import { OAuthError } from '../oauth/oauth-error.js';
 
 /** What is known about one request to a vault endpoint; never a token, a code or a secret. */
@@ -34,19 +33,20 @@ export type { VaultEvent };
 @Injectable()
 export class VaultAudit {
   constructor(
-    @Inject(AUDIT_SINK) private readonly sink: AuditSink,
+    private readonly trail: AuditTrail,
     @Optional() @Inject(METRICS) private readonly metrics?: Metrics,
   ) {}
 
+  // Written through the audit trail: a line that cannot be written is logged and counted there, as every request's.
   done(event: VaultEvent, outcome: string, record: VaultAuditRecord): void {
-    writeAuditLine(this.sink, { ts: new Date().toISOString(), event, outcome, ...fieldsOf(record) });
+    this.trail.vaultLine({ ts: new Date().toISOString(), event, outcome, ...fieldsOf(record) });
     this.metrics?.vaultRequest(event, outcome);
   }
 
   refused(event: VaultEvent, record: VaultAuditRecord, error: unknown): void {
     const oauth = error instanceof OAuthError ? error : undefined;
     const code = oauth?.error ?? 'server_error';
-    writeAuditLine(this.sink, {
+    this.trail.vaultLine({
       ts: new Date().toISOString(),
       event,
       outcome: 'refused',

@@ -164,8 +164,9 @@ describe('AUDIT_LOG=<file>, AUDIT_FORMAT=kv', () => {
 });
 
 describe('a full disk', () => {
-  it('gives 503, not an unaudited token, at the token, introspection and revocation endpoints', async () => {
-    const server = await start({ AUDIT_LOG: '/dev/full' });
+  it('gives 503, not an unaudited token, at the token, introspection, revocation and vault endpoints, each logged and counted', async () => {
+    const management = await freePort();
+    const server = await start({ AUDIT_LOG: '/dev/full', MANAGEMENT_PORT: String(management) });
     const response = await exchange(server.baseUrl, server.config);
     expect(response).toEqual({
       status: 503,
@@ -184,5 +185,15 @@ describe('a full disk', () => {
     }
     const logged = /audit line not written, request refused: audit log \/dev\/full: write failed \(ENOSPC\)/;
     await waitFor(() => logged.test(server.stderr()), server.stderr, server.child);
+
+    // A vault endpoint's line too: 503, logged and counted like every other request's.
+    const failures = async () => {
+      const scrape = await (await fetch(`http://127.0.0.1:${management}/metrics`)).text();
+      return Number(/^actbridge_audit_write_failures_total (\d+)$/m.exec(scrape)?.[1]);
+    };
+    const counted = await failures();
+    const callback = await fetch(`${server.baseUrl}/vault/callback?state=unknown`, { redirect: 'manual' });
+    expect(callback.status).toBe(503);
+    expect(await failures()).toBe(counted + 1);
   });
 });
