@@ -45,6 +45,29 @@ describe('AUDIT_FORMAT=kv', () => {
     );
   });
 
+  it("names each actor's issuer and the issued principal's, as the JSON line does: a sub alone is no party", () => {
+    const line = formatKeyValue({
+      ts: '2026-05-10T22:13:01.000Z',
+      event: 'token.issued',
+      subject: { sub: 'alice', iss: 'https://idp.example' },
+      actors: [
+        { sub: 'agent-1', iss: 'https://partner.example' },
+        { sub: 'agent-1', iss: 'https://idp.example' },
+        { sub: 'legacy' },
+      ],
+      issued_subject: { sub: 'u_alice', iss: 'https://sts.example' },
+    });
+    expect(parse(line).fields).toEqual([
+      ['event', 'token.issued'],
+      ['principal', 'alice'],
+      ['principal_iss', 'https://idp.example'],
+      ['acting_as', 'agent-1,agent-1,legacy'],
+      ['acting_as_iss', 'https://partner.example,https://idp.example,-'],
+      ['issued_principal', 'u_alice'],
+      ['issued_principal_iss', 'https://sts.example'],
+    ]);
+  });
+
   it('writes the lineage of an issued token and what a cascade revoked', () => {
     expect(
       formatKeyValue({

@@ -27,14 +27,10 @@ export function formatKeyValue(line: Line): string {
   add('outcome', line.outcome);
   add('principal', typeof subject === 'string' ? subject : subject?.sub);
   if (typeof subject === 'object') add('principal_iss', subject.iss);
-  if (actors.length > 0) {
-    add('acting_as', kvList(actors.map((a) => a.sub)));
-    if (actors.some((a) => a.attested_by !== undefined)) {
-      add('attestation', kvList(actors.map((a) => a.attested_by ?? '-')));
-    }
-  }
+  for (const [key, value] of actorFields(actors)) add(key, value);
   const issued = line.issued_subject as AuditActor | undefined;
   add('issued_principal', issued?.sub);
+  add('issued_principal_iss', issued?.iss);
   add('client', line.client_id);
   // `client` is as claimed; whether it was proven is what separates a client's refusal from a stranger's.
   add('client_authenticated', line.client_authenticated);
@@ -76,6 +72,18 @@ export function formatKeyValue(line: Line): string {
   add('trace_id', line.trace_id);
   add('request_id', line.request_id);
   return parts.join(' ');
+}
+
+/** The actor chain, outermost first: each actor's sub, issuer and attesting platform (`-` for none). */
+function actorFields(actors: readonly AuditActor[]): Array<[string, string]> {
+  if (actors.length === 0) return [];
+  const fields: Array<[string, string]> = [['acting_as', kvList(actors.map((a) => a.sub))]];
+  // An actor is its sub in its issuer's namespace (RFC 8693 §4.1): the same sub from two issuers is two parties.
+  if (actors.some((a) => a.iss !== undefined)) fields.push(['acting_as_iss', kvList(actors.map((a) => a.iss ?? '-'))]);
+  if (actors.some((a) => a.attested_by !== undefined)) {
+    fields.push(['attestation', kvList(actors.map((a) => a.attested_by ?? '-'))]);
+  }
+  return fields;
 }
 
 /** A grant or token type URI's last segment (`token-exchange`, `access_token`, `saml2`, `id-jag`). */

@@ -130,7 +130,7 @@ describe('AUDIT_LOG=<file>, AUDIT_FORMAT=kv', () => {
     const server = await start({ AUDIT_LOG: file, AUDIT_FORMAT: 'kv' });
     expect((await exchange(server.baseUrl, server.config)).status).toBe(200);
     expect(readFileSync(file, 'utf8')).toMatch(
-      /^\S+Z event=token\.issued outcome=issued principal=alice principal_iss=https:\/\/idp\.test\.example acting_as=gateway client=gateway client_authenticated=true grant=token-exchange subject_token_type=access_token issued_token_type=access_token mode=delegation anchor=partner aud=https:\/\/api\.example\.com scope=read ttl=\d+s exp=\d+ jti=\S+ parent_jti=root:\S+ client_ip=127\.0\.0\.1 user_agent=\S+ latency=[\d.]+ms trace_id=[0-9a-f]{32} request_id=\S+\n$/,
+      /^\S+Z event=token\.issued outcome=issued principal=alice principal_iss=https:\/\/idp\.test\.example acting_as=gateway acting_as_iss=http:\/\/127\.0\.0\.1:\d+ client=gateway client_authenticated=true grant=token-exchange subject_token_type=access_token issued_token_type=access_token mode=delegation anchor=partner aud=https:\/\/api\.example\.com scope=read ttl=\d+s exp=\d+ jti=\S+ parent_jti=root:\S+ client_ip=127\.0\.0\.1 user_agent=\S+ latency=[\d.]+ms trace_id=[0-9a-f]{32} request_id=\S+\n$/,
     );
 
     // logrotate: rename, then SIGHUP; the process keeps serving and writes to a new file.
