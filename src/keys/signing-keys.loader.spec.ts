@@ -95,6 +95,17 @@ describe('loadSigningKeys', () => {
     );
   });
 
+  it('a key given inline instead of a path: refused without repeating it (a private key never reaches the logs)', async () => {
+    const jwk = JSON.stringify(ec.privateKey.export({ format: 'jwk' }));
+    const pem = ec.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const refusal = new ConfigError(
+      'environment: SIGNING_KEYS: is not a path; give the path of a JWK/JWKS JSON file, a PEM file or a directory of them, not the key itself (the value is not repeated here)',
+    );
+    for (const inline of [jwk, ` {"keys":[${jwk}]}`, pem]) {
+      await expect(load(inline)).rejects.toThrow(refusal);
+    }
+  });
+
   describe('SIGNING_KEYS unset: ephemeral development key', () => {
     it.each<SigningAlgorithm>(['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'])(
       'generates a %s key with a thumbprint kid',
