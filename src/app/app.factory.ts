@@ -9,7 +9,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyReply } from 'fastify';
 import { AppModule } from './app.module.js';
 import { uuid } from '../common/uuid.js';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError, holdsKeyMaterial } from '../config/config-error.js';
 import { loadSigningKeys, type SigningKeySet } from '../keys/signing-keys.loader.js';
 import { StreamAuditSink, type AuditSink } from '../audit/audit-sink.js';
 import type { ServerConfig } from '../config/server-config.js';
@@ -194,6 +194,12 @@ export function readTlsFiles(certFile: string, keyFile: string): { cert: Buffer;
     try {
       return readFileSync(file);
     } catch (error) {
+      // A key given inline is no path: the message must not repeat a private key into the logs.
+      if (holdsKeyMaterial(file) || (error as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
+        throw new ConfigError(
+          `environment: ${variable}: is not a path; give the path of a PEM file, not its content (the value is not repeated here)`,
+        );
+      }
       throw new ConfigError(
         `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) (${variable})`,
       );

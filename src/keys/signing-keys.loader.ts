@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError, holdsKeyMaterial } from '../config/config-error.js';
 import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig, SigningAlgorithm } from '../config/server-config.js';
 
@@ -128,16 +128,13 @@ async function generateDevelopmentKey(alg: SigningAlgorithm): Promise<SigningKey
   return { active: key as SigningKey & { privateKey: KeyObject }, published: [key], ephemeral: true };
 }
 
-/** What SIGNING_KEYS holds when a key was pasted in instead of its path: JSON, or a PEM block. */
-const KEY_MATERIAL = /^\s*[{[]|-----BEGIN /;
-
 function keyFiles(path: string): string[] {
   let stat;
   try {
     stat = statSync(path);
   } catch (error) {
     // A key given inline (JWK JSON, PEM) is no path: the message must not repeat a private key into the logs.
-    if (KEY_MATERIAL.test(path) || codeOf(error) === 'ENAMETOOLONG') {
+    if (holdsKeyMaterial(path) || codeOf(error) === 'ENAMETOOLONG') {
       throw new ConfigError(
         'environment: SIGNING_KEYS: is not a path; give the path of a JWK/JWKS JSON file, a PEM file or a directory of them, not the key itself (the value is not repeated here)',
       );

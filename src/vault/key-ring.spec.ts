@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { generateVaultKey, KeyRing, loadKeyRing } from './key-ring.js';
+import { ConfigError } from '../config/config-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vault-keys-'));
 const k1 = generateVaultKey('k1');
@@ -56,6 +57,16 @@ describe('VAULT_KEYS', () => {
     expect(() => loadKeyRing({ vaultKeys: join(dir, 'missing.json') })).toThrow(
       `${join(dir, 'missing.json')}: cannot be read (ENOENT) (VAULT_KEYS)`,
     );
+  });
+
+  it('refuses keys given inline in another form without repeating them', () => {
+    for (const value of [JSON.stringify([k1]), `-----BEGIN PRIVATE KEY-----\n${k1.k}\n-----END PRIVATE KEY-----`]) {
+      expect(() => loadKeyRing({ vaultKeys: value })).toThrow(
+        new ConfigError(
+          'environment: VAULT_KEYS: is neither a JWK or JWK Set object nor a path (the value is not repeated here)',
+        ),
+      );
+    }
   });
 
   it('never prints key material', () => {

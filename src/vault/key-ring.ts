@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError, holdsKeyMaterial } from '../config/config-error.js';
 import type { ServerConfig } from '../config/server-config.js';
 
 /** JWA `alg` of a vault key: AES-GCM key wrapping with a 256-bit key (RFC 7518 §4.7). */
@@ -95,7 +95,14 @@ function files(path: string): Array<[string, string]> {
   try {
     isDirectory = statSync(path).isDirectory();
   } catch (error) {
-    throw new ConfigError(`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) (VAULT_KEYS)`);
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    // A key set given inline in another form than a JWK object is no path: its refusal must not repeat the keys.
+    if (holdsKeyMaterial(path) || code === 'ENAMETOOLONG') {
+      throw new ConfigError(
+        'environment: VAULT_KEYS: is neither a JWK or JWK Set object nor a path (the value is not repeated here)',
+      );
+    }
+    throw new ConfigError(`${path}: cannot be read (${code}) (VAULT_KEYS)`);
   }
   const names = isDirectory
     ? readdirSync(path)

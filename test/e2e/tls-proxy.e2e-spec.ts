@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { generate } from 'selfsigned';
-import { createApp } from '../../src/app/app.factory.js';
+import { createApp, readTlsFiles } from '../../src/app/app.factory.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadStsConfig } from '../../src/app/sts-config.js';
 import { freePort } from '../support/free-port.js';
@@ -145,6 +145,18 @@ describe('TLS listener', () => {
         `^${join(dir, 'junk.pem')}, ${join(dir, 'tls.key')}: not a PEM certificate chain and its private key \\(.*\\) \\(TLS_CERT_FILE, TLS_KEY_FILE\\)$`,
       ),
     );
+  });
+  it('refuses a certificate or key given inline instead of a path without repeating it (no private key in the logs)', () => {
+    for (const [variable, cert, key] of [
+      ['TLS_KEY_FILE', join(dir, 'tls.crt'), readFileSync(join(dir, 'tls.key'), 'utf8')],
+      ['TLS_CERT_FILE', readFileSync(join(dir, 'tls.crt'), 'utf8'), join(dir, 'tls.key')],
+    ] as const) {
+      expect(() => readTlsFiles(cert, key)).toThrow(
+        new ConfigError(
+          `environment: ${variable}: is not a path; give the path of a PEM file, not its content (the value is not repeated here)`,
+        ),
+      );
+    }
   });
 });
 
