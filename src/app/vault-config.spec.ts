@@ -135,6 +135,11 @@ describe('connections (CONNECTIONS_DIR)', () => {
       'client_secret_env: environment variable UNSET_SECRET is not set',
     ],
     [
+      'the secret itself where its variable is named (not repeated)',
+      (c) => (c.client_secret_env = 'a3f9c0b1e2d4f5a6b7c8d9e0f1a2b3c4d5e6f7a8'),
+      'client_secret_env: the environment variable it names is not set',
+    ],
+    [
       'two secret sources',
       (c) => (c.client_secret_file = 'x'),
       'client_secret_env: give exactly one of client_secret_env, client_secret_file',

@@ -49,9 +49,11 @@ export function readSecretSource(
   at = '',
 ): SecretValue | undefined {
   if (source.client_secret_env !== undefined) {
-    const value = env[source.client_secret_env];
-    if (!value)
-      problems.push([`${at}client_secret_env`, `environment variable ${source.client_secret_env} is not set`]);
+    const name = source.client_secret_env;
+    const value = env[name];
+    // A name not in capitals may be the secret itself, written where its variable's name goes: not repeated.
+    const what = /^[A-Z][A-Z0-9_]*$/.test(name) ? `environment variable ${name}` : 'the environment variable it names';
+    if (!value) problems.push([`${at}client_secret_env`, `${what} is not set`]);
     return value ? new SecretValue(value) : undefined;
   }
   const path = resolveBeside(file, source.client_secret_file!);
