@@ -119,6 +119,18 @@ export function auditRecordOf(request: object): AuditRecord | undefined {
   return recordsByRequest.get(request);
 }
 
+/**
+ * The validated subject: its principal and the trust anchor that vouched for it, known from here on, so
+ * that a refusal after validation (policy, scope, a revoked lineage) names them as an issuance would.
+ */
+export function recordSubject(
+  audit: AuditRecord,
+  subject: { readonly principal: AuditActor; readonly anchor: { readonly name: string } },
+): void {
+  audit.subject = subject.principal;
+  audit.anchor = subject.anchor.name;
+}
+
 /** The audit fields of an issued token, written here for every token actbridge mints. */
 export function recordIssuance(
   audit: AuditRecord,

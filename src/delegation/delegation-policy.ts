@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { inSpanSync } from '../observability/tracing.js';
-import type { AuditRecord } from '../audit/audit-record.js';
+import { recordSubject, type AuditRecord } from '../audit/audit-record.js';
 import type { ClientConfig } from '../clients/client.config.js';
 import { ClientRegistry } from '../clients/client-registry.js';
 import { clock } from '../common/clock.js';
@@ -248,8 +248,7 @@ export class DelegationPolicy {
 
 /** The audit fields of a decision, written here for every grant. */
 function recordDecision(audit: AuditRecord, grant: DelegationGrant, subject: ValidatedToken): void {
-  audit.subject = subject.principal;
-  audit.anchor = subject.anchor.name;
+  recordSubject(audit, subject);
   if (grant.subject !== subject.principal) audit.issued_subject = grant.subject;
   if (grant.mode) audit.mode = grant.mode;
   if (grant.mode === 'delegation' || grant.mode === 'impersonation') audit.actors = actorsOutermostFirst(grant.act);

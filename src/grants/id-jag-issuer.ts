@@ -5,7 +5,7 @@ import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter, type MintedToken } from '../keys/token-minter.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
-import { recordIssuance, type AuditRecord } from '../audit/audit-record.js';
+import { recordIssuance, recordSubject, type AuditRecord } from '../audit/audit-record.js';
 import { inSpan } from '../observability/tracing.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
@@ -59,7 +59,7 @@ export class IdJagIssuer {
       enforceSenderConstraint(token, dpop, 'subject');
       return token;
     });
-    audit.subject = subject.principal;
+    recordSubject(audit, subject);
     const lineage = [lineageLink(subject, request.subject_token, 'subject')];
     const decision = decideIdJagTarget(
       client.id_jag,

@@ -1,3 +1,4 @@
+import { recordSubject } from '../audit/audit-record.js';
 import { Injectable } from '@nestjs/common';
 import { atStep, inSpan } from '../observability/tracing.js';
 import { decodeProtectedHeader } from 'jose';
@@ -41,7 +42,7 @@ export class JwtBearerGrant implements GrantHandler {
     const redeemed = await inSpan('validate assertion', 'token_validation', () =>
       profile.redeem(request.assertion, client),
     );
-    audit.subject = redeemed.token.principal;
+    recordSubject(audit, redeemed.token);
     // ID-JAG §9.8 / RFC 9449: an assertion bound to a key (cnf.jkt) needs a DPoP proof by that key.
     enforceSenderConstraint(redeemed.token, context.dpop, 'assertion');
     const lineage = [lineageLink(redeemed.token, request.assertion, 'assertion')];

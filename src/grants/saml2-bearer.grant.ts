@@ -1,3 +1,4 @@
+import { recordSubject } from '../audit/audit-record.js';
 import { Injectable } from '@nestjs/common';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
@@ -27,7 +28,7 @@ export class Saml2BearerGrant implements GrantHandler {
     const request = AssertionGrantRequest.from(context.params);
     audit.assertion_type = TokenTypes.saml2;
     const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
-    audit.subject = subject.principal;
+    recordSubject(audit, subject);
     const lineage = [lineageLink(subject, request.assertion, 'assertion')];
     // RFC 6749 §5.1 response; issued_token_type is not part of it for this grant.
     return this.issuance.issue(

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { presentedValue } from '../audit/audit-record.js';
+import { presentedValue, recordSubject } from '../audit/audit-record.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
@@ -52,7 +52,7 @@ export class TokenExchangeGrant implements GrantHandler {
       role: 'subject',
       client,
     });
-    audit.subject = subject.principal;
+    recordSubject(audit, subject);
     const actor =
       request.actor_token === undefined
         ? undefined

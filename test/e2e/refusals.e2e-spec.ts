@@ -1204,6 +1204,8 @@ describe('delegation policy', () => {
     ['too many targets', { audience: ['a', 'b', 'c', 'd'] }, 'too many targets requested (4; at most 3)'],
   ] as const)('refuses %s: invalid_target', async (_name, extra, description) => {
     await agentRefused({ subject_token: await userToken(), ...extra }, 'invalid_target', description);
+    // Refused once the subject was validated: the line names it and its trust anchor, as an issuance does.
+    expect(sts.audit.lines.at(-1)).toMatchObject({ step: 'policy', subject: { sub: 'alice' }, anchor: 'idp' });
   });
 
   it.each([
@@ -1219,6 +1221,7 @@ describe('delegation policy', () => {
   ])('refuses a scope %s: invalid_scope', async (_name, scope, description) => {
     // agent may have read+write; this subject token only carries "read".
     await agentRefused({ subject_token: await userToken({ scope: 'read' }), scope }, 'invalid_scope', description);
+    expect(sts.audit.lines.at(-1)).toMatchObject({ step: 'policy', subject: { sub: 'alice' }, anchor: 'idp' });
   });
 });
 
