@@ -123,7 +123,7 @@ const SERIES = {
   ),
   storeErrors: counter(
     'actbridge_store_errors_total',
-    'Store commands that failed (the request failed closed), by store and operation.',
+    'Store commands (replay, revocation, lineage, vault) that failed (the request failed closed), by store and operation.',
     ['store', 'operation'],
   ),
   verifiedTokenLookups: counter(

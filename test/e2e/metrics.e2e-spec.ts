@@ -171,6 +171,9 @@ describe('an exchange, a refusal and a JWKS failure move their series', () => {
       // The issued token's lineage, recorded with the check of its ancestors in one store step.
       sample(after, 'actbridge_store_operation_duration_seconds_count{store="lineage",operation="record"}'),
     ).toBe(1);
+    // The store series' help names every store they carry, lineage included.
+    expect(after).toMatch(/^# HELP actbridge_store_operation_duration_seconds .*\blineage\b/m);
+    expect(after).toMatch(/^# HELP actbridge_store_errors_total .*\blineage\b/m);
     expect(after).toMatch(/^actbridge_signing_key_age_seconds\{kid="[^"]+",state="active"\} \d+/m);
     expect(after).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(after).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
