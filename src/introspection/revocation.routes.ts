@@ -42,15 +42,21 @@ export class RevocationRoutes extends PresentedTokenRoutes {
         detail: `token ${claims.jti} was issued to ${claims.client_id}`,
       });
     }
-    // §2.2: a token already revoked, or issued from one, is not live: nothing to revoke, nothing to audit as revoked.
-    if (!(await this.revocations.isActive(claims.jti))) return this.audit.revoked(record);
-    const { descendants } = await this.revocations.revokeTree(claims.jti, claims.exp);
+    const revoked = await this.revocations.revocationOf(claims.jti);
+    // §2.2: a token an ancestor's cascade has revoked is not live: nothing to revoke, nothing audited as revoked.
+    if (revoked?.key === claims.jti && revoked.origin !== claims.jti) return this.audit.revoked(record);
+    // Revoked itself already (or only an ancestor, whose walk has not reached it): the walk runs again, each
+    // step idempotent, so that a retry completes a cascade the store cut short (503 mid-way), whose
+    // descendants the revocation list would otherwise never name. Audited as revoked if it revoked anything.
+    const { descendants, newlyRevoked } = await this.revocations.revokeTree(claims.jti, claims.exp);
+    const again = revoked?.key === claims.jti;
+    if (again && newlyRevoked === 0) return this.audit.revoked(record);
     this.audit.revoked(record, {
       revoked_by: own ? 'client' : 'admin',
       subject: claims.sub,
       jti: claims.jti,
       exp: claims.exp,
-      descendants_revoked: descendants,
+      descendants_revoked: again ? newlyRevoked : descendants,
     });
   }
 }

@@ -7,6 +7,8 @@ export const CASCADE_BATCH = 500;
 export interface CascadeResult {
   /** Descendants revoked (each once, however many paths lead to it). */
   readonly descendants: number;
+  /** Of those, the ones not revoked before: fewer when this walk completes an earlier one cut short. */
+  readonly newlyRevoked: number;
   /** Store round trips reading children (one per batch of CASCADE_BATCH keys). */
   readonly batches: number;
 }
@@ -17,7 +19,8 @@ export interface CascadeResult {
  * read per CASCADE_BATCH keys of a level and one write per CASCADE_BATCH children. There is no cap
  * that stops early: a wide tree takes more batches, never fewer revocations. `start` is revoked first,
  * so from that moment every exchange or introspection of a descendant finds the revoked ancestor (the
- * lineage store's `inspect`), even while the walk is still marking descendants for the feed.
+ * lineage store's `inspect`), even while the walk is still marking descendants for the feed. A walk
+ * cut short (the store failing mid-way) is completed by revoking `start` again: every step is idempotent.
  */
 export async function revokeWithDescendants(
   revocations: RevocationStore,
@@ -28,6 +31,7 @@ export async function revokeWithDescendants(
   const seen = new Set<string>([start.key]);
   let frontier = [start.key];
   let descendants = 0;
+  let newlyRevoked = 0;
   let batches = 0;
   while (frontier.length > 0) {
     const next: string[] = [];
@@ -42,11 +46,11 @@ export async function revokeWithDescendants(
         next.push(child.jti);
       }
       for (let j = 0; j < fresh.length; j += CASCADE_BATCH) {
-        await revocations.revokeMany(fresh.slice(j, j + CASCADE_BATCH));
+        newlyRevoked += await revocations.revokeMany(fresh.slice(j, j + CASCADE_BATCH));
       }
       descendants += fresh.length;
     }
     frontier = next;
   }
-  return { descendants, batches };
+  return { descendants, newlyRevoked, batches };
 }

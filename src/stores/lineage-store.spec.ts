@@ -71,13 +71,32 @@ function contract(name: string, open: () => Stores) {
       await expectRecorded(stores.lineage, entry(c, [b]));
       await expectRecorded(stores.lineage, entry(other, [`root:${randomUUID()}`]));
       const result = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
-      expect(result.descendants).toBe(2);
+      expect(result).toMatchObject({ descendants: 2, newlyRevoked: 2 });
       expect(await stores.lineage.inspect([c])).toMatchObject({ revoked: { key: c, origin: a } });
       expect(await stores.lineage.inspect([a])).toMatchObject({ revoked: { key: a, origin: a } });
       expect((await stores.lineage.inspect([other])).revoked).toBeUndefined();
       const listed = (await stores.revocations.list()).entries.map((e) => e.jti);
       expect(listed).toEqual(expect.arrayContaining([a, b, c]));
       expect(listed).not.toContain(other);
+    });
+
+    it('revoking again completes a cascade cut short; only what it had not reached counts as newly revoked', async () => {
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [`root:${randomUUID()}`]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await expectRecorded(stores.lineage, entry(c, [b]));
+      // The first walk flagged A and B, then the store failed.
+      expect(
+        await stores.revocations.revokeMany([
+          { key: a, exp: now() + 600, origin: a },
+          { key: b, exp: now() + 600, origin: a },
+        ]),
+      ).toBe(2);
+      const again = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
+      expect(again).toMatchObject({ descendants: 2, newlyRevoked: 1 });
+      expect((await stores.revocations.list()).entries.map((e) => e.jti)).toEqual(expect.arrayContaining([a, b, c]));
+      const complete = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
+      expect(complete).toMatchObject({ descendants: 2, newlyRevoked: 0 });
     });
 
     it('an ancestor revoked on its own (cascade still to come) already refuses the descendants', async () => {

@@ -21,16 +21,19 @@ export class MemoryRevocationStore implements RevocationStore {
     await this.revokeMany([{ key: jti, exp: expiresAt, origin: jti }]);
   }
 
-  async revokeMany(revocations: readonly Revocation[]): Promise<void> {
+  async revokeMany(revocations: readonly Revocation[]): Promise<number> {
     this.sweep();
+    let fresh = 0;
     for (const { key, exp, origin } of revocations) {
-      const known = this.revoked.get(key);
+      const live = this.originOf(key) === undefined ? undefined : this.revoked.get(key);
+      if (live === undefined) fresh++;
       // Never shortened; a direct revocation is not renamed to a later cascade that reaches it.
-      const until = Math.max(exp, known?.until ?? 0);
-      this.revoked.set(key, { until, origin: known?.origin ?? origin });
-      if (until !== known?.until) this.expiring.add(key, until);
+      const until = Math.max(exp, live?.until ?? 0);
+      this.revoked.set(key, { until, origin: live?.origin ?? origin });
+      if (until !== live?.until) this.expiring.add(key, until);
     }
     if (revocations.some((r) => isIssuedJti(r.key))) this.changes++;
+    return fresh;
   }
 
   async isRevoked(key: string): Promise<boolean> {

@@ -45,14 +45,19 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   /** One MULTI for the whole batch: the flags, the feed's entries and its new version. */
-  async revokeMany(revocations: readonly Revocation[]): Promise<void> {
-    if (revocations.length === 0) return;
+  async revokeMany(revocations: readonly Revocation[]): Promise<number> {
+    if (revocations.length === 0) return 0;
     const floor = clock.seconds() + 1;
     const multi = this.connection.client.multi();
     let listed = false;
+    /** Where each flag's SET answers in the transaction's results ('OK' when the key was not revoked before). */
+    const sets: number[] = [];
+    let commands = 0;
     for (const { key, exp, origin } of revocations) {
       const at = Math.max(Math.ceil(exp), floor);
       // NX keeps the first origin (a direct revocation stays direct); the expiry only ever grows.
+      sets.push(commands);
+      commands += isIssuedJti(key) ? 3 : 2;
       multi.set(this.prefix + key, origin, 'EXAT', at, 'NX');
       multi.expireat(this.prefix + key, at, 'GT');
       if (isIssuedJti(key)) {
@@ -64,6 +69,7 @@ export class RedisRevocationStore implements RevocationStore {
     const results = await multi.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('revocation transaction aborted');
+    return sets.filter((at) => results[at]![1] === 'OK').length;
   }
 
   /** Only answers while the store remembers every revocation it was told (StoreEpoch). */

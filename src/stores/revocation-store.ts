@@ -23,8 +23,11 @@ export interface RevokedList {
 export interface RevocationStore {
   /** Records `jti` as revoked until `expiresAt` (epoch seconds). Idempotent. */
   revoke(jti: string, expiresAt: number): Promise<void>;
-  /** Records every revocation given, in one step where the store allows; listed ones change the version. */
-  revokeMany(revocations: readonly Revocation[]): Promise<void>;
+  /**
+   * Records every revocation given, in one step where the store allows; listed ones change the version.
+   * Resolves to how many of the keys were not revoked before.
+   */
+  revokeMany(revocations: readonly Revocation[]): Promise<number>;
   isRevoked(key: string): Promise<boolean>;
   /** The revoked issued `jti`s still within their lifetime. */
   list(): Promise<RevokedList>;

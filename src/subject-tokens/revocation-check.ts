@@ -72,7 +72,12 @@ export class RevocationList {
 
   /** Whether a token actbridge issued is neither revoked nor issued from a revoked token. */
   async isActive(jti: string): Promise<boolean> {
-    return (await guard(() => this.lineage.inspect([jti]))).revoked === undefined;
+    return (await this.revocationOf(jti)) === undefined;
+  }
+
+  /** The first revoked key among a token's `jti` and its ancestors, and whose revocation reached it. */
+  async revocationOf(jti: string): Promise<{ key: string; origin: string } | undefined> {
+    return (await guard(() => this.lineage.inspect([jti]))).revoked;
   }
 
   /**

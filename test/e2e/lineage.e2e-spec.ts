@@ -11,6 +11,7 @@ import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestA
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 import { createActbridgeVerifier, type ActbridgeVerifier } from '../../src/verify/index.js';
+import { LINEAGE_STORE, type LineageStore } from '../../src/stores/lineage-store.js';
 
 const describeRedis = await describeWithRedis();
 const run = promisify(execFile);
@@ -194,6 +195,37 @@ describeRedis('cascade revocation across two instances', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(outcome).toMatchObject({ error: 'invalid_token', description: 'token has been revoked' });
+  });
+
+  it('a revocation the store cut short mid-cascade (503) is completed by its retry: the list names every descendant', async () => {
+    const { a, b, c } = await chain(`grace-${randomUUID()}`);
+    const lineage = one.app.get<LineageStore>(LINEAGE_STORE);
+    const children = lineage.children;
+    // The store fails once, after A is flagged and before its children are read.
+    lineage.children = () => {
+      lineage.children = children;
+      return Promise.reject(new Error('Command timed out'));
+    };
+    const cut = await post(one, '/oauth/revoke', { token: a }, 'orchestrator');
+    expect(cut).toEqual({
+      status: 503,
+      json: {
+        error: 'temporarily_unavailable',
+        error_description: 'cannot check token revocation right now; retry later',
+      },
+    });
+    const listed = async () =>
+      (claimsOf(await (await fetch(`${two.baseUrl}/oauth/revocations`)).text()).revoked as Array<{ jti: string }>).map(
+        (entry) => entry.jti,
+      );
+    expect(await listed()).not.toContain(jti(c));
+    // RFC 7009 §2.2 and the 503's own advice: the client retries; the retry revokes what the first did not reach.
+    expect((await post(one, '/oauth/revoke', { token: a }, 'orchestrator')).status).toBe(200);
+    expect(one.audit.lines.at(-1)).toMatchObject({ event: 'token.revoked', jti: jti(a), descendants_revoked: 2 });
+    expect(await listed()).toEqual(expect.arrayContaining([jti(a), jti(b), jti(c)]));
+    // Once complete, a further retry revokes nothing: 200, ignored.
+    expect((await post(one, '/oauth/revoke', { token: a }, 'orchestrator')).status).toBe(200);
+    expect(one.audit.lines.at(-1)).toMatchObject({ event: 'token.revocation_ignored', client_id: 'orchestrator' });
   });
 
   it('the revocation list: a signed JWT with ETag, 304 when unchanged, a new version after a revocation', async () => {
