@@ -120,7 +120,12 @@ export class RevocationList {
         detail: `the token would have ${outcome.ancestors} ancestors (at most ${MAX_ANCESTORS})`,
       });
     }
-    // Which presented token it was (only on a refusal): each is looked at on its own.
+    // Which presented token it was (only on a refusal): the one the revoked key names, without a further
+    // read (an upstream token's record is answered while the store's memory is in doubt, its reads are
+    // not); else each is looked at on its own.
+    const found = outcome.revoked;
+    const named = links.find((link) => link.parent === found.key || link.known.includes(found.key));
+    if (named) throw refusal(named, found);
     for (const link of links) {
       const { revoked } = await guard(() => this.lineage.inspect([link.parent, ...link.known]));
       if (revoked) throw refusal(link, revoked);

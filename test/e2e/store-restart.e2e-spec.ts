@@ -12,6 +12,8 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 import { basicClient, clientAssertion } from '../support/clients.js';
 import { expectTokenRefused } from '../support/errors.js';
 import { readiness } from '../support/health.js';
+import { subjectKey } from '../../src/stores/lineage-keys.js';
+import { Redis } from 'ioredis';
 
 /**
  * The shared replay store forgetting everything (a redis-server of the test's own, keeping nothing on
@@ -191,6 +193,20 @@ describeServer('replay memory across a restart of the store', () => {
       await sleep(50);
       health = await ready();
     }
+    // An upstream token is exchanged meanwhile (nothing it descends from can have been forgotten but
+    // root and subject revocations): one whose subject has been revoked since the loss is refused as
+    // revoked, named from the recording step itself, not 503 for a read the lost memory refuses.
+    const store = new Redis(redis.url);
+    const revokedSubject = subjectKey(jwtIdp.issuer, 'mallory');
+    await store.set(`actbridge:revoked:${revokedSubject}`, revokedSubject, 'EX', 60);
+    store.disconnect();
+    const mallory = { ...(await jwtExchange()), subject_token: await jwtIdp.mint({ sub: 'mallory', aud: sts.issuer }) };
+    await expectTokenRefused(sts, () => postToken(sts, mallory, asAgent), {
+      status: 400,
+      error: 'invalid_request',
+      description: 'subject_token has been revoked',
+    });
+
     const replay = await expectTokenRefused(sts, () => samlExchange(consumed), {
       status: 503,
       error: 'temporarily_unavailable',
