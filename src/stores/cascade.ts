@@ -21,6 +21,8 @@ export interface CascadeResult {
  * so from that moment every exchange or introspection of a descendant finds the revoked ancestor (the
  * lineage store's `inspect`), even while the walk is still marking descendants for the feed. A walk
  * cut short (the store failing mid-way) is completed by revoking `start` again: every step is idempotent.
+ * It runs while the store's memory is in doubt too (docs/operations.md: root and subject revocations
+ * forgotten with a loss are repeated then), reaching what the store has recorded since.
  */
 export async function revokeWithDescendants(
   revocations: RevocationStore,
@@ -36,7 +38,7 @@ export async function revokeWithDescendants(
   while (frontier.length > 0) {
     const next: string[] = [];
     for (let i = 0; i < frontier.length; i += CASCADE_BATCH) {
-      const children = await lineage.children(frontier.slice(i, i + CASCADE_BATCH));
+      const children = await lineage.children(frontier.slice(i, i + CASCADE_BATCH), true);
       batches++;
       const fresh: Revocation[] = [];
       for (const child of children) {

@@ -66,8 +66,12 @@ export interface LineageStore {
   inspect(keys: readonly string[]): Promise<LineageInspection>;
   /** The recorded entries of `jtis` (undefined: unknown or expired), in order. */
   entries(jtis: readonly string[]): Promise<Array<LineageEntry | undefined>>;
-  /** The live children of every key given, each once. */
-  children(keys: readonly string[]): Promise<LineageChild[]>;
+  /**
+   * The live children of every key given, each once. `revoking`: for a cascade, answered even while the
+   * store's memory is in doubt (what it holds since the loss): revoking those only adds refusals, and
+   * what it forgot expires within the revocation window.
+   */
+  children(keys: readonly string[], revoking?: boolean): Promise<LineageChild[]>;
   close?(): Promise<void>;
 }
 

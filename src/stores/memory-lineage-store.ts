@@ -112,7 +112,8 @@ export class MemoryLineageStore implements LineageStore {
     return jtis.map((jti) => this.live(jti));
   }
 
-  async children(keys: readonly string[]): Promise<LineageChild[]> {
+  /** `revoking` changes nothing here: process memory is never in doubt. */
+  async children(keys: readonly string[], _revoking?: boolean): Promise<LineageChild[]> {
     const now = this.now();
     const found = new Map<string, number>();
     for (const key of keys) {

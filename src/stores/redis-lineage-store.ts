@@ -76,8 +76,9 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local result = {}
 for i = 4, #ARGV do result[#result + 1] = redis.call('GET', ARGV[2] .. ARGV[i]) or '' end
 return result`;
+// An empty ARGV[1]: read whatever the marker says (a cascade: LineageStore.children).
 const CHILDREN = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local result = {}
 for i = 4, #ARGV do
   local found = redis.call('ZRANGEBYSCORE', ARGV[2] .. ARGV[i], '(' .. ARGV[3], '+inf', 'WITHSCORES')
@@ -112,9 +113,10 @@ export class RedisLineageStore implements LineageStore {
     this.connection.defineGuarded('actbridgeLineageChildren', CHILDREN);
   }
 
-  private get recordCommand(): (...args: unknown[]) => Promise<unknown> {
-    return (this.connection.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)
-      .actbridgeLineageRecord!;
+  /** Runs a command defined by defineGuarded whatever the epoch marker says (its script skips an empty trusted value). */
+  private unguarded(name: string, args: ReadonlyArray<string | number>): Promise<unknown> {
+    const client = this.connection.client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    return client[name]!.call(this.connection.client, 1, this.connection.epoch.key, '', ...args);
   }
 
   private get childrenPrefix(): string {
@@ -145,7 +147,7 @@ export class RedisLineageStore implements LineageStore {
       token.subject,
     ];
     const result = token.parents.every((parent) => parent.startsWith('root:'))
-      ? await this.recordCommand.call(this.connection.client, 1, this.connection.epoch.key, '', ...args)
+      ? await this.unguarded('actbridgeLineageRecord', args)
       : await this.connection.runGuarded('revocation', 'actbridgeLineageRecord', [], args);
     const [recorded, ancestors, key, origin] = result as [number, number, string?, string?];
     if (recorded === 1) return { recorded: true, ancestors };
@@ -173,14 +175,14 @@ export class RedisLineageStore implements LineageStore {
     return found.map((raw) => (raw ? (JSON.parse(raw) as LineageEntry) : undefined));
   }
 
-  async children(keys: readonly string[]): Promise<LineageChild[]> {
+  async children(keys: readonly string[], revoking = false): Promise<LineageChild[]> {
     if (keys.length === 0) return [];
-    const flat = (await this.connection.runGuarded(
-      'revocation',
-      'actbridgeLineageChildren',
-      [],
-      [this.childrenPrefix, clock.seconds(), ...keys],
-    )) as string[];
+    const args = [this.childrenPrefix, clock.seconds(), ...keys];
+    const flat = (
+      revoking
+        ? await this.unguarded('actbridgeLineageChildren', args)
+        : await this.connection.runGuarded('revocation', 'actbridgeLineageChildren', [], args)
+    ) as string[];
     const found = new Map<string, number>();
     for (let i = 0; i + 1 < flat.length; i += 2) found.set(flat[i]!, Number(flat[i + 1]));
     return [...found].map(([jti, exp]) => ({ jti, exp }));

@@ -13,7 +13,6 @@ import { basicClient, clientAssertion } from '../support/clients.js';
 import { expectTokenRefused } from '../support/errors.js';
 import { readiness } from '../support/health.js';
 import { subjectKey } from '../../src/stores/lineage-keys.js';
-import { Redis } from 'ioredis';
 
 /**
  * The shared replay store forgetting everything (a redis-server of the test's own, keeping nothing on
@@ -56,13 +55,13 @@ describeServer('replay memory across a restart of the store', () => {
     const soon = new Date(Date.now() + 8000);
     return idp.signedAssertion({ recipient: sts.tokenEndpoint, notOnOrAfter: soon, confirmationNotOnOrAfter: soon });
   };
-  /** POSTs a form to one of actbridge's OAuth endpoints as the agent. */
-  const asAgentPost = async (path: string, form: Record<string, string>) => {
+  /** POSTs a form to one of actbridge's OAuth endpoints as the agent (or another client of the same secret). */
+  const asAgentPost = async (path: string, form: Record<string, string>, clientId = 'agent') => {
     const res = await fetch(`${sts.baseUrl}${path}`, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        authorization: `Basic ${Buffer.from(`agent:${SECRET}`).toString('base64')}`,
+        authorization: `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`,
       },
       body: new URLSearchParams(form),
     });
@@ -117,6 +116,7 @@ describeServer('replay memory across a restart of the store', () => {
       },
       clients: [
         basicClient('agent', SECRET, { audiences: [API], default_audience: API }),
+        basicClient('operator', SECRET, { audiences: [], grant_types: [], revocation_admin: true }),
         {
           client_id: 'pk',
           token_endpoint_auth_method: 'private_key_jwt',
@@ -194,14 +194,26 @@ describeServer('replay memory across a restart of the store', () => {
       health = await ready();
     }
     // An upstream token is exchanged meanwhile (nothing it descends from can have been forgotten but
-    // root and subject revocations): one whose subject has been revoked since the loss is refused as
-    // revoked, named from the recording step itself, not 503 for a read the lost memory refuses.
-    const store = new Redis(redis.url);
-    const revokedSubject = subjectKey(jwtIdp.issuer, 'mallory');
-    await store.set(`actbridge:revoked:${revokedSubject}`, revokedSubject, 'EX', 60);
-    store.disconnect();
-    const mallory = { ...(await jwtExchange()), subject_token: await jwtIdp.mint({ sub: 'mallory', aud: sts.issuer }) };
-    await expectTokenRefused(sts, () => postToken(sts, mallory, asAgent), {
+    // root and subject revocations). docs/operations.md: a subject revocation made before the loss is
+    // forgotten with it, and the operator repeats it: served now (it only adds refusals), audited,
+    // reaching what was issued since the loss; the subject's tokens are then refused as revoked.
+    const mallory = async () => ({
+      ...(await jwtExchange()),
+      subject_token: await jwtIdp.mint({ sub: 'mallory', aud: sts.issuer }),
+    });
+    expect((await postToken(sts, await mallory(), asAgent)).status).toBe(200);
+    const repeated = await asAgentPost('/admin/revoke', { root_issuer: jwtIdp.issuer, sub: 'mallory' }, 'operator');
+    expect(repeated).toEqual({
+      status: 200,
+      body: { revoked: subjectKey(jwtIdp.issuer, 'mallory'), descendants_revoked: 1 },
+    });
+    expect(sts.audit.lines.at(-1)).toMatchObject({
+      event: 'token.revoked',
+      revoked_by: 'admin',
+      descendants_revoked: 1,
+    });
+    const again = await mallory();
+    await expectTokenRefused(sts, () => postToken(sts, again, asAgent), {
       status: 400,
       error: 'invalid_request',
       description: 'subject_token has been revoked',
