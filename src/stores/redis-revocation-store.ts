@@ -65,7 +65,12 @@ export class RedisRevocationStore implements RevocationStore {
         multi.zadd(this.listKey, 'GT', at, key);
       }
     }
-    if (listed) multi.set(this.versionKey, randomUUID());
+    if (listed) {
+      multi.set(this.versionKey, randomUUID());
+      // The feed has no expiry of its own: its expired entries go here too, not only when the list is
+      // read (a deployment whose resource servers never read it would keep every revocation forever).
+      multi.zremrangebyscore(this.listKey, '-inf', floor - 1);
+    }
     const results = await multi.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('revocation transaction aborted');

@@ -83,6 +83,16 @@ describeRedis('RedisRevocationStore', () => {
     expect(await admin.expiretime(prefix + jti)).toBe(Math.ceil(exp));
   });
 
+  it("the feed keeps only live tokens' entries though no list is read: a revocation drops the expired ones", async () => {
+    const feed = `${prefix.replace(/:$/, '')}-list`;
+    await admin.zadd(feed, Math.floor(nowSec()) - 10, 'expired');
+    const live = randomUUID();
+    await a.revoke(live, nowSec() + 60);
+    expect(await admin.zscore(feed, 'expired')).toBeNull();
+    expect(await admin.zscore(feed, live)).not.toBeNull();
+    await admin.del(feed, `${prefix.replace(/:$/, '')}-version`);
+  });
+
   it('a store on a closed port rejects (callers fail closed)', async () => {
     const dead = new RedisRevocationStore('redis://127.0.0.1:1', prefix);
     await expect(dead.isRevoked('x')).rejects.toThrow();
