@@ -226,6 +226,16 @@ describeRedis('Redis stores', () => {
     expect(await admin.expiretime(`${prefix}lineage-children:root:x`)).toBeGreaterThanOrEqual(now() + 299);
     await admin.quit();
   });
+
+  it("an index drops its expired children as new ones come: a subject's does not keep every token it ever had", async () => {
+    const admin = new Redis(REDIS_TEST_URL);
+    const subject = `sub:${randomUUID()}`;
+    const [old, fresh] = [randomUUID(), randomUUID()];
+    await expectRecorded(stores.lineage, { ...entry(old, [`root:${randomUUID()}`]), subject, exp: now() - 1 });
+    await expectRecorded(stores.lineage, { ...entry(fresh, [`root:${randomUUID()}`]), subject });
+    expect(await admin.zrange(`${prefix}lineage-children:${subject}`, '0', '-1')).toEqual([fresh]);
+    await admin.quit();
+  });
 });
 
 describe('MemoryLineageStore memory', () => {

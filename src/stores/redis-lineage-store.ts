@@ -25,18 +25,20 @@ end`;
 
 // KEYS[1] marker; ARGV[1] marker trusted, ARGV[2] entry prefix, ARGV[3] revocation prefix, ARGV[4]
 // children prefix, ARGV[5] the entry as JSON without its closing brace, ARGV[6] jti, ARGV[7] exp (score),
-// ARGV[8] key expiry, ARGV[9] most ancestors (an empty ARGV[1]: recorded whatever the marker says), ARGV[10] number of parents, then the parents, then the
-// other known ancestors (the subject key last). Gathers the ancestors, refuses if one is revoked (or
-// they are too many), else writes the entry and adds the token to the children of its parents, known
-// keys and subject, each index living as long as its longest-lived child (EXPIRETIME is -1 on a new key).
+// ARGV[8] key expiry, ARGV[9] most ancestors (an empty ARGV[1]: recorded whatever the marker says), ARGV[10] now,
+// ARGV[11] number of parents, then the parents, then the other known ancestors (the subject key last).
+// Gathers the ancestors, refuses if one is revoked (or they are too many), else writes the entry and
+// adds the token to the children of its parents, known keys and subject, each index living as long as its
+// longest-lived child (EXPIRETIME is -1 on a new key) and dropping its expired children: a subject's index
+// lives as long as the subject keeps getting tokens, and would otherwise keep every one it ever had.
 const RECORD = `${ADD_ANCESTORS}
 if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local parents = tonumber(ARGV[10])
+local parents = tonumber(ARGV[11])
 local seen, all = {}, {}
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   if not seen[ARGV[i]] then seen[ARGV[i]] = true; all[#all + 1] = ARGV[i] end
 end
-for i = 11, 10 + parents do addAncestors(redis.call('GET', ARGV[2] .. ARGV[i]), seen, all) end
+for i = 12, 11 + parents do addAncestors(redis.call('GET', ARGV[2] .. ARGV[i]), seen, all) end
 for _, key in ipairs(all) do
   local origin = redis.call('GET', ARGV[3] .. key)
   if origin then return {0, #all, key, origin} end
@@ -44,9 +46,10 @@ end
 if #all > tonumber(ARGV[9]) then return {0, #all} end
 redis.call('SET', ARGV[2] .. ARGV[6], ARGV[5] .. ',"ancestors":' .. cjson.encode(all) .. '}', 'EXAT', ARGV[8])
 local indexes = {}
-for i = 11, #ARGV do indexes[ARGV[i]] = true end
+for i = 12, #ARGV do indexes[ARGV[i]] = true end
 for key in pairs(indexes) do
   local index = ARGV[4] .. key
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', ARGV[10])
   redis.call('ZADD', index, ARGV[7], ARGV[6])
   if redis.call('EXPIRETIME', index) < tonumber(ARGV[8]) then redis.call('EXPIREAT', index, ARGV[8]) end
 end
@@ -141,6 +144,7 @@ export class RedisLineageStore implements LineageStore {
       token.exp,
       expireAt,
       MAX_ANCESTORS,
+      clock.seconds(),
       token.parents.length,
       ...token.parents,
       ...others,
