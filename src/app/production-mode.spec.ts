@@ -188,4 +188,14 @@ describe('configuration messages', () => {
     if (ok) expect(loadStsConfig({ ...setup(), TRUST_PROXY: value }, 'production').server.trustProxy).toBe(value);
     else expect(refusal({ ...setup(), TRUST_PROXY: value })).toMatch(/^environment: TRUST_PROXY: must be/);
   });
+
+  // A /0 range is every address: any caller's own X-Forwarded-For would become its audit client_ip.
+  it.each(['0.0.0.0/0', '::/0', '10.0.0.1, 0.0.0.0/00'])(
+    'refuses TRUST_PROXY=%s, which trusts every caller',
+    (value) => {
+      expect(refusal({ ...setup(), TRUST_PROXY: value })).toBe(
+        'environment: TRUST_PROXY: must not name every address (a /0 range): any caller could set its own X-Forwarded-For',
+      );
+    },
+  );
 });

@@ -86,6 +86,18 @@ export const IsTrustedProxyList = checkedBy(
   isTrustedProxyList,
 );
 
+/** Whether a proxy list names a /0 range (0.0.0.0/0, ::/0): every address, so any caller. */
+export function trustsEveryAddress(value: unknown): boolean {
+  return typeof value === 'string' && value.split(',').some((entry) => /\/0*0$/.test(entry.trim()));
+}
+
+// A /0 range believes X-Forwarded-For from every caller, which may then write its own client_ip.
+export const IsNotEveryAddress = checkedBy(
+  'isNotEveryAddress',
+  'must not name every address (a /0 range): any caller could set its own X-Forwarded-For',
+  (value) => !trustsEveryAddress(value),
+);
+
 /**
  * A URL its client library can take apart: WHATWG-valid, its user and password percent-decodable
  * (ioredis and pg decode them, and throw on `%zz` or a bad port, mid-startup, with a stack).

@@ -5,6 +5,7 @@ import {
   IsNonEmptyString,
   IsParsableUrl,
   IsSecureUrl,
+  IsNotEveryAddress,
   IsTrustedProxyList,
   isLoopbackHost,
 } from './config-validators.js';
@@ -304,10 +305,11 @@ export class ServerConfig {
 
   @Env(
     'TRUST_PROXY',
-    'Reverse proxies whose `X-Forwarded-For` gives the client address (audit `client_ip`): comma-separated addresses or CIDRs, or `loopback`, `linklocal`, `uniquelocal`. Unset: the socket peer is the client.',
+    'Reverse proxies whose `X-Forwarded-For` gives the client address (audit `client_ip`): comma-separated addresses or CIDRs, or `loopback`, `linklocal`, `uniquelocal`; never a /0 range (every caller). Unset: the socket peer is the client.',
   )
   @IsOptional()
   @IsTrustedProxyList()
+  @IsNotEveryAddress()
   trustProxy?: string;
 
   @Env(
