@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync, KeyObject, webcrypto } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generate } from 'selfsigned';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
 import type { SigningAlgorithm } from '../config/server-config.js';
@@ -416,6 +417,35 @@ describe('loadSigningKeys', () => {
     it('a JWK whose coordinates are not a valid key: ConfigError', async () => {
       const broken = { ...jwkOf(ec.privateKey), x: 'AAAA' };
       await expect(load(keyDir({ 'k.json': broken }))).rejects.toThrow(ConfigError);
+    });
+
+    // A key imported from a JWK keeps its public members as written: its tokens would verify with no published key.
+    it.each<[string, () => JWK]>([
+      ['EC', () => ({ ...jwkOf(ec.privateKey), x: jwkOf(ec2.publicKey).x, y: jwkOf(ec2.publicKey).y })],
+      [
+        'RSA',
+        () => ({ ...jwkOf(rsa.privateKey), n: jwkOf(generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey).n }),
+      ],
+    ])('an %s JWK whose "d" belongs to another public key: ConfigError naming the file', async (_name, jwk) => {
+      const dir = keyDir({ 'k.json': jwk() });
+      await expect(load(dir)).rejects.toThrow(
+        new ConfigError(
+          `${join(dir, 'k.json')}: keys[0]: the private key ("d") does not belong to the public key written with it (SIGNING_KEYS)`,
+        ),
+      );
+    });
+
+    it('a JWK whose x5c certifies another key: ConfigError; its own certificate is published', async () => {
+      const pems = await generate([{ name: 'commonName', value: 'sts' }], { keySize: 2048, algorithm: 'sha256' });
+      const x5c = [new X509Certificate(pems.cert).raw.toString('base64')];
+      const own = keyDir({ 'k.json': { ...jwkOf(createPrivateKey(pems.private)), x5c } });
+      expect((await load(own)).active.publicJwk.x5c).toEqual(x5c);
+      const dir = keyDir({ 'k.json': { ...jwkOf(rsa.privateKey), x5c } });
+      await expect(load(dir)).rejects.toThrow(
+        new ConfigError(
+          `${join(dir, 'k.json')}: keys[0]: x5c: its first certificate is not of this key (SIGNING_KEYS)`,
+        ),
+      );
     });
 
     it('an RSA key the signer will refuse (1024-bit modulus): ConfigError at load, not at first token', async () => {

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
@@ -210,11 +210,45 @@ async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): P
   } catch {
     throw new ConfigError(`${where}: not a usable ${jwk.kty} key (SIGNING_KEYS)`);
   }
+  // The JWKS publishes the public members: a "d" of another key would sign tokens no published key verifies.
+  if (privateKey !== undefined && !signsForItsPublicKey(privateKey, publicKey)) {
+    throw new ConfigError(
+      `${where}: the private key ("d") does not belong to the public key written with it (SIGNING_KEYS)`,
+    );
+  }
+  // RFC 7517 §4.7: the first certificate's key MUST match the JWK's; verifiers that read x5c would refuse every token.
+  if (jwk.x5c !== undefined && !certifiesKey(jwk.x5c, publicKey)) {
+    throw new ConfigError(`${where}: x5c: its first certificate is not of this key (SIGNING_KEYS)`);
+  }
   const bits = publicKey.asymmetricKeyDetails?.modulusLength;
   if (jwk.kty === 'RSA' && (bits === undefined || bits < MIN_RSA_BITS))
     throw new ConfigError(`${where}: RSA key of ${bits ?? '?'} bits; at least ${MIN_RSA_BITS} required (SIGNING_KEYS)`);
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk, 'sha256'));
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
+}
+
+/**
+ * Whether what `privateKey` signs verifies with `publicKey`: a key imported from a JWK keeps the public
+ * members as written (EC x/y, RSA n), so only a signature shows that they belong to its private part.
+ */
+function signsForItsPublicKey(privateKey: KeyObject, publicKey: KeyObject): boolean {
+  const digest = privateKey.asymmetricKeyType === 'ed25519' ? null : 'sha256';
+  const data = Buffer.from('actbridge signing key check');
+  try {
+    return verify(digest, data, publicKey, sign(digest, data, privateKey));
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `x5c` is a list of base64 DER certificates whose first one holds `publicKey`. */
+function certifiesKey(x5c: unknown, publicKey: KeyObject): boolean {
+  if (!Array.isArray(x5c) || typeof x5c[0] !== 'string') return false;
+  try {
+    return new X509Certificate(Buffer.from(x5c[0], 'base64')).publicKey.equals(publicKey);
+  } catch {
+    return false;
+  }
 }
 
 /** The JWS algorithm of a key: its own `alg`, or the natural one for its type and curve. */
