@@ -435,6 +435,17 @@ describe('loadSigningKeys', () => {
       );
     });
 
+    it.each<[string, unknown]>([
+      ['a number', 5],
+      ['an object', { id: 'sts-1' }],
+      ['empty', ''],
+    ])('a kid that is %s: ConfigError naming the file', async (_name, kid) => {
+      const dir = keyDir({ 'k.json': { ...jwkOf(ec.privateKey), kid } });
+      await expect(load(dir)).rejects.toThrow(
+        new ConfigError(`${join(dir, 'k.json')}: keys[0]: "kid" must be a non-empty string (SIGNING_KEYS)`),
+      );
+    });
+
     it('a JWK whose x5c certifies another key: ConfigError; its own certificate is published', async () => {
       const pems = await generate([{ name: 'commonName', value: 'sts' }], { keySize: 2048, algorithm: 'sha256' });
       const x5c = [new X509Certificate(pems.cert).raw.toString('base64')];

@@ -223,6 +223,11 @@ async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): P
   const bits = publicKey.asymmetricKeyDetails?.modulusLength;
   if (jwk.kty === 'RSA' && (bits === undefined || bits < MIN_RSA_BITS))
     throw new ConfigError(`${where}: RSA key of ${bits ?? '?'} bits; at least ${MIN_RSA_BITS} required (SIGNING_KEYS)`);
+  // RFC 7517 §4.5: a kid is a string; a number or an object would be published and sent as one.
+  const written: unknown = jwk.kid;
+  if (written !== undefined && (typeof written !== 'string' || written === '')) {
+    throw new ConfigError(`${where}: "kid" must be a non-empty string (SIGNING_KEYS)`);
+  }
   const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk, 'sha256'));
   return { kid, alg, privateKey, publicJwk: { ...publicJwk, kid, alg, use: 'sig' } };
 }
