@@ -156,6 +156,14 @@ describe('configuration messages', () => {
     expect(refusal({ ...setup(), PORT: '99999' })).toBe('environment: PORT: must not be greater than 65535');
   });
 
+  // Node runs a timer beyond 2^31-1 ms after 1 ms: a month's interval re-read the keys 1000 times a second.
+  it.each([
+    ['SIGNING_KEYS_RELOAD_INTERVAL', '2592000', 'must not be greater than 86400'],
+    ['UPSTREAM_TIMEOUT_MS', '3000000000', 'must not be greater than 600000'],
+  ])('refuses %s=%s, which a timer would run after 1 ms', (name, value, message) => {
+    expect(refusal({ ...setup(), [name]: value })).toBe(`environment: ${name}: ${message}`);
+  });
+
   it('several wrong fields of one source: each line still names the source and its field', () => {
     expect(refusal({ ...setup(), PORT: 'abc', TOKEN_TTL: '1.5' }).split('\n')).toEqual([
       'environment: invalid configuration:',

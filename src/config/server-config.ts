@@ -100,10 +100,11 @@ export class ServerConfig {
 
   @Env(
     'SIGNING_KEYS_RELOAD_INTERVAL',
-    'Seconds between re-reads of SIGNING_KEYS (key rotation without restarts; SIGHUP re-reads it at once too); 0 turns the re-read off.',
+    'Seconds between re-reads of SIGNING_KEYS (key rotation without restarts; SIGHUP re-reads it at once too), at most 86400; 0 turns the re-read off.',
     60,
   )
-  @IsIntInRange(0)
+  // A timer is at most 2^31-1 ms: Node runs a longer one after 1 ms, so a month would re-read 1000 times a second.
+  @IsIntInRange(0, 86400)
   signingKeysReloadInterval!: number;
 
   @Env(
@@ -218,10 +219,11 @@ export class ServerConfig {
 
   @Env(
     'UPSTREAM_TIMEOUT_MS',
-    'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds.',
+    'Timeout of each discovery, JWKS or introspection request to a trust anchor, milliseconds (100–600000).',
     3000,
   )
-  @IsIntInRange(100)
+  // Past 2^31-1 ms, AbortSignal.timeout would abort every fetch after 1 ms.
+  @IsIntInRange(100, 600000)
   upstreamTimeoutMs!: number;
 
   @Env(
