@@ -92,6 +92,9 @@ describe('StreamAuditSink (AUDIT_LOG)', () => {
     [`${tmpdir()}/a.log,${tmpdir()}/b.log`, /at most one of stdout\/stderr and one file path/],
     ['stdout,', /at most one/],
     ['/nonexistent-dir/audit.log', /AUDIT_LOG: cannot open \/nonexistent-dir\/audit.log for appending \(ENOENT\)/],
+    // Not a file named STDOUT in the working directory, where nothing collects the audit.
+    ['STDOUT', /^environment: AUDIT_LOG: STDOUT is not a stream; write stdout, or \.\/STDOUT for a file of that name$/],
+    ['Stderr', /^environment: AUDIT_LOG: Stderr is not a stream; write stderr, or/],
   ])('refuses AUDIT_LOG=%s at startup', (target, message) => {
     expect(() => new StreamAuditSink(target)).toThrow(ConfigError);
     expect(() => new StreamAuditSink(target)).toThrow(message);

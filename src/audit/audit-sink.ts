@@ -42,6 +42,13 @@ export function auditTargets(target: string): { stream?: (typeof STREAMS)[number
   if (streams.length > 1 || files.length > 1 || parts.some((p) => p === '')) {
     throw new ConfigError(`environment: AUDIT_LOG: at most one of stdout/stderr and one file path (${target})`);
   }
+  // `STDOUT` would be a file of that name in the working directory, where no log collector reads the audit.
+  const miscased = files.find((p) => (STREAMS as readonly string[]).includes(p.toLowerCase()));
+  if (miscased !== undefined) {
+    throw new ConfigError(
+      `environment: AUDIT_LOG: ${miscased} is not a stream; write ${miscased.toLowerCase()}, or ./${miscased} for a file of that name`,
+    );
+  }
   return {
     ...(streams[0] ? { stream: streams[0] as (typeof STREAMS)[number] } : {}),
     ...(files[0] ? { file: files[0] } : {}),
