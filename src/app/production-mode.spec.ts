@@ -156,6 +156,27 @@ describe('configuration messages', () => {
     expect(refusal({ ...setup(), PORT: '99999' })).toBe('environment: PORT: must not be greater than 65535');
   });
 
+  // Such a HOST was blamed on ISSUER (a space is not loopback), or passed validate and failed at listen.
+  it.each([
+    ['HOST', ' '],
+    ['HOST', '0.0.0.0 '],
+    ['HOST', '10.0.0.1,10.0.0.2'],
+    ['MANAGEMENT_HOST', 'not a host'],
+  ])('refuses %s=%j in one line naming it', (name, value) => {
+    expect(refusal({ ...setup(), ISSUER: 'https://sts.example.com', [name]: value })).toBe(
+      `environment: ${name}: must be an IP address or a host name`,
+    );
+    if (name === 'HOST') {
+      expect(refusal({ ...setup(), HOST: value })).toBe('environment: HOST: must be an IP address or a host name');
+    }
+  });
+
+  it.each(['0.0.0.0', '::', 'localhost', 'sts-1.internal', 'fd00::1'])('accepts HOST=%s', (host) => {
+    expect(loadStsConfig({ ...setup(), ISSUER: 'https://sts.example.com', HOST: host }, 'production').server.host).toBe(
+      host,
+    );
+  });
+
   // Node runs a timer beyond 2^31-1 ms after 1 ms: a month's interval re-read the keys 1000 times a second.
   it.each([
     ['SIGNING_KEYS_RELOAD_INTERVAL', '2592000', 'must not be greater than 86400'],

@@ -43,6 +43,19 @@ export function isSecureUrl(value: unknown): boolean {
   return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
 
+/** An IP address or a DNS host name (RFC 1123 §2.1 labels), what a listener can be bound to. */
+export function isHostAddress(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  if (isIP(value) !== 0) return true;
+  return (
+    value.length <= 253 &&
+    /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value)
+  );
+}
+
+// Checked at startup, not at listen: `validate` passed a HOST that `serve` could not bind.
+export const IsHostAddress = checkedBy('isHostAddress', 'must be an IP address or a host name', isHostAddress);
+
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import {
+  IsHostAddress,
   IsIntInRange,
   IsNonEmptyString,
   IsParsableUrl,
   IsSecureUrl,
   IsNotEveryAddress,
   IsTrustedProxyList,
+  isHostAddress,
   isLoopbackHost,
 } from './config-validators.js';
 import { ConfigError } from './config-error.js';
@@ -56,8 +58,12 @@ export class ServerConfig {
   @IsIntInRange(0, MAX_PORT)
   port!: number;
 
-  @Env('HOST', 'Interface to bind. Loopback by default; set 0.0.0.0 in a container.', '127.0.0.1')
-  @IsString()
+  @Env(
+    'HOST',
+    'Interface to bind: an IP address or a host name. Loopback by default; set 0.0.0.0 in a container.',
+    '127.0.0.1',
+  )
+  @IsHostAddress()
   host!: string;
 
   @Env(
@@ -342,10 +348,10 @@ export class ServerConfig {
 
   @Env(
     'MANAGEMENT_HOST',
-    'Interface of the management listener. Loopback by default: expose it to the Prometheus scraper only.',
+    'Interface of the management listener: an IP address or a host name. Loopback by default: expose it to the Prometheus scraper only.',
     '127.0.0.1',
   )
-  @IsNonEmptyString()
+  @IsHostAddress()
   managementHost!: string;
 
   @Env(
@@ -469,7 +475,8 @@ export function loadServerConfig(
   }
   if (plain.issuer === undefined) {
     // Without ISSUER, tokens name localhost: right for a loopback listener, a silent mistake for any other.
-    if (mode === 'production' && typeof plain.host === 'string' && !isLoopbackHost(plain.host)) {
+    // A HOST that is no address is refused on its own line, not as a missing ISSUER.
+    if (mode === 'production' && isHostAddress(plain.host) && !isLoopbackHost(plain.host as string)) {
       throw new ConfigError(
         `environment: ISSUER: required when HOST (${plain.host}) is not a loopback address; tokens would name http://localhost as their issuer`,
       );
