@@ -36,6 +36,8 @@ async function generate(
     extractable: true,
     ...(alg === 'RS256' || alg === 'PS256' ? { modulusLength: 3072 } : {}),
   });
+  // RFC 7517 §4.5: SIGNING_KEYS refuses an empty kid; a key written with one could never be loaded.
+  if (kid === '') throw new UsageError('--kid: must not be empty (leave it out for the key thumbprint)');
   const publicJwk = await exportJWK(publicKey);
   const id = kid ?? (await calculateJwkThumbprint(publicJwk, 'sha256'));
   const privateJwk = { ...(await exportJWK(privateKey)), kid: id, alg, use: 'sig' };

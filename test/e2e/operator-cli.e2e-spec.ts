@@ -1,6 +1,15 @@
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -60,6 +69,14 @@ describe('keys generate', () => {
     );
     expect(result.code).toBe(2);
     expect(readdirSync(keys)).toEqual([]);
+  });
+
+  it('refuses an empty --kid, which SIGNING_KEYS would refuse (exit 2, nothing written)', async () => {
+    const out = join(dir, 'empty-kid.json');
+    const result = await run('keys.js', ['generate', '--kid', '', '--out', out]);
+    expect(result.stderr).toBe(`--kid: must not be empty (leave it out for the key thumbprint)\n${KEYS_USAGE}`);
+    expect(result.code).toBe(2);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('never overwrites, and names the file it refuses', async () => {
