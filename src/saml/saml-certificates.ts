@@ -37,6 +37,9 @@ function signingKeyProblem(key: KeyObject): string | undefined {
 
 /** Every PEM certificate in `text` (at least one), normalised, but the chain of another (withoutIssuers). */
 export function pemCertificates(pemText: string): string[] {
+  // A trust anchor holds the IdP's public certificate; its private key in actbridge's config is a leak.
+  const secret = /-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY)-----/.exec(pemText);
+  if (secret) throw new Error(`holds a private key (-----BEGIN ${secret[1]}-----); give the IdP's certificate only`);
   const bodies = [...pemText.matchAll(PEM_BLOCK)].map((m) => m[1]!);
   if (bodies.length === 0) throw new Error('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
   return signingCertificates(bodies.map(certificatePem));

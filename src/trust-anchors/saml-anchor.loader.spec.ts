@@ -25,8 +25,10 @@ function load(anchor: Record<string, unknown> | string): string | ReturnType<typ
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'actbridge-saml-anchor-'));
-  cert = (await generate([{ name: 'commonName', value: 'idp' }])).cert;
+  const pems = await generate([{ name: 'commonName', value: 'idp' }]);
+  cert = pems.cert;
   writeFileSync(join(dir, 'idp.pem'), cert);
+  writeFileSync(join(dir, 'idp-and-key.pem'), `${cert}${pems.private}`);
   writeFileSync(
     join(dir, 'metadata.xml'),
     `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${IDP}"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${cert.replace(/-----[A-Z ]+-----|\s/g, '')}</X509Certificate></X509Data></KeyInfo></KeyDescriptor></IDPSSODescriptor></EntityDescriptor>`,
@@ -103,6 +105,12 @@ describe('kind: saml trust anchors', () => {
         saml: { certificates: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'] },
       },
       'saml.certificates[0]: not a valid X.509 certificate',
+    ],
+    // The IdP's own key file: its private key has no place in actbridge's configuration.
+    [
+      "a PEM file holding the IdP's private key with its certificate",
+      { kind: 'saml', issuer: IDP, saml: { certificates: ['../idp-and-key.pem'] } },
+      "saml.certificates[0]: ../idp-and-key.pem: holds a private key (-----BEGIN PRIVATE KEY-----); give the IdP's certificate only",
     ],
     [
       'metadata for another entity',
