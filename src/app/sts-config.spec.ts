@@ -76,6 +76,12 @@ describe('loadTrustAnchors', () => {
       'jwks',
     ],
     ["actbridge's own issuer", `issuer: ${ISSUER}\naudiences: [a]\n`, 'issuer'],
+    // Audit lines and metrics would name this issuer's tokens as actbridge's own.
+    [
+      "the name of actbridge's own tokens",
+      'name: actbridge\nissuer: https://idp.example.com\naudiences: [a]\n',
+      'name',
+    ],
     [
       'a zero max_token_lifetime',
       'issuer: https://idp.example.com\naudiences: [a]\nmax_token_lifetime: 0\n',

@@ -4,6 +4,7 @@ import { secretKeyProblem } from '../config/config-validators.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { configFailure, validateConfig } from '../config/validate-config.js';
 import { compileAnchorPolicy, type AnchorPolicy } from '../policy/anchor-policy.js';
+import { SELF_ANCHOR_NAME } from './anchor-index.js';
 import { checkTokenSettings } from './anchor-token-settings.js';
 import { checkAnchorKind } from './saml-anchor.loader.js';
 import type { SecretValue } from './secret-value.js';
@@ -59,6 +60,10 @@ export function loadTrustAnchorFiles(
     if (otherIssuer) problems.push(['issuer', `already configured in ${otherIssuer}`]);
     const otherName = byName.get(name);
     if (otherName) problems.push(['name', `"${name}" already used by ${otherName}`]);
+    // Audit lines and metrics name the anchor of a token: "actbridge" says it is one actbridge issued.
+    if (name === SELF_ANCHOR_NAME) {
+      problems.push(['name', `"${name}" names actbridge's own tokens in audit lines and metrics; choose another name`]);
+    }
     const tokenSettings = checkTokenSettings(config, file, env);
     problems.push(...tokenSettings.problems);
     if (problems.length > 0) throw configFailure(file, problems);
