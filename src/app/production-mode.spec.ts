@@ -131,6 +131,16 @@ describe('production mode (actbridge serve)', () => {
     );
   });
 
+  // The URL parser reads each as https://sts.example.com/; tokens would carry the value as written.
+  it.each(['https:/sts.example.com', 'https:sts.example.com', 'https:\\\\sts.example.com', 'https:///sts.example.com'])(
+    'refuses an ISSUER written without "//" and an authority: %s',
+    (issuer) => {
+      expect(refusal({ ...setup(), ISSUER: issuer })).toBe(
+        'environment: ISSUER: must be an https URL without fragment (http only for localhost/127.0.0.1)',
+      );
+    },
+  );
+
   it('lists every cause, one line each, when there are several', () => {
     const env = setup({ client: 'client_secret: a-plaintext-secret-of-some-length' });
     delete env.SIGNING_KEYS;

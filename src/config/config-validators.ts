@@ -32,6 +32,9 @@ const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
  */
 export function isSecureUrl(value: unknown): boolean {
   if (typeof value !== 'string' || /\s/.test(value) || CONTROL_CHARACTER.test(value)) return false;
+  // The parser also reads `https:/idp`, `https:idp` and `https:\\idp` as https://idp/ (WHATWG URL §4.4),
+  // where the value, compared as written, would name no issuer: RFC 3986 §3.2 wants "//" and an authority.
+  if (!/^https?:\/\/[^/]/i.test(value) || value.includes('\\')) return false;
   let url: URL;
   try {
     url = new URL(value);
