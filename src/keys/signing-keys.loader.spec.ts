@@ -297,6 +297,11 @@ describe('loadSigningKeys', () => {
       expect(keys.active.publicJwk.kid).toBe(keys.active.kid);
     });
 
+    it('a JWK file saved with a byte-order mark, as YAML and JWKS files are read', async () => {
+      const dir = keyDir({ 'k.json': `\uFEFF${JSON.stringify(jwkOf(ec.privateKey, { kid: 'bom' }))}` });
+      expect((await load(dir)).active.kid).toBe('bom');
+    });
+
     it('invalid JSON: ConfigError', async () => {
       const dir = keyDir({ 'key.json': '{"kty": "EC",' });
       await expect(load(join(dir, 'key.json'))).rejects.toThrow(ConfigError);

@@ -163,7 +163,8 @@ function keyFiles(path: string): string[] {
 async function readKeyFile(file: string, defaultAlg: SigningAlgorithm): Promise<SigningKey[]> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // An editor's byte-order mark is no part of the JSON (config-files strips it from YAML and JWKS files too).
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {
     throw new ConfigError(`${file}: cannot be read (${codeOf(error)}) (SIGNING_KEYS)`);
   }

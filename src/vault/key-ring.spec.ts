@@ -30,6 +30,11 @@ describe('VAULT_KEYS', () => {
     expect(loadKeyRing({ vaultKeys: keysDir, vaultKeyId: 'k1' })!.kids).toEqual(['k1', 'k2']);
   });
 
+  it('reads a key file saved with a byte-order mark, as YAML and JWKS files are read', () => {
+    writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify(k1)}`);
+    expect(loadKeyRing({ vaultKeys: join(dir, 'bom.json') })!.kids).toEqual(['k1']);
+  });
+
   it.each([
     ['{"kty":"oct"', 'environment: VAULT_KEYS: not valid JSON (VAULT_KEYS)'],
     ['{"kty":"RSA","kid":"x"}', 'environment: VAULT_KEYS: kty must be "oct" (VAULT_KEYS)'],

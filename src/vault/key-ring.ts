@@ -113,7 +113,8 @@ function files(path: string): Array<[string, string]> {
   if (names.length === 0) throw new ConfigError(`${path}: holds no *.json or *.jwk file (VAULT_KEYS)`);
   return names.map((file) => {
     try {
-      return [file, readFileSync(file, 'utf8')];
+      // An editor's byte-order mark is no part of the JSON (config-files strips it from YAML and JWKS files too).
+      return [file, readFileSync(file, 'utf8').replace(/^\uFEFF/, '')];
     } catch (error) {
       throw new ConfigError(
         `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) (VAULT_KEYS)`,
