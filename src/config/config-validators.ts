@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayNotEmpty,
-  ArrayUnique,
   IsArray,
   IsBoolean,
   IsInt,
@@ -199,6 +198,16 @@ function composed(...decorators: PropertyDecorator[]): PropertyDecorator {
     for (const decorate of [...decorators].reverse()) decorate(target, property);
   };
 }
+
+/**
+ * class-validator's ArrayUnique, in linear time: its filter/indexOf took 3 minutes for a list of 100,000
+ * (a reload validates on the serving event loop). Same name and message.
+ */
+const ArrayUnique = checkedBy(
+  'arrayUnique',
+  "All $property's elements must be unique",
+  (value) => Array.isArray(value) && new Set(value).size === value.length,
+);
 
 /** A list of distinct RFC 6749 scope-tokens. */
 export function IsScopeList(): PropertyDecorator {
