@@ -127,16 +127,26 @@ describe('production mode (actbridge serve)', () => {
 
   it.each(['http://sts.example.com', 'http://10.0.0.1:8080'])('refuses a plaintext ISSUER %s', (issuer) => {
     expect(refusal({ ...setup(), ISSUER: issuer })).toBe(
-      'environment: ISSUER: must be an https URL without fragment (http only for localhost/127.0.0.1)',
+      'environment: ISSUER: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
     );
   });
 
   // The URL parser reads each as https://sts.example.com/; tokens would carry the value as written.
+  // RFC 3986 §3.2.1: user info in an ISSUER would be published in every token's iss.
+  it.each(['https://admin:hunter2@sts.example.com', 'https://admin@sts.example.com'])(
+    'refuses an ISSUER with user info: %s',
+    (issuer) => {
+      expect(refusal({ ...setup(), ISSUER: issuer })).toBe(
+        'environment: ISSUER: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
+      );
+    },
+  );
+
   it.each(['https:/sts.example.com', 'https:sts.example.com', 'https:\\\\sts.example.com', 'https:///sts.example.com'])(
     'refuses an ISSUER written without "//" and an authority: %s',
     (issuer) => {
       expect(refusal({ ...setup(), ISSUER: issuer })).toBe(
-        'environment: ISSUER: must be an https URL without fragment (http only for localhost/127.0.0.1)',
+        'environment: ISSUER: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
       );
     },
   );

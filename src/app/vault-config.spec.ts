@@ -127,7 +127,7 @@ describe('connections (CONNECTIONS_DIR)', () => {
     [
       'a plain-http provider that is not loopback',
       (c) => ((c.provider as Record<string, unknown>).issuer = 'http://github.com'),
-      'provider.issuer: must be an https URL without fragment (http only for localhost/127.0.0.1)',
+      'provider.issuer: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
     ],
     [
       'a secret variable that is not set',
@@ -172,7 +172,7 @@ describe('connections (CONNECTIONS_DIR)', () => {
     [
       'a redirect URI in plain http',
       (c) => ((c.connect as Record<string, unknown>).redirect_uris = ['http://app.example/cb']),
-      'connect.redirect_uris: must be an https URL without fragment (http only for localhost/127.0.0.1)',
+      'connect.redirect_uris: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
     ],
   ])('refuses %s, naming the file and the field', (_name, change, message) => {
     const { env, file } = setup({ 'github.yaml': connection(change) });

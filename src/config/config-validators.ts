@@ -24,7 +24,7 @@ import { SCOPE_TOKEN } from '../oauth/scope.js';
 const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
 
 /**
- * An http(s) URL without fragment. Plain http is accepted only for loopback hosts, so that
+ * An http(s) URL without user info or fragment. Plain http is accepted only for loopback hosts, so that
  * development and tests work while a deployment cannot accidentally trust keys fetched in clear.
  * White space or a control character anywhere is refused: the URL parser would drop it (WHATWG URL
  * §4.4), while an issuer is compared as written, so a stray space would silently match no token.
@@ -41,6 +41,8 @@ export function isSecureUrl(value: unknown): boolean {
     return false;
   }
   if (url.hash || value.includes('#')) return false;
+  // RFC 3986 §3.2.1: user:password@ is deprecated; in an issuer it would be published in every token.
+  if (url.username !== '' || url.password !== '') return false;
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
@@ -138,7 +140,7 @@ export const IsParsableUrl = checkedBy(
 
 export const IsSecureUrl = checkedBy(
   'isSecureUrl',
-  'must be an https URL without fragment (http only for localhost/127.0.0.1)',
+  'must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
   isSecureUrl,
 );
 
