@@ -39,6 +39,7 @@ describe('VAULT_KEYS', () => {
     ['{"kty":"oct"', 'environment: VAULT_KEYS: not valid JSON (VAULT_KEYS)'],
     ['{"kty":"RSA","kid":"x"}', 'environment: VAULT_KEYS: kty must be "oct" (VAULT_KEYS)'],
     ['{"kty":"oct","k":"AAAA"}', 'environment: VAULT_KEYS: kid is required (VAULT_KEYS)'],
+    ['{"kty":"oct","kid":7,"k":"AAAA"}', 'environment: VAULT_KEYS: kid must be a string (VAULT_KEYS)'],
     [
       '{"kty":"oct","kid":"x","k":"AAAA"}',
       'environment: VAULT_KEYS: k must be 32 bytes, base64url (AES-256) (VAULT_KEYS)',

@@ -141,7 +141,9 @@ function parseKeys(text: string, where: string): Array<[string, Buffer]> {
     const at = list.length > 1 || 'keys' in (parsed as object) ? `${where}: keys[${i}]` : where;
     const jwk = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     if (jwk.kty !== 'oct') throw new ConfigError(`${at}: kty must be "oct" (VAULT_KEYS)`);
-    if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new ConfigError(`${at}: kid is required (VAULT_KEYS)`);
+    if (jwk.kid === undefined || jwk.kid === '') throw new ConfigError(`${at}: kid is required (VAULT_KEYS)`);
+    // RFC 7517 §4.5: a string; a number would be stored with each grant as something else than it was read.
+    if (typeof jwk.kid !== 'string') throw new ConfigError(`${at}: kid must be a string (VAULT_KEYS)`);
     if (jwk.alg !== undefined && jwk.alg !== VAULT_KEY_ALG) {
       throw new ConfigError(`${at}: alg must be ${VAULT_KEY_ALG} (VAULT_KEYS)`);
     }
