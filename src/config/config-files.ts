@@ -56,11 +56,20 @@ export function resolveBeside(configFile: string, path: string): string {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Far beyond any real configuration file; a larger one (or a device such as /dev/zero) would hold startup. */
+export const MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024;
+
 function readText(file: string): string {
   let bytes: Buffer;
   try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new ConfigError(`${file}: is not a regular file`);
+    if (stat.size > MAX_CONFIG_FILE_BYTES) {
+      throw new ConfigError(`${file}: is larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
+    }
     bytes = readFileSync(file);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new ConfigError(`${file}: cannot be read (${code ?? 'error'})`);
   }
