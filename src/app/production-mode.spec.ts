@@ -125,6 +125,15 @@ describe('production mode (actbridge serve)', () => {
     ).toBe('https://sts.example.com');
   });
 
+  it('requires ISSUER with PORT=0: the port is chosen at listen, the derived issuer would name port 0', () => {
+    expect(refusal({ ...setup(), PORT: '0' })).toBe(
+      'environment: ISSUER: required when PORT is 0 (a port chosen at listen); tokens would name http://localhost:0 as their issuer',
+    );
+    expect(loadStsConfig({ ...setup(), PORT: '0', ISSUER: 'https://sts.example.com' }, 'production').server.port).toBe(
+      0,
+    );
+  });
+
   it.each(['http://sts.example.com', 'http://10.0.0.1:8080'])('refuses a plaintext ISSUER %s', (issuer) => {
     expect(refusal({ ...setup(), ISSUER: issuer })).toBe(
       'environment: ISSUER: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',

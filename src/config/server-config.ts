@@ -481,6 +481,11 @@ export function loadServerConfig(
         `environment: ISSUER: required when HOST (${plain.host}) is not a loopback address; tokens would name http://localhost as their issuer`,
       );
     }
+    if (mode === 'production' && plain.port === 0) {
+      throw new ConfigError(
+        'environment: ISSUER: required when PORT is 0 (a port chosen at listen); tokens would name http://localhost:0 as their issuer',
+      );
+    }
     // A PORT out of range is refused on its own line; the issuer derived from it must not add a second.
     const port =
       typeof plain.port === 'number' && plain.port >= 0 && plain.port <= MAX_PORT ? plain.port : DEFAULTS.get('port');
