@@ -167,6 +167,22 @@ async function workersOf(server: BuiltServer, count: number): Promise<number[]> 
   throw new Error(`expected ${count} workers of ${server.child.pid}, found ${childPids(server.child.pid!).join(', ')}`);
 }
 
+/**
+ * The worker forked in place of a killed one, stopped (SIGSTOP) as soon as it appears: found from the
+ * process table, not the log, which may reach the test after the replacement has started.
+ */
+async function stoppedReplacement(server: BuiltServer, known: ReadonlySet<number>): Promise<number> {
+  for (let i = 0; i < 1000; i++) {
+    const fresh = childPids(server.child.pid!).find((pid) => !known.has(pid));
+    if (fresh !== undefined) {
+      process.kill(fresh, 'SIGSTOP');
+      return fresh;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`no replacement worker of ${server.child.pid} appeared`);
+}
+
 describe('WORKERS without a shared store', () => {
   it('refuses to start, naming WORKERS and REDIS_URL in one line', async () => {
     const failure = await startBuiltServer({ anchors: {}, clients: [], env: { WORKERS: '2' } }).then(
@@ -229,23 +245,29 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
   it('answers /metrics at once while a replacement worker starts: the listening workers series', async () => {
     const management = await freePort();
     const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, MANAGEMENT_PORT: String(management) });
-    const [first] = await workersOf(server, 2);
+    const [first, other] = await workersOf(server, 2);
     process.kill(first!, 'SIGKILL');
-    await server.waitFor(new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly`));
-    await workersOf(server, 2); // the replacement is forked, and does not listen yet
+    // Held before it listens (stopped), so the primary answers with one worker still starting however
+    // fast startup is.
+    const replacement = await stoppedReplacement(server, new Set([first!, other!]));
     const base = `http://127.0.0.1:${management}`;
-    const asked = Date.now();
-    const scrape = await fetch(`${base}/metrics`);
-    const text = await scrape.text();
-    expect(Date.now() - asked).toBeLessThan(2000);
-    expect(server.output()).not.toMatch(/worker \d+ \(pid \d+\) listening/);
-    expect(scrape.status).toBe(200);
-    expect(text.match(/^nodejs_version_info\{.*\} 1$/m)).not.toBeNull();
-    const ready = await fetch(`${base}/health/ready`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({
-      status: 503,
-      body: { status: 'not_ready', workers: { listening: 1, configured: 2 } },
-    });
+    try {
+      await server.waitFor(new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly`));
+      const asked = Date.now();
+      const scrape = await fetch(`${base}/metrics`);
+      const text = await scrape.text();
+      expect(Date.now() - asked).toBeLessThan(2000);
+      expect(server.output()).not.toMatch(/worker \d+ \(pid \d+\) listening/);
+      expect(scrape.status).toBe(200);
+      expect(text.match(/^nodejs_version_info\{.*\} 1$/m)).not.toBeNull();
+      const ready = await fetch(`${base}/health/ready`);
+      expect({ status: ready.status, body: await ready.json() }).toEqual({
+        status: 503,
+        body: { status: 'not_ready', workers: { listening: 1, configured: 2 } },
+      });
+    } finally {
+      process.kill(replacement, 'SIGCONT');
+    }
     await server.waitFor(/worker \d+ \(pid \d+\) listening/);
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     expect((await fetch(`${base}/metrics`)).status).toBe(200);
@@ -319,10 +341,15 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
     const [first, second] = await workersOf(server, 2);
     process.kill(first!, 'SIGKILL');
-    await server.waitFor(new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly`));
-    // The replacement is forked at once; stop before it listens (startup takes longer than this).
-    const replacement = (await workersOf(server, 2)).find((pid) => pid !== second)!;
-    expect(server.output()).not.toMatch(/worker \d+ \(pid \d+\) listening/);
+    // Held (stopped) before it listens, however fast startup is, and let go just before the SIGTERM,
+    // which reaches it long before its startup ends.
+    const replacement = await stoppedReplacement(server, new Set([first!, second!]));
+    try {
+      await server.waitFor(new RegExp(`worker \\d+ \\(pid ${first}\\) exited unexpectedly`));
+      expect(server.output()).not.toMatch(/worker \d+ \(pid \d+\) listening/);
+    } finally {
+      process.kill(replacement, 'SIGCONT');
+    }
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).toMatch(new RegExp(`worker \\d+ \\(pid ${replacement}\\) exited \\(signal SIGTERM\\)`));
