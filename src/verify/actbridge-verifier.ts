@@ -2,6 +2,7 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyG
 import * as client from 'openid-client';
 import { DPOP_SIGNING_ALGORITHMS, DpopProofError, verifyDpopProof } from '../dpop/dpop-proof.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
+import { checkOptions } from './verifier-options.js';
 import { AccessTokenError } from './access-token-error.js';
 import { RevocationListPoller, type RevocationListOptions } from './revocation-list.js';
 import { actorChain, describeJwtError } from './token-claims.js';
@@ -113,37 +114,6 @@ export interface ActbridgeVerifierOptions {
   readonly allowInsecureRequests?: boolean;
   /** Timeout of each request to actbridge, seconds (default 5). */
   readonly timeout?: number;
-}
-
-/** Seconds: the bounds of each numeric option (a timer beyond 2^31-1 ms fires at once in Node). */
-const SECOND_BOUNDS = {
-  timeout: [0.1, 600],
-  clockTolerance: [0, 300],
-  dpopMaxAge: [1, 3600],
-  refreshInterval: [0.1, 86_400],
-  maxStaleness: [1, 30 * 86_400],
-} as const;
-
-/** Refuses an option the verifier would misuse silently (a negative skew, a timer that fires every millisecond). */
-function checkOptions(options: ActbridgeVerifierOptions): void {
-  if (typeof options.issuer !== 'string' || !URL.canParse(options.issuer)) {
-    throw new TypeError('ActbridgeVerifier: issuer must be a URL');
-  }
-  const list = typeof options.revocationList === 'object' ? options.revocationList : {};
-  const given: Record<keyof typeof SECOND_BOUNDS, number | undefined> = {
-    timeout: options.timeout,
-    clockTolerance: options.clockTolerance,
-    dpopMaxAge: options.dpopMaxAge,
-    refreshInterval: list.refreshInterval,
-    maxStaleness: list.maxStaleness,
-  };
-  for (const [name, value] of Object.entries(given)) {
-    if (value === undefined) continue;
-    const [min, max] = SECOND_BOUNDS[name as keyof typeof SECOND_BOUNDS];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      throw new TypeError(`ActbridgeVerifier: ${name} must be a number of seconds from ${min} to ${max}`);
-    }
-  }
 }
 
 const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'RS256', 'PS256', 'RS384', 'PS384', 'RS512', 'PS512', 'EdDSA'];
