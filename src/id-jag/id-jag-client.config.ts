@@ -30,7 +30,10 @@ export class IdJagTargetConfig {
   /** RFC 8707 resources (resource servers behind that AS) the client may name; empty: none may be named. */
   @IsOmittable()
   @IsUniqueList(
-    IsSecureUrl({ each: true, message: 'each value must be an https URL without user info or fragment (http only for loopback)' }),
+    IsSecureUrl({
+      each: true,
+      message: 'each value must be an https URL without user info or fragment (http only for loopback)',
+    }),
     { max: 50 },
   )
   resources: string[] = [];

@@ -17,6 +17,9 @@ export class SamlServiceProviderConfig {
   @ArrayNotEmpty()
   @ArrayUnique()
   @ArrayMaxSize(20)
-  @IsSecureUrl({ each: true, message: 'each value must be an https URL without user info or fragment (http only for loopback)' })
+  @IsSecureUrl({
+    each: true,
+    message: 'each value must be an https URL without user info or fragment (http only for loopback)',
+  })
   acs_urls!: string[];
 }

@@ -638,6 +638,8 @@ describe('PLAYGROUND_PEER: the paired page may call the token endpoint from its 
         clients: demoClients('https://b.example'),
         env: { PLAYGROUND_PEER: 'http://b.example', PORT: String(await freePort()) },
       }),
-    ).rejects.toThrow('PLAYGROUND_PEER: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)');
+    ).rejects.toThrow(
+      'PLAYGROUND_PEER: must be an https URL without user info or fragment (http only for localhost/127.0.0.1)',
+    );
   });
 });
