@@ -72,6 +72,11 @@ export interface VerifyOptions {
   readonly dpop?: DpopEvidence;
   /** Ask actbridge's introspection endpoint whether the token was revoked (default: the verifier's). */
   readonly checkRevocation?: boolean;
+  /**
+   * RFC 9728 `dpop_bound_access_tokens_required`: refuse tokens without a DPoP binding (`cnf.jkt`), so a
+   * stolen bearer token is of no use here (default: the verifier's, else false).
+   */
+  readonly dpopBoundRequired?: boolean;
 }
 
 /** Single use of DPoP proof `jti`s; pass a shared (e.g. Redis) one when the resource runs several instances. */
@@ -105,6 +110,8 @@ export interface ActbridgeVerifierOptions {
   };
   /** Check every token for revocation through introspection (default: true when `introspection` is set). */
   readonly checkRevocation?: boolean;
+  /** Accept DPoP-bound tokens only (RFC 9728 `dpop_bound_access_tokens_required`; default false). */
+  readonly dpopBoundRequired?: boolean;
   /**
    * Refuse revoked tokens (and tokens issued from revoked ones) from actbridge's signed revocation list,
    * refreshed in the background: no request to actbridge per token. `true` for the defaults.
@@ -220,6 +227,16 @@ export class ActbridgeVerifier {
     const cnf = claims.cnf as Record<string, unknown> | undefined;
     if (cnf === undefined) {
       if (scheme === 'dpop') throw new AccessTokenError('invalid_token', 'token is not DPoP-bound; use Bearer');
+      // RFC 9728 §2 dpop_bound_access_tokens_required: a bearer token is refused, the challenge offering DPoP.
+      if (options.dpopBoundRequired ?? this.options.dpopBoundRequired ?? false) {
+        throw new AccessTokenError(
+          'invalid_token',
+          'this resource accepts DPoP-bound tokens only',
+          undefined,
+          undefined,
+          true,
+        );
+      }
       return undefined;
     }
     if (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string' || Object.keys(cnf).length !== 1) {

@@ -86,6 +86,7 @@ export async function checkResourceRequest(
       acrValues: options.acrValues,
       maxAge: options.maxAge,
       checkRevocation: options.checkRevocation,
+      dpopBoundRequired: options.dpopBoundRequired,
       scheme: match[1],
       dpop: { proof: dpopProofs, method: request.method, url: requestUrl(request, options.publicUrl) },
     });

@@ -171,6 +171,12 @@ beforeAll(async () => {
     { onRequest: actbridgeHook(verifier, { scopes: ['read'], maxAge: 60, resourceMetadata }) },
     async (request) => ({ acr: request.actbridge!.acr, authTime: request.actbridge!.authTime }),
   );
+  // RFC 9728 dpop_bound_access_tokens_required: true, enforced.
+  rs.get(
+    '/dpop-only',
+    { onRequest: actbridgeHook(verifier, { scopes: ['read'], dpopBoundRequired: true, resourceMetadata }) },
+    async (request) => view(request.actbridge!),
+  );
   rs.get('/revocable', { onRequest: actbridgeHook(revocationAware, { scopes: ['read'] }) }, async (request) =>
     view(request.actbridge!),
   );
@@ -547,6 +553,18 @@ describe('DPoP-bound tokens at the resource server', () => {
     expect(first.status).toBe(200);
     const replay = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}`, dpop: proof });
     expectRefusal(replay, 401, 'invalid_dpop_proof', 'DPoP proof has already been used (jti replay)');
+  });
+
+  it('a resource requiring DPoP-bound tokens (RFC 9728 §2): a bearer token is refused, a bound one accepted', async () => {
+    const bearer = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const res = await get(`${rsUrl}/dpop-only`, { authorization: `Bearer ${bearer}` });
+    expectRefusal(res, 401, 'invalid_token', 'this resource accepts DPoP-bound tokens only');
+    expect(res.challenge).toMatch(/^Bearer error="invalid_token", .*, DPoP algs="ES256 /);
+    const bound = await get(`${rsUrl}/dpop-only`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/dpop-only`, {}, keyPair),
+    });
+    expect(bound.status).toBe(200);
   });
 
   it('an unbound token with the DPoP scheme: 401 invalid_token', async () => {
