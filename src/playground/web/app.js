@@ -1,7 +1,7 @@
 // The playground page: composes token requests, sends them to the real token endpoint, and shows what
 // happened. Tokens and secrets stay in this page's memory; nothing is written to storage.
 import { dpopAvailable, dpopKey, dpopProof, randomId } from './dpop.js';
-import { decodeJwt } from './jwt.js';
+import { decodeJwt, visibleText } from './jwt.js';
 import { countdownText, el, renderOutcome } from './render.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -350,8 +350,9 @@ function chainOnwards(claims) {
   if (next) applyClient(next, mainClientFields());
   for (const id of ['audience', 'resource', 'scope']) $(id).value = '';
   $('requested-type').value = '';
-  $('notice').textContent =
-    `Next hop: the token issued to ${[].concat(claims.aud ?? []).join(' ')} is now the subject.`;
+  $('notice').textContent = visibleText(
+    `Next hop: the token issued to ${[].concat(claims.aud ?? []).join(' ')} is now the subject.`,
+  );
   $('client-id').focus();
 }
 
@@ -372,7 +373,9 @@ function takeIdJag(token, from) {
   if (!$('peer-url').value || from === 'step 1') $('peer-url').value = peer;
   $('peer-client-id').value = claims.client_id ?? '';
   void peerDemoSecret($('peer-url').value, claims.client_id);
-  $('peer-hint').textContent = `ID-JAG from ${from}: aud ${claims.aud}, client_id there ${claims.client_id}.`;
+  $('peer-hint').textContent = visibleText(
+    `ID-JAG from ${from}: aud ${claims.aud}, client_id there ${claims.client_id}.`,
+  );
 }
 
 /** The second domain's published demo secret for its client, when it is a development playground too. */

@@ -1,5 +1,5 @@
 // The act chain as a picture: subject → first actor → … → current (outermost) actor, as inline SVG.
-import { actorsOutermostFirst } from './jwt.js';
+import { actorsOutermostFirst, visibleText } from './jwt.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const NODE_W = 176;
@@ -44,7 +44,7 @@ export function chainFigure(claims, width) {
   svg.dataset.perRow = String(perRow);
   const title = document.createElementNS(SVG, 'title');
   title.id = 'act-chain-title';
-  title.textContent = describe(nodes);
+  title.textContent = visibleText(describe(nodes));
   svg.append(title, arrowMarker());
 
   nodes.forEach((node, i) => {
@@ -77,9 +77,11 @@ function nodeGroup(node, index, x, y) {
   g.dataset.role = node.role;
   g.dataset.index = String(index);
   const tip = document.createElementNS(SVG, 'title');
-  tip.textContent = [node.sub, node.iss && `iss ${node.iss}`, node.attested_by && `attested by ${node.attested_by}`]
-    .filter(Boolean)
-    .join('\n');
+  tip.textContent = visibleText(
+    [node.sub, node.iss && `iss ${node.iss}`, node.attested_by && `attested by ${node.attested_by}`]
+      .filter(Boolean)
+      .join('\n'),
+  );
   const rect = document.createElementNS(SVG, 'rect');
   rect.setAttribute('x', String(x));
   rect.setAttribute('y', String(y));
@@ -141,7 +143,7 @@ function text(cls, content, x, y) {
 }
 
 function shorten(value, max) {
-  const s = String(value);
+  const s = visibleText(value);
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
@@ -150,9 +152,11 @@ function textAlternative(nodes) {
   list.className = 'visually-hidden';
   for (const node of nodes) {
     const item = document.createElement('li');
-    item.textContent = `${node.role === 'subject' ? 'Subject' : node.role === 'current' ? 'Current actor' : 'Actor'} ${
-      node.sub
-    }${node.iss ? `, issuer ${node.iss}` : ''}${node.attested_by ? `, attested by ${node.attested_by}` : ''}`;
+    item.textContent = visibleText(
+      `${node.role === 'subject' ? 'Subject' : node.role === 'current' ? 'Current actor' : 'Actor'} ${
+        node.sub
+      }${node.iss ? `, issuer ${node.iss}` : ''}${node.attested_by ? `, attested by ${node.attested_by}` : ''}`,
+    );
     list.append(item);
   }
   return list;

@@ -1,6 +1,20 @@
 // Decoding and annotating issued tokens. Nothing here verifies a signature: the page shows what the
 // token endpoint answered; resource servers verify (actbridge/verify, the JWKS).
 
+/**
+ * Characters that reorder or hide text on screen (bidi embeddings, overrides, isolates and marks,
+ * zero-width characters, line and paragraph separators), the set the audit's key=value line escapes.
+ */
+const INVISIBLE = /[\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * A value as the page shows it, each of those characters written as its code point (`\u202e`): a
+ * claim such as `sub: "mallory\u202enimda"` cannot make the page display another name (Unicode UAX #9).
+ */
+export function visibleText(value) {
+  return String(value).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 const TYP_NOTES = {
   'at+jwt': 'RFC 9068 JWT access token',
   'oauth-id-jag+jwt': 'ID-JAG: an identity assertion for another domain',

@@ -1,6 +1,6 @@
 // Rendering of one token request: curl, response, decoded token with notes, act chain, audit line, explain.
 import { chainFigure } from './chain.js';
-import { claimNotes, decodeJwt, headerNotes } from './jwt.js';
+import { claimNotes, decodeJwt, headerNotes, visibleText } from './jwt.js';
 
 /** `el('p', { class: 'x' }, 'text', child)`: attributes set as attributes, `dataset` and `on*` aside. */
 export function el(tag, attrs = {}, ...children) {
@@ -13,7 +13,8 @@ export function el(tag, attrs = {}, ...children) {
   }
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
+    // Text only, never markup; and no character that would reorder what the page shows (visibleText).
+    node.append(child instanceof Node ? child : visibleText(child));
   }
   return node;
 }
