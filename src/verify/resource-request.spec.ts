@@ -119,7 +119,7 @@ describe('checkResourceRequest: the Authorization header', () => {
     });
   });
 
-  it.each(['Bearer', 'Bearer a b', 'dpop a,b'])(
+  it.each(['Bearer', 'Bearer a b', 'dpop a,b', 'Bearer\tabc', 'DPoP\t abc'])(
     '%s (Bearer or DPoP, malformed): 400 invalid_request',
     async (value) => {
       expect(await outcome({ headers: { authorization: value } })).toMatchObject({

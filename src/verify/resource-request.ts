@@ -36,7 +36,8 @@ export type GuardOutcome =
       readonly detail?: string;
     };
 
-const SUPPORTED_SCHEME = /^(Bearer|DPoP)( |$)/i;
+// RFC 9110 §11.4: the scheme, then 1*SP; a tab there is a malformed credential of that scheme, not another one.
+const SUPPORTED_SCHEME = /^(Bearer|DPoP)([ \t]|$)/i;
 const AUTHORIZATION = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
 
 /**
