@@ -5,7 +5,7 @@ import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { checkOptions } from './verifier-options.js';
 import { AccessTokenError } from './access-token-error.js';
 import { RevocationListPoller, type RevocationListOptions } from './revocation-list.js';
-import { actorChain, describeJwtError } from './token-claims.js';
+import { actorChain, checkLogin, describeJwtError } from './token-claims.js';
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -369,36 +369,4 @@ function introspectionAuth(introspection: ActbridgeVerifierOptions['introspectio
   return introspection.authMethod === 'client_secret_post'
     ? client.ClientSecretPost(introspection.clientSecret)
     : client.ClientSecretBasic(introspection.clientSecret);
-}
-
-/** RFC 9470 §3: the login behind the token is not the one this request needs: 401 with what would do. */
-function checkLogin(
-  claims: JWTPayload,
-  options: VerifyOptions,
-  clockTolerance: number,
-): { acr: string | undefined; authTime: number | undefined } {
-  const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
-  const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
-  const { acrValues, maxAge } = options;
-  if (acrValues !== undefined && acrValues.length > 0 && (acr === undefined || !acrValues.includes(acr))) {
-    throw new AccessTokenError(
-      'insufficient_user_authentication',
-      'a stronger authentication is required',
-      undefined,
-      undefined,
-      false,
-      { acrValues: acrValues.join(' ') },
-    );
-  }
-  if (maxAge !== undefined && (authTime === undefined || Date.now() / 1000 - authTime > maxAge + clockTolerance)) {
-    throw new AccessTokenError(
-      'insufficient_user_authentication',
-      'a more recent authentication is required',
-      undefined,
-      undefined,
-      false,
-      { maxAge },
-    );
-  }
-  return { acr, authTime };
 }

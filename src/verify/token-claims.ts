@@ -1,6 +1,6 @@
-import { errors } from 'jose';
+import { errors, type JWTPayload } from 'jose';
 import { AccessTokenError } from './access-token-error.js';
-import type { Actor } from './actbridge-verifier.js';
+import type { Actor, VerifyOptions } from './actbridge-verifier.js';
 
 const MAX_CHAIN = 32;
 
@@ -37,4 +37,36 @@ export function describeJwtError(error: unknown): string {
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token alg is not accepted';
   return 'token is malformed or cannot be verified';
+}
+
+/** RFC 9470 §3: the login behind the token is not the one this request needs: 401 with what would do. */
+export function checkLogin(
+  claims: JWTPayload,
+  options: VerifyOptions,
+  clockTolerance: number,
+): { acr: string | undefined; authTime: number | undefined } {
+  const acr = typeof claims.acr === 'string' ? claims.acr : undefined;
+  const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : undefined;
+  const { acrValues, maxAge } = options;
+  if (acrValues !== undefined && acrValues.length > 0 && (acr === undefined || !acrValues.includes(acr))) {
+    throw new AccessTokenError(
+      'insufficient_user_authentication',
+      'a stronger authentication is required',
+      undefined,
+      undefined,
+      false,
+      { acrValues: acrValues.join(' ') },
+    );
+  }
+  if (maxAge !== undefined && (authTime === undefined || Date.now() / 1000 - authTime > maxAge + clockTolerance)) {
+    throw new AccessTokenError(
+      'insufficient_user_authentication',
+      'a more recent authentication is required',
+      undefined,
+      undefined,
+      false,
+      { maxAge },
+    );
+  }
+  return { acr, authTime };
 }
