@@ -419,6 +419,31 @@ describe('loadSigningKeys', () => {
       await expect(load(keyDir({ 'k.json': jwkOf(ec.publicKey, { use: 'enc' }) }))).rejects.toThrow(/"use"/);
     });
 
+    it.each<[string, () => JWK, string]>([
+      ['a private key for decryption', () => jwkOf(rsa.privateKey, { key_ops: ['decrypt', 'unwrapKey'] }), '"sign"'],
+      ['a private key for verification only', () => jwkOf(ec.privateKey, { key_ops: ['verify'] }), '"sign"'],
+      ['a private key for key agreement', () => jwkOf(ec.privateKey, { key_ops: ['deriveBits'] }), '"sign"'],
+      ['a public key for encryption', () => jwkOf(rsa.publicKey, { key_ops: ['encrypt'] }), '"verify" or "sign"'],
+      ['key_ops that is no list', () => jwkOf(ec.privateKey, { key_ops: 'sign' as unknown as string[] }), '"sign"'],
+    ])('`key_ops` of %s: ConfigError naming the file (RFC 7517 §4.3)', async (_name, jwk, operations) => {
+      const dir = keyDir({ 'k.json': jwk() });
+      await expect(load(dir)).rejects.toThrow(
+        new ConfigError(`${join(dir, 'k.json')}: keys[0]: "key_ops" must include ${operations} (SIGNING_KEYS)`),
+      );
+    });
+
+    it('`key_ops` naming the key\'s use: a private ["sign"] signs, a public ["verify"] (or the ["sign"] of its private part) is published', async () => {
+      const keys = await load(
+        keyDir({
+          'a.json': jwkOf(ec.privateKey, { kid: 'a', key_ops: ['sign'] }),
+          'b.json': jwkOf(ec2.publicKey, { kid: 'b', key_ops: ['verify'] }),
+          'c.json': jwkOf(ec384.publicKey, { kid: 'c', key_ops: ['sign'] }),
+        }),
+      );
+      expectPublished(keys, ['a', 'b', 'c']);
+      await roundTrip(keys);
+    });
+
     it('a JWK whose coordinates are not a valid key: ConfigError', async () => {
       const broken = { ...jwkOf(ec.privateKey), x: 'AAAA' };
       await expect(load(keyDir({ 'k.json': broken }))).rejects.toThrow(ConfigError);

@@ -199,6 +199,13 @@ async function fromPem(pem: string, file: string, defaultAlg: SigningAlgorithm):
 
 async function fromJwk(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): Promise<SigningKey> {
   if (jwk.use !== undefined && jwk.use !== 'sig') throw new ConfigError(`${where}: "use" must be "sig" (SIGNING_KEYS)`);
+  // RFC 7517 §4.3: key_ops names what the key is for; a key meant to decrypt or derive keys does not sign.
+  // A public part may keep the ["sign"] of the private key it was cut from (a key retired by hand).
+  const operations = jwk.d === undefined ? ['verify', 'sign'] : ['sign'];
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && operations.some((op) => jwk.key_ops!.includes(op))))
+    throw new ConfigError(
+      `${where}: "key_ops" must include ${operations.map((op) => `"${op}"`).join(' or ')} (SIGNING_KEYS)`,
+    );
   const alg = algorithmFor(jwk, defaultAlg, where);
   const publicJwk: JWK = Object.fromEntries(Object.entries(jwk).filter(([name]) => PUBLISHED_MEMBERS.has(name)));
   let privateKey: KeyObject | undefined;
