@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createPrivateKey, generateKeyPairSync, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JWK } from 'jose';
 import { ConfigError } from '../config/config-error.js';
+import { MAX_CONFIG_FILE_BYTES } from '../config/config-files.js';
 import type { SigningAlgorithm } from '../config/server-config.js';
 import { PublishedKeys } from './published-keys.js';
 import { loadSigningKeys, type SigningKey, type SigningKeySet } from './signing-keys.loader.js';
@@ -93,6 +94,19 @@ describe('loadSigningKeys', () => {
     );
     await expect(load(join(dir, 'nope.json'))).rejects.toThrow(
       new ConfigError(`${join(dir, 'nope.json')}: does not exist (SIGNING_KEYS)`),
+    );
+  });
+
+  it('a key file that is a device, or larger than MAX_CONFIG_FILE_BYTES: refused before it is read', async () => {
+    const dir = keyDir({});
+    symlinkSync('/dev/null', join(dir, 'a.json'));
+    await expect(load(dir)).rejects.toThrow(
+      new ConfigError(`${join(dir, 'a.json')}: is not a regular file (SIGNING_KEYS)`),
+    );
+    const huge = join(keyDir({ 'k.pem': '' }), 'k.pem');
+    truncateSync(huge, MAX_CONFIG_FILE_BYTES + 1); // sparse: nothing is written
+    await expect(load(huge)).rejects.toThrow(
+      new ConfigError(`${huge}: is larger than ${MAX_CONFIG_FILE_BYTES} bytes (SIGNING_KEYS)`),
     );
   });
 
