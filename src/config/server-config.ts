@@ -123,7 +123,7 @@ export class ServerConfig {
 
   @Env(
     'SIGNING_ALG',
-    'Algorithm of the generated development key, and of PEM RSA/EC keys that do not say (ES256, ES384, RS256, PS256, EdDSA).',
+    "Algorithm of the generated development key, and of RSA keys without their own `alg` (PEM, or JWK without it): PS256 if it says so, else RS256. EC and Ed25519 keys sign with their curve's algorithm; a key's own `alg` always wins. ES256, ES384, RS256, PS256, EdDSA.",
     'ES256',
   )
   @IsIn(SIGNING_ALGORITHMS)
