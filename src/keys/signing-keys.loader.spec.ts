@@ -421,6 +421,20 @@ describe('loadSigningKeys', () => {
       await expect(load(keyDir({ 'k.json': oct }))).rejects.toThrow(ConfigError);
     });
 
+    it('the key type is named as written in the message (no "oct:undefined"); a JWK without kty says so', async () => {
+      const oct = keyDir({ 'k.json': { kty: 'oct', k: 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA' } });
+      await expect(load(oct)).rejects.toThrow(
+        new ConfigError(
+          `${join(oct, 'k.json')}: keys[0]: unsupported key type oct; use RSA, EC P-256/384/521 or Ed25519 (SIGNING_KEYS)`,
+        ),
+      );
+      const { kty: _kty, ...untyped } = jwkOf(ec.privateKey);
+      const none = keyDir({ 'k.json': untyped });
+      await expect(load(none)).rejects.toThrow(
+        new ConfigError(`${join(none, 'k.json')}: keys[0]: "kty" must be a key type (SIGNING_KEYS)`),
+      );
+    });
+
     it('unsupported curve (secp256k1, X25519): ConfigError', async () => {
       const k1 = generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey;
       const x = generateKeyPairSync('x25519').privateKey;

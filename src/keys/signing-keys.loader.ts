@@ -282,7 +282,9 @@ function algorithmFor(jwk: JWK, defaultAlg: SigningAlgorithm, where: string): st
     'EC:P-521': ['ES512'],
     'OKP:Ed25519': ['EdDSA', 'Ed25519'],
   };
-  const type = jwk.kty === 'RSA' ? 'RSA' : `${jwk.kty}:${jwk.crv}`;
+  // RFC 7517 §4.1: kty is required; a type without a curve (oct) is named as such, not "oct:undefined".
+  if (typeof jwk.kty !== 'string') throw new ConfigError(`${where}: "kty" must be a key type (SIGNING_KEYS)`);
+  const type = jwk.kty === 'RSA' || jwk.crv === undefined ? jwk.kty : `${jwk.kty}:${jwk.crv}`;
   const allowed = byType[type];
   if (!allowed)
     throw new ConfigError(
