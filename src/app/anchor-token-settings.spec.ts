@@ -151,6 +151,16 @@ describe('anchor token settings', () => {
       /introspection\.client_secret_file: .*nope cannot be read \(ENOENT\)/,
     ],
     [
+      'a secret file that is a device (never read whole)',
+      {
+        idp: anchor({
+          introspection: { ...INTROSPECTION, client_secret_env: undefined, client_secret_file: '/dev/zero' },
+        }),
+      },
+      {},
+      /introspection\.client_secret_file: \/dev\/zero is not a regular file/,
+    ],
+    [
       'introspection without access_token',
       { idp: anchor({ token_types: ['id_token'], introspection: INTROSPECTION }) },
       { IDP_SECRET: 's' },

@@ -14,10 +14,10 @@ describe('configuration files', () => {
     expect(() => readYamlFile(huge)).toThrow(`${huge}: is larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
   });
 
-  it('refuses a path that is no regular file (a device would be read without end, a directory is no file)', () => {
+  it('refuses a device (read without end) before reading it; a directory fails the read at once', () => {
     expect(() => readYamlFile('/dev/zero')).toThrow('/dev/zero: is not a regular file');
     expect(() => readJwksFile(dir, join(dir, 'anchor.yaml'), 'jwks_file')).toThrow(
-      `${join(dir, 'anchor.yaml')}: jwks_file: ${dir}: is not a regular file`,
+      `${join(dir, 'anchor.yaml')}: jwks_file: ${dir}: cannot be read (EISDIR)`,
     );
   });
 

@@ -59,14 +59,23 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Far beyond any real configuration file; a larger one (or a device such as /dev/zero) would hold startup. */
 export const MAX_CONFIG_FILE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Why `file` must not be read whole (a device, a FIFO, more than MAX_CONFIG_FILE_BYTES), or undefined:
+ * such a file would hold startup, or a re-read on the serving event loop, without bound. A directory is
+ * left to the read, which fails at once (EISDIR). Throws what stat throws (ENOENT, EACCES).
+ */
+export function unboundedFile(file: string): string | undefined {
+  const stat = statSync(file);
+  if (!stat.isFile() && !stat.isDirectory()) return 'is not a regular file';
+  if (stat.size > MAX_CONFIG_FILE_BYTES) return `is larger than ${MAX_CONFIG_FILE_BYTES} bytes`;
+  return undefined;
+}
+
 function readText(file: string): string {
   let bytes: Buffer;
   try {
-    const stat = statSync(file);
-    if (!stat.isFile()) throw new ConfigError(`${file}: is not a regular file`);
-    if (stat.size > MAX_CONFIG_FILE_BYTES) {
-      throw new ConfigError(`${file}: is larger than ${MAX_CONFIG_FILE_BYTES} bytes`);
-    }
+    const unbounded = unboundedFile(file);
+    if (unbounded) throw new ConfigError(`${file}: ${unbounded}`);
     bytes = readFileSync(file);
   } catch (error) {
     if (error instanceof ConfigError) throw error;

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ConfigError, holdsKeyMaterial } from '../config/config-error.js';
-import { MAX_CONFIG_FILE_BYTES } from '../config/config-files.js';
+import { unboundedFile } from '../config/config-files.js';
 import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig, SigningAlgorithm } from '../config/server-config.js';
 
@@ -164,13 +164,8 @@ function keyFiles(path: string): string[] {
 async function readKeyFile(file: string, defaultAlg: SigningAlgorithm): Promise<SigningKey[]> {
   let text: string;
   try {
-    // Stat'ed first, as config-files does: a FIFO, a device or a huge file would hold startup, or a re-read
-    // on the serving event loop, without bound.
-    const stat = statSync(file);
-    // A directory fails the read at once (EISDIR).
-    if (!stat.isFile() && !stat.isDirectory()) throw new ConfigError(`${file}: is not a regular file (SIGNING_KEYS)`);
-    if (stat.size > MAX_CONFIG_FILE_BYTES)
-      throw new ConfigError(`${file}: is larger than ${MAX_CONFIG_FILE_BYTES} bytes (SIGNING_KEYS)`);
+    const unbounded = unboundedFile(file);
+    if (unbounded) throw new ConfigError(`${file}: ${unbounded} (SIGNING_KEYS)`);
     // An editor's byte-order mark is no part of the JSON (config-files strips it from YAML and JWKS files too).
     text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (error) {

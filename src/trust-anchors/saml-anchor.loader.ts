@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { resolveBeside } from '../config/config-files.js';
+import { resolveBeside, unboundedFile } from '../config/config-files.js';
 import { certificatesFromMetadata, pemCertificates } from '../saml/saml-certificates.js';
 import type { TrustAnchorConfig } from './trust-anchor.config.js';
 
@@ -106,6 +106,11 @@ function isEntityId(value: unknown): boolean {
 
 function readText(path: string, onError: (message: string) => void): string | undefined {
   try {
+    const unbounded = unboundedFile(path);
+    if (unbounded) {
+      onError(`${path} ${unbounded}`);
+      return undefined;
+    }
     return readFileSync(path, 'utf8');
   } catch (error) {
     onError(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { resolveBeside } from '../config/config-files.js';
+import { resolveBeside, unboundedFile } from '../config/config-files.js';
 
 /**
  * A secret read from configuration. It prints as `[redacted]` whether logged, inspected or serialised,
@@ -59,6 +59,11 @@ export function readSecretSource(
   const path = resolveBeside(file, source.client_secret_file!);
   let value: string;
   try {
+    const unbounded = unboundedFile(path);
+    if (unbounded) {
+      problems.push([`${at}client_secret_file`, `${path} ${unbounded}`]);
+      return undefined;
+    }
     // One line: a trailing newline (echo, editors) is not part of the secret.
     value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {

@@ -62,7 +62,8 @@ describe('VAULT_KEYS', () => {
     );
     expect(() => loadKeyRing({ vaultKeys: join(dir, 'missing.json') })).toThrow(
       `${join(dir, 'missing.json')}: cannot be read (ENOENT) (VAULT_KEYS)`,
-    );
+    ); // A device is never read whole (it would hold startup without bound).
+    expect(() => loadKeyRing({ vaultKeys: '/dev/zero' })).toThrow('/dev/zero: is not a regular file (VAULT_KEYS)');
   });
 
   it('refuses keys given inline in another form without repeating them', () => {

@@ -3,6 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, holdsKeyMaterial } from '../config/config-error.js';
+import { unboundedFile } from '../config/config-files.js';
 import type { ServerConfig } from '../config/server-config.js';
 
 /** JWA `alg` of a vault key: AES-GCM key wrapping with a 256-bit key (RFC 7518 §4.7). */
@@ -113,9 +114,12 @@ function files(path: string): Array<[string, string]> {
   if (names.length === 0) throw new ConfigError(`${path}: holds no *.json or *.jwk file (VAULT_KEYS)`);
   return names.map((file) => {
     try {
+      const unbounded = unboundedFile(file);
+      if (unbounded) throw new ConfigError(`${file}: ${unbounded} (VAULT_KEYS)`);
       // An editor's byte-order mark is no part of the JSON (config-files strips it from YAML and JWKS files too).
       return [file, readFileSync(file, 'utf8').replace(/^\uFEFF/, '')];
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       throw new ConfigError(
         `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}) (VAULT_KEYS)`,
       );
