@@ -60,6 +60,8 @@ describe('loadTrustAnchors', () => {
     ['an issuer with a leading space', 'issuer: " https://idp.example.com"\naudiences: [a]\n', 'issuer'],
     // Read by the URL parser as https://idp.example.com/, while a token's iss is compared as written.
     ['an issuer missing a slash', 'issuer: https:/idp.example.com\naudiences: [a]\n', 'issuer'],
+    ['an issuer with a dot segment', 'issuer: https://idp.example.com/a/../b\naudiences: [a]\n', 'issuer'],
+    ['an issuer with an encoded dot segment', 'issuer: https://idp.example.com/a/%2E/b\naudiences: [a]\n', 'issuer'],
     ['an issuer with user info', 'issuer: https://user:pass@idp.example.com\naudiences: [a]\n', 'issuer'],
     ['an issuer with backslashes', 'issuer: "https:\\\\idp.example.com"\naudiences: [a]\n', 'issuer'],
     ['an issuer with a tab inside', 'issuer: "https://idp.exam\\tple.com"\naudiences: [a]\n', 'issuer'],

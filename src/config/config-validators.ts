@@ -43,6 +43,9 @@ export function isSecureUrl(value: unknown): boolean {
   if (url.hash || value.includes('#')) return false;
   // RFC 3986 §3.2.1: user:password@ is deprecated; in an issuer it would be published in every token.
   if (url.username !== '' || url.password !== '') return false;
+  // RFC 3986 §5.2.4: `.` and `..` segments are removed by the parser (routing) but kept in the value as written.
+  const path = value.replace(/^https?:\/\/[^/?#]*/i, '').split(/[?#]/, 1)[0]!;
+  if (path.split('/').some((segment) => /^(\.|%2e){1,2}$/i.test(segment))) return false;
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
