@@ -103,6 +103,30 @@ describe('keys generate', () => {
   });
 });
 
+const HASH_USAGE = `usage: echo -n "$SECRET" | npm run -s hash-secret
+       npm run -s hash-secret -- --generate
+`;
+
+describe('hash-secret', () => {
+  it('refuses a secret given as an argument (shown by ps, not what is hashed) without echoing it (exit 2)', async () => {
+    const result = await run('hash-client-secret.js', ['s3cret-on-the-command-line']);
+    expect(result.stderr).toBe(
+      `the secret is read from stdin, not the command line (where ps and shell history show it)\n${HASH_USAGE}`,
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
+  it('a misspelt --generate is a usage error, not a hash of whatever stdin holds (exit 2)', async () => {
+    const result = await run('hash-client-secret.js', ['--generat']);
+    expect(result.stderr).toBe(
+      `Unknown option '--generat'. To specify a positional argument starting with a '-', place it at the end of the command after '--', as in '-- "--generat"\n${HASH_USAGE}`,
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+});
+
 describe('explain and policy:test', () => {
   it('explain: a token file that cannot be read is one line naming it (exit 2)', async () => {
     const missing = await run('explain.js', ['--subject-token', `@${join(dir, 'no-such.jwt')}`, '--client', 'x']);
