@@ -143,6 +143,9 @@ function parse() {
 async function main(): Promise<void> {
   const { positionals, values } = parse();
   const [command, kid, ...rest] = positionals;
+  // `--out=` (an unset $VARIABLE) must not fall back to printing the private key to the terminal or a CI log.
+  for (const option of ['out', 'dir'] as const)
+    if (values[option] === '') throw new UsageError(`--${option}: must not be empty`);
   const dir = values.dir ?? process.env.SIGNING_KEYS;
   if (command === 'generate' && kid === undefined) {
     if (!(SIGNING_ALGORITHMS as readonly string[]).includes(values.alg))

@@ -39,8 +39,10 @@ async function main(): Promise<number> {
   }
   if (command === 'generate-key') {
     // VAULT_KEYS refuses a key without a kid: do not write one.
-    if (parsed.values.kid === '') {
-      process.stderr.write(`--kid: must not be empty\n${USAGE}`);
+    // `--out=` (an unset $VARIABLE) must not fall back to printing the key to the terminal or a CI log.
+    for (const option of ['kid', 'out'] as const) {
+      if (parsed.values[option] !== '') continue;
+      process.stderr.write(`--${option}: must not be empty\n${USAGE}`);
       return 2;
     }
     const key = generateVaultKey(parsed.values.kid);

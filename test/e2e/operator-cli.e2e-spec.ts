@@ -79,6 +79,15 @@ describe('keys generate', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses an empty --out or --dir (an unset $VARIABLE): the private key is not printed instead (exit 2)', async () => {
+    for (const option of ['--out', '--dir']) {
+      const result = await run('keys.js', ['generate', `${option}=`]);
+      expect(result.stderr).toBe(`${option}: must not be empty\n${KEYS_USAGE}`);
+      expect(result.stdout).toBe('');
+      expect(result.code).toBe(2);
+    }
+  });
+
   it('never overwrites, and names the file it refuses', async () => {
     const keys = join(dir, 'keys-exists');
     mkdirSync(keys);
@@ -246,6 +255,15 @@ describe('vault generate-key', () => {
     const result = await run('vault.js', ['generate-key', '--kid', '']);
     expect(result.stderr).toBe(
       '--kid: must not be empty\nusage: npm run -s vault -- migrate | status | rewrap | generate-key [--kid <kid>] [--out <file>]\n',
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
+  it('refuses an empty --out (an unset $VARIABLE): the key is not printed instead (exit 2)', async () => {
+    const result = await run('vault.js', ['generate-key', '--out=']);
+    expect(result.stderr).toBe(
+      '--out: must not be empty\nusage: npm run -s vault -- migrate | status | rewrap | generate-key [--kid <kid>] [--out <file>]\n',
     );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
