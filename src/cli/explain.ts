@@ -26,14 +26,19 @@ const USAGE =
 
 /** A token argument: the value, `-` for stdin (keeps it out of shell history), or `@file`. */
 function readToken(value: string, option: string): string {
+  let token: string;
   try {
-    if (value === '-') return readFileSync(0, 'utf8').trim();
-    if (value.startsWith('@')) return readFileSync(value.slice(1), 'utf8').trim();
+    if (value === '-') token = readFileSync(0, 'utf8').trim();
+    else if (value.startsWith('@')) token = readFileSync(value.slice(1), 'utf8').trim();
+    else token = value.trim();
   } catch (error) {
     // A missing or unreadable file is the operator's to fix: one line naming it, not a stack.
     throw new UsageError(`${option} ${value}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return value.trim();
+  // Closed stdin or an empty file gives no token: a usage error, not a refusal the token would get (exit 1).
+  if (token === '')
+    throw new UsageError(`${value === '-' || value.startsWith('@') ? `${option} ${value}` : option}: is empty`);
+  return token;
 }
 
 class UsageError extends Error {}
@@ -81,6 +86,10 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  if (args['subject-token'] === '-' && args['actor-token'] === '-') {
+    process.stderr.write(`--subject-token and --actor-token cannot both be read from stdin (-); give one as @file\n`);
+    return 2;
+  }
   let subjectToken: string;
   let actorToken: string | undefined;
   try {

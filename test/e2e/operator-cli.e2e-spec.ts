@@ -149,6 +149,15 @@ describe('explain and policy:test', () => {
     expect(directory.code).toBe(2);
   });
 
+  it('explain: an empty token (empty file, closed stdin) is a usage error (exit 2), not a refusal (exit 1)', async () => {
+    const empty = join(dir, 'empty.jwt');
+    writeFileSync(empty, '\n');
+    const result = await run('explain.js', ['--subject-token', `@${empty}`, '--client', 'x']);
+    expect(result.stderr).toBe(`--subject-token @${empty}: is empty\n`);
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
   it('explain: an --at beyond what a clock can show is a usage error, not a RangeError', async () => {
     const result = await run('explain.js', [
       '--subject-token',
