@@ -10,12 +10,21 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import type { LineageEntry, LineageStore } from '../stores/lineage-store.js';
 import { iso, openOperatorStores } from './lineage-stores.js';
+import { printable } from './printable.js';
 
 const USAGE = 'usage: npm run -s lineage -- --jti <jti>\n';
 /** Most descendants printed; the rest are counted. */
 const MAX_PRINTED = 1000;
 
+/**
+ * One token's line. Printable: the jti comes from the command line, the actor from a token's `act.sub`,
+ * and an escape sequence or newline in either must not rewrite the operator's terminal or forge a line.
+ */
 async function describe(lineage: LineageStore, key: string): Promise<string> {
+  return printable(await describeRaw(lineage, key));
+}
+
+async function describeRaw(lineage: LineageStore, key: string): Promise<string> {
   const [entry] = key.startsWith('root:') || key.startsWith('sub:') ? [undefined] : await lineage.entries([key]);
   const { revoked } = await lineage.inspect([key]);
   const state = revoked ? `REVOKED${revoked.origin === key ? '' : ` (through ${revoked.origin})`}` : 'not revoked';

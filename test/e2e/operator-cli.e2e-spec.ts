@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { REDIS_TEST_URL } from '../support/redis.js';
 import { ROOT } from '../support/server-process.js';
 
 /**
@@ -223,6 +224,16 @@ describe('revoke', () => {
     );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
+  });
+});
+
+describe('lineage', () => {
+  it('prints a jti (or a stored actor) with control characters escaped: no escape sequence, no forged line', async () => {
+    const result = await run('lineage.js', ['--jti', 'x\u001b[2J\ny'], { REDIS_URL: REDIS_TEST_URL });
+    expect(result.stdout).toBe(
+      'ancestors:\ntoken:\n   x\\u001b[2J\\u000ay [unknown or expired] not revoked\ndescendants:\n',
+    );
+    expect(result.code).toBe(0);
   });
 });
 
