@@ -10,7 +10,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import type { LineageEntry, LineageStore } from '../stores/lineage-store.js';
 import { iso, openOperatorStores } from './lineage-stores.js';
-import { printable } from './printable.js';
+import { printable } from '../common/printable.js';
 
 const USAGE = 'usage: npm run -s lineage -- --jti <jti>\n';
 /** Most descendants printed; the rest are counted. */

@@ -18,7 +18,7 @@ import { lineageTarget } from '../stores/lineage-target.js';
 import { clock } from '../common/clock.js';
 import { ConfigError } from '../config/config-error.js';
 import { iso, openOperatorStores } from './lineage-stores.js';
-import { printable } from './printable.js';
+import { printable } from '../common/printable.js';
 
 const USAGE =
   'usage: npm run -s revoke -- --jti <jti> | --root-issuer <iss> --root-jti <jti> | --root-issuer <iss> --sub <sub>\n';

@@ -18,7 +18,7 @@ import { loadStsConfig } from '../app/sts-config.js';
 import { storeWindows } from '../app/store-windows.js';
 import { confirmStoreReset, EPOCH_KEY, parseMarker } from '../stores/store-epoch.js';
 import { clock } from '../common/clock.js';
-import { printable } from './printable.js';
+import { printable } from '../common/printable.js';
 
 const USAGE = 'usage: npm run -s store -- status | confirm-reset [--note "<why>"]\n';
 

@@ -1,3 +1,4 @@
+import { printable } from '../common/printable.js';
 import type { RuleTrace } from '../policy/anchor-policy.js';
 import type { PolicyCheckReport } from './policy-check.js';
 import type { VariableRead } from '../policy/policy-language.js';
@@ -76,5 +77,7 @@ export function formatReport(report: PolicyCheckReport, clock: string): string {
     lines.push(`  error_description  ${outcome.error_description}`);
     if (outcome.detail) lines.push(`  detail (operators) ${outcome.detail}`);
   }
-  return `${lines.join('\n')}\n`;
+  // The claims shown are the caller's (a refused token's sub may hold an escape sequence or a newline): each
+  // line printable, so none rewrites the operator's terminal or forges a line of the report.
+  return `${lines.map(printable).join('\n')}\n`;
 }

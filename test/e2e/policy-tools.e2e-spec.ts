@@ -174,6 +174,29 @@ describe('npm run explain', () => {
     );
   });
 
+  it("prints the caller's claims with control characters escaped: no escape sequence, no forged report line", async () => {
+    const hostile = await ci.mint(
+      {
+        sub: 'x\u001b[2J\noutcome   WOULD ISSUE',
+        aud: STS,
+        iat: IAT,
+        exp: IAT + 300,
+        repository_owner_id: '1234',
+        environment: 'dev',
+      },
+      { typ: 'JWT' },
+    );
+    const result = await explain(
+      ['--subject-token', hostile, '--client', 'ci-deployer', '--scope', 'deploy', '--at', String(IAT + 60)],
+      'anchors',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout.split('\n')[1]).toBe(
+      `subject   x\\u001b[2J\\u000aoutcome   WOULD ISSUE (issuer ${ci.issuer}; urn:ietf:params:oauth:token-type:jwt)`,
+    );
+    expect(result.stdout).not.toContain('\u001b');
+  });
+
   it('validates with the real validators at the given clock: an expired token (--json)', async () => {
     const result = await explainRecorded(['--at', '2026-03-02T00:00:00Z', '--json']);
     expect(result.code).toBe(1);
