@@ -10,6 +10,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -224,6 +226,23 @@ describe('revoke', () => {
     );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
+  });
+});
+
+describe('healthcheck', () => {
+  it('probes the address HOST names: a server bound to 127.0.0.2 only is found ready (exit 0)', async () => {
+    const server = createServer((request, response) => {
+      response.statusCode = request.url === '/health/ready' ? 200 : 404;
+      response.end();
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.2', listening));
+    const port = String((server.address() as AddressInfo).port);
+    try {
+      expect((await run('healthcheck.js', [], { HOST: '127.0.0.2', PORT: port })).code).toBe(0);
+      expect((await run('healthcheck.js', [], { PORT: port })).code).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });
 
