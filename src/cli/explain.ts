@@ -10,7 +10,7 @@
  */
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from '../app/sts-config.js';
 import { PolicyCheck } from '../policy-tools/policy-check.js';
@@ -46,7 +46,7 @@ class UsageError extends Error {}
 async function main(): Promise<number> {
   let args;
   try {
-    args = parseArgs({
+    args = parseCliArgs({
       options: {
         'subject-token': { type: 'string' },
         'subject-token-type': { type: 'string', default: 'jwt' },

@@ -4,7 +4,7 @@
  * Exit code: 0 printed, 1 the secret is too short, 2 usage error.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import { hashClientSecret } from '../clients/client-secret.js';
 
 const USAGE = 'usage: echo -n "$SECRET" | npm run -s hash-secret\n       npm run -s hash-secret -- --generate\n';
@@ -21,7 +21,7 @@ async function readStdin(): Promise<string> {
 function parse(): { generate: boolean } {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { generate: { type: 'boolean', default: false } } });
+    parsed = parseCliArgs({ allowPositionals: true, options: { generate: { type: 'boolean', default: false } } });
   } catch (error) {
     // A misspelt --generate would otherwise hash whatever stdin holds and print it as if asked for.
     process.stderr.write(`${(error as Error).message}\n${USAGE}`);

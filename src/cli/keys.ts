@@ -11,7 +11,7 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from '../config/server-config.js';
 import { ACTIVE_MARK, readKeys, type SigningKey } from '../keys/signing-keys.loader.js';
@@ -125,7 +125,7 @@ async function retire(dir: string, kid: string): Promise<void> {
 
 function parse() {
   try {
-    return parseArgs({
+    return parseCliArgs({
       allowPositionals: true,
       options: {
         alg: { type: 'string', default: 'ES256' },

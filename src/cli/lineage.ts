@@ -7,7 +7,7 @@
  * not be used, 2 usage or configuration error.
  */
 import 'reflect-metadata';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import type { LineageEntry, LineageStore } from '../stores/lineage-store.js';
 import { iso, openOperatorStores } from './lineage-stores.js';
 import { printable } from '../common/printable.js';
@@ -74,7 +74,7 @@ async function printDescendants(lineage: LineageStore, key: string, depth: numbe
 async function main(): Promise<number> {
   let jti: string | undefined;
   try {
-    jti = parseArgs({ options: { jti: { type: 'string' } }, strict: true }).values.jti;
+    jti = parseCliArgs({ options: { jti: { type: 'string' } }, strict: true }).values.jti;
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}`);
     return 2;

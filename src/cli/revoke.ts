@@ -10,7 +10,7 @@
  */
 import 'reflect-metadata';
 import { hostname, userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import { StreamAuditSink } from '../audit/audit-sink.js';
 import { AuditTrail } from '../audit/audit-trail.js';
 import { revokeWithDescendants } from '../stores/cascade.js';
@@ -26,7 +26,7 @@ const USAGE =
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
+    ({ values } = parseCliArgs({
       options: {
         jti: { type: 'string' },
         'root-issuer': { type: 'string' },

@@ -11,7 +11,7 @@
  */
 import 'reflect-metadata';
 import { hostname, userInfo } from 'node:os';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import { Redis } from 'ioredis';
 import { ConfigError } from '../config/config-error.js';
 import { loadStsConfig } from '../app/sts-config.js';
@@ -25,7 +25,7 @@ const USAGE = 'usage: npm run -s store -- status | confirm-reset [--note "<why>"
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ options: { note: { type: 'string' } }, allowPositionals: true, strict: true });
+    parsed = parseCliArgs({ options: { note: { type: 'string' } }, allowPositionals: true, strict: true });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}`);
     return 2;

@@ -8,7 +8,7 @@
  * or configuration error.
  */
 import 'reflect-metadata';
-import { parseArgs } from 'node:util';
+import { parseCliArgs } from './cli-args.js';
 import pg from 'pg';
 import { ConfigError } from '../config/config-error.js';
 import { loadServerConfig } from '../config/server-config.js';
@@ -23,7 +23,7 @@ const USAGE = 'usage: npm run -s vault -- migrate | status | rewrap | generate-k
 async function main(): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseCliArgs({
       options: { kid: { type: 'string' }, out: { type: 'string' } },
       allowPositionals: true,
       strict: true,

@@ -213,6 +213,15 @@ describe('explain and policy:test', () => {
 });
 
 describe('revoke', () => {
+  it('an option given twice is a usage error, not the last one alone revoked (exit 2)', async () => {
+    const result = await run('revoke.js', ['--jti', 'a', '--jti', 'b']);
+    expect(result.stderr).toBe(
+      "Option '--jti' given more than once\nusage: npm run -s revoke -- --jti <jti> | --root-issuer <iss> --root-jti <jti> | --root-issuer <iss> --sub <sub>\n",
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
   it('opens AUDIT_LOG before revoking: an unwritable one revokes nothing (exit 2), whatever the store', async () => {
     const audit = join(dir, 'no-such-dir', 'audit.log');
     const result = await run('revoke.js', ['--jti', 'some-jti'], {
