@@ -3,7 +3,7 @@
  * Each file names the configuration it tests (anchor files, clients file, server env) and lists cases:
  * a subject (claims / SAML attributes, or a recorded token at a fixed clock), a client and a request,
  * and the expected decision. Cases run through the real request parsing, validators and delegation
- * core in a Nest application context; nothing is issued. Exit code 1 when any case fails.
+ * core in a Nest application context; nothing is issued. Exit code 1 when any case fails, 2 usage error.
  */
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
@@ -43,8 +43,20 @@ async function runFile(file: string): Promise<{ passed: number; failed: number }
   return { passed, failed };
 }
 
+const USAGE = 'usage: npm run -s policy:test [-- files...]   (default: every policy-tests/*.yaml)\n';
+
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  // An option here is a mistake (a misspelt flag read as a missing file would fail CI as a broken policy).
+  const option = args.find((a) => a.startsWith('-'));
+  if (option !== undefined) {
+    process.stderr.write(`policy:test: unknown option ${option} (a file starting with - is ./${option})\n${USAGE}`);
+    return 2;
+  }
   if (args.length === 0 && !existsSync(resolve('policy-tests'))) {
     process.stderr.write('policy:test: no files given, and there is no policy-tests/ directory here\n');
     return 1;

@@ -174,6 +174,15 @@ describe('explain and policy:test', () => {
     expect(result.code).toBe(2);
   });
 
+  it('policy:test: an unknown option is a usage error (exit 2), not a policy file that cannot be read (exit 1)', async () => {
+    const result = await run('policy-test.js', ['--verbose']);
+    expect(result.stderr).toBe(
+      'policy:test: unknown option --verbose (a file starting with - is ./--verbose)\nusage: npm run -s policy:test [-- files...]   (default: every policy-tests/*.yaml)\n',
+    );
+    expect(result.stdout).toBe('');
+    expect(result.code).toBe(2);
+  });
+
   it('policy:test: a case with a bad `at` is reported with its file and field, and the other files still run', async () => {
     const file = (name: string, at: unknown) => {
       const path = join(dir, name);
