@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './app/sighup-hold-at-start.js';
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { setFlagsFromString } from 'node:v8';

@@ -17,6 +17,7 @@ import { loadSigningKeys } from '../keys/signing-keys.loader.js';
 import { AnchorIndex, ANCHORS } from '../trust-anchors/anchor-index.js';
 import { buildGeneration } from '../trust-anchors/generation.js';
 import { configChanges, describeChanges, hasChanges, NO_KEY_CHANGES, type ConfigChanges } from './config-changes.js';
+import { releaseHeldSighup } from './sighup-hold.js';
 import { storeWindows } from './store-windows.js';
 import { loadStsConfig, type StsConfig } from './sts-config.js';
 
@@ -253,5 +254,7 @@ export function reloadOnSighup(reloader: ConfigReloader, logger = new Logger('Re
     void reloader.reload('SIGHUP');
   };
   process.on('SIGHUP', listener);
+  // One that arrived while the process started (src/app/sighup-hold.ts) is acted on now.
+  if (releaseHeldSighup()) listener();
   return () => process.off('SIGHUP', listener);
 }
