@@ -214,6 +214,19 @@ describe('configuration messages', () => {
     expect(refusal({ ...setup(), [name]: value })).toBe(`environment: ${name}: ${message}`);
   });
 
+  // A duration in milliseconds where seconds are asked (or a typo) is refused, never run for years; the
+  // publish lead's key-switch time beyond the Date range threw in the log line.
+  it.each([
+    ['SIGNING_KEYS_PUBLISH_LEAD', '600000000', 'must not be greater than 604800'],
+    ['TOKEN_TTL', '900000', 'must not be greater than 604800'],
+    ['MAX_TOKEN_TTL', '3600000', 'must not be greater than 604800'],
+    ['JWKS_COOLDOWN', '300000', 'must not be greater than 86400'],
+    ['JWKS_MAX_AGE', '600000000', 'must not be greater than 604800'],
+    ['JWKS_MAX_STALE', '86400000', 'must not be greater than 2592000'],
+  ])('refuses %s=%s, beyond any sensible duration', (name, value, message) => {
+    expect(refusal({ ...setup(), [name]: value })).toBe(`environment: ${name}: ${message}`);
+  });
+
   it('several wrong fields of one source: each line still names the source and its field', () => {
     expect(refusal({ ...setup(), PORT: 'abc', TOKEN_TTL: '1.5' }).split('\n')).toEqual([
       'environment: invalid configuration:',

@@ -118,7 +118,8 @@ export class ServerConfig {
     'Seconds a new key is published before it may sign (a key marked active earlier waits); the JWKS `Cache-Control: max-age` is half of it, so resource servers see a key before its first token. Not applied to the keys found at startup.',
     600,
   )
-  @IsIntInRange(2)
+  // Bounded, as every duration here, so a value in milliseconds (or a typo) is refused, not run for years.
+  @IsIntInRange(2, 7 * 86400)
   signingKeysPublishLead!: number;
 
   @Env(
@@ -130,7 +131,7 @@ export class ServerConfig {
   signingAlg!: SigningAlgorithm;
 
   @Env('TOKEN_TTL', 'Default lifetime of issued tokens, seconds (a client may set its own `token_ttl`).', 900)
-  @IsIntInRange(1)
+  @IsIntInRange(1, 7 * 86400)
   tokenTtl!: number;
 
   @Env(
@@ -138,7 +139,7 @@ export class ServerConfig {
     'Upper bound on any lifetime, seconds; client `token_ttl` values above it are refused at startup.',
     3600,
   )
-  @IsIntInRange(1)
+  @IsIntInRange(1, 7 * 86400)
   maxTokenTtl!: number;
 
   @Env('MAX_CHAIN_DEPTH', 'Most actors an issued token may record in its nested `act` chain.', 5)
@@ -237,7 +238,7 @@ export class ServerConfig {
     'Least time between two fetches of one JWKS (unknown `kid`, failures), and between two attempts at a failing discovery, seconds.',
     30,
   )
-  @IsIntInRange(0)
+  @IsIntInRange(0, 86400)
   jwksCooldown!: number;
 
   @Env(
@@ -249,7 +250,7 @@ export class ServerConfig {
   verifiedTokenCache!: number;
 
   @Env('JWKS_MAX_AGE', 'Age after which a cached JWKS is refreshed in the background, seconds.', 600)
-  @IsIntInRange(1)
+  @IsIntInRange(1, 7 * 86400)
   jwksMaxAge!: number;
 
   @Env(
@@ -257,7 +258,7 @@ export class ServerConfig {
     'How long cached keys keep working while their JWKS endpoint cannot be reached, seconds.',
     86400,
   )
-  @IsIntInRange(0)
+  @IsIntInRange(0, 30 * 86400)
   jwksMaxStale!: number;
 
   @Env(
