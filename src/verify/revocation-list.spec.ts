@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
-import { RevocationListPoller } from './revocation-list.js';
+import { MAX_LIST_BYTES, RevocationListPoller } from './revocation-list.js';
 
 const ISSUER = 'https://sts.example';
 
@@ -14,6 +14,8 @@ let etag = '"1"';
 let fetches = 0;
 /** Answer 304 whatever the request (a stale cache, or a forged answer). */
 let always304 = false;
+/** Announce a body beyond MAX_LIST_BYTES (and send a little of it). */
+let oversized = false;
 let key: CryptoKey;
 let other: CryptoKey;
 let keys: ReturnType<typeof createLocalJWKSet>;
@@ -27,6 +29,10 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     fetches++;
     if (always304) return void response.writeHead(304).end();
+    if (oversized) {
+      response.writeHead(200, { 'content-length': String(MAX_LIST_BYTES + 1) }).write('x');
+      return void setTimeout(() => response.destroy(), 50);
+    }
     if (body === undefined) return void response.writeHead(503).end();
     if (request.headers['if-none-match'] === etag) return void response.writeHead(304).end();
     response.writeHead(200, { etag, 'content-type': 'application/revocation-list+jwt' }).end(body);
@@ -61,6 +67,18 @@ function poller(options: { maxStaleness?: number; refreshInterval?: number } = {
 }
 
 describe('RevocationListPoller', () => {
+  it('reads no answer beyond MAX_LIST_BYTES: refused as stale, the reason in its detail', async () => {
+    oversized = true;
+    try {
+      await expect(poller().isRevoked('a')).rejects.toMatchObject({
+        error: 'temporarily_unavailable',
+        detail: `revocation list larger than ${MAX_LIST_BYTES} bytes`,
+      });
+    } finally {
+      oversized = false;
+    }
+  });
+
   it('answers from the list it holds; a 304 keeps it; a new list replaces it', async () => {
     body = await list([{ jti: 'a', exp: now() + 60 }]);
     const p = poller();

@@ -1,4 +1,5 @@
 import { errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { readCappedBody } from '../common/capped-body.js';
 import { AccessTokenError } from './access-token-error.js';
 
 /** actbridge's revocation list (docs/lineage.md), polled in the background. */
@@ -13,6 +14,9 @@ export interface RevocationListOptions {
   /** The list's URL (default: `revocation_list_uri` from actbridge's metadata). */
   readonly url?: string;
 }
+
+/** Largest list read (about a million revoked tokens). */
+export const MAX_LIST_BYTES = 64 * 1024 * 1024;
 
 /** Must match actbridge's REVOCATION_LIST_TYP (introspection/revocation-list.routes.ts). */
 const TYP = 'revocation-list+jwt';
@@ -83,7 +87,9 @@ export class RevocationListPoller {
         return;
       }
       if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
-      await this.accept(await response.text(), response.headers.get('etag') ?? undefined);
+      // Bounded: a list of ~40 bytes per revoked jti; a larger answer is no list of actbridge's.
+      const body = await readCappedBody(response, MAX_LIST_BYTES, this.settings.timeout * 1000, 'revocation list');
+      await this.accept(body.toString('utf8'), response.headers.get('etag') ?? undefined);
     } catch (error) {
       this.lastError = error instanceof errors.JOSEError ? `list rejected: ${error.message}` : (error as Error).message;
     }
