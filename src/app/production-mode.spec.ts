@@ -206,6 +206,19 @@ describe('configuration messages', () => {
     );
   });
 
+  // docs/keys.md: the lead must exceed jose's 30 s refetch cooldown, or a new key signs before verifiers see it.
+  it('refuses a publish lead a resource server could miss the new key within, and accepts one beyond it', () => {
+    expect(refusal({ ...setup(), SIGNING_KEYS_PUBLISH_LEAD: '30' })).toBe(
+      'environment: SIGNING_KEYS_PUBLISH_LEAD (30) must exceed 30 in production: resource servers refetch a JWKS on an unknown kid at most every 30 s',
+    );
+    expect(
+      loadStsConfig({ ...setup(), SIGNING_KEYS_PUBLISH_LEAD: '31' }, 'production').server.signingKeysPublishLead,
+    ).toBe(31);
+    expect(
+      loadStsConfig({ ...setup(), SIGNING_KEYS_PUBLISH_LEAD: '2' }, 'development').server.signingKeysPublishLead,
+    ).toBe(2);
+  });
+
   // Node runs a timer beyond 2^31-1 ms after 1 ms: a month's interval re-read the keys 1000 times a second.
   it.each([
     ['SIGNING_KEYS_RELOAD_INTERVAL', '2592000', 'must not be greater than 86400'],

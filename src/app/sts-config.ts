@@ -97,6 +97,13 @@ export function productionProblems(
       );
     }
   }
+  // jose's createRemoteJWKSet refetches on an unknown kid at most every 30 s: a shorter lead lets a new
+  // key sign before such resource servers can have seen it (docs/keys.md "Resource servers").
+  if (config.server.signingKeysPublishLead <= 30) {
+    problems.push(
+      `environment: SIGNING_KEYS_PUBLISH_LEAD (${config.server.signingKeysPublishLead}) must exceed 30 in production: resource servers refetch a JWKS on an unknown kid at most every 30 s`,
+    );
+  }
   problems.push(...vaultProductionProblems(config.server, config.vault));
   const file = resolve(config.server.clientsFile);
   config.clients.forEach((client, i) => {

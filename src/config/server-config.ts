@@ -115,7 +115,7 @@ export class ServerConfig {
 
   @Env(
     'SIGNING_KEYS_PUBLISH_LEAD',
-    'Seconds a new key is published before it may sign (a key marked active earlier waits); the JWKS `Cache-Control: max-age` is half of it, so resource servers see a key before its first token. Not applied to the keys found at startup.',
+    'Seconds a new key is published before it may sign (a key marked active earlier waits); the JWKS `Cache-Control: max-age` is half of it, so resource servers see a key before its first token. More than 30 in production (jose refetches an unknown kid at most every 30 s). Not applied to the keys found at startup.',
     600,
   )
   // Bounded, as every duration here, so a value in milliseconds (or a typo) is refused, not run for years.
