@@ -16,6 +16,8 @@ let fetches = 0;
 let always304 = false;
 /** Announce a body beyond MAX_LIST_BYTES (and send a little of it). */
 let oversized = false;
+/** Redirect the list's URL to another path of the same server, which serves the list. */
+let redirected = false;
 let key: CryptoKey;
 let other: CryptoKey;
 let keys: ReturnType<typeof createLocalJWKSet>;
@@ -29,6 +31,9 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     fetches++;
     if (always304) return void response.writeHead(304).end();
+    if (redirected && request.url === '/oauth/revocations') {
+      return void response.writeHead(302, { location: '/moved/revocations' }).end();
+    }
     if (oversized) {
       response.writeHead(200, { 'content-length': String(MAX_LIST_BYTES + 1) }).write('x');
       return void setTimeout(() => response.destroy(), 50);
@@ -76,6 +81,21 @@ describe('RevocationListPoller', () => {
       });
     } finally {
       oversized = false;
+    }
+  });
+
+  // As actbridge's own fetches and jose's JWKS fetch: the list is read from the URL configured or
+  // published, not from wherever an answer for it points (a redirect could lead the poller anywhere).
+  it('follows no redirect: a 3xx is a failed refresh, refused as stale with the status in its detail', async () => {
+    body = await list([{ jti: 'a', exp: now() + 60 }]);
+    redirected = true;
+    try {
+      await expect(poller().isRevoked('a')).rejects.toMatchObject({
+        error: 'temporarily_unavailable',
+        detail: 'HTTP 302',
+      });
+    } finally {
+      redirected = false;
     }
   });
 

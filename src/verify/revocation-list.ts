@@ -79,6 +79,8 @@ export class RevocationListPoller {
       const unexpired = Date.now() / 1000 < this.expiresAt + this.settings.clockTolerance;
       const response = await fetch(this.url, {
         headers: this.etag && unexpired ? { 'if-none-match': this.etag } : {},
+        // As jose's JWKS fetch: a redirect is an answer (a failed refresh), not somewhere else to read from.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.settings.timeout * 1000),
       });
       if (response.status === 304) {
