@@ -1,5 +1,5 @@
 import { holdSighup } from './sighup-hold.js';
 
-// Imported first by main.ts: loading the other modules takes about a second, and SIGHUP must not end
+// Imported by main.ts before the rest of the code loads (about a second), and SIGHUP must not end
 // the server meanwhile (it reloads and never stops it: docs/operations.md).
 holdSighup();

@@ -51,7 +51,10 @@ export function jsonLines(text: string): Record<string, unknown>[] {
 export async function waitForOutput(server: ServerProcess, pattern: RegExp, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(server.output())) {
-    if (server.child.exitCode !== null) throw new Error(`server exited early:\n${server.output()}`);
+    // A process ended by a signal has no exit code, only its signal.
+    if (server.child.exitCode !== null || server.child.signalCode !== null) {
+      throw new Error(`server exited early:\n${server.output()}`);
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}:\n${server.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
