@@ -11,7 +11,7 @@ import type { ClientConfig } from '../clients/client.config.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { verifyJwt } from '../jose/jwt-verify.js';
 import { quoted } from '../oauth/error-description.js';
-import { InvalidClient } from '../oauth/oauth-error.js';
+import { InvalidClient, TemporarilyUnavailable } from '../oauth/oauth-error.js';
 import { storeUnavailable } from '../stores/replay-guard.js';
 import { REPLAY_STORE, type ReplayStore } from '../stores/replay-store.js';
 import { KeysUnavailableError, RemoteJwks, remoteJwksPolicy } from '../trust-anchors/remote-jwks.js';
@@ -82,6 +82,13 @@ export class PrivateKeyJwtVerifier {
         requiredClaims: ['exp', 'jti', 'aud'],
       }));
     } catch (error) {
+      // The client's keys could not be fetched: its assertion may be fine, so it is told to retry (503),
+      // not that its credentials are wrong (invalid_client), as for a presented token's issuer keys.
+      if (error instanceof KeysUnavailableError) {
+        throw new TemporarilyUnavailable('client_assertion cannot be verified: client keys unavailable', {
+          detail: `client_assertion cannot be verified: client keys unavailable: ${error.message}`,
+        });
+      }
       return fail(...describe(error, header));
     }
 
@@ -133,9 +140,6 @@ export class PrivateKeyJwtVerifier {
 }
 
 function describe(error: unknown, header: ProtectedHeaderParameters): [string, string?] {
-  if (error instanceof KeysUnavailableError) {
-    return ['client keys unavailable', `client keys unavailable: ${error.message}`];
-  }
   if (error instanceof errors.JWTExpired) return ['client_assertion has expired'];
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.reason === 'missing') return [`client_assertion has no ${error.claim} claim`];

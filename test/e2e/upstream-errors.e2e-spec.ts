@@ -175,9 +175,15 @@ describe('upstream failures stay with the operator', () => {
           client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
           client_assertion: assertion,
         }),
-      401,
-      { error: 'invalid_client', error_description: 'client keys unavailable' },
-      new RegExp(`^client keys unavailable: issuer keys unavailable: HTTP 500 from ${upstream().url}/client-jwks$`),
+      // The assertion may be fine: the client is told to retry (503), not that its credentials are wrong.
+      503,
+      {
+        error: 'temporarily_unavailable',
+        error_description: 'client_assertion cannot be verified: client keys unavailable',
+      },
+      new RegExp(
+        `^client_assertion cannot be verified: client keys unavailable: issuer keys unavailable: HTTP 500 from ${upstream().url}/client-jwks$`,
+      ),
     );
   });
 });
