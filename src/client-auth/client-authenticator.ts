@@ -5,7 +5,7 @@ import type { ClientAuthMethod, ClientConfig } from '../clients/client.config.js
 import { ClientRegistry } from '../clients/client-registry.js';
 import { InvalidClient, InvalidRequest } from '../oauth/oauth-error.js';
 import type { TokenRequestParams } from '../oauth/request-params.js';
-import { ClientSecretVerifier } from '../clients/client-secret.js';
+import { ClientSecretVerifier, unmatchableSecretHash } from '../clients/client-secret.js';
 import { CLIENT_ASSERTION_TYPE_JWT, PrivateKeyJwtVerifier } from './private-key-jwt.js';
 
 /** Said for every credential failure, so a caller cannot tell an unknown client from a wrong secret. */
@@ -25,6 +25,8 @@ interface PresentedCredentials {
 @Injectable()
 export class ClientAuthenticator {
   private readonly secrets = new ClientSecretVerifier();
+  /** What a secret presented for no such client (or another method) is checked against; see refuse(). */
+  private readonly unmatchable = unmatchableSecretHash();
 
   constructor(
     private readonly registry: ClientRegistry,
@@ -41,11 +43,12 @@ export class ClientAuthenticator {
     audit.client_id = presentedValue(presented.clientId);
 
     const client = this.registry.find(presented.clientId);
-    if (!client) throw new InvalidClient(AUTH_FAILED, { detail: 'unknown client' });
+    if (!client) return this.refuse(presented, 'unknown client');
     if (client.token_endpoint_auth_method !== presented.method) {
-      throw new InvalidClient(AUTH_FAILED, {
-        detail: `client is registered for ${client.token_endpoint_auth_method}, used ${presented.method}`,
-      });
+      return this.refuse(
+        presented,
+        `client is registered for ${client.token_endpoint_auth_method}, used ${presented.method}`,
+      );
     }
     if (presented.method === 'private_key_jwt') {
       await this.privateKeyJwt.verify(client, presented.assertion!);
@@ -59,6 +62,18 @@ export class ClientAuthenticator {
     audit.client_id = client.client_id;
     audit.client_authenticated = true;
     return client;
+  }
+
+  /**
+   * Refuses credentials that name no client of their method. A presented secret is first checked, in
+   * vain, as a wrong secret would be (scrypt): answered at once, the refusal would tell by its time which
+   * client_ids exist, which the one description (AUTH_FAILED) is there to hide.
+   */
+  private async refuse(presented: PresentedCredentials, detail: string): Promise<never> {
+    if (presented.secret !== undefined) {
+      await this.secrets.verify(presented.clientId, presented.secret, { hash: this.unmatchable });
+    }
+    throw new InvalidClient(AUTH_FAILED, { detail });
   }
 
   /** Works out which single method the request used and which client it claims to be. */

@@ -75,6 +75,15 @@ export class ClientSecretVerifier {
 }
 
 /**
+ * A stored hash no secret matches (random salt and hash, DEFAULT_SCRYPT parameters): checking a secret
+ * against it costs what checking a wrong secret against a client's hash costs, and fails.
+ */
+export function unmatchableSecretHash(): string {
+  const { ln, r, p } = DEFAULT_SCRYPT;
+  return `$scrypt$ln=${ln},r=${r},p=${p}$${randomBytes(16).toString('base64url')}$${randomBytes(HASH_BYTES).toString('base64url')}`;
+}
+
+/**
  * Parses a stored `$scrypt$` hash, or returns undefined when it is malformed, has parameters outside the
  * bounds below, or a hash or salt shorter than hashClientSecret writes. Used by the config validator
  * (so a bad line stops startup) and again at verification.
