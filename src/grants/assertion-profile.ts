@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeJwt, type JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
@@ -131,12 +132,10 @@ export abstract class JwtAssertionProfile implements AssertionProfile {
 
   /** Single use of the assertion's `jti` under `prefix`, remembered until its `exp` (plus clock skew). */
   protected async consumeJti(prefix: string, token: ValidatedToken, jti: string, what: string): Promise<void> {
-    const fresh = await consumeOnce(
-      this.replay,
-      `${prefix}:${token.anchor.name}:${jti}`,
-      token.expiresAt + token.anchor.clockSkew,
-      what,
-    );
+    // RFC 7519 §4.1.7: a jti is unique per issuer, so it is remembered under the issuer, never under the
+    // anchor's name, which a rename (or a replica still on the old files) changes (as SAML IDs: saml2.validator).
+    const key = `${prefix}:${createHash('sha256').update(`${token.anchor.issuer}\n${jti}`).digest('base64url')}`;
+    const fresh = await consumeOnce(this.replay, key, token.expiresAt + token.anchor.clockSkew, what);
     if (!fresh) rejectAssertion('has already been used (jti replay)');
   }
 }

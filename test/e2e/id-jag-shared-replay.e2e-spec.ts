@@ -1,3 +1,5 @@
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { freePort } from '../support/free-port.js';
@@ -5,13 +7,15 @@ import { GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from 
 import { basicClient, clientAssertion } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
-import { useInstancePair } from '../support/fixture.js';
+import { useInstancePair, useTestApp } from '../support/fixture.js';
 import { expectReady } from '../support/health.js';
+import { ConfigReloader } from '../../src/app/config-reloader.js';
 
 /**
  * Single-use state shared through Redis (REDIS_URL), and failing closed without it: a single-use
  * ID-JAG redeemed at one instance is refused at another; with Redis unreachable, every replay-sensitive
- * check answers 503 temporarily_unavailable while requests that need no replay store keep working.
+ * check answers 503 temporarily_unavailable while requests that need no replay store keep working; a
+ * spent jti stays spent when its anchor file is renamed.
  */
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -24,7 +28,8 @@ let reusable: TestIssuer; // ID-JAGs re-presentable until exp
 let ci: TestIssuer; // plain RFC 7523, single use by default
 let pkKey: CryptoKey;
 
-async function options(issuer: string, redisUrl: string, redisTimeoutMs: number) {
+/** The instance's configuration; without `redis`, the in-memory replay store. */
+async function options(issuer: string, redis?: { url: string; timeoutMs: number }) {
   const pair = await generateKeyPair('ES256', { extractable: true });
   pkKey = pair.privateKey;
   return {
@@ -52,7 +57,7 @@ async function options(issuer: string, redisUrl: string, redisTimeoutMs: number)
         audiences: [TODOS],
       },
     ],
-    env: { REDIS_URL: redisUrl, ISSUER: issuer, REDIS_TIMEOUT_MS: String(redisTimeoutMs) },
+    env: { ISSUER: issuer, ...(redis && { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: String(redis.timeoutMs) }) },
   };
 }
 
@@ -71,7 +76,7 @@ const describeRedis = await describeWithRedis();
 
 describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
   // A generous bound: on a busy machine a slow answer must not pass for an outage.
-  const instances = useInstancePair((issuer) => options(issuer, REDIS_TEST_URL, 10_000));
+  const instances = useInstancePair((issuer) => options(issuer, { url: REDIS_TEST_URL, timeoutMs: 10_000 }));
 
   it('a single-use ID-JAG accepted by instance 1 is refused by instance 2', async () => {
     const { a, b, issuer } = instances;
@@ -106,6 +111,37 @@ describeRedis(`two instances sharing Redis (${REDIS_TEST_URL})`, () => {
   });
 });
 
+// RFC 7519 §4.1.7: a jti is unique per issuer. The anchor's name (its file name) only labels audit lines
+// and metrics: renaming it, or a replica still on the old files, must not make a spent jti fresh again.
+describe("single use outlives a rename of the issuer's anchor (reload)", () => {
+  const sts = useTestApp((issuer) => options(issuer));
+
+  it('a spent ID-JAG or RFC 7523 assertion is refused after its anchor file is renamed and reloaded', async () => {
+    const app = sts();
+    const spentIdJag = await idJag(once, app.issuer);
+    const spentAssertion = await ci.mint({ sub: 'svc', aud: app.issuer }, { typ: 'JWT' });
+    for (const assertion of [spentIdJag, spentAssertion]) {
+      expect((await postToken(app, { grant_type: JWT_BEARER, assertion }, asAgent)).status).toBe(200);
+    }
+    const anchors = join(app.dir, 'trust-anchors');
+    renameSync(join(anchors, 'once.yaml'), join(anchors, 'partner-idp.yaml'));
+    renameSync(join(anchors, 'ci.yaml'), join(anchors, 'ci-prod.yaml'));
+    expect(await app.app.get(ConfigReloader).reload('manual')).toMatchObject({ outcome: 'success' });
+
+    for (const [assertion, anchor] of [
+      [spentIdJag, 'partner-idp'],
+      [spentAssertion, 'ci-prod'],
+    ] as const) {
+      const replay = await postToken(app, { grant_type: JWT_BEARER, assertion }, asAgent);
+      expect({ status: replay.status, body: replay.body }).toEqual({
+        status: 400,
+        body: { error: 'invalid_grant', error_description: 'assertion has already been used (jti replay)' },
+      });
+      expect(app.audit.lines.at(-1)).toMatchObject({ event: 'token.refused', error: 'invalid_grant', anchor });
+    }
+  });
+});
+
 // Needs no Redis: the point is that there is none.
 describe('Redis unreachable (REDIS_URL at a closed port): fail closed', () => {
   let sts: TestApp;
@@ -115,7 +151,7 @@ describe('Redis unreachable (REDIS_URL at a closed port): fail closed', () => {
     const closed = await freePort(); // free a moment ago, nobody listens there
     sts = await startTestApp({
       port,
-      ...(await options(`http://127.0.0.1:${port}`, `redis://127.0.0.1:${closed}`, 500)),
+      ...(await options(`http://127.0.0.1:${port}`, { url: `redis://127.0.0.1:${closed}`, timeoutMs: 500 })),
     });
   });
   afterAll(async () => {
