@@ -6,7 +6,7 @@ import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter, type MintedToken } from '../keys/token-minter.js';
 import { DelegationPolicy } from '../delegation/delegation-policy.js';
 import { recordIssuance, recordSubject, type AuditRecord } from '../audit/audit-record.js';
-import { inSpan } from '../observability/tracing.js';
+import { atStep, inSpan } from '../observability/tracing.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidGrant, InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient } from '../oauth/oauth-error.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
@@ -100,9 +100,12 @@ export class IdJagIssuer {
       ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
     // §4.3.3: a subject found revoked as the lineage is recorded is invalid_grant, as every subject failure.
-    const minted = await asInvalidGrant(() =>
-      this.mint(claims, grant, lineage, { client, audit, audience: decision.target.audience }),
-    );
+    const minted = await asInvalidGrant(async () => {
+      // RFC 7522 §3 item 6: a SAML subject's ID is spent by the ID-JAG it yields, not by a request refused
+      // for its target or scope, which the client retries (as the jwt-bearer grant spends its assertions).
+      await atStep('token_validation', async () => subject.spend?.());
+      return this.mint(claims, grant, lineage, { client, audit, audience: decision.target.audience });
+    });
     // §4.3.4: token_type N_A (an ID-JAG is no access token); no refresh token.
     return {
       access_token: minted.token,
@@ -147,6 +150,8 @@ export class IdJagIssuer {
     const context: ValidationContext = {
       role: 'subject',
       client,
+      // Spent in issue(), once nothing else refuses the request.
+      deferSingleUse: true,
       ...(sp && { samlServiceProvider: { entityId: sp.entity_id, acsUrls: sp.acs_urls } }),
     };
     if (!this.validators.supportedTypes.includes(type)) {

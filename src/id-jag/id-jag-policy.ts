@@ -55,7 +55,7 @@ export function decideIdJagTarget(
 }
 
 /**
- * Before the subject token is validated (a SAML assertion is consumed by validation). §4.3.3: the
+ * Before the subject token is validated (no work on an assertion that cannot be the client's). §4.3.3: the
  * identity assertion's audience MUST be the authenticated client; §4.5: a SAML Audience is mapped to
  * the client through its SP. Without `saml_sp` no SAML assertion was issued to the client: one naming
  * actbridge's SP (issued for actbridge's own grants) or another's must not become an ID-JAG.

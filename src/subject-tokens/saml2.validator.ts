@@ -48,15 +48,8 @@ export class Saml2Validator implements SubjectTokenValidator {
     this.audiences = [...new Set([spEntityId, issuer, this.tokenEndpoint])];
   }
 
-  async validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
-    try {
-      return await this.validateSaml(token, context);
-    } catch (error) {
-      if (error instanceof SamlRejected || error instanceof XmlRejected) {
-        throw tokenRejected(context.role, error.message, error.detail);
-      }
-      throw error;
-    }
+  validate(token: string, context: ValidationContext): Promise<ValidatedToken> {
+    return rejecting(context, () => this.validateSaml(token, context));
   }
 
   private async validateSaml(token: string, context: ValidationContext): Promise<ValidatedToken> {
@@ -98,7 +91,8 @@ export class Saml2Validator implements SubjectTokenValidator {
       ...(sp && { acsUrls: sp.acsUrls, proxyAudiences: this.audiences }),
       maxLifetime: anchor.maxAssertionLifetime,
     });
-    await this.consumeOnce(anchor, facts.id, verdict.replayUntil, context);
+    const spend = () => this.consumeOnce(anchor, facts.id, verdict.replayUntil, context);
+    if (!context.deferSingleUse) await spend();
     const attributes = renamed(facts.attributes, anchor);
 
     return {
@@ -114,6 +108,7 @@ export class Saml2Validator implements SubjectTokenValidator {
       expiresAt: verdict.expiresAt,
       act: undefined,
       mayAct: undefined,
+      ...(context.deferSingleUse && { spend: () => rejecting(context, spend) }),
     };
   }
 
@@ -168,4 +163,16 @@ function flatten(attributes: Readonly<Record<string, readonly string[]>>): Recor
   return Object.fromEntries(
     Object.entries(attributes).map(([name, values]) => [name, values.length === 1 ? values[0] : [...values]]),
   );
+}
+
+/** Runs a step of SAML validation, its refusals as the role's token error (tokenRejected). */
+async function rejecting<T>(context: ValidationContext, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof SamlRejected || error instanceof XmlRejected) {
+      throw tokenRejected(context.role, error.message, error.detail);
+    }
+    throw error;
+  }
 }

@@ -20,6 +20,11 @@ export interface ValidationContext {
    * ID-JAG §4.3.3 requires of an identity assertion presented for an ID-JAG.
    */
   readonly samlServiceProvider?: { readonly entityId: string; readonly acsUrls: readonly string[] };
+  /**
+   * The caller spends a single-use token (a SAML assertion's ID) itself, through the validated token's
+   * `spend`, once nothing else refuses the request; otherwise validation spends it.
+   */
+  readonly deferSingleUse?: boolean;
 }
 
 /**
@@ -47,4 +52,6 @@ export interface ValidatedToken {
   readonly act: unknown;
   /** Raw `may_act` claim, if any. */
   readonly mayAct: unknown;
+  /** Only when validation deferred it (`deferSingleUse`): spends its single-use ID, refusing a replay. */
+  readonly spend?: () => Promise<void>;
 }

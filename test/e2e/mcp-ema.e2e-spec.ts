@@ -517,6 +517,31 @@ describe('SAML: a signed assertion issued to the MCP client (its SP), exchanged 
     });
   });
 
+  it('spends an assertion only on an ID-JAG: one refused for its scope or target still serves the retry', async () => {
+    // The SDK's step-up asks for the scope a tool lacks; a user whose policy denies it retries without.
+    const assertion = samlAssertion({ attributes: { groups: ['sales'] } });
+    await expectTokenRefused(
+      enterprise,
+      () => postToken(enterprise, { ...samlRequest(assertion), scope: 'todos.write' }, asChatAtEnterprise),
+      { error: 'invalid_scope', description: "scope exceeds what this subject's trust anchor policy grants" },
+    );
+    await expectTokenRefused(
+      enterprise,
+      () => postToken(enterprise, { ...samlRequest(assertion), resource: notes.resource }, asChatAtEnterprise),
+      {
+        error: 'invalid_target',
+        description: `resource not allowed for this client at ${mcpAs.issuer}: '${notes.resource}'`,
+      },
+    );
+    const res = await postToken(enterprise, samlRequest(assertion), asChatAtEnterprise);
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string)).toMatchObject({ sub: 'alice@acme.example', scope: 'todos.read' });
+    await expectTokenRefused(enterprise, () => postToken(enterprise, samlRequest(assertion), asChatAtEnterprise), {
+      error: 'invalid_grant',
+      description: 'subject_token has already been used (assertion ID replay)',
+    });
+  });
+
   it('refuses a SAML subject for an MCP client without a registered SP', () =>
     expectTokenRefused(
       enterprise,
