@@ -7,6 +7,7 @@ import { clock } from '../common/clock.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget, type OAuthError } from '../oauth/oauth-error.js';
 import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
+import { TokenTypes } from '../oauth/token-types.js';
 import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
 import { actorsOutermostFirst, chainDepth, nestActor, type ActClaim, type ActorIdentity } from './act-chain.js';
@@ -110,7 +111,7 @@ export class DelegationPolicy {
     const role: TokenRole = ceiling.kind === 'assertion' ? 'assertion' : 'subject';
     const policy = this.applyPolicy(subject, client.client_id, role);
     if (audit && policy) audit.rule = policy.label;
-    const act = ceiling.kind === 'exchange' ? this.actChain(input, policy) : this.noChain(subject, actor);
+    const act = ceiling.kind === 'exchange' ? this.actChain(input, policy) : this.noChain(subject, actor, role);
 
     const audience = this.targets(input);
     if (policy) enforcePolicyTargets(audience, policy);
@@ -208,12 +209,20 @@ export class DelegationPolicy {
   /**
    * An assertion grant names the client by `client_id`, without `act`: a delegated or delegable token
    * must go through token exchange, where its chain or may_act is checked and kept, or it would be
-   * laundered into a token without `act`.
+   * laundered into a token without `act`. An ID-JAG carries none either (ID-JAG §3.1 leaves how `act`
+   * is formed undefined), and token exchange is no way out for it: it is that exchange (issuing), or a
+   * token no exchange accepts (redeeming, typ oauth-id-jag+jwt).
    */
-  private noChain(subject: ValidatedToken, actor: ValidatedToken | undefined): undefined {
+  private noChain(subject: ValidatedToken, actor: ValidatedToken | undefined, role: TokenRole): undefined {
     if (actor) throw new InvalidRequest('actor_token is not supported by this grant');
     if (subject.act !== undefined || subject.mayAct !== undefined) {
-      throw new InvalidGrant('assertion carries act or may_act; present it through token exchange instead');
+      const idJag = role === 'subject' || subject.tokenType === TokenTypes.idJag;
+      throw tokenRejected(
+        role,
+        idJag
+          ? 'carries act or may_act (a delegation chain), which an ID-JAG cannot carry'
+          : 'carries act or may_act; present it through token exchange instead',
+      );
     }
     return undefined;
   }

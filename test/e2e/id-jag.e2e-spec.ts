@@ -463,6 +463,21 @@ describe('domain A (IdP role) refuses', () => {
     );
   });
 
+  it.each([['act'], ['may_act']])(
+    'an ID token carrying %s: an ID-JAG carries no delegation chain (this is the token exchange)',
+    async (claim) =>
+      refusedAtA(
+        {
+          subject_token: await idpC.mint(
+            { sub: 'alice', aud: 'chat-agent', [claim]: { sub: 'agent-1' } },
+            { typ: 'JWT' },
+          ),
+        },
+        'invalid_grant',
+        'subject_token carries act or may_act (a delegation chain), which an ID-JAG cannot carry',
+      ),
+  );
+
   it("a SAML assertion, which a client without a SAML SP was not issued (it names actbridge's SP; §4.3.3, §4.5)", async () => {
     const assertion = base64url(saml.signedAssertion({ nameId: 'alice@example.com' }));
     await refusedAtA(
@@ -729,6 +744,16 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
         () => ({ iat: now() - 0.5 }),
         'assertion has a malformed iat claim: a whole number of seconds is required',
       ],
+      [
+        'with act (no token exchange takes an ID-JAG instead)',
+        () => ({ act: { sub: 'agent-1' } }),
+        'assertion carries act or may_act (a delegation chain), which an ID-JAG cannot carry',
+      ],
+      [
+        'with may_act',
+        () => ({ may_act: { sub: 'agent-1' } }),
+        'assertion carries act or may_act (a delegation chain), which an ID-JAG cannot carry',
+      ],
       ['without jti', () => ({ jti: undefined }), 'assertion has no valid jti claim'],
       ['without iat', () => ({ iat: undefined }), 'assertion has no iat claim'],
       [
@@ -859,6 +884,12 @@ describe('domain B: plain RFC 7523 assertions', () => {
     refusedAtB(
       async () => redeemCi(await ciAssertion({ aud: 'https://as.elsewhere.example' })),
       `assertion audience is not accepted: it must name ${domainB.issuer} or ${domainB.issuer}/oauth/token`,
+    ));
+
+  it('refuses a delegated assertion, which token exchange takes with its chain', () =>
+    refusedAtB(
+      async () => redeemCi(await ciAssertion({ act: { sub: 'agent-1' } })),
+      'assertion carries act or may_act; present it through token exchange instead',
     ));
 
   it('refuses an assertion without exp', () =>
