@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ClientConfig } from '../clients/client.config.js';
 import { InvalidTarget } from '../oauth/oauth-error.js';
-import { resolveTargets } from './targets.js';
+import { resolveTargets, targetsWithin } from './targets.js';
 import { exchangeClient } from '../../test/support/client-config.js';
 import { expectOAuthError } from '../../test/support/errors.js';
 
@@ -116,6 +116,60 @@ describe('resolveTargets', () => {
       resolveTargets(input.audiences, input.resources, input.client ?? client(), input.maxTargets ?? 5);
     if (expectError) {
       expectOAuthError(call, expectError, InvalidTarget);
+    } else {
+      expect(call()).toEqual(expected);
+    }
+  });
+});
+
+describe("targetsWithin (ID-JAG §4.4.2: the assertion's resources are a ceiling)", () => {
+  const rows: Array<{
+    name: string;
+    requested: string[];
+    within: string[];
+    expect?: string[];
+    expectError?: { code: string; description: string };
+  }> = [
+    { name: "none requested: the assertion's resources", requested: [], within: [API, FILES], expect: [API, FILES] },
+    { name: 'a requested subset', requested: [FILES], within: [API, FILES, 'https://other.example'], expect: [FILES] },
+    {
+      name: 'a request beyond the assertion: invalid_target',
+      requested: ['billing'],
+      within: [API],
+      expectError: { code: 'invalid_target', description: "resource exceeds what the assertion grants: 'billing'" },
+    },
+    {
+      name: 'a requested resource the client may not get: invalid_target',
+      requested: ['https://other.example'],
+      within: [API, 'https://other.example'],
+      expectError: {
+        code: 'invalid_target',
+        description: "target not allowed for this client: 'https://other.example'",
+      },
+    },
+    {
+      name: 'none requested, the assertion names one the client may not get: invalid_grant (RFC 7523 §3.1)',
+      requested: [],
+      within: [API, 'https://other.example'],
+      expectError: {
+        code: 'invalid_grant',
+        description: "assertion names a resource this client is not issued tokens for: 'https://other.example'",
+      },
+    },
+    {
+      name: 'none requested, the assertion names more than one token may have: invalid_grant',
+      requested: [],
+      within: [API, FILES, 'billing'],
+      expectError: {
+        code: 'invalid_grant',
+        description: 'assertion names more resources than a token may have (3; at most 2); ask for some with resource',
+      },
+    },
+  ];
+  it.each(rows)('$name', ({ requested, within, expect: expected, expectError }) => {
+    const call = () => targetsWithin(requested, within, client(), 2);
+    if (expectError) {
+      expectOAuthError(call, expectError);
     } else {
       expect(call()).toEqual(expected);
     }

@@ -1,6 +1,7 @@
 import type { ClientConfig } from '../clients/client.config.js';
 import { InvalidTarget } from '../oauth/oauth-error.js';
 import { quoted } from '../oauth/error-description.js';
+import { tokenRejected } from '../oauth/token-rejection.js';
 
 /**
  * The issued token's audience: every requested `audience` and `resource` (RFC 8693 §2.1, RFC 8707),
@@ -48,5 +49,22 @@ export function targetsWithin(
       `resource exceeds what the assertion grants: ${beyond.map((r) => quoted(r.slice(0, 200))).join(', ')}`,
     );
   }
-  return resolveTargets([], requested.length === 0 ? within : requested, client, maxTargets);
+  if (requested.length > 0) return resolveTargets([], requested, client, maxTargets);
+  // RFC 7523 §3.1: none requested, the targets are the assertion's own; one this client is not issued
+  // tokens for fails the grant (invalid_grant), not a request it did not make (invalid_target).
+  const targets = [...new Set(within)];
+  if (targets.length > maxTargets) {
+    throw tokenRejected(
+      'assertion',
+      `names more resources than a token may have (${targets.length}; at most ${maxTargets}); ask for some with resource`,
+    );
+  }
+  const refused = targets.filter((t) => !client.audiences.includes(t));
+  if (refused.length > 0) {
+    throw tokenRejected(
+      'assertion',
+      `names a resource this client is not issued tokens for: ${refused.map((t) => quoted(t.slice(0, 200))).join(', ')}`,
+    );
+  }
+  return targets;
 }

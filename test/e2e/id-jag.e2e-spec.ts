@@ -754,6 +754,11 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
         () => ({ may_act: { sub: 'agent-1' } }),
         'assertion carries act or may_act (a delegation chain), which an ID-JAG cannot carry',
       ],
+      [
+        'naming a resource this client is not issued tokens for, none requested (the grant fails, not a request)',
+        () => ({ resource: [TODOS, DEPLOY] }),
+        `assertion names a resource this client is not issued tokens for: '${DEPLOY}'`,
+      ],
       ['without jti', () => ({ jti: undefined }), 'assertion has no valid jti claim'],
       ['without iat', () => ({ iat: undefined }), 'assertion has no iat claim'],
       [
@@ -825,6 +830,12 @@ describe('domain B (resource AS role) refuses an ID-JAG', () => {
     const idJag = await craftIdJag();
     expect((await redeem(idJag)).status).toBe(200);
     await refusedAtB(() => redeem(idJag), 'assertion has already been used (jti replay)');
+  });
+
+  it('naming a resource this client is not issued tokens for: the client may still ask for the others', async () => {
+    const res = await redeem(await craftIdJag({ resource: [TODOS, DEPLOY] }), { resource: TODOS });
+    expect(res.status).toBe(200);
+    expect(claimsOf(res.body.access_token as string).aud).toBe(TODOS);
   });
 
   it('asking for more than its scope or resource ceiling', async () => {
