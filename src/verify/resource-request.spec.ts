@@ -61,6 +61,50 @@ describe('checkResourceRequest: the URL htu must match', () => {
   });
 });
 
+describe('checkResourceRequest: the origin the request names', () => {
+  /** What the guard answers for a DPoP request with this Host and protocol, with a verifier that accepts every token. */
+  async function outcome(host: string, protocol = 'http') {
+    const verifier = {
+      dpopAlgorithms: ['ES256'],
+      verify: () => Promise.resolve({ subject: 'alice' }),
+    } as unknown as ActbridgeVerifier;
+    const headers = { authorization: 'DPoP token', host };
+    return checkResourceRequest(verifier, { method: 'GET', url: '/admin', protocol, headers }, {});
+  }
+
+  // RFC 9112 §3.2: Host is uri-host [":" port]. `api/tools#` on GET /admin made the htu http://api/tools.
+  it.each([
+    'api.internal/tools#',
+    'api.internal/tools?',
+    'api.internal?',
+    'api.internal#',
+    'user@api.internal',
+    'a\\b',
+    '',
+  ])('Host %p: 400 invalid_request', async (host) => {
+    expect(await outcome(host)).toMatchObject({
+      ok: false,
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'Host header must be a host and an optional port' },
+    });
+  });
+
+  // Fastify and Express read X-Forwarded-Proto behind a trusted proxy.
+  it('a forwarded protocol other than http(s): 400 invalid_request', async () => {
+    expect(await outcome('api.internal', 'http://api.internal/tools#')).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'request protocol must be http or https' },
+    });
+  });
+
+  it.each(['api.internal', 'API.internal:8443', '127.0.0.1:80', '[::1]:8080', 'xn--bcher-kva.example'])(
+    'Host %p is read',
+    async (host) => {
+      expect(await outcome(host, 'https')).toEqual({ ok: true, token: { subject: 'alice' } });
+    },
+  );
+});
+
 describe('checkResourceRequest: the Authorization header', () => {
   /** What the guard answers for these headers, with a verifier that accepts every token. */
   async function outcome(request: Partial<RequestLike>) {

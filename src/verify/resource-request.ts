@@ -117,10 +117,7 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
  */
 function requestUrl(request: RequestLike, publicUrl: string | undefined): string {
   const target = request.originalUrl ?? request.url;
-  const origin =
-    publicUrl === undefined
-      ? `${request.protocol ?? 'http'}://${single(request.headers.host) ?? 'localhost'}`
-      : new URL(publicUrl).origin;
+  const origin = publicUrl === undefined ? requestOrigin(request) : new URL(publicUrl).origin;
   if (!ABSOLUTE_FORM.test(target)) return `${origin}${target}`;
   try {
     const url = new URL(target);
@@ -128,6 +125,25 @@ function requestUrl(request: RequestLike, publicUrl: string | undefined): string
   } catch {
     return target; // not a URL: no htu matches it
   }
+}
+
+/** RFC 9112 §3.2 / RFC 3986 §3.2.2: `uri-host [":" port]`, a reg-name or an IP literal; no path, query, fragment or userinfo. */
+const HOST = /^(?:\[[A-Za-z0-9._~!$&'()*+,;=:-]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]+)(?::[0-9]*)?$/;
+
+/**
+ * This resource's origin as the request names it (protocol and Host header). RFC 9112 §3.2: a Host with
+ * an invalid value is a 400; here it would also move the htu: `Host: api/tools#` on `GET /admin` gives
+ * `http://api/tools#/admin`, whose htu is `http://api/tools`, so a proof made for /tools would pass at /admin.
+ */
+function requestOrigin(request: RequestLike): string {
+  const protocol = request.protocol ?? 'http';
+  const host = single(request.headers.host) ?? 'localhost';
+  // Fastify and Express take the protocol from X-Forwarded-Proto behind a trusted proxy.
+  if (!/^https?$/i.test(protocol))
+    throw new AccessTokenError('invalid_request', 'request protocol must be http or https');
+  if (!HOST.test(host))
+    throw new AccessTokenError('invalid_request', 'Host header must be a host and an optional port');
+  return `${protocol}://${host}`;
 }
 
 function queryHasAccessToken(target: string): boolean {

@@ -547,6 +547,37 @@ describe('DPoP-bound tokens at the resource server', () => {
     expect(own.status).toBe(200);
   });
 
+  it('a Host header carrying a path cannot move htu to another path: 400 invalid_request (RFC 9112 §3.2)', async () => {
+    /** GET `path` with this raw Host header (Node sends it as given). */
+    const getWithHost = (path: string, host: string, dpop: string) =>
+      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+        const request = httpRequest(rsUrl, {
+          path,
+          setHost: false,
+          headers: { host, authorization: `DPoP ${token}`, dpop, connection: 'close' },
+        });
+        request.on('response', (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+        });
+        request.on('error', reject).end();
+      });
+    // A proof made for GET /tools, sent to GET /dpop-only: the origin rebuilt from `Host: <rs>/tools#`
+    // was http://<rs>/tools#/dpop-only, whose htu (no fragment) is http://<rs>/tools.
+    const authority = new URL(rsUrl).host;
+    for (const host of [`${authority}/tools#`, `${authority}/tools?`]) {
+      const res = await getWithHost('/dpop-only', host, await foreignProof(`${rsUrl}/tools`, {}, keyPair));
+      expect(res).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'Host header must be a host and an optional port' },
+      });
+    }
+    const own = await getWithHost('/dpop-only', authority, await foreignProof(`${rsUrl}/dpop-only`, {}, keyPair));
+    expect(own.status).toBe(200);
+  });
+
   it('a replayed proof: 401 invalid_dpop_proof', async () => {
     const proof = await foreignProof(`${rsUrl}/tools`, {}, keyPair);
     const first = await get(`${rsUrl}/tools`, { authorization: `DPoP ${token}`, dpop: proof });
