@@ -96,7 +96,7 @@ export interface ActbridgeVerifierOptions {
   readonly clockTolerance?: number;
   /** Oldest accepted DPoP proof `iat`, seconds (default 300). */
   readonly dpopMaxAge?: number;
-  /** Where DPoP proof `jti`s are remembered (default: in process memory). */
+  /** Where DPoP proof `jti`s are remembered (default: in process memory); one that throws is 503, never acceptance. */
   readonly dpopReplay?: ProofReplayCache;
   /**
    * This resource's own client registration at actbridge, for introspection (RFC 7662). actbridge
@@ -279,9 +279,19 @@ export class ActbridgeVerifier {
     if (proof.jkt !== jkt) {
       throw new AccessTokenError('invalid_dpop_proof', 'DPoP proof key does not match the token binding (cnf.jkt)');
     }
-    if (!(await this.replay.consume(`${proof.jkt}:${proof.jti}`, proof.iat + maxAge + 2 * skew))) {
-      throw new AccessTokenError('invalid_dpop_proof', 'DPoP proof has already been used (jti replay)');
+    // RFC 9449 §11.1: single use. A store that cannot answer is no acceptance: fail closed, its cause for the log.
+    let fresh: boolean;
+    try {
+      fresh = await this.replay.consume(`${proof.jkt}:${proof.jti}`, proof.iat + maxAge + 2 * skew);
+    } catch (error) {
+      throw new AccessTokenError(
+        'temporarily_unavailable',
+        'cannot verify DPoP proof single use right now; retry later',
+        undefined,
+        `dpopReplay: ${(error as Error)?.message ?? String(error)}`,
+      );
     }
+    if (!fresh) throw new AccessTokenError('invalid_dpop_proof', 'DPoP proof has already been used (jti replay)');
     return jkt;
   }
 

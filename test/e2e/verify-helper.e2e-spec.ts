@@ -586,6 +586,24 @@ describe('DPoP-bound tokens at the resource server', () => {
     expectRefusal(replay, 401, 'invalid_dpop_proof', 'DPoP proof has already been used (jti replay)');
   });
 
+  it('a dpopReplay store that cannot answer: 503 temporarily_unavailable, never accepted, the cause only in the detail', async () => {
+    const down = createActbridgeVerifier({
+      issuer: sts.issuer,
+      audience: API,
+      allowInsecureRequests: true,
+      dpopReplay: { consume: () => Promise.reject(new Error('connect ECONNREFUSED 10.0.0.7:6379')) },
+    });
+    const url = `${rsUrl}/tools`;
+    const dpop = { proof: await foreignProof(url, {}, keyPair), method: 'GET', url };
+    const refusal = await down.verify(token, { scheme: 'DPoP', dpop }).catch((error: unknown) => error);
+    expect(refusal).toMatchObject({ error: 'temporarily_unavailable', status: 503 });
+    expect((refusal as AccessTokenError).toJSON()).toEqual({
+      error: 'temporarily_unavailable',
+      error_description: 'cannot verify DPoP proof single use right now; retry later',
+    });
+    expect((refusal as AccessTokenError).detail).toBe('dpopReplay: connect ECONNREFUSED 10.0.0.7:6379');
+  });
+
   it('a resource requiring DPoP-bound tokens (RFC 9728 §2): a bearer token is refused, a bound one accepted', async () => {
     const bearer = await exchange('agent', { subject_token: await userToken(), audience: API });
     const res = await get(`${rsUrl}/dpop-only`, { authorization: `Bearer ${bearer}` });
