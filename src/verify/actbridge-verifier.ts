@@ -226,8 +226,8 @@ export class ActbridgeVerifier {
     const scheme = options.scheme?.toLowerCase();
     const cnf = claims.cnf as Record<string, unknown> | undefined;
     if (cnf === undefined) {
-      if (scheme === 'dpop') throw new AccessTokenError('invalid_token', 'token is not DPoP-bound; use Bearer');
-      // RFC 9728 §2 dpop_bound_access_tokens_required: a bearer token is refused, the challenge offering DPoP.
+      // RFC 9728 §2 dpop_bound_access_tokens_required: a bearer token is refused, the challenge offering DPoP;
+      // whatever its scheme, since 'use Bearer' would send the client to a refusal.
       if (options.dpopBoundRequired ?? this.options.dpopBoundRequired ?? false) {
         throw new AccessTokenError(
           'invalid_token',
@@ -237,6 +237,7 @@ export class ActbridgeVerifier {
           true,
         );
       }
+      if (scheme === 'dpop') throw new AccessTokenError('invalid_token', 'token is not DPoP-bound; use Bearer');
       return undefined;
     }
     if (typeof cnf !== 'object' || cnf === null || typeof cnf.jkt !== 'string' || Object.keys(cnf).length !== 1) {

@@ -620,6 +620,13 @@ describe('DPoP-bound tokens at the resource server', () => {
     const bearer = await exchange('agent', { subject_token: await userToken(), audience: API });
     const res = await get(`${rsUrl}/tools`, { authorization: `DPoP ${bearer}` });
     expect(res.body).toEqual({ error: 'invalid_token', error_description: 'token is not DPoP-bound; use Bearer' });
+    // Where only bound tokens are accepted, 'use Bearer' would send the client to another refusal.
+    const only = await get(`${rsUrl}/dpop-only`, {
+      authorization: `DPoP ${bearer}`,
+      dpop: await foreignProof(`${rsUrl}/dpop-only`, { ath: accessTokenHash(bearer) }, keyPair),
+    });
+    expectRefusal(only, 401, 'invalid_token', 'this resource accepts DPoP-bound tokens only');
+    expect(only.challenge).toMatch(/^DPoP error="invalid_token", .*algs="ES256 /);
   });
 });
 
