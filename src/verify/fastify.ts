@@ -1,6 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ActbridgeVerifier, VerifiedAccessToken } from './actbridge-verifier.js';
-import { checkResourceRequest, type RequestLike, type ResourceGuardOptions } from './resource-request.js';
+import {
+  checkGuardOptions,
+  checkResourceRequest,
+  type RequestLike,
+  type ResourceGuardOptions,
+} from './resource-request.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,6 +26,7 @@ export function actbridgeHook(
   verifier: ActbridgeVerifier,
   options: ResourceGuardOptions = {},
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  checkGuardOptions(options);
   return async (request, reply) => {
     const outcome = await checkResourceRequest(verifier, request as unknown as RequestLike, options);
     if (outcome.ok) {

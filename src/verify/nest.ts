@@ -1,6 +1,11 @@
 import { HttpException, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { ActbridgeVerifier } from './actbridge-verifier.js';
-import { checkResourceRequest, type RequestLike, type ResourceGuardOptions } from './resource-request.js';
+import {
+  checkGuardOptions,
+  checkResourceRequest,
+  type RequestLike,
+  type ResourceGuardOptions,
+} from './resource-request.js';
 
 /** `request.actbridge`: the verified token, set by ActbridgeGuard (and by the Fastify hook). */
 export type { VerifiedAccessToken } from './actbridge-verifier.js';
@@ -19,7 +24,9 @@ export class ActbridgeGuard implements CanActivate {
   constructor(
     private readonly verifier: ActbridgeVerifier,
     private readonly options: ResourceGuardOptions = {},
-  ) {}
+  ) {
+    checkGuardOptions(options);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const http = context.switchToHttp();

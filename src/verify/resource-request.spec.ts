@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ActbridgeVerifier, VerifyOptions } from './actbridge-verifier.js';
+import { actbridgeHook } from './fastify.js';
+import { ActbridgeGuard } from './nest.js';
 import { checkResourceRequest, type RequestLike } from './resource-request.js';
 
 /** The URL a DPoP proof's htu is checked against (RFC 9449 §4.3 check 9), as the guard derives it. */
@@ -59,6 +61,28 @@ describe('checkResourceRequest: the URL htu must match', () => {
     const [, request, publicUrl, expected] = row;
     expect(await htuTarget(request, publicUrl)).toBe(expected);
   });
+});
+
+describe('publicUrl, checked when the hook or guard is created', () => {
+  const verifier = { dpopAlgorithms: ['ES256'] } as unknown as ActbridgeVerifier;
+  const message = 'actbridge verify: publicUrl must be an absolute http(s) URL, e.g. https://api.example.com';
+
+  // Read only per request before: a bad one failed every request with a 500 (Invalid URL), Bearer ones too.
+  it.each(['mcp.example.com', '/tools', 'ftp://mcp.example.com', 'https://user@mcp.example.com', ''])(
+    '%p is refused by the hook and the guard',
+    (publicUrl) => {
+      expect(() => actbridgeHook(verifier, { publicUrl })).toThrow(new TypeError(message));
+      expect(() => new ActbridgeGuard(verifier, { publicUrl })).toThrow(new TypeError(message));
+    },
+  );
+
+  it.each(['https://mcp.example.com', 'http://127.0.0.1:8080/', 'https://example.com/mcp'])(
+    '%p is accepted',
+    (publicUrl) => {
+      expect(() => actbridgeHook(verifier, { publicUrl })).not.toThrow();
+      expect(() => new ActbridgeGuard(verifier, { publicUrl })).not.toThrow();
+    },
+  );
 });
 
 describe('checkResourceRequest: the origin the request names', () => {

@@ -36,6 +36,19 @@ export type GuardOutcome =
       readonly detail?: string;
     };
 
+/**
+ * Refuses, when the hook or guard is created, a `publicUrl` no request could be checked against: one that
+ * is not an absolute http(s) URL would fail every request (500, Bearer ones too), or match no `htu`.
+ */
+export function checkGuardOptions(options: ResourceGuardOptions): void {
+  const { publicUrl } = options;
+  if (publicUrl === undefined) return;
+  const url = typeof publicUrl === 'string' && URL.canParse(publicUrl) ? new URL(publicUrl) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+    throw new TypeError('actbridge verify: publicUrl must be an absolute http(s) URL, e.g. https://api.example.com');
+  }
+}
+
 // RFC 9110 §11.4: the scheme, then 1*SP; a tab there is a malformed credential of that scheme, not another one.
 const SUPPORTED_SCHEME = /^(Bearer|DPoP)([ \t]|$)/i;
 const AUTHORIZATION = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
