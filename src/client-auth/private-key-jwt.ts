@@ -109,7 +109,8 @@ export class PrivateKeyJwtVerifier {
     let fresh: boolean;
     try {
       fresh = await this.replay.consume(
-        `client-assertion:${client.client_id}:${claims.jti}`,
+        // A client_id may hold ':' (printable ASCII): encoded, so no client's jti can spell another's key.
+        `client-assertion:${encodeURIComponent(client.client_id)}:${claims.jti}`,
         claims.exp! + this.server.clockSkew,
       );
     } catch (error) {
