@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { clock } from '../common/clock.js';
+import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { DelegationPolicy, type DecisionInput, type DecisionRequest } from '../delegation/delegation-policy.js';
 import type { TokenResponse } from '../oauth/token-response.js';
 import type { LineageLink } from '../subject-tokens/revocation-check.js';
@@ -12,10 +14,15 @@ import type { GrantContext } from './grant-handler.js';
  */
 @Injectable()
 export class GrantIssuance {
+  private readonly server: Pick<ServerConfig, 'clockSkew'>;
+
   constructor(
     private readonly policy: DelegationPolicy,
     private readonly issuer: AccessTokenIssuer,
-  ) {}
+    @Inject(SERVER_CONFIG) server: ServerConfig,
+  ) {
+    this.server = server;
+  }
 
   /**
    * `lineage`: the presented tokens' places (subject first); `issuedTokenType` only for RFC 8693
@@ -29,7 +36,10 @@ export class GrantIssuance {
     issuedTokenType?: string,
     beforeMint?: () => Promise<void>,
   ): Promise<TokenResponse> {
-    const grant = { ...this.policy.decide(input, audit), authentication: authenticationContext(input.subject) };
+    const grant = {
+      ...this.policy.decide(input, audit),
+      authentication: authenticationContext(input.subject, clock.seconds() + this.server.clockSkew),
+    };
     await beforeMint?.();
     return this.issuer.issue(grant, { clientId: input.client.client_id, audit, dpop, issuedTokenType, lineage });
   }

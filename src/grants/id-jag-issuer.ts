@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
+import { clock } from '../common/clock.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import type { TokenExchangeRequest } from './token-exchange.request.js';
 import { TokenMinter, type MintedToken } from '../keys/token-minter.js';
@@ -31,7 +32,7 @@ import { authenticationContext } from '../subject-tokens/authentication-context.
  */
 @Injectable()
 export class IdJagIssuer {
-  private readonly server: Pick<ServerConfig, 'idJagTtl' | 'maxTargets'>;
+  private readonly server: Pick<ServerConfig, 'idJagTtl' | 'maxTargets' | 'clockSkew'>;
 
   constructor(
     private readonly validators: SubjectTokenValidators,
@@ -96,7 +97,12 @@ export class IdJagIssuer {
     // ID-JAG §9.8: with a DPoP proof, the ID-JAG is bound to its key (cnf.jkt); the resource AS then
     // requires a proof by that key when it is redeemed. token_type stays N_A.
     const claims = {
-      ...idJagClaims(subject, grant.subject, { ...decision, scope: grant.scope }),
+      ...idJagClaims(
+        subject,
+        grant.subject,
+        { ...decision, scope: grant.scope },
+        clock.seconds() + this.server.clockSkew,
+      ),
       ...(dpop ? { cnf: { jkt: dpop.jkt } } : {}),
     };
     // §4.3.3: a subject found revoked as the lineage is recorded is invalid_grant, as every subject failure.
@@ -194,6 +200,7 @@ function idJagClaims(
   subject: ValidatedToken,
   principal: Principal,
   decision: Omit<IdJagTargetDecision, 'scope'> & { readonly scope: readonly string[] },
+  latestAuthTime: number,
 ): JWTPayload {
   const resources = decision.resources;
   const email = verifiedEmail(subject);
@@ -221,7 +228,7 @@ function idJagClaims(
     ...(resources.length === 1 ? { resource: resources[0] } : resources.length > 1 ? { resource: [...resources] } : {}),
     ...(decision.scope.length > 0 ? { scope: decision.scope.join(' ') } : {}),
     // Authentication context and email, when the assertion carried them (§3.1, OIDC Core §2).
-    ...authenticationContext(subject),
+    ...authenticationContext(subject, latestAuthTime),
     ...(email !== undefined ? { email } : {}),
   };
 }

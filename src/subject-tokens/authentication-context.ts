@@ -12,21 +12,23 @@ export interface AuthenticationContext {
  * A presented subject's `auth_time`, `acr` and `amr`: a JWT's own claims (an ID token, an access token,
  * an ID-JAG, one of ours, so they survive a chain unchanged); for a SAML assertion its AuthnStatement
  * (AuthnInstant, AuthnContextClassRef), never its attributes, which say nothing about authentication.
- * A claim of the wrong type is left out rather than passed on.
+ * A claim of the wrong type is left out rather than passed on, and so is an authentication time after
+ * `latest` (now + CLOCK_SKEW): the user cannot have authenticated in the future, and a resource server's
+ * max_age check (RFC 9470) would accept such a time until it came.
  */
-export function authenticationContext(subject: ValidatedToken): AuthenticationContext {
+export function authenticationContext(subject: ValidatedToken, latest: number): AuthenticationContext {
+  const believed = (time: unknown): time is number =>
+    typeof time === 'number' && Number.isFinite(time) && time <= latest;
   if (subject.tokenType === TokenTypes.saml2) {
     const { instant, contextClass } = subject.authn ?? {};
     return {
-      ...(instant !== undefined ? { auth_time: instant } : {}),
+      ...(believed(instant) ? { auth_time: instant } : {}),
       ...(contextClass !== undefined ? { acr: contextClass } : {}),
     };
   }
   const { claims } = subject;
   return {
-    ...(typeof claims.auth_time === 'number' && Number.isFinite(claims.auth_time)
-      ? { auth_time: claims.auth_time }
-      : {}),
+    ...(believed(claims.auth_time) ? { auth_time: claims.auth_time } : {}),
     ...(typeof claims.acr === 'string' ? { acr: claims.acr } : {}),
     ...(isStringArray(claims.amr) ? { amr: [...claims.amr] } : {}),
   };
