@@ -108,6 +108,13 @@ describe('parseActChain', () => {
     { name: 'object iss', input: { sub: 'a', iss: { x: 1 } }, reason: 'has a non-string iss' },
     { name: 'array client_id', input: { sub: 'a', client_id: ['c'] }, reason: 'has a non-string client_id' },
     { name: 'boolean client_id', input: { sub: 'a', client_id: false }, reason: 'has a non-string client_id' },
+    // An empty iss names no namespace (RFC 7519 §4.1.1 StringOrURI), and would be carried on as written.
+    { name: 'empty iss', input: { sub: 'a', iss: '' }, reason: 'has an empty iss' },
+    {
+      name: 'nested empty client_id',
+      input: { sub: 'a', act: { sub: 'b', client_id: '' } },
+      reason: 'has an empty client_id',
+    },
     {
       name: 'nested non-string iss',
       input: { sub: 'a', act: { sub: 'b', iss: 2 } },

@@ -48,6 +48,7 @@ export function parseActChain(raw: unknown, depthLimit: number, issuer?: string)
       const value = name === 'iss' && member.iss === undefined ? issuer : member[name];
       if (name === 'sub' || value === undefined) continue;
       if (typeof value !== 'string') return `has a non-string ${name}`;
+      if (value.length === 0) return `has an empty ${name}`;
       out[name] = value;
     }
     if (member.act !== undefined) {
