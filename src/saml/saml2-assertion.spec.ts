@@ -407,6 +407,12 @@ describe('checkAssertion (RFC 7522 §3)', () => {
       `bearer SubjectConfirmation Recipient is not this token endpoint (${ENDPOINT})`,
     ],
     [
+      // SAML Profiles §4.1.5: actbridge sends no AuthnRequest, so nothing sent to it answers one.
+      'a confirmation answering an AuthnRequest (InResponseTo)',
+      withConfirmation({ recipient: ENDPOINT, notOnOrAfter: NOW + 60, inResponseTo: '_req1' }),
+      'bearer SubjectConfirmation answers an AuthnRequest (InResponseTo), but actbridge sends none: only unsolicited assertions are accepted',
+    ],
+    [
       'no confirmation NotOnOrAfter',
       withConfirmation({ recipient: ENDPOINT }),
       'bearer SubjectConfirmation has no NotOnOrAfter',
@@ -502,6 +508,14 @@ describe('checkDestination (SAML Bindings §3.5.5.2)', () => {
       `Response Destination is not this token endpoint (${ENDPOINT})`,
     );
   });
+  it('refuses a Response answering an AuthnRequest (InResponseTo): actbridge sends none (SAML Profiles §4.1.5)', () => {
+    const solicited = parseStrictXml(
+      `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0" InResponseTo="_req1"/>`,
+    ).documentElement;
+    expect(rejection(() => checkDestination(solicited, ENDPOINT))).toBe(
+      'Response answers an AuthnRequest (InResponseTo), but actbridge sends none: only unsolicited assertions are accepted',
+    );
+  });
 });
 
 describe("checkAssertion / checkDestination: an SSO assertion issued to a client's service provider", () => {
@@ -525,6 +539,12 @@ describe("checkAssertion / checkDestination: an SSO assertion issued to a client
 
   it('accepts its Audience and ACS Recipient, and a ProxyRestriction naming actbridge', () => {
     expect(checkAssertion(toSp, spCtx).expiresAt).toBe(NOW + 300);
+    // It answered the SP's AuthnRequest, which the SP matched (SAML Profiles §4.1.4.3).
+    const solicited = {
+      ...toSp,
+      confirmations: [{ method: BEARER, data: { notOnOrAfter: NOW + 300, recipient: ACS, inResponseTo: '_req1' } }],
+    };
+    expect(checkAssertion(solicited, spCtx).expiresAt).toBe(NOW + 300);
     expect(checkAssertion(withRestrictions([{ count: 1, audiences: ['https://sts.example'] }]), spCtx).expiresAt).toBe(
       NOW + 300,
     );
@@ -549,8 +569,9 @@ describe("checkAssertion / checkDestination: an SSO assertion issued to a client
   it('accepts a signed Response delivered to the ACS, refuses one delivered here', () => {
     const response = (destination: string) =>
       parseStrictXml(
-        `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0" Destination="${destination}"/>`,
+        `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r" Version="2.0" Destination="${destination}" InResponseTo="_req1"/>`,
       ).documentElement;
+    // The SP's own AuthnRequest, which the SP matched on receipt: InResponseTo is no concern of actbridge's.
     expect(() => checkDestination(response(ACS), ENDPOINT, [ACS])).not.toThrow();
     expect(rejection(() => checkDestination(response(ENDPOINT), ENDPOINT, [ACS]))).toBe(
       "Response Destination is not the client's assertion consumer service",

@@ -30,6 +30,8 @@ const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 const ENTITY_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity';
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const NOT_YET_VALID = 'is not yet valid (NotBefore)';
+const UNSOLICITED_ONLY =
+  'answers an AuthnRequest (InResponseTo), but actbridge sends none: only unsolicited assertions are accepted';
 /** SAML Core §1.3.3: xs:dateTime in UTC. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
@@ -146,6 +148,8 @@ export interface SubjectConfirmationFacts {
     readonly notBefore?: number;
     readonly notOnOrAfter?: number;
     readonly recipient?: string;
+    /** The ID of the AuthnRequest the assertion answers (SAML Profiles §4.1.4.2). */
+    readonly inResponseTo?: string;
   };
 }
 
@@ -225,6 +229,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
           notBefore: time(data, 'NotBefore', 'SubjectConfirmationData'),
           notOnOrAfter: time(data, 'NotOnOrAfter', 'SubjectConfirmationData'),
           recipient: attr(data, 'Recipient'),
+          inResponseTo: attr(data, 'InResponseTo'),
         },
       }),
     };
@@ -435,6 +440,8 @@ function proxyRestriction(el: XmlElement): ProxyRestrictionFacts {
  * SAML Bindings §3.5.5.2: a signed Response's Destination, when present, must be where it was received,
  * i.e. this token endpoint; otherwise the IdP signed it for another service provider. Absent is
  * allowed (SAML Core §3.2.2: optional). An unsigned Response's Destination says nothing and is not read.
+ * Its InResponseTo likewise: one sent to actbridge must have none (SAML Profiles §4.1.5: actbridge sends
+ * no AuthnRequest); one sent to a client's SP answered that SP's request, which the SP matched.
  */
 export function checkDestination(response: XmlElement, tokenEndpoint: string, acsUrls?: readonly string[]): void {
   const destination = attr(response, 'Destination');
@@ -447,6 +454,7 @@ export function checkDestination(response: XmlElement, tokenEndpoint: string, ac
       `Destination ${JSON.stringify(destination.slice(0, 300))}`,
     );
   }
+  if (!acsUrls && attr(response, 'InResponseTo') !== undefined) throw new SamlRejected(`Response ${UNSOLICITED_ONLY}`);
 }
 
 function confirmationProblem(
@@ -461,7 +469,11 @@ function confirmationProblem(
   if (acsUrls) {
     // SAML Profiles §4.1.4.3: the Recipient is the ACS the SP received it at.
     if (!acsUrls.includes(data.recipient)) return "Recipient is not the client's assertion consumer service";
-  } else if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
+  } else {
+    if (data.recipient !== recipient) return `Recipient is not this token endpoint (${recipient})`;
+    // SAML Profiles §4.1.4.2, §4.1.5: InResponseTo must match the AuthnRequest the receiver sent; actbridge sends none.
+    if (data.inResponseTo !== undefined) return UNSOLICITED_ONLY;
+  }
   if (data.notOnOrAfter === undefined) return 'has no NotOnOrAfter';
   // SAML Core §2.4.1.2: an empty window admits nothing, now or later.
   if (reversed(data)) return 'has a NotBefore not before its NotOnOrAfter';

@@ -464,6 +464,20 @@ describe('refusals', () => {
     ],
     ['no Recipient', () => signed({ recipient: null }), 'subject_token bearer SubjectConfirmation has no Recipient'],
     [
+      // SAML Profiles §4.1.4.2, §4.1.5: actbridge sends no AuthnRequest, so no InResponseTo can match one of its own.
+      'a bearer confirmation answering an AuthnRequest (InResponseTo)',
+      () =>
+        base64url(
+          idp.sign(
+            idp
+              .unsignedAssertion()
+              .replace('<saml:SubjectConfirmationData ', '<saml:SubjectConfirmationData InResponseTo="_req1" '),
+            'exclusive',
+          ),
+        ),
+      'subject_token bearer SubjectConfirmation answers an AuthnRequest (InResponseTo), but actbridge sends none: only unsolicited assertions are accepted',
+    ],
+    [
       'expired SubjectConfirmation',
       () => signed({ confirmationNotOnOrAfter: minutes(-5) }),
       'subject_token bearer SubjectConfirmation has expired (NotOnOrAfter)',
@@ -675,6 +689,15 @@ describe('Response Destination (SAML Bindings §3.5.5.2)', () => {
   it('refuses it also when the Response alone is signed (the opted-in anchor)', async () => {
     const xml = await optIn.response({ assertion: false, response: true }, { destination: elsewhere });
     await refusedAsSubject(xml, `subject_token Response Destination is not this token endpoint (${tokenEndpoint})`);
+  });
+
+  it('refuses a signed Response answering an AuthnRequest (InResponseTo): actbridge sends none (SAML Profiles §4.1.5)', async () => {
+    const xml = await idp.response({ assertion: true, response: true }, { inResponseTo: '_req1' });
+    expect(xml).toContain('InResponseTo="_req1"');
+    await refusedAsAssertion(
+      xml,
+      'assertion Response answers an AuthnRequest (InResponseTo), but actbridge sends none: only unsolicited assertions are accepted',
+    );
   });
 
   it('accepts a signed Response without Destination (optional, SAML Core §3.2.2)', async () => {

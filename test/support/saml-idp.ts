@@ -82,6 +82,8 @@ export interface AssertionOptions {
   readonly conditions?: string;
   /** The Response's Destination (default: the token endpoint); null leaves it out. */
   readonly destination?: string | null;
+  /** The Response's InResponseTo (default: none, an unsolicited Response). */
+  readonly inResponseTo?: string;
 }
 
 export interface SamlTestIdp {
@@ -234,10 +236,12 @@ export async function createSamlTestIdp(options: SamlTestIdpOptions): Promise<Sa
           customTagReplacement: (template) => ({
             id,
             context: fill(
-              (o.destination === null ? template.replace(' Destination="{Destination}"', '') : template).replace(
-                '{Assertion}',
-                ASSERTION_TEMPLATE,
-              ),
+              (o.destination === null ? template.replace(' Destination="{Destination}"', '') : template)
+                .replace('{Assertion}', ASSERTION_TEMPLATE)
+                .replace(
+                  ' ID="{ID}"',
+                  o.inResponseTo === undefined ? ' ID="{ID}"' : ` ID="{ID}" InResponseTo="${o.inResponseTo}"`,
+                ),
               o,
               {
                 ID: id,
