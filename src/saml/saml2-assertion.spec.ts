@@ -246,6 +246,38 @@ describe('readAssertion', () => {
       'has a malformed AuthnStatement SessionNotOnOrAfter (UTC xs:dateTime required)',
     ],
     ['no NameID', xml.replace(/<saml:NameID[^]*<\/saml:NameID>/, ''), 'has no NameID in its Subject'],
+    // Simple content: an element inside is refused, not read through as the text around it joined up.
+    [
+      'a NameID holding an element',
+      xml.replace('alice@<![CDATA[example.com]]>', 'ad<saml:X>min</saml:X>'),
+      'has an element inside its NameID, which holds text only',
+    ],
+    [
+      'an Issuer holding an element',
+      xml.replace('>https://idp.example<', '>https://idp.<saml:X>example</saml:X><'),
+      'has an element inside its Issuer, which holds text only',
+    ],
+    [
+      'an Audience holding an element',
+      xml.replace('<saml:Audience>b</saml:Audience>', '<saml:Audience><saml:X>b</saml:X></saml:Audience>'),
+      'has an element inside its Audience, which holds text only',
+    ],
+    [
+      'a ProxyRestriction Audience holding an element',
+      xml.replace(
+        '<saml:OneTimeUse/>',
+        '<saml:ProxyRestriction><saml:Audience>b<saml:X/></saml:Audience></saml:ProxyRestriction>',
+      ),
+      'has an element inside its Audience, which holds text only',
+    ],
+    [
+      'an AuthnContextClassRef holding an element',
+      xml.replace(
+        '<saml:AttributeStatement>',
+        '<saml:AuthnStatement AuthnInstant="2027-01-15T07:59:00Z"><saml:AuthnContext><saml:AuthnContextClassRef>urn:<saml:X>mfa</saml:X></saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement>',
+      ),
+      'has an element inside its AuthnContextClassRef, which holds text only',
+    ],
     [
       'two OneTimeUse conditions (SAML Core §2.5.1.5)',
       xml.replace('<saml:OneTimeUse/>', '<saml:OneTimeUse/><saml:OneTimeUse/>'),

@@ -3,6 +3,7 @@ import {
   child,
   children,
   descendants,
+  ELEMENT_NODE,
   hasCommentOrProcessingInstruction,
   NS,
   parseStrictXml,
@@ -202,6 +203,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
 
   const issuerEl = child(assertion, NS.assertion, 'Issuer');
   if (!issuerEl) throw new SamlRejected('has no Issuer');
+  const issuer = textOnly(issuerEl, 'Issuer');
   const issuerFormat = attr(issuerEl, 'Format');
   if (issuerFormat !== undefined && issuerFormat !== ENTITY_FORMAT) {
     throw new SamlRejected('has an Issuer that is not an entity identifier');
@@ -211,7 +213,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
   if (!subject) throw new SamlRejected('has no Subject'); // RFC 7522 §3 item 3
   const nameIdEl = child(subject, NS.assertion, 'NameID');
   if (!nameIdEl) throw new SamlRejected('has no NameID in its Subject');
-  const nameId = text(nameIdEl);
+  const nameId = textOnly(nameIdEl, 'NameID');
   if (nameId.trim().length === 0) throw new SamlRejected('has an empty NameID');
   const nameIdFormat = attr(nameIdEl, 'Format');
   const qualifiers = {
@@ -246,7 +248,7 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
       if (node.nodeType !== 1) continue;
       const el = node as XmlElement;
       if (el.namespaceURI === NS.assertion && el.localName === 'AudienceRestriction') {
-        audienceRestrictions.push(children(el, NS.assertion, 'Audience').map(text));
+        audienceRestrictions.push(audiencesOf(el));
       } else if (el.namespaceURI === NS.assertion && el.localName === 'ProxyRestriction') {
         proxyRestrictions.push(proxyRestriction(el));
       } else if (el.namespaceURI === NS.assertion && el.localName === 'OneTimeUse') {
@@ -284,11 +286,11 @@ export function readAssertion(assertion: XmlElement): AssertionFacts {
   const classRefEl = authnContextEl && child(authnContextEl, NS.assertion, 'AuthnContextClassRef');
   const authnInstant = authnEl && time(authnEl, 'AuthnInstant', 'AuthnStatement');
   const sessionNotOnOrAfter = authnEl && time(authnEl, 'SessionNotOnOrAfter', 'AuthnStatement');
-  const contextClass = classRefEl ? text(classRefEl).trim() : '';
+  const contextClass = classRefEl ? textOnly(classRefEl, 'AuthnContextClassRef').trim() : '';
 
   return {
     id,
-    issuer: text(issuerEl),
+    issuer,
     issueInstant: time(assertion, 'IssueInstant', 'Assertion', true)!,
     nameId: {
       value: nameId,
@@ -425,6 +427,23 @@ function checkProxyRestriction(proxyRestrictions: readonly ProxyRestrictionFacts
   }
 }
 
+/**
+ * The text of an element of simple content (NameIDType, xs:anyURI: SAML Core §2.2.3, §2.2.5, §2.5.1.4,
+ * §2.7.2.2). An element inside is refused, never read through: its text joined to the rest ('ad<x>min</x>'
+ * read as 'admin') is not what another SAML stack, reading the first text node, would read.
+ */
+function textOnly(el: XmlElement, name: string): string {
+  for (let node = el.firstChild; node; node = node.nextSibling) {
+    if (node.nodeType === ELEMENT_NODE)
+      throw new SamlRejected(`has an element inside its ${name}, which holds text only`);
+  }
+  return text(el);
+}
+
+function audiencesOf(restriction: XmlElement): string[] {
+  return children(restriction, NS.assertion, 'Audience').map((audience) => textOnly(audience, 'Audience'));
+}
+
 function proxyRestriction(el: XmlElement): ProxyRestrictionFacts {
   const count = attr(el, 'Count');
   // xs:nonNegativeInteger.
@@ -432,7 +451,7 @@ function proxyRestriction(el: XmlElement): ProxyRestrictionFacts {
     throw new SamlRejected('has a malformed ProxyRestriction Count');
   return {
     ...(count !== undefined && { count: Number(count) }),
-    audiences: children(el, NS.assertion, 'Audience').map(text),
+    audiences: audiencesOf(el),
   };
 }
 

@@ -438,6 +438,18 @@ describe('refusals', () => {
       'subject_token must not contain XML comments or processing instructions',
     ],
     [
+      // NameIDType is simple content: the IdP's text, not text pieced together around an element (read 'admin').
+      'an element inside the NameID (signature valid)',
+      () =>
+        base64url(
+          idp.sign(
+            idp.unsignedAssertion({ nameId: NAME_ID }).replace(`>${NAME_ID}<`, '>ad<saml:Part>min</saml:Part><'),
+            'exclusive',
+          ),
+        ),
+      'subject_token has an element inside its NameID, which holds text only',
+    ],
+    [
       'a DOCTYPE with entity declarations',
       () => base64url(`<!DOCTYPE a [<!ENTITY x "alice@example.com">]>${idp.signedAssertion()}`),
       'subject_token must not contain a DOCTYPE or entity declarations',
