@@ -66,6 +66,26 @@ describe('decodeSamlToken', () => {
     expect(rejection(() => decodeSamlToken(token))).toBe('is not base64url-encoded');
   });
 
+  // XML 1.0 §4.3.3: read as UTF-8, 'Ã«' declared as ISO-8859-1 would be 'Ã«' to every other reader.
+  it.each([
+    ['ISO-8859-1', `<?xml version="1.0" encoding="ISO-8859-1"?>${xml}`],
+    ['UTF-16', `<?xml version='1.0' encoding='UTF-16'?>${xml}`],
+    ['another encoding after a byte order mark', `\uFEFF<?xml version="1.0" encoding="windows-1252"?><a/>`],
+  ])('refuses a document whose XML declaration names %s, not ASCII', (_name, doc) => {
+    expect(rejection(() => decodeSamlToken(Buffer.from(doc).toString('base64url')))).toBe(
+      'is not UTF-8 encoded XML (its XML declaration names another encoding)',
+    );
+  });
+
+  it.each([
+    `<?xml version="1.0" encoding="utf-8"?>${xml}`,
+    `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>${xml}`,
+    '<?xml version="1.0" encoding="ISO-8859-1"?><a>ascii</a>',
+    '<?xml version="1.0"?><a>é</a>',
+  ])('reads %j: UTF-8 declared or implied, or ASCII (one reading in any encoding)', (doc) => {
+    expect(decodeSamlToken(Buffer.from(doc).toString('base64url'))).toBe(doc);
+  });
+
   it('refuses bytes that are not UTF-8, and text that is not XML', () => {
     expect(rejection(() => decodeSamlToken(Buffer.from([0x3c, 0xff, 0xfe]).toString('base64url')))).toBe(
       'is not UTF-8 encoded XML',

@@ -33,6 +33,8 @@ const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const NOT_YET_VALID = 'is not yet valid (NotBefore)';
 const UNSOLICITED_ONLY =
   'answers an AuthnRequest (InResponseTo), but actbridge sends none: only unsolicited assertions are accepted';
+/** The encoding an XML declaration names (XML 1.0 §4.3.3 EncodingDecl), at the very start. */
+const DECLARED_ENCODING = /^\uFEFF?<\?xml[ \t\r\n][^>]*?[ \t\r\n]encoding[ \t\r\n]*=[ \t\r\n]*(?:"([^"]*)"|'([^']*)')/;
 /** SAML Core §1.3.3: xs:dateTime in UTC. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
@@ -53,6 +55,17 @@ export function decodeSamlToken(token: string): string {
     xml = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new SamlRejected('is not UTF-8 encoded XML');
+  }
+  // XML 1.0 §4.3.3: a document in another encoding than its declaration names is in error. Read as UTF-8,
+  // one declaring (say) ISO-8859-1 would be read as other characters than its IdP and other SAML stacks read:
+  // refused unless it is ASCII, the same characters in every encoding an IdP declares (one octet each).
+  const declared = DECLARED_ENCODING.exec(xml);
+  const encoding = declared && (declared[1] ?? declared[2]!);
+  if (encoding && encoding.toLowerCase() !== 'utf-8' && bytes.length !== xml.length) {
+    throw new SamlRejected(
+      'is not UTF-8 encoded XML (its XML declaration names another encoding)',
+      `its XML declaration names encoding ${JSON.stringify(encoding.slice(0, 40))}`,
+    );
   }
   if (
     !xml

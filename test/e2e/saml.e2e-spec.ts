@@ -508,6 +508,13 @@ describe('refusals', () => {
       'subject_token is nested too deeply (more than 32 elements)',
     ],
     [
+      // XML 1.0 §4.3.3: its IdP and other SAML stacks would read the NameID as 'zoÃ«@example.com'.
+      'UTF-8 text in a document declaring ISO-8859-1',
+      () =>
+        base64url(`<?xml version="1.0" encoding="ISO-8859-1"?>${idp.signedAssertion({ nameId: 'zoë@example.com' })}`),
+      'subject_token is not UTF-8 encoded XML (its XML declaration names another encoding)',
+    ],
+    [
       'XML 1.1',
       () => base64url(`<?xml version="1.1"?>${idp.signedAssertion()}`),
       'subject_token must be XML version 1.0',
