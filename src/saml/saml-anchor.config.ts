@@ -64,4 +64,6 @@ export class SamlAnchorConfig {
 
   /** Filled by the loader (never from YAML): PEM certificates from `certificates` or `metadata_file`. */
   resolvedCertificates?: string[];
+  /** Filled by the loader from `metadata_file`: its validUntil (epoch seconds), past which its certificates are not used. */
+  resolvedValidUntil?: number;
 }

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { X509Certificate } from 'node:crypto';
 import { generate } from 'selfsigned';
-import { certificatesFromMetadata, pemCertificates } from './saml-certificates.js';
+import { certificatesFromMetadata, idpMetadata, pemCertificates } from './saml-certificates.js';
 
 let signing: string;
 let encryption: string;
@@ -106,6 +106,65 @@ describe('certificatesFromMetadata', () => {
     ],
   ])('refuses %s', (_name, xml, entityId, message) => {
     expect(() => certificatesFromMetadata(xml(), entityId)).toThrow(message);
+  });
+});
+
+// SAML Metadata §2.3.1: validUntil is the metadata's expiration time, and bounds everything inside it.
+describe('idpMetadata: validUntil', () => {
+  const NOW = Date.parse('2027-01-15T08:00:00Z') / 1000;
+  const at = (iso: string) => Date.parse(iso) / 1000;
+  const dated = (outer: string, entity: string, role: string) =>
+    `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#"${outer}>
+       <md:EntityDescriptor entityID="https://idp.example"${entity}><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"${role}>${key(signing)}</md:IDPSSODescriptor></md:EntityDescriptor>
+     </md:EntitiesDescriptor>`;
+  const until = (iso: string) => ` validUntil="${iso}"`;
+
+  it('takes the earliest validUntil around the IdP role, and none when none is set', () => {
+    expect(idpMetadata(dated('', '', ''), 'https://idp.example', NOW)).toEqual({
+      certificates: [expect.any(String)],
+    });
+    const xml = dated(until('2027-02-01T00:00:00Z'), until('2027-01-20T00:00:00.5Z'), until('2027-03-01T00:00:00Z'));
+    expect(idpMetadata(xml, 'https://idp.example', NOW).validUntil).toBe(at('2027-01-20T00:00:00Z'));
+    // An offset is read as written: 09:00 at +02:00 is 07:00 UTC.
+    expect(idpMetadata(dated('', until('2027-01-16T09:00:00+02:00'), ''), 'https://idp.example', NOW).validUntil).toBe(
+      at('2027-01-16T07:00:00Z'),
+    );
+  });
+
+  it.each([
+    [
+      'on the EntitiesDescriptor',
+      () => dated(until('2027-01-15T07:59:59Z'), '', ''),
+      'metadata expired at 2027-01-15T07:59:59.000Z (validUntil)',
+    ],
+    [
+      'on the EntityDescriptor',
+      () => dated('', until('2027-01-15T08:00:00Z'), ''),
+      'metadata expired at 2027-01-15T08:00:00.000Z (validUntil)',
+    ],
+    [
+      'on the IDPSSODescriptor',
+      () => dated('', '', until('2027-01-01T00:00:00Z')),
+      'metadata expired at 2027-01-01T00:00:00.000Z (validUntil)',
+    ],
+    [
+      'inside a later one (the outer bounds it)',
+      () => dated(until('2027-01-10T00:00:00Z'), until('2028-01-01T00:00:00Z'), ''),
+      'metadata expired at 2027-01-10T00:00:00.000Z (validUntil)',
+    ],
+    [
+      'malformed',
+      () => dated('', until('next week'), ''),
+      'metadata EntityDescriptor has a malformed validUntil (xs:dateTime required)',
+    ],
+    [
+      'without a time zone',
+      () => dated('', until('2028-01-01T00:00:00'), ''),
+      'metadata EntityDescriptor has a malformed validUntil (xs:dateTime required)',
+    ],
+  ])('refuses a validUntil passed or malformed %s', (_name, xml, message) => {
+    expect(() => idpMetadata(xml(), 'https://idp.example', NOW)).toThrow(message);
+    expect(() => certificatesFromMetadata(xml(), 'https://idp.example', NOW)).toThrow(message);
   });
 });
 

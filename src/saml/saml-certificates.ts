@@ -1,5 +1,16 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { attr, children, descendants, NS, parseStrictXml, text, XmlRejected, type XmlDocument } from './saml-xml.js';
+import { clock } from '../common/clock.js';
+import {
+  attr,
+  children,
+  descendants,
+  NS,
+  parseStrictXml,
+  text,
+  XmlRejected,
+  type XmlDocument,
+  type XmlElement,
+} from './saml-xml.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\s*([A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----/g;
 /** RFC 7518 §3.3's floor, as for JWT issuers' keys (jws-algorithms.ts) and actbridge's own (SIGNING_KEYS). */
@@ -68,12 +79,47 @@ function signingCertificates(pems: readonly string[]): string[] {
   });
 }
 
+/** What an IdP's metadata says: its signing certificates, and until when it may be relied on. */
+export interface IdpMetadata {
+  readonly certificates: string[];
+  /** Epoch seconds; absent when no element around the IdP's role sets a validUntil. */
+  readonly validUntil?: number;
+}
+
+/** The signing certificates of IdP `entityId` in SAML metadata, still valid at `now` (see idpMetadata). */
+export function certificatesFromMetadata(xml: string, entityId: string, now = clock.seconds()): string[] {
+  return idpMetadata(xml, entityId, now).certificates;
+}
+
+/** A metadata validUntil, as xs:dateTime with its time zone (SAML Metadata §2.2.1 and §2.3). */
+const VALID_UNTIL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The earliest validUntil of `role` and the elements around it (SAML Metadata §2.3.1-2.3.2, §2.4.1: an
+ * element's validity bounds what it contains, so a later one inside cannot extend it), epoch seconds.
+ */
+function validUntilOf(role: XmlElement): number | undefined {
+  let earliest: number | undefined;
+  for (let node: XmlElement | null = role; node; node = node.parentNode as XmlElement | null) {
+    if (node.nodeType !== 1) break;
+    const value = attr(node, 'validUntil');
+    if (value === undefined) continue;
+    const ms = VALID_UNTIL.test(value) ? Date.parse(value) : NaN;
+    if (Number.isNaN(ms))
+      throw new Error(`metadata ${node.localName} has a malformed validUntil (xs:dateTime required)`);
+    earliest = Math.min(earliest ?? Infinity, Math.floor(ms / 1000));
+  }
+  return earliest;
+}
+
 /**
  * The signing certificates of IdP `entityId` in SAML metadata (SAML Metadata §2.4.3, §2.4.1.1): the
  * X509Certificate of each KeyDescriptor with `use="signing"` or no `use`, in the IDPSSODescriptor of
- * the EntityDescriptor whose entityID is exactly `entityId` (an EntitiesDescriptor may hold several).
+ * the EntityDescriptor whose entityID is exactly `entityId` (an EntitiesDescriptor may hold several);
+ * refused once its validUntil has passed (SAML Metadata §2.3.1: the metadata's expiration time), since a
+ * key its publisher no longer vouches for (an IdP key rotated out, a federation's stale copy) must not sign.
  */
-export function certificatesFromMetadata(xml: string, entityId: string): string[] {
+export function idpMetadata(xml: string, entityId: string, now = clock.seconds()): IdpMetadata {
   let doc: XmlDocument;
   try {
     doc = parseStrictXml(xml);
@@ -105,7 +151,11 @@ export function certificatesFromMetadata(xml: string, entityId: string): string[
     }
   }
   if (certs.length === 0) throw new Error('metadata IDPSSODescriptor has no signing certificate');
-  return [...new Set(certs)];
+  const validUntil = validUntilOf(idp[0]!);
+  if (validUntil !== undefined && validUntil <= now) {
+    throw new Error(`metadata expired at ${new Date(validUntil * 1000).toISOString()} (validUntil)`);
+  }
+  return { certificates: [...new Set(certs)], ...(validUntil !== undefined && { validUntil }) };
 }
 
 const publicKeys = new Map<string, KeyObject>();

@@ -5,12 +5,13 @@ import type { ServerMetadata } from 'openid-client';
 import type { RunMode } from '../config/run-mode.js';
 import type { ServerConfig } from '../config/server-config.js';
 import { Slot } from '../config/live-config.js';
+import { clock } from '../common/clock.js';
 import type { PublishedKeys } from '../keys/published-keys.js';
 import { TOKEN_TYPE_NAMES, TokenTypes } from '../oauth/token-types.js';
 import type { LoadedTrustAnchor } from './anchor-loader.js';
 import { introspectionEndpointOf, jwksUriOf, pacedDiscovery } from './oidc-discovery.js';
 import { RemoteJwks, remoteJwksPolicy, type RemoteJwksPolicy } from './remote-jwks.js';
-import { RemoteSamlMetadata } from './remote-saml-metadata.js';
+import { RemoteSamlMetadata, unexpiredCertificates } from './remote-saml-metadata.js';
 import type { RemoteFetchObserver } from '../observability/metrics.js';
 import { TokenIntrospector } from './token-introspector.js';
 import type { JwtTrustAnchor, SamlTrustAnchor, TrustAnchor } from './trust-anchor.js';
@@ -150,9 +151,12 @@ export class AnchorIndex {
       usable = () => remote.usable();
       warmUp = () => remote.warmUp();
     } else {
-      const pems = Object.freeze([...saml.resolvedCertificates!]);
-      certificates = async () => pems;
-      usable = () => true;
+      const metadata = {
+        certificates: Object.freeze([...saml.resolvedCertificates!]) as string[],
+        validUntil: saml.resolvedValidUntil,
+      };
+      certificates = async () => unexpiredCertificates(metadata, clock.seconds());
+      usable = () => metadata.validUntil === undefined || metadata.validUntil > clock.seconds();
     }
     return {
       kind: 'saml',

@@ -10,7 +10,8 @@ import { RemoteSamlMetadata } from './remote-saml-metadata.js';
 const IDP = 'https://idp.example/saml';
 let server: Server;
 let url: URL;
-let mode: 'ok' | '503' | 'other-entity' | 'hang' = 'ok';
+let mode: 'ok' | '503' | 'other-entity' | 'hang' | 'dated' = 'ok';
+let validUntil = '';
 let requests = 0;
 let metadata: (entityId: string) => string;
 
@@ -26,7 +27,11 @@ beforeAll(async () => {
     if (mode === '503') return void res.writeHead(503).end();
     res
       .writeHead(200, { 'content-type': 'application/samlmetadata+xml' })
-      .end(metadata(mode === 'ok' ? IDP : 'https://x.example'));
+      .end(
+        mode === 'dated'
+          ? metadata(IDP).replace('<IDPSSODescriptor ', `<IDPSSODescriptor validUntil="${validUntil}" `)
+          : metadata(mode === 'ok' ? IDP : 'https://x.example'),
+      );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metadata`);
@@ -62,6 +67,25 @@ describe('RemoteSamlMetadata', () => {
     await expect(remote.certificates()).rejects.toThrow(
       new KeysUnavailableError('IdP metadata unavailable: HTTP 503 from ' + url.href),
     );
+  });
+
+  // SAML Metadata §2.3.1: past its validUntil, metadata no longer vouches for its keys, fetched or cached.
+  it('refuses metadata fetched past its validUntil, and a cached copy once its validUntil passes', async () => {
+    mode = 'dated';
+    const clock = { t: Date.parse('2027-01-15T08:00:00Z') };
+    validUntil = '2027-01-15T07:00:00Z';
+    const stale = new RemoteSamlMetadata(url, IDP, policy, 'idp', () => clock.t);
+    await expect(stale.certificates()).rejects.toThrow(
+      new KeysUnavailableError('IdP metadata unavailable: metadata expired at 2027-01-15T07:00:00.000Z (validUntil)'),
+    );
+
+    validUntil = '2027-01-15T08:00:30Z';
+    const remote = new RemoteSamlMetadata(url, IDP, policy, 'idp', () => clock.t);
+    expect(await remote.certificates()).toHaveLength(1);
+    clock.t += 30_000; // within maxAge: the cached copy, no refetch, but its validUntil has come
+    const expired = await remote.certificates().catch((error: unknown) => error);
+    expect(expired).toEqual(new KeysUnavailableError('IdP metadata expired at 2027-01-15T08:00:30.000Z (validUntil)'));
+    expect((expired as KeysUnavailableError).description).toBe('IdP metadata expired');
   });
 
   it('refuses metadata naming another entity, and bounds a hanging endpoint by the timeout', async () => {

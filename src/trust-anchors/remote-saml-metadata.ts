@@ -1,5 +1,5 @@
 import { clock } from '../common/clock.js';
-import { certificatesFromMetadata } from '../saml/saml-certificates.js';
+import { idpMetadata, type IdpMetadata } from '../saml/saml-certificates.js';
 import { RemoteDocument } from './remote-document.js';
 import { KeysUnavailableError, type RemoteJwksPolicy } from './remote-jwks.js';
 
@@ -10,9 +10,15 @@ const UNAVAILABLE = 'IdP metadata unavailable';
  * document that does not parse, or names another entityID, counts as a failed fetch.
  */
 export class RemoteSamlMetadata {
-  private readonly document: RemoteDocument<string[]>;
+  private readonly document: RemoteDocument<IdpMetadata>;
 
-  constructor(url: URL, entityId: string, policy: RemoteJwksPolicy, name: string, now: () => number = clock.ms) {
+  constructor(
+    url: URL,
+    entityId: string,
+    policy: RemoteJwksPolicy,
+    name: string,
+    private readonly now: () => number = clock.ms,
+  ) {
     this.document = new RemoteDocument(
       {
         name: 'IdP metadata',
@@ -21,7 +27,7 @@ export class RemoteSamlMetadata {
         maxBytes: 1024 * 1024,
       },
       async () => url,
-      (body) => certificatesFromMetadata(body.toString('utf8'), entityId),
+      (body) => idpMetadata(body.toString('utf8'), entityId, Math.floor(now() / 1000)),
       policy,
       name,
       now,
@@ -30,12 +36,12 @@ export class RemoteSamlMetadata {
 
   /** The IdP's signing certificates (PEM); throws KeysUnavailableError when none are usable. */
   async certificates(): Promise<readonly string[]> {
-    const certs = await this.document.current();
-    if (!certs) {
+    const metadata = await this.document.current();
+    if (!metadata) {
       const reason = this.document.lastError;
       throw new KeysUnavailableError(`${UNAVAILABLE}${reason ? `: ${reason}` : ''}`, UNAVAILABLE);
     }
-    return certs;
+    return unexpiredCertificates(metadata, Math.floor(this.now() / 1000));
   }
 
   usable(): boolean {
@@ -45,4 +51,20 @@ export class RemoteSamlMetadata {
   warmUp(): Promise<void> {
     return this.document.warmUp();
   }
+}
+
+/**
+ * The certificates of metadata read while valid, as long as it still is: SAML Metadata §2.3.1, a copy
+ * held past its validUntil (a file read at startup, a fetched copy kept until its refresh) no longer
+ * vouches for them. `now` in epoch seconds.
+ */
+export function unexpiredCertificates(metadata: IdpMetadata, now: number): readonly string[] {
+  const { certificates, validUntil } = metadata;
+  if (validUntil !== undefined && validUntil <= now) {
+    throw new KeysUnavailableError(
+      `IdP metadata expired at ${new Date(validUntil * 1000).toISOString()} (validUntil)`,
+      'IdP metadata expired',
+    );
+  }
+  return certificates;
 }

@@ -37,6 +37,28 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const datedMetadata = (validUntil: string) =>
+  `<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="${IDP}" validUntil="${validUntil}"><IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><KeyDescriptor use="signing"><KeyInfo xmlns="http://www.w3.org/2000/09/xmldsig#"><X509Data><X509Certificate>${cert.replace(/-----[A-Z ]+-----|\s/g, '')}</X509Certificate></X509Data></KeyInfo></KeyDescriptor></IDPSSODescriptor></EntityDescriptor>`;
+
+// SAML Metadata §2.3.1: a metadata file past its validUntil (a stale copy of a federation's) vouches for no key.
+describe('a metadata file with a validUntil', () => {
+  it('refuses one that has expired, naming the file', () => {
+    writeFileSync(join(dir, 'expired.xml'), datedMetadata('2020-01-01T00:00:00Z'));
+    expect(load({ kind: 'saml', issuer: IDP, saml: { metadata_file: '../expired.xml' } })).toContain(
+      `saml.metadata_file: ${join(dir, 'expired.xml')}: metadata expired at 2020-01-01T00:00:00.000Z (validUntil)`,
+    );
+  });
+
+  it('keeps the validUntil of one still valid, for the anchor to stop using it then', () => {
+    writeFileSync(join(dir, 'dated.xml'), datedMetadata('2999-01-01T00:00:00Z'));
+    const loaded = load({ kind: 'saml', issuer: IDP, saml: { metadata_file: '../dated.xml' } });
+    expect(typeof loaded).not.toBe('string');
+    expect((loaded as ReturnType<typeof loadTrustAnchors>)[0]!.config.saml!.resolvedValidUntil).toBe(
+      Date.parse('2999-01-01T00:00:00Z') / 1000,
+    );
+  });
+});
+
 describe('kind: saml trust anchors', () => {
   it.each<[string, () => Record<string, unknown>]>([
     ['inline PEM', () => ({ certificates: [cert] })],

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolveBeside, unboundedFile } from '../config/config-files.js';
-import { certificatesFromMetadata, pemCertificates } from '../saml/saml-certificates.js';
+import { idpMetadata, pemCertificates } from '../saml/saml-certificates.js';
 import type { TrustAnchorConfig } from './trust-anchor.config.js';
 
 /** Fields that mean something for JWT issuers only; a `kind: saml` anchor must not set them. */
@@ -55,7 +55,11 @@ export function checkAnchorKind(raw: unknown, config: TrustAnchorConfig, file: s
     const path = resolveBeside(file, saml.metadata_file);
     const xml = readText(path, (m) => problems.push(['saml.metadata_file', m]));
     try {
-      if (xml !== undefined) saml.resolvedCertificates = certificatesFromMetadata(xml, config.issuer);
+      if (xml !== undefined) {
+        const metadata = idpMetadata(xml, config.issuer);
+        saml.resolvedCertificates = metadata.certificates;
+        saml.resolvedValidUntil = metadata.validUntil;
+      }
     } catch (error) {
       problems.push(['saml.metadata_file', `${path}: ${(error as Error).message}`]);
     }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { clock } from '../common/clock.js';
 import { ConfigError } from '../config/config-error.js';
+import { SamlAnchorConfig } from '../saml/saml-anchor.config.js';
+import { KeysUnavailableError } from './remote-jwks.js';
 import { loadServerConfig } from '../config/server-config.js';
 import type { PublishedKeys } from '../keys/published-keys.js';
 import { AnchorIndex } from './anchor-index.js';
@@ -83,5 +86,43 @@ describe('discovery shared by an anchor’s keys and its introspection', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+// SAML Metadata §2.3.1: a metadata file's certificates stop being used when its validUntil passes.
+describe('a SAML anchor whose metadata file has a validUntil', () => {
+  const VALID_UNTIL = Date.parse('2027-01-15T08:00:00Z') / 1000;
+  const found = () =>
+    registry(
+      {},
+      {
+        idp: {
+          kind: 'saml',
+          issuer: 'https://idp.example/saml',
+          saml: Object.assign(new SamlAnchorConfig(), {
+            metadata_file: 'idp.xml',
+            resolvedCertificates: ['PEM'],
+            resolvedValidUntil: VALID_UNTIL,
+          }),
+        },
+      },
+    ).findSaml('https://idp.example/saml')!;
+
+  it('serves its certificates until then, and is usable', async () => {
+    const anchor = found();
+    await clock.at((VALID_UNTIL - 1) * 1000, async () => {
+      await expect(anchor.certificates()).resolves.toEqual(['PEM']);
+      expect(anchor.usable()).toBe(true);
+    });
+  });
+
+  it('refuses them from then on as keys unavailable (503), and is no longer usable', async () => {
+    const anchor = found();
+    await clock.at(VALID_UNTIL * 1000, async () => {
+      const error = await anchor.certificates().catch((e: unknown) => e);
+      expect(error).toEqual(new KeysUnavailableError('IdP metadata expired at 2027-01-15T08:00:00.000Z (validUntil)'));
+      expect((error as KeysUnavailableError).description).toBe('IdP metadata expired');
+      expect(anchor.usable()).toBe(false);
+    });
   });
 });
