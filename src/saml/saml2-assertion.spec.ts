@@ -409,11 +409,17 @@ describe('checkAssertion (RFC 7522 §3)', () => {
   it('tolerates clock skew on both ends', () => {
     expect(() => checkAssertion(withConditions({ notBefore: NOW + 29 }), ctx)).not.toThrow();
     expect(() => checkAssertion(withConditions({ notBefore: NOW - 100, notOnOrAfter: NOW - 29 }), ctx)).not.toThrow();
+    expect(() => checkAssertion({ ...facts, authn: { instant: NOW + 30 } }, ctx)).not.toThrow();
   });
 
   it.each<[string, AssertionFacts, string]>([
     ['another issuer', { ...facts, issuer: 'https://evil.example' }, 'Issuer does not match the IdP that signed it'],
     ['issued in the future', { ...facts, issueInstant: NOW + 31 }, 'was issued in the future (IssueInstant)'],
+    [
+      'an authentication in the future',
+      { ...facts, authn: { instant: NOW + 31 } },
+      'says its subject authenticated in the future (AuthnStatement AuthnInstant)',
+    ],
     ['no Conditions', { ...facts, conditions: undefined }, 'has no Conditions (an AudienceRestriction is required)'],
     [
       'an unknown condition',

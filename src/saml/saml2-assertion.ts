@@ -358,6 +358,12 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
   // RFC 7522 §3 item 1: exact string comparison.
   if (facts.issuer !== ctx.issuer) throw new SamlRejected('Issuer does not match the IdP that signed it');
   if (facts.issueInstant > now + skew) throw new SamlRejected('was issued in the future (IssueInstant)');
+  // SAML Core §2.7.2: AuthnInstant is when the authentication took place; one ahead, carried as auth_time,
+  // would pass every max_age check (RFC 9470 §3) for the issued token's whole life.
+  const authnInstant = facts.authn?.instant;
+  if (authnInstant !== undefined && authnInstant > now + skew) {
+    throw new SamlRejected('says its subject authenticated in the future (AuthnStatement AuthnInstant)');
+  }
 
   // RFC 7522 §3 item 2: the AudienceRestriction must name actbridge; SAML Core §2.5.1.4: with several
   // AudienceRestriction elements, each must.

@@ -382,6 +382,23 @@ describe('refusals', () => {
       'subject_token was issued in the future (IssueInstant)',
     ],
     [
+      // SAML Core §2.7.2; carried as auth_time it would pass every max_age (RFC 9470) while the token lives.
+      'an AuthnInstant in the future',
+      () =>
+        base64url(
+          idp.sign(
+            idp
+              .unsignedAssertion()
+              .replace(
+                /<saml:AuthnStatement AuthnInstant="[^"]*"/,
+                `<saml:AuthnStatement AuthnInstant="${minutes(10).toISOString()}"`,
+              ),
+            'exclusive',
+          ),
+        ),
+      'subject_token says its subject authenticated in the future (AuthnStatement AuthnInstant)',
+    ],
+    [
       'expiry unreasonably far ahead',
       () => signed({ notOnOrAfter: minutes(24 * 60) }),
       'subject_token expires too far in the future (more than 3600 s ahead)',
