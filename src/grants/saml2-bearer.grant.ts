@@ -1,6 +1,7 @@
 import { recordSubject } from '../audit/audit-record.js';
 import { Injectable } from '@nestjs/common';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
+import { atStep } from '../observability/tracing.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import type { GrantContext, GrantHandler } from './grant-handler.js';
 import { decisionRequest, GrantIssuance } from './grant-issuance.js';
@@ -27,7 +28,13 @@ export class Saml2BearerGrant implements GrantHandler {
     const { client, audit } = context;
     const request = AssertionGrantRequest.from(context.params);
     audit.assertion_type = TokenTypes.saml2;
-    const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, { role: 'assertion', client });
+    // RFC 7522 §3 item 6: the assertion's ID is spent by the token it yields (beforeMint), not by a request
+    // refused for its scope or target, which the client corrects and retries.
+    const subject = await this.validators.validate(TokenTypes.saml2, request.assertion, {
+      role: 'assertion',
+      client,
+      deferSingleUse: true,
+    });
     recordSubject(audit, subject);
     const lineage = [lineageLink(subject, request.assertion, 'assertion')];
     // RFC 6749 §5.1 response; issued_token_type is not part of it for this grant.
@@ -35,6 +42,8 @@ export class Saml2BearerGrant implements GrantHandler {
       { client, subject, request: decisionRequest(request), ceiling: { kind: 'assertion' } },
       context,
       lineage,
+      undefined,
+      () => atStep('token_validation', async () => subject.spend?.()),
     );
   }
 }

@@ -3,6 +3,7 @@ import { presentedValue, recordSubject } from '../audit/audit-record.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest } from '../oauth/oauth-error.js';
+import { atStep } from '../observability/tracing.js';
 import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
 import { TokenTypes } from '../oauth/token-types.js';
@@ -48,15 +49,27 @@ export class TokenExchangeGrant implements GrantHandler {
       throw new InvalidRequest(`unsupported requested_token_type; supported: ${ISSUABLE_TYPES.join(', ')}`);
     }
 
+    // RFC 7522 §3 item 6: a SAML token's ID is spent (spendSingleUse) by what the exchange yields, not by a
+    // request refused for its scope or target, which the client corrects and retries.
     const subject = await this.validators.validate(request.subject_token_type, request.subject_token, {
       role: 'subject',
       client,
+      deferSingleUse: true,
     });
     recordSubject(audit, subject);
     const actor =
       request.actor_token === undefined
         ? undefined
-        : await this.validators.validate(request.actor_token_type!, request.actor_token, { role: 'actor', client });
+        : await this.validators.validate(request.actor_token_type!, request.actor_token, {
+            role: 'actor',
+            client,
+            deferSingleUse: true,
+          });
+    const spendSingleUse = () =>
+      atStep('token_validation', async () => {
+        await subject.spend?.();
+        await actor?.spend?.();
+      });
     if (actor) audit.actors = [actor.principal];
     // A bound token needs a proof by its key (RFC 9449 §6.1); a revoked one is dead (RFC 7009).
     // Each also names its place in the lineage, which the issued token records as its parents.
@@ -71,6 +84,7 @@ export class TokenExchangeGrant implements GrantHandler {
     // tokens are checked for revocation when their lineage is recorded; this one is not issued here.
     if (this.vault.names(request)) {
       for (const [token, raw, role] of presented) await this.revocations.assertNotRevoked(token, raw, role);
+      await spendSingleUse();
       return this.vault.exchange({ request, client, subject, actor, audit });
     }
 
@@ -79,6 +93,7 @@ export class TokenExchangeGrant implements GrantHandler {
       context,
       lineage,
       issuedTokenType,
+      spendSingleUse,
     );
   }
 }

@@ -297,6 +297,34 @@ describe('RFC 7522 saml2-bearer grant', () => {
   });
 });
 
+// RFC 7522 §3 item 6: an assertion is single use, spent by the token it yields; a request refused for its
+// scope or target (which the client corrects and retries) does not use it up.
+describe('an assertion is spent only by the token it yields', () => {
+  it.each([
+    ['token exchange', exchange, 'invalid_request', 'subject_token has already been used (assertion ID replay)'],
+    ['the saml2-bearer grant', bearer, 'invalid_grant', 'assertion has already been used (assertion ID replay)'],
+  ] as const)(
+    '%s: refused for its scope or target, then issued on the retry, then refused as a replay',
+    async (_name, send, replayError, replayDescription) => {
+      const assertion = base64url(idp.signedAssertion());
+      await expectRefused(
+        () => send(assertion, { scope: 'admin' }),
+        400,
+        'invalid_scope',
+        'scope not allowed for this client: admin',
+      );
+      await expectRefused(
+        () => send(assertion, { audience: 'https://nowhere.example/' }),
+        400,
+        'invalid_target',
+        "target not allowed for this client: 'https://nowhere.example/'",
+      );
+      expect((await send(assertion, { scope: 'read' })).status).toBe(200);
+      await expectRefused(() => send(assertion, { scope: 'read' }), 400, replayError, replayDescription);
+    },
+  );
+});
+
 // SAML Core §2.4.1.2: each bearer SubjectConfirmation admits the assertion in its own window; single use
 // must hold until the last of them closes, including one not yet open when the assertion is first used.
 describe('single use across bearer SubjectConfirmations (RFC 7522 §3 item 6)', () => {
