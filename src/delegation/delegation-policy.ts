@@ -6,7 +6,8 @@ import { ClientRegistry } from '../clients/client-registry.js';
 import { clock } from '../common/clock.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import { InvalidGrant, InvalidRequest, InvalidTarget, type OAuthError } from '../oauth/oauth-error.js';
-import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
+import { tokenParameter, tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
+import { quoted } from '../oauth/error-description.js';
 import { TokenTypes } from '../oauth/token-types.js';
 import { AnchorPolicy, type CompiledRule, type PolicyEvaluation } from '../policy/anchor-policy.js';
 import type { Principal, ValidatedToken } from '../subject-tokens/validated-token.js';
@@ -115,6 +116,8 @@ export class DelegationPolicy {
 
     const audience = this.targets(input);
     if (policy) enforcePolicyTargets(audience, policy);
+    enforceProxyAudiences(audience, subject, role);
+    if (actor) enforceProxyAudiences(audience, actor, 'actor');
     const scope = narrowScope(input.request.scope, scopeLimits(input, policy));
 
     // Lifetime never grows: the grant's, the rule's, and no later than any presented token's exp.
@@ -273,6 +276,22 @@ function enforcePolicyTargets(audience: readonly string[], policy: PolicyGrant):
     throw new InvalidTarget("target not granted to this subject by its trust anchor's policy", {
       detail: `rule ${policy.label} does not grant ${refused.map((t) => JSON.stringify(t.slice(0, 200))).join(', ')}`,
     });
+  }
+}
+
+/**
+ * SAML Core §2.5.1.6: a ProxyRestriction's Audience list names the only audiences the asserting party lets
+ * a token issued on the assertion's basis have. A target outside it is not the client's to ask for
+ * (invalid_target), whichever token (`role`) carries the restriction.
+ */
+function enforceProxyAudiences(audience: readonly string[], token: ValidatedToken, role: TokenRole): void {
+  const allowed = token.proxyAudiences;
+  if (allowed === undefined) return;
+  const refused = audience.filter((target) => !allowed.includes(target));
+  if (refused.length > 0) {
+    throw new InvalidTarget(
+      `target not allowed by the ${tokenParameter(role)}'s ProxyRestriction: ${refused.map((t) => quoted(t.slice(0, 200))).join(', ')}`,
+    );
   }
 }
 

@@ -506,11 +506,6 @@ describe('checkAssertion (RFC 7522 §3)', () => {
       "ProxyRestriction forbids issuing a token on its basis (Count='0')",
     ],
     [
-      'a ProxyRestriction whose Audience list does not name actbridge',
-      withConditions({ proxyRestrictions: [{ count: 3, audiences: ['https://other.example'] }] }),
-      'ProxyRestriction does not allow actbridge: its Audience list must name https://sts.example/saml',
-    ],
-    [
       'two ProxyRestrictions',
       withConditions({ proxyRestrictions: [{ audiences: [] }, { audiences: [] }] }),
       'has more than one ProxyRestriction',
@@ -535,7 +530,7 @@ describe('checkAssertion (RFC 7522 §3)', () => {
   });
 });
 
-describe('checkAssertion: a ProxyRestriction that allows actbridge', () => {
+describe('checkAssertion: a ProxyRestriction that allows issuing on its basis', () => {
   it.each<[string, NonNullable<AssertionFacts['conditions']>['proxyRestrictions']]>([
     ['without Count or Audience', [{ audiences: [] }]],
     ['with Count="1"', [{ count: 1, audiences: [] }]],
@@ -543,6 +538,9 @@ describe('checkAssertion: a ProxyRestriction that allows actbridge', () => {
       'with an Audience list naming actbridge',
       [{ count: 1, audiences: ['https://other.example', 'https://sts.example'] }],
     ],
+    // SAML Core §2.5.1.6: the list names where issued tokens may go (the delegation core holds the issued
+    // audience to it), not who may issue them.
+    ['with an Audience list not naming actbridge', [{ count: 3, audiences: ['https://other.example'] }]],
   ])('accepts one %s', (_name, proxyRestrictions) => {
     expect(checkAssertion({ ...facts, conditions: { ...facts.conditions!, proxyRestrictions } }, ctx).expiresAt).toBe(
       NOW + 300,
@@ -583,7 +581,6 @@ describe("checkAssertion / checkDestination: an SSO assertion issued to a client
     ...ctx,
     audiences: [SP],
     acsUrls: [ACS],
-    proxyAudiences: ctx.audiences,
   };
   const toSp: AssertionFacts = {
     ...facts,
@@ -595,7 +592,7 @@ describe("checkAssertion / checkDestination: an SSO assertion issued to a client
     conditions: { ...toSp.conditions!, proxyRestrictions },
   });
 
-  it('accepts its Audience and ACS Recipient, and a ProxyRestriction naming actbridge', () => {
+  it('accepts its Audience and ACS Recipient, and a ProxyRestriction, whatever its Audience list', () => {
     expect(checkAssertion(toSp, spCtx).expiresAt).toBe(NOW + 300);
     // It answered the SP's AuthnRequest, which the SP matched (SAML Profiles §4.1.4.3).
     const solicited = {
@@ -606,6 +603,8 @@ describe("checkAssertion / checkDestination: an SSO assertion issued to a client
     expect(checkAssertion(withRestrictions([{ count: 1, audiences: ['https://sts.example'] }]), spCtx).expiresAt).toBe(
       NOW + 300,
     );
+    // Its Audience list bounds the issued token's audience (the delegation core), not the issuer.
+    expect(checkAssertion(withRestrictions([{ count: 1, audiences: [SP] }]), spCtx).expiresAt).toBe(NOW + 300);
   });
 
   it.each<[string, AssertionFacts, string]>([
@@ -614,11 +613,6 @@ describe("checkAssertion / checkDestination: an SSO assertion issued to a client
       'the token endpoint as Recipient',
       { ...toSp, confirmations: [{ method: BEARER, data: { notOnOrAfter: NOW + 300, recipient: ENDPOINT } }] },
       "bearer SubjectConfirmation Recipient is not the client's assertion consumer service",
-    ],
-    [
-      'a ProxyRestriction naming only the client',
-      withRestrictions([{ count: 1, audiences: [SP] }]),
-      'ProxyRestriction does not allow actbridge: its Audience list must name https://sts.example/saml',
     ],
   ])('refuses %s', (_name, input, message) => {
     expect(rejection(() => checkAssertion(input, spCtx))).toBe(message);

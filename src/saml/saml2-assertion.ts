@@ -337,8 +337,6 @@ export interface AssertionCheckContext {
    * SP): its Recipient must be one of these ACS URLs instead of the token endpoint.
    */
   readonly acsUrls?: readonly string[];
-  /** Names a ProxyRestriction's Audience list must include (default `audiences`): actbridge, which issues on its basis. */
-  readonly proxyAudiences?: readonly string[];
   readonly maxLifetime: number;
 }
 
@@ -388,7 +386,7 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
       `audiences ${JSON.stringify(restrictions).slice(0, 300)} not in ${JSON.stringify(ctx.audiences)}`,
     );
   }
-  checkProxyRestriction(conditions.proxyRestrictions, ctx);
+  checkProxyRestriction(conditions.proxyRestrictions);
   // SAML Core §2.7.2: SessionNotOnOrAfter bounds every session derived from the assertion, the issued token's too.
   const sessionEnd = facts.sessionNotOnOrAfter;
   if (sessionEnd !== undefined && sessionEnd <= now - skew) {
@@ -432,18 +430,13 @@ export function checkAssertion(facts: AssertionFacts, ctx: AssertionCheckContext
  * ProxyRestriction is honoured: `Count="0"` forbids it; an Audience list names the parties such tokens
  * may go to, and must name actbridge. At most one ProxyRestriction per Conditions.
  */
-function checkProxyRestriction(proxyRestrictions: readonly ProxyRestrictionFacts[], ctx: AssertionCheckContext): void {
+function checkProxyRestriction(proxyRestrictions: readonly ProxyRestrictionFacts[]): void {
   if (proxyRestrictions.length === 0) return;
   if (proxyRestrictions.length > 1) throw new SamlRejected('has more than one ProxyRestriction');
-  const [{ count, audiences }] = proxyRestrictions as [ProxyRestrictionFacts];
-  const names = ctx.proxyAudiences ?? ctx.audiences;
+  const [{ count }] = proxyRestrictions as [ProxyRestrictionFacts];
   if (count === 0) throw new SamlRejected("ProxyRestriction forbids issuing a token on its basis (Count='0')");
-  if (audiences.length > 0 && !audiences.some((aud) => names.includes(aud))) {
-    throw new SamlRejected(
-      `ProxyRestriction does not allow actbridge: its Audience list must name ${names[0]}`,
-      `proxy audiences ${JSON.stringify(audiences).slice(0, 300)} not in ${JSON.stringify(names)}`,
-    );
-  }
+  // Its Audience list names where tokens issued on the assertion's basis may go, not who may issue them:
+  // the delegation core holds the issued token's audience to it (ValidatedToken.proxyAudiences).
 }
 
 /**

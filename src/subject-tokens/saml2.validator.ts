@@ -88,9 +88,12 @@ export class Saml2Validator implements SubjectTokenValidator {
       issuer: anchor.entityId,
       audiences: sp ? [sp.entityId] : this.audiences,
       recipient: this.tokenEndpoint,
-      ...(sp && { acsUrls: sp.acsUrls, proxyAudiences: this.audiences }),
+      ...(sp && { acsUrls: sp.acsUrls }),
       maxLifetime: anchor.maxAssertionLifetime,
     });
+    // SAML Core §2.5.1.6: the audiences tokens issued on this assertion's basis may have (checkAssertion
+    // allows at most one ProxyRestriction).
+    const proxyAudiences = facts.conditions?.proxyRestrictions[0]?.audiences ?? [];
     const spend = () => this.consumeOnce(anchor, facts.id, verdict.replayUntil, context);
     if (!context.deferSingleUse) await spend();
     const attributes = renamed(facts.attributes, anchor);
@@ -103,6 +106,7 @@ export class Saml2Validator implements SubjectTokenValidator {
       nameId: facts.nameId,
       attributes,
       ...(facts.authn && { authn: facts.authn }),
+      ...(proxyAudiences.length > 0 && { proxyAudiences }),
       // An identity assertion carries no authorization of its own: the client's policy bounds the scope.
       scope: undefined,
       expiresAt: verdict.expiresAt,

@@ -44,6 +44,11 @@ export interface ValidatedToken {
   readonly attributes?: Readonly<Record<string, readonly string[]>>;
   /** SAML only: its AuthnStatement's AuthnInstant (epoch seconds) and AuthnContextClassRef. */
   readonly authn?: { readonly instant?: number; readonly contextClass?: string };
+  /**
+   * SAML only, when its ProxyRestriction lists Audiences: the only audiences a token issued on its basis
+   * may have (SAML Core §2.5.1.6).
+   */
+  readonly proxyAudiences?: readonly string[];
   /** The token's own scope, or undefined when it carries none (e.g. an identity assertion). */
   readonly scope: readonly string[] | undefined;
   /** `exp`, epoch seconds. */

@@ -784,11 +784,6 @@ describe('ProxyRestriction (SAML Core §2.5.1.6): honoured', () => {
 
   it.each([
     ['Count="0"', proxy('0'), "subject_token ProxyRestriction forbids issuing a token on its basis (Count='0')"],
-    [
-      'an Audience list without actbridge',
-      proxy('2', ['https://other-sp.example']),
-      `subject_token ProxyRestriction does not allow actbridge: its Audience list must name ${SP_ENTITY_ID}`,
-    ],
     ['two ProxyRestrictions', proxy('1') + proxy('1'), 'subject_token has more than one ProxyRestriction'],
     ['a malformed Count', proxy('-1'), 'subject_token has a malformed ProxyRestriction Count'],
   ])('refuses %s', async (_name, conditions, description) => {
@@ -803,10 +798,37 @@ describe('ProxyRestriction (SAML Core §2.5.1.6): honoured', () => {
   });
 
   it.each([
-    ['Count="1" naming actbridge', proxy('1', ['https://other-sp.example', SP_ENTITY_ID])],
+    ['Count="1" naming the audience issued', proxy('1', ['https://other-sp.example', API])],
     ['no Count and no Audience', proxy(undefined)],
   ])('accepts %s', async (_name, conditions) => {
     expect((await exchange(base64url(idp.signedAssertion({ conditions })))).status).toBe(200);
+  });
+
+  // Its Audience list names where a token issued on the assertion's basis may go, not who may issue it.
+  it('holds the issued audience to its Audience list, by both routes (invalid_target beyond it)', async () => {
+    const conditions = proxy('2', ['https://other.example/']);
+    await expectRefused(
+      () => exchange(base64url(idp.signedAssertion({ conditions }))),
+      400,
+      'invalid_target',
+      `target not allowed by the subject_token's ProxyRestriction: '${API}'`,
+    );
+    await expectRefused(
+      () => bearer(base64url(idp.signedAssertion({ conditions })), { audience: API }),
+      400,
+      'invalid_target',
+      `target not allowed by the assertion's ProxyRestriction: '${API}'`,
+    );
+    const issued = await exchange(base64url(idp.signedAssertion({ conditions })), {
+      audience: 'https://other.example/',
+    });
+    expect(issued.status).toBe(200);
+    const { payload } = await verifyIssued(issued.body.access_token as string, 'https://other.example/');
+    expect(payload.aud).toBe('https://other.example/');
+    const granted = await bearer(base64url(idp.signedAssertion({ conditions })), {
+      audience: 'https://other.example/',
+    });
+    expect(granted.status).toBe(200);
   });
 });
 
