@@ -25,6 +25,7 @@ import {
   grantBinding,
   nowSeconds,
   pendingBinding,
+  scopesAsSealed,
   VAULT_STORE,
   type ConnectSecrets,
   type GrantKey,
@@ -117,7 +118,7 @@ export class ConnectFlow {
       scopes,
       expiresAt: nowSeconds() + this.ttl,
     };
-    const secrets: ConnectSecrets = { state, codeVerifier, ...(nonce === undefined ? {} : { nonce }) };
+    const secrets: ConnectSecrets = { state, codeVerifier, scopes, ...(nonce === undefined ? {} : { nonce }) };
     await vaultStoreCall(() =>
       this.store.savePending({ ...pending, sealed: sealJson(this.ring, secrets, pendingBinding(pending)) }),
     );
@@ -186,9 +187,15 @@ export class ConnectFlow {
     if (!connection.config.connect.clients.includes(client.client_id)) {
       throw new UnauthorizedClient('this client may not connect accounts for this connection');
     }
-    const secrets = await vaultStoreCall(async () =>
-      openJson<ConnectSecrets>(this.ring, pending.sealed, pendingBinding(pending)),
-    );
+    const secrets = await vaultStoreCall(async () => {
+      const opened = openJson<ConnectSecrets>(this.ring, pending.sealed, pendingBinding(pending));
+      // RFC 6749 §5.1: an answer without scope grants what was asked, read from the flow's `scopes` column,
+      // which must say what was sealed, or a row edited in the database would store a token as narrower.
+      if (!scopesAsSealed(opened, pending.scopes)) {
+        throw new VaultDecryptionError("the connect request's scopes are not those sealed with it (tampered)");
+      }
+      return opened;
+    });
     if (secrets.callbackQuery === undefined) throw new InvalidGrant('connect_code is invalid, expired or already used');
     const usable = secrets.answer ?? (await this.redeem(connection, pending, secrets, connectCode));
     const scopes = usable.scope ?? pending.scopes;

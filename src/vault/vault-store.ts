@@ -38,10 +38,13 @@ export interface UpstreamTokens {
   readonly scopes?: readonly string[];
 }
 
-/** Whether a grant's `scopes` are those sealed with its tokens (true for a record sealed without them). */
-export function scopesAsSealed(tokens: UpstreamTokens, scopes: readonly string[]): boolean {
-  if (tokens.scopes === undefined) return true;
-  const sealed = new Set(tokens.scopes);
+/**
+ * Whether a record's `scopes` column says what was sealed (a grant's tokens, a connect flow's secrets);
+ * true for a record sealed without them.
+ */
+export function scopesAsSealed(opened: { readonly scopes?: readonly string[] }, scopes: readonly string[]): boolean {
+  if (opened.scopes === undefined) return true;
+  const sealed = new Set(opened.scopes);
   return sealed.size === new Set(scopes).size && scopes.every((s) => sealed.has(s));
 }
 
@@ -74,6 +77,11 @@ export interface ConnectSecrets {
   readonly state: string;
   readonly codeVerifier: string;
   readonly nonce?: string;
+  /**
+   * The scopes asked for, sealed: PendingConnect.scopes (a plain column, the grant's scopes when the
+   * provider's answer names none) must be these. Absent in a flow sealed before they were.
+   */
+  readonly scopes?: readonly string[];
   /** The authorization response's query (code, state, iss), once the browser came back. */
   readonly callbackQuery?: string;
   /** The provider's answer to the code, kept when the database could not store the grant (the code is spent). */

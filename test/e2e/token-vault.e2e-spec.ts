@@ -542,6 +542,50 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     });
   });
 
+  it('refuses to complete a flow whose scopes were narrowed in the database: a provider naming no scope is taken to grant what was asked, which was sealed', async () => {
+    const nina = await world.userToken('nina');
+    const identity = { subject_token: nina, subject_token_type: TT.accessToken };
+    const started = await postVault(sts(), '/vault/connect', { ...identity, connection: 'github' });
+    expect(started.status).toBe(200);
+    // Someone with write access to the database (not to VAULT_KEYS) makes the flow's repo grant look like
+    // read:user, all agent-2's rule grants.
+    await world.db!.pool.query(
+      "UPDATE vault_connect_requests SET scopes = '{read:user,openid,offline_access}' WHERE user_sub = 'nina'",
+    );
+    const { TestBrowser } = await import('../support/browser.js');
+    const browser = new TestBrowser();
+    const stopAt = (url: URL) => url.href.startsWith(APP_REDIRECT);
+    let page = await browser.navigate(String(started.body.authorization_url), { stopAt });
+    page = await browser.submit(page, { login: 'nina-gh', password: 'x' }, { stopAt });
+    page = await browser.submit(page, {}, { stopAt });
+    // RFC 6749 §5.1: a provider may leave scope out when it granted what was asked.
+    const completed = await world.github.withTokenResponseRewrite(
+      ({ scope: _granted, ...body }) => body,
+      () =>
+        postVault(sts(), '/vault/connect/complete', {
+          ...identity,
+          connect_code: page.url.searchParams.get('connect_code') ?? undefined,
+        }),
+    );
+    expect({ status: completed.status, body: completed.body }).toEqual({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: "the token vault cannot read the user's stored token",
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect_complete',
+      outcome: 'refused',
+      subject: { sub: 'nina' },
+      connection: 'github',
+      error: 'temporarily_unavailable',
+      reason: "vault decryption failed: the connect request's scopes are not those sealed with it (tampered)",
+    });
+    const { rows } = await world.db!.pool.query("SELECT 1 FROM vault_grants WHERE user_sub = 'nina'");
+    expect(rows).toHaveLength(0);
+  });
+
   it('tells a caller that the user has not connected the account', async () => {
     const response = await world.exchange(
       sts(),
