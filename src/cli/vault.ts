@@ -12,6 +12,7 @@ import { parseCliArgs } from './cli-args.js';
 import pg from 'pg';
 import { ConfigError } from '../config/config-error.js';
 import { loadServerConfig } from '../config/server-config.js';
+import { printable } from '../common/printable.js';
 import { rootCause } from '../trust-anchors/fetch-failure.js';
 import { generateVaultKey, loadKeyRing } from '../vault/key-ring.js';
 import { migrate } from '../vault/migrations.js';
@@ -97,7 +98,8 @@ async function main(): Promise<number> {
       const result = await rewrapAll(pool, ring!);
       process.stdout.write(`re-wrapped ${result.rewrapped} record(s) with key "${ring!.activeKid}"\n`);
       for (const failure of result.failed)
-        process.stderr.write(`could not re-wrap ${failure.record}: ${failure.error}\n`);
+        // A user's sub (and a key_id) is data: an escape sequence or a newline in it must not reach the terminal as such.
+        process.stderr.write(`could not re-wrap ${printable(failure.record)}: ${printable(failure.error)}\n`);
       return result.failed.length > 0 ? 1 : 0;
     }
     const status = await vaultStatus(pool);

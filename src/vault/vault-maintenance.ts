@@ -8,7 +8,10 @@ import { grantBinding, pendingBinding, type GrantKey } from './vault-store.js';
 export interface RewrapResult {
   /** Records whose data key is now wrapped by the active key. */
   readonly rewrapped: number;
-  /** Records that could not be opened (their key is not in VAULT_KEYS, or they were tampered with). */
+  /**
+   * Records that could not be opened (their key is not in VAULT_KEYS, or they were tampered with), each
+   * named by its user: a sub is unique only with its issuer (RFC 7519 §4.1.2), and it is a token's claim.
+   */
   readonly failed: ReadonlyArray<{ readonly record: string; readonly error: string }>;
 }
 
@@ -39,7 +42,8 @@ export async function rewrapAll(pool: pg.Pool, ring: KeyRing): Promise<RewrapRes
           `SELECT key_id, wrapped_key, ciphertext FROM vault_grants WHERE ${where} FOR UPDATE`,
           params,
         );
-        const next = rewrapRow(rows[0], ring, grantBinding(key), `grant ${key.connection} ${key.user.sub}`, failed);
+        const label = `grant ${key.connection} of ${key.user.sub} (${key.user.iss})`;
+        const next = rewrapRow(rows[0], ring, grantBinding(key), label, failed);
         if (!next) continue;
         await client.query(`UPDATE vault_grants SET key_id = $4, wrapped_key = $5 WHERE ${where}`, [
           ...params,
@@ -70,7 +74,7 @@ export async function rewrapAll(pool: pg.Pool, ring: KeyRing): Promise<RewrapRes
           clientId: row.client_id,
           redirectUri: row.redirect_uri,
         });
-        const next = rewrapRow(rows[0], ring, binding, `connect request of ${row.user_sub}`, failed);
+        const next = rewrapRow(rows[0], ring, binding, `connect request of ${row.user_sub} (${row.user_iss})`, failed);
         if (!next) continue;
         await client.query('UPDATE vault_connect_requests SET key_id = $2, wrapped_key = $3 WHERE state_hash = $1', [
           row.state_hash,

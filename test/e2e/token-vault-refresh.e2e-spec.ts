@@ -334,6 +334,30 @@ describeVault('token vault across two instances', () => {
     expect((await exchange(a, 'gina')).status).toBe(200);
   }, 30_000);
 
+  it('names a record rewrap cannot open by its user and issuer, with control characters escaped (the sub is a token claim)', async () => {
+    // A user's sub chosen to rewrite the operator's terminal and forge an output line; its key long gone.
+    const sub = 'mallory\u001b[2J\nre-wrapped 0 record(s)';
+    await world.db!.pool.query(
+      `INSERT INTO vault_grants (connection, user_iss, user_sub, status, scopes, key_id, wrapped_key, ciphertext)
+       VALUES ('github', $1, $2, 'connected', '{}', 'kek-0', '\\x00', '\\x00')`,
+      [world.corp.issuer, sub],
+    );
+    try {
+      const failed = await run(process.execPath, ['dist/cli/vault.js', 'rewrap'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: world.db!.url, VAULT_KEYS: JSON.stringify(world.kek) },
+      }).catch((error: { code?: number; stderr?: string }) => error);
+      expect(failed).toMatchObject({
+        code: 1,
+        stderr:
+          `could not re-wrap grant github of mallory\\u001b[2J\\u000are-wrapped 0 record(s) (${world.corp.issuer}): ` +
+          'key-encryption key "kek-0" is not in VAULT_KEYS\n',
+      });
+    } finally {
+      await world.db!.pool.query("DELETE FROM vault_grants WHERE key_id = 'kek-0'");
+    }
+  });
+
   it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
     const kek2 = generateVaultKey('kek-2');
     const cli = (args: string[], keys: object, keyId?: string) =>
