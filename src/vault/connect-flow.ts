@@ -139,12 +139,18 @@ export class ConnectFlow {
     audit.subject = pending.user;
     audit.connection = pending.connection;
     const connection = this.connections.named(pending.connection);
+    // RFC 6749 §4.1.2.1: the browser is never sent to a redirection URI that is not registered, as it
+    // may no longer be since the flow started (the configuration changed); the flow cannot finish.
+    if (!connection?.config.connect.redirect_uris.includes(pending.redirectUri)) {
+      await vaultStoreCall(() => this.store.removePending(pending.stateHash));
+      throw new InvalidRequest('the redirect_uri of this connect request is no longer registered for its connection', {
+        detail: `redirect_uri ${JSON.stringify(pending.redirectUri)} is no longer in ${connection?.file ?? `the connections (no connection ${pending.connection})`}`,
+      });
+    }
     // RFC 9207 §2.4: checked before anything else of the response (the flow is kept).
-    const mixedUp =
-      connection &&
-      (await responseIssuerProblem(connection, single(params, 'iss'), () =>
-        providerCall(connection, 'discovery', () => this.connections.provider(connection).sendsIssuer()),
-      ));
+    const mixedUp = await responseIssuerProblem(connection, single(params, 'iss'), () =>
+      providerCall(connection, 'discovery', () => this.connections.provider(connection).sendsIssuer()),
+    );
     if (mixedUp) throw mixedUp;
     const back = new URL(pending.redirectUri);
     back.searchParams.set('connection', pending.connection);

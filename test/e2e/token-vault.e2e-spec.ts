@@ -5,7 +5,7 @@ import { openJson } from '../../src/vault/envelope.js';
 import { grantBinding, type UpstreamTokens } from '../../src/vault/vault-store.js';
 import { freePort } from '../support/free-port.js';
 import { describeWithPostgres } from '../support/postgres.js';
-import { claimsOf, postToken, TT } from '../support/test-app.js';
+import { claimsOf, postToken, startTestApp, TT } from '../support/test-app.js';
 import {
   agent,
   APP_REDIRECT,
@@ -704,6 +704,61 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     const kept = await fetch(callback, { redirect: 'manual' });
     expect(kept.status).toBe(303);
     expect(new URL(kept.headers.get('location')!).searchParams.has('connect_code')).toBe(true);
+  });
+
+  it('never sends the browser on to a redirect_uri no longer registered when it comes back (RFC 6749 §4.1.2.1); the flow is ended', async () => {
+    const started = await postVault(sts(), '/vault/connect', {
+      subject_token: await world.userToken('olga'),
+      subject_token_type: TT.accessToken,
+      connection: 'github',
+    });
+    const { TestBrowser } = await import('../support/browser.js');
+    const browser = new TestBrowser();
+    const stopAt = (url: URL) => url.href.startsWith(`${world.issuer}/vault/callback`);
+    let page = await browser.navigate(String(started.body.authorization_url), { stopAt });
+    page = await browser.submit(page, { login: 'olga-gh', password: 'x' }, { stopAt });
+    page = await browser.submit(page, {}, { stopAt });
+    const callback = page.url;
+    // Meanwhile the operator has withdrawn the application's page (found to leak its query string, say).
+    const github = world.connections.github!;
+    const withdrawn = await startTestApp({
+      anchors: world.anchors,
+      clients: world.clients,
+      connections: {
+        ...world.connections,
+        github: { ...github, connect: { ...(github.connect as object), redirect_uris: ['https://app.example/other'] } },
+      },
+      env: world.env,
+    });
+    try {
+      const refused = await fetch(`${withdrawn.baseUrl}${callback.pathname}${callback.search}`, { redirect: 'manual' });
+      expect({ status: refused.status, location: refused.headers.get('location'), body: await refused.json() }).toEqual(
+        {
+          status: 400,
+          location: null,
+          body: {
+            error: 'invalid_request',
+            error_description: 'the redirect_uri of this connect request is no longer registered for its connection',
+          },
+        },
+      );
+      expect(withdrawn.audit.lines.at(-1)).toMatchObject({
+        event: 'vault.callback',
+        outcome: 'refused',
+        client_id: 'user-app',
+        subject: { sub: 'olga' },
+        connection: 'github',
+        error: 'invalid_request',
+        reason: `redirect_uri "${APP_REDIRECT}" is no longer in ${withdrawn.config.vault.connections.find((c) => c.name === 'github')!.file}`,
+      });
+    } finally {
+      await withdrawn.close();
+    }
+    const ended = await fetch(callback, { redirect: 'manual' });
+    expect({ status: ended.status, body: await ended.json() }).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'unknown or expired connect request' },
+    });
   });
 
   it.each([
