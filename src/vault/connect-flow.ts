@@ -138,6 +138,7 @@ export class ConnectFlow {
     audit.client_id = pending.clientId;
     audit.subject = pending.user;
     audit.connection = pending.connection;
+    audit.scope = pending.scopes.join(' ');
     const connection = this.connections.named(pending.connection);
     // RFC 6749 §4.1.2.1: the browser is never sent to a redirection URI that is not registered, as it
     // may no longer be since the flow started (the configuration changed); the flow cannot finish.
@@ -295,6 +296,7 @@ export class ConnectFlow {
     const connection = this.connectionFor(name, client, audit);
     const key: GrantKey = { connection: connection.name, user };
     const record = await vaultStoreCall(() => this.store.remove(key));
+    if (record) audit.scope = record.scopes.join(' ');
     let revoked = false;
     try {
       if (record?.sealed)

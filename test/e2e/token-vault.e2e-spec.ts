@@ -115,6 +115,7 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
         client_id: 'user-app',
         subject: { sub: 'alice', iss: world.corp.issuer },
         connection: 'github',
+        scope: 'repo read:user openid offline_access',
       });
     }
   });
@@ -947,6 +948,7 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
       client_id: 'user-app',
       subject: { sub: 'dave', iss: world.corp.issuer },
       connection: 'github',
+      scope: 'repo read:user openid offline_access',
       upstream_revoked: true,
     });
     const exchange = await world.exchange(
