@@ -103,9 +103,10 @@ async function main(): Promise<number> {
       return result.failed.length > 0 ? 1 : 0;
     }
     const status = await vaultStatus(pool);
+    // A key_id is read from the database: printed like any stored data, control characters escaped.
     const counts = (record: Readonly<Record<string, number>>) =>
       Object.entries(record)
-        .map(([name, n]) => `${name} ${n}`)
+        .map(([name, n]) => `${printable(name)} ${n}`)
         .join(', ') || 'none';
     process.stdout.write(
       [

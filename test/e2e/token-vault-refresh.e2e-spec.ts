@@ -358,6 +358,29 @@ describeVault('token vault across two instances', () => {
     }
   });
 
+  it('prints a key_id read from the database with control characters escaped (npm run vault -- status)', async () => {
+    // Someone with write access to the database (not to the operator's terminal) names a key so.
+    const kid = 'kek-0\u001b[2J\nconnect flows in progress: 0';
+    await world.db!.pool.query(
+      `INSERT INTO vault_grants (connection, user_iss, user_sub, status, scopes, key_id, wrapped_key, ciphertext)
+       VALUES ('github', $1, 'nobody', 'connected', '{}', $2, '\\x00', '\\x00')`,
+      [world.corp.issuer, kid],
+    );
+    try {
+      const { stdout } = await run(process.execPath, ['dist/cli/vault.js', 'status'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', DATABASE_URL: world.db!.url, VAULT_KEYS: JSON.stringify(world.kek) },
+      });
+      const lines = stdout.split('\n');
+      expect(lines).toHaveLength(5); // four lines and the final newline
+      expect(lines[2]).toMatch(
+        /^sealed records by key: kek-0\\u001b\[2J\\u000aconnect flows in progress: 0 1(, kek-1 \d+)?$/,
+      );
+    } finally {
+      await world.db!.pool.query("DELETE FROM vault_grants WHERE user_sub = 'nobody'");
+    }
+  });
+
   it('re-wraps every data key under a new key-encryption key (npm run vault -- rewrap); an instance knowing only the new key serves them', async () => {
     const kek2 = generateVaultKey('kek-2');
     const cli = (args: string[], keys: object, keyId?: string) =>
