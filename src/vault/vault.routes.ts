@@ -18,6 +18,9 @@ export const VAULT_CONNECT_PATH = '/vault/connect';
 export const VAULT_COMPLETE_PATH = '/vault/connect/complete';
 export const VAULT_DISCONNECT_PATH = '/vault/disconnect';
 
+/** SAML Core §8.3.8: an identifier the relying party must treat as opaque and temporary. */
+const TRANSIENT_NAME_ID = 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient';
+
 /**
  * The token vault's HTTP endpoints (docs/token-vault.md). Connect, complete and disconnect are called
  * by an application: an authenticated client presenting its user's own token as `subject_token` in
@@ -152,6 +155,13 @@ export class VaultRoutes implements RouteProvider {
     if (type === undefined) throw new InvalidRequest('subject_token_type is required');
     const subject = await this.validators.validate(type, token, { role: 'subject', client });
     record.subject = subject.principal;
+    // SAML Core §8.3.8: a transient NameID is a temporary value; a grant kept under it (its tokens
+    // included) could never be found, refreshed for or disconnected by the user again.
+    if (subject.nameId?.format === TRANSIENT_NAME_ID) {
+      throw new InvalidRequest(
+        'subject_token names the user by a transient NameID, which could never name the account again',
+      );
+    }
     // An account is the user's to attach: through their own token, or one delegated to this very
     // application alone (actbridge records the client as the only actor); never through an agent's,
     // even one that passed the token back to the application (an earlier actor in the chain).

@@ -812,6 +812,56 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     expect(sts().audit.lines.at(-1)).toMatchObject({ event: 'vault.connect', outcome: 'refused', error: error.error });
   });
 
+  it('refuses to connect (or disconnect) a user named by a transient SAML NameID, a one-time value no later exchange could name again', async () => {
+    const { base64url, createSamlTestIdp } = await import('../support/saml-idp.js');
+    const spEntityId = 'https://sts.example/saml';
+    const idp = await createSamlTestIdp({
+      entityId: 'https://saml-idp.example',
+      spEntityId,
+      tokenEndpoint: `${world.issuer}/oauth/token`,
+    });
+    const app = await startTestApp({
+      anchors: {
+        ...world.anchors,
+        saml: { kind: 'saml', issuer: idp.entityId, saml: { certificates: [idp.certificate] } },
+      },
+      clients: world.clients,
+      connections: world.connections,
+      env: { ...world.env, SAML_SP_ENTITY_ID: spEntityId },
+    });
+    const assertion = (nameIdFormat: string) => ({
+      subject_token: base64url(idp.signedAssertion({ nameId: '_4f1c0e9ab27d', nameIdFormat })),
+      subject_token_type: TT.saml2,
+      connection: 'github',
+    });
+    try {
+      for (const path of ['/vault/connect', '/vault/disconnect']) {
+        const refused = await postVault(app, path, assertion('urn:oasis:names:tc:SAML:2.0:nameid-format:transient'));
+        expect({ status: refused.status, body: refused.body }).toEqual({
+          status: 400,
+          body: {
+            error: 'invalid_request',
+            error_description:
+              'subject_token names the user by a transient NameID, which could never name the account again',
+          },
+        });
+        expect(app.audit.lines.at(-1)).toMatchObject({
+          outcome: 'refused',
+          subject: { sub: '_4f1c0e9ab27d', iss: idp.entityId },
+          error: 'invalid_request',
+        });
+      }
+      const persistent = await postVault(
+        app,
+        '/vault/connect',
+        assertion('urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'),
+      );
+      expect(persistent.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses at connect a token delegated to an agent, accepts an actbridge token delegated to the application itself', async () => {
     const toAgent = await world.exchange(sts(), USER_APP, await actedByAgent1(world, alice, { audience: 'user-app' }));
     expect(toAgent.status).toBe(200);
