@@ -6,7 +6,6 @@ import { SCOPE_LIST } from '../oauth/scope.js';
 import { SERVER_CONFIG, type ServerConfig } from '../config/server-config.js';
 import type { HttpRoute, RouteProvider } from '../http/http-route.js';
 import { parseActChain } from '../delegation/act-chain.js';
-import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
 import { InvalidRequest, InvalidScope } from '../oauth/oauth-error.js';
 import { RevocationList } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
@@ -179,7 +178,13 @@ export class VaultRoutes implements RouteProvider {
         );
       }
     }
-    enforceSenderConstraint(subject, undefined, 'subject');
+    // RFC 9449 §6.1: a sender-constrained token is used only with a proof of its key, which these endpoints
+    // do not take (nor bind anything to): refused as such, not with the token endpoint's "send a DPoP proof".
+    if (subject.claims.cnf !== undefined) {
+      throw new InvalidRequest(
+        "subject_token is DPoP-bound (cnf); the vault's endpoints take no DPoP proof: present an unbound token",
+      );
+    }
     await this.revocations.assertNotRevoked(subject, token, 'subject');
     return { client, user: subject.principal, audit: record };
   }

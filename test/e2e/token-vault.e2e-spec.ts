@@ -862,6 +862,42 @@ describeVault('token vault: connect, exchange, policy, storage, disconnect', () 
     }
   });
 
+  it("refuses at connect a DPoP-bound token of the user saying what to present instead, not to send a proof the vault's endpoints do not take", async () => {
+    const { dpopProof, newDpopKey } = await import('../support/dpop.js');
+    const key = await newDpopKey();
+    const bound = await postToken(
+      sts(),
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: alice,
+        subject_token_type: TT.accessToken,
+        audience: 'user-app',
+      },
+      { basic: USER_APP, headers: { dpop: await dpopProof(`${world.issuer}/oauth/token`, key) } },
+    );
+    expect(claimsOf(String(bound.body.access_token)).cnf).toEqual({ jkt: key.jkt });
+    // The application does what a DPoP refusal asks: a proof by the token's key, for this request.
+    const refused = await postToken(
+      { tokenEndpoint: `${sts().baseUrl}/vault/connect` },
+      { subject_token: String(bound.body.access_token), subject_token_type: TT.accessToken, connection: 'github' },
+      { basic: USER_APP, headers: { dpop: await dpopProof(`${world.issuer}/vault/connect`, key) } },
+    );
+    expect({ status: refused.status, body: refused.body }).toEqual({
+      status: 400,
+      body: {
+        error: 'invalid_request',
+        error_description:
+          "subject_token is DPoP-bound (cnf); the vault's endpoints take no DPoP proof: present an unbound token",
+      },
+    });
+    expect(sts().audit.lines.at(-1)).toMatchObject({
+      event: 'vault.connect',
+      outcome: 'refused',
+      subject: { sub: 'alice', iss: world.corp.issuer },
+      error: 'invalid_request',
+    });
+  });
+
   it('refuses at connect a token delegated to an agent, accepts an actbridge token delegated to the application itself', async () => {
     const toAgent = await world.exchange(sts(), USER_APP, await actedByAgent1(world, alice, { audience: 'user-app' }));
     expect(toAgent.status).toBe(200);
