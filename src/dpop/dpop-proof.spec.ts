@@ -205,6 +205,11 @@ describe('normaliseHtu', () => {
     // RFC 3986 §6.2.2.2: percent-encoded unreserved characters are those characters.
     ['https://example.com/%7Euser/%74oken%2D%5f%2e%41', 'https://example.com/~user/token-_.A'],
     ['https://example.com/caf\u00e9', 'https://example.com/caf%C3%A9'],
+    // RFC 3986 has no backslash; the URL parser would read it as '/', so 'https://sts\\oauth\\token' named
+    // the token endpoint though no client's URL serialiser writes it (after the path it is query).
+    ['https://example.com\\oauth\\token', undefined],
+    ['https://example.com/oauth\\token', undefined],
+    ['https://example.com/token?a=\\', 'https://example.com/token'],
   ]);
 
   it.each(['relative/path', 'urn:x:y', 'ftp://example.com/x', ''])('%s is not an http(s) URL', (input) => {

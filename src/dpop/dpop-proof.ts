@@ -100,6 +100,8 @@ export function normaliseHtu(value: string): string | undefined {
   // RFC 3986 has no white space or control character in a URI; the URL parser would drop them.
   // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(value)) return undefined;
+  // Nor a backslash, which the URL parser reads as '/' before the query (`https://sts\oauth\token`).
+  if (/^[^?#]*\\/.test(value)) return undefined;
   let url: URL;
   try {
     url = new URL(value);
