@@ -183,6 +183,16 @@ async function stoppedReplacement(server: BuiltServer, known: ReadonlySet<number
   throw new Error(`no replacement worker of ${server.child.pid} appeared`);
 }
 
+/** The next worker forked that is not in `known`, as soon as it appears in the process table. */
+async function newChild(server: BuiltServer, known: ReadonlySet<number>): Promise<number> {
+  for (let i = 0; i < 2000; i++) {
+    const fresh = childPids(server.child.pid!).find((pid) => !known.has(pid));
+    if (fresh !== undefined) return fresh;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`no new worker of ${server.child.pid} appeared`);
+}
+
 describe('WORKERS without a shared store', () => {
   it('refuses to start, naming WORKERS and REDIS_URL in one line', async () => {
     const failure = await startBuiltServer({ anchors: {}, clients: [], env: { WORKERS: '2' } }).then(
@@ -335,6 +345,34 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).not.toContain('stopping');
+  }, 40_000);
+
+  // The crash loop without a configuration fault (a fault of every process: here each replacement is
+  // killed as it appears): the worker still serving keeps serving; only with none left does it stop.
+  it('keeps the worker still serving through a crash loop of its replacements, and stops (exit 1) once none serves', async () => {
+    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
+    const [first, second] = await workersOf(server, 2);
+    const known = new Set([first!, second!]);
+    process.kill(first!, 'SIGKILL');
+    // RestartPolicy: 5 deaths within 60 s are replaced (after 0, 100, 200, 400, 800 ms); the 6th is the loop.
+    for (let death = 2; death <= 6; death++) {
+      const replacement = await newChild(server, known);
+      known.add(replacement);
+      process.kill(replacement, 'SIGKILL');
+    }
+    await server.waitFor(
+      /6 unexpected exits within 60 s, the workers are crash-looping; 1 of 2 worker\(s\) keep serving, one replacement is tried every 60 s/,
+    );
+    const [socket] = await connectionsTo(server, [second!]);
+    const answer = await post(socket!, exchangeForm(await idp.mint({ sub: 'alice', aud: 'urn:sts' })), basic);
+    expect(answer.status).toBe(200);
+    process.kill(second!, 'SIGKILL');
+    expect(await server.exited).toEqual({ code: 1, signal: null });
+    expect(server.output()).toMatch(
+      new RegExp(
+        `worker \\d+ \\(pid ${second}\\) exited \\(signal SIGKILL\\): \\d+ unexpected exits within 60 s, the workers are crash-looping and none is serving; stopping`,
+      ),
+    );
   }, 40_000);
 
   it('exits 0 on SIGTERM while a replacement worker is still starting (SIGTERM ends it, nothing to drain)', async () => {
