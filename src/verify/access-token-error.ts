@@ -10,6 +10,7 @@ export type AccessTokenErrorCode =
   | 'insufficient_scope'
   | 'insufficient_user_authentication'
   | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'temporarily_unavailable';
 
 const STATUS: Record<AccessTokenErrorCode, number> = {
@@ -19,6 +20,8 @@ const STATUS: Record<AccessTokenErrorCode, number> = {
   // RFC 9470 §3: the token is fine, the login behind it is not (too weak or too old).
   insufficient_user_authentication: 401,
   invalid_dpop_proof: 401,
+  // RFC 9449 §9: the proof must carry the resource server's nonce, which the DPoP-Nonce header gives.
+  use_dpop_nonce: 401,
   // Not an RFC 6750 code: actbridge (discovery, JWKS or introspection) could not be reached, so the
   // token cannot be judged. Fail closed, and say so.
   temporarily_unavailable: 503,
@@ -49,6 +52,8 @@ export class AccessTokenError extends Error {
     readonly dpopRequired = false,
     /** For insufficient_user_authentication: what would do (RFC 9470 §3 `acr_values`, `max_age`). */
     readonly stepUp?: { readonly acrValues?: string; readonly maxAge?: number },
+    /** For use_dpop_nonce: the nonce the next proof must carry, sent as the `DPoP-Nonce` header (RFC 9449 §9). */
+    readonly dpopNonce?: string,
   ) {
     super(`${error}: ${description}`);
     this.status = STATUS[error];
@@ -87,7 +92,9 @@ export function authenticateChallenge(options: ChallengeOptions, error?: AccessT
     ['acr_values', error.stepUp?.acrValues],
     ['max_age', error.stepUp?.maxAge?.toString()],
   ];
-  if (options.dpop || error.error === 'invalid_dpop_proof') return `DPoP ${params([...errorParams, algs])}`;
+  if (options.dpop || error.error === 'invalid_dpop_proof' || error.error === 'use_dpop_nonce') {
+    return `DPoP ${params([...errorParams, algs])}`;
+  }
   // RFC 9449 §7.2: a client may send a DPoP-bound token as Bearer upon a Bearer-only challenge; the refusal
   // of one (a downgrade) also challenges with DPoP, so the client learns which scheme to use.
   if (error.dpopRequired) return `Bearer ${params(errorParams)}, DPoP ${params([algs])}`;

@@ -3,6 +3,7 @@ import * as client from 'openid-client';
 import { DPOP_SIGNING_ALGORITHMS, DpopProofError, verifyDpopProof } from '../dpop/dpop-proof.js';
 import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { checkOptions } from './verifier-options.js';
+import { DpopNonces } from '../dpop/dpop-nonces.js';
 import { AccessTokenError } from './access-token-error.js';
 import { RevocationListPoller, type RevocationListOptions } from './revocation-list.js';
 import { actorChain, checkLogin, describeJwtError } from './token-claims.js';
@@ -117,6 +118,13 @@ export interface ActbridgeVerifierOptions {
    * refreshed in the background: no request to actbridge per token. `true` for the defaults.
    */
   readonly revocationList?: boolean | RevocationListOptions;
+  /**
+   * Require DPoP proofs to carry a nonce this resource server issued (RFC 9449 §9), which bounds how long
+   * a proof made in advance stays usable. `secret` (at least 32 bytes) is shared by every instance of the
+   * resource server, so each accepts the others' nonces; a nonce lasts one to two `window`s (seconds,
+   * default 60).
+   */
+  readonly dpopNonce?: { readonly secret: string | Uint8Array; readonly window?: number };
   /** Allow an http:// issuer (development, tests on loopback). */
   readonly allowInsecureRequests?: boolean;
   /** Timeout of each request to actbridge, seconds (default 5). */
@@ -141,10 +149,23 @@ interface Discovered {
 export class ActbridgeVerifier {
   private discovered: Promise<Discovered> | undefined;
   private readonly replay: ProofReplayCache;
+  private readonly nonces: DpopNonces | undefined;
 
   constructor(private readonly options: ActbridgeVerifierOptions) {
     checkOptions(options);
     this.replay = options.dpopReplay ?? new MemoryReplayStore();
+    const nonce = options.dpopNonce;
+    this.nonces = nonce
+      ? new DpopNonces(typeof nonce.secret === 'string' ? Buffer.from(nonce.secret) : nonce.secret, nonce.window ?? 60)
+      : undefined;
+  }
+
+  /**
+   * The nonce DPoP proofs must carry now, when `dpopNonce` is set: answer it in the `DPoP-Nonce` header
+   * (the hook and guard do, on every response), so clients keep a fresh one (RFC 9449 §9).
+   */
+  currentDpopNonce(): string | undefined {
+    return this.nonces?.current();
   }
 
   /** DPoP algorithms accepted in proofs (for `WWW-Authenticate: DPoP algs=...` and RFC 9728 metadata). */
@@ -279,6 +300,20 @@ export class ActbridgeVerifier {
     }
     if (proof.jkt !== jkt) {
       throw new AccessTokenError('invalid_dpop_proof', 'DPoP proof key does not match the token binding (cnf.jkt)');
+    }
+    // RFC 9449 §9: before the jti is spent, so the client's next proof (with the nonce) is not a replay.
+    if (this.nonces && (proof.nonce === undefined || !this.nonces.check(proof.nonce))) {
+      throw new AccessTokenError(
+        'use_dpop_nonce',
+        proof.nonce === undefined
+          ? 'DPoP proof must carry the nonce of the DPoP-Nonce header'
+          : 'DPoP proof nonce is not current; use the nonce of the DPoP-Nonce header',
+        undefined,
+        undefined,
+        false,
+        undefined,
+        this.nonces.current(),
+      );
     }
     // RFC 9449 §11.1: single use. A store that cannot answer is no acceptance: fail closed, its cause for the log.
     let fresh: boolean;

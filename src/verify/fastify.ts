@@ -29,6 +29,7 @@ export function actbridgeHook(
   checkGuardOptions(options);
   return async (request, reply) => {
     const outcome = await checkResourceRequest(verifier, request as unknown as RequestLike, options);
+    if (outcome.dpopNonce !== undefined) reply.header('dpop-nonce', outcome.dpopNonce);
     if (outcome.ok) {
       request.actbridge = outcome.token;
       return;

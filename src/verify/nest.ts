@@ -32,12 +32,13 @@ export class ActbridgeGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<RequestLike & { actbridge?: unknown }>();
     const outcome = await checkResourceRequest(this.verifier, request, this.options);
+    const response = http.getResponse<{ header(name: string, value: string): unknown }>();
+    if (outcome.dpopNonce !== undefined) response.header('dpop-nonce', outcome.dpopNonce);
     if (outcome.ok) {
       request.actbridge = outcome.token;
       return true;
     }
     if (outcome.detail !== undefined) this.logger.warn(`${outcome.body?.error_description}: ${outcome.detail}`);
-    const response = http.getResponse<{ header(name: string, value: string): unknown }>();
     response.header('www-authenticate', outcome.challenge);
     response.header('cache-control', 'no-store');
     throw new HttpException(outcome.body ?? { error_description: 'access token required' }, outcome.status);

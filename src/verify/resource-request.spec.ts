@@ -9,6 +9,7 @@ async function htuTarget(request: Partial<RequestLike>, publicUrl?: string): Pro
   let url: string | undefined;
   const verifier = {
     dpopAlgorithms: ['ES256'],
+    currentDpopNonce: () => undefined,
     verify: (_token: string, options: VerifyOptions) => {
       url = options.dpop?.url;
       return Promise.resolve({});
@@ -64,7 +65,7 @@ describe('checkResourceRequest: the URL htu must match', () => {
 });
 
 describe('publicUrl, checked when the hook or guard is created', () => {
-  const verifier = { dpopAlgorithms: ['ES256'] } as unknown as ActbridgeVerifier;
+  const verifier = { dpopAlgorithms: ['ES256'], currentDpopNonce: () => undefined } as unknown as ActbridgeVerifier;
   const message = 'actbridge verify: publicUrl must be an absolute http(s) URL, e.g. https://api.example.com';
 
   // Read only per request before: a bad one failed every request with a 500 (Invalid URL), Bearer ones too.
@@ -90,6 +91,7 @@ describe('checkResourceRequest: the origin the request names', () => {
   async function outcome(host: string, protocol = 'http') {
     const verifier = {
       dpopAlgorithms: ['ES256'],
+      currentDpopNonce: () => undefined,
       verify: () => Promise.resolve({ subject: 'alice' }),
     } as unknown as ActbridgeVerifier;
     const headers = { authorization: 'DPoP token', host };
@@ -134,6 +136,7 @@ describe('checkResourceRequest: the Authorization header', () => {
   async function outcome(request: Partial<RequestLike>) {
     const verifier = {
       dpopAlgorithms: ['ES256'],
+      currentDpopNonce: () => undefined,
       verify: () => Promise.resolve({ subject: 'alice' }),
     } as unknown as ActbridgeVerifier;
     return checkResourceRequest(verifier, { method: 'GET', url: '/', headers: {}, ...request }, {});

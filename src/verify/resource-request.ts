@@ -25,7 +25,7 @@ export interface RequestLike {
   readonly raw?: { readonly headersDistinct?: Readonly<Record<string, string[] | undefined>> };
 }
 
-export type GuardOutcome =
+export type GuardOutcome = (
   | { readonly ok: true; readonly token: VerifiedAccessToken }
   | {
       readonly ok: false;
@@ -34,7 +34,11 @@ export type GuardOutcome =
       readonly body: { error: string; error_description: string } | undefined;
       /** Why actbridge could not be heard, for this server's log (never sent to the caller). */
       readonly detail?: string;
-    };
+    }
+) & {
+  /** With the verifier's `dpopNonce`: the `DPoP-Nonce` header of the answer, whatever it is (RFC 9449 §9). */
+  readonly dpopNonce?: string;
+};
 
 /**
  * Refuses, when the hook or guard is created, a `publicUrl` no request could be checked against: one that
@@ -58,6 +62,16 @@ const AUTHORIZATION = /^(Bearer|DPoP)[ ]+([A-Za-z0-9\-._~+/]+=*)[ ]*$/i;
  * evidence, verifies, and says what to answer: the verified token, or status + challenge + body.
  */
 export async function checkResourceRequest(
+  verifier: ActbridgeVerifier,
+  request: RequestLike,
+  options: ResourceGuardOptions,
+): Promise<GuardOutcome> {
+  const outcome = await checkRequest(verifier, request, options);
+  const dpopNonce = verifier.currentDpopNonce();
+  return dpopNonce === undefined ? outcome : { ...outcome, dpopNonce };
+}
+
+async function checkRequest(
   verifier: ActbridgeVerifier,
   request: RequestLike,
   options: ResourceGuardOptions,

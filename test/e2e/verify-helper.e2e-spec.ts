@@ -63,6 +63,7 @@ async function get(url: string, headers: Record<string, string> = {}) {
   return {
     status: response.status,
     challenge: response.headers.get('www-authenticate'),
+    ...(response.headers.has('dpop-nonce') ? { dpopNonce: response.headers.get('dpop-nonce')! } : {}),
     body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
   };
 }
@@ -178,6 +179,16 @@ beforeAll(async () => {
     async (request) => view(request.actbridge!),
   );
   rs.get('/revocable', { onRequest: actbridgeHook(revocationAware, { scopes: ['read'] }) }, async (request) =>
+    view(request.actbridge!),
+  );
+  // RFC 9449 §9: proofs must carry a nonce of this resource server's.
+  const nonceVerifier = createActbridgeVerifier({
+    issuer: sts.issuer,
+    audience: API,
+    allowInsecureRequests: true,
+    dpopNonce: { secret: 'a resource server secret of 32+ bytes, shared' },
+  });
+  rs.get('/nonce', { onRequest: actbridgeHook(nonceVerifier, { scopes: ['read'] }) }, async (request) =>
     view(request.actbridge!),
   );
   await rs.listen({ port, host: '127.0.0.1' });
@@ -614,6 +625,80 @@ describe('DPoP-bound tokens at the resource server', () => {
       dpop: await foreignProof(`${rsUrl}/dpop-only`, {}, keyPair),
     });
     expect(bound.status).toBe(200);
+  });
+
+  it('a resource requiring its DPoP nonce (RFC 9449 §9): openid-client is told use_dpop_nonce, then retries with it', async () => {
+    // A client that has no nonce of this server yet (a new handle), seen through its fetch.
+    const seen: Array<{ status: number; nonce: string | null; challenge: string | null }> = [];
+    const recording = await agentConfig();
+    recording[client.customFetch] = async (url, options) => {
+      const response = await fetch(url, options);
+      seen.push({
+        status: response.status,
+        nonce: response.headers.get('dpop-nonce'),
+        challenge: response.headers.get('www-authenticate'),
+      });
+      return response;
+    };
+    const response = await client.fetchProtectedResource(
+      recording,
+      token,
+      new URL(`${rsUrl}/nonce`),
+      'GET',
+      undefined,
+      undefined,
+      { DPoP: client.getDPoPHandle(recording, keyPair) },
+    );
+    // openid-client read the challenge, kept the DPoP-Nonce header's nonce and retried with it once.
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ subject: 'alice' });
+    expect(seen).toEqual([
+      {
+        status: 401,
+        nonce: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        challenge: expect.stringMatching(/^DPoP error="use_dpop_nonce"/),
+      },
+      { status: 200, nonce: seen[0]!.nonce, challenge: null },
+    ]);
+  });
+
+  it('a proof without the nonce, or with another, is refused with the current nonce in DPoP-Nonce', async () => {
+    const without = await get(`${rsUrl}/nonce`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/nonce`, {}, keyPair),
+    });
+    expectRefusal(without, 401, 'use_dpop_nonce', 'DPoP proof must carry the nonce of the DPoP-Nonce header');
+    expect(without.challenge).toMatch(/^DPoP error="use_dpop_nonce", /);
+    expect(without.dpopNonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const forged = await get(`${rsUrl}/nonce`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/nonce`, { nonce: 'not-a-nonce-of-this-server' }, keyPair),
+    });
+    expectRefusal(
+      forged,
+      401,
+      'use_dpop_nonce',
+      'DPoP proof nonce is not current; use the nonce of the DPoP-Nonce header',
+    );
+    const current = await get(`${rsUrl}/nonce`, {
+      authorization: `DPoP ${token}`,
+      dpop: await foreignProof(`${rsUrl}/nonce`, { nonce: without.dpopNonce }, keyPair),
+    });
+    expect(current.status).toBe(200);
+    // A bearer token needs no proof, so no nonce; the header still offers one.
+    const bearer = await exchange('agent', { subject_token: await userToken(), audience: API });
+    const plain = await get(`${rsUrl}/nonce`, { authorization: `Bearer ${bearer}` });
+    expect(plain.status).toBe(200);
+    expect(plain.dpopNonce).toBe(without.dpopNonce);
+  });
+
+  it('refuses a nonce secret shorter than 32 bytes, or a window out of bounds, when the verifier is made', () => {
+    expect(() => createActbridgeVerifier({ issuer: sts.issuer, dpopNonce: { secret: 'short' } })).toThrow(
+      'ActbridgeVerifier: dpopNonce.secret must be a string or bytes of at least 32 bytes',
+    );
+    expect(() =>
+      createActbridgeVerifier({ issuer: sts.issuer, dpopNonce: { secret: 'x'.repeat(32), window: 0 } }),
+    ).toThrow('ActbridgeVerifier: dpopNonce.window must be a number of seconds from 10 to 3600');
   });
 
   it('an unbound token with the DPoP scheme: 401 invalid_token', async () => {
