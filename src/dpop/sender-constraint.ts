@@ -3,17 +3,14 @@ import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { DpopBinding } from './dpop-proof.js';
 
 /**
- * A presented token that is sender-constrained (RFC 9449 §6: `cnf.jkt`) may only be used by the holder
- * of its key: the request must carry a DPoP proof by that same key (specs §6.3 guidance for a
- * token-exchange STS; ID-JAG §9.8 for an assertion). Tokens without `cnf` pass. A `cnf` with any other
- * confirmation method (e.g. RFC 8705 `x5t#S256`) cannot be verified here and is refused.
- *
- * Refusals are the role's token error: `invalid_request` for subject/actor tokens (RFC 8693 §2.2.2),
- * `invalid_grant` for an assertion (RFC 7521 §5.2; the ID-JAG DPoP table).
+ * The key a presented token is bound to (RFC 9449 §6: `cnf.jkt`), or undefined for a token without
+ * `cnf`. A `cnf` that no request can satisfy is refused here: a malformed one, or one with any other
+ * confirmation method (e.g. RFC 8705 `x5t#S256`), which cannot be verified here. Shared by the token
+ * endpoint (enforceSenderConstraint) and the policy tools (PolicyCheck), so both read `cnf` alike.
  */
-export function enforceSenderConstraint(token: ValidatedToken, dpop: DpopBinding | undefined, role: TokenRole): void {
+export function senderConstraint(token: ValidatedToken, role: TokenRole): string | undefined {
   const cnf = token.claims.cnf as unknown;
-  if (cnf === undefined) return;
+  if (cnf === undefined) return undefined;
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf))
     throw tokenRejected(role, 'has a malformed cnf claim');
   const members = Object.keys(cnf);
@@ -22,6 +19,20 @@ export function enforceSenderConstraint(token: ValidatedToken, dpop: DpopBinding
     throw tokenRejected(role, 'is sender-constrained by a method actbridge cannot verify (only cnf.jkt is supported)');
   }
   if (typeof jkt !== 'string' || jkt.length === 0) throw tokenRejected(role, 'has a malformed cnf.jkt claim');
+  return jkt;
+}
+
+/**
+ * A presented token that is sender-constrained (RFC 9449 §6: `cnf.jkt`) may only be used by the holder
+ * of its key: the request must carry a DPoP proof by that same key (specs §6.3 guidance for a
+ * token-exchange STS; ID-JAG §9.8 for an assertion). Tokens without `cnf` pass.
+ *
+ * Refusals are the role's token error: `invalid_request` for subject/actor tokens (RFC 8693 §2.2.2),
+ * `invalid_grant` for an assertion (RFC 7521 §5.2; the ID-JAG DPoP table).
+ */
+export function enforceSenderConstraint(token: ValidatedToken, dpop: DpopBinding | undefined, role: TokenRole): void {
+  const jkt = senderConstraint(token, role);
+  if (jkt === undefined) return;
   if (dpop === undefined) {
     throw tokenRejected(
       role,

@@ -11,6 +11,7 @@ import { AnchorPolicy, type RuleTrace } from '../policy/anchor-policy.js';
 import type { VariableRead } from '../policy/policy-language.js';
 import { buildSubjectView } from '../delegation/subject-view.js';
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
+import { enforceSenderConstraint, senderConstraint } from '../dpop/sender-constraint.js';
 
 /** A token exchange to try without issuing anything: what `npm run explain` and `npm run policy:test` run. */
 export interface PolicyCheckInput {
@@ -39,6 +40,11 @@ export type PolicyCheckOutcome =
       readonly ttl: number;
       readonly expires_at: string;
       readonly rule?: string;
+      /**
+       * A presented token is DPoP-bound (`cnf.jkt`): the request must carry a DPoP proof signed with the
+       * key of this thumbprint (RFC 9449 §6.1), else the token endpoint refuses; the issued token is bound to it.
+       */
+      readonly dpop_jkt?: string;
     }
   | {
       readonly decision: 'refuse';
@@ -124,6 +130,17 @@ export class PolicyCheck {
         ? await this.validators.validate(input.actor.tokenType, input.actor.token, { role: 'actor', client })
         : undefined;
 
+      // RFC 9449 §6.1, as the token endpoint checks it (after both tokens validated): a cnf no request can
+      // satisfy is refused; a cnf.jkt needs the request's DPoP proof by that key, which one proof can give
+      // both tokens only when they are bound to the same key.
+      step = 'subject_token';
+      let dpopJkt = senderConstraint(subject, 'subject');
+      if (actor) {
+        step = 'actor_token';
+        if (dpopJkt === undefined) dpopJkt = senderConstraint(actor, 'actor');
+        else enforceSenderConstraint(actor, { jkt: dpopJkt }, 'actor');
+      }
+
       step = 'delegation';
       const grant = this.policy.decide({
         client,
@@ -143,6 +160,7 @@ export class PolicyCheck {
         ttl: grant.expiresAt - grant.issuedAt,
         expires_at: new Date(grant.expiresAt * 1000).toISOString(),
         ...(grant.rule ? { rule: grant.rule } : {}),
+        ...(dpopJkt === undefined ? {} : { dpop_jkt: dpopJkt }),
       };
       return report;
     } catch (error) {

@@ -12,6 +12,7 @@ import { freePort } from '../support/free-port.js';
 import { demoClients, demoIdp, demoIdpAnchor, DEMO_SECRETS } from '../support/playground.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
+import { dpopProof, newDpopKey } from '../support/dpop.js';
 
 /**
  * `/playground` over real HTTP (the browser test, playground-browser.e2e-spec.ts, drives the page): on
@@ -316,6 +317,35 @@ describe('development (start-dev): /playground is on by default', () => {
       anchor: { name: 'actbridge', issuer: dev.issuer, has_rules: false },
       outcome: { decision: 'issue', sub: 'alice', audience: ['demo-agent'], scope: 'read' },
     });
+  });
+
+  it('explain: a DPoP-bound token exchanged onwards without a proof would issue only with a proof by its key', async () => {
+    const key = await newDpopKey();
+    const bound = await agentExchange(dev, { dpop: await dpopProof(dev.tokenEndpoint, key) }, { scope: 'read' });
+    expect(bound.body.token_type).toBe('DPoP');
+    const pageRef = ref();
+    const onwards = await postToken(
+      dev,
+      {
+        grant_type: GRANT_TOKEN_EXCHANGE,
+        subject_token: bound.body.access_token as string,
+        subject_token_type: TT.accessToken,
+        audience: 'demo-agent',
+        client_id: 'demo-tool',
+        client_secret: DEMO_SECRETS.tool,
+      },
+      { headers: { 'x-playground-ref': pageRef } },
+    );
+    expect(onwards.body.error_description).toBe(
+      'subject_token is DPoP-bound (cnf.jkt): proof of possession required, send a DPoP proof signed with its key',
+    );
+    const explained = await explain(dev, pageRef, bound.body.access_token as string, [['audience', 'demo-agent']]);
+    expect(explained.body.report).toMatchObject({
+      outcome: { decision: 'issue', sub: 'alice', audience: ['demo-agent'], dpop_jkt: key.jkt },
+    });
+    expect(explained.body.text).toContain(
+      `  dpop proof  required, signed with the key of thumbprint ${key.jkt} (the presented token's cnf.jkt)`,
+    );
   });
 
   it('explain: only for a reference whose client authenticated, and only for token exchange', async () => {

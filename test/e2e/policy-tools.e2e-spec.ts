@@ -197,6 +197,71 @@ describe('npm run explain', () => {
     expect(result.stdout).not.toContain('\u001b');
   });
 
+  it('a DPoP-bound token (cnf.jkt) would issue only with a proof by its key; a cnf the endpoint refuses, refused', async () => {
+    const claims = { aud: STS, iat: IAT, exp: IAT + 300, repository_owner_id: '1234', environment: 'dev' };
+    const mint = (sub: string, cnf: unknown) => ci.mint({ sub, ...claims, cnf }, { typ: 'JWT' });
+    const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+    const at = ['--client', 'ci-deployer', '--scope', 'read', '--at', String(IAT + 60)];
+    const bound = await explain(['--subject-token', await mint('bound', { jkt }), ...at], 'anchors');
+    expect(bound.code).toBe(0);
+    expect(bound.stdout).toContain(
+      [
+        '  rule        ci/read',
+        `  dpop proof  required, signed with the key of thumbprint ${jkt} (the presented token's cnf.jkt)`,
+        '',
+      ].join('\n'),
+    );
+    const json = await explain(['--subject-token', await mint('bound', { jkt }), ...at, '--json'], 'anchors');
+    expect(JSON.parse(json.stdout).outcome).toMatchObject({ decision: 'issue', sub: 'bound', dpop_jkt: jkt });
+
+    // What the token endpoint refuses whatever the request carries (src/dpop/sender-constraint.ts).
+    const refusals: Array<[unknown, string]> = [
+      [
+        { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' },
+        'subject_token is sender-constrained by a method actbridge cannot verify (only cnf.jkt is supported)',
+      ],
+      ['NzbLsXh8uDCcd', 'subject_token has a malformed cnf claim'],
+      [{ jkt: 42 }, 'subject_token has a malformed cnf.jkt claim'],
+    ];
+    for (const [cnf, description] of refusals) {
+      const refused = await explain(['--subject-token', await mint('x', cnf), ...at, '--json'], 'anchors');
+      expect({ code: refused.code, outcome: JSON.parse(refused.stdout).outcome }).toEqual({
+        code: 1,
+        outcome: {
+          decision: 'refuse',
+          step: 'subject_token',
+          error: 'invalid_request',
+          error_description: description,
+        },
+      });
+    }
+
+    // Subject and actor bound to different keys: no one DPoP proof can prove both.
+    const actor = await mint('agent', { jkt: 'other-key-thumbprint' });
+    const both = await explain(
+      [
+        '--subject-token',
+        await mint('bound', { jkt }),
+        '--actor-token',
+        actor,
+        '--actor-token-type',
+        'jwt',
+        ...at,
+        '--json',
+      ],
+      'anchors',
+    );
+    expect({ code: both.code, outcome: JSON.parse(both.stdout).outcome }).toEqual({
+      code: 1,
+      outcome: {
+        decision: 'refuse',
+        step: 'actor_token',
+        error: 'invalid_request',
+        error_description: 'actor_token is DPoP-bound to a different key than the DPoP proof',
+      },
+    });
+  });
+
   it('validates with the real validators at the given clock: an expired token (--json)', async () => {
     const result = await explainRecorded(['--at', '2026-03-02T00:00:00Z', '--json']);
     expect(result.code).toBe(1);

@@ -266,6 +266,16 @@ export function renderExplain(container, explain) {
         `Would issue: sub ${outcome.sub}, audience ${outcome.audience.join(' ')}, scope "${outcome.scope}", ${outcome.ttl} s.`,
       ),
     );
+    // RFC 9449 §6.1: a bound presented token is accepted only with a DPoP proof by its key.
+    if (outcome.dpop_jkt) {
+      box.append(
+        el(
+          'p',
+          { dataset: { field: 'dpop-jkt' } },
+          `Only with a DPoP proof signed with the key of thumbprint ${outcome.dpop_jkt} (the presented token's cnf.jkt).`,
+        ),
+      );
+    }
   }
   box.append(
     el('details', {}, el('summary', {}, 'As npm run explain prints it'), pre(text, { class: 'explain-text' })),
