@@ -289,6 +289,34 @@ describeBrowser('the playground in Chromium', () => {
     );
   });
 
+  it('a request sent that gets no answer says so, not "Not sent"; a second domain outside the CSP is not sent', async () => {
+    await press('#idjag-issue-button');
+    expect(await page.textContent('#idjag-issue-result .status')).toBe('200 OK: id-jag issued');
+    const url = `${domainB.issuer}/oauth/token`;
+    const lines = domainB.audit.lines.length;
+    // The redemption reaches domain B, which spends the ID-JAG and issues; then the connection is lost.
+    await page.route(url, async (route) => {
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    await press('#idjag-redeem-button');
+    await page.unroute(url);
+    expect(domainB.audit.lines.slice(lines)).toContainEqual(
+      expect.objectContaining({ event: 'token.issued', client_id: 'chat-agent-at-b' }),
+    );
+    expect(await page.textContent('#idjag-redeem-result .status')).toBe(
+      `No answer from ${url} (Failed to fetch): the request may have reached it and been decided (a token issued, an ID-JAG spent), or not; the browser does not tell this page which, the server's audit log does. ` +
+        `If it did not arrive: is the second domain running, and does its PLAYGROUND_PEER name this page's origin, ${domainA.baseUrl}?`,
+    );
+
+    await page.fill('#peer-url', 'http://127.0.0.1:9');
+    await press('#idjag-redeem-button');
+    expect(await page.textContent('#idjag-redeem-result .status')).toBe(
+      `Not sent: this page may call only its own server and this server's PLAYGROUND_PEER (${domainB.issuer}), not http://127.0.0.1:9`,
+    );
+    await page.fill('#peer-url', domainB.issuer);
+  });
+
   it('stays readable on a narrow window: one column, no sideways scrolling, the chain as a column', async () => {
     await page.setViewportSize({ width: 400, height: 800 });
     await page.selectOption('#subject-source', 'demo-user');

@@ -93,8 +93,13 @@ async function tokenRequest(target, { form, client, dpop }) {
         body: new URLSearchParams(pairs),
       });
     } catch (error) {
-      throw new Error(
-        `${target.url} cannot be reached from this page (${error.message}); is it running, and does it name this page's actbridge as its PLAYGROUND_PEER?`,
+      // A failed fetch does not say whether the request arrived: a connection lost after sending, or an
+      // answer without CORS headers, fails alike, after the server issued a token or spent an ID-JAG.
+      throw new NoAnswer(
+        `No answer from ${target.url} (${error.message}): the request may have reached it and been decided (a token issued, an ID-JAG spent), or not; the browser does not tell this page which, the server's audit log does. ` +
+          (target.peer
+            ? `If it did not arrive: is the second domain running, and does its PLAYGROUND_PEER name this page's origin, ${location.origin}?`
+            : 'If it did not arrive: is this server still running?'),
         { cause: error },
       );
     }
@@ -121,6 +126,9 @@ async function tokenRequest(target, { form, client, dpop }) {
   }
 }
 
+/** A token request sent whose answer never came (tokenRequest): unlike the errors before sending, not "Not sent". */
+class NoAnswer extends Error {}
+
 const own = () => ({
   url: new URL('oauth/token', base()).href,
   htu: state.settings.token_endpoint,
@@ -129,7 +137,7 @@ const own = () => ({
 
 function peerTarget(peerUrl) {
   const root = peerUrl.replace(/\/+$/, '');
-  return { url: `${root}/oauth/token`, htu: `${root}/oauth/token`, helpers: `${root}/playground/` };
+  return { url: `${root}/oauth/token`, htu: `${root}/oauth/token`, helpers: `${root}/playground/`, peer: true };
 }
 
 async function demoToken(kind, sub, clientId) {
@@ -237,7 +245,7 @@ async function explain(ref, form) {
 
 /**
  * Sends one of the forms: its button disabled and "Working…" in its result meanwhile; what stops the
- * request before it is sent is shown there as "Not sent".
+ * request before it is sent is shown there as "Not sent", a request sent without an answer as "No answer".
  */
 async function submitting(event, buttonId, resultId, send) {
   event.preventDefault();
@@ -248,7 +256,8 @@ async function submitting(event, buttonId, resultId, send) {
   try {
     await send(result);
   } catch (error) {
-    result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, `Not sent: ${error.message}`));
+    const text = error instanceof NoAnswer ? error.message : `Not sent: ${error.message}`;
+    result.replaceChildren(el('p', { class: 'status refused', role: 'alert' }, text));
   } finally {
     button.disabled = false;
     answer();
@@ -378,6 +387,16 @@ function takeIdJag(token, from) {
   );
 }
 
+/** Whether the page's CSP lets it connect to `url`: this server's origin, or PLAYGROUND_PEER's. */
+function isPeerOrigin(url) {
+  try {
+    const origin = new URL(url).origin;
+    return origin === location.origin || (!!state.settings.peer && origin === new URL(state.settings.peer).origin);
+  } catch {
+    return false;
+  }
+}
+
 /** The second domain's published demo secret for its client, when it is a development playground too. */
 async function peerDemoSecret(peerUrl, clientId) {
   try {
@@ -426,6 +445,12 @@ async function onRedeemIdJag(event) {
     if (!state.idJag) throw new Error('issue an ID-JAG first (step 1)');
     const peerUrl = $('peer-url').value.trim();
     if (!peerUrl) throw new Error("the second domain's URL is needed");
+    // The page's CSP (connect-src) lets it reach this server and PLAYGROUND_PEER only: say so before the browser blocks it.
+    if (!isPeerOrigin(peerUrl)) {
+      throw new Error(
+        `this page may call only its own server and this server's PLAYGROUND_PEER (${state.settings.peer ?? 'unset'}), not ${peerUrl}`,
+      );
+    }
     const client = {
       id: $('peer-client-id').value.trim(),
       secret: $('peer-client-secret').value,
