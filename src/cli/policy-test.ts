@@ -15,6 +15,7 @@ import { caseInput, caseTime, compareOutcome, loadPolicyTestFile } from '../poli
 import { createPolicyToolsContext } from '../policy-tools/policy-tools.module.js';
 import { TrustAnchorRegistry } from '../trust-anchors/trust-anchor-registry.js';
 import { clock } from '../common/clock.js';
+import { printable } from '../common/printable.js';
 
 async function runFile(file: string): Promise<{ passed: number; failed: number }> {
   const tests = loadPolicyTestFile(file);
@@ -31,10 +32,12 @@ async function runFile(file: string): Promise<{ passed: number; failed: number }
       const diffs = compareOutcome(c.expect, report.outcome);
       if (diffs.length === 0) {
         passed++;
-        process.stdout.write(`  ✓ ${c.name}\n`);
+        process.stdout.write(`  ✓ ${printable(c.name)}\n`);
       } else {
         failed++;
-        process.stdout.write(`  ✗ ${c.name}\n${diffs.map((d) => `      ${d}\n`).join('')}`);
+        // A diff shows the outcome's claims (a recorded token's sub may hold an escape sequence or a newline):
+        // each line printable, so none rewrites the terminal or forges a '✓' line in the CI log.
+        process.stdout.write(`  ✗ ${printable(c.name)}\n${diffs.map((d) => `      ${printable(d)}\n`).join('')}`);
       }
     }
   } finally {

@@ -388,6 +388,46 @@ describe('npm run policy:test', () => {
     );
   });
 
+  it("prints a failing case's outcome with control characters escaped: no escape sequence, no forged line", async () => {
+    const hostile = await ci.mint(
+      {
+        sub: 'x\u001b[2J\n  ✓ forged',
+        aud: STS,
+        iat: IAT,
+        exp: IAT + 300,
+        repository_owner_id: '1234',
+        environment: 'dev',
+      },
+      { typ: 'JWT' },
+    );
+    const file = join(dir, 'hostile.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        anchors: ['anchors/ci.yaml'],
+        clients_file: 'clients.yaml',
+        env: { ISSUER: STS },
+        cases: [
+          {
+            name: 'hostile sub',
+            client: 'ci-deployer',
+            token: hostile,
+            at: IAT + 60,
+            scope: 'read',
+            expect: { refused: { error: 'invalid_request' } },
+          },
+        ],
+      }),
+    );
+    const result = await run('policy-test.js', [file]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.split('\n').slice(1, 3)).toEqual([
+      '  ✗ hostile sub',
+      '      expected a refusal (invalid_request), but it would issue: sub x\\u001b[2J\\u000a  ✓ forged, audience https://deploy.example, scope "read", ttl 240, rule ci/read',
+    ]);
+    expect(result.stdout).not.toContain('\u001b');
+  });
+
   it('an invalid test file is reported and fails the run', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, stringify({ cases: [{ name: 'x', client: 'c', claims: {}, expect: {} }] }));
