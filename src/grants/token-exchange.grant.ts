@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { presentedValue, recordSubject } from '../audit/audit-record.js';
 import { IdJagIssuer } from './id-jag-issuer.js';
 import { enforceSenderConstraint } from '../dpop/sender-constraint.js';
-import { InvalidRequest } from '../oauth/oauth-error.js';
 import { atStep } from '../observability/tracing.js';
 import { lineageLink, RevocationList, type LineageLink } from '../subject-tokens/revocation-check.js';
 import { SubjectTokenValidators } from '../subject-tokens/subject-token-validators.js';
@@ -15,9 +14,6 @@ import { TokenExchangeRequest } from './token-exchange.request.js';
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js';
 import { type TokenRole } from '../oauth/token-rejection.js';
 import { type TokenResponse } from '../oauth/token-response.js';
-
-/** Token types this grant can issue; both are the same RFC 9068 JWT access token. */
-const ISSUABLE_TYPES: readonly string[] = [TokenTypes.accessToken, TokenTypes.jwt];
 
 /**
  * OAuth 2.0 Token Exchange (RFC 8693): validate the subject (and actor) token, let the delegation core
@@ -44,10 +40,7 @@ export class TokenExchangeGrant implements GrantHandler {
     // ID-JAG §4.3: a profile of token exchange with its own subject, policy and output.
     if (request.requested_token_type === TokenTypes.idJag) return this.idJag.issue(request, { client, audit, dpop });
 
-    const issuedTokenType = request.requested_token_type ?? TokenTypes.accessToken;
-    if (!ISSUABLE_TYPES.includes(issuedTokenType)) {
-      throw new InvalidRequest(`unsupported requested_token_type; supported: ${ISSUABLE_TYPES.join(', ')}`);
-    }
+    const issuedTokenType = request.issuedTokenType();
 
     // RFC 7522 §3 item 6: a SAML token's ID is spent (spendSingleUse) by what the exchange yields, not by a
     // request refused for its scope or target, which the client corrects and retries.

@@ -2,6 +2,10 @@ import { registerDecorator, type ValidationOptions } from 'class-validator';
 import { InvalidRequest, InvalidScope, InvalidTarget } from '../oauth/oauth-error.js';
 import type { TokenRequestParams } from '../oauth/request-params.js';
 import { SCOPE_LIST } from '../oauth/scope.js';
+import { TokenTypes } from '../oauth/token-types.js';
+
+/** Token types a token exchange (other than ID-JAG) can issue; both are the same RFC 9068 JWT access token. */
+const ISSUABLE_TYPES: readonly string[] = [TokenTypes.accessToken, TokenTypes.jwt];
 
 /** RFC 3986 §4.3 absolute-URI: scheme ":" then unreserved, reserved (but `#`) and pct-encoded characters only. */
 const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?[\]]|%[0-9A-Fa-f]{2})*$/;
@@ -79,6 +83,18 @@ export class TokenExchangeRequest {
       );
     }
     return request;
+  }
+
+  /**
+   * RFC 8693 §2.1 `requested_token_type` of an access-token exchange: the type issued (default an access
+   * token), or invalid_request for one this server cannot issue. The token endpoint and explain both ask.
+   */
+  issuedTokenType(): string {
+    const issued = this.requested_token_type ?? TokenTypes.accessToken;
+    if (!ISSUABLE_TYPES.includes(issued)) {
+      throw new InvalidRequest(`unsupported requested_token_type; supported: ${ISSUABLE_TYPES.join(', ')}`);
+    }
+    return issued;
   }
 
   get requestedScope(): string[] | undefined {

@@ -212,13 +212,17 @@ export class PlaygroundRoutes implements RouteProvider {
     }
     const actorToken = params.single('actor_token');
     const actorTokenType = params.single('actor_token_type');
+    const requestedTokenType = params.single('requested_token_type');
     const scope = params.single('scope');
+    // Every parameter the token endpoint reads, so what it refuses (an actor_token without its type, an
+    // unsupported requested_token_type) is explained as refused, not dropped and reported as issued.
     return this.explainer.explain({
       client_id: line.client_id,
       subject: { token: subjectToken, tokenType: subjectTokenType },
-      ...(actorToken !== undefined && actorTokenType !== undefined
-        ? { actor: { token: actorToken, tokenType: actorTokenType } }
-        : {}),
+      ...(actorToken === undefined && actorTokenType === undefined
+        ? {}
+        : { actor: { token: actorToken, tokenType: actorTokenType } }),
+      ...(requestedTokenType === undefined ? {} : { requested_token_type: requestedTokenType }),
       audience: params.multi('audience'),
       resource: params.multi('resource'),
       ...(scope === undefined ? {} : { scope }),

@@ -18,7 +18,10 @@ export interface PolicyCheckInput {
   readonly client_id: string;
   /** A presented token (validated by the real validators), or an already validated one (policy tests' claims). */
   readonly subject: { readonly token: string; readonly tokenType: string } | { readonly validated: ValidatedToken };
-  readonly actor?: { readonly token: string; readonly tokenType: string };
+  /** An actor token and its type; one without the other is refused as the token endpoint refuses it. */
+  readonly actor?: { readonly token?: string; readonly tokenType?: string };
+  /** RFC 8693 §2.1; a type the token endpoint cannot issue is refused. Default: an access token. */
+  readonly requested_token_type?: string;
   readonly audience?: readonly string[];
   readonly resource?: readonly string[];
   /** Space-separated, as in a request. */
@@ -126,9 +129,10 @@ export class PolicyCheck {
       }
 
       step = 'actor_token';
-      const actor = input.actor
-        ? await this.validators.validate(input.actor.tokenType, input.actor.token, { role: 'actor', client })
-        : undefined;
+      const actor =
+        request.actor_token === undefined
+          ? undefined
+          : await this.validators.validate(request.actor_token_type!, request.actor_token, { role: 'actor', client });
 
       // RFC 9449 §6.1, as the token endpoint checks it (after both tokens validated): a cnf no request can
       // satisfy is refused; a cnf.jkt needs the request's DPoP proof by that key, which one proof can give
@@ -176,16 +180,20 @@ export class PolicyCheck {
       'validated' in input.subject
         ? { token: '(validated)', tokenType: input.subject.validated.tokenType }
         : input.subject;
-    return TokenExchangeRequest.from(
+    const request = TokenExchangeRequest.from(
       TokenRequestParams.from({
         subject_token: [subject.token],
         subject_token_type: [subject.tokenType],
-        ...(input.actor ? { actor_token: [input.actor.token], actor_token_type: [input.actor.tokenType] } : {}),
+        ...(input.actor?.token === undefined ? {} : { actor_token: [input.actor.token] }),
+        ...(input.actor?.tokenType === undefined ? {} : { actor_token_type: [input.actor.tokenType] }),
+        ...(input.requested_token_type === undefined ? {} : { requested_token_type: [input.requested_token_type] }),
         audience: input.audience ?? [],
         resource: input.resource ?? [],
         ...(input.scope === undefined ? {} : { scope: [input.scope] }),
       }),
     );
+    request.issuedTokenType();
+    return request;
   }
 }
 

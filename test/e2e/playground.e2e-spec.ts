@@ -348,6 +348,32 @@ describe('development (start-dev): /playground is on by default', () => {
     );
   });
 
+  it('explain: what the token endpoint refuses the request for (a lone actor_token, a requested_token_type) is refused', async () => {
+    const subject = await idp.userToken();
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ actor_token: await idp.agentToken() }, 'actor_token_type is required with actor_token'],
+      [{ actor_token_type: TT.jwt }, 'actor_token_type must not be sent without actor_token'],
+      [
+        { requested_token_type: 'urn:ietf:params:oauth:token-type:saml2' },
+        `unsupported requested_token_type; supported: ${TT.accessToken}, ${TT.jwt}`,
+      ],
+    ];
+    for (const [extra, description] of cases) {
+      const pageRef = ref();
+      const refused = await exchangeAsPage(dev, pageRef, { subject_token: subject, ...extra });
+      expect(refused.body).toEqual({ error: 'invalid_request', error_description: description });
+      const explained = await explain(dev, pageRef, subject, [
+        ['audience', 'demo-tool'],
+        ['scope', 'read'],
+        ...Object.entries(extra),
+      ]);
+      expect(explained.body.report).toEqual({
+        client_id: 'demo-agent',
+        outcome: { decision: 'refuse', step: 'request', error: 'invalid_request', error_description: description },
+      });
+    }
+  });
+
   it('explain: only for a reference whose client authenticated, and only for token exchange', async () => {
     const pageRef = ref();
     const wrong = await exchangeAsPage(dev, pageRef, {}, { basic: ['demo-agent', 'not-the-secret'] });
