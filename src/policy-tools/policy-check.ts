@@ -48,6 +48,11 @@ export type PolicyCheckOutcome =
        * key of this thumbprint (RFC 9449 §6.1), else the token endpoint refuses; the issued token is bound to it.
        */
       readonly dpop_jkt?: string;
+      /**
+       * The request must carry a DPoP proof, by any key: the client is registered with
+       * `dpop_bound_access_tokens` (RFC 9449 §5.2), else the token endpoint refuses it (invalid_dpop_proof).
+       */
+      readonly dpop_required_by_client?: true;
     }
   | {
       readonly decision: 'refuse';
@@ -165,6 +170,7 @@ export class PolicyCheck {
         expires_at: new Date(grant.expiresAt * 1000).toISOString(),
         ...(grant.rule ? { rule: grant.rule } : {}),
         ...(dpopJkt === undefined ? {} : { dpop_jkt: dpopJkt }),
+        ...(client.dpop_bound_access_tokens ? { dpop_required_by_client: true } : {}),
       };
       return report;
     } catch (error) {

@@ -71,6 +71,9 @@ export function formatReport(report: PolicyCheckReport, clock: string): string {
     lines.push(`  scope       ${outcome.scope || '(none)'}`);
     lines.push(`  ttl         ${outcome.ttl} s (until ${outcome.expires_at})`);
     if (outcome.rule) lines.push(`  rule        ${outcome.rule}`);
+    if (outcome.dpop_required_by_client && !outcome.dpop_jkt) {
+      lines.push(`  dpop proof  required, by any key (the client's dpop_bound_access_tokens)`);
+    }
     if (outcome.dpop_jkt) {
       lines.push(
         `  dpop proof  required, signed with the key of thumbprint ${outcome.dpop_jkt} (the presented token's cnf.jkt)`,

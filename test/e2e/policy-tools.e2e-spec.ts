@@ -99,6 +99,15 @@ beforeAll(async () => {
           scopes: ['deploy', 'read'],
           token_ttl: 900,
         },
+        {
+          client_id: 'ci-dpop',
+          token_endpoint_auth_method: 'client_secret_basic',
+          client_secret: 'placeholder-secret-0123456789',
+          audiences: ['https://deploy.example'],
+          default_audience: 'https://deploy.example',
+          scopes: ['read'],
+          dpop_bound_access_tokens: true,
+        },
       ],
     }),
   );
@@ -213,6 +222,16 @@ describe('npm run explain', () => {
     );
     const json = await explain(['--subject-token', await mint('bound', { jkt }), ...at, '--json'], 'anchors');
     expect(JSON.parse(json.stdout).outcome).toMatchObject({ decision: 'issue', sub: 'bound', dpop_jkt: jkt });
+
+    // A client registered with dpop_bound_access_tokens (RFC 9449 §5.2): a proof by any key.
+    const client = await explain(
+      ['--subject-token', await mint('free', undefined), ...at.slice(2), '--client', 'ci-dpop'],
+      'anchors',
+    );
+    expect(client.code).toBe(0);
+    expect(client.stdout).toContain(
+      "  rule        ci/read\n  dpop proof  required, by any key (the client's dpop_bound_access_tokens)\n",
+    );
 
     // What the token endpoint refuses whatever the request carries (src/dpop/sender-constraint.ts).
     const refusals: Array<[unknown, string]> = [

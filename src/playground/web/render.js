@@ -267,6 +267,15 @@ export function renderExplain(container, explain) {
       ),
     );
     // RFC 9449 §6.1: a bound presented token is accepted only with a DPoP proof by its key.
+    if (outcome.dpop_required_by_client && !outcome.dpop_jkt) {
+      box.append(
+        el(
+          'p',
+          { dataset: { field: 'dpop-required' } },
+          "Only with a DPoP proof (by any key): the client's dpop_bound_access_tokens.",
+        ),
+      );
+    }
     if (outcome.dpop_jkt) {
       box.append(
         el(
