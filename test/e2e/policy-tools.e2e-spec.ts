@@ -447,6 +447,42 @@ describe('npm run policy:test', () => {
     expect(result.stdout).not.toContain('\u001b');
   });
 
+  it('a case that cannot be run fails alone: the cases after it run, the ones before count', async () => {
+    const file = join(dir, 'unrunnable.yaml');
+    const ok = {
+      client: 'ci-deployer',
+      anchor: 'ci',
+      claims: { sub: 'x', repository_owner_id: '1234', environment: 'dev' },
+    };
+    writeFileSync(
+      file,
+      stringify({
+        anchors: ['anchors/ci.yaml'],
+        clients_file: 'clients.yaml',
+        env: { ISSUER: STS },
+        cases: [
+          { name: 'first', ...ok, expect: { allowed: { sub: 'x' } } },
+          { name: 'names no loaded anchor', ...ok, anchor: 'nope', expect: { allowed: { sub: 'x' } } },
+          { name: 'third', ...ok, expect: { allowed: { sub: 'x' } } },
+        ],
+      }),
+    );
+    const result = await run('policy-test.js', [file]);
+    expect({ code: result.code, stdout: result.stdout }).toEqual({
+      code: 1,
+      stdout: [
+        file,
+        '  ✓ first',
+        '  ✗ names no loaded anchor',
+        `      cannot run: ${file}: case "names no loaded anchor": no anchor named "nope" (have: ci)`,
+        '  ✓ third',
+        '',
+        '2 passed, 1 failed (1 file(s))',
+        '',
+      ].join('\n'),
+    });
+  });
+
   it('an invalid test file is reported and fails the run', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, stringify({ cases: [{ name: 'x', client: 'c', claims: {}, expect: {} }] }));
