@@ -2,6 +2,9 @@ import { tokenRejected, type TokenRole } from '../oauth/token-rejection.js';
 import type { ValidatedToken } from '../subject-tokens/validated-token.js';
 import type { DpopBinding } from './dpop-proof.js';
 
+/** A base64url-encoded SHA-256 digest (RFC 4648 §5, no padding): 32 bytes, 43 characters. */
+const JKT = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 /**
  * The key a presented token is bound to (RFC 9449 §6: `cnf.jkt`), or undefined for a token without
  * `cnf`. A `cnf` that no request can satisfy is refused here: a malformed one, or one with any other
@@ -18,7 +21,9 @@ export function senderConstraint(token: ValidatedToken, role: TokenRole): string
   if (members.some((m) => m !== 'jkt')) {
     throw tokenRejected(role, 'is sender-constrained by a method actbridge cannot verify (only cnf.jkt is supported)');
   }
-  if (typeof jkt !== 'string' || jkt.length === 0) throw tokenRejected(role, 'has a malformed cnf.jkt claim');
+  // RFC 9449 §6.1: the base64url SHA-256 JWK thumbprint (RFC 7638) of the key, 43 characters; no proof's
+  // key has any other, so a token bound to another value could never be used.
+  if (typeof jkt !== 'string' || !JKT.test(jkt)) throw tokenRejected(role, 'has a malformed cnf.jkt claim');
   return jkt;
 }
 

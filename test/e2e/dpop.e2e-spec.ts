@@ -386,6 +386,8 @@ describe('DPoP-bound subject tokens need a proof by the same key', () => {
       'subject_token is sender-constrained by a method actbridge cannot verify (only cnf.jkt is supported)',
     ],
     ['jkt not a string', { jkt: 42 }, 'subject_token has a malformed cnf.jkt claim'],
+    // No proof's key has a thumbprint other than 43 base64url characters: such a token could never be used.
+    ['jkt not a SHA-256 thumbprint', { jkt: 'not-a-thumbprint' }, 'subject_token has a malformed cnf.jkt claim'],
     ['cnf not an object', 'jkt', 'subject_token has a malformed cnf claim'],
   ])('a subject token with %s: 400 invalid_request', async (...row) => {
     const [, cnf, description] = row;

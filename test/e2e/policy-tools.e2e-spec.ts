@@ -241,6 +241,7 @@ describe('npm run explain', () => {
       ],
       ['NzbLsXh8uDCcd', 'subject_token has a malformed cnf claim'],
       [{ jkt: 42 }, 'subject_token has a malformed cnf.jkt claim'],
+      [{ jkt: 'not-a-thumbprint' }, 'subject_token has a malformed cnf.jkt claim'],
     ];
     for (const [cnf, description] of refusals) {
       const refused = await explain(['--subject-token', await mint('x', cnf), ...at, '--json'], 'anchors');
@@ -256,7 +257,7 @@ describe('npm run explain', () => {
     }
 
     // Subject and actor bound to different keys: no one DPoP proof can prove both.
-    const actor = await mint('agent', { jkt: 'other-key-thumbprint' });
+    const actor = await mint('agent', { jkt: 'fV1xYyTo-aVpkcT0bmIbNMMKmFPgi2U_FAO2C3FgXtk' });
     const both = await explain(
       [
         '--subject-token',
