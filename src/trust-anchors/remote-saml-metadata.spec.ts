@@ -86,6 +86,13 @@ describe('RemoteSamlMetadata', () => {
     const expired = await remote.certificates().catch((error: unknown) => error);
     expect(expired).toEqual(new KeysUnavailableError('IdP metadata expired at 2027-01-15T08:00:30.000Z (validUntil)'));
     expect((expired as KeysUnavailableError).description).toBe('IdP metadata expired');
+    // Not usable (readiness), and fetched again at once (outside the cooldown) rather than at maxAge:
+    // the publisher's newer metadata is used as soon as it is there.
+    expect(remote.usable()).toBe(false);
+    validUntil = '2027-01-15T09:00:00Z';
+    clock.t += 11_000;
+    expect(await remote.certificates()).toHaveLength(1);
+    expect(remote.usable()).toBe(true);
   });
 
   it('refuses metadata naming another entity, and bounds a hanging endpoint by the timeout', async () => {

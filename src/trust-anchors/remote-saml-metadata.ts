@@ -36,16 +36,25 @@ export class RemoteSamlMetadata {
 
   /** The IdP's signing certificates (PEM); throws KeysUnavailableError when none are usable. */
   async certificates(): Promise<readonly string[]> {
-    const metadata = await this.document.current();
+    let metadata = await this.document.current();
+    // Past its validUntil, the copy held is fetched again at once (outside the cooldown) rather than at
+    // maxAge: the publisher's newer metadata is used as soon as it is there.
+    if (metadata && expired(metadata, this.seconds())) metadata = (await this.document.newerThan(metadata)) ?? metadata;
     if (!metadata) {
       const reason = this.document.lastError;
       throw new KeysUnavailableError(`${UNAVAILABLE}${reason ? `: ${reason}` : ''}`, UNAVAILABLE);
     }
-    return unexpiredCertificates(metadata, Math.floor(this.now() / 1000));
+    return unexpiredCertificates(metadata, this.seconds());
   }
 
+  /** A copy young enough and not past its validUntil (readiness; an unusable anchor is fetched again). */
   usable(): boolean {
-    return this.document.usable();
+    const metadata = this.document.cached;
+    return metadata !== undefined && !expired(metadata, this.seconds());
+  }
+
+  private seconds(): number {
+    return Math.floor(this.now() / 1000);
   }
 
   warmUp(): Promise<void> {
@@ -60,11 +69,15 @@ export class RemoteSamlMetadata {
  */
 export function unexpiredCertificates(metadata: IdpMetadata, now: number): readonly string[] {
   const { certificates, validUntil } = metadata;
-  if (validUntil !== undefined && validUntil <= now) {
+  if (validUntil !== undefined && expired(metadata, now)) {
     throw new KeysUnavailableError(
       `IdP metadata expired at ${new Date(validUntil * 1000).toISOString()} (validUntil)`,
       'IdP metadata expired',
     );
   }
   return certificates;
+}
+
+function expired({ validUntil }: IdpMetadata, now: number): boolean {
+  return validUntil !== undefined && validUntil <= now;
 }
