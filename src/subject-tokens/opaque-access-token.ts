@@ -3,7 +3,11 @@ import type { JWTPayload } from 'jose';
 import type { ClientConfig } from '../clients/client.config.js';
 import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
 import { quoted } from '../oauth/error-description.js';
-import { IntrospectionFailedError, IntrospectionUnavailableError } from '../trust-anchors/token-introspector.js';
+import {
+  IntrospectionFailedError,
+  IntrospectionSheddingError,
+  IntrospectionUnavailableError,
+} from '../trust-anchors/token-introspector.js';
 import type { JwtTrustAnchor } from '../trust-anchors/trust-anchor.js';
 import { acceptedAudiences } from './audiences.js';
 import { refuseUnissuedType } from './jwt-token-verifier.js';
@@ -37,6 +41,13 @@ export class OpaqueAccessTokenValidator {
     try {
       answer = await anchor.introspection!.introspect(token);
     } catch (error) {
+      if (error instanceof IntrospectionSheddingError) {
+        // Not called (it keeps timing out, or too many calls wait for it): the token is not accepted unconfirmed.
+        throw new TemporarilyUnavailable(
+          `${tokenParameter(context.role)} cannot be validated now: the introspection endpoint of issuer ${anchor.issuer} is not answering in time; retry later`,
+          { detail: error.message, headers: { 'retry-after': String(error.retryAfter) } },
+        );
+      }
       if (error instanceof IntrospectionUnavailableError) {
         // The token may well be valid: fail closed, but say "retry", not "your token is bad".
         throw new TemporarilyUnavailable(

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { SecretValue } from './secret-value.js';
 import {
   IntrospectionFailedError,
+  IntrospectionSheddingError,
   IntrospectionUnavailableError,
+  MAX_CONCURRENT_INTROSPECTIONS,
   MAX_INTROSPECTION_RESPONSE_BYTES,
   TokenIntrospector,
   type TokenIntrospectorSettings,
@@ -212,6 +214,85 @@ describe('TokenIntrospector', () => {
     expect((failure as Error).message).toBe('timed out after 300 ms');
     expect((failure as Error).message).not.toContain(SECRET);
     expect((failure as Error).message).not.toContain('tok-1');
+  });
+
+  it('leaves an endpoint that timed out 3 times in a row alone for a pause, then tries it with one call', async () => {
+    handler = (_q, _b, res) => {
+      hung.add(res);
+    };
+    const client = introspector({ timeoutMs: 200, pauseMs: 600 });
+    const failures = await Promise.all(['a', 'b', 'c'].map((t) => client.introspect(t).catch((e: unknown) => e)));
+    for (const failure of failures) expect((failure as Error).message).toBe('timed out after 200 ms');
+    expect(requests).toHaveLength(3);
+
+    // Paused: refused at once, without a call (the token is never accepted unconfirmed).
+    const paused = await client.introspect('d').catch((e: unknown) => e);
+    expect(paused).toBeInstanceOf(IntrospectionSheddingError);
+    expect(paused).toBeInstanceOf(IntrospectionUnavailableError);
+    expect((paused as Error).message).toBe('not called: the endpoint timed out 3 times in a row; next try in 1 s');
+    expect((paused as IntrospectionSheddingError).retryAfter).toBe(1);
+    expect(requests).toHaveLength(3);
+
+    // After the pause one call tries the endpoint; the others do not wait for it.
+    await new Promise((resolve) => setTimeout(resolve, 650));
+    let release!: () => void;
+    handler = (_q, _b, res) => {
+      release = () => json(res, 200, ACTIVE);
+    };
+    const probe = client.introspect('e');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(client.introspect('f')).rejects.toThrow(
+      'not called: the endpoint timed out 3 times in a row; one call is trying it again',
+    );
+    expect(requests).toHaveLength(4);
+    release();
+    expect(await probe).toEqual(ACTIVE);
+    // It answered: calls go through again.
+    handler = (_q, _b, res) => json(res, 200, ACTIVE);
+    expect(await client.introspect('f')).toEqual(ACTIVE);
+    expect(requests).toHaveLength(5);
+  });
+
+  it('a probe that times out again starts another pause; an endpoint that answers, even with an error, is not paused', async () => {
+    handler = (_q, _b, res) => {
+      hung.add(res);
+    };
+    const client = introspector({ timeoutMs: 150, pauseMs: 300 });
+    for (const t of ['a', 'b', 'c']) await client.introspect(t).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await expect(client.introspect('probe')).rejects.toThrow('timed out after 150 ms');
+    await expect(client.introspect('next')).rejects.toThrow(
+      'not called: the endpoint timed out 4 times in a row; next try in 1 s',
+    );
+
+    const erring = introspector({ timeoutMs: 2000, pauseMs: 60_000 });
+    handler = (_q, _b, res) => json(res, 500, 'down', 'text/plain');
+    for (const t of ['a', 'b', 'c', 'd']) {
+      await expect(erring.introspect(t)).rejects.toThrow('HTTP 500 from the introspection endpoint');
+    }
+  });
+
+  it(`lets at most ${MAX_CONCURRENT_INTROSPECTIONS} calls wait for a slow endpoint; the next token is refused at once`, async () => {
+    const waiting: ServerResponse[] = [];
+    handler = (_q, _b, res) => {
+      waiting.push(res);
+    };
+    const client = introspector({ timeoutMs: 5000 });
+    const calls = Array.from({ length: MAX_CONCURRENT_INTROSPECTIONS }, (_, i) => client.introspect(`tok-${i}`));
+    // The same token as a waiting call shares it, and is not refused.
+    const shared = client.introspect('tok-0');
+    const refused = await client.introspect('one-more').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(IntrospectionSheddingError);
+    expect((refused as Error).message).toBe(
+      `not called: ${MAX_CONCURRENT_INTROSPECTIONS} introspection calls are already waiting for the endpoint`,
+    );
+    expect((refused as IntrospectionSheddingError).retryAfter).toBe(5);
+    while (waiting.length < MAX_CONCURRENT_INTROSPECTIONS) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (const res of waiting) json(res, 200, ACTIVE);
+    expect(await Promise.all([...calls, shared])).toHaveLength(MAX_CONCURRENT_INTROSPECTIONS + 1);
+    handler = (_q, _b, res) => json(res, 200, ACTIVE);
+    expect(await client.introspect('one-more')).toEqual(ACTIVE);
+    expect(requests).toHaveLength(MAX_CONCURRENT_INTROSPECTIONS + 1);
   });
 
   it('maps an unreachable endpoint and an unknown endpoint to unavailable', async () => {

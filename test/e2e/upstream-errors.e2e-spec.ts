@@ -22,11 +22,14 @@ let viaDiscovery: TestIssuer;
 let hugeDiscovery: TestIssuer;
 let samlIdp: SamlTestIdp;
 let clientKey: CryptoKey;
+let hangs = 0;
 
 // An internal service that fails every request, but for one issuer whose discovery document is endless.
 const upstream = useFixture(() =>
   startHttpStub((req, res) => {
     req.resume();
+    // An introspection endpoint that never answers (closed with the stub).
+    if (req.url === '/hang/introspect') return void hangs++;
     if (req.url === '/huge/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write(`{"issuer":"${hugeDiscovery.issuer}","jwks_uri":"${hugeDiscovery.issuer}/jwks","pad":"`);
@@ -68,9 +71,21 @@ const sts = useTestApp(async (issuer) => {
           clients: ['agent'],
         },
       },
+      hung: {
+        issuer: 'https://hung-idp.example',
+        jwks: viaJwksUri.publicJwks,
+        audiences: [issuer],
+        introspection: {
+          endpoint: `${upstream().url}/hang/introspect`,
+          client_id: 'actbridge',
+          client_secret_env: 'OPAQUE_INTROSPECTION_SECRET',
+          clients: ['hung-agent'],
+        },
+      },
     },
     clients: [
       basicClient('agent', SECRET, { audiences: [API], default_audience: API }),
+      basicClient('hung-agent', SECRET, { audiences: [API], default_audience: API }),
       {
         client_id: 'remote-keys',
         token_endpoint_auth_method: 'private_key_jwt',
@@ -82,6 +97,7 @@ const sts = useTestApp(async (issuer) => {
     env: {
       SAML_SP_ENTITY_ID: SP_ENTITY_ID,
       JWKS_COOLDOWN: '0',
+      UPSTREAM_TIMEOUT_MS: '1000',
       OPAQUE_INTROSPECTION_SECRET: 'actbridge-at-opaque-idp-0123456789',
     },
   };
@@ -97,6 +113,7 @@ async function expectRefusal(
   const res = await expectTokenRefused(sts(), send, { status, error: body.error, description: body.error_description });
   expect(res.body.error_description).not.toMatch(/127\.0\.0\.1|corp\.internal|HTTP \d{3}|http:/);
   expect(sts().audit.lines.at(-1)!.reason).toMatch(reason);
+  return res;
 }
 
 const exchange =
@@ -162,6 +179,46 @@ describe('upstream failures stay with the operator', () => {
       },
       /^HTTP 500 from the introspection endpoint$/,
     );
+  });
+
+  it('a hung introspection endpoint: after 3 timeouts in a row, opaque tokens are refused at once (503, Retry-After) for a pause', async () => {
+    const hungExchange = (token: string) => () =>
+      postToken(
+        sts(),
+        { grant_type: GRANT_TOKEN_EXCHANGE, subject_token: token, subject_token_type: TT.accessToken },
+        { basic: ['hung-agent', SECRET] },
+      );
+    const timedOut = await Promise.all(['hung-1', 'hung-2', 'hung-3'].map((token) => hungExchange(token)()));
+    for (const res of timedOut) {
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 503,
+        body: {
+          error: 'temporarily_unavailable',
+          error_description:
+            'subject_token cannot be validated now: the introspection endpoint of issuer https://hung-idp.example is unavailable',
+        },
+      });
+    }
+    expect(
+      sts()
+        .audit.lines.slice(-3)
+        .map((line) => line.reason),
+    ).toEqual(Array(3).fill('timed out after 1000 ms'));
+    expect(hangs).toBe(3);
+
+    // The endpoint is not called; the token is not accepted either: the caller is told to retry.
+    const res = await expectRefusal(
+      hungExchange('hung-4'),
+      503,
+      {
+        error: 'temporarily_unavailable',
+        error_description:
+          'subject_token cannot be validated now: the introspection endpoint of issuer https://hung-idp.example is not answering in time; retry later',
+      },
+      /^not called: the endpoint timed out 3 times in a row; next try in [45] s$/,
+    );
+    expect(res.headers.get('retry-after')).toMatch(/^[45]$/);
+    expect(hangs).toBe(3);
   });
 
   it("a client's jwks_uri failing", async () => {
