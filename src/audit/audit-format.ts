@@ -51,6 +51,7 @@ export function formatKeyValue(line: Line): string {
   add('parent_jti', Array.isArray(line.parent_jti) ? kvList(line.parent_jti as string[]) : undefined);
   add('key', line.key);
   add('revoked_by', line.revoked_by);
+  add('through', line.through);
   add('operator', line.operator);
   add('descendants_revoked', line.descendants_revoked);
   add('trigger', line.trigger);

@@ -30,8 +30,13 @@ export interface HttpRefusal {
 
 /** What a revocation that took effect revoked, and by whose hand. */
 export interface RevocationFields {
-  /** client: the token's own client (RFC 7009); admin: an admin client over HTTP; operator: the CLI. */
-  revoked_by: 'client' | 'admin' | 'operator';
+  /**
+   * client: the token's own client (RFC 7009); admin: an admin client over HTTP; operator: the CLI;
+   * cascade: a descendant reached by completing a walk the store cut short (CascadeResumer).
+   */
+  revoked_by: 'client' | 'admin' | 'operator' | 'cascade';
+  /** For `revoked_by: cascade`: the revoked key whose walk reached it (a `jti`, `root:…` or `sub:…`). */
+  through?: string;
   /** The CLI's user and host, for `revoked_by: operator`. */
   operator?: string;
   subject?: string;

@@ -371,6 +371,14 @@ export class ServerConfig {
   @IsIntInRange(10, 3600)
   revocationListTtl!: number;
 
+  @Env(
+    'CASCADE_RESUME_INTERVAL',
+    'How often each instance completes cascade revocations the store cut short (a walk marked pending for at least this long), seconds. docs/lineage.md.',
+    10,
+  )
+  @IsIntInRange(1, 3600)
+  cascadeResumeInterval!: number;
+
   @Env('ID_JAG_TTL', 'Default lifetime of issued ID-JAGs, seconds (a client may set its own `id_jag.ttl`).', 300)
   @IsIntInRange(1)
   idJagTtl!: number;

@@ -46,8 +46,8 @@ export class RevocationRoutes extends PresentedTokenRoutes {
     // §2.2: a token an ancestor's cascade has revoked is not live: nothing to revoke, nothing audited as revoked.
     if (revoked?.key === claims.jti && revoked.origin !== claims.jti) return this.audit.revoked(record);
     // Revoked itself already (or only an ancestor, whose walk has not reached it): the walk runs again, each
-    // step idempotent, so that a retry completes a cascade the store cut short (503 mid-way), whose
-    // descendants the revocation list would otherwise never name. Audited as revoked if it revoked anything.
+    // step idempotent, so that a retry completes at once a cascade the store cut short (503 mid-way), which
+    // CascadeResumer would otherwise complete within CASCADE_RESUME_INTERVAL. Audited as revoked if it revoked anything.
     const { descendants, newlyRevoked } = await this.revocations.revokeTree(claims.jti, claims.exp);
     const again = revoked?.key === claims.jti;
     if (again && newlyRevoked === 0) return this.audit.revoked(record);

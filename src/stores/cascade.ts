@@ -19,8 +19,10 @@ export interface CascadeResult {
  * read per CASCADE_BATCH keys of a level and one write per CASCADE_BATCH children. There is no cap
  * that stops early: a wide tree takes more batches, never fewer revocations. `start` is revoked first,
  * so from that moment every exchange or introspection of a descendant finds the revoked ancestor (the
- * lineage store's `inspect`), even while the walk is still marking descendants for the feed. A walk
- * cut short (the store failing mid-way) is completed by revoking `start` again: every step is idempotent.
+ * lineage store's `inspect`), even while the walk is still marking descendants for the feed. `start` is
+ * flagged with a mark saying its walk is pending, cleared when the walk is done: a walk cut short (the
+ * store failing mid-way) is completed by any instance (CascadeResumer), or by revoking `start` again:
+ * every step is idempotent. `reached` is told of each descendant this walk revoked (not revoked before).
  * It runs while the store's memory is in doubt too (docs/operations.md: root and subject revocations
  * forgotten with a loss are repeated then), reaching what the store has recorded since.
  */
@@ -28,8 +30,9 @@ export async function revokeWithDescendants(
   revocations: RevocationStore,
   lineage: LineageStore,
   start: { readonly key: string; readonly exp: number },
+  reached?: (revocation: Revocation) => void,
 ): Promise<CascadeResult> {
-  await revocations.revokeMany([{ key: start.key, exp: start.exp, origin: start.key }]);
+  await revocations.beginWalk({ key: start.key, exp: start.exp, origin: start.key });
   const seen = new Set<string>([start.key]);
   let frontier = [start.key];
   let descendants = 0;
@@ -48,11 +51,15 @@ export async function revokeWithDescendants(
         next.push(child.jti);
       }
       for (let j = 0; j < fresh.length; j += CASCADE_BATCH) {
-        newlyRevoked += await revocations.revokeMany(fresh.slice(j, j + CASCADE_BATCH));
+        const batch = fresh.slice(j, j + CASCADE_BATCH);
+        const revoked = new Set(await revocations.revokeMany(batch));
+        newlyRevoked += revoked.size;
+        if (reached) for (const revocation of batch) if (revoked.has(revocation.key)) reached(revocation);
       }
       descendants += fresh.length;
     }
     frontier = next;
   }
+  await revocations.endWalk(start);
   return { descendants, newlyRevoked, batches };
 }

@@ -91,12 +91,41 @@ function contract(name: string, open: () => Stores) {
           { key: a, exp: now() + 600, origin: a },
           { key: b, exp: now() + 600, origin: a },
         ]),
-      ).toBe(2);
+      ).toEqual([a, b]);
       const again = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
       expect(again).toMatchObject({ descendants: 2, newlyRevoked: 1 });
       expect((await stores.revocations.list()).entries.map((e) => e.jti)).toEqual(expect.arrayContaining([a, b, c]));
       const complete = await revokeWithDescendants(stores.revocations, stores.lineage, { key: a, exp: now() + 600 });
       expect(complete).toMatchObject({ descendants: 2, newlyRevoked: 0 });
+    });
+
+    it('a walk cut short stays marked pending until a walk completes it; only what it reached is reported', async () => {
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      await expectRecorded(stores.lineage, entry(a, [`root:${randomUUID()}`]));
+      await expectRecorded(stores.lineage, entry(b, [a]));
+      await expectRecorded(stores.lineage, entry(c, [b]));
+      const walk = { key: a, exp: now() + 600 };
+      const failing: LineageStore = {
+        ...stores.lineage,
+        children: () => Promise.reject(new Error('Command timed out')),
+      };
+      await expect(revokeWithDescendants(stores.revocations, failing, walk)).rejects.toThrow('Command timed out');
+      expect(await stores.revocations.isRevoked(a)).toBe(true);
+      expect(await stores.revocations.pendingWalks(0, 1000)).toContainEqual(walk);
+      // Marked just now: not yet for a resumer that leaves walks younger than its interval to their instance.
+      expect(await stores.revocations.pendingWalks(60_000, 1000)).not.toContainEqual(walk);
+
+      const reached: string[] = [];
+      const done = await revokeWithDescendants(stores.revocations, stores.lineage, walk, (r) => reached.push(r.key));
+      expect(done).toMatchObject({ descendants: 2, newlyRevoked: 2 });
+      expect(reached).toEqual([b, c]);
+      expect(await stores.revocations.pendingWalks(0, 1000)).not.toContainEqual(walk);
+    });
+
+    it('an expired pending walk is dropped, not walked', async () => {
+      const key = randomUUID();
+      await stores.revocations.beginWalk({ key, exp: now() - 1, origin: key });
+      expect((await stores.revocations.pendingWalks(0, 1000)).map((w) => w.key)).not.toContain(key);
     });
 
     it('an ancestor revoked on its own (cascade still to come) already refuses the descendants', async () => {

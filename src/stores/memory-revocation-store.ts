@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExpiryIndex } from './expiry-index.js';
 import { isIssuedJti } from './lineage-keys.js';
-import type { Revocation, RevocationStore, RevokedList } from './revocation-store.js';
+import type { PendingWalk, Revocation, RevocationStore, RevokedList } from './revocation-store.js';
 import { clock } from '../common/clock.js';
 
 /** In-process revocation list: correct for one instance only. Several instances need REDIS_URL. */
@@ -12,6 +12,8 @@ export class MemoryRevocationStore implements RevocationStore {
   /** Random per process, so a version is never reused by a restarted instance. */
   private readonly epoch = randomUUID();
   private changes = 0;
+  /** Walks begun and not ended, by `exp key`, with when they began (ms). */
+  private readonly walks = new Map<string, { walk: PendingWalk; since: number }>();
 
   constructor(private readonly now: () => number = () => clock.ms() / 1000) {
     this.expiring = new ExpiryIndex(now());
@@ -21,12 +23,12 @@ export class MemoryRevocationStore implements RevocationStore {
     await this.revokeMany([{ key: jti, exp: expiresAt, origin: jti }]);
   }
 
-  async revokeMany(revocations: readonly Revocation[]): Promise<number> {
+  async revokeMany(revocations: readonly Revocation[]): Promise<readonly string[]> {
     this.sweep();
-    let fresh = 0;
+    const fresh: string[] = [];
     for (const { key, exp, origin } of revocations) {
       const live = this.originOf(key) === undefined ? undefined : this.revoked.get(key);
-      if (live === undefined) fresh++;
+      if (live === undefined) fresh.push(key);
       // Never shortened; a direct revocation is not renamed to a later cascade that reaches it.
       const until = Math.max(exp, live?.until ?? 0);
       this.revoked.set(key, { until, origin: live?.origin ?? origin });
@@ -34,6 +36,25 @@ export class MemoryRevocationStore implements RevocationStore {
     }
     if (revocations.some((r) => isIssuedJti(r.key))) this.changes++;
     return fresh;
+  }
+
+  async beginWalk(start: Revocation): Promise<readonly string[]> {
+    this.walks.set(`${start.exp} ${start.key}`, { walk: { key: start.key, exp: start.exp }, since: this.now() * 1000 });
+    return this.revokeMany([start]);
+  }
+
+  async endWalk(walk: PendingWalk): Promise<void> {
+    this.walks.delete(`${walk.exp} ${walk.key}`);
+  }
+
+  async pendingWalks(olderThanMs: number, limit: number): Promise<PendingWalk[]> {
+    const now = this.now();
+    const found: PendingWalk[] = [];
+    for (const [id, { walk, since }] of this.walks) {
+      if (walk.exp <= now) this.walks.delete(id);
+      else if (since <= now * 1000 - olderThanMs && found.length < limit) found.push(walk);
+    }
+    return found;
   }
 
   async isRevoked(key: string): Promise<boolean> {

@@ -65,6 +65,9 @@ export function observedRevocationStore(store: RevocationStore, observer: StoreO
   return observed(store, observer, 'revocation', {
     revoke: 'revoke',
     revokeMany: 'revoke_many',
+    beginWalk: 'begin_walk',
+    endWalk: 'end_walk',
+    pendingWalks: 'pending_walks',
     isRevoked: 'is_revoked',
     list: 'list',
     version: 'version',

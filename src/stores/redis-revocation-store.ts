@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isIssuedJti } from './lineage-keys.js';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.js';
-import type { Revocation, RevocationStore, RevokedList } from './revocation-store.js';
+import type { PendingWalk, Revocation, RevocationStore, RevokedList } from './revocation-store.js';
 import { clock } from '../common/clock.js';
 
 // KEYS[1] marker, KEYS[2] the list, KEYS[3] the version; ARGV[1] marker trusted, ARGV[2] now.
@@ -25,6 +25,8 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly owned: boolean;
   private readonly listKey: string;
   private readonly versionKey: string;
+  /** Walks begun and not ended: a sorted set of `exp key` by when they began (ms). */
+  private readonly walksKey: string;
 
   /** @param connection a shared connection, or a Redis URL to open one of its own. */
   constructor(
@@ -36,6 +38,7 @@ export class RedisRevocationStore implements RevocationStore {
     this.connection = typeof connection === 'string' ? new RedisConnection(connection, options) : connection;
     this.listKey = `${prefix.replace(/:$/, '')}-list`;
     this.versionKey = `${prefix.replace(/:$/, '')}-version`;
+    this.walksKey = `${prefix.replace(/:$/, '')}-walks`;
     this.connection.defineGuarded('actbridgeRevokedList', LIST);
     this.connection.defineGuarded('actbridgeRevokedVersion', VERSION);
   }
@@ -44,15 +47,52 @@ export class RedisRevocationStore implements RevocationStore {
     await this.revokeMany([{ key: jti, exp: expiresAt, origin: jti }]);
   }
 
-  /** One MULTI for the whole batch: the flags, the feed's entries and its new version. */
-  async revokeMany(revocations: readonly Revocation[]): Promise<number> {
-    if (revocations.length === 0) return 0;
+  revokeMany(revocations: readonly Revocation[]): Promise<readonly string[]> {
+    return this.revokeInOneStep(revocations);
+  }
+
+  /** The start's flag and its walk's mark in one MULTI: no flag without the mark. */
+  beginWalk(start: Revocation): Promise<readonly string[]> {
+    return this.revokeInOneStep([start], start);
+  }
+
+  async endWalk(walk: PendingWalk): Promise<void> {
+    await this.connection.client.zrem(this.walksKey, `${walk.exp} ${walk.key}`);
+  }
+
+  async pendingWalks(olderThanMs: number, limit: number): Promise<PendingWalk[]> {
+    const members = await this.connection.client.zrangebyscore(
+      this.walksKey,
+      '-inf',
+      clock.ms() - olderThanMs,
+      'LIMIT',
+      0,
+      limit,
+    );
+    const now = clock.seconds();
+    const walks: PendingWalk[] = [];
+    const expired: string[] = [];
+    for (const member of members) {
+      const space = member.indexOf(' ');
+      const exp = Number(member.slice(0, space));
+      // Its descendants end no later than it: nothing is left to walk.
+      if (!(exp > now)) expired.push(member);
+      else walks.push({ key: member.slice(space + 1), exp });
+    }
+    if (expired.length > 0) await this.connection.client.zrem(this.walksKey, ...expired);
+    return walks;
+  }
+
+  /** One MULTI for the whole batch: the flags, the feed's entries and its new version (and a walk's mark). */
+  private async revokeInOneStep(revocations: readonly Revocation[], walk?: PendingWalk): Promise<readonly string[]> {
+    if (revocations.length === 0) return [];
     const floor = clock.seconds() + 1;
     const multi = this.connection.client.multi();
+    if (walk) multi.zadd(this.walksKey, clock.ms(), `${walk.exp} ${walk.key}`);
     let listed = false;
     /** Where each flag's SET answers in the transaction's results ('OK' when the key was not revoked before). */
     const sets: number[] = [];
-    let commands = 0;
+    let commands = walk ? 1 : 0;
     for (const { key, exp, origin } of revocations) {
       const at = Math.max(Math.ceil(exp), floor);
       // NX keeps the first origin (a direct revocation stays direct); the expiry only ever grows.
@@ -74,7 +114,7 @@ export class RedisRevocationStore implements RevocationStore {
     const results = await multi.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('revocation transaction aborted');
-    return sets.filter((at) => results[at]![1] === 'OK').length;
+    return revocations.filter((_, i) => results[sets[i]!]![1] === 'OK').map((r) => r.key);
   }
 
   /** Only answers while the store remembers every revocation it was told (StoreEpoch). */

@@ -8,6 +8,12 @@ export interface Revocation {
   readonly origin: string;
 }
 
+/** A cascade marked pending: its start key and the expiry it was revoked until (stores/cascade.ts). */
+export interface PendingWalk {
+  readonly key: string;
+  readonly exp: number;
+}
+
 /** The revoked `jti`s resource servers are told about, and a version that changes whenever they do. */
 export interface RevokedList {
   readonly version: string;
@@ -25,9 +31,18 @@ export interface RevocationStore {
   revoke(jti: string, expiresAt: number): Promise<void>;
   /**
    * Records every revocation given, in one step where the store allows; listed ones change the version.
-   * Resolves to how many of the keys were not revoked before.
+   * Resolves to the keys that were not revoked before.
    */
-  revokeMany(revocations: readonly Revocation[]): Promise<number>;
+  revokeMany(revocations: readonly Revocation[]): Promise<readonly string[]>;
+  /**
+   * Revokes a cascade's start (as revokeMany) and, in the same step, marks its walk pending until
+   * `endWalk`: a walk the store cuts short is completed by any instance (CascadeResumer), no retry needed.
+   */
+  beginWalk(start: Revocation): Promise<readonly string[]>;
+  /** Clears the mark of a walk that flagged every descendant. */
+  endWalk(walk: PendingWalk): Promise<void>;
+  /** Walks still marked that began at least `olderThanMs` ago, oldest first, at most `limit` (expired ones dropped). */
+  pendingWalks(olderThanMs: number, limit: number): Promise<PendingWalk[]>;
   isRevoked(key: string): Promise<boolean>;
   /** The revoked issued `jti`s still within their lifetime. */
   list(): Promise<RevokedList>;
