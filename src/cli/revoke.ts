@@ -6,7 +6,9 @@
  * A token stays revoked until its expiry; a root or subject (and a token whose lineage is unknown) for
  * MAX_TOKEN_TTL + CLOCK_SKEW, during which exchanges of it are refused. Writes a token.revoked audit
  * line to AUDIT_LOG (opened first: nothing is revoked when it cannot be). Exit code: 0 done, 1 the store
- * could not be used or the audit line could not be written after the revocation, 2 usage or configuration error.
+ * could not be used (if it failed after the start was revoked, that revocation is audited and the walk is
+ * left to the server's CascadeResumer or a rerun) or the audit line could not be written after the
+ * revocation, 2 usage or configuration error.
  */
 import 'reflect-metadata';
 import { hostname, userInfo } from 'node:os';
@@ -67,35 +69,55 @@ async function main(): Promise<number> {
   }
   let done: string;
   let audited: () => void;
+  let code = 0;
+  let exp = 0;
+  let flagged = false;
+  let reached = 0;
+  const auditLine = (descendants: number) => () =>
+    new AuditTrail(audit).revoked(
+      { client_authenticated: false },
+      {
+        operator: `${userInfo().username}@${hostname()}`,
+        revoked_by: 'operator',
+        ...(target.jti ? { jti: target.jti } : { key: target.key }),
+        exp,
+        descendants_revoked: descendants,
+      },
+    );
   try {
     const window = config.server.maxTokenTtl + config.server.clockSkew;
     const [entry] = target.jti ? await lineage.entries([target.jti]) : [undefined];
-    const exp = entry?.exp ?? clock.seconds() + window;
-    const result = await revokeWithDescendants(revocations, lineage, { key: target.key, exp });
+    exp = entry?.exp ?? clock.seconds() + window;
+    const result = await revokeWithDescendants(
+      revocations,
+      lineage,
+      { key: target.key, exp },
+      { flagged: () => (flagged = true), reached: () => reached++ },
+    );
     done =
       `revoked ${printable(target.key)} until ${iso(exp)}${target.jti && !entry ? ' (no lineage recorded: unknown or expired token)' : ''}, ` +
       `and ${result.descendants} descendant(s) (${result.batches} store read(s))\n`;
-    audited = () =>
-      new AuditTrail(audit).revoked(
-        { client_authenticated: false },
-        {
-          operator: `${userInfo().username}@${hostname()}`,
-          revoked_by: 'operator',
-          ...(target.jti ? { jti: target.jti } : { key: target.key }),
-          exp,
-          descendants_revoked: result.descendants,
-        },
-      );
+    audited = auditLine(result.descendants);
   } catch (error) {
-    process.stderr.write(`revoke: cannot use the store: ${(error as Error).message}\n`);
-    return 1;
+    if (!flagged) {
+      process.stderr.write(`revoke: cannot use the store: ${(error as Error).message}\n`);
+      return 1;
+    }
+    process.stderr.write(`revoke: the store failed while revoking the descendants: ${(error as Error).message}\n`);
+    // The start is revoked (it stands, as every revocation): its audit line is due all the same; its walk is
+    // marked pending, for any server instance to complete (docs/lineage.md), or a rerun of this command.
+    done =
+      `revoked ${printable(target.key)} until ${iso(exp)}, and ${reached} descendant(s) before the store failed; ` +
+      'the walk of the others is completed by the server (CASCADE_RESUME_INTERVAL) or by running this command again\n';
+    audited = auditLine(reached);
+    code = 1;
   } finally {
     await connection.close();
   }
   try {
     audited();
     process.stdout.write(done);
-    return 0;
+    return code;
   } catch (error) {
     process.stdout.write(done);
     // The revocation stands: say so, and that its audit line is missing, rather than blame the store.

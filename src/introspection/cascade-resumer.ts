@@ -52,18 +52,19 @@ export class CascadeResumer implements OnApplicationBootstrap, OnApplicationShut
     try {
       // A walk marked less than an interval ago may still be under way at its instance.
       for (const walk of await this.revocations.pendingWalks(this.intervalMs, WALKS_PER_RUN)) {
-        const result = await revokeWithDescendants(this.revocations, this.lineage, walk, (descendant) =>
-          this.audit.revoked(
-            { client_authenticated: false },
-            {
-              revoked_by: 'cascade',
-              jti: descendant.key,
-              through: walk.key,
-              exp: descendant.exp,
-              descendants_revoked: 0,
-            },
-          ),
-        );
+        const result = await revokeWithDescendants(this.revocations, this.lineage, walk, {
+          reached: (descendant) =>
+            this.audit.revoked(
+              { client_authenticated: false },
+              {
+                revoked_by: 'cascade',
+                jti: descendant.key,
+                through: walk.key,
+                exp: descendant.exp,
+                descendants_revoked: 0,
+              },
+            ),
+        });
         revoked += result.newlyRevoked;
         this.logger.log(
           `completed the cascade of ${walk.key} cut short by the store: ${result.newlyRevoked} more descendant(s) revoked`,

@@ -22,7 +22,8 @@ export interface CascadeResult {
  * lineage store's `inspect`), even while the walk is still marking descendants for the feed. `start` is
  * flagged with a mark saying its walk is pending, cleared when the walk is done: a walk cut short (the
  * store failing mid-way) is completed by any instance (CascadeResumer), or by revoking `start` again:
- * every step is idempotent. `reached` is told of each descendant this walk revoked (not revoked before).
+ * every step is idempotent. `progress` is told when `start` is flagged (from then on the revocation
+ * stands, whatever fails next) and of each descendant this walk revoked (not revoked before).
  * It runs while the store's memory is in doubt too (docs/operations.md: root and subject revocations
  * forgotten with a loss are repeated then), reaching what the store has recorded since.
  */
@@ -30,9 +31,11 @@ export async function revokeWithDescendants(
   revocations: RevocationStore,
   lineage: LineageStore,
   start: { readonly key: string; readonly exp: number },
-  reached?: (revocation: Revocation) => void,
+  progress: { readonly flagged?: () => void; readonly reached?: (revocation: Revocation) => void } = {},
 ): Promise<CascadeResult> {
+  const { reached } = progress;
   await revocations.beginWalk({ key: start.key, exp: start.exp, origin: start.key });
+  progress.flagged?.();
   const seen = new Set<string>([start.key]);
   let frontier = [start.key];
   let descendants = 0;

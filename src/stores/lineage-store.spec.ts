@@ -116,7 +116,9 @@ function contract(name: string, open: () => Stores) {
       expect(await stores.revocations.pendingWalks(60_000, 1000)).not.toContainEqual(walk);
 
       const reached: string[] = [];
-      const done = await revokeWithDescendants(stores.revocations, stores.lineage, walk, (r) => reached.push(r.key));
+      const done = await revokeWithDescendants(stores.revocations, stores.lineage, walk, {
+        reached: (r) => reached.push(r.key),
+      });
       expect(done).toMatchObject({ descendants: 2, newlyRevoked: 2 });
       expect(reached).toEqual([b, c]);
       expect(await stores.revocations.pendingWalks(0, 1000)).not.toContainEqual(walk);

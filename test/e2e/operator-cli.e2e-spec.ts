@@ -15,7 +15,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { REDIS_TEST_URL } from '../support/redis.js';
+import { subjectKey } from '../../src/stores/lineage-keys.js';
 import { ROOT } from '../support/server-process.js';
 
 /**
@@ -244,6 +247,51 @@ describe('revoke', () => {
     );
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
+  });
+});
+
+describe('revoke, the store failing after the start is revoked', () => {
+  it('audits the revocation that stands, says the walk is left to the server (exit 1)', async () => {
+    // A Redis user that may not run scripts: the flag and the walk's mark (MULTI) are written, the walk
+    // (a script reading the children) fails, as a store failing mid-way.
+    const admin = new Redis(REDIS_TEST_URL);
+    const user = `no-scripts-${randomUUID()}`;
+    await admin.acl('SETUSER', user, 'on', '>pw-0123456789', '~*', '&*', '+@all', '-eval', '-evalsha');
+    const url = new URL(REDIS_TEST_URL);
+    url.username = user;
+    url.password = 'pw-0123456789';
+    const audit = join(dir, 'revoke-cut.log');
+    const sub = `alice-${randomUUID()}`;
+    const key = subjectKey('https://idp.example', sub);
+    try {
+      const result = await run('revoke.js', ['--root-issuer', 'https://idp.example', '--sub', sub], {
+        REDIS_URL: url.href,
+        AUDIT_LOG: audit,
+        CLIENTS_FILE: join(ROOT, 'config/clients.yaml'),
+        TRUST_ANCHORS_DIR: join(ROOT, 'trust-anchors'),
+      });
+      const [line, ...more] = readFileSync(audit, 'utf8').trim().split('\n');
+      expect(more).toEqual([]);
+      const audited = JSON.parse(line!) as Record<string, unknown>;
+      expect(audited).toMatchObject({ event: 'token.revoked', revoked_by: 'operator', key, descendants_revoked: 0 });
+      expect(result.stdout).toBe(
+        `revoked ${key} until ${new Date((audited.exp as number) * 1000).toISOString()}, and 0 descendant(s) before the store failed; ` +
+          'the walk of the others is completed by the server (CASCADE_RESUME_INTERVAL) or by running this command again\n',
+      );
+      expect(result.stderr).toBe(
+        "revoke: the store failed while revoking the descendants: NOPERM this user has no permissions to run the 'eval' command\n",
+      );
+      expect(result.code).toBe(1);
+      expect(await admin.get(`actbridge:revoked:${key}`)).toBe(key);
+      expect(await admin.zscore('actbridge:revoked-walks', `${audited.exp} ${key}`)).not.toBeNull();
+    } finally {
+      const walks = await admin.zrange('actbridge:revoked-walks', '0', '-1');
+      for (const walk of walks.filter((member) => member.endsWith(` ${key}`))) {
+        await admin.zrem('actbridge:revoked-walks', walk);
+      }
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+    }
   });
 });
 
