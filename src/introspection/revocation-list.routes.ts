@@ -61,10 +61,10 @@ export class RevocationListRoutes implements RouteProvider {
     const list = await this.current();
     reply.header('etag', list.etag).header('cache-control', `public, max-age=${MAX_AGE}`);
     const match = request.headers['if-none-match'];
-    // RFC 9110 §13.1.2: weak comparison.
+    // RFC 9110 §13.1.2: weak comparison; `*` matches any current representation (there always is one).
     if (
       typeof match === 'string' &&
-      match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === list.etag.slice(2))
+      (match.trim() === '*' || match.split(',').some((tag) => tag.trim().replace(/^W\//, '') === list.etag.slice(2)))
     ) {
       return reply.code(304).send();
     }

@@ -238,6 +238,10 @@ describeRedis('cascade revocation across two instances', () => {
     expect(claimsOf(list)).toMatchObject({ iss: one.issuer, revoked: expect.any(Array) });
     const again = await fetch(`${two.baseUrl}/oauth/revocations`, { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
+    // RFC 9110 §13.1.2: "*" is false whenever the resource has a current representation, as the list always has.
+    const any = await fetch(`${two.baseUrl}/oauth/revocations`, { headers: { 'if-none-match': '*' } });
+    expect(any.status).toBe(304);
+    expect(any.headers.get('etag')).toBe(etag);
     // The ETag names the store's version of the list: the other instance answers 304 to it too.
     const elsewhere = await fetch(`${one.baseUrl}/oauth/revocations`, { headers: { 'if-none-match': etag } });
     expect(elsewhere.status).toBe(304);
