@@ -208,7 +208,7 @@ export class ServerConfig {
 
   @Env(
     'SHUTDOWN_TIMEOUT',
-    "On SIGTERM or SIGINT: the longest the drain may take, seconds; requests still running a second before it are cut. Keep it below the orchestrator's grace period (Kubernetes: 30 s).",
+    "On SIGTERM or SIGINT: the longest the drain may take, seconds; requests still running a second before it are answered 503 temporarily_unavailable (audited). Keep it below the orchestrator's grace period (Kubernetes: 30 s).",
     20,
   )
   @IsIntInRange(1, 3600)

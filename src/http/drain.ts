@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Injectable } from '@nestjs/common';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
 import { answerHttpClientError } from './http-client-error.js';
 import { TemporarilyUnavailable } from '../oauth/oauth-error.js';
@@ -19,6 +19,7 @@ export class Drain {
   private active = 0;
   private answeredDuring = 0;
   private refusedDuring = 0;
+  private cutDuring = 0;
   private readonly sockets = new Set<Socket>();
   /** Each connection's request being received or served; none between two requests. */
   private readonly current = new WeakMap<Socket, IncomingMessage>();
@@ -27,6 +28,8 @@ export class Drain {
    * is served; a later one is refused.
    */
   private readonly late = new WeakSet<IncomingMessage>();
+  /** The reply of each request a route serves, to answer it at the drain deadline. */
+  private readonly replies = new WeakMap<IncomingMessage, FastifyReply>();
 
   get draining(): boolean {
     return this.signal !== undefined;
@@ -37,9 +40,12 @@ export class Drain {
     return this.active;
   }
 
-  /** Since begin(): responses sent in full (the refusals included), and requests refused because of the drain. */
-  get tally(): { answered: number; refused: number } {
-    return { answered: this.answeredDuring, refused: this.refusedDuring };
+  /**
+   * Since begin(): responses sent in full (the refusals included), requests refused because of the
+   * drain, and requests answered 503 at its deadline (cutInFlight).
+   */
+  get tally(): { answered: number; refused: number; cut: number } {
+    return { answered: this.answeredDuring, refused: this.refusedDuring, cut: this.cutDuring };
   }
 
   /** Starts draining; returns the number of requests in flight. */
@@ -83,8 +89,40 @@ export class Drain {
     return cut;
   }
 
+  /**
+   * At the drain deadline: answers every request still being served `503 temporarily_unavailable`
+   * (audited by the exception filter like any refusal, `Connection: close` ending its connection once
+   * written) rather than resetting it unanswered and unaudited; closes every other connection (a
+   * response under way, a request still arriving). Returns how many requests were answered so.
+   */
+  cutInFlight(): number {
+    let cut = 0;
+    for (const socket of this.sockets) {
+      const request = this.current.get(socket);
+      const reply = request?.complete ? this.replies.get(request) : undefined;
+      if (!reply || reply.sent) {
+        socket.destroy();
+        continue;
+      }
+      cut++;
+      this.cutDuring++;
+      // Fastify hands an error sent on a reply to its error handler: the exception filter answers and audits it.
+      void reply.send(
+        new TemporarilyUnavailable('the server is shutting down; retry the request', {
+          detail: `cut at the drain deadline (${this.signal})`,
+          headers: { 'retry-after': '1' },
+        }),
+      );
+    }
+    return cut;
+  }
+
   /** Registers the hooks that apply the drain to every route of `fastify`. */
   register(fastify: FastifyInstance): void {
+    fastify.addHook('onRequest', (request, reply, done) => {
+      this.replies.set(request.raw, reply);
+      done();
+    });
     // Refused once the body is read: answering before could reset the connection under it.
     fastify.addHook('preHandler', (request, _reply, done) => {
       // The route Fastify matched, not the URL as sent: `/health/%6Cive` is the liveness probe too.

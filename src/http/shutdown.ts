@@ -77,13 +77,16 @@ export async function drainAndClose(
     const slow = drain.cutIncompleteRequests();
     if (slow > 0) logger.log(`closed ${slow} connection(s) still sending their request (REQUEST_TIMEOUT_MS)`);
   }, requestTimeoutMs);
-  // Requests still running shortly before the deadline are cut, leaving time for the shutdown hooks.
+  // Requests still running shortly before the deadline are cut, leaving time for the shutdown hooks:
+  // answered 503 with their audit line, not reset unanswered (a caller would not know to retry).
   const cutAfter = timeoutMs - Math.min(1000, timeoutMs / 4);
   let cut = 0;
   const cutTimer = setTimeout(() => {
     cut = drain.inFlight;
-    logger.warn(`drain deadline: closing the connections of ${cut} request(s) still in flight`);
-    http.closeAllConnections();
+    const answered = drain.cutInFlight();
+    logger.warn(
+      `drain deadline: answering ${answered} of ${cut} request(s) still in flight 503 and closing their connections`,
+    );
   }, cutAfter);
   let hardStop: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
@@ -100,9 +103,9 @@ export async function drainAndClose(
   clearTimeout(cutTimer);
   clearTimeout(hardStop);
   const code = outcome === 'closed' && cut === 0 ? 0 : 1;
-  const { answered, refused } = drain.tally;
+  const { answered, refused, cut: answeredAtDeadline } = drain.tally;
   logger.log(
-    `stopped in ${Date.now() - started} ms: ${answered - refused} request(s) answered and ${refused} refused during the drain` +
+    `stopped in ${Date.now() - started} ms: ${answered - refused - answeredAtDeadline} request(s) answered and ${refused} refused during the drain` +
       `${cut ? `, ${cut} cut at the deadline` : ''}${outcome === 'timeout' ? ', shutdown hooks unfinished' : ''}; exit code ${code}`,
   );
   return code;

@@ -235,11 +235,11 @@ describe('SIGTERM under load', () => {
 });
 
 describe('SIGTERM with a request that does not finish', () => {
-  it('cuts it shortly before SHUTDOWN_TIMEOUT and exits by then, with code 1 and a log line', async () => {
+  it('answers it 503 with an audit line shortly before SHUTDOWN_TIMEOUT and exits by then, with code 1 and a log line', async () => {
     const server = await start({ SHUTDOWN_TIMEOUT: '3', UPSTREAM_TIMEOUT_MS: '60000' });
     const agent = new Agent({ keepAlive: true });
     const hanging = exchange(server, agent, 'hanging-token').then(
-      () => 'answered',
+      (answer) => answer,
       (error: NodeJS.ErrnoException) => error.code,
     );
     await new Promise((r) => setTimeout(r, 300));
@@ -247,8 +247,26 @@ describe('SIGTERM with a request that does not finish', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 1, signal: null });
     expect(Date.now() - signalled).toBeLessThan(3000 + 500);
-    expect(await hanging).toBe('ECONNRESET');
-    expect(server.output()).toContain('drain deadline: closing the connections of 1 request(s) still in flight');
+    // A clear, retryable refusal rather than a reset connection (which it was before).
+    const answer = await hanging;
+    expect(answer).toMatchObject({
+      status: 503,
+      body: {
+        error: 'temporarily_unavailable',
+        error_description: 'the server is shutting down; retry the request',
+      },
+      headers: { 'retry-after': '1', connection: 'close', 'cache-control': 'no-store' },
+    });
+    expect(auditLines(server)).toEqual([
+      expect.objectContaining({
+        event: 'token.refused',
+        error: 'temporarily_unavailable',
+        reason: 'cut at the drain deadline (SIGTERM)',
+      }),
+    ]);
+    expect(server.output()).toContain(
+      'drain deadline: answering 1 of 1 request(s) still in flight 503 and closing their connections',
+    );
     expect(server.output()).toMatch(
       /stopped in \d+ ms: 0 request\(s\) answered and 0 refused during the drain, 1 cut at the deadline; exit code 1/,
     );
