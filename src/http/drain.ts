@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { LIVENESS_PATH, READINESS_PATH } from '../oauth/endpoint-paths.js';
@@ -20,7 +21,10 @@ export class Drain {
   private answeredDuring = 0;
   private refusedDuring = 0;
   private cutDuring = 0;
+  /** The connections, as the sockets requests arrive on (a TLS connection's once its handshake is done). */
   private readonly sockets = new Set<Socket>();
+  /** TLS connections still in their handshake (their TCP sockets, by remote address and port). */
+  private readonly handshaking = new Map<string, Socket>();
   /** Each connection's request being received or served; none between two requests. */
   private readonly current = new WeakMap<Socket, IncomingMessage>();
   /**
@@ -56,10 +60,25 @@ export class Drain {
 
   /** Follows the connections and requests of `server` (raw Node requests: every route, every outcome). */
   track(server: Server): void {
-    server.on('connection', (socket: Socket) => {
+    const follow = (socket: Socket): void => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
-    });
+    };
+    if (server instanceof TlsServer) {
+      // Requests arrive on the TLS socket: an answer written on the TCP socket under it would be
+      // plaintext inside the TLS stream, breaking the connection and its request in flight.
+      server.on('connection', (raw: Socket) => {
+        const key = remoteOf(raw);
+        this.handshaking.set(key, raw);
+        raw.once('close', () => this.handshaking.delete(key));
+      });
+      server.on('secureConnection', (socket: Socket) => {
+        this.handshaking.delete(remoteOf(socket));
+        follow(socket);
+      });
+    } else {
+      server.on('connection', follow);
+    }
     // Before Fastify's own listener: a request without a body reaches its handlers within that listener.
     server.prependListener('request', (request, response) => {
       this.active++;
@@ -80,7 +99,7 @@ export class Drain {
    * and being served are left to finish.
    */
   cutIncompleteRequests(): number {
-    let cut = 0;
+    let cut = this.closeHandshakes();
     for (const socket of this.sockets) {
       if (this.current.get(socket)?.complete) continue;
       answerHttpClientError(Object.assign(new Error('request timed out while draining'), { code: TIMEOUT }), socket);
@@ -96,6 +115,7 @@ export class Drain {
    * response under way, a request still arriving). Returns how many requests were answered so.
    */
   cutInFlight(): number {
+    this.closeHandshakes();
     let cut = 0;
     for (const socket of this.sockets) {
       const request = this.current.get(socket);
@@ -115,6 +135,14 @@ export class Drain {
       );
     }
     return cut;
+  }
+
+  /** Closes the TLS connections whose handshake is still going on: nothing can be answered on them. */
+  private closeHandshakes(): number {
+    const closed = this.handshaking.size;
+    for (const raw of this.handshaking.values()) raw.destroy();
+    this.handshaking.clear();
+    return closed;
   }
 
   /** Registers the hooks that apply the drain to every route of `fastify`. */
@@ -145,5 +173,10 @@ export class Drain {
 }
 
 const HEALTH_PATHS = new Set([LIVENESS_PATH, READINESS_PATH]);
+
+/** A connection's remote end, the same on a TLS socket as on the TCP socket under it. */
+function remoteOf(socket: Socket): string {
+  return `${socket.remoteAddress}|${socket.remotePort}`;
+}
 /** Node's code for a request past its timeout, which answerHttpClientError answers 408. */
 const TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';

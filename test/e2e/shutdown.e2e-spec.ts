@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { generate } from 'selfsigned';
 import { hashClientSecret } from '../../src/clients/client-secret.js';
 import { startBuiltServer, type BuiltServer } from '../support/built-server.js';
 import { jsonLines } from '../support/server-process.js';
@@ -97,14 +101,15 @@ interface Answer {
 }
 
 /** A token exchange over a keep-alive connection of `agent`; rejects on any connection failure. */
-function exchange(server: BuiltServer, agent: Agent, token: string): Promise<Answer> {
+function exchange(server: BuiltServer, agent: Agent, token: string, tls?: { ca: string }): Promise<Answer> {
   const body = exchangeBody(token);
   return new Promise((resolve, reject) => {
-    const req = request(
-      `${server.baseUrl}/oauth/token`,
+    const req = (tls ? httpsRequest : request)(
+      tls ? `https://localhost:${server.port}/oauth/token` : `${server.baseUrl}/oauth/token`,
       {
         method: 'POST',
         agent,
+        ...(tls ? { ca: tls.ca } : {}),
         headers: {
           authorization: BASIC,
           'content-type': 'application/x-www-form-urlencoded',
@@ -231,6 +236,45 @@ describe('SIGTERM under load', () => {
     expect(slow.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).toContain('closed 1 connection(s) still sending their request (REQUEST_TIMEOUT_MS)');
+  });
+});
+
+describe('SIGTERM on the TLS listener (TLS_CERT_FILE)', () => {
+  it('answers the in-flight requests still running once REQUEST_TIMEOUT_MS has passed in the drain', async () => {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+      keyType: 'ec',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'actbridge-shutdown-tls-'));
+    const certFile = join(dir, 'tls.crt');
+    const keyFile = join(dir, 'tls.key');
+    writeFileSync(certFile, pems.cert);
+    writeFileSync(keyFile, pems.private);
+    // The upstream answers after 1.5 s: past REQUEST_TIMEOUT_MS (1 s) in the drain, which cuts only requests still arriving.
+    const server = await start({
+      TLS_CERT_FILE: certFile,
+      TLS_KEY_FILE: keyFile,
+      REQUEST_TIMEOUT_MS: '1000',
+      HEADERS_TIMEOUT_MS: '1000',
+    });
+    const agent = new HttpsAgent({ keepAlive: true });
+    const introspectedBefore = introspected.length;
+    const inFlight = [0, 1].map((i) => exchange(server, agent, `tls-token-${i}`, { ca: pems.cert }));
+    await waitFor(
+      () => introspected.slice(introspectedBefore).filter((body) => body.includes('tls-token-')).length >= 2,
+      'both exchanges at the introspection endpoint',
+      10_000,
+    );
+    server.child.kill('SIGTERM');
+    for (const answer of await Promise.all(inFlight)) {
+      expect(answer.status).toBe(200);
+      expect(answer.headers.connection).toBe('close');
+    }
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).not.toContain('still sending their request');
+    agent.destroy();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
