@@ -143,6 +143,16 @@ describe('Kubernetes manifests fit together', () => {
     expect(probes.find((p) => p === container.readinessProbe.httpGet)!.path).toBe('/health/ready');
   });
 
+  it('pauses before SIGTERM while the endpoints forget the pod, and drains within the grace period', () => {
+    // The listener closes at SIGTERM: without the pause, connections still routed to the pod are refused.
+    expect(container.lifecycle?.preStop?.exec?.command).toEqual(['sleep', expect.stringMatching(/^[1-9]\d*$/)]);
+    const pause = Number(container.lifecycle.preStop.exec.command[1]);
+    expect(pause).toBeGreaterThanOrEqual(5);
+    const shutdownTimeout = Number(k8sEnv.get('SHUTDOWN_TIMEOUT')?.value ?? 20);
+    // The workers' bound is SHUTDOWN_TIMEOUT plus a second for them to report (operations.md).
+    expect(pause + shutdownTimeout + 1).toBeLessThan(deployment.spec.template.spec.terminationGracePeriodSeconds);
+  });
+
   it('runs two or more replicas, non-root, kept available by a PodDisruptionBudget', () => {
     expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
     const labels = deployment.spec.template.metadata.labels as Doc;
