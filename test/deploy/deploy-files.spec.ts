@@ -206,6 +206,14 @@ describe('compose', () => {
     expect(compose.services.redis.command.join(' ')).toContain('--appendonly yes');
     expect(read('deploy/compose/nginx.conf')).toMatch(/server actbridge-1:8080[\s\S]*server actbridge-2:8080/);
   });
+
+  it('leaves the drain its whole SHUTDOWN_TIMEOUT before SIGKILL (Compose waits 10 s by default)', () => {
+    for (const [, service] of actbridgeServices) {
+      const env = service.environment as Record<string, string>;
+      const grace = /^(\d+)s$/.exec(String(service.stop_grace_period))?.[1];
+      expect(Number(grace)).toBeGreaterThan(Number(env.SHUTDOWN_TIMEOUT ?? 20));
+    }
+  });
 });
 
 describe('Dockerfile', () => {
