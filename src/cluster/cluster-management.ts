@@ -64,7 +64,8 @@ export class ClusterManagement {
           body: {
             status: ready ? 'ready' : 'not_ready',
             workers: { listening, configured },
-            ...(stopping ? { reason: 'draining' } : {}),
+            // The single process's readiness member (health.routes.ts), so a probe reads a drain alike.
+            ...(stopping ? { draining: true } : {}),
           },
         };
       },

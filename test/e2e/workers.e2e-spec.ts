@@ -396,7 +396,13 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
   }, 40_000);
 
   it('replaces a killed worker, forwards SIGHUP without stopping, and drains every worker on SIGTERM (exit 0)', async () => {
-    const server = await start({ WORKERS: '2', REDIS_URL: REDIS_TEST_URL, SHUTDOWN_TIMEOUT: '10' });
+    const management = await freePort();
+    const server = await start({
+      WORKERS: '2',
+      REDIS_URL: REDIS_TEST_URL,
+      SHUTDOWN_TIMEOUT: '10',
+      MANAGEMENT_PORT: String(management),
+    });
     const [first, second] = await workersOf(server, 2);
     process.kill(first!, 'SIGKILL');
     await server.waitFor(
@@ -416,6 +422,13 @@ describeRedis('WORKERS=2 with REDIS_URL', () => {
     await new Promise((r) => setTimeout(r, 500));
     const signalled = Date.now();
     server.child.kill('SIGTERM');
+    await server.waitFor(/SIGTERM received: draining 2 worker\(s\)/);
+    // Not ready from the signal on, said as a single process says it (`"draining":true`).
+    const ready = await fetch(`http://127.0.0.1:${management}/health/ready`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({
+      status: 503,
+      body: { status: 'not_ready', workers: { listening: 2, configured: 2 }, draining: true },
+    });
     for (const answer of await answers) expect(answer).toMatchObject({ status: 200 });
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - signalled).toBeLessThan(UPSTREAM_DELAY_MS + 5000);
