@@ -126,13 +126,13 @@ export class Drain {
       }
       cut++;
       this.cutDuring++;
+      const error = new TemporarilyUnavailable('the server is shutting down; retry the request', {
+        detail: `cut at the drain deadline (${this.signal})`,
+        headers: { 'retry-after': '1' },
+      });
+      deadlineCuts.add(error);
       // Fastify hands an error sent on a reply to its error handler: the exception filter answers and audits it.
-      void reply.send(
-        new TemporarilyUnavailable('the server is shutting down; retry the request', {
-          detail: `cut at the drain deadline (${this.signal})`,
-          headers: { 'retry-after': '1' },
-        }),
-      );
+      void reply.send(error);
     }
     return cut;
   }
@@ -174,9 +174,17 @@ export class Drain {
 
 const HEALTH_PATHS = new Set([LIVENESS_PATH, READINESS_PATH]);
 
+const deadlineCuts = new WeakSet<object>();
+
+/** Whether `error` answered a request still running at the drain deadline (its handler never ends). */
+export function cutAtDrainDeadline(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && deadlineCuts.has(error);
+}
+
 /** A connection's remote end, the same on a TLS socket as on the TCP socket under it. */
 function remoteOf(socket: Socket): string {
   return `${socket.remoteAddress}|${socket.remotePort}`;
 }
+
 /** Node's code for a request past its timeout, which answerHttpClientError answers 408. */
 const TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';

@@ -2,6 +2,7 @@ import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { auditRecordOf, newAuditRecord } from '../audit/audit-record.js';
 import { AuditTrail, isVaultEvent } from '../audit/audit-trail.js';
+import { cutAtDrainDeadline } from './drain.js';
 import { requestTimedOut } from './http-client-error.js';
 import { stepOf } from '../observability/tracing.js';
 import type { RouteConfig } from './route-registry.js';
@@ -35,8 +36,9 @@ export class OAuthExceptionFilter implements ExceptionFilter {
       try {
         const endpoint = audited === true ? 'token' : audited;
         const record = auditRecordOf(request);
-        // A vault handler writes its own refusal (vault-audit.ts); one refused before it ran still has a line.
-        if (!(record && isVaultEvent(endpoint))) {
+        // A vault handler writes its own refusal (vault-audit.ts); one refused before it ran still has a
+        // line, and so has one cut at the drain deadline, whose handler never gets to write it.
+        if (!(record && isVaultEvent(endpoint)) || cutAtDrainDeadline(exception)) {
           this.audit.refused(record ?? newAuditRecord(request), error, stepOf(exception), endpoint);
         }
       } catch (auditFailure) {
