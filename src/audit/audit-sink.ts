@@ -10,7 +10,21 @@ import { formatAuditLine, type AuditFormat } from './audit-format.js';
 export interface AuditSink {
   write(line: Readonly<Record<string, unknown>>): void;
   close?(): Promise<void>;
+  /** Whether lines can be written now (readiness): a sink that cannot refuses every audited request. */
+  health?(): AuditSinkHealth;
 }
+
+export interface AuditSinkHealth {
+  readonly status: 'up' | 'down';
+  /** Why not (the file and the cause), when down. */
+  readonly error?: string;
+}
+
+/**
+ * How long a failed write keeps the sink down for readiness. Nothing else says a full disk has room
+ * again: an instance not ready receives no request to try, so it is tried again once this has passed.
+ */
+export const AUDIT_FAILURE_HOLD_MS = 5000;
 
 export const AUDIT_SINK = Symbol('AUDIT_SINK');
 
@@ -81,6 +95,10 @@ export class StreamAuditSink implements AuditSink {
     this.stream?.write(text);
   }
 
+  health(): AuditSinkHealth {
+    return this.file?.health() ?? { status: 'up' };
+  }
+
   async close(): Promise<void> {
     this.file?.close();
   }
@@ -89,6 +107,7 @@ export class StreamAuditSink implements AuditSink {
 /** An append-only audit file: synchronous writes, reopened on SIGHUP (logrotate's `postrotate`). */
 class AuditFile {
   private fd: number | undefined;
+  private failure: { readonly at: number; readonly error: string } | undefined;
   private readonly onHangup = (): void => this.reopen();
 
   constructor(private readonly path: string) {
@@ -104,15 +123,32 @@ class AuditFile {
   write(text: string): void {
     // After a failed reopen, every write tries again: fixing the directory is enough to recover.
     if (this.fd === undefined && !this.open(false)) {
-      throw new AuditWriteError(`audit log ${this.path} is not open (reopen failed)`);
+      throw this.failed(`audit log ${this.path} is not open (reopen failed)`);
     }
     const bytes = Buffer.from(text);
     try {
       let written = 0;
       while (written < bytes.length) written += writeSync(this.fd!, bytes, written);
     } catch (error) {
-      throw new AuditWriteError(`audit log ${this.path}: write failed (${codeOf(error)})`, { cause: error });
+      throw this.failed(`audit log ${this.path}: write failed (${codeOf(error)})`, error);
     }
+    this.failure = undefined;
+  }
+
+  /** Down while the file cannot be opened, or for AUDIT_FAILURE_HOLD_MS after a write failed. */
+  health(): AuditSinkHealth {
+    if (this.fd === undefined && !this.open(false)) {
+      return { status: 'down', error: `audit log ${this.path} cannot be opened` };
+    }
+    if (this.failure && Date.now() - this.failure.at < AUDIT_FAILURE_HOLD_MS) {
+      return { status: 'down', error: this.failure.error };
+    }
+    return { status: 'up' };
+  }
+
+  private failed(error: string, cause?: unknown): AuditWriteError {
+    this.failure = { at: Date.now(), error };
+    return new AuditWriteError(error, cause === undefined ? undefined : { cause });
   }
 
   /** A new file at the path, the rotated one closed. Until a reopen succeeds, requests fail closed. */
@@ -130,6 +166,8 @@ class AuditFile {
   private open(report = true): boolean {
     try {
       this.fd = openSync(this.path, 'a', 0o600);
+      // A write that failed for want of the file (not open) is mended by opening it.
+      this.failure = undefined;
       return true;
     } catch (error) {
       if (report) process.stderr.write(`actbridge: audit log ${this.path} cannot be opened (${codeOf(error)})\n`);

@@ -155,7 +155,14 @@ describe('AUDIT_LOG=<file>, AUDIT_FORMAT=kv', () => {
       status: 503,
       body: { error: 'temporarily_unavailable', error_description: 'audit log unavailable' },
     });
+    const notReady = await fetch(`${server.baseUrl}/health/ready`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ status: 'not_ready', audit_log: { status: 'down' } });
     rmdirSync(file);
+    // Readiness opens the path again itself: the instance is ready before any request is routed to it.
+    const ready = await fetch(`${server.baseUrl}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).not.toHaveProperty('audit_log');
     expect((await exchange(server.baseUrl, server.config)).status).toBe(200);
     expect(readFileSync(file, 'utf8')).toMatch(/event=token\.issued/);
     expect(server.child.exitCode).toBeNull();
@@ -185,6 +192,12 @@ describe('a full disk', () => {
     }
     const logged = /audit line not written, request refused: audit log \/dev\/full: write failed \(ENOSPC\)/;
     await waitFor(() => logged.test(server.stderr()), server.stderr, server.child);
+    // Not ready while lines cannot be written, on both ports: every audited request would be refused.
+    for (const base of [server.baseUrl, `http://127.0.0.1:${management}`]) {
+      const ready = await fetch(`${base}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'not_ready', audit_log: { status: 'down' } });
+    }
 
     // A vault endpoint's line too: 503, logged and counted like every other request's.
     const failures = async () => {
