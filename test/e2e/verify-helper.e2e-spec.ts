@@ -18,6 +18,7 @@ import {
 } from '../../src/verify/index.js';
 import { ActbridgeGuard } from '../../src/verify/nest.js';
 import { freePort } from '../support/free-port.js';
+import { jsonRequest } from '../support/node-request.js';
 import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
 import { basicClient } from '../support/clients.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
@@ -449,6 +450,13 @@ describe('DPoP-bound tokens at the resource server', () => {
     token = response.access_token;
   });
 
+  /** GET `path` on node:http, sent as given (a raw request-target; with `setHost` false, a raw Host). */
+  const rawGet = (path: string, headers: Record<string, string>, setHost: boolean) =>
+    jsonRequest(
+      (onResponse) => httpRequest(rsUrl, { path, setHost, headers: { ...headers, connection: 'close' } }, onResponse),
+      '',
+    ).then(({ status, json }) => ({ status, body: json as unknown }));
+
   /** A proof for GET `url` by a fresh key (not the bound one) or the bound key, with overrides. */
   async function foreignProof(
     url: string,
@@ -531,20 +539,7 @@ describe('DPoP-bound tokens at the resource server', () => {
 
   it('an absolute-form request-target cannot name another origin for htu', async () => {
     /** GET with this raw request-target (Node sends it as given, as a proxy client would). */
-    const getTarget = (target: string, dpop: string) =>
-      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
-        const request = httpRequest(rsUrl, {
-          path: target,
-          headers: { authorization: `DPoP ${token}`, dpop, connection: 'close' },
-        });
-        request.on('response', (response) => {
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
-        });
-        request.on('error', reject).end();
-      });
+    const getTarget = (target: string, dpop: string) => rawGet(target, { authorization: `DPoP ${token}`, dpop }, true);
     // A proof the client made for another server (same path), replayed here with that server's URL as
     // the request-target: Fastify routes `https://other.example/pinned` to /pinned.
     const other = 'https://other.example';
@@ -561,20 +556,7 @@ describe('DPoP-bound tokens at the resource server', () => {
   it('a Host header carrying a path cannot move htu to another path: 400 invalid_request (RFC 9112 §3.2)', async () => {
     /** GET `path` with this raw Host header (Node sends it as given). */
     const getWithHost = (path: string, host: string, dpop: string) =>
-      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
-        const request = httpRequest(rsUrl, {
-          path,
-          setHost: false,
-          headers: { host, authorization: `DPoP ${token}`, dpop, connection: 'close' },
-        });
-        request.on('response', (response) => {
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
-        });
-        request.on('error', reject).end();
-      });
+      rawGet(path, { host, authorization: `DPoP ${token}`, dpop }, false);
     // A proof made for GET /tools, sent to GET /dpop-only: the origin rebuilt from `Host: <rs>/tools#`
     // was http://<rs>/tools#/dpop-only, whose htu (no fragment) is http://<rs>/tools.
     const authority = new URL(rsUrl).host;
