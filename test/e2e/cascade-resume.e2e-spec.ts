@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import {
+  claimsOf,
+  GRANT_TOKEN_EXCHANGE,
+  postForm,
+  postToken,
+  startTestApp,
+  TT,
+  type TestApp,
+} from '../support/test-app.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 import { LINEAGE_STORE, type LineageStore } from '../../src/stores/lineage-store.js';
@@ -26,18 +34,8 @@ const agent = (id: string, audiences: string[]) => ({
 let idp: TestIssuer;
 let app: TestApp;
 
-async function post(path: string, form: Record<string, string>, clientId: string) {
-  const response = await fetch(`${app.baseUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`,
-    },
-    body: new URLSearchParams(form),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
+const post = (path: string, form: Record<string, string>, clientId: string) =>
+  postForm(app, path, form, [clientId, SECRET]);
 
 /** user token → A (orchestrator) → B (sub-agent) → C (tool). */
 async function chain(): Promise<{ a: string; b: string; c: string }> {

@@ -7,7 +7,15 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { freePort } from '../support/free-port.js';
-import { claimsOf, GRANT_TOKEN_EXCHANGE, postToken, startTestApp, TT, type TestApp } from '../support/test-app.js';
+import {
+  claimsOf,
+  GRANT_TOKEN_EXCHANGE,
+  postForm,
+  postToken,
+  startTestApp,
+  TT,
+  type TestApp,
+} from '../support/test-app.js';
 import { createTestIssuer, type TestIssuer } from '../support/test-issuer.js';
 import { describeWithRedis, REDIS_TEST_URL } from '../support/redis.js';
 import { createActbridgeVerifier, type ActbridgeVerifier } from '../../src/verify/index.js';
@@ -51,18 +59,8 @@ let two: TestApp;
 let keyDir: string;
 let verifier: ActbridgeVerifier;
 
-async function post(app: TestApp, path: string, form: Record<string, string>, clientId: string) {
-  const response = await fetch(`${app.baseUrl}${path}`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${clientId}:${SECRET}`).toString('base64')}`,
-    },
-    body: new URLSearchParams(form),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
+const post = (app: TestApp, path: string, form: Record<string, string>, clientId: string) =>
+  postForm(app, path, form, [clientId, SECRET]);
 
 const exchange = (app: TestApp, subjectToken: string, clientId: string, audience: string) =>
   postToken(

@@ -132,6 +132,28 @@ export async function postToken(
   return { status: response.status, headers: response.headers, body: json };
 }
 
+/**
+ * POSTs a form to `path` of the app, authenticated with HTTP Basic (`basic`: client id and secret, as
+ * they are); status and parsed JSON (undefined for an empty body).
+ */
+export async function postForm(
+  app: Pick<TestApp, 'baseUrl'>,
+  path: string,
+  form: Record<string, string>,
+  basic: readonly [string, string],
+): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const response = await fetch(`${app.baseUrl}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${basic[0]}:${basic[1]}`).toString('base64')}`,
+    },
+    body: new URLSearchParams(form),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
+
 /** Decodes a JWT's payload without verifying it (assertions on what was issued). */
 export function claimsOf(jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
