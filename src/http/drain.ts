@@ -147,12 +147,10 @@ export class Drain {
 
   /** Registers the hooks that apply the drain to every route of `fastify`. */
   register(fastify: FastifyInstance): void {
-    fastify.addHook('onRequest', (request, reply, done) => {
-      this.replies.set(request.raw, reply);
-      done();
-    });
     // Refused once the body is read: answering before could reset the connection under it.
-    fastify.addHook('preHandler', (request, _reply, done) => {
+    fastify.addHook('preHandler', (request, reply, done) => {
+      // Every request a route serves passes here: its reply is kept to answer it at the drain deadline.
+      this.replies.set(request.raw, reply);
       // The route Fastify matched, not the URL as sent: `/health/%6Cive` is the liveness probe too.
       if (!this.draining || !this.late.has(request.raw) || HEALTH_PATHS.has(request.routeOptions.url ?? '')) {
         return done();
