@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -174,13 +174,24 @@ async function workersOf(server: BuiltServer, count: number): Promise<number[]> 
 async function stoppedReplacement(server: BuiltServer, known: ReadonlySet<number>): Promise<number> {
   for (let i = 0; i < 1000; i++) {
     const fresh = childPids(server.child.pid!).find((pid) => !known.has(pid));
-    if (fresh !== undefined) {
+    // Only once it has exec'd (its own environment names its cluster id): libuv forks with vfork, so a
+    // child stopped before its exec holds the primary suspended too, its lines never written.
+    if (fresh !== undefined && execed(fresh)) {
       process.kill(fresh, 'SIGSTOP');
       return fresh;
     }
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`no replacement worker of ${server.child.pid} appeared`);
+}
+
+/** Whether a forked worker runs its own program yet (cluster.fork gives it NODE_UNIQUE_ID). */
+function execed(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').includes('NODE_UNIQUE_ID=');
+  } catch {
+    return false;
+  }
 }
 
 /** The next worker forked that is not in `known`, as soon as it appears in the process table. */
